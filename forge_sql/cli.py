@@ -1,0 +1,107 @@
+"""The ``forge-sql`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forge_sql import __version__
+from forge_sql.config import DEFAULT_PORT, Settings, load
+from forge_sql.errors import ConfigError
+
+log = logging.getLogger("forge_sql")
+
+
+def _help(name: str) -> str:
+    return str(Settings.model_fields[name].description)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="forge-sql")
+def main() -> None:
+    """forge-sql: a PostgreSQL-compatible SQL server over DuckDB, with Parquet storage.
+
+    Settings come from flags, FORGE_SQL_* environment variables (e.g. FORGE_SQL_PORT) and
+    an optional TOML config file, in that order of precedence.
+    """
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              envvar="FORGE_SQL_CONFIG", help="TOML config file (env FORGE_SQL_CONFIG).")
+@click.option("--host", default=None, help=_help("host") + " [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help=_help("port"))
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help=_help("data_dir") + " [default: ./forge-data]")
+@click.option("--database", default=None, help=_help("database") + " [default: forge]")
+@click.option("--memory-limit", default=None, help=_help("memory_limit"))
+@click.option("--threads", type=int, default=None, help=_help("threads"))
+@click.option("--max-connections", type=int, default=None, help=_help("max_connections"))
+@click.option("--log-level", default=None, help=_help("log_level"))
+def serve(config_file: Path | None, **flags: Any) -> None:
+    """Run the server until interrupted.
+
+    Prints `listening on HOST:PORT` once the socket is bound. Without users in the config
+    file, clients are trusted, which is allowed on loopback addresses only.
+    """
+    try:
+        settings = load(config_file, **flags)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(_serve(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve(settings: Settings) -> None:
+    # Imported here so `forge-sql --help` stays fast.
+    from forge_sql.engine import Engine
+    from forge_sql.wire.auth import parse_verifier
+    from forge_sql.wire.server import Server
+
+    engine = Engine(settings)
+    users = {name: parse_verifier(user.password) for name, user in settings.users.items()}
+    server = Server(engine, settings, users)
+    host, port = await server.start(settings.host, settings.port)
+    print(f"listening on {host}:{port}", flush=True)
+    log.info("data directory %s, database %r", engine.database.data_dir, settings.database)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    serving = asyncio.create_task(server.serve_forever())
+    await stop.wait()
+    log.info("shutting down")
+    serving.cancel()
+    await server.close()
+    engine.close()
+
+
+@main.command("hash-password")
+@click.option("--password", envvar="FORGE_SQL_PASSWORD", default=None,
+              help="Password to hash (default: prompt; env FORGE_SQL_PASSWORD).")
+def hash_password(password: str | None) -> None:
+    """Print the SCRAM-SHA-256 verifier to store for a user in the config file."""
+    from forge_sql.wire.auth import make_verifier
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise click.ClickException("passwords do not match")
+    click.echo(make_verifier(password))
+
+
+__all__ = ["DEFAULT_PORT", "main"]

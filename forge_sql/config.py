@@ -1,0 +1,150 @@
+"""Server settings: one model fed by a TOML file, ``FORGE_SQL_*`` variables and CLI flags.
+
+Precedence, highest first: command-line flags, environment, config file, defaults.
+Every field's description is the help text the CLI and the docs show.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from forge_sql.errors import ConfigError
+
+DEFAULT_PORT = 5433  # 5432 is left to a PostgreSQL that may run on the same machine
+
+
+class User(BaseModel):
+    """A user allowed to connect; the password is stored only as a SCRAM verifier."""
+
+    model_config = {"extra": "forbid"}
+
+    password: str = Field(
+        description="SCRAM-SHA-256 verifier, as printed by `forge-sql hash-password`."
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _is_verifier(cls, value: str) -> str:
+        if not value.startswith("SCRAM-SHA-256$"):
+            raise ValueError(
+                "store a SCRAM-SHA-256 verifier (run `forge-sql hash-password`), "
+                "not a clear-text password"
+            )
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the server reads at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="FORGE_SQL_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(
+        DEFAULT_PORT,
+        ge=0,
+        le=65535,
+        description=f"TCP port to listen on (default {DEFAULT_PORT}); 0 picks a free port.",
+    )
+    data_dir: Path = Field(
+        Path("forge-data"),
+        description="Directory holding the database, the DuckLake catalog and Parquet files; "
+        "created on first start.",
+    )
+    database: str = Field("forge", description="Database name clients must connect to.")
+    users: dict[str, User] = Field(
+        default_factory=dict,
+        description="Users and their SCRAM verifiers. Empty: trust authentication, "
+        "allowed only when listening on loopback.",
+    )
+    memory_limit: str = Field("75%", description="DuckDB memory limit for the whole process.")
+    threads: int = Field(0, ge=0, description="DuckDB worker threads (0: one per core).")
+    max_connections: int = Field(100, ge=1, description="Concurrent client connections.")
+    max_message_size: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Largest protocol message accepted from a client, in bytes.",
+    )
+    batch_rows: int = Field(
+        65536, ge=1024, description="Rows per Arrow batch streamed to clients."
+    )
+    log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+
+    @field_validator("host")
+    @classmethod
+    def _valid_host(cls, value: str) -> str:
+        if not value:
+            raise ValueError("host must not be empty")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags arrive as init values; the file's values are merged below them by `load`.
+        return (init_settings, env_settings)
+
+    @property
+    def loopback_only(self) -> bool:
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Build the settings from a TOML file, the environment and flags (None = not given)."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file}: {exc}") from exc
+    env_overrides = _from_environment()
+    values = {k: v for k, v in values.items() if k not in env_overrides}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_file)) from exc
+    if not settings.users and not settings.loopback_only:
+        raise ConfigError(
+            f"refusing to listen on {settings.host} without users: trust authentication is "
+            "allowed on loopback only. Add [users.NAME] password = '<verifier from "
+            "`forge-sql hash-password`>' to the config file, or listen on 127.0.0.1."
+        )
+    return settings
+
+
+def _from_environment() -> set[str]:
+    import os
+
+    prefix = "FORGE_SQL_"
+    return {k[len(prefix):].lower() for k in os.environ if k.startswith(prefix)}
+
+
+def _describe(exc: ValidationError, config_file: Path | None) -> str:
+    where = f" in {config_file}" if config_file else ""
+    lines = [f"invalid settings{where}:"]
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"])
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""The DuckDB side of forge-sql: one database, one cursor per session, Postgres semantics."""
+
+from __future__ import annotations
+
+from forge_sql import errors
+from forge_sql.config import Settings
+from forge_sql.engine.database import Database
+from forge_sql.engine.session import EngineSession
+from forge_sql.engine.settings import SERVER_VERSION
+from forge_sql.wire.backend import StartupInfo
+
+__all__ = ["Database", "Engine", "EngineSession"]
+
+
+class Engine:
+    """Implements wire.backend.Backend: opens an EngineSession per client."""
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self.settings = settings
+        self.database = database or Database(settings)
+
+    def open_session(self, startup: StartupInfo) -> EngineSession:
+        if startup.database != self.settings.database:
+            raise errors.InvalidCatalogName(f'database "{startup.database}" does not exist')
+        return EngineSession(self.database, startup)
+
+    def server_parameters(self) -> dict[str, str]:
+        return {
+            "server_version": SERVER_VERSION,
+            "server_encoding": "UTF8",
+            "client_encoding": "UTF8",
+            "DateStyle": "ISO, MDY",
+            "IntervalStyle": "postgres",
+            "TimeZone": "UTC",
+            "integer_datetimes": "on",
+            "standard_conforming_strings": "on",
+            "is_superuser": "on",
+            "default_transaction_read_only": "off",
+            "in_hot_standby": "off",
+        }
+
+    def close(self) -> None:
+        self.database.close()

@@ -1,0 +1,59 @@
+"""The one DuckDB database of the process: storage attached, sandbox locked, cursors handed out."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import duckdb
+
+from forge_sql.config import Settings
+from forge_sql.storage import ducklake
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """Owns the DuckDB instance; each client session gets its own cursor (connection)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir.resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "tmp").mkdir(exist_ok=True)
+        config: dict[str, str | int | bool] = {
+            "memory_limit": settings.memory_limit,
+            "temp_directory": str(self.data_dir / "tmp"),
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if settings.threads:
+            config["threads"] = settings.threads
+        self._con = duckdb.connect(str(self.data_dir / "forge.duckdb"), config=config)
+        self._lock = threading.Lock()
+        ducklake.attach(self._con, self.data_dir)
+        self._sandbox()
+
+    def _sandbox(self) -> None:
+        """Confine clients to the data directory, then lock DuckDB's configuration.
+
+        Checked on DuckDB 1.5.5 (DESIGN.md): with these set, read_csv('/etc/passwd'),
+        COPY TO '/tmp/x' and glob('/*') raise PermissionException and the settings cannot
+        be switched back. ATTACH, LOAD and INSTALL are refused per statement as well.
+        """
+        allowed = str(self.data_dir) + "/"
+        self._con.execute("SET allowed_directories = [?]", [allowed])
+        self._con.execute("SET enable_external_access = false")
+        self._con.execute("SET lock_configuration = true")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new connection for one session, with the lake's ``public`` schema as default."""
+        with self._lock:
+            cursor = self._con.cursor()
+        cursor.execute(f"USE {ducklake.LAKE}.public")
+        return cursor
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()

@@ -1,0 +1,116 @@
+"""DuckDB exceptions translated into ForgeErrors with the SQLSTATE PostgreSQL would send."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from forge_sql import errors as e
+
+_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+_LINE = re.compile(r"^LINE (\d+): (.*)$")
+
+# (exception class name, message pattern, error class), first match wins.
+_RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
+    (None, re.compile(r"[Dd]ivision by zero"), e.DivisionByZero),
+    ("InterruptException", None, e.QueryCanceled),
+    ("PermissionException", None, e.InsufficientPrivilege),
+    ("ParserException", None, e.SyntaxError_),
+    ("CatalogException", re.compile(r"Table with name .* does not exist"), e.UndefinedTable),
+    ("CatalogException", re.compile(r"Table .* does not exist"), e.UndefinedTable),
+    ("CatalogException", re.compile(r"View with name .* does not exist"), e.UndefinedTable),
+    ("CatalogException", re.compile(r"Schema with name .* does not exist"), e.UndefinedSchema),
+    ("CatalogException", re.compile(r"Function with name .* does not exist"), e.UndefinedFunction),
+    ("CatalogException", re.compile(r"Schema with name .* already exists"), e.DuplicateSchema),
+    ("CatalogException", re.compile(r"(Table|View) with name .* already exists"), e.DuplicateTable),
+    ("CatalogException", re.compile(r"already exists"), e.DuplicateObject),
+    ("CatalogException", None, e.UndefinedObject),
+    ("BinderException", re.compile(r"Referenced column .* not found"), e.UndefinedColumn),
+    ("BinderException", re.compile(r"Referenced table .* not found"), e.UndefinedTable),
+    ("BinderException", re.compile(r"[Aa]mbiguous"), e.AmbiguousColumn),
+    ("BinderException", re.compile(r"GROUP BY"), e.GroupingError),
+    ("BinderException", re.compile(r"No function matches"), e.UndefinedFunction),
+    ("BinderException", re.compile(r"Cannot compare|Cannot mix"), e.DatatypeMismatch),
+    ("BinderException", None, e.SyntaxError_),
+    ("ConversionException", re.compile(r"out of range|Overflow", re.I), e.NumericValueOutOfRange),
+    ("ConversionException", None, e.InvalidTextRepresentation),
+    ("OutOfRangeException", None, e.NumericValueOutOfRange),
+    ("ConstraintException", re.compile(r"NOT NULL"), e.NotNullViolation),
+    ("ConstraintException", re.compile(r"FOREIGN KEY|foreign key"), e.ForeignKeyViolation),
+    ("ConstraintException", re.compile(r"CHECK"), e.CheckViolation),
+    ("ConstraintException", None, e.UniqueViolation),
+    ("TransactionException", re.compile(r"within a transaction"), e.ActiveSqlTransaction),
+    ("TransactionException", re.compile(r"[Cc]onflict"), e.SerializationFailure),
+    ("TransactionException", re.compile(r"no transaction|not in a transaction"), e.NoActiveSqlTransaction),
+    ("TransactionException", re.compile(r"aborted"), e.InFailedSqlTransaction),
+    ("TransactionException", None, e.SerializationFailure),
+    ("InvalidInputException", re.compile(r"configuration has been locked"), e.InsufficientPrivilege),
+    ("InvalidInputException", re.compile(r"Malformed JSON|Could not convert|Could not parse"),
+     e.InvalidTextRepresentation),
+    ("InvalidInputException", re.compile(r"[Aa]borted"), e.InFailedSqlTransaction),
+    ("InvalidInputException", None, e.InvalidParameterValue),
+    ("NotImplementedException", None, e.FeatureNotSupported),
+    ("TypeMismatchException", None, e.DatatypeMismatch),
+    ("OutOfMemoryException", None, e.OutOfMemory),
+    ("IOException", None, e.IoError),
+    ("DependencyException", None, e.FeatureNotSupported),
+    ("SequenceException", None, e.InvalidParameterValue),
+]
+
+
+def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
+    """A ForgeError for a DuckDB exception, with PostgreSQL's code and the error position."""
+    if isinstance(exc, e.ForgeError):
+        return exc
+    text = str(exc)
+    message, hint, position = _split(text, sql)
+    if isinstance(exc, duckdb.InterruptException):
+        return e.QueryCanceled("canceling statement due to user request")
+    kind = type(exc).__name__
+    for exc_name, pattern, error_cls in _RULES:
+        if exc_name is not None and exc_name != kind:
+            continue
+        if pattern is not None and not pattern.search(message):
+            continue
+        return error_cls(message, hint=hint, position=position)
+    return e.InternalError(message, hint=hint, position=position)
+
+
+def _split(text: str, sql: str | None) -> tuple[str, str | None, int | None]:
+    """Message, hint and 1-based character position from DuckDB's multi-line error text."""
+    lines = text.split("\n")
+    message = _PREFIX.sub("", lines[0], count=1).strip()
+    hints: list[str] = []
+    position: int | None = None
+    index = 1
+    while index < len(lines):
+        line = lines[index]
+        match = _LINE.match(line)
+        if match and index + 1 < len(lines) and lines[index + 1].rstrip().endswith("^"):
+            caret = lines[index + 1].index("^") - (len(line) - len(match.group(2)))
+            position = _position(sql, int(match.group(1)), match.group(2), caret)
+            index += 2
+            continue
+        if line.strip():
+            hints.append(line.strip())
+        index += 1
+    return message, "\n".join(hints) or None, position
+
+
+def _position(sql: str | None, line_no: int, shown: str, caret: int) -> int | None:
+    """Map DuckDB's ``LINE n:`` excerpt and caret column back to an offset in ``sql``."""
+    if sql is None or caret < 0:
+        return None
+    sql_lines = sql.split("\n")
+    if not 1 <= line_no <= len(sql_lines):
+        return None
+    line_start = sum(len(line) + 1 for line in sql_lines[: line_no - 1])
+    full = sql_lines[line_no - 1]
+    fragment = shown[3:] if shown.startswith("...") else shown
+    fragment = fragment[:-3] if fragment.endswith("...") else fragment
+    shift = 3 if shown.startswith("...") else 0
+    offset = full.find(fragment) if fragment else 0
+    if offset < 0:
+        return None
+    return line_start + offset + (caret - shift) + 1

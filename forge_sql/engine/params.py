@@ -1,0 +1,243 @@
+"""Parameter types for ``$n`` placeholders: the client's, or inferred from where they stand.
+
+DuckDB's prepared statements leave untyped parameters UNKNOWN until values are bound, but
+PostgreSQL clients (asyncpg, pgjdbc) encode arguments by the types ParameterDescription
+reports. PostgreSQL infers them from context; this module does the same for the common
+contexts (comparison with a column, INSERT ... VALUES, UPDATE ... SET, LIMIT/OFFSET, casts)
+and rewrites each typed placeholder as ``CAST($n AS type)`` so that describing and executing
+the statement agree on every type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from forge_sql.engine import types
+from forge_sql.engine.statements import Statement, Token
+from forge_sql.wire import oids
+
+_PARAM = re.compile(r"\$(\d+)$")
+_COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}
+_TABLE_INTRODUCERS = {"FROM", "JOIN", "INTO", "UPDATE"}
+
+# Casts written in the SQL text: type names as PostgreSQL spells them.
+_CAST_NAMES: dict[str, int] = {
+    "INT": oids.INT4, "INTEGER": oids.INT4, "INT4": oids.INT4, "SMALLINT": oids.INT2,
+    "INT2": oids.INT2, "BIGINT": oids.INT8, "INT8": oids.INT8, "TEXT": oids.TEXT,
+    "VARCHAR": oids.VARCHAR, "NUMERIC": oids.NUMERIC, "DECIMAL": oids.NUMERIC,
+    "BOOL": oids.BOOL, "BOOLEAN": oids.BOOL, "DATE": oids.DATE, "TIMESTAMP": oids.TIMESTAMP,
+    "TIMESTAMPTZ": oids.TIMESTAMPTZ, "TIME": oids.TIME, "UUID": oids.UUID,
+    "FLOAT8": oids.FLOAT8, "DOUBLE": oids.FLOAT8, "FLOAT": oids.FLOAT8, "REAL": oids.FLOAT4,
+    "FLOAT4": oids.FLOAT4, "JSON": oids.JSON, "JSONB": oids.JSONB, "BYTEA": oids.BYTEA,
+    "BLOB": oids.BYTEA, "INTERVAL": oids.INTERVAL, "OID": oids.OID,
+}
+
+ColumnTypes = Callable[[Sequence[str]], dict[str, str]]
+"""Given table names, map lower-cased column name -> DuckDB type (first table wins)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    """What Describe reports for the placeholders, and the SQL to run with them."""
+
+    oids: tuple[int, ...]
+    sql: str
+
+
+def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
+    """Parameter OIDs (given ones win) and the statement rewritten with casts."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    places = _placeholders(tokens)
+    count = max((n for n, _ in places), default=0)
+    count = max(count, len(given))
+    if count == 0:
+        return Parameters((), statement.sql)
+    declared = [given[i] if i < len(given) and given[i] not in (0, oids.UNKNOWN) else 0
+                for i in range(count)]
+    inferred: dict[int, str] = {}
+    if any(oid == 0 or oid == oids.NUMERIC for oid in declared):
+        inferred = _infer(tokens, places, column_types)
+    result_oids: list[int] = []
+    cast_to: dict[int, str] = {}
+    explicit = _explicit_casts(tokens, places)
+    for number in range(1, count + 1):
+        oid = declared[number - 1]
+        column_type = inferred.get(number)
+        if number in explicit:
+            result_oids.append(oid or explicit[number])
+            continue
+        if oid and not (oid == oids.NUMERIC and column_type):
+            target = types.duckdb_type(oid)
+            if target:
+                cast_to[number] = target
+            result_oids.append(oid)
+        elif column_type:
+            cast_to[number] = column_type
+            result_oids.append(oid or types.pg_type(column_type)[0])
+        else:
+            result_oids.append(oids.TEXT)
+    starts = [(number, tokens[index].start) for number, index in places]
+    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to))
+
+
+def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """(parameter number, token index) of each ``$n`` outside strings and comments."""
+    found = []
+    for index, token in enumerate(tokens):
+        if token.kind == "operator" and token.text.startswith("$"):
+            match = _PARAM.match(token.text)
+            if match:
+                found.append((int(match.group(1)), index))
+    return found
+
+
+def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> dict[int, int]:
+    """Placeholders followed by ``::type``: DuckDB casts them itself."""
+    casts: dict[int, int] = {}
+    for number, index in places:
+        if index + 2 < len(tokens) and tokens[index + 1].text == "::":
+            name = tokens[index + 2].upper
+            oid = _CAST_NAMES.get(name, oids.TEXT)
+            if index + 4 < len(tokens) and tokens[index + 3].text == "[" and tokens[index + 4].text == "]":
+                oid = oids.ARRAY_OF.get(oid, oids.TEXT)
+            casts[number] = oid
+    return casts
+
+
+def _infer(
+    tokens: Sequence[Token], places: list[tuple[int, int]], column_types: ColumnTypes
+) -> dict[int, str]:
+    tables = _tables(tokens)
+    columns = column_types(tables) if tables else {}
+    inferred: dict[int, str] = {}
+    _infer_insert(tokens, columns, column_types, inferred)
+    for number, index in places:
+        if number in inferred:
+            continue
+        before = tokens[index - 1].upper if index > 0 else ""
+        if before in ("LIMIT", "OFFSET"):
+            inferred[number] = "BIGINT"
+            continue
+        column = _compared_column(tokens, index)
+        if column and column in columns:
+            inferred[number] = columns[column]
+    return inferred
+
+
+def _tables(tokens: Sequence[Token]) -> list[str]:
+    names = []
+    for index, token in enumerate(tokens[:-1]):
+        if token.kind == "keyword" and token.upper in _TABLE_INTRODUCERS:
+            name = _qualified_name(tokens, index + 1)
+            if name:
+                names.append(name)
+    return names
+
+
+def _qualified_name(tokens: Sequence[Token], index: int) -> str | None:
+    """The last part of ``a.b.c`` starting at ``index``, unquoted."""
+    if index >= len(tokens) or tokens[index].kind not in ("identifier", "keyword"):
+        return None
+    name = tokens[index].text
+    while index + 2 < len(tokens) and tokens[index + 1].text == ".":
+        index += 2
+        name = tokens[index].text
+    return name.strip('"')
+
+
+def _compared_column(tokens: Sequence[Token], index: int) -> str | None:
+    """The column a placeholder is compared with: ``col = $1``, ``$1 < col``, ``col IN ($1``."""
+    # Walk left over '(' and ',' and other placeholders of an IN list / BETWEEN.
+    left = index - 1
+    while left >= 0 and (tokens[left].text in ("(", ",") or _PARAM.match(tokens[left].text)
+                         or tokens[left].upper in ("AND", "NOT")):
+        if tokens[left].upper == "AND" and not _in_between(tokens, left):
+            break
+        left -= 1
+    if left >= 1 and tokens[left].upper in _COMPARISON:
+        operand = left - 1
+        if tokens[operand].upper == "NOT":
+            operand -= 1
+        if operand >= 0 and tokens[operand].kind in ("identifier", "keyword"):
+            return tokens[operand].text.strip('"').lower()
+    right = index + 1
+    if right + 1 < len(tokens) and tokens[right].upper in _COMPARISON - {"IN", "BETWEEN"}:
+        operand = right + 1
+        if tokens[operand].kind in ("identifier", "keyword"):
+            name = _qualified_name(tokens, operand)
+            return name.lower() if name else None
+    return None
+
+
+def _in_between(tokens: Sequence[Token], and_index: int) -> bool:
+    """Whether the AND at ``and_index`` is the one of ``x BETWEEN $1 AND $2``."""
+    return and_index >= 2 and tokens[and_index - 2].upper == "BETWEEN"
+
+
+def _infer_insert(
+    tokens: Sequence[Token],
+    columns: dict[str, str],
+    column_types: ColumnTypes,
+    inferred: dict[int, str],
+) -> None:
+    """``INSERT INTO t [(a, b)] VALUES ($1, $2), ...``: each placeholder takes its column's type."""
+    words = [t.upper for t in tokens[:2]]
+    if words != ["INSERT", "INTO"]:
+        return
+    table = _qualified_name(tokens, 2)
+    if table is None:
+        return
+    index = 3
+    while index < len(tokens) and tokens[index].text == ".":
+        index += 2
+    names: list[str] = []
+    if index < len(tokens) and tokens[index].text == "(":
+        index += 1
+        while index < len(tokens) and tokens[index].text != ")":
+            if tokens[index].kind in ("identifier", "keyword"):
+                names.append(tokens[index].text.strip('"').lower())
+            index += 1
+        index += 1
+    else:
+        ordered = column_types([table])
+        names = list(ordered)
+    if index >= len(tokens) or tokens[index].upper != "VALUES":
+        return
+    position = 0
+    depth = 0
+    for token in tokens[index + 1:]:
+        if token.text == "(":
+            depth += 1
+            if depth == 1:
+                position = 0
+            continue
+        if token.text == ")":
+            depth -= 1
+            continue
+        if depth == 1 and token.text == ",":
+            position += 1
+            continue
+        match = _PARAM.match(token.text) if depth == 1 else None
+        if match and position < len(names):
+            type_name = columns.get(names[position]) or column_types([table]).get(names[position])
+            if type_name:
+                inferred.setdefault(int(match.group(1)), type_name)
+
+
+def _rewrite(sql: str, starts: list[tuple[int, int]], cast_to: dict[int, str]) -> str:
+    """Replace each typed ``$n`` (at its token's offset) with ``CAST($n AS type)``."""
+    if not cast_to:
+        return sql
+    pieces = []
+    last = 0
+    for number, start in sorted(starts, key=lambda place: place[1]):
+        target = cast_to.get(number)
+        if target is None:
+            continue
+        pieces.append(sql[last:start])
+        pieces.append(f"CAST(${number} AS {target})")
+        last = start + len(f"${number}")
+    pieces.append(sql[last:])
+    return "".join(pieces)

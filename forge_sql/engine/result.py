@@ -1,0 +1,148 @@
+"""Results handed to the wire layer: streamed Arrow batches, small tables, or a tag alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from forge_sql.engine.statements import Statement
+from forge_sql.wire.backend import Column
+
+if TYPE_CHECKING:
+    from forge_sql.engine.session import EngineSession
+
+
+class TagResult:
+    """A statement that returns no rows."""
+
+    columns: tuple[Column, ...] | None = None
+
+    def __init__(self, tag: str, notices: Sequence[str] = ()) -> None:
+        self._tag = tag
+        self.notices = list(notices)
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        return None
+
+    def command_tag(self) -> str:
+        return self._tag
+
+    def close(self) -> None:
+        pass
+
+
+class TableResult:
+    """Rows the server computed itself (SHOW, catalog answers)."""
+
+    def __init__(self, table: pa.Table, columns: tuple[Column, ...], tag: str) -> None:
+        self.columns = columns
+        self.notices: list[str] = []
+        self._batches = list(table.to_batches())
+        self._tag = tag
+        self._rows = 0
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        if not self._batches:
+            return None
+        batch = self._batches.pop(0)
+        self._rows += batch.num_rows
+        return batch
+
+    def command_tag(self) -> str:
+        return self._tag if self._tag != "SELECT" else f"SELECT {self._rows}"
+
+    def close(self) -> None:
+        self._batches.clear()
+
+
+class ArrowResult:
+    """A DuckDB result read batch by batch: memory stays bounded whatever the row count."""
+
+    def __init__(
+        self,
+        session: EngineSession,
+        statement: Statement,
+        reader: pa.RecordBatchReader,
+        columns: tuple[Column, ...],
+        timezone: str,
+    ) -> None:
+        self.columns = columns
+        self.notices: list[str] = []
+        self._session = session
+        self._statement = statement
+        self._reader: pa.RecordBatchReader | None = reader
+        self._held: list[pa.RecordBatch] | None = None
+        self._rows = 0
+        self._zoned = _zoned_columns(reader.schema, timezone)
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        if self._held is not None:
+            batch = self._held.pop(0) if self._held else None
+        else:
+            batch = self._read()
+        if batch is None:
+            return None
+        self._rows += batch.num_rows
+        return self._localize(batch)
+
+    def _read(self) -> pa.RecordBatch | None:
+        if self._reader is None:
+            return None
+        self._session.running(True)
+        try:
+            return self._reader.read_next_batch()
+        except StopIteration:
+            self._finish()
+            return None
+        except duckdb.Error as exc:
+            self._finish()
+            raise self._session.fail(exc, self._statement.sql) from exc
+        finally:
+            self._session.running(False)
+
+    def materialize(self) -> None:
+        """Read the rest now, because another statement needs the cursor (open portals)."""
+        if self._held is None and self._reader is not None:
+            held = []
+            while (batch := self._read()) is not None:
+                held.append(batch)
+            self._held = held
+
+    def _localize(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """timestamptz columns carry the session TimeZone, which the encoders print in."""
+        if not self._zoned:
+            return batch
+        arrays = list(batch.columns)
+        for index, target in self._zoned:
+            arrays[index] = arrays[index].cast(target)
+        return pa.RecordBatch.from_arrays(arrays, schema=_with_types(batch.schema, self._zoned))
+
+    def command_tag(self) -> str:
+        return self._statement.tag(self._rows)
+
+    def _finish(self) -> None:
+        self._reader = None
+        self._session.stream_finished(self)
+
+    def close(self) -> None:
+        self._held = None
+        if self._reader is not None:
+            self._reader = None
+            self._session.stream_finished(self)
+
+
+def _zoned_columns(schema: pa.Schema, timezone: str) -> list[tuple[int, pa.DataType]]:
+    zoned = []
+    for index, field in enumerate(schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            zoned.append((index, pa.timestamp(field.type.unit, tz=timezone)))
+    return zoned
+
+
+def _with_types(schema: pa.Schema, changes: list[tuple[int, pa.DataType]]) -> pa.Schema:
+    for index, kind in changes:
+        schema = schema.set(index, schema.field(index).with_type(kind))
+    return schema

@@ -1,0 +1,284 @@
+"""One client session over its own DuckDB cursor: statements, transactions, settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.engine import params as parameters
+from forge_sql.engine import settings as session_settings
+from forge_sql.engine.database import Database
+from forge_sql.engine.errors import translate
+from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.statements import Statement, check_allowed, classify, split
+from forge_sql.engine.types import pg_type
+from forge_sql.wire.backend import Column, PreparedStatement, Result, StartupInfo
+
+log = logging.getLogger(__name__)
+
+_NO_TRANSACTION = "there is no transaction in progress"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The engine's state behind a PreparedStatement."""
+
+    statement: Statement
+    sql: str  # with typed placeholders cast
+    param_count: int
+
+
+class EngineSession:
+    """Implements wire.backend.BackendSession over one DuckDB cursor."""
+
+    def __init__(self, database: Database, startup: StartupInfo) -> None:
+        self._database = database
+        self._cursor = database.cursor()
+        self._startup = startup
+        self.settings = session_settings.SessionSettings(dict(startup.parameters))
+        self._status = "I"
+        self._streaming: ArrowResult | None = None
+        self._lock = threading.Lock()  # guards _running against cancel from the event loop
+        self._running = False
+        self.batch_rows = database.settings.batch_rows
+
+    # -- BackendSession -----------------------------------------------------------------
+    @property
+    def transaction_status(self) -> str:
+        return self._status
+
+    def split(self, sql: str) -> list[PreparedStatement]:
+        return [self._plan(statement, (), describe=False) for statement in split(sql)]
+
+    def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
+        return self._plan(classify(sql), param_oids, describe=True)
+
+    def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
+        plan = statement.handle
+        assert isinstance(plan, _Plan)
+        kind = plan.statement.kind
+        if self._status == "E" and not self._ends_transaction(plan.statement):
+            raise errors.InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        if kind == "EMPTY":
+            return TagResult("")
+        if len(params) != plan.param_count and plan.param_count:
+            raise errors.ProtocolViolation(
+                f"bind message supplies {len(params)} parameters, "
+                f"but prepared statement requires {plan.param_count}"
+            )
+        try:
+            if kind == "TRANSACTION":
+                return self._transaction(plan.statement)
+            if kind == "SETTING":
+                return self._setting(plan.statement)
+            check_allowed(plan.statement)
+            return self._run(plan, params)
+        except BaseException as exc:
+            raise self.fail(exc, plan.sql) from exc
+
+    def take_parameter_changes(self) -> dict[str, str]:
+        changed = dict(self.settings.changed)
+        self.settings.changed.clear()
+        return changed
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._running:
+                self._cursor.interrupt()
+
+    def close(self) -> None:
+        self._detach_stream()
+        try:
+            if self._status != "I":
+                self._cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        self._cursor.close()
+
+    # -- helpers used by results ----------------------------------------------------------
+    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
+        """Translate ``exc`` and mark an open transaction block as failed."""
+        error = translate(exc, sql)
+        if self._status == "T":
+            self._status = "E"
+        if not isinstance(exc, duckdb.Error | errors.ForgeError):
+            log.error("unexpected error running %r", sql, exc_info=exc)
+        return error
+
+    def running(self, flag: bool) -> None:
+        with self._lock:
+            self._running = flag
+
+    def stream_finished(self, result: ArrowResult) -> None:
+        if self._streaming is result:
+            self._streaming = None
+
+    # -- planning ---------------------------------------------------------------------------
+    def _plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
+        if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
+            columns = None
+            command = session_settings.parse(statement.sql)
+            if command is not None and command.verb == "SHOW":
+                columns = tuple(Column(n, *pg_type("VARCHAR")) for n in _show_names(command))
+            return PreparedStatement(statement.sql, tuple(given), columns,
+                                     _Plan(statement, statement.sql, len(given)))
+        resolved = parameters.resolve(statement, given, self._column_types)
+        plan = _Plan(statement, resolved.sql, len(resolved.oids))
+        columns: tuple[Column, ...] | None = None
+        if describe and statement.returns_rows:
+            columns = self._describe(plan)
+        return PreparedStatement(statement.sql, resolved.oids, columns, plan)
+
+    def _describe(self, plan: _Plan) -> tuple[Column, ...] | None:
+        """Result columns without executing: DuckDB binds the query as a lazy relation."""
+        if plan.statement.kind not in ("SELECT", "EXPLAIN"):
+            return None
+        check_allowed(plan.statement)
+        self._detach_stream()
+        # Untyped placeholders are bound as strings at execution: describe them the same way.
+        values = [""] * plan.param_count
+        try:
+            relation = self._cursor.sql(plan.sql, params=values or None)
+            names, kinds = relation.columns, relation.types
+        except duckdb.Error as exc:
+            raise self.fail(exc, plan.sql) from exc
+        return tuple(Column(name, *pg_type(str(kind))) for name, kind in zip(names, kinds, strict=True))
+
+    def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
+        """Column name -> DuckDB type for tables named in a statement (for inference)."""
+        self._detach_stream()
+        rows = self._cursor.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE lower(table_name) IN (SELECT lower(unnest(?))) "
+            "ORDER BY list_position(?, table_name), column_index",
+            [list(tables), list(tables)],
+        ).fetchall()
+        found: dict[str, str] = {}
+        for name, kind in rows:
+            found.setdefault(name.lower(), kind)
+        return found
+
+    # -- execution ----------------------------------------------------------------------
+    def _run(self, plan: _Plan, params: Sequence[object]) -> Result:
+        self._detach_stream()
+        self.running(True)
+        try:
+            self._cursor.execute(plan.sql, list(params) if params else None)
+        finally:
+            self.running(False)
+        statement = plan.statement
+        description = self._cursor.description
+        if statement.returns_rows or (description and not _is_count(statement, description)):
+            columns = tuple(Column(d[0], *pg_type(str(d[1]))) for d in description or ())
+            reader = self._cursor.to_arrow_reader(self.batch_rows)
+            result = ArrowResult(self, statement, reader, columns, self.settings.timezone)
+            self._streaming = result
+            return result
+        count = 0
+        if description:
+            row = self._cursor.fetchone()
+            count = int(row[0]) if row and row[0] is not None else 0
+        return TagResult(statement.tag(count))
+
+    def _detach_stream(self) -> None:
+        """Another statement is about to run on the cursor: keep the open result readable."""
+        if self._streaming is not None:
+            streaming, self._streaming = self._streaming, None
+            streaming.materialize()
+
+    # -- statements answered by the server ----------------------------------------------------
+    def _transaction(self, statement: Statement) -> Result:
+        words = statement.words
+        verb = words[0]
+        if verb in ("SAVEPOINT", "RELEASE") or (verb == "ROLLBACK" and "TO" in words):
+            raise errors.FeatureNotSupported("savepoints are not supported")
+        if verb in ("BEGIN", "START"):
+            tag = "BEGIN" if verb == "BEGIN" else "START TRANSACTION"
+            if self._status != "I":
+                return TagResult(tag, ["there is already a transaction in progress"])
+            self._detach_stream()
+            self._cursor.execute("BEGIN TRANSACTION")
+            self._status = "T"
+            return TagResult(tag)
+        if verb in ("COMMIT", "END"):
+            if self._status == "I":
+                return TagResult("COMMIT", [_NO_TRANSACTION])
+            self._detach_stream()
+            if self._status == "E":
+                self._rollback()
+                return TagResult("ROLLBACK")
+            self._status = "I"  # DuckDB ends the transaction whether COMMIT succeeds or not
+            self._cursor.execute("COMMIT")
+            return TagResult("COMMIT")
+        # ROLLBACK, ABORT
+        if self._status == "I":
+            return TagResult("ROLLBACK", [_NO_TRANSACTION])
+        self._detach_stream()
+        self._rollback()
+        return TagResult("ROLLBACK")
+
+    def _rollback(self) -> None:
+        self._status = "I"
+        try:
+            self._cursor.execute("ROLLBACK")
+        except duckdb.TransactionException:
+            pass  # DuckDB already ended the failed transaction
+
+    def _setting(self, statement: Statement) -> Result:
+        command = session_settings.parse(statement.sql)
+        assert command is not None
+        if command.verb == "SHOW":
+            names = _show_names(command)
+            if command.name.lower() == "all":
+                rows = self.settings.all_rows()
+            else:
+                rows = [(self.settings.get(command.name),)]
+            table = pa.table(
+                [pa.array(list(values), pa.string()) for values in zip(*rows, strict=True)],
+                names=names,
+            )
+            columns = tuple(Column(n, *pg_type("VARCHAR")) for n in names)
+            return TableResult(table, columns, "SHOW")
+        if command.verb == "RESET":
+            self.settings.reset(command.name)
+            return TagResult("RESET")
+        if command.verb == "SET_CHARACTERISTICS":
+            level = session_settings.isolation_level(command.value)
+            if level:
+                self.settings.set("default_transaction_isolation", level)
+            return TagResult("SET")
+        self.settings.set(command.name, command.value)
+        return TagResult("SET")
+
+    @staticmethod
+    def _ends_transaction(statement: Statement) -> bool:
+        words = statement.words
+        return statement.kind == "TRANSACTION" and bool(words) and words[0] in (
+            "ROLLBACK", "ABORT", "COMMIT", "END",
+        ) and "TO" not in words
+
+
+def _is_count(statement: Statement, description: Sequence[Sequence[object]]) -> bool:
+    """DuckDB answers INSERT/UPDATE/DELETE/COPY/CREATE ... with one ``Count`` column."""
+    return (
+        statement.kind not in ("SELECT", "EXPLAIN", "CALL", "PRAGMA")
+        and len(description) == 1
+        and description[0][0] == "Count"
+    )
+
+
+def _show_names(command: session_settings.SettingCommand) -> list[str]:
+    name = command.name.lower()
+    if name == "all":
+        return ["name", "setting", "description"]
+    if name == "transaction isolation level":
+        return ["transaction_isolation"]
+    return [session_settings.DISPLAY_NAMES.get(name, name).lower()]

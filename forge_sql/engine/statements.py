@@ -1,0 +1,164 @@
+"""Statement splitting and classification: kind, command tag, and what clients may not run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from forge_sql import errors
+from forge_sql.engine import settings
+from forge_sql.engine.errors import translate
+
+# Statement kinds a client may never run: they reach outside the data directory or change
+# what the process has loaded (DESIGN.md, security defaults).
+_FORBIDDEN = {
+    "LOAD": "LOAD and INSTALL are not allowed",
+    "ATTACH": "ATTACH is not allowed",
+    "DETACH": "DETACH is not allowed",
+    "EXPORT": "EXPORT DATABASE is not allowed",
+    "COPY_DATABASE": "COPY FROM DATABASE is not allowed",
+    "UPDATE_EXTENSIONS": "UPDATE EXTENSIONS is not allowed",
+}
+
+_CREATE_OBJECTS = {
+    "TABLE", "VIEW", "SCHEMA", "INDEX", "SEQUENCE", "MACRO", "FUNCTION", "TYPE", "SECRET",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    kind: str  # identifier, numeric_const, string_const, operator, keyword, comment
+    text: str
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement as the engine sees it."""
+
+    sql: str
+    kind: str  # DuckDB StatementType name: SELECT, INSERT, TRANSACTION, SET, ...
+    tokens: tuple[Token, ...]
+
+    @property
+    def words(self) -> list[str]:
+        """Leading keywords and identifiers, upper-cased (comments skipped)."""
+        return [t.upper for t in self.tokens if t.kind in ("keyword", "identifier")][:6]
+
+    @property
+    def returns_rows(self) -> bool:
+        if self.kind in ("SELECT", "EXPLAIN", "CALL", "PRAGMA", "EXECUTE"):
+            return True
+        return self.kind in ("INSERT", "UPDATE", "DELETE") and self.has_keyword("RETURNING")
+
+    def has_keyword(self, word: str) -> bool:
+        return any(t.kind == "keyword" and t.upper == word for t in self.tokens)
+
+    def tag(self, rows: int) -> str:
+        """CommandComplete tag, as PostgreSQL words it."""
+        kind = self.kind
+        if kind == "INSERT":
+            return f"INSERT 0 {rows}"
+        if kind in ("SELECT", "UPDATE", "DELETE", "COPY", "MERGE_INTO"):
+            return f"{'MERGE' if kind == 'MERGE_INTO' else kind} {rows}"
+        words = self.words
+        if kind in ("CREATE", "DROP", "ALTER") and words:
+            obj = next((w for w in words[1:] if w in _CREATE_OBJECTS), "")
+            obj = "FUNCTION" if obj == "MACRO" else obj
+            return f"{words[0]} {obj}".strip()
+        if kind == "CREATE_FUNC":
+            return "CREATE FUNCTION"
+        return words[0] if words else kind
+
+
+def tokenize(sql: str) -> tuple[Token, ...]:
+    """DuckDB's lexer (comments dropped), with each token's text."""
+    starts = duckdb.tokenize(sql)
+    tokens = []
+    for index, (start, kind) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(sql)
+        text = sql[start:end]
+        if kind.name != "string_const":
+            # The lexer gives starts only: cut at trailing white space or a comment.
+            text = _TOKEN_END.split(text, maxsplit=1)[0]
+        text = text.rstrip()
+        tokens.append(Token(start, start + len(text), kind.name, text))
+    return tuple(tokens)
+
+
+_TOKEN_END = re.compile(r"\s|--|/\*")
+
+
+def split(sql: str) -> list[Statement]:
+    """Statements of a simple-query string, in order, split at top-level semicolons."""
+    tokens = tokenize(sql)
+    pieces: list[Statement] = []
+    first = 0
+    for index, token in enumerate(tokens):
+        if token.kind == "operator" and token.text.startswith(";"):
+            if index > first:
+                pieces.append(_statement(sql[tokens[first].start:token.start], tokens[first:index]))
+            first = index + 1
+    if first < len(tokens):
+        pieces.append(_statement(sql[tokens[first].start:], tokens[first:]))
+    return pieces
+
+
+def classify(sql: str) -> Statement:
+    """One statement (a Parse message): more than one is an error, as in PostgreSQL."""
+    statements = split(sql)
+    if len(statements) > 1:
+        raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
+    if not statements:
+        return Statement("", "EMPTY", ())
+    return statements[0]
+
+
+def _statement(sql: str, tokens: Sequence[Token]) -> Statement:
+    base = tokens[0].start
+    shifted = tuple(Token(t.start - base, t.end - base, t.kind, t.text) for t in tokens)
+    kind = _server_kind(sql, shifted)
+    if kind is None:
+        try:
+            parsed = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise translate(exc, sql) from exc
+        kind = parsed[0].type.name if parsed else "EMPTY"
+    return Statement(sql, kind, shifted)
+
+
+def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
+    """Kinds the server answers itself (PostgreSQL syntax DuckDB's parser refuses)."""
+    first = tokens[0].upper
+    if first in ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"):
+        return "TRANSACTION"
+    if first in ("SAVEPOINT", "RELEASE"):
+        return "TRANSACTION"
+    if first in ("SET", "SHOW", "RESET") and settings.parse(sql):
+        return "SETTING"
+    return None
+
+
+def check_allowed(statement: Statement) -> None:
+    """Refuse statements that would escape the sandbox, with 42501."""
+    reason = _FORBIDDEN.get(statement.kind)
+    if reason is None and statement.kind == "COPY" and not _is_stdio_copy(statement):
+        reason = "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
+    if reason is not None:
+        raise errors.InsufficientPrivilege(
+            f"permission denied: {reason}",
+            hint="forge-sql clients read and write data through SQL and COPY over the "
+            "connection only.",
+        )
+
+
+def _is_stdio_copy(statement: Statement) -> bool:
+    return any(t.upper in ("STDIN", "STDOUT") for t in statement.tokens)

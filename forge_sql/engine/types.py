@@ -1,0 +1,110 @@
+"""DuckDB types as PostgreSQL types: OIDs and typmods for results, DuckDB names for parameters."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from forge_sql.wire import oids
+
+_SCALARS: dict[str, int] = {
+    "BOOLEAN": oids.BOOL,
+    "TINYINT": oids.INT2,
+    "SMALLINT": oids.INT2,
+    "UTINYINT": oids.INT2,
+    "INTEGER": oids.INT4,
+    "USMALLINT": oids.INT4,
+    "BIGINT": oids.INT8,
+    "UINTEGER": oids.INT8,
+    "UBIGINT": oids.NUMERIC,
+    "HUGEINT": oids.NUMERIC,
+    "UHUGEINT": oids.NUMERIC,
+    "BIGNUM": oids.NUMERIC,
+    "VARINT": oids.NUMERIC,
+    "FLOAT": oids.FLOAT4,
+    "DOUBLE": oids.FLOAT8,
+    "VARCHAR": oids.VARCHAR,
+    "BLOB": oids.BYTEA,
+    "BIT": oids.VARCHAR,
+    "DATE": oids.DATE,
+    "TIME": oids.TIME,
+    "TIME WITH TIME ZONE": oids.TIME,
+    "TIMESTAMP": oids.TIMESTAMP,
+    "TIMESTAMP_S": oids.TIMESTAMP,
+    "TIMESTAMP_MS": oids.TIMESTAMP,
+    "TIMESTAMP_NS": oids.TIMESTAMP,
+    "TIMESTAMP WITH TIME ZONE": oids.TIMESTAMPTZ,
+    "INTERVAL": oids.INTERVAL,
+    "UUID": oids.UUID,
+    "JSON": oids.JSON,
+    "NULL": oids.TEXT,
+    "UNKNOWN": oids.TEXT,
+    '"NULL"': oids.TEXT,
+}
+
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_LIST = re.compile(r"(.*)(\[\d*\])$")
+
+
+@lru_cache(maxsize=1024)
+def pg_type(duckdb_type: str) -> tuple[int, int]:
+    """(type OID, typmod) that PostgreSQL clients are told for a DuckDB column type."""
+    name = duckdb_type.strip()
+    if name in _SCALARS:
+        return _SCALARS[name], -1
+    decimal = _DECIMAL.fullmatch(name)
+    if decimal:
+        precision, scale = int(decimal.group(1)), int(decimal.group(2))
+        # PostgreSQL's numeric typmod: ((precision << 16) | scale) + VARHDRSZ.
+        return oids.NUMERIC, ((precision << 16) | scale) + 4
+    if name.startswith("ENUM("):
+        return oids.VARCHAR, -1
+    listed = _LIST.fullmatch(name)
+    if listed:
+        element = listed.group(1)
+        if _LIST.fullmatch(element) is None:
+            element_oid, _ = pg_type(element)
+            array_oid = oids.ARRAY_OF.get(element_oid)
+            if array_oid and element_oid != oids.JSON:
+                return array_oid, -1
+    # STRUCT, MAP, UNION, nested lists: rendered as JSON text.
+    return oids.JSON, -1
+
+
+_PARAM_TYPES: dict[int, str] = {
+    oids.BOOL: "BOOLEAN",
+    oids.BYTEA: "BLOB",
+    oids.CHAR: "VARCHAR",
+    oids.NAME: "VARCHAR",
+    oids.INT8: "BIGINT",
+    oids.INT2: "SMALLINT",
+    oids.INT4: "INTEGER",
+    oids.TEXT: "VARCHAR",
+    oids.OID: "BIGINT",
+    oids.JSON: "JSON",
+    oids.JSONB: "JSON",
+    oids.FLOAT4: "FLOAT",
+    oids.FLOAT8: "DOUBLE",
+    oids.BPCHAR: "VARCHAR",
+    oids.VARCHAR: "VARCHAR",
+    oids.DATE: "DATE",
+    oids.TIME: "TIME",
+    oids.TIMESTAMP: "TIMESTAMP",
+    oids.TIMESTAMPTZ: "TIMESTAMPTZ",
+    oids.INTERVAL: "INTERVAL",
+    oids.TIMETZ: "TIMETZ",
+    # Unconstrained numeric has no DuckDB equivalent; 38 digits with 10 after the point
+    # keeps what drivers send for Decimal values of ordinary size exact.
+    oids.NUMERIC: "DECIMAL(38,10)",
+    oids.UUID: "UUID",
+}
+
+
+def duckdb_type(oid: int) -> str | None:
+    """The DuckDB type a parameter declared with ``oid`` is cast to, or None if unknown."""
+    if oid in _PARAM_TYPES:
+        return _PARAM_TYPES[oid]
+    element = oids.ELEMENT_OF.get(oid)
+    if element is not None and element in _PARAM_TYPES:
+        return _PARAM_TYPES[element] + "[]"
+    return None

@@ -1,0 +1,1 @@
+"""Schema as code: migrations discovered in migrations/, planned, applied and checked."""

@@ -1,0 +1,1 @@
+"""The extension API: decorators for UDFs and table functions, discovery of extensions/."""

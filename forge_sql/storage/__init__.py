@@ -1,0 +1,1 @@
+"""Parquet-backed storage: DuckLake attach, external datasets, maintenance."""

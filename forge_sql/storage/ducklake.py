@@ -1,0 +1,57 @@
+"""Attach the DuckLake catalog that stores user tables as Parquet files.
+
+DuckDB extensions are signed binaries per DuckDB version; the ``duckdb-extension-<name>``
+packages carry them, so nothing is downloaded at run time (DESIGN.md, decisions).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+LAKE = "lake"
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load ``name`` from its registry package, or from DuckDB's own repository."""
+    path = packaged_extension(name)
+    if path is not None:
+        con.execute(f"INSTALL '{path}'")
+    else:
+        log.warning("package duckdb-extension-%s not found; trying INSTALL %s", name, name)
+        con.execute(f"INSTALL {name}")
+    con.execute(f"LOAD {name}")
+
+
+def packaged_extension(name: str) -> Path | None:
+    try:
+        module = importlib.import_module(f"duckdb_extension_{name}")
+    except ImportError:
+        return None
+    version = duckdb.__version__
+    root = Path(module.__file__ or "").parent / "extensions"
+    candidates = sorted(root.glob(f"v{version}/{name}.duckdb_extension")) or sorted(
+        root.glob(f"*/{name}.duckdb_extension")
+    )
+    return candidates[0] if candidates else None
+
+
+def attach(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
+    """Attach the embedded lake (catalog file and Parquet files under ``data_dir``)."""
+    load_extension(con, "ducklake")
+    files = data_dir / "lake"
+    files.mkdir(parents=True, exist_ok=True)
+    catalog = data_dir / "catalog.ducklake"
+    con.execute(
+        f"ATTACH 'ducklake:{_quote(str(catalog))}' AS {LAKE} (DATA_PATH '{_quote(str(files))}/')"
+    )
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE}.public")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

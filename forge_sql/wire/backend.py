@@ -1,0 +1,125 @@
+"""The seam between the protocol layer and whatever executes SQL.
+
+``wire`` drives a :class:`BackendSession`; ``engine`` implements it over DuckDB, and the
+unit tests implement it with a fake, so the session state machine is tested without DuckDB.
+Every method except :meth:`BackendSession.cancel` blocks and is called from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+
+TransactionStatus = str  # 'I' idle, 'T' in a transaction block, 'E' in a failed block
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One field of a RowDescription."""
+
+    name: str
+    type_oid: int
+    type_size: int = -1
+    type_modifier: int = -1
+    table_oid: int = 0
+    column_number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StartupInfo:
+    """What the client said in its StartupMessage, plus who it proved to be."""
+
+    user: str
+    database: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    process_id: int = 0
+    remote: str = ""
+
+
+@dataclass(slots=True)
+class PreparedStatement:
+    """A parsed statement: what Describe reports, plus the backend's own state.
+
+    ``columns`` is None when the statement returns no rows (Describe answers NoData).
+    """
+
+    sql: str
+    param_oids: tuple[int, ...]
+    columns: tuple[Column, ...] | None
+    handle: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyIn:
+    """A statement that wants the client to send COPY data (CopyInResponse)."""
+
+    binary: bool
+    column_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOut:
+    """A statement whose result goes out as COPY data (CopyOutResponse)."""
+
+    binary: bool
+    column_count: int
+
+
+class Result(Protocol):
+    """An executing statement. Batches stream; the tag is known once they are exhausted."""
+
+    columns: tuple[Column, ...] | None
+    notices: Sequence[str]  # NoticeResponse messages (WARNING) to send before the tag
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        """The next batch of rows, or None when there are no more. Blocks."""
+
+    def command_tag(self) -> str:
+        """CommandComplete tag, e.g. ``SELECT 3`` or ``INSERT 0 1``."""
+
+    def close(self) -> None:
+        """Release what the result holds (an unfinished result is abandoned)."""
+
+
+class BackendSession(Protocol):
+    """One client session's view of the database."""
+
+    @property
+    def transaction_status(self) -> TransactionStatus: ...
+
+    def split(self, sql: str) -> list[PreparedStatement]:
+        """The statements of a simple-query string, in order ([] for an empty query).
+
+        They are not described: a simple query's columns come from its Result.
+        """
+
+    def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
+        """Parse and describe one statement without executing it.
+
+        ``param_oids`` are the types the client gave (0 = let the server infer).
+        """
+
+    def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
+        """Run a prepared statement with parameter values already decoded."""
+
+    def take_parameter_changes(self) -> dict[str, str]:
+        """ParameterStatus values changed by the statements run since the last call."""
+
+    def cancel(self) -> None:
+        """Interrupt the running statement, if any. Called from any thread."""
+
+    def close(self) -> None:
+        """End the session: roll back what is open and free its resources."""
+
+
+class Backend(Protocol):
+    """Opens sessions; one per server process."""
+
+    def open_session(self, startup: StartupInfo) -> BackendSession:
+        """Raise a ForgeError (FATAL) to refuse the connection."""
+
+    def server_parameters(self) -> dict[str, str]:
+        """ParameterStatus values reported to every new session."""

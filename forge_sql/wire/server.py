@@ -1,0 +1,110 @@
+"""The asyncio TCP server: accepts connections, runs a Session each, routes CancelRequests."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import itertools
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from forge_sql import errors
+from forge_sql.wire import messages as m
+from forge_sql.wire.auth import ScramVerifier
+from forge_sql.wire.backend import Backend
+from forge_sql.wire.session import Session
+
+log = logging.getLogger(__name__)
+
+
+class ServerSettings(Protocol):
+    max_connections: int
+    max_message_size: int
+
+
+class Server:
+    """Listens, admits up to ``max_connections`` sessions, and cancels by (pid, key)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        settings: ServerSettings,
+        users: Mapping[str, ScramVerifier] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.users = dict(users or {})
+        # Statements run in worker threads (DuckDB releases the GIL): one per session at a
+        # time, plus headroom for closing sessions.
+        self.executor = ThreadPoolExecutor(
+            max_workers=settings.max_connections + 8, thread_name_prefix="forge-sql"
+        )
+        self.sessions: dict[int, Session] = {}
+        self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        self._server = await asyncio.start_server(
+            self._accept, host, port, limit=1 << 20, reuse_address=True
+        )
+        sockname = self._server.sockets[0].getsockname()
+        return str(sockname[0]), int(sockname[1])
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions.values()):
+            if session.db is not None:
+                session.db.cancel()
+            session.writer.close()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        session = Session(reader, writer, self)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await session.run()
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def register(self, session: Session) -> int:
+        """Admit an authenticated session and give it its process id."""
+        if len(self.sessions) >= self.settings.max_connections:
+            raise errors.TooManyConnections("sorry, too many clients already")
+        pid = next(self._pids)
+        self.sessions[pid] = session
+        return pid
+
+    def unregister(self, session: Session) -> None:
+        if self.sessions.get(session.process_id) is session:
+            del self.sessions[session.process_id]
+
+    def cancel(self, process_id: int, secret_key: bytes) -> None:
+        """CancelRequest: interrupt the session's running statement if the key matches."""
+        session = self.sessions.get(process_id)
+        if session is None or not hmac.compare_digest(session.secret_key, secret_key):
+            log.info("ignored cancel request for process %s", process_id)
+            return
+        if session.db is not None:
+            session.db.cancel()
+
+
+__all__ = ["Server", "m"]

@@ -1,0 +1,554 @@
+"""One client connection: the protocol v3 state machine over a BackendSession.
+
+States follow the PostgreSQL docs ("55.2 Message Flow"): startup and authentication, then
+READY for simple or extended queries; after an error in an extended-query exchange the
+session is AWAITING_SYNC and discards messages until Sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.wire import messages as m
+from forge_sql.wire.auth import ScramExchange, ScramVerifier, parse_sasl_initial_response
+from forge_sql.wire.backend import (
+    Backend,
+    BackendSession,
+    Column,
+    PreparedStatement,
+    Result,
+    StartupInfo,
+)
+from forge_sql.wire.codec import ConnectionClosed, read_message, read_startup
+from forge_sql.wire.decode import decode_param
+from forge_sql.wire.encode import encode_batch
+
+if TYPE_CHECKING:
+    from forge_sql.wire.server import Server
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FLUSH_BYTES = 256 * 1024  # write out once this much output is buffered
+MAX_ROWS_PER_CHUNK = 65536  # rows encoded per worker-thread job when streaming
+
+
+class State(enum.Enum):
+    STARTUP = "startup"
+    AUTHENTICATING = "authenticating"
+    READY = "ready"
+    AWAITING_SYNC = "awaiting_sync"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class Portal:
+    """A bound statement (Bind) and, once executed, its open result."""
+
+    statement: PreparedStatement
+    params: list[object]
+    formats: list[int]  # result format codes as Bind gave them
+    result: Result | None = None
+    pending: pa.RecordBatch | None = None  # rows fetched but not yet sent (row limits)
+    done: bool = False
+    tag: str = ""
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Encoded output of one worker-thread job while streaming a result."""
+
+    data: list[bytes | pa.Buffer] = field(default_factory=list)
+    rows: int = 0
+    finished: bool = False
+    suspended: bool = False
+
+
+class Session:
+    """Drives one client connection from StartupMessage to Terminate."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        server: Server,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.server = server
+        self.backend: Backend = server.backend
+        self.executor: Executor = server.executor
+        self.state = State.STARTUP
+        self.process_id = 0
+        self.secret_key = secrets.token_bytes(4)
+        self.user = ""
+        self.application_name = ""
+        self.db: BackendSession | None = None
+        self.statements: dict[str, PreparedStatement] = {}
+        self.portals: dict[str, Portal] = {}
+        self.query = ""
+        self.query_start = 0.0
+        self._out: list[bytes | pa.Buffer] = []
+        self._out_size = 0
+        self.remote = str(writer.get_extra_info("peername") or "")
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            if await self._startup():
+                await self._serve()
+        except ConnectionClosed:
+            pass
+        except errors.ForgeError as exc:
+            # Only fatal errors get here (protocol violations, refused logins).
+            await self._send_fatal(exc)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except Exception as exc:
+            log.exception("unexpected error in session %s", self.process_id)
+            await self._send_fatal(errors.InternalError(f"internal error: {exc}"))
+        finally:
+            await self._close()
+
+    async def _send_fatal(self, exc: errors.ForgeError) -> None:
+        fields = m.error_fields(exc)
+        fields["S"] = fields["V"] = "FATAL"
+        self._out.clear()
+        self._out_size = 0
+        self._queue(m.error_response(fields))
+        try:
+            await self._flush()
+        except (ConnectionError, RuntimeError):
+            pass
+
+    async def _close(self) -> None:
+        self.state = State.CLOSED
+        self.server.unregister(self)
+        for portal in self.portals.values():
+            if portal.result is not None:
+                portal.result.close()
+        self.portals.clear()
+        if self.db is not None:
+            db, self.db = self.db, None
+            db.cancel()
+            try:
+                await self._run(db.close)
+            except Exception:
+                log.exception("error closing session %s", self.process_id)
+        try:
+            self.writer.close()
+        except RuntimeError:
+            pass
+
+    # -- startup ----------------------------------------------------------------------------
+    async def _startup(self) -> bool:
+        """Negotiate, authenticate and open the backend session; False if the peer left."""
+        while True:
+            packet = m.decode_startup(await read_startup(self.reader))
+            if isinstance(packet, m.SSLRequest | m.GSSENCRequest):
+                self.writer.write(m.ssl_refused())
+                await self.writer.drain()
+                continue
+            if isinstance(packet, m.CancelRequest):
+                self.server.cancel(packet.process_id, packet.secret_key)
+                return False
+            break
+        parameters = dict(packet.parameters)
+        minor = packet.protocol & 0xFFFF
+        unsupported = [name for name in parameters if name.startswith("_pq_.")]
+        if minor > 0 or unsupported:
+            self._queue(m.negotiate_protocol_version(0, unsupported))
+        self.user = parameters.pop("user", "")
+        if not self.user:
+            raise errors.InvalidAuthorization("no PostgreSQL user name specified in startup packet")
+        database = parameters.pop("database", "") or self.user
+        parameters.update(_options(parameters.pop("options", "")))
+        self.application_name = parameters.get("application_name", "")
+        self.state = State.AUTHENTICATING
+        await self._authenticate()
+        self.process_id = self.server.register(self)
+        startup = StartupInfo(self.user, database, parameters, self.process_id, self.remote)
+        self.db = await self._run(self.backend.open_session, startup)
+        for name, value in self.backend.server_parameters().items():
+            self._queue(m.parameter_status(name, value))
+        self._queue(m.parameter_status("application_name", self.application_name))
+        self._queue(m.parameter_status("session_authorization", self.user))
+        for name, value in self.db.take_parameter_changes().items():
+            self._queue(m.parameter_status(name, value))
+        self._queue(m.backend_key_data(self.process_id, self.secret_key))
+        self._queue(m.ready_for_query(self.db.transaction_status))
+        await self._flush()
+        self.state = State.READY
+        return True
+
+    async def _authenticate(self) -> None:
+        users = self.server.users
+        if not users:
+            self._queue(m.authentication_ok())
+            return
+        verifier: ScramVerifier | None = users.get(self.user)
+        exchange = ScramExchange(self.user, verifier)
+        self._queue(m.authentication_sasl(["SCRAM-SHA-256"]))
+        await self._flush()
+        mechanism, data = parse_sasl_initial_response(await self._password_message())
+        if mechanism != "SCRAM-SHA-256":
+            raise errors.ProtocolViolation(f'SASL mechanism "{mechanism}" is not supported')
+        if data is None:
+            raise errors.ProtocolViolation("SASLInitialResponse without data")
+        self._queue(m.authentication_sasl_continue(exchange.handle_initial(data)))
+        await self._flush()
+        final = exchange.handle_final(await self._password_message())
+        self._queue(m.authentication_sasl_final(final))
+        self._queue(m.authentication_ok())
+
+    async def _password_message(self) -> bytes:
+        type_code, body = await read_message(self.reader, 64 * 1024)
+        message = m.decode_frontend(type_code, body)
+        if not isinstance(message, m.PasswordMessage):
+            raise errors.ProtocolViolation(
+                f"expected SASL response, got message type {chr(type_code)!r}"
+            )
+        return bytes(message.data)
+
+    # -- main loop --------------------------------------------------------------------------
+    async def _serve(self) -> None:
+        max_size = self.server.settings.max_message_size
+        while True:
+            type_code, body = await read_message(self.reader, max_size)
+            message = m.decode_frontend(type_code, body)
+            if isinstance(message, m.Terminate):
+                return
+            if self.state is State.AWAITING_SYNC and not isinstance(message, m.Sync):
+                continue
+            try:
+                await self._dispatch(message)
+            except errors.FatalError:
+                raise
+            except errors.ForgeError as exc:
+                self._queue(m.error_response(m.error_fields(exc)))
+                if isinstance(message, m.Query):
+                    self._ready()
+                else:
+                    self.state = State.AWAITING_SYNC
+            if self._out_size >= FLUSH_BYTES:
+                await self._flush()
+
+    async def _dispatch(self, message: m.FrontendMessage) -> None:
+        if isinstance(message, m.Query):
+            await self._simple_query(message.sql)
+        elif isinstance(message, m.Parse):
+            await self._parse(message)
+        elif isinstance(message, m.Bind):
+            await self._bind(message)
+        elif isinstance(message, m.Describe):
+            self._describe(message)
+        elif isinstance(message, m.Execute):
+            await self._execute(message)
+        elif isinstance(message, m.Close):
+            await self._close_object(message)
+        elif isinstance(message, m.Sync):
+            await self._sync()
+        elif isinstance(message, m.Flush):
+            await self._flush()
+        elif isinstance(message, m.CopyData | m.CopyDone | m.CopyFail):
+            pass  # outside COPY these are ignored, as PostgreSQL does
+        elif isinstance(message, m.FunctionCall):
+            raise errors.FeatureNotSupported("fastpath function calls are not supported")
+        else:
+            raise errors.ProtocolViolation(
+                f"unexpected message {type(message).__name__} after startup"
+            )
+
+    # -- simple query -------------------------------------------------------------------------
+    async def _simple_query(self, sql: str) -> None:
+        db = self._db()
+        self._begin_query(sql)
+        try:
+            statements = await self._run(db.split, sql)
+            if not statements:
+                self._queue(m.empty_query_response())
+            for statement in statements:
+                result = await self._guarded(db.execute, statement, [])
+                if result.columns is not None:
+                    self._queue(m.row_description(result.columns, ()))
+                portal = Portal(statement, [], [], result)
+                await self._stream(portal, 0)
+                self._notices(result)
+                self._parameter_changes()
+                self._queue(m.command_complete(portal.tag))
+        finally:
+            self._end_query()
+        self._ready()
+
+    # -- extended query -----------------------------------------------------------------------
+    async def _parse(self, message: m.Parse) -> None:
+        if message.name and message.name in self.statements:
+            raise errors.DuplicatePreparedStatement(
+                f'prepared statement "{message.name}" already exists'
+            )
+        db = self._db()
+        statement = await self._run(db.prepare, message.sql, message.param_oids)
+        self.statements[message.name] = statement
+        self._queue(m.parse_complete())
+
+    async def _bind(self, message: m.Bind) -> None:
+        statement = self.statements.get(message.statement)
+        if statement is None:
+            raise errors.InvalidSqlStatementName(
+                f'prepared statement "{message.statement}" does not exist'
+            )
+        oids = statement.param_oids
+        if len(message.params) != len(oids):
+            raise errors.ProtocolViolation(
+                f"bind message supplies {len(message.params)} parameters, but prepared "
+                f'statement "{message.statement}" requires {len(oids)}'
+            )
+        formats = _expand(message.param_formats, len(oids), "parameter")
+        values = [
+            decode_param(value, oid, fmt == 1)
+            for value, oid, fmt in zip(message.params, oids, formats, strict=True)
+        ]
+        if message.portal and message.portal in self.portals:
+            raise errors.DuplicateCursor(f'cursor "{message.portal}" already exists')
+        old = self.portals.pop(message.portal, None)
+        if old is not None and old.result is not None:
+            old.result.close()
+        if statement.columns is not None:
+            _expand(message.result_formats, len(statement.columns), "result")  # validate now
+        self.portals[message.portal] = Portal(statement, values, list(message.result_formats))
+        self._queue(m.bind_complete())
+
+    def _describe(self, message: m.Describe) -> None:
+        if message.kind == "S":
+            statement = self.statements.get(message.name)
+            if statement is None:
+                raise errors.InvalidSqlStatementName(
+                    f'prepared statement "{message.name}" does not exist'
+                )
+            self._queue(m.parameter_description(statement.param_oids))
+            columns, formats = statement.columns, ()
+        else:
+            portal = self.portals.get(message.name)
+            if portal is None:
+                raise errors.InvalidCursorName(f'portal "{message.name}" does not exist')
+            columns = portal.statement.columns
+            formats = tuple(_expand(portal.formats, len(columns or ()), "result"))
+        if columns is None:
+            self._queue(m.no_data())
+        else:
+            self._queue(m.row_description(columns, formats))
+
+    async def _execute(self, message: m.Execute) -> None:
+        portal = self.portals.get(message.portal)
+        if portal is None:
+            raise errors.InvalidCursorName(f'portal "{message.portal}" does not exist')
+        if portal.done:
+            # Executing a finished portal again returns no rows (PostgreSQL does the same).
+            self._queue(m.command_complete(_zero_rows(portal.tag)))
+            return
+        db = self._db()
+        self._begin_query(portal.statement.sql)
+        try:
+            if portal.result is None:
+                portal.result = await self._guarded(db.execute, portal.statement, portal.params)
+            await self._stream(portal, message.max_rows)
+            if portal.done:
+                self._notices(portal.result)
+                self._parameter_changes()
+                self._queue(m.command_complete(portal.tag))
+            else:
+                self._queue(m.portal_suspended())
+        except errors.ForgeError:
+            self._drop_portal(message.portal)
+            raise
+        finally:
+            self._end_query()
+
+    async def _close_object(self, message: m.Close) -> None:
+        if message.kind == "S":
+            self.statements.pop(message.name, None)
+        else:
+            self._drop_portal(message.name)
+        self._queue(m.close_complete())
+
+    async def _sync(self) -> None:
+        self.state = State.READY
+        db = self._db()
+        if db.transaction_status == "I":
+            # The implicit transaction ended: its portals go with it ("55.2.3").
+            for name in list(self.portals):
+                self._drop_portal(name)
+        self._ready()
+        await self._flush()
+
+    # -- results -------------------------------------------------------------------------------
+    async def _stream(self, portal: Portal, max_rows: int) -> None:
+        """Send DataRows of ``portal`` until done or ``max_rows`` (0: all), with backpressure."""
+        result = portal.result
+        assert result is not None
+        if result.columns is None:
+            portal.done = True
+            portal.tag = await self._run(result.command_tag)
+            return
+        oids = [c.type_oid for c in result.columns]
+        formats = _expand(portal.formats, len(oids), "result")
+        sent = 0
+        while True:
+            budget = MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
+            chunk = await self._guarded(_encode_chunk, portal, oids, formats, budget)
+            for piece in chunk.data:
+                self._queue(piece)
+            sent += chunk.rows
+            if self._out_size >= FLUSH_BYTES:
+                await self._flush()
+            if chunk.finished:
+                portal.done = True
+                portal.tag = result.command_tag()
+                result.close()
+                return
+            if max_rows > 0 and sent >= max_rows:
+                return
+
+    def _drop_portal(self, name: str) -> None:
+        portal = self.portals.pop(name, None)
+        if portal is not None and portal.result is not None:
+            portal.result.close()
+
+    def _notices(self, result: Result | None) -> None:
+        for text in getattr(result, "notices", ()) or ():
+            self._queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": "25001",
+                                           "M": text}))
+
+    def _parameter_changes(self) -> None:
+        if self.db is None:
+            return
+        for name, value in self.db.take_parameter_changes().items():
+            if name == "application_name":
+                self.application_name = value
+            self._queue(m.parameter_status(name, value))
+
+    def _ready(self) -> None:
+        self._queue(m.ready_for_query(self._db().transaction_status))
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _db(self) -> BackendSession:
+        if self.db is None:
+            raise errors.ProtocolViolation("no session")
+        return self.db
+
+    def _begin_query(self, sql: str) -> None:
+        self.query = sql
+        self.query_start = asyncio.get_running_loop().time()
+
+    def _end_query(self) -> None:
+        self.query_start = 0.0
+
+    def _queue(self, data: bytes | pa.Buffer) -> None:
+        self._out.append(data)
+        self._out_size += len(data)
+
+    async def _flush(self) -> None:
+        if self._out:
+            out, self._out, self._out_size = self._out, [], 0
+            self.writer.writelines(out)
+        await self.writer.drain()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in a worker; cancel it if the client goes away meanwhile."""
+        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=0.2)
+            if done:
+                return future.result()
+            if self.writer.is_closing() or self.reader.at_eof():
+                if self.db is not None:
+                    self.db.cancel()
+                try:
+                    await future
+                finally:
+                    raise ConnectionClosed(clean=False)
+
+
+def _encode_chunk(portal: Portal, oids: Sequence[int], formats: Sequence[int], budget: int) -> Chunk:
+    """Fetch and encode up to ``budget`` rows of ``portal`` (runs in a worker thread)."""
+    result = portal.result
+    assert result is not None
+    chunk = Chunk()
+    while chunk.rows < budget:
+        batch = portal.pending
+        portal.pending = None
+        if batch is None:
+            batch = result.next_batch()
+        if batch is None:
+            chunk.finished = True
+            break
+        room = budget - chunk.rows
+        if batch.num_rows > room:
+            portal.pending = batch.slice(room)
+            batch = batch.slice(0, room)
+        if batch.num_rows:
+            chunk.data.append(encode_batch(batch, oids, formats))
+            chunk.rows += batch.num_rows
+    if not chunk.finished and portal.pending is None and chunk.rows >= budget:
+        # Peek whether more rows exist, so a result that fits exactly completes now.
+        batch = result.next_batch()
+        if batch is None:
+            chunk.finished = True
+        else:
+            portal.pending = batch
+    return chunk
+
+
+def _expand(formats: Sequence[int], count: int, what: str) -> list[int]:
+    """Bind's format codes: none means text, one applies to all, else one per column."""
+    if not formats:
+        return [0] * count
+    if len(formats) == 1:
+        return [formats[0]] * count
+    if len(formats) != count:
+        raise errors.ProtocolViolation(
+            f"bind message has {len(formats)} {what} formats but {count} {what}s"
+        )
+    return list(formats)
+
+
+def _zero_rows(tag: str) -> str:
+    verb, _, rest = tag.rpartition(" ")
+    return f"{verb} 0" if rest.isdigit() and verb else tag
+
+
+def _options(text: str) -> dict[str, str]:
+    """Settings from the startup ``options`` (``-c name=value`` / ``--name=value``)."""
+    found: dict[str, str] = {}
+    words = text.replace("\\ ", "\0").split()
+    index = 0
+    while index < len(words):
+        word = words[index].replace("\0", " ")
+        if word == "-c" and index + 1 < len(words):
+            index += 1
+            word = words[index].replace("\0", " ")
+        elif word.startswith("-c"):
+            word = word[2:]
+        elif word.startswith("--"):
+            word = word[2:]
+        name, sep, value = word.partition("=")
+        if sep:
+            found[name.replace("-", "_")] = value
+        index += 1
+    return found
+
+
+__all__ = ["Column", "Session", "State"]
