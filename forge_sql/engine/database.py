@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -23,16 +24,20 @@ class Database:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "tmp").mkdir(exist_ok=True)
         config: dict[str, str | int | bool] = {
-            "memory_limit": settings.memory_limit,
+            "memory_limit": memory_limit(settings.memory_limit),
             "temp_directory": str(self.data_dir / "tmp"),
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
         if settings.threads:
             config["threads"] = settings.threads
-        self._con = duckdb.connect(str(self.data_dir / "forge.duckdb"), config=config)
+        self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir)
+        ducklake.attach(self._con, self.data_dir, settings.database)
+        self.catalog = settings.database
+        self.duckdb_settings = frozenset(
+            name.lower() for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
+        )
         self._sandbox()
 
     def _sandbox(self) -> None:
@@ -51,9 +56,18 @@ class Database:
         """A new connection for one session, with the lake's ``public`` schema as default."""
         with self._lock:
             cursor = self._con.cursor()
-        cursor.execute(f"USE {ducklake.LAKE}.public")
+        cursor.execute(f"USE {ducklake.quote_ident(self.catalog)}.public")
         return cursor
 
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def memory_limit(text: str) -> str:
+    """DuckDB's memory_limit, accepting a percentage of physical memory as well ("75%")."""
+    text = text.strip()
+    if not text.endswith("%"):
+        return text
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{int(total * float(text[:-1]) / 100) // (1 << 20)}MiB"

@@ -44,6 +44,11 @@ class Parameters:
 
     oids: tuple[int, ...]
     sql: str
+    cast: frozenset[int] = frozenset()  # numbers of the placeholders given a CAST
+
+    def describe_values(self) -> list[object]:
+        """Stand-ins for describing: a typed NULL where cast, a string where bound as text."""
+        return [None if n in self.cast else "" for n in range(1, len(self.oids) + 1)]
 
 
 def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
@@ -79,7 +84,8 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         else:
             result_oids.append(oids.TEXT)
     starts = [(number, tokens[index].start) for number, index in places]
-    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to))
+    typed = frozenset(cast_to) | frozenset(explicit)
+    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to), typed)
 
 
 def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:

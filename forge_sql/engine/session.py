@@ -17,7 +17,7 @@ from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.statements import Statement, check_allowed, classify, split
-from forge_sql.engine.types import pg_type
+from forge_sql.engine.types import column
 from forge_sql.wire.backend import Column, PreparedStatement, Result, StartupInfo
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class _Plan:
     statement: Statement
     sql: str  # with typed placeholders cast
     param_count: int
+    describe_values: tuple[object, ...] = ()
 
 
 class EngineSession:
@@ -127,11 +128,12 @@ class EngineSession:
             columns = None
             command = session_settings.parse(statement.sql)
             if command is not None and command.verb == "SHOW":
-                columns = tuple(Column(n, *pg_type("VARCHAR")) for n in _show_names(command))
+                columns = tuple(column(n, "VARCHAR") for n in _show_names(command))
             return PreparedStatement(statement.sql, tuple(given), columns,
                                      _Plan(statement, statement.sql, len(given)))
         resolved = parameters.resolve(statement, given, self._column_types)
-        plan = _Plan(statement, resolved.sql, len(resolved.oids))
+        plan = _Plan(statement, resolved.sql, len(resolved.oids),
+                     tuple(resolved.describe_values()))
         columns: tuple[Column, ...] | None = None
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -143,14 +145,13 @@ class EngineSession:
             return None
         check_allowed(plan.statement)
         self._detach_stream()
-        # Untyped placeholders are bound as strings at execution: describe them the same way.
-        values = [""] * plan.param_count
+        values = list(plan.describe_values)
         try:
             relation = self._cursor.sql(plan.sql, params=values or None)
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self.fail(exc, plan.sql) from exc
-        return tuple(Column(name, *pg_type(str(kind))) for name, kind in zip(names, kinds, strict=True))
+        return tuple(column(name, str(kind)) for name, kind in zip(names, kinds, strict=True))
 
     def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
         """Column name -> DuckDB type for tables named in a statement (for inference)."""
@@ -177,7 +178,7 @@ class EngineSession:
         statement = plan.statement
         description = self._cursor.description
         if statement.returns_rows or (description and not _is_count(statement, description)):
-            columns = tuple(Column(d[0], *pg_type(str(d[1]))) for d in description or ())
+            columns = tuple(column(d[0], str(d[1])) for d in description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)
             result = ArrowResult(self, statement, reader, columns, self.settings.timezone)
             self._streaming = result
@@ -245,7 +246,7 @@ class EngineSession:
                 [pa.array(list(values), pa.string()) for values in zip(*rows, strict=True)],
                 names=names,
             )
-            columns = tuple(Column(n, *pg_type("VARCHAR")) for n in names)
+            columns = tuple(column(n, "VARCHAR") for n in names)
             return TableResult(table, columns, "SHOW")
         if command.verb == "RESET":
             self.settings.reset(command.name)
@@ -255,6 +256,12 @@ class EngineSession:
             if level:
                 self.settings.set("default_transaction_isolation", level)
             return TagResult("SET")
+        name = command.name.lower()
+        if name not in session_settings.SETTINGS and name in self._database.duckdb_settings:
+            raise errors.InsufficientPrivilege(
+                f'permission denied to set parameter "{command.name}"',
+                hint="DuckDB settings are fixed by the server configuration.",
+            )
         self.settings.set(command.name, command.value)
         return TagResult("SET")
 

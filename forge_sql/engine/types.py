@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from forge_sql.wire import oids
+from forge_sql.wire.backend import Column
 
 _SCALARS: dict[str, int] = {
     "BOOLEAN": oids.BOOL,
@@ -108,3 +109,9 @@ def duckdb_type(oid: int) -> str | None:
     if element is not None and element in _PARAM_TYPES:
         return _PARAM_TYPES[element] + "[]"
     return None
+
+
+def column(name: str, duckdb_type: str) -> Column:
+    """A RowDescription field for a DuckDB result column."""
+    oid, typmod = pg_type(duckdb_type)
+    return Column(name, oid, oids.type_size(oid), typmod)

@@ -14,8 +14,6 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-LAKE = "lake"
-
 
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load ``name`` from its registry package, or from DuckDB's own repository."""
@@ -41,17 +39,26 @@ def packaged_extension(name: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def attach(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
-    """Attach the embedded lake (catalog file and Parquet files under ``data_dir``)."""
+def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str) -> None:
+    """Attach the embedded lake (catalog file and Parquet files under ``data_dir``) as ``name``.
+
+    The lake is the database clients connect to, so it carries the database's name:
+    current_database() and three-part names then read as in PostgreSQL.
+    """
     load_extension(con, "ducklake")
     files = data_dir / "lake"
     files.mkdir(parents=True, exist_ok=True)
     catalog = data_dir / "catalog.ducklake"
     con.execute(
-        f"ATTACH 'ducklake:{_quote(str(catalog))}' AS {LAKE} (DATA_PATH '{_quote(str(files))}/')"
+        f"ATTACH 'ducklake:{_quote(str(catalog))}' AS {quote_ident(name)} "
+        f"(DATA_PATH '{_quote(str(files))}/')"
     )
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE}.public")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}.public")
 
 
 def _quote(text: str) -> str:
     return text.replace("'", "''")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -68,11 +68,16 @@ def saslprep(password: str) -> str:
 
 def _prohibited(ch: str) -> bool:
     return (
-        stringprep.in_table_c12(ch) or stringprep.in_table_c21_c22(ch)
-        or stringprep.in_table_c3(ch) or stringprep.in_table_c4(ch)
-        or stringprep.in_table_c5(ch) or stringprep.in_table_c6(ch)
-        or stringprep.in_table_c7(ch) or stringprep.in_table_c8(ch)
-        or stringprep.in_table_c9(ch) or stringprep.in_table_a1(ch)
+        stringprep.in_table_c12(ch)
+        or stringprep.in_table_c21_c22(ch)
+        or stringprep.in_table_c3(ch)
+        or stringprep.in_table_c4(ch)
+        or stringprep.in_table_c5(ch)
+        or stringprep.in_table_c6(ch)
+        or stringprep.in_table_c7(ch)
+        or stringprep.in_table_c8(ch)
+        or stringprep.in_table_c9(ch)
+        or stringprep.in_table_a1(ch)
     )
 
 
@@ -84,8 +89,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def make_verifier(password: str, iterations: int = DEFAULT_ITERATIONS,
-                  salt: bytes | None = None) -> str:
+def make_verifier(
+    password: str, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None
+) -> str:
     """``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>``, as PostgreSQL stores it."""
     if iterations < 1:
         raise ValueError("iterations must be positive")
@@ -153,8 +159,14 @@ class ScramExchange:
     and fails only at the end, so the answers do not reveal whether the user exists.
     """
 
-    def __init__(self, user: str, verifier: ScramVerifier | None, *,
-                 server_nonce: str | None = None, mock_secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        user: str,
+        verifier: ScramVerifier | None,
+        *,
+        server_nonce: str | None = None,
+        mock_secret: bytes | None = None,
+    ) -> None:
         self.user = user
         self._doomed = verifier is None
         if verifier is None:
@@ -174,8 +186,10 @@ class ScramExchange:
         # gs2-header: 'n' (no channel binding) or 'y' (client could, thinks we cannot).
         flag, _, rest = data.partition(b",")
         if flag == b"p" or flag.startswith(b"p="):
-            raise _malformed("The client selected SCRAM-SHA-256 without channel binding, "
-                             "but the SCRAM message includes channel binding data.")
+            raise _malformed(
+                "The client selected SCRAM-SHA-256 without channel binding, "
+                "but the SCRAM message includes channel binding data."
+            )
         if flag not in (b"n", b"y"):
             raise _malformed(f"Unexpected channel-binding flag {flag[:10]!r}.")
         authzid, _, bare = rest.partition(b",")

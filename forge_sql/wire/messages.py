@@ -134,8 +134,20 @@ class FunctionCall:
 
 
 FrontendMessage = (
-    Query | Parse | Bind | Describe | Execute | Close | Sync | Flush | Terminate
-    | CopyData | CopyDone | CopyFail | PasswordMessage | FunctionCall
+    Query
+    | Parse
+    | Bind
+    | Describe
+    | Execute
+    | Close
+    | Sync
+    | Flush
+    | Terminate
+    | CopyData
+    | CopyDone
+    | CopyFail
+    | PasswordMessage
+    | FunctionCall
 )
 
 
@@ -261,12 +273,23 @@ def decode_frontend(type_code: int, body: bytes | memoryview) -> FrontendMessage
 
 
 _NAMES = {
-    0x51: "Query", 0x50: "Parse", 0x42: "Bind", 0x44: "Describe", 0x45: "Execute",
-    0x43: "Close", 0x66: "CopyFail", 0x53: "Sync", 0x48: "Flush", 0x58: "Terminate",
+    0x51: "Query",
+    0x50: "Parse",
+    0x42: "Bind",
+    0x44: "Describe",
+    0x45: "Execute",
+    0x43: "Close",
+    0x66: "CopyFail",
+    0x53: "Sync",
+    0x48: "Flush",
+    0x58: "Terminate",
     0x63: "CopyDone",
 }
 _EMPTY: dict[int, FrontendMessage] = {
-    0x53: Sync(), 0x48: Flush(), 0x58: Terminate(), 0x63: CopyDone(),
+    0x53: Sync(),
+    0x48: Flush(),
+    0x58: Terminate(),
+    0x63: CopyDone(),
 }
 
 
@@ -360,8 +383,16 @@ def row_description(columns: Sequence[Column], formats: Sequence[int]) -> bytes:
     for i, col in enumerate(columns):
         fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
         parts.append(_cstr(col.name))
-        parts.append(_FIELD.pack(col.table_oid, col.column_number, col.type_oid,
-                                 col.type_size, col.type_modifier, fmt))
+        parts.append(
+            _FIELD.pack(
+                col.table_oid,
+                col.column_number,
+                col.type_oid,
+                col.type_size,
+                col.type_modifier,
+                fmt,
+            )
+        )
     return _message(b"T", b"".join(parts))
 
 

@@ -117,3 +117,20 @@ def digits(values: Ints, width: int) -> Bytes:
         out[:, col] = rest % 10 + 48
         rest //= 10
     return out
+
+
+def frame(values: pa.Array) -> tuple[npt.NDArray[np.generic], pa.Array, Ints]:
+    """Wire framing of one column: big-endian int32 lengths (-1 for NULL), the value bytes
+    with NULLs empty and no validity bitmap (so joins need no null handling), and the lengths.
+    """
+    values = as_binary(values)
+    lengths = np.diff(offsets(values))
+    valid = valid_mask(values)
+    if valid is not None:
+        if lengths[~valid].any():
+            values = pc.fill_null(values, pa.scalar(b"", values.type))
+            lengths = np.diff(offsets(values))
+        lengths = np.where(valid, lengths, -1)
+        values = pa.Array.from_buffers(values.type, len(values), [None, *values.buffers()[1:]],
+                                       null_count=0, offset=values.offset)
+    return lengths.astype(">i4"), values, lengths

@@ -85,11 +85,11 @@ def _clock(micros: Ints, is_zero: Bools, is_before: Bools) -> pa.Array:
     hours = seconds // 3600
     hour_digits = np.maximum(2, np.searchsorted(_POWERS, hours, side="right"))
     width = int(hour_digits.max()) if n else 2
-    chars = np.empty((n, width + 15), np.uint8)
+    chars = np.empty((n, width + 14), np.uint8)
     sign = np.where(micros < 0, ord("-"), ord("+"))
     has_sign = (micros < 0) | (is_before & (micros > 0))
     # Right-align the hour digits after an optional sign, then ":MM:SS.ffffff".
-    body = np.empty((n, width + 14), np.uint8)
+    body = np.empty((n, width + 13), np.uint8)
     body[:, :width] = buffers.digits(hours, width)
     body[:, width] = ord(":")
     body[:, width + 1 : width + 3] = buffers.digits(seconds // 60 % 60, 2)
@@ -105,9 +105,9 @@ def _clock(micros: Ints, is_zero: Bools, is_before: Bools) -> pa.Array:
         rest = np.where(zero, rest // 10, rest)
     frac_len = np.where(frac == 0, 0, 7 - trailing)
     skip = width - hour_digits  # leading zero columns of the hour field
-    pos = np.arange(width + 15)[None, :]
+    pos = np.arange(width + 14)[None, :]
     src = pos + skip[:, None] - has_sign[:, None]
-    chars[:] = np.take_along_axis(body, np.clip(src, 0, width + 13), axis=1)
+    chars[:] = np.take_along_axis(body, np.clip(src, 0, width + 12), axis=1)
     chars[:, 0] = np.where(has_sign, sign, chars[:, 0])
     lengths = has_sign + hour_digits + 6 + frac_len
     clock = buffers.from_matrix(chars, lengths, None)

@@ -1,0 +1,1 @@
+"""Shared pytest configuration: the package is imported from the source tree."""

@@ -1,0 +1,41 @@
+"""Fixtures: one real server per test session, fresh connections and tables per test."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from server import RunningServer, start_server  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("forge") / "data")
+    yield running
+    err = running.stop()
+    assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def conn(server: RunningServer) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def table_name() -> str:
+    """A table name no other test uses (the server is shared)."""
+    return f"t_{uuid.uuid4().hex[:10]}"

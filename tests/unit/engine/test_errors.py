@@ -1,0 +1,41 @@
+"""DuckDB errors become PostgreSQL SQLSTATEs with the error position."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from forge_sql.engine.errors import translate
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE t (id INTEGER NOT NULL, s VARCHAR)")
+    return connection
+
+
+@pytest.mark.parametrize(
+    ("sql", "sqlstate", "position"),
+    [
+        ("SELEC 1", "42601", 1),
+        ("SELECT * FROM nope", "42P01", 15),
+        ("SELECT nope FROM t", "42703", 8),
+        ("SELECT 1,\n  nope FROM t", "42703", 13),
+        ("SELECT no_such_function(1)", "42883", 8),
+        ("CREATE TABLE t (a INT)", "42P07", None),
+        ("SELECT 'x'::INTEGER", "22P02", None),
+        ("SELECT 2147483647::INTEGER + 1", "22003", None),
+        ("INSERT INTO t VALUES (NULL, 'a')", "23502", None),
+        ("SELECT ln(0)", "22003", None),
+    ],
+)
+def test_sqlstate(con: duckdb.DuckDBPyConnection, sql: str, sqlstate: str,
+                  position: int | None) -> None:
+    with pytest.raises(duckdb.Error) as info:
+        con.execute(sql)
+    error = translate(info.value, sql)
+    assert error.sqlstate == sqlstate, error.message
+    assert "Error:" not in error.message
+    if position is not None:
+        assert error.position == position

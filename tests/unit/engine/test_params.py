@@ -1,0 +1,92 @@
+"""Parameter type inference and the CAST rewrite, on statements as drivers send them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from forge_sql.engine import params
+from forge_sql.engine.statements import classify
+from forge_sql.wire import oids
+
+TABLES = {
+    "t": {"id": "INTEGER", "name": "VARCHAR", "amount": "DECIMAL(10,2)", "ts": "TIMESTAMP",
+          "flag": "BOOLEAN"},
+    "u": {"uid": "BIGINT", "value": "DOUBLE"},
+}
+
+
+def column_types(tables: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for table in tables:
+        for name, kind in TABLES.get(table.lower(), {}).items():
+            found.setdefault(name, kind)
+    return found
+
+
+def resolve(sql: str, given: Sequence[int] = ()) -> params.Parameters:
+    return params.resolve(classify(sql), given, column_types)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected_oids", "expected_sql"),
+    [
+        ("SELECT * FROM t WHERE id = $1", (oids.INT4,),
+         "SELECT * FROM t WHERE id = CAST($1 AS INTEGER)"),
+        ("SELECT * FROM t WHERE $1 < amount", (oids.NUMERIC,),
+         "SELECT * FROM t WHERE CAST($1 AS DECIMAL(10,2)) < amount"),
+        ("SELECT * FROM t WHERE t.name LIKE $1", (oids.VARCHAR,),
+         "SELECT * FROM t WHERE t.name LIKE CAST($1 AS VARCHAR)"),
+        ("SELECT * FROM t WHERE id IN ($1, $2)", (oids.INT4, oids.INT4),
+         "SELECT * FROM t WHERE id IN (CAST($1 AS INTEGER), CAST($2 AS INTEGER))"),
+        ("SELECT * FROM t WHERE ts BETWEEN $1 AND $2", (oids.TIMESTAMP, oids.TIMESTAMP),
+         "SELECT * FROM t WHERE ts BETWEEN CAST($1 AS TIMESTAMP) AND CAST($2 AS TIMESTAMP)"),
+        ("INSERT INTO t (name, id) VALUES ($1, $2), ($3, $4)",
+         (oids.VARCHAR, oids.INT4, oids.VARCHAR, oids.INT4), None),
+        ("INSERT INTO t VALUES ($1, $2, $3, $4, $5)",
+         (oids.INT4, oids.VARCHAR, oids.NUMERIC, oids.TIMESTAMP, oids.BOOL), None),
+        ("UPDATE t SET flag = $1 WHERE id = $2", (oids.BOOL, oids.INT4),
+         "UPDATE t SET flag = CAST($1 AS BOOLEAN) WHERE id = CAST($2 AS INTEGER)"),
+        ("SELECT * FROM t JOIN u ON u.uid = t.id WHERE value > $1 LIMIT $2",
+         (oids.FLOAT8, oids.INT8), None),
+        ("SELECT $1::int + 1", (oids.INT4,), "SELECT $1::int + 1"),
+        ("SELECT $1", (oids.TEXT,), "SELECT $1"),
+        ("SELECT '$1', $1 FROM t WHERE id = $1", (oids.INT4,),
+         "SELECT '$1', CAST($1 AS INTEGER) FROM t WHERE id = CAST($1 AS INTEGER)"),
+    ],
+)
+def test_inferred(sql: str, expected_oids: tuple[int, ...], expected_sql: str | None) -> None:
+    resolved = resolve(sql)
+    assert resolved.oids == expected_oids
+    if expected_sql is not None:
+        assert resolved.sql == expected_sql
+
+
+def test_given_types_win_over_inference() -> None:
+    resolved = resolve("SELECT * FROM t WHERE id = $1", [oids.INT8])
+    assert resolved.oids == (oids.INT8,)
+    assert resolved.sql == "SELECT * FROM t WHERE id = CAST($1 AS BIGINT)"
+
+
+def test_numeric_given_takes_the_column_type() -> None:
+    resolved = resolve("INSERT INTO t (amount) VALUES ($1)", [oids.NUMERIC])
+    assert resolved.oids == (oids.NUMERIC,)
+    assert "CAST($1 AS DECIMAL(10,2))" in resolved.sql
+
+
+def test_more_types_given_than_placeholders_are_reported() -> None:
+    assert resolve("SELECT 1", [oids.INT4]).oids == (oids.INT4,)
+
+
+def test_placeholder_ten_is_not_placeholder_one() -> None:
+    sql = "SELECT * FROM t WHERE id IN (" + ", ".join(f"${i}" for i in range(1, 11)) + ")"
+    resolved = resolve(sql)
+    assert resolved.oids == (oids.INT4,) * 10
+    assert resolved.sql.count("CAST($1 AS INTEGER)") == 1
+    assert "CAST($10 AS INTEGER)" in resolved.sql
+
+
+def test_describe_values_match_how_values_are_bound() -> None:
+    resolved = resolve("SELECT $1, id FROM t WHERE id = $2")
+    assert resolved.describe_values() == ["", None]

@@ -1,0 +1,64 @@
+"""SET / SHOW / RESET parsing and session setting values."""
+
+from __future__ import annotations
+
+import pytest
+
+from forge_sql import errors
+from forge_sql.engine import settings
+
+
+@pytest.mark.parametrize(
+    ("sql", "verb", "name", "value"),
+    [
+        ("SET extra_float_digits = 3", "SET", "extra_float_digits", "3"),
+        ("set application_name to 'PostgreSQL JDBC Driver'", "SET", "application_name",
+         "PostgreSQL JDBC Driver"),
+        ("SET TIME ZONE 'Europe/Paris'", "SET", "timezone", "Europe/Paris"),
+        ("SET SESSION TimeZone = 'UTC';", "SET", "TimeZone", "UTC"),
+        ("SET search_path TO public, \"My Schema\"", "SET", "search_path",
+         "public, My Schema"),
+        ("SHOW TRANSACTION ISOLATION LEVEL", "SHOW", "TRANSACTION ISOLATION LEVEL", ""),
+        ("show DateStyle", "SHOW", "DateStyle", ""),
+        ("RESET ALL", "RESET", "ALL", ""),
+        ("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+         "SET_CHARACTERISTICS", "transaction", "ISOLATION LEVEL READ COMMITTED"),
+    ],
+)
+def test_parse(sql: str, verb: str, name: str, value: str) -> None:
+    command = settings.parse(sql)
+    assert command is not None
+    assert (command.verb, command.name, command.value) == (verb, name, value)
+
+
+def test_show_of_a_table_name_is_left_to_duckdb() -> None:
+    assert settings.parse("SHOW TABLES") is None
+    assert settings.parse("SHOW my_table") is None
+
+
+def test_values_and_reported_changes() -> None:
+    session = settings.SessionSettings({"application_name": "psql", "TimeZone": "Asia/Tokyo"})
+    assert session.get("application_name") == "psql"
+    assert session.timezone == "Asia/Tokyo"
+    assert session.changed == {}
+    session.set("TimeZone", "America/New_York")
+    session.set("extra_float_digits", "3")
+    assert session.changed == {"TimeZone": "America/New_York"}
+    session.reset("all")
+    assert session.timezone == "UTC"
+    assert session.get("transaction isolation level") == "repeatable read"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("no_such_setting", "1", errors.UndefinedObject),
+        ("TimeZone", "Mars/Olympus", errors.InvalidParameterValue),
+        ("client_encoding", "LATIN1", errors.FeatureNotSupported),
+        ("DateStyle", "German", errors.InvalidParameterValue),
+        ("server_version", "9.0", errors.CantChangeRuntimeParam),
+    ],
+)
+def test_refused(name: str, value: str, error: type[errors.ForgeError]) -> None:
+    with pytest.raises(error):
+        settings.SessionSettings().set(name, value)
