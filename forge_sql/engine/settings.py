@@ -131,6 +131,7 @@ class SessionSettings:
         return [(DISPLAY_NAMES.get(k, k), self.get(k), s.description) for k, s in SETTINGS.items()]
 
     def _validate(self, key: str, value: str) -> str:
+        value = _unquote(value)
         if key == "client_encoding" and value.lower().replace("-", "") not in {"utf8", "unicode"}:
             raise errors.FeatureNotSupported(
                 f'conversion to encoding "{value}" is not supported: forge-sql speaks UTF8 only'

@@ -223,9 +223,12 @@ class Session:
     # -- main loop --------------------------------------------------------------------------
     async def _serve(self) -> None:
         max_size = self.server.settings.max_message_size
+        debug = log.isEnabledFor(logging.DEBUG)
         while True:
             type_code, body = await read_message(self.reader, max_size)
             message = m.decode_frontend(type_code, body)
+            if debug:
+                log.debug("session %s <- %r", self.process_id, message)
             if isinstance(message, m.Terminate):
                 return
             if self.state is State.AWAITING_SYNC and not isinstance(message, m.Sync):
@@ -240,7 +243,8 @@ class Session:
                     self._ready()
                 else:
                     self.state = State.AWAITING_SYNC
-            if self._out_size >= FLUSH_BYTES:
+                    await self._flush()  # the client may wait for it before sending Sync
+            if isinstance(message, m.Query) or self._out_size >= FLUSH_BYTES:
                 await self._flush()
 
     async def _dispatch(self, message: m.FrontendMessage) -> None:

@@ -1,10 +1,6 @@
-"""PostgreSQL arrays from Arrow lists: text ``{1,2,NULL}`` and the binary array format.
+"""PostgreSQL arrays from Arrow lists: text ``{1,"a b",NULL}`` and the binary array format.
 
-Elements are encoded once for the whole flattened child array, then joined per list with
-``binary_join``; nothing walks the lists in Python. Text quoting follows
-src/backend/utils/adt/arrayfuncs.c ``array_out``: an element is double-quoted when it is
-empty, equals NULL case-insensitively, or contains ``{},"\\`` or white space; ``"`` and
-``\\`` are backslash-escaped.
+Elements are encoded once for the whole child array, then joined per list by ``binary_join``.
 """
 
 from __future__ import annotations
@@ -21,6 +17,8 @@ from forge_sql.wire.encode.buffers import Bools, Ints
 
 Encoder = Callable[[pa.Array, int], pa.Array]
 
+# array_out (arrayfuncs.c) quotes an element that is empty, equals NULL case-insensitively,
+# or contains {},"\ or white space, and backslash-escapes " and \.
 _NEEDS_QUOTES = r'(?i)^$|^null$|[{},"\\ \t\n\r\v\f]'
 
 
@@ -95,12 +93,12 @@ def array_binary(array: pa.Array, element_oid: int, encode: Encoder, valid: Bool
     joined = _per_list(offs, cells, valid, b"")
 
     counts = np.diff(offs)
-    nulls = np.zeros(len(offs), np.int64)
+    nulls = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths < 0, out=nulls[1:])
     header = np.zeros(len(counts), np.dtype([("ndim", ">i4"), ("has_null", ">i4"),
                                              ("oid", ">i4"), ("size", ">i4"), ("lbound", ">i4")]))
     header["ndim"] = counts > 0
-    header["has_null"] = (nulls[1:] - nulls[:-1]) > 0
+    header["has_null"] = nulls[offs[1:]] > nulls[offs[:-1]]
     header["oid"] = element_oid
     header["size"] = counts
     header["lbound"] = 1

@@ -1,10 +1,7 @@
-"""float4/float8 text output as PostgreSQL 12+ prints it (shortest round-trip digits).
+"""float4/float8 text as PostgreSQL 12+ prints it (src/common/d2s.c, f2s.c ``to_chars``).
 
-Arrow's cast to string yields the same shortest digits but its own layout: exponent form
-below 1e-6 and from 1e10, exponents without zero padding, ``inf``/``nan``. PostgreSQL's
-``float8out`` (src/common/d2s.c, f2s.c) uses fixed form for decimal exponents -4 <= e < 15
-(float4: < 6) and ``e+XX`` otherwise. Only rows whose magnitude can differ are rewritten,
-on whole arrays: the common range is just Arrow's cast.
+Arrow's cast gives the same shortest digits in another layout; only the rows where the two
+layouts differ are rewritten, with whole-array string kernels.
 """
 
 from __future__ import annotations
@@ -14,9 +11,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.wire.encode import buffers
-from forge_sql.wire.encode.buffers import Bytes, Ints
+from forge_sql.wire.encode.buffers import Ints
 
-_WIDTH = 26  # longest output: "-1.2345678901234567e-308" and the like
+# 10**k as the nearest double / float: a value's shortest digits have decimal exponent k
+# exactly when powers[k] <= |value| < powers[k + 1] (rounding to nearest is monotonic).
+_MIN_EXP = -330
+_POWERS8 = np.array([float(f"1e{k}") for k in range(_MIN_EXP, 309)])
+_POWERS4 = np.array([np.float32(float(f"1e{k}")) for k in range(_MIN_EXP, 39)], np.float32)
+# PostgreSQL: fixed form for decimal exponents -4 <= e < 15 (float4: < 6), else d.ddde+XX
+# with two exponent digits at least. Arrow: fixed for -6 <= e < 10, else d.ddde+X.
+_ARROW_FIXED = range(-6, 10)  # Arrow prints fixed form for these decimal exponents
 
 
 def float_text(array: pa.Array) -> pa.Array:
@@ -25,95 +29,79 @@ def float_text(array: pa.Array) -> pa.Array:
         array = array.cast(pa.float32())
     single = pa.types.is_float32(array.type)
     text = buffers.as_binary(pc.cast(array, pa.string()))
-    x = array.fill_null(0).to_numpy(zero_copy_only=False)
-    ax = np.abs(x)
-    # Generous bands around where Arrow's layout differs from PostgreSQL's; rows inside
-    # them that already match are rewritten to the same text.
-    high = 9e4 if single else 9e8
-    rewrite = ~np.isfinite(x) | ((ax < 2e-4) & (ax > 0)) | (ax >= high)
-    if not rewrite.any():
+    values = array.fill_null(1).to_numpy()
+    magnitude = np.abs(values)
+    # Cheap screen first: only magnitudes near or beyond Arrow's and PostgreSQL's fixed-form
+    # ranges can need a rewrite (NaN fails both comparisons, hence the isfinite).
+    near = (magnitude < 2e-4) | (magnitude >= (5e5 if single else 5e9)) | ~np.isfinite(values)
+    near &= magnitude != 0
+    if not near.any():
         return text
-    index = np.flatnonzero(rewrite)
-    fixed = _rewrite(text.take(pa.array(index)), x[index], 6 if single else 15)
-    mask = pa.array(rewrite)
-    return pc.replace_with_mask(text, mask, fixed)
+    candidates = np.flatnonzero(near)
+    picked = values[candidates]
+    powers = _POWERS4 if single else _POWERS8
+    exponent = np.searchsorted(powers, np.abs(picked), side="right") - 1 + _MIN_EXP
+    pg_fixed = (exponent >= -4) & (exponent < (6 if single else 15))
+    arrow_fixed = (exponent >= _ARROW_FIXED.start) & (exponent < _ARROW_FIXED.stop)
+    # Rewrite where the layouts differ, and exponent form with a one-digit exponent.
+    needed = ~np.isfinite(picked) | (pg_fixed != arrow_fixed) | ((exponent < -6) & (exponent > -10))
+    if not needed.any():
+        return text
+    rows = candidates[needed]
+    fixed = _rewrite(text.take(pa.array(rows)), picked[needed], exponent[needed], pg_fixed[needed])
+    mask = np.zeros(len(values), np.bool_)
+    mask[rows] = True
+    return pc.replace_with_mask(text, pa.array(mask), fixed)
 
 
-def _rewrite(text: pa.Array, x: np.ndarray, fixed_below: int) -> pa.Array:
-    """Reformat Arrow's text of the values ``x`` (no nulls) the way PostgreSQL does."""
-    n = len(x)
-    finite = np.isfinite(x)
-    # Split Arrow's text into significant digits and the decimal exponent of the first one:
-    # "1.5e-7" -> 15, -7; "0.000015" -> 15, -5; "1234568000" -> 1234568, 9.
-    body = pc.replace_substring(pc.utf8_ltrim(text.view(pa.string()), "-"), "e+", "e")
-    has_e = pc.match_substring(body, "e")
-    parts = pc.split_pattern(pc.if_else(has_e, body, pc.binary_join_element_wise(body, "e0", "")),
-                             "e")
-    mantissa = pc.list_element(parts, 0)
-    exponent = pc.cast(pc.list_element(parts, 1), pa.int64()).to_numpy()
-    dot = pc.find_substring(mantissa, ".").to_numpy().astype(np.int64)
-    int_len = np.where(dot < 0, _length(mantissa), dot)
-    raw = pc.replace_substring(mantissa, ".", "")
-    leading = _length(raw) - _length(pc.utf8_ltrim(raw, "0"))
-    sig = buffers.as_binary(pc.utf8_trim(raw, "0"))
-    exp10 = exponent + int_len - 1 - leading
-
-    offs = buffers.offsets(sig)
-    ndig = np.diff(offs)
-    base, total = int(offs[0]), int(offs[-1] - offs[0])
-    table = np.full((n, _WIDTH), ord("0"), np.uint8)
-    rows = np.repeat(np.arange(n), ndig)
-    cols = np.arange(total) + base - np.repeat(offs[:-1], ndig)
-    table[rows, cols] = buffers.data(sig)[base : base + total]
-
-    chars, lengths = _layout(table, ndig, exp10, fixed_below)
-    neg = np.signbit(x)
-    signed = np.empty((n, _WIDTH + 1), np.uint8)
-    signed[:, 0] = ord("-")
-    signed[:, 1:] = chars
-    shift = np.arange(_WIDTH)[None, :] + (~neg)[:, None]
-    result = buffers.from_matrix(np.take_along_axis(signed, shift, axis=1), lengths + neg, None)
-
-    if not finite.all():
-        special = np.where(np.isnan(x), b"NaN", np.where(x > 0, b"Infinity", b"-Infinity"))
-        result = pc.if_else(pa.array(finite), result, pa.array(special.tolist(), pa.binary()))
-    return result
+def _rewrite(text: pa.Array, values: np.ndarray, exponent: Ints, pg_fixed: np.ndarray
+             ) -> pa.Array:
+    """PostgreSQL's layout for these rows, given Arrow's text and their decimal exponents."""
+    finite = np.isfinite(values)
+    exponent = np.where(finite, exponent, 0)
+    unsigned = pc.utf8_ltrim(text.view(pa.string()), "-")
+    parts: list[pa.Array] = []
+    order: list[Ints] = []
+    for e in np.unique(exponent[finite]):
+        rows = np.flatnonzero(finite & (exponent == e))
+        group = unsigned.take(pa.array(rows))
+        parts.append(_fixed_form(group, int(e)) if pg_fixed[rows[0]] else _exp_form(group, int(e)))
+        order.append(rows)
+    special = np.flatnonzero(~finite)
+    if len(special):
+        words = np.where(np.isnan(values[special]), "NaN", "Infinity").tolist()
+        parts.append(pa.array(words, pa.string()))
+        order.append(special)
+    body = pa.concat_arrays(parts).take(pa.array(np.argsort(np.concatenate(order))))
+    negative = pa.array(np.signbit(values) & ~np.isnan(values))
+    signed = pc.if_else(negative, pc.binary_join_element_wise("-", body, ""), body)
+    return buffers.as_binary(signed)
 
 
-def _length(strings: pa.Array) -> Ints:
-    result: Ints = pc.binary_length(strings).to_numpy().astype(np.int64)
-    return result
+def _significand(group: pa.Array, e: int) -> pa.Array:
+    """The significant digits of Arrow's text of values with decimal exponent ``e``."""
+    if e in _ARROW_FIXED:  # "0.0000123", "1234567.9", "1234568000"
+        digits = pc.replace_substring(group, ".", "")
+        return pc.utf8_trim(digits, "0")
+    mantissa = pc.replace_substring(group, f"e{'-' if e < 0 else '+'}{abs(e)}", "")
+    return pc.replace_substring(mantissa, ".", "")
 
 
-def _layout(sig: Bytes, ndig: Ints, exp10: Ints, fixed_below: int) -> tuple[Bytes, Ints]:
-    """Place significant digits ``sig`` (zero padded) in fixed or exponent form."""
-    pos = np.arange(_WIDTH)[None, :]
-    nd = ndig[:, None]
-    e = exp10[:, None]
+def _exp_form(group: pa.Array, e: int) -> pa.Array:
+    """``d.ddde-05``: first digit, the others after a point, exponent of two digits or more."""
+    digits = _significand(group, e)
+    first = pc.utf8_slice_codeunits(digits, 0, 1)
+    rest = pc.utf8_slice_codeunits(digits, 1)
+    rest = pc.if_else(pc.equal(pc.utf8_length(rest), 0), pa.scalar(None, pa.string()), rest)
+    mantissa = pc.binary_join_element_wise(first, rest, ".", null_handling="skip")
+    suffix = f"e{'-' if e < 0 else '+'}{abs(e):02d}"
+    return pc.binary_join_element_wise(mantissa, suffix, "")
 
-    def digit(index: np.ndarray) -> Bytes:
-        picked: Bytes = np.take_along_axis(sig, np.clip(index, 0, _WIDTH - 1), axis=1)
-        return picked
 
-    # Fixed form, e >= 0: the digits with '.' after digit e (zero padded up to the point).
-    whole = np.where(pos <= e, digit(pos), np.where(pos == e + 1, ord("."), digit(pos - 1)))
-    whole_len = np.where(ndig > exp10 + 1, ndig + 1, exp10 + 1)
-    # Fixed form, e < 0: "0." then -e-1 zeros then the digits.
-    zeros = -e - 1
-    frac = np.where(pos == 1, ord("."), np.where(pos < 2 + zeros, ord("0"), digit(pos - 2 - zeros)))
-    frac_len = 1 - exp10 + ndig
-    # Exponent form: d[.ddd]e+XX, at least two exponent digits.
-    mant_len = np.where(nd > 1, nd + 1, 1)
-    ae = np.abs(e)
-    exp_digits = np.where(ae >= 100, 3, 2)
-    power = 10 ** np.clip(exp_digits - 1 - (pos - mant_len - 2), 0, 2)
-    sci = np.where(pos == 0, digit(pos), np.where(pos == 1, ord("."), digit(pos - 1)))
-    sci = np.where(pos == mant_len, ord("e"), sci)
-    sci = np.where(pos == mant_len + 1, np.where(e < 0, ord("-"), ord("+")), sci)
-    sci = np.where(pos >= mant_len + 2, 48 + ae // power % 10, sci)
-    sci_len = mant_len[:, 0] + 2 + exp_digits[:, 0]
-
-    in_fixed = (exp10 >= -4) & (exp10 < fixed_below)
-    chars = np.where(in_fixed[:, None], np.where(e >= 0, whole, frac), sci).astype(np.uint8)
-    lengths = np.where(in_fixed, np.where(exp10 >= 0, whole_len, frac_len), sci_len)
-    return chars, lengths.astype(np.int64)
+def _fixed_form(group: pa.Array, e: int) -> pa.Array:
+    """``12345678901.5`` for 0 <= e < 15: digits padded with zeros up to the point."""
+    digits = pc.utf8_rpad(_significand(group, e), e + 1, "0")
+    whole = pc.utf8_slice_codeunits(digits, 0, e + 1)
+    frac = pc.utf8_slice_codeunits(digits, e + 1)
+    frac = pc.if_else(pc.equal(pc.utf8_length(frac), 0), pa.scalar(None, pa.string()), frac)
+    return pc.binary_join_element_wise(whole, frac, ".", null_handling="skip")

@@ -1,10 +1,6 @@
 """interval: text in the default ``postgres`` IntervalStyle, and the binary send format.
 
-Text follows src/backend/utils/adt/datetime.c ``EncodeInterval`` (INTSTYLE_POSTGRES):
-years, months and days are signed separately (``1 year 2 mons -3 days``), a positive field
-right after a negative one gets a ``+``, and the time part ``[-]HH:MM:SS[.ffffff]`` is
-omitted when zero unless every field is.
-Binary is int64 microseconds, int32 days, int32 months (``interval_send``).
+Text follows src/backend/utils/adt/datetime.c ``EncodeInterval`` (INTSTYLE_POSTGRES).
 """
 
 from __future__ import annotations
@@ -34,6 +30,7 @@ def _fields(array: pa.Array) -> tuple[Ints, Ints, Ints]:
 
 
 def interval_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
+    """int64 microseconds, int32 days, int32 months (``interval_send``)."""
     months, days, micros = _fields(array)
     out = np.empty(len(array), np.dtype([("us", ">i8"), ("days", ">i4"), ("months", ">i4")]))
     out["us"], out["days"], out["months"] = micros, days, months
@@ -46,7 +43,7 @@ def _trunc_div(value: Ints, by: int) -> tuple[Ints, Ints]:
     return quotient, value - quotient * by
 
 
-def _unit(value: Ints, is_before: Bools, one: str, many: str) -> pa.Array:
+def _unit(value: Ints, is_before: Bools, one: bytes, many: bytes) -> pa.Array:
     """``N unit`` (``+N`` after a negative field), null where the field is zero."""
     text = buffers.as_binary(pc.cast(pa.array(value), pa.string()))
     plus = is_before & (value > 0)
@@ -59,6 +56,9 @@ def _unit(value: Ints, is_before: Bools, one: str, many: str) -> pa.Array:
 
 
 def interval_text(array: pa.Array) -> pa.Array:
+    """Years, months and days signed separately (``1 year 2 mons -3 days``), ``+`` on a
+    positive field right after a negative one, then ``[-]HH:MM:SS[.ffffff]``, omitted when
+    zero unless every field is."""
     months, days, micros = _fields(array)
     n = len(array)
     years, mons = _trunc_div(months, 12)

@@ -14,8 +14,6 @@ import uuid
 
 import pyarrow as pa
 
-_Json = str
-
 
 def json_text(array: pa.Array) -> pa.Array:
     values = array.to_pylist()  # maps come as lists of (key, value) pairs
@@ -23,7 +21,7 @@ def json_text(array: pa.Array) -> pa.Array:
                     pa.binary())
 
 
-def _dump(value: object, typ: pa.DataType) -> _Json:
+def _dump(value: object, typ: pa.DataType) -> str:
     if value is None:
         return "null"
     if pa.types.is_map(typ):
@@ -50,7 +48,7 @@ def _key(key: object) -> str:
     return key if isinstance(key, str) else _scalar(key).strip('"')
 
 
-def _scalar(value: object) -> _Json:
+def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -1,11 +1,6 @@
-"""numeric binary send format from decimal128 and integer arrays.
+"""numeric binary send format (numeric.c ``numeric_send``) from decimal128 and integer arrays.
 
-Layout (src/backend/utils/adt/numeric.c ``numeric_send``): int16 ndigits, int16 weight,
-uint16 sign (0x0000 positive, 0x4000 negative, 0xC000 NaN), int16 dscale, then ndigits
-base-10000 digits, most significant first, leading and trailing zero digits stripped;
-weight is the power of 10000 of the first digit. Values whose unscaled integer fits int64
-(every decimal of precision <= 18, most others in practice) are encoded on whole arrays;
-the rest one by one.
+Unscaled values that fit int64 are encoded on whole arrays; the others one by one.
 """
 
 from __future__ import annotations
@@ -52,7 +47,7 @@ def numeric_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
         mask[odd] = True
         return pc.replace_with_mask(result, pa.array(mask), pa.array(slow, pa.binary()))
     if pa.types.is_decimal(typ):
-        scale = typ.scale
+        scale = max(typ.scale, 0)
         return pa.array([None if v is None else _one(v, scale) for v in array.to_pylist()],
                         pa.binary())
     raise FeatureNotSupported(f"cannot send {typ} as numeric")
@@ -69,6 +64,8 @@ def _magnitude(values: np.ndarray) -> U64:
 
 
 def _vector(mag: U64, negative: Bools, scale: int, valid: Bools | None) -> pa.Array:
+    """int16 ndigits, int16 weight (power of 10000 of the first digit), uint16 sign, int16
+    dscale, then the base-10000 digits with leading and trailing zero digits stripped."""
     n = len(mag)
     frac_groups = -(-scale // 4)
     ten = np.uint64(10)

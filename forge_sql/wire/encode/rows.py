@@ -1,23 +1,19 @@
 """DataRow messages for a whole RecordBatch, built column-wise.
 
-Each column is encoded once (text or binary), framed with numpy length prefixes, and one
-``binary_join_element_wise`` call lays out every row: ``'D'``, int32 length, int16 column
-count, then per column int32 length (-1 for NULL) and the bytes (protocol docs, "Message
-Formats", DataRow). The joined array's data buffer is the wire output, with no copy.
-Runs of fixed-width pieces (the header, length prefixes, binary ints/floats/timestamps
-without NULLs) are merged in numpy first, so they cost one join argument instead of many.
+One ``binary_join_element_wise`` lays out every row; its data buffer is the wire output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forge_sql.errors import ProtocolViolation
+from forge_sql.errors import InvalidParameterValue, ProtocolViolation
 from forge_sql.wire.encode import buffers
 from forge_sql.wire.encode.binary import binary_of
 from forge_sql.wire.encode.text import text_of
@@ -25,7 +21,7 @@ from forge_sql.wire.encode.text import text_of
 TEXT, BINARY = 0, 1
 _INT32_MAX = 2**31 - 1
 Bytes = npt.NDArray[np.uint8]
-Piece = Bytes | pa.Array  # a (rows, width) byte matrix or one binary value per row
+Piece: TypeAlias = "Bytes | pa.Array"  # a (rows, width) byte matrix or one value per row
 
 
 def result_formats(formats: Sequence[int], columns: int) -> list[int]:
@@ -42,14 +38,19 @@ def result_formats(formats: Sequence[int], columns: int) -> list[int]:
         )
     for code in codes:
         if code not in (TEXT, BINARY):
-            raise ProtocolViolation(f"unsupported format code: {code}")
+            raise InvalidParameterValue(f"unsupported format code: {code}")
     return codes
 
 
 def encode_batch(
     batch: pa.RecordBatch, type_oids: Sequence[int], formats: Sequence[int]
 ) -> pa.Buffer | bytes:
-    """Every row of ``batch`` as consecutive DataRow messages."""
+    """Every row of ``batch`` as consecutive DataRow messages: ``'D'``, int32 length, int16
+    column count, then per column int32 length (-1 for NULL) and the value bytes.
+
+    Runs of fixed-width pieces (header, length prefixes, binary numbers without NULLs) are
+    merged in numpy first, so they cost one join argument instead of several.
+    """
     n, columns = batch.num_rows, batch.num_columns
     codes = result_formats(formats, columns)
     if len(type_oids) != columns:
@@ -76,7 +77,8 @@ def _as_matrix(body: pa.Array, lengths: npt.NDArray[np.int64]) -> Piece:
     """A fixed-width column without NULLs as a byte matrix, anything else unchanged."""
     width = int(lengths[0])
     if width < 0 or not (lengths == width).all():
-        return body
+        same: pa.Array = body
+        return same
     if width == 0:
         return np.zeros((len(body), 0), np.uint8)
     start = int(buffers.offsets(body)[0])

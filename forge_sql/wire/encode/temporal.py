@@ -1,11 +1,7 @@
 """date, time, timestamp, timestamptz: text (ISO DateStyle) and binary send formats.
 
-Text comes from Arrow's cast to string with the fraction trimmed as PostgreSQL does
-(``10:00:00.5``, no ``.000000``). Values Arrow cannot print in PostgreSQL's form (years
-before 1 AD, which PostgreSQL writes as ``0044-03-15 BC``; DuckDB's ``infinity``;
-``24:00:00``) are rare and formatted one by one.
-Binary is microseconds (days for date) since 2000-01-01, big-endian (src/backend/utils/adt
-/timestamp.c ``timestamp_send``).
+Text is Arrow's cast with PostgreSQL's fraction trimming; values Arrow cannot print that way
+(BC years, DuckDB's infinity, 24:00:00) are rare and formatted one by one.
 """
 
 from __future__ import annotations
@@ -154,7 +150,7 @@ def time_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
 
 
 def timestamp_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
-    """Microseconds since 2000-01-01 (UTC for timestamptz: Arrow stores UTC)."""
+    """Microseconds since 2000-01-01 (``timestamp_send``; UTC for timestamptz, as Arrow)."""
     micros = _micros(array)
     pg = micros - _PG_EPOCH_US
     if (np.abs(micros) == _TS_INF).any():
