@@ -11,6 +11,7 @@ the statement agree on every type.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -44,11 +45,9 @@ class Parameters:
 
     oids: tuple[int, ...]
     sql: str
-    cast: frozenset[int] = frozenset()  # numbers of the placeholders given a CAST
-
-    def describe_values(self) -> list[object]:
-        """Stand-ins for describing: a typed NULL where cast, a string where bound as text."""
-        return [None if n in self.cast else "" for n in range(1, len(self.oids) + 1)]
+    # Values to describe the statement with, typed as execution will bind them: NULL where
+    # the placeholder is cast, a string where it is bound as text, a Decimal for numeric.
+    stand_ins: tuple[object, ...] = ()
 
 
 def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
@@ -66,6 +65,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         inferred = _infer(tokens, places, column_types)
     result_oids: list[int] = []
     cast_to: dict[int, str] = {}
+    stand_ins: dict[int, object] = {}
     explicit = _explicit_casts(tokens, places)
     for number in range(1, count + 1):
         oid = declared[number - 1]
@@ -73,7 +73,11 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         if number in explicit:
             result_oids.append(oid or explicit[number])
             continue
-        if oid and not (oid == oids.NUMERIC and column_type):
+        if oid == oids.NUMERIC and not column_type:
+            # Unconstrained numeric: bind the Decimal as sent, keeping its own scale.
+            result_oids.append(oid)
+            stand_ins[number] = Decimal(0)
+        elif oid and not (oid == oids.NUMERIC and column_type):
             target = types.duckdb_type(oid)
             if target:
                 cast_to[number] = target
@@ -84,8 +88,10 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         else:
             result_oids.append(oids.TEXT)
     starts = [(number, tokens[index].start) for number, index in places]
-    typed = frozenset(cast_to) | frozenset(explicit)
-    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to), typed)
+    for number in (*cast_to, *explicit):
+        stand_ins[number] = None
+    values = tuple(stand_ins.get(n, "") for n in range(1, count + 1))
+    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to), values)
 
 
 def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:

@@ -47,6 +47,8 @@ class EngineSession:
         self._streaming: ArrowResult | None = None
         self._lock = threading.Lock()  # guards _running against cancel from the event loop
         self._running = False
+        self._timer: threading.Timer | None = None
+        self._timed_out = False
         self.batch_rows = database.settings.batch_rows
 
     # -- BackendSession -----------------------------------------------------------------
@@ -83,7 +85,17 @@ class EngineSession:
             check_allowed(plan.statement)
             return self._run(plan, params)
         except BaseException as exc:
-            raise self.fail(exc, plan.sql) from exc
+            raise self._located(self.fail(exc, plan.sql), plan) from exc
+
+    @staticmethod
+    def _located(error: errors.ForgeError, plan: _Plan) -> errors.ForgeError:
+        """Make the error position count from the start of the client's query string."""
+        if error.position is not None:
+            if plan.sql != plan.statement.sql:
+                error.position = None  # placeholders were rewritten: the offset would mislead
+            else:
+                error.position += plan.statement.offset
+        return error
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -108,6 +120,8 @@ class EngineSession:
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error = translate(exc, sql)
+        if isinstance(error, errors.QueryCanceled) and self._timed_out:
+            error = errors.QueryCanceled("canceling statement due to statement timeout")
         if self._status == "T":
             self._status = "E"
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
@@ -115,8 +129,25 @@ class EngineSession:
         return error
 
     def running(self, flag: bool) -> None:
+        """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
         with self._lock:
             self._running = flag
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if flag:
+                self._timed_out = False
+                timeout = session_settings.duration_ms(self.settings.get("statement_timeout"))
+                if timeout > 0:
+                    self._timer = threading.Timer(timeout / 1000, self._time_out)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def _time_out(self) -> None:
+        with self._lock:
+            if self._running:
+                self._timed_out = True
+                self._cursor.interrupt()
 
     def stream_finished(self, result: ArrowResult) -> None:
         if self._streaming is result:
@@ -133,7 +164,7 @@ class EngineSession:
                                      _Plan(statement, statement.sql, len(given)))
         resolved = parameters.resolve(statement, given, self._column_types)
         plan = _Plan(statement, resolved.sql, len(resolved.oids),
-                     tuple(resolved.describe_values()))
+                     resolved.stand_ins)
         columns: tuple[Column, ...] | None = None
         if describe and statement.returns_rows:
             columns = self._describe(plan)

@@ -140,6 +140,8 @@ class SessionSettings:
             return "UTF8"
         if key == "timezone":
             return _timezone(value)
+        if key in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+            duration_ms(value)
         if key == "datestyle" and "ISO" not in value.upper():
             raise errors.InvalidParameterValue(
                 f'invalid value for parameter "DateStyle": "{value}"',
@@ -235,3 +237,15 @@ def _split_list(value: str) -> list[str]:
 def isolation_level(text: str) -> str | None:
     match = _ISOLATION.search(text)
     return " ".join(match.group(1).lower().split()) if match else None
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$", re.I)
+_UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def duration_ms(value: str) -> float:
+    """A PostgreSQL time setting (``5000``, ``5s``, ``1min``) in milliseconds."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise errors.InvalidParameterValue(f'invalid value for a time setting: "{value}"')
+    return float(match.group(1)) * _UNIT_MS[(match.group(2) or "ms").lower()]

@@ -47,6 +47,7 @@ class Statement:
     sql: str
     kind: str  # DuckDB StatementType name: SELECT, INSERT, TRANSACTION, SET, ...
     tokens: tuple[Token, ...]
+    offset: int = 0  # where the statement starts in the query string it came from
 
     @property
     def words(self) -> list[str]:
@@ -105,10 +106,10 @@ def split(sql: str) -> list[Statement]:
     for index, token in enumerate(tokens):
         if token.kind == "operator" and token.text.startswith(";"):
             if index > first:
-                pieces.append(_statement(sql[tokens[first].start:token.start], tokens[first:index]))
+                pieces.append(_statement(sql, tokens[first].start, token.start, tokens[first:index]))
             first = index + 1
     if first < len(tokens):
-        pieces.append(_statement(sql[tokens[first].start:], tokens[first:]))
+        pieces.append(_statement(sql, tokens[first].start, len(sql), tokens[first:]))
     return pieces
 
 
@@ -122,17 +123,20 @@ def classify(sql: str) -> Statement:
     return statements[0]
 
 
-def _statement(sql: str, tokens: Sequence[Token]) -> Statement:
-    base = tokens[0].start
-    shifted = tuple(Token(t.start - base, t.end - base, t.kind, t.text) for t in tokens)
+def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Statement:
+    sql = query[start:end]
+    shifted = tuple(Token(t.start - start, t.end - start, t.kind, t.text) for t in tokens)
     kind = _server_kind(sql, shifted)
     if kind is None:
         try:
             parsed = duckdb.extract_statements(sql)
         except duckdb.Error as exc:
-            raise translate(exc, sql) from exc
+            error = translate(exc, sql)
+            if error.position is not None:
+                error.position += start
+            raise error from exc
         kind = parsed[0].type.name if parsed else "EMPTY"
-    return Statement(sql, kind, shifted)
+    return Statement(sql, kind, shifted, start)
 
 
 def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import pytest
 
@@ -87,6 +88,7 @@ def test_placeholder_ten_is_not_placeholder_one() -> None:
     assert "CAST($10 AS INTEGER)" in resolved.sql
 
 
-def test_describe_values_match_how_values_are_bound() -> None:
-    resolved = resolve("SELECT $1, id FROM t WHERE id = $2")
-    assert resolved.describe_values() == ["", None]
+def test_stand_ins_match_how_values_are_bound() -> None:
+    resolved = resolve("SELECT $1, $3, id FROM t WHERE id = $2", [0, 0, oids.NUMERIC])
+    assert resolved.stand_ins == ("", None, Decimal(0))
+    assert resolved.sql == "SELECT $1, $3, id FROM t WHERE id = CAST($2 AS INTEGER)"
