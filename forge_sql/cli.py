@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import signal
@@ -34,12 +35,21 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              envvar="FORGE_SQL_CONFIG", help="TOML config file (env FORGE_SQL_CONFIG).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="FORGE_SQL_CONFIG",
+    help="TOML config file (env FORGE_SQL_CONFIG).",
+)
 @click.option("--host", default=None, help=_help("host") + " [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help=_help("port"))
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help=_help("data_dir") + " [default: ./forge-data]")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help=_help("data_dir") + " [default: ./forge-data]",
+)
 @click.option("--database", default=None, help=_help("database") + " [default: forge]")
 @click.option("--memory-limit", default=None, help=_help("memory_limit"))
 @click.option("--threads", type=int, default=None, help=_help("threads"))
@@ -60,10 +70,8 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _serve(settings: Settings) -> None:
@@ -91,8 +99,12 @@ async def _serve(settings: Settings) -> None:
 
 
 @main.command("hash-password")
-@click.option("--password", envvar="FORGE_SQL_PASSWORD", default=None,
-              help="Password to hash (default: prompt; env FORGE_SQL_PASSWORD).")
+@click.option(
+    "--password",
+    envvar="FORGE_SQL_PASSWORD",
+    default=None,
+    help="Password to hash (default: prompt; env FORGE_SQL_PASSWORD).",
+)
 def hash_password(password: str | None) -> None:
     """Print the SCRAM-SHA-256 verifier to store for a user in the config file."""
     from forge_sql.wire.auth import make_verifier

@@ -70,9 +70,7 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest protocol message accepted from a client, in bytes.",
     )
-    batch_rows: int = Field(
-        65536, ge=1024, description="Rows per Arrow batch streamed to clients."
-    )
+    batch_rows: int = Field(65536, ge=1024, description="Rows per Arrow batch streamed to clients.")
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
 
     @field_validator("host")
@@ -138,7 +136,7 @@ def _from_environment() -> set[str]:
     import os
 
     prefix = "FORGE_SQL_"
-    return {k[len(prefix):].lower() for k in os.environ if k.startswith(prefix)}
+    return {k[len(prefix) :].lower() for k in os.environ if k.startswith(prefix)}
 
 
 def _describe(exc: ValidationError, config_file: Path | None) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from pathlib import Path
 
 import duckdb
 
@@ -23,7 +22,7 @@ class Database:
         self.data_dir = settings.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "tmp").mkdir(exist_ok=True)
-        config: dict[str, str | int | bool] = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit(settings.memory_limit),
             "temp_directory": str(self.data_dir / "tmp"),
             "autoinstall_known_extensions": False,
@@ -36,7 +35,8 @@ class Database:
         ducklake.attach(self._con, self.data_dir, settings.database)
         self.catalog = settings.database
         self.duckdb_settings = frozenset(
-            name.lower() for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
+            name.lower()
+            for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
 

@@ -11,9 +11,9 @@ the statement agree on every type.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from forge_sql.engine import types
 from forge_sql.engine.statements import Statement, Token
@@ -25,14 +25,35 @@ _TABLE_INTRODUCERS = {"FROM", "JOIN", "INTO", "UPDATE"}
 
 # Casts written in the SQL text: type names as PostgreSQL spells them.
 _CAST_NAMES: dict[str, int] = {
-    "INT": oids.INT4, "INTEGER": oids.INT4, "INT4": oids.INT4, "SMALLINT": oids.INT2,
-    "INT2": oids.INT2, "BIGINT": oids.INT8, "INT8": oids.INT8, "TEXT": oids.TEXT,
-    "VARCHAR": oids.VARCHAR, "NUMERIC": oids.NUMERIC, "DECIMAL": oids.NUMERIC,
-    "BOOL": oids.BOOL, "BOOLEAN": oids.BOOL, "DATE": oids.DATE, "TIMESTAMP": oids.TIMESTAMP,
-    "TIMESTAMPTZ": oids.TIMESTAMPTZ, "TIME": oids.TIME, "UUID": oids.UUID,
-    "FLOAT8": oids.FLOAT8, "DOUBLE": oids.FLOAT8, "FLOAT": oids.FLOAT8, "REAL": oids.FLOAT4,
-    "FLOAT4": oids.FLOAT4, "JSON": oids.JSON, "JSONB": oids.JSONB, "BYTEA": oids.BYTEA,
-    "BLOB": oids.BYTEA, "INTERVAL": oids.INTERVAL, "OID": oids.OID,
+    "INT": oids.INT4,
+    "INTEGER": oids.INT4,
+    "INT4": oids.INT4,
+    "SMALLINT": oids.INT2,
+    "INT2": oids.INT2,
+    "BIGINT": oids.INT8,
+    "INT8": oids.INT8,
+    "TEXT": oids.TEXT,
+    "VARCHAR": oids.VARCHAR,
+    "NUMERIC": oids.NUMERIC,
+    "DECIMAL": oids.NUMERIC,
+    "BOOL": oids.BOOL,
+    "BOOLEAN": oids.BOOL,
+    "DATE": oids.DATE,
+    "TIMESTAMP": oids.TIMESTAMP,
+    "TIMESTAMPTZ": oids.TIMESTAMPTZ,
+    "TIME": oids.TIME,
+    "UUID": oids.UUID,
+    "FLOAT8": oids.FLOAT8,
+    "DOUBLE": oids.FLOAT8,
+    "FLOAT": oids.FLOAT8,
+    "REAL": oids.FLOAT4,
+    "FLOAT4": oids.FLOAT4,
+    "JSON": oids.JSON,
+    "JSONB": oids.JSONB,
+    "BYTEA": oids.BYTEA,
+    "BLOB": oids.BYTEA,
+    "INTERVAL": oids.INTERVAL,
+    "OID": oids.OID,
 }
 
 ColumnTypes = Callable[[Sequence[str]], dict[str, str]]
@@ -58,8 +79,10 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     count = max(count, len(given))
     if count == 0:
         return Parameters((), statement.sql)
-    declared = [given[i] if i < len(given) and given[i] not in (0, oids.UNKNOWN) else 0
-                for i in range(count)]
+    declared = [
+        given[i] if i < len(given) and given[i] not in (0, oids.UNKNOWN) else 0
+        for i in range(count)
+    ]
     inferred: dict[int, str] = {}
     if any(oid == 0 or oid == oids.NUMERIC for oid in declared):
         inferred = _infer(tokens, places, column_types)
@@ -112,7 +135,11 @@ def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> d
         if index + 2 < len(tokens) and tokens[index + 1].text == "::":
             name = tokens[index + 2].upper
             oid = _CAST_NAMES.get(name, oids.TEXT)
-            if index + 4 < len(tokens) and tokens[index + 3].text == "[" and tokens[index + 4].text == "]":
+            if (
+                index + 4 < len(tokens)
+                and tokens[index + 3].text == "["
+                and tokens[index + 4].text == "]"
+            ):
                 oid = oids.ARRAY_OF.get(oid, oids.TEXT)
             casts[number] = oid
     return casts
@@ -163,8 +190,11 @@ def _compared_column(tokens: Sequence[Token], index: int) -> str | None:
     """The column a placeholder is compared with: ``col = $1``, ``$1 < col``, ``col IN ($1``."""
     # Walk left over '(' and ',' and other placeholders of an IN list / BETWEEN.
     left = index - 1
-    while left >= 0 and (tokens[left].text in ("(", ",") or _PARAM.match(tokens[left].text)
-                         or tokens[left].upper in ("AND", "NOT")):
+    while left >= 0 and (
+        tokens[left].text in ("(", ",")
+        or _PARAM.match(tokens[left].text)
+        or tokens[left].upper in ("AND", "NOT")
+    ):
         if tokens[left].upper == "AND" and not _in_between(tokens, left):
             break
         left -= 1
@@ -219,7 +249,7 @@ def _infer_insert(
         return
     position = 0
     depth = 0
-    for token in tokens[index + 1:]:
+    for token in tokens[index + 1 :]:
         if token.text == "(":
             depth += 1
             if depth == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -154,18 +155,19 @@ class EngineSession:
             self._streaming = None
 
     # -- planning ---------------------------------------------------------------------------
-    def _plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
+    def _plan(
+        self, statement: Statement, given: Sequence[int], describe: bool
+    ) -> PreparedStatement:
+        columns: tuple[Column, ...] | None = None
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
-            columns = None
             command = session_settings.parse(statement.sql)
             if command is not None and command.verb == "SHOW":
                 columns = tuple(column(n, "VARCHAR") for n in _show_names(command))
-            return PreparedStatement(statement.sql, tuple(given), columns,
-                                     _Plan(statement, statement.sql, len(given)))
+            return PreparedStatement(
+                statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
+            )
         resolved = parameters.resolve(statement, given, self._column_types)
-        plan = _Plan(statement, resolved.sql, len(resolved.oids),
-                     resolved.stand_ins)
-        columns: tuple[Column, ...] | None = None
+        plan = _Plan(statement, resolved.sql, len(resolved.oids), resolved.stand_ins)
         if describe and statement.returns_rows:
             columns = self._describe(plan)
         return PreparedStatement(statement.sql, resolved.oids, columns, plan)
@@ -259,18 +261,18 @@ class EngineSession:
 
     def _rollback(self) -> None:
         self._status = "I"
-        try:
+        # DuckDB may already have ended the failed transaction.
+        with contextlib.suppress(duckdb.TransactionException):
             self._cursor.execute("ROLLBACK")
-        except duckdb.TransactionException:
-            pass  # DuckDB already ended the failed transaction
 
     def _setting(self, statement: Statement) -> Result:
         command = session_settings.parse(statement.sql)
         assert command is not None
         if command.verb == "SHOW":
             names = _show_names(command)
+            rows: list[tuple[str, ...]]
             if command.name.lower() == "all":
-                rows = self.settings.all_rows()
+                rows = list(self.settings.all_rows())
             else:
                 rows = [(self.settings.get(command.name),)]
             table = pa.table(
@@ -299,9 +301,18 @@ class EngineSession:
     @staticmethod
     def _ends_transaction(statement: Statement) -> bool:
         words = statement.words
-        return statement.kind == "TRANSACTION" and bool(words) and words[0] in (
-            "ROLLBACK", "ABORT", "COMMIT", "END",
-        ) and "TO" not in words
+        return (
+            statement.kind == "TRANSACTION"
+            and bool(words)
+            and words[0]
+            in (
+                "ROLLBACK",
+                "ABORT",
+                "COMMIT",
+                "END",
+            )
+            and "TO" not in words
+        )
 
 
 def _is_count(statement: Statement, description: Sequence[Sequence[object]]) -> bool:

@@ -68,10 +68,12 @@ _SET = re.compile(
     r"(?P<value>.*?)\s*;?\s*$",
     re.I | re.S,
 )
-_SET_TIME_ZONE = re.compile(r"^\s*SET\s+(?:(SESSION|LOCAL)\s+)?TIME\s+ZONE\s+(?P<value>.*?)\s*;?\s*$",
-                            re.I | re.S)
-_SET_CHARACTERISTICS = re.compile(r"^\s*SET\s+SESSION\s+CHARACTERISTICS\s+AS\s+TRANSACTION\s+(.*)$",
-                                  re.I | re.S)
+_SET_TIME_ZONE = re.compile(
+    r"^\s*SET\s+(?:(SESSION|LOCAL)\s+)?TIME\s+ZONE\s+(?P<value>.*?)\s*;?\s*$", re.I | re.S
+)
+_SET_CHARACTERISTICS = re.compile(
+    r"^\s*SET\s+SESSION\s+CHARACTERISTICS\s+AS\s+TRANSACTION\s+(.*)$", re.I | re.S
+)
 _SHOW = re.compile(r"^\s*SHOW\s+(?P<name>[A-Za-z_][\w.]*(?:\s+[A-Za-z_]+)*)\s*;?\s*$", re.I | re.S)
 _RESET = re.compile(r"^\s*RESET\s+(?P<name>[A-Za-z_][\w.]*)\s*;?\s*$", re.I | re.S)
 _ISOLATION = re.compile(
@@ -161,7 +163,9 @@ def _timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise errors.InvalidParameterValue(f'invalid value for parameter "TimeZone": "{value}"') from exc
+        raise errors.InvalidParameterValue(
+            f'invalid value for parameter "TimeZone": "{value}"'
+        ) from exc
     return value
 
 
@@ -191,20 +195,30 @@ def parse(sql: str) -> SettingCommand | None:
             return SettingCommand("SET_CHARACTERISTICS", "transaction", match.group(1))
         match = _SET_TIME_ZONE.match(sql)
         if match:
-            return SettingCommand("SET", "timezone", _unquote(match.group("value")),
-                                  (match.group(1) or "").upper() == "LOCAL")
+            return SettingCommand(
+                "SET",
+                "timezone",
+                _unquote(match.group("value")),
+                (match.group(1) or "").upper() == "LOCAL",
+            )
         match = _SET.match(sql)
         if match:
             values = [_unquote(v) for v in _split_list(match.group("value"))]
-            return SettingCommand("SET", match.group("name"), ", ".join(values),
-                                  (match.group(1) or "").upper() == "LOCAL")
+            return SettingCommand(
+                "SET",
+                match.group("name"),
+                ", ".join(values),
+                (match.group(1) or "").upper() == "LOCAL",
+            )
         return None
     if head.startswith("SHOW"):
         match = _SHOW.match(sql)
         if match:
             name = " ".join(match.group("name").split())
-            if name.lower() == "all" or name.lower() in SETTINGS or name.lower() in (
-                "transaction isolation level",
+            if (
+                name.lower() == "all"
+                or name.lower() in SETTINGS
+                or name.lower() in ("transaction isolation level",)
             ):
                 return SettingCommand("SHOW", name)
         return None

@@ -24,7 +24,15 @@ _FORBIDDEN = {
 }
 
 _CREATE_OBJECTS = {
-    "TABLE", "VIEW", "SCHEMA", "INDEX", "SEQUENCE", "MACRO", "FUNCTION", "TYPE", "SECRET",
+    "TABLE",
+    "VIEW",
+    "SCHEMA",
+    "INDEX",
+    "SEQUENCE",
+    "MACRO",
+    "FUNCTION",
+    "TYPE",
+    "SECRET",
 }
 
 
@@ -106,7 +114,9 @@ def split(sql: str) -> list[Statement]:
     for index, token in enumerate(tokens):
         if token.kind == "operator" and token.text.startswith(";"):
             if index > first:
-                pieces.append(_statement(sql, tokens[first].start, token.start, tokens[first:index]))
+                pieces.append(
+                    _statement(sql, tokens[first].start, token.start, tokens[first:index])
+                )
             first = index + 1
     if first < len(tokens):
         pieces.append(_statement(sql, tokens[first].start, len(sql), tokens[first:]))
@@ -155,7 +165,9 @@ def check_allowed(statement: Statement) -> None:
     """Refuse statements that would escape the sandbox, with 42501."""
     reason = _FORBIDDEN.get(statement.kind)
     if reason is None and statement.kind == "COPY" and not _is_stdio_copy(statement):
-        reason = "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
+        reason = (
+            "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
+        )
     if reason is not None:
         raise errors.InsufficientPrivilege(
             f"permission denied: {reason}",

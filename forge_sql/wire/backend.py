@@ -71,8 +71,13 @@ class CopyOut:
 class Result(Protocol):
     """An executing statement. Batches stream; the tag is known once they are exhausted."""
 
-    columns: tuple[Column, ...] | None
-    notices: Sequence[str]  # NoticeResponse messages (WARNING) to send before the tag
+    @property
+    def columns(self) -> tuple[Column, ...] | None:
+        """The RowDescription fields; None when the statement returns no rows."""
+
+    @property
+    def notices(self) -> Sequence[str]:
+        """WARNING notices to send before the CommandComplete."""
 
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch of rows, or None when there are no more. Blocks."""

@@ -8,6 +8,7 @@ session is AWAITING_SYNC and discards messages until Sync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import secrets
@@ -126,10 +127,8 @@ class Session:
         self._out.clear()
         self._out_size = 0
         self._queue(m.error_response(fields))
-        try:
+        with contextlib.suppress(ConnectionError, RuntimeError):
             await self._flush()
-        except (ConnectionError, RuntimeError):
-            pass
 
     async def _close(self) -> None:
         self.state = State.CLOSED
@@ -145,10 +144,8 @@ class Session:
                 await self._run(db.close)
             except Exception:
                 log.exception("error closing session %s", self.process_id)
-        try:
+        with contextlib.suppress(RuntimeError):
             self.writer.close()
-        except RuntimeError:
-            pass
 
     # -- startup ----------------------------------------------------------------------------
     async def _startup(self) -> bool:
@@ -340,7 +337,8 @@ class Session:
                     f'prepared statement "{message.name}" does not exist'
                 )
             self._queue(m.parameter_description(statement.param_oids))
-            columns, formats = statement.columns, ()
+            columns = statement.columns
+            formats: tuple[int, ...] = ()
         else:
             portal = self.portals.get(message.name)
             if portal is None:
@@ -408,7 +406,9 @@ class Session:
         formats = _expand(portal.formats, len(oids), "result")
         sent = 0
         while True:
-            budget = MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
+            budget = (
+                MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
+            )
             chunk = await self._guarded(_encode_chunk, portal, oids, formats, budget)
             for piece in chunk.data:
                 self._queue(piece)
@@ -430,8 +430,9 @@ class Session:
 
     def _notices(self, result: Result | None) -> None:
         for text in getattr(result, "notices", ()) or ():
-            self._queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": "25001",
-                                           "M": text}))
+            self._queue(
+                m.notice_response({"S": "WARNING", "V": "WARNING", "C": "25001", "M": text})
+            )
 
     def _parameter_changes(self) -> None:
         if self.db is None:
@@ -486,7 +487,9 @@ class Session:
                     raise ConnectionClosed(clean=False)
 
 
-def _encode_chunk(portal: Portal, oids: Sequence[int], formats: Sequence[int], budget: int) -> Chunk:
+def _encode_chunk(
+    portal: Portal, oids: Sequence[int], formats: Sequence[int], budget: int
+) -> Chunk:
     """Fetch and encode up to ``budget`` rows of ``portal`` (runs in a worker thread)."""
     result = portal.result
     assert result is not None
@@ -544,9 +547,7 @@ def _options(text: str) -> dict[str, str]:
         if word == "-c" and index + 1 < len(words):
             index += 1
             word = words[index].replace("\0", " ")
-        elif word.startswith("-c"):
-            word = word[2:]
-        elif word.startswith("--"):
+        elif word.startswith("-c") or word.startswith("--"):
             word = word[2:]
         name, sep, value = word.partition("=")
         if sep:

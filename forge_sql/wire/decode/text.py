@@ -69,8 +69,7 @@ Element = str | bytes | None
 Nested = list["Element | Nested"]
 
 
-def parse_array(text: str, type_oid: int, convert: Callable[[str], bytes] | None = None
-                ) -> Nested:
+def parse_array(text: str, type_oid: int, convert: Callable[[str], bytes] | None = None) -> Nested:
     """An array literal as nested lists of element strings (None for NULL)."""
     return _ArrayParser(text, type_oid, convert).parse()
 

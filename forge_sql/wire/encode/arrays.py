@@ -65,8 +65,12 @@ def array_text(array: pa.Array, element_oid: int, encode: Encoder) -> pa.Array:
 
 def _unquoted(typ: pa.DataType) -> bool:
     """Types whose text never needs quoting in an array (digits, signs, letters, '.')."""
-    return bool(pa.types.is_integer(typ) or pa.types.is_floating(typ)
-                or pa.types.is_decimal(typ) or pa.types.is_boolean(typ))
+    return bool(
+        pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
+        or pa.types.is_decimal(typ)
+        or pa.types.is_boolean(typ)
+    )
 
 
 def _quote(items: pa.Array) -> pa.Array:
@@ -79,14 +83,17 @@ def _quote(items: pa.Array) -> pa.Array:
     return buffers.as_binary(pc.if_else(needs, quoted, text))
 
 
-def array_binary(array: pa.Array, element_oid: int, encode: Encoder, valid: Bools | None
-                 ) -> pa.Array:
+def array_binary(
+    array: pa.Array, element_oid: int, encode: Encoder, valid: Bools | None
+) -> pa.Array:
     """ndim, has-null flag, element OID, (size, lower bound 1) per dim, then length-prefixed
     elements (-1 for NULL); an empty array has ndim 0 and no dimensions (``array_send``)."""
     offs, values = list_parts(array)
     if is_list(values.type):
-        raise FeatureNotSupported("binary output of multi-dimensional arrays is not supported",
-                                  hint="Request text format for this column.")
+        raise FeatureNotSupported(
+            "binary output of multi-dimensional arrays is not supported",
+            hint="Request text format for this column.",
+        )
     items = encode(values, element_oid)
     prefix, bodies, lengths = buffers.frame(items)
     cells = pc.binary_join_element_wise(buffers.fixed(prefix, None), bodies, b"")
@@ -95,8 +102,18 @@ def array_binary(array: pa.Array, element_oid: int, encode: Encoder, valid: Bool
     counts = np.diff(offs)
     nulls = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths < 0, out=nulls[1:])
-    header = np.zeros(len(counts), np.dtype([("ndim", ">i4"), ("has_null", ">i4"),
-                                             ("oid", ">i4"), ("size", ">i4"), ("lbound", ">i4")]))
+    header = np.zeros(
+        len(counts),
+        np.dtype(
+            [
+                ("ndim", ">i4"),
+                ("has_null", ">i4"),
+                ("oid", ">i4"),
+                ("size", ">i4"),
+                ("lbound", ">i4"),
+            ]
+        ),
+    )
     header["ndim"] = counts > 0
     header["has_null"] = nulls[offs[1:]] > nulls[offs[:-1]]
     header["oid"] = element_oid

@@ -15,12 +15,15 @@ from forge_sql.wire import oids
 from forge_sql.wire.encode import arrays, buffers, intervals, numeric, temporal, text
 from forge_sql.wire.encode.buffers import Bools
 
-_INTS = {oids.INT2: (pa.int16(), ">i2"), oids.INT4: (pa.int32(), ">i4"),
-         oids.INT8: (pa.int64(), ">i8"), oids.OID: (pa.uint32(), ">u4")}
+_INTS = {
+    oids.INT2: (pa.int16(), ">i2"),
+    oids.INT4: (pa.int32(), ">i4"),
+    oids.INT8: (pa.int64(), ">i8"),
+    oids.OID: (pa.uint32(), ">u4"),
+}
 _FLOATS = {oids.FLOAT4: (pa.float32(), ">f4"), oids.FLOAT8: (pa.float64(), ">f8")}
 # Types whose binary form is their text in UTF-8 (textsend, json_send, ...).
-_TEXT_LIKE = {oids.TEXT, oids.VARCHAR, oids.BPCHAR, oids.NAME, oids.CHAR, oids.UNKNOWN,
-              oids.JSON}
+_TEXT_LIKE = {oids.TEXT, oids.VARCHAR, oids.BPCHAR, oids.NAME, oids.CHAR, oids.UNKNOWN, oids.JSON}
 _NIBBLE = np.full(256, 255, np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
     _NIBBLE[_c] = _i
@@ -69,8 +72,12 @@ def binary_of(array: pa.Array, type_oid: int) -> pa.Array:
         return buffers.fixed(values.astype(layout), valid)
     if type_oid == oids.NUMERIC and (pa.types.is_integer(typ) or pa.types.is_decimal(typ)):
         return numeric.numeric_binary(array, valid)
-    if type_oid == oids.BYTEA and (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)
-                                   or pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+    if type_oid == oids.BYTEA and (
+        pa.types.is_binary(typ)
+        or pa.types.is_large_binary(typ)
+        or pa.types.is_string(typ)
+        or pa.types.is_large_string(typ)
+    ):
         return buffers.as_binary(array)
     if type_oid == oids.BYTEA and pa.types.is_fixed_size_binary(typ):
         return array.cast(pa.binary())

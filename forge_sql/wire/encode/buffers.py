@@ -57,9 +57,11 @@ def as_binary(array: pa.Array) -> pa.Array:
 
 def offsets(array: pa.Array) -> Ints:
     """The n + 1 value offsets of a (large) binary or string array, slice offset applied."""
-    width = np.int64 if pa.types.is_large_binary(array.type) or pa.types.is_large_string(
-        array.type
-    ) else np.int32
+    width = (
+        np.int64
+        if pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type)
+        else np.int32
+    )
     raw = np.frombuffer(array.buffers()[1], dtype=width)
     result: Ints = raw[array.offset : array.offset + len(array) + 1].astype(np.int64, copy=False)
     return result
@@ -74,8 +76,9 @@ def data(array: pa.Array) -> Bytes:
     return result
 
 
-def from_offsets(offs: Ints, payload: npt.NDArray[np.generic] | pa.Buffer,
-                 valid: Bools | None) -> pa.Array:
+def from_offsets(
+    offs: Ints, payload: npt.NDArray[np.generic] | pa.Buffer, valid: Bools | None
+) -> pa.Array:
     """A binary array from offsets (starting at 0) and a payload buffer."""
     n = len(offs) - 1
     large = int(offs[-1]) > _INT32_MAX
@@ -105,8 +108,9 @@ def from_matrix(chars: Bytes, lengths: Ints, valid: Bools | None) -> pa.Array:
 
 def constant(value: bytes, n: int) -> pa.Array:
     """``value`` repeated n times, as a binary array."""
-    return fixed(np.full(n, value, dtype=f"S{len(value)}") if value else np.zeros((n, 0),
-                 np.uint8), None)
+    return fixed(
+        np.full(n, value, dtype=f"S{len(value)}") if value else np.zeros((n, 0), np.uint8), None
+    )
 
 
 def digits(values: Ints, width: int) -> Bytes:
@@ -131,6 +135,11 @@ def frame(values: pa.Array) -> tuple[npt.NDArray[np.generic], pa.Array, Ints]:
             values = pc.fill_null(values, pa.scalar(b"", values.type))
             lengths = np.diff(offsets(values))
         lengths = np.where(valid, lengths, -1)
-        values = pa.Array.from_buffers(values.type, len(values), [None, *values.buffers()[1:]],
-                                       null_count=0, offset=values.offset)
+        values = pa.Array.from_buffers(
+            values.type,
+            len(values),
+            [None, *values.buffers()[1:]],
+            null_count=0,
+            offset=values.offset,
+        )
     return lengths.astype(">i4"), values, lengths

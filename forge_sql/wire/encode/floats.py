@@ -54,8 +54,7 @@ def float_text(array: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(mask), fixed)
 
 
-def _rewrite(text: pa.Array, values: np.ndarray, exponent: Ints, pg_fixed: np.ndarray
-             ) -> pa.Array:
+def _rewrite(text: pa.Array, values: np.ndarray, exponent: Ints, pg_fixed: np.ndarray) -> pa.Array:
     """PostgreSQL's layout for these rows, given Arrow's text and their decimal exponents."""
     finite = np.isfinite(values)
     exponent = np.where(finite, exponent, 0)

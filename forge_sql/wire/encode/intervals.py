@@ -49,10 +49,14 @@ def _unit(value: Ints, is_before: Bools, one: bytes, many: bytes) -> pa.Array:
     plus = is_before & (value > 0)
     if plus.any():
         text = pc.if_else(pa.array(plus), pc.binary_join_element_wise(b"+", text, b""), text)
-    unit = pc.if_else(pa.array(value == 1), pa.scalar(one, pa.binary()),
-                      pa.scalar(many, pa.binary()))
-    return pc.if_else(pa.array(value == 0), pa.scalar(None, pa.binary()),
-                      pc.binary_join_element_wise(text, unit, b""))
+    unit = pc.if_else(
+        pa.array(value == 1), pa.scalar(one, pa.binary()), pa.scalar(many, pa.binary())
+    )
+    return pc.if_else(
+        pa.array(value == 0),
+        pa.scalar(None, pa.binary()),
+        pc.binary_join_element_wise(text, unit, b""),
+    )
 
 
 def interval_text(array: pa.Array) -> pa.Array:
@@ -64,8 +68,11 @@ def interval_text(array: pa.Array) -> pa.Array:
     years, mons = _trunc_div(months, 12)
     is_before = np.zeros(n, np.bool_)
     parts = []
-    for value, one, many in ((years, b" year", b" years"), (mons, b" mon", b" mons"),
-                             (days, b" day", b" days")):
+    for value, one, many in (
+        (years, b" year", b" years"),
+        (mons, b" mon", b" mons"),
+        (days, b" day", b" days"),
+    ):
         parts.append(_unit(value, is_before, one, many))
         is_before = np.where(value != 0, value < 0, is_before)
     is_zero = (years == 0) & (mons == 0) & (days == 0)

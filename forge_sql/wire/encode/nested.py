@@ -17,8 +17,9 @@ import pyarrow as pa
 
 def json_text(array: pa.Array) -> pa.Array:
     values = array.to_pylist()  # maps come as lists of (key, value) pairs
-    return pa.array([None if v is None else _dump(v, array.type).encode() for v in values],
-                    pa.binary())
+    return pa.array(
+        [None if v is None else _dump(v, array.type).encode() for v in values], pa.binary()
+    )
 
 
 def _dump(value: object, typ: pa.DataType) -> str:
@@ -27,15 +28,19 @@ def _dump(value: object, typ: pa.DataType) -> str:
     if pa.types.is_map(typ):
         pairs = list(value.items()) if isinstance(value, dict) else value
         assert isinstance(pairs, list)
-        return "{" + ", ".join(
-            f"{json.dumps(_key(k))}: {_dump(v, typ.item_type)}" for k, v in pairs
-        ) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(_key(k))}: {_dump(v, typ.item_type)}" for k, v in pairs)
+            + "}"
+        )
     if pa.types.is_struct(typ):
         assert isinstance(value, dict)
         fields = {typ.field(i).name: typ.field(i).type for i in range(typ.num_fields)}
-        return "{" + ", ".join(
-            f"{json.dumps(k)}: {_dump(v, fields[k])}" for k, v in value.items()
-        ) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(k)}: {_dump(v, fields[k])}" for k, v in value.items())
+            + "}"
+        )
     if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
         assert isinstance(value, list)
         return "[" + ", ".join(_dump(v, typ.value_type) for v in value) + "]"

@@ -48,8 +48,9 @@ def numeric_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
         return pc.replace_with_mask(result, pa.array(mask), pa.array(slow, pa.binary()))
     if pa.types.is_decimal(typ):
         scale = max(typ.scale, 0)
-        return pa.array([None if v is None else _one(v, scale) for v in array.to_pylist()],
-                        pa.binary())
+        return pa.array(
+            [None if v is None else _one(v, scale) for v in array.to_pylist()], pa.binary()
+        )
     raise FeatureNotSupported(f"cannot send {typ} as numeric")
 
 
@@ -92,8 +93,9 @@ def _vector(mag: U64, negative: Bools, scale: int, valid: Bools | None) -> pa.Ar
     header["weight"] = np.where(any_nonzero, _INT_GROUPS - 1 - first, 0)
     header["sign"] = np.where(negative & any_nonzero, _NEG, _POS)
     header["dscale"] = scale
-    shifted = np.take_along_axis(groups, np.minimum(first[:, None] + np.arange(width), width - 1),
-                                 axis=1)
+    shifted = np.take_along_axis(
+        groups, np.minimum(first[:, None] + np.arange(width), width - 1), axis=1
+    )
     chars = np.empty((n, 8 + 2 * width), np.uint8)
     chars[:, :8] = header.view(np.uint8).reshape(n, 8)
     chars[:, 8:] = shifted.astype(">i2").view(np.uint8).reshape(n, 2 * width)
@@ -133,5 +135,6 @@ def numeric_bytes(value: decimal.Decimal, scale: int | None = None) -> bytes:
         weight -= 1
     while groups and groups[-1] == 0:
         groups.pop()
-    return struct.pack(f">hhHh{len(groups)}H", len(groups), weight, _NEG if sign else _POS,
-                       dscale, *groups)
+    return struct.pack(
+        f">hhHh{len(groups)}H", len(groups), weight, _NEG if sign else _POS, dscale, *groups
+    )

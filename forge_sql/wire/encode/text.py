@@ -14,8 +14,8 @@ from forge_sql.errors import FeatureNotSupported
 from forge_sql.wire import oids
 from forge_sql.wire.encode import arrays, buffers, floats, intervals, nested, temporal
 
-_HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint8).reshape(
-    256, 2
+_HEX = (
+    np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint8).reshape(256, 2)
 )
 _UUID_DASHES = (8, 13, 18, 23)
 
@@ -42,8 +42,10 @@ def text_of(array: pa.Array, type_oid: int) -> pa.Array:
         return buffers.as_binary(array)  # text, varchar, uuid, json: as they are
     if pa.types.is_fixed_size_binary(typ) and type_oid == oids.UUID and typ.byte_width == 16:
         return _uuid_text(array)
-    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ) or pa.types.is_fixed_size_binary(
-        typ
+    if (
+        pa.types.is_binary(typ)
+        or pa.types.is_large_binary(typ)
+        or pa.types.is_fixed_size_binary(typ)
     ):
         return bytea_text(array)
     if pa.types.is_date(typ):
