@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from server import RunningServer, start_server  # noqa: E402
+from server import RunningServer, start_server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
