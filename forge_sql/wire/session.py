@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 FLUSH_BYTES = 256 * 1024  # write out once this much output is buffered
 MAX_ROWS_PER_CHUNK = 65536  # rows encoded per worker-thread job when streaming
+INLINE_PARSE_BYTES = 16 * 1024  # simple queries up to this size are split on the event loop
 
 
 class State(enum.Enum):
@@ -275,16 +276,16 @@ class Session:
         db = self._db()
         self._begin_query(sql)
         try:
-            statements = await self._run(db.split, sql)
+            if len(sql) <= INLINE_PARSE_BYTES:
+                statements = db.split(sql)  # microseconds: not worth a thread hop
+            else:
+                statements = await self._run(db.split, sql)
             if not statements:
                 self._queue(m.empty_query_response())
             for statement in statements:
-                result = await self._guarded(db.execute, statement, [])
-                if result.columns is not None:
-                    self._queue(m.row_description(result.columns, ()))
-                portal = Portal(statement, [], [], result)
-                await self._stream(portal, 0)
-                self._notices(result)
+                portal = Portal(statement, [], [])
+                await self._stream(portal, 0, describe=True)
+                self._notices(portal.result)
                 self._parameter_changes()
                 self._queue(m.command_complete(portal.tag))
         finally:
@@ -358,11 +359,8 @@ class Session:
             # Executing a finished portal again returns no rows (PostgreSQL does the same).
             self._queue(m.command_complete(_zero_rows(portal.tag)))
             return
-        db = self._db()
         self._begin_query(portal.statement.sql)
         try:
-            if portal.result is None:
-                portal.result = await self._guarded(db.execute, portal.statement, portal.params)
             await self._stream(portal, message.max_rows)
             if portal.done:
                 self._notices(portal.result)
@@ -394,22 +392,25 @@ class Session:
         await self._flush()
 
     # -- results -------------------------------------------------------------------------------
-    async def _stream(self, portal: Portal, max_rows: int) -> None:
-        """Send DataRows of ``portal`` until done or ``max_rows`` (0: all), with backpressure."""
-        result = portal.result
-        assert result is not None
-        if result.columns is None:
-            portal.done = True
-            portal.tag = await self._run(result.command_tag)
-            return
-        oids = [c.type_oid for c in result.columns]
-        formats = _expand(portal.formats, len(oids), "result")
+    async def _stream(self, portal: Portal, max_rows: int, describe: bool = False) -> None:
+        """Execute ``portal`` if not yet done and send its DataRows until the end or
+        ``max_rows`` (0: all), a chunk per worker job, with socket backpressure.
+
+        The first job both executes and encodes, so a small result costs one thread hop.
+        ``describe`` sends RowDescription first (simple query).
+        """
+        db = self._db()
         sent = 0
         while True:
             budget = (
                 MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
             )
-            chunk = await self._guarded(_encode_chunk, portal, oids, formats, budget)
+            first = portal.result is None
+            chunk = await self._guarded(_next_chunk, db, portal, budget)
+            result = portal.result
+            assert result is not None
+            if first and describe and result.columns is not None:
+                self._queue(m.row_description(result.columns, ()))
             for piece in chunk.data:
                 self._queue(piece)
             sent += chunk.rows
@@ -487,13 +488,20 @@ class Session:
                     raise ConnectionClosed(clean=False)
 
 
-def _encode_chunk(
-    portal: Portal, oids: Sequence[int], formats: Sequence[int], budget: int
-) -> Chunk:
-    """Fetch and encode up to ``budget`` rows of ``portal`` (runs in a worker thread)."""
+def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
+    """Execute ``portal`` if needed, then fetch and encode up to ``budget`` rows of it.
+
+    Runs in a worker thread: DuckDB and the Arrow encoders release the GIL.
+    """
+    if portal.result is None:
+        portal.result = db.execute(portal.statement, portal.params)
     result = portal.result
-    assert result is not None
     chunk = Chunk()
+    if result.columns is None:
+        chunk.finished = True
+        return chunk
+    oids = [c.type_oid for c in result.columns]
+    formats = _expand(portal.formats, len(oids), "result")
     while chunk.rows < budget:
         batch = portal.pending
         portal.pending = None
