@@ -56,8 +56,19 @@ class ProtocolViolation(FatalError):
     sqlstate = "08P01"
 
 
+class ProtocolError(ForgeError):
+    """A well-formed message the session cannot act on (e.g. Bind counts that disagree):
+    PostgreSQL reports these as ERROR 08P01 and the connection stays usable."""
+
+    sqlstate = "08P01"
+
+
 # Class 0A - feature not supported
 class FeatureNotSupported(ForgeError):
+    sqlstate = "0A000"
+
+
+class UnsupportedProtocol(FatalError):
     sqlstate = "0A000"
 
 

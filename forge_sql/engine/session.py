@@ -74,7 +74,7 @@ class EngineSession:
         if kind == "EMPTY":
             return TagResult("")
         if len(params) != plan.param_count and plan.param_count:
-            raise errors.ProtocolViolation(
+            raise errors.ProtocolError(
                 f"bind message supplies {len(params)} parameters, "
                 f"but prepared statement requires {plan.param_count}"
             )
@@ -97,6 +97,10 @@ class EngineSession:
             else:
                 error.position += plan.statement.offset
         return error
+
+    def error_occurred(self) -> None:
+        if self._status == "T":
+            self._status = "E"
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)

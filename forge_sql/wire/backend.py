@@ -110,6 +110,10 @@ class BackendSession(Protocol):
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         """Run a prepared statement with parameter values already decoded."""
 
+    def error_occurred(self) -> None:
+        """A statement failed outside the backend (Bind, parameter decoding): an open
+        transaction block becomes failed, as after any error in PostgreSQL."""
+
     def take_parameter_changes(self) -> dict[str, str]:
         """ParameterStatus values changed by the statements run since the last call."""
 

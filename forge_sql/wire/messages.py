@@ -10,7 +10,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from forge_sql.errors import ForgeError, ProtocolViolation
+from forge_sql.errors import ForgeError, ProtocolViolation, UnsupportedProtocol
 from forge_sql.wire.backend import Column
 
 _I16 = struct.Struct("!h")
@@ -219,8 +219,6 @@ def _bind(body: _Body) -> Bind:
     count = body.unpack(_U16)
     if 4 * count > body.remaining():
         raise body.fail("parameter count exceeds the message")
-    if len(param_formats) not in (0, 1, count):
-        raise body.fail(f"{len(param_formats)} parameter formats but {count} parameters")
     params: list[bytes | None] = []
     for _ in range(count):
         size = body.unpack(_I32)
@@ -307,11 +305,11 @@ def decode_startup(body: bytes) -> StartupMessage | SSLRequest | GSSENCRequest |
             raise cur.fail("cancel key must be 4 to 256 bytes")
         return CancelRequest(process_id, cur.raw(cur.remaining()))
     if code >> 16 != 3:
-        # PostgreSQL reports this FATAL with 0A000; any 3.x minor is accepted so that the
-        # session can answer a newer one with NegotiateProtocolVersion.
-        raise ProtocolViolation(
+        # As PostgreSQL: FATAL 0A000. Any 3.x minor is accepted so that the session can
+        # answer a newer one with NegotiateProtocolVersion.
+        raise UnsupportedProtocol(
             f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: "
-            "server supports 3.0 to 3.2"
+            "server supports 3.0 to 3.0"
         )
     parameters: dict[str, str] = {}
     while True:

@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 FLUSH_BYTES = 256 * 1024  # write out once this much output is buffered
 MAX_ROWS_PER_CHUNK = 65536  # rows encoded per worker-thread job when streaming
+WATCH_SECONDS = 0.2  # how often a running statement checks that its client is still there
 INLINE_PARSE_BYTES = 16 * 1024  # simple queries up to this size are split on the event loop
 
 
@@ -237,7 +238,9 @@ class Session:
                 raise
             except errors.ForgeError as exc:
                 self._queue(m.error_response(m.error_fields(exc)))
-                if isinstance(message, m.Query):
+                if self.db is not None:
+                    self.db.error_occurred()
+                if isinstance(message, m.Query | m.FunctionCall):
                     self._ready()
                 else:
                     self.state = State.AWAITING_SYNC
@@ -274,6 +277,9 @@ class Session:
     # -- simple query -------------------------------------------------------------------------
     async def _simple_query(self, sql: str) -> None:
         db = self._db()
+        # "53.2.3": a simple Query destroys the unnamed statement and portal.
+        self.statements.pop("", None)
+        self._drop_portal("")
         self._begin_query(sql)
         try:
             if len(sql) <= INLINE_PARSE_BYTES:
@@ -287,7 +293,7 @@ class Session:
                 await self._stream(portal, 0, describe=True)
                 self._notices(portal.result)
                 self._parameter_changes()
-                self._queue(m.command_complete(portal.tag))
+                self._complete(portal)
         finally:
             self._end_query()
         self._ready()
@@ -311,7 +317,7 @@ class Session:
             )
         oids = statement.param_oids
         if len(message.params) != len(oids):
-            raise errors.ProtocolViolation(
+            raise errors.ProtocolError(
                 f"bind message supplies {len(message.params)} parameters, but prepared "
                 f'statement "{message.statement}" requires {len(oids)}'
             )
@@ -357,7 +363,11 @@ class Session:
             raise errors.InvalidCursorName(f'portal "{message.portal}" does not exist')
         if portal.done:
             # Executing a finished portal again returns no rows (PostgreSQL does the same).
-            self._queue(m.command_complete(_zero_rows(portal.tag)))
+            self._queue(
+                m.command_complete(_zero_rows(portal.tag))
+                if portal.tag
+                else m.empty_query_response()
+            )
             return
         self._begin_query(portal.statement.sql)
         try:
@@ -365,7 +375,7 @@ class Session:
             if portal.done:
                 self._notices(portal.result)
                 self._parameter_changes()
-                self._queue(m.command_complete(portal.tag))
+                self._complete(portal)
             else:
                 self._queue(m.portal_suspended())
         except errors.ForgeError:
@@ -383,11 +393,6 @@ class Session:
 
     async def _sync(self) -> None:
         self.state = State.READY
-        db = self._db()
-        if db.transaction_status == "I":
-            # The implicit transaction ended: its portals go with it ("55.2.3").
-            for name in list(self.portals):
-                self._drop_portal(name)
         self._ready()
         await self._flush()
 
@@ -406,7 +411,12 @@ class Session:
                 MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
             )
             first = portal.result is None
-            chunk = await self._guarded(_next_chunk, db, portal, budget)
+            try:
+                chunk = await self._guarded(_next_chunk, db, portal, budget)
+            except BaseException:
+                if portal.result is not None:
+                    portal.result.close()
+                raise
             result = portal.result
             assert result is not None
             if first and describe and result.columns is not None:
@@ -444,7 +454,16 @@ class Session:
             self._queue(m.parameter_status(name, value))
 
     def _ready(self) -> None:
-        self._queue(m.ready_for_query(self._db().transaction_status))
+        status = self._db().transaction_status
+        if status == "I":
+            # Portals last until the end of their transaction ("53.2.3").
+            for name in list(self.portals):
+                self._drop_portal(name)
+        self._queue(m.ready_for_query(status))
+
+    def _complete(self, portal: Portal) -> None:
+        # An empty query string answers EmptyQueryResponse instead of CommandComplete.
+        self._queue(m.command_complete(portal.tag) if portal.tag else m.empty_query_response())
 
     # -- plumbing ------------------------------------------------------------------------------
     def _db(self) -> BackendSession:
@@ -473,19 +492,40 @@ class Session:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` in a worker; cancel it if the client goes away meanwhile."""
-        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-        while True:
-            done, _ = await asyncio.wait({future}, timeout=0.2)
-            if done:
-                return future.result()
+        """Run ``fn`` in a worker; cancel it if the client goes away meanwhile.
+
+        A timer, not a second task, watches the connection: most statements finish before
+        it first fires, and it costs nothing on the hot path.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.executor, fn, *args)
+        gone = False
+        handle: asyncio.TimerHandle | None = None
+
+        def watch() -> None:
+            nonlocal gone, handle
+            if future.done():
+                return
             if self.writer.is_closing() or self.reader.at_eof():
+                gone = True
                 if self.db is not None:
                     self.db.cancel()
-                try:
-                    await future
-                finally:
-                    raise ConnectionClosed(clean=False)
+                return
+            handle = loop.call_later(WATCH_SECONDS, watch)
+
+        handle = loop.call_later(WATCH_SECONDS, watch)
+        try:
+            result = await future
+        except BaseException:
+            if gone:
+                raise ConnectionClosed(clean=False) from None
+            raise
+        finally:
+            if handle is not None:
+                handle.cancel()
+        if gone:
+            raise ConnectionClosed(clean=False)
+        return result
 
 
 def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
@@ -534,7 +574,7 @@ def _expand(formats: Sequence[int], count: int, what: str) -> list[int]:
     if len(formats) == 1:
         return [formats[0]] * count
     if len(formats) != count:
-        raise errors.ProtocolViolation(
+        raise errors.ProtocolError(
             f"bind message has {len(formats)} {what} formats but {count} {what}s"
         )
     return list(formats)

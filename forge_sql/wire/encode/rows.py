@@ -13,13 +13,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forge_sql.errors import InvalidParameterValue, ProtocolViolation
+from forge_sql.errors import InvalidParameterValue, ProtocolError
 from forge_sql.wire.encode import buffers
 from forge_sql.wire.encode.binary import binary_of
 from forge_sql.wire.encode.text import text_of
+from forge_sql.wire.messages import data_row
 
 TEXT, BINARY = 0, 1
 _INT32_MAX = 2**31 - 1
+SMALL_BATCH_ROWS = 16  # at most this many rows take the per-row path
 Bytes = npt.NDArray[np.uint8]
 Piece: TypeAlias = "Bytes | pa.Array"  # a (rows, width) byte matrix or one value per row
 
@@ -33,7 +35,7 @@ def result_formats(formats: Sequence[int], columns: int) -> list[int]:
     elif len(formats) == columns:
         codes = list(formats)
     else:
-        raise ProtocolViolation(
+        raise ProtocolError(
             f"bind message has {len(formats)} result formats but query has {columns} columns"
         )
     for code in codes:
@@ -57,6 +59,8 @@ def encode_batch(
         raise ValueError(f"{len(type_oids)} type OIDs for {columns} columns")
     if n == 0:
         return b""
+    if n <= SMALL_BATCH_ROWS:
+        return _few_rows(batch, type_oids, codes)
     row_length = np.full(n, 4 + 2 + 4 * columns, np.int64)
     pieces: list[Piece] = []
     for column, oid, code in zip(batch.columns, type_oids, codes, strict=True):
@@ -71,6 +75,15 @@ def encode_batch(
     header["columns"] = columns
     pieces.insert(0, header.view(np.uint8).reshape(n, 7))
     return _join(_merge(pieces), int(row_length.sum()) + n)
+
+
+def _few_rows(batch: pa.RecordBatch, type_oids: Sequence[int], codes: Sequence[int]) -> bytes:
+    """A handful of rows: per-row framing costs less than the columnar set-up (SELECT 1)."""
+    cells = [
+        (binary_of(column, oid) if code == BINARY else text_of(column, oid)).to_pylist()
+        for column, oid, code in zip(batch.columns, type_oids, codes, strict=True)
+    ]
+    return b"".join([data_row(row) for row in zip(*cells, strict=True)])
 
 
 def _as_matrix(body: pa.Array, lengths: npt.NDArray[np.int64]) -> Piece:
