@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 FLUSH_BYTES = 256 * 1024  # write out once this much output is buffered
 MAX_ROWS_PER_CHUNK = 65536  # rows encoded per worker-thread job when streaming
+STARTUP_TIMEOUT_SECONDS = 60.0
 WATCH_SECONDS = 0.2  # how often a running statement checks that its client is still there
 INLINE_PARSE_BYTES = 16 * 1024  # simple queries up to this size are split on the event loop
 
@@ -108,7 +109,8 @@ class Session:
     # -- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
         try:
-            if await self._startup():
+            # Like PostgreSQL's authentication_timeout: a silent client cannot hold a slot.
+            if await asyncio.wait_for(self._startup(), STARTUP_TIMEOUT_SECONDS):
                 await self._serve()
         except ConnectionClosed:
             pass
@@ -117,6 +119,8 @@ class Session:
             await self._send_fatal(exc)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except TimeoutError:
+            log.info("connection from %s timed out during startup", self.remote)
         except Exception as exc:
             log.exception("unexpected error in session %s", self.process_id)
             await self._send_fatal(errors.InternalError(f"internal error: {exc}"))
@@ -245,7 +249,7 @@ class Session:
                 else:
                     self.state = State.AWAITING_SYNC
                     await self._flush()  # the client may wait for it before sending Sync
-            if isinstance(message, m.Query) or self._out_size >= FLUSH_BYTES:
+            if isinstance(message, m.Query | m.FunctionCall) or self._out_size >= FLUSH_BYTES:
                 await self._flush()
 
     async def _dispatch(self, message: m.FrontendMessage) -> None:

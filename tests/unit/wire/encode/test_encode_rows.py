@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forge_sql.errors import InvalidParameterValue, ProtocolViolation
+from forge_sql.errors import InvalidParameterValue, ProtocolError
 from forge_sql.wire import oids
 from forge_sql.wire.encode import encode_batch, encode_binary, encode_text
 
@@ -132,7 +132,7 @@ def test_dictionary_and_chunk_columns() -> None:
 
 def test_format_code_errors() -> None:
     batch, types = sample_batch()
-    with pytest.raises(ProtocolViolation):
+    with pytest.raises(ProtocolError):
         encode_batch(batch, types, [0, 1])
     with pytest.raises(InvalidParameterValue):
         encode_batch(batch, types, [2])
