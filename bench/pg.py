@@ -18,7 +18,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -31,7 +33,7 @@ INSTALL_TIMEOUT = 900.0
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def _version_key(bindir: str) -> tuple[int, ...]:
@@ -48,7 +50,7 @@ def find_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def install_postgresql(log=print) -> Path:
+def install_postgresql(log: Callable[[str], object] = print) -> Path:
     """``apt-get install -y postgresql`` (root only) and return the bin directory."""
     if os.geteuid() != 0:
         raise RuntimeError("PostgreSQL server binaries not found and not root: "
@@ -81,7 +83,7 @@ def ensure_system_user() -> pwd.struct_passwd:
 class PostgresServer:
     """``with PostgresServer() as pg: psycopg.connect(pg.dsn)``."""
 
-    def __init__(self, log=print) -> None:
+    def __init__(self, log: Callable[[str], object] = print) -> None:
         self.log = log
         self.tmpdir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -104,7 +106,7 @@ class PostgresServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> dict[str, Any]:
         """Popen arguments that drop root to the postgres user (initdb refuses root)."""
         if os.geteuid() != 0:
             return {}
@@ -118,7 +120,7 @@ class PostgresServer:
         self.tmpdir = Path(tempfile.mkdtemp(prefix="forge-bench-pg-"))
         run_as = self._run_as()
         if "user" in run_as:
-            os.chown(self.tmpdir, run_as["user"], run_as["group"])  # type: ignore[arg-type]
+            os.chown(self.tmpdir, run_as["user"], run_as["group"])
         data = self.tmpdir / "data"
         initdb = subprocess.run(
             [str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust",
@@ -127,8 +129,7 @@ class PostgresServer:
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
         self.port = free_port()
-        log_file = open(self.tmpdir / "postgres.log", "wb")
-        with log_file:
+        with open(self.tmpdir / "postgres.log", "wb") as log_file:
             self.process = subprocess.Popen(
                 [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
                  "-k", str(self.tmpdir), "-c", "listen_addresses=127.0.0.1"],
@@ -147,7 +148,8 @@ class PostgresServer:
             try:
                 with psycopg.connect(self.dsn.replace("connect_timeout=10",
                                                       "connect_timeout=2")) as conn:
-                    self.version = conn.execute("SHOW server_version").fetchone()[0]
+                    row = conn.execute("SHOW server_version").fetchone()
+                    self.version = row[0] if row else "?"
                     return
             except psycopg.OperationalError as error:
                 last_error = error
