@@ -403,40 +403,52 @@ class Session:
     # -- results -------------------------------------------------------------------------------
     async def _stream(self, portal: Portal, max_rows: int, describe: bool = False) -> None:
         """Execute ``portal`` if not yet done and send its DataRows until the end or
-        ``max_rows`` (0: all), a chunk per worker job, with socket backpressure.
+        ``max_rows`` (0: all), with socket backpressure.
 
-        The first job both executes and encodes, so a small result costs one thread hop.
-        ``describe`` sends RowDescription first (simple query).
+        Each worker job fetches and encodes one chunk; the next job runs while the event
+        loop writes the previous chunk out. The first job also executes the statement, so
+        a small result costs one thread hop. ``describe`` sends RowDescription first.
         """
         db = self._db()
         sent = 0
-        while True:
-            budget = (
-                MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
-            )
-            first = portal.result is None
-            try:
-                chunk = await self._guarded(_next_chunk, db, portal, budget)
-            except BaseException:
-                if portal.result is not None:
-                    portal.result.close()
-                raise
-            result = portal.result
-            assert result is not None
-            if first and describe and result.columns is not None:
-                self._queue(m.row_description(result.columns, ()))
-            for piece in chunk.data:
-                self._queue(piece)
-            sent += chunk.rows
-            if self._out_size >= FLUSH_BYTES:
-                await self._flush()
-            if chunk.finished:
-                portal.done = True
-                portal.tag = result.command_tag()
-                result.close()
-                return
-            if max_rows > 0 and sent >= max_rows:
-                return
+        first = portal.result is None
+        job: asyncio.Future[Chunk] | None = self._chunk_job(db, portal, max_rows, sent)
+        try:
+            while job is not None:
+                chunk = await job
+                job = None
+                result = portal.result
+                assert result is not None
+                if first and describe and result.columns is not None:
+                    self._queue(m.row_description(result.columns, ()))
+                first = False
+                sent += chunk.rows
+                if not chunk.finished and not (0 < max_rows <= sent):
+                    job = self._chunk_job(db, portal, max_rows, sent)
+                for piece in chunk.data:
+                    self._queue(piece)
+                if self._out_size >= FLUSH_BYTES:
+                    await self._flush()
+                if chunk.finished:
+                    portal.done = True
+                    portal.tag = result.command_tag()
+                    result.close()
+        except BaseException:
+            if job is not None:
+                # The worker still uses the result: stop it and let it finish first.
+                db.cancel()
+                await asyncio.wait([job])
+                if not job.cancelled():
+                    job.exception()  # retrieved: the error being raised is the one to report
+            if portal.result is not None:
+                portal.result.close()
+            raise
+
+    def _chunk_job(
+        self, db: BackendSession, portal: Portal, max_rows: int, sent: int
+    ) -> asyncio.Future[Chunk]:
+        budget = MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
+        return asyncio.ensure_future(self._guarded(_next_chunk, db, portal, budget))
 
     def _drop_portal(self, name: str) -> None:
         portal = self.portals.pop(name, None)
