@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from forge_sql import errors
 from forge_sql.config import Settings
 from forge_sql.engine.database import Database
 from forge_sql.engine.session import EngineSession
 from forge_sql.engine.settings import SERVER_VERSION
+from forge_sql.errors import InvalidCatalogName
 from forge_sql.wire.backend import StartupInfo
 
 __all__ = ["Database", "Engine", "EngineSession"]
@@ -21,7 +21,7 @@ class Engine:
 
     def open_session(self, startup: StartupInfo) -> EngineSession:
         if startup.database != self.settings.database:
-            raise errors.InvalidCatalogName(f'database "{startup.database}" does not exist')
+            raise InvalidCatalogName(f'database "{startup.database}" does not exist')
         return EngineSession(self.database, startup)
 
     def server_parameters(self) -> dict[str, str]:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import threading
 
 import duckdb
 
+from forge_sql import __version__
 from forge_sql.config import Settings
+from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.storage import ducklake
 
 log = logging.getLogger(__name__)
+
+VERSION_STRING = (
+    f"PostgreSQL {SERVER_VERSION} (forge-sql {__version__}, DuckDB {duckdb.__version__}) "
+    f"on {platform.machine()}-pc-linux-gnu, 64-bit"
+)
 
 
 class Database:
@@ -41,22 +49,27 @@ class Database:
         self._sandbox()
 
     def _sandbox(self) -> None:
-        """Confine clients to the data directory, then lock DuckDB's configuration.
+        """Confine clients to the data directory.
 
-        Checked on DuckDB 1.5.5 (DESIGN.md): with these set, read_csv('/etc/passwd'),
-        COPY TO '/tmp/x' and glob('/*') raise PermissionException and the settings cannot
-        be switched back. ATTACH, LOAD and INSTALL are refused per statement as well.
+        Checked on DuckDB 1.5.5: once external access is disabled it cannot be enabled
+        again while the database runs, and allowed_directories cannot change, so
+        read_csv('/etc/passwd'), COPY TO '/tmp/x', glob('/*') and LOAD raise
+        PermissionException whatever a client sends. DuckDB's configuration is not
+        locked globally, because that would also freeze per-session settings such as
+        TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
+        ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
         allowed = str(self.data_dir) + "/"
         self._con.execute("SET allowed_directories = [?]", [allowed])
         self._con.execute("SET enable_external_access = false")
-        self._con.execute("SET lock_configuration = true")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""
         with self._lock:
             cursor = self._con.cursor()
         cursor.execute(f"USE {ducklake.quote_ident(self.catalog)}.public")
+        # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
+        cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
     def close(self) -> None:

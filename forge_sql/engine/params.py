@@ -134,7 +134,7 @@ def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> d
     for number, index in places:
         if index + 2 < len(tokens) and tokens[index + 1].text == "::":
             name = tokens[index + 2].upper
-            oid = _CAST_NAMES.get(name, oids.TEXT)
+            oid = _CAST_NAMES.get(name) or types.scalar_oid(name) or oids.TEXT
             if (
                 index + 4 < len(tokens)
                 and tokens[index + 3].text == "["

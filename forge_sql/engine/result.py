@@ -20,7 +20,7 @@ class TagResult:
 
     columns: tuple[Column, ...] | None = None
 
-    def __init__(self, tag: str, notices: Sequence[str] = ()) -> None:
+    def __init__(self, tag: str, notices: Sequence[tuple[str, str]] = ()) -> None:
         self._tag = tag
         self.notices = list(notices)
 
@@ -39,7 +39,7 @@ class TableResult:
 
     def __init__(self, table: pa.Table, columns: tuple[Column, ...], tag: str) -> None:
         self.columns = columns
-        self.notices: list[str] = []
+        self.notices: list[tuple[str, str]] = []
         self._batches = list(table.to_batches())
         self._tag = tag
         self._rows = 0
@@ -70,7 +70,7 @@ class ArrowResult:
         timezone: str,
     ) -> None:
         self.columns = columns
-        self.notices: list[str] = []
+        self.notices: list[tuple[str, str]] = []
         self._session = session
         self._statement = statement
         self._reader: pa.RecordBatchReader | None = reader
@@ -137,7 +137,8 @@ class ArrowResult:
 def _zoned_columns(schema: pa.Schema, timezone: str) -> list[tuple[int, pa.DataType]]:
     zoned = []
     for index, field in enumerate(schema):
-        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+        tz = field.type.tz if pa.types.is_timestamp(field.type) else None
+        if tz is not None and tz != timezone:
             zoned.append((index, pa.timestamp(field.type.unit, tz=timezone)))
     return zoned
 

@@ -19,11 +19,14 @@ from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.statements import Statement, check_allowed, classify, split
 from forge_sql.engine.types import column
-from forge_sql.wire.backend import Column, PreparedStatement, Result, StartupInfo
+from forge_sql.wire.backend import ALL_STATEMENTS, Column, PreparedStatement, Result, StartupInfo
 
 log = logging.getLogger(__name__)
 
-_NO_TRANSACTION = "there is no transaction in progress"
+_NO_TRANSACTION = ("25P01", "there is no transaction in progress")
+# Kinds that run without the implicit transaction: reads, and statements DuckDB will not
+# run inside a transaction.
+_OUTSIDE_IMPLICIT = {"SELECT", "EXPLAIN", "CALL", "PRAGMA", "VACUUM", "ANALYZE", "EMPTY"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,11 @@ class EngineSession:
         self._running = False
         self._timer: threading.Timer | None = None
         self._timed_out = False
+        self._implicit = False  # a transaction the server opened for a Query or pipeline
+        self._deallocated: list[str] = []
+        self._timezone = ""
         self.batch_rows = database.settings.batch_rows
+        self._apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
     @property
@@ -83,7 +90,15 @@ class EngineSession:
                 return self._transaction(plan.statement)
             if kind == "SETTING":
                 return self._setting(plan.statement)
+            if kind == "SESSION":
+                return self._session_command(plan.statement)
             check_allowed(plan.statement)
+            if kind not in _OUTSIDE_IMPLICIT and self._status == "I" and not self._implicit:
+                # Statements of one Query, or of one pipeline up to Sync, commit or fail
+                # together, as in PostgreSQL; reads alone need no transaction.
+                self._detach_stream()
+                self._cursor.execute("BEGIN TRANSACTION")
+                self._implicit = True
             return self._run(plan, params)
         except BaseException as exc:
             raise self._located(self.fail(exc, plan.sql), plan) from exc
@@ -99,8 +114,36 @@ class EngineSession:
         return error
 
     def error_occurred(self) -> None:
-        if self._status == "T":
+        if self._implicit:
+            self._end_implicit("ROLLBACK")
+        elif self._status == "T":
             self._status = "E"
+
+    @property
+    def pending_commit(self) -> bool:
+        return self._implicit
+
+    def sync(self) -> None:
+        if self._implicit:
+            try:
+                self._end_implicit("COMMIT")
+            except duckdb.Error as exc:
+                raise translate(exc) from exc
+
+    def take_deallocations(self) -> list[str]:
+        names, self._deallocated = self._deallocated, []
+        return names
+
+    def _end_implicit(self, verb: str) -> None:
+        self._implicit = False
+        if self._streaming is not None:
+            # The transaction's portals end with it: nothing to keep readable.
+            self._streaming.close()
+            self._streaming = None
+        if verb == "COMMIT":
+            self._cursor.execute("COMMIT")
+        else:
+            self._rollback()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -127,6 +170,8 @@ class EngineSession:
         error = translate(exc, sql)
         if isinstance(error, errors.QueryCanceled) and self._timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
+        if self._implicit:
+            self._end_implicit("ROLLBACK")
         if self._status == "T":
             self._status = "E"
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
@@ -214,14 +259,16 @@ class EngineSession:
             self.running(False)
         statement = plan.statement
         description = self._cursor.description
-        if statement.returns_rows or (description and not _is_count(statement, description)):
+        if statement.returns_rows:
             columns = tuple(column(d[0], str(d[1])) for d in description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)
             result = ArrowResult(self, statement, reader, columns, self.settings.timezone)
             self._streaming = result
             return result
+        # INSERT/UPDATE/DELETE/CREATE TABLE AS answer one "Count" row; DROP/ALTER a
+        # "Success" column. PostgreSQL sends neither, only the tag.
         count = 0
-        if description:
+        if description and description[0][0] == "Count" and len(description) == 1:
             row = self._cursor.fetchone()
             count = int(row[0]) if row and row[0] is not None else 0
         return TagResult(statement.tag(count))
@@ -241,11 +288,19 @@ class EngineSession:
         if verb in ("BEGIN", "START"):
             tag = "BEGIN" if verb == "BEGIN" else "START TRANSACTION"
             if self._status != "I":
-                return TagResult(tag, ["there is already a transaction in progress"])
-            self._detach_stream()
-            self._cursor.execute("BEGIN TRANSACTION")
+                return TagResult(tag, [("25001", "there is already a transaction in progress")])
+            if self._implicit:
+                # BEGIN inside a multi-statement Query turns its implicit block explicit.
+                self._implicit = False
+            else:
+                self._detach_stream()
+                self._cursor.execute("BEGIN TRANSACTION")
             self._status = "T"
             return TagResult(tag)
+        if self._implicit:
+            self._end_implicit("COMMIT" if verb in ("COMMIT", "END") else "ROLLBACK")
+            tag = "COMMIT" if verb in ("COMMIT", "END") else "ROLLBACK"
+            return TagResult(tag, [_NO_TRANSACTION])
         if verb in ("COMMIT", "END"):
             if self._status == "I":
                 return TagResult("COMMIT", [_NO_TRANSACTION])
@@ -287,6 +342,7 @@ class EngineSession:
             return TableResult(table, columns, "SHOW")
         if command.verb == "RESET":
             self.settings.reset(command.name)
+            self._apply_timezone()
             return TagResult("RESET")
         if command.verb == "SET_CHARACTERISTICS":
             level = session_settings.isolation_level(command.value)
@@ -300,7 +356,50 @@ class EngineSession:
                 hint="DuckDB settings are fixed by the server configuration.",
             )
         self.settings.set(command.name, command.value)
+        self._apply_timezone()
         return TagResult("SET")
+
+    def _apply_timezone(self) -> None:
+        """DuckDB computes and prints timestamptz in the connection's TimeZone."""
+        zone = self.settings.timezone
+        if zone != self._timezone:
+            self._detach_stream()
+            self._cursor.execute("SET TimeZone = '" + zone.replace("'", "''") + "'")
+            self._timezone = zone
+
+    def _session_command(self, statement: Statement) -> Result:
+        """DEALLOCATE, DISCARD, CLOSE, LISTEN/UNLISTEN/NOTIFY."""
+        words = statement.words
+        verb = words[0]
+        if verb == "DEALLOCATE":
+            names = [w for w in words[1:] if w != "PREPARE"]
+            if not names:
+                raise errors.SyntaxError_("syntax error at end of input")
+            if names[0] == "ALL":
+                self._deallocated.append(ALL_STATEMENTS)
+                return TagResult("DEALLOCATE ALL")
+            name = next(t.text for t in reversed(statement.tokens)).strip('"')
+            self._deallocated.append(name)
+            return TagResult("DEALLOCATE")
+        if verb == "DISCARD":
+            what = words[1] if len(words) > 1 else ""
+            if what == "ALL":
+                if self._status != "I":
+                    raise errors.ActiveSqlTransaction(
+                        "DISCARD ALL cannot run inside a transaction block"
+                    )
+                self.settings.reset("all")
+                self._apply_timezone()
+                self._deallocated.append(ALL_STATEMENTS)
+            return TagResult(f"DISCARD {what}".strip())
+        if verb == "CLOSE":
+            if len(words) > 1 and words[1] == "ALL":
+                return TagResult("CLOSE CURSOR ALL")
+            name = words[1].lower() if len(words) > 1 else ""
+            raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
+        if verb == "UNLISTEN":
+            return TagResult("UNLISTEN")
+        raise errors.FeatureNotSupported(f"{verb} is not supported: forge-sql has no notifications")
 
     @staticmethod
     def _ends_transaction(statement: Statement) -> bool:
@@ -317,15 +416,6 @@ class EngineSession:
             )
             and "TO" not in words
         )
-
-
-def _is_count(statement: Statement, description: Sequence[Sequence[object]]) -> bool:
-    """DuckDB answers INSERT/UPDATE/DELETE/COPY/CREATE ... with one ``Count`` column."""
-    return (
-        statement.kind not in ("SELECT", "EXPLAIN", "CALL", "PRAGMA")
-        and len(description) == 1
-        and description[0][0] == "Count"
-    )
 
 
 def _show_names(command: session_settings.SettingCommand) -> list[str]:

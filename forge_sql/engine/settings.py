@@ -88,10 +88,11 @@ class SessionSettings:
     def __init__(self, startup: dict[str, str] | None = None) -> None:
         self._values: dict[str, str] = {}
         self.changed: dict[str, str] = {}
+        # Values the client set at startup (e.g. options=-c TimeZone=...) stay in `changed`,
+        # so the ParameterStatus sent on connect reports them.
         for name, value in (startup or {}).items():
             if name.lower() in SETTINGS and not SETTINGS[name.lower()].read_only:
                 self.set(name, value)
-        self.changed.clear()
 
     def get(self, name: str) -> str:
         key = name.lower()

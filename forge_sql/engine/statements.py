@@ -79,6 +79,8 @@ class Statement:
         if kind in ("SELECT", "UPDATE", "DELETE", "COPY", "MERGE_INTO"):
             return f"{'MERGE' if kind == 'MERGE_INTO' else kind} {rows}"
         words = self.words
+        if kind == "CREATE" and "TABLE" in words and self.has_keyword("AS"):
+            return f"SELECT {rows}"  # CREATE TABLE AS reports the rows it stored
         if kind in ("CREATE", "DROP", "ALTER") and words:
             obj = next((w for w in words[1:] if w in _CREATE_OBJECTS), "")
             obj = "FUNCTION" if obj == "MACRO" else obj
@@ -158,12 +160,20 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "TRANSACTION"
     if first in ("SET", "SHOW", "RESET") and settings.parse(sql):
         return "SETTING"
+    if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
+        return "SESSION"
     return None
 
 
 def check_allowed(statement: Statement) -> None:
     """Refuse statements that would escape the sandbox, with 42501."""
     reason = _FORBIDDEN.get(statement.kind)
+    if statement.kind == "SET" and statement.words[:2] not in (
+        ["SET", "VARIABLE"],
+        ["RESET", "VARIABLE"],
+    ):
+        # PostgreSQL settings are answered by the server; DuckDB's belong to the operator.
+        reason = "DuckDB settings are fixed by the server configuration"
     if reason is None and statement.kind == "COPY" and not _is_stdio_copy(statement):
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"

@@ -43,6 +43,11 @@ _SCALARS: dict[str, int] = {
     '"NULL"': oids.TEXT,
 }
 
+def scalar_oid(duckdb_name: str) -> int | None:
+    """The OID for a plain DuckDB type name (``HUGEINT``), None if it is not one."""
+    return _SCALARS.get(duckdb_name.upper())
+
+
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _LIST = re.compile(r"(.*)(\[\d*\])$")
 

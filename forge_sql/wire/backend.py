@@ -15,6 +15,8 @@ import pyarrow as pa
 
 TransactionStatus = str  # 'I' idle, 'T' in a transaction block, 'E' in a failed block
 
+ALL_STATEMENTS = "\x00all"  # cannot be a statement name: protocol strings have no NUL
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -76,8 +78,8 @@ class Result(Protocol):
         """The RowDescription fields; None when the statement returns no rows."""
 
     @property
-    def notices(self) -> Sequence[str]:
-        """WARNING notices to send before the CommandComplete."""
+    def notices(self) -> Sequence[tuple[str, str]]:
+        """(SQLSTATE, message) WARNING notices to send before the CommandComplete."""
 
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch of rows, or None when there are no more. Blocks."""
@@ -109,6 +111,18 @@ class BackendSession(Protocol):
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         """Run a prepared statement with parameter values already decoded."""
+
+    @property
+    def pending_commit(self) -> bool:
+        """Whether an implicit transaction is open that :meth:`sync` would end."""
+
+    def sync(self) -> None:
+        """End of a simple Query or an extended-query Sync: commit the implicit transaction
+        that groups the statements since the last one ("53.2.4 Pipelining")."""
+
+    def take_deallocations(self) -> list[str]:
+        """Names of prepared statements dropped by DEALLOCATE / DISCARD since the last call;
+        :data:`ALL_STATEMENTS` stands for all of them."""
 
     def error_occurred(self) -> None:
         """A statement failed outside the backend (Bind, parameter decoding): an open

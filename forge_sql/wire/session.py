@@ -23,6 +23,7 @@ from forge_sql import errors
 from forge_sql.wire import messages as m
 from forge_sql.wire.auth import ScramExchange, ScramVerifier, parse_sasl_initial_response
 from forge_sql.wire.backend import (
+    ALL_STATEMENTS,
     Backend,
     BackendSession,
     Column,
@@ -65,6 +66,7 @@ class Portal:
     result: Result | None = None
     pending: pa.RecordBatch | None = None  # rows fetched but not yet sent (row limits)
     done: bool = False
+    suspended: bool = False  # an Execute already stopped at its row limit
     tag: str = ""
 
 
@@ -298,6 +300,7 @@ class Session:
                 self._notices(portal.result)
                 self._parameter_changes()
                 self._complete(portal)
+            await self._commit_implicit()
         finally:
             self._end_query()
         self._ready()
@@ -397,8 +400,18 @@ class Session:
 
     async def _sync(self) -> None:
         self.state = State.READY
+        try:
+            await self._commit_implicit()
+        except errors.ForgeError as exc:
+            self._queue(m.error_response(m.error_fields(exc)))
         self._ready()
         await self._flush()
+
+    async def _commit_implicit(self) -> None:
+        """End the implicit transaction of a Query or of a pipeline up to Sync."""
+        db = self._db()
+        if db.pending_commit:
+            await self._run(db.sync)
 
     # -- results -------------------------------------------------------------------------------
     async def _stream(self, portal: Portal, max_rows: int, describe: bool = False) -> None:
@@ -432,7 +445,12 @@ class Session:
                 if chunk.finished:
                     portal.done = True
                     portal.tag = result.command_tag()
+                    if portal.suspended and portal.tag.startswith("SELECT "):
+                        # A resumed portal's tag counts the rows of this Execute only.
+                        portal.tag = f"SELECT {sent}"
                     result.close()
+                elif 0 < max_rows <= sent:
+                    portal.suspended = True
         except BaseException:
             if job is not None:
                 # The worker still uses the result: stop it and let it finish first.
@@ -456,14 +474,19 @@ class Session:
             portal.result.close()
 
     def _notices(self, result: Result | None) -> None:
-        for text in getattr(result, "notices", ()) or ():
-            self._queue(
-                m.notice_response({"S": "WARNING", "V": "WARNING", "C": "25001", "M": text})
-            )
+        for code, text in result.notices if result is not None else ():
+            self._queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": code, "M": text}))
 
     def _parameter_changes(self) -> None:
+        """Report what the statement changed: settings (ParameterStatus), and prepared
+        statements dropped by DEALLOCATE or DISCARD ALL."""
         if self.db is None:
             return
+        for name in self.db.take_deallocations():
+            if name == ALL_STATEMENTS:
+                self.statements.clear()
+            else:
+                self.statements.pop(name, None)
         for name, value in self.db.take_parameter_changes().items():
             if name == "application_name":
                 self.application_name = value

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 from dataclasses import dataclass, field
 
 PROTOCOL_V3 = 196608
@@ -53,6 +52,16 @@ def bind(statement: str = "", portal: str = "", params: tuple[bytes | None, ...]
 
 def execute(portal: str = "", max_rows: int = 0) -> bytes:
     return message(b"E", portal.encode() + b"\0" + struct.pack("!i", max_rows))
+
+
+def describe(kind: bytes, name: str = "") -> bytes:
+    """Describe a statement (``b"S"``) or a portal (``b"P"``)."""
+    return message(b"D", kind + name.encode() + b"\0")
+
+
+def close(kind: bytes, name: str = "") -> bytes:
+    """Close a statement (``b"S"``) or a portal (``b"P"``)."""
+    return message(b"C", kind + name.encode() + b"\0")
 
 
 def sync() -> bytes:
@@ -119,7 +128,7 @@ class RawConnection:
 
     def read_until_ready(self) -> list[tuple[bytes, bytes]]:
         """Messages up to and including ReadyForQuery (fails if the server hangs up)."""
-        messages = []
+        messages: list[tuple[bytes, bytes]] = []
         while True:
             msg = self.read_message()
             assert msg is not None, f"connection closed before ReadyForQuery: {messages}"
@@ -129,7 +138,7 @@ class RawConnection:
 
     def read_to_close(self) -> list[tuple[bytes, bytes]]:
         """Every message until the server closes the connection."""
-        messages = []
+        messages: list[tuple[bytes, bytes]] = []
         while (msg := self.read_message()) is not None:
             messages.append(msg)
         return messages
@@ -166,12 +175,12 @@ def errors_in(messages: list[tuple[bytes, bytes]]) -> list[dict[str, str]]:
 
 def data_rows(messages: list[tuple[bytes, bytes]]) -> list[list[str | None]]:
     """Text-format DataRow values."""
-    rows = []
+    rows: list[list[str | None]] = []
     for type_code, body in messages:
         if type_code != b"D":
             continue
         (count,) = struct.unpack("!h", body[:2])
-        offset, row = 2, []
+        offset, row = 2, list[str | None]()
         for _ in range(count):
             (length,) = struct.unpack("!i", body[offset : offset + 4])
             offset += 4
@@ -182,13 +191,3 @@ def data_rows(messages: list[tuple[bytes, bytes]]) -> list[list[str | None]]:
                 offset += length
         rows.append(row)
     return rows
-
-
-def wait_until(condition, timeout: float, interval: float = 0.02) -> bool:  # type: ignore[no-untyped-def]
-    """Poll ``condition`` until it is true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return bool(condition())

@@ -40,7 +40,9 @@ def test_values_and_reported_changes() -> None:
     session = settings.SessionSettings({"application_name": "psql", "TimeZone": "Asia/Tokyo"})
     assert session.get("application_name") == "psql"
     assert session.timezone == "Asia/Tokyo"
-    assert session.changed == {}
+    # Startup values are reported in the ParameterStatus sent on connect.
+    assert session.changed == {"application_name": "psql", "TimeZone": "Asia/Tokyo"}
+    session.changed.clear()
     session.set("TimeZone", "America/New_York")
     session.set("extra_float_digits", "3")
     assert session.changed == {"TimeZone": "America/New_York"}

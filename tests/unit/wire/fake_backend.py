@@ -59,7 +59,7 @@ class FakeResult:
         columns: tuple[Column, ...] | None,
         batches: Iterator[pa.RecordBatch],
         tag: str,
-        notices: Sequence[str] = (),
+        notices: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.columns = columns
         self.notices = list(notices)
@@ -160,12 +160,12 @@ class FakeSession:
         if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
             return self._tag(self._transaction(verb))
         if verb == "NOTICE":
-            return self._tag("DO", ["a notice"])
+            return self._tag("DO", [("01000", "a notice")])
         if verb == "INSERT":
             return self._tag("INSERT 0 1")
         return self._tag("")  # the empty query
 
-    def _tag(self, tag: str, notices: Sequence[str] = ()) -> FakeResult:
+    def _tag(self, tag: str, notices: Sequence[tuple[str, str]] = ()) -> FakeResult:
         return FakeResult(self, None, iter(()), tag, notices)
 
     def _transaction(self, verb: str) -> str:
@@ -190,6 +190,16 @@ class FakeSession:
     def failed(self) -> None:
         if self.status == "T":
             self.status = "E"
+
+    @property
+    def pending_commit(self) -> bool:
+        return False
+
+    def sync(self) -> None:
+        pass
+
+    def take_deallocations(self) -> list[str]:
+        return []
 
     def error_occurred(self) -> None:
         self.failed()

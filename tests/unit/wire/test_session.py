@@ -373,6 +373,7 @@ def test_parameter_status_and_notice_before_command_complete() -> None:
         assert out[kinds(out).index("S")].fields == ("application_name", "app2")
         out = await client.simple("NOTICE")
         assert kinds(out) == "NCZ" and out[0].fields["M"] == "a notice"
+        assert out[0].fields["C"] == "01000"
         assert out[0].fields["S"] == "WARNING"
 
     run_scenario(scenario)

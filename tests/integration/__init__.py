@@ -1,0 +1,1 @@
+"""Integration tests: a real forge-sql server driven by real clients."""
