@@ -340,6 +340,7 @@ class EngineSession:
             )
             columns = tuple(column(n, "VARCHAR") for n in names)
             return TableResult(table, columns, "SHOW")
+        self._refuse_duckdb_setting(command.name)
         if command.verb == "RESET":
             self.settings.reset(command.name)
             self._apply_timezone()
@@ -349,15 +350,17 @@ class EngineSession:
             if level:
                 self.settings.set("default_transaction_isolation", level)
             return TagResult("SET")
-        name = command.name.lower()
-        if name not in session_settings.SETTINGS and name in self._database.duckdb_settings:
-            raise errors.InsufficientPrivilege(
-                f'permission denied to set parameter "{command.name}"',
-                hint="DuckDB settings are fixed by the server configuration.",
-            )
         self.settings.set(command.name, command.value)
         self._apply_timezone()
         return TagResult("SET")
+
+    def _refuse_duckdb_setting(self, name: str) -> None:
+        key = name.lower()
+        if key not in session_settings.SETTINGS and key in self._database.duckdb_settings:
+            raise errors.InsufficientPrivilege(
+                f'permission denied to set parameter "{name}"',
+                hint="DuckDB settings are fixed by the server configuration.",
+            )
 
     def _apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""

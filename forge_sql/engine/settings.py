@@ -203,7 +203,7 @@ def parse(sql: str) -> SettingCommand | None:
                 (match.group(1) or "").upper() == "LOCAL",
             )
         match = _SET.match(sql)
-        if match:
+        if match and match.group("name").upper() != "GLOBAL":  # SET GLOBAL is DuckDB's
             values = [_unquote(v) for v in _split_list(match.group("value"))]
             return SettingCommand(
                 "SET",

@@ -24,6 +24,13 @@ FORBIDDEN = [
     "SET allowed_directories = ['/']",
     "SET lock_configuration = false",
     "SET memory_limit = '1TB'",
+    "SET GLOBAL threads = 1",
+    "SET SESSION threads = 1",
+    "RESET memory_limit",
+    "PRAGMA threads = 1",
+    "PRAGMA memory_limit = '1TB'",
+    "SET autoinstall_known_extensions = true",
+    "SET custom_extension_repository = 'http://example.invalid'",
     "EXPORT DATABASE '/tmp/forge_export'",
     "COPY (SELECT 1) TO '/tmp/forge_copy.csv'",
     "COPY (SELECT 1) TO 'relative.csv'",
@@ -93,8 +100,20 @@ def test_file_path_as_table_name(conn: psycopg.Connection) -> None:
 def test_settings_stay_locked(conn: psycopg.Connection) -> None:
     with pytest.raises(psycopg.Error) as info:
         conn.execute("RESET enable_external_access")
-    assert info.value.sqlstate in ("42501", "42704")
+    assert info.value.sqlstate == "42501"
     row = conn.execute(
         "SELECT value FROM duckdb_settings() WHERE name = 'enable_external_access'"
     ).fetchone()
     assert row == ("false",)
+
+
+def test_duckdb_settings_unchanged_by_clients(conn: psycopg.Connection) -> None:
+    """Refusals happen before DuckDB: the process-wide settings keep their values."""
+    before = dict(conn.execute("SELECT name, value FROM duckdb_settings()").fetchall())
+    for sql in ("SET threads = 1", "PRAGMA threads = 1", "SET GLOBAL memory_limit = '1MB'"):
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute(sql)
+        assert info.value.sqlstate == "42501", sql
+    after = dict(conn.execute("SELECT name, value FROM duckdb_settings()").fetchall())
+    for name in ("threads", "memory_limit", "enable_external_access", "allowed_directories"):
+        assert after[name] == before[name]
