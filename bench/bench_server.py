@@ -47,7 +47,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from pg import PostgresServer  # noqa: E402
+from pg import ManagedServer, PostgresServer  # noqa: E402
 
 FORGE, PG, DUCK = "forge-sql", "PostgreSQL", "DuckDB"
 DUCK_REF = "fetchall"  # the DuckDB client every forge-sql row is compared with
@@ -200,7 +200,7 @@ class Endpoint:
         return {k: v for k, v in kwargs.items() if v is not None}
 
 
-class ForgeServer:
+class ForgeServer(ManagedServer):
     """``python -m forge_sql serve --port 0`` in a temp data dir; waits for 'listening on'."""
 
     def __init__(self, workdir: Path) -> None:
@@ -208,17 +208,6 @@ class ForgeServer:
         self.log_file = workdir / "forge-sql.log"
         self.process: subprocess.Popen[str] | None = None
         self.endpoint: Endpoint | None = None
-
-    def __enter__(self) -> ForgeServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0",

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 
@@ -80,7 +80,28 @@ def ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(PG_USER)
 
 
-class PostgresServer:
+class ManagedServer:
+    """A server process started on entering a ``with`` block and always stopped after."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PostgresServer(ManagedServer):
     """``with PostgresServer() as pg: psycopg.connect(pg.dsn)``."""
 
     def __init__(self, log: Callable[[str], object] = print) -> None:
@@ -95,16 +116,6 @@ class PostgresServer:
         return (f"host=127.0.0.1 port={self.port} dbname=postgres user={PG_USER} "
                 f"connect_timeout=10")
 
-    def __enter__(self) -> PostgresServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _run_as(self) -> dict[str, Any]:
         """Popen arguments that drop root to the postgres user (initdb refuses root)."""
