@@ -178,6 +178,11 @@ def check_allowed(statement: Statement) -> None:
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
         )
+    if statement.kind == "COPY" and _is_stdio_copy(statement):
+        raise errors.FeatureNotSupported(
+            "COPY FROM STDIN and COPY TO STDOUT are not supported by this server version",
+            hint="Use INSERT or SELECT for now.",
+        )
     if reason is not None:
         raise errors.InsufficientPrivilege(
             f"permission denied: {reason}",
