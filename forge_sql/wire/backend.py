@@ -55,19 +55,38 @@ class PreparedStatement:
 
 
 @dataclass(frozen=True, slots=True)
-class CopyIn:
-    """A statement that wants the client to send COPY data (CopyInResponse)."""
+class CopyFormat:
+    """The data format of a COPY, from its options (PostgreSQL docs, "COPY")."""
 
-    binary: bool
-    column_count: int
+    kind: str = "text"  # text, csv or binary
+    delimiter: str = "\t"  # text: tab, csv: comma
+    null: str = "\\N"  # text: \N, csv: the empty string
+    quote: str = '"'  # csv
+    escape: str = '"'  # csv: defaults to the quote character
+    header: bool = False  # first line names the columns (csv, and text since PostgreSQL 15)
+    force_null: tuple[str, ...] = ()  # csv in: quoted values equal to `null` are NULL too
+    force_not_null: tuple[str, ...] = ()  # csv in: never NULL
+    force_quote: tuple[str, ...] = ()  # csv out: always quoted; ("*",) for every column
+
+    @property
+    def binary(self) -> bool:
+        return self.kind == "binary"
+
+
+@dataclass(frozen=True, slots=True)
+class CopyIn:
+    """A COPY FROM STDIN: the client sends COPY data for ``columns`` (CopyInResponse)."""
+
+    format: CopyFormat
+    columns: tuple[Column, ...]
+    table: str  # for error context: "COPY <table>, line N, column <name>"
 
 
 @dataclass(frozen=True, slots=True)
 class CopyOut:
-    """A statement whose result goes out as COPY data (CopyOutResponse)."""
+    """A COPY TO STDOUT: the result rows go out as COPY data (CopyOutResponse)."""
 
-    binary: bool
-    column_count: int
+    format: CopyFormat
 
 
 class Result(Protocol):
