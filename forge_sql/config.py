@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="Largest protocol message accepted from a client, in bytes.",
     )
     batch_rows: int = Field(65536, ge=1024, description="Rows per Arrow batch streamed to clients.")
+    inline_rows: int = Field(
+        1000,
+        ge=0,
+        description="Inserts of at most this many rows are kept in the catalog instead of a "
+        "new Parquet file each, and written out as Parquet at start-up and shutdown "
+        "(0: always write Parquet).",
+    )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
 
     @field_validator("host")

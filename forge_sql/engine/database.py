@@ -40,7 +40,8 @@ class Database:
             config["threads"] = settings.threads
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir, settings.database)
+        ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
+        ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
         self.duckdb_settings = frozenset(
             name.lower()
@@ -73,7 +74,12 @@ class Database:
         return cursor
 
     def close(self) -> None:
+        """Write inlined rows out as Parquet, then close the database."""
         with self._lock:
+            try:
+                ducklake.flush_inlined(self._con, self.catalog)
+            except duckdb.Error as exc:
+                log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._con.close()
 
 

@@ -8,14 +8,24 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from forge_sql import errors
 from forge_sql.engine.statements import Statement
-from forge_sql.wire.backend import Column
+from forge_sql.wire.backend import Column, CopyIn, CopyOut
 
 if TYPE_CHECKING:
     from forge_sql.engine.session import EngineSession
 
 
-class TagResult:
+class _NoCopy:
+    """Results that are not a COPY over the connection."""
+
+    copy: CopyIn | CopyOut | None = None
+
+    def write(self, batch: pa.RecordBatch, first_line: int) -> None:
+        raise errors.ProtocolError("unexpected COPY data: the statement is not COPY FROM STDIN")
+
+
+class TagResult(_NoCopy):
     """A statement that returns no rows."""
 
     columns: tuple[Column, ...] | None = None
@@ -34,7 +44,7 @@ class TagResult:
         pass
 
 
-class TableResult:
+class TableResult(_NoCopy):
     """Rows the server computed itself (SHOW, catalog answers)."""
 
     def __init__(self, table: pa.Table, columns: tuple[Column, ...], tag: str) -> None:
@@ -58,8 +68,11 @@ class TableResult:
         self._batches.clear()
 
 
-class ArrowResult:
-    """A DuckDB result read batch by batch: memory stays bounded whatever the row count."""
+class ArrowResult(_NoCopy):
+    """A DuckDB result read batch by batch: memory stays bounded whatever the row count.
+
+    With ``copy`` set it is the result of COPY ... TO STDOUT.
+    """
 
     def __init__(
         self,
@@ -68,8 +81,10 @@ class ArrowResult:
         reader: pa.RecordBatchReader,
         columns: tuple[Column, ...],
         timezone: str,
+        copy: CopyOut | None = None,
     ) -> None:
         self.columns = columns
+        self.copy = copy
         self.notices: list[tuple[str, str]] = []
         self._session = session
         self._statement = statement

@@ -12,14 +12,24 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
+from forge_sql.engine.copyin import CopyInResult
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.statements import Statement, check_allowed, classify, split
 from forge_sql.engine.types import column
-from forge_sql.wire.backend import ALL_STATEMENTS, Column, PreparedStatement, Result, StartupInfo
+from forge_sql.wire.backend import (
+    ALL_STATEMENTS,
+    Column,
+    CopyIn,
+    CopyOut,
+    PreparedStatement,
+    Result,
+    StartupInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +103,17 @@ class EngineSession:
             if kind == "SESSION":
                 return self._session_command(plan.statement)
             check_allowed(plan.statement)
+            copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
+            if copy is not None and copy.direction == "out":
+                return self._copy_out(plan.statement, copy)
             if kind not in _OUTSIDE_IMPLICIT and self._status == "I" and not self._implicit:
                 # Statements of one Query, or of one pipeline up to Sync, commit or fail
                 # together, as in PostgreSQL; reads alone need no transaction.
                 self._detach_stream()
                 self._cursor.execute("BEGIN TRANSACTION")
                 self._implicit = True
+            if copy is not None:
+                return self._copy_in(copy)
             return self._run(plan, params)
         except BaseException as exc:
             raise self._located(self.fail(exc, plan.sql), plan) from exc
@@ -272,6 +287,39 @@ class EngineSession:
             row = self._cursor.fetchone()
             count = int(row[0]) if row and row[0] is not None else 0
         return TagResult(statement.tag(count))
+
+    def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
+        """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
+        self._detach_stream()
+        self.running(True)
+        try:
+            self._cursor.execute(copy.select_sql())
+        finally:
+            self.running(False)
+        columns = tuple(column(d[0], str(d[1])) for d in self._cursor.description or ())
+        reader = self._cursor.to_arrow_reader(self.batch_rows)
+        result = ArrowResult(
+            self, statement, reader, columns, self.settings.timezone, CopyOut(copy.format)
+        )
+        self._streaming = result
+        return result
+
+    def _copy_in(self, copy: copy_statement.CopyStatement) -> Result:
+        """COPY ... FROM STDIN: check the target now; rows arrive through ``write``."""
+        assert copy.table is not None
+        self._detach_stream()
+        columns = ", ".join(copy_statement.quote(c) for c in copy.columns) or "*"
+        relation = self._cursor.sql(f"SELECT {columns} FROM {copy.table}")
+        names, kinds = relation.columns, [str(k) for k in relation.types]
+        for name in copy.format.force_null + copy.format.force_not_null:
+            if name not in names:
+                raise errors.UndefinedColumn(f'column "{name}" does not exist')
+        target = CopyIn(
+            copy.format,
+            tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
+            copy.table,
+        )
+        return CopyInResult(self, self._cursor, target, copy.table, names, kinds)
 
     def _detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""

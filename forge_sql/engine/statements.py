@@ -162,6 +162,8 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
+    if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
+        return "COPY"  # PostgreSQL's option syntax, which DuckDB's parser refuses
     return None
 
 
@@ -177,11 +179,6 @@ def check_allowed(statement: Statement) -> None:
     if reason is None and statement.kind == "COPY" and not _is_stdio_copy(statement):
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
-        )
-    if statement.kind == "COPY" and _is_stdio_copy(statement):
-        raise errors.FeatureNotSupported(
-            "COPY FROM STDIN and COPY TO STDOUT are not supported by this server version",
-            hint="Use INSERT or SELECT for now.",
         )
     if reason is not None:
         raise errors.InsufficientPrivilege(

@@ -43,6 +43,7 @@ _SCALARS: dict[str, int] = {
     '"NULL"': oids.TEXT,
 }
 
+
 def scalar_oid(duckdb_name: str) -> int | None:
     """The OID for a plain DuckDB type name (``HUGEINT``), None if it is not one."""
     return _SCALARS.get(duckdb_name.upper())

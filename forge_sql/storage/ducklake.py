@@ -39,11 +39,15 @@ def packaged_extension(name: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str) -> None:
+def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str, inline_rows: int) -> None:
     """Attach the embedded lake (catalog file and Parquet files under ``data_dir``) as ``name``.
 
     The lake is the database clients connect to, so it carries the database's name:
     current_database() and three-part names then read as in PostgreSQL.
+
+    Inserts of at most ``inline_rows`` rows are kept in the catalog instead of a Parquet
+    file each (DuckLake data inlining), so many small COPYs or INSERTs do not leave
+    thousands of tiny files; :func:`flush_inlined` writes them out as Parquet.
     """
     load_extension(con, "ducklake")
     files = data_dir / "lake"
@@ -51,7 +55,7 @@ def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str) -> None:
     catalog = data_dir / "catalog.ducklake"
     con.execute(
         f"ATTACH 'ducklake:{_quote(str(catalog))}' AS {quote_ident(name)} "
-        f"(DATA_PATH '{_quote(str(files))}/')"
+        f"(DATA_PATH '{_quote(str(files))}/', DATA_INLINING_ROW_LIMIT {int(inline_rows)})"
     )
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}.public")
 
@@ -62,3 +66,8 @@ def _quote(text: str) -> str:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def flush_inlined(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Move rows kept in the catalog by data inlining into Parquet files."""
+    con.execute(f"CALL ducklake_flush_inlined_data('{_quote(name)}')")

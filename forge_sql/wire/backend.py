@@ -100,8 +100,18 @@ class Result(Protocol):
     def notices(self) -> Sequence[tuple[str, str]]:
         """(SQLSTATE, message) WARNING notices to send before the CommandComplete."""
 
+    @property
+    def copy(self) -> CopyIn | CopyOut | None:
+        """Set when the statement is a COPY over the connection."""
+
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch of rows, or None when there are no more. Blocks."""
+
+    def write(self, batch: pa.RecordBatch, first_line: int) -> None:
+        """COPY FROM STDIN: store rows decoded from the client's data. Blocks.
+
+        ``first_line`` is the input line of the first row, for error messages.
+        """
 
     def command_tag(self) -> str:
         """CommandComplete tag, e.g. ``SELECT 3`` or ``INSERT 0 1``."""

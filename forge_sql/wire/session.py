@@ -134,9 +134,9 @@ class Session:
         fields["S"] = fields["V"] = "FATAL"
         self._out.clear()
         self._out_size = 0
-        self._queue(m.error_response(fields))
+        self.queue(m.error_response(fields))
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await self._flush()
+            await self.flush()
 
     async def _close(self) -> None:
         self.state = State.CLOSED
@@ -172,7 +172,7 @@ class Session:
         minor = packet.protocol & 0xFFFF
         unsupported = [name for name in parameters if name.startswith("_pq_.")]
         if minor > 0 or unsupported:
-            self._queue(m.negotiate_protocol_version(0, unsupported))
+            self.queue(m.negotiate_protocol_version(0, unsupported))
         self.user = parameters.pop("user", "")
         if not self.user:
             raise errors.InvalidAuthorization("no PostgreSQL user name specified in startup packet")
@@ -185,36 +185,36 @@ class Session:
         startup = StartupInfo(self.user, database, parameters, self.process_id, self.remote)
         self.db = await self._run(self.backend.open_session, startup)
         for name, value in self.backend.server_parameters().items():
-            self._queue(m.parameter_status(name, value))
-        self._queue(m.parameter_status("application_name", self.application_name))
-        self._queue(m.parameter_status("session_authorization", self.user))
+            self.queue(m.parameter_status(name, value))
+        self.queue(m.parameter_status("application_name", self.application_name))
+        self.queue(m.parameter_status("session_authorization", self.user))
         for name, value in self.db.take_parameter_changes().items():
-            self._queue(m.parameter_status(name, value))
-        self._queue(m.backend_key_data(self.process_id, self.secret_key))
-        self._queue(m.ready_for_query(self.db.transaction_status))
-        await self._flush()
+            self.queue(m.parameter_status(name, value))
+        self.queue(m.backend_key_data(self.process_id, self.secret_key))
+        self.queue(m.ready_for_query(self.db.transaction_status))
+        await self.flush()
         self.state = State.READY
         return True
 
     async def _authenticate(self) -> None:
         users = self.server.users
         if not users:
-            self._queue(m.authentication_ok())
+            self.queue(m.authentication_ok())
             return
         verifier: ScramVerifier | None = users.get(self.user)
         exchange = ScramExchange(self.user, verifier)
-        self._queue(m.authentication_sasl(["SCRAM-SHA-256"]))
-        await self._flush()
+        self.queue(m.authentication_sasl(["SCRAM-SHA-256"]))
+        await self.flush()
         mechanism, data = parse_sasl_initial_response(await self._password_message())
         if mechanism != "SCRAM-SHA-256":
             raise errors.ProtocolViolation(f'SASL mechanism "{mechanism}" is not supported')
         if data is None:
             raise errors.ProtocolViolation("SASLInitialResponse without data")
-        self._queue(m.authentication_sasl_continue(exchange.handle_initial(data)))
-        await self._flush()
+        self.queue(m.authentication_sasl_continue(exchange.handle_initial(data)))
+        await self.flush()
         final = exchange.handle_final(await self._password_message())
-        self._queue(m.authentication_sasl_final(final))
-        self._queue(m.authentication_ok())
+        self.queue(m.authentication_sasl_final(final))
+        self.queue(m.authentication_ok())
 
     async def _password_message(self) -> bytes:
         type_code, body = await read_message(self.reader, 64 * 1024)
@@ -243,16 +243,16 @@ class Session:
             except errors.FatalError:
                 raise
             except errors.ForgeError as exc:
-                self._queue(m.error_response(m.error_fields(exc)))
+                self.queue(m.error_response(m.error_fields(exc)))
                 if self.db is not None:
                     self.db.error_occurred()
                 if isinstance(message, m.Query | m.FunctionCall):
                     self._ready()
                 else:
                     self.state = State.AWAITING_SYNC
-                    await self._flush()  # the client may wait for it before sending Sync
+                    await self.flush()  # the client may wait for it before sending Sync
             if isinstance(message, m.Query | m.FunctionCall) or self._out_size >= FLUSH_BYTES:
-                await self._flush()
+                await self.flush()
 
     async def _dispatch(self, message: m.FrontendMessage) -> None:
         if isinstance(message, m.Query):
@@ -270,7 +270,7 @@ class Session:
         elif isinstance(message, m.Sync):
             await self._sync()
         elif isinstance(message, m.Flush):
-            await self._flush()
+            await self.flush()
         elif isinstance(message, m.CopyData | m.CopyDone | m.CopyFail):
             pass  # outside COPY these are ignored, as PostgreSQL does
         elif isinstance(message, m.FunctionCall):
@@ -293,7 +293,7 @@ class Session:
             else:
                 statements = await self._run(db.split, sql)
             if not statements:
-                self._queue(m.empty_query_response())
+                self.queue(m.empty_query_response())
             for statement in statements:
                 portal = Portal(statement, [], [])
                 await self._stream(portal, 0, describe=True)
@@ -314,7 +314,7 @@ class Session:
         db = self._db()
         statement = await self._run(db.prepare, message.sql, message.param_oids)
         self.statements[message.name] = statement
-        self._queue(m.parse_complete())
+        self.queue(m.parse_complete())
 
     async def _bind(self, message: m.Bind) -> None:
         statement = self.statements.get(message.statement)
@@ -341,7 +341,7 @@ class Session:
         if statement.columns is not None:
             _expand(message.result_formats, len(statement.columns), "result")  # validate now
         self.portals[message.portal] = Portal(statement, values, list(message.result_formats))
-        self._queue(m.bind_complete())
+        self.queue(m.bind_complete())
 
     def _describe(self, message: m.Describe) -> None:
         if message.kind == "S":
@@ -350,7 +350,7 @@ class Session:
                 raise errors.InvalidSqlStatementName(
                     f'prepared statement "{message.name}" does not exist'
                 )
-            self._queue(m.parameter_description(statement.param_oids))
+            self.queue(m.parameter_description(statement.param_oids))
             columns = statement.columns
             formats: tuple[int, ...] = ()
         else:
@@ -360,9 +360,9 @@ class Session:
             columns = portal.statement.columns
             formats = tuple(_expand(portal.formats, len(columns or ()), "result"))
         if columns is None:
-            self._queue(m.no_data())
+            self.queue(m.no_data())
         else:
-            self._queue(m.row_description(columns, formats))
+            self.queue(m.row_description(columns, formats))
 
     async def _execute(self, message: m.Execute) -> None:
         portal = self.portals.get(message.portal)
@@ -370,7 +370,7 @@ class Session:
             raise errors.InvalidCursorName(f'portal "{message.portal}" does not exist')
         if portal.done:
             # Executing a finished portal again returns no rows (PostgreSQL does the same).
-            self._queue(
+            self.queue(
                 m.command_complete(_zero_rows(portal.tag))
                 if portal.tag
                 else m.empty_query_response()
@@ -384,7 +384,7 @@ class Session:
                 self._parameter_changes()
                 self._complete(portal)
             else:
-                self._queue(m.portal_suspended())
+                self.queue(m.portal_suspended())
         except errors.ForgeError:
             self._drop_portal(message.portal)
             raise
@@ -396,16 +396,16 @@ class Session:
             self.statements.pop(message.name, None)
         else:
             self._drop_portal(message.name)
-        self._queue(m.close_complete())
+        self.queue(m.close_complete())
 
     async def _sync(self) -> None:
         self.state = State.READY
         try:
             await self._commit_implicit()
         except errors.ForgeError as exc:
-            self._queue(m.error_response(m.error_fields(exc)))
+            self.queue(m.error_response(m.error_fields(exc)))
         self._ready()
-        await self._flush()
+        await self.flush()
 
     async def _commit_implicit(self) -> None:
         """End the implicit transaction of a Query or of a pipeline up to Sync."""
@@ -432,16 +432,23 @@ class Session:
                 job = None
                 result = portal.result
                 assert result is not None
+                if result.copy is not None:
+                    from forge_sql.wire import copying  # noqa: PLC0415 - COPY codecs load on use
+
+                    portal.tag = await copying.run(self, result, result.copy)
+                    portal.done = True
+                    result.close()
+                    return
                 if first and describe and result.columns is not None:
-                    self._queue(m.row_description(result.columns, ()))
+                    self.queue(m.row_description(result.columns, ()))
                 first = False
                 sent += chunk.rows
                 if not chunk.finished and not (0 < max_rows <= sent):
                     job = self._chunk_job(db, portal, max_rows, sent)
                 for piece in chunk.data:
-                    self._queue(piece)
+                    self.queue(piece)
                 if self._out_size >= FLUSH_BYTES:
-                    await self._flush()
+                    await self.flush()
                 if chunk.finished:
                     portal.done = True
                     portal.tag = result.command_tag()
@@ -466,7 +473,7 @@ class Session:
         self, db: BackendSession, portal: Portal, max_rows: int, sent: int
     ) -> asyncio.Future[Chunk]:
         budget = MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
-        return asyncio.ensure_future(self._guarded(_next_chunk, db, portal, budget))
+        return asyncio.ensure_future(self.in_worker(_next_chunk, db, portal, budget))
 
     def _drop_portal(self, name: str) -> None:
         portal = self.portals.pop(name, None)
@@ -475,7 +482,7 @@ class Session:
 
     def _notices(self, result: Result | None) -> None:
         for code, text in result.notices if result is not None else ():
-            self._queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": code, "M": text}))
+            self.queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": code, "M": text}))
 
     def _parameter_changes(self) -> None:
         """Report what the statement changed: settings (ParameterStatus), and prepared
@@ -490,7 +497,7 @@ class Session:
         for name, value in self.db.take_parameter_changes().items():
             if name == "application_name":
                 self.application_name = value
-            self._queue(m.parameter_status(name, value))
+            self.queue(m.parameter_status(name, value))
 
     def _ready(self) -> None:
         status = self._db().transaction_status
@@ -498,11 +505,11 @@ class Session:
             # Portals last until the end of their transaction ("53.2.3").
             for name in list(self.portals):
                 self._drop_portal(name)
-        self._queue(m.ready_for_query(status))
+        self.queue(m.ready_for_query(status))
 
     def _complete(self, portal: Portal) -> None:
         # An empty query string answers EmptyQueryResponse instead of CommandComplete.
-        self._queue(m.command_complete(portal.tag) if portal.tag else m.empty_query_response())
+        self.queue(m.command_complete(portal.tag) if portal.tag else m.empty_query_response())
 
     # -- plumbing ------------------------------------------------------------------------------
     def _db(self) -> BackendSession:
@@ -517,11 +524,11 @@ class Session:
     def _end_query(self) -> None:
         self.query_start = 0.0
 
-    def _queue(self, data: bytes | pa.Buffer) -> None:
+    def queue(self, data: bytes | pa.Buffer) -> None:
         self._out.append(data)
         self._out_size += len(data)
 
-    async def _flush(self) -> None:
+    async def flush(self) -> None:
         if self._out:
             out, self._out, self._out_size = self._out, [], 0
             self.writer.writelines(out)
@@ -530,7 +537,7 @@ class Session:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` in a worker; cancel it if the client goes away meanwhile.
 
         A timer, not a second task, watches the connection: most statements finish before
@@ -576,6 +583,8 @@ def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
         portal.result = db.execute(portal.statement, portal.params)
     result = portal.result
     chunk = Chunk()
+    if result.copy is not None:
+        return chunk  # the COPY sub-protocol takes over (wire.copying)
     if result.columns is None:
         chunk.finished = True
         return chunk

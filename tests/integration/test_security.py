@@ -118,11 +118,3 @@ def test_duckdb_settings_unchanged_by_clients(conn: psycopg.Connection) -> None:
     for name in ("threads", "memory_limit", "enable_external_access", "allowed_directories"):
         assert after[name] == before[name]
 
-
-def test_copy_over_the_connection_is_refused_clearly(conn: psycopg.Connection) -> None:
-    """DuckDB would read the server's own /dev/stdin: the server answers instead."""
-    for sql in ("COPY (SELECT 1) TO STDOUT", "COPY t FROM STDIN"):
-        with pytest.raises(psycopg.Error) as info:
-            conn.execute(sql)
-        assert info.value.sqlstate == "0A000", sql
-    assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -53,6 +53,11 @@ class Plan:
 class FakeResult:
     """Batches of one int4 column, or none; records whether the session closed it."""
 
+    copy = None  # the fake backend has no COPY
+
+    def write(self, batch: pa.RecordBatch, first_line: int) -> None:
+        raise AssertionError("not a COPY")
+
     def __init__(
         self,
         session: FakeSession,

@@ -1,0 +1,158 @@
+"""The COPY FROM STDIN sink: each decoded batch becomes one Arrow scan inserted by DuckDB.
+
+DuckDB inserts an Arrow table millions of rows a second but single-row INSERTs about a
+thousand (DESIGN.md), so rows never go through per-row statements. Text and CSV values
+arrive as strings and are cast by DuckDB; a value that does not convert is located
+afterwards, so the error names the line and column as PostgreSQL's does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.engine.errors import translate
+from forge_sql.wire.backend import Column, CopyIn
+
+if TYPE_CHECKING:
+    from forge_sql.engine.session import EngineSession
+
+_names = itertools.count()
+
+
+class CopyInResult:
+    """A running COPY FROM STDIN; its tag is ``COPY n`` once the client's data is in."""
+
+    columns: tuple[Column, ...] | None = None
+
+    def __init__(
+        self,
+        session: EngineSession,
+        cursor: duckdb.DuckDBPyConnection,
+        copy: CopyIn,
+        table: str,
+        names: Sequence[str],
+        types: Sequence[str],
+    ) -> None:
+        self.copy = copy
+        self.notices: list[tuple[str, str]] = []
+        self._session = session
+        self._cursor = cursor
+        self._table = table
+        self._names = list(names)
+        self._types = list(types)
+        self._rows = 0
+        self._source = f"__forge_copy_{next(_names)}"
+        targets = ", ".join(_quote(n) for n in names)
+        self._insert = {
+            typed: f"INSERT INTO {table} ({targets}) SELECT "
+            + ", ".join(_convert(f"c{i}", kind, typed) for i, kind in enumerate(types))
+            + f" FROM {self._source}"
+            for typed in (False, True)
+        }
+
+    def write(self, batch: pa.RecordBatch, first_line: int) -> None:
+        """Insert the rows of ``batch`` (strings for text/csv, typed values for binary)."""
+        if batch.num_rows == 0:
+            return
+        if batch.num_columns != len(self._names):
+            raise errors.BadCopyFileFormat(
+                f"COPY data has {batch.num_columns} columns, table has {len(self._names)}"
+            )
+        source = pa.RecordBatch.from_arrays(
+            list(batch.columns), names=[f"c{i}" for i in range(batch.num_columns)]
+        )
+        typed = self.copy.format.binary
+        self._cursor.register(self._source, source)
+        self._session.running(True)
+        try:
+            self._cursor.execute(self._insert[typed])
+        except duckdb.Error as exc:
+            raise self._locate(exc, source, first_line, typed) from exc
+        finally:
+            self._session.running(False)
+            self._cursor.unregister(self._source)
+        self._rows += batch.num_rows
+
+    def _locate(
+        self, exc: duckdb.Error, source: pa.RecordBatch, first_line: int, typed: bool
+    ) -> errors.ForgeError:
+        """The error for ``exc``, with ``COPY t, line N, column c: "value"`` as context."""
+        error = translate(exc)
+        if isinstance(exc, duckdb.InterruptException):
+            return error
+        numbered = source.append_column("__n", pa.array(range(source.num_rows), pa.int64()))
+        self._cursor.register(self._source, numbered)
+        suspects = list(range(len(self._types)))
+        if isinstance(error, errors.NotNullViolation):
+            # "NOT NULL constraint failed: t.amount" names the column.
+            named = error.message.rpartition(".")[2].strip().lower()
+            suspects = [i for i in suspects if self._names[i].lower() == named] or suspects
+        try:
+            for index in suspects:
+                kind = self._types[index]
+                column = f"c{index}"
+                bad = self._cursor.execute(
+                    f"SELECT __n, {column}::VARCHAR FROM {self._source} "
+                    f"WHERE {_null_check(column, kind, typed, error)} ORDER BY __n LIMIT 1"
+                ).fetchone()
+                if bad is not None:
+                    line = first_line + int(bad[0])
+                    name = self._names[index]
+                    value = "" if bad[1] is None else f': "{bad[1]}"'
+                    error.context = f"COPY {self._display()}, line {line}, column {name}{value}"
+                    error.position = None
+                    return error
+        except duckdb.Error:
+            pass  # keep the error without a line
+        finally:
+            self._cursor.unregister(self._source)
+        error.context = f"COPY {self._display()}"
+        return error
+
+    def _display(self) -> str:
+        return self.copy.table
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        return None
+
+    def command_tag(self) -> str:
+        return f"COPY {self._rows}"
+
+    def close(self) -> None:
+        pass
+
+
+def _convert(column: str, kind: str, typed: bool) -> str:
+    """SQL that turns the decoded column into the table column's type."""
+    if typed:
+        return f"CAST({column} AS {kind})"
+    if kind == "BLOB":
+        # PostgreSQL's text form of bytea is hex (\x4142); DuckDB's cast reads escapes.
+        return (
+            f"CASE WHEN starts_with({column}, '\\x') THEN unhex(substr({column}, 3)) "
+            f"ELSE CAST({column} AS BLOB) END"
+        )
+    if kind.endswith("]"):
+        # PostgreSQL array literals use braces, DuckDB's lists brackets.
+        return f"CAST(replace(replace({column}, '{{', '['), '}}', ']') AS {kind})"
+    return f"CAST({column} AS {kind})"
+
+
+def _null_check(column: str, kind: str, typed: bool, error: errors.ForgeError) -> str:
+    """Rows at fault: a value that does not convert, or a NULL a NOT NULL column refuses."""
+    if isinstance(error, errors.NotNullViolation):
+        return f"{column} IS NULL"
+    expression = _convert(column, kind, typed).replace("CAST(", "TRY_CAST(", 1)
+    if expression.startswith("CASE"):
+        expression = f"TRY_CAST({column} AS BLOB)"
+    return f"{column} IS NOT NULL AND ({expression}) IS NULL"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

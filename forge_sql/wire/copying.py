@@ -1,0 +1,106 @@
+"""The COPY sub-protocol ("55.2.6 COPY Operations"): CopyOut and CopyIn flows of a session.
+
+COPY data is decoded into and encoded from Arrow batches by ``wire.copy``; rows are never
+handled one by one, and neither direction holds more than a few megabytes at a time.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+from forge_sql.wire.copy import CopyBatch, CopyDecoder, copy_header, copy_trailer, encode_copy
+
+from forge_sql import errors
+from forge_sql.wire import messages as m
+from forge_sql.wire.backend import CopyIn, CopyOut, Result
+from forge_sql.wire.codec import ConnectionClosed, read_message
+
+if TYPE_CHECKING:
+    from forge_sql.wire.session import Session
+
+_COPY_DATA = struct.Struct("!cI")
+HANDOFF_BYTES = 1 << 20  # COPY data gathered on the event loop before a worker decodes it
+
+
+async def run(session: Session, result: Result, copy: CopyIn | CopyOut) -> str:
+    """Drive the COPY of ``result``; return its CommandComplete tag."""
+    if isinstance(copy, CopyOut):
+        return await _copy_out(session, result, copy)
+    return await _copy_in(session, result, copy)
+
+
+def _copy_data(session: Session, data: bytes | pa.Buffer) -> None:
+    if len(data):
+        session.queue(_COPY_DATA.pack(b"d", len(data) + 4))
+        session.queue(data)
+
+
+async def _copy_out(session: Session, result: Result, copy: CopyOut) -> str:
+    columns = result.columns or ()
+    oids = [c.type_oid for c in columns]
+    session.queue(m.copy_out_response(copy.format.binary, len(columns)))
+    _copy_data(session, copy_header(copy.format, [c.name for c in columns]))
+    while True:
+        pieces = await session.in_worker(_encode_some, result, oids, copy)
+        if pieces is None:
+            break
+        for piece in pieces:
+            _copy_data(session, piece)
+        await session.flush()
+    _copy_data(session, copy_trailer(copy.format))
+    session.queue(m.copy_done())
+    return result.command_tag()
+
+
+def _encode_some(result: Result, oids: list[int], copy: CopyOut) -> list[bytes | pa.Buffer] | None:
+    """One batch of the result in COPY format (worker thread); None at the end."""
+    batch = result.next_batch()
+    if batch is None:
+        return None
+    return [encode_copy(batch, oids, copy.format)]
+
+
+async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:
+    session.queue(m.copy_in_response(copy.format.binary, len(copy.columns)))
+    await session.flush()
+    decoder = CopyDecoder(copy)
+    pending: list[bytes] = []
+    size = 0
+    max_size = session.server.settings.max_message_size
+    while True:
+        type_code, body = await read_message(session.reader, max_size)
+        message = m.decode_frontend(type_code, body)
+        if isinstance(message, m.CopyData):
+            pending.append(bytes(message.data))
+            size += len(message.data)
+            if size >= HANDOFF_BYTES:
+                await session.in_worker(_ingest, decoder, result, pending, False)
+                pending, size = [], 0
+        elif isinstance(message, m.CopyDone):
+            await session.in_worker(_ingest, decoder, result, pending, True)
+            return result.command_tag()
+        elif isinstance(message, m.CopyFail):
+            raise errors.QueryCanceled(f"COPY from stdin failed: {message.message}")
+        elif isinstance(message, m.Flush | m.Sync):
+            continue  # ignored during copy-in, as the protocol says
+        elif isinstance(message, m.Terminate):
+            raise ConnectionClosed(clean=True)  # the COPY is abandoned: nothing is stored
+        else:
+            raise errors.ProtocolError(
+                f"unexpected message type 0x{type_code:02X} during COPY from stdin"
+            )
+
+
+def _ingest(decoder: CopyDecoder, result: Result, chunks: list[bytes], done: bool) -> None:
+    """Decode the gathered COPY data and store its complete rows (worker thread)."""
+    batches: list[CopyBatch] = []
+    for chunk in chunks:
+        batches.extend(decoder.feed(chunk))
+        for batch in batches:
+            result.write(batch.batch, batch.first_line)
+        batches.clear()
+    if done:
+        for batch in decoder.finish():
+            result.write(batch.batch, batch.first_line)
