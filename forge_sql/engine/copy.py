@@ -26,6 +26,13 @@ class CopyStatement:
     query: str | None  # COPY (query) TO STDOUT
     format: CopyFormat
 
+    def relation_name(self) -> str:
+        """The table's own name, unquoted, as PostgreSQL prints it in error context."""
+        name = (self.table or "").rpartition(".")[2]
+        if name.startswith('"') and name.endswith('"'):
+            return name[1:-1].replace('""', '"')
+        return name.lower()
+
     def select_sql(self) -> str:
         """The query whose rows COPY TO sends."""
         if self.query is not None:

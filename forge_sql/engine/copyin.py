@@ -87,7 +87,10 @@ class CopyInResult:
         if isinstance(exc, duckdb.InterruptException):
             return error
         numbered = source.append_column("__n", pa.array(range(source.num_rows), pa.int64()))
-        self._cursor.register(self._source, numbered)
+        # The failed INSERT aborted the session's transaction: probe the batch elsewhere.
+        # Only casts of the batch's own values run there, no table is read.
+        probe = duckdb.connect()
+        probe.register(self._source, numbered)
         suspects = list(range(len(self._types)))
         if isinstance(error, errors.NotNullViolation):
             # "NOT NULL constraint failed: t.amount" names the column.
@@ -97,7 +100,7 @@ class CopyInResult:
             for index in suspects:
                 kind = self._types[index]
                 column = f"c{index}"
-                bad = self._cursor.execute(
+                bad = probe.execute(
                     f"SELECT __n, {column}::VARCHAR FROM {self._source} "
                     f"WHERE {_null_check(column, kind, typed, error)} ORDER BY __n LIMIT 1"
                 ).fetchone()
@@ -111,7 +114,7 @@ class CopyInResult:
         except duckdb.Error:
             pass  # keep the error without a line
         finally:
-            self._cursor.unregister(self._source)
+            probe.close()
         error.context = f"COPY {self._display()}"
         return error
 

@@ -317,7 +317,7 @@ class EngineSession:
         target = CopyIn(
             copy.format,
             tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
-            copy.table,
+            copy.relation_name(),
         )
         return CopyInResult(self, self._cursor, target, copy.table, names, kinds)
 

@@ -10,12 +10,12 @@ import struct
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from forge_sql.wire.copy import CopyBatch, CopyDecoder, copy_header, copy_trailer, encode_copy
 
 from forge_sql import errors
 from forge_sql.wire import messages as m
-from forge_sql.wire.backend import CopyIn, CopyOut, Result
+from forge_sql.wire.backend import CopyFormat, CopyIn, CopyOut, Result
 from forge_sql.wire.codec import ConnectionClosed, read_message
+from forge_sql.wire.copy import CopyBatch, CopyDecoder, copy_header, copy_trailer, encode_copy
 
 if TYPE_CHECKING:
     from forge_sql.wire.session import Session
@@ -38,28 +38,39 @@ def _copy_data(session: Session, data: bytes | pa.Buffer) -> None:
 
 
 async def _copy_out(session: Session, result: Result, copy: CopyOut) -> str:
+    """CopyOutResponse, one CopyData per row as PostgreSQL sends them, CopyDone."""
     columns = result.columns or ()
     oids = [c.type_oid for c in columns]
-    session.queue(m.copy_out_response(copy.format.binary, len(columns)))
-    _copy_data(session, copy_header(copy.format, [c.name for c in columns]))
+    fmt = copy.format
+    session.queue(m.copy_out_response(fmt.binary, len(columns)))
+    header = copy_header(fmt, [c.name for c in columns])
+    # The binary file header travels inside the first tuple's message; a HEADER line is a
+    # message of its own.
+    first = header if fmt.binary else b""
+    if not fmt.binary:
+        _copy_data(session, header)
     while True:
-        pieces = await session.in_worker(_encode_some, result, oids, copy)
-        if pieces is None:
+        data = await session.in_worker(_encode_some, result, oids, fmt, first)
+        if data is None:
             break
-        for piece in pieces:
-            _copy_data(session, piece)
+        first = b""
+        session.queue(data)
         await session.flush()
-    _copy_data(session, copy_trailer(copy.format))
+    if fmt.binary and first:
+        _copy_data(session, first)  # no rows: the header alone
+    _copy_data(session, copy_trailer(fmt))
     session.queue(m.copy_done())
     return result.command_tag()
 
 
-def _encode_some(result: Result, oids: list[int], copy: CopyOut) -> list[bytes | pa.Buffer] | None:
-    """One batch of the result in COPY format (worker thread); None at the end."""
-    batch = result.next_batch()
-    if batch is None:
-        return None
-    return [encode_copy(batch, oids, copy.format)]
+def _encode_some(
+    result: Result, oids: list[int], fmt: CopyFormat, first: bytes
+) -> bytes | pa.Buffer | None:
+    """The next batch of the result as CopyData messages (worker thread); None at the end."""
+    while (batch := result.next_batch()) is not None:
+        if batch.num_rows:
+            return encode_copy(batch, oids, fmt, first)
+    return None
 
 
 async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:

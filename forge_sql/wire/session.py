@@ -433,7 +433,7 @@ class Session:
                 result = portal.result
                 assert result is not None
                 if result.copy is not None:
-                    from forge_sql.wire import copying  # noqa: PLC0415 - COPY codecs load on use
+                    from forge_sql.wire import copying
 
                     portal.tag = await copying.run(self, result, result.copy)
                     portal.done = True
