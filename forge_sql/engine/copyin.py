@@ -29,6 +29,7 @@ class CopyInResult:
     """A running COPY FROM STDIN; its tag is ``COPY n`` once the client's data is in."""
 
     columns: tuple[Column, ...] | None = None
+    deferred = False
 
     def __init__(
         self,

@@ -69,6 +69,7 @@ class Parameters:
     # Values to describe the statement with, typed as execution will bind them: NULL where
     # the placeholder is cast, a string where it is bound as text, a Decimal for numeric.
     stand_ins: tuple[object, ...] = ()
+    casts: tuple[str | None, ...] = ()  # the DuckDB type each placeholder is cast to
 
 
 def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
@@ -114,7 +115,8 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     for number in (*cast_to, *explicit):
         stand_ins[number] = None
     values = tuple(stand_ins.get(n, "") for n in range(1, count + 1))
-    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to), values)
+    casts = tuple(cast_to.get(n) for n in range(1, count + 1))
+    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to), values, casts)
 
 
 def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:

@@ -20,6 +20,7 @@ class _NoCopy:
     """Results that are not a COPY over the connection."""
 
     copy: CopyIn | CopyOut | None = None
+    deferred: bool = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         raise errors.ProtocolError("unexpected COPY data: the statement is not COPY FROM STDIN")
@@ -30,9 +31,12 @@ class TagResult(_NoCopy):
 
     columns: tuple[Column, ...] | None = None
 
-    def __init__(self, tag: str, notices: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, tag: str, notices: Sequence[tuple[str, str]] = (), deferred: bool = False
+    ) -> None:
         self._tag = tag
         self.notices = list(notices)
+        self.deferred = deferred
 
     def next_batch(self) -> pa.RecordBatch | None:
         return None

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine import batching
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
@@ -47,6 +48,8 @@ class _Plan:
     sql: str  # with typed placeholders cast
     param_count: int
     describe_values: tuple[object, ...] = ()
+    batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
+    casts: tuple[str | None, ...] = ()
 
 
 class EngineSession:
@@ -64,6 +67,8 @@ class EngineSession:
         self._timer: threading.Timer | None = None
         self._timed_out = False
         self._implicit = False  # a transaction the server opened for a Query or pipeline
+        self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
+        self._deferred = 0  # deferred statements since the wire last called flush_pending
         self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
@@ -96,6 +101,10 @@ class EngineSession:
                 f"but prepared statement requires {plan.param_count}"
             )
         try:
+            if self._pending is not None:
+                if self._pending.accepts(plan.batch, plan.casts):
+                    return self._gather(plan, params)
+                self._flush_inserts()
             if kind == "TRANSACTION":
                 return self._transaction(plan.statement)
             if kind == "SETTING":
@@ -114,7 +123,13 @@ class EngineSession:
                 self._implicit = True
             if copy is not None:
                 return self._copy_in(copy)
+            if plan.batch is not None and params and (self._implicit or self._status == "T"):
+                return self._gather(plan, params)
             return self._run(plan, params)
+        except errors.ForgeError as exc:
+            if exc.deferred_row is not None:
+                raise  # an earlier, gathered row failed: already translated
+            raise self._located(self.fail(exc, plan.sql), plan) from exc
         except BaseException as exc:
             raise self._located(self.fail(exc, plan.sql), plan) from exc
 
@@ -128,7 +143,78 @@ class EngineSession:
                 error.position += plan.statement.offset
         return error
 
+    def _gather(self, plan: _Plan, params: Sequence[object]) -> Result:
+        """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
+        assert plan.batch is not None
+        if self._pending is None:
+            self._pending = batching.PendingInsert(plan.batch, plan.casts)
+        self._pending.rows.append(tuple(params))
+        self._deferred += 1
+        if len(self._pending.rows) >= batching.MAX_ROWS:
+            self._flush_inserts()
+        return TagResult("INSERT 0 1", deferred=True)
+
+    def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
+        plan = statement.handle
+        if not isinstance(plan, _Plan) or plan.batch is None or not params:
+            return False
+        if self._status == "E" or len(params) != plan.param_count:
+            return False
+        if self._pending is None:
+            return False  # the first row may open the implicit transaction: a worker's job
+        return (
+            self._pending.accepts(plan.batch, plan.casts)
+            and len(self._pending.rows) + 1 < batching.MAX_ROWS
+        )
+
+    def flush_pending(self) -> None:
+        try:
+            self._flush_inserts()
+        finally:
+            self._deferred = 0
+
+    def _flush_inserts(self) -> None:
+        """Insert the gathered rows: one Arrow scan, or row by row if Arrow refuses them.
+
+        A failure is the failure of the first row at fault, as if the rows had run one by
+        one: its ``deferred_row`` tells the wire which Execute it answers.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None or not pending.rows:
+            return
+        first = self._deferred - len(pending.rows)
+        try:
+            self._insert_rows(pending)
+        except BaseException as exc:
+            error = self.fail(exc)
+            error.position = None
+            error.deferred_row = first + batching.first_bad_row(pending, error)
+            raise error from exc
+
+    def _insert_rows(self, pending: batching.PendingInsert) -> None:
+        table = pending.table()
+        self._detach_stream()
+        self.running(True)
+        try:
+            if table is None:
+                sql = pending.insert_sql(
+                    "(SELECT "
+                    + ", ".join(f"${i + 1} AS c{i}" for i in range(len(pending.rows[0])))
+                    + ")"
+                )
+                self._cursor.executemany(sql, [list(row) for row in pending.rows])
+                return
+            source = "__forge_rows"
+            self._cursor.register(source, table)
+            try:
+                self._cursor.execute(pending.insert_sql(source))
+            finally:
+                self._cursor.unregister(source)
+        finally:
+            self.running(False)
+
     def error_occurred(self) -> None:
+        self._pending = None
         if self._implicit:
             self._end_implicit("ROLLBACK")
         elif self._status == "T":
@@ -141,9 +227,10 @@ class EngineSession:
     def sync(self) -> None:
         if self._implicit:
             try:
+                self._flush_inserts()
                 self._end_implicit("COMMIT")
-            except duckdb.Error as exc:
-                raise translate(exc) from exc
+            except BaseException as exc:
+                raise self.fail(exc) from exc
 
     def take_deallocations(self) -> list[str]:
         names, self._deallocated = self._deallocated, []
@@ -171,6 +258,7 @@ class EngineSession:
                 self._cursor.interrupt()
 
     def close(self) -> None:
+        self._pending = None
         self._detach_stream()
         try:
             if self._status != "I":
@@ -183,6 +271,9 @@ class EngineSession:
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error = translate(exc, sql)
+        if self._pending is not None:
+            self._pending = None  # gathered rows go with the failed transaction
+            self._deferred = 0
         if isinstance(error, errors.QueryCanceled) and self._timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
         if self._implicit:
@@ -231,7 +322,14 @@ class EngineSession:
                 statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
             )
         resolved = parameters.resolve(statement, given, self._column_types)
-        plan = _Plan(statement, resolved.sql, len(resolved.oids), resolved.stand_ins)
+        plan = _Plan(
+            statement,
+            resolved.sql,
+            len(resolved.oids),
+            resolved.stand_ins,
+            batching.insert_shape(statement) if resolved.oids else None,
+            resolved.casts,
+        )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
         return PreparedStatement(statement.sql, resolved.oids, columns, plan)

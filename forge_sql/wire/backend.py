@@ -101,6 +101,11 @@ class Result(Protocol):
         """(SQLSTATE, message) WARNING notices to send before the CommandComplete."""
 
     @property
+    def deferred(self) -> bool:
+        """The statement's rows were gathered, not stored yet: they are stored, or their
+        error raised, by :meth:`BackendSession.flush_pending`."""
+
+    @property
     def copy(self) -> CopyIn | CopyOut | None:
         """Set when the statement is a COPY over the connection."""
 
@@ -148,6 +153,15 @@ class BackendSession(Protocol):
     def sync(self) -> None:
         """End of a simple Query or an extended-query Sync: commit the implicit transaction
         that groups the statements since the last one ("53.2.4 Pipelining")."""
+
+    def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
+        """Whether :meth:`execute` would only gather this statement's row (no I/O, returns
+        at once), so the session may run it without a worker thread."""
+
+    def flush_pending(self) -> None:
+        """Store the rows of deferred statements. On failure the ForgeError raised has
+        ``deferred_row`` set: the index, among the deferred statements since the last call,
+        of the one that failed."""
 
     def take_deallocations(self) -> list[str]:
         """Names of prepared statements dropped by DEALLOCATE / DISCARD since the last call;

@@ -106,6 +106,9 @@ class Session:
         self.query_start = 0.0
         self._out: list[bytes | pa.Buffer] = []
         self._out_size = 0
+        # Output held back while deferred statements wait to be stored (see _resolve).
+        self._held: list[bytes | pa.Buffer] | None = None
+        self._held_marks: list[int] = []  # where each deferred Execute's answer starts
         self.remote = str(writer.get_extra_info("peername") or "")
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -238,11 +241,19 @@ class Session:
                 return
             if self.state is State.AWAITING_SYNC and not isinstance(message, m.Sync):
                 continue
+            if self._held is not None and not isinstance(message, m.Bind | m.Describe | m.Execute):
+                await self._resolve()
+                if self.state is State.AWAITING_SYNC and not isinstance(message, m.Sync):
+                    continue
             try:
                 await self._dispatch(message)
             except errors.FatalError:
                 raise
             except errors.ForgeError as exc:
+                if exc.deferred_row is not None and self._held is not None:
+                    self._fail_deferred(exc)
+                    await self.flush()
+                    continue
                 self.queue(m.error_response(m.error_fields(exc)))
                 if self.db is not None:
                     self.db.error_occurred()
@@ -382,6 +393,10 @@ class Session:
             if portal.done:
                 self._notices(portal.result)
                 self._parameter_changes()
+                if portal.result is not None and portal.result.deferred:
+                    if self._held is None:
+                        self._held = []
+                    self._held_marks.append(len(self._held))
                 self._complete(portal)
             else:
                 self.queue(m.portal_suspended())
@@ -390,6 +405,31 @@ class Session:
             raise
         finally:
             self._end_query()
+
+    async def _resolve(self) -> None:
+        """Have the backend store the deferred rows, then let the held answers out; on
+        failure, answer as PostgreSQL would have: the Executes before the failing one
+        completed, the failing one gets the error, the rest of the pipeline is skipped."""
+        try:
+            await self._run(self._db().flush_pending)
+        except errors.ForgeError as exc:
+            if exc.deferred_row is None:
+                raise
+            self._fail_deferred(exc)
+            return
+        held, self._held, self._held_marks = self._held or [], None, []
+        for piece in held:
+            self.queue(piece)
+
+    def _fail_deferred(self, exc: errors.ForgeError) -> None:
+        held, marks = self._held or [], self._held_marks
+        self._held, self._held_marks = None, []
+        row = exc.deferred_row or 0
+        cut = marks[row] if row < len(marks) else len(held)
+        for piece in held[:cut]:
+            self.queue(piece)
+        self.queue(m.error_response(m.error_fields(exc)))
+        self.state = State.AWAITING_SYNC
 
     async def _close_object(self, message: m.Close) -> None:
         if message.kind == "S":
@@ -423,6 +463,11 @@ class Session:
         a small result costs one thread hop. ``describe`` sends RowDescription first.
         """
         db = self._db()
+        if portal.result is None and db.can_defer(portal.statement, portal.params):
+            # A pipelined row gathered for a later bulk insert: no thread hop for it.
+            portal.result = db.execute(portal.statement, portal.params)
+            portal.done, portal.tag = True, portal.result.command_tag()
+            return
         sent = 0
         first = portal.result is None
         job: asyncio.Future[Chunk] | None = self._chunk_job(db, portal, max_rows, sent)
@@ -525,6 +570,9 @@ class Session:
         self.query_start = 0.0
 
     def queue(self, data: bytes | pa.Buffer) -> None:
+        if self._held is not None:
+            self._held.append(data)
+            return
         self._out.append(data)
         self._out_size += len(data)
 

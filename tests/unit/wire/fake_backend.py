@@ -54,6 +54,7 @@ class FakeResult:
     """Batches of one int4 column, or none; records whether the session closed it."""
 
     copy = None  # the fake backend has no COPY
+    deferred = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         raise AssertionError("not a COPY")
@@ -205,6 +206,12 @@ class FakeSession:
 
     def take_deallocations(self) -> list[str]:
         return []
+
+    def flush_pending(self) -> None:
+        pass
+
+    def can_defer(self, statement: object, params: object) -> bool:
+        return False
 
     def error_occurred(self) -> None:
         self.failed()

@@ -1,0 +1,131 @@
+"""Pipelined single-row INSERTs (psycopg ``executemany``, pgjdbc batches) as one Arrow insert.
+
+Drivers send ``INSERT INTO t VALUES ($1, $2)`` once per row, all before one Sync. DuckDB
+runs a single-row INSERT in about a millisecond but inserts an Arrow table at millions of
+rows a second (DESIGN.md), so the rows of consecutive executions are gathered and inserted
+together before anything else runs on the session, and at the latest at Sync or COMMIT.
+The rows belong to the transaction that groups the pipeline, so gathering them changes
+what is stored in no case; only an error surfaces at the flush rather than at the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.engine.statements import Statement
+
+MAX_ROWS = 65536  # rows gathered before they are inserted anyway
+
+
+@dataclass(frozen=True, slots=True)
+class InsertShape:
+    """``INSERT INTO target [(columns)] VALUES ($a, $b, ...)``: one row of placeholders."""
+
+    target: str  # the statement up to VALUES, as written
+    placeholders: tuple[int, ...]  # the placeholder number of each value, in order
+
+    def columns(self) -> list[str]:
+        """The INSERT's column list, lower-cased ([] when it has none)."""
+        _, bracket, rest = self.target.partition("(")
+        if not bracket:
+            return []
+        return [c.strip().strip('"').lower() for c in rest.rpartition(")")[0].split(",")]
+
+
+def insert_shape(statement: Statement) -> InsertShape | None:
+    """The shape of a batchable INSERT, or None if the statement is anything else."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    if statement.kind != "INSERT" or len(tokens) < 6 or tokens[0].upper != "INSERT":
+        return None
+    values = next((i for i, t in enumerate(tokens) if t.upper == "VALUES"), None)
+    if values is None or values + 1 >= len(tokens) or tokens[values + 1].text != "(":
+        return None
+    placeholders: list[int] = []
+    index = values + 2
+    while index < len(tokens):
+        text = tokens[index].text
+        if not (text.startswith("$") and text[1:].isdigit()):
+            return None
+        placeholders.append(int(text[1:]))
+        closing = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        index += 2
+        if closing == ")":
+            break
+        if closing != ",":
+            return None
+    else:
+        return None
+    if index < len(tokens) and not (index == len(tokens) - 1 and tokens[index].text == ";"):
+        return None  # RETURNING, ON CONFLICT, more rows: run as written
+    target = statement.sql[: tokens[values].start].rstrip()
+    return InsertShape(target, tuple(placeholders))
+
+
+@dataclass(slots=True)
+class PendingInsert:
+    """Rows of one INSERT shape waiting to be inserted."""
+
+    shape: InsertShape
+    casts: tuple[str | None, ...]  # DuckDB type each placeholder is cast to, if any
+    rows: list[Sequence[object]] = field(default_factory=list)
+
+    def accepts(self, shape: InsertShape | None, casts: tuple[str | None, ...]) -> bool:
+        """Whether rows of ``shape`` with these parameter types can join this batch."""
+        return shape == self.shape and casts == self.casts
+
+    def table(self) -> pa.Table | None:
+        """The rows column-wise, or None when a column mixes Python types Arrow refuses."""
+        columns = list(zip(*self.rows, strict=True))
+        try:
+            arrays = [pa.array(values) for values in columns]
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return None
+        return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+
+    def insert_sql(self, source: str) -> str:
+        values = []
+        for number in self.shape.placeholders:
+            column = f"c{number - 1}"
+            kind = self.casts[number - 1]
+            values.append(f"CAST({column} AS {kind})" if kind else column)
+        return f"{self.shape.target} SELECT {', '.join(values)} FROM {source}"
+
+
+def first_bad_row(pending: PendingInsert, error: errors.ForgeError) -> int:
+    """The index of the first gathered row that makes the insert fail (0 if not found).
+
+    Values that do not convert are found with TRY_CAST on a separate connection (the
+    failed insert aborted the session's transaction); other failures are put on row 0.
+    """
+    table = pending.table()
+    if table is None or isinstance(error, errors.QueryCanceled):
+        return 0
+    numbered = table.append_column("__n", pa.array(range(table.num_rows), pa.int64()))
+    tests = [
+        f"(c{n - 1} IS NOT NULL AND TRY_CAST(c{n - 1} AS {kind}) IS NULL)"
+        for n in set(pending.shape.placeholders)
+        if (kind := pending.casts[n - 1])
+    ]
+    if isinstance(error, errors.NotNullViolation):
+        # "NOT NULL constraint failed: t.amount": find amount in the INSERT's column list.
+        named = error.message.rpartition(".")[2].strip().lower()
+        listed = pending.shape.columns()
+        if named in listed:
+            n = pending.shape.placeholders[listed.index(named)]
+            tests = [f"c{n - 1} IS NULL"]
+    if not tests:
+        return 0
+    probe = duckdb.connect()
+    try:
+        probe.register("rows", numbered)
+        found = probe.execute(f"SELECT min(__n) FROM rows WHERE {' OR '.join(tests)}").fetchone()
+    except duckdb.Error:
+        return 0
+    finally:
+        probe.close()
+    return int(found[0]) if found and found[0] is not None else 0
