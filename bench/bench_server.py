@@ -63,21 +63,21 @@ AGGREGATES = {
 FORGE_START_TIMEOUT = 60.0
 
 
-def duckdb_create_sql(rows: int) -> str:
-    return (f"CREATE TABLE {TABLE} AS SELECT range AS id, 'name-' || range AS name, "
+def duckdb_create_sql(rows: int, table: str = TABLE) -> str:
+    return (f"CREATE TABLE {table} AS SELECT range AS id, 'name-' || range AS name, "
             "random()*1000 AS amount, TIMESTAMP '2024-01-01' + INTERVAL (range) SECOND AS ts, "
             f"range % 2 = 0 AS flag FROM range({rows})")
 
 
-def pg_load_sql(rows: int) -> list[str]:
+def pg_load_sql(rows: int, table: str = TABLE) -> list[str]:
     return [
-        f"DROP TABLE IF EXISTS {TABLE}",
-        f"CREATE TABLE {TABLE} (id bigint, name varchar, amount double precision, "
+        f"DROP TABLE IF EXISTS {table}",
+        f"CREATE TABLE {table} (id bigint, name varchar, amount double precision, "
         "ts timestamp, flag boolean)",
-        f"INSERT INTO {TABLE} SELECT g, 'name-' || g, random()*1000, "
+        f"INSERT INTO {table} SELECT g, 'name-' || g, random()*1000, "
         "timestamp '2024-01-01' + g * interval '1 second', g % 2 = 0 "
         f"FROM generate_series(0, {rows - 1}) g",
-        f"VACUUM ANALYZE {TABLE}",
+        f"VACUUM ANALYZE {table}",
     ]
 
 
@@ -521,7 +521,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 @contextlib.contextmanager
-def postgres(args: argparse.Namespace) -> Iterator[tuple[Endpoint | None, str | None]]:
+def postgres(args: argparse.Namespace, tables: tuple[str, ...] = (TABLE,)
+             ) -> Iterator[tuple[Endpoint | None, str | None]]:
+    """The PostgreSQL to compare with: none (--no-pg), --pg-dsn (``tables`` dropped at
+    the end) or a throwaway server of our own."""
     if args.no_pg:
         yield None, None
         return
@@ -534,7 +537,8 @@ def postgres(args: argparse.Namespace) -> Iterator[tuple[Endpoint | None, str | 
             yield endpoint, version
         finally:
             with contextlib.suppress(Exception), endpoint.psycopg() as conn:
-                conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+                for table in tables:
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
         return
     with PostgresServer(log=lambda m: print(m, flush=True)) as server:
         print(f"PostgreSQL {server.version} started on 127.0.0.1:{server.port}", flush=True)
