@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import batching
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
@@ -321,6 +322,8 @@ class EngineSession:
             return PreparedStatement(
                 statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
             )
+        if catalog_sql.needed(statement.sql):
+            statement = catalog_sql.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
         plan = _Plan(
             statement,

@@ -1,0 +1,34 @@
+"""pg_namespace: pg_catalog, public and information_schema with PostgreSQL's OIDs, then the
+lake's other schemas with OIDs derived from their names (stable across restarts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from forge_sql.catalog import SCHEMA
+
+PG_CATALOG = 11
+PUBLIC = 2200
+# Assigned by initdb, so it differs between PostgreSQL builds; any OID below 16384
+# (FirstNormalObjectId) reads as a system schema.
+INFORMATION_SCHEMA = 13183
+FIRST_NORMAL_OID = 16384
+
+
+def definitions() -> Iterator[str]:
+    yield (
+        f"CREATE OR REPLACE MACRO {SCHEMA}.namespace_oid(nsp) AS CASE nsp "
+        f"WHEN 'public' THEN {PUBLIC} WHEN 'pg_catalog' THEN {PG_CATALOG} "
+        f"WHEN 'information_schema' THEN {INFORMATION_SCHEMA} "
+        f"ELSE {FIRST_NORMAL_OID} + (hash(nsp) % {(1 << 30) - FIRST_NORMAL_OID})::BIGINT END"
+    )
+    yield (
+        f"CREATE OR REPLACE VIEW {SCHEMA}.pg_namespace AS "
+        "SELECT oid::BIGINT AS oid, nspname::VARCHAR AS nspname, 10::BIGINT AS nspowner, "
+        "NULL::VARCHAR[] AS nspacl FROM (VALUES "
+        f"({PG_CATALOG}, 'pg_catalog'), ({PUBLIC}, 'public'), "
+        f"({INFORMATION_SCHEMA}, 'information_schema')) AS fixed(oid, nspname) "
+        f"UNION ALL SELECT {SCHEMA}.namespace_oid(schema_name), schema_name, 10, NULL "
+        "FROM duckdb_schemas() WHERE database_name = current_database() "
+        "AND schema_name NOT IN ('public', 'pg_catalog', 'information_schema')"
+    )

@@ -1,0 +1,60 @@
+"""Macros mapping a DuckDB column type (duckdb_columns().data_type) to its PostgreSQL OID.
+
+The map is generated from forge_sql.engine.types.pg_type, so pg_attribute.atttypid always
+agrees with the OID RowDescription reports for the same column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from forge_sql.catalog import SCHEMA, literal
+from forge_sql.engine import types
+from forge_sql.wire import oids
+
+# Parameterised types are looked up by their bare name; pg_type() needs a full one.
+_SAMPLES = {"DECIMAL": "DECIMAL(18,3)", "ENUM": "ENUM('a')"}
+_EXTRA = ("JSON", '"NULL"', "UNKNOWN")
+
+# DECIMAL(p,s) -> DECIMAL, ENUM('a','b') -> ENUM, INTEGER[3] -> INTEGER[].
+_REPLACEMENTS = (
+    (r"^DECIMAL\(\d+,\s*\d+\)", "DECIMAL"),
+    (r"^ENUM\(.*\)(\[\d*\])$", r"ENUM\1"),
+    (r"^ENUM\(.*\)$", "ENUM"),
+    (r"\[\d+\]$", "[]"),
+)
+
+
+def _normalized(expression: str) -> str:
+    for pattern, replacement in _REPLACEMENTS:
+        expression = f"regexp_replace({expression}, {literal(pattern)}, {literal(replacement)})"
+    return expression
+
+
+def oid_map(duckdb_names: Iterable[str]) -> dict[str, int]:
+    """Bare DuckDB type name (and its list type) -> PostgreSQL OID."""
+    found: dict[str, int] = {}
+    for name in {*duckdb_names, *_EXTRA}:
+        sample = _SAMPLES.get(name, name)
+        found[name] = types.pg_type(sample)[0]
+        found[name + "[]"] = types.pg_type(sample + "[]")[0]
+    return found
+
+
+def definitions(duckdb_names: Iterable[str]) -> Iterator[str]:
+    """type_oid(duckdb_type) and type_typmod(duckdb_type); other types are JSON, as in results."""
+    pairs = ", ".join(
+        f"{literal(name)}: {oid}" for name, oid in sorted(oid_map(duckdb_names).items())
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {SCHEMA}.type_oid(t) AS "
+        f"COALESCE((MAP {{{pairs}}})[{_normalized('t')}], {oids.JSON})"
+    )
+    # PostgreSQL's numeric typmod: ((precision << 16) | scale) + VARHDRSZ.
+    yield (
+        f"CREATE OR REPLACE MACRO {SCHEMA}.type_typmod(t) AS CASE "
+        r"WHEN regexp_matches(t, '^DECIMAL\(\d+,\s*\d+\)$') THEN "
+        r"(regexp_extract(t, '^DECIMAL\((\d+)', 1)::INTEGER * 65536 "
+        r"+ regexp_extract(t, ',\s*(\d+)\)$', 1)::INTEGER + 4) "
+        "ELSE -1 END"
+    )

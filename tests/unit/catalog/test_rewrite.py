@@ -1,0 +1,79 @@
+"""catalog.rewrite: pg_catalog references, reg* casts and regproc comparisons, literal-safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from forge_sql.catalog.rewrite import needed, rewrite
+
+CASES = [
+    # qualified references to what the emulation provides
+    ("SELECT * FROM pg_catalog.pg_type", "SELECT * FROM server.pgc.pg_type"),
+    ("SELECT * FROM PG_CATALOG . pg_class c", "SELECT * FROM server.pgc . pg_class c"),
+    ('SELECT * FROM "pg_catalog"."pg_attribute"', 'SELECT * FROM server.pgc."pg_attribute"'),
+    ("SELECT pg_catalog.format_type(23, -1)", "SELECT server.pgc.format_type(23, -1)"),
+    # what it does not provide stays DuckDB's
+    ("SELECT * FROM pg_catalog.pg_proc", "SELECT * FROM pg_catalog.pg_proc"),
+    ('SELECT * FROM pg_catalog."PG_TYPE"', 'SELECT * FROM pg_catalog."PG_TYPE"'),
+    # literals, quoted identifiers and comments are never touched
+    ("SELECT 'pg_catalog.pg_type', 'x::regclass'", "SELECT 'pg_catalog.pg_type', 'x::regclass'"),
+    ('SELECT 1 AS "pg_catalog.pg_type"', 'SELECT 1 AS "pg_catalog.pg_type"'),
+    (
+        "SELECT 1 -- pg_catalog.pg_type\nFROM pg_catalog.pg_type",
+        "SELECT 1 -- pg_catalog.pg_type\nFROM server.pgc.pg_type",
+    ),
+    # reg* casts
+    ("SELECT 't'::regclass::oid", "SELECT server.pgc.regclass('t')::oid"),
+    ("WHERE a.attrelid = $1::regclass::oid", "WHERE a.attrelid = server.pgc.regclass($1)::oid"),
+    ("SELECT c.oid::pg_catalog.regclass", "SELECT server.pgc.regclass(c.oid)"),
+    ("SELECT c.oid::regclass::text", "SELECT server.pgc.regclass_name(c.oid)"),
+    ("SELECT x::REGTYPE::TEXT", "SELECT server.pgc.regtype_name(x)"),
+    ("SELECT 'int4'::regtype", "SELECT server.pgc.regtype('int4')"),
+    ("SELECT lower(n)::regclass", "SELECT server.pgc.regclass(lower(n))"),
+    ("SELECT coalesce(a, b)::regclass", "SELECT server.pgc.regclass(coalesce(a, b))"),
+    ("SELECT (s || '.' || t)::regclass", "SELECT server.pgc.regclass((s || '.' || t))"),
+    ("SELECT ?::regclass", "SELECT server.pgc.regclass(?)"),
+    (
+        "SELECT ('t'::regclass)::regtype::text",
+        "SELECT server.pgc.regtype_name((server.pgc.regclass('t')))",
+    ),
+    ("SELECT x::regclassx", "SELECT x::regclassx"),
+    # regproc columns compared with 0
+    (
+        "SELECT oid FROM pg_catalog.pg_type WHERE (typreceive != 0 OR t.typsend <> 0) "
+        "AND typreceive::TEXT != 'array_recv'",
+        "SELECT oid FROM server.pgc.pg_type WHERE (typreceive != '-' OR t.typsend <> '-') "
+        "AND typreceive::TEXT != 'array_recv'",
+    ),
+    ("SELECT typlen != 0 FROM pg_catalog.pg_type", "SELECT typlen != 0 FROM server.pgc.pg_type"),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), CASES)
+def test_rewrite(sql: str, expected: str) -> None:
+    assert rewrite(sql) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT 1", False),
+        ("INSERT INTO t VALUES ($1, $2)", False),
+        ("SELECT * FROM pg_catalog.pg_type", True),
+        ("SELECT 't'::regclass", True),
+        ("SELECT 't'::REGCLASS", True),
+    ],
+)
+def test_needed_is_a_cheap_filter(sql: str, expected: bool) -> None:
+    assert needed(sql) is expected
+
+
+def test_adbc_type_query_is_rewritten_once() -> None:
+    """The query the ADBC PostgreSQL driver runs on connect."""
+    sql = (
+        "SELECT oid, typname, typreceive, typbasetype, typrelid, typarray "
+        "FROM pg_catalog.pg_type WHERE (typreceive != 0 OR typsend != 0) "
+        "AND typtype != 'r' AND typreceive::TEXT != 'array_recv'"
+    )
+    once = rewrite(sql)
+    assert rewrite(once) == once
