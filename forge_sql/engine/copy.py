@@ -33,6 +33,14 @@ class CopyStatement:
             return name[1:-1].replace('""', '"')
         return name.lower()
 
+    def schema_name(self) -> str | None:
+        """The schema part of a qualified table name, unquoted; None when unqualified."""
+        parts = (self.table or "").split(".")
+        if len(parts) < 2:
+            return None
+        name = parts[-2]
+        return name[1:-1] if name.startswith('"') else name.lower()
+
     def select_sql(self) -> str:
         """The query whose rows COPY TO sends."""
         if self.query is not None:

@@ -8,8 +8,10 @@ afterwards, so the error names the line and column as PostgreSQL's does.
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -22,7 +24,27 @@ from forge_sql.wire.backend import Column, CopyIn
 if TYPE_CHECKING:
     from forge_sql.engine.session import EngineSession
 
-_names = itertools.count()
+SOURCE = "forge_copy_source"  # the name a decoded batch has in the SQL that reads it
+
+STAGE_ROWS = 10_000  # batches this large are written as Parquet files, not inserted
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """Where a large COPY writes its Parquet files, and the table they are added to.
+
+    DuckDB keeps a transaction's inserted rows in memory until COMMIT (about 85 MiB per
+    million rows, measured), so a large COPY writes each batch as a Parquet file and adds
+    it to the table with ``ducklake_add_data_files`` in the COPY's transaction: memory stays
+    bounded and the COPY is still all or nothing (files of a transaction that does not
+    commit are deleted).
+    """
+
+    catalog: str
+    schema: str
+    table: str
+    directory: Path
+    not_null: tuple[str, ...]
 
 
 class CopyInResult:
@@ -39,6 +61,7 @@ class CopyInResult:
         table: str,
         names: Sequence[str],
         types: Sequence[str],
+        staging: Staging | None = None,
     ) -> None:
         self.copy = copy
         self.notices: list[tuple[str, str]] = []
@@ -48,13 +71,18 @@ class CopyInResult:
         self._names = list(names)
         self._types = list(types)
         self._rows = 0
-        self._source = f"__forge_copy_{next(_names)}"
+        self._staging = staging
+        self._source = SOURCE
         targets = ", ".join(_quote(n) for n in names)
-        self._insert = {
-            typed: f"INSERT INTO {table} ({targets}) SELECT "
-            + ", ".join(_convert(f"c{i}", kind, typed) for i, kind in enumerate(types))
-            + f" FROM {self._source}"
+        # Per input format (strings or typed values), what turns column i into its type.
+        self._expressions = {
+            typed: [_convert(f"c{i}", kind, typed) for i, kind in enumerate(types)]
             for typed in (False, True)
+        }
+        self._insert = {
+            typed: f"INSERT INTO {table} ({targets}) SELECT {', '.join(expressions)} "
+            f"FROM {self._source}"
+            for typed, expressions in self._expressions.items()
         }
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
@@ -69,16 +97,40 @@ class CopyInResult:
             list(batch.columns), names=[f"c{i}" for i in range(batch.num_columns)]
         )
         typed = self.copy.format.binary
-        self._cursor.register(self._source, source)
         self._session.running(True)
         try:
-            self._cursor.execute(self._insert[typed])
+            if self._staging is not None and batch.num_rows >= STAGE_ROWS:
+                self._stage(self._staging, typed, source)
+            else:
+                self._cursor.from_arrow(source).query(SOURCE, self._insert[typed])
         except duckdb.Error as exc:
             raise self._locate(exc, source, first_line, typed) from exc
         finally:
             self._session.running(False)
-            self._cursor.unregister(self._source)
         self._rows += batch.num_rows
+
+    def _stage(self, staging: Staging, typed: bool, batch: pa.RecordBatch) -> None:
+        """Write ``batch`` as a Parquet file of the table's types and add it to the table.
+
+        Through the relation API: a view or query over the batch would keep it alive until
+        the transaction ends.
+        """
+        for name in staging.not_null:
+            # add_data_files does not check constraints: check NOT NULL as INSERT would.
+            if batch.column(self._names.index(name)).null_count:
+                raise errors.NotNullViolation(f"NOT NULL constraint failed: {staging.table}.{name}")
+        aliased = ", ".join(
+            f"{expression} AS {_quote(name)}"
+            for expression, name in zip(self._expressions[typed], self._names, strict=True)
+        )
+        staging.directory.mkdir(parents=True, exist_ok=True)
+        path = staging.directory / f"{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
+        self._session.staged_files.append(path)  # first: a failed write may leave a file
+        self._cursor.from_arrow(batch).project(aliased).to_parquet(str(path))
+        self._cursor.execute(
+            "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
+            [staging.catalog, staging.table, str(path), staging.schema],
+        )
 
     def _locate(
         self, exc: duckdb.Error, source: pa.RecordBatch, first_line: int, typed: bool

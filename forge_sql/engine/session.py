@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -17,7 +18,7 @@ from forge_sql.engine import batching
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
-from forge_sql.engine.copyin import CopyInResult
+from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
@@ -70,6 +71,7 @@ class EngineSession:
         self._implicit = False  # a transaction the server opened for a Query or pipeline
         self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
         self._deferred = 0  # deferred statements since the wire last called flush_pending
+        self.staged_files: list[Path] = []  # Parquet files of this transaction's COPYs
         self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
@@ -205,12 +207,7 @@ class EngineSession:
                 )
                 self._cursor.executemany(sql, [list(row) for row in pending.rows])
                 return
-            source = "__forge_rows"
-            self._cursor.register(source, table)
-            try:
-                self._cursor.execute(pending.insert_sql(source))
-            finally:
-                self._cursor.unregister(source)
+            self._cursor.from_arrow(table).query(SOURCE, pending.insert_sql(SOURCE))
         finally:
             self.running(False)
 
@@ -244,9 +241,24 @@ class EngineSession:
             self._streaming.close()
             self._streaming = None
         if verb == "COMMIT":
-            self._cursor.execute("COMMIT")
+            self._commit()
         else:
             self._rollback()
+
+    def _commit(self) -> None:
+        try:
+            self._cursor.execute("COMMIT")
+        except BaseException:
+            self._discard_staged()  # DuckDB rolled the transaction back
+            raise
+        self.staged_files.clear()
+
+    def _discard_staged(self) -> None:
+        """Delete Parquet files a COPY wrote for a transaction that did not commit."""
+        files, self.staged_files = self.staged_files, []
+        for path in files:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -261,11 +273,10 @@ class EngineSession:
     def close(self) -> None:
         self._pending = None
         self._detach_stream()
-        try:
-            if self._status != "I":
-                self._cursor.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
+        if self._implicit or self._status != "I":
+            self._implicit = False
+            with contextlib.suppress(duckdb.Error):
+                self._rollback()
         self._cursor.close()
 
     # -- helpers used by results ----------------------------------------------------------
@@ -420,7 +431,29 @@ class EngineSession:
             tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
             copy.relation_name(),
         )
-        return CopyInResult(self, self._cursor, target, copy.table, names, kinds)
+        schema, table = self._cursor.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND table_name = ? "
+            "AND schema_name = coalesce(?, current_schema())",
+            [copy.relation_name(), copy.schema_name()],
+        ).fetchone() or (None, None)
+        nullable = dict(
+            self._cursor.execute(
+                "SELECT column_name, is_nullable FROM duckdb_columns() "
+                "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+                [schema, table],
+            ).fetchall()
+        )
+        staging = None
+        if schema is not None:
+            staging = Staging(
+                self._database.catalog,
+                schema,
+                table,
+                self._database.data_dir / "lake" / "copy",
+                tuple(n for n in names if nullable.get(n) is False),
+            )
+        return CopyInResult(self, self._cursor, target, copy.table, names, kinds, staging)
 
     def _detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
@@ -458,7 +491,7 @@ class EngineSession:
                 self._rollback()
                 return TagResult("ROLLBACK")
             self._status = "I"  # DuckDB ends the transaction whether COMMIT succeeds or not
-            self._cursor.execute("COMMIT")
+            self._commit()
             return TagResult("COMMIT")
         # ROLLBACK, ABORT
         if self._status == "I":
@@ -470,8 +503,11 @@ class EngineSession:
     def _rollback(self) -> None:
         self._status = "I"
         # DuckDB may already have ended the failed transaction.
-        with contextlib.suppress(duckdb.TransactionException):
-            self._cursor.execute("ROLLBACK")
+        try:
+            with contextlib.suppress(duckdb.TransactionException):
+                self._cursor.execute("ROLLBACK")
+        finally:
+            self._discard_staged()
 
     def _setting(self, statement: Statement) -> Result:
         command = session_settings.parse(statement.sql)
