@@ -67,12 +67,10 @@ class CopyInResult:
         self.notices: list[tuple[str, str]] = []
         self._session = session
         self._cursor = cursor
-        self._table = table
         self._names = list(names)
         self._types = list(types)
         self._rows = 0
         self._staging = staging
-        self._source = SOURCE
         targets = ", ".join(_quote(n) for n in names)
         # Per input format (strings or typed values), what turns column i into its type.
         self._expressions = {
@@ -80,8 +78,7 @@ class CopyInResult:
             for typed in (False, True)
         }
         self._insert = {
-            typed: f"INSERT INTO {table} ({targets}) SELECT {', '.join(expressions)} "
-            f"FROM {self._source}"
+            typed: f"INSERT INTO {table} ({targets}) SELECT {', '.join(expressions)} FROM {SOURCE}"
             for typed, expressions in self._expressions.items()
         }
 
@@ -143,7 +140,7 @@ class CopyInResult:
         # The failed INSERT aborted the session's transaction: probe the batch elsewhere.
         # Only casts of the batch's own values run there, no table is read.
         probe = duckdb.connect()
-        probe.register(self._source, numbered)
+        probe.register(SOURCE, numbered)
         suspects = list(range(len(self._types)))
         if isinstance(error, errors.NotNullViolation):
             # "NOT NULL constraint failed: t.amount" names the column.
@@ -154,25 +151,22 @@ class CopyInResult:
                 kind = self._types[index]
                 column = f"c{index}"
                 bad = probe.execute(
-                    f"SELECT __n, {column}::VARCHAR FROM {self._source} "
+                    f"SELECT __n, {column}::VARCHAR FROM {SOURCE} "
                     f"WHERE {_null_check(column, kind, typed, error)} ORDER BY __n LIMIT 1"
                 ).fetchone()
                 if bad is not None:
                     line = first_line + int(bad[0])
                     name = self._names[index]
                     value = "" if bad[1] is None else f': "{bad[1]}"'
-                    error.context = f"COPY {self._display()}, line {line}, column {name}{value}"
+                    error.context = f"COPY {self.copy.table}, line {line}, column {name}{value}"
                     error.position = None
                     return error
         except duckdb.Error:
             pass  # keep the error without a line
         finally:
             probe.close()
-        error.context = f"COPY {self._display()}"
+        error.context = f"COPY {self.copy.table}"
         return error
-
-    def _display(self) -> str:
-        return self.copy.table
 
     def next_batch(self) -> pa.RecordBatch | None:
         return None

@@ -84,7 +84,6 @@ class ArrowResult(_NoCopy):
         statement: Statement,
         reader: pa.RecordBatchReader,
         columns: tuple[Column, ...],
-        timezone: str,
         copy: CopyOut | None = None,
     ) -> None:
         self.columns = columns
@@ -95,7 +94,6 @@ class ArrowResult(_NoCopy):
         self._reader: pa.RecordBatchReader | None = reader
         self._held: list[pa.RecordBatch] | None = None
         self._rows = 0
-        self._zoned = _zoned_columns(reader.schema, timezone)
 
     def next_batch(self) -> pa.RecordBatch | None:
         if self._held is not None:
@@ -105,7 +103,9 @@ class ArrowResult(_NoCopy):
         if batch is None:
             return None
         self._rows += batch.num_rows
-        return self._localize(batch)
+        # timestamptz arrays carry the session TimeZone (set on the DuckDB connection),
+        # which the encoders print in.
+        return batch
 
     def _read(self) -> pa.RecordBatch | None:
         if self._reader is None:
@@ -130,15 +130,6 @@ class ArrowResult(_NoCopy):
                 held.append(batch)
             self._held = held
 
-    def _localize(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """timestamptz columns carry the session TimeZone, which the encoders print in."""
-        if not self._zoned:
-            return batch
-        arrays = list(batch.columns)
-        for index, target in self._zoned:
-            arrays[index] = arrays[index].cast(target)
-        return pa.RecordBatch.from_arrays(arrays, schema=_with_types(batch.schema, self._zoned))
-
     def command_tag(self) -> str:
         return self._statement.tag(self._rows)
 
@@ -151,18 +142,3 @@ class ArrowResult(_NoCopy):
         if self._reader is not None:
             self._reader = None
             self._session.stream_finished(self)
-
-
-def _zoned_columns(schema: pa.Schema, timezone: str) -> list[tuple[int, pa.DataType]]:
-    zoned = []
-    for index, field in enumerate(schema):
-        tz = field.type.tz if pa.types.is_timestamp(field.type) else None
-        if tz is not None and tz != timezone:
-            zoned.append((index, pa.timestamp(field.type.unit, tz=timezone)))
-    return zoned
-
-
-def _with_types(schema: pa.Schema, changes: list[tuple[int, pa.DataType]]) -> pa.Schema:
-    for index, kind in changes:
-        schema = schema.set(index, schema.field(index).with_type(kind))
-    return schema

@@ -389,7 +389,7 @@ class EngineSession:
         if statement.returns_rows:
             columns = tuple(column(d[0], str(d[1])) for d in description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)
-            result = ArrowResult(self, statement, reader, columns, self.settings.timezone)
+            result = ArrowResult(self, statement, reader, columns)
             self._streaming = result
             return result
         # INSERT/UPDATE/DELETE/CREATE TABLE AS answer one "Count" row; DROP/ALTER a
@@ -410,9 +410,7 @@ class EngineSession:
             self.running(False)
         columns = tuple(column(d[0], str(d[1])) for d in self._cursor.description or ())
         reader = self._cursor.to_arrow_reader(self.batch_rows)
-        result = ArrowResult(
-            self, statement, reader, columns, self.settings.timezone, CopyOut(copy.format)
-        )
+        result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
         self._streaming = result
         return result
 

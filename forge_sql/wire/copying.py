@@ -15,7 +15,7 @@ from forge_sql import errors
 from forge_sql.wire import messages as m
 from forge_sql.wire.backend import CopyFormat, CopyIn, CopyOut, Result
 from forge_sql.wire.codec import ConnectionClosed, read_message
-from forge_sql.wire.copy import CopyBatch, CopyDecoder, copy_header, copy_trailer, encode_copy
+from forge_sql.wire.copy import CopyDecoder, copy_header, copy_trailer, encode_copy
 
 if TYPE_CHECKING:
     from forge_sql.wire.session import Session
@@ -106,12 +106,9 @@ async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:
 
 def _ingest(decoder: CopyDecoder, result: Result, chunks: list[bytes], done: bool) -> None:
     """Decode the gathered COPY data and store its complete rows (worker thread)."""
-    batches: list[CopyBatch] = []
     for chunk in chunks:
-        batches.extend(decoder.feed(chunk))
-        for batch in batches:
+        for batch in decoder.feed(chunk):
             result.write(batch.batch, batch.first_line)
-        batches.clear()
     if done:
         for batch in decoder.finish():
             result.write(batch.batch, batch.first_line)

@@ -109,3 +109,10 @@ def type_size(oid: int) -> int:
     """typlen of ``oid`` for RowDescription; -1 (variable) for types not listed."""
     info = TYPES.get(oid)
     return info.size if info else -1
+
+
+# Sizes of the binary send format of fixed-size types: their typlen, except name, which
+# is sent as text.
+SEND_WIDTHS: dict[int, int] = {
+    oid: info.size for oid, info in TYPES.items() if info.size > 0 and oid != NAME
+}

@@ -39,20 +39,12 @@ _NUMBERS: dict[int, tuple[str, pa.DataType]] = {
     oids.FLOAT8: (">f8", pa.float64()),
     oids.TIME: (">i8", pa.time64("us")),
 }
+# The fixed-width types decoded column-wise by ``_fixed`` (timetz and "char" go one by one).
 _WIDTHS = {
-    oids.BOOL: 1,
-    oids.INT2: 2,
-    oids.INT4: 4,
-    oids.INT8: 8,
-    oids.OID: 4,
-    oids.FLOAT4: 4,
-    oids.FLOAT8: 8,
-    oids.DATE: 4,
-    oids.TIME: 8,
-    oids.TIMESTAMP: 8,
-    oids.TIMESTAMPTZ: 8,
-    oids.INTERVAL: 16,
-    oids.UUID: 16,
+    oid: width
+    for oid, width in oids.SEND_WIDTHS.items()
+    if oid in _NUMBERS
+    or oid in (oids.BOOL, oids.DATE, oids.TIMESTAMP, oids.TIMESTAMPTZ, oids.INTERVAL, oids.UUID)
 }
 _TEXT_LIKE = {oids.TEXT, oids.VARCHAR, oids.BPCHAR, oids.NAME, oids.CHAR, oids.UNKNOWN, oids.JSON}
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)

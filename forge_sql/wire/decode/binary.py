@@ -22,22 +22,7 @@ _PG_EPOCH_DATE = _PG_EPOCH.date()
 _NUMERIC_SIGNS = {0x0000: 0, 0x4000: 1}
 _NUMERIC_NAN, _NUMERIC_PINF, _NUMERIC_NINF = 0xC000, 0xD000, 0xF000
 _MAX_ARRAY_DIMS = 6  # MAXDIM in src/include/utils/array.h
-_FIXED = {
-    oids.BOOL: 1,
-    oids.INT2: 2,
-    oids.INT4: 4,
-    oids.INT8: 8,
-    oids.OID: 4,
-    oids.FLOAT4: 4,
-    oids.FLOAT8: 8,
-    oids.UUID: 16,
-    oids.DATE: 4,
-    oids.TIME: 8,
-    oids.TIMETZ: 12,
-    oids.TIMESTAMP: 8,
-    oids.TIMESTAMPTZ: 8,
-    oids.INTERVAL: 16,
-}
+_FIXED = oids.SEND_WIDTHS
 _TEXT_LIKE = {oids.TEXT, oids.VARCHAR, oids.BPCHAR, oids.NAME, oids.UNKNOWN, oids.JSON, oids.CHAR}
 
 
