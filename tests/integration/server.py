@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
 
 START_TIMEOUT = 60.0
 
@@ -76,3 +81,22 @@ def start_server(data_dir: Path, *args: str, config: str | None = None,
     process.kill()
     process.wait()
     raise RuntimeError(f"forge-sql did not start: {log_file.read_text(errors='replace')}")
+
+
+T = TypeVar("T")
+
+
+def run_asyncpg(
+    server: RunningServer, body: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """Run ``body`` with a fresh asyncpg connection, with a deadline."""
+
+    async def main() -> T:
+        con = await asyncpg.connect(host=server.host, port=server.port, user="forge",
+                                    database=server.database, timeout=10)
+        try:
+            return await asyncio.wait_for(body(con), timeout=60)
+        finally:
+            await con.close(timeout=10)
+
+    return asyncio.run(main())

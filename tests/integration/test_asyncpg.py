@@ -6,33 +6,21 @@ also checks the server's type inference. (Arrays need pg_catalog introspection: 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 from server import RunningServer
+from server import run_asyncpg as run
 
 T = TypeVar("T")
 UTC = dt.UTC
 
 
-def run(server: RunningServer, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``body`` with a fresh asyncpg connection, with a deadline."""
-    async def main() -> T:
-        con = await asyncpg.connect(host=server.host, port=server.port, user="forge",
-                                    database=server.database, timeout=10)
-        try:
-            return await asyncio.wait_for(body(con), timeout=60)
-        finally:
-            await con.close(timeout=10)
-
-    return asyncio.run(main())
 
 
 # (DuckDB type, value, PostgreSQL type name asyncpg reports)

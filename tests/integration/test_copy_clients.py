@@ -3,14 +3,12 @@ driver (binary COPY both ways) and polars on top of ADBC."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import os
 import shutil
 import struct
 import subprocess
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +23,7 @@ import rawclient
 from copydata import ROWS
 from polars.testing import assert_frame_equal
 from server import RunningServer
+from server import run_asyncpg as run
 
 T = TypeVar("T")
 
@@ -108,17 +107,6 @@ def test_psql_script_with_inline_data(server: RunningServer, conn: psycopg.Conne
 
 # -- asyncpg ----------------------------------------------------------------------------------
 
-def run(server: RunningServer, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``body`` with a fresh asyncpg connection, with a deadline."""
-    async def main() -> T:
-        con = await asyncpg.connect(host=server.host, port=server.port, user="forge",
-                                    database=server.database, timeout=10)
-        try:
-            return await asyncio.wait_for(body(con), timeout=60)
-        finally:
-            await con.close(timeout=10)
-
-    return asyncio.run(main())
 
 
 @pytest.mark.parametrize("width", [
