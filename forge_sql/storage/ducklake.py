@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from forge_sql.storage import meta
+
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +60,7 @@ def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str, inline_row
         f"(DATA_PATH '{_quote(str(files))}/', DATA_INLINING_ROW_LIMIT {int(inline_rows)})"
     )
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}.public")
+    meta.create(con, quote_ident(name))
 
 
 def _quote(text: str) -> str:
