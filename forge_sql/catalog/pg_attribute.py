@@ -1,10 +1,10 @@
-"""pg_attribute: the columns of the relations in pg_class, typed with PostgreSQL OIDs."""
+"""pg_attribute: the columns of the lake's tables and views, typed with PostgreSQL OIDs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA
+from forge_sql.catalog import SCHEMA, visible
 
 
 def definitions() -> Iterator[str]:
@@ -26,5 +26,6 @@ def definitions() -> Iterator[str]:
         "NULL::VARCHAR AS attmissingval "
         f"FROM duckdb_columns() AS c LEFT JOIN {SCHEMA}.pg_type_rows AS t "
         f"ON t.oid = {SCHEMA}.type_oid(c.data_type) "
-        "WHERE c.database_name = current_database() AND NOT c.internal"
+        "WHERE c.database_name = current_database() AND NOT c.internal "
+        f"AND {visible('c.schema_name')}"
     )

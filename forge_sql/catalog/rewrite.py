@@ -2,11 +2,20 @@
 
 Works on DuckDB's tokens, so string literals and quoted identifiers are never touched:
 
-- ``pg_catalog.X`` -> ``server.pgc.X`` for the X the emulation provides (catalog.PROVIDED);
-  other pg_catalog objects stay DuckDB's own.
+- ``pg_catalog.X`` -> ``server.pgc.X`` for the relations the emulation provides
+  (catalog.PROVIDED); ``pg_catalog.f(...)`` -> ``f(...)``, which the session's search path
+  resolves to the emulation's macro or DuckDB's built-in; ``::pg_catalog.text`` ->
+  ``::text``; ``OPERATOR(pg_catalog.~)`` -> ``~``; ``COLLATE pg_catalog.default`` dropped.
+- ``information_schema.X`` -> the emulation's PostgreSQL-typed views, for the X it provides.
 - ``X::regclass`` -> ``server.pgc.regclass(X)`` (the OID), ``X::regclass::text`` ->
-  ``server.pgc.regclass_name(X)`` (the name); the same for regtype. DuckDB has no OID-alias
-  types: a VARCHAR alias would parse ``'t'::regclass`` but could not turn into an OID.
+  ``server.pgc.regclass_name(X)`` (the name); the same for regtype and regnamespace;
+  ``X::regproc`` -> the function's name; ``X::regtype[]`` -> the list of type names.
+  DuckDB has no OID-alias types: a VARCHAR alias would parse ``'t'::regclass`` but could
+  not turn into an OID.
+- ``x ~ 'pattern'``: PostgreSQL's regular expression match finds the pattern anywhere,
+  DuckDB's ``~`` matches the whole string, so the literal pattern is widened.
+- ``'{a,b}'::text[]`` and ``= ANY('{a,b}')``: PostgreSQL's array literal in DuckDB's
+  list spelling ``'[a,b]'``.
 - ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
   ``typreceive != '-'``: those columns are text, and ``-`` is how PostgreSQL prints the
   zero regproc, so the comparison keeps its meaning while ``typreceive::text`` still works.
@@ -17,10 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forge_sql.catalog import PROVIDED, SCHEMA, introspection
+from forge_sql.catalog import INFORMATION_PROVIDED, INFORMATION_SCHEMA, PROVIDED, SCHEMA
+from forge_sql.catalog import introspection
 from forge_sql.engine.statements import Statement, Token, tokenize
 
-_REG_TYPES = {"regclass", "regtype"}
+_REG_TYPES = {"regclass", "regtype", "regnamespace", "regproc", "regprocedure"}
 _TEXT_TYPES = {"text", "varchar", "name"}
 _REGPROC_COLUMNS = {
     "typinput",
@@ -33,6 +43,13 @@ _REGPROC_COLUMNS = {
     "typsubscript",
 }
 _EQUALITY = {"=", "!=", "<>"}
+_REGEX_OPERATORS = {"~", "!~", "~*", "!~*"}
+# Set-returning functions whose alias in FROM also names their one column in PostgreSQL.
+_SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
+# Tokens after which an operand is part of a larger expression, not a select-list item.
+_OPERATORS = {"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "*", "/", "AND", "OR",
+              "NOT", "IN", "IS", "WHEN", "THEN", "ELSE", "CASE", "LIKE", "ANY", "ALL"}
+_CLAUSES = {"SELECT", "WHERE", "ON", "GROUP", "ORDER", "HAVING", "SET", "RETURNING", "VALUES"}
 # Keywords that DuckDB's lexer reports for what reads as a function call.
 _FUNCTION_KEYWORDS = {
     "coalesce",
@@ -53,10 +70,18 @@ _FUNCTION_KEYWORDS = {
 _OPEN = {"(", "["}
 _CLOSE = {")": "(", "]": "["}
 
+Edit = tuple[int, int, int, str]  # (start, end, order, text)
+
 
 def needed(sql: str) -> bool:
     """Cheap pre-check for the session's hot path: only catalog SQL pays for tokenizing."""
-    return "pg_catalog" in sql or "::reg" in sql or "::REG" in sql
+    return (
+        "pg_catalog" in sql
+        or "::reg" in sql
+        or "::REG" in sql
+        or "information_schema" in sql
+        or "INFORMATION_SCHEMA" in sql
+    )
 
 
 def rewrite_statement(statement: Statement) -> Statement:
@@ -72,16 +97,15 @@ def rewrite(sql: str) -> str:
     tokens = [t for t in tokenize(sql) if t.kind != "comment"]
     if introspection.is_asyncpg_lookup(tokens):
         return introspection.QUERY
-    edits: list[tuple[int, int, int, str]] = []  # (start, end, order, text)
+    edits: list[Edit] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
         cast = _reg_cast(tokens, index)
         if cast is not None:
-            name, end_index, as_text = cast
+            function, end_index = cast
             first = _operand_start(tokens, index - 1)
             if first is not None:
-                function = f"{name}_name" if as_text else name
                 # Nested casts open at the same place: the outer one (later ::) first.
                 edits.append(
                     (tokens[first].start, tokens[first].start, -index, f"{SCHEMA}.{function}(")
@@ -89,8 +113,18 @@ def rewrite(sql: str) -> str:
                 edits.append((token.start, tokens[end_index].end, 0, ")"))
                 index = end_index + 1
                 continue
-        if _is_pg_catalog_reference(tokens, index):
-            edits.append((token.start, token.end, 0, SCHEMA))
+        skip = _qualified_name(tokens, index, edits)
+        if skip:
+            index += skip
+            continue
+        if _is_name(token) and _name(token) in _SET_FUNCTIONS:
+            _name_set_function_column(tokens, index, edits)
+        if token.text in _REGEX_OPERATORS and index + 1 < len(tokens):
+            operator = _regex_match(token.text, tokens[index + 1], edits)
+            if operator != token.text:
+                edits.append((token.start, token.end, 0, operator))
+        elif token.kind == "string_const":
+            _array_literal(tokens, index, edits)
         elif _is_regproc_zero(tokens, index):
             edits.append((token.start, token.end, 0, "'-'"))
         index += 1
@@ -107,6 +141,139 @@ def rewrite(sql: str) -> str:
     return "".join(pieces)
 
 
+def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int:
+    """Edits for ``pg_catalog.X`` / ``information_schema.X`` at ``index``; tokens consumed."""
+    token = tokens[index]
+    if (
+        token.kind != "identifier"
+        or index + 2 >= len(tokens)
+        or tokens[index + 1].text != "."
+        or (index > 0 and tokens[index - 1].text == ".")
+    ):
+        return 0
+    schema, member = _name(token), tokens[index + 2]
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + 3] if index + 3 < len(tokens) else None
+    if schema == "information_schema":
+        if _is_name(member) and _name(member) in INFORMATION_PROVIDED:
+            edits.append((token.start, token.end, 0, INFORMATION_SCHEMA))
+            return 3
+        return 0
+    if schema != "pg_catalog":
+        return 0
+    if (
+        before is not None
+        and before.text == "("
+        and index >= 2
+        and tokens[index - 2].upper == "OPERATOR"
+        and after is not None
+        and after.text == ")"
+    ):
+        # OPERATOR(pg_catalog.~) -> ~
+        operator = member.text
+        if operator in _REGEX_OPERATORS and index + 4 < len(tokens):
+            operator = _regex_match(operator, tokens[index + 4], edits)
+        edits.append((tokens[index - 2].start, after.end, 0, operator))
+        return 4
+    if before is not None and before.upper == "COLLATE":
+        edits.append((before.start, member.end, 0, ""))
+        return 3
+    if not _is_name(member):
+        return 0
+    if _name(member) in PROVIDED:
+        edits.append((token.start, token.end, 0, SCHEMA))
+        return 3
+    called = after is not None and after.text == "("
+    typed = before is not None and (before.text == "::" or before.upper == "AS")
+    if called or typed:
+        # Functions resolve through the search path (the emulation, then DuckDB's own);
+        # DuckDB knows PostgreSQL's type names unqualified only.
+        edits.append((token.start, member.start, 0, ""))
+        return 2
+    return 0
+
+
+def _regex_match(operator: str, pattern: Token, edits: list[Edit]) -> str:
+    """PostgreSQL's ``~`` finds the pattern anywhere, DuckDB's ``~`` must match the whole
+    string: a literal pattern gets ``.*`` on both sides (``(?s)``: in PostgreSQL ``.`` also
+    matches a newline). Returns the DuckDB operator (``~*`` becomes ``~`` with ``(?i)``)."""
+    text = pattern.text
+    if pattern.kind != "string_const" or not text.startswith("'"):
+        return operator
+    flags = "is" if operator.endswith("*") else "s"
+    edits.append((pattern.start, pattern.end, 0, f"'(?{flags}).*(?:{text[1:-1]}).*'"))
+    return operator.rstrip("*")
+
+
+def _name_set_function_column(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``FROM generate_series(1, 3) s`` -> ``... s(s)``: PostgreSQL lets ``s`` stand for the
+    function's single column, DuckDB reads a bare table alias as the whole row."""
+    if index + 1 >= len(tokens) or tokens[index + 1].text != "(" or not _in_from(tokens, index):
+        return
+    depth, close = 0, None
+    for at in range(index + 1, len(tokens)):
+        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
+        if depth == 0:
+            close = at
+            break
+    if close is None:
+        return
+    alias = close + 1
+    if alias < len(tokens) and tokens[alias].upper == "AS":
+        alias += 1
+    if (
+        alias < len(tokens)
+        and tokens[alias].kind == "identifier"
+        and (alias + 1 == len(tokens) or tokens[alias + 1].text not in ("(", "."))
+    ):
+        edits.append((tokens[alias].end, tokens[alias].end, 0, f"({tokens[alias].text})"))
+
+
+def _in_from(tokens: Sequence[Token], index: int) -> bool:
+    """The token at ``index`` stands in a FROM clause (of its own parenthesis level)."""
+    depth = 0
+    for at in range(index - 1, -1, -1):
+        text = tokens[at].text
+        if text == ")":
+            depth += 1
+        elif text == "(":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tokens[at].upper in ("FROM", "JOIN"):
+            return True
+        elif depth == 0 and tokens[at].upper in _CLAUSES:
+            return False
+    return False
+
+
+def _array_literal(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``'{a,b}'`` as an array: ``'[a,b]'``, typed as a list when nothing casts it."""
+    token = tokens[index]
+    text = token.text
+    if not (text.startswith("'{") and text.endswith("}'")) or "{" in text[2:-2]:
+        return
+    literal = "'[" + text[2:-2] + "]'"
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if after is not None and after.text == "::" and _casts_to_array(tokens, index + 2):
+        edits.append((token.start, token.end, 0, literal))
+        return
+    quantified = (
+        index >= 2 and tokens[index - 1].text == "(" and tokens[index - 2].upper in ("ANY", "ALL")
+    )
+    if quantified and after is not None and after.text == ")":
+        edits.append((token.start, token.end, 0, literal + "::VARCHAR[]"))
+
+
+def _casts_to_array(tokens: Sequence[Token], index: int) -> bool:
+    """A type name (maybe qualified) followed by ``[]`` starts at ``index``."""
+    while index + 1 < len(tokens) and tokens[index + 1].text == ".":
+        index += 2
+    return (
+        index + 2 < len(tokens) and tokens[index + 1].text == "[" and tokens[index + 2].text == "]"
+    )
+
+
 def _name(token: Token) -> str:
     """An identifier as PostgreSQL resolves it: quoted keeps case, unquoted folds."""
     text = token.text
@@ -119,21 +286,8 @@ def _is_name(token: Token) -> bool:
     return token.kind in ("identifier", "keyword") and token.text not in ("::",)
 
 
-def _is_pg_catalog_reference(tokens: Sequence[Token], index: int) -> bool:
-    token = tokens[index]
-    return (
-        token.kind == "identifier"
-        and _name(token) == "pg_catalog"
-        and index + 2 < len(tokens)
-        and tokens[index + 1].text == "."
-        and _is_name(tokens[index + 2])
-        and _name(tokens[index + 2]) in PROVIDED
-        and (index == 0 or tokens[index - 1].text != ".")
-    )
-
-
-def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int, bool] | None:
-    """At ``::``: (regclass|regtype, index of the cast's last token, followed by ::text)."""
+def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
+    """At ``::``: (the emulation's function for the cast, index of the cast's last token)."""
     if tokens[index].text != "::" or index == 0:
         return None
     at = index + 1
@@ -142,14 +296,43 @@ def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int, bool] | No
     if at >= len(tokens) or not _is_name(tokens[at]) or _name(tokens[at]) not in _REG_TYPES:
         return None
     name = _name(tokens[at])
-    if (
-        at + 2 < len(tokens)
-        and tokens[at + 1].text == "::"
-        and _is_name(tokens[at + 2])
-        and _name(tokens[at + 2]) in _TEXT_TYPES
-    ):
-        return name, at + 2, True
-    return name, at, False
+    if name == "regprocedure":
+        name = "regproc"
+    array = at + 2 < len(tokens) and tokens[at + 1].text == "[" and tokens[at + 2].text == "]"
+    if array and name == "regtype":
+        return "regtype_names", at + 2
+    if at + 2 < len(tokens) and tokens[at + 1].text == "::":
+        text = at + 2
+        if text + 2 < len(tokens) and _name(tokens[text]) == "pg_catalog":
+            text += 2
+        if _is_name(tokens[text]) and _name(tokens[text]) in _TEXT_TYPES:
+            return f"{name}_name", text
+    if name == "regproc" or _is_output(tokens, index, at):
+        return f"{name}_name", at  # what a client reads: the name (regproc: always)
+    return name, at
+
+
+def _is_output(tokens: Sequence[Token], cast: int, last: int) -> bool:
+    """The cast ending at ``last`` is a whole item of a select list: its value is sent
+    to the client, which reads a reg* value as a name, as PostgreSQL prints it."""
+    after = tokens[last + 1] if last + 1 < len(tokens) else None
+    if after is not None and after.text not in (",", ";") and after.upper not in ("AS", "FROM"):
+        if after.kind != "identifier":  # an alias without AS
+            return False
+    depth = 0
+    for at in range(cast - 1, -1, -1):
+        text = tokens[at].text
+        if text in _CLOSE:
+            depth += 1
+        elif text in _OPEN:
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tokens[at].upper in ("SELECT", "DISTINCT"):
+            return True
+        elif depth == 0 and (tokens[at].upper in _CLAUSES or tokens[at].upper in _OPERATORS):
+            return False
+    return False
 
 
 def _operand_start(tokens: Sequence[Token], last: int) -> int | None:

@@ -44,7 +44,7 @@ class Database:
         ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
         ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
-        catalog_install.install(self._con)
+        catalog_install.install(self._con, settings.database, list(settings.users))
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         self.duckdb_settings = frozenset(
             name.lower()
