@@ -93,4 +93,6 @@ def definitions() -> Iterator[str]:
         "(x, pretty) AS NULL::VARCHAR"
     )
     yield f"CREATE OR REPLACE MACRO {s}.pg_relation_is_publishable(x) AS false"
+    # Without partitions a relation is its own only ancestor (a set-returning function).
+    yield f"CREATE OR REPLACE MACRO {s}.pg_partition_ancestors(x) AS unnest([{s}.regclass(x)])"
     yield f"CREATE OR REPLACE MACRO {s}.pg_stat_get_numscans(x) AS 0::BIGINT"

@@ -1,4 +1,7 @@
-"""pg_attrdef: column defaults, as DuckDB prints them (pg_get_expr returns adbin as is)."""
+"""pg_attrdef: column defaults, as DuckDB prints them (pg_get_expr returns adbin as is).
+
+DuckLake reports the text NULL as the default of a column declared without one.
+"""
 
 from __future__ import annotations
 
@@ -17,5 +20,5 @@ def definitions() -> Iterator[str]:
         f"{SCHEMA}.relation_oid(schema_name, table_name) AS adrelid, "
         "column_index::SMALLINT AS adnum, column_default::VARCHAR AS adbin "
         "FROM duckdb_columns() WHERE database_name = current_database() AND NOT internal "
-        f"AND column_default IS NOT NULL AND {visible('schema_name')}"
+        f"AND column_default <> 'NULL' AND {visible('schema_name')}"
     )

@@ -18,7 +18,7 @@ def definitions() -> Iterator[str]:
         f"-1 AS attcacheoff, {SCHEMA}.type_typmod(c.data_type) AS atttypmod, "
         "coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign, "
         "coalesce(t.typstorage, 'x') AS attstorage, '' AS attcompression, "
-        "NOT c.is_nullable AS attnotnull, c.column_default IS NOT NULL AS atthasdef, "
+        "NOT c.is_nullable AS attnotnull, coalesce(c.column_default <> 'NULL', false) AS atthasdef, "
         "false AS atthasmissing, '' AS attidentity, '' AS attgenerated, "
         "false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
         "coalesce(t.typcollation, 0) AS attcollation, NULL::VARCHAR[] AS attacl, "

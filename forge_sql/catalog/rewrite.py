@@ -49,6 +49,8 @@ _SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
 # Tokens after which an operand is part of a larger expression, not a select-list item.
 _OPERATORS = {"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "*", "/", "AND", "OR",
               "NOT", "IN", "IS", "WHEN", "THEN", "ELSE", "CASE", "LIKE", "ANY", "ALL"}
+# Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
+_SCALAR_FUNCTIONS = {"string_to_array", "regexp_split_to_array", "current_schemas"}
 _CLAUSES = {"SELECT", "WHERE", "ON", "GROUP", "ORDER", "HAVING", "SET", "RETURNING", "VALUES"}
 # Keywords that DuckDB's lexer reports for what reads as a function call.
 _FUNCTION_KEYWORDS = {
@@ -117,8 +119,8 @@ def rewrite(sql: str) -> str:
         if skip:
             index += skip
             continue
-        if _is_name(token) and _name(token) in _SET_FUNCTIONS:
-            _name_set_function_column(tokens, index, edits)
+        if _is_name(token) and _name(token) in _SET_FUNCTIONS | _SCALAR_FUNCTIONS:
+            _function_in_from(tokens, index, edits)
         if token.text in _REGEX_OPERATORS and index + 1 < len(tokens):
             operator = _regex_match(token.text, tokens[index + 1], edits)
             if operator != token.text:
@@ -205,9 +207,11 @@ def _regex_match(operator: str, pattern: Token, edits: list[Edit]) -> str:
     return operator.rstrip("*")
 
 
-def _name_set_function_column(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
-    """``FROM generate_series(1, 3) s`` -> ``... s(s)``: PostgreSQL lets ``s`` stand for the
-    function's single column, DuckDB reads a bare table alias as the whole row."""
+def _function_in_from(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """A function call in FROM with an alias: ``generate_series(1, 3) s`` -> ``... s(s)``
+    (PostgreSQL lets ``s`` stand for the single column, DuckDB reads it as the whole row);
+    ``string_to_array(x, ',') s`` -> ``(SELECT string_to_array(x, ',') AS s) s`` (DuckDB
+    has no scalar functions in FROM)."""
     if index + 1 >= len(tokens) or tokens[index + 1].text != "(" or not _in_from(tokens, index):
         return
     depth, close = 0, None
@@ -221,12 +225,19 @@ def _name_set_function_column(tokens: Sequence[Token], index: int, edits: list[E
     alias = close + 1
     if alias < len(tokens) and tokens[alias].upper == "AS":
         alias += 1
-    if (
+    if not (
         alias < len(tokens)
         and tokens[alias].kind == "identifier"
         and (alias + 1 == len(tokens) or tokens[alias + 1].text not in ("(", "."))
     ):
-        edits.append((tokens[alias].end, tokens[alias].end, 0, f"({tokens[alias].text})"))
+        return
+    name = tokens[alias].text
+    if _name(tokens[index]) in _SET_FUNCTIONS:
+        edits.append((tokens[alias].end, tokens[alias].end, 0, f"({name})"))
+        return
+    start = index - 2 if index >= 2 and tokens[index - 1].text == "." else index
+    edits.append((tokens[start].start, tokens[start].start, 0, "(SELECT "))
+    edits.append((tokens[close].end, tokens[alias].end, 0, f" AS {name}) {name}"))
 
 
 def _in_from(tokens: Sequence[Token], index: int) -> bool:

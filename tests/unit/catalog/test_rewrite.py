@@ -31,6 +31,11 @@ CASES = [
         "SELECT a[s] FROM generate_series(1, 3) s(s), t",
     ),
     ("SELECT generate_series(1, 3) s", "SELECT generate_series(1, 3) s"),
+    (
+        "SELECT s[i] FROM generate_series(1, 2) as i, string_to_array('a,b', ',') s",
+        "SELECT s[i] FROM generate_series(1, 2) as i(i), (SELECT string_to_array('a,b', ',') "
+        "AS s) s",
+    ),
     # what it does not provide stays DuckDB's
     (
         "SELECT * FROM pg_catalog.pg_prepared_statements",
