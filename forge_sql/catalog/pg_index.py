@@ -1,6 +1,7 @@
 """pg_index: one row per declared primary key, unique constraint and index.
 
-indkey is an int2vector in PostgreSQL; here a SMALLINT list of the key columns' attnums.
+indkey is an int2vector in PostgreSQL; here a SMALLINT list of the key columns' attnums,
+which clients unnest; indoption, which clients read, is the int2vector's text.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def definitions() -> Iterator[str]:
         "false AS indisreplident, d.attnums AS indkey, "
         "list_transform(d.attnums, a -> 0::BIGINT) AS indcollation, "
         "list_transform(d.attnums, a -> 0::BIGINT) AS indclass, "
-        "list_transform(d.attnums, a -> 0::SMALLINT) AS indoption, "
+        # int2vector as PostgreSQL prints it: SQLAlchemy splits indoption's text.
+        "array_to_string(list_transform(d.attnums, a -> '0'), ' ') AS indoption, "
         "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred "
         f"FROM {SCHEMA}.declared_keys AS d WHERE d.kind IN ('p', 'u', 'i')"
     )

@@ -49,6 +49,8 @@ _SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
 # Tokens after which an operand is part of a larger expression, not a select-list item.
 _OPERATORS = {"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "*", "/", "AND", "OR",
               "NOT", "IN", "IS", "WHEN", "THEN", "ELSE", "CASE", "LIKE", "ANY", "ALL"}
+# PostgreSQL functions DuckDB has under another name (same arguments).
+_RENAMED = {"json_build_object": "json_object", "jsonb_build_object": "json_object"}
 # Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
 _SCALAR_FUNCTIONS = {"string_to_array", "regexp_split_to_array", "current_schemas"}
 _CLAUSES = {"SELECT", "WHERE", "ON", "GROUP", "ORDER", "HAVING", "SET", "RETURNING", "VALUES"}
@@ -114,6 +116,15 @@ def rewrite(sql: str) -> str:
                 )
                 edits.append((token.start, tokens[end_index].end, 0, ")"))
                 index = end_index + 1
+                continue
+        if _is_name(token) and _name(token) in _RENAMED and index + 1 < len(tokens) and (
+            tokens[index + 1].text == "(" and (index == 0 or tokens[index - 1].text != ".")
+        ):
+            edits.append((token.start, token.end, 0, _RENAMED[_name(token)]))
+        if token.upper == "CAST":
+            inner = _reg_cast_call(tokens, index, edits)
+            if inner is not None:
+                index = inner
                 continue
         skip = _qualified_name(tokens, index, edits)
         if skip:
@@ -187,6 +198,11 @@ def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> i
         return 3
     called = after is not None and after.text == "("
     typed = before is not None and (before.text == "::" or before.upper == "AS")
+    if typed and _name(member) in _REG_TYPES:
+        return 0  # a reg* cast: _reg_cast_call rewrites it whole
+    if called and _name(member) in _RENAMED:
+        edits.append((token.start, member.end, 0, _RENAMED[_name(member)]))
+        return 3
     if called or typed:
         # Functions resolve through the search path (the emulation, then DuckDB's own);
         # DuckDB knows PostgreSQL's type names unqualified only.
@@ -321,6 +337,64 @@ def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
     if name == "regproc" or _is_output(tokens, index, at):
         return f"{name}_name", at  # what a client reads: the name (regproc: always)
     return name, at
+
+
+def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int | None:
+    """``CAST(x AS regclass)`` like ``x::regclass``; ``CAST(CAST(x AS regclass) AS text)``
+    -> the name. Returns where to continue (the cast's operand), None when not a reg cast."""
+    parts = _cast_parts(tokens, index)
+    if parts is None:
+        return None
+    open_at, as_at, close = parts
+    target = _cast_target(tokens, as_at, close)
+    if target in _TEXT_TYPES:
+        inner = _cast_parts(tokens, open_at + 1)
+        if inner is None or inner[2] != as_at - 1:
+            return None
+        name = _cast_target(tokens, inner[1], inner[2])
+        if name not in _REG_TYPES:
+            return None
+        edits.append((tokens[index].start, tokens[inner[0]].end, 0, f"{SCHEMA}.{_reg(name)}_name("))
+        edits.append((tokens[inner[1] - 1].end, tokens[close].end, 0, ")"))
+        return inner[0] + 1
+    if target not in _REG_TYPES:
+        return None
+    function = _reg(target)
+    if target in ("regproc", "regprocedure") or _is_output(tokens, index, close):
+        function += "_name"
+    edits.append((tokens[index].start, tokens[open_at].end, 0, f"{SCHEMA}.{function}("))
+    edits.append((tokens[as_at - 1].end, tokens[close].end, 0, ")"))
+    return open_at + 1
+
+
+def _reg(name: str) -> str:
+    return "regproc" if name == "regprocedure" else name
+
+
+def _cast_parts(tokens: Sequence[Token], index: int) -> tuple[int, int, int] | None:
+    """For ``CAST ( ... AS type )`` at ``index``: positions of ``(``, the ``AS``, ``)``."""
+    if tokens[index].upper != "CAST" or index + 1 >= len(tokens) or tokens[index + 1].text != "(":
+        return None
+    depth, as_at = 0, None
+    for at in range(index + 1, len(tokens)):
+        text = tokens[at].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                return (index + 1, as_at, at) if as_at is not None else None
+        elif depth == 1 and tokens[at].upper == "AS":
+            as_at = at
+    return None
+
+
+def _cast_target(tokens: Sequence[Token], as_at: int, close: int) -> str:
+    """The type name of a CAST, without a pg_catalog qualification ('' if not one name)."""
+    names = [t for t in tokens[as_at + 1 : close] if t.text != "."]
+    if len(names) == 2 and _name(names[0]) == "pg_catalog":
+        names = names[1:]
+    return _name(names[0]) if len(names) == 1 and _is_name(names[0]) else ""
 
 
 def _is_output(tokens: Sequence[Token], cast: int, last: int) -> bool:
