@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from forge_sql.catalog import SCHEMA
 from forge_sql.storage import meta
 
-# Constraint OIDs live in their own range above the relation OIDs (pg_class.py) and below
-# 2^31, so they never equal a relation's OID: clients join pg_description on objoid alone.
-_CONSTRAINT_BASE = 3 << 29
+# Constraint OIDs live below the relation OIDs (pg_class.py), so they never equal a
+# relation's OID: clients join pg_description on objoid alone.
+_CONSTRAINT_BASE = 1 << 29
 
 
 def definitions(lake: str) -> Iterator[str]:

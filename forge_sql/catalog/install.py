@@ -15,6 +15,7 @@ from forge_sql.catalog import (
     deparse,
     identifiers,
     information_schema,
+    lake_tables,
     listings,
     pg_attrdef,
     pg_attribute,
@@ -41,6 +42,7 @@ def statements(
     lake: str,
     users: Sequence[str] = (),
     keywords: Sequence[tuple[str, str]] = (),
+    has_metadata: bool = True,
 ) -> Iterator[str]:
     """The DDL, in dependency order: views bind the macros they call when created."""
     # A clean slate, so objects an older forge-sql created do not linger.
@@ -51,6 +53,7 @@ def statements(
     yield from pg_range.definitions()
     yield from pg_namespace.definitions()
     yield from pg_class.macros()
+    yield from lake_tables.definitions(lake, has_metadata)
     yield from declared.definitions(quote_ident(lake))
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
@@ -85,9 +88,10 @@ def install(con: duckdb.DuckDBPyConnection, lake: str, users: Sequence[str] = ()
             "SELECT keyword_name, keyword_category FROM duckdb_keywords()"
         ).fetchall()
     ]
+    has_metadata = lake_tables.has_metadata(con, lake)
     con.execute("BEGIN TRANSACTION")
     try:
-        for sql in statements(names, lake, users, keywords):
+        for sql in statements(names, lake, users, keywords, has_metadata):
             con.execute(sql)
     except BaseException:
         con.execute("ROLLBACK")

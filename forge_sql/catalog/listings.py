@@ -8,10 +8,7 @@ from collections.abc import Iterator
 from forge_sql.catalog import SCHEMA, literal, visible
 from forge_sql.catalog.roles import OWNER
 
-_TABLES = (
-    "FROM duckdb_tables() AS t WHERE t.database_name = current_database() "
-    f"AND {visible('t.schema_name')}"
-)
+_TABLES = f"FROM {SCHEMA}.lake_tables() AS t"
 _COUNTERS = (
     "seq_scan",
     "seq_tup_read",
@@ -67,7 +64,7 @@ def definitions() -> Iterator[str]:
         "t.schema_name AS schemaname, t.table_name AS relname, "
         f"{_zeros(_COUNTERS)}, NULL::TIMESTAMPTZ AS last_seq_scan, "
         "NULL::TIMESTAMPTZ AS last_idx_scan, "
-        "t.estimated_size::BIGINT AS n_live_tup, 0::BIGINT AS n_dead_tup, "
+        "coalesce(t.row_estimate, 0)::BIGINT AS n_live_tup, 0::BIGINT AS n_dead_tup, "
         "0::BIGINT AS n_mod_since_analyze, 0::BIGINT AS n_ins_since_vacuum, "
         "NULL::TIMESTAMPTZ AS last_vacuum, NULL::TIMESTAMPTZ AS last_autovacuum, "
         "NULL::TIMESTAMPTZ AS last_analyze, NULL::TIMESTAMPTZ AS last_autoanalyze, "

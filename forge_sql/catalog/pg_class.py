@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from forge_sql.catalog import PROVIDED, SCHEMA, literal, visible
-from forge_sql.catalog.pg_namespace import BOOTSTRAP_SUPERUSER, PG_CATALOG
+from forge_sql.catalog.pg_namespace import BOOTSTRAP_SUPERUSER, FIRST_NORMAL_OID, PG_CATALOG
 
 # Above the namespace OIDs (pg_namespace.py) and below 2^31, so int4 readers cope too.
 _RELATION_BASE = 1 << 30
+_HALF = 1 << 29
 HEAP = 2  # pg_am OIDs
 BTREE = 403
 
@@ -82,10 +83,20 @@ def _select(oid: str, name: str, namespace: str, **columns: object) -> str:
 
 
 def macros() -> Iterator[str]:
-    """relation_oid(schema, name), which the other relations' definitions call."""
+    """relation_oid(schema, name), which the other relations' definitions call.
+
+    Relations of the schemas on the search path (public, pg_catalog) get OIDs in the lower
+    half of the range, the others in the upper half, so pg_table_is_visible(oid), which
+    psql and SQLAlchemy call for every row of pg_class, is a comparison, not a lookup.
+    """
     yield (
-        f"CREATE OR REPLACE MACRO {SCHEMA}.relation_oid(nsp, rel) AS "
-        f"({_RELATION_BASE} + hash(nsp, rel) % {_RELATION_BASE})::BIGINT"
+        f"CREATE OR REPLACE MACRO {SCHEMA}.relation_oid(nsp, rel) AS ({_RELATION_BASE} "
+        f"+ CASE WHEN nsp IN ('public', 'pg_catalog') THEN 0 ELSE {_HALF} END "
+        f"+ hash(nsp, rel) % {_HALF})::BIGINT"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {SCHEMA}.pg_table_is_visible(x) AS "
+        f"x < {FIRST_NORMAL_OID} OR (x >= {_RELATION_BASE} AND x < {_RELATION_BASE + _HALF})"
     )
 
 
@@ -115,9 +126,8 @@ def definitions() -> Iterator[str]:
         "t.table_name",
         f"{s}.namespace_oid(t.schema_name)",
         relam=HEAP,
-        reltuples="coalesce(t.estimated_size, -1)",
+        reltuples="coalesce(t.row_estimate, -1)",
         hasindex="coalesce(k.indexes, 0) > 0",
-        persistence="CASE WHEN t.temporary THEN 't' ELSE 'p' END",
         relkind="'r'",
         natts="t.column_count",
         checks="coalesce(k.checks, 0)",
@@ -158,9 +168,8 @@ def definitions() -> Iterator[str]:
     )
     yield (
         f"CREATE OR REPLACE VIEW {s}.pg_class AS "
-        f"{tables} FROM duckdb_tables() AS t LEFT JOIN {s}.declared_counts AS k "
+        f"{tables} FROM {s}.lake_tables() AS t LEFT JOIN {s}.declared_counts AS k "
         f"ON k.relid = {s}.relation_oid(t.schema_name, t.table_name) "
-        f"WHERE t.database_name = current_database() AND {visible('t.schema_name')} "
         f"UNION ALL {views} FROM duckdb_views() AS v "
         "WHERE v.database_name = current_database() AND NOT v.internal "
         f"AND {visible('v.schema_name')} "

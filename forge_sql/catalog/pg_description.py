@@ -19,7 +19,7 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE VIEW {s}.pg_description AS "
         f"SELECT {s}.relation_oid(schema_name, table_name) AS objoid, "
         f"{_PG_CLASS}::BIGINT AS classoid, 0 AS objsubid, comment AS description "
-        f"FROM duckdb_tables() WHERE {here} AND {visible('schema_name')} "
+        f"FROM {s}.lake_tables() WHERE comment IS NOT NULL AND comment <> '' "
         f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), {_PG_CLASS}, 0, comment "
         f"FROM duckdb_views() WHERE {here} AND NOT internal AND {visible('schema_name')} "
         f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name), {_PG_CLASS}, "

@@ -1,7 +1,8 @@
 """has_*_privilege and the *_is_visible functions.
 
 forge-sql has no per-role privileges (every user may do everything the server allows), so
-the privilege checks answer true; visibility follows the search path: public, pg_catalog.
+the privilege checks answer true; objects other than relations are all visible
+(pg_table_is_visible is in pg_class.py).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from forge_sql.catalog import SCHEMA
-from forge_sql.catalog.pg_namespace import PG_CATALOG, PUBLIC
 
 # Each takes (object, privilege) or (role, object, privilege); column ones one more.
 _PRIVILEGES = (
@@ -52,8 +52,3 @@ def definitions() -> Iterator[str]:
     )
     for name in _VISIBLE:
         yield f"CREATE OR REPLACE MACRO {SCHEMA}.{name}(x) AS true"
-    yield (
-        f"CREATE OR REPLACE MACRO {SCHEMA}.pg_table_is_visible(x) AS ("
-        f"SELECT count(*) > 0 FROM {SCHEMA}.pg_class "
-        f"WHERE oid = x AND relnamespace IN ({PUBLIC}, {PG_CATALOG}))"
-    )

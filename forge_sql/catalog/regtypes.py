@@ -28,12 +28,12 @@ def definitions() -> Iterator[str]:
         "CASE WHEN quoted <> '' THEN replace(quoted, '\"\"', '\"') ELSE lower(plain) END"
     )
     # Relations of one schema by name: the catalog's own, tables, views, declared indexes.
-    # Reads duckdb_tables()/duckdb_views() directly: the pg_class view would scan more.
+    # Reads lake_tables/duckdb_views() directly: the pg_class view would scan more.
     yield (
         f"CREATE OR REPLACE MACRO {s}.relation_lookup(nsp, rel) AS (SELECT first(oid) FROM ("
         f"SELECT oid FROM {s}.catalog_relations WHERE nsp = 'pg_catalog' AND relname = rel "
-        f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name) FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name = nsp AND table_name = rel "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name) FROM {s}.lake_tables() "
+        "WHERE schema_name = nsp AND table_name = rel "
         f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name) FROM duckdb_views() "
         "WHERE database_name = current_database() AND schema_name = nsp AND view_name = rel "
         f"UNION ALL SELECT index_oid FROM {s}.declared "

@@ -26,8 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forge_sql.catalog import INFORMATION_PROVIDED, INFORMATION_SCHEMA, PROVIDED, SCHEMA
-from forge_sql.catalog import introspection
+from forge_sql.catalog import (
+    INFORMATION_PROVIDED,
+    INFORMATION_SCHEMA,
+    PROVIDED,
+    SCHEMA,
+    introspection,
+)
 from forge_sql.engine.statements import Statement, Token, tokenize
 
 _REG_TYPES = {"regclass", "regtype", "regnamespace", "regproc", "regprocedure"}
@@ -401,9 +406,13 @@ def _is_output(tokens: Sequence[Token], cast: int, last: int) -> bool:
     """The cast ending at ``last`` is a whole item of a select list: its value is sent
     to the client, which reads a reg* value as a name, as PostgreSQL prints it."""
     after = tokens[last + 1] if last + 1 < len(tokens) else None
-    if after is not None and after.text not in (",", ";") and after.upper not in ("AS", "FROM"):
-        if after.kind != "identifier":  # an alias without AS
-            return False
+    if (
+        after is not None
+        and after.text not in (",", ";")
+        and after.upper not in ("AS", "FROM")
+        and after.kind != "identifier"  # an alias without AS
+    ):
+        return False
     depth = 0
     for at in range(cast - 1, -1, -1):
         text = tokens[at].text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA, literal, visible
+from forge_sql.catalog import SCHEMA, literal
 
 
 def _pretty() -> str:
@@ -32,9 +32,8 @@ def definitions(lake: str) -> Iterator[str]:
         f"CREATE OR REPLACE VIEW {s}.relation_sizes AS SELECT "
         f"{s}.relation_oid(t.schema_name, t.table_name) AS oid, "
         "sum(i.file_size_bytes + i.delete_file_size_bytes)::BIGINT AS bytes "
-        "FROM duckdb_tables() AS t "
+        f"FROM {s}.lake_tables() AS t "
         f"JOIN ducklake_table_info({literal(lake)}) AS i ON i.table_name = t.table_name "
-        f"WHERE t.database_name = current_database() AND {visible('t.schema_name')} "
         "GROUP BY ALL"
     )
     size = f"coalesce((SELECT first(bytes) FROM {s}.relation_sizes WHERE oid = x), 0)::BIGINT"
