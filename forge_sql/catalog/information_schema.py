@@ -68,7 +68,8 @@ def _columns() -> str:
         f"ON t.oid = {s}.type_oid(c.data_type) "
         "LEFT JOIN duckdb_views() AS v ON v.database_name = c.database_name "
         "AND v.schema_name = c.schema_name AND v.view_name = c.table_name "
-        f"WHERE c.{_HERE} AND NOT c.internal AND {visible('c.schema_name')}"
+        f"WHERE c.{_HERE} AND NOT c.internal AND {visible('c.schema_name')} "
+        "ORDER BY c.schema_name, c.table_name, c.column_index"
     )
 
 

@@ -63,7 +63,7 @@ def definitions() -> Iterator[str]:
         "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname "
         "ELSE n.nspname || '.' || c.relname END) "
         f"FROM {s}.pg_class AS c JOIN {s}.pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE c.oid = TRY_CAST(x AS BIGINT)), x::VARCHAR)"
+        f"WHERE c.oid = {s}.regclass(x)), x::VARCHAR)"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype(x) AS CASE WHEN x IS NULL THEN NULL "
@@ -77,11 +77,11 @@ def definitions() -> Iterator[str]:
     yield f"CREATE OR REPLACE MACRO {s}.type_sql_name(x) AS MAP {{{names}}}[x]"
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS "
-        f"coalesce({s}.type_sql_name(TRY_CAST(x AS BIGINT)), x::VARCHAR)"
+        f"coalesce({s}.type_sql_name({s}.regtype(x)), x::VARCHAR)"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype_names(x) AS "
-        f"list_transform(x, t -> {s}.regtype_name(t))"
+        f"list_transform(x, t -> coalesce({s}.type_sql_name(t), t::VARCHAR))"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regnamespace(x) AS CASE WHEN x IS NULL THEN NULL "
@@ -92,7 +92,7 @@ def definitions() -> Iterator[str]:
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regnamespace_name(x) AS coalesce(("
-        f"SELECT first(nspname) FROM {s}.pg_namespace WHERE oid = TRY_CAST(x AS BIGINT)), "
+        f"SELECT first(nspname) FROM {s}.pg_namespace WHERE oid = {s}.regnamespace(x)), "
         "x::VARCHAR)"
     )
     # regproc: pg_type's regproc columns hold function names, so a function is its name.

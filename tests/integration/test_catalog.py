@@ -45,8 +45,11 @@ def test_pg_type_has_postgres_oids(conn: psycopg.Connection) -> None:
 
 
 def test_pg_type_covers_the_wire_types(conn: psycopg.Connection) -> None:
-    found = dict(conn.execute("SELECT oid, typname FROM pg_type").fetchall())
+    found = dict(conn.execute("SELECT oid, typname FROM pg_type WHERE typtype = 'b'").fetchall())
     assert found == {oid: info.name for oid, info in oids.TYPES.items()}
+    pseudo = conn.execute("SELECT typname FROM pg_type WHERE typtype = 'p' ORDER BY oid")
+    assert [name for (name,) in pseudo] == ["record", "any", "anyarray", "void", "trigger",
+                                            "anyelement"]
 
 
 def test_adbc_type_query_returns_the_base_types(conn: psycopg.Connection) -> None:
@@ -100,7 +103,12 @@ def test_regclass(conn: psycopg.Connection, table_name: str) -> None:
                           [table_name]).fetchone() or (None,)
     assert isinstance(oid, int) and oid >= 16384
     assert conn.execute(f"SELECT '{table_name}'::regclass::oid").fetchone() == (oid,)
-    assert conn.execute(f"SELECT 'public.\"{table_name}\"'::regclass").fetchone() == (oid,)
+    assert conn.execute(f"SELECT 'public.\"{table_name}\"'::regclass::oid").fetchone() == (oid,)
+    # A reg* value the client reads is the name, as PostgreSQL prints it.
+    assert conn.execute(f"SELECT 'public.\"{table_name}\"'::regclass").fetchone() == (
+        table_name,)
+    assert conn.execute("SELECT 'int4'::regtype, 'pg_catalog.array_in'::regproc").fetchone() == (
+        "integer", "array_in")
     assert conn.execute("SELECT %s::regclass::oid", [table_name],
                         prepare=True).fetchone() == (oid,)
     assert conn.execute(f"SELECT {oid}::regclass::text").fetchone() == (table_name,)
