@@ -2,22 +2,33 @@
 
 DuckLake enforces none of them (forge_sql/storage/meta.py); pg_constraint, pg_index, the
 index rows of pg_class and information_schema present them as PostgreSQL would.
+
+Binding a DuckLake table costs ~50-100 ms with a hundred tables in the lake, and pg_class
+reads these rows twice, so the catalog reads a copy in the server's database
+(``declared_rows``), which :func:`refresh` renews when the lake has a new snapshot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA
+import duckdb
+
+from forge_sql.catalog import SCHEMA, lake_tables
 from forge_sql.storage import meta
+from forge_sql.storage.ducklake import quote_ident
 
 # Constraint OIDs live below the relation OIDs (pg_class.py), so they never equal a
 # relation's OID: clients join pg_description on objoid alone.
 _CONSTRAINT_BASE = 1 << 29
 
 
-def definitions(lake: str) -> Iterator[str]:
+def definitions() -> Iterator[str]:
     s = SCHEMA
+    yield (
+        f"CREATE OR REPLACE TABLE {s}.declared_rows (schema_name VARCHAR, table_name VARCHAR, "
+        "name VARCHAR, kind VARCHAR, columns VARCHAR[], definition VARCHAR)"
+    )
     yield (
         f"CREATE OR REPLACE MACRO {s}.constraint_oid(nsp, rel, name) AS "
         f"({_CONSTRAINT_BASE} + hash(nsp, rel, name) % {1 << 29})::BIGINT"
@@ -29,7 +40,7 @@ def definitions(lake: str) -> Iterator[str]:
         f"{s}.relation_oid(k.schema_name, k.name) AS index_oid, "
         f"{s}.constraint_oid(k.schema_name, k.table_name, k.name) AS conoid, "
         f"{s}.namespace_oid(k.schema_name) AS nspoid "
-        f"FROM {lake}.{meta.SCHEMA}.constraints AS k"
+        f"FROM {s}.declared_rows AS k"
     )
     # With the attribute numbers of the key columns, in key order (pg_index.indkey, conkey).
     yield (
@@ -40,3 +51,30 @@ def definitions(lake: str) -> Iterator[str]:
         "FROM duckdb_columns() WHERE database_name = current_database() "
         "GROUP BY ALL) AS t USING (schema_name, table_name)"
     )
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, lake: str) -> int | None:
+    """The lake's latest snapshot id (None: no metadata catalog to ask, refresh each time)."""
+    try:
+        row = con.execute(
+            f"SELECT max(snapshot_id) FROM {quote_ident(lake_tables.metadata_database(lake))}"
+            ".ducklake_snapshot"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
+    """Copy the lake's constraints into ``declared_rows``, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {SCHEMA}.declared_rows")
+        con.execute(
+            f"INSERT INTO {SCHEMA}.declared_rows SELECT schema_name, table_name, name, kind, "
+            f"columns, definition FROM {quote_ident(lake)}.{meta.SCHEMA}.constraints"
+        )
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -34,7 +34,6 @@ from forge_sql.catalog import (
     sizes,
     type_oids,
 )
-from forge_sql.storage.ducklake import quote_ident
 
 
 def statements(
@@ -54,7 +53,7 @@ def statements(
     yield from pg_namespace.definitions()
     yield from pg_class.macros()
     yield from lake_tables.definitions(lake, has_metadata)
-    yield from declared.definitions(quote_ident(lake))
+    yield from declared.definitions()
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
     yield from pg_attrdef.definitions()

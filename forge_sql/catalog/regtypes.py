@@ -58,13 +58,15 @@ def definitions() -> Iterator[str]:
         f"ELSE coalesce(TRY_CAST(x AS BIGINT), {s}.relation_oid_of(x), "
         "error('relation \"' || x::VARCHAR || '\" does not exist')) END"
     )
+    # The name of a relation OID, schema-qualified unless on the search path.
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS coalesce(("
+        f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS coalesce(("
         "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname "
         "ELSE n.nspname || '.' || c.relname END) "
         f"FROM {s}.pg_class AS c JOIN {s}.pg_namespace AS n ON n.oid = c.relnamespace "
-        f"WHERE c.oid = {s}.regclass(x)), x::VARCHAR)"
+        "WHERE c.oid = x), x::VARCHAR)"
     )
+    yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype(x) AS CASE WHEN x IS NULL THEN NULL "
         "ELSE coalesce(TRY_CAST(x AS BIGINT), "
@@ -76,12 +78,13 @@ def definitions() -> Iterator[str]:
     names = ", ".join(f"{row['oid']}: {literal(row[pg_type.SQL_NAME])}" for row in pg_type.rows())
     yield f"CREATE OR REPLACE MACRO {s}.type_sql_name(x) AS MAP {{{names}}}[x]"
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS "
-        f"coalesce({s}.type_sql_name({s}.regtype(x)), x::VARCHAR)"
+        f"CREATE OR REPLACE MACRO {s}.regtype_name_of(x) AS "
+        f"coalesce({s}.type_sql_name(x), x::VARCHAR)"
     )
+    yield f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS {s}.regtype_name_of({s}.regtype(x))"
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype_names(x) AS "
-        f"list_transform(x, t -> coalesce({s}.type_sql_name(t), t::VARCHAR))"
+        f"list_transform(x, t -> {s}.regtype_name_of(t))"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regnamespace(x) AS CASE WHEN x IS NULL THEN NULL "
@@ -91,9 +94,12 @@ def definitions() -> Iterator[str]:
         "error('schema \"' || x::VARCHAR || '\" does not exist')) END"
     )
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regnamespace_name(x) AS coalesce(("
-        f"SELECT first(nspname) FROM {s}.pg_namespace WHERE oid = {s}.regnamespace(x)), "
-        "x::VARCHAR)"
+        f"CREATE OR REPLACE MACRO {s}.regnamespace_name_of(x) AS coalesce(("
+        f"SELECT first(nspname) FROM {s}.pg_namespace WHERE oid = x), x::VARCHAR)"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regnamespace_name(x) AS "
+        f"{s}.regnamespace_name_of({s}.regnamespace(x))"
     )
     # regproc: pg_type's regproc columns hold function names, so a function is its name.
     yield (

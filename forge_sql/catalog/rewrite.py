@@ -85,7 +85,8 @@ Edit = tuple[int, int, int, str]  # (start, end, order, text)
 def needed(sql: str) -> bool:
     """Cheap pre-check for the session's hot path: only catalog SQL pays for tokenizing."""
     return (
-        "pg_catalog" in sql
+        "pg_" in sql  # pg_catalog, and pg_class & co. unqualified (catalog copies refresh)
+        or "PG_" in sql
         or "::reg" in sql
         or "::REG" in sql
         or "information_schema" in sql
@@ -115,10 +116,10 @@ def rewrite(sql: str) -> str:
             function, end_index = cast
             first = _operand_start(tokens, index - 1)
             if first is not None:
+                function = _for_operand(function, tokens[first : index])
                 # Nested casts open at the same place: the outer one (later ::) first.
-                edits.append(
-                    (tokens[first].start, tokens[first].start, -index, f"{SCHEMA}.{function}(")
-                )
+                opening = f"{SCHEMA}.{function}(" if function else "("
+                edits.append((tokens[first].start, tokens[first].start, -index, opening))
                 edits.append((token.start, tokens[end_index].end, 0, ")"))
                 index = end_index + 1
                 continue
@@ -359,7 +360,8 @@ def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> in
         name = _cast_target(tokens, inner[1], inner[2])
         if name not in _REG_TYPES:
             return None
-        edits.append((tokens[index].start, tokens[inner[0]].end, 0, f"{SCHEMA}.{_reg(name)}_name("))
+        function = _for_operand(f"{_reg(name)}_name", tokens[inner[0] + 1 : inner[1]])
+        edits.append((tokens[index].start, tokens[inner[0]].end, 0, f"{SCHEMA}.{function}("))
         edits.append((tokens[inner[1] - 1].end, tokens[close].end, 0, ")"))
         return inner[0] + 1
     if target not in _REG_TYPES:
@@ -367,9 +369,25 @@ def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> in
     function = _reg(target)
     if target in ("regproc", "regprocedure") or _is_output(tokens, index, close):
         function += "_name"
-    edits.append((tokens[index].start, tokens[open_at].end, 0, f"{SCHEMA}.{function}("))
+    function = _for_operand(function, tokens[open_at + 1 : as_at])
+    opening = f"{SCHEMA}.{function}(" if function else "("
+    edits.append((tokens[index].start, tokens[open_at].end, 0, opening))
     edits.append((tokens[as_at - 1].end, tokens[close].end, 0, ")"))
     return open_at + 1
+
+
+def _for_operand(function: str, operand: Sequence[Token]) -> str:
+    """The cheaper function when the operand is already an OID (a column or a number):
+    no name to resolve, so ``c.oid::regclass`` compares as ``c.oid`` and prints through
+    ``regclass_name_of``. Returns '' for no function at all (the cast is the identity)."""
+    column = all(
+        t.kind == "identifier" if i % 2 == 0 else t.text == "." for i, t in enumerate(operand)
+    )
+    if not operand or not (column or (len(operand) == 1 and operand[0].kind == "numeric_const")):
+        return function
+    if function.startswith("regproc") or function.endswith("_names"):
+        return function
+    return f"{function}_of" if function.endswith("_name") else ""
 
 
 def _reg(name: str) -> str:

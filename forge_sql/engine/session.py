@@ -334,6 +334,7 @@ class EngineSession:
                 statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
             )
         if catalog_sql.needed(statement.sql):
+            self._database.refresh_catalog()
             statement = catalog_sql.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
         plan = _Plan(
