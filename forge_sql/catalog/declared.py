@@ -21,6 +21,9 @@ from forge_sql.storage.ducklake import quote_ident
 # Constraint OIDs live below the relation OIDs (pg_class.py), so they never equal a
 # relation's OID: clients join pg_description on objoid alone.
 _CONSTRAINT_BASE = 1 << 29
+# REFERENCES [schema.]table (columns), either name possibly double-quoted.
+_NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
+_REFERENCES = rf"REFERENCES\s+(?:({_NAME})\s*\.\s*)?({_NAME})\s*\(([^)]*)\)"
 
 
 def definitions() -> Iterator[str]:
@@ -33,23 +36,42 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {s}.constraint_oid(nsp, rel, name) AS "
         f"({_CONSTRAINT_BASE} + hash(nsp, rel, name) % {1 << 29})::BIGINT"
     )
+    # A quoted identifier keeps its case, an unquoted one folds to lower case.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.unquoted(x) AS CASE WHEN starts_with(x, '\"') "
+        "THEN replace(x[2:-2], '\"\"', '\"') ELSE lower(x) END"
+    )
+    # A foreign key's definition: "FOREIGN KEY (a) REFERENCES [s.]t (b) ON DELETE ...".
     yield (
         f"CREATE OR REPLACE VIEW {s}.declared AS SELECT k.schema_name, k.table_name, k.name, "
         "k.kind, k.columns, k.definition, "
         f"{s}.relation_oid(k.schema_name, k.table_name) AS relid, "
         f"{s}.relation_oid(k.schema_name, k.name) AS index_oid, "
         f"{s}.constraint_oid(k.schema_name, k.table_name, k.name) AS conoid, "
-        f"{s}.namespace_oid(k.schema_name) AS nspoid "
-        f"FROM {s}.declared_rows AS k"
+        f"{s}.namespace_oid(k.schema_name) AS nspoid, "
+        f"CASE WHEN r.ref.schema <> '' THEN {s}.unquoted(r.ref.schema) ELSE 'public' END "
+        f"AS ref_schema, {s}.unquoted(r.ref.name) AS ref_table, "
+        f"list_transform(string_split(r.ref.keys, ','), c -> {s}.unquoted(trim(c))) "
+        "AS ref_columns "
+        f"FROM {s}.declared_rows AS k, (SELECT CASE WHEN k.kind = 'f' THEN "
+        f"regexp_extract(k.definition, '{_REFERENCES}', ['schema', 'name', 'keys']) END "
+        "AS ref) AS r"
     )
-    # With the attribute numbers of the key columns, in key order (pg_index.indkey, conkey).
+    # With attribute numbers of the key columns in key order (pg_index.indkey, conkey) and,
+    # for a foreign key, of the referenced columns (confkey).
+    names = (
+        "SELECT schema_name, table_name, list(column_name ORDER BY column_index) AS names "
+        "FROM duckdb_columns() WHERE database_name = current_database() GROUP BY ALL"
+    )
     yield (
         f"CREATE OR REPLACE VIEW {s}.declared_keys AS SELECT d.*, "
         "list_transform(d.columns, name -> coalesce(list_position(t.names, name), 0))"
-        f"::SMALLINT[] AS attnums FROM {s}.declared AS d JOIN ("
-        "SELECT schema_name, table_name, list(column_name ORDER BY column_index) AS names "
-        "FROM duckdb_columns() WHERE database_name = current_database() "
-        "GROUP BY ALL) AS t USING (schema_name, table_name)"
+        "::SMALLINT[] AS attnums, "
+        f"{s}.relation_oid(d.ref_schema, d.ref_table) AS ref_relid, "
+        "list_transform(d.ref_columns, name -> coalesce(list_position(rt.names, name), 0))"
+        f"::SMALLINT[] AS ref_attnums FROM {s}.declared AS d JOIN ({names}) AS t "
+        f"USING (schema_name, table_name) LEFT JOIN ({names}) AS rt "
+        "ON rt.schema_name = d.ref_schema AND rt.table_name = d.ref_table"
     )
 
 

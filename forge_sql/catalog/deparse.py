@@ -34,31 +34,41 @@ def definitions() -> Iterator[str]:
         f"WHERE oid = TRY_CAST(x AS BIGINT) OR oid = {s}.relation_oid_of(x))"
     )
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_viewdef(x) AS {by_oid}, (x, pretty) AS {by_oid}"
-    columns = "array_to_string(list_transform(d.columns, c -> {s}.quote_ident(c)), ', ')"
+    # A key is a column name (quoted as needed) or an expression's text.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.key_text(k) AS CASE WHEN contains(k, '(') THEN k "
+        f"ELSE {s}.quote_ident(k) END"
+    )
+    columns = "array_to_string(list_transform(d.columns, c -> {s}.key_text(c)), ', ')"
     columns = columns.format(s=s)
     target = f"{s}.quote_ident(d.schema_name) || '.' || {s}.quote_ident(d.table_name)"
+    # A declared index's definition is "[UNIQUE ]INDEX USING btree (keys)[ WHERE ...]".
     index = (
-        "(SELECT first('CREATE ' || CASE WHEN d.kind IN ('p', 'u') THEN 'UNIQUE ' ELSE '' END "
-        f"|| 'INDEX ' || {s}.quote_ident(d.name) || ' ON ' || {target} "
-        f"|| ' USING btree (' || {columns} || ')') FROM {s}.declared AS d "
+        "(SELECT first('CREATE ' || CASE WHEN d.kind IN ('p', 'u') "
+        "OR starts_with(d.definition, 'UNIQUE') THEN 'UNIQUE ' ELSE '' END "
+        f"|| 'INDEX ' || {s}.quote_ident(d.name) || ' ON ' || {target} || ' ' "
+        "|| coalesce(regexp_replace(d.definition, '^(UNIQUE\\s+)?INDEX\\s+', ''), "
+        f"'USING btree (' || {columns} || ')')) FROM {s}.declared AS d "
         "WHERE d.index_oid = x AND d.kind IN ('p', 'u', 'i'))"
     )
     # With a column number, PostgreSQL returns that key column only.
     column = (
         "CASE WHEN column_number = 0 THEN " + index + " ELSE "
-        f"(SELECT first({s}.quote_ident(d.columns[column_number])) FROM {s}.declared AS d "
+        f"(SELECT first({s}.key_text(d.columns[column_number])) FROM {s}.declared AS d "
         "WHERE d.index_oid = x AND d.kind IN ('p', 'u', 'i')) END"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.pg_get_indexdef(x) AS {index}, "
         f"(x, column_number, pretty) AS {column}"
     )
+    # Checks as PostgreSQL prints them, "CHECK ((a > 0))"; foreign keys with no space
+    # between the referenced table and its columns, as SQLAlchemy's parser expects.
     constraint = (
         "(SELECT first(CASE d.kind "
         f"WHEN 'p' THEN 'PRIMARY KEY (' || {columns} || ')' "
         f"WHEN 'u' THEN 'UNIQUE (' || {columns} || ')' "
-        "ELSE 'CHECK (' || CASE WHEN starts_with(d.definition, '(') THEN d.definition "
-        "ELSE '(' || d.definition || ')' END || ')' END) "
+        "WHEN 'c' THEN 'CHECK (' || regexp_replace(d.definition, '^CHECK\\s*', '') || ')' "
+        "ELSE regexp_replace(d.definition, '(REFERENCES\\s+\\S+?)\\s+\\(', '\\1(') END) "
         f"FROM {s}.declared AS d WHERE d.conoid = x)"
     )
     yield (

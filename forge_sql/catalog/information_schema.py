@@ -14,7 +14,10 @@ from forge_sql.catalog.roles import OWNER
 from forge_sql.wire import oids
 
 _HERE = "database_name = current_database()"
-_KINDS = "CASE d.kind WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' ELSE 'CHECK' END"
+_KINDS = (
+    "CASE d.kind WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' "
+    "WHEN 'f' THEN 'FOREIGN KEY' ELSE 'CHECK' END"
+)
 # Bits of binary precision of the integer and float types (information_schema.sql).
 _BINARY_PRECISION = {
     oids.INT2: 16,
@@ -113,7 +116,7 @@ def definitions() -> Iterator[str]:
         "d.schema_name AS table_schema, d.table_name, "
         f"{_KINDS} AS constraint_type, 'NO' AS is_deferrable, 'NO' AS initially_deferred, "
         "'YES' AS enforced, CASE WHEN d.kind IN ('p', 'u') THEN 'YES' END AS nulls_distinct "
-        f"FROM {s}.declared AS d WHERE d.kind IN ('p', 'u', 'c')"
+        f"FROM {s}.declared AS d WHERE d.kind IN ('p', 'u', 'c', 'f')"
     )
     yield (
         f"CREATE OR REPLACE VIEW {i}.key_column_usage AS SELECT "
@@ -121,9 +124,10 @@ def definitions() -> Iterator[str]:
         "d.name AS constraint_name, current_database() AS table_catalog, "
         "d.schema_name AS table_schema, d.table_name, k.column_name, "
         "k.ordinal_position::INTEGER AS ordinal_position, "
-        "NULL::INTEGER AS position_in_unique_constraint "
+        "CASE WHEN d.kind = 'f' THEN k.ordinal_position END::INTEGER "
+        "AS position_in_unique_constraint "
         f"FROM {s}.declared AS d, "
         "(SELECT unnest(d.columns) AS column_name, "
         "generate_subscripts(d.columns, 1) AS ordinal_position) AS k "
-        "WHERE d.kind IN ('p', 'u')"
+        "WHERE d.kind IN ('p', 'u', 'f')"
     )

@@ -66,7 +66,7 @@ _COMMON = (
     "{hasindex} AS relhasindex, false AS relisshared, "
     "{persistence} AS relpersistence, {relkind} AS relkind, "
     "{natts}::SMALLINT AS relnatts, {checks}::SMALLINT AS relchecks, "
-    "false AS relhasrules, false AS relhastriggers, false AS relhassubclass, "
+    "false AS relhasrules, {triggers} AS relhastriggers, false AS relhassubclass, "
     "false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated, "
     "'d' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite, "
     "0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl, "
@@ -75,7 +75,7 @@ _COMMON = (
 
 
 def _select(oid: str, name: str, namespace: str, **columns: object) -> str:
-    values = {"owner": BOOTSTRAP_SUPERUSER, "persistence": "'p'", **columns}
+    values = {"owner": BOOTSTRAP_SUPERUSER, "persistence": "'p'", "triggers": "false", **columns}
     return (
         f"SELECT {oid} AS oid, {name} AS relname, {namespace} AS relnamespace, "
         f"0::BIGINT AS reltype, {_COMMON.format(**values)}"
@@ -114,12 +114,16 @@ def definitions() -> Iterator[str]:
         f"FROM (VALUES {rows}) AS r(oid, relname, relkind)"
     )
     # Per table: declared indexes (primary keys and unique constraints have one, as in
-    # PostgreSQL) and checks.
+    # PostgreSQL), checks, and foreign keys either way, which PostgreSQL implements with
+    # triggers: psql lists a table's foreign keys only when relhastriggers is set.
     yield (
         f"CREATE OR REPLACE VIEW {s}.declared_counts AS SELECT relid, "
         "count(*) FILTER (WHERE kind IN ('p', 'u', 'i')) AS indexes, "
-        "count(*) FILTER (WHERE kind = 'c') AS checks "
-        f"FROM {s}.declared GROUP BY relid"
+        "count(*) FILTER (WHERE kind = 'c') AS checks, "
+        "count(*) FILTER (WHERE kind = 'f') AS foreign_keys FROM ("
+        f"SELECT relid, kind FROM {s}.declared UNION ALL "
+        f"SELECT {s}.relation_oid(ref_schema, ref_table), kind FROM {s}.declared "
+        "WHERE kind = 'f') GROUP BY relid"
     )
     tables = _select(
         f"{s}.relation_oid(t.schema_name, t.table_name)",
@@ -131,6 +135,7 @@ def definitions() -> Iterator[str]:
         relkind="'r'",
         natts="t.column_count",
         checks="coalesce(k.checks, 0)",
+        triggers="coalesce(k.foreign_keys, 0) > 0",
     )
     views = _select(
         f"{s}.relation_oid(v.schema_name, v.view_name)",

@@ -15,7 +15,8 @@ def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE VIEW {SCHEMA}.pg_index AS SELECT d.index_oid AS indexrelid, "
         "d.relid AS indrelid, len(d.columns)::SMALLINT AS indnatts, "
-        "len(d.columns)::SMALLINT AS indnkeyatts, d.kind IN ('p', 'u') AS indisunique, "
+        "len(d.columns)::SMALLINT AS indnkeyatts, "
+        "d.kind IN ('p', 'u') OR starts_with(d.definition, 'UNIQUE') AS indisunique, "
         "false AS indnullsnotdistinct, d.kind = 'p' AS indisprimary, "
         "false AS indisexclusion, true AS indimmediate, false AS indisclustered, "
         "true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, "

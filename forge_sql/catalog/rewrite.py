@@ -138,6 +138,8 @@ def rewrite(sql: str) -> str:
             continue
         if _is_name(token) and _name(token) in _SET_FUNCTIONS | _SCALAR_FUNCTIONS:
             _function_in_from(tokens, index, edits)
+        elif _is_name(token) and _name(token) == "pg_partition_ancestors":
+            _ancestors_in_from(sql, tokens, index, edits)
         if token.text in _REGEX_OPERATORS and index + 1 < len(tokens):
             operator = _regex_match(token.text, tokens[index + 1], edits)
             if operator != token.text:
@@ -234,15 +236,8 @@ def _function_in_from(tokens: Sequence[Token], index: int, edits: list[Edit]) ->
     (PostgreSQL lets ``s`` stand for the single column, DuckDB reads it as the whole row);
     ``string_to_array(x, ',') s`` -> ``(SELECT string_to_array(x, ',') AS s) s`` (DuckDB
     has no scalar functions in FROM)."""
-    if index + 1 >= len(tokens) or tokens[index + 1].text != "(" or not _in_from(tokens, index):
-        return
-    depth, close = 0, None
-    for at in range(index + 1, len(tokens)):
-        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
-        if depth == 0:
-            close = at
-            break
-    if close is None:
+    close = _closing(tokens, index + 1)
+    if close is None or not _in_from(tokens, index):
         return
     alias = close + 1
     if alias < len(tokens) and tokens[alias].upper == "AS":
@@ -260,6 +255,35 @@ def _function_in_from(tokens: Sequence[Token], index: int, edits: list[Edit]) ->
     start = index - 2 if index >= 2 and tokens[index - 1].text == "." else index
     edits.append((tokens[start].start, tokens[start].start, 0, "(SELECT "))
     edits.append((tokens[close].end, tokens[alias].end, 0, f" AS {name}) {name}"))
+
+
+def _ancestors_in_from(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``FROM pg_partition_ancestors(x) [WITH ORDINALITY]``: without partitions a relation
+    is its own only ancestor, so the set is one row (psql's trigger query joins it)."""
+    close = _closing(tokens, index + 1)
+    if close is None or not _in_from(tokens, index):
+        return
+    start = index - 2 if index >= 2 and tokens[index - 1].text == "." else index
+    argument = sql[tokens[index + 1].end : tokens[close].start]
+    end, row = close, f"(SELECT {argument} AS relid)"
+    if close + 2 < len(tokens) and [t.upper for t in tokens[close + 1 : close + 3]] == [
+        "WITH",
+        "ORDINALITY",
+    ]:
+        end, row = close + 2, f"(SELECT {argument} AS relid, 1::BIGINT AS depth)"
+    edits.append((tokens[start].start, tokens[end].end, 0, row))
+
+
+def _closing(tokens: Sequence[Token], opening: int) -> int | None:
+    """Index of the parenthesis closing the one at ``opening``."""
+    if opening >= len(tokens) or tokens[opening].text != "(":
+        return None
+    depth = 0
+    for at in range(opening, len(tokens)):
+        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
+        if depth == 0:
+            return at
+    return None
 
 
 def _in_from(tokens: Sequence[Token], index: int) -> bool:

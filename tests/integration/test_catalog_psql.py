@@ -22,19 +22,16 @@ def describe(server: RunningServer, command: str, *options: str) -> str:
 
 @pytest.fixture
 def table(conn: psycopg.Connection, table_name: str) -> str:
-    """A table with a comment, NOT NULL, a default, a declared primary key and an index."""
-    conn.execute(f"CREATE TABLE {table_name} (id BIGINT NOT NULL, name VARCHAR DEFAULT 'x', "
-                 f"price DECIMAL(10,2), tags VARCHAR[], seen TIMESTAMPTZ)")
+    """A table with comments, NOT NULL, a default, declared keys, a check and indexes."""
+    conn.execute(f"CREATE TABLE {table_name}_team (id BIGINT PRIMARY KEY, code VARCHAR UNIQUE)")
+    conn.execute(f"CREATE TABLE {table_name} (id BIGINT NOT NULL PRIMARY KEY, "
+                 f"name VARCHAR DEFAULT 'x', price DECIMAL(10,2) CHECK (price > 0), "
+                 f"tags VARCHAR[], seen TIMESTAMPTZ, "
+                 f"team BIGINT REFERENCES {table_name}_team (id) ON DELETE CASCADE)")
     conn.execute(f"COMMENT ON TABLE {table_name} IS 'things we sell'")
     conn.execute(f"COMMENT ON COLUMN {table_name}.name IS 'display name'")
     conn.execute(f"CREATE VIEW {table_name}_v AS SELECT id, name FROM {table_name}")
-    conn.execute(
-        "INSERT INTO forge_meta.constraints (schema_name, table_name, name, kind, columns, "
-        "definition) VALUES ('public', %(t)s, %(t)s || '_pkey', 'p', ['id'], NULL), "
-        "('public', %(t)s, %(t)s || '_seen_idx', 'i', ['seen', 'name'], NULL), "
-        "('public', %(t)s, %(t)s || '_price_check', 'c', [], 'price > 0')",
-        {"t": table_name},
-    )
+    conn.execute(f"CREATE INDEX {table_name}_seen_idx ON {table_name} (seen DESC, name)")
     return table_name
 
 
@@ -81,10 +78,16 @@ def test_describe_table(server: RunningServer, table: str) -> None:
         ["price", "numeric(10,2)", "", "", ""],
         ["tags", "character varying[]", "", "", ""],
         ["seen", "timestamp with time zone", "", "", ""],
+        ["team", "bigint", "", "", ""],
     ]
     assert f'"{table}_pkey" PRIMARY KEY, btree (id)' in out
-    assert f'"{table}_seen_idx" btree (seen, name)' in out
+    assert f'"{table}_seen_idx" btree (seen DESC, name)' in out
     assert f'"{table}_price_check" CHECK ((price > 0))' in out
+    assert (f'"{table}_team_fkey" FOREIGN KEY (team) REFERENCES {table}_team(id) '
+            "ON DELETE CASCADE") in out
+    referenced = describe(server, rf"\d {table}_team")
+    assert f'"{table}_team_code_key" UNIQUE CONSTRAINT, btree (code)' in referenced
+    assert f'TABLE "{table}" CONSTRAINT "{table}_team_fkey" FOREIGN KEY' in referenced
 
 
 def test_describe_table_verbose(server: RunningServer, table: str) -> None:

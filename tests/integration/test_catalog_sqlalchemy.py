@@ -26,20 +26,17 @@ def engine(server: RunningServer) -> Iterator[Engine]:
 
 @pytest.fixture
 def table(conn: psycopg.Connection, table_name: str) -> str:
-    conn.execute(f"CREATE TABLE {table_name} (id BIGINT NOT NULL, name VARCHAR DEFAULT 'x', "
-                 f"price DECIMAL(10,2), tags VARCHAR[], seen TIMESTAMPTZ)")
+    conn.execute(f"CREATE TABLE {table_name}_team (id BIGINT PRIMARY KEY)")
+    conn.execute(f"CREATE TABLE {table_name} (id BIGINT PRIMARY KEY, name VARCHAR DEFAULT 'x' "
+                 f"UNIQUE, price DECIMAL(10,2) CHECK (price >= 0), tags VARCHAR[], "
+                 f"seen TIMESTAMPTZ, team BIGINT REFERENCES {table_name}_team (id))")
     conn.execute(f"COMMENT ON TABLE {table_name} IS 'things we sell'")
     conn.execute(f"COMMENT ON COLUMN {table_name}.price IS 'in euros'")
     conn.execute(f"CREATE VIEW {table_name}_v AS SELECT id FROM {table_name}")
-    conn.execute(f"INSERT INTO {table_name} VALUES (1, 'a', 2.50, ['x'], NULL), "
-                 f"(2, 'b', NULL, NULL, NULL)")
-    conn.execute(
-        "INSERT INTO forge_meta.constraints (schema_name, table_name, name, kind, columns) "
-        "VALUES ('public', %(t)s, %(t)s || '_pkey', 'p', ['id']), "
-        "('public', %(t)s, %(t)s || '_name_key', 'u', ['name']), "
-        "('public', %(t)s, %(t)s || '_seen_idx', 'i', ['seen', 'price'])",
-        {"t": table_name},
-    )
+    conn.execute(f"CREATE INDEX {table_name}_seen_idx ON {table_name} (seen, price)")
+    conn.execute(f"INSERT INTO {table_name}_team VALUES (7)")
+    conn.execute(f"INSERT INTO {table_name} VALUES (1, 'a', 2.50, ['x'], NULL, 7), "
+                 f"(2, 'b', NULL, NULL, NULL, NULL)")
     return table_name
 
 
@@ -57,15 +54,16 @@ def test_names(engine: Engine, table: str) -> None:
 
 def test_columns(engine: Engine, table: str) -> None:
     columns = inspect(engine).get_columns(table)
-    assert [c["name"] for c in columns] == ["id", "name", "price", "tags", "seen"]
-    for column, kind in zip(columns, [BIGINT, VARCHAR, NUMERIC, ARRAY, TIMESTAMP], strict=True):
+    assert [c["name"] for c in columns] == ["id", "name", "price", "tags", "seen", "team"]
+    kinds = [BIGINT, VARCHAR, NUMERIC, ARRAY, TIMESTAMP, BIGINT]
+    for column, kind in zip(columns, kinds, strict=True):
         assert isinstance(column["type"], kind)
     assert isinstance(columns[3]["type"].item_type, VARCHAR)
     assert (columns[2]["type"].precision, columns[2]["type"].scale) == (10, 2)
     assert columns[4]["type"].timezone is True
-    assert [c["nullable"] for c in columns] == [False, True, True, True, True]
-    assert [c["default"] for c in columns] == [None, "'x'", None, None, None]
-    assert [c["comment"] for c in columns] == [None, None, "in euros", None, None]
+    assert [c["nullable"] for c in columns] == [False, True, True, True, True, True]
+    assert [c["default"] for c in columns] == [None, "'x'", None, None, None, None]
+    assert [c["comment"] for c in columns] == [None, None, "in euros", None, None, None]
 
 
 def test_keys_and_indexes(engine: Engine, table: str) -> None:
@@ -78,7 +76,11 @@ def test_keys_and_indexes(engine: Engine, table: str) -> None:
     assert indexes[f"{table}_seen_idx"]["column_names"] == ["seen", "price"]
     assert indexes[f"{table}_seen_idx"]["unique"] is False
     assert indexes[f"{table}_name_key"]["unique"] is True
-    assert inspector.get_foreign_keys(table) == []
+    foreign = inspector.get_foreign_keys(table)
+    assert [(f["name"], f["constrained_columns"], f["referred_table"], f["referred_columns"])
+            for f in foreign] == [(f"{table}_team_fkey", ["team"], f"{table}_team", ["id"])]
+    checks = inspector.get_check_constraints(table)
+    assert [(c["name"], c["sqltext"]) for c in checks] == [(f"{table}_price_check", "price >= 0")]
 
 
 def test_pandas_read_sql(engine: Engine, table: str) -> None:

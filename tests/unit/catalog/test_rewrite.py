@@ -32,6 +32,12 @@ CASES = [
     ),
     ("SELECT generate_series(1, 3) s", "SELECT generate_series(1, 3) s"),
     (
+        "SELECT 1 FROM pg_catalog.pg_trigger AS u, pg_catalog.pg_partition_ancestors(t.tgrelid) "
+        "WITH ORDINALITY AS a(relid, depth)",
+        "SELECT 1 FROM server.pgc.pg_trigger AS u, (SELECT t.tgrelid AS relid, 1::BIGINT AS depth) "
+        "AS a(relid, depth)",
+    ),
+    (
         "SELECT s[i] FROM generate_series(1, 2) as i, string_to_array('a,b', ',') s",
         "SELECT s[i] FROM generate_series(1, 2) as i(i), (SELECT string_to_array('a,b', ',') "
         "AS s) s",
