@@ -74,7 +74,7 @@ _COMMON = (
 )
 
 
-def _select(oid: str, name: str, namespace: str, **columns: object) -> str:
+def _select(oid: str, name: str, namespace: str | int, **columns: object) -> str:
     values = {"owner": BOOTSTRAP_SUPERUSER, "persistence": "'p'", "triggers": "false", **columns}
     return (
         f"SELECT {oid} AS oid, {name} AS relname, {namespace} AS relnamespace, "

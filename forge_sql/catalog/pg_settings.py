@@ -40,7 +40,7 @@ def _vartype(default: str) -> str:
 
 def rows() -> list[tuple[object, ...]]:
     """One row per setting, in PostgreSQL's spelling (DateStyle, TimeZone, ...)."""
-    found = []
+    found: list[tuple[object, ...]] = []
     for key, setting in sorted(SETTINGS.items()):
         found.append(
             (

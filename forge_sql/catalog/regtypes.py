@@ -67,11 +67,16 @@ def definitions() -> Iterator[str]:
         "WHERE c.oid = x), x::VARCHAR)"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
+    # to_regclass/to_regtype: NULL where the cast raises (they answer the OID).
+    yield f"CREATE OR REPLACE MACRO {s}.to_regclass(x) AS {s}.relation_oid_of(x)"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.to_regtype(x) AS (SELECT first(oid) FROM "
+        f"{s}.pg_type_rows WHERE typname = lower(trim(x::VARCHAR)) "
+        "OR sql_name = lower(trim(x::VARCHAR)))"
+    )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype(x) AS CASE WHEN x IS NULL THEN NULL "
-        "ELSE coalesce(TRY_CAST(x AS BIGINT), "
-        f"(SELECT first(oid) FROM {s}.pg_type_rows WHERE typname = lower(trim(x::VARCHAR)) "
-        "OR sql_name = lower(trim(x::VARCHAR))), "
+        f"ELSE coalesce(TRY_CAST(x AS BIGINT), {s}.to_regtype(x), "
         "error('type \"' || x::VARCHAR || '\" does not exist')) END"
     )
     # A constant map rather than a lookup, so it also works inside list lambdas (regtype[]).

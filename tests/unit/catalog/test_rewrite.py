@@ -13,7 +13,10 @@ CASES = [
     ('SELECT * FROM "pg_catalog"."pg_attribute"', 'SELECT * FROM server.pgc."pg_attribute"'),
     # functions resolve through the search path (the emulation first); types unqualified
     ("SELECT pg_catalog.format_type(23, -1)", "SELECT format_type(23, -1)"),
-    ("SELECT x::pg_catalog.int2[], CAST(y AS pg_catalog.text)", "SELECT x::int2[], CAST(y AS text)"),
+    (
+        "SELECT x::pg_catalog.int2[], CAST(y AS pg_catalog.text)",
+        "SELECT x::int2[], CAST(y AS text)",
+    ),
     (
         "WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default",
         "WHERE c.relname ~ '(?s).*(?:^(t)$).*' ",
@@ -63,7 +66,10 @@ CASES = [
     ("SELECT c.oid::regclass AS t, 1", "SELECT server.pgc.regclass_name_of(c.oid) AS t, 1"),
     ("WHERE c.oid = 'x'::pg_catalog.regclass", "WHERE c.oid = server.pgc.regclass('x')"),
     ("SELECT x::regnamespace::text", "SELECT server.pgc.regnamespace_name_of(x)"),
-    ("WHERE typinput = 'array_in'::regproc", "WHERE typinput = server.pgc.regproc_name('array_in')"),
+    (
+        "WHERE typinput = 'array_in'::regproc",
+        "WHERE typinput = server.pgc.regproc_name('array_in')",
+    ),
     ("SELECT a::regtype[]::text[]", "SELECT server.pgc.regtype_names(a)::text[]"),
     ("WHERE d.classoid = CAST($1 AS REGCLASS)", "WHERE d.classoid = server.pgc.regclass($1)"),
     (
