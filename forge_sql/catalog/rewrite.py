@@ -16,7 +16,8 @@ Works on DuckDB's tokens, so string literals and quoted identifiers are never to
   DuckDB's ``~`` matches the whole string, so the literal pattern is widened.
 - ``'{a,b}'::text[]`` and ``= ANY('{a,b}')``: PostgreSQL's array literal in DuckDB's
   list spelling ``'[a,b]'``.
-- ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
+- ``proc.oid = typ.typreceive`` -> ``proc.proname = typ.typreceive``, and
+  ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
   ``typreceive != '-'``: those columns are text, and ``-`` is how PostgreSQL prints the
   zero regproc, so the comparison keeps its meaning while ``typreceive::text`` still works.
 - asyncpg's type introspection query -> forge_sql.catalog.introspection.QUERY.
@@ -148,6 +149,8 @@ def rewrite(sql: str) -> str:
             _array_literal(tokens, index, edits)
         elif _is_regproc_zero(tokens, index):
             edits.append((token.start, token.end, 0, "'-'"))
+        elif token.text == "=":
+            _regproc_join(tokens, index, edits)
         index += 1
     if not edits:
         return sql
@@ -505,6 +508,25 @@ def _dotted_start(tokens: Sequence[Token], index: int) -> int:
     while index >= 2 and tokens[index - 1].text == "." and tokens[index - 2].kind == "identifier":
         index -= 2
     return index
+
+
+def _regproc_join(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``proc.oid = typ.typreceive`` -> ``proc.proname = typ.typreceive``: the regproc
+    columns of pg_type hold function names here (Npgsql's type loading joins pg_proc so)."""
+    if index < 1 or index + 1 >= len(tokens):
+        return
+    end = index + 1
+    while end + 2 < len(tokens) and tokens[end + 1].text == "." and _is_name(tokens[end + 2]):
+        end += 2
+    left, right = tokens[index - 1], tokens[end]
+    for oid, other in ((left, right), (right, left)):
+        if (
+            oid.kind == "identifier"
+            and _name(oid) == "oid"
+            and other.kind == "identifier"
+            and _name(other) in _REGPROC_COLUMNS
+        ):
+            edits.append((oid.start, oid.end, 0, "proname"))
 
 
 def _is_regproc_zero(tokens: Sequence[Token], index: int) -> bool:

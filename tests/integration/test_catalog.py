@@ -189,3 +189,83 @@ def test_asyncpg_arrays(server: RunningServer, conn: psycopg.Connection,
     bound, row = asyncio.run(asyncio.wait_for(main(), timeout=60))
     assert bound == [1, 2]
     assert row == ([1, None, 3], ["a", "b c"])
+
+
+# -- Npgsql / Power BI ----------------------------------------------------------------------
+
+# The type loading Npgsql (and so Power BI) runs on connect: arrays are told apart by their
+# receive function, array_recv, found by joining pg_proc on typreceive.
+NPGSQL_TYPES = """
+SELECT ns.nspname, t.oid, t.typname, t.typtype, t.typnotnull, t.elemtypoid
+FROM (
+    SELECT typ.oid, typ.typnamespace, typ.typname, typ.typtype, typ.typrelid, typ.typnotnull,
+        typ.relkind, elemtyp.oid AS elemtypoid, elemtyp.typname AS elemtypname,
+        elemcls.relkind AS elemrelkind,
+        CASE WHEN elemproc.proname='array_recv' THEN 'a' ELSE elemtyp.typtype END AS elemtyptype
+    FROM (
+        SELECT typ.oid, typnamespace, typname, typrelid, typnotnull, relkind, typelem AS elemoid,
+            CASE WHEN proc.proname='array_recv' THEN 'a' ELSE typ.typtype END AS typtype,
+            CASE
+                WHEN proc.proname='array_recv' THEN typ.typelem
+                WHEN typ.typtype='r' THEN rngsubtype
+                WHEN typ.typtype='m' THEN (SELECT rngtypid FROM pg_range
+                                           WHERE rngmultitypid = typ.oid)
+                WHEN typ.typtype='d' THEN typ.typbasetype
+            END AS elemtypoid
+        FROM pg_type AS typ
+        LEFT JOIN pg_class AS cls ON (cls.oid = typ.typrelid)
+        LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive
+        LEFT JOIN pg_range ON (pg_range.rngtypid = typ.oid)
+    ) AS typ
+    LEFT JOIN pg_type AS elemtyp ON elemtyp.oid = elemtypoid
+    LEFT JOIN pg_class AS elemcls ON (elemcls.oid = elemtyp.typrelid)
+    LEFT JOIN pg_proc AS elemproc ON elemproc.oid = elemtyp.typreceive
+) AS t
+JOIN pg_namespace AS ns ON (ns.oid = typnamespace)
+WHERE
+    typtype IN ('b', 'r', 'm', 'e', 'd') OR
+    (typtype = 'c' AND relkind='c') OR
+    (typtype = 'p' AND typname IN ('record', 'void')) OR
+    (typtype = 'a' AND (
+        elemtyptype IN ('b', 'r', 'm', 'e', 'd') OR
+        (elemtyptype = 'p' AND elemtypname IN ('record', 'void')) OR
+        (elemtyptype = 'c' AND elemrelkind='c')
+    ))
+ORDER BY CASE
+       WHEN typtype IN ('b', 'e', 'p') THEN 0
+       WHEN typtype = 'r' THEN 1
+       WHEN typtype = 'm' THEN 2
+       WHEN typtype = 'c' THEN 3
+       WHEN typtype = 'd' AND elemtyptype <> 'a' THEN 4
+       WHEN typtype = 'a' THEN 5
+       WHEN typtype = 'd' AND elemtyptype = 'a' THEN 6
+END
+"""
+NPGSQL_COMPOSITES = (
+    "SELECT typ.oid, att.attname, att.atttypid FROM pg_type AS typ "
+    "JOIN pg_namespace AS ns ON (ns.oid = typ.typnamespace) "
+    "JOIN pg_class AS cls ON (cls.oid = typ.typrelid) "
+    "JOIN pg_attribute AS att ON (att.attrelid = typ.typrelid) "
+    "WHERE (typ.typtype = 'c' AND cls.relkind='c') AND attnum > 0 AND NOT attisdropped "
+    "ORDER BY typ.oid, att.attnum"
+)
+NPGSQL_ENUMS = (
+    "SELECT pg_type.oid, enumlabel FROM pg_enum JOIN pg_type ON pg_type.oid=enumtypid "
+    "ORDER BY oid, enumsortorder"
+)
+
+
+def test_npgsql_type_loading(conn: psycopg.Connection) -> None:
+    rows = conn.execute(NPGSQL_TYPES).fetchall()
+    kinds = {row[2]: row[3:] for row in rows}
+    assert kinds["int4"] == ("b", False, None)
+    assert kinds["_int4"] == ("a", False, oids.INT4)
+    assert kinds["_text"] == ("a", False, oids.TEXT)
+    assert kinds["record"][0] == kinds["void"][0] == "p"
+    assert "trigger" not in kinds
+    assert {row[0] for row in rows} == {"pg_catalog"}
+    # base types come before the arrays of them
+    order = [row[2] for row in rows]
+    assert order.index("int4") < order.index("_int4")
+    assert conn.execute(NPGSQL_COMPOSITES).fetchall() == []
+    assert conn.execute(NPGSQL_ENUMS).fetchall() == []

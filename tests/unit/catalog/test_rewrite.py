@@ -99,6 +99,10 @@ CASES = [
         "AND typreceive::TEXT != 'array_recv'",
     ),
     ("SELECT typlen != 0 FROM pg_catalog.pg_type", "SELECT typlen != 0 FROM server.pgc.pg_type"),
+    (
+        "LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive",
+        "LEFT JOIN pg_proc AS proc ON proc.proname = typ.typreceive",
+    ),
 ]
 
 
