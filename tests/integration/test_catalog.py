@@ -269,3 +269,76 @@ def test_npgsql_type_loading(conn: psycopg.Connection) -> None:
     assert order.index("int4") < order.index("_int4")
     assert conn.execute(NPGSQL_COMPOSITES).fetchall() == []
     assert conn.execute(NPGSQL_ENUMS).fetchall() == []
+
+
+# -- pgjdbc DatabaseMetaData (DBeaver, Metabase) --------------------------------------------
+
+PGJDBC_TABLES = (
+    "SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, c.relname AS TABLE_NAME, "
+    "CASE n.nspname ~ '^pg_' OR n.nspname = 'information_schema' WHEN true THEN CASE "
+    "WHEN n.nspname = 'pg_catalog' OR n.nspname = 'information_schema' THEN CASE c.relkind "
+    "WHEN 'r' THEN 'SYSTEM TABLE' WHEN 'v' THEN 'SYSTEM VIEW' WHEN 'i' THEN 'SYSTEM INDEX' "
+    "ELSE NULL END ELSE NULL END WHEN false THEN CASE c.relkind WHEN 'r' THEN 'TABLE' "
+    "WHEN 'p' THEN 'PARTITIONED TABLE' WHEN 'i' THEN 'INDEX' WHEN 'S' THEN 'SEQUENCE' "
+    "WHEN 'v' THEN 'VIEW' WHEN 'c' THEN 'TYPE' WHEN 'f' THEN 'FOREIGN TABLE' "
+    "WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END ELSE NULL END AS TABLE_TYPE, "
+    "d.description AS REMARKS, '' as TYPE_CAT, '' as TYPE_SCHEM, '' as TYPE_NAME, "
+    "'' AS SELF_REFERENCING_COL_NAME, '' AS REF_GENERATION "
+    "FROM pg_catalog.pg_namespace n, pg_catalog.pg_class c "
+    "LEFT JOIN pg_catalog.pg_description d ON (c.oid = d.objoid AND d.objsubid = 0 "
+    "and d.classoid = 'pg_class'::regclass) WHERE c.relnamespace = n.oid "
+    "AND n.nspname LIKE 'public' AND c.relname LIKE %s AND (false "
+    "OR ( c.relkind IN ('r','p') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' ) "
+    "OR ( c.relkind = 'v' AND n.nspname <> 'pg_catalog' AND n.nspname <> 'information_schema' ) ) "
+    "ORDER BY TABLE_TYPE,TABLE_SCHEM,TABLE_NAME"
+)
+PGJDBC_COLUMNS = (
+    "SELECT * FROM (SELECT n.nspname,c.relname,a.attname,a.atttypid,"
+    "a.attnotnull OR (t.typtype = 'd' AND t.typnotnull) AS attnotnull,a.atttypmod,a.attlen,"
+    "t.typtypmod,row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS attnum, "
+    "nullif(a.attidentity, '') as attidentity,nullif(a.attgenerated, '') as attgenerated,"
+    "pg_catalog.pg_get_expr(def.adbin, def.adrelid) AS adsrc,dsc.description,t.typbasetype,"
+    "t.typtype FROM pg_catalog.pg_namespace n "
+    "JOIN pg_catalog.pg_class c ON (c.relnamespace = n.oid) "
+    "JOIN pg_catalog.pg_attribute a ON (a.attrelid=c.oid) "
+    "JOIN pg_catalog.pg_type t ON (a.atttypid = t.oid) "
+    "LEFT JOIN pg_catalog.pg_attrdef def ON (a.attrelid=def.adrelid AND a.attnum = def.adnum) "
+    "LEFT JOIN pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND a.attnum = dsc.objsubid) "
+    "LEFT JOIN pg_catalog.pg_class dc ON (dc.oid=dsc.classoid AND dc.relname='pg_class') "
+    "LEFT JOIN pg_catalog.pg_namespace dn ON (dc.relnamespace=dn.oid AND dn.nspname='pg_catalog') "
+    "WHERE c.relkind in ('r','p','v','f','m') and a.attnum > 0 AND NOT a.attisdropped "
+    "AND n.nspname LIKE 'public' AND c.relname LIKE %s) c WHERE true "
+    "ORDER BY nspname,c.relname,attnum"
+)
+PGJDBC_PRIMARY_KEYS = (
+    "SELECT result.TABLE_CAT, result.TABLE_SCHEM, result.TABLE_NAME, result.COLUMN_NAME, "
+    "result.KEY_SEQ, result.PK_NAME FROM (SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, "
+    "ct.relname AS TABLE_NAME, a.attname AS COLUMN_NAME, "
+    "(information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, ci.relname AS PK_NAME, "
+    "information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM "
+    "FROM pg_catalog.pg_class ct JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid) "
+    "JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid) "
+    "JOIN pg_catalog.pg_index i ON ( a.attrelid = i.indrelid) "
+    "JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid) "
+    "WHERE true AND n.nspname = E'public' AND ct.relname = %s AND i.indisprimary ) result "
+    "where result.A_ATTNUM = (result.KEYS).x ORDER BY result.table_name, result.pk_name, "
+    "result.key_seq"
+)
+
+
+def test_pgjdbc_metadata(conn: psycopg.Connection, table_name: str) -> None:
+    conn.execute(f"CREATE TABLE {table_name} (a INTEGER NOT NULL, b VARCHAR DEFAULT 'z', "
+                 f"c DECIMAL(8,3), PRIMARY KEY (b, a))")
+    conn.execute(f"COMMENT ON TABLE {table_name} IS 'for pgjdbc'")
+    conn.execute(f"COMMENT ON COLUMN {table_name}.c IS 'money'")
+    tables = conn.execute(PGJDBC_TABLES, [table_name]).fetchall()
+    assert [row[1:5] for row in tables] == [("public", table_name, "TABLE", "for pgjdbc")]
+    columns = conn.execute(PGJDBC_COLUMNS, [table_name]).fetchall()
+    assert [(r[2], r[3], r[4], r[5], r[8], r[11], r[12]) for r in columns] == [
+        ("a", oids.INT4, True, -1, 1, None, None),
+        ("b", oids.VARCHAR, True, -1, 2, "'z'", None),
+        ("c", oids.NUMERIC, False, (8 << 16 | 3) + 4, 3, None, "money"),
+    ]
+    keys = conn.execute(PGJDBC_PRIMARY_KEYS, [table_name]).fetchall()
+    assert keys == [(None, "public", table_name, "b", 1, f"{table_name}_pkey"),
+                    (None, "public", table_name, "a", 2, f"{table_name}_pkey")]
