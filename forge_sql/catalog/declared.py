@@ -4,8 +4,11 @@ DuckLake enforces none of them (forge_sql/storage/meta.py); pg_constraint, pg_in
 index rows of pg_class and information_schema present them as PostgreSQL would.
 
 Binding a DuckLake table costs ~50-100 ms with a hundred tables in the lake, and pg_class
-reads these rows twice, so the catalog reads a copy in the server's database
-(``declared_rows``), which :func:`refresh` renews when the lake has a new snapshot.
+reads these rows twice, so the catalog reads tables in the server's database that
+:func:`refresh` fills when the lake has a new snapshot: ``declared`` (with OIDs and the
+parsed REFERENCES clause), ``declared_keys`` (with attribute numbers) and
+``declared_counts`` (per table). Each is computed by the view of the same name with the
+suffix ``_source``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 
 import duckdb
 
-from forge_sql.catalog import SCHEMA, lake_tables
+from forge_sql.catalog import SCHEMA, lake_tables, literal
 from forge_sql.storage import meta
 from forge_sql.storage.ducklake import quote_ident
 
@@ -26,7 +29,11 @@ _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
 _REFERENCES = rf"REFERENCES\s+(?:({_NAME})\s*\.\s*)?({_NAME})\s*\(([^)]*)\)"
 
 
-def definitions() -> Iterator[str]:
+_MATERIALIZED = ("declared", "declared_keys", "declared_counts")
+
+
+def definitions(lake: str) -> Iterator[str]:
+    """``lake``: the lake's name, read when refreshing from the server's own connection."""
     s = SCHEMA
     yield (
         f"CREATE OR REPLACE TABLE {s}.declared_rows (schema_name VARCHAR, table_name VARCHAR, "
@@ -43,8 +50,8 @@ def definitions() -> Iterator[str]:
     )
     # A foreign key's definition: "FOREIGN KEY (a) REFERENCES [s.]t (b) ON DELETE ...".
     yield (
-        f"CREATE OR REPLACE VIEW {s}.declared AS SELECT k.schema_name, k.table_name, k.name, "
-        "k.kind, k.columns, k.definition, "
+        f"CREATE OR REPLACE VIEW {s}.declared_source AS SELECT k.schema_name, k.table_name, "
+        "k.name, k.kind, k.columns, k.definition, "
         f"{s}.relation_oid(k.schema_name, k.table_name) AS relid, "
         f"{s}.relation_oid(k.schema_name, k.name) AS index_oid, "
         f"{s}.constraint_oid(k.schema_name, k.table_name, k.name) AS conoid, "
@@ -61,10 +68,11 @@ def definitions() -> Iterator[str]:
     # for a foreign key, of the referenced columns (confkey).
     names = (
         "SELECT schema_name, table_name, list(column_name ORDER BY column_index) AS names "
-        "FROM duckdb_columns() WHERE database_name = current_database() GROUP BY ALL"
+        f"FROM duckdb_columns() WHERE database_name = {literal(lake)} GROUP BY ALL"
     )
+    yield f"CREATE OR REPLACE TABLE {s}.declared AS SELECT * FROM {s}.declared_source"
     yield (
-        f"CREATE OR REPLACE VIEW {s}.declared_keys AS SELECT d.*, "
+        f"CREATE OR REPLACE VIEW {s}.declared_keys_source AS SELECT d.*, "
         "list_transform(d.columns, name -> coalesce(list_position(t.names, name), 0))"
         "::SMALLINT[] AS attnums, "
         f"{s}.relation_oid(d.ref_schema, d.ref_table) AS ref_relid, "
@@ -73,6 +81,20 @@ def definitions() -> Iterator[str]:
         f"USING (schema_name, table_name) LEFT JOIN ({names}) AS rt "
         "ON rt.schema_name = d.ref_schema AND rt.table_name = d.ref_table"
     )
+    # Per table: declared indexes (primary keys and unique constraints have one, as in
+    # PostgreSQL), checks, and foreign keys either way, which PostgreSQL implements with
+    # triggers: psql lists a table's foreign keys only when relhastriggers is set.
+    yield (
+        f"CREATE OR REPLACE VIEW {s}.declared_counts_source AS SELECT relid, "
+        "count(*) FILTER (WHERE kind IN ('p', 'u', 'i')) AS indexes, "
+        "count(*) FILTER (WHERE kind = 'c') AS checks, "
+        "count(*) FILTER (WHERE kind = 'f') AS foreign_keys FROM ("
+        f"SELECT relid, kind FROM {s}.declared UNION ALL "
+        f"SELECT {s}.relation_oid(ref_schema, ref_table), kind FROM {s}.declared "
+        "WHERE kind = 'f') GROUP BY relid"
+    )
+    for name in _MATERIALIZED[1:]:
+        yield f"CREATE OR REPLACE TABLE {s}.{name} AS SELECT * FROM {s}.{name}_source"
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, lake: str) -> int | None:
@@ -88,7 +110,8 @@ def snapshot(con: duckdb.DuckDBPyConnection, lake: str) -> int | None:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
-    """Copy the lake's constraints into ``declared_rows``, in one transaction."""
+    """Copy the lake's constraints and recompute the tables derived from them, in one
+    transaction (sessions see the old rows or the new ones)."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {SCHEMA}.declared_rows")
@@ -96,6 +119,9 @@ def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
             f"INSERT INTO {SCHEMA}.declared_rows SELECT schema_name, table_name, name, kind, "
             f"columns, definition FROM {quote_ident(lake)}.{meta.SCHEMA}.constraints"
         )
+        for name in _MATERIALIZED:
+            con.execute(f"DELETE FROM {SCHEMA}.{name}")
+            con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {SCHEMA}.{name}_source")
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -53,7 +53,7 @@ def statements(
     yield from pg_namespace.definitions()
     yield from pg_class.macros()
     yield from lake_tables.definitions(lake, has_metadata)
-    yield from declared.definitions()
+    yield from declared.definitions(lake)
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
     yield from pg_attrdef.definitions()

@@ -113,18 +113,6 @@ def definitions() -> Iterator[str]:
         f"relname::VARCHAR AS relname, relkind::VARCHAR AS relkind "
         f"FROM (VALUES {rows}) AS r(oid, relname, relkind)"
     )
-    # Per table: declared indexes (primary keys and unique constraints have one, as in
-    # PostgreSQL), checks, and foreign keys either way, which PostgreSQL implements with
-    # triggers: psql lists a table's foreign keys only when relhastriggers is set.
-    yield (
-        f"CREATE OR REPLACE VIEW {s}.declared_counts AS SELECT relid, "
-        "count(*) FILTER (WHERE kind IN ('p', 'u', 'i')) AS indexes, "
-        "count(*) FILTER (WHERE kind = 'c') AS checks, "
-        "count(*) FILTER (WHERE kind = 'f') AS foreign_keys FROM ("
-        f"SELECT relid, kind FROM {s}.declared UNION ALL "
-        f"SELECT {s}.relation_oid(ref_schema, ref_table), kind FROM {s}.declared "
-        "WHERE kind = 'f') GROUP BY relid"
-    )
     tables = _select(
         f"{s}.relation_oid(t.schema_name, t.table_name)",
         "t.table_name",
