@@ -46,6 +46,14 @@ class Database:
         self.catalog = settings.database
         catalog_install.install(self._con)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
+        # Functions whose value may differ when a statement runs again (savepoint replay).
+        self.volatile_functions = frozenset(
+            name.lower()
+            for (name,) in self._con.execute(
+                "SELECT DISTINCT function_name FROM duckdb_functions() "
+                "WHERE stability <> 'CONSISTENT'"
+            ).fetchall()
+        )
         self.duckdb_settings = frozenset(
             name.lower()
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
@@ -79,6 +87,18 @@ class Database:
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
+
+    def latest_snapshot(self) -> int | None:
+        """The lake's last committed snapshot, read outside any session's transaction."""
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            row = cursor.execute(
+                f"SELECT id FROM {ducklake.quote_ident(self.catalog)}.current_snapshot()"
+            ).fetchone()
+        finally:
+            cursor.close()
+        return int(row[0]) if row else None
 
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""

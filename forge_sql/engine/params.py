@@ -167,6 +167,11 @@ def _infer(
     return inferred
 
 
+def tables(statement: Statement) -> list[str]:
+    """Names of the tables a statement reads or writes (after FROM, JOIN, INTO, UPDATE)."""
+    return _tables([t for t in statement.tokens if t.kind != "comment"])
+
+
 def _tables(tokens: Sequence[Token]) -> list[str]:
     names = []
     for index, token in enumerate(tokens[:-1]):

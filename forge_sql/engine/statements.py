@@ -162,6 +162,8 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
+    if first in ("DECLARE", "FETCH", "MOVE"):
+        return "CURSOR"
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
         return "COPY"  # PostgreSQL's option syntax, which DuckDB's parser refuses
     return None

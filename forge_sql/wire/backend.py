@@ -167,6 +167,10 @@ class BackendSession(Protocol):
         """Names of prepared statements dropped by DEALLOCATE / DISCARD since the last call;
         :data:`ALL_STATEMENTS` stands for all of them."""
 
+    def cursor_columns(self, name: str) -> tuple[Column, ...] | None:
+        """The row description of the SQL cursor ``name`` (DECLARE), which clients may
+        describe as a portal; raise InvalidCursorName (34000) when there is none."""
+
     def error_occurred(self) -> None:
         """A statement failed outside the backend (Bind, parameter decoding): an open
         transaction block becomes failed, as after any error in PostgreSQL."""

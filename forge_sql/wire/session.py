@@ -367,9 +367,13 @@ class Session:
         else:
             portal = self.portals.get(message.name)
             if portal is None:
-                raise errors.InvalidCursorName(f'portal "{message.name}" does not exist')
-            columns = portal.statement.columns
-            formats = tuple(_expand(portal.formats, len(columns or ()), "result"))
+                # A cursor opened by DECLARE is a portal too ("53.2.3"; psycopg's named
+                # cursors describe it this way).
+                columns = self._db().cursor_columns(message.name)
+                formats = ()
+            else:
+                columns = portal.statement.columns
+                formats = tuple(_expand(portal.formats, len(columns or ()), "result"))
         if columns is None:
             self.queue(m.no_data())
         else:

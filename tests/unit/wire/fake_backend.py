@@ -207,6 +207,9 @@ class FakeSession:
     def take_deallocations(self) -> list[str]:
         return []
 
+    def cursor_columns(self, name: str) -> tuple[Column, ...] | None:
+        raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
+
     def flush_pending(self) -> None:
         pass
 
