@@ -12,8 +12,10 @@ from forge_sql.catalog import (
     pg_class,
     pg_namespace,
     pg_range,
+    pg_stat_activity,
     pg_type,
     regtypes,
+    session_functions,
     type_oids,
 )
 
@@ -30,6 +32,8 @@ def statements(duckdb_type_names: list[str]) -> Iterator[str]:
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
     yield from regtypes.definitions()
+    yield from session_functions.definitions()
+    yield from pg_stat_activity.definitions()
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:

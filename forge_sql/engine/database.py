@@ -12,6 +12,9 @@ import duckdb
 from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
+from forge_sql.engine import pg_functions
+from forge_sql.engine.activity import Activity
+from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.storage import ducklake
 
@@ -44,6 +47,9 @@ class Database:
         ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
         ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
+        self.activity = Activity()
+        self.advisory_locks = AdvisoryLocks()
+        pg_functions.register(self._con, self.activity, self.advisory_locks)
         catalog_install.install(self._con)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         # Functions whose value may differ when a statement runs again (savepoint replay).
@@ -87,6 +93,12 @@ class Database:
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
+
+    def is_superuser(self, user: str) -> bool:
+        """Without users every client is trusted (loopback only); with users, those the
+        configuration marks ``superuser = true``."""
+        users = self.settings.users
+        return not users or (user in users and users[user].superuser)
 
     def latest_snapshot(self) -> int | None:
         """The lake's last committed snapshot, read outside any session's transaction."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching, savepoints
+from forge_sql.engine import activity, batching, savepoints
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
@@ -38,6 +39,7 @@ from forge_sql.wire.backend import (
 log = logging.getLogger(__name__)
 
 _NO_TRANSACTION = ("25P01", "there is no transaction in progress")
+_STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
 _TRANSACTION_ONLY = ("25P01", "SET LOCAL and SET TRANSACTION only apply in transaction blocks")
 # Kinds that run without the implicit transaction: reads, and statements DuckDB will not
 # run inside a transaction.
@@ -95,6 +97,18 @@ class EngineSession:
         self.batch_rows = database.settings.batch_rows
         self._journal = savepoints.Journal()
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
+        self._cancelled = False
+        self.function_error: errors.ForgeError | None = None  # raised in pg_functions
+        superuser = database.is_superuser(startup.user)
+        if not superuser:
+            self.settings.server_value("is_superuser", "off")
+        self.backend = activity.Backend(
+            startup.process_id, startup.user, startup.database, superuser, startup.remote, self
+        )
+        # The token lets pg_functions know the calling session; it is random, so a client
+        # cannot act as another session by setting the variable.
+        self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
+        database.activity.register(self.backend)
         self._apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
@@ -112,6 +126,7 @@ class EngineSession:
         plan = statement.handle
         assert isinstance(plan, _Plan)
         kind = plan.statement.kind
+        self._active(plan.statement.sql)
         if self._status == "E" and not self._ends_transaction(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -316,6 +331,12 @@ class EngineSession:
         self.settings.end(committed)
         if self._journal.writes or self._journal.savepoints:
             self._journal.reset()
+        self._release_xact_locks()
+
+    def _release_xact_locks(self) -> None:
+        locks = self._database.advisory_locks
+        if self.backend.token in locks.xact_holders:
+            locks.release_all(self.backend.token, xact=True)
 
     def _commit(self) -> None:
         try:
@@ -340,10 +361,45 @@ class EngineSession:
     def cancel(self) -> None:
         with self._lock:
             if self._running:
+                self._cancelled = True
                 self._cursor.interrupt()
+
+    def cancel_requested(self) -> bool:
+        """Whether the running statement should stop (cancel or statement_timeout)."""
+        return self._cancelled or self._timed_out
+
+    def interrupt(self) -> None:
+        """pg_cancel_backend from another session."""
+        self.cancel()
+
+    def terminate(self) -> None:
+        """pg_terminate_backend from another session: the wire closes the connection."""
+        self.cancel()
+        if self._startup.terminate is not None:
+            self._startup.terminate()
+
+    def ready(self) -> None:
+        backend = self.backend
+        backend.state = _STATES[self._status]
+        backend.state_change = time.time()
+        if self._status == "I":
+            backend.xact_start = None
+
+    def _active(self, sql: str) -> None:
+        backend = self.backend
+        now = time.time()
+        if backend.state != "active":
+            backend.state = "active"
+            backend.state_change = now
+        backend.query = sql
+        backend.query_start = now
+        if backend.xact_start is None:
+            backend.xact_start = now
 
     def close(self) -> None:
         self._pending = None
+        self._database.activity.unregister(self.backend)
+        self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
         self._detach_stream()
         if self._implicit or self._status != "I":
@@ -355,7 +411,7 @@ class EngineSession:
     # -- helpers used by results ----------------------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
-        error = translate(exc, sql)
+        error, self.function_error = self.function_error or translate(exc, sql), None
         if self._pending is not None:
             self._pending = None  # gathered rows go with the failed transaction
             self._deferred = 0
@@ -377,7 +433,7 @@ class EngineSession:
                 self._timer.cancel()
                 self._timer = None
             if flag:
-                self._timed_out = False
+                self._timed_out = self._cancelled = False
                 timeout = session_settings.duration_ms(self.settings.get("statement_timeout"))
                 if timeout > 0:
                     self._timer = threading.Timer(timeout / 1000, self._time_out)
@@ -462,7 +518,15 @@ class EngineSession:
         statement = plan.statement
         if self._status == "T" and statement.kind not in _READS:
             self._journal.record(statement, plan.sql, params)
+        elif self._status == "I" and not self._implicit:
+            self._release_xact_locks()  # the statement was its own transaction
         description = self._cursor.description
+        if self.settings.timezone != self._timezone and statement.returns_rows:
+            # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
+            table = self._cursor.fetch_arrow_table()
+            self._apply_timezone()
+            columns = tuple(column(d[0], str(d[1])) for d in description or ())
+            return TableResult(table, columns, "SELECT")
         if statement.returns_rows:
             columns = tuple(column(d[0], str(d[1])) for d in description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)

@@ -133,6 +133,13 @@ class SessionSettings:
         if setting.reported:
             self.changed[DISPLAY_NAMES.get(key, key)] = value
 
+    def server_value(self, name: str, value: str) -> None:
+        """A read-only setting the server decides per session (is_superuser)."""
+        key = name.lower()
+        self._values[key] = value
+        if SETTINGS[key].reported:
+            self.changed[DISPLAY_NAMES.get(key, key)] = value
+
     @property
     def in_block(self) -> bool:
         return self._begin is not None

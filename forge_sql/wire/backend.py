@@ -7,7 +7,7 @@ Every method except :meth:`BackendSession.cancel` blocks and is called from a wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +39,8 @@ class StartupInfo:
     parameters: Mapping[str, str] = field(default_factory=dict)
     process_id: int = 0
     remote: str = ""
+    # Closes the connection with FATAL 57P01 (pg_terminate_backend); callable from any thread.
+    terminate: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
@@ -180,6 +182,10 @@ class BackendSession(Protocol):
 
     def cancel(self) -> None:
         """Interrupt the running statement, if any. Called from any thread."""
+
+    def ready(self) -> None:
+        """The session is about to send ReadyForQuery: it waits for the client now (the
+        state pg_stat_activity shows). Called on the event loop; does not block."""
 
     def close(self) -> None:
         """End the session: roll back what is open and free its resources."""

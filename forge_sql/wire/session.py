@@ -110,9 +110,11 @@ class Session:
         self._held: list[bytes | pa.Buffer] | None = None
         self._held_marks: list[int] = []  # where each deferred Execute's answer starts
         self.remote = str(writer.get_extra_info("peername") or "")
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         try:
             # Like PostgreSQL's authentication_timeout: a silent client cannot hold a slot.
             if await asyncio.wait_for(self._startup(), STARTUP_TIMEOUT_SECONDS):
@@ -185,7 +187,9 @@ class Session:
         self.state = State.AUTHENTICATING
         await self._authenticate()
         self.process_id = self.server.register(self)
-        startup = StartupInfo(self.user, database, parameters, self.process_id, self.remote)
+        startup = StartupInfo(
+            self.user, database, parameters, self.process_id, self.remote, self._terminate_soon
+        )
         self.db = await self._run(self.backend.open_session, startup)
         for name, value in self.backend.server_parameters().items():
             self.queue(m.parameter_status(name, value))
@@ -548,8 +552,29 @@ class Session:
                 self.application_name = value
             self.queue(m.parameter_status(name, value))
 
+    def _terminate_soon(self) -> None:
+        """pg_terminate_backend from another session (any thread): close this one."""
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._terminate)
+
+    def _terminate(self) -> None:
+        if self.state is State.CLOSED or self.writer.is_closing():
+            return
+        if self.db is not None:
+            self.db.cancel()
+        fields = m.error_fields(
+            errors.AdminShutdown("terminating connection due to administrator command")
+        )
+        fields["S"] = fields["V"] = "FATAL"
+        with contextlib.suppress(RuntimeError, ConnectionError):
+            self.writer.write(m.error_response(fields))
+        self.writer.close()
+
     def _ready(self) -> None:
-        status = self._db().transaction_status
+        db = self._db()
+        db.ready()
+        status = db.transaction_status
         if status == "I":
             # Portals last until the end of their transaction ("53.2.3").
             for name in list(self.portals):

@@ -223,6 +223,9 @@ class FakeSession:
         changes, self._changes = self._changes, {}
         return changes
 
+    def ready(self) -> None:
+        pass
+
     def cancel(self) -> None:
         self.backend.cancels += 1
         if self.sleeping.is_set():
