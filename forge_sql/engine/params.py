@@ -18,6 +18,7 @@ from decimal import Decimal
 from forge_sql.engine import types
 from forge_sql.engine.statements import Statement, Token
 from forge_sql.wire import oids
+from forge_sql.wire.decode.text import parse_array
 
 _PARAM = re.compile(r"\$(\d+)$")
 _COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}
@@ -290,3 +291,35 @@ def _rewrite(sql: str, starts: list[tuple[int, int]], cast_to: dict[int, str]) -
         last = start + len(f"${number}")
     pieces.append(sql[last:])
     return "".join(pieces)
+
+
+def adapt_arrays(
+    sql: str, casts: Sequence[str | None], params: Sequence[object]
+) -> tuple[str, list[object]]:
+    """Array parameters DuckDB cannot cast as they arrive.
+
+    A text value for a list-typed placeholder (inferred from a column whose type has no
+    one-dimensional PostgreSQL OID, so the wire left it a string) is parsed as a
+    PostgreSQL array literal, since DuckDB casts only its own ``[1, 2]`` syntax; and a
+    value nested deeper than its cast (``{{1,2},{3,4}}`` bound as int4[], which covers
+    every dimension in PostgreSQL) gets a cast with as many dimensions.
+    """
+    values = list(params)
+    for index, target in enumerate(casts):
+        if not target or not target.endswith("[]") or index >= len(values):
+            continue
+        value = values[index]
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+            if value.lstrip().startswith("{"):
+                value = values[index] = parse_array(value, oids.TEXT)
+        if isinstance(value, list):
+            missing = _depth(value) - target.count("[]")
+            if missing > 0:
+                placeholder = f"CAST(${index + 1} AS {target})"
+                sql = sql.replace(placeholder, f"CAST(${index + 1} AS {target}{'[]' * missing})")
+    return sql, values
+
+
+def _depth(value: list[object]) -> int:
+    inner = next((v for v in value if v is not None), None)
+    return 1 + _depth(inner) if isinstance(inner, list) else 1

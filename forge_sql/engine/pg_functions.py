@@ -146,5 +146,10 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, locks: Advisory
         # NULL arguments reach the functions (missing_ok, the second key), and DuckDB
         # must call them every time: they have effects.
         con.create_function(
-            name, function, cast("list[Any]", parameters), returns, null_handling=FunctionNullHandling.SPECIAL, side_effects=True
+            name,
+            function,
+            cast("list[Any]", parameters),
+            returns,
+            null_handling=FunctionNullHandling.SPECIAL,
+            side_effects=True,
         )

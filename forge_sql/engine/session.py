@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -72,6 +73,7 @@ class _Plan:
     batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
     casts: tuple[str | None, ...] = ()
     query: Statement | None = None  # DECLARE: the cursor's query
+    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
 
 
 class EngineSession:
@@ -138,6 +140,10 @@ class EngineSession:
                 f"bind message supplies {len(params)} parameters, "
                 f"but prepared statement requires {plan.param_count}"
             )
+        if plan.arrays and params:
+            sql, params = parameters.adapt_arrays(plan.sql, plan.casts, params)
+            if sql != plan.sql:
+                plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
             if self._pending is not None:
                 if self._pending.accepts(plan.batch, plan.casts):
@@ -474,6 +480,7 @@ class EngineSession:
             resolved.stand_ins,
             batching.insert_shape(statement) if resolved.oids else None,
             resolved.casts,
+            arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -744,6 +751,7 @@ class EngineSession:
             inner_plan.describe_values,
             casts=inner_plan.casts,
             query=inner_plan.statement,
+            arrays=inner_plan.arrays,
         )
         return PreparedStatement(statement.sql, inner.param_oids, None, plan)
 
