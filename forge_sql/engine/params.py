@@ -309,9 +309,8 @@ def adapt_arrays(
         if not target or not target.endswith("[]") or index >= len(values):
             continue
         value = values[index]
-        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-            if value.lstrip().startswith("{"):
-                value = values[index] = parse_array(value, oids.TEXT)
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            value = values[index] = parse_array(value, oids.TEXT)
         if isinstance(value, list):
             missing = _depth(value) - target.count("[]")
             if missing > 0:
