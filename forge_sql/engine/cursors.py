@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.engine.statements import Statement
+from forge_sql.engine.statements import Statement, identifier
 from forge_sql.wire.backend import Column, CopyIn, CopyOut
 
 ALL = -1  # FETCH ALL
@@ -42,12 +42,6 @@ class Fetch:
     count: int  # rows, or ALL
 
 
-def cursor_name(text: str) -> str:
-    if len(text) > 1 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('""', '"')
-    return text.lower()
-
-
 def parse_declare(statement: Statement) -> Declare:
     """DECLARE name [BINARY] [ASENSITIVE|INSENSITIVE] [[NO] SCROLL] CURSOR
     [{WITH|WITHOUT} HOLD] FOR query."""
@@ -67,7 +61,7 @@ def parse_declare(statement: Statement) -> Declare:
         raise errors.SyntaxError_("syntax error at end of input")
     start = tokens[for_index + 1].start
     return Declare(
-        cursor_name(tokens[1].text),
+        identifier(statement, tokens[1]),
         statement.sql[start:],
         start,
         modes[:2] == ["WITH", "HOLD"],
@@ -82,11 +76,10 @@ def parse_fetch(statement: Statement) -> Fetch:
     """FETCH|MOVE [NEXT | FORWARD [n|ALL] | n | ALL] [FROM|IN] name (forward only)."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
     verb = tokens[0].upper
-    rest = [t.text for t in tokens[1:]]
-    if not rest:
+    if len(tokens) < 2:
         raise errors.SyntaxError_("syntax error at end of input")
-    name = cursor_name(rest[-1])
-    words = [w.upper() for w in rest[:-1]]
+    name = identifier(statement, tokens[-1])
+    words = [t.upper for t in tokens[1:-1]]
     if words and words[-1] in ("FROM", "IN"):
         words.pop()
     count = 1

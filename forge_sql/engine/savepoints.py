@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from forge_sql import errors
-from forge_sql.engine.statements import Statement
+from forge_sql.engine.statements import Statement, identifier
 
 if TYPE_CHECKING:
     from forge_sql.engine.session import EngineSession
@@ -97,10 +97,7 @@ def savepoint_name(statement: Statement) -> str:
         rest = rest[1:]
     if len(rest) != 1 or rest[0].kind not in ("identifier", "keyword"):
         raise errors.SyntaxError_(f'syntax error in "{statement.sql.strip()}"')
-    text = rest[0].text
-    if len(text) > 1 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('""', '"')
-    return text.lower()
+    return identifier(statement, rest[0])
 
 
 def set_savepoint(session: EngineSession, journal: Journal, name: str) -> None:

@@ -25,7 +25,13 @@ from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
-from forge_sql.engine.statements import Statement, check_allowed, classify, split
+from forge_sql.engine.statements import (
+    Statement,
+    check_allowed,
+    classify,
+    identifier,
+    split,
+)
 from forge_sql.engine.types import column
 from forge_sql.wire.backend import (
     ALL_STATEMENTS,
@@ -888,9 +894,9 @@ class EngineSession:
                 self.cursors.close_all()
                 return TagResult("CLOSE CURSOR ALL")
             tokens = [t for t in statement.tokens if t.kind != "comment"]
-            if len(tokens) != 2:
+            if len(tokens) < 2:
                 raise errors.SyntaxError_("syntax error: expected CLOSE name or CLOSE ALL")
-            self.cursors.close(sql_cursors.cursor_name(tokens[1].text))
+            self.cursors.close(identifier(statement, tokens[1]))
             return TagResult("CLOSE CURSOR")
         if verb == "UNLISTEN":
             return TagResult("UNLISTEN")

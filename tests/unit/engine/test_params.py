@@ -92,3 +92,17 @@ def test_stand_ins_match_how_values_are_bound() -> None:
     resolved = resolve("SELECT $1, $3, id FROM t WHERE id = $2", [0, 0, oids.NUMERIC])
     assert resolved.stand_ins == ("", None, Decimal(0))
     assert resolved.sql == "SELECT $1, $3, id FROM t WHERE id = CAST($2 AS INTEGER)"
+
+
+@pytest.mark.parametrize(("casts", "values", "sql", "expected"), [
+    (("INTEGER[]",), ["{1,NULL}"], "SELECT CAST($1 AS INTEGER[])", [["1", None]]),
+    (("INTEGER[]",), [[["1", "2"], ["3", "4"]]], "SELECT CAST($1 AS INTEGER[][])",
+     [[["1", "2"], ["3", "4"]]]),
+    (("INTEGER[][]",), ["{{1},{2}}"], "SELECT CAST($1 AS INTEGER[][])", [[["1"], ["2"]]]),
+    (("INTEGER",), ["{1}"], "SELECT CAST($1 AS INTEGER)", ["{1}"]),
+    ((None,), ["{1}"], "SELECT CAST($1 AS INTEGER)", ["{1}"]),
+])
+def test_adapt_arrays(casts: tuple[str | None, ...], values: list[object], sql: str,
+                      expected: list[object]) -> None:
+    given = "SELECT CAST($1 AS " + (casts[0] or "INTEGER") + ")"
+    assert params.adapt_arrays(given, casts, values) == (sql, expected)
