@@ -201,7 +201,7 @@ def identifier(statement: Statement, token: Token) -> str:
         return token.text.lower()
     sql = statement.sql
     index = token.start + 1
-    name = []
+    name: list[str] = []
     while index < len(sql):
         char = sql[index]
         if char == '"':
