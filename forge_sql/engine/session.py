@@ -344,6 +344,7 @@ class EngineSession:
         if self._journal.writes or self._journal.savepoints:
             self._journal.reset()
         self._release_xact_locks()
+        self._apply_timezone()  # a SET TimeZone of the block may have been undone
 
     def _release_xact_locks(self) -> None:
         locks = self._database.advisory_locks
@@ -668,7 +669,10 @@ class EngineSession:
         if verb == "RELEASE":
             savepoints.release(self._journal, name)
             return TagResult("RELEASE")
-        savepoints.rollback_to(self, self._journal, name)
+        try:
+            savepoints.rollback_to(self, self._journal, name)
+        finally:
+            self._apply_timezone()
         return TagResult("ROLLBACK")
 
     # -- used by savepoints -----------------------------------------------------------------

@@ -145,8 +145,13 @@ def test_settings_roll_back_with_the_savepoint(conn: psycopg.Connection) -> None
     conn.execute("ROLLBACK TO s")
     assert conn.execute("SHOW application_name").fetchone() == ("before",)
     assert conn.execute("SHOW TimeZone").fetchone() == ("UTC",)
+    stamp = conn.execute("SELECT (TIMESTAMPTZ '2024-01-01 00:00:00+00')::VARCHAR").fetchone()
+    assert stamp == ("2024-01-01 00:00:00+00",)  # printed in the restored zone
     assert conn.info.parameter_status("application_name") == "before"
+    conn.execute("SET TimeZone = 'Asia/Tokyo'")
     conn.execute("ROLLBACK")
+    stamp = conn.execute("SELECT (TIMESTAMPTZ '2024-01-01 00:00:00+00')::VARCHAR").fetchone()
+    assert stamp == ("2024-01-01 00:00:00+00",)
     # ROLLBACK undoes the block's SETs, as in PostgreSQL.
     assert conn.execute("SHOW application_name").fetchone() == ("",)
 
