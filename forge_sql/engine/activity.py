@@ -24,7 +24,7 @@ _PEER = re.compile(r"^\('?([^',]*)'?,\s*(\d+)")
 
 
 @dataclass(slots=True)
-class Backend:
+class BackendStatus:
     """What pg_stat_activity shows of one session, kept up to date by the session."""
 
     pid: int
@@ -70,20 +70,20 @@ class Activity:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_token: dict[str, Backend] = {}
+        self._by_token: dict[str, BackendStatus] = {}
 
-    def register(self, backend: Backend) -> None:
+    def register(self, backend: BackendStatus) -> None:
         with self._lock:
             self._by_token[backend.token] = backend
 
-    def unregister(self, backend: Backend) -> None:
+    def unregister(self, backend: BackendStatus) -> None:
         with self._lock:
             self._by_token.pop(backend.token, None)
 
-    def find(self, token: str | None) -> Backend | None:
+    def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")
 
-    def caller(self, token: str | None) -> Backend:
+    def caller(self, token: str | None) -> BackendStatus:
         backend = self._by_token.get(token or "")
         if backend is None:
             raise errors.InsufficientPrivilege("the session variable forge_session was changed")

@@ -110,7 +110,7 @@ class EngineSession:
         superuser = database.is_superuser(startup.user)
         if not superuser:
             self.settings.server_value("is_superuser", "off")
-        self.backend = activity.Backend(
+        self.backend = activity.BackendStatus(
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
         # The token lets pg_functions know the calling session; it is random, so a client
