@@ -147,7 +147,7 @@ class EngineSession:
                 f"but prepared statement requires {plan.param_count}"
             )
         if plan.arrays and params:
-            sql, params = parameters.adapt_arrays(plan.sql, plan.casts, params)
+            sql = parameters.adapt_arrays(plan.sql, plan.casts, params)
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
@@ -889,6 +889,7 @@ class EngineSession:
                         "DISCARD ALL cannot run inside a transaction block"
                     )
                 self.cursors.close_all()
+                self._database.advisory_locks.release_all(self.backend.token, xact=False)
                 self.settings.reset("all")
                 self._apply_timezone()
                 self._deallocated.append(ALL_STATEMENTS)

@@ -103,5 +103,8 @@ def test_pool_reset_statements(conn: psycopg.Connection) -> None:
         conn.execute("FETCH c")
     assert _one(conn, "SHOW application_name") == ""
     conn.execute("SET application_name = 'again'")
+    assert _one(conn, "SELECT pg_try_advisory_lock(7000099)") is True
     assert conn.execute("DISCARD ALL").statusmessage == "DISCARD ALL"
     assert _one(conn, "SHOW application_name") == ""
+    with psycopg.connect(conn.info.dsn, autocommit=True) as other:
+        assert _one(other, "SELECT pg_try_advisory_lock(7000099)") is True  # DISCARD freed it
