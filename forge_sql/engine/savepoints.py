@@ -151,7 +151,7 @@ def rollback_to(session: EngineSession, journal: Journal, name: str) -> None:
         raise _concurrent(name)
     for write in replay:
         try:
-            session.replay(write.sql, write.params)
+            session.replay(write)
         except Exception as exc:
             session.mark_failed()
             raise errors.SerializationFailure(

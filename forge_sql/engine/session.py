@@ -21,6 +21,7 @@ from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
+from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
@@ -88,6 +89,7 @@ class EngineSession:
     def __init__(self, database: Database, startup: StartupInfo) -> None:
         self._database = database
         self._cursor = database.cursor()
+        self._declarations = Declarations(self._cursor, database.catalog)
         self._startup = startup
         self.settings = session_settings.SessionSettings(dict(startup.parameters))
         self._status = "I"
@@ -185,6 +187,13 @@ class EngineSession:
                 return self._copy_in(copy)
             if plan.batch is not None and params and (self._implicit or self._status == "T"):
                 return self._gather(plan, params)
+            if kind in ("CREATE", "ALTER", "DROP"):
+                self._detach_stream()
+                declared = self._declarations.execute(plan.statement)
+                if declared is not None:
+                    if self._status == "T":
+                        self._journal.record(plan.statement, plan.sql, params)
+                    return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
@@ -693,10 +702,13 @@ class EngineSession:
         self._cursor.execute("BEGIN TRANSACTION")
         self._status = "T"
 
-    def replay(self, sql: str, params: list[object] | None) -> None:
+    def replay(self, write: savepoints.Write) -> None:
+        """Run a journaled write again, the way :meth:`execute` ran it."""
         self.running(True)
         try:
-            self._cursor.execute(sql, params)
+            declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
+            if not declares or self._declarations.execute(write.statement) is None:
+                self._cursor.execute(write.sql, write.params)
         finally:
             self.running(False)
 

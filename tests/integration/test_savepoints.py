@@ -288,3 +288,21 @@ def test_sqlalchemy_begin_nested(server: RunningServer, table: str) -> None:
             assert [r[0] for r in rows] == [1, 3]
     finally:
         engine.dispose()
+
+
+def test_declared_keys_before_the_savepoint_are_replayed(
+    conn: psycopg.Connection, table_name: str
+) -> None:
+    """DDL recorded in forge_meta (declared keys) is repeated the way it first ran."""
+    conn.execute("BEGIN")
+    conn.execute(f"CREATE TABLE {table_name} (id INTEGER PRIMARY KEY, v VARCHAR)")
+    conn.execute(f"INSERT INTO {table_name} VALUES (1, 'one')")
+    conn.execute("SAVEPOINT s")
+    conn.execute(f"INSERT INTO {table_name} VALUES (2, 'two')")
+    conn.execute("ROLLBACK TO s")
+    conn.execute("COMMIT")
+    assert conn.execute(f"SELECT id, v FROM {table_name}").fetchall() == [(1, "one")]
+    declared = conn.execute(
+        "SELECT count(*) FROM forge_meta.constraints WHERE table_name = %s", (table_name,)
+    ).fetchone()
+    assert declared == (1,)
