@@ -25,6 +25,7 @@ PROVIDED = frozenset(
 # Session functions (catalog.session_functions), reached as pg_catalog.<name> too.
 PROVIDED |= frozenset(
     {
+        "version",
         "current_setting",
         "set_config",
         "pg_backend_pid",

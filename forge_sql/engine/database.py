@@ -51,6 +51,10 @@ class Database:
         self.advisory_locks = AdvisoryLocks()
         pg_functions.register(self._con, self.activity, self.advisory_locks)
         catalog_install.install(self._con)
+        # pg_catalog.version() (SQLAlchemy's first query) is rewritten to this one.
+        self._con.execute(
+            f"CREATE OR REPLACE MACRO {catalog.SCHEMA}.version() AS '{VERSION_STRING}'"
+        )
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         # Functions whose value may differ when a statement runs again (savepoint replay).
         self.volatile_functions = frozenset(
