@@ -166,7 +166,9 @@ class Cursor:
             raise
         finally:
             running(False)
-        self._source = pa.ipc.open_stream(pa.memory_map(str(self.file)))
+        # Read with plain file reads, not a memory map: mapped pages would stay resident
+        # (and counted against the process) until the cursor closes.
+        self._source = pa.ipc.open_stream(pa.OSFile(str(self.file), "rb"))
         self._batches = iter(self._source)
 
     def close(self) -> None:
