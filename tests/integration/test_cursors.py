@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import asyncpg
 import psycopg
 import pytest
+from process_stats import memory_kb
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
-from server import RunningServer, run_asyncpg
+from server import RunningServer, run_asyncpg, start_server
 
 
 def test_declare_fetch_move_close(conn: psycopg.Connection) -> None:
@@ -179,3 +181,28 @@ def test_psql_cursor_script(server: RunningServer) -> None:
     lines = [line for line in result.stdout.splitlines() if line]
     assert lines == ["BEGIN", "DECLARE CURSOR", "0", "1", "MOVE 1", "3", "4", "CLOSE CURSOR",
                      "COMMIT"]
+
+
+@pytest.mark.slow
+def test_with_hold_cursor_memory_is_bounded(tmp_path: Path) -> None:
+    """20M rows (~750 MB as Arrow) kept past COMMIT: spilled to a file, not held in memory."""
+    server = start_server(tmp_path / "data")
+    spill_dir = tmp_path / "data" / "tmp"
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("BEGIN")
+            conn.execute("DECLARE h CURSOR WITH HOLD FOR SELECT i, i::VARCHAR || "
+                         "'-padding-padding-padding' AS s FROM range(20000000) t(i)")
+            assert conn.execute("FETCH 1 FROM h").fetchall() == [(0, "0-padding-padding-padding")]
+            conn.execute("COMMIT")
+            assert memory_kb(server.process.pid, "VmHWM") < 500 * 1024
+            files = list(spill_dir.glob("cursor-*.arrow"))
+            assert len(files) == 1 and files[0].stat().st_size > 500 << 20
+            assert conn.execute("MOVE 19999990 IN h").statusmessage == "MOVE 19999990"
+            rows = conn.execute("FETCH ALL FROM h").fetchall()
+            assert rows[0] == (19999991, "19999991-padding-padding-padding") and len(rows) == 9
+            conn.execute("CLOSE h")
+            assert list(spill_dir.glob("cursor-*.arrow")) == []
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log
