@@ -109,6 +109,7 @@ class Cursor:
     reader: pa.RecordBatchReader | None
     spill_dir: Path
     committed: bool = False  # a WITH HOLD cursor whose transaction committed
+    binary: bool = False  # DECLARE ... BINARY: a simple-query FETCH sends binary rows
     file: Path | None = None
     _batches: Iterator[pa.RecordBatch] | None = None
     _pending: pa.RecordBatch | None = None
@@ -243,6 +244,7 @@ class FetchResult:
     def __init__(
         self, cursor: Cursor, count: int, running: Callable[[bool], None], verb: str = "FETCH"
     ) -> None:
+        self.binary = cursor.binary
         self.columns: tuple[Column, ...] | None = cursor.columns
         self.notices: list[tuple[str, str]] = []
         self._cursor = cursor

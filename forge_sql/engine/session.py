@@ -794,11 +794,6 @@ class EngineSession:
             raise errors.NoActiveSqlTransaction(
                 "DECLARE CURSOR can only be used in transaction blocks"
             )
-        if declare.binary:
-            raise errors.FeatureNotSupported(
-                "BINARY cursors are not supported",
-                hint="Fetch through the extended protocol with binary result formats instead.",
-            )
         if declare.name in self.cursors.open:
             raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
         self._detach_stream()
@@ -812,6 +807,7 @@ class EngineSession:
         cursor = sql_cursors.Cursor(
             declare.name, columns, declare.hold, reader, self.cursors.spill_dir
         )
+        cursor.binary = declare.binary
         self.cursors.add(cursor)
         if self._status == "I":
             # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.

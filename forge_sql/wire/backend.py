@@ -111,6 +111,11 @@ class Result(Protocol):
     def copy(self) -> CopyIn | CopyOut | None:
         """Set when the statement is a COPY over the connection."""
 
+    @property
+    def binary(self) -> bool:
+        """Rows answering a simple Query go out in binary format (FETCH from a BINARY
+        cursor); through the extended protocol, Bind's result formats decide."""
+
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch of rows, or None when there are no more. Blocks."""
 

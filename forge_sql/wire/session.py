@@ -69,6 +69,7 @@ class Portal:
     pending: pa.RecordBatch | None = None  # rows fetched but not yet sent (row limits)
     done: bool = False
     suspended: bool = False  # an Execute already stopped at its row limit
+    simple: bool = False  # a statement of a simple Query: its result picks the format
     tag: str = ""
 
 
@@ -339,7 +340,7 @@ class Session:
             if not statements:
                 self.queue(m.empty_query_response())
             for statement in statements:
-                portal = Portal(statement, [], [])
+                portal = Portal(statement, [], [], simple=True)
                 await self._stream(portal, 0, describe=True)
                 self._notices(portal.result)
                 self._parameter_changes()
@@ -522,7 +523,7 @@ class Session:
                     result.close()
                     return
                 if first and describe and result.columns is not None:
-                    self.queue(m.row_description(result.columns, ()))
+                    self.queue(m.row_description(result.columns, portal.formats))
                 first = False
                 sent += chunk.rows
                 if not chunk.finished and not (0 < max_rows <= sent):
@@ -689,6 +690,8 @@ def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
     """
     if portal.result is None:
         portal.result = db.execute(portal.statement, portal.params)
+        if portal.simple and portal.result.binary:
+            portal.formats = [1]  # "53.2.2": FETCH from a BINARY cursor
     result = portal.result
     chunk = Chunk()
     if result.copy is not None:

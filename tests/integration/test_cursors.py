@@ -206,3 +206,17 @@ def test_with_hold_cursor_memory_is_bounded(tmp_path: Path) -> None:
     finally:
         log = server.stop()
     assert "Traceback" not in log
+
+
+def test_binary_cursor_sends_binary_rows_to_simple_queries(conn: psycopg.Connection) -> None:
+    conn.execute("BEGIN")
+    conn.execute("DECLARE b BINARY CURSOR FOR SELECT i::BIGINT AS n, 'x' AS s FROM range(3) t(i)")
+    result = conn.pgconn.exec_(b"FETCH 2 FROM b")
+    assert result.status == psycopg.pq.ExecStatus.TUPLES_OK, result.error_message
+    assert (result.fformat(0), result.fformat(1)) == (1, 1)
+    assert [result.get_value(r, 0) for r in range(result.ntuples)] == [
+        (0).to_bytes(8, "big"), (1).to_bytes(8, "big")]
+    assert result.get_value(0, 1) == b"x"
+    # Through the extended protocol Bind's formats decide, as in PostgreSQL: text here.
+    assert conn.execute("FETCH 1 FROM b").fetchall() == [(2, "x")]
+    conn.execute("ROLLBACK")

@@ -55,6 +55,7 @@ class FakeResult:
 
     copy = None  # the fake backend has no COPY
     deferred = False
+    binary = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         raise AssertionError("not a COPY")
