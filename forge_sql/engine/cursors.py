@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
@@ -110,6 +109,7 @@ class Cursor:
     spill_dir: Path
     committed: bool = False  # a WITH HOLD cursor whose transaction committed
     binary: bool = False  # DECLARE ... BINARY: a simple-query FETCH sends binary rows
+    broken: str | None = None  # why the unread rows could not be kept
     file: Path | None = None
     _batches: Iterator[pa.RecordBatch] | None = None
     _pending: pa.RecordBatch | None = None
@@ -117,6 +117,10 @@ class Cursor:
 
     def next_batch(self, limit: int, running: Callable[[bool], None]) -> pa.RecordBatch | None:
         """Up to ``limit`` rows (ALL: a whole batch), or None at the end."""
+        if self.broken is not None:
+            raise errors.ObjectNotInPrerequisiteState(
+                f'cursor "{self.name}" cannot be read: {self.broken}'
+            )
         batch = self._pending
         self._pending = None
         if batch is None:
@@ -162,8 +166,10 @@ class Cursor:
                     self._pending = None
                 for batch in reader:
                     writer.write_batch(batch)
-        except duckdb.Error:
+        except BaseException as exc:
             self.close()
+            # Never an empty cursor in place of lost rows: reading it fails from now on.
+            self.broken = f"its rows could not be kept ({exc})"
             raise
         finally:
             running(False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -93,3 +94,19 @@ def test_end_transaction_keeps_only_hold_cursors(tmp_path: Path) -> None:
     assert list(registry.open) == ["h"]
     registry.close_all()
     assert registry.open == {} and list(tmp_path.iterdir()) == []
+
+
+def test_failed_spill_leaves_a_cursor_that_refuses_to_read(tmp_path: Path) -> None:
+    schema = pa.schema([("a", pa.int64())])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch([pa.array([1, 2])], schema=schema)
+        raise OSError("No space left on device")
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    cursor = cursors.Cursor("c", (Column("a", 20),), True, reader, tmp_path)
+    with pytest.raises(OSError):
+        cursor.spill(_noop)
+    assert list(tmp_path.iterdir()) == []  # the partial file is gone
+    with pytest.raises(errors.ObjectNotInPrerequisiteState, match="could not be kept"):
+        cursor.next_batch(cursors.ALL, _noop)
