@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import asyncpg
 import pandas
 import psycopg
 import pytest
 import sqlalchemy
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
-from server import RunningServer
+from server import RunningServer, run_asyncpg
 
 
 @pytest.fixture
@@ -332,3 +333,23 @@ def test_pandas_to_sql_inside_a_savepoint(server: RunningServer, table_name: str
         pandas.testing.assert_frame_equal(back, frame, check_dtype=False)
     finally:
         engine.dispose()
+
+
+def test_asyncpg_nested_transactions_and_modes(server: RunningServer, table: str) -> None:
+    async def body(con: asyncpg.Connection) -> None:
+        async with con.transaction():
+            await con.execute(f"INSERT INTO {table} VALUES ($1, $2)", 1, "outer")
+            with pytest.raises(asyncpg.NotNullViolationError):
+                async with con.transaction():  # SAVEPOINT
+                    await con.execute(f"INSERT INTO {table} VALUES ($1, $2)", 2, "inner")
+                    await con.execute(f"INSERT INTO {table} VALUES ($1, $2)", None, "bad")
+            await con.execute(f"INSERT INTO {table} VALUES ($1, $2)", 3, "after")
+        rows = await con.fetch(f"SELECT a, b FROM {table} ORDER BY a")
+        assert [tuple(r) for r in rows] == [(1, "outer"), (3, "after")]
+        async with con.transaction(isolation="serializable", readonly=True):
+            level = await con.fetchval("SHOW TRANSACTION ISOLATION LEVEL")
+            assert level == "serializable"
+            with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+                await con.execute(f"DELETE FROM {table}")
+
+    run_asyncpg(server, body)
