@@ -67,17 +67,18 @@ class AdvisoryLocks:
                 return False
         return True
 
-    def release(self, session: str, key: Key, *, shared: bool) -> bool:
-        """Unlock one session-level hold; False when the session holds none."""
+    def release(self, session: str, key: Key, *, shared: bool, xact: bool = False) -> bool:
+        """Unlock one hold (session-level unless ``xact``); False when there is none."""
+        holder = Holder(session, xact)
         with self._changed:
             holders = self._held.get(key, {})
-            counts = holders.get(Holder(session, False))
+            counts = holders.get(holder)
             index = 1 if shared else 0
             if counts is None or counts[index] == 0:
                 return False
             counts[index] -= 1
             if counts == [0, 0]:
-                del holders[Holder(session, False)]
+                del holders[holder]
                 if not holders:
                     del self._held[key]
             self._changed.notify_all()

@@ -110,15 +110,19 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, locks: Advisory
         shared = operation.endswith("_shared")
         if operation.startswith("unlock"):
             return locks.release(caller, key, shared=shared)
-        return locks.acquire(
+        xact = "xact" in operation
+        acquired = locks.acquire(
             caller,
             key,
             shared=shared,
-            xact="xact" in operation,
+            xact=xact,
             wait=not operation.startswith("try"),
             cancelled=me.cancel_requested,
             timeout_ms=duration_ms(me.settings.get("lock_timeout")),
         )
+        if acquired and xact:
+            me.xact_locks.append((key, shared))  # ROLLBACK TO releases those after it
+        return acquired
 
     @kept
     def backend_pid(token: str | None) -> int:

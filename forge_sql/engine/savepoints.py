@@ -52,6 +52,7 @@ class Savepoint:
     mark: int  # writes before it
     settings: dict[str, str]
     cursors: frozenset[str]  # cursors open when it was set
+    xact_locks: int  # transaction-level advisory locks taken before it
 
 
 @dataclass(slots=True)
@@ -108,7 +109,13 @@ def set_savepoint(session: EngineSession, journal: Journal, name: str) -> None:
     if journal.writes and journal.snapshot is None:
         journal.snapshot = session.lake_snapshot()
     journal.savepoints.append(
-        Savepoint(name, len(journal.writes), session.settings.snapshot(), session.cursor_names())
+        Savepoint(
+            name,
+            len(journal.writes),
+            session.settings.snapshot(),
+            session.cursor_names(),
+            len(session.xact_locks),
+        )
     )
 
 
@@ -124,6 +131,7 @@ def rollback_to(session: EngineSession, journal: Journal, name: str) -> None:
     del journal.savepoints[index + 1 :]
     session.settings.restore(point.settings)
     session.close_cursors_except(point.cursors)
+    session.release_xact_locks_after(point.xact_locks)
     if not session.failed and len(journal.writes) == point.mark:
         return  # nothing written since the savepoint: the DuckDB transaction is as it was
     replay = journal.writes[: point.mark]

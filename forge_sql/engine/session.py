@@ -109,6 +109,7 @@ class EngineSession:
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
         self._cancelled = False
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
+        self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
         superuser = database.is_superuser(startup.user)
         if not superuser:
             self.settings.server_value("is_superuser", "off")
@@ -359,6 +360,14 @@ class EngineSession:
         locks = self._database.advisory_locks
         if self.backend.token in locks.xact_holders:
             locks.release_all(self.backend.token, xact=True)
+        self.xact_locks.clear()
+
+    def release_xact_locks_after(self, mark: int) -> None:
+        """ROLLBACK TO: the transaction-level advisory locks taken since the savepoint go."""
+        locks = self._database.advisory_locks
+        for key, shared in self.xact_locks[mark:]:
+            locks.release(self.backend.token, key, shared=shared, xact=True)
+        del self.xact_locks[mark:]
 
     def _commit(self) -> None:
         try:

@@ -110,6 +110,23 @@ def test_xact_locks_end_with_the_transaction(
     other.execute("SELECT pg_advisory_unlock_all()")
 
 
+def test_rollback_to_savepoint_releases_xact_locks_taken_since(
+    conn: psycopg.Connection, other: psycopg.Connection
+) -> None:
+    conn.execute("BEGIN")
+    conn.execute(f"SELECT pg_advisory_xact_lock({KEY})")
+    conn.execute("SAVEPOINT s")
+    conn.execute(f"SELECT pg_advisory_xact_lock({KEY} + 1)")
+    conn.execute(f"SELECT pg_advisory_xact_lock({KEY})")  # again: only this hold goes
+    assert _try(other, f"pg_try_advisory_lock({KEY} + 1)") is False
+    conn.execute("ROLLBACK TO s")
+    assert _try(other, f"pg_try_advisory_lock({KEY} + 1)") is True
+    assert _try(other, f"pg_try_advisory_lock({KEY})") is False  # taken before the savepoint
+    conn.execute("COMMIT")
+    assert _try(other, f"pg_try_advisory_lock({KEY})") is True
+    other.execute("SELECT pg_advisory_unlock_all()")
+
+
 def test_lock_timeout_and_cancel_end_the_wait(
     conn: psycopg.Connection, other: psycopg.Connection
 ) -> None:

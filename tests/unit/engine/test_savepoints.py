@@ -48,7 +48,7 @@ def test_volatile_call(sql: str, found: str | None) -> None:
 def test_find_the_latest_of_a_name() -> None:
     journal = savepoints.Journal()
     for name, mark in [("a", 0), ("b", 1), ("a", 2)]:
-        journal.savepoints.append(savepoints.Savepoint(name, mark, {}, frozenset()))
+        journal.savepoints.append(savepoints.Savepoint(name, mark, {}, frozenset(), 0))
     assert journal.find("a") == 2
     assert journal.find("b") == 1
     savepoints.release(journal, "b")  # and the ones after it
