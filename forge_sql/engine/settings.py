@@ -60,6 +60,8 @@ SETTINGS: dict[str, Setting] = {
     "enable_seqscan": Setting("on", "Planner setting (advisory)."),
 }
 
+_CUSTOM = Setting("", "A custom setting.")
+
 # How clients spell the names PostgreSQL reports (ParameterStatus is case-preserving).
 DISPLAY_NAMES = {"datestyle": "DateStyle", "intervalstyle": "IntervalStyle", "timezone": "TimeZone"}
 
@@ -107,9 +109,7 @@ class SessionSettings:
         key = name.lower()
         if key == "transaction isolation level":
             key = "transaction_isolation"
-        setting = SETTINGS.get(key)
-        if setting is None:
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        setting = self._setting(key, name, existing=True)
         if key in _TRANSACTION_DEFAULTS and (self._begin is None or key not in self._values):
             # Outside a block, or not set for this one: the session default applies.
             return self.get(_TRANSACTION_DEFAULTS[key])
@@ -117,9 +117,7 @@ class SessionSettings:
 
     def set(self, name: str, value: str, local: bool = False) -> None:
         key = name.lower()
-        setting = SETTINGS.get(key)
-        if setting is None:
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        setting = self._setting(key, name)
         if setting.read_only:
             raise errors.CantChangeRuntimeParam(f'parameter "{name}" cannot be changed')
         value = self._validate(key, value)
@@ -159,8 +157,9 @@ class SessionSettings:
                 self._values.pop(key, None)
             else:
                 self._values[key] = old
-            if SETTINGS[key].reported:
-                self.changed[DISPLAY_NAMES.get(key, key)] = old or SETTINGS[key].default
+            setting = SETTINGS.get(key, _CUSTOM)
+            if setting.reported:
+                self.changed[DISPLAY_NAMES.get(key, key)] = old or setting.default
 
     def begin(self, modes: str = "") -> None:
         """A transaction block begins; ``modes`` as in BEGIN ISOLATION LEVEL ... READ ONLY."""
@@ -213,10 +212,21 @@ class SessionSettings:
                     self.reset(key)
             return
         key = name.lower()
-        if key not in SETTINGS:
+        setting = self._setting(key, name)
+        if setting is _CUSTOM:
+            self._values[key] = ""  # a custom setting, once set, reads as '' after RESET
+        elif self._values.pop(key, None) is not None and setting.reported:
+            self.changed[DISPLAY_NAMES.get(key, key)] = setting.default
+
+    def _setting(self, key: str, name: str, existing: bool = False) -> Setting:
+        """The definition of ``key``; a dotted name is a custom setting, as in PostgreSQL
+        (``SET myapp.tenant = '5'``), readable once set."""
+        setting = SETTINGS.get(key)
+        if setting is None and "." in key and (not existing or key in self._values):
+            return _CUSTOM
+        if setting is None:
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
-        if self._values.pop(key, None) is not None and SETTINGS[key].reported:
-            self.changed[DISPLAY_NAMES.get(key, key)] = SETTINGS[key].default
+        return setting
 
     @property
     def timezone(self) -> str:
@@ -338,6 +348,7 @@ def parse(sql: str) -> SettingCommand | None:
             if (
                 name.lower() == "all"
                 or name.lower() in SETTINGS
+                or "." in name
                 or name.lower() in ("transaction isolation level",)
             ):
                 return SettingCommand("SHOW", name)

@@ -33,6 +33,19 @@ def test_current_setting_and_set_config(conn: psycopg.Connection) -> None:
     assert _one(conn, "SELECT current_setting('TimeZone')") == "UTC"
 
 
+def test_custom_settings(conn: psycopg.Connection) -> None:
+    """Dotted names, as row-security setups and PostgREST use them."""
+    with pytest.raises(pgerrors.UndefinedObject):
+        conn.execute("SELECT current_setting('app.tenant')")
+    assert _one(conn, "SELECT current_setting('app.tenant', true)") is None
+    conn.execute("SET app.tenant = 'acme'")
+    assert _one(conn, "SHOW app.tenant") == "acme"
+    conn.execute("BEGIN")
+    assert _one(conn, "SELECT set_config('app.tenant', 'other', true)") == "other"
+    conn.execute("COMMIT")
+    assert _one(conn, "SELECT current_setting('app.tenant')") == "acme"
+
+
 def test_set_local_and_set_config_local_end_with_the_block(conn: psycopg.Connection) -> None:
     conn.execute("BEGIN")
     conn.execute("SET LOCAL statement_timeout = '5s'")

@@ -102,3 +102,20 @@ def test_transaction_modes_outside_a_block() -> None:
         values.set("default_transaction_isolation", "chaotic")
     with pytest.raises(errors.InvalidParameterValue):
         values.set("default_transaction_read_only", "maybe")
+
+
+def test_custom_dotted_settings() -> None:
+    values = settings.SessionSettings()
+    with pytest.raises(errors.UndefinedObject):
+        values.get("myapp.tenant")
+    with pytest.raises(errors.UndefinedObject):
+        values.set("tenant", "5")  # without a dot: not a custom setting
+    values.set("myapp.tenant", "'5'")
+    assert values.get("MyApp.Tenant") == "5"
+    values.begin()
+    values.set("myapp.tenant", "6", local=True)
+    values.end(committed=True)
+    assert values.get("myapp.tenant") == "5"
+    values.reset("myapp.tenant")
+    assert values.get("myapp.tenant") == ""
+    assert values.changed == {}  # never reported as ParameterStatus
