@@ -767,7 +767,12 @@ class EngineSession:
             plan = _Plan(statement, statement.sql, 0)
             return PreparedStatement(statement.sql, tuple(given), columns, plan)
         declare = sql_cursors.parse_declare(statement)
-        query = classify(declare.query)
+        try:
+            query = classify(declare.query)
+        except errors.ForgeError as exc:
+            if exc.position is not None:
+                exc.position += declare.offset + statement.offset  # from the query's start
+            raise
         if query.kind != "SELECT":
             raise errors.InvalidCursorDefinition(
                 f"cannot open {query.words[0] if query.words else 'empty'} query as cursor"

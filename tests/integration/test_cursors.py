@@ -220,3 +220,13 @@ def test_binary_cursor_sends_binary_rows_to_simple_queries(conn: psycopg.Connect
     # Through the extended protocol Bind's formats decide, as in PostgreSQL: text here.
     assert conn.execute("FETCH 1 FROM b").fetchall() == [(2, "x")]
     conn.execute("ROLLBACK")
+
+
+def test_syntax_error_in_cursor_query_points_into_it(conn: psycopg.Connection) -> None:
+    conn.execute("BEGIN")
+    sql = "DECLARE c CURSOR FOR SELECT 1 FORM t"
+    with pytest.raises(pgerrors.SyntaxError) as info:
+        conn.execute(sql)
+    position = info.value.diag.statement_position
+    assert position is not None and sql[int(position) - 1:].startswith("t")
+    conn.execute("ROLLBACK")
