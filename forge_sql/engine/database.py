@@ -13,7 +13,7 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake
+from forge_sql.storage import catalogs, ducklake, objectstore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,12 @@ class Database:
             config["threads"] = settings.threads
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        if "httpfs" in self.lake.extensions:
+            ducklake.load_extension(self._con, "httpfs")
+            objectstore.configure(self._con, settings)
+        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
+        ducklake.delete_orphans(self._con, settings.database, self.lake)
         ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
         catalog_install.install(self._con)
@@ -63,8 +68,10 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
-        allowed = str(self.data_dir) + "/"
-        self._con.execute("SET allowed_directories = [?]", [allowed])
+        allowed = [str(self.data_dir) + "/"]
+        if not self.lake.data_path.startswith(allowed[0]):
+            allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
+        self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

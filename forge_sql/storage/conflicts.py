@@ -1,0 +1,50 @@
+"""Commit conflicts between servers sharing one lake, and running work again after one.
+
+DuckLake commits optimistically: when another server committed a change that clashes
+with a transaction's own (both altered or deleted from the same table, say), the commit
+fails with a TransactionException and nothing of the transaction is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_CONFLICT = re.compile(r"[Cc]onflict|concurrent", re.ASCII)
+MAX_WAIT = 0.5  # seconds: the longest pause between two attempts
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True when ``exc`` is a commit conflict that running the work again may resolve."""
+    return isinstance(exc, duckdb.TransactionException) and bool(_CONFLICT.search(str(exc)))
+
+
+def pause(attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt`` (1-based): exponential, with jitter so
+    that servers which clashed once do not clash again in lockstep."""
+    ceiling = min(MAX_WAIT, 0.005 * 2.0**attempt)
+    return ceiling * (0.5 + random.random() / 2)
+
+
+def retry(action: Callable[[], T], attempts: int) -> T:
+    """Run ``action``; on a conflict run it again, at most ``attempts`` more times."""
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except duckdb.Error as exc:
+            if attempt >= attempts or not is_conflict(exc):
+                raise
+            attempt += 1
+            log.info("commit conflict, retrying (%d/%d): %s", attempt, attempts, exc)
+            time.sleep(pause(attempt))
