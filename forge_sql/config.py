@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         None, description="S3 session token, for temporary credentials."
     )
     commit_retries: int = Field(
-        5,
+        10,
         ge=0,
         description="Times a statement outside BEGIN ... COMMIT is run again when its commit "
         "conflicts with another server's (0: report 40001 at once).",

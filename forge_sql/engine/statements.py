@@ -23,6 +23,25 @@ _FORBIDDEN = {
     "UPDATE_EXTENSIONS": "UPDATE EXTENSIONS is not allowed",
 }
 
+# Functions a client may not call. The postgres extension's (loaded when the catalog is in
+# PostgreSQL) run SQL on the catalog's server or connect to any host even with external
+# access disabled (checked on DuckDB 1.5.5); query() and query_table() run SQL built from
+# strings at run time, which this check of the statement's own words cannot see.
+_FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "postgres_query",
+        "postgres_execute",
+        "postgres_scan",
+        "postgres_scan_pushdown",
+        "postgres_attach",
+        "postgres_configure_pool",
+        "pg_clear_cache",
+        "read_postgres_binary",
+        "query",
+        "query_table",
+    }
+)
+
 _CREATE_OBJECTS = {
     "TABLE",
     "VIEW",
@@ -180,12 +199,23 @@ def check_allowed(statement: Statement) -> None:
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
         )
+    if reason is None:
+        reason = _forbidden_call(statement.tokens)
     if reason is not None:
         raise errors.InsufficientPrivilege(
             f"permission denied: {reason}",
             hint="forge-sql clients read and write data through SQL and COPY over the "
             "connection only.",
         )
+
+
+def _forbidden_call(tokens: Sequence[Token]) -> str | None:
+    for token, following in zip(tokens, tokens[1:], strict=False):
+        if following.text == "(" and token.kind in ("identifier", "keyword"):
+            name = token.text.strip('"').lower()
+            if name in _FORBIDDEN_FUNCTIONS:
+                return f"function {name}() is not allowed"
+    return None
 
 
 def _is_stdio_copy(statement: Statement) -> bool:

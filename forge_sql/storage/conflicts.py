@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _CONFLICT = re.compile(r"[Cc]onflict|concurrent", re.ASCII)
-MAX_WAIT = 0.5  # seconds: the longest pause between two attempts
+MAX_WAIT = 1.0  # seconds: the longest pause between two attempts
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -32,7 +32,7 @@ def is_conflict(exc: BaseException) -> bool:
 def pause(attempt: int) -> float:
     """Seconds to wait before attempt ``attempt`` (1-based): exponential, with jitter so
     that servers which clashed once do not clash again in lockstep."""
-    ceiling = min(MAX_WAIT, 0.005 * 2.0**attempt)
+    ceiling = min(MAX_WAIT, 0.01 * 2.0**attempt)
     return ceiling * (0.5 + random.random() / 2)
 
 
