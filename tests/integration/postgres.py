@@ -2,7 +2,7 @@
 
 The server itself is bench/pg.py's throwaway cluster (installs the ``postgresql`` package
 when missing and root, runs initdb and postgres as the ``postgres`` user when root, loopback
-port, temporary directory); each test gets a database of its own for its lake's catalog.
+port, temporary directory); each test module gets a database of its own for its lake's catalog.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def catalog_dsn(postgres: PostgresServer) -> str:
-    """libpq connection string of a new, empty database to hold one lake's catalog."""
+    """libpq connection string of a new, empty database to hold a test module's lake."""
     name = f"lake_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres.dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

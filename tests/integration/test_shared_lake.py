@@ -23,12 +23,21 @@ def stop_all(*servers: RunningServer) -> None:
         assert "Traceback" not in log, log
 
 
-@pytest.fixture
-def pair(tmp_path: Path, catalog_dsn: str) -> Iterator[tuple[RunningServer, RunningServer]]:  # noqa: F811
-    config = shared_config(catalog_dsn, str(tmp_path / "lake"))
-    first = start_server(tmp_path / "a", config=config)
+@pytest.fixture(scope="module")
+def lake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("shared")
+
+
+@pytest.fixture(scope="module")
+def pair(
+    lake_root: Path,
+    catalog_dsn: str,  # noqa: F811
+) -> Iterator[tuple[RunningServer, RunningServer]]:
+    """Two servers on one lake, for the whole module: each test uses tables of its own."""
+    config = shared_config(catalog_dsn, str(lake_root / "lake"))
+    first = start_server(lake_root / "a", config=config)
     try:
-        second = start_server(tmp_path / "b", config=config)
+        second = start_server(lake_root / "b", config=config)
     except BaseException:
         stop_all(first)
         raise
@@ -37,7 +46,9 @@ def pair(tmp_path: Path, catalog_dsn: str) -> Iterator[tuple[RunningServer, Runn
 
 
 def test_the_catalog_lives_in_postgresql_and_the_files_in_the_data_path(
-    pair: tuple[RunningServer, RunningServer], catalog_dsn: str, tmp_path: Path  # noqa: F811
+    pair: tuple[RunningServer, RunningServer],
+    catalog_dsn: str,  # noqa: F811
+    lake_root: Path,
 ) -> None:
     a, _ = pair
     with psycopg.connect(a.dsn(), autocommit=True) as conn:
@@ -46,10 +57,10 @@ def test_the_catalog_lives_in_postgresql_and_the_files_in_the_data_path(
     assert {"ducklake_snapshot", "ducklake_table", "ducklake_data_file"} <= catalog_tables(
         catalog_dsn
     )
-    files = list((tmp_path / "lake").rglob("*.parquet"))
+    files = list((lake_root / "lake" / "public" / "placed").glob("*.parquet"))
     assert files, "the 5000 rows went to a Parquet file in the shared data path"
-    assert not (tmp_path / "a" / "catalog.ducklake").exists()
-    assert not list((tmp_path / "a").rglob("*.parquet"))
+    assert not (lake_root / "a" / "catalog.ducklake").exists()
+    assert not list((lake_root / "a").rglob("*.parquet"))
 
 
 def test_a_table_made_through_one_server_is_read_through_the_other(
@@ -92,7 +103,7 @@ def test_concurrent_writers_on_two_servers_all_succeed(
     pair: tuple[RunningServer, RunningServer],
 ) -> None:
     a, b = pair
-    rounds = 25
+    rounds = 20
     with psycopg.connect(a.dsn(), autocommit=True) as conn:
         conn.execute("CREATE TABLE counters (id INT, n INT)")
         conn.execute("INSERT INTO counters VALUES (0, 0), (1, 0)")
