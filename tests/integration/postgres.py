@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
 
-from pg import PostgresServer  # noqa: E402
+from pg import PostgresServer
 
 
 @pytest.fixture(scope="session")
