@@ -199,6 +199,10 @@ def check_allowed(statement: Statement) -> None:
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
         )
+    if statement.kind in ("CREATE", "DROP") and _names_secret(statement.words):
+        # The server's secret holds the lake's object-storage credentials; a client's own
+        # could redirect or read what those credentials reach.
+        reason = "secrets are managed by the server configuration"
     if reason is None:
         reason = _forbidden_call(statement.tokens)
     if reason is not None:
@@ -207,6 +211,12 @@ def check_allowed(statement: Statement) -> None:
             hint="forge-sql clients read and write data through SQL and COPY over the "
             "connection only.",
         )
+
+
+def _names_secret(words: Sequence[str]) -> bool:
+    """``CREATE [OR REPLACE] [PERSISTENT|TEMPORARY] SECRET``, ``DROP [...] SECRET``."""
+    rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "PERSISTENT", "TEMPORARY", "TEMP")]
+    return rest[:1] == ["SECRET"]
 
 
 def _forbidden_call(tokens: Sequence[Token]) -> str | None:
