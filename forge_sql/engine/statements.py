@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -220,7 +221,7 @@ def _names_secret(words: Sequence[str]) -> bool:
 
 
 def _forbidden_call(tokens: Sequence[Token]) -> str | None:
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         if following.text == "(" and token.kind in ("identifier", "keyword"):
             name = token.text.strip('"').lower()
             if name in _FORBIDDEN_FUNCTIONS:
