@@ -13,7 +13,7 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import catalogs, ducklake, objectstore
+from forge_sql.storage import catalogs, conflicts, ducklake, objectstore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Database:
             objectstore.configure(self._con, settings)
         ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
         ducklake.delete_orphans(self._con, settings.database, self.lake)
-        ducklake.flush_inlined(self._con, settings.database)
+        self._flush_inlined()
         self.catalog = settings.database
         catalog_install.install(self._con)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
@@ -56,6 +56,13 @@ class Database:
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
+
+    def _flush_inlined(self) -> None:
+        # Another server of a shared lake may be writing the same tables: retry conflicts.
+        attempts = self.settings.commit_retries if self.lake.shared else 0
+        conflicts.retry(
+            lambda: ducklake.flush_inlined(self._con, self.settings.database), attempts
+        )
 
     def _sandbox(self) -> None:
         """Confine clients to the data directory.
@@ -91,7 +98,7 @@ class Database:
         """Write inlined rows out as Parquet, then close the database."""
         with self._lock:
             try:
-                ducklake.flush_inlined(self._con, self.catalog)
+                self._flush_inlined()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._con.close()
