@@ -36,15 +36,29 @@ def pause(attempt: int) -> float:
     return ceiling * (0.5 + random.random() / 2)
 
 
-def retry(action: Callable[[], T], attempts: int) -> T:
-    """Run ``action``; on a conflict run it again, at most ``attempts`` more times."""
+def is_creation_race(exc: BaseException) -> bool:
+    """True when two servers attaching a new catalog at once both created its tables:
+    the one that lost finds them on its next attempt."""
+    text = str(exc)
+    return "Failed to initialize DuckLake" in text and (
+        "duplicate key" in text or "already exists" in text
+    )
+
+
+def retry(
+    action: Callable[[], T],
+    attempts: int,
+    when: Callable[[BaseException], bool] = is_conflict,
+) -> T:
+    """Run ``action``; when it fails ``when``-wise, run it again, at most ``attempts`` more
+    times."""
     attempt = 0
     while True:
         try:
             return action()
         except duckdb.Error as exc:
-            if attempt >= attempts or not is_conflict(exc):
+            if attempt >= attempts or not when(exc):
                 raise
             attempt += 1
-            log.info("commit conflict, retrying (%d/%d): %s", attempt, attempts, exc)
+            log.info("retrying after (%d/%d): %s", attempt, attempts, exc)
             time.sleep(pause(attempt))

@@ -58,14 +58,14 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, inline_rows: i
         load_extension(con, extension)
     if lake.local_data is not None:
         lake.local_data.mkdir(parents=True, exist_ok=True)
-    con.execute(
+    sql = (
         f"ATTACH 'ducklake:{_quote(lake.catalog)}' AS {quote_ident(name)} "
         f"(DATA_PATH '{_quote(lake.data_path)}', DATA_INLINING_ROW_LIMIT {int(inline_rows)})"
     )
+    retries = 10 if lake.shared else 0
+    conflicts.retry(lambda: con.execute(sql), retries, when=conflicts.is_creation_race)
     # Servers sharing a catalog may start together: their set-up DDL can conflict.
-    conflicts.retry(
-        lambda: _create_schemas(con, quote_ident(name)), attempts=10 if lake.shared else 0
-    )
+    conflicts.retry(lambda: _create_schemas(con, quote_ident(name)), retries)
 
 
 def _create_schemas(con: duckdb.DuckDBPyConnection, lake: str) -> None:

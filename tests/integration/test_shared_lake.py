@@ -33,16 +33,31 @@ def pair(
     lake_root: Path,
     catalog_dsn: str,  # noqa: F811
 ) -> Iterator[tuple[RunningServer, RunningServer]]:
-    """Two servers on one lake, for the whole module: each test uses tables of its own."""
+    """Two servers on one lake, for the whole module: each test uses tables of its own.
+
+    They start at the same time on a new, empty catalog, so both try to create DuckLake's
+    tables and the public schema: the one that loses must retry, not fail.
+    """
     config = shared_config(catalog_dsn, str(lake_root / "lake"))
-    first = start_server(lake_root / "a", config=config)
-    try:
-        second = start_server(lake_root / "b", config=config)
-    except BaseException:
-        stop_all(first)
-        raise
-    yield first, second
-    stop_all(first, second)
+    started: dict[str, RunningServer] = {}
+    failed: list[BaseException] = []
+
+    def start(name: str) -> None:
+        try:
+            started[name] = start_server(lake_root / name, config=config)
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=start, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        stop_all(*started.values())
+        raise failed[0]
+    yield started["a"], started["b"]
+    stop_all(*started.values())
 
 
 def test_the_catalog_lives_in_postgresql_and_the_files_in_the_data_path(
