@@ -527,7 +527,9 @@ class Session:
 
     def _notices(self, result: Result | None) -> None:
         for code, text in result.notices if result is not None else ():
-            self.queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": code, "M": text}))
+            # Class 00 is a NOTICE (a remark such as "... skipping"), the rest WARNINGs.
+            severity = "NOTICE" if code.startswith("00") else "WARNING"
+            self.queue(m.notice_response({"S": severity, "V": severity, "C": code, "M": text}))
 
     def _parameter_changes(self) -> None:
         """Report what the statement changed: settings (ParameterStatus), and prepared
