@@ -139,6 +139,9 @@ class EngineSession:
                 self._detach_stream()
                 declared = self._declarations.execute(plan.statement)
                 if declared is not None:
+                    if self._implicit:
+                        statement = plan.statement
+                        self._replay.record(lambda: self._declarations.execute(statement))
                     return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
