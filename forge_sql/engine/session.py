@@ -140,8 +140,8 @@ class EngineSession:
                 declared = self._declarations.execute(plan.statement)
                 if declared is not None:
                     if self._implicit:
-                        statement = plan.statement
-                        self._replay.record(lambda: self._declarations.execute(statement))
+                        ddl = plan.statement
+                        self._replay.record(lambda: self._declarations.execute(ddl))
                     return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
