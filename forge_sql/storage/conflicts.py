@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_CONFLICT = re.compile(r"[Cc]onflict|concurrent", re.ASCII)
+# "Transaction conflict - ... another transaction has ...", and DuckLake giving up its own
+# retries of the snapshot write when many writers commit at once ("Exceeded the maximum
+# retry count"): either way nothing of the transaction was kept.
+_CONFLICT = re.compile(r"[Cc]onflict|concurrent|maximum retry count", re.ASCII)
 MAX_WAIT = 1.0  # seconds: the longest pause between two attempts
 
 

@@ -81,6 +81,16 @@ def test_conflicts_are_retried_a_bounded_number_of_times() -> None:
     assert len(calls) == 3
 
 
+def test_duckdb_giving_up_its_own_retries_is_a_conflict() -> None:
+    assert conflicts.is_conflict(
+        duckdb.TransactionException(
+            "Failed to commit DuckLake transaction. Exceeded the maximum retry count of 10 "
+            'set by the ducklake_max_retry_count setting. Duplicate key "snapshot_id: 138"'
+        )
+    )
+    assert not conflicts.is_conflict(duckdb.TransactionException("cannot rollback"))
+
+
 def test_other_errors_are_not_retried() -> None:
     calls: list[int] = []
 
