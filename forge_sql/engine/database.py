@@ -13,6 +13,7 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
+from forge_sql.errors import ConfigError
 from forge_sql.storage import catalogs, conflicts, ducklake, objectstore
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,14 @@ class Database:
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
         self.lake = catalogs.locate(settings, self.data_dir)
-        if "httpfs" in self.lake.extensions:
-            ducklake.load_extension(self._con, "httpfs")
-            objectstore.configure(self._con, settings)
-        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
-        ducklake.delete_orphans(self._con, settings.database, self.lake)
-        self._flush_inlined()
+        try:
+            self._open_lake()
+        except duckdb.Error as exc:
+            self._con.close()
+            raise ConfigError(
+                f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
+                f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
+            ) from None  # the cause repeats the connection string
         self.catalog = settings.database
         catalog_install.install(self._con)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
@@ -56,6 +59,15 @@ class Database:
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
+
+    def _open_lake(self) -> None:
+        settings = self.settings
+        if "httpfs" in self.lake.extensions:
+            ducklake.load_extension(self._con, "httpfs")
+            objectstore.configure(self._con, settings)
+        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
+        ducklake.delete_orphans(self._con, settings.database, self.lake)
+        self._flush_inlined()
 
     def _flush_inlined(self) -> None:
         # Another server of a shared lake may be writing the same tables: retry conflicts.

@@ -6,6 +6,7 @@ shared data path (a directory or ``s3://``) lets several servers serve one lake.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,16 @@ def locate(settings: Settings, data_dir: Path) -> Lake:
     if settings.catalog:
         return Lake("postgres:" + settings.catalog, data_path, shared=True)
     return Lake(str(data_dir / "catalog.ducklake"), data_path, shared=False)
+
+
+_PASSWORD = re.compile(
+    r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)|(://[^:/@\s]+:)[^@\s]+@", re.I
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with passwords of libpq connection strings and URLs masked: DuckDB's
+    errors about the catalog repeat its connection string."""
+    return _PASSWORD.sub(
+        lambda m: f"{m.group(1)}***" if m.group(1) else f"{m.group(3)}***@", text
+    )

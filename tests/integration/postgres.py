@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
 
 from pg import PostgresServer
 
+__all__ = ["PostgresServer", "catalog_dsn", "catalog_tables", "postgres"]
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:

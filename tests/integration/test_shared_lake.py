@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import rawclient as raw
-from postgres import catalog_dsn, catalog_tables, postgres  # noqa: F401
+from postgres import PostgresServer, catalog_dsn, catalog_tables, postgres  # noqa: F401
 from server import RunningServer, start_server
 
 
@@ -214,3 +214,17 @@ def test_clients_cannot_reach_the_catalog_database(
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(sql)
         assert conn.execute("SELECT 42").fetchone() == (42,)
+
+
+def test_a_catalog_that_cannot_be_opened_stops_the_start_with_a_clear_message(
+    tmp_path: Path,
+    postgres: PostgresServer,  # noqa: F811
+) -> None:
+    dsn = f"host=127.0.0.1 port={postgres.port} dbname=no_such_lake user=postgres password=hunter2"
+    with pytest.raises(RuntimeError) as failed:
+        start_server(tmp_path / "data", config=shared_config(dsn, str(tmp_path / "lake")))
+    message = str(failed.value)
+    assert "cannot open the lake" in message
+    assert "no_such_lake" in message and "does not exist" in message
+    assert "hunter2" not in message and "password=***" in message
+    assert "Traceback" not in message

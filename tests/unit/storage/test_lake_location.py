@@ -101,3 +101,17 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(duckdb.CatalogException):
         conflicts.retry(broken, attempts=5)
     assert calls == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("host=pg password=s3cr3t dbname=lake", "host=pg password=*** dbname=lake"),
+        ("host=pg password='a b\\' c' dbname=lake", "host=pg password=*** dbname=lake"),
+        ("postgresql://forge:s3cr3t@pg:5432/lake", "postgresql://forge:***@pg:5432/lake"),
+        ('at "host=pg PASSWORD = s3cr3t": refused', 'at "host=pg PASSWORD = ***": refused'),
+        ("host=pg dbname=lake", "host=pg dbname=lake"),
+    ],
+)
+def test_passwords_are_masked_in_messages(text: str, shown: str) -> None:
+    assert catalogs.redact(text) == shown
