@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from forge_sql.errors import ConfigError
+from forge_sql.storage.external import ExternalDataset
+from forge_sql.storage.policy import MaintenancePolicy
 
 DEFAULT_PORT = 5433  # 5432 is left to a PostgreSQL that may run on the same machine
 
@@ -26,6 +28,11 @@ class User(BaseModel):
 
     password: str = Field(
         description="SCRAM-SHA-256 verifier, as printed by `forge-sql hash-password`."
+    )
+    admin: bool = Field(
+        False,
+        description="May run storage maintenance over SQL (CALL forge_compact() etc.) and "
+        "DuckLake's maintenance functions.",
     )
 
     @field_validator("password")
@@ -79,6 +86,20 @@ class Settings(BaseSettings):
         "(0: always write Parquet).",
     )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    maintenance: MaintenancePolicy = Field(
+        default_factory=MaintenancePolicy,
+        description="Storage maintenance policy ([maintenance] in the config file).",
+    )
+    external: dict[str, ExternalDataset] = Field(
+        default_factory=dict,
+        description="External datasets ([external.NAME] in the config file): views over "
+        "local Parquet, CSV or JSON files that clients may read.",
+    )
+    external_directories: list[Path] = Field(
+        default_factory=list,
+        description="Further directories clients may read files from (for external "
+        "datasets that migrations declare); the data directory always is.",
+    )
 
     @field_validator("host")
     @classmethod
@@ -102,6 +123,14 @@ class Settings(BaseSettings):
     @property
     def loopback_only(self) -> bool:
         return is_loopback(self.host)
+
+    def is_admin(self, user: str) -> bool:
+        """Admins run storage maintenance over SQL: every user under trust authentication
+        (loopback only), else users configured with ``admin = true``."""
+        if not self.users:
+            return True
+        found = self.users.get(user)
+        return found is not None and found.admin
 
 
 def is_loopback(host: str) -> bool:

@@ -13,7 +13,8 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake
+from forge_sql.storage import ducklake, external, maintenance, snapshots
+from forge_sql.storage.schedule import Activity, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,21 @@ class Database:
         ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
         ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
+        if settings.maintenance.at_startup:
+            maintenance.run(self._con, self.catalog, "all", None, settings.maintenance)
+        external.create_views(self._con, self.catalog, settings.external)
         catalog_install.install(self._con)
+        snapshots.install(self._con, catalog.SCHEMA, self.catalog)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         self.duckdb_settings = frozenset(
             name.lower()
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
+        self.activity = Activity()
+        self.schedule = Schedule(self._maintenance_cursor, self.catalog, settings.maintenance,
+                                 self.activity)
+        self.schedule.start()
 
     def _sandbox(self) -> None:
         """Confine clients to the data directory.
@@ -63,8 +72,10 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
-        allowed = str(self.data_dir) + "/"
-        self._con.execute("SET allowed_directories = [?]", [allowed])
+        allowed = [str(self.data_dir) + "/"]
+        allowed += [external.readable_directory(d.path) for d in self.settings.external.values()]
+        allowed += [str(d.resolve()) + "/" for d in self.settings.external_directories]
+        self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -80,8 +91,13 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
+    def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""
+        self.schedule.stop()
         with self._lock:
             try:
                 ducklake.flush_inlined(self._con, self.catalog)

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching
+from forge_sql.engine import batching, storage_calls, timetravel
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
@@ -24,6 +24,7 @@ from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.statements import Statement, check_allowed, classify, split
 from forge_sql.engine.types import column
+from forge_sql.storage import maintenance
 from forge_sql.wire.backend import (
     ALL_STATEMENTS,
     Column,
@@ -52,6 +53,8 @@ class _Plan:
     describe_values: tuple[object, ...] = ()
     batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
     casts: tuple[str | None, ...] = ()
+    admin_only: bool = False  # storage maintenance (storage_calls.needs_admin)
+    at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
 
 
 class EngineSession:
@@ -75,6 +78,7 @@ class EngineSession:
         self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
+        self._admin = database.settings.is_admin(startup.user)
         self._apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
@@ -114,6 +118,12 @@ class EngineSession:
                 return self._setting(plan.statement)
             if kind == "SESSION":
                 return self._session_command(plan.statement)
+            if plan.admin_only:
+                if not self._admin:
+                    raise storage_calls.refuse(plan.statement)
+                call = storage_calls.parse(plan.statement)
+                if call is not None:
+                    return self._maintain(call)
             check_allowed(plan.statement)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
             if copy is not None and copy.direction == "out":
@@ -298,6 +308,7 @@ class EngineSession:
 
     def running(self, flag: bool) -> None:
         """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
+        self._database.activity.running(id(self), flag)
         with self._lock:
             self._running = flag
             if self._timer is not None:
@@ -343,6 +354,8 @@ class EngineSession:
             resolved.stand_ins,
             batching.insert_shape(statement) if resolved.oids else None,
             resolved.casts,
+            storage_calls.needs_admin(statement),
+            bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -355,8 +368,11 @@ class EngineSession:
         check_allowed(plan.statement)
         self._detach_stream()
         values = list(plan.describe_values)
+        sql = plan.sql
+        if plan.at_parameters:
+            sql, values = timetravel.bind(sql, values, drop=True)
         try:
-            relation = self._cursor.sql(plan.sql, params=values or None)
+            relation = self._cursor.sql(sql, params=values or None)
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self.fail(exc, plan.sql) from exc
@@ -379,9 +395,12 @@ class EngineSession:
     # -- execution ----------------------------------------------------------------------
     def _run(self, plan: _Plan, params: Sequence[object]) -> Result:
         self._detach_stream()
+        sql = plan.sql
+        if plan.at_parameters:
+            sql, params = timetravel.bind(sql, params)
         self.running(True)
         try:
-            self._cursor.execute(plan.sql, list(params) if params else None)
+            self._cursor.execute(sql, list(params) if params else None)
         finally:
             self.running(False)
         statement = plan.statement
@@ -399,6 +418,28 @@ class EngineSession:
             row = self._cursor.fetchone()
             count = int(row[0]) if row and row[0] is not None else 0
         return TagResult(statement.tag(count))
+
+    def _maintain(self, call: storage_calls.MaintenanceCall) -> Result:
+        """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
+        if self._status != "I" or self._implicit:
+            raise errors.ActiveSqlTransaction(
+                "storage maintenance cannot run inside a transaction block"
+            )
+        self._detach_stream()
+        database = self._database
+        self.running(True)
+        try:
+            outcomes = maintenance.run(
+                self._cursor,
+                database.catalog,
+                call.action,
+                call.older_than,
+                database.settings.maintenance,
+            )
+        finally:
+            self.running(False)
+        columns = tuple(column(name, kind) for name, kind in storage_calls.COLUMNS)
+        return TableResult(storage_calls.table(outcomes), columns, "CALL")
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
