@@ -37,8 +37,11 @@ def _cutoff(older_than: timedelta) -> str:
     return f"TIMESTAMPTZ {_literal(moment.isoformat())}"
 
 
-def compact(con: duckdb.DuckDBPyConnection, lake: str) -> list[Outcome]:
-    """Write inlined rows out, rewrite files with many deleted rows, merge small files.
+def compact(
+    con: duckdb.DuckDBPyConnection, lake: str, rewrite_threshold: float = 0.1
+) -> list[Outcome]:
+    """Write inlined rows out, rewrite files of which at least ``rewrite_threshold`` of
+    the rows are deleted, merge small files (DuckLake does not merge files with deletes).
 
     The files replaced stay on disk while older snapshots still reference them; expire
     and cleanup remove them.
@@ -49,7 +52,8 @@ def compact(con: duckdb.DuckDBPyConnection, lake: str) -> list[Outcome]:
     ).fetchall()[0]
     rewritten = con.execute(
         "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
-        f"coalesce(sum(files_created), 0)::BIGINT FROM ducklake_rewrite_data_files({name})"
+        "coalesce(sum(files_created), 0)::BIGINT FROM ducklake_rewrite_data_files("
+        f"{name}, delete_threshold => {float(rewrite_threshold)!r})"
     ).fetchall()[0]
     merged = con.execute(
         "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
@@ -111,14 +115,14 @@ def run(
     ``older_than`` overrides the policy's age for expire and cleanup.
     """
     if action == "compact":
-        return compact(con, lake)
+        return compact(con, lake, policy.rewrite_threshold)
     if action == "expire":
         return expire(con, lake, policy.expire_older_than if older_than is None else older_than)
     if action == "cleanup":
         return cleanup(con, lake, policy.delete_older_than if older_than is None else older_than)
     if action == "all":
         return [
-            *compact(con, lake),
+            *compact(con, lake, policy.rewrite_threshold),
             *expire(con, lake, policy.expire_older_than),
             *cleanup(con, lake, policy.delete_older_than),
         ]

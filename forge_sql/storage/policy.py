@@ -69,6 +69,13 @@ class MaintenancePolicy(BaseModel):
         default=timedelta(seconds=30),
         description="Periodic maintenance waits until no statement has run for this long.",
     )
+    rewrite_threshold: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Compaction rewrites a data file without its deleted rows once at least "
+        "this fraction of them is deleted (0 to 1).",
+    )
     at_startup: bool = Field(
         default=True,
         description="Run maintenance once when the server starts, before it listens."
