@@ -36,6 +36,8 @@ def _lake_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @contextmanager
 def _lake(config_file: Path | None, data_dir: Path | None, database: str | None) -> Iterator[Any]:
     """Settings and an open lake; errors become one clear command-line message."""
+    import duckdb
+
     from forge_sql.config import load
     from forge_sql.storage.offline import open_lake
 
@@ -43,7 +45,7 @@ def _lake(config_file: Path | None, data_dir: Path | None, database: str | None)
         settings = load(config_file, data_dir=data_dir, database=database)
         with open_lake(settings.data_dir, settings.database) as con:
             yield settings, con
-    except (ConfigError, ForgeError) as exc:
+    except (ConfigError, ForgeError, duckdb.Error) as exc:
         hint = getattr(exc, "hint", None)
         raise click.ClickException(str(exc) + (f"\nHINT: {hint}" if hint else "")) from exc
 
@@ -146,10 +148,7 @@ def export(
     from forge_sql.storage.export import export_table
 
     with _lake(**where) as (_, con):
-        try:
-            done = export_table(
-                con, table, directory, partition_by, version=version, overwrite=overwrite
-            )
-        except ForgeError as exc:
-            raise click.ClickException(str(exc)) from exc
+        done = export_table(
+            con, table, directory, partition_by, version=version, overwrite=overwrite
+        )
     click.echo(f"exported {done.rows} rows of {table} to {directory} ({done.files} files)")

@@ -14,7 +14,7 @@ from forge_sql.storage.external import literal, quote_ident
 if TYPE_CHECKING:
     import duckdb
 
-# Files roll over at this size, so engines can read one table's files in parallel.
+# Unpartitioned exports roll over to a new file at this size, so engines read in parallel.
 FILE_SIZE = "512MB"
 
 
@@ -59,9 +59,12 @@ def export_table(
     source = f"{quote_ident(schema)}.{quote_ident(name)}"
     if version is not None:
         source += f" AT (VERSION => {int(version)})"
-    options = ["FORMAT parquet", f"FILE_SIZE_BYTES {literal(FILE_SIZE)}"]
+    options = ["FORMAT parquet"]
     if partition_by:
         options.append("PARTITION_BY (" + ", ".join(quote_ident(c) for c in partition_by) + ")")
+    else:
+        # DuckDB 1.5.5 refuses FILE_SIZE_BYTES together with PARTITION_BY.
+        options.append(f"FILE_SIZE_BYTES {literal(FILE_SIZE)}")
     if overwrite:
         options.append("OVERWRITE")
     directory.mkdir(parents=True, exist_ok=True)

@@ -41,5 +41,5 @@ def test_drop_describes_the_current_version() -> None:
         drop=True,
     )
     assert " AT " not in sql and "VERSION" not in sql
-    assert sql.split() == "SELECT * FROM t JOIN u ON t.a = u.a WHERE t.b = $1".split()
+    assert " ".join(sql.split()) == "SELECT * FROM t JOIN u ON t.a = u.a WHERE t.b = $1"
     assert values == ["x"]

@@ -90,5 +90,5 @@ def test_external_datasets_in_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="only local paths"):
         load(config)
     config.write_text('[external.bad]\npath = "/x.avro"\nformat = "avro"\n')
-    with pytest.raises(ConfigError, match="external.bad.format"):
+    with pytest.raises(ConfigError, match=r"external\.bad\.format"):
         load(config)

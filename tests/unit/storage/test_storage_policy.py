@@ -55,7 +55,7 @@ def test_policy_from_config_file(tmp_path: Path) -> None:
     assert settings.maintenance.interval == timedelta(0)
     assert settings.maintenance.delete_older_than == timedelta(hours=1)
     config.write_text('[maintenance]\nexpire_older_than = "someday"\n')
-    with pytest.raises(ConfigError, match="maintenance.expire_older_than"):
+    with pytest.raises(ConfigError, match=r"maintenance\.expire_older_than"):
         load(config)
     config.write_text('[maintenance]\nexpire_after = "1 day"\n')
     with pytest.raises(ConfigError, match="expire_after"):
