@@ -13,7 +13,7 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake, external, maintenance, snapshots
+from forge_sql.storage import ducklake, external, snapshots
 from forge_sql.storage.schedule import Activity, Schedule
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,12 @@ class Database:
         ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
         ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
+        self.activity = Activity()
+        self.schedule = Schedule(
+            self._maintenance_cursor, self.catalog, settings.maintenance, self.activity
+        )
         if settings.maintenance.at_startup:
-            maintenance.run(self._con, self.catalog, "all", None, settings.maintenance)
+            self.schedule.run_once()
         external.create_views(self._con, self.catalog, settings.external)
         catalog_install.install(self._con)
         snapshots.install(self._con, catalog.SCHEMA, self.catalog)
@@ -56,9 +60,6 @@ class Database:
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
-        self.activity = Activity()
-        self.schedule = Schedule(self._maintenance_cursor, self.catalog, settings.maintenance,
-                                 self.activity)
         self.schedule.start()
 
     def _sandbox(self) -> None:

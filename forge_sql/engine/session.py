@@ -261,6 +261,8 @@ class EngineSession:
         except BaseException:
             self._discard_staged()  # DuckDB rolled the transaction back
             raise
+        finally:
+            self._database.activity.running(id(self), False)
         self.staged_files.clear()
 
     def _discard_staged(self) -> None:
@@ -308,7 +310,9 @@ class EngineSession:
 
     def running(self, flag: bool) -> None:
         """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
-        self._database.activity.running(id(self), flag)
+        # An open transaction counts as activity too: maintenance that rewrote the files it
+        # reads or deletes from could make its COMMIT conflict.
+        self._database.activity.running(id(self), flag or self._status != "I" or self._implicit)
         with self._lock:
             self._running = flag
             if self._timer is not None:
@@ -547,6 +551,7 @@ class EngineSession:
                 self._cursor.execute("ROLLBACK")
         finally:
             self._discard_staged()
+            self._database.activity.running(id(self), False)
 
     def _setting(self, statement: Statement) -> Result:
         command = session_settings.parse(statement.sql)

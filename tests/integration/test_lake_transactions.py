@@ -176,3 +176,25 @@ def test_what_ducklake_cannot_do_is_0A000(
     if hint is not None:
         assert hint in (raised.value.diag.message_hint or "")
     assert state(lake, lake_server.data_dir, table_name) == before
+
+
+def test_command_tags_as_postgresql_words_them(
+    lake: psycopg.Connection, table_name: str
+) -> None:
+    t = table_name
+    assert [
+        lake.execute(sql).statusmessage
+        for sql in (
+            f"CREATE TABLE {t}_c AS SELECT * FROM {t}",
+            f"ALTER TABLE {t}_c SET PARTITIONED BY (v)",
+            f"UPDATE {t}_c SET v = 2 WHERE id < 5",
+            f"DELETE FROM {t}_c WHERE id < 3",
+            f"TRUNCATE {t}_c",
+            f"TRUNCATE TABLE {t}",
+            f"DROP VIEW {t}_v",
+            f"DROP TABLE {t}_c",
+        )
+    ] == [
+        "SELECT 100", "ALTER TABLE", "UPDATE 5", "DELETE 3", "TRUNCATE TABLE",
+        "TRUNCATE TABLE", "DROP VIEW", "DROP TABLE",
+    ]
