@@ -93,8 +93,8 @@ _LAKE_LIMITS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(r"^Constraint not implemented"),
-        "DuckLake tables support NOT NULL and DEFAULT only: no identity columns, PRIMARY KEY, "
-        "UNIQUE, CHECK or FOREIGN KEY.",
+        "DuckLake tables have no identity or generated columns: compute the values in the "
+        "INSERT (BIGINT ids, or UUID with gen_random_uuid()).",
     ),
 ]
 
