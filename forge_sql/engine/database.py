@@ -63,7 +63,7 @@ class Database:
         self.schedule.start()
 
     def _sandbox(self) -> None:
-        """Confine clients to the data directory.
+        """Confine clients to the data directory and the external datasets' directories.
 
         Checked on DuckDB 1.5.5: once external access is disabled it cannot be enabled
         again while the database runs, and allowed_directories cannot change, so
@@ -73,9 +73,9 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
-        allowed = [str(self.data_dir) + "/"]
-        allowed += [external.readable_directory(d.path) for d in self.settings.external.values()]
-        allowed += [str(d.resolve()) + "/" for d in self.settings.external_directories]
+        paths = [d.path for d in self.settings.external.values()]
+        paths += [f"{d}/" for d in self.settings.external_directories]
+        allowed = [str(self.data_dir) + "/", *map(external.readable_directory, paths)]
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 

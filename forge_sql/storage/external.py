@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,9 +41,8 @@ class ExternalDataset(BaseModel):
     model_config = {"extra": "forbid"}
 
     path: str = Field(
-        description="Local file, directory glob or list of them, e.g. "
-        "'/data/events/**/*.parquet'; relative paths are taken from the directory the "
-        "server starts in."
+        description="Local file or glob, e.g. '/data/events/**/*.parquet'; relative paths "
+        "are taken from the directory the server starts in."
     )
     format: Format = Field("parquet", description="File format: parquet, csv or json.")
     hive_partitioning: bool = Field(
@@ -62,7 +62,7 @@ class ExternalDataset(BaseModel):
     def _local(cls, value: str) -> str:
         if "://" in value:
             raise ValueError("only local paths can be declared here (no URLs)")
-        return str(Path(value).expanduser().absolute())
+        return os.path.normpath(Path(value).expanduser().absolute())
 
     @field_validator("options")
     @classmethod
@@ -137,7 +137,8 @@ def readable_directory(path: str) -> str:
     """The directory a file or glob lies under, with a trailing slash (for the sandbox)."""
     head = _GLOB.split(path, maxsplit=1)[0]
     directory = Path(head) if head.endswith("/") or Path(head).is_dir() else Path(head).parent
-    return str(directory.resolve()).rstrip("/") + "/"
+    # Not resolved: DuckDB compares the path as the view spells it, symlinks included.
+    return os.path.normpath(directory.absolute()).rstrip("/") + "/"
 
 
 def create_views(

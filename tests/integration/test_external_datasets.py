@@ -14,6 +14,8 @@ import pytest
 from psycopg import errors as pgerrors
 from server import RunningServer, start_server
 
+from forge_sql.storage.external import view_sql
+
 REGIONS = ("eu", "us", "ap")
 
 
@@ -33,6 +35,8 @@ def write_datasets(root: Path) -> None:
     )
     (root / "rates").mkdir()
     (root / "rates" / "rates.csv").write_text("code;rate\nEUR;1.0\nUSD;0.92\n")
+    (root / "extra").mkdir()
+    (root / "extra" / "codes.csv").write_text("code,label\n1,one\n2,two\n")
     (root / "logs").mkdir()
     for day in (1, 2):
         lines = [json.dumps({"day": day, "level": lvl, "n": day * 10 + i})
@@ -42,7 +46,7 @@ def write_datasets(root: Path) -> None:
 
 def config(root: Path, with_logs: bool = True) -> str:
     text = (
-        f'[maintenance]\ninterval = 0\n'
+        f'external_directories = ["{root}/extra"]\n[maintenance]\ninterval = 0\n'
         f'[external.events]\npath = "{root}/events/**/*.parquet"\nhive_partitioning = true\n'
         f'[external.rates]\npath = "{root}/rates/rates.csv"\nformat = "csv"\n'
         'options = { delim = ";", header = true }\n'
@@ -128,6 +132,12 @@ def test_csv_and_json_views(ext: psycopg.Connection) -> None:
         "SELECT e.region, r.rate FROM events e JOIN rates r ON r.code = 'EUR' "
         "WHERE e.id = 4"
     ).fetchone() == ("us", 1.0)
+
+
+def test_views_over_external_directories(ext: psycopg.Connection, files: Path) -> None:
+    # As a migration would declare one: a view over a directory the config lists.
+    ext.execute(view_sql("codes", f"{files}/extra/codes.csv", "csv", options={"header": True}))
+    assert ext.execute("SELECT label FROM codes ORDER BY code").fetchall() == [("one",), ("two",)]
 
 
 def test_sandbox_stays_closed_elsewhere(ext: psycopg.Connection, files: Path) -> None:
