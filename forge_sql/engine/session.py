@@ -374,6 +374,8 @@ class EngineSession:
 
     def _describe(self, plan: _Plan) -> tuple[Column, ...] | None:
         """Result columns without executing: DuckDB binds the query as a lazy relation."""
+        if plan.admin_only and storage_calls.parse(plan.statement) is not None:
+            return storage_calls.columns()
         if plan.statement.kind not in ("SELECT", "EXPLAIN"):
             return None
         check_allowed(plan.statement)
@@ -449,8 +451,7 @@ class EngineSession:
             )
         finally:
             self.running(False)
-        columns = tuple(column(name, kind) for name, kind in storage_calls.COLUMNS)
-        return TableResult(storage_calls.table(outcomes), columns, "CALL")
+        return TableResult(storage_calls.table(outcomes), storage_calls.columns(), "CALL")
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""

@@ -11,8 +11,10 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine.statements import Statement
+from forge_sql.engine.types import column
 from forge_sql.storage.maintenance import Outcome
 from forge_sql.storage.policy import parse_duration
+from forge_sql.wire.backend import Column
 
 PROCEDURES = {
     "forge_compact": "compact",
@@ -88,6 +90,11 @@ def parse(statement: Statement) -> MaintenanceCall | None:
         raise errors.InvalidParameterValue(str(exc)) from exc
     assert isinstance(older_than, timedelta)
     return MaintenanceCall(action, older_than)
+
+
+def columns() -> tuple[Column, ...]:
+    """What a maintenance procedure returns: one row per step."""
+    return tuple(column(name, kind) for name, kind in COLUMNS)
 
 
 def table(outcomes: Sequence[Outcome]) -> pa.Table:

@@ -11,10 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import psycopg
 import pytest
 from psycopg import errors as pgerrors
-from server import RunningServer, start_server
+from server import RunningServer, run_asyncpg, start_server
 
 from forge_sql.wire.auth import make_verifier
 
@@ -191,3 +192,15 @@ def test_the_server_compacts_when_idle(tmp_path: Path) -> None:
     finally:
         log = server.stop()
     assert "storage maintenance: " in log and "rewritten as 1" in log
+
+
+def test_procedures_described_for_asyncpg(lake: RunningServer) -> None:
+    async def body(con: asyncpg.Connection) -> list[tuple[str, int]]:
+        await con.execute("CREATE TABLE a (id INTEGER)")
+        for n in range(3):
+            await con.execute("INSERT INTO a SELECT range FROM range($1::INTEGER)", n + 1)
+        statement = await con.prepare("CALL forge_compact()")
+        assert [a.name for a in statement.get_attributes()] == ["action", "count", "detail"]
+        return [(r["action"], r["count"]) for r in await statement.fetch()]
+
+    assert run_asyncpg(lake, body) == [("flush", 0), ("rewrite", 0), ("compact", 3)]
