@@ -76,10 +76,9 @@ def _maintenance_command(action: str, summary: str, with_age: bool) -> None:
     def command(older_than: str | None = None, **where: Any) -> None:
         from forge_sql.storage import maintenance
 
+        age = _older_than(older_than)
         with _lake(**where) as (settings, con):
-            outcomes = maintenance.run(
-                con, settings.database, action, _older_than(older_than), settings.maintenance
-            )
+            outcomes = maintenance.run(con, settings.database, action, age, settings.maintenance)
         for outcome in outcomes:
             click.echo(outcome.detail)
 
