@@ -4,22 +4,22 @@ back with the same contents."""
 from __future__ import annotations
 
 import decimal
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import psycopg
 import pyarrow.dataset as ds
+from click.testing import CliRunner, Result
 from server import start_server
+
+from forge_sql.cli import main
 
 QUIET = "[maintenance]\ninterval = 0\n"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "forge_sql", *args], capture_output=True, text=True, timeout=120
-    )
+def run_cli(*args: str) -> Result:
+    """The command line, in process (``forge-sql ARGS``); stdout and stderr apart."""
+    return CliRunner().invoke(main, list(args))
 
 
 def test_export_reads_back_in_pyarrow_and_polars(tmp_path: Path) -> None:
@@ -42,14 +42,14 @@ def test_export_reads_back_in_pyarrow_and_polars(tmp_path: Path) -> None:
             conn.execute("DELETE FROM sales WHERE id >= 4000")
             expected = conn.execute("SELECT * FROM sales ORDER BY id").fetchall()
         busy = run_cli("export", "sales", str(tmp_path / "busy"), "--data-dir", str(data_dir))
-        assert busy.returncode == 1 and "in use by process" in busy.stderr
+        assert busy.exit_code == 1 and "in use by process" in busy.stderr
     finally:
         server.stop()
 
     out = tmp_path / "export"
     done = run_cli("export", "sales", str(out), "--partition-by", "region",
                    "--partition-by", "year", "--data-dir", str(data_dir))
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, (done.stderr, done.exception)
     assert "exported 4000 rows of sales" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["region=ap", "region=eu", "region=us"]
     assert sorted(p.name for p in (out / "region=eu").iterdir()) == ["year=2024", "year=2025"]
@@ -74,16 +74,16 @@ def test_export_reads_back_in_pyarrow_and_polars(tmp_path: Path) -> None:
     old = tmp_path / "old"
     done = run_cli("export", "public.sales", str(old), "--version", str(version),
                    "--data-dir", str(data_dir))
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, (done.stderr, done.exception)
     assert ds.dataset(old, format="parquet").count_rows() == 5000
 
     again = run_cli("export", "sales", str(out), "--data-dir", str(data_dir))
-    assert again.returncode == 1 and "is not empty" in again.stderr
+    assert again.exit_code == 1 and "is not empty" in again.stderr
     again = run_cli("export", "sales", str(out), "--overwrite", "--data-dir", str(data_dir))
-    assert again.returncode == 0 and ds.dataset(out).count_rows() == 4000
+    assert again.exit_code == 0 and ds.dataset(out).count_rows() == 4000
     for args, message in (
         (["nope", str(tmp_path / "x")], 'relation "nope" does not exist'),
         (["sales", str(tmp_path / "y"), "--partition-by", "nope"], 'column "nope"'),
     ):
         failed = run_cli("export", *args, "--data-dir", str(data_dir))
-        assert failed.returncode == 1 and message in failed.stderr
+        assert failed.exit_code == 1 and message in failed.stderr

@@ -5,8 +5,6 @@ server's own schedule."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +12,11 @@ from pathlib import Path
 import asyncpg
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
 from psycopg import errors as pgerrors
 from server import RunningServer, run_asyncpg, start_server
 
+from forge_sql.cli import main
 from forge_sql.wire.auth import make_verifier
 
 QUIET = "inline_rows = 0\n[maintenance]\ninterval = 0\nat_startup = false\n"
@@ -53,10 +53,9 @@ def content(conn: psycopg.Connection, table: str) -> tuple[object, ...]:
     return tuple(conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall())
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "forge_sql", *args], capture_output=True, text=True, timeout=120
-    )
+def run_cli(*args: str) -> Result:
+    """The command line, in process (``forge-sql ARGS``); stdout and stderr apart."""
+    return CliRunner().invoke(main, list(args))
 
 
 def test_compact_then_expire_and_cleanup(lake: RunningServer) -> None:
@@ -149,24 +148,24 @@ def test_offline_cli_and_the_lock(tmp_path: Path) -> None:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             before = small_commits(conn, "offline", commits=12)
         busy = run_cli("storage", "compact", "--data-dir", str(data_dir))
-        assert busy.returncode != 0
+        assert busy.exit_code != 0
         assert "in use by process" in busy.stderr and "CALL forge_compact()" in busy.stderr
     finally:
         server.stop()
     compacted = run_cli("storage", "compact", "--data-dir", str(data_dir))
-    assert compacted.returncode == 0, compacted.stderr
+    assert compacted.exit_code == 0, (compacted.stderr, compacted.exception)
     assert "12 files with deleted rows rewritten as 1" in compacted.stdout
     listed = run_cli("storage", "snapshots", "--data-dir", str(data_dir))
     assert "tables_created" in listed.stdout and "public.offline" in listed.stdout
     expired = run_cli("storage", "expire", "--older-than", "0s", "--data-dir", str(data_dir))
-    assert expired.returncode == 0 and "snapshots older than 0:00:00 expired" in expired.stdout
+    assert expired.exit_code == 0 and "snapshots older than 0:00:00 expired" in expired.stdout
     cleaned = run_cli("storage", "cleanup", "--older-than", "0s", "--data-dir", str(data_dir))
-    assert cleaned.returncode == 0, cleaned.stderr
+    assert cleaned.exit_code == 0, (cleaned.stderr, cleaned.exception)
     assert len(sorted((data_dir / "lake" / "public" / "offline").glob("*.parquet"))) == 1
     bad = run_cli("storage", "expire", "--older-than", "soon", "--data-dir", str(data_dir))
-    assert bad.returncode == 2 and "invalid duration" in bad.stderr
+    assert bad.exit_code == 2 and "invalid duration" in bad.stderr
     missing = run_cli("storage", "compact", "--data-dir", str(tmp_path / "nothing"))
-    assert missing.returncode == 1 and "holds no lake" in missing.stderr
+    assert missing.exit_code == 1 and "holds no lake" in missing.stderr
     server = start_server(data_dir, config=QUIET)
     try:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
