@@ -56,6 +56,7 @@ class Schedule:
         self._lock = threading.Lock()  # held while maintenance runs; close waits for it
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
         self.runs = 0
+        self._running: duckdb.DuckDBPyConnection | None = None
 
     def start(self) -> None:
         if self._policy.interval.total_seconds() > 0:
@@ -77,13 +78,16 @@ class Schedule:
     def run_once(self) -> None:
         """Run the whole policy now on a connection of its own; failures are logged."""
         con = self._connect()
+        self._running = con
         try:
             outcomes = maintenance.run(con, self._lake, "all", None, self._policy)
         except duckdb.Error as exc:
-            # Another writer may have committed first (a conflict): the next run retries.
+            # Another writer may have committed first (a conflict), or the server is
+            # shutting down (interrupted): the next run starts over.
             log.warning("storage maintenance failed: %s", exc)
             return
         finally:
+            self._running = None
             con.close()
         self.runs += 1
         done = [o.detail for o in outcomes if o.count]
@@ -91,7 +95,10 @@ class Schedule:
 
     def stop(self) -> None:
         self._stop.set()
+        running = self._running
+        if running is not None:
+            running.interrupt()  # shutdown does not wait for a long compaction
         with self._lock:
-            pass  # a run in progress finishes before the database closes
+            pass  # the interrupted run has ended before the database closes
         if self._thread.is_alive():
             self._thread.join(timeout=5)
