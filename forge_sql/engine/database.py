@@ -13,7 +13,7 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake, external, snapshots
+from forge_sql.storage import ducklake, external, maintenance, snapshots
 from forge_sql.storage.schedule import Activity, Schedule
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ class Database:
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
         ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
-        ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
+        self._flush()
         self.activity = Activity()
         self.schedule = Schedule(
             self._maintenance_cursor, self.catalog, settings.maintenance, self.activity
@@ -92,6 +92,12 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
+    def _flush(self) -> None:
+        """Write inlined rows out as Parquet; a table whose rows cannot be stays inlined."""
+        _, failed = maintenance.flush(self._con, self.catalog)
+        for problem in failed:
+            log.warning("inlined rows kept in the catalog: %s", problem)
+
     def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             return self._con.cursor()
@@ -101,7 +107,7 @@ class Database:
         self.schedule.stop()
         with self._lock:
             try:
-                ducklake.flush_inlined(self._con, self.catalog)
+                self._flush()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._con.close()

@@ -47,9 +47,7 @@ def compact(
     and cleanup remove them.
     """
     name = _literal(lake)
-    flushed = con.execute(
-        f"SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM ducklake_flush_inlined_data({name})"
-    ).fetchall()[0]
+    flushed, failed = flush(con, lake)
     rewritten = con.execute(
         "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
         "coalesce(sum(files_created), 0)::BIGINT FROM ducklake_rewrite_data_files("
@@ -59,8 +57,9 @@ def compact(
         "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
         f"coalesce(sum(files_created), 0)::BIGINT FROM ducklake_merge_adjacent_files({name})"
     ).fetchall()[0]
+    kept = f"; kept inlined (cannot be written as Parquet): {'; '.join(failed)}" if failed else ""
     return [
-        Outcome("flush", flushed[0], f"{flushed[0]} inlined rows written to Parquet"),
+        Outcome("flush", flushed, f"{flushed} inlined rows written to Parquet{kept}"),
         Outcome(
             "rewrite",
             rewritten[0],
@@ -68,6 +67,36 @@ def compact(
         ),
         Outcome("compact", merged[0], f"{merged[0]} small files merged into {merged[1]}"),
     ]
+
+
+def flush(con: duckdb.DuckDBPyConnection, lake: str) -> tuple[int, list[str]]:
+    """Write inlined rows out as Parquet: rows written, and the tables that failed.
+
+    One table whose rows Parquet cannot hold (checked: a negative INTERVAL) must not stop
+    the others, so on an error each table is flushed on its own.
+    """
+    name = _literal(lake)
+    total = "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM ducklake_flush_inlined_data("
+    try:
+        return int(con.execute(f"{total}{name})").fetchall()[0][0]), []
+    except duckdb.Error:
+        pass
+    rows, failed = 0, []
+    for schema, table in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+        "ORDER BY ALL",
+        [lake],
+    ).fetchall():
+        try:
+            rows += int(
+                con.execute(
+                    f"{total}{name}, schema_name => {_literal(schema)}, "
+                    f"table_name => {_literal(table)})"
+                ).fetchall()[0][0]
+            )
+        except duckdb.Error as exc:
+            failed.append(f"{schema}.{table}: {str(exc).splitlines()[0]}")
+    return rows, failed
 
 
 def expire(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> list[Outcome]:

@@ -203,3 +203,27 @@ def test_procedures_described_for_asyncpg(lake: RunningServer) -> None:
         return [(r["action"], r["count"]) for r in await statement.fetch()]
 
     assert run_asyncpg(lake, body) == [("flush", 0), ("rewrite", 0), ("compact", 3)]
+
+
+def test_rows_parquet_cannot_hold_stay_inlined_across_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir)
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE spans (d INTERVAL)")
+            conn.execute("CREATE TABLE ok (id INTEGER)")
+            conn.execute("INSERT INTO spans VALUES (INTERVAL '-1 day'), (INTERVAL '2 hours')")
+            conn.execute("INSERT INTO ok SELECT range FROM range(10)")
+    finally:
+        log = server.stop()
+    assert "inlined rows kept in the catalog: public.spans" in log
+    server = start_server(data_dir)  # start-up flushes again: still starts
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM spans").fetchone() == (2,)
+            assert conn.execute("SELECT sum(id) FROM ok").fetchone() == (45,)
+            flushed = conn.execute("CALL forge_compact()").fetchall()[0]
+            assert "kept inlined" in flushed[2]
+    finally:
+        server.stop()
+    assert len(list((data_dir / "lake" / "public" / "ok").glob("*.parquet"))) == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from forge_sql.storage import ducklake
+from forge_sql.storage import ducklake, maintenance
 from forge_sql.storage.policy import MaintenancePolicy
 from forge_sql.storage.schedule import Activity, Schedule
 
@@ -74,3 +74,18 @@ def test_a_failed_run_is_logged_not_raised(
     schedule.run_once()
     assert schedule.runs == 0
     assert "storage maintenance failed" in caplog.text
+
+
+def test_one_table_that_cannot_be_flushed_does_not_stop_the_others(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    ducklake.attach(con, tmp_path, "lake", inline_rows=100)
+    con.execute("CREATE TABLE lake.public.spans (d INTERVAL)")
+    con.execute("CREATE TABLE lake.public.ok (id INTEGER)")
+    con.execute("INSERT INTO lake.public.spans VALUES (INTERVAL '-1 day')")
+    con.execute("INSERT INTO lake.public.ok SELECT range FROM range(10)")
+    rows, failed = maintenance.flush(con, "lake")
+    assert rows == 10
+    assert len(failed) == 1 and failed[0].startswith("public.spans: ")
+    assert con.execute("SELECT count(*) FROM lake.public.spans").fetchone() == (1,)
+    outcomes = maintenance.compact(con, "lake")
+    assert "kept inlined" in outcomes[0].detail and "public.spans" in outcomes[0].detail
