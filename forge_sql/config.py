@@ -29,10 +29,10 @@ class User(BaseModel):
     password: str = Field(
         description="SCRAM-SHA-256 verifier, as printed by `forge-sql hash-password`."
     )
-    admin: bool = Field(
+    superuser: bool = Field(
         False,
-        description="May run storage maintenance over SQL (CALL forge_compact() etc.) and "
-        "DuckLake's maintenance functions.",
+        description="May see every session's query in pg_stat_activity and cancel or "
+        "terminate any session (pg_cancel_backend, pg_terminate_backend).",
     )
 
     @field_validator("password")
@@ -136,14 +136,6 @@ class Settings(BaseSettings):
     @property
     def loopback_only(self) -> bool:
         return is_loopback(self.host)
-
-    def is_admin(self, user: str) -> bool:
-        """Admins run storage maintenance over SQL: every user under trust authentication
-        (loopback only), else users configured with ``admin = true``."""
-        if not self.users:
-            return True
-        found = self.users.get(user)
-        return found is not None and found.admin
 
 
 def is_loopback(host: str) -> bool:

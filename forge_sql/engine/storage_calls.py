@@ -1,5 +1,5 @@
 """``CALL forge_compact()``, ``forge_expire(age)``, ``forge_cleanup(age)``, ``forge_maintain()``:
-storage maintenance over SQL, for admins; DuckLake's own maintenance functions likewise."""
+storage maintenance over SQL, for superusers; DuckLake's own maintenance functions likewise."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ class MaintenanceCall:
     older_than: timedelta | None
 
 
-def needs_admin(statement: Statement) -> bool:
-    """Statements only admins may run: maintenance procedures and functions, CHECKPOINT."""
+def needs_superuser(statement: Statement) -> bool:
+    """Statements only superusers may run: maintenance procedures and functions, CHECKPOINT
+    (PostgreSQL also reserves CHECKPOINT to superusers)."""
     if "CHECKPOINT" in statement.words[:2]:
         return True
     return any(
@@ -58,9 +59,9 @@ def needs_admin(statement: Statement) -> bool:
 def refuse(statement: Statement) -> errors.ForgeError:
     what = "CHECKPOINT" if "CHECKPOINT" in statement.words[:2] else "storage maintenance"
     return errors.InsufficientPrivilege(
-        f"permission denied: {what} is reserved to admins",
-        hint="Admins are the users configured with admin = true (every user under trust "
-        "authentication); `forge-sql storage ...` runs it offline.",
+        f"permission denied: {what} is reserved to superusers",
+        hint="Superusers are the users configured with superuser = true (every user under "
+        "trust authentication); `forge-sql storage ...` runs it offline.",
     )
 
 

@@ -67,7 +67,7 @@ def _older_than(value: str | None) -> timedelta | None:
 def storage() -> None:
     """Maintain the lake of a data directory (offline: stop the server first).
 
-    Over SQL, admins run the same on a running server: CALL forge_compact(),
+    Over SQL, superusers run the same on a running server: CALL forge_compact(),
     CALL forge_expire('7 days'), CALL forge_cleanup('1 hour').
     """
 

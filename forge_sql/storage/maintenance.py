@@ -1,7 +1,7 @@
 """Lake maintenance: compact small files, expire old snapshots, delete files no snapshot needs.
 
 Each step is one DuckLake function run on a connection with the lake attached; the CLI
-(offline), ``CALL forge_*`` (admins, over the wire) and the server's periodic policy share
+(offline), ``CALL forge_*`` (superusers, over the wire) and the server's periodic policy share
 them. Results are always fetched whole: checked on DuckLake 1.5.5, a maintenance function
 whose result is left half-read is rolled back when the connection runs the next statement.
 """

@@ -39,8 +39,8 @@ def open_lake(data_dir: Path, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
             raise errors.ObjectInUse(
                 f"the lake in {data_dir} is in use by process {holder.group(2)} "
                 "(a running forge-sql server?)",
-                hint="stop the server first, or run the same maintenance over SQL as an "
-                "admin: CALL forge_compact(), forge_expire(), forge_cleanup()",
+                hint="stop the server first, or run the same maintenance over SQL as a "
+                "superuser: CALL forge_compact(), forge_expire(), forge_cleanup()",
             ) from exc
         con.execute(f"USE {ducklake.quote_ident(name)}.public")
         yield con

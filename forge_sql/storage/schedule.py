@@ -15,7 +15,7 @@ from forge_sql.storage.policy import MaintenancePolicy
 log = logging.getLogger(__name__)
 
 
-class Activity:
+class Workload:
     """Which sessions are running a statement, and when one last did."""
 
     def __init__(self) -> None:
@@ -46,12 +46,12 @@ class Schedule:
         connect: Callable[[], duckdb.DuckDBPyConnection],
         lake: str,
         policy: MaintenancePolicy,
-        activity: Activity,
+        workload: Workload,
     ) -> None:
         self._connect = connect
         self._lake = lake
         self._policy = policy
-        self._activity = activity
+        self._workload = workload
         self._stop = threading.Event()
         self._lock = threading.Lock()  # held while maintenance runs; close waits for it
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
@@ -67,7 +67,7 @@ class Schedule:
         idle = self._policy.idle.total_seconds()
         due = time.monotonic() + interval
         while not self._stop.wait(min(max(due - time.monotonic(), 0.05), 1.0)):
-            if time.monotonic() < due or self._activity.idle_for() < idle:
+            if time.monotonic() < due or self._workload.idle_for() < idle:
                 continue
             with self._lock:
                 if self._stop.is_set():

@@ -110,9 +110,9 @@ def test_cleanup_deletes_files_no_snapshot_references(lake: RunningServer) -> No
         assert conn.execute("SELECT count(*), sum(id) FROM kept").fetchone() == (1000, 499500)
 
 
-def test_maintenance_is_for_admins(tmp_path: Path) -> None:
+def test_maintenance_is_for_superusers(tmp_path: Path) -> None:
     config = QUIET + "".join(
-        f'[users.{name}]\npassword = "{make_verifier("pw")}"\nadmin = {str(admin).lower()}\n'
+        f'[users.{name}]\npassword = "{make_verifier("pw")}"\nsuperuser = {str(admin).lower()}\n'
         for name, admin in (("alice", True), ("bob", False))
     )
     server = start_server(tmp_path / "data", config=config)
@@ -128,7 +128,7 @@ def test_maintenance_is_for_admins(tmp_path: Path) -> None:
                 "SELECT * FROM ducklake_delete_orphaned_files('forge', cleanup_all => true)",
                 "CHECKPOINT",
             ):
-                with pytest.raises(pgerrors.InsufficientPrivilege, match="reserved to admins"):
+                with pytest.raises(pgerrors.InsufficientPrivilege, match="reserved to superusers"):
                     bob.execute(sql)
             assert bob.execute("SELECT count(*) FROM forge_snapshots()").fetchone()[0] > 2
         with psycopg.connect(server.dsn(user="alice", password="pw"), autocommit=True) as alice:

@@ -1,4 +1,4 @@
-"""CALL forge_compact() and friends: parsing, and which statements need an admin."""
+"""CALL forge_compact() and friends: parsing, and which statements need a superuser."""
 
 from __future__ import annotations
 
@@ -59,8 +59,8 @@ def test_other_calls_are_not_maintenance() -> None:
         "CALL ducklake_add_data_files('forge', 't', '/x.parquet')",
     ],
 )
-def test_needs_admin(sql: str) -> None:
-    assert storage_calls.needs_admin(classify(sql))
+def test_needs_superuser(sql: str) -> None:
+    assert storage_calls.needs_superuser(classify(sql))
 
 
 @pytest.mark.parametrize(
@@ -72,5 +72,5 @@ def test_needs_admin(sql: str) -> None:
         "SELECT 'forge_compact' AS name",
     ],
 )
-def test_reads_need_no_admin(sql: str) -> None:
-    assert not storage_calls.needs_admin(classify(sql))
+def test_reads_need_no_superuser(sql: str) -> None:
+    assert not storage_calls.needs_superuser(classify(sql))

@@ -11,22 +11,22 @@ import pytest
 
 from forge_sql.storage import ducklake, maintenance
 from forge_sql.storage.policy import MaintenancePolicy
-from forge_sql.storage.schedule import Activity, Schedule
+from forge_sql.storage.schedule import Schedule, Workload
 
 
-def test_activity_tracks_running_sessions() -> None:
-    activity = Activity()
-    activity.running(1, True)
-    activity.running(2, True)
-    assert activity.idle_for() == 0.0
-    activity.running(1, False)
-    assert activity.idle_for() == 0.0  # session 2 still runs
-    activity.running(2, False)
-    activity.running(2, False)  # ending twice is harmless
-    first = activity.idle_for()
+def test_workload_tracks_running_sessions() -> None:
+    workload = Workload()
+    workload.running(1, True)
+    workload.running(2, True)
+    assert workload.idle_for() == 0.0
+    workload.running(1, False)
+    assert workload.idle_for() == 0.0  # session 2 still runs
+    workload.running(2, False)
+    workload.running(2, False)  # ending twice is harmless
+    first = workload.idle_for()
     assert first >= 0.0
     time.sleep(0.01)  # idle time grows with the clock
-    assert activity.idle_for() > first
+    assert workload.idle_for() > first
 
 
 def lake(tmp_path: Path) -> duckdb.DuckDBPyConnection:
@@ -48,7 +48,7 @@ def files(con: duckdb.DuckDBPyConnection) -> int:
 
 def test_run_once_compacts_and_counts(tmp_path: Path) -> None:
     con = lake(tmp_path)
-    schedule = Schedule(con.cursor, "lake", MaintenancePolicy(), Activity())
+    schedule = Schedule(con.cursor, "lake", MaintenancePolicy(), Workload())
     schedule.run_once()
     assert schedule.runs == 1
     assert files(con) == 1
@@ -58,7 +58,7 @@ def test_run_once_compacts_and_counts(tmp_path: Path) -> None:
 def test_interval_zero_never_starts(tmp_path: Path) -> None:
     con = lake(tmp_path)
     schedule = Schedule(
-        con.cursor, "lake", MaintenancePolicy(interval=timedelta(0)), Activity()
+        con.cursor, "lake", MaintenancePolicy(interval=timedelta(0)), Workload()
     )
     schedule.start()
     schedule.stop()
@@ -70,7 +70,7 @@ def test_a_failed_run_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     con = lake(tmp_path)
-    schedule = Schedule(con.cursor, "no_such_lake", MaintenancePolicy(), Activity())
+    schedule = Schedule(con.cursor, "no_such_lake", MaintenancePolicy(), Workload())
     schedule.run_once()
     assert schedule.runs == 0
     assert "storage maintenance failed" in caplog.text

@@ -61,18 +61,3 @@ def test_policy_from_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="expire_after"):
         load(config)
 
-
-def test_admins(tmp_path: Path) -> None:
-    from forge_sql.wire.auth import make_verifier
-
-    assert load().is_admin("anyone")  # trust authentication: every client
-    config = tmp_path / "forge.toml"
-    verifier = make_verifier("pw")
-    config.write_text(
-        f'[users.ops]\npassword = "{verifier}"\nadmin = true\n'
-        f'[users.app]\npassword = "{verifier}"\n'
-    )
-    settings = load(config)
-    assert settings.is_admin("ops")
-    assert not settings.is_admin("app")
-    assert not settings.is_admin("stranger")
