@@ -18,8 +18,15 @@ from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
-from forge_sql.storage import catalogs, conflicts, ducklake, external, maintenance, objectstore
-from forge_sql.storage import snapshots
+from forge_sql.storage import (
+    catalogs,
+    conflicts,
+    ducklake,
+    external,
+    maintenance,
+    objectstore,
+    snapshots,
+)
 from forge_sql.storage.schedule import Schedule, Workload
 
 log = logging.getLogger(__name__)
