@@ -71,6 +71,7 @@ PROVIDED = frozenset(
         "pg_event_trigger",
         "pg_replication_slots",
         "pg_locks",
+        "pg_stat_activity",
     }
 )
 INFORMATION_PROVIDED = frozenset(

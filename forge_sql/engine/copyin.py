@@ -53,6 +53,7 @@ class CopyInResult:
 
     columns: tuple[Column, ...] | None = None
     deferred = False
+    binary = False
 
     def __init__(
         self,
