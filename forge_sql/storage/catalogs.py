@@ -54,7 +54,12 @@ def locate(settings: Settings, data_dir: Path) -> Lake:
     data_path = data_path.rstrip("/") + "/"
     if settings.catalog:
         return Lake("postgres:" + settings.catalog, data_path, shared=True)
-    return Lake(str(data_dir / "catalog.ducklake"), data_path, shared=False)
+    return embedded(data_dir, data_path)
+
+
+def embedded(data_dir: Path, data_path: str | None = None) -> Lake:
+    """The default lake: catalog file and Parquet files in ``data_dir``."""
+    return Lake(str(data_dir / "catalog.ducklake"), data_path or f"{data_dir}/lake/", False)
 
 
 _PASSWORD = re.compile(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from forge_sql.storage import conflicts, meta
+from forge_sql.storage import catalogs, conflicts, meta
 from forge_sql.storage.catalogs import Lake
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,11 @@ def packaged_extension(name: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def attach(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, inline_rows: int) -> None:
-    """Attach ``lake`` (see forge_sql.storage.catalogs) as ``name``.
+def attach(
+    con: duckdb.DuckDBPyConnection, lake: Lake | Path, name: str, inline_rows: int
+) -> None:
+    """Attach ``lake`` (see forge_sql.storage.catalogs; a directory: the embedded lake in
+    it) as ``name``.
 
     The lake is the database clients connect to, so it carries the database's name:
     current_database() and three-part names then read as in PostgreSQL.
@@ -53,6 +56,8 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, inline_rows: i
     file each (DuckLake data inlining), so many small COPYs or INSERTs do not leave
     thousands of tiny files; :func:`flush_inlined` writes them out as Parquet.
     """
+    if isinstance(lake, Path):
+        lake = catalogs.embedded(lake)
     load_extension(con, "ducklake")
     for extension in lake.extensions:
         load_extension(con, extension)
