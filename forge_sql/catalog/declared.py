@@ -1,15 +1,6 @@
-"""The keys, checks and indexes recorded in the lake's forge_meta.constraints, with OIDs.
-
-DuckLake enforces none of them (forge_sql/storage/meta.py); pg_constraint, pg_index, the
-index rows of pg_class and information_schema present them as PostgreSQL would.
-
-Binding a DuckLake table costs ~50-100 ms with a hundred tables in the lake, and pg_class
-reads these rows twice, so the catalog reads tables in the server's database that
-forge_sql.catalog.snapshot fills when the lake has a new snapshot: ``declared`` (with OIDs and the
-parsed REFERENCES clause), ``declared_keys`` (with attribute numbers) and
-``declared_counts`` (per table). Each is computed by the view of the same name with the
-suffix ``_source``.
-"""
+"""The keys, checks and indexes of the lake's forge_meta.constraints (recorded by the
+constraint DDL, not enforced), with OIDs, parsed REFERENCES clauses and attribute numbers,
+as pg_constraint, pg_index, pg_class and information_schema present them."""
 
 from __future__ import annotations
 
@@ -25,7 +16,9 @@ _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
 _REFERENCES = rf"REFERENCES\s+(?:({_NAME})\s*\.\s*)?({_NAME})\s*\(([^)]*)\)"
 
 
-# Filled by forge_sql.catalog.snapshot.refresh, in this order, from the views "<name>_source".
+# Binding a DuckLake table costs ~50-100 ms with a hundred tables in the lake, and pg_class
+# reads these rows twice: forge_sql.catalog.snapshot copies them into ``declared_rows`` and
+# fills these tables, in this order, from the views "<name>_source", once per lake snapshot.
 MATERIALIZED = ("declared", "declared_keys", "declared_counts")
 
 

@@ -1,10 +1,5 @@
-"""The lake's tables for the catalog views, read without duckdb_tables().
-
-duckdb_tables() asks DuckLake for every table's statistics: ~7 ms per table, a second for
-a hundred tables. The table list comes from duckdb_columns() instead (cheap, and it sees
-the session's own uncommitted tables); comments and row counts from the lake's metadata
-database (committed state, copied once per snapshot: forge_sql.catalog.snapshot).
-"""
+"""The lake's tables for the catalog views, read without duckdb_tables(), which asks
+DuckLake for every table's statistics (~7 ms a table, a second for a hundred tables)."""
 
 from __future__ import annotations
 
@@ -30,7 +25,9 @@ def has_metadata(con: duckdb.DuckDBPyConnection, lake: str) -> bool:
     return True
 
 
-# Filled by forge_sql.catalog.snapshot.refresh from the view "<name>_source".
+# The table list comes from duckdb_columns() (cheap, and it sees the session's uncommitted
+# tables); comments and row estimates from the lake's metadata database, copied once per
+# snapshot by forge_sql.catalog.snapshot from the view "<name>_source".
 MATERIALIZED = ("lake_table_details",)
 
 

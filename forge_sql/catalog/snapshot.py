@@ -1,10 +1,5 @@
-"""The catalog's tables computed once per lake snapshot rather than per query.
-
-Reading the lake's own tables and planning the views derived from them costs tens of
-milliseconds per catalog query; these copies cost that once per lake snapshot (a commit
-that changed the lake). They hold committed state: what a transaction has not committed
-yet is not in them.
-"""
+"""The catalog's tables computed once per lake snapshot (a commit that changed the lake)
+rather than per query; they hold committed state only."""
 
 from __future__ import annotations
 
