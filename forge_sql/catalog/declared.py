@@ -1,25 +1,12 @@
-"""The keys, checks and indexes recorded in the lake's forge_meta.constraints, with OIDs.
-
-DuckLake enforces none of them (forge_sql/storage/meta.py); pg_constraint, pg_index, the
-index rows of pg_class and information_schema present them as PostgreSQL would.
-
-Binding a DuckLake table costs ~50-100 ms with a hundred tables in the lake, and pg_class
-reads these rows twice, so the catalog reads tables in the server's database that
-:func:`refresh` fills when the lake has a new snapshot: ``declared`` (with OIDs and the
-parsed REFERENCES clause), ``declared_keys`` (with attribute numbers) and
-``declared_counts`` (per table). Each is computed by the view of the same name with the
-suffix ``_source``.
-"""
+"""The keys, checks and indexes of the lake's forge_meta.constraints (recorded by the
+constraint DDL, not enforced), with OIDs, parsed REFERENCES clauses and attribute numbers,
+as pg_constraint, pg_index, pg_class and information_schema present them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import duckdb
-
-from forge_sql.catalog import SCHEMA, lake_tables, literal
-from forge_sql.storage import meta
-from forge_sql.storage.ducklake import quote_ident
+from forge_sql.catalog import SCHEMA, literal
 
 # Constraint OIDs live below the relation OIDs (pg_class.py), so they never equal a
 # relation's OID: clients join pg_description on objoid alone.
@@ -29,7 +16,10 @@ _NAME = r'(?:"(?:[^"]|"")+"|[^\s."(]+)'
 _REFERENCES = rf"REFERENCES\s+(?:({_NAME})\s*\.\s*)?({_NAME})\s*\(([^)]*)\)"
 
 
-_MATERIALIZED = ("declared", "declared_keys", "declared_counts")
+# Binding a DuckLake table costs ~50-100 ms with a hundred tables in the lake, and pg_class
+# reads these rows twice: forge_sql.catalog.snapshot copies them into ``declared_rows`` and
+# fills these tables, in this order, from the views "<name>_source", once per lake snapshot.
+MATERIALIZED = ("declared", "declared_keys", "declared_counts")
 
 
 def definitions(lake: str) -> Iterator[str]:
@@ -93,36 +83,5 @@ def definitions(lake: str) -> Iterator[str]:
         f"SELECT {s}.relation_oid(ref_schema, ref_table), kind FROM {s}.declared "
         "WHERE kind = 'f') GROUP BY relid"
     )
-    for name in _MATERIALIZED[1:]:
+    for name in MATERIALIZED[1:]:
         yield f"CREATE OR REPLACE TABLE {s}.{name} AS SELECT * FROM {s}.{name}_source"
-
-
-def snapshot(con: duckdb.DuckDBPyConnection, lake: str) -> int | None:
-    """The lake's latest snapshot id (None: no metadata catalog to ask, refresh each time)."""
-    try:
-        row = con.execute(
-            f"SELECT max(snapshot_id) FROM {quote_ident(lake_tables.metadata_database(lake))}"
-            ".ducklake_snapshot"
-        ).fetchone()
-    except duckdb.Error:
-        return None
-    return int(row[0]) if row and row[0] is not None else None
-
-
-def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
-    """Copy the lake's constraints and recompute the tables derived from them, in one
-    transaction (sessions see the old rows or the new ones)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {SCHEMA}.declared_rows")
-        con.execute(
-            f"INSERT INTO {SCHEMA}.declared_rows SELECT schema_name, table_name, name, kind, "
-            f"columns, definition FROM {quote_ident(lake)}.{meta.SCHEMA}.constraints"
-        )
-        for name in _MATERIALIZED:
-            con.execute(f"DELETE FROM {SCHEMA}.{name}")
-            con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {SCHEMA}.{name}_source")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")

@@ -1,9 +1,5 @@
-"""information_schema as PostgreSQL presents it: tables, columns (PostgreSQL type names in
-data_type and udt_name), schemata, views, table_constraints and key_column_usage.
-
-DuckDB's own information_schema uses DuckDB's type names and shows the server's own
-schemas; rewrite.py points ``information_schema.X`` here for the X in INFORMATION_PROVIDED.
-"""
+"""information_schema as PostgreSQL presents it, with PostgreSQL type names: DuckDB's own
+uses DuckDB's, so rewrite.py points ``information_schema.X`` here for the X provided."""
 
 from __future__ import annotations
 

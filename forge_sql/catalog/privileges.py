@@ -1,9 +1,5 @@
-"""has_*_privilege and the *_is_visible functions.
-
-forge-sql has no per-role privileges (every user may do everything the server allows), so
-the privilege checks answer true; objects other than relations are all visible
-(pg_table_is_visible is in pg_class.py).
-"""
+"""has_*_privilege (true: forge-sql has no per-role privileges) and the *_is_visible
+functions other than pg_table_is_visible (pg_class.py): all objects are visible."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""pg_roles, pg_user, pg_auth_members and pg_get_userbyid.
-
-Role 10 (PostgreSQL's bootstrap superuser) owns every object; each user of the server's
-configuration is a login role. forge-sql has no per-role privileges: all are superusers.
-"""
+"""pg_roles, pg_user, pg_auth_members and pg_get_userbyid: role 10 (PostgreSQL's bootstrap
+superuser) owns everything; each configured user is a login role; all are superusers."""
 
 from __future__ import annotations
 

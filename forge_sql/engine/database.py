@@ -10,8 +10,8 @@ import threading
 import duckdb
 
 from forge_sql import __version__, catalog
-from forge_sql.catalog import declared
 from forge_sql.catalog import install as catalog_install
+from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
 from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
@@ -78,7 +78,7 @@ class Database:
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
         self._catalog_lock = threading.Lock()
-        self._declared_snapshot: int | None = None
+        self._catalog_snapshot: int | None = None
         self.refresh_catalog()
         # pg_catalog.version() (SQLAlchemy's first query) is rewritten to this one.
         self._con.execute(
@@ -142,13 +142,13 @@ class Database:
         self._con.execute("SET enable_external_access = false")
 
     def refresh_catalog(self) -> None:
-        """Renew the catalog's copy of declared keys and indexes when the lake has a new
-        snapshot (forge_sql.catalog.declared); called before catalog queries."""
+        """Renew the catalog's copies (declared keys, table comments) when the lake has a
+        new snapshot (forge_sql.catalog.snapshot); called before catalog queries."""
         with self._catalog_lock:
-            snapshot = declared.snapshot(self._catalog_cursor, self.catalog)
-            if snapshot is None or snapshot != self._declared_snapshot:
-                declared.refresh(self._catalog_cursor, self.catalog)
-                self._declared_snapshot = snapshot
+            latest = snapshot.latest(self._catalog_cursor, self.catalog)
+            if latest is None or latest != self._catalog_snapshot:
+                snapshot.refresh(self._catalog_cursor, self.catalog)
+                self._catalog_snapshot = latest
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""

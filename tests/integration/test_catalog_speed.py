@@ -91,8 +91,7 @@ def test_psql(wide: RunningServer, command: str) -> None:
 
 @pytest.fixture(scope="module")
 def engine(wide: RunningServer) -> Iterator[Engine]:
-    created = create_engine(f"postgresql+psycopg://forge@{wide.host}:{wide.port}/forge",
-                            use_native_hstore=False)
+    created = create_engine(f"postgresql+psycopg://forge@{wide.host}:{wide.port}/forge")
     yield created
     created.dispose()
 

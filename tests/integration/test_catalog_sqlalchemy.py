@@ -14,11 +14,8 @@ from sqlalchemy import ARRAY, BIGINT, NUMERIC, TIMESTAMP, VARCHAR, Engine, creat
 
 @pytest.fixture(scope="module")
 def engine(server: RunningServer) -> Iterator[Engine]:
-    # The psycopg dialect probes for hstore inside a savepoint on connect; forge-sql has no
-    # savepoints yet, and no hstore either.
     created = create_engine(
-        f"postgresql+psycopg://forge@{server.host}:{server.port}/{server.database}",
-        use_native_hstore=False,
+        f"postgresql+psycopg://forge@{server.host}:{server.port}/{server.database}"
     )
     yield created
     created.dispose()

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from forge_sql import catalog
-from forge_sql.catalog import declared, install, rewrite
+from forge_sql.catalog import install, rewrite, snapshot
 from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
@@ -55,7 +55,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
         "('public', 'items', 'items_lower_idx', 'i', ['lower(name)', 'price'], "
         "'UNIQUE INDEX USING btree (lower(name), price DESC)')"
     )
-    declared.refresh(con, "forge")
+    snapshot.refresh(con, "forge")
     yield cursor
     cursor.close()
     con.close()
