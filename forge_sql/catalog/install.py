@@ -14,6 +14,7 @@ from forge_sql.catalog import (
     pg_range,
     pg_type,
     regtypes,
+    type_names,
     type_oids,
 )
 
@@ -23,6 +24,7 @@ def statements(duckdb_type_names: list[str]) -> Iterator[str]:
     # A clean slate, so objects an older forge-sql created do not linger.
     yield f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"
     yield f"CREATE SCHEMA {SCHEMA}"
+    yield from type_names.definitions()
     yield from type_oids.definitions(duckdb_type_names)
     yield from pg_type.definitions()
     yield from pg_range.definitions()
