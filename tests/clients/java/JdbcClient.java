@@ -103,7 +103,7 @@ public final class JdbcClient {
         return DriverManager.getConnection(url + options);
     }
 
-    /** Messages logged while ``body`` ran, whose text starts with one of ``kinds``. */
+    /** Messages logged since ``before`` was marked that start with one of ``kinds``. */
     private List<String> sent(List<String> before, String... kinds) {
         List<String> found = new ArrayList<>();
         synchronized (frontend) {
@@ -245,6 +245,13 @@ public final class JdbcClient {
             Map<String, Object> out = new LinkedHashMap<>();
             try (ResultSet rs = st.executeQuery()) {
                 out.put("columns", columnsOf(rs.getMetaData()));
+                org.postgresql.PGResultSetMetaData pgMeta =
+                        rs.getMetaData().unwrap(org.postgresql.PGResultSetMetaData.class);
+                List<Object> formats = new ArrayList<>();
+                for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                    formats.add(pgMeta.getFormat(i));
+                }
+                out.put("formats", formats);
                 rs.next();
                 out.put("i2", rs.getShort(1));
                 out.put("i4", rs.getInt(2));
