@@ -137,9 +137,7 @@ def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> d
     """Placeholders cast in the SQL (``$n::type``, ``CAST($n AS type)``): DuckDB casts them."""
     casts: dict[int, int] = {}
     for number, index in places:
-        if index + 2 < len(tokens) and tokens[index + 1].text == "::":
-            casts[number] = _cast_target(tokens, index + 2)
-        elif (
+        if (index + 2 < len(tokens) and tokens[index + 1].text == "::") or (
             index >= 2
             and index + 2 < len(tokens)
             and tokens[index - 2].upper == "CAST"

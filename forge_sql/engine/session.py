@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching
+from forge_sql.engine import batching, literals
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
@@ -335,6 +335,8 @@ class EngineSession:
             )
         if catalog_sql.needed(statement.sql):
             statement = catalog_sql.rewrite_statement(statement)
+        if literals.needed(statement.sql):
+            statement = literals.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
         plan = _Plan(
             statement,

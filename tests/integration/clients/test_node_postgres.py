@@ -9,9 +9,8 @@ import uuid
 from typing import Any
 
 import pytest
-from server import RunningServer
-
 from clients.programs import CLIENTS, require_file, require_program, result, run_checks
+from server import RunningServer
 
 NODE = CLIENTS / "node"
 Checks = dict[str, dict[str, Any]]

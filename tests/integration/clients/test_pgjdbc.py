@@ -11,8 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from server import RunningServer
-
 from clients.programs import (
     CLIENTS,
     require_file,
@@ -20,6 +18,7 @@ from clients.programs import (
     result,
     run_checks,
 )
+from server import RunningServer
 
 DRIVER = Path("/usr/share/java/postgresql.jar")  # Debian's libpostgresql-jdbc-java
 Checks = dict[str, dict[str, Any]]
@@ -93,7 +92,7 @@ def test_prepared_statement_switches_to_a_named_statement(checks: Checks, prefix
     the remaining executions only Bind: the server must keep it across Syncs."""
     found = result(checks, "prepared_statement")
     parses = found["parses"]
-    for sql in (f"INSERT INTO {prefix}_prepared", f"SELECT id, name, at_time, flag, score FROM"):
+    for sql in (f"INSERT INTO {prefix}_prepared", "SELECT id, name, at_time, flag, score FROM"):
         names = _parses_of(parses, sql)
         assert names[:4] == [None] * 4, names
         assert len(names) == 5 and re.fullmatch(r"S_\d+", names[4] or ""), names

@@ -1,0 +1,62 @@
+"""SQL literals that PostgreSQL and DuckDB read differently, rewritten to DuckDB's spelling.
+
+PostgreSQL reads ``'\\x0001ff'::bytea`` in bytea's hex format (three bytes); DuckDB's BLOB
+cast reads ``\\xHH`` escapes, so the same text is one NUL byte and the characters ``01ff``.
+psycopg2 sends every bytes parameter that way, so hex literals cast to bytea are rewritten
+to one escape per byte, which both read alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from forge_sql.engine.statements import Statement, Token, tokenize
+
+_BYTE_TYPES = {"BYTEA", "BLOB"}
+_HEX_LITERAL = re.compile(r"'\\x((?:[0-9a-fA-F]{2})*)'")
+
+
+def needed(sql: str) -> bool:
+    """Cheap pre-check for the hot path: only SQL with a ``\\x`` pays for tokenizing."""
+    return "\\x" in sql
+
+
+def rewrite_statement(statement: Statement) -> Statement:
+    """``statement`` with hex bytea literals respelled (the same object when none is there)."""
+    tokens = statement.tokens
+    edits = [
+        (t.start, t.end, _escaped(t)) for i, t in enumerate(tokens) if _is_bytea_hex(tokens, i)
+    ]
+    if not edits:
+        return statement
+    pieces = []
+    position = 0
+    for start, end, text in edits:
+        pieces.append(statement.sql[position:start])
+        pieces.append(text)
+        position = end
+    pieces.append(statement.sql[position:])
+    sql = "".join(pieces)
+    return Statement(sql, statement.kind, tokenize(sql), statement.offset)
+
+
+def _is_bytea_hex(tokens: Sequence[Token], index: int) -> bool:
+    """A ``'\\x..'`` string cast to bytea: ``'..'::bytea``, ``CAST('..' AS bytea)``,
+    ``bytea '..'``."""
+    token = tokens[index]
+    if token.kind != "string_const" or not _HEX_LITERAL.fullmatch(token.text):
+        return False
+    after = [t.upper for t in tokens[index + 1 : index + 3]]
+    before = [t.upper for t in tokens[max(index - 2, 0) : index]]
+    cast = len(after) == 2 and after[1] in _BYTE_TYPES and (
+        after[0] == "::" or (after[0] == "AS" and before == ["CAST", "("])
+    )
+    return cast or (bool(before) and before[-1] in _BYTE_TYPES)
+
+
+def _escaped(token: Token) -> str:
+    match = _HEX_LITERAL.fullmatch(token.text)
+    assert match is not None
+    digits = match.group(1)
+    return "'" + "".join(f"\\x{digits[i:i + 2]}" for i in range(0, len(digits), 2)) + "'"
