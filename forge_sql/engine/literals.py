@@ -1,9 +1,12 @@
 """SQL literals that PostgreSQL and DuckDB read differently, rewritten to DuckDB's spelling.
 
-PostgreSQL reads ``'\\x0001ff'::bytea`` in bytea's hex format (three bytes); DuckDB's BLOB
-cast reads ``\\xHH`` escapes, so the same text is one NUL byte and the characters ``01ff``.
-psycopg2 sends every bytes parameter that way, so hex literals cast to bytea are rewritten
-to one escape per byte, which both read alike.
+- PostgreSQL reads ``'\\x0001ff'::bytea`` in bytea's hex format (three bytes); DuckDB's BLOB
+  cast reads ``\\xHH`` escapes, so the same text is one NUL byte and the characters ``01ff``.
+  psycopg2 sends every bytes parameter that way: such literals become one escape per byte,
+  which both read alike.
+- PostgreSQL's LIKE and ILIKE take backslash as the escape character unless told otherwise;
+  DuckDB's have none. pgjdbc and DBeaver escape ``_`` and ``%`` in the names they look up
+  (``relname LIKE 'my\\_table'``), so a pattern with a backslash gets ``ESCAPE '\\'``.
 """
 
 from __future__ import annotations
@@ -15,19 +18,24 @@ from forge_sql.engine.statements import Statement, Token, tokenize
 
 _BYTE_TYPES = {"BYTEA", "BLOB"}
 _HEX_LITERAL = re.compile(r"'\\x((?:[0-9a-fA-F]{2})*)'")
+_LIKE = {"LIKE", "ILIKE"}
+_ESCAPE = " ESCAPE '\\'"
 
 
 def needed(sql: str) -> bool:
-    """Cheap pre-check for the hot path: only SQL with a ``\\x`` pays for tokenizing."""
-    return "\\x" in sql
+    """Cheap pre-check for the hot path: only SQL with a backslash pays for tokenizing."""
+    return "\\" in sql
 
 
 def rewrite_statement(statement: Statement) -> Statement:
-    """``statement`` with hex bytea literals respelled (the same object when none is there)."""
+    """``statement`` with such literals respelled (the same object when none is there)."""
     tokens = statement.tokens
-    edits = [
-        (t.start, t.end, _escaped(t)) for i, t in enumerate(tokens) if _is_bytea_hex(tokens, i)
-    ]
+    edits: list[tuple[int, int, str]] = []
+    for index, token in enumerate(tokens):
+        if _is_bytea_hex(tokens, index):
+            edits.append((token.start, token.end, _escaped(token)))
+        elif _is_like_pattern(tokens, index):
+            edits.append((token.end, token.end, _ESCAPE))
     if not edits:
         return statement
     pieces = []
@@ -53,6 +61,18 @@ def _is_bytea_hex(tokens: Sequence[Token], index: int) -> bool:
         after[0] == "::" or (after[0] == "AS" and before == ["CAST", "("])
     )
     return cast or (bool(before) and before[-1] in _BYTE_TYPES)
+
+
+def _is_like_pattern(tokens: Sequence[Token], index: int) -> bool:
+    """The pattern string of ``x [NOT] [I]LIKE '..\\..'`` with no ESCAPE clause."""
+    token = tokens[index]
+    return (
+        token.kind == "string_const"
+        and "\\" in token.text
+        and index > 0
+        and tokens[index - 1].upper in _LIKE
+        and (index + 1 == len(tokens) or tokens[index + 1].upper != "ESCAPE")
+    )
 
 
 def _escaped(token: Token) -> str:
