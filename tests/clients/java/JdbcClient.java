@@ -52,6 +52,12 @@ public final class JdbcClient {
         checks.put("binary_transfer", client::binaryTransfer);
         checks.put("fetch_size", client::fetchSize);
         checks.put("batch", client::batch);
+        checks.put("java_time", client::javaTime);
+        checks.put("arrays", client::arrays);
+        checks.put("generated_keys", client::generatedKeys);
+        checks.put("transactions", client::transactions);
+        checks.put("query_timeout", client::queryTimeout);
+        checks.put("type_info", client::typeInfo);
         checks.put("schemas", client::schemas);
         checks.put("tables", client::tables);
         checks.put("columns", client::columns);
@@ -387,6 +393,155 @@ public final class JdbcClient {
                         "PK_NAME"));
                 return out;
             }
+        }
+    }
+
+    private Object javaTime() throws SQLException {
+        // pgjdbc binds java.time values with their own type OIDs (timestamp, timestamptz,
+        // date, time) rather than leaving them to the server.
+        String table = prefix + "_time";
+        try (Connection con = open("")) {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TABLE " + table
+                        + " (at_local TIMESTAMP, at_zone TIMESTAMPTZ, day DATE, clock TIME)");
+            }
+            try (PreparedStatement insert = con.prepareStatement(
+                    "INSERT INTO " + table + " VALUES (?, ?, ?, ?)")) {
+                insert.setObject(1, java.time.LocalDateTime.of(2024, 2, 29, 23, 59, 58, 123456000));
+                insert.setObject(2, java.time.OffsetDateTime.of(2024, 6, 30, 12, 0, 0, 0,
+                        java.time.ZoneOffset.ofHours(2)));
+                insert.setObject(3, java.time.LocalDate.of(1999, 12, 31));
+                insert.setObject(4, java.time.LocalTime.of(1, 2, 3));
+                insert.executeUpdate();
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            try (Statement st = con.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT * FROM " + table)) {
+                rs.next();
+                out.put("at_local", rs.getObject(1, java.time.LocalDateTime.class).toString());
+                out.put("at_zone", rs.getObject(2, java.time.OffsetDateTime.class)
+                        .toInstant().toString());
+                out.put("day", rs.getObject(3, java.time.LocalDate.class).toString());
+                out.put("clock", rs.getObject(4, java.time.LocalTime.class).toString());
+            }
+            return out;
+        }
+    }
+
+    private Object arrays() throws SQLException {
+        String table = prefix + "_arrays";
+        try (Connection con = open("")) {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (id INTEGER, ints INTEGER[], words VARCHAR[])");
+            }
+            try (PreparedStatement insert = con.prepareStatement(
+                    "INSERT INTO " + table + " VALUES (?, ?, ?)")) {
+                insert.setInt(1, 1);
+                insert.setArray(2, con.createArrayOf("int4", new Integer[] {1, null, 3}));
+                insert.setArray(3, con.createArrayOf("text",
+                        new String[] {"a", "b c", "with \"quote\"", null, "{x,y}"}));
+                insert.executeUpdate();
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            try (PreparedStatement select = con.prepareStatement(
+                    "SELECT ints, words FROM " + table + " WHERE id = ?")) {
+                select.setInt(1, 1);
+                try (ResultSet rs = select.executeQuery()) {
+                    rs.next();
+                    out.put("ints", arrayOf(rs.getArray(1)));
+                    out.put("words", arrayOf(rs.getArray(2)));
+                    out.put("base_type", rs.getArray(1).getBaseTypeName());
+                }
+            }
+            return out;
+        }
+    }
+
+    private Object generatedKeys() throws SQLException {
+        // RETURN_GENERATED_KEYS makes pgjdbc append RETURNING * to the INSERT.
+        String table = prefix + "_keys";
+        try (Connection con = open("")) {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (id INTEGER, name VARCHAR)");
+            }
+            try (PreparedStatement insert = con.prepareStatement(
+                    "INSERT INTO " + table + " (id, name) VALUES (?, ?)",
+                    Statement.RETURN_GENERATED_KEYS)) {
+                insert.setInt(1, 7);
+                insert.setString(2, "seven");
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("count", insert.executeUpdate());
+                try (ResultSet keys = insert.getGeneratedKeys()) {
+                    out.put("keys", rows(keys));
+                }
+                return out;
+            }
+        }
+    }
+
+    private Object transactions() throws SQLException {
+        String table = prefix + "_tx";
+        try (Connection con = open("")) {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (id INTEGER)");
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            con.setAutoCommit(false);
+            try (Statement st = con.createStatement()) {
+                st.executeUpdate("INSERT INTO " + table + " VALUES (1)");
+                con.rollback();
+                st.executeUpdate("INSERT INTO " + table + " VALUES (2)");
+                con.commit();
+                try {
+                    st.executeQuery("SELECT * FROM " + prefix + "_no_such_table");
+                } catch (SQLException e) {
+                    out.put("error", e.getSQLState());
+                }
+                try {
+                    st.executeQuery("SELECT 1");
+                } catch (SQLException e) {
+                    out.put("after_error", e.getSQLState());
+                }
+                con.rollback();
+                con.setReadOnly(true);
+                try (ResultSet rs = st.executeQuery("SELECT id FROM " + table)) {
+                    out.put("rows", rows(rs));
+                }
+                con.commit();
+            }
+            return out;
+        }
+    }
+
+    private Object queryTimeout() throws SQLException {
+        // pgjdbc's timer sends a CancelRequest on its own connection.
+        try (Connection con = open(""); Statement st = con.createStatement()) {
+            st.setQueryTimeout(1);
+            long start = System.nanoTime();
+            Map<String, Object> out = new LinkedHashMap<>();
+            try {
+                st.executeQuery("SELECT count(*) FROM range(1000000000000) AS r(i)"
+                        + " WHERE i % 7 = 3");
+                out.put("finished", true);
+            } catch (SQLException e) {
+                out.put("sqlstate", e.getSQLState());
+            }
+            out.put("seconds", (System.nanoTime() - start) / 1e9);
+            try (ResultSet rs = st.executeQuery("SELECT 2")) {
+                out.put("after", rows(rs));
+            }
+            return out;
+        }
+    }
+
+    private Object typeInfo() throws SQLException {
+        // DBeaver's generic driver reads getTypeInfo() on connect.
+        try (Connection con = open(""); ResultSet rs = con.getMetaData().getTypeInfo()) {
+            Map<String, Object> types = new LinkedHashMap<>();
+            while (rs.next()) {
+                types.put(rs.getString("TYPE_NAME"), rs.getInt("DATA_TYPE"));
+            }
+            return types;
         }
     }
 

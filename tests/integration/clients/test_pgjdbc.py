@@ -201,3 +201,49 @@ def test_get_primary_keys(checks: Checks, prefix: str) -> None:
         {"TABLE_SCHEM": "public", "TABLE_NAME": table, "COLUMN_NAME": "name", "KEY_SEQ": 2,
          "PK_NAME": f"{table}_pkey"},
     ]
+
+
+def test_java_time_values(checks: Checks) -> None:
+    """setObject with java.time values binds them as timestamp, timestamptz, date, time."""
+    assert result(checks, "java_time") == {
+        "at_local": "2024-02-29T23:59:58.123456", "at_zone": "2024-06-30T10:00:00Z",
+        "day": "1999-12-31", "clock": "01:02:03"}
+
+
+def test_array_parameters_and_results(checks: Checks) -> None:
+    """createArrayOf: text-format array parameters ({1,NULL,3}) with array type OIDs."""
+    assert result(checks, "arrays") == {
+        "ints": [1, None, 3], "words": ["a", "b c", 'with "quote"', None, "{x,y}"],
+        "base_type": "int4"}
+
+
+def test_generated_keys_are_refused_clearly(checks: Checks) -> None:
+    """RETURN_GENERATED_KEYS appends RETURNING *, which DuckLake tables do not support yet:
+    the driver gets feature_not_supported, not a syntax error."""
+    line = checks["generated_keys"]
+    assert line["sqlstate"] == "0A000", line
+    assert "RETURNING" in line["error"]
+
+
+def test_transactions(checks: Checks) -> None:
+    assert result(checks, "transactions") == {"error": "42P01", "after_error": "25P02",
+                                              "rows": [[2]]}
+
+
+def test_query_timeout_cancels(checks: Checks) -> None:
+    """setQueryTimeout(1): pgjdbc sends a CancelRequest; the statement stops with 57014."""
+    found = result(checks, "query_timeout")
+    assert found["sqlstate"] == "57014"
+    assert 0.9 < found["seconds"] < 30
+    assert found["after"] == [[2]]
+
+
+def test_type_info(checks: Checks) -> None:
+    """getTypeInfo, which DBeaver's generic driver reads on connect: java.sql.Types per name."""
+    types = result(checks, "type_info")
+    assert {name: types.get(name) for name in (
+        "int2", "int4", "int8", "float8", "numeric", "bool", "varchar", "text", "bytea", "date",
+        "timestamp", "timestamptz", "uuid", "_int4")} == {
+        "int2": 5, "int4": 4, "int8": -5, "float8": 8, "numeric": 2, "bool": -7, "varchar": 12,
+        "text": 12, "bytea": -2, "date": 91, "timestamp": 93, "timestamptz": 93, "uuid": 1111,
+        "_int4": 2003}
