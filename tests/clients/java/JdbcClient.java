@@ -52,6 +52,8 @@ public final class JdbcClient {
         checks.put("binary_transfer", client::binaryTransfer);
         checks.put("fetch_size", client::fetchSize);
         checks.put("batch", client::batch);
+        checks.put("rewritten_batch", client::rewrittenBatch);
+        checks.put("string_unspecified", client::stringUnspecified);
         checks.put("java_time", client::javaTime);
         checks.put("arrays", client::arrays);
         checks.put("generated_keys", client::generatedKeys);
@@ -393,6 +395,71 @@ public final class JdbcClient {
                         "PK_NAME"));
                 return out;
             }
+        }
+    }
+
+    private Object rewrittenBatch() throws SQLException {
+        // reWriteBatchedInserts=true: pgjdbc folds the batch into multi-row VALUES lists.
+        String table = prefix + "_rewritten";
+        List<String> before = mark();
+        try (Connection con = open("&reWriteBatchedInserts=true")) {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (id INTEGER, name VARCHAR, score DOUBLE)");
+            }
+            try (PreparedStatement insert = con.prepareStatement(
+                    "INSERT INTO " + table + " (id, name, score) VALUES (?, ?, ?)")) {
+                for (int i = 1; i <= 37; i++) {
+                    insert.setInt(1, i);
+                    insert.setString(2, "n" + i);
+                    insert.setDouble(3, i * 0.5);
+                    insert.addBatch();
+                }
+                insert.executeBatch();
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            try (Statement st = con.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT count(*), sum(id), max(name), sum(score) FROM " + table)) {
+                out.put("summary", rows(rs));
+            }
+            int widest = 0;
+            for (String parse : sent(before, "Parse(")) {
+                if (parse.contains("INSERT INTO " + table)) {
+                    widest = Math.max(widest, parse.split("\\),\\(", -1).length);
+                }
+            }
+            out.put("widest_values_list", widest);
+            return out;
+        }
+    }
+
+    private Object stringUnspecified() throws SQLException {
+        // stringtype=unspecified (set by many BI tools): setString binds with OID 0 and the
+        // server infers each parameter's type from where it stands.
+        String table = prefix + "_unspecified";
+        try (Connection con = open("&stringtype=unspecified")) {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (id INTEGER, day DATE, amount DECIMAL(8,2),"
+                        + " flag BOOLEAN)");
+            }
+            try (PreparedStatement insert = con.prepareStatement(
+                    "INSERT INTO " + table + " VALUES (?, ?, ?, ?)")) {
+                insert.setString(1, "42");
+                insert.setString(2, "2024-02-29");
+                insert.setString(3, "12.5");
+                insert.setString(4, "true");
+                insert.executeUpdate();
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            try (PreparedStatement select = con.prepareStatement(
+                    "SELECT id, day, amount, flag FROM " + table + " WHERE id = ? AND day >= ?")) {
+                select.setString(1, "42");
+                select.setString(2, "2024-01-01");
+                try (ResultSet rs = select.executeQuery()) {
+                    out.put("columns", columnsOf(rs.getMetaData()));
+                    out.put("rows", rows(rs));
+                }
+            }
+            return out;
         }
     }
 

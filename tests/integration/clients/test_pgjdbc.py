@@ -143,6 +143,24 @@ def test_batch(checks: Checks) -> None:
     assert found["summary"] == [[45, 42, 45, "n1"]]
 
 
+
+def test_rewritten_batch(checks: Checks) -> None:
+    """reWriteBatchedInserts=true sends INSERT ... VALUES (...), (...) with up to 32 rows
+    (powers of two: 32 + 4 + 1 for 37 rows)."""
+    found = result(checks, "rewritten_batch")
+    # sum over INTEGER is DuckDB's HUGEINT, sent as numeric (PostgreSQL: bigint).
+    assert found["summary"] == [[37, "703", "n9", 351.5]]
+    assert found["widest_values_list"] == 32
+
+
+def test_string_parameters_left_to_the_server(checks: Checks) -> None:
+    """stringtype=unspecified (DBeaver, Metabase and others set it): every setString is
+    bound with OID 0 and typed from the column it is inserted into or compared with."""
+    found = result(checks, "string_unspecified")
+    assert found["columns"] == [["id", "int4", 4], ["day", "date", 91],
+                                ["amount", "numeric", 2], ["flag", "bool", -7]]
+    assert found["rows"] == [[42, "2024-02-29", "12.50", True]]
+
 # -- DatabaseMetaData, as DBeaver's generic navigator reads it ---------------------------------
 
 def test_get_schemas(checks: Checks) -> None:
