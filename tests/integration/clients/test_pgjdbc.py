@@ -48,12 +48,8 @@ def checks(server: RunningServer, prefix: str, tmp_path_factory: pytest.TempPath
 def create_browsed_tables(conn: psycopg.Connection, prefix: str) -> None:
     """What the DatabaseMetaData checks browse: a table with a two-column primary key, a view."""
     table = f"{prefix}_meta"
-    conn.execute(f"CREATE TABLE {table} (id BIGINT NOT NULL, name VARCHAR NOT NULL,"
-                 f" amount DECIMAL(10,2), created TIMESTAMP, flag BOOLEAN, tags VARCHAR[])")
-    # DuckLake refuses PRIMARY KEY: the server records declared keys in forge_meta.
-    conn.execute("INSERT INTO forge_meta.constraints (schema_name, table_name, name, kind,"
-                 " columns) VALUES ('public', %s, %s, 'p', ['id', 'name'])",
-                 [table, f"{table}_pkey"])
+    conn.execute(f"CREATE TABLE {table} (id BIGINT, name VARCHAR, amount DECIMAL(10,2),"
+                 f" created TIMESTAMP, flag BOOLEAN, tags VARCHAR[], PRIMARY KEY (id, name))")
     conn.execute(f"CREATE VIEW {prefix}_meta_v AS SELECT id, name FROM {table}")
 
 
