@@ -133,3 +133,15 @@ def test_named_cursor(pg2: psycopg2.extensions.connection) -> None:
         assert cur.fetchone() == (3,)
         assert cur.fetchall() == [(i,) for i in range(4, 10)]
     pg2.commit()
+
+
+def test_jsonb_columns(pg2: psycopg2.extensions.connection, table_name: str) -> None:
+    """jsonb is DuckDB's JSON under PostgreSQL's name: accepted in DDL and casts."""
+    cur = pg2.cursor()
+    cur.execute(f"CREATE TABLE {table_name} (id INTEGER, doc jsonb)")
+    cur.execute(f"INSERT INTO {table_name} VALUES (%s, %s)",
+                (1, psycopg2.extras.Json({"tags": ["a", "b"], "n": 1.5})))
+    cur.execute(f"SELECT doc, %s::jsonb FROM {table_name}", ('{"k": null}',))
+    assert cur.fetchone() == ({"tags": ["a", "b"], "n": 1.5}, {"k": None})
+    assert [c.type_code for c in cur.description] == [114, 114]
+    pg2.commit()
