@@ -54,6 +54,7 @@ public final class JdbcClient {
         checks.put("batch", client::batch);
         checks.put("rewritten_batch", client::rewrittenBatch);
         checks.put("string_unspecified", client::stringUnspecified);
+        checks.put("statements", client::statements);
         checks.put("java_time", client::javaTime);
         checks.put("arrays", client::arrays);
         checks.put("generated_keys", client::generatedKeys);
@@ -459,6 +460,40 @@ public final class JdbcClient {
                     out.put("rows", rows(rs));
                 }
             }
+            return out;
+        }
+    }
+
+    private Object statements() throws SQLException {
+        // Several statements in one execute(), setMaxRows (Execute with a row limit) and the
+        // server's NOTICE as an SQLWarning, as a SQL editor shows them.
+        String table = prefix + "_notice";
+        try (Connection con = open(""); Statement st = con.createStatement()) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            List<Object> results = new ArrayList<>();
+            boolean isResult = st.execute("SELECT 1 AS a; SELECT 'x' AS b, 2 AS c");
+            while (true) {
+                if (isResult) {
+                    try (ResultSet rs = st.getResultSet()) {
+                        results.add(Arrays.asList(labelsOf(rs.getMetaData()), rows(rs)));
+                    }
+                } else if (st.getUpdateCount() == -1) {
+                    break;
+                }
+                isResult = st.getMoreResults();
+            }
+            out.put("results", results);
+            st.setMaxRows(3);
+            try (ResultSet rs = st.executeQuery("SELECT i FROM range(10) AS r(i) ORDER BY i")) {
+                out.put("max_rows", rows(rs));
+            }
+            st.setMaxRows(0);
+            st.execute("CREATE TABLE " + table + " (id INTEGER PRIMARY KEY)");
+            List<Object> warnings = new ArrayList<>();
+            for (java.sql.SQLWarning w = st.getWarnings(); w != null; w = w.getNextWarning()) {
+                warnings.add(Arrays.asList(w.getSQLState(), w.getMessage()));
+            }
+            out.put("warnings", warnings);
             return out;
         }
     }

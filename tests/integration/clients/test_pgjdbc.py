@@ -157,6 +157,15 @@ def test_string_parameters_left_to_the_server(checks: Checks) -> None:
                                 ["amount", "numeric", 2], ["flag", "bool", -7]]
     assert found["rows"] == [[42, "2024-02-29", "12.50", True]]
 
+
+def test_statements_limits_and_notices(checks: Checks, prefix: str) -> None:
+    found = result(checks, "statements")
+    assert found["results"] == [[["a"], [[1]]], [["b", "c"], [["x", 2]]]]
+    assert found["max_rows"] == [[0], [1], [2]]
+    assert found["warnings"] == [[
+        "00000", f'primary key constraint on "{prefix}_notice" recorded but not enforced:'
+                 " forge-sql tables enforce NOT NULL only"]]
+
 # -- DatabaseMetaData, as DBeaver's generic navigator reads it ---------------------------------
 
 def test_get_schemas(checks: Checks) -> None:
