@@ -10,6 +10,7 @@ import threading
 import duckdb
 
 from forge_sql import __version__, catalog
+from forge_sql.catalog import declared
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
 from forge_sql.engine.settings import SERVER_VERSION
@@ -44,7 +45,11 @@ class Database:
         ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
         ducklake.flush_inlined(self._con, settings.database)
         self.catalog = settings.database
-        catalog_install.install(self._con)
+        catalog_install.install(self._con, settings.database, list(settings.users))
+        self._catalog_cursor = self._con.cursor()
+        self._catalog_lock = threading.Lock()
+        self._declared_snapshot: int | None = None
+        self.refresh_catalog()
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         self.duckdb_settings = frozenset(
             name.lower()
@@ -67,6 +72,15 @@ class Database:
         self._con.execute("SET allowed_directories = [?]", [allowed])
         self._con.execute("SET enable_external_access = false")
 
+    def refresh_catalog(self) -> None:
+        """Renew the catalog's copy of declared keys and indexes when the lake has a new
+        snapshot (forge_sql.catalog.declared); called before catalog queries."""
+        with self._catalog_lock:
+            snapshot = declared.snapshot(self._catalog_cursor, self.catalog)
+            if snapshot is None or snapshot != self._declared_snapshot:
+                declared.refresh(self._catalog_cursor, self.catalog)
+                self._declared_snapshot = snapshot
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""
         with self._lock:
@@ -87,6 +101,7 @@ class Database:
                 ducklake.flush_inlined(self._con, self.catalog)
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
+            self._catalog_cursor.close()
             self._con.close()
 
 

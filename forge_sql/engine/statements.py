@@ -192,7 +192,7 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
     kind = _server_kind(sql, shifted)
     if kind is None:
         try:
-            parsed = duckdb.extract_statements(sql)
+            parsed = _parse(sql)
         except duckdb.Error as exc:
             error = translate(exc, sql)
             if error.position is not None:
@@ -200,6 +200,24 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
             raise error from exc
         kind = parsed[0].type.name if parsed else "EMPTY"
     return Statement(sql, kind, shifted, start)
+
+
+def _parse(sql: str) -> list[duckdb.Statement]:
+    """DuckDB's parse of ``sql``; catalog SQL that only parses once rewritten for the
+    pg_catalog emulation (``::pg_catalog.text``, ``OPERATOR(pg_catalog.~)``) is classified
+    by its rewritten form, which the session executes."""
+    try:
+        return duckdb.extract_statements(sql)
+    except duckdb.ParserException:
+        # Imported here: forge_sql.catalog.rewrite builds on this module.
+        from forge_sql.catalog import rewrite
+
+        if not rewrite.needed(sql):
+            raise
+        rewritten = rewrite.rewrite(sql)
+        if rewritten == sql:
+            raise
+        return duckdb.extract_statements(rewritten)
 
 
 def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
