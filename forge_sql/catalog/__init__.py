@@ -71,6 +71,7 @@ PROVIDED = frozenset(
         "pg_event_trigger",
         "pg_replication_slots",
         "pg_locks",
+        "pg_stat_activity",
     }
 )
 INFORMATION_PROVIDED = frozenset(
@@ -82,6 +83,28 @@ INFORMATION_PROVIDED = frozenset(
         "table_constraints",
         "key_column_usage",
         "_pg_expandarray",
+    }
+)
+# Session functions (catalog.session_functions), reached as pg_catalog.<name> too.
+PROVIDED |= frozenset(
+    {
+        "version",
+        "current_setting",
+        "set_config",
+        "pg_backend_pid",
+        "pg_cancel_backend",
+        "pg_terminate_backend",
+        "pg_advisory_unlock_all",
+        "pg_advisory_lock",
+        "pg_advisory_lock_shared",
+        "pg_advisory_xact_lock",
+        "pg_advisory_xact_lock_shared",
+        "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
+        "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared",
+        "pg_advisory_unlock",
+        "pg_advisory_unlock_shared",
     }
 )
 

@@ -27,10 +27,12 @@ from forge_sql.catalog import (
     pg_proc,
     pg_range,
     pg_settings,
+    pg_stat_activity,
     pg_type,
     privileges,
     regtypes,
     roles,
+    session_functions,
     sizes,
     type_names,
     type_oids,
@@ -75,6 +77,8 @@ def statements(
     yield from sizes.definitions(lake)
     yield from information_schema.definitions()
     yield from arrays.definitions()
+    yield from session_functions.definitions()
+    yield from pg_stat_activity.definitions()
 
 
 def install(con: duckdb.DuckDBPyConnection, lake: str, users: Sequence[str] = ()) -> None:

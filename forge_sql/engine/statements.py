@@ -231,6 +231,8 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
+    if first in ("DECLARE", "FETCH", "MOVE"):
+        return "CURSOR"
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
@@ -271,3 +273,22 @@ def check_allowed(statement: Statement) -> None:
 
 def _is_stdio_copy(statement: Statement) -> bool:
     return any(t.upper in ("STDIN", "STDOUT") for t in statement.tokens)
+
+
+def identifier(statement: Statement, token: Token) -> str:
+    """The name ``token`` spells, as PostgreSQL resolves it: a quoted identifier keeps its
+    case (and may hold spaces, which end the lexer's token text), others fold to lower."""
+    if not token.text.startswith('"'):
+        return token.text.lower()
+    sql = statement.sql
+    index = token.start + 1
+    name: list[str] = []
+    while index < len(sql):
+        char = sql[index]
+        if char == '"':
+            if sql[index + 1 : index + 2] != '"':
+                return "".join(name)
+            index += 1
+        name.append(char)
+        index += 1
+    raise errors.SyntaxError_(f"unterminated quoted identifier at or near {token.text}")

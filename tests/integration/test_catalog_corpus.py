@@ -34,17 +34,6 @@ FAILS_ON_POSTGRESQL: dict[str, type[psycopg.Error]] = {
 }
 
 
-# Statements PostgreSQL accepts that need the session work rather than the catalog
-# (SHOW TIME ZONE, current_setting, pg_backend_pid, pg_stat_activity with live sessions).
-# Listed with the error they give now, so each is taken off this list when it lands.
-SESSION_WORK: dict[str, type[psycopg.Error]] = {
-    "show time zone": psycopg.errors.UndefinedTable,
-    "SELECT current_setting('server_version')": psycopg.errors.UndefinedObject,
-    "SELECT pg_backend_pid()": psycopg.errors.UndefinedFunction,
-    "SELECT * FROM pg_stat_activity LIMIT 5": psycopg.errors.UndefinedTable,
-    "SELECT sa.* FROM pg_catalog.pg_stat_activity AS sa LIMIT 5": psycopg.errors.UndefinedTable,
-}
-
 Rows = list[tuple[Any, ...]]
 
 
@@ -149,7 +138,7 @@ def _run(conn: psycopg.Connection, sql: str) -> list[tuple[Any, ...]]:
 def _check(server: RunningServer, sql: str) -> None:
     """``sql`` succeeds (or fails as on PostgreSQL) and answers what the tool needs."""
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        expected = FAILS_ON_POSTGRESQL.get(sql) or SESSION_WORK.get(sql)
+        expected = FAILS_ON_POSTGRESQL.get(sql)
         if expected is not None:
             with pytest.raises(expected):
                 _run(conn, sql)
