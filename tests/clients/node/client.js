@@ -112,7 +112,7 @@ const checks = {
     const pool = new pg.Pool({ ...config, max: 3 });
     try {
       const results = await Promise.all([1, 2, 3, 4, 5, 6].map(
-        (i) => pool.query('SELECT $1::INTEGER * 10 AS tenfold', [i])));
+        (i) => pool.query('SELECT $1::INTEGER * 10 AS tenfold, pg_backend_pid() AS pid', [i])));
       const client = await pool.connect();
       let inTransaction;
       try {
@@ -124,6 +124,7 @@ const checks = {
       }
       return {
         tenfold: results.map((r) => r.rows[0].tenfold),
+        backends: new Set(results.map((r) => r.rows[0].pid)).size,
         total: pool.totalCount,
         in_transaction: inTransaction,
       };

@@ -111,8 +111,9 @@ def test_row_mode_array(checks: Checks) -> None:
 
 
 def test_pool(checks: Checks) -> None:
-    assert result(checks, "pool") == {"tenfold": [10, 20, 30, 40, 50, 60], "total": 3,
-                                      "in_transaction": 42}
+    """Six concurrent queries on a pool of three connections: three server sessions."""
+    assert result(checks, "pool") == {"tenfold": [10, 20, 30, 40, 50, 60], "backends": 3,
+                                      "total": 3, "in_transaction": 42}
 
 
 def test_error_keeps_the_client(checks: Checks, prefix: str) -> None:
