@@ -25,12 +25,14 @@ NODE_CLIENT := tests/clients/node
 
 install-test: $(VENV)/.test-deps system-deps $(NODE_CLIENT)/node_modules/.package-lock.json
 
-# Clients the integration tests drive as real programs: psql, a JDK with the PostgreSQL JDBC
-# driver (pgjdbc, /usr/share/java/postgresql.jar) and Node.js with npm. Each is installed
-# only when missing, so machines that already have them need no root.
+# Programs the integration tests drive: psql and a PostgreSQL server to hold a shared lake's
+# catalog (tests/integration/postgres.py starts its own cluster on loopback), a JDK with the
+# PostgreSQL JDBC driver (pgjdbc, /usr/share/java/postgresql.jar), Node.js with npm. Each
+# is installed only when missing, so machines that already have them need no root.
 system-deps:
 	@missing=""; \
-	command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	{ command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || missing="$$missing postgresql"; \
 	command -v javac >/dev/null 2>&1 || missing="$$missing default-jdk-headless"; \
 	test -f /usr/share/java/postgresql.jar || missing="$$missing libpostgresql-jdbc-java"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \

@@ -17,7 +17,8 @@ from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake
+from forge_sql.errors import ConfigError
+from forge_sql.storage import catalogs, conflicts, ducklake, objectstore
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,15 @@ class Database:
             config["threads"] = settings.threads
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
-        ducklake.flush_inlined(self._con, settings.database)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        try:
+            self._open_lake()
+        except duckdb.Error as exc:
+            self._con.close()
+            raise ConfigError(
+                f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
+                f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
+            ) from None  # the cause repeats the connection string
         self.catalog = settings.database
         self.activity = Activity()
         self.advisory_locks = AdvisoryLocks()
@@ -75,6 +83,22 @@ class Database:
         )
         self._sandbox()
 
+    def _open_lake(self) -> None:
+        settings = self.settings
+        if "httpfs" in self.lake.extensions:
+            ducklake.load_extension(self._con, "httpfs")
+            objectstore.configure(self._con, settings)
+        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
+        ducklake.delete_orphans(self._con, settings.database, self.lake)
+        self._flush_inlined()
+
+    def _flush_inlined(self) -> None:
+        # Another server of a shared lake may be writing the same tables: retry conflicts.
+        attempts = self.settings.commit_retries if self.lake.shared else 0
+        conflicts.retry(
+            lambda: ducklake.flush_inlined(self._con, self.settings.database), attempts
+        )
+
     def _sandbox(self) -> None:
         """Confine clients to the data directory.
 
@@ -86,8 +110,10 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
-        allowed = str(self.data_dir) + "/"
-        self._con.execute("SET allowed_directories = [?]", [allowed])
+        allowed = [str(self.data_dir) + "/"]
+        if not self.lake.data_path.startswith(allowed[0]):
+            allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
+        self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
     def refresh_catalog(self) -> None:
@@ -134,7 +160,7 @@ class Database:
         """Write inlined rows out as Parquet, then close the database."""
         with self._lock:
             try:
-                ducklake.flush_inlined(self._con, self.catalog)
+                self._flush_inlined()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._catalog_cursor.close()
