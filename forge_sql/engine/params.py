@@ -25,6 +25,8 @@ _TABLE_INTRODUCERS = {"FROM", "JOIN", "INTO", "UPDATE"}
 _ARITHMETIC = {"+", "-", "*", "/", "%"}
 _NUMERIC_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
                   "DECIMAL"}
+# Time travel: ``t AT (VERSION => $1)`` / ``AT (TIMESTAMP => $1)``.
+_SNAPSHOT_TYPES = {"VERSION": "BIGINT", "TIMESTAMP": "TIMESTAMP WITH TIME ZONE"}
 
 # Casts written in the SQL text: type names as PostgreSQL spells them.
 _CAST_NAMES: dict[str, int] = {
@@ -178,6 +180,9 @@ def _infer(
         before = tokens[index - 1].upper if index > 0 else ""
         if before in ("LIMIT", "OFFSET"):
             inferred[number] = "BIGINT"
+            continue
+        if before == "=>" and index > 1 and tokens[index - 2].upper in _SNAPSHOT_TYPES:
+            inferred[number] = _SNAPSHOT_TYPES[tokens[index - 2].upper]  # AT (VERSION => $1)
             continue
         column = _compared_column(tokens, index)
         if column and column in columns:
