@@ -21,14 +21,31 @@ $(VENV)/.test-deps: pyproject.toml $(BIN)/forge-sql
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install-test: $(VENV)/.test-deps system-deps
+NODE_CLIENT := tests/clients/node
 
-# Programs the integration tests drive: psql, and a PostgreSQL server to hold a shared
-# lake's catalog (tests/integration/postgres.py starts its own cluster on loopback).
+install-test: $(VENV)/.test-deps system-deps $(NODE_CLIENT)/node_modules/.package-lock.json
+
+# Programs the integration tests drive: psql and a PostgreSQL server to hold a shared lake's
+# catalog (tests/integration/postgres.py starts its own cluster on loopback), a JDK with the
+# PostgreSQL JDBC driver (pgjdbc, /usr/share/java/postgresql.jar), Node.js with npm. Each
+# is installed only when missing, so machines that already have them need no root.
 system-deps:
-	@command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  echo "installing PostgreSQL (psql and the server)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@missing=""; \
+	{ command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || missing="$$missing postgresql"; \
+	command -v javac >/dev/null 2>&1 || missing="$$missing default-jdk-headless"; \
+	test -f /usr/share/java/postgresql.jar || missing="$$missing libpostgresql-jdbc-java"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# node-postgres at the versions of the committed lock file.
+$(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package-lock.json | system-deps
+	npm ci --prefix $(NODE_CLIENT) --no-audit --no-fund --loglevel=error
 
 ## Serve the embedded default: ./forge-data, port 5433, trust auth on 127.0.0.1.
 run: install

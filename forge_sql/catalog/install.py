@@ -34,6 +34,7 @@ from forge_sql.catalog import (
     roles,
     session_functions,
     sizes,
+    type_names,
     type_oids,
 )
 
@@ -49,6 +50,7 @@ def statements(
     # A clean slate, so objects an older forge-sql created do not linger.
     yield f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"
     yield f"CREATE SCHEMA {SCHEMA}"
+    yield from type_names.definitions()
     yield from type_oids.definitions(duckdb_type_names)
     yield from pg_type.definitions()
     yield from pg_range.definitions()

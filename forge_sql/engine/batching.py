@@ -83,7 +83,7 @@ class PendingInsert:
         columns = list(zip(*self.rows, strict=True))
         try:
             arrays = [pa.array(values) for values in columns]
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        except (pa.ArrowException, OverflowError):  # e.g. lists of UUIDs: not implemented
             return None
         return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 

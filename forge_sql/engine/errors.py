@@ -32,6 +32,8 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     ("BinderException", re.compile(r"GROUP BY"), e.GroupingError),
     ("BinderException", re.compile(r"No function matches"), e.UndefinedFunction),
     ("BinderException", re.compile(r"Cannot compare|Cannot mix"), e.DatatypeMismatch),
+    # "RETURNING clause not yet supported for insertion into DuckLake table"
+    ("BinderException", re.compile(r"not (yet )?supported"), e.FeatureNotSupported),
     ("BinderException", None, e.SyntaxError_),
     ("ConversionException", re.compile(r"out of range|Overflow", re.I), e.NumericValueOutOfRange),
     ("ConversionException", None, e.InvalidTextRepresentation),

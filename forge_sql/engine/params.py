@@ -22,6 +22,9 @@ from forge_sql.wire import oids
 _PARAM = re.compile(r"\$(\d+)$")
 _COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}
 _TABLE_INTRODUCERS = {"FROM", "JOIN", "INTO", "UPDATE"}
+_ARITHMETIC = {"+", "-", "*", "/", "%"}
+_NUMERIC_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
+                  "DECIMAL"}
 # Time travel: ``t AT (VERSION => $1)`` / ``AT (TIMESTAMP => $1)``.
 _SNAPSHOT_TYPES = {"VERSION": "BIGINT", "TIMESTAMP": "TIMESTAMP WITH TIME ZONE"}
 
@@ -133,20 +136,35 @@ def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
 
 
 def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> dict[int, int]:
-    """Placeholders followed by ``::type``: DuckDB casts them itself."""
+    """Placeholders cast in the SQL (``$n::type``, ``CAST($n AS type)``): DuckDB casts them."""
     casts: dict[int, int] = {}
     for number, index in places:
-        if index + 2 < len(tokens) and tokens[index + 1].text == "::":
-            name = tokens[index + 2].upper
-            oid = _CAST_NAMES.get(name) or types.scalar_oid(name) or oids.TEXT
-            if (
-                index + 4 < len(tokens)
-                and tokens[index + 3].text == "["
-                and tokens[index + 4].text == "]"
-            ):
-                oid = oids.ARRAY_OF.get(oid, oids.TEXT)
-            casts[number] = oid
+        if (index + 2 < len(tokens) and tokens[index + 1].text == "::") or (
+            index >= 2
+            and index + 2 < len(tokens)
+            and tokens[index - 2].upper == "CAST"
+            and tokens[index - 1].text == "("
+            and tokens[index + 1].upper == "AS"
+        ):
+            casts[number] = _cast_target(tokens, index + 2)
     return casts
+
+
+def _cast_target(tokens: Sequence[Token], at: int) -> int:
+    """The OID of the type named at ``tokens[at]``: ``INTEGER[]``, ``DECIMAL(12,3)``,
+    ``TIMESTAMP WITH TIME ZONE``."""
+    name = tokens[at].upper
+    oid = _CAST_NAMES.get(name) or types.scalar_oid(name) or oids.TEXT
+    after = at + 1
+    if name == "TIMESTAMP" and after < len(tokens) and tokens[after].upper == "WITH":
+        oid = oids.TIMESTAMPTZ
+    if after < len(tokens) and tokens[after].text == "(":
+        while after < len(tokens) and tokens[after].text != ")":
+            after += 1
+        after += 1
+    if after + 1 < len(tokens) and tokens[after].text == "[" and tokens[after + 1].text == "]":
+        oid = oids.ARRAY_OF.get(oid, oids.TEXT)
+    return oid
 
 
 def _infer(
@@ -169,7 +187,32 @@ def _infer(
         column = _compared_column(tokens, index)
         if column and column in columns:
             inferred[number] = columns[column]
+            continue
+        operand = _arithmetic_operand(tokens, index, columns)
+        if operand:
+            inferred[number] = operand
     return inferred
+
+
+def _arithmetic_operand(tokens: Sequence[Token], index: int, columns: dict[str, str]) -> str | None:
+    """The type of what ``$n`` is added to, multiplied by, ...: ``$1 + 1``, ``price * $2``.
+
+    PostgreSQL gives an unknown operand of a binary operator the other operand's type; only
+    integer literals and numeric columns are followed here, where that choice is unambiguous.
+    """
+    neighbours = []
+    if index >= 2 and tokens[index - 1].text in _ARITHMETIC:
+        neighbours.append(tokens[index - 2])
+    if index + 2 < len(tokens) and tokens[index + 1].text in _ARITHMETIC:
+        neighbours.append(tokens[index + 2])
+    for token in neighbours:
+        if token.kind == "numeric_const" and token.text.isdigit():
+            return "INTEGER" if int(token.text) < 2**31 else "BIGINT"
+        if token.kind in ("identifier", "keyword"):
+            type_name = columns.get(token.text.strip('"').lower(), "")
+            if type_name.split("(")[0] in _NUMERIC_TYPES:
+                return type_name
+    return None
 
 
 def tables(statement: Statement) -> list[str]:

@@ -16,7 +16,14 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import activity, batching, savepoints, storage_calls, timetravel
+from forge_sql.engine import (
+    activity,
+    batching,
+    literals,
+    savepoints,
+    storage_calls,
+    timetravel,
+)
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
@@ -527,6 +534,8 @@ class EngineSession:
         if catalog_sql.needed(statement.sql):
             self._database.refresh_catalog()
             statement = catalog_sql.rewrite_statement(statement)
+        if literals.needed(statement.sql):
+            statement = literals.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
         plan = _Plan(
             statement,

@@ -58,6 +58,9 @@ SETTINGS: dict[str, Setting] = {
     "synchronous_commit": Setting("on", "Synchronisation level of commits."),
     "work_mem": Setting("4MB", "Memory for internal sorts (advisory)."),
     "enable_seqscan": Setting("on", "Planner setting (advisory)."),
+    # SQLAlchemy's table reflection compares pg_am.amname with it; pg_dump output SETs it.
+    "default_table_access_method": Setting("heap", "Default table access method (advisory)."),
+    "default_tablespace": Setting("", "Default tablespace for new tables (advisory)."),
 }
 
 _CUSTOM = Setting("", "A custom setting.")

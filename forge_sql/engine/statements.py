@@ -6,12 +6,15 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import duckdb
 
 from forge_sql import errors
 from forge_sql.engine import settings
 from forge_sql.engine.errors import translate
+
+T = TypeVar("T")
 
 # Statement kinds a client may never run: they reach outside the data directory or change
 # what the process has loaded (DESIGN.md, security defaults).
@@ -115,6 +118,8 @@ class Statement:
 def tokenize(sql: str) -> tuple[Token, ...]:
     """DuckDB's lexer (comments dropped), with each token's text."""
     starts = duckdb.tokenize(sql)
+    if not sql.isascii():
+        starts = _character_offsets(sql, starts)
     tokens = []
     for index, (start, kind) in enumerate(starts):
         end = starts[index + 1][0] if index + 1 < len(starts) else len(sql)
@@ -162,6 +167,18 @@ def _string_end(text: str) -> int:
     return len(text)
 # A quoted identifier may hold spaces; "" inside it is an escaped quote.
 _QUOTED = re.compile(r'"(?:[^"]|"")*"?')
+
+
+def _character_offsets(sql: str, starts: list[tuple[int, T]]) -> list[tuple[int, T]]:
+    """DuckDB's lexer counts UTF-8 bytes; Python strings count characters."""
+    encoded = sql.encode()
+    converted = []
+    byte, char = 0, 0
+    for start, kind in starts:
+        char += len(encoded[byte:start].decode())
+        byte = start
+        converted.append((char, kind))
+    return converted
 
 
 def split(sql: str) -> list[Statement]:

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from clients.programs import require_program
 from server import RunningServer, start_server
 
 
@@ -39,3 +40,9 @@ def conn(server: RunningServer) -> Iterator[psycopg.Connection]:
 def table_name() -> str:
     """A table name no other test uses (the server is shared)."""
     return f"t_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def psql_installed() -> str:
+    """psql's path. CI installs it (make system-deps): a missing psql fails, never skips."""
+    return require_program("psql", "postgresql-client")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -56,7 +55,7 @@ def test_asyncpg_right_password(auth_server: RunningServer) -> None:
     assert asyncio.run(run()) == 42
 
 
-@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+@pytest.mark.usefixtures("psql_installed")
 def test_psql_with_password(auth_server: RunningServer) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["PGPASSWORD"] = PASSWORDS["bob"]

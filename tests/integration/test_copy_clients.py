@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -27,7 +26,7 @@ from server import run_asyncpg as run
 
 T = TypeVar("T")
 
-needs_psql = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+needs_psql = pytest.mark.usefixtures("psql_installed")
 
 
 # -- psql -------------------------------------------------------------------------------------

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 from server import RunningServer
 
-pytestmark = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+pytestmark = pytest.mark.usefixtures("psql_installed")
 
 
 def psql(server: RunningServer, *args: str, stdin: str | None = None,

@@ -39,3 +39,10 @@ def test_sqlstate(con: duckdb.DuckDBPyConnection, sql: str, sqlstate: str,
     assert "Error:" not in error.message
     if position is not None:
         assert error.position == position
+
+
+def test_binder_refusing_a_feature_is_feature_not_supported() -> None:
+    error = translate(duckdb.BinderException(
+        "Binder Error: RETURNING clause not yet supported for insertion into DuckLake table"))
+    assert (error.sqlstate, error.message) == (
+        "0A000", "RETURNING clause not yet supported for insertion into DuckLake table")

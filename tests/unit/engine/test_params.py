@@ -53,6 +53,17 @@ def resolve(sql: str, given: Sequence[int] = ()) -> params.Parameters:
          (oids.FLOAT8, oids.INT8), None),
         ("SELECT $1::int + 1", (oids.INT4,), "SELECT $1::int + 1"),
         ("SELECT $1", (oids.TEXT,), "SELECT $1"),
+        # pgjdbc and others write the SQL-standard cast; DuckDB casts the value itself.
+        ("SELECT CAST($1 AS DATE), CAST($2 AS DECIMAL(12,3)), CAST($3 AS INTEGER[])",
+         (oids.DATE, oids.NUMERIC, oids.INT4_ARRAY), None),
+        ("SELECT CAST($1 AS TIMESTAMP WITH TIME ZONE), CAST($2 AS TIMESTAMP)",
+         (oids.TIMESTAMPTZ, oids.TIMESTAMP), None),
+        # An unknown operand of arithmetic takes the other operand's type, as in PostgreSQL.
+        ("SELECT $1 + 1, 5000000000 - $2", (oids.INT4, oids.INT8),
+         "SELECT CAST($1 AS INTEGER) + 1, 5000000000 - CAST($2 AS BIGINT)"),
+        ("SELECT amount * $1 FROM t", (oids.NUMERIC,),
+         "SELECT amount * CAST($1 AS DECIMAL(10,2)) FROM t"),
+        ("SELECT name || $1, ts - $2, -$3 FROM t", (oids.TEXT, oids.TEXT, oids.TEXT), None),
         ("SELECT '$1', $1 FROM t WHERE id = $1", (oids.INT4,),
          "SELECT '$1', CAST($1 AS INTEGER) FROM t WHERE id = CAST($1 AS INTEGER)"),
     ],
@@ -86,6 +97,11 @@ def test_placeholder_ten_is_not_placeholder_one() -> None:
     assert resolved.oids == (oids.INT4,) * 10
     assert resolved.sql.count("CAST($1 AS INTEGER)") == 1
     assert "CAST($10 AS INTEGER)" in resolved.sql
+
+
+def test_sql_standard_casts_describe_without_a_value() -> None:
+    resolved = resolve("SELECT CAST($1 AS DATE) AS day")
+    assert (resolved.sql, resolved.stand_ins) == ("SELECT CAST($1 AS DATE) AS day", (None,))
 
 
 def test_stand_ins_match_how_values_are_bound() -> None:

@@ -66,6 +66,13 @@ def test_refused(name: str, value: str, error: type[errors.ForgeError]) -> None:
         settings.SessionSettings().set(name, value)
 
 
+def test_table_access_method_as_pg_dump_sets_it() -> None:
+    session = settings.SessionSettings()
+    assert session.get("default_table_access_method") == "heap"
+    session.set("default_table_access_method", "heap")  # every pg_dump script does this
+    assert session.get("default_tablespace") == ""
+
+
 def test_transaction_block_scoping() -> None:
     values = settings.SessionSettings()
     values.set("application_name", "before")
