@@ -116,4 +116,12 @@ def hash_password(password: str | None) -> None:
     click.echo(make_verifier(password))
 
 
+def _add_migrate() -> None:
+    from forge_sql.migrate.commands import migrate
+
+    main.add_command(migrate)
+
+
+_add_migrate()
+
 __all__ = ["DEFAULT_PORT", "main"]

@@ -1,0 +1,300 @@
+"""From the table as it is to the table as declared: the statements, their undo, their risk.
+
+Column add, drop, rename and type promotions are DuckLake catalog changes: no Parquet data
+file is rewritten. Type changes DuckLake cannot make in place rewrite the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from forge_sql.migrate.declaration import TableDecl
+from forge_sql.migrate.promotion import Promotion, classify
+from forge_sql.migrate.tables import (
+    CONSTRAINTS,
+    ColumnState,
+    Constraint,
+    TableState,
+    declared,
+)
+
+
+class Risk(Enum):
+    SAFE = "safe"
+    DATA = "data-dependent"  # may fail, or be violated, depending on the rows stored
+    DESTRUCTIVE = "destructive"  # drops data or may change stored values
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    summary: str
+    sql: tuple[str, ...]
+    undo: tuple[str, ...]  # statements that reverse it, run in reverse order of changes
+    risk: Risk = Risk.SAFE
+    undo_risk: Risk = Risk.SAFE
+
+
+@dataclass(slots=True)
+class TableDiff:
+    table: str
+    changes: list[Change] = field(default_factory=list)
+
+    def add(self, summary: str, sql: list[str], undo: list[str], risk: Risk = Risk.SAFE,
+            undo_risk: Risk = Risk.SAFE) -> None:
+        self.changes.append(Change(summary, tuple(sql), tuple(undo), risk, undo_risk))
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def diff(before: TableState | None, decl: TableDecl) -> TableDiff:
+    """Changes that turn ``before`` (None: the table does not exist) into ``decl``."""
+    target = f"{decl.schema_}.{decl.table}"
+    result = TableDiff(target)
+    name = f"{ident(decl.schema_)}.{ident(decl.table)}"
+    if decl.drop:
+        if before is not None:
+            result.add(f"drop table {target}", [f"DROP TABLE {name}", _forget_keys(before)],
+                       _create(before) + _record_keys(before, before.constraints),
+                       Risk.DESTRUCTIVE)
+        return result
+    after = declared(decl)
+    if before is None:
+        result.add(f"create table {target}", _create(after),
+                   [f"DROP TABLE {name}"], Risk.SAFE, Risk.DESTRUCTIVE)
+        _comments(result, name, None, after)
+        _layout(result, name, None, after)
+        _constraints(result, None, after)
+        return result
+    renamed = _columns(result, name, before, decl)
+    _comments(result, name, replace(before, columns=list(renamed.values())), after)
+    _layout(result, name, before, after)
+    _constraints(result, before, after)
+    return result
+
+
+def _create(state: TableState) -> list[str]:
+    columns = ", ".join(_column_sql(c) for c in state.columns)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {ident(state.schema)}",
+        f"CREATE TABLE {ident(state.schema)}.{ident(state.table)} ({columns})",
+    ]
+
+
+def _column_sql(column: ColumnState) -> str:
+    text = f"{ident(column.name)} {column.type}"
+    if column.default is not None:
+        text += f" DEFAULT {column.default}"
+    if not column.nullable:
+        text += " NOT NULL"
+    return text
+
+
+def _columns(
+    result: TableDiff, name: str, before: TableState, decl: TableDecl
+) -> dict[str, ColumnState]:
+    """Column changes; returns the live columns by name, as named after renames."""
+    live = {c.name: c for c in before.columns}
+    declared_names = {c.name for c in decl.columns}
+    not_null = decl.not_null
+    where = result.table
+    for column in decl.columns:
+        old = column.renamed_from
+        if column.name not in live and old and old in live and old not in declared_names:
+            result.add(
+                f"rename column {where}.{old} to {column.name}",
+                [f"ALTER TABLE {name} RENAME COLUMN {ident(old)} TO {ident(column.name)}"],
+                [f"ALTER TABLE {name} RENAME COLUMN {ident(column.name)} TO {ident(old)}"],
+            )
+            live[column.name] = replace(live.pop(old), name=column.name)
+    for gone in [c for c in before.columns if c.name not in declared_names and c.name in live]:
+        result.add(
+            f"drop column {where}.{gone.name}",
+            [f"ALTER TABLE {name} DROP COLUMN {ident(gone.name)}"],
+            _add_column(name, gone),
+            Risk.DESTRUCTIVE,
+        )
+    for column in decl.columns:
+        wanted = ColumnState(column.name, column.type, column.name not in not_null,
+                             column.default, column.description)
+        current = live.get(column.name)
+        if current is None:
+            result.add(
+                f"add column {where}.{column.name} {column.type}",
+                _add_column(name, wanted),
+                [f"ALTER TABLE {name} DROP COLUMN {ident(column.name)}"],
+                Risk.DATA if not wanted.nullable and wanted.default is None else Risk.SAFE,
+                Risk.DESTRUCTIVE,
+            )
+            continue
+        _retype(result, name, current, wanted)
+        _nullability(result, name, current, wanted)
+        if _norm_default(current.default) != _norm_default(wanted.default):
+            result.add(
+                f"default of {where}.{column.name}: {wanted.default or 'none'}",
+                [_set_default(name, column.name, wanted.default)],
+                [_set_default(name, column.name, current.default)],
+            )
+    return live
+
+
+def _add_column(name: str, column: ColumnState) -> list[str]:
+    sql = f"ALTER TABLE {name} ADD COLUMN {ident(column.name)} {column.type}"
+    if column.default is not None:
+        sql += f" DEFAULT {column.default}"
+    statements = [sql]
+    if not column.nullable:
+        statements.append(f"ALTER TABLE {name} ALTER COLUMN {ident(column.name)} SET NOT NULL")
+    return statements
+
+
+def _retype(result: TableDiff, name: str, current: ColumnState, wanted: ColumnState) -> None:
+    forward = classify(current.type, wanted.type)
+    if forward is Promotion.SAME:
+        return
+    back = classify(wanted.type, current.type)
+    where = f"{result.table}.{wanted.name}"
+    result.add(
+        f"type of {where}: {current.type} -> {wanted.type} ({forward.value})",
+        _set_type(name, current, wanted.type, forward),
+        _set_type(name, wanted, current.type, back),
+        Risk.SAFE if forward is Promotion.WIDENING else Risk.DESTRUCTIVE,
+        Risk.SAFE if back is Promotion.WIDENING else Risk.DESTRUCTIVE,
+    )
+
+
+def _set_type(name: str, column: ColumnState, new_type: str, how: Promotion) -> list[str]:
+    col = ident(column.name)
+    if how is not Promotion.REWRITE:
+        return [f"ALTER TABLE {name} ALTER COLUMN {col} SET DATA TYPE {new_type}"]
+    # DuckLake changes types in place only by promotion: write the values into a new
+    # column (a cast that fails aborts the migration) and put it in the old one's place.
+    temp = ident(f"__forge_retype_{column.name}")
+    statements = [
+        f"ALTER TABLE {name} ADD COLUMN {temp} {new_type}",
+        f"UPDATE {name} SET {temp} = CAST({col} AS {new_type})",
+        f"ALTER TABLE {name} DROP COLUMN {col}",
+        f"ALTER TABLE {name} RENAME COLUMN {temp} TO {col}",
+    ]
+    if column.default is not None:
+        statements.append(_set_default(name, column.name, column.default))
+    if not column.nullable:
+        statements.append(f"ALTER TABLE {name} ALTER COLUMN {col} SET NOT NULL")
+    return statements
+
+
+def _nullability(result: TableDiff, name: str, current: ColumnState, wanted: ColumnState) -> None:
+    if current.nullable == wanted.nullable:
+        return
+    col = ident(wanted.name)
+    set_sql = f"ALTER TABLE {name} ALTER COLUMN {col} SET NOT NULL"
+    drop_sql = f"ALTER TABLE {name} ALTER COLUMN {col} DROP NOT NULL"
+    if wanted.nullable:
+        result.add(f"{result.table}.{wanted.name} nullable", [drop_sql], [set_sql],
+                   Risk.SAFE, Risk.DATA)
+    else:
+        result.add(f"{result.table}.{wanted.name} NOT NULL", [set_sql], [drop_sql], Risk.DATA)
+
+
+def _set_default(name: str, column: str, default: str | None) -> str:
+    if default is None:
+        return f"ALTER TABLE {name} ALTER COLUMN {ident(column)} DROP DEFAULT"
+    return f"ALTER TABLE {name} ALTER COLUMN {ident(column)} SET DEFAULT {default}"
+
+
+def _norm_default(text: str | None) -> str | None:
+    # DuckLake reports literal defaults quoted ('7' for 7): compare without the quotes.
+    if text is None:
+        return None
+    return text.strip().strip("'").lower()
+
+
+def _comments(result: TableDiff, name: str, before: TableState | None,
+              after: TableState) -> None:
+    old_table = before.description if before else None
+    if (after.description or None) != old_table:
+        result.add(
+            f"description of {result.table}",
+            [f"COMMENT ON TABLE {name} IS {literal(after.description)}"],
+            [f"COMMENT ON TABLE {name} IS {literal(old_table)}"] if before else [],
+        )
+    for column in after.columns:
+        old = before.column(column.name) if before else None
+        old_text = old.description if old else None
+        if (column.description or None) != old_text:
+            target = f"{name}.{ident(column.name)}"
+            result.add(
+                f"description of {result.table}.{column.name}",
+                [f"COMMENT ON COLUMN {target} IS {literal(column.description)}"],
+                [f"COMMENT ON COLUMN {target} IS {literal(old_text)}"] if old else [],
+            )
+
+
+def _layout(result: TableDiff, name: str, before: TableState | None,
+            after: TableState) -> None:
+    """Partitioning and sort keys: they apply to data written from now on (no rewrite)."""
+    for what, clause, old, new in (
+        ("partitioning", "PARTITIONED BY", before.partitioned_by if before else [],
+         after.partitioned_by or []),
+        ("sort keys", "SORTED BY", before.sorted_by if before else [], after.sorted_by or []),
+    ):
+        if old is not None and list(old) == list(new):
+            continue
+        if old is None and not new:
+            continue  # unknown before and nothing declared: leave it as it is
+        result.add(
+            f"{what} of {result.table}: {', '.join(new) or 'none'}",
+            [_layout_sql(name, clause, new)],
+            [_layout_sql(name, clause, old or [])] if before is not None else [],
+        )
+
+
+def _layout_sql(name: str, clause: str, keys: list[str]) -> str:
+    if not keys:
+        return f"ALTER TABLE {name} RESET {clause}"
+    return f"ALTER TABLE {name} SET {clause} ({', '.join(keys)})"
+
+
+def _constraints(result: TableDiff, before: TableState | None, after: TableState) -> None:
+    old = before.constraints if before else []
+    if sorted(old, key=repr) == sorted(after.constraints, key=repr):
+        return
+    added = [c for c in after.constraints if c not in old]
+    forget = [_forget_keys(after)] if before is not None else []
+    result.add(
+        f"keys and checks of {result.table}: "
+        + (", ".join(c.name for c in after.constraints) or "none"),
+        [*forget, *_record_keys(after, after.constraints)],
+        [_forget_keys(after), *_record_keys(after, old)],
+        # Recorded, not enforced: `validate` reports rows of an existing table that
+        # violate a new key or check.
+        Risk.DATA if added and before is not None else Risk.SAFE,
+    )
+
+
+def _forget_keys(state: TableState) -> str:
+    return (
+        f"DELETE FROM {CONSTRAINTS} WHERE schema_name = {literal(state.schema)} "
+        f"AND table_name = {literal(state.table)} AND kind IN ('p', 'u', 'c')"
+    )
+
+
+def _record_keys(state: TableState, constraints: list[Constraint]) -> list[str]:
+    if not constraints:
+        return []
+    rows = ", ".join(
+        f"({literal(state.schema)}, {literal(state.table)}, {literal(c.name)}, "
+        f"{literal(c.kind)}, [{', '.join(literal(col) for col in c.columns)}]::VARCHAR[], "
+        f"{literal(c.definition)})"
+        for c in constraints
+    )
+    return [
+        f"INSERT INTO {CONSTRAINTS} (schema_name, table_name, name, kind, columns, "
+        f"definition) VALUES {rows}"
+    ]
