@@ -29,8 +29,10 @@ system-deps:
 	  echo "installing the PostgreSQL client (psql)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; }
 
-## Serve the embedded default: ./forge-data, port 5433, trust auth on 127.0.0.1.
+## Apply migrations/ (the demo schema) to ./forge-data, then serve it on port 5433 with
+## trust auth on 127.0.0.1. Applying is idempotent: only pending migrations run.
 run: install
+	$(BIN)/forge-sql migrate --data-dir $(DATA) --dir migrations
 	$(BIN)/forge-sql serve --data-dir $(DATA) --port $(PORT)
 
 ## Install everything the tests need, then run the default (fast) test suite.
