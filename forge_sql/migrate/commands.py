@@ -83,7 +83,8 @@ def _target(ctx: click.Context, /, given: dict[str, Any]) -> Target:
 
 
 @contextlib.contextmanager
-def _connect(target: Target) -> Iterator[EngineConnection | ServerConnection]:
+def _connect(target: Target,
+             progress: Progress | None = None) -> Iterator[EngineConnection | ServerConnection]:
     if target.url:
         conn = ServerConnection(target.url)
         try:
@@ -98,7 +99,8 @@ def _connect(target: Target) -> Iterator[EngineConnection | ServerConnection]:
         settings = load(target.config_file, data_dir=target.data_dir)
     except ConfigError as exc:
         raise MigrationError(str(exc)) from exc
-    database = open_offline(settings, target.lock_timeout)
+    database = open_offline(settings, target.lock_timeout,
+                            progress.note if progress is not None else None)
     engine_conn = EngineConnection(database, local_user())
     try:
         yield engine_conn
@@ -167,7 +169,7 @@ def migrate(ctx: click.Context, /, allow_destructive: bool, out_of_order: bool,
 
     def body() -> int:
         progress = target.progress()
-        with _connect(target) as conn, _locked(conn, target, progress):
+        with _connect(target, progress) as conn, _locked(conn, target, progress):
             outcome = Migrator(conn, target.directory, options, progress).migrate()
         applied = [
             {"script": f.script, "version": str(f.version) if f.version else None,
@@ -294,7 +296,7 @@ def baseline(ctx: click.Context, /, version_text: str, name: str, **given: Any) 
     def body() -> int:
         version = files.parse_version(version_text)
         progress = target.progress()
-        with _connect(target) as conn, _locked(conn, target, progress):
+        with _connect(target, progress) as conn, _locked(conn, target, progress):
             Migrator(conn, target.directory, Options()).baseline(version, name)
         _emit(target, {"baseline": str(version)}, f"baseline at version {version}")
         return 0
@@ -320,7 +322,7 @@ def down(ctx: click.Context, /, to_text: str, allow_destructive: bool, **given: 
     def body() -> int:
         version = files.parse_version(to_text)
         progress = target.progress()
-        with _connect(target) as conn, _locked(conn, target, progress):
+        with _connect(target, progress) as conn, _locked(conn, target, progress):
             outcome = Migrator(conn, target.directory, Options(allow_destructive),
                                progress).down(version)
         undone = [e.script for e in outcome.undone]
@@ -381,7 +383,7 @@ def repair(ctx: click.Context, /, **given: Any) -> None:
 
     def body() -> int:
         progress = target.progress()
-        with _connect(target) as conn, _locked(conn, target, progress):
+        with _connect(target, progress) as conn, _locked(conn, target, progress):
             done = Migrator(conn, target.directory, Options()).repair()
         _emit(target, {"repaired": done}, "\n".join(done) or "nothing to repair")
         return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -201,7 +201,8 @@ def _safe(url: str) -> str:
     return re.sub(r"//([^:@/]+):[^@/]*@", r"//\1:***@", url)
 
 
-def open_offline(settings: Settings, lock_timeout: float) -> Database:
+def open_offline(settings: Settings, lock_timeout: float,
+                 on_wait: Callable[[str], None] | None = None) -> Database:
     """Open the data directory as ``serve`` does, waiting up to ``lock_timeout`` seconds
     while another process (a server, another migrate) has it open."""
     import duckdb
@@ -216,15 +217,18 @@ def open_offline(settings: Settings, lock_timeout: float) -> Database:
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
+            holder = re.search(r"PID (\d+)", str(exc))
+            who = f" (process {holder[1]})" if holder else ""
             if time.monotonic() >= deadline:
-                holder = re.search(r"PID (\d+)", str(exc))
-                who = f" (process {holder[1]})" if holder else ""
                 raise LockUnavailable(
                     f"data directory {Path(settings.data_dir)} is in use by another "
                     f"process{who}: a running forge-sql server or another migrate. "
                     "To migrate through a running server use --url postgresql://...; "
                     "to wait for the other migrate, pass --lock-timeout SECONDS."
                 ) from exc
+            if on_wait is not None:
+                on_wait(f"waiting for data directory {settings.data_dir}, in use{who}")
+                on_wait = None
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, 1.0)
 

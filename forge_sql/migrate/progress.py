@@ -7,13 +7,17 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
+    """Per-migration lines when ``enabled`` (a terminal); notes such as "waiting for the
+    lock" unless ``quiet`` (--json), since CI logs want those too."""
+
+    def __init__(self, enabled: bool, stream: TextIO | None = None, quiet: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled
+        self.quiet = quiet and not enabled
 
     @classmethod
     def for_terminal(cls, quiet: bool) -> Progress:
-        return cls(not quiet and sys.stderr.isatty())
+        return cls(not quiet and sys.stderr.isatty(), quiet=quiet)
 
     def start(self, label: str, index: int, total: int) -> None:
         if self.enabled:
@@ -31,6 +35,6 @@ class Progress:
             self.stream.flush()
 
     def note(self, message: str) -> None:
-        if self.enabled:
+        if not self.quiet:
             self.stream.write(message + "\n")
             self.stream.flush()
