@@ -103,6 +103,7 @@ class Project:
 
 
 def project(root: Path, mode: str) -> Project:
+    root.mkdir(parents=True, exist_ok=True)
     server = start_server(root / "data") if mode == "online" else None
     return Project(root, mode, server)
 
