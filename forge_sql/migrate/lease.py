@@ -115,15 +115,19 @@ class Lease:
         try:
             while not self._stop.wait(self.ttl / 3):
                 try:
-                    conn.execute(
-                        f"UPDATE {TABLE} SET expires_at = now() + "
-                        f"to_milliseconds(CAST($1 AS BIGINT)) WHERE holder = $2",
-                        [int(self.ttl * 1000), self.token],
-                    )
+                    self.renew(conn)
                 except DatabaseError:
                     continue  # retried at the next beat, well before the lease ends
         finally:
             conn.close()
+
+    def renew(self, conn: Connection) -> None:
+        """Push the lease's end one ``ttl`` from now."""
+        conn.execute(
+            f"UPDATE {TABLE} SET expires_at = now() + "
+            f"to_milliseconds(CAST($1 AS BIGINT)) WHERE holder = $2",
+            [int(self.ttl * 1000), self.token],
+        )
 
     def release(self) -> None:
         self._stop.set()

@@ -109,7 +109,8 @@ def test_json_output_is_quiet_and_parseable(offline: Project) -> None:
     _scenario(offline)
     result = offline.run("--json")
     assert result.stderr == ""
-    assert [a["script"] for a in json.loads(result.stdout)["applied"]][0] == "V1__customers.yaml"
+    applied = json.loads(result.stdout)["applied"]
+    assert applied[0]["script"] == "V1__customers.yaml" and len(applied) == 4
     failed = offline.run("down", "--to", "0", "--json", code=1)
     assert "error" in json.loads(failed.stdout)
 
