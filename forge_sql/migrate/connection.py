@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from forge_sql import errors
 from forge_sql.engine.statements import split, tokenize
-from forge_sql.migrate.errors import DatabaseError, LockUnavailable
+from forge_sql.migrate.errors import DatabaseError, LockUnavailable, MigrationError
 
 if TYPE_CHECKING:
     from forge_sql.config import Settings
@@ -118,7 +118,7 @@ class ServerConnection:
         try:
             self._con = psycopg.connect(url, autocommit=True, application_name="forge-sql")
         except psycopg.Error as exc:
-            raise LockUnavailable(f"cannot connect to {_safe(url)}: {exc}") from exc
+            raise MigrationError(f"cannot connect to {_safe(url)}: {exc}") from exc
         self.user = self._con.info.user
 
     def sibling(self) -> ServerConnection:

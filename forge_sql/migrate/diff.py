@@ -72,10 +72,12 @@ def diff(before: TableState | None, decl: TableDecl) -> TableDiff:
         _layout(result, name, None, after)
         _constraints(result, None, after)
         return result
-    renamed = _columns(result, name, before, decl)
-    _comments(result, name, replace(before, columns=list(renamed.values())), after)
+    live = _columns(result, name, before, decl)
+    _comments(result, name, replace(before, columns=list(live.values())), after)
     _layout(result, name, before, after)
-    _constraints(result, before, after)
+    renames = {c.renamed_from: c.name for c in decl.columns
+               if c.renamed_from and c.name in live}
+    _constraints(result, before, after, renames)
     return result
 
 
@@ -261,11 +263,15 @@ def _layout_sql(name: str, clause: str, keys: list[str]) -> str:
     return f"ALTER TABLE {name} SET {clause} ({', '.join(keys)})"
 
 
-def _constraints(result: TableDiff, before: TableState | None, after: TableState) -> None:
+def _constraints(result: TableDiff, before: TableState | None, after: TableState,
+                 renames: dict[str, str] | None = None) -> None:
     old = before.constraints if before else []
     if sorted(old, key=repr) == sorted(after.constraints, key=repr):
         return
-    added = [c for c in after.constraints if c not in old]
+    # A key whose columns were only renamed is the same key: no new risk.
+    known = {(c.kind, tuple((renames or {}).get(col, col) for col in c.columns), c.definition)
+             for c in old}
+    added = [c for c in after.constraints if (c.kind, c.columns, c.definition) not in known]
     forget = [_forget_keys(after)] if before is not None else []
     result.add(
         f"keys and checks of {result.table}: "

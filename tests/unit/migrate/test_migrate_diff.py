@@ -168,3 +168,15 @@ def test_drop_table() -> None:
     (change,) = result.changes
     assert change.risk is Risk.DESTRUCTIVE and change.sql[0] == 'DROP TABLE "public"."t"'
     assert diff(None, _decl("table: t\ndrop: true\n")).changes == []
+
+
+def test_key_following_a_renamed_column_is_not_a_new_risk() -> None:
+    before = _state(ColumnState("mail", "VARCHAR"),
+                    constraints=[Constraint("t_mail_key", "u", ("mail",))])
+    result = diff(before, _decl("""
+        table: t
+        columns: [{name: email, type: VARCHAR, renamed_from: mail}]
+        unique: [[email]]
+    """))
+    rename, keys = result.changes
+    assert keys.risk is Risk.SAFE and "'t_email_key', 'u', ['email']" in keys.sql[1]
