@@ -6,6 +6,7 @@ import importlib.util
 import re
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -34,7 +35,7 @@ def python_module(file: MigrationFile) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise MigrationError(
-            f"{file.script}:{_line(exc, file)}: {type(exc).__name__}: {exc}"
+            f"{_where(exc, file)}: {type(exc).__name__}: {exc}"
         ) from exc
     if not callable(getattr(module, "up", None)):
         raise MigrationError(f"{file.script}: a Python migration defines up(conn)")
@@ -54,21 +55,27 @@ def run_python(file: MigrationFile, function: str, conn: Any) -> None:
     except DatabaseError as exc:
         state = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
         raise MigrationError(
-            f"{file.script}:{_line(exc, file)}: {function}() failed: {exc.message}{state}\n"
+            f"{_where(exc, file)}: {function}() failed: {exc.message}{state}\n"
             f"  nothing of {file.script} was applied"
         ) from exc
     except Exception as exc:
         raise MigrationError(
-            f"{file.script}:{_line(exc, file)}: {function}() failed: "
+            f"{_where(exc, file)}: {function}() failed: "
             f"{type(exc).__name__}: {exc}\n  nothing of {file.script} was applied"
         ) from exc
+
+
+def _where(exc: BaseException, file: MigrationFile) -> str:
+    line = _line(exc, file)
+    return f"{file.script}:{line}" if line else file.script
 
 
 def _line(exc: BaseException, file: MigrationFile) -> int:
     """The last line of the migration file in the exception's traceback."""
     line = 0
+    wanted = file.path.resolve()
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == str(file.path):
+        if Path(frame.filename).resolve() == wanted:
             line = frame.lineno or 0
     if isinstance(exc, SyntaxError) and exc.lineno:
         line = exc.lineno
