@@ -113,8 +113,27 @@ def offline(tmp_path: Path) -> Iterator[Project]:
     yield project(tmp_path, "offline")
 
 
+@pytest.fixture
+def online(tmp_path: Path) -> Iterator[Project]:
+    made = project(tmp_path, "online")
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
 @pytest.fixture(params=["offline", "online"])
 def both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
+    made = project(tmp_path, request.param)
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+@pytest.fixture(params=[pytest.param("offline", marks=pytest.mark.slow), "online"])
+def both_slow_offline(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
+    """Both modes, the offline one in the slow suite (it opens the database per command)."""
     made = project(tmp_path, request.param)
     try:
         yield made

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrate_project import Project, both, offline
+from migrate_project import Project, both, both_slow_offline, online
 
-__all__ = ["both", "offline"]
+__all__ = ["both", "both_slow_offline", "online"]
 
 CUSTOMERS = """
     table: customers
@@ -61,98 +61,99 @@ def test_python_migration_failure_rolls_back_its_rows(both: Project) -> None:
     assert [r[1] for r in both.history()] == ["customers"]
 
 
-def test_edited_applied_file_fails_until_repair(offline: Project) -> None:
-    path = offline.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
-    offline.run()
+def test_edited_applied_file_fails_until_repair(online: Project) -> None:
+    path = online.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
+    online.run()
     path.write_text("CREATE TABLE t (a INT, b INT);\n")
-    offline.write("V2__u.sql", "CREATE TABLE u (a INT);\n")
-    refused = offline.run(code=1)
+    online.write("V2__u.sql", "CREATE TABLE u (a INT);\n")
+    refused = online.run(code=1)
     assert "V1__t.sql was changed after it was applied" in refused.stderr
-    problems = offline.json("validate", code=1)["problems"]
+    problems = online.json("validate", code=1)["problems"]
     assert {"kind": "checksum", "message": problems[0]["message"]} == problems[0]
     assert "V1__t.sql" in problems[0]["message"]
-    assert offline.json("status", code=0)["migrations"][0]["state"] == "changed"
-    assert offline.run("status", "--exit-code", code=2)
+    assert online.json("status", code=0)["migrations"][0]["state"] == "changed"
+    assert online.run("status", "--exit-code", code=2)
     # V2 was not applied while V1 was in doubt.
-    assert [r[1] for r in offline.history()] == ["t"]
-    assert "accepted the new checksum of V1__t.sql" in offline.run("repair").stdout
-    offline.run("validate")
-    assert "applied V2__u.sql" in offline.run().stdout
+    assert [r[1] for r in online.history()] == ["t"]
+    assert "accepted the new checksum of V1__t.sql" in online.run("repair").stdout
+    online.run("validate")
+    assert "applied V2__u.sql" in online.run().stdout
 
 
-def test_missing_applied_file_is_reported_and_repair_forgets_it(offline: Project) -> None:
-    path = offline.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
-    offline.run()
+def test_missing_applied_file_is_reported_and_repair_forgets_it(online: Project) -> None:
+    path = online.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
+    online.run()
     path.unlink()
-    assert offline.json("status")["migrations"][0]["state"] == "missing"
-    assert "missing" in offline.run(code=1).stderr
-    assert "forgot V1__t.sql" in offline.run("repair").stdout
-    assert offline.history() == []
+    assert online.json("status")["migrations"][0]["state"] == "missing"
+    assert "missing" in online.run(code=1).stderr
+    assert "forgot V1__t.sql" in online.run("repair").stdout
+    assert online.history() == []
 
 
-def test_out_of_order_file_fails_unless_allowed(offline: Project) -> None:
-    offline.write("V1__a.sql", "CREATE TABLE a (x INT);\n")
-    offline.write("V3__c.sql", "CREATE TABLE c (x INT);\n")
-    offline.run()
-    offline.write("V2__b.sql", "CREATE TABLE b (x INT);\n")
-    refused = offline.run(code=1)
+def test_out_of_order_file_fails_unless_allowed(online: Project) -> None:
+    online.write("V1__a.sql", "CREATE TABLE a (x INT);\n")
+    online.write("V3__c.sql", "CREATE TABLE c (x INT);\n")
+    online.run()
+    online.write("V2__b.sql", "CREATE TABLE b (x INT);\n")
+    refused = online.run(code=1)
     assert "V2__b.sql is pending but its version is lower than an applied one" in refused.stderr
-    assert offline.json("status")["migrations"][1]["state"] == "out-of-order"
-    offline.run("--out-of-order")
-    assert [r[0] for r in offline.history()] == ["1", "3", "2"]
+    assert online.json("status")["migrations"][1]["state"] == "out-of-order"
+    online.run("--out-of-order")
+    assert [r[0] for r in online.history()] == ["1", "3", "2"]
 
 
-def test_destructive_changes_need_allow_destructive(offline: Project) -> None:
-    offline.write("V1__customers.yaml", CUSTOMERS)
-    offline.run()
-    offline.write("V2__customers.yaml", """
+def test_destructive_changes_need_allow_destructive(online: Project) -> None:
+    online.write("V1__customers.yaml", CUSTOMERS)
+    online.run()
+    online.write("V2__customers.yaml", """
         table: customers
         columns:
           - name: id
             type: BIGINT
         primary_key: [id]
     """)
-    refused = offline.run(code=1)
+    refused = online.run(code=1)
     assert "refusing destructive changes" in refused.stderr
     assert "drop column public.customers.name" in refused.stderr
-    assert [r[1] for r in offline.history()] == ["customers"]
-    offline.run("--allow-destructive")
-    columns = offline.query("SELECT column_name FROM duckdb_columns() "
+    assert [r[1] for r in online.history()] == ["customers"]
+    online.run("--allow-destructive")
+    columns = online.query("SELECT column_name FROM duckdb_columns() "
                             "WHERE table_name = 'customers'")
     assert columns == [("id",)]
 
 
-def test_destructive_sql_is_refused_before_anything_runs(offline: Project) -> None:
-    offline.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
-    offline.run()
-    offline.write("V2__x.sql", "CREATE TABLE x (a INT);\n")
-    offline.write("V3__drop.sql", "DROP TABLE t;\n")
-    refused = offline.run(code=1)
+def test_destructive_sql_is_refused_before_anything_runs(online: Project) -> None:
+    online.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
+    online.run()
+    online.write("V2__x.sql", "CREATE TABLE x (a INT);\n")
+    online.write("V3__drop.sql", "DROP TABLE t;\n")
+    refused = online.run(code=1)
     assert "V3__drop.sql:1: drops data: DROP TABLE t" in refused.stderr
-    assert [r[1] for r in offline.history()] == ["t"]  # V2 did not run either
+    assert [r[1] for r in online.history()] == ["t"]  # V2 did not run either
 
 
-def test_narrowing_type_change_is_destructive_and_rewrites(offline: Project) -> None:
-    offline.write("V1__t.yaml", """
+def test_narrowing_type_change_is_destructive_and_rewrites(online: Project) -> None:
+    online.write("V1__t.yaml", """
         table: t
         columns:
           - {name: n, type: BIGINT}
     """)
-    offline.write("V2__rows.sql", "INSERT INTO t VALUES (1), (2);\n")
-    offline.run()
-    offline.write("V3__t.yaml", """
+    online.write("V2__rows.sql", "INSERT INTO t VALUES (1), (2);\n")
+    online.run()
+    online.write("V3__t.yaml", """
         table: t
         columns:
           - {name: n, type: INTEGER}
     """)
-    plan = offline.json("plan")["pending"][0]
+    plan = online.json("plan")["pending"][0]
     assert plan["findings"][0]["risk"] == "destructive"
-    assert "type of public.t.n: BIGINT -> INTEGER (rewrite)" in offline.run(code=1).stderr
-    offline.run("--allow-destructive")
-    assert offline.query("SELECT typeof(n), sum(n) FROM t GROUP BY 1") == [("INTEGER", 3)]
+    assert "type of public.t.n: BIGINT -> INTEGER (rewrite)" in online.run(code=1).stderr
+    online.run("--allow-destructive")
+    assert online.query("SELECT typeof(n), sum(n) FROM t GROUP BY 1") == [("INTEGER", 3)]
 
 
-def test_down_rolls_back_sql_yaml_and_python(both: Project) -> None:
+def test_down_rolls_back_sql_yaml_and_python(both_slow_offline: Project) -> None:
+    both = both_slow_offline
     both.write("V1__customers.yaml", CUSTOMERS)
     both.write("V2__more.yaml", """
         table: customers
@@ -200,10 +201,10 @@ def test_down_rolls_back_sql_yaml_and_python(both: Project) -> None:
     assert len(both.history()) == 4
 
 
-def test_down_refuses_sql_without_down_section(offline: Project) -> None:
-    offline.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
-    offline.run()
-    result = offline.run("down", "--to", "0", "--allow-destructive", code=1)
+def test_down_refuses_sql_without_down_section(online: Project) -> None:
+    online.write("V1__t.sql", "CREATE TABLE t (a INT);\n")
+    online.run()
+    result = online.run("down", "--to", "0", "--allow-destructive", code=1)
     assert "V1__t.sql: it has no `-- migrate:down` section" in result.stderr
 
 
@@ -215,8 +216,8 @@ def _parquet(data_dir: Path) -> dict[str, int]:
     }
 
 
-def test_column_changes_are_catalog_only(offline: Project) -> None:
-    offline.write("V1__events.yaml", """
+def test_column_changes_are_catalog_only(online: Project) -> None:
+    online.write("V1__events.yaml", """
         table: events
         columns:
           - {name: id, type: INTEGER}
@@ -224,13 +225,13 @@ def test_column_changes_are_catalog_only(offline: Project) -> None:
           - {name: price, type: FLOAT}
           - {name: note, type: VARCHAR}
     """)
-    offline.write("V2__rows.sql", """
+    online.write("V2__rows.sql", """
         INSERT INTO events SELECT i, 'k' || (i % 3), i / 2, 'n' FROM range(5000) t(i);
     """)
-    offline.run()
-    files = _parquet(offline.data_dir)
+    online.run()
+    files = _parquet(online.data_dir)
     assert files, "the rows were written as Parquet"
-    offline.write("V3__events.yaml", """
+    online.write("V3__events.yaml", """
         table: events
         columns:
           - {name: id, type: BIGINT}
@@ -238,27 +239,27 @@ def test_column_changes_are_catalog_only(offline: Project) -> None:
           - {name: price, type: DOUBLE}
           - {name: source, type: VARCHAR, default: "'web'"}
     """)
-    plan = offline.run("plan").stdout
+    plan = online.run("plan").stdout
     assert 'ALTER TABLE "public"."events" RENAME COLUMN "kind" TO "category"' in plan
     assert 'ALTER TABLE "public"."events" DROP COLUMN "note"' in plan
     assert 'ALTER COLUMN "id" SET DATA TYPE BIGINT' in plan
-    offline.run("--allow-destructive")
-    assert _parquet(offline.data_dir) == files  # no data file written or rewritten
-    rows = offline.query("SELECT typeof(id), category, typeof(price), source, count(*) "
+    online.run("--allow-destructive")
+    assert _parquet(online.data_dir) == files  # no data file written or rewritten
+    rows = online.query("SELECT typeof(id), category, typeof(price), source, count(*) "
                          "FROM events GROUP BY ALL ORDER BY category")
     assert rows == [("BIGINT", "k0", "DOUBLE", "web", 1667),
                     ("BIGINT", "k1", "DOUBLE", "web", 1667),
                     ("BIGINT", "k2", "DOUBLE", "web", 1666)]
 
 
-def test_repeatable_runs_again_only_when_changed(offline: Project) -> None:
-    offline.write("V1__t.sql", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1), (2);\n")
-    view = offline.write("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT count(*) AS n FROM t;\n")
-    assert "applied R__v.sql" in offline.run().stdout
-    assert "nothing to apply" in offline.run().stdout
+def test_repeatable_runs_again_only_when_changed(online: Project) -> None:
+    online.write("V1__t.sql", "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1), (2);\n")
+    view = online.write("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT count(*) AS n FROM t;\n")
+    assert "applied R__v.sql" in online.run().stdout
+    assert "nothing to apply" in online.run().stdout
     view.write_text("CREATE OR REPLACE VIEW v AS SELECT sum(a) AS n FROM t;\n")
-    assert offline.json("status")["migrations"][1]["state"] == "pending"
-    assert "applied R__v.sql" in offline.run().stdout
-    assert offline.query("SELECT n FROM v") == [(3,)]
-    kinds = [r[2] for r in offline.history()]
+    assert online.json("status")["migrations"][1]["state"] == "pending"
+    assert "applied R__v.sql" in online.run().stdout
+    assert online.query("SELECT n FROM v") == [(3,)]
+    kinds = [r[2] for r in online.history()]
     assert kinds == ["sql", "repeatable"]  # one row per repeatable: its latest run

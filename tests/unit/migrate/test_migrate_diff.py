@@ -179,4 +179,5 @@ def test_key_following_a_renamed_column_is_not_a_new_risk() -> None:
         unique: [[email]]
     """))
     rename, keys = result.changes
+    assert rename.sql[0].endswith('RENAME COLUMN "mail" TO "email"')
     assert keys.risk is Risk.SAFE and "'t_email_key', 'u', ['email']" in keys.sql[1]
