@@ -54,21 +54,19 @@ def test_offline_and_online_give_the_same_results(tmp_path: Path) -> None:
         try:
             _scenario(p)
             plan = p.json("plan")
-            before = p.json("status")
             applied = p.json()
             after = p.json("status")
             rows = p.query("SELECT * FROM report ORDER BY mail")
             valid = p.json("validate")
         finally:
             p.stop()
-        outcomes.append((plan, _comparable(before), [a["script"] for a in applied["applied"]],
-                         _comparable(after), rows, valid))
+        outcomes.append((plan, [a["script"] for a in applied["applied"]], _comparable(after),
+                         rows, valid))
     assert outcomes[0] == outcomes[1]
-    plan, before, applied, after, rows, valid = outcomes[0]
+    plan, applied, after, rows, valid = outcomes[0]
     assert [s["script"] for s in plan["pending"]] == [
         "V1__customers.yaml", "V2__seed.py", "V3__orders.sql", "R__report.sql"
     ]
-    assert {s[0] for s in before} == {"pending"}
     assert applied == ["V1__customers.yaml", "V2__seed.py", "V3__orders.sql", "R__report.sql"]
     assert {s[0] for s in after} == {"applied"}
     assert ("c1@x", 10) in rows and len(rows) == 10
@@ -246,9 +244,9 @@ def test_repo_demo_schema_applies_as_in_the_quickstart(offline: Project) -> None
     applied = [a["script"] for a in offline.json()["applied"]]
     assert applied[0] == "V1__customers.yaml" and applied[-1] == "R__reporting.sql"
     assert offline.json("validate") == {"valid": True, "problems": []}
-    rows = offline.query("SELECT count(*), sum(order_lines) FROM revenue_by_city")
-    assert rows == [(8, 5000)]
-    columns = offline.query("SELECT column_name FROM duckdb_columns() "
-                            "WHERE table_name = 'customers' ORDER BY column_index")
-    assert [c[0] for c in columns] == ["id", "name", "email", "city", "signed_up", "segment"]
+    rows = offline.query(
+        "SELECT count(*), sum(order_lines), (SELECT list(column_name ORDER BY column_index) "
+        "FROM duckdb_columns() WHERE table_name = 'customers') FROM revenue_by_city"
+    )
+    assert rows == [(8, 5000, ["id", "name", "email", "city", "signed_up", "segment"])]
     assert offline.run().stdout.strip() == "nothing to apply: up to date"
