@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from forge_sql.migrate.declaration import TableDecl
+from forge_sql.migrate.errors import MigrationError
 from forge_sql.migrate.promotion import Promotion, classify
 from forge_sql.migrate.tables import (
     CONSTRAINTS,
@@ -77,7 +78,9 @@ def diff(before: TableState | None, decl: TableDecl) -> TableDiff:
     _layout(result, name, before, after)
     renames = {c.renamed_from: c.name for c in decl.columns
                if c.renamed_from and c.name in live}
-    _constraints(result, before, after, renames)
+    # The engine forgets keys on a dropped column (a rewrite drops one too): record again.
+    dropped = any(" DROP COLUMN " in sql for c in result.changes for sql in c.sql)
+    _constraints(result, before, after, renames, force=dropped)
     return result
 
 
@@ -106,15 +109,25 @@ def _columns(
     declared_names = {c.name for c in decl.columns}
     not_null = decl.not_null
     where = result.table
-    for column in decl.columns:
-        old = column.renamed_from
-        if column.name not in live and old and old in live and old not in declared_names:
-            result.add(
-                f"rename column {where}.{old} to {column.name}",
-                [f"ALTER TABLE {name} RENAME COLUMN {ident(old)} TO {ident(column.name)}"],
-                [f"ALTER TABLE {name} RENAME COLUMN {ident(column.name)} TO {ident(old)}"],
-            )
-            live[column.name] = replace(live.pop(old), name=column.name)
+    wanted = {
+        c.name: ColumnState(c.name, c.type, c.name not in not_null, c.default, c.description)
+        for c in decl.columns
+    }
+    renames = {
+        c.renamed_from: c.name for c in decl.columns
+        if c.name not in live and c.renamed_from in live and c.renamed_from not in declared_names
+    }
+    _nullability(result, name, [
+        (current, wanted[renames.get(current.name, current.name)]) for current in before.columns
+        if renames.get(current.name, current.name) in wanted
+    ])
+    for old, new in renames.items():
+        result.add(
+            f"rename column {where}.{old} to {new}",
+            [f"ALTER TABLE {name} RENAME COLUMN {ident(old)} TO {ident(new)}"],
+            [f"ALTER TABLE {name} RENAME COLUMN {ident(new)} TO {ident(old)}"],
+        )
+        live[new] = replace(live.pop(old), name=new)
     for gone in [c for c in before.columns if c.name not in declared_names and c.name in live]:
         result.add(
             f"drop column {where}.{gone.name}",
@@ -122,38 +135,45 @@ def _columns(
             _add_column(name, gone),
             Risk.DESTRUCTIVE,
         )
-    for column in decl.columns:
-        wanted = ColumnState(column.name, column.type, column.name not in not_null,
-                             column.default, column.description)
+    for column in wanted.values():
         current = live.get(column.name)
         if current is None:
+            if not column.nullable:
+                raise _one_step_not_null(f"{where}.{column.name}", "a new column")
             result.add(
                 f"add column {where}.{column.name} {column.type}",
-                _add_column(name, wanted),
+                _add_column(name, column),
                 [f"ALTER TABLE {name} DROP COLUMN {ident(column.name)}"],
-                Risk.DATA if not wanted.nullable and wanted.default is None else Risk.SAFE,
+                Risk.SAFE,
                 Risk.DESTRUCTIVE,
             )
             continue
-        _retype(result, name, current, wanted)
-        _nullability(result, name, current, wanted)
-        if _norm_default(current.default) != _norm_default(wanted.default):
+        _retype(result, name, current, column)
+        if _norm_default(current.default) != _norm_default(column.default):
             result.add(
-                f"default of {where}.{column.name}: {wanted.default or 'none'}",
-                [_set_default(name, column.name, wanted.default)],
+                f"default of {where}.{column.name}: {column.default or 'none'}",
+                [_set_default(name, column.name, column.default)],
                 [_set_default(name, column.name, current.default)],
             )
     return live
 
 
+def _one_step_not_null(column: str, what: str) -> MigrationError:
+    # Checked on DuckDB 1.5.5: DuckLake refuses ADD COLUMN ... NOT NULL, and accepts
+    # SET NOT NULL only as the first change to a table in a transaction, once.
+    return MigrationError(
+        f"{column}: DuckLake cannot make {what} NOT NULL in the same migration; declare it "
+        "nullable: true here and nullable: false in a later migration (one column per "
+        "table and migration)"
+    )
+
+
 def _add_column(name: str, column: ColumnState) -> list[str]:
+    # Without NOT NULL: DuckLake adds columns without constraints only.
     sql = f"ALTER TABLE {name} ADD COLUMN {ident(column.name)} {column.type}"
     if column.default is not None:
         sql += f" DEFAULT {column.default}"
-    statements = [sql]
-    if not column.nullable:
-        statements.append(f"ALTER TABLE {name} ALTER COLUMN {ident(column.name)} SET NOT NULL")
-    return statements
+    return [sql]
 
 
 def _retype(result: TableDiff, name: str, current: ColumnState, wanted: ColumnState) -> None:
@@ -162,6 +182,8 @@ def _retype(result: TableDiff, name: str, current: ColumnState, wanted: ColumnSt
         return
     back = classify(wanted.type, current.type)
     where = f"{result.table}.{wanted.name}"
+    if forward is Promotion.REWRITE and not wanted.nullable:
+        raise _one_step_not_null(where, f"a column rewritten as {wanted.type}")
     result.add(
         f"type of {where}: {current.type} -> {wanted.type} ({forward.value})",
         _set_type(name, current, wanted.type, forward),
@@ -186,22 +208,35 @@ def _set_type(name: str, column: ColumnState, new_type: str, how: Promotion) -> 
     ]
     if column.default is not None:
         statements.append(_set_default(name, column.name, column.default))
-    if not column.nullable:
-        statements.append(f"ALTER TABLE {name} ALTER COLUMN {col} SET NOT NULL")
+    # The new column stays nullable: DuckLake cannot SET NOT NULL after other changes.
     return statements
 
 
-def _nullability(result: TableDiff, name: str, current: ColumnState, wanted: ColumnState) -> None:
-    if current.nullable == wanted.nullable:
-        return
-    col = ident(wanted.name)
-    set_sql = f"ALTER TABLE {name} ALTER COLUMN {col} SET NOT NULL"
-    drop_sql = f"ALTER TABLE {name} ALTER COLUMN {col} DROP NOT NULL"
-    if wanted.nullable:
-        result.add(f"{result.table}.{wanted.name} nullable", [drop_sql], [set_sql],
-                   Risk.SAFE, Risk.DATA)
-    else:
-        result.add(f"{result.table}.{wanted.name} NOT NULL", [set_sql], [drop_sql], Risk.DATA)
+def _nullability(result: TableDiff, name: str,
+                 pairs: list[tuple[ColumnState, ColumnState]]) -> None:
+    """NULL/NOT NULL changes of existing columns, first: DuckLake runs SET NOT NULL only as
+    a table's first change in a transaction (forward under the live name, undo under the
+    declared one)."""
+    setting = [(current, wanted) for current, wanted in pairs
+               if current.nullable and not wanted.nullable]
+    if len(setting) > 1:
+        raise _one_step_not_null(
+            ", ".join(f"{result.table}.{w.name}" for _, w in setting), "more than one column"
+        )
+    for current, wanted in pairs:
+        if current.nullable == wanted.nullable:
+            continue
+        old, new = ident(current.name), ident(wanted.name)
+        if wanted.nullable:
+            result.add(f"{result.table}.{wanted.name} nullable",
+                       [f"ALTER TABLE {name} ALTER COLUMN {old} DROP NOT NULL"],
+                       [f"ALTER TABLE {name} ALTER COLUMN {new} SET NOT NULL"],
+                       Risk.SAFE, Risk.DATA)
+        else:
+            result.add(f"{result.table}.{wanted.name} NOT NULL",
+                       [f"ALTER TABLE {name} ALTER COLUMN {old} SET NOT NULL"],
+                       [f"ALTER TABLE {name} ALTER COLUMN {new} DROP NOT NULL"], Risk.DATA)
+    result.changes.sort(key=lambda c: not c.sql[0].endswith("SET NOT NULL"))
 
 
 def _set_default(name: str, column: str, default: str | None) -> str:
@@ -264,9 +299,11 @@ def _layout_sql(name: str, clause: str, keys: list[str]) -> str:
 
 
 def _constraints(result: TableDiff, before: TableState | None, after: TableState,
-                 renames: dict[str, str] | None = None) -> None:
+                 renames: dict[str, str] | None = None, force: bool = False) -> None:
     old = before.constraints if before else []
-    if sorted(old, key=repr) == sorted(after.constraints, key=repr):
+    if sorted(old, key=repr) == sorted(after.constraints, key=repr) and not (
+        force and after.constraints
+    ):
         return
     # A key whose columns were only renamed is the same key: no new risk.
     known = {(c.kind, tuple((renames or {}).get(col, col) for col in c.columns), c.definition)

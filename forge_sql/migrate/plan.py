@@ -138,4 +138,10 @@ def _yaml_findings(changes: list[Change]) -> list[lint.Finding]:
 def undo_sql(diffs: list[TableDiff]) -> str:
     """The statements that reverse a YAML migration, last change first."""
     changes = [c for d in diffs for c in d.changes]
-    return ";\n".join(s for c in reversed(changes) for s in c.undo)
+    undo = [s for c in reversed(changes) for s in c.undo]
+    # Nullability first, under the names the migration left: DuckLake runs SET NOT NULL only
+    # as a table's first change in a transaction, and a column rewritten back to its old
+    # type no longer has the NOT NULL that DROP NOT NULL would remove.
+    undo.sort(key=lambda sql: 0 if sql.endswith("SET NOT NULL") else
+              1 if sql.endswith("DROP NOT NULL") else 2)
+    return ";\n".join(undo)

@@ -70,7 +70,8 @@ def constraints_of(decl: TableDecl) -> list[Constraint]:
         name = key.name or f"{decl.table}_{'_'.join(key.columns)}_key"
         found.append(Constraint(name, "u", tuple(key.columns)))
     for check in decl.checks:
-        found.append(Constraint(check.name, "c", (), check.expression))
+        # Written as forge_sql.engine.constraints records a CHECK sent as DDL.
+        found.append(Constraint(check.name, "c", (), f"CHECK ({check.expression})"))
     return found
 
 

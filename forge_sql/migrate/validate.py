@@ -103,9 +103,11 @@ def violations(conn: Connection) -> list[Problem]:
 def _check(conn: Connection, target: str, label: str, kind: str, columns: list[str],
            definition: str | None) -> list[Problem]:
     if kind == "c":
-        count = conn.execute(f"SELECT count(*) FROM {target} WHERE NOT ({definition})")[0][0]
+        text = definition or "TRUE"
+        expression = text[len("CHECK ") :] if text.upper().startswith("CHECK ") else text
+        count = conn.execute(f"SELECT count(*) FROM {target} WHERE NOT ({expression})")[0][0]
         if count:
-            return [Problem("violation", f"{label}: {count} row(s) fail CHECK ({definition})")]
+            return [Problem("violation", f"{label}: {count} row(s) fail {text}")]
         return []
     found = []
     cols = ", ".join(ident(c) for c in columns)

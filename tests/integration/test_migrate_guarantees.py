@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+import pytest
+
 from migrate_project import Project, both, both_slow_offline, online
 
 __all__ = ["both", "both_slow_offline", "online"]
@@ -263,3 +266,30 @@ def test_repeatable_runs_again_only_when_changed(online: Project) -> None:
     assert online.query("SELECT n FROM v") == [(3,)]
     kinds = [r[2] for r in online.history()]
     assert kinds == ["sql", "repeatable"]  # one row per repeatable: its latest run
+
+
+def test_not_null_on_an_existing_column_and_its_rollback(online: Project) -> None:
+    online.write("V1__t.yaml", """
+        table: t
+        columns:
+          - {name: a, type: INTEGER}
+          - {name: b, type: VARCHAR}
+    """)
+    online.write("V2__rows.sql", "INSERT INTO t VALUES (1, 'x'), (2, 'y');\n")
+    online.write("V3__t.yaml", """
+        table: t
+        columns:
+          - {name: a, type: BIGINT, nullable: false}
+          - {name: c, type: VARCHAR, renamed_from: b}
+          - {name: d, type: INTEGER, default: 0}
+    """)
+    online.run()
+    nullable = ("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                "WHERE table_name = 't' ORDER BY column_index")
+    assert online.query(nullable) == [("a", "BIGINT", False), ("c", "VARCHAR", True),
+                                      ("d", "INTEGER", True)]
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        online.query("INSERT INTO t (a, c) VALUES (NULL, 'z')")
+    online.run("down", "--to", "2", "--allow-destructive")
+    assert online.query(nullable) == [("b", "VARCHAR", True), ("a", "INTEGER", True)]
+    assert online.query("SELECT a, b FROM t ORDER BY a") == [(1, "x"), (2, "y")]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from forge_sql.migrate import declaration
 from forge_sql.migrate.diff import Risk, TableDiff, diff
+from forge_sql.migrate.errors import MigrationError
 from forge_sql.migrate.tables import ColumnState, Constraint, TableState
 
 
@@ -50,7 +53,7 @@ def test_create_table_with_comments_layout_and_keys() -> None:
         "INSERT INTO forge_meta.constraints (schema_name, table_name, name, kind, columns, "
         "definition) VALUES ('public', 't', 't_pkey', 'p', ['id']::VARCHAR[], NULL), "
         "('public', 't', 'known_status', 'c', []::VARCHAR[], "
-        "'status IN (''new'', ''old'')')",
+        "'CHECK (status IN (''new'', ''old''))')",
     ]
     assert {c.risk for c in result.changes} == {Risk.SAFE}
     assert result.changes[0].undo_risk is Risk.DESTRUCTIVE
@@ -90,12 +93,12 @@ def test_rename_already_done_is_not_repeated() -> None:
 
 
 def test_widening_is_safe_and_narrowing_rewrites() -> None:
-    before = _state(ColumnState("a", "INTEGER"), ColumnState("b", "BIGINT", False))
+    before = _state(ColumnState("a", "INTEGER"), ColumnState("b", "BIGINT", True, "1"))
     result = diff(before, _decl("""
         table: t
         columns:
           - {name: a, type: BIGINT}
-          - {name: b, type: INTEGER, nullable: false}
+          - {name: b, type: INTEGER, default: 1}
     """))
     widen, narrow = result.changes
     assert widen.risk is Risk.SAFE and widen.undo_risk is Risk.DESTRUCTIVE
@@ -106,8 +109,47 @@ def test_widening_is_safe_and_narrowing_rewrites() -> None:
         'UPDATE "public"."t" SET "__forge_retype_b" = CAST("b" AS INTEGER)',
         'ALTER TABLE "public"."t" DROP COLUMN "b"',
         'ALTER TABLE "public"."t" RENAME COLUMN "__forge_retype_b" TO "b"',
-        'ALTER TABLE "public"."t" ALTER COLUMN "b" SET NOT NULL',
+        'ALTER TABLE "public"."t" ALTER COLUMN "b" SET DEFAULT 1',
     )
+
+
+def test_what_ducklake_cannot_make_not_null_in_one_migration_is_refused() -> None:
+    before = _state(ColumnState("a", "BIGINT", False), ColumnState("b", "INTEGER"),
+                    ColumnState("c", "INTEGER"))
+    with pytest.raises(MigrationError, match=r"public\.t\.a: DuckLake cannot make a column "
+                       r"rewritten as INTEGER NOT NULL"):
+        diff(before, _decl("""
+            table: t
+            columns: [{name: a, type: INTEGER, nullable: false}, {name: b, type: INTEGER},
+                      {name: c, type: INTEGER}]
+        """))
+    with pytest.raises(MigrationError, match=r"public\.t\.b, public\.t\.c: DuckLake cannot make "
+                       r"more than one column NOT NULL"):
+        diff(before, _decl("""
+            table: t
+            columns: [{name: a, type: BIGINT, nullable: false},
+                      {name: b, type: INTEGER, nullable: false},
+                      {name: c, type: INTEGER, nullable: false}]
+        """))
+
+
+def test_nullability_changes_come_first() -> None:
+    before = _state(ColumnState("a", "INTEGER"), ColumnState("old", "INTEGER", False))
+    result = diff(before, _decl("""
+        table: t
+        columns:
+          - {name: new, type: INTEGER, renamed_from: old}
+          - {name: a, type: INTEGER, nullable: false}
+          - {name: z, type: INTEGER}
+    """))
+    assert _sql(result) == [
+        'ALTER TABLE "public"."t" ALTER COLUMN "a" SET NOT NULL',
+        'ALTER TABLE "public"."t" ALTER COLUMN "old" DROP NOT NULL',
+        'ALTER TABLE "public"."t" RENAME COLUMN "old" TO "new"',
+        'ALTER TABLE "public"."t" ADD COLUMN "z" INTEGER',
+    ]
+    # Undone under the names the migration leaves.
+    assert 'ALTER TABLE "public"."t" ALTER COLUMN "new" SET NOT NULL' in _undo(result)
 
 
 def test_not_null_is_data_dependent_and_defaults_compare_unquoted() -> None:
@@ -123,18 +165,6 @@ def test_not_null_is_data_dependent_and_defaults_compare_unquoted() -> None:
         ("default of public.t.b: 'x'", Risk.SAFE),
     ]
     assert _undo(result)[0] == 'ALTER TABLE "public"."t" ALTER COLUMN "b" DROP DEFAULT'
-
-
-def test_new_not_null_column_without_default_is_data_dependent() -> None:
-    result = diff(_state(ColumnState("a", "INTEGER")), _decl("""
-        table: t
-        columns:
-          - {name: a, type: INTEGER}
-          - {name: b, type: INTEGER, nullable: false}
-    """))
-    (change,) = result.changes
-    assert change.risk is Risk.DATA
-    assert change.sql[-1] == 'ALTER TABLE "public"."t" ALTER COLUMN "b" SET NOT NULL'
 
 
 def test_keys_replace_the_recorded_ones() -> None:
