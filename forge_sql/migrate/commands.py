@@ -273,7 +273,7 @@ def validate_command(ctx: click.Context, /, **given: Any) -> None:
 @click.pass_context
 def new(ctx: click.Context, /, name: str, kind: str, timestamp: bool,
         directory: Path | None) -> None:
-    """Create the next migration file, e.g. `new add_orders --yaml`."""
+    """Create the next migration file from a template: `new add_orders --yaml`."""
     parent = ctx.parent.params if ctx.parent is not None else {}
     where = directory or parent.get("directory") or _DEFAULTS["directory"]
     try:
