@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -250,3 +253,29 @@ def test_repo_demo_schema_applies_as_in_the_quickstart(offline: Project) -> None
     )
     assert rows == [(8, 5000, ["id", "name", "email", "city", "signed_up", "segment"])]
     assert offline.run().stdout.strip() == "nothing to apply: up to date"
+
+
+def test_progress_on_a_terminal(offline: Project) -> None:
+    offline.write("V1__a.sql", "CREATE TABLE a (x INT);\n")
+    offline.write("V2__b.sql", "CREATE TABLE b (x INT);\n")
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(offline.command(), stdout=subprocess.PIPE, stderr=secondary,
+                               text=True)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    lines = seen.decode().replace("\r\n", "\n").splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "[1/2] V1__a.sql ... done", "[2/2] V2__b.sql ... done"
+    ]
+    assert out.splitlines()[0].startswith("applied V1__a.sql (")
