@@ -7,7 +7,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from migrate_project import Project, both, both_slow_offline, online
 
 __all__ = ["both", "both_slow_offline", "online"]
