@@ -79,7 +79,8 @@ class Lease:
             f"expires_at < now() FROM {TABLE} WHERE id = 1"
         )
         if not rows:
-            # Lakes created before the lock table had its row.
+            # The first run on this lake adds the row. Two first runs at once may add two;
+            # taking the lease then updates both, and still only one UPDATE commits.
             self.conn.execute(f"INSERT INTO {TABLE} (id) VALUES (1)")
             return None
         holder, pid, host, since, expired = rows[0]

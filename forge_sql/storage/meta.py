@@ -54,8 +54,5 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {lake}.{SCHEMA}")
     con.execute(CONSTRAINTS_DDL.format(lake=lake))
     con.execute(MIGRATIONS_DDL.format(lake=lake))
+    # Empty until the first migrate run adds its one row (forge_sql.migrate.lease).
     con.execute(MIGRATION_LOCK_DDL.format(lake=lake))
-    con.execute(
-        f"INSERT INTO {lake}.{SCHEMA}.migration_lock (id) SELECT 1 "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {lake}.{SCHEMA}.migration_lock)"
-    )

@@ -219,8 +219,8 @@ def test_lint_flags_destructive_and_data_dependent_changes(offline: Project) -> 
     """)
     result = offline.run("lint", code=1)
     assert result.stdout.splitlines() == [
-        "V2__t.yaml: destructive: drop column public.t.b",
         "V2__t.yaml: data-dependent: public.t.a NOT NULL",
+        "V2__t.yaml: destructive: drop column public.t.b",
         "V3__cleanup.sql:1: data-dependent: changes existing rows: "
         "UPDATE t SET a = 0 WHERE a IS NULL",
         "V3__cleanup.sql:2: destructive: deletes every row: DELETE FROM t",

@@ -27,8 +27,8 @@ def conn(tmp_path: Path) -> Iterator[EngineConnection]:
 
 def _hold(conn: EngineConnection, host: str, pid: int, seconds: int) -> None:
     conn.execute(
-        f"UPDATE {TABLE} SET holder = 'other', pid = $1, host = $2, acquired_at = now(), "
-        f"expires_at = now() + to_seconds(CAST($3 AS BIGINT)) WHERE id = 1",
+        f"INSERT INTO {TABLE} VALUES (1, 'other', $1, $2, now(), "
+        "now() + to_seconds(CAST($3 AS BIGINT)))",
         [pid, host, seconds],
     )
 
