@@ -10,11 +10,11 @@ import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
-from migrate_project import Project, both, offline, project
+from migrate_project import Project, both, offline, online, project
 
 from forge_sql.cli import main
 
-__all__ = ["both", "offline"]
+__all__ = ["both", "offline", "online"]
 
 REPO_MIGRATIONS = Path(__file__).parents[2] / "migrations"
 
@@ -76,9 +76,9 @@ def test_offline_and_online_give_the_same_results(tmp_path: Path) -> None:
     assert valid == {"valid": True, "problems": []}
 
 
-def test_plan_changes_nothing(offline: Project) -> None:
-    _scenario(offline)
-    plan = offline.json("plan")["pending"]
+def test_plan_changes_nothing(online: Project) -> None:
+    _scenario(online)
+    plan = online.json("plan")["pending"]
     yaml_step = plan[0]
     assert yaml_step["statements"][1] == (
         'CREATE TABLE "public"."customers" ("id" BIGINT NOT NULL, "mail" VARCHAR)'
@@ -87,50 +87,50 @@ def test_plan_changes_nothing(offline: Project) -> None:
         "CREATE TABLE orders (id INT, customer_id BIGINT)",
         "INSERT INTO orders SELECT i, i % 10 + 1 FROM range(100) t(i)",
     ]
-    text = offline.run("plan").stdout
+    text = online.run("plan").stdout
     assert text.startswith("-- V1__customers.yaml\n")
-    assert offline.history() == []
-    assert offline.query("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'public'") == [
+    assert online.history() == []
+    assert online.query("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'public'") == [
         (0,)
     ]
 
 
-def test_status_lists_states_and_exit_code(offline: Project) -> None:
-    _scenario(offline)
-    assert offline.run("status", "--exit-code", code=1).stdout.startswith("pending")
-    offline.run()
-    status = offline.json("status", "--exit-code")
+def test_status_lists_states_and_exit_code(online: Project) -> None:
+    _scenario(online)
+    assert online.run("status", "--exit-code", code=1).stdout.startswith("pending")
+    online.run()
+    status = online.json("status", "--exit-code")
     assert [m["state"] for m in status["migrations"]] == ["applied"] * 4
     entry = status["migrations"][0]
     assert entry["applied_checksum"] == entry["checksum"] and len(entry["checksum"]) == 64
     assert entry["installed_by"] and entry["installed_at"] and entry["duration_ms"] >= 0
 
 
-def test_json_output_is_quiet_and_parseable(offline: Project) -> None:
-    _scenario(offline)
-    result = offline.run("--json")
+def test_json_output_is_quiet_and_parseable(online: Project) -> None:
+    _scenario(online)
+    result = online.run("--json")
     assert result.stderr == ""
     applied = json.loads(result.stdout)["applied"]
     assert applied[0]["script"] == "V1__customers.yaml" and len(applied) == 4
-    failed = offline.run("down", "--to", "0", "--json", code=1)
+    failed = online.run("down", "--to", "0", "--json", code=1)
     assert "error" in json.loads(failed.stdout)
 
 
-def test_validate_reports_drift_and_key_violations(offline: Project) -> None:
-    _scenario(offline)
-    offline.run()
-    offline.write("V4__outside.sql", """
+def test_validate_reports_drift_and_key_violations(online: Project) -> None:
+    _scenario(online)
+    online.run()
+    online.write("V4__outside.sql", """
         INSERT INTO customers VALUES (1, 'again@x'), (NULL, 'c2@x');
         ALTER TABLE customers ADD COLUMN extra INT;
     """)
     # NULL in the primary key column is refused by the storage (NOT NULL is enforced).
-    assert "NOT NULL constraint failed" in offline.run(code=1).stderr
-    offline.write("V4__outside.sql", """
+    assert "NOT NULL constraint failed" in online.run(code=1).stderr
+    online.write("V4__outside.sql", """
         INSERT INTO customers VALUES (1, 'again@x'), (11, 'c2@x');
         ALTER TABLE customers ADD COLUMN extra INT;
     """)
-    offline.run()
-    problems = offline.json("validate", code=1)["problems"]
+    online.run()
+    problems = online.json("validate", code=1)["problems"]
     messages = sorted(p["message"] for p in problems)
     assert messages == [
         "public.customers.extra: in the catalog, not declared",
@@ -140,17 +140,17 @@ def test_validate_reports_drift_and_key_violations(offline: Project) -> None:
     ]
 
 
-def test_validate_reports_failing_checks(offline: Project) -> None:
-    offline.write("V1__p.yaml", """
+def test_validate_reports_failing_checks(online: Project) -> None:
+    online.write("V1__p.yaml", """
         table: p
         columns:
           - {name: price, type: INTEGER}
         checks:
           - {name: price_positive, expression: price > 0}
     """)
-    offline.write("V2__rows.sql", "INSERT INTO p VALUES (1), (-1), (-2), (NULL);\n")
-    offline.run()
-    problems = offline.json("validate", code=1)["problems"]
+    online.write("V2__rows.sql", "INSERT INTO p VALUES (1), (-1), (-2), (NULL);\n")
+    online.run()
+    problems = online.json("validate", code=1)["problems"]
     assert problems == [{"kind": "violation", "message":
                          "public.p: price_positive: 2 row(s) fail CHECK (price > 0)"}]
 
@@ -190,15 +190,15 @@ def test_new_creates_the_next_file_of_each_kind(offline: Project) -> None:
                          "WHERE table_name = 'add_customers'") == [("id",)]
 
 
-def test_baseline_skips_what_the_database_already_has(offline: Project) -> None:
-    offline.write("V1__a.sql", "CREATE TABLE a (x INT);\n")
-    offline.write("V2__b.sql", "CREATE TABLE b (x INT);\n")
-    offline.write("V3__c.sql", "CREATE TABLE c (x INT);\n")
-    assert "baseline at version 2" in offline.run("baseline", "--version", "2").stdout
-    states = [m["state"] for m in offline.json("status")["migrations"]]
+def test_baseline_skips_what_the_database_already_has(online: Project) -> None:
+    online.write("V1__a.sql", "CREATE TABLE a (x INT);\n")
+    online.write("V2__b.sql", "CREATE TABLE b (x INT);\n")
+    online.write("V3__c.sql", "CREATE TABLE c (x INT);\n")
+    assert "baseline at version 2" in online.run("baseline", "--version", "2").stdout
+    states = [m["state"] for m in online.json("status")["migrations"]]
     assert states == ["baseline", "below-baseline", "below-baseline", "pending"]
-    assert "applied V3__c.sql" in offline.run().stdout
-    assert "already has versioned" in offline.run("baseline", "--version", "5", code=1).stderr
+    assert "applied V3__c.sql" in online.run().stdout
+    assert "already has versioned" in online.run("baseline", "--version", "5", code=1).stderr
 
 
 def test_lint_flags_destructive_and_data_dependent_changes(offline: Project) -> None:

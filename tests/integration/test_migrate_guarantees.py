@@ -22,7 +22,8 @@ CUSTOMERS = """
 """
 
 
-def test_failure_in_the_middle_leaves_nothing_of_the_migration(both: Project) -> None:
+def test_failure_in_the_middle_leaves_nothing_of_the_migration(both_slow_offline: Project) -> None:
+    both = both_slow_offline
     both.write("V1__customers.yaml", CUSTOMERS)
     both.write("V2__orders.sql", """
         CREATE TABLE orders (id BIGINT, customer_id BIGINT);
@@ -49,7 +50,8 @@ def test_failure_in_the_middle_leaves_nothing_of_the_migration(both: Project) ->
     assert [r[1] for r in both.history()] == ["customers", "orders"]
 
 
-def test_python_migration_failure_rolls_back_its_rows(both: Project) -> None:
+def test_python_migration_failure_rolls_back_its_rows(both_slow_offline: Project) -> None:
+    both = both_slow_offline
     both.write("V1__customers.yaml", CUSTOMERS)
     both.write("V2__seed.py", """
         def up(conn):
