@@ -27,6 +27,11 @@ class User(BaseModel):
     password: str = Field(
         description="SCRAM-SHA-256 verifier, as printed by `forge-sql hash-password`."
     )
+    superuser: bool = Field(
+        False,
+        description="May see every session's query in pg_stat_activity and cancel or "
+        "terminate any session (pg_cancel_backend, pg_terminate_backend).",
+    )
 
     @field_validator("password")
     @classmethod

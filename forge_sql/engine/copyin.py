@@ -52,6 +52,7 @@ class CopyInResult:
 
     columns: tuple[Column, ...] | None = None
     deferred = False
+    binary = False
 
     def __init__(
         self,

@@ -175,7 +175,7 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
     kind = _server_kind(sql, shifted)
     if kind is None:
         try:
-            parsed = duckdb.extract_statements(sql)
+            parsed = _parse(sql)
         except duckdb.Error as exc:
             error = translate(exc, sql)
             if error.position is not None:
@@ -183,6 +183,24 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
             raise error from exc
         kind = parsed[0].type.name if parsed else "EMPTY"
     return Statement(sql, kind, shifted, start)
+
+
+def _parse(sql: str) -> list[duckdb.Statement]:
+    """DuckDB's parse of ``sql``; catalog SQL that only parses once rewritten for the
+    pg_catalog emulation (``::pg_catalog.text``, ``OPERATOR(pg_catalog.~)``) is classified
+    by its rewritten form, which the session executes."""
+    try:
+        return duckdb.extract_statements(sql)
+    except duckdb.ParserException:
+        # Imported here: forge_sql.catalog.rewrite builds on this module.
+        from forge_sql.catalog import rewrite
+
+        if not rewrite.needed(sql):
+            raise
+        rewritten = rewrite.rewrite(sql)
+        if rewritten == sql:
+            raise
+        return duckdb.extract_statements(rewritten)
 
 
 def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
@@ -196,6 +214,8 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
+    if first in ("DECLARE", "FETCH", "MOVE"):
+        return "CURSOR"
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
@@ -236,3 +256,22 @@ def check_allowed(statement: Statement) -> None:
 
 def _is_stdio_copy(statement: Statement) -> bool:
     return any(t.upper in ("STDIN", "STDOUT") for t in statement.tokens)
+
+
+def identifier(statement: Statement, token: Token) -> str:
+    """The name ``token`` spells, as PostgreSQL resolves it: a quoted identifier keeps its
+    case (and may hold spaces, which end the lexer's token text), others fold to lower."""
+    if not token.text.startswith('"'):
+        return token.text.lower()
+    sql = statement.sql
+    index = token.start + 1
+    name: list[str] = []
+    while index < len(sql):
+        char = sql[index]
+        if char == '"':
+            if sql[index + 1 : index + 2] != '"':
+                return "".join(name)
+            index += 1
+        name.append(char)
+        index += 1
+    raise errors.SyntaxError_(f"unterminated quoted identifier at or near {token.text}")
