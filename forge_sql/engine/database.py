@@ -17,7 +17,17 @@ from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake
+from forge_sql.errors import ConfigError
+from forge_sql.storage import (
+    catalogs,
+    conflicts,
+    ducklake,
+    external,
+    maintenance,
+    objectstore,
+    snapshots,
+)
+from forge_sql.storage.schedule import Schedule, Workload
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +55,23 @@ class Database:
             config["threads"] = settings.threads
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
-        ducklake.flush_inlined(self._con, settings.database)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        try:
+            self._open_lake()
+        except duckdb.Error as exc:
+            self._con.close()
+            raise ConfigError(
+                f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
+                f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
+            ) from None  # the cause repeats the connection string
         self.catalog = settings.database
+        self.workload = Workload()
+        self.schedule = Schedule(
+            self._maintenance_cursor, self.catalog, settings.maintenance, self.workload
+        )
+        if settings.maintenance.at_startup:
+            self.schedule.run_once()
+        external.create_views(self._con, self.catalog, settings.external)
         self.activity = Activity()
         self.advisory_locks = AdvisoryLocks()
         pg_functions.register(self._con, self.activity, self.advisory_locks)
@@ -60,6 +84,7 @@ class Database:
         self._con.execute(
             f"CREATE OR REPLACE MACRO {catalog.SCHEMA}.version() AS '{VERSION_STRING}'"
         )
+        snapshots.install(self._con, catalog.SCHEMA, self.catalog)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         # Functions whose value may differ when a statement runs again (savepoint replay).
         self.volatile_functions = frozenset(
@@ -74,9 +99,30 @@ class Database:
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
+        self.schedule.start()
+
+    def _open_lake(self) -> None:
+        settings = self.settings
+        if "httpfs" in self.lake.extensions:
+            ducklake.load_extension(self._con, "httpfs")
+            objectstore.configure(self._con, settings)
+        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
+        ducklake.delete_orphans(self._con, settings.database, self.lake)
+        self._flush_inlined()
+
+    def _flush_inlined(self) -> None:
+        """Write inlined rows out as Parquet; a table whose rows cannot be stays inlined.
+        Another server of a shared lake may be writing the same tables: conflicts are
+        retried."""
+        attempts = self.settings.commit_retries if self.lake.shared else 0
+        _, failed = conflicts.retry(
+            lambda: maintenance.flush(self._con, self.settings.database), attempts
+        )
+        for problem in failed:
+            log.warning("inlined rows kept in the catalog: %s", problem)
 
     def _sandbox(self) -> None:
-        """Confine clients to the data directory.
+        """Confine clients to the data directory and the external datasets' directories.
 
         Checked on DuckDB 1.5.5: once external access is disabled it cannot be enabled
         again while the database runs, and allowed_directories cannot change, so
@@ -86,8 +132,13 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
-        allowed = str(self.data_dir) + "/"
-        self._con.execute("SET allowed_directories = [?]", [allowed])
+        allowed = [str(self.data_dir) + "/"]
+        if not self.lake.data_path.startswith(allowed[0]):
+            allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
+        paths = [d.path for d in self.settings.external.values()]
+        paths += [f"{d}/" for d in self.settings.external_directories]
+        allowed += map(external.readable_directory, paths)
+        self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
     def refresh_catalog(self) -> None:
@@ -112,6 +163,10 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
+    def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
     def is_superuser(self, user: str) -> bool:
         """Without users every client is trusted (loopback only); with users, those the
         configuration marks ``superuser = true``."""
@@ -132,9 +187,10 @@ class Database:
 
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""
+        self.schedule.stop()
         with self._lock:
             try:
-                ducklake.flush_inlined(self._con, self.catalog)
+                self._flush_inlined()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._catalog_cursor.close()

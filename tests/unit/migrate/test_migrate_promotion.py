@@ -10,6 +10,7 @@ import pytest
 
 from forge_sql.migrate.promotion import Promotion, classify
 from forge_sql.storage import ducklake
+from forge_sql.storage.catalogs import Lake
 
 TYPES = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
          "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL(9,2)", "DECIMAL(18,2)", "VARCHAR",
@@ -20,7 +21,8 @@ TYPES = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USM
 def lake(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     root = Path(tmp_path_factory.mktemp("promotion"))
     con = duckdb.connect(str(root / "x.duckdb"))
-    ducklake.attach(con, root, "lake", 0)
+    ducklake.attach(con, Lake(str(root / "catalog.ducklake"), str(root / "lake") + "/",
+                              shared=False), "lake", 0)
     con.execute("USE lake")
     return con
 
