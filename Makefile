@@ -47,8 +47,10 @@ system-deps:
 $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package-lock.json | system-deps
 	npm ci --prefix $(NODE_CLIENT) --no-audit --no-fund --loglevel=error
 
-## Serve the embedded default: ./forge-data, port 5433, trust auth on 127.0.0.1.
+## Apply migrations/ (the demo schema) to ./forge-data, then serve it on port 5433 with
+## trust auth on 127.0.0.1. Applying is idempotent: only pending migrations run.
 run: install
+	$(BIN)/forge-sql migrate --data-dir $(DATA) --dir migrations
 	$(BIN)/forge-sql serve --data-dir $(DATA) --port $(PORT)
 
 ## Install everything the tests need, then run the default (fast) test suite.

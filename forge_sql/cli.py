@@ -132,4 +132,13 @@ def hash_password(password: str | None) -> None:
 main.add_command(storage_cli.storage)
 main.add_command(storage_cli.export)
 
+
+def _add_migrate() -> None:
+    from forge_sql.migrate.commands import migrate
+
+    main.add_command(migrate)
+
+
+_add_migrate()
+
 __all__ = ["DEFAULT_PORT", "main"]

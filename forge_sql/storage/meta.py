@@ -27,7 +27,32 @@ CONSTRAINTS_DDL = (
 )
 
 
+# The history of `forge-sql migrate`: one row per applied migration, written in the same
+# transaction as the migration itself. version is NULL for repeatable migrations; kind is
+# sql, yaml, py, repeatable or baseline; undo holds the statements `migrate down` runs
+# (from the file's down section, or computed for YAML declarations).
+MIGRATIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.migrations ("
+    "installed_rank INTEGER NOT NULL, version VARCHAR, name VARCHAR NOT NULL, "
+    "kind VARCHAR NOT NULL, script VARCHAR NOT NULL, checksum VARCHAR, "
+    "installed_by VARCHAR NOT NULL, "
+    "installed_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "
+    "duration_ms BIGINT NOT NULL, undo VARCHAR)"
+)
+
+# One row: which migrate run holds the lock, until when (a lease it renews while it runs,
+# so a run killed on another machine cannot hold the lock for longer than one lease).
+MIGRATION_LOCK_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.migration_lock ("
+    "id INTEGER NOT NULL, holder VARCHAR, pid INTEGER, host VARCHAR, "
+    "acquired_at TIMESTAMP WITH TIME ZONE, expires_at TIMESTAMP WITH TIME ZONE)"
+)
+
+
 def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     """Create the bookkeeping schema and tables if the lake does not have them yet."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {lake}.{SCHEMA}")
     con.execute(CONSTRAINTS_DDL.format(lake=lake))
+    con.execute(MIGRATIONS_DDL.format(lake=lake))
+    # Empty until the first migrate run adds its one row (forge_sql.migrate.lease).
+    con.execute(MIGRATION_LOCK_DDL.format(lake=lake))

@@ -1,0 +1,197 @@
+"""YAML table declarations: the pydantic models and the loader that reports file:line:column.
+
+A file declares one table (keys at the top level) or several (a ``tables:`` list).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from forge_sql.migrate import positions
+from forge_sql.migrate.errors import MigrationError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_TYPE_TEXT = re.compile(r'^[A-Za-z0-9_ ,()\[\]"]+$')
+_types_lock = threading.Lock()
+_types: duckdb.DuckDBPyConnection | None = None
+
+
+def duckdb_type(text: str) -> str:
+    """The type as DuckDB spells it (``int`` -> ``INTEGER``), or ValueError if unknown."""
+    global _types
+    if not _TYPE_TEXT.match(text) or text.count("(") != text.count(")"):
+        raise ValueError(f"not a type: {text!r}")
+    with _types_lock:
+        if _types is None:
+            _types = duckdb.connect(":memory:")
+        try:
+            row = _types.execute(f"SELECT typeof(CAST(NULL AS {text}))").fetchone()
+        except duckdb.Error as exc:
+            raise ValueError(f"unknown type {text!r}: {str(exc).splitlines()[0]}") from exc
+    assert row is not None
+    return str(row[0])
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{value!r} is not a plain identifier (letters, digits, _)")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ColumnDecl(_Strict):
+    """One column, in table order."""
+
+    name: str = Field(description="Column name.")
+    type: str = Field(description="Type as DuckDB spells it (BIGINT, VARCHAR, DECIMAL(10,2)).")
+    nullable: bool = Field(True, description="False adds NOT NULL (enforced by the storage).")
+    default: str | None = Field(None, description="SQL expression, e.g. now() or 'open'.")
+    description: str | None = Field(None, description="Column comment.")
+    renamed_from: str | None = Field(None, description="Former name: renames in place.")
+
+    _name = field_validator("name", "renamed_from")(lambda v: v if v is None else _identifier(v))
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        return duckdb_type(value)
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _default_text(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        return value
+
+
+class KeyDecl(_Strict):
+    """A unique key (recorded and checked by ``validate``; the storage does not enforce it)."""
+
+    name: str | None = None
+    columns: list[str] = Field(min_length=1)
+
+
+class CheckDecl(_Strict):
+    """A CHECK expression (recorded and checked by ``validate``)."""
+
+    name: str
+    expression: str = Field(min_length=1)
+
+
+class TableDecl(_Strict):
+    """A table as it should be after the migration."""
+
+    table: str = Field(description="Table name.")
+    schema_: str = Field("public", alias="schema", description="Schema (default public).")
+    description: str | None = Field(None, description="Table comment.")
+    columns: list[ColumnDecl] = Field(default_factory=list)
+    primary_key: list[str] | None = Field(None, min_length=1)
+    unique: list[KeyDecl] = Field(default_factory=list)
+    checks: list[CheckDecl] = Field(default_factory=list)
+    partitioned_by: list[str] = Field(default_factory=list)
+    sorted_by: list[str] = Field(default_factory=list)
+    drop: bool = Field(False, description="Drop the table (destructive).")
+
+    _names = field_validator("table", "schema_")(lambda v: _identifier(v))
+
+    @field_validator("unique", mode="before")
+    @classmethod
+    def _short_keys(cls, value: object) -> object:
+        # `unique: [[email], [a, b]]` is shorthand for keys without a name.
+        if isinstance(value, list):
+            return [{"columns": v} if isinstance(v, list) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableDecl:
+        if self.drop:
+            if self.columns:
+                raise ValueError("a table with drop: true declares no columns")
+            return self
+        if not self.columns:
+            raise ValueError("columns: declare at least one column")
+        names = [c.name for c in self.columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"columns declared twice: {', '.join(dupes)}")
+        keys = [self.primary_key or []] + [k.columns for k in self.unique]
+        for key in keys:
+            unknown = [c for c in key if c not in names]
+            if unknown:
+                raise ValueError(f"key on undeclared columns: {', '.join(unknown)}")
+        for column in self.columns:
+            pk = column.name in (self.primary_key or [])
+            if pk and column.nullable and "nullable" in column.model_fields_set:
+                raise ValueError(f"primary key column {column.name} cannot be nullable")
+        return self
+
+    @property
+    def not_null(self) -> set[str]:
+        """Columns stored NOT NULL: declared so, or part of the primary key."""
+        pk = set(self.primary_key or [])
+        return {c.name for c in self.columns if not c.nullable or c.name in pk}
+
+    @property
+    def qualified(self) -> tuple[str, str]:
+        return (self.schema_, self.table)
+
+
+class DeclarationFile(_Strict):
+    tables: list[TableDecl] = Field(min_length=1)
+
+
+def load(path: Path, text: str | None = None) -> list[TableDecl]:
+    """The tables a YAML migration declares; errors point at ``file:line:column``."""
+    source = str(path)
+    document = positions.load(path.read_text(encoding="utf-8") if text is None else text, source)
+    data: Any = document.data
+    prefix: tuple[str | int, ...] = ()
+    if isinstance(data, dict) and "tables" not in data:
+        data, prefix = {"tables": [data]}, ("tables", 0)
+    if not isinstance(data, dict):
+        raise MigrationError(f"{source}:1:1: expected a table declaration (a mapping)")
+    try:
+        return DeclarationFile.model_validate(data).tables
+    except ValidationError as exc:
+        raise MigrationError(_describe(exc, document, prefix, source)) from exc
+
+
+def _describe(exc: ValidationError, document: positions.Document,
+              prefix: tuple[str | int, ...], source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if prefix and loc[: len(prefix)] == prefix:
+            loc = loc[len(prefix) :]
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            mark = document.where(loc, key=True)
+            message = f"unknown key {loc[-1]!r}"
+        elif kind == "missing":
+            mark = document.where(loc[:-1])
+            message = f"missing key {loc[-1]!r}"
+        else:
+            mark = document.where(loc)
+            message = str(error["msg"]).removeprefix("Value error, ")
+        dotted = _dotted(loc)
+        lines.append(f"{source}:{mark.line}:{mark.column}: {dotted + ': ' if dotted else ''}"
+                     f"{message}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -1,0 +1,73 @@
+"""A YAML document with the line and column of every key and value, for error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from forge_sql.migrate.errors import MigrationError
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    line: int  # 1-based, as editors show them
+    column: int  # 1-based
+
+
+@dataclass(slots=True)
+class Document:
+    """The parsed data and, for each path of keys/indexes, where its key and value start."""
+
+    data: Any
+    values: dict[Path_, Mark] = field(default_factory=dict)
+    keys: dict[Path_, Mark] = field(default_factory=dict)
+
+    def where(self, path: Path_, *, key: bool = False) -> Mark:
+        """The closest known position of ``path``: the node itself, else its parent."""
+        table = self.keys if key else self.values
+        for end in range(len(path), -1, -1):
+            found = table.get(path[:end]) or self.values.get(path[:end])
+            if found is not None:
+                return found
+        return Mark(1, 1)
+
+
+def load(text: str, source: str) -> Document:
+    """Parse one YAML document, keeping positions; syntax errors name ``source:line:col``."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Document(None)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise MigrationError(f"{where}: invalid YAML: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise MigrationError(f"{source}: invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+    document = Document(data)
+    _walk(node, (), document)
+    return document
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _walk(node: yaml.Node, path: Path_, document: Document) -> None:
+    document.values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            document.keys[(*path, key)] = _mark(key_node)
+            _walk(value_node, (*path, key), document)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), document)

@@ -1,0 +1,130 @@
+"""``migrate validate``: history against files, history against the catalog, keys against data.
+
+DuckLake enforces only NOT NULL, so declared primary keys, unique keys and checks are
+checked here, against the rows stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forge_sql.migrate import declaration, status, tables
+from forge_sql.migrate.connection import Connection
+from forge_sql.migrate.declaration import TableDecl
+from forge_sql.migrate.diff import ident
+from forge_sql.migrate.errors import DatabaseError
+from forge_sql.migrate.files import MigrationFile
+from forge_sql.migrate.promotion import Promotion, classify
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str  # checksum, missing, out-of-order, drift, violation
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message}
+
+
+def history(items: list[status.Item]) -> list[Problem]:
+    problems = []
+    for item in items:
+        if item.state is status.State.CHANGED:
+            problems.append(Problem("checksum", f"{item.script}: changed after it was applied "
+                                    "(run `forge-sql migrate repair` to accept it)"))
+        elif item.state is status.State.MISSING:
+            problems.append(Problem("missing", f"{item.script}: applied, but the file is gone"))
+        elif item.state is status.State.OUT_OF_ORDER:
+            problems.append(Problem("out-of-order", f"{item.script}: pending with a version "
+                                    "lower than an applied one"))
+    return problems
+
+
+def drift(conn: Connection, items: list[status.Item]) -> list[Problem]:
+    """Tables declared by applied YAML migrations that the catalog no longer matches."""
+    expected: dict[tuple[str, str], TableDecl] = {}
+    applied: list[MigrationFile] = [
+        i.file for i in items
+        if i.file is not None and i.state in (status.State.APPLIED, status.State.CHANGED)
+        and i.file.kind == "yaml"
+    ]
+    for file in applied:
+        for decl in declaration.load(file.path):
+            expected[decl.qualified] = decl
+    problems = []
+    for (schema, table), decl in expected.items():
+        live = tables.live(conn, schema, table)
+        where = f"{schema}.{table}"
+        if decl.drop:
+            if live is not None:
+                problems.append(Problem("drift", f"{where}: declared dropped, but it exists"))
+            continue
+        if live is None:
+            problems.append(Problem("drift", f"{where}: declared, but missing from the catalog"))
+            continue
+        wanted = tables.declared(decl)
+        for column in wanted.columns:
+            found = live.column(column.name)
+            if found is None:
+                problems.append(Problem("drift", f"{where}.{column.name}: declared, but missing"))
+                continue
+            if classify(found.type, column.type) is not Promotion.SAME:
+                problems.append(Problem("drift", f"{where}.{column.name}: declared "
+                                        f"{column.type}, catalog has {found.type}"))
+            if found.nullable != column.nullable:
+                problems.append(Problem("drift", f"{where}.{column.name}: declared "
+                                        f"{'NULL' if column.nullable else 'NOT NULL'}, catalog "
+                                        f"has {'NULL' if found.nullable else 'NOT NULL'}"))
+        for column in live.columns:
+            if wanted.column(column.name) is None:
+                problems.append(Problem("drift", f"{where}.{column.name}: in the catalog, "
+                                        "not declared"))
+    return problems
+
+
+def violations(conn: Connection) -> list[Problem]:
+    """Rows that break a recorded primary key, unique key or check."""
+    rows = conn.execute(
+        f"SELECT schema_name, table_name, name, kind, CAST(columns AS VARCHAR[]), definition "
+        f"FROM {tables.CONSTRAINTS} WHERE kind IN ('p', 'u', 'c') "
+        "ORDER BY schema_name, table_name, name"
+    )
+    problems = []
+    for schema, table, name, kind, columns, definition in rows:
+        target = f"{ident(schema)}.{ident(table)}"
+        label = f"{schema}.{table}: {name}"
+        try:
+            problems += _check(conn, target, label, kind, list(columns or []), definition)
+        except DatabaseError as exc:
+            problems.append(Problem("violation", f"{label}: cannot be checked: {exc.message}"))
+    return problems
+
+
+def _check(conn: Connection, target: str, label: str, kind: str, columns: list[str],
+           definition: str | None) -> list[Problem]:
+    if kind == "c":
+        text = definition or "TRUE"
+        expression = text[len("CHECK ") :] if text.upper().startswith("CHECK ") else text
+        count = conn.execute(f"SELECT count(*) FROM {target} WHERE NOT ({expression})")[0][0]
+        if count:
+            return [Problem("violation", f"{label}: {count} row(s) fail {text}")]
+        return []
+    found = []
+    cols = ", ".join(ident(c) for c in columns)
+    if kind == "p":
+        nulls = " OR ".join(f"{ident(c)} IS NULL" for c in columns)
+        count = conn.execute(f"SELECT count(*) FROM {target} WHERE {nulls}")[0][0]
+        if count:
+            found.append(Problem("violation", f"{label}: {count} row(s) with NULL in the "
+                                 f"primary key ({', '.join(columns)})"))
+    not_null = " AND ".join(f"{ident(c)} IS NOT NULL" for c in columns)
+    dupes = conn.execute(
+        f"SELECT count(*), CAST(min(k) AS VARCHAR) FROM (SELECT CAST(row({cols}) AS VARCHAR) "
+        f"AS k FROM {target} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1)"
+    )
+    count, example = dupes[0]
+    if count:
+        what = "primary key" if kind == "p" else "unique key"
+        found.append(Problem("violation", f"{label}: {count} duplicated {what} value(s) "
+                             f"({', '.join(columns)}), e.g. {example}"))
+    return found
