@@ -63,7 +63,9 @@ class ArrowReader:
             escape_char=False,
             double_quote=False,
             newlines_in_values=False,
-            ignore_empty_lines=False,
+            # Skipped, so the row count shows them: the general decoder reads an empty line
+            # as one empty field, and Arrow as a row of empty fields.
+            ignore_empty_lines=True,
         )
         self._convert = pcsv.ConvertOptions(
             column_types=types,
@@ -80,8 +82,7 @@ class ArrowReader:
         end = len(data) if final else data.rfind(b"\n") + 1
         if end == 0 or not self._plain(data, end):
             return None
-        lines = data.count(b"\n", 0, end)
-        records = lines + (0 if data[end - 1] == ord("\n") else 1)
+        records = data.count(b"\n", 0, end) + (0 if data[end - 1] == ord("\n") else 1)
         try:
             table = pcsv.read_csv(
                 pa.py_buffer(data).slice(0, end),
@@ -107,11 +108,11 @@ class ArrowReader:
         """Whether ``data[:end]`` holds nothing Arrow reads differently from PostgreSQL."""
         if data.find(b"\r", 0, end) >= 0 or data.find(b"\x00", 0, end) >= 0:
             return False
-        if len(self._names) > 1 and (data[0] == ord("\n") or data.find(b"\n\n", 0, end) >= 0):
-            return False  # Arrow reads an empty line as a row of empty fields
         if not self._text:
             # Quotes (and the end-of-data line \.) need the general decoder.
-            return data.find(self._quote, 0, end) < 0 and data.find(b"\\.", 0, end) < 0
+            if data.find(self._quote, 0, end) >= 0:
+                return False
+            return data.find(b"\\", 0, end) < 0 or data.find(b"\\.", 0, end) < 0
         if data.find(b"\\", 0, end) < 0:
             return True
         return self._null == b"\\N" and self._only_null_markers(data, end)

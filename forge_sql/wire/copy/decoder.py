@@ -7,6 +7,7 @@ then every complete row is decoded at once and the incomplete rest waits for mor
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,9 @@ from forge_sql.wire.copy.options import check_format
 from forge_sql.wire.copy.text_in import TextScanner
 
 _MAX_PIECES = 16  # cuts of a batch at multi-line CSV records; beyond, ``lines`` is set
-ARROW_READER = True  # try Arrow's CSV reader first (tests turn it off to check both paths)
+# Try Arrow's CSV reader first; FORGE_SQL_PURE_PYTHON (as for ``encode.framer``) turns it
+# off, and tests switch it to check both paths.
+ARROW_READER = not os.environ.get("FORGE_SQL_PURE_PYTHON")
 
 
 @dataclass
