@@ -7,6 +7,7 @@ import contextlib
 import getpass
 import logging
 import signal
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,11 @@ def serve(config_file: Path | None, **flags: Any) -> None:
     """
     try:
         settings = load(config_file, **flags)
+        tls = None
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            from forge_sql.wire.tls import server_context
+
+            tls = server_context(settings.tls_cert, settings.tls_key)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     logging.basicConfig(
@@ -71,10 +77,10 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         stream=sys.stderr,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings))
+        asyncio.run(_serve(settings, tls))
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
     # Imported here so `forge-sql --help` stays fast.
     from forge_sql.engine import Engine
     from forge_sql.wire.auth import parse_verifier
@@ -82,7 +88,7 @@ async def _serve(settings: Settings) -> None:
 
     engine = Engine(settings)
     users = {name: parse_verifier(user.password) for name, user in settings.users.items()}
-    server = Server(engine, settings, users)
+    server = Server(engine, settings, users, tls)
     host, port = await server.start(settings.host, settings.port)
     print(f"listening on {host}:{port}", flush=True)
     log.info("data directory %s, database %r", engine.database.data_dir, settings.database)

@@ -78,6 +78,19 @@ class Settings(BaseSettings):
         "new Parquet file each, and written out as Parquet at start-up and shutdown "
         "(0: always write Parquet).",
     )
+    tls_cert: Path | None = Field(
+        None,
+        description="PEM certificate (chain) file. With tls_key, clients can connect over "
+        "TLS (sslmode=require or verify-full); without, SSLRequest is declined.",
+    )
+    tls_key: Path | None = Field(
+        None, description="PEM private key of tls_cert (readable by the server's user only)."
+    )
+    tls_required: bool = Field(
+        False,
+        description="Refuse connections without TLS, except from loopback addresses "
+        "(needs tls_cert and tls_key).",
+    )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
 
     @field_validator("host")
@@ -130,6 +143,10 @@ def load(config_file: Path | None = None, **flags: Any) -> Settings:
         settings = Settings(**values)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_file)) from exc
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise ConfigError("TLS needs both tls_cert and tls_key")
+    if settings.tls_required and settings.tls_cert is None:
+        raise ConfigError("tls_required needs tls_cert and tls_key")
     if not settings.users and not settings.loopback_only:
         raise ConfigError(
             f"refusing to listen on {settings.host} without users: trust authentication is "

@@ -234,6 +234,10 @@ class InvalidSchemaDefinition(ForgeError):
     sqlstate = "42P15"
 
 
+class InvalidTableDefinition(ForgeError):
+    sqlstate = "42P16"
+
+
 # Class 53 - insufficient resources
 class OutOfMemory(ForgeError):
     sqlstate = "53200"

@@ -18,6 +18,7 @@ from forge_sql.engine import batching
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
+from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
@@ -60,6 +61,7 @@ class EngineSession:
     def __init__(self, database: Database, startup: StartupInfo) -> None:
         self._database = database
         self._cursor = database.cursor()
+        self._declarations = Declarations(self._cursor, database.catalog)
         self._startup = startup
         self.settings = session_settings.SessionSettings(dict(startup.parameters))
         self._status = "I"
@@ -128,6 +130,11 @@ class EngineSession:
                 return self._copy_in(copy)
             if plan.batch is not None and params and (self._implicit or self._status == "T"):
                 return self._gather(plan, params)
+            if kind in ("CREATE", "ALTER", "DROP"):
+                self._detach_stream()
+                declared = self._declarations.execute(plan.statement)
+                if declared is not None:
+                    return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:

@@ -97,7 +97,12 @@ def tokenize(sql: str) -> tuple[Token, ...]:
     for index, (start, kind) in enumerate(starts):
         end = starts[index + 1][0] if index + 1 < len(starts) else len(sql)
         text = sql[start:end]
-        if kind.name != "string_const":
+        if kind.name == "identifier" and text.startswith('"'):
+            quoted = _QUOTED.match(text)
+            text = quoted.group(0) if quoted else text
+        elif kind.name == "string_const":
+            text = text[: _string_end(text)]
+        else:
             # The lexer gives starts only: cut at trailing white space or a comment.
             text = _TOKEN_END.split(text, maxsplit=1)[0]
         text = text.rstrip()
@@ -106,6 +111,35 @@ def tokenize(sql: str) -> tuple[Token, ...]:
 
 
 _TOKEN_END = re.compile(r"\s|--|/\*")
+_DOLLAR_TAG = re.compile(r"\$[A-Za-z_0-9]*\$")
+
+
+def _string_end(text: str) -> int:
+    """Length of the string literal at the start of ``text`` (what follows may be a
+    comment): '...' with '' inside, E'...' with backslash escapes, or $tag$...$tag$."""
+    dollar = _DOLLAR_TAG.match(text)
+    if dollar is not None:
+        end = text.find(dollar.group(0), dollar.end())
+        return len(text) if end < 0 else end + len(dollar.group(0))
+    quote = text.find("'")
+    if quote < 0:
+        return len(text)
+    backslash = text[:quote].upper().endswith("E")
+    index = quote + 1
+    while index < len(text):
+        char = text[index]
+        if backslash and char == "\\":
+            index += 2
+            continue
+        if char == "'":
+            if text[index + 1 : index + 2] == "'":
+                index += 2
+                continue
+            return index + 1
+        index += 1
+    return len(text)
+# A quoted identifier may hold spaces; "" inside it is an escaped quote.
+_QUOTED = re.compile(r'"(?:[^"]|"")*"?')
 
 
 def split(sql: str) -> list[Statement]:
@@ -162,9 +196,21 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
+    if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
+        return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
         return "COPY"  # PostgreSQL's option syntax, which DuckDB's parser refuses
     return None
+
+
+def _declares_constraint(tokens: Sequence[Token]) -> bool:
+    words = [t.upper for t in tokens[:4] if t.kind != "comment"]
+    if words[1:2] == ["INDEX"] or words[:3] == ["CREATE", "UNIQUE", "INDEX"]:
+        return True
+    if words[0] == "DROP":
+        return False
+    keys = ("PRIMARY", "UNIQUE", "CHECK", "REFERENCES", "FOREIGN", "CONSTRAINT", "EXCLUDE")
+    return any(t.upper in keys and t.kind == "keyword" for t in tokens)
 
 
 def check_allowed(statement: Statement) -> None:

@@ -11,10 +11,14 @@ import duckdb
 
 SCHEMA = "forge_meta"
 
-# Keys, checks and indexes that clients and migrations declare. DuckLake enforces only
-# NOT NULL, so these are recorded (and shown in pg_constraint / pg_index) but not enforced.
-# kind: 'p' primary key, 'u' unique, 'c' check, 'i' index; columns in key order;
-# definition: the CHECK expression or the index's column list as written.
+# Keys, checks and indexes that clients and migrations declare (forge_sql.engine.constraints
+# records those sent as DDL). DuckLake enforces only NOT NULL, so these are recorded (and
+# shown in pg_constraint / pg_index) but not enforced. kind: 'p' primary key, 'u' unique,
+# 'c' check, 'f' foreign key, 'i' index; columns: as the table spells them, in key order
+# (an expression index key is the expression's text); definition: NULL for 'p' and 'u',
+# else what follows the name in PostgreSQL's DDL: "CHECK (a > 0)",
+# "FOREIGN KEY (a) REFERENCES t (b) ON DELETE CASCADE",
+# "[UNIQUE ]INDEX USING btree (a DESC, lower(b))[ WHERE ...]".
 CONSTRAINTS_DDL = (
     "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.constraints ("
     "schema_name VARCHAR NOT NULL, table_name VARCHAR NOT NULL, name VARCHAR NOT NULL, "

@@ -499,6 +499,11 @@ def data_row(values: Sequence[bytes | None]) -> bytes:
     return _message(b"D", b"".join(parts))
 
 
+def ssl_accepted() -> bytes:
+    """The byte that accepts SSLRequest; the TLS handshake follows."""
+    return b"S"
+
+
 def ssl_refused() -> bytes:
     """The byte that declines SSLRequest/GSSENCRequest ("53.2.10 SSL Session Encryption")."""
     return b"N"

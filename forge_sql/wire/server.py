@@ -8,6 +8,7 @@ import itertools
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 class ServerSettings(Protocol):
     max_connections: int
     max_message_size: int
+    tls_required: bool
 
 
 class Server:
@@ -34,8 +36,10 @@ class Server:
         backend: Backend,
         settings: ServerSettings,
         users: Mapping[str, ScramVerifier] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.backend = backend
+        self.tls = tls  # None: SSLRequest is answered N
         self.settings = settings
         self.users = dict(users or {})
         # Statements run in worker threads (DuckDB releases the GIL): one per session at a

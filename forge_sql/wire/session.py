@@ -12,6 +12,7 @@ import contextlib
 import enum
 import logging
 import secrets
+import ssl
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from forge_sql.wire.backend import (
 from forge_sql.wire.codec import ConnectionClosed, read_message, read_startup
 from forge_sql.wire.decode import decode_param
 from forge_sql.wire.encode import encode_batch
+from forge_sql.wire.tls import is_loopback_peer
 
 if TYPE_CHECKING:
     from forge_sql.wire.server import Server
@@ -110,6 +112,7 @@ class Session:
         self._held: list[bytes | pa.Buffer] | None = None
         self._held_marks: list[int] = []  # where each deferred Execute's answer starts
         self.remote = str(writer.get_extra_info("peername") or "")
+        self.tls = False
 
     # -- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -159,10 +162,29 @@ class Session:
             self.writer.close()
 
     # -- startup ----------------------------------------------------------------------------
+    async def _start_tls(self, context: ssl.SSLContext) -> None:
+        """Answer SSLRequest with ``S`` and run the handshake on this connection."""
+        # Bytes sent after SSLRequest but before the handshake would be read as if they
+        # had come encrypted (CVE-2021-23214 in PostgreSQL): refuse them.
+        if getattr(self.reader, "_buffer", b""):
+            raise errors.ProtocolViolation("received unencrypted data after SSL request")
+        self.writer.write(m.ssl_accepted())
+        await self.writer.drain()
+        try:
+            await self.writer.start_tls(context)
+        except (ssl.SSLError, ConnectionError) as exc:
+            # The client gave up on the handshake (say, it does not trust the certificate).
+            log.info("TLS handshake with %s failed: %s", self.remote, exc)
+            raise ConnectionClosed(clean=False) from exc
+        self.tls = True
+
     async def _startup(self) -> bool:
         """Negotiate, authenticate and open the backend session; False if the peer left."""
         while True:
             packet = m.decode_startup(await read_startup(self.reader))
+            if isinstance(packet, m.SSLRequest) and self.server.tls is not None and not self.tls:
+                await self._start_tls(self.server.tls)
+                continue
             if isinstance(packet, m.SSLRequest | m.GSSENCRequest):
                 self.writer.write(m.ssl_refused())
                 await self.writer.drain()
@@ -171,6 +193,13 @@ class Session:
                 self.server.cancel(packet.process_id, packet.secret_key)
                 return False
             break
+        if self.server.settings.tls_required and not self.tls and not is_loopback_peer(
+            self.writer.get_extra_info("peername")
+        ):
+            raise errors.InvalidAuthorization(
+                "this server accepts TLS connections only",
+                hint="Connect with sslmode=require (or verify-full).",
+            )
         parameters = dict(packet.parameters)
         minor = packet.protocol & 0xFFFF
         unsupported = [name for name in parameters if name.startswith("_pq_.")]
@@ -527,7 +556,9 @@ class Session:
 
     def _notices(self, result: Result | None) -> None:
         for code, text in result.notices if result is not None else ():
-            self.queue(m.notice_response({"S": "WARNING", "V": "WARNING", "C": code, "M": text}))
+            # Class 00 is a NOTICE (a remark such as "... skipping"), the rest WARNINGs.
+            severity = "NOTICE" if code.startswith("00") else "WARNING"
+            self.queue(m.notice_response({"S": severity, "V": severity, "C": code, "M": text}))
 
     def _parameter_changes(self) -> None:
         """Report what the statement changed: settings (ParameterStatus), and prepared

@@ -332,7 +332,9 @@ def run(
     allow_errors_logged: bool = False,
 ) -> Harness:
     """Run ``scenario`` against a fresh server; fail if the server logged an error."""
-    settings = SimpleNamespace(max_connections=max_connections, max_message_size=max_message_size)
+    settings = SimpleNamespace(
+        max_connections=max_connections, max_message_size=max_message_size, tls_required=False
+    )
     harness: list[Harness] = []
 
     async def main() -> None:
