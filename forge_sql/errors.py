@@ -141,6 +141,10 @@ class ReadOnlySqlTransaction(ForgeError):
     sqlstate = "25006"
 
 
+class InvalidSavepointSpecification(ForgeError):
+    sqlstate = "3B001"
+
+
 # Class 26 / 34 - invalid statement or cursor name
 class InvalidSqlStatementName(ForgeError):
     sqlstate = "26000"
@@ -218,6 +222,10 @@ class DuplicateCursor(ForgeError):
     sqlstate = "42P03"
 
 
+class InvalidCursorDefinition(ForgeError):
+    sqlstate = "42P11"
+
+
 class DatatypeMismatch(ForgeError):
     sqlstate = "42804"
 
@@ -254,6 +262,10 @@ class ObjectNotInPrerequisiteState(ForgeError):
 
 class CantChangeRuntimeParam(ForgeError):
     sqlstate = "55P02"
+
+
+class LockNotAvailable(ForgeError):
+    sqlstate = "55P03"
 
 
 # Class 57 - operator intervention

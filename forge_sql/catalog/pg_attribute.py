@@ -1,10 +1,10 @@
-"""pg_attribute: the columns of the relations in pg_class, typed with PostgreSQL OIDs."""
+"""pg_attribute: the columns of the lake's tables and views, typed with PostgreSQL OIDs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA
+from forge_sql.catalog import SCHEMA, visible
 
 
 def definitions() -> Iterator[str]:
@@ -18,7 +18,8 @@ def definitions() -> Iterator[str]:
         f"-1 AS attcacheoff, {SCHEMA}.type_typmod(c.data_type) AS atttypmod, "
         "coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign, "
         "coalesce(t.typstorage, 'x') AS attstorage, '' AS attcompression, "
-        "NOT c.is_nullable AS attnotnull, c.column_default IS NOT NULL AS atthasdef, "
+        "NOT c.is_nullable AS attnotnull, "
+        "coalesce(c.column_default <> 'NULL', false) AS atthasdef, "
         "false AS atthasmissing, '' AS attidentity, '' AS attgenerated, "
         "false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
         "coalesce(t.typcollation, 0) AS attcollation, NULL::VARCHAR[] AS attacl, "
@@ -26,5 +27,6 @@ def definitions() -> Iterator[str]:
         "NULL::VARCHAR AS attmissingval "
         f"FROM duckdb_columns() AS c LEFT JOIN {SCHEMA}.pg_type_rows AS t "
         f"ON t.oid = {SCHEMA}.type_oid(c.data_type) "
-        "WHERE c.database_name = current_database() AND NOT c.internal"
+        "WHERE c.database_name = current_database() AND NOT c.internal "
+        f"AND {visible('c.schema_name')}"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA
+from forge_sql.catalog import SCHEMA, visible
 
 PG_CATALOG = 11
 PUBLIC = 2200
@@ -13,6 +13,7 @@ PUBLIC = 2200
 # (FirstNormalObjectId) reads as a system schema.
 INFORMATION_SCHEMA = 13183
 FIRST_NORMAL_OID = 16384
+BOOTSTRAP_SUPERUSER = 10
 
 
 def definitions() -> Iterator[str]:
@@ -24,11 +25,13 @@ def definitions() -> Iterator[str]:
     )
     yield (
         f"CREATE OR REPLACE VIEW {SCHEMA}.pg_namespace AS "
-        "SELECT oid::BIGINT AS oid, nspname::VARCHAR AS nspname, 10::BIGINT AS nspowner, "
-        "NULL::VARCHAR[] AS nspacl FROM (VALUES "
+        "SELECT oid::BIGINT AS oid, nspname::VARCHAR AS nspname, "
+        f"{BOOTSTRAP_SUPERUSER}::BIGINT AS nspowner, NULL::VARCHAR[] AS nspacl FROM (VALUES "
         f"({PG_CATALOG}, 'pg_catalog'), ({PUBLIC}, 'public'), "
         f"({INFORMATION_SCHEMA}, 'information_schema')) AS fixed(oid, nspname) "
-        f"UNION ALL SELECT {SCHEMA}.namespace_oid(schema_name), schema_name, 10, NULL "
+        f"UNION ALL SELECT {SCHEMA}.namespace_oid(schema_name), schema_name, "
+        f"{BOOTSTRAP_SUPERUSER}, NULL "
         "FROM duckdb_schemas() WHERE database_name = current_database() "
-        "AND schema_name NOT IN ('public', 'pg_catalog', 'information_schema')"
+        "AND schema_name NOT IN ('public', 'pg_catalog', 'information_schema') "
+        f"AND {visible('schema_name')}"
     )

@@ -120,6 +120,11 @@ COLUMNS: dict[str, str] = {
     "typdefault": "VARCHAR",
     "typacl": "VARCHAR[]",
 }
+# Pseudo-types clients name in catalog queries (``prorettype <> 'trigger'::regtype``). They
+# have no binary I/O here, so drivers that load types by typreceive leave them out.
+PSEUDO_TYPES = {2249: "record", 2276: "any", 2277: "anyarray", 2278: "void", 2279: "trigger",
+                2283: "anyelement"}
+
 # Not a PostgreSQL column: the pg_type view leaves it out; format_type and regtype read it.
 SQL_NAME = "sql_name"
 
@@ -184,6 +189,20 @@ def rows() -> Iterator[dict[str, object]]:
                 typstorage="x",
             )
             row[SQL_NAME] = SQL_NAMES.get(element, oids.TYPES[element].name) + "[]"
+        yield row
+    for oid, name in PSEUDO_TYPES.items():
+        row = dict.fromkeys(COLUMNS)
+        row.update(
+            oid=oid, typname=name, typnamespace=PG_CATALOG_OID, typowner=BOOTSTRAP_SUPERUSER,
+            typlen=-1 if name in ("record", "anyarray") else 4, typbyval=name not in
+            ("record", "anyarray"), typtype="p", typcategory="P", typispreferred=False,
+            typisdefined=True, typdelim=",", typrelid=0, typsubscript=NO_PROC, typelem=0,
+            typarray=0, typinput=f"{name}_in", typoutput=f"{name}_out", typreceive=NO_PROC,
+            typsend=NO_PROC, typmodin=NO_PROC, typmodout=NO_PROC, typanalyze=NO_PROC,
+            typalign="d" if name in ("record", "anyarray") else "i", typstorage="p",
+            typnotnull=False, typbasetype=0, typtypmod=-1, typndims=0, typcollation=0,
+        )
+        row[SQL_NAME] = '"any"' if name == "any" else name
         yield row
 
 

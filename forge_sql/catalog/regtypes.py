@@ -1,15 +1,16 @@
-"""regclass, regtype and format_type as macros.
+"""regclass, regtype, regnamespace, regproc and format_type as macros.
 
 DuckDB has no OID-alias types, so forge_sql.catalog.rewrite turns ``X::regclass`` into
 ``regclass(X)``, which yields the OID (what comparisons and ``::oid`` need), and
-``X::regclass::text`` into ``regclass_name(X)``, which yields the name; regtype likewise.
+``X::regclass::text`` into ``regclass_name(X)``, which yields the name; regtype and
+regnamespace likewise; regproc always yields the name (pg_type's regproc columns are text).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA
+from forge_sql.catalog import SCHEMA, literal, pg_type
 
 # [schema.]name with either part double-quoted (PostgreSQL's stringToQualifiedNameList).
 _QUALIFIED = r'^\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*(?:\.\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*)?$'
@@ -26,19 +27,28 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {s}.identifier(quoted, plain) AS "
         "CASE WHEN quoted <> '' THEN replace(quoted, '\"\"', '\"') ELSE lower(plain) END"
     )
-    # An unqualified name is looked up in public, as with PostgreSQL's default search_path.
-    # Reads duckdb_tables()/duckdb_views() directly: joining the pg_class and pg_namespace
-    # views would scan the lake's catalog three times.
+    # Relations of one schema by name: the catalog's own, tables, views, declared indexes.
+    # Reads lake_tables/duckdb_views() directly: the pg_class view would scan more.
     yield (
-        f"CREATE OR REPLACE MACRO {s}.relation_oid_of(x) AS ("
-        f"SELECT {s}.relation_oid(r.schema_name, r.relname) FROM ("
-        "SELECT database_name, schema_name, table_name AS relname FROM duckdb_tables() "
-        "UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views()) AS r, "
-        f"(SELECT {s}.qualified_name(x) AS m) AS parts "
-        "WHERE r.database_name = current_database() AND CASE WHEN m.q2 = '' AND m.p2 = '' "
-        f"THEN r.relname = {s}.identifier(m.q1, m.p1) AND r.schema_name = 'public' "
-        f"ELSE r.relname = {s}.identifier(m.q2, m.p2) "
-        f"AND r.schema_name = {s}.identifier(m.q1, m.p1) END LIMIT 1)"
+        f"CREATE OR REPLACE MACRO {s}.relation_lookup(nsp, rel) AS (SELECT first(oid) FROM ("
+        f"SELECT oid FROM {s}.catalog_relations WHERE nsp = 'pg_catalog' AND relname = rel "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name) FROM {s}.lake_tables() "
+        "WHERE schema_name = nsp AND table_name = rel "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name) FROM duckdb_views() "
+        "WHERE database_name = current_database() AND schema_name = nsp AND view_name = rel "
+        f"UNION ALL SELECT index_oid FROM {s}.declared "
+        "WHERE schema_name = nsp AND name = rel AND kind IN ('p', 'u', 'i')))"
+    )
+    # An unqualified name is looked up in pg_catalog, then public, as with PostgreSQL's
+    # default search_path (pg_catalog is searched first implicitly).
+    part = {name: f"{s}.qualified_name(x).{name}" for name in ("q1", "p1", "q2", "p2")}
+    first = f"{s}.identifier({part['q1']}, {part['p1']})"
+    second = f"{s}.identifier({part['q2']}, {part['p2']})"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.relation_oid_of(x) AS CASE "
+        f"WHEN {part['q2']} = '' AND {part['p2']} = '' THEN coalesce("
+        f"{s}.relation_lookup('pg_catalog', {first}), {s}.relation_lookup('public', {first})) "
+        f"ELSE {s}.relation_lookup({first}, {second}) END"
     )
     # '' answers NULL rather than an error: it is the stand-in value the engine describes
     # untyped parameters with (ADBC's ``$1::regclass``), and PostgreSQL rejects it anyway.
@@ -48,30 +58,67 @@ def definitions() -> Iterator[str]:
         f"ELSE coalesce(TRY_CAST(x AS BIGINT), {s}.relation_oid_of(x), "
         "error('relation \"' || x::VARCHAR || '\" does not exist')) END"
     )
+    # The name of a relation OID, schema-qualified unless on the search path.
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS coalesce(("
-        "SELECT CASE WHEN n.nspname = 'public' THEN c.relname "
-        "ELSE n.nspname || '.' || c.relname END "
+        f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS coalesce(("
+        "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname "
+        "ELSE n.nspname || '.' || c.relname END) "
         f"FROM {s}.pg_class AS c JOIN {s}.pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE c.oid = TRY_CAST(x AS BIGINT)), x::VARCHAR)"
+        "WHERE c.oid = x), x::VARCHAR)"
+    )
+    yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
+    # to_regclass/to_regtype: NULL where the cast raises (they answer the OID).
+    yield f"CREATE OR REPLACE MACRO {s}.to_regclass(x) AS {s}.relation_oid_of(x)"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.to_regtype(x) AS (SELECT first(oid) FROM "
+        f"{s}.pg_type_rows WHERE typname = lower(trim(x::VARCHAR)) "
+        "OR sql_name = lower(trim(x::VARCHAR)))"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regtype(x) AS CASE WHEN x IS NULL THEN NULL "
-        "ELSE coalesce(TRY_CAST(x AS BIGINT), "
-        f"(SELECT oid FROM {s}.pg_type_rows WHERE typname = lower(trim(x::VARCHAR)) "
-        "OR sql_name = lower(trim(x::VARCHAR)) LIMIT 1), "
+        f"ELSE coalesce(TRY_CAST(x AS BIGINT), {s}.to_regtype(x), "
         "error('type \"' || x::VARCHAR || '\" does not exist')) END"
     )
+    # A constant map rather than a lookup, so it also works inside list lambdas (regtype[]).
+    names = ", ".join(f"{row['oid']}: {literal(row[pg_type.SQL_NAME])}" for row in pg_type.rows())
+    yield f"CREATE OR REPLACE MACRO {s}.type_sql_name(x) AS MAP {{{names}}}[x]"
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS coalesce(("
-        f"SELECT sql_name FROM {s}.pg_type_rows WHERE oid = TRY_CAST(x AS BIGINT)), "
-        "x::VARCHAR)"
+        f"CREATE OR REPLACE MACRO {s}.regtype_name_of(x) AS "
+        f"coalesce({s}.type_sql_name(x), x::VARCHAR)"
+    )
+    yield f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS {s}.regtype_name_of({s}.regtype(x))"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regtype_names(x) AS "
+        f"list_transform(x, t -> {s}.regtype_name_of(t))"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regnamespace(x) AS CASE WHEN x IS NULL THEN NULL "
+        "ELSE coalesce(TRY_CAST(x AS BIGINT), "
+        f"(SELECT first(oid) FROM {s}.pg_namespace WHERE nspname = {s}.identifier("
+        f"{s}.qualified_name(x).q1, {s}.qualified_name(x).p1)), "
+        "error('schema \"' || x::VARCHAR || '\" does not exist')) END"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regnamespace_name_of(x) AS coalesce(("
+        f"SELECT first(nspname) FROM {s}.pg_namespace WHERE oid = x), x::VARCHAR)"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regnamespace_name(x) AS "
+        f"{s}.regnamespace_name_of({s}.regnamespace(x))"
+    )
+    # regproc: pg_type's regproc columns hold function names, so a function is its name.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regproc_name(x) AS CASE "
+        "WHEN TRY_CAST(x AS BIGINT) IS NOT NULL THEN coalesce(("
+        f"SELECT first(proname) FROM {s}.pg_proc WHERE oid = TRY_CAST(x AS BIGINT)), "
+        "CASE WHEN x::BIGINT = 0 THEN '-' ELSE x::VARCHAR END) "
+        "ELSE regexp_replace(x::VARCHAR, '^pg_catalog\\.', '') END"
     )
     # PostgreSQL's format_type(): the SQL name, with the typmod spelled out.
     yield (
         f"CREATE OR REPLACE MACRO {s}.format_type(type_oid, typmod) AS "
         "CASE WHEN type_oid IS NULL THEN NULL ELSE "
-        f"coalesce((SELECT sql_name FROM {s}.pg_type_rows WHERE oid = type_oid), '???') || "
+        f"coalesce({s}.type_sql_name(type_oid), '???') || "
         "CASE WHEN typmod IS NULL OR typmod < 0 THEN '' "
         "WHEN type_oid = 1700 THEN '(' || ((typmod - 4) // 65536) || ',' "
         "|| ((typmod - 4) % 65536) || ')' "

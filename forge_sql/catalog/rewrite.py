@@ -2,12 +2,22 @@
 
 Works on DuckDB's tokens, so string literals and quoted identifiers are never touched:
 
-- ``pg_catalog.X`` -> ``server.pgc.X`` for the X the emulation provides (catalog.PROVIDED);
-  other pg_catalog objects stay DuckDB's own.
+- ``pg_catalog.X`` -> ``server.pgc.X`` for the relations the emulation provides
+  (catalog.PROVIDED); ``pg_catalog.f(...)`` -> ``f(...)``, which the session's search path
+  resolves to the emulation's macro or DuckDB's built-in; ``::pg_catalog.text`` ->
+  ``::text``; ``OPERATOR(pg_catalog.~)`` -> ``~``; ``COLLATE pg_catalog.default`` dropped.
+- ``information_schema.X`` -> the emulation's PostgreSQL-typed views, for the X it provides.
 - ``X::regclass`` -> ``server.pgc.regclass(X)`` (the OID), ``X::regclass::text`` ->
-  ``server.pgc.regclass_name(X)`` (the name); the same for regtype. DuckDB has no OID-alias
-  types: a VARCHAR alias would parse ``'t'::regclass`` but could not turn into an OID.
-- ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
+  ``server.pgc.regclass_name(X)`` (the name); the same for regtype and regnamespace;
+  ``X::regproc`` -> the function's name; ``X::regtype[]`` -> the list of type names.
+  DuckDB has no OID-alias types: a VARCHAR alias would parse ``'t'::regclass`` but could
+  not turn into an OID.
+- ``x ~ 'pattern'``: PostgreSQL's regular expression match finds the pattern anywhere,
+  DuckDB's ``~`` matches the whole string, so the literal pattern is widened.
+- ``'{a,b}'::text[]`` and ``= ANY('{a,b}')``: PostgreSQL's array literal in DuckDB's
+  list spelling ``'[a,b]'``.
+- ``proc.oid = typ.typreceive`` -> ``proc.proname = typ.typreceive``, and
+  ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
   ``typreceive != '-'``: those columns are text, and ``-`` is how PostgreSQL prints the
   zero regproc, so the comparison keeps its meaning while ``typreceive::text`` still works.
 - asyncpg's type introspection query -> forge_sql.catalog.introspection.QUERY.
@@ -17,10 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forge_sql.catalog import PROVIDED, SCHEMA, introspection
+from forge_sql.catalog import (
+    INFORMATION_PROVIDED,
+    INFORMATION_SCHEMA,
+    PROVIDED,
+    SCHEMA,
+    introspection,
+)
 from forge_sql.engine.statements import Statement, Token, tokenize
 
-_REG_TYPES = {"regclass", "regtype"}
+_REG_TYPES = {"regclass", "regtype", "regnamespace", "regproc", "regprocedure"}
 _TEXT_TYPES = {"text", "varchar", "name"}
 _REGPROC_COLUMNS = {
     "typinput",
@@ -33,6 +49,17 @@ _REGPROC_COLUMNS = {
     "typsubscript",
 }
 _EQUALITY = {"=", "!=", "<>"}
+_REGEX_OPERATORS = {"~", "!~", "~*", "!~*"}
+# Set-returning functions whose alias in FROM also names their one column in PostgreSQL.
+_SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
+# Tokens after which an operand is part of a larger expression, not a select-list item.
+_OPERATORS = {"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "*", "/", "AND", "OR",
+              "NOT", "IN", "IS", "WHEN", "THEN", "ELSE", "CASE", "LIKE", "ANY", "ALL"}
+# PostgreSQL functions DuckDB has under another name (same arguments).
+_RENAMED = {"json_build_object": "json_object", "jsonb_build_object": "json_object"}
+# Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
+_SCALAR_FUNCTIONS = {"string_to_array", "regexp_split_to_array", "current_schemas"}
+_CLAUSES = {"SELECT", "WHERE", "ON", "GROUP", "ORDER", "HAVING", "SET", "RETURNING", "VALUES"}
 # Keywords that DuckDB's lexer reports for what reads as a function call.
 _FUNCTION_KEYWORDS = {
     "coalesce",
@@ -53,10 +80,19 @@ _FUNCTION_KEYWORDS = {
 _OPEN = {"(", "["}
 _CLOSE = {")": "(", "]": "["}
 
+Edit = tuple[int, int, int, str]  # (start, end, order, text)
+
 
 def needed(sql: str) -> bool:
     """Cheap pre-check for the session's hot path: only catalog SQL pays for tokenizing."""
-    return "pg_catalog" in sql or "::reg" in sql or "::REG" in sql
+    return (
+        "pg_" in sql  # pg_catalog, and pg_class & co. unqualified (catalog copies refresh)
+        or "PG_" in sql
+        or "::reg" in sql
+        or "::REG" in sql
+        or "information_schema" in sql
+        or "INFORMATION_SCHEMA" in sql
+    )
 
 
 def rewrite_statement(statement: Statement) -> Statement:
@@ -72,27 +108,49 @@ def rewrite(sql: str) -> str:
     tokens = [t for t in tokenize(sql) if t.kind != "comment"]
     if introspection.is_asyncpg_lookup(tokens):
         return introspection.QUERY
-    edits: list[tuple[int, int, int, str]] = []  # (start, end, order, text)
+    edits: list[Edit] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
         cast = _reg_cast(tokens, index)
         if cast is not None:
-            name, end_index, as_text = cast
+            function, end_index = cast
             first = _operand_start(tokens, index - 1)
             if first is not None:
-                function = f"{name}_name" if as_text else name
+                function = _for_operand(function, tokens[first : index])
                 # Nested casts open at the same place: the outer one (later ::) first.
-                edits.append(
-                    (tokens[first].start, tokens[first].start, -index, f"{SCHEMA}.{function}(")
-                )
+                opening = f"{SCHEMA}.{function}(" if function else "("
+                edits.append((tokens[first].start, tokens[first].start, -index, opening))
                 edits.append((token.start, tokens[end_index].end, 0, ")"))
                 index = end_index + 1
                 continue
-        if _is_pg_catalog_reference(tokens, index):
-            edits.append((token.start, token.end, 0, SCHEMA))
+        if _is_name(token) and _name(token) in _RENAMED and index + 1 < len(tokens) and (
+            tokens[index + 1].text == "(" and (index == 0 or tokens[index - 1].text != ".")
+        ):
+            edits.append((token.start, token.end, 0, _RENAMED[_name(token)]))
+        if token.upper == "CAST":
+            inner = _reg_cast_call(tokens, index, edits)
+            if inner is not None:
+                index = inner
+                continue
+        skip = _qualified_name(tokens, index, edits)
+        if skip:
+            index += skip
+            continue
+        if _is_name(token) and _name(token) in _SET_FUNCTIONS | _SCALAR_FUNCTIONS:
+            _function_in_from(tokens, index, edits)
+        elif _is_name(token) and _name(token) == "pg_partition_ancestors":
+            _ancestors_in_from(sql, tokens, index, edits)
+        if token.text in _REGEX_OPERATORS and index + 1 < len(tokens):
+            operator = _regex_match(token.text, tokens[index + 1], edits)
+            if operator != token.text:
+                edits.append((token.start, token.end, 0, operator))
+        elif token.kind == "string_const":
+            _array_literal(tokens, index, edits)
         elif _is_regproc_zero(tokens, index):
             edits.append((token.start, token.end, 0, "'-'"))
+        elif token.text == "=":
+            _regproc_join(tokens, index, edits)
         index += 1
     if not edits:
         return sql
@@ -107,6 +165,175 @@ def rewrite(sql: str) -> str:
     return "".join(pieces)
 
 
+def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int:
+    """Edits for ``pg_catalog.X`` / ``information_schema.X`` at ``index``; tokens consumed."""
+    token = tokens[index]
+    if (
+        token.kind != "identifier"
+        or index + 2 >= len(tokens)
+        or tokens[index + 1].text != "."
+        or (index > 0 and tokens[index - 1].text == ".")
+    ):
+        return 0
+    schema, member = _name(token), tokens[index + 2]
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + 3] if index + 3 < len(tokens) else None
+    if schema == "information_schema":
+        if _is_name(member) and _name(member) in INFORMATION_PROVIDED:
+            edits.append((token.start, token.end, 0, INFORMATION_SCHEMA))
+            return 3
+        return 0
+    if schema != "pg_catalog":
+        return 0
+    if (
+        before is not None
+        and before.text == "("
+        and index >= 2
+        and tokens[index - 2].upper == "OPERATOR"
+        and after is not None
+        and after.text == ")"
+    ):
+        # OPERATOR(pg_catalog.~) -> ~
+        operator = member.text
+        if operator in _REGEX_OPERATORS and index + 4 < len(tokens):
+            operator = _regex_match(operator, tokens[index + 4], edits)
+        edits.append((tokens[index - 2].start, after.end, 0, operator))
+        return 4
+    if before is not None and before.upper == "COLLATE":
+        edits.append((before.start, member.end, 0, ""))
+        return 3
+    if not _is_name(member):
+        return 0
+    if _name(member) in PROVIDED:
+        edits.append((token.start, token.end, 0, SCHEMA))
+        return 3
+    called = after is not None and after.text == "("
+    typed = before is not None and (before.text == "::" or before.upper == "AS")
+    if typed and _name(member) in _REG_TYPES:
+        return 0  # a reg* cast: _reg_cast_call rewrites it whole
+    if called and _name(member) in _RENAMED:
+        edits.append((token.start, member.end, 0, _RENAMED[_name(member)]))
+        return 3
+    if called or typed:
+        # Functions resolve through the search path (the emulation, then DuckDB's own);
+        # DuckDB knows PostgreSQL's type names unqualified only.
+        edits.append((token.start, member.start, 0, ""))
+        return 2
+    return 0
+
+
+def _regex_match(operator: str, pattern: Token, edits: list[Edit]) -> str:
+    """PostgreSQL's ``~`` finds the pattern anywhere, DuckDB's ``~`` must match the whole
+    string: a literal pattern gets ``.*`` on both sides (``(?s)``: in PostgreSQL ``.`` also
+    matches a newline). Returns the DuckDB operator (``~*`` becomes ``~`` with ``(?i)``)."""
+    text = pattern.text
+    if pattern.kind != "string_const" or not text.startswith("'"):
+        return operator
+    flags = "is" if operator.endswith("*") else "s"
+    edits.append((pattern.start, pattern.end, 0, f"'(?{flags}).*(?:{text[1:-1]}).*'"))
+    return operator.rstrip("*")
+
+
+def _function_in_from(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """A function call in FROM with an alias: ``generate_series(1, 3) s`` -> ``... s(s)``
+    (PostgreSQL lets ``s`` stand for the single column, DuckDB reads it as the whole row);
+    ``string_to_array(x, ',') s`` -> ``(SELECT string_to_array(x, ',') AS s) s`` (DuckDB
+    has no scalar functions in FROM)."""
+    close = _closing(tokens, index + 1)
+    if close is None or not _in_from(tokens, index):
+        return
+    alias = close + 1
+    if alias < len(tokens) and tokens[alias].upper == "AS":
+        alias += 1
+    if not (
+        alias < len(tokens)
+        and tokens[alias].kind == "identifier"
+        and (alias + 1 == len(tokens) or tokens[alias + 1].text not in ("(", "."))
+    ):
+        return
+    name = tokens[alias].text
+    if _name(tokens[index]) in _SET_FUNCTIONS:
+        edits.append((tokens[alias].end, tokens[alias].end, 0, f"({name})"))
+        return
+    start = index - 2 if index >= 2 and tokens[index - 1].text == "." else index
+    edits.append((tokens[start].start, tokens[start].start, 0, "(SELECT "))
+    edits.append((tokens[close].end, tokens[alias].end, 0, f" AS {name}) {name}"))
+
+
+def _ancestors_in_from(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``FROM pg_partition_ancestors(x) [WITH ORDINALITY]``: without partitions a relation
+    is its own only ancestor, so the set is one row (psql's trigger query joins it)."""
+    close = _closing(tokens, index + 1)
+    if close is None or not _in_from(tokens, index):
+        return
+    start = index - 2 if index >= 2 and tokens[index - 1].text == "." else index
+    argument = sql[tokens[index + 1].end : tokens[close].start]
+    end, row = close, f"(SELECT {argument} AS relid)"
+    if close + 2 < len(tokens) and [t.upper for t in tokens[close + 1 : close + 3]] == [
+        "WITH",
+        "ORDINALITY",
+    ]:
+        end, row = close + 2, f"(SELECT {argument} AS relid, 1::BIGINT AS depth)"
+    edits.append((tokens[start].start, tokens[end].end, 0, row))
+
+
+def _closing(tokens: Sequence[Token], opening: int) -> int | None:
+    """Index of the parenthesis closing the one at ``opening``."""
+    if opening >= len(tokens) or tokens[opening].text != "(":
+        return None
+    depth = 0
+    for at in range(opening, len(tokens)):
+        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
+        if depth == 0:
+            return at
+    return None
+
+
+def _in_from(tokens: Sequence[Token], index: int) -> bool:
+    """The token at ``index`` stands in a FROM clause (of its own parenthesis level)."""
+    depth = 0
+    for at in range(index - 1, -1, -1):
+        text = tokens[at].text
+        if text == ")":
+            depth += 1
+        elif text == "(":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tokens[at].upper in ("FROM", "JOIN"):
+            return True
+        elif depth == 0 and tokens[at].upper in _CLAUSES:
+            return False
+    return False
+
+
+def _array_literal(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``'{a,b}'`` as an array: ``'[a,b]'``, typed as a list when nothing casts it."""
+    token = tokens[index]
+    text = token.text
+    if not (text.startswith("'{") and text.endswith("}'")) or "{" in text[2:-2]:
+        return
+    literal = "'[" + text[2:-2] + "]'"
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if after is not None and after.text == "::" and _casts_to_array(tokens, index + 2):
+        edits.append((token.start, token.end, 0, literal))
+        return
+    quantified = (
+        index >= 2 and tokens[index - 1].text == "(" and tokens[index - 2].upper in ("ANY", "ALL")
+    )
+    if quantified and after is not None and after.text == ")":
+        edits.append((token.start, token.end, 0, literal + "::VARCHAR[]"))
+
+
+def _casts_to_array(tokens: Sequence[Token], index: int) -> bool:
+    """A type name (maybe qualified) followed by ``[]`` starts at ``index``."""
+    while index + 1 < len(tokens) and tokens[index + 1].text == ".":
+        index += 2
+    return (
+        index + 2 < len(tokens) and tokens[index + 1].text == "[" and tokens[index + 2].text == "]"
+    )
+
+
 def _name(token: Token) -> str:
     """An identifier as PostgreSQL resolves it: quoted keeps case, unquoted folds."""
     text = token.text
@@ -119,21 +346,8 @@ def _is_name(token: Token) -> bool:
     return token.kind in ("identifier", "keyword") and token.text not in ("::",)
 
 
-def _is_pg_catalog_reference(tokens: Sequence[Token], index: int) -> bool:
-    token = tokens[index]
-    return (
-        token.kind == "identifier"
-        and _name(token) == "pg_catalog"
-        and index + 2 < len(tokens)
-        and tokens[index + 1].text == "."
-        and _is_name(tokens[index + 2])
-        and _name(tokens[index + 2]) in PROVIDED
-        and (index == 0 or tokens[index - 1].text != ".")
-    )
-
-
-def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int, bool] | None:
-    """At ``::``: (regclass|regtype, index of the cast's last token, followed by ::text)."""
+def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
+    """At ``::``: (the emulation's function for the cast, index of the cast's last token)."""
     if tokens[index].text != "::" or index == 0:
         return None
     at = index + 1
@@ -142,14 +356,122 @@ def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int, bool] | No
     if at >= len(tokens) or not _is_name(tokens[at]) or _name(tokens[at]) not in _REG_TYPES:
         return None
     name = _name(tokens[at])
+    if name == "regprocedure":
+        name = "regproc"
+    array = at + 2 < len(tokens) and tokens[at + 1].text == "[" and tokens[at + 2].text == "]"
+    if array and name == "regtype":
+        return "regtype_names", at + 2
+    if at + 2 < len(tokens) and tokens[at + 1].text == "::":
+        text = at + 2
+        if text + 2 < len(tokens) and _name(tokens[text]) == "pg_catalog":
+            text += 2
+        if _is_name(tokens[text]) and _name(tokens[text]) in _TEXT_TYPES:
+            return f"{name}_name", text
+    if name == "regproc" or _is_output(tokens, index, at):
+        return f"{name}_name", at  # what a client reads: the name (regproc: always)
+    return name, at
+
+
+def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int | None:
+    """``CAST(x AS regclass)`` like ``x::regclass``; ``CAST(CAST(x AS regclass) AS text)``
+    -> the name. Returns where to continue (the cast's operand), None when not a reg cast."""
+    parts = _cast_parts(tokens, index)
+    if parts is None:
+        return None
+    open_at, as_at, close = parts
+    target = _cast_target(tokens, as_at, close)
+    if target in _TEXT_TYPES:
+        inner = _cast_parts(tokens, open_at + 1)
+        if inner is None or inner[2] != as_at - 1:
+            return None
+        name = _cast_target(tokens, inner[1], inner[2])
+        if name not in _REG_TYPES:
+            return None
+        function = _for_operand(f"{_reg(name)}_name", tokens[inner[0] + 1 : inner[1]])
+        edits.append((tokens[index].start, tokens[inner[0]].end, 0, f"{SCHEMA}.{function}("))
+        edits.append((tokens[inner[1] - 1].end, tokens[close].end, 0, ")"))
+        return inner[0] + 1
+    if target not in _REG_TYPES:
+        return None
+    function = _reg(target)
+    if target in ("regproc", "regprocedure") or _is_output(tokens, index, close):
+        function += "_name"
+    function = _for_operand(function, tokens[open_at + 1 : as_at])
+    opening = f"{SCHEMA}.{function}(" if function else "("
+    edits.append((tokens[index].start, tokens[open_at].end, 0, opening))
+    edits.append((tokens[as_at - 1].end, tokens[close].end, 0, ")"))
+    return open_at + 1
+
+
+def _for_operand(function: str, operand: Sequence[Token]) -> str:
+    """The cheaper function when the operand is already an OID (a column or a number):
+    no name to resolve, so ``c.oid::regclass`` compares as ``c.oid`` and prints through
+    ``regclass_name_of``. Returns '' for no function at all (the cast is the identity)."""
+    column = all(
+        t.kind == "identifier" if i % 2 == 0 else t.text == "." for i, t in enumerate(operand)
+    )
+    if not operand or not (column or (len(operand) == 1 and operand[0].kind == "numeric_const")):
+        return function
+    if function.startswith("regproc") or function.endswith("_names"):
+        return function
+    return f"{function}_of" if function.endswith("_name") else ""
+
+
+def _reg(name: str) -> str:
+    return "regproc" if name == "regprocedure" else name
+
+
+def _cast_parts(tokens: Sequence[Token], index: int) -> tuple[int, int, int] | None:
+    """For ``CAST ( ... AS type )`` at ``index``: positions of ``(``, the ``AS``, ``)``."""
+    if tokens[index].upper != "CAST" or index + 1 >= len(tokens) or tokens[index + 1].text != "(":
+        return None
+    depth, as_at = 0, None
+    for at in range(index + 1, len(tokens)):
+        text = tokens[at].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                return (index + 1, as_at, at) if as_at is not None else None
+        elif depth == 1 and tokens[at].upper == "AS":
+            as_at = at
+    return None
+
+
+def _cast_target(tokens: Sequence[Token], as_at: int, close: int) -> str:
+    """The type name of a CAST, without a pg_catalog qualification ('' if not one name)."""
+    names = [t for t in tokens[as_at + 1 : close] if t.text != "."]
+    if len(names) == 2 and _name(names[0]) == "pg_catalog":
+        names = names[1:]
+    return _name(names[0]) if len(names) == 1 and _is_name(names[0]) else ""
+
+
+def _is_output(tokens: Sequence[Token], cast: int, last: int) -> bool:
+    """The cast ending at ``last`` is a whole item of a select list: its value is sent
+    to the client, which reads a reg* value as a name, as PostgreSQL prints it."""
+    after = tokens[last + 1] if last + 1 < len(tokens) else None
     if (
-        at + 2 < len(tokens)
-        and tokens[at + 1].text == "::"
-        and _is_name(tokens[at + 2])
-        and _name(tokens[at + 2]) in _TEXT_TYPES
+        after is not None
+        and after.text not in (",", ";")
+        and after.upper not in ("AS", "FROM")
+        and after.kind != "identifier"  # an alias without AS
     ):
-        return name, at + 2, True
-    return name, at, False
+        return False
+    depth = 0
+    for at in range(cast - 1, -1, -1):
+        text = tokens[at].text
+        if text in _CLOSE:
+            depth += 1
+        elif text in _OPEN:
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tokens[at].upper in ("SELECT", "DISTINCT"):
+            return True
+        elif depth == 0 and (tokens[at].upper in _CLAUSES or tokens[at].upper in _OPERATORS):
+            return False
+    return False
 
 
 def _operand_start(tokens: Sequence[Token], last: int) -> int | None:
@@ -186,6 +508,25 @@ def _dotted_start(tokens: Sequence[Token], index: int) -> int:
     while index >= 2 and tokens[index - 1].text == "." and tokens[index - 2].kind == "identifier":
         index -= 2
     return index
+
+
+def _regproc_join(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``proc.oid = typ.typreceive`` -> ``proc.proname = typ.typreceive``: the regproc
+    columns of pg_type hold function names here (Npgsql's type loading joins pg_proc so)."""
+    if index < 1 or index + 1 >= len(tokens):
+        return
+    end = index + 1
+    while end + 2 < len(tokens) and tokens[end + 1].text == "." and _is_name(tokens[end + 2]):
+        end += 2
+    left, right = tokens[index - 1], tokens[end]
+    for oid, other in ((left, right), (right, left)):
+        if (
+            oid.kind == "identifier"
+            and _name(oid) == "oid"
+            and other.kind == "identifier"
+            and _name(other) in _REGPROC_COLUMNS
+        ):
+            edits.append((oid.start, oid.end, 0, "proname"))
 
 
 def _is_regproc_zero(tokens: Sequence[Token], index: int) -> bool:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from forge_sql import errors
 from forge_sql.engine.errors import translate
+from forge_sql.storage import objectstore
 from forge_sql.wire.backend import Column, CopyIn
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Staging:
     catalog: str
     schema: str
     table: str
-    directory: Path
+    directory: str  # a local directory or object-storage prefix, ending in "/"
     not_null: tuple[str, ...]
 
 
@@ -67,6 +68,7 @@ class CopyInResult:
 
     columns: tuple[Column, ...] | None = None
     deferred = False
+    binary = False
 
     def __init__(
         self,
@@ -136,17 +138,19 @@ class CopyInResult:
             f"{expression} AS {_quote(name)}"
             for expression, name in zip(self._expressions[typed], self._names, strict=True)
         )
-        staging.directory.mkdir(parents=True, exist_ok=True)
-        path = staging.directory / f"{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
+        if not objectstore.is_url(staging.directory):
+            Path(staging.directory).mkdir(parents=True, exist_ok=True)
+        path = f"{staging.directory}{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
         self._session.staged_files.append(path)  # first: a failed write may leave a file
         pairs = zip(batch.columns, self._arrow_types, strict=True)
-        if all(wanted is not None and column.type == wanted for column, wanted in pairs):
+        local = not objectstore.is_url(path)  # object storage is written with DuckDB's secrets
+        if local and all(wanted is not None and column.type == wanted for column, wanted in pairs):
             _write_parquet(pa.Table.from_batches([batch]).rename_columns(self._names), path)
         else:
-            self._cursor.from_arrow(batch).project(aliased).to_parquet(str(path))
+            self._cursor.from_arrow(batch).project(aliased).to_parquet(path)
         self._cursor.execute(
             "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
-            [staging.catalog, staging.table, str(path), staging.schema],
+            [staging.catalog, staging.table, path, staging.schema],
         )
 
     def _locate(
@@ -198,7 +202,7 @@ class CopyInResult:
         pass
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def _write_parquet(table: pa.Table, path: str) -> None:
     """Already typed columns as a Parquet file, as DuckDB writes them (snappy, statistics),
     dictionary-encoded where a sample shows repeated values: Arrow's writer gives up a
     dictionary only after building a large one, which costs more than the write itself."""

@@ -10,10 +10,15 @@ import threading
 import duckdb
 
 from forge_sql import __version__, catalog
+from forge_sql.catalog import declared
 from forge_sql.catalog import install as catalog_install
 from forge_sql.config import Settings
+from forge_sql.engine import pg_functions
+from forge_sql.engine.activity import Activity
+from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake
+from forge_sql.errors import ConfigError
+from forge_sql.storage import catalogs, conflicts, ducklake, objectstore
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +46,58 @@ class Database:
             config["threads"] = settings.threads
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
-        ducklake.flush_inlined(self._con, settings.database)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        try:
+            self._open_lake()
+        except duckdb.Error as exc:
+            self._con.close()
+            raise ConfigError(
+                f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
+                f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
+            ) from None  # the cause repeats the connection string
         self.catalog = settings.database
-        catalog_install.install(self._con)
+        self.activity = Activity()
+        self.advisory_locks = AdvisoryLocks()
+        pg_functions.register(self._con, self.activity, self.advisory_locks)
+        catalog_install.install(self._con, settings.database, list(settings.users))
+        self._catalog_cursor = self._con.cursor()
+        self._catalog_lock = threading.Lock()
+        self._declared_snapshot: int | None = None
+        self.refresh_catalog()
+        # pg_catalog.version() (SQLAlchemy's first query) is rewritten to this one.
+        self._con.execute(
+            f"CREATE OR REPLACE MACRO {catalog.SCHEMA}.version() AS '{VERSION_STRING}'"
+        )
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
+        # Functions whose value may differ when a statement runs again (savepoint replay).
+        self.volatile_functions = frozenset(
+            name.lower()
+            for (name,) in self._con.execute(
+                "SELECT DISTINCT function_name FROM duckdb_functions() "
+                "WHERE stability <> 'CONSISTENT'"
+            ).fetchall()
+        )
         self.duckdb_settings = frozenset(
             name.lower()
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
+
+    def _open_lake(self) -> None:
+        settings = self.settings
+        if "httpfs" in self.lake.extensions:
+            ducklake.load_extension(self._con, "httpfs")
+            objectstore.configure(self._con, settings)
+        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
+        ducklake.delete_orphans(self._con, settings.database, self.lake)
+        self._flush_inlined()
+
+    def _flush_inlined(self) -> None:
+        # Another server of a shared lake may be writing the same tables: retry conflicts.
+        attempts = self.settings.commit_retries if self.lake.shared else 0
+        conflicts.retry(
+            lambda: ducklake.flush_inlined(self._con, self.settings.database), attempts
+        )
 
     def _sandbox(self) -> None:
         """Confine clients to the data directory.
@@ -63,9 +110,20 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
-        allowed = str(self.data_dir) + "/"
-        self._con.execute("SET allowed_directories = [?]", [allowed])
+        allowed = [str(self.data_dir) + "/"]
+        if not self.lake.data_path.startswith(allowed[0]):
+            allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
+        self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
+
+    def refresh_catalog(self) -> None:
+        """Renew the catalog's copy of declared keys and indexes when the lake has a new
+        snapshot (forge_sql.catalog.declared); called before catalog queries."""
+        with self._catalog_lock:
+            snapshot = declared.snapshot(self._catalog_cursor, self.catalog)
+            if snapshot is None or snapshot != self._declared_snapshot:
+                declared.refresh(self._catalog_cursor, self.catalog)
+                self._declared_snapshot = snapshot
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""
@@ -80,13 +138,32 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
+    def is_superuser(self, user: str) -> bool:
+        """Without users every client is trusted (loopback only); with users, those the
+        configuration marks ``superuser = true``."""
+        users = self.settings.users
+        return not users or (user in users and users[user].superuser)
+
+    def latest_snapshot(self) -> int | None:
+        """The lake's last committed snapshot, read outside any session's transaction."""
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            row = cursor.execute(
+                f"SELECT id FROM {ducklake.quote_ident(self.catalog)}.current_snapshot()"
+            ).fetchone()
+        finally:
+            cursor.close()
+        return int(row[0]) if row else None
+
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""
         with self._lock:
             try:
-                ducklake.flush_inlined(self._con, self.catalog)
+                self._flush_inlined()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
+            self._catalog_cursor.close()
             self._con.close()
 
 

@@ -108,7 +108,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             result_oids.append(oid)
         elif column_type:
             cast_to[number] = column_type
-            result_oids.append(oid or types.pg_type(column_type)[0])
+            result_oids.append(oid or _param_oid(column_type))
         else:
             result_oids.append(oids.TEXT)
     starts = [(number, tokens[index].start) for number, index in places]
@@ -165,6 +165,11 @@ def _infer(
         if column and column in columns:
             inferred[number] = columns[column]
     return inferred
+
+
+def tables(statement: Statement) -> list[str]:
+    """Names of the tables a statement reads or writes (after FROM, JOIN, INTO, UPDATE)."""
+    return _tables([t for t in statement.tokens if t.kind != "comment"])
 
 
 def _tables(tokens: Sequence[Token]) -> list[str]:
@@ -285,3 +290,42 @@ def _rewrite(sql: str, starts: list[tuple[int, int]], cast_to: dict[int, str]) -
         last = start + len(f"${number}")
     pieces.append(sql[last:])
     return "".join(pieces)
+
+
+def adapt_arrays(sql: str, casts: Sequence[str | None], params: Sequence[object]) -> str:
+    """``sql`` with a cast of as many dimensions as each array value has.
+
+    PostgreSQL's array types cover every dimension (``{{1,2},{3,4}}`` is an int4[]), DuckDB's
+    do not: a value nested deeper than its placeholder's cast gets a deeper cast.
+    """
+    for index, target in enumerate(casts):
+        if not target or not target.endswith("[]") or index >= len(params):
+            continue
+        value = params[index]
+        if isinstance(value, list):
+            missing = _depth(value) - target.count("[]")
+            if missing > 0:
+                placeholder = f"CAST(${index + 1} AS {target})"
+                sql = sql.replace(placeholder, f"CAST(${index + 1} AS {target}{'[]' * missing})")
+    return sql
+
+
+def _depth(value: list[object]) -> int:
+    inner = next((v for v in value if v is not None), None)
+    return 1 + _depth(inner) if isinstance(inner, list) else 1
+
+
+def _param_oid(column_type: str) -> int:
+    """The type a placeholder compared with or stored in a column is described with.
+
+    Results of nested-list columns go out as JSON, but PostgreSQL describes their
+    parameters by the element's array type (int4[] for INTEGER[][]), so drivers send
+    array literals or binary arrays of any dimension, which the wire decodes as lists.
+    """
+    oid = types.pg_type(column_type)[0]
+    element = column_type
+    while element.endswith("[]"):
+        element = element[:-2]
+    if oid == oids.JSON and element != column_type:
+        oid = oids.ARRAY_OF.get(types.pg_type(element)[0], oid)
+    return oid

@@ -21,6 +21,7 @@ class _NoCopy:
 
     copy: CopyIn | CopyOut | None = None
     deferred: bool = False
+    binary: bool = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         raise errors.ProtocolError("unexpected COPY data: the statement is not COPY FROM STDIN")

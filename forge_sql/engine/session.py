@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,17 +16,26 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching
+from forge_sql.engine import activity, batching, savepoints
 from forge_sql.engine import copy as copy_statement
+from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
+from forge_sql.engine.replay import Replay
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
-from forge_sql.engine.statements import Statement, check_allowed, classify, split
+from forge_sql.engine.statements import (
+    Statement,
+    check_allowed,
+    classify,
+    identifier,
+    split,
+)
 from forge_sql.engine.types import column
+from forge_sql.storage import objectstore
 from forge_sql.wire.backend import (
     ALL_STATEMENTS,
     Column,
@@ -38,9 +49,26 @@ from forge_sql.wire.backend import (
 log = logging.getLogger(__name__)
 
 _NO_TRANSACTION = ("25P01", "there is no transaction in progress")
+_STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
+_TRANSACTION_ONLY = ("25P01", "SET LOCAL and SET TRANSACTION only apply in transaction blocks")
 # Kinds that run without the implicit transaction: reads, and statements DuckDB will not
 # run inside a transaction.
 _OUTSIDE_IMPLICIT = {"SELECT", "EXPLAIN", "CALL", "PRAGMA", "VACUUM", "ANALYZE", "EMPTY"}
+# Kinds that change nothing a savepoint would have to undo.
+_READS = {"SELECT", "EXPLAIN", "PRAGMA", "EMPTY"}
+# Kinds a read-only transaction refuses (25006).
+_WRITES = {
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "CREATE_FUNC",
+    "DROP",
+    "ALTER",
+    "MERGE_INTO",
+    "VACUUM",
+    "CALL",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +81,8 @@ class _Plan:
     describe_values: tuple[object, ...] = ()
     batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
     casts: tuple[str | None, ...] = ()
+    query: Statement | None = None  # DECLARE: the cursor's query
+    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
 
 
 class EngineSession:
@@ -73,10 +103,26 @@ class EngineSession:
         self._implicit = False  # a transaction the server opened for a Query or pipeline
         self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
         self._deferred = 0  # deferred statements since the wire last called flush_pending
-        self.staged_files: list[Path] = []  # Parquet files of this transaction's COPYs
+        self.staged_files: list[str] = []  # Parquet files of this transaction's COPYs
+        self._replay = Replay()  # what the implicit transaction ran, to run after a conflict
         self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
+        self._journal = savepoints.Journal()
+        self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
+        self._cancelled = False
+        self.function_error: errors.ForgeError | None = None  # raised in pg_functions
+        self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
+        superuser = database.is_superuser(startup.user)
+        if not superuser:
+            self.settings.server_value("is_superuser", "off")
+        self.backend = activity.BackendStatus(
+            startup.process_id, startup.user, startup.database, superuser, startup.remote, self
+        )
+        # The token lets pg_functions know the calling session; it is random, so a client
+        # cannot act as another session by setting the variable.
+        self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
+        database.activity.register(self.backend)
         self._apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
@@ -94,6 +140,7 @@ class EngineSession:
         plan = statement.handle
         assert isinstance(plan, _Plan)
         kind = plan.statement.kind
+        self._active(plan.statement.sql)
         if self._status == "E" and not self._ends_transaction(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -105,6 +152,10 @@ class EngineSession:
                 f"bind message supplies {len(params)} parameters, "
                 f"but prepared statement requires {plan.param_count}"
             )
+        if plan.arrays and params:
+            sql = parameters.adapt_arrays(plan.sql, plan.casts, params)
+            if sql != plan.sql:
+                plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
             if self._pending is not None:
                 if self._pending.accepts(plan.batch, plan.casts):
@@ -116,8 +167,16 @@ class EngineSession:
                 return self._setting(plan.statement)
             if kind == "SESSION":
                 return self._session_command(plan.statement)
+            if kind == "CURSOR":
+                return self._cursor_command(plan, params)
             check_allowed(plan.statement)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
+            if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
+                self.settings.read_only
+            ):
+                raise errors.ReadOnlySqlTransaction(
+                    f"cannot execute {plan.statement.words[0]} in a read-only transaction"
+                )
             if copy is not None and copy.direction == "out":
                 return self._copy_out(plan.statement, copy)
             if kind not in _OUTSIDE_IMPLICIT and self._status == "I" and not self._implicit:
@@ -126,7 +185,11 @@ class EngineSession:
                 self._detach_stream()
                 self._cursor.execute("BEGIN TRANSACTION")
                 self._implicit = True
+                self._replay = Replay()
             if copy is not None:
+                if self._status == "T":
+                    self._journal.record(plan.statement, plan.sql, params, "COPY data is not kept")
+                self._replay.spoil()  # the data is consumed as it arrives
                 return self._copy_in(copy)
             if plan.batch is not None and params and (self._implicit or self._status == "T"):
                 return self._gather(plan, params)
@@ -134,6 +197,11 @@ class EngineSession:
                 self._detach_stream()
                 declared = self._declarations.execute(plan.statement)
                 if declared is not None:
+                    if self._status == "T":
+                        self._journal.record(plan.statement, plan.sql, params)
+                    if self._implicit:
+                        ddl = plan.statement
+                        self._replay.record(lambda: self._declarations.execute(ddl))
                     return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
@@ -159,6 +227,8 @@ class EngineSession:
         if self._pending is None:
             self._pending = batching.PendingInsert(plan.batch, plan.casts)
         self._pending.rows.append(tuple(params))
+        if self._status == "T":
+            self._journal.record(plan.statement, plan.sql, params)
         self._deferred += 1
         if len(self._pending.rows) >= batching.MAX_ROWS:
             self._flush_inserts()
@@ -195,6 +265,8 @@ class EngineSession:
         first = self._deferred - len(pending.rows)
         try:
             self._insert_rows(pending)
+            if self._implicit:
+                self._replay.record(lambda: self._insert_rows(pending))
         except BaseException as exc:
             error = self.fail(exc)
             error.position = None
@@ -237,6 +309,9 @@ class EngineSession:
             except BaseException as exc:
                 raise self.fail(exc) from exc
 
+    def cursor_columns(self, name: str) -> tuple[Column, ...] | None:
+        return self.cursors.get(name).columns
+
     def take_deallocations(self) -> list[str]:
         names, self._deallocated = self._deallocated, []
         return names
@@ -247,10 +322,63 @@ class EngineSession:
             # The transaction's portals end with it: nothing to keep readable.
             self._streaming.close()
             self._streaming = None
-        if verb == "COMMIT":
-            self._commit()
-        else:
-            self._rollback()
+        try:
+            if verb == "COMMIT":
+                retries = self._database.settings.commit_retries
+                self._replay.commit(self._cursor, self._commit, retries)
+            else:
+                self._rollback()
+        finally:
+            self._block_ended(verb == "COMMIT")
+
+    def _end_block(self, verb: str) -> None:
+        """COMMIT or ROLLBACK of an explicit transaction block (status T or E)."""
+        commit = verb == "COMMIT"
+        self._detach_stream()
+        held = frozenset(n for n, c in self.cursors.open.items() if c.committed)
+        self._status = "I"
+        try:
+            if commit:
+                try:
+                    # WITH HOLD cursors are read to the end while their transaction lasts;
+                    # if that fails, the block fails, as in PostgreSQL.
+                    self.cursors.end_transaction(True, self.running)
+                except BaseException:
+                    commit = False
+                    self._rollback()
+                    raise
+                self._commit()
+            else:
+                self.cursors.end_transaction(False, self.running)
+                self._rollback()
+        except BaseException:
+            commit = False
+            raise
+        finally:
+            if not commit:
+                self.cursors.keep_only(held)
+            self._block_ended(commit)
+
+    def _block_ended(self, committed: bool) -> None:
+        """What PostgreSQL undoes or ends with a transaction besides the data."""
+        self.settings.end(committed)
+        if self._journal.writes or self._journal.savepoints:
+            self._journal.reset()
+        self._release_xact_locks()
+        self._apply_timezone()  # a SET TimeZone of the block may have been undone
+
+    def _release_xact_locks(self) -> None:
+        locks = self._database.advisory_locks
+        if self.backend.token in locks.xact_holders:
+            locks.release_all(self.backend.token, xact=True)
+        self.xact_locks.clear()
+
+    def release_xact_locks_after(self, mark: int) -> None:
+        """ROLLBACK TO: the transaction-level advisory locks taken since the savepoint go."""
+        locks = self._database.advisory_locks
+        for key, shared in self.xact_locks[mark:]:
+            locks.release(self.backend.token, key, shared=shared, xact=True)
+        del self.xact_locks[mark:]
 
     def _commit(self) -> None:
         try:
@@ -261,11 +389,15 @@ class EngineSession:
         self.staged_files.clear()
 
     def _discard_staged(self) -> None:
-        """Delete Parquet files a COPY wrote for a transaction that did not commit."""
+        """Delete Parquet files a COPY wrote for a transaction that did not commit.
+
+        Files on object storage stay until the start-up clean-up of orphaned files.
+        """
         files, self.staged_files = self.staged_files, []
         for path in files:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            if not objectstore.is_url(path):
+                with contextlib.suppress(OSError):
+                    Path(path).unlink()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -275,10 +407,46 @@ class EngineSession:
     def cancel(self) -> None:
         with self._lock:
             if self._running:
+                self._cancelled = True
                 self._cursor.interrupt()
+
+    def cancel_requested(self) -> bool:
+        """Whether the running statement should stop (cancel or statement_timeout)."""
+        return self._cancelled or self._timed_out
+
+    def interrupt(self) -> None:
+        """pg_cancel_backend from another session."""
+        self.cancel()
+
+    def terminate(self) -> None:
+        """pg_terminate_backend from another session: the wire closes the connection."""
+        self.cancel()
+        if self._startup.terminate is not None:
+            self._startup.terminate()
+
+    def ready(self) -> None:
+        backend = self.backend
+        backend.state = _STATES[self._status]
+        backend.state_change = time.time()
+        if self._status == "I":
+            backend.xact_start = None
+
+    def _active(self, sql: str) -> None:
+        backend = self.backend
+        now = time.time()
+        if backend.state != "active":
+            backend.state = "active"
+            backend.state_change = now
+        backend.query = sql
+        backend.query_start = now
+        if backend.xact_start is None:
+            backend.xact_start = now
 
     def close(self) -> None:
         self._pending = None
+        self._database.activity.unregister(self.backend)
+        self._database.advisory_locks.release_all(self.backend.token)
+        self.cursors.close_all()
         self._detach_stream()
         if self._implicit or self._status != "I":
             self._implicit = False
@@ -289,7 +457,7 @@ class EngineSession:
     # -- helpers used by results ----------------------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
-        error = translate(exc, sql)
+        error, self.function_error = self.function_error or translate(exc, sql), None
         if self._pending is not None:
             self._pending = None  # gathered rows go with the failed transaction
             self._deferred = 0
@@ -311,7 +479,7 @@ class EngineSession:
                 self._timer.cancel()
                 self._timer = None
             if flag:
-                self._timed_out = False
+                self._timed_out = self._cancelled = False
                 timeout = session_settings.duration_ms(self.settings.get("statement_timeout"))
                 if timeout > 0:
                     self._timer = threading.Timer(timeout / 1000, self._time_out)
@@ -340,7 +508,10 @@ class EngineSession:
             return PreparedStatement(
                 statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
             )
+        if statement.kind == "CURSOR":
+            return self._plan_cursor(statement, given, describe)
         if catalog_sql.needed(statement.sql):
+            self._database.refresh_catalog()
             statement = catalog_sql.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
         plan = _Plan(
@@ -350,6 +521,7 @@ class EngineSession:
             resolved.stand_ins,
             batching.insert_shape(statement) if resolved.oids else None,
             resolved.casts,
+            arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -386,13 +558,24 @@ class EngineSession:
     # -- execution ----------------------------------------------------------------------
     def _run(self, plan: _Plan, params: Sequence[object]) -> Result:
         self._detach_stream()
-        self.running(True)
-        try:
-            self._cursor.execute(plan.sql, list(params) if params else None)
-        finally:
-            self.running(False)
+        self._execute(plan.sql, params)
         statement = plan.statement
+        if self._status == "T" and statement.kind not in _READS:
+            self._journal.record(statement, plan.sql, params)
+        elif self._status == "I" and not self._implicit:
+            self._release_xact_locks()  # the statement was its own transaction
+        if self._implicit:
+            if statement.returns_rows:
+                self._replay.spoil()  # the rows go to the client: it has seen this run
+            else:
+                self._replay.record(lambda: self._execute(plan.sql, params))
         description = self._cursor.description
+        if self.settings.timezone != self._timezone and statement.returns_rows:
+            # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
+            table = self._cursor.fetch_arrow_table()
+            self._apply_timezone()
+            columns = tuple(column(d[0], str(d[1])) for d in description or ())
+            return TableResult(table, columns, "SELECT")
         if statement.returns_rows:
             columns = tuple(column(d[0], str(d[1])) for d in description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)
@@ -406,6 +589,13 @@ class EngineSession:
             row = self._cursor.fetchone()
             count = int(row[0]) if row and row[0] is not None else 0
         return TagResult(statement.tag(count))
+
+    def _execute(self, sql: str, params: Sequence[object]) -> None:
+        self.running(True)
+        try:
+            self._cursor.execute(sql, list(params) if params else None)
+        finally:
+            self.running(False)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
@@ -436,8 +626,10 @@ class EngineSession:
             tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
             copy.relation_name(),
         )
+        # duckdb_columns(), not duckdb_tables(): the latter asks DuckLake for every table's
+        # statistics (~7 ms a table), which made each COPY slower as the lake grew.
         schema, table = self._cursor.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
             "WHERE database_name = current_database() AND table_name = ? "
             "AND schema_name = coalesce(?, current_schema())",
             [copy.relation_name(), copy.schema_name()],
@@ -455,7 +647,7 @@ class EngineSession:
                 self._database.catalog,
                 schema,
                 table,
-                self._database.data_dir / "lake" / "copy",
+                self._database.lake.staging_path,
                 tuple(n for n in names if nullable.get(n) is False),
             )
         return CopyInResult(self, self._cursor, target, copy.table, names, kinds, staging)
@@ -465,17 +657,21 @@ class EngineSession:
         if self._streaming is not None:
             streaming, self._streaming = self._streaming, None
             streaming.materialize()
+        if self.cursors.open:
+            self.cursors.spill_live(self.running)
 
     # -- statements answered by the server ----------------------------------------------------
     def _transaction(self, statement: Statement) -> Result:
         words = statement.words
         verb = words[0]
         if verb in ("SAVEPOINT", "RELEASE") or (verb == "ROLLBACK" and "TO" in words):
-            raise errors.FeatureNotSupported("savepoints are not supported")
+            return self._savepoint_command(statement)
         if verb in ("BEGIN", "START"):
             tag = "BEGIN" if verb == "BEGIN" else "START TRANSACTION"
             if self._status != "I":
                 return TagResult(tag, [("25001", "there is already a transaction in progress")])
+            self.settings.begin(statement.sql)
+            self._journal.reset(unknown_start=self._implicit)
             if self._implicit:
                 # BEGIN inside a multi-statement Query turns its implicit block explicit.
                 self._implicit = False
@@ -491,19 +687,173 @@ class EngineSession:
         if verb in ("COMMIT", "END"):
             if self._status == "I":
                 return TagResult("COMMIT", [_NO_TRANSACTION])
-            self._detach_stream()
             if self._status == "E":
-                self._rollback()
+                self._end_block("ROLLBACK")
                 return TagResult("ROLLBACK")
-            self._status = "I"  # DuckDB ends the transaction whether COMMIT succeeds or not
-            self._commit()
+            # DuckDB ends the transaction whether COMMIT succeeds or not
+            self._end_block("COMMIT")
             return TagResult("COMMIT")
         # ROLLBACK, ABORT
         if self._status == "I":
             return TagResult("ROLLBACK", [_NO_TRANSACTION])
-        self._detach_stream()
-        self._rollback()
+        self._end_block("ROLLBACK")
         return TagResult("ROLLBACK")
+
+    def _savepoint_command(self, statement: Statement) -> Result:
+        verb = statement.words[0]
+        name = savepoints.savepoint_name(statement)
+        if self._status == "I":
+            what = {"SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE SAVEPOINT"}
+            raise errors.NoActiveSqlTransaction(
+                f"{what.get(verb, 'ROLLBACK TO SAVEPOINT')} can only be used in transaction blocks"
+            )
+        if verb == "SAVEPOINT":
+            savepoints.set_savepoint(self, self._journal, name)
+            return TagResult("SAVEPOINT")
+        if verb == "RELEASE":
+            savepoints.release(self._journal, name)
+            return TagResult("RELEASE")
+        try:
+            savepoints.rollback_to(self, self._journal, name)
+        finally:
+            self._apply_timezone()
+        return TagResult("ROLLBACK")
+
+    # -- used by savepoints -----------------------------------------------------------------
+    @property
+    def failed(self) -> bool:
+        return self._status == "E"
+
+    def mark_failed(self) -> None:
+        self._status = "E"
+
+    def restart_transaction(self) -> None:
+        """Roll the DuckDB transaction back and begin another; the block goes on."""
+        self._detach_stream()
+        with contextlib.suppress(duckdb.TransactionException):
+            self._cursor.execute("ROLLBACK")
+        self._discard_staged()
+        self._status = "E"  # until the new transaction has begun
+        self._cursor.execute("BEGIN TRANSACTION")
+        self._status = "T"
+
+    def replay(self, write: savepoints.Write) -> None:
+        """Run a journaled write again, the way :meth:`execute` ran it."""
+        self.running(True)
+        try:
+            declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
+            if not declares or self._declarations.execute(write.statement) is None:
+                self._cursor.execute(write.sql, write.params)
+        finally:
+            self.running(False)
+
+    def lake_snapshot(self) -> int | None:
+        """The lake snapshot this session's transaction reads."""
+        row = self._cursor.execute(
+            f"SELECT id FROM {copy_statement.quote(self._database.catalog)}.current_snapshot()"
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def latest_lake_snapshot(self) -> int | None:
+        return self._database.latest_snapshot()
+
+    def replay_obstacle(self, write: savepoints.Write) -> str | None:
+        """Why ``write`` would not do the same again, or None."""
+        if write.statement.kind in ("CALL", "COPY"):
+            return f"{write.statement.words[0]} cannot be repeated"
+        name = savepoints.volatile_call(write.statement, self._database.volatile_functions)
+        if name is not None:
+            return f"a statement calls {name}(), whose value changes"
+        if write.statement.kind in ("INSERT", "UPDATE", "MERGE_INTO"):
+            tables = parameters.tables(write.statement)
+            if tables and self._cursor.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE lower(table_name) IN "
+                "(SELECT lower(unnest(?))) AND contains(column_default, '(')",
+                [tables],
+            ).fetchall()[0][0]:
+                return "a statement stores a computed column default"
+        return None
+
+    def cursor_names(self) -> frozenset[str]:
+        return frozenset(self.cursors.open)
+
+    def close_cursors_except(self, names: frozenset[str]) -> None:
+        self.cursors.keep_only(names)
+
+    # -- cursors ------------------------------------------------------------------------------
+    def _plan_cursor(
+        self, statement: Statement, given: Sequence[int], describe: bool
+    ) -> PreparedStatement:
+        columns: tuple[Column, ...] | None = None
+        if statement.words[0] != "DECLARE":
+            fetch = sql_cursors.parse_fetch(statement)
+            cursor = self.cursors.open.get(fetch.name)
+            if fetch.verb == "FETCH" and cursor is not None:
+                columns = cursor.columns
+            plan = _Plan(statement, statement.sql, 0)
+            return PreparedStatement(statement.sql, tuple(given), columns, plan)
+        declare = sql_cursors.parse_declare(statement)
+        try:
+            query = classify(declare.query)
+        except errors.ForgeError as exc:
+            if exc.position is not None:
+                exc.position += declare.offset + statement.offset  # from the query's start
+            raise
+        if query.kind != "SELECT":
+            raise errors.InvalidCursorDefinition(
+                f"cannot open {query.words[0] if query.words else 'empty'} query as cursor"
+            )
+        inner = self._plan(query, given, describe)
+        inner_plan = inner.handle
+        assert isinstance(inner_plan, _Plan)
+        plan = _Plan(
+            statement,
+            inner_plan.sql,
+            inner_plan.param_count,
+            inner_plan.describe_values,
+            casts=inner_plan.casts,
+            query=inner_plan.statement,
+            arrays=inner_plan.arrays,
+        )
+        return PreparedStatement(statement.sql, inner.param_oids, None, plan)
+
+    def _cursor_command(self, plan: _Plan, params: Sequence[object]) -> Result:
+        statement = plan.statement
+        if statement.words[0] == "DECLARE":
+            return self._declare(plan, params)
+        fetch = sql_cursors.parse_fetch(statement)
+        cursor = self.cursors.get(fetch.name)
+        result = sql_cursors.FetchResult(cursor, fetch.count, self.running, fetch.verb)
+        if fetch.verb == "MOVE":
+            result.skip()
+        return result
+
+    def _declare(self, plan: _Plan, params: Sequence[object]) -> Result:
+        declare = sql_cursors.parse_declare(plan.statement)
+        if self._status == "I" and not declare.hold:
+            raise errors.NoActiveSqlTransaction(
+                "DECLARE CURSOR can only be used in transaction blocks"
+            )
+        if declare.name in self.cursors.open:
+            raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
+        self._detach_stream()
+        self.running(True)
+        try:
+            self._cursor.execute(plan.sql, list(params) if params else None)
+        finally:
+            self.running(False)
+        columns = tuple(column(d[0], str(d[1])) for d in self._cursor.description or ())
+        reader = self._cursor.to_arrow_reader(self.batch_rows)
+        cursor = sql_cursors.Cursor(
+            declare.name, columns, declare.hold, reader, self.cursors.spill_dir
+        )
+        cursor.binary = declare.binary
+        self.cursors.add(cursor)
+        if self._status == "I":
+            # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.
+            cursor.spill(self.running)
+            cursor.committed = True
+        return TagResult("DECLARE CURSOR")
 
     def _rollback(self) -> None:
         self._status = "I"
@@ -536,12 +886,17 @@ class EngineSession:
             self._apply_timezone()
             return TagResult("RESET")
         if command.verb == "SET_CHARACTERISTICS":
-            level = session_settings.isolation_level(command.value)
-            if level:
-                self.settings.set("default_transaction_isolation", level)
+            self.settings.set_characteristics(command.value)
             return TagResult("SET")
-        self.settings.set(command.name, command.value)
+        if command.verb == "SET_TRANSACTION":
+            if not self.settings.in_block:
+                return TagResult("SET", [_TRANSACTION_ONLY])
+            self.settings.set_transaction(command.value)
+            return TagResult("SET")
+        self.settings.set(command.name, command.value, command.local)
         self._apply_timezone()
+        if command.local and not self.settings.in_block:
+            return TagResult("SET", [_TRANSACTION_ONLY])
         return TagResult("SET")
 
     def _refuse_duckdb_setting(self, name: str) -> None:
@@ -581,33 +936,33 @@ class EngineSession:
                     raise errors.ActiveSqlTransaction(
                         "DISCARD ALL cannot run inside a transaction block"
                     )
+                self.cursors.close_all()
+                self._database.advisory_locks.release_all(self.backend.token, xact=False)
                 self.settings.reset("all")
                 self._apply_timezone()
                 self._deallocated.append(ALL_STATEMENTS)
             return TagResult(f"DISCARD {what}".strip())
         if verb == "CLOSE":
             if len(words) > 1 and words[1] == "ALL":
+                self.cursors.close_all()
                 return TagResult("CLOSE CURSOR ALL")
-            name = words[1].lower() if len(words) > 1 else ""
-            raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
+            tokens = [t for t in statement.tokens if t.kind != "comment"]
+            if len(tokens) < 2:
+                raise errors.SyntaxError_("syntax error: expected CLOSE name or CLOSE ALL")
+            self.cursors.close(identifier(statement, tokens[1]))
+            return TagResult("CLOSE CURSOR")
         if verb == "UNLISTEN":
             return TagResult("UNLISTEN")
         raise errors.FeatureNotSupported(f"{verb} is not supported: forge-sql has no notifications")
 
     @staticmethod
     def _ends_transaction(statement: Statement) -> bool:
+        """ROLLBACK [TO savepoint], COMMIT: what a failed block still accepts."""
         words = statement.words
         return (
             statement.kind == "TRANSACTION"
             and bool(words)
-            and words[0]
-            in (
-                "ROLLBACK",
-                "ABORT",
-                "COMMIT",
-                "END",
-            )
-            and "TO" not in words
+            and words[0] in ("ROLLBACK", "ABORT", "COMMIT", "END")
         )
 
 

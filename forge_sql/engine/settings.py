@@ -60,6 +60,8 @@ SETTINGS: dict[str, Setting] = {
     "enable_seqscan": Setting("on", "Planner setting (advisory)."),
 }
 
+_CUSTOM = Setting("", "A custom setting.")
+
 # How clients spell the names PostgreSQL reports (ParameterStatus is case-preserving).
 DISPLAY_NAMES = {"datestyle": "DateStyle", "intervalstyle": "IntervalStyle", "timezone": "TimeZone"}
 
@@ -76,6 +78,13 @@ _SET_CHARACTERISTICS = re.compile(
 )
 _SHOW = re.compile(r"^\s*SHOW\s+(?P<name>[A-Za-z_][\w.]*(?:\s+[A-Za-z_]+)*)\s*;?\s*$", re.I | re.S)
 _RESET = re.compile(r"^\s*RESET\s+(?P<name>[A-Za-z_][\w.]*)\s*;?\s*$", re.I | re.S)
+_ACCESS = re.compile(r"\bREAD\s+(ONLY|WRITE)\b", re.I)
+# A transaction's own mode, and the session default it starts from.
+_TRANSACTION_DEFAULTS = {
+    "transaction_isolation": "default_transaction_isolation",
+    "transaction_read_only": "default_transaction_read_only",
+}
+_SET_TRANSACTION = re.compile(r"^\s*SET\s+TRANSACTION\s+(.*)$", re.I | re.S)
 _ISOLATION = re.compile(
     r"ISOLATION\s+LEVEL\s+(SERIALIZABLE|REPEATABLE\s+READ|READ\s+COMMITTED|READ\s+UNCOMMITTED)",
     re.I,
@@ -88,6 +97,8 @@ class SessionSettings:
     def __init__(self, startup: dict[str, str] | None = None) -> None:
         self._values: dict[str, str] = {}
         self.changed: dict[str, str] = {}
+        self._begin: dict[str, str] | None = None  # values when the transaction block began
+        self._local: dict[str, str | None] = {}  # values SET LOCAL replaced, until its end
         # Values the client set at startup (e.g. options=-c TimeZone=...) stay in `changed`,
         # so the ParameterStatus sent on connect reports them.
         for name, value in (startup or {}).items():
@@ -98,33 +109,124 @@ class SessionSettings:
         key = name.lower()
         if key == "transaction isolation level":
             key = "transaction_isolation"
-        setting = SETTINGS.get(key)
-        if setting is None:
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        setting = self._setting(key, name, existing=True)
+        if key in _TRANSACTION_DEFAULTS and (self._begin is None or key not in self._values):
+            # Outside a block, or not set for this one: the session default applies.
+            return self.get(_TRANSACTION_DEFAULTS[key])
         return self._values.get(key, setting.default)
 
-    def set(self, name: str, value: str) -> None:
+    def set(self, name: str, value: str, local: bool = False) -> None:
         key = name.lower()
-        setting = SETTINGS.get(key)
-        if setting is None:
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        setting = self._setting(key, name)
         if setting.read_only:
             raise errors.CantChangeRuntimeParam(f'parameter "{name}" cannot be changed')
         value = self._validate(key, value)
+        if key in _TRANSACTION_DEFAULTS and self._begin is None:
+            return  # PostgreSQL: a transaction's own mode outside a block changes nothing
+        if local:
+            if self._begin is None:
+                return  # SET LOCAL outside a transaction block has no effect (a WARNING)
+            self._local.setdefault(key, self._values.get(key))
         self._values[key] = value
         if setting.reported:
             self.changed[DISPLAY_NAMES.get(key, key)] = value
 
+    def server_value(self, name: str, value: str) -> None:
+        """A read-only setting the server decides per session (is_superuser)."""
+        key = name.lower()
+        self._values[key] = value
+        if SETTINGS[key].reported:
+            self.changed[DISPLAY_NAMES.get(key, key)] = value
+
+    @property
+    def in_block(self) -> bool:
+        return self._begin is not None
+
+    @property
+    def read_only(self) -> bool:
+        return self.get("transaction_read_only") == "on"
+
+    def snapshot(self) -> dict[str, str]:
+        return dict(self._values)
+
+    def restore(self, values: dict[str, str]) -> None:
+        """Put back values taken by :meth:`snapshot` (ROLLBACK, ROLLBACK TO)."""
+        for key in set(self._values) | set(values):
+            old = values.get(key)
+            if old is None:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = old
+            setting = SETTINGS.get(key, _CUSTOM)
+            if setting.reported:
+                self.changed[DISPLAY_NAMES.get(key, key)] = old or setting.default
+
+    def begin(self, modes: str = "") -> None:
+        """A transaction block begins; ``modes`` as in BEGIN ISOLATION LEVEL ... READ ONLY."""
+        self._begin = dict(self._values)
+        self._local = {}
+        self.set_transaction(modes)
+
+    def set_transaction(self, modes: str) -> None:
+        """SET TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION: ``modes`` apply to
+        the current block, or to the session default when ``self`` is not in one."""
+        level = isolation_level(modes)
+        access = _ACCESS.search(modes)
+        if level:
+            self.set("transaction_isolation", level)
+        if access:
+            self.set("transaction_read_only", "on" if access.group(1).upper() == "ONLY" else "off")
+
+    def set_characteristics(self, modes: str) -> None:
+        level = isolation_level(modes)
+        access = _ACCESS.search(modes)
+        if level:
+            self.set("default_transaction_isolation", level)
+        if access:
+            value = "on" if access.group(1).upper() == "ONLY" else "off"
+            self.set("default_transaction_read_only", value)
+
+    def end(self, committed: bool) -> None:
+        """The block ends: ROLLBACK undoes its SETs, COMMIT keeps all but SET LOCAL ones."""
+        if self._begin is None:
+            return
+        if committed:
+            values = dict(self._values)
+            for key, old in self._local.items():
+                if old is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = old
+        else:
+            values = self._begin
+        for key in _TRANSACTION_DEFAULTS:
+            values.pop(key, None)
+        self._begin = None
+        self._local = {}
+        self.restore(values)
+
     def reset(self, name: str) -> None:
         if name.lower() == "all":
             for key in list(self._values):
-                self.reset(key)
+                if key not in _TRANSACTION_DEFAULTS:
+                    self.reset(key)
             return
         key = name.lower()
-        if key not in SETTINGS:
+        setting = self._setting(key, name)
+        if setting is _CUSTOM:
+            self._values[key] = ""  # a custom setting, once set, reads as '' after RESET
+        elif self._values.pop(key, None) is not None and setting.reported:
+            self.changed[DISPLAY_NAMES.get(key, key)] = setting.default
+
+    def _setting(self, key: str, name: str, existing: bool = False) -> Setting:
+        """The definition of ``key``; a dotted name is a custom setting, as in PostgreSQL
+        (``SET myapp.tenant = '5'``), readable once set."""
+        setting = SETTINGS.get(key)
+        if setting is None and "." in key and (not existing or key in self._values):
+            return _CUSTOM
+        if setting is None:
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
-        if self._values.pop(key, None) is not None and SETTINGS[key].reported:
-            self.changed[DISPLAY_NAMES.get(key, key)] = SETTINGS[key].default
+        return setting
 
     @property
     def timezone(self) -> str:
@@ -141,6 +243,15 @@ class SessionSettings:
             )
         if key == "client_encoding":
             return "UTF8"
+        if key in _BOOLEANS:
+            return _boolean(key, value)
+        if key in ("transaction_isolation", "default_transaction_isolation"):
+            level = " ".join(value.lower().split())
+            if level not in _LEVELS:
+                raise errors.InvalidParameterValue(
+                    f'invalid value for parameter "{key}": "{value}"'
+                )
+            return level
         if key == "timezone":
             return _timezone(value)
         if key in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
@@ -156,6 +267,21 @@ class SessionSettings:
                 detail="forge-sql prints intervals in the postgres style only.",
             )
         return value
+
+
+_BOOLEANS = {"default_transaction_read_only", "transaction_read_only", "jit", "row_security"}
+_LEVELS = {"serializable", "repeatable read", "read committed", "read uncommitted"}
+_TRUE = {"on", "true", "yes", "1", "t", "y"}
+_FALSE = {"off", "false", "no", "0", "f", "n"}
+
+
+def _boolean(key: str, value: str) -> str:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return "on"
+    if word in _FALSE:
+        return "off"
+    raise errors.InvalidParameterValue(f'parameter "{key}" requires a Boolean value')
 
 
 def _timezone(value: str) -> str:
@@ -181,7 +307,7 @@ def _unquote(value: str) -> str:
 class SettingCommand:
     """A parsed SET / SHOW / RESET statement."""
 
-    verb: str  # SET, SHOW, RESET, SET_CHARACTERISTICS
+    verb: str  # SET, SHOW, RESET, SET_CHARACTERISTICS, SET_TRANSACTION
     name: str
     value: str = ""
     local: bool = False
@@ -194,6 +320,9 @@ def parse(sql: str) -> SettingCommand | None:
         match = _SET_CHARACTERISTICS.match(sql)
         if match:
             return SettingCommand("SET_CHARACTERISTICS", "transaction", match.group(1))
+        match = _SET_TRANSACTION.match(sql)
+        if match:
+            return SettingCommand("SET_TRANSACTION", "transaction", match.group(1))
         match = _SET_TIME_ZONE.match(sql)
         if match:
             return SettingCommand(
@@ -216,9 +345,12 @@ def parse(sql: str) -> SettingCommand | None:
         match = _SHOW.match(sql)
         if match:
             name = " ".join(match.group("name").split())
+            if name.lower() == "time zone":  # SQL-standard spelling of SHOW TimeZone
+                return SettingCommand("SHOW", "TimeZone")
             if (
                 name.lower() == "all"
                 or name.lower() in SETTINGS
+                or "." in name
                 or name.lower() in ("transaction isolation level",)
             ):
                 return SettingCommand("SHOW", name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,25 @@ _FORBIDDEN = {
     "COPY_DATABASE": "COPY FROM DATABASE is not allowed",
     "UPDATE_EXTENSIONS": "UPDATE EXTENSIONS is not allowed",
 }
+
+# Functions a client may not call. The postgres extension's (loaded when the catalog is in
+# PostgreSQL) run SQL on the catalog's server or connect to any host even with external
+# access disabled (checked on DuckDB 1.5.5); query() and query_table() run SQL built from
+# strings at run time, which this check of the statement's own words cannot see.
+_FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "postgres_query",
+        "postgres_execute",
+        "postgres_scan",
+        "postgres_scan_pushdown",
+        "postgres_attach",
+        "postgres_configure_pool",
+        "pg_clear_cache",
+        "read_postgres_binary",
+        "query",
+        "query_table",
+    }
+)
 
 _CREATE_OBJECTS = {
     "TABLE",
@@ -175,7 +195,7 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
     kind = _server_kind(sql, shifted)
     if kind is None:
         try:
-            parsed = duckdb.extract_statements(sql)
+            parsed = _parse(sql)
         except duckdb.Error as exc:
             error = translate(exc, sql)
             if error.position is not None:
@@ -183,6 +203,24 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
             raise error from exc
         kind = parsed[0].type.name if parsed else "EMPTY"
     return Statement(sql, kind, shifted, start)
+
+
+def _parse(sql: str) -> list[duckdb.Statement]:
+    """DuckDB's parse of ``sql``; catalog SQL that only parses once rewritten for the
+    pg_catalog emulation (``::pg_catalog.text``, ``OPERATOR(pg_catalog.~)``) is classified
+    by its rewritten form, which the session executes."""
+    try:
+        return duckdb.extract_statements(sql)
+    except duckdb.ParserException:
+        # Imported here: forge_sql.catalog.rewrite builds on this module.
+        from forge_sql.catalog import rewrite
+
+        if not rewrite.needed(sql):
+            raise
+        rewritten = rewrite.rewrite(sql)
+        if rewritten == sql:
+            raise
+        return duckdb.extract_statements(rewritten)
 
 
 def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
@@ -196,6 +234,8 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
+    if first in ("DECLARE", "FETCH", "MOVE"):
+        return "CURSOR"
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
@@ -226,6 +266,12 @@ def check_allowed(statement: Statement) -> None:
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
         )
+    if statement.kind in ("CREATE", "DROP") and _names_secret(statement.words):
+        # The server's secret holds the lake's object-storage credentials; a client's own
+        # could redirect or read what those credentials reach.
+        reason = "secrets are managed by the server configuration"
+    if reason is None:
+        reason = _forbidden_call(statement.tokens)
     if reason is not None:
         raise errors.InsufficientPrivilege(
             f"permission denied: {reason}",
@@ -234,5 +280,39 @@ def check_allowed(statement: Statement) -> None:
         )
 
 
+def _names_secret(words: Sequence[str]) -> bool:
+    """``CREATE [OR REPLACE] [PERSISTENT|TEMPORARY] SECRET``, ``DROP [...] SECRET``."""
+    rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "PERSISTENT", "TEMPORARY", "TEMP")]
+    return rest[:1] == ["SECRET"]
+
+
+def _forbidden_call(tokens: Sequence[Token]) -> str | None:
+    for token, following in itertools.pairwise(tokens):
+        if following.text == "(" and token.kind in ("identifier", "keyword"):
+            name = token.text.strip('"').lower()
+            if name in _FORBIDDEN_FUNCTIONS:
+                return f"function {name}() is not allowed"
+    return None
+
+
 def _is_stdio_copy(statement: Statement) -> bool:
     return any(t.upper in ("STDIN", "STDOUT") for t in statement.tokens)
+
+
+def identifier(statement: Statement, token: Token) -> str:
+    """The name ``token`` spells, as PostgreSQL resolves it: a quoted identifier keeps its
+    case (and may hold spaces, which end the lexer's token text), others fold to lower."""
+    if not token.text.startswith('"'):
+        return token.text.lower()
+    sql = statement.sql
+    index = token.start + 1
+    name: list[str] = []
+    while index < len(sql):
+        char = sql[index]
+        if char == '"':
+            if sql[index + 1 : index + 2] != '"':
+                return "".join(name)
+            index += 1
+        name.append(char)
+        index += 1
+    raise errors.SyntaxError_(f"unterminated quoted identifier at or near {token.text}")

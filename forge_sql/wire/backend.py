@@ -7,7 +7,7 @@ Every method except :meth:`BackendSession.cancel` blocks and is called from a wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +39,8 @@ class StartupInfo:
     parameters: Mapping[str, str] = field(default_factory=dict)
     process_id: int = 0
     remote: str = ""
+    # Closes the connection with FATAL 57P01 (pg_terminate_backend); callable from any thread.
+    terminate: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
@@ -109,6 +111,11 @@ class Result(Protocol):
     def copy(self) -> CopyIn | CopyOut | None:
         """Set when the statement is a COPY over the connection."""
 
+    @property
+    def binary(self) -> bool:
+        """Rows answering a simple Query go out in binary format (FETCH from a BINARY
+        cursor); through the extended protocol, Bind's result formats decide."""
+
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch of rows, or None when there are no more. Blocks."""
 
@@ -167,6 +174,10 @@ class BackendSession(Protocol):
         """Names of prepared statements dropped by DEALLOCATE / DISCARD since the last call;
         :data:`ALL_STATEMENTS` stands for all of them."""
 
+    def cursor_columns(self, name: str) -> tuple[Column, ...] | None:
+        """The row description of the SQL cursor ``name`` (DECLARE), which clients may
+        describe as a portal; raise InvalidCursorName (34000) when there is none."""
+
     def error_occurred(self) -> None:
         """A statement failed outside the backend (Bind, parameter decoding): an open
         transaction block becomes failed, as after any error in PostgreSQL."""
@@ -176,6 +187,10 @@ class BackendSession(Protocol):
 
     def cancel(self) -> None:
         """Interrupt the running statement, if any. Called from any thread."""
+
+    def ready(self) -> None:
+        """The session is about to send ReadyForQuery: it waits for the client now (the
+        state pg_stat_activity shows). Called on the event loop; does not block."""
 
     def close(self) -> None:
         """End the session: roll back what is open and free its resources."""

@@ -69,6 +69,7 @@ class Portal:
     pending: pa.RecordBatch | None = None  # rows fetched but not yet sent (row limits)
     done: bool = False
     suspended: bool = False  # an Execute already stopped at its row limit
+    simple: bool = False  # a statement of a simple Query: its result picks the format
     tag: str = ""
 
 
@@ -112,10 +113,12 @@ class Session:
         self._held: list[bytes | pa.Buffer] | None = None
         self._held_marks: list[int] = []  # where each deferred Execute's answer starts
         self.remote = str(writer.get_extra_info("peername") or "")
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.tls = False
 
     # -- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         try:
             # Like PostgreSQL's authentication_timeout: a silent client cannot hold a slot.
             if await asyncio.wait_for(self._startup(), STARTUP_TIMEOUT_SECONDS):
@@ -214,7 +217,9 @@ class Session:
         self.state = State.AUTHENTICATING
         await self._authenticate()
         self.process_id = self.server.register(self)
-        startup = StartupInfo(self.user, database, parameters, self.process_id, self.remote)
+        startup = StartupInfo(
+            self.user, database, parameters, self.process_id, self.remote, self._terminate_soon
+        )
         self.db = await self._run(self.backend.open_session, startup)
         for name, value in self.backend.server_parameters().items():
             self.queue(m.parameter_status(name, value))
@@ -335,7 +340,7 @@ class Session:
             if not statements:
                 self.queue(m.empty_query_response())
             for statement in statements:
-                portal = Portal(statement, [], [])
+                portal = Portal(statement, [], [], simple=True)
                 await self._stream(portal, 0, describe=True)
                 self._notices(portal.result)
                 self._parameter_changes()
@@ -396,9 +401,13 @@ class Session:
         else:
             portal = self.portals.get(message.name)
             if portal is None:
-                raise errors.InvalidCursorName(f'portal "{message.name}" does not exist')
-            columns = portal.statement.columns
-            formats = tuple(_expand(portal.formats, len(columns or ()), "result"))
+                # A cursor opened by DECLARE is a portal too ("53.2.3"; psycopg's named
+                # cursors describe it this way).
+                columns = self._db().cursor_columns(message.name)
+                formats = ()
+            else:
+                columns = portal.statement.columns
+                formats = tuple(_expand(portal.formats, len(columns or ()), "result"))
         if columns is None:
             self.queue(m.no_data())
         else:
@@ -514,7 +523,7 @@ class Session:
                     result.close()
                     return
                 if first and describe and result.columns is not None:
-                    self.queue(m.row_description(result.columns, ()))
+                    self.queue(m.row_description(result.columns, portal.formats))
                 first = False
                 sent += chunk.rows
                 if not chunk.finished and not (0 < max_rows <= sent):
@@ -575,8 +584,29 @@ class Session:
                 self.application_name = value
             self.queue(m.parameter_status(name, value))
 
+    def _terminate_soon(self) -> None:
+        """pg_terminate_backend from another session (any thread): close this one."""
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._terminate)
+
+    def _terminate(self) -> None:
+        if self.state is State.CLOSED or self.writer.is_closing():
+            return
+        if self.db is not None:
+            self.db.cancel()
+        fields = m.error_fields(
+            errors.AdminShutdown("terminating connection due to administrator command")
+        )
+        fields["S"] = fields["V"] = "FATAL"
+        with contextlib.suppress(RuntimeError, ConnectionError):
+            self.writer.write(m.error_response(fields))
+        self.writer.close()
+
     def _ready(self) -> None:
-        status = self._db().transaction_status
+        db = self._db()
+        db.ready()
+        status = db.transaction_status
         if status == "I":
             # Portals last until the end of their transaction ("53.2.3").
             for name in list(self.portals):
@@ -660,6 +690,8 @@ def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
     """
     if portal.result is None:
         portal.result = db.execute(portal.statement, portal.params)
+        if portal.simple and portal.result.binary:
+            portal.formats = [1]  # "53.2.2": FETCH from a BINARY cursor
     result = portal.result
     chunk = Chunk()
     if result.copy is not None:

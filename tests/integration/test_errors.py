@@ -96,7 +96,7 @@ def test_error_in_simple_query_rolls_back_the_whole_message(conn: psycopg.Connec
 def test_feature_not_supported(conn: psycopg.Connection) -> None:
     conn.execute("BEGIN")
     with pytest.raises(pgerrors.FeatureNotSupported) as info:
-        conn.execute("SAVEPOINT a")
+        conn.execute("LISTEN channel")
     assert info.value.sqlstate == "0A000"
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
     conn.execute("ROLLBACK")

@@ -11,9 +11,45 @@ CASES = [
     ("SELECT * FROM pg_catalog.pg_type", "SELECT * FROM server.pgc.pg_type"),
     ("SELECT * FROM PG_CATALOG . pg_class c", "SELECT * FROM server.pgc . pg_class c"),
     ('SELECT * FROM "pg_catalog"."pg_attribute"', 'SELECT * FROM server.pgc."pg_attribute"'),
-    ("SELECT pg_catalog.format_type(23, -1)", "SELECT server.pgc.format_type(23, -1)"),
+    # functions resolve through the search path (the emulation first); types unqualified
+    ("SELECT pg_catalog.format_type(23, -1)", "SELECT format_type(23, -1)"),
+    (
+        "SELECT x::pg_catalog.int2[], CAST(y AS pg_catalog.text)",
+        "SELECT x::int2[], CAST(y AS text)",
+    ),
+    (
+        "WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default",
+        "WHERE c.relname ~ '(?s).*(?:^(t)$).*' ",
+    ),
+    ("WHERE n !~ '^pg_' AND m ~* 'x'", "WHERE n !~ '(?s).*(?:^pg_).*' AND m ~ '(?is).*(?:x).*'"),
+    ("SELECT information_schema.tables", "SELECT server.pgc_information_schema.tables"),
+    ("SELECT * FROM information_schema.routines", "SELECT * FROM information_schema.routines"),
+    # array literals
+    ("WHERE c.relkind = ANY('{r,p}')", "WHERE c.relkind = ANY('[r,p]'::VARCHAR[])"),
+    ("WHERE w <> ALL ('{a,b}'::text[])", "WHERE w <> ALL ('[a,b]'::text[])"),
+    ("SELECT '{a,b}'", "SELECT '{a,b}'"),
+    # a set-returning function's alias names its column
+    (
+        "SELECT a[s] FROM generate_series(1, 3) s, t",
+        "SELECT a[s] FROM generate_series(1, 3) s(s), t",
+    ),
+    ("SELECT generate_series(1, 3) s", "SELECT generate_series(1, 3) s"),
+    (
+        "SELECT 1 FROM pg_catalog.pg_trigger AS u, pg_catalog.pg_partition_ancestors(t.tgrelid) "
+        "WITH ORDINALITY AS a(relid, depth)",
+        "SELECT 1 FROM server.pgc.pg_trigger AS u, (SELECT t.tgrelid AS relid, 1::BIGINT AS depth) "
+        "AS a(relid, depth)",
+    ),
+    (
+        "SELECT s[i] FROM generate_series(1, 2) as i, string_to_array('a,b', ',') s",
+        "SELECT s[i] FROM generate_series(1, 2) as i(i), (SELECT string_to_array('a,b', ',') "
+        "AS s) s",
+    ),
     # what it does not provide stays DuckDB's
-    ("SELECT * FROM pg_catalog.pg_proc", "SELECT * FROM pg_catalog.pg_proc"),
+    (
+        "SELECT * FROM pg_catalog.pg_prepared_statements",
+        "SELECT * FROM pg_catalog.pg_prepared_statements",
+    ),
     ('SELECT * FROM pg_catalog."PG_TYPE"', 'SELECT * FROM pg_catalog."PG_TYPE"'),
     # literals, quoted identifiers and comments are never touched
     ("SELECT 'pg_catalog.pg_type', 'x::regclass'", "SELECT 'pg_catalog.pg_type', 'x::regclass'"),
@@ -25,14 +61,31 @@ CASES = [
     # reg* casts
     ("SELECT 't'::regclass::oid", "SELECT server.pgc.regclass('t')::oid"),
     ("WHERE a.attrelid = $1::regclass::oid", "WHERE a.attrelid = server.pgc.regclass($1)::oid"),
-    ("SELECT c.oid::pg_catalog.regclass", "SELECT server.pgc.regclass(c.oid)"),
-    ("SELECT c.oid::regclass::text", "SELECT server.pgc.regclass_name(c.oid)"),
-    ("SELECT x::REGTYPE::TEXT", "SELECT server.pgc.regtype_name(x)"),
-    ("SELECT 'int4'::regtype", "SELECT server.pgc.regtype('int4')"),
-    ("SELECT lower(n)::regclass", "SELECT server.pgc.regclass(lower(n))"),
-    ("SELECT coalesce(a, b)::regclass", "SELECT server.pgc.regclass(coalesce(a, b))"),
-    ("SELECT (s || '.' || t)::regclass", "SELECT server.pgc.regclass((s || '.' || t))"),
-    ("SELECT ?::regclass", "SELECT server.pgc.regclass(?)"),
+    # a reg* value the client reads is a name; in expressions it is the OID
+    ("SELECT c.oid::pg_catalog.regclass", "SELECT server.pgc.regclass_name_of(c.oid)"),
+    ("SELECT c.oid::regclass AS t, 1", "SELECT server.pgc.regclass_name_of(c.oid) AS t, 1"),
+    ("WHERE c.oid = 'x'::pg_catalog.regclass", "WHERE c.oid = server.pgc.regclass('x')"),
+    ("SELECT x::regnamespace::text", "SELECT server.pgc.regnamespace_name_of(x)"),
+    (
+        "WHERE typinput = 'array_in'::regproc",
+        "WHERE typinput = server.pgc.regproc_name('array_in')",
+    ),
+    ("SELECT a::regtype[]::text[]", "SELECT server.pgc.regtype_names(a)::text[]"),
+    ("WHERE d.classoid = CAST($1 AS REGCLASS)", "WHERE d.classoid = server.pgc.regclass($1)"),
+    (
+        "SELECT CAST(CAST(a.attrelid AS REGCLASS) AS TEXT), 1",
+        "SELECT server.pgc.regclass_name_of(a.attrelid), 1",
+    ),
+    ("SELECT CAST(x AS pg_catalog.regtype) FROM t", "SELECT server.pgc.regtype_name_of(x) FROM t"),
+    ("SELECT CAST(x AS TEXT)", "SELECT CAST(x AS TEXT)"),
+    ("SELECT pg_catalog.json_build_object('a', 1)", "SELECT json_object('a', 1)"),
+    ("SELECT c.oid::regclass::text", "SELECT server.pgc.regclass_name_of(c.oid)"),
+    ("SELECT x::REGTYPE::TEXT", "SELECT server.pgc.regtype_name_of(x)"),
+    ("WHERE t = 'int4'::regtype", "WHERE t = server.pgc.regtype('int4')"),
+    ("WHERE c = lower(n)::regclass", "WHERE c = server.pgc.regclass(lower(n))"),
+    ("WHERE c = coalesce(a, b)::regclass", "WHERE c = server.pgc.regclass(coalesce(a, b))"),
+    ("WHERE c = (s || '.' || t)::regclass", "WHERE c = server.pgc.regclass((s || '.' || t))"),
+    ("WHERE c = ?::regclass", "WHERE c = server.pgc.regclass(?)"),
     (
         "SELECT ('t'::regclass)::regtype::text",
         "SELECT server.pgc.regtype_name((server.pgc.regclass('t')))",
@@ -46,6 +99,10 @@ CASES = [
         "AND typreceive::TEXT != 'array_recv'",
     ),
     ("SELECT typlen != 0 FROM pg_catalog.pg_type", "SELECT typlen != 0 FROM server.pgc.pg_type"),
+    (
+        "LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive",
+        "LEFT JOIN pg_proc AS proc ON proc.proname = typ.typreceive",
+    ),
 ]
 
 
@@ -62,6 +119,7 @@ def test_rewrite(sql: str, expected: str) -> None:
         ("SELECT * FROM pg_catalog.pg_type", True),
         ("SELECT 't'::regclass", True),
         ("SELECT 't'::REGCLASS", True),
+        ("SELECT * FROM information_schema.tables", True),
     ],
 )
 def test_needed_is_a_cheap_filter(sql: str, expected: bool) -> None:

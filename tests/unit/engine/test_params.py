@@ -92,3 +92,24 @@ def test_stand_ins_match_how_values_are_bound() -> None:
     resolved = resolve("SELECT $1, $3, id FROM t WHERE id = $2", [0, 0, oids.NUMERIC])
     assert resolved.stand_ins == ("", None, Decimal(0))
     assert resolved.sql == "SELECT $1, $3, id FROM t WHERE id = CAST($2 AS INTEGER)"
+
+
+@pytest.mark.parametrize(("casts", "values", "sql"), [
+    (("INTEGER[]",), [["1", None]], "SELECT CAST($1 AS INTEGER[])"),
+    (("INTEGER[]",), [[["1", "2"], ["3", "4"]]], "SELECT CAST($1 AS INTEGER[][])"),
+    (("INTEGER[]",), [[None, [["1"]]]], "SELECT CAST($1 AS INTEGER[][][])"),
+    (("INTEGER[][]",), [[["1"], ["2"]]], "SELECT CAST($1 AS INTEGER[][])"),
+    (("INTEGER",), ["{1}"], "SELECT CAST($1 AS INTEGER)"),
+])
+def test_adapt_arrays(casts: tuple[str | None, ...], values: list[object], sql: str) -> None:
+    given = "SELECT CAST($1 AS " + (casts[0] or "INTEGER") + ")"
+    assert params.adapt_arrays(given, casts, values) == sql
+
+
+def test_nested_list_columns_describe_array_parameters() -> None:
+    def nested(tables: Sequence[str]) -> dict[str, str]:
+        return {"m": "INTEGER[][]", "s": "VARCHAR[]"}
+
+    resolved = params.resolve(classify("INSERT INTO n (m, s) VALUES ($1, $2)"), (), nested)
+    assert resolved.oids == (oids.INT4_ARRAY, oids.VARCHAR_ARRAY)
+    assert resolved.casts == ("INTEGER[][]", "VARCHAR[]")

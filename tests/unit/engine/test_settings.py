@@ -64,3 +64,58 @@ def test_values_and_reported_changes() -> None:
 def test_refused(name: str, value: str, error: type[errors.ForgeError]) -> None:
     with pytest.raises(error):
         settings.SessionSettings().set(name, value)
+
+
+def test_transaction_block_scoping() -> None:
+    values = settings.SessionSettings()
+    values.set("application_name", "before")
+    values.begin("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY")
+    assert values.get("transaction_isolation") == "serializable"
+    assert values.read_only
+    values.set("application_name", "inside")
+    values.set("statement_timeout", "5s", local=True)
+    point = values.snapshot()
+    values.set("extra_float_digits", "3")
+    values.restore(point)
+    assert values.get("extra_float_digits") == "1"
+    values.end(committed=True)
+    assert values.get("application_name") == "inside"  # plain SET stays
+    assert values.get("statement_timeout") == "0"  # SET LOCAL does not
+    assert values.get("transaction_isolation") == "repeatable read"
+    assert not values.read_only
+    values.begin()
+    values.set("application_name", "lost")
+    values.end(committed=False)
+    assert values.get("application_name") == "inside"
+
+
+def test_transaction_modes_outside_a_block() -> None:
+    values = settings.SessionSettings()
+    values.set("statement_timeout", "1s", local=True)  # no effect outside a block
+    assert values.get("statement_timeout") == "0"
+    values.set_characteristics("ISOLATION LEVEL READ COMMITTED, READ ONLY")
+    assert values.get("transaction_isolation") == "read committed"
+    assert values.read_only
+    values.set("default_transaction_read_only", "false")
+    assert not values.read_only
+    with pytest.raises(errors.InvalidParameterValue):
+        values.set("default_transaction_isolation", "chaotic")
+    with pytest.raises(errors.InvalidParameterValue):
+        values.set("default_transaction_read_only", "maybe")
+
+
+def test_custom_dotted_settings() -> None:
+    values = settings.SessionSettings()
+    with pytest.raises(errors.UndefinedObject):
+        values.get("myapp.tenant")
+    with pytest.raises(errors.UndefinedObject):
+        values.set("tenant", "5")  # without a dot: not a custom setting
+    values.set("myapp.tenant", "'5'")
+    assert values.get("MyApp.Tenant") == "5"
+    values.begin()
+    values.set("myapp.tenant", "6", local=True)
+    values.end(committed=True)
+    assert values.get("myapp.tenant") == "5"
+    values.reset("myapp.tenant")
+    assert values.get("myapp.tenant") == ""
+    assert values.changed == {}  # never reported as ParameterStatus

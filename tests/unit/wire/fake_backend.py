@@ -55,6 +55,7 @@ class FakeResult:
 
     copy = None  # the fake backend has no COPY
     deferred = False
+    binary = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         raise AssertionError("not a COPY")
@@ -207,6 +208,9 @@ class FakeSession:
     def take_deallocations(self) -> list[str]:
         return []
 
+    def cursor_columns(self, name: str) -> tuple[Column, ...] | None:
+        raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
+
     def flush_pending(self) -> None:
         pass
 
@@ -219,6 +223,9 @@ class FakeSession:
     def take_parameter_changes(self) -> dict[str, str]:
         changes, self._changes = self._changes, {}
         return changes
+
+    def ready(self) -> None:
+        pass
 
     def cancel(self) -> None:
         self.backend.cancels += 1

@@ -1,0 +1,108 @@
+"""The pg_get_*def functions: objects as SQL text, as psql and BI tools show them.
+
+pg_attrdef.adbin and pg_constraint.conbin hold expression text already (there are no
+parse trees here), so pg_get_expr returns its argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from forge_sql.catalog import SCHEMA
+
+# duckdb_views().sql is the whole CREATE VIEW statement; PostgreSQL shows the query only.
+_VIEW_QUERY = (
+    "regexp_replace(rtrim(trim(sql), ';'), "
+    r"'(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?VIEW\s+.*?\s+AS\s+', '') || ';'"
+)
+
+
+def definitions() -> Iterator[str]:
+    s = SCHEMA
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_expr(expression, relation) AS "
+        "expression::VARCHAR, (expression, relation, pretty) AS expression::VARCHAR"
+    )
+    yield (
+        f"CREATE OR REPLACE VIEW {s}.view_definitions AS SELECT "
+        f"{s}.relation_oid(schema_name, view_name) AS oid, schema_name, view_name, "
+        f"{_VIEW_QUERY} AS definition FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal"
+    )
+    by_oid = (
+        f"(SELECT first(definition) FROM {s}.view_definitions "
+        f"WHERE oid = TRY_CAST(x AS BIGINT) OR oid = {s}.relation_oid_of(x))"
+    )
+    yield f"CREATE OR REPLACE MACRO {s}.pg_get_viewdef(x) AS {by_oid}, (x, pretty) AS {by_oid}"
+    # A key is a column name (quoted as needed) or an expression's text.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.key_text(k) AS CASE WHEN contains(k, '(') THEN k "
+        f"ELSE {s}.quote_ident(k) END"
+    )
+    columns = "array_to_string(list_transform(d.columns, c -> {s}.key_text(c)), ', ')"
+    columns = columns.format(s=s)
+    target = f"{s}.quote_ident(d.schema_name) || '.' || {s}.quote_ident(d.table_name)"
+    # A declared index's definition is "[UNIQUE ]INDEX USING btree (keys)[ WHERE ...]".
+    index = (
+        "(SELECT first('CREATE ' || CASE WHEN d.kind IN ('p', 'u') "
+        "OR starts_with(d.definition, 'UNIQUE') THEN 'UNIQUE ' ELSE '' END "
+        f"|| 'INDEX ' || {s}.quote_ident(d.name) || ' ON ' || {target} || ' ' "
+        "|| coalesce(regexp_replace(d.definition, '^(UNIQUE\\s+)?INDEX\\s+', ''), "
+        f"'USING btree (' || {columns} || ')')) FROM {s}.declared AS d "
+        "WHERE d.index_oid = x AND d.kind IN ('p', 'u', 'i'))"
+    )
+    # With a column number, PostgreSQL returns that key column only.
+    column = (
+        "CASE WHEN column_number = 0 THEN " + index + " ELSE "
+        f"(SELECT first({s}.key_text(d.columns[column_number])) FROM {s}.declared AS d "
+        "WHERE d.index_oid = x AND d.kind IN ('p', 'u', 'i')) END"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_indexdef(x) AS {index}, "
+        f"(x, column_number, pretty) AS {column}"
+    )
+    # Checks as PostgreSQL prints them, "CHECK ((a > 0))"; foreign keys with no space
+    # between the referenced table and its columns, as SQLAlchemy's parser expects.
+    constraint = (
+        "(SELECT first(CASE d.kind "
+        f"WHEN 'p' THEN 'PRIMARY KEY (' || {columns} || ')' "
+        f"WHEN 'u' THEN 'UNIQUE (' || {columns} || ')' "
+        "WHEN 'c' THEN 'CHECK (' || regexp_replace(d.definition, '^CHECK\\s*', '') || ')' "
+        "ELSE regexp_replace(d.definition, '(REFERENCES\\s+\\S+?)\\s+\\(', '\\1(') END) "
+        f"FROM {s}.declared AS d WHERE d.conoid = x)"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_constraintdef(x) AS {constraint}, "
+        f"(x, pretty) AS {constraint}"
+    )
+    # Macros take untyped parameters: psql's \df lists them by name.
+    function = f"(SELECT first({{}}) FROM {s}.pg_proc WHERE oid = x)"
+    result = "CASE WHEN proretset THEN 'SETOF ' ELSE '' END || " + f"{s}.regtype_name(prorettype)"
+    arguments = "coalesce(array_to_string(proargnames, ', '), '')"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_function_result(x) AS "
+        + function.format(result)
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_function_arguments(x) AS "
+        + function.format(arguments)
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_function_identity_arguments(x) AS "
+        + function.format(arguments)
+    )
+    # No partitioned tables, sequences behind columns, triggers or extended statistics.
+    yield f"CREATE OR REPLACE MACRO {s}.pg_get_partkeydef(x) AS NULL::VARCHAR"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_serial_sequence(relation, column_name) AS "
+        "NULL::VARCHAR"
+    )
+    yield f"CREATE OR REPLACE MACRO {s}.pg_get_statisticsobjdef_columns(x) AS NULL::VARCHAR"
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_triggerdef(x) AS NULL::VARCHAR, "
+        "(x, pretty) AS NULL::VARCHAR"
+    )
+    yield f"CREATE OR REPLACE MACRO {s}.pg_relation_is_publishable(x) AS false"
+    # Without partitions a relation is its own only ancestor (a set-returning function).
+    yield f"CREATE OR REPLACE MACRO {s}.pg_partition_ancestors(x) AS unnest([{s}.regclass(x)])"
+    yield f"CREATE OR REPLACE MACRO {s}.pg_stat_get_numscans(x) AS 0::BIGINT"

@@ -1,0 +1,133 @@
+"""information_schema as PostgreSQL presents it: tables, columns (PostgreSQL type names in
+data_type and udt_name), schemata, views, table_constraints and key_column_usage.
+
+DuckDB's own information_schema uses DuckDB's type names and shows the server's own
+schemas; rewrite.py points ``information_schema.X`` here for the X in INFORMATION_PROVIDED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from forge_sql.catalog import INFORMATION_SCHEMA, SCHEMA, literal, visible
+from forge_sql.catalog.roles import OWNER
+from forge_sql.wire import oids
+
+_HERE = "database_name = current_database()"
+_KINDS = (
+    "CASE d.kind WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' "
+    "WHEN 'f' THEN 'FOREIGN KEY' ELSE 'CHECK' END"
+)
+# Bits of binary precision of the integer and float types (information_schema.sql).
+_BINARY_PRECISION = {
+    oids.INT2: 16,
+    oids.INT4: 32,
+    oids.INT8: 64,
+    oids.FLOAT4: 24,
+    oids.FLOAT8: 53,
+}
+
+
+def _columns() -> str:
+    s = SCHEMA
+    precision = " ".join(f"WHEN {oid} THEN {bits}" for oid, bits in _BINARY_PRECISION.items())
+    typmod = f"{s}.type_typmod(c.data_type)"
+    return (
+        f"CREATE OR REPLACE VIEW {INFORMATION_SCHEMA}.columns AS SELECT "
+        "c.database_name AS table_catalog, c.schema_name AS table_schema, "
+        "c.table_name, c.column_name, c.column_index AS ordinal_position, "
+        "CASE WHEN c.column_default <> 'NULL' THEN c.column_default END AS column_default, "
+        "CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable, "
+        "CASE WHEN t.typcategory = 'A' THEN 'ARRAY' ELSE t.sql_name END AS data_type, "
+        "NULL::INTEGER AS character_maximum_length, "
+        f"CASE WHEN t.oid IN ({oids.VARCHAR}, {oids.TEXT}, {oids.BPCHAR}) THEN 1073741824 "
+        "END AS character_octet_length, "
+        f"CASE t.oid {precision} WHEN {oids.NUMERIC} THEN "
+        f"CASE WHEN {typmod} > 0 THEN ({typmod} - 4) // 65536 END END AS numeric_precision, "
+        f"CASE WHEN t.oid IN ({', '.join(map(str, _BINARY_PRECISION))}) THEN 2 "
+        f"WHEN t.oid = {oids.NUMERIC} THEN 10 END AS numeric_precision_radix, "
+        f"CASE WHEN t.oid IN ({oids.INT2}, {oids.INT4}, {oids.INT8}) THEN 0 "
+        f"WHEN t.oid = {oids.NUMERIC} AND {typmod} > 0 THEN ({typmod} - 4) % 65536 "
+        "END AS numeric_scale, "
+        "CASE WHEN t.typcategory = 'D' THEN CASE WHEN t.oid = "
+        f"{oids.DATE} THEN 0 ELSE 6 END END AS datetime_precision, "
+        "NULL::VARCHAR AS interval_type, NULL::INTEGER AS interval_precision, "
+        "NULL::VARCHAR AS character_set_catalog, NULL::VARCHAR AS character_set_schema, "
+        "NULL::VARCHAR AS character_set_name, NULL::VARCHAR AS collation_catalog, "
+        "NULL::VARCHAR AS collation_schema, NULL::VARCHAR AS collation_name, "
+        "NULL::VARCHAR AS domain_catalog, NULL::VARCHAR AS domain_schema, "
+        "NULL::VARCHAR AS domain_name, c.database_name AS udt_catalog, "
+        "'pg_catalog' AS udt_schema, t.typname AS udt_name, "
+        "NULL::VARCHAR AS scope_catalog, NULL::VARCHAR AS scope_schema, "
+        "NULL::VARCHAR AS scope_name, NULL::INTEGER AS maximum_cardinality, "
+        "c.column_index::VARCHAR AS dtd_identifier, 'NO' AS is_self_referencing, "
+        "'NO' AS is_identity, NULL::VARCHAR AS identity_generation, "
+        "NULL::VARCHAR AS identity_start, NULL::VARCHAR AS identity_increment, "
+        "NULL::VARCHAR AS identity_maximum, NULL::VARCHAR AS identity_minimum, "
+        "'NO' AS identity_cycle, 'NEVER' AS is_generated, "
+        "NULL::VARCHAR AS generation_expression, "
+        "CASE WHEN v.view_name IS NULL THEN 'YES' ELSE 'NO' END AS is_updatable "
+        f"FROM duckdb_columns() AS c JOIN {s}.pg_type_rows AS t "
+        f"ON t.oid = {s}.type_oid(c.data_type) "
+        "LEFT JOIN duckdb_views() AS v ON v.database_name = c.database_name "
+        "AND v.schema_name = c.schema_name AND v.view_name = c.table_name "
+        f"WHERE c.{_HERE} AND NOT c.internal AND {visible('c.schema_name')} "
+        "ORDER BY c.schema_name, c.table_name, c.column_index"
+    )
+
+
+def definitions() -> Iterator[str]:
+    s, i = SCHEMA, INFORMATION_SCHEMA
+    yield f"DROP SCHEMA IF EXISTS {i} CASCADE"
+    yield f"CREATE SCHEMA {i}"
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.tables AS SELECT current_database() AS table_catalog, "
+        "schema_name AS table_schema, table_name, 'BASE TABLE' AS table_type, "
+        "NULL::VARCHAR AS self_referencing_column_name, NULL::VARCHAR AS reference_generation, "
+        "NULL::VARCHAR AS user_defined_type_catalog, NULL::VARCHAR AS user_defined_type_schema, "
+        "NULL::VARCHAR AS user_defined_type_name, 'YES' AS is_insertable_into, "
+        "'NO' AS is_typed, NULL::VARCHAR AS commit_action "
+        f"FROM {s}.lake_tables() "
+        "UNION ALL SELECT database_name, schema_name, view_name, 'VIEW', NULL, NULL, NULL, "
+        "NULL, NULL, 'NO', 'NO', NULL "
+        f"FROM duckdb_views() WHERE {_HERE} AND NOT internal AND {visible('schema_name')}"
+    )
+    yield _columns()
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.schemata AS SELECT current_database() AS catalog_name, "
+        f"nspname AS schema_name, {literal(OWNER)} AS schema_owner, "
+        "NULL::VARCHAR AS default_character_set_catalog, "
+        "NULL::VARCHAR AS default_character_set_schema, "
+        "NULL::VARCHAR AS default_character_set_name, NULL::VARCHAR AS sql_path "
+        f"FROM {s}.pg_namespace"
+    )
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.views AS SELECT current_database() AS table_catalog, "
+        "schema_name AS table_schema, view_name AS table_name, "
+        "definition AS view_definition, 'NONE' AS check_option, 'NO' AS is_updatable, "
+        "'NO' AS is_insertable_into, 'NO' AS is_trigger_updatable, "
+        "'NO' AS is_trigger_deletable, 'NO' AS is_trigger_insertable_into "
+        f"FROM {s}.view_definitions WHERE {visible('schema_name')}"
+    )
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.table_constraints AS SELECT "
+        "current_database() AS constraint_catalog, d.schema_name AS constraint_schema, "
+        "d.name AS constraint_name, current_database() AS table_catalog, "
+        "d.schema_name AS table_schema, d.table_name, "
+        f"{_KINDS} AS constraint_type, 'NO' AS is_deferrable, 'NO' AS initially_deferred, "
+        "'YES' AS enforced, CASE WHEN d.kind IN ('p', 'u') THEN 'YES' END AS nulls_distinct "
+        f"FROM {s}.declared AS d WHERE d.kind IN ('p', 'u', 'c', 'f')"
+    )
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.key_column_usage AS SELECT "
+        "current_database() AS constraint_catalog, d.schema_name AS constraint_schema, "
+        "d.name AS constraint_name, current_database() AS table_catalog, "
+        "d.schema_name AS table_schema, d.table_name, k.column_name, "
+        "k.ordinal_position::INTEGER AS ordinal_position, "
+        "CASE WHEN d.kind = 'f' THEN k.ordinal_position END::INTEGER "
+        "AS position_in_unique_constraint "
+        f"FROM {s}.declared AS d, "
+        "(SELECT unnest(d.columns) AS column_name, "
+        "generate_subscripts(d.columns, 1) AS ordinal_position) AS k "
+        "WHERE d.kind IN ('p', 'u', 'f')"
+    )

@@ -1,0 +1,118 @@
+"""The live sessions of this server, as pg_stat_activity lists them, and signals between
+them (pg_cancel_backend, pg_terminate_backend).
+
+Each session is known by a random token that it alone can name (a DuckDB variable of its
+own connection), so SQL functions find the session calling them without trusting a
+process id the client could choose.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from forge_sql import errors
+
+if TYPE_CHECKING:
+    from forge_sql.engine.session import EngineSession
+
+_PEER = re.compile(r"^\('?([^',]*)'?,\s*(\d+)")
+
+
+@dataclass(slots=True)
+class BackendStatus:
+    """What pg_stat_activity shows of one session, kept up to date by the session."""
+
+    pid: int
+    user: str
+    database: str
+    superuser: bool
+    remote: str
+    session: EngineSession
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    backend_start: float = field(default_factory=time.time)
+    xact_start: float | None = None
+    query_start: float | None = None
+    state_change: float = field(default_factory=time.time)
+    state: str = "idle"
+    query: str = ""
+
+    def client(self) -> tuple[str | None, int | None]:
+        match = _PEER.match(self.remote)
+        if match is None:
+            return None, None
+        return match.group(1), int(match.group(2))
+
+    def row(self, visible: bool) -> dict[str, object]:
+        address, port = self.client()
+        return {
+            "pid": self.pid,
+            "usename": self.user,
+            "datname": self.database,
+            "application_name": self.session.settings.get("application_name"),
+            "client_addr": address,
+            "client_port": port if port is not None else -1,
+            "backend_start": self.backend_start,
+            "xact_start": self.xact_start,
+            "query_start": self.query_start,
+            "state_change": self.state_change,
+            "state": self.state,
+            "query": self.query if visible else "<insufficient privilege>",
+        }
+
+
+class Activity:
+    """Registry of live sessions, shared by all of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_token: dict[str, BackendStatus] = {}
+
+    def register(self, backend: BackendStatus) -> None:
+        with self._lock:
+            self._by_token[backend.token] = backend
+
+    def unregister(self, backend: BackendStatus) -> None:
+        with self._lock:
+            self._by_token.pop(backend.token, None)
+
+    def find(self, token: str | None) -> BackendStatus | None:
+        return self._by_token.get(token or "")
+
+    def caller(self, token: str | None) -> BackendStatus:
+        backend = self._by_token.get(token or "")
+        if backend is None:
+            raise errors.InsufficientPrivilege("the session variable forge_session was changed")
+        return backend
+
+    def rows(self, token: str | None) -> list[dict[str, object]]:
+        """pg_stat_activity as the calling session may see it: others' query text only
+        for a superuser or the same user, as in PostgreSQL."""
+        me = self.caller(token)
+        with self._lock:
+            backends = sorted(self._by_token.values(), key=lambda b: b.pid)
+        return [b.row(me.superuser or b.user == me.user) for b in backends]
+
+    def signal(self, token: str | None, pid: int, terminate: bool) -> bool:
+        """pg_cancel_backend / pg_terminate_backend: False when no session has ``pid``."""
+        me = self.caller(token)
+        with self._lock:
+            target = next((b for b in self._by_token.values() if b.pid == pid), None)
+        if target is None:
+            return False
+        if not me.superuser and (target.superuser or target.user != me.user):
+            what = "terminate this process" if terminate else "cancel query"
+            raise errors.InsufficientPrivilege(
+                f"permission denied to {what}",
+                detail=f'Only superusers and sessions of role "{target.user}" may '
+                f"{'terminate' if terminate else 'cancel queries of'} this session.",
+            )
+        if terminate:
+            target.session.terminate()
+        else:
+            target.session.interrupt()
+        return True

@@ -1,0 +1,287 @@
+"""SQL cursors: DECLARE, FETCH, MOVE and CLOSE (PostgreSQL docs, "DECLARE", "FETCH").
+
+A cursor reads its query's DuckDB result batch by batch. The session has one DuckDB
+connection, and running anything else on it ends an unread result, so before that the
+cursor's remaining rows are spilled to an Arrow IPC file in the data directory's tmp/ and
+read back from there: memory stays bounded whatever the cursor's size. A WITH HOLD cursor
+is spilled the same way at COMMIT, so it outlives its transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.engine.statements import Statement, identifier
+from forge_sql.wire.backend import Column, CopyIn, CopyOut
+
+ALL = -1  # FETCH ALL
+
+
+@dataclass(frozen=True, slots=True)
+class Declare:
+    name: str
+    query: str  # the SQL after FOR
+    offset: int  # where the query starts in the statement
+    hold: bool
+    binary: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    verb: str  # FETCH or MOVE
+    name: str
+    count: int  # rows, or ALL
+
+
+def parse_declare(statement: Statement) -> Declare:
+    """DECLARE name [BINARY] [ASENSITIVE|INSENSITIVE] [[NO] SCROLL] CURSOR
+    [{WITH|WITHOUT} HOLD] FOR query."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    words = [t.upper for t in tokens]
+    if len(tokens) < 4 or "FOR" not in words or "CURSOR" not in words:
+        raise errors.SyntaxError_("syntax error in DECLARE: expected DECLARE name CURSOR FOR query")
+    at = words.index("CURSOR")
+    options = words[2:at]
+    if "SCROLL" in options and "NO" not in options:
+        raise errors.FeatureNotSupported(
+            "SCROLL cursors are not supported", hint="Declare the cursor NO SCROLL."
+        )
+    for_index = words.index("FOR", at)
+    modes = words[at + 1 : for_index]
+    if for_index + 1 >= len(tokens):
+        raise errors.SyntaxError_("syntax error at end of input")
+    start = tokens[for_index + 1].start
+    return Declare(
+        identifier(statement, tokens[1]),
+        statement.sql[start:],
+        start,
+        modes[:2] == ["WITH", "HOLD"],
+        "BINARY" in options,
+    )
+
+
+_COUNT = re.compile(r"^[+-]?\d+$")
+
+
+def parse_fetch(statement: Statement) -> Fetch:
+    """FETCH|MOVE [NEXT | FORWARD [n|ALL] | n | ALL] [FROM|IN] name (forward only)."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    verb = tokens[0].upper
+    if len(tokens) < 2:
+        raise errors.SyntaxError_("syntax error at end of input")
+    name = identifier(statement, tokens[-1])
+    words = [t.upper for t in tokens[1:-1]]
+    if words and words[-1] in ("FROM", "IN"):
+        words.pop()
+    count = 1
+    if words[:1] in (["NEXT"], ["FORWARD"]):
+        words = words[1:]
+    if words == ["ALL"]:
+        count = ALL
+    elif len(words) == 1 and _COUNT.match(words[0]):
+        count = int(words[0])
+    elif words:
+        raise errors.ObjectNotInPrerequisiteState(
+            "cursor can only scan forward",
+            hint="forge-sql cursors read forward only: FETCH [NEXT | FORWARD n | n | ALL].",
+        )
+    if count < 0 and count != ALL:
+        raise errors.ObjectNotInPrerequisiteState("cursor can only scan forward")
+    return Fetch(verb, name, count)
+
+
+@dataclass(eq=False, slots=True)
+class Cursor:
+    """One open cursor: a live DuckDB result, or the spill file of its remaining rows."""
+
+    name: str
+    columns: tuple[Column, ...]
+    hold: bool
+    reader: pa.RecordBatchReader | None
+    spill_dir: Path
+    committed: bool = False  # a WITH HOLD cursor whose transaction committed
+    binary: bool = False  # DECLARE ... BINARY: a simple-query FETCH sends binary rows
+    broken: str | None = None  # why the unread rows could not be kept
+    file: Path | None = None
+    _batches: Iterator[pa.RecordBatch] | None = None
+    _pending: pa.RecordBatch | None = None
+    _source: pa.RecordBatchStreamReader | None = field(default=None, repr=False)
+
+    def next_batch(self, limit: int, running: Callable[[bool], None]) -> pa.RecordBatch | None:
+        """Up to ``limit`` rows (ALL: a whole batch), or None at the end."""
+        if self.broken is not None:
+            raise errors.ObjectNotInPrerequisiteState(
+                f'cursor "{self.name}" cannot be read: {self.broken}'
+            )
+        batch = self._pending
+        self._pending = None
+        if batch is None:
+            batch = self._read(running)
+        if batch is None:
+            return None
+        if limit != ALL and batch.num_rows > limit:
+            self._pending = batch.slice(limit)
+            batch = batch.slice(0, limit)
+        return batch
+
+    def _read(self, running: Callable[[bool], None]) -> pa.RecordBatch | None:
+        if self.reader is not None:
+            running(True)
+            try:
+                return self.reader.read_next_batch()
+            except StopIteration:
+                self.reader = None
+                return None
+            finally:
+                running(False)
+        if self._batches is not None:
+            return next(self._batches, None)
+        return None
+
+    @property
+    def live(self) -> bool:
+        return self.reader is not None
+
+    def spill(self, running: Callable[[bool], None]) -> None:
+        """Move the unread rows off the DuckDB connection into a file."""
+        reader, self.reader = self.reader, None
+        if reader is None:
+            return
+        self.file = self.spill_dir / f"cursor-{uuid.uuid4().hex}.arrow"
+        running(True)
+        try:
+            with pa.OSFile(str(self.file), "wb") as sink, pa.ipc.new_stream(
+                sink, reader.schema
+            ) as writer:
+                if self._pending is not None:
+                    writer.write_batch(self._pending)
+                    self._pending = None
+                for batch in reader:
+                    writer.write_batch(batch)
+        except BaseException as exc:
+            self.close()
+            # Never an empty cursor in place of lost rows: reading it fails from now on.
+            self.broken = f"its rows could not be kept ({exc})"
+            raise
+        finally:
+            running(False)
+        # Read with plain file reads, not a memory map: mapped pages would stay resident
+        # (and counted against the process) until the cursor closes.
+        self._source = pa.ipc.open_stream(pa.OSFile(str(self.file), "rb"))
+        self._batches = iter(self._source)
+
+    def close(self) -> None:
+        self.reader = None
+        self._pending = None
+        self._batches = None
+        self._source = None
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.unlink()
+            self.file = None
+
+
+class Cursors:
+    """The session's open cursors, by name."""
+
+    def __init__(self, spill_dir: Path) -> None:
+        self.spill_dir = spill_dir
+        self.open: dict[str, Cursor] = {}
+
+    def get(self, name: str) -> Cursor:
+        cursor = self.open.get(name)
+        if cursor is None:
+            raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
+        return cursor
+
+    def add(self, cursor: Cursor) -> None:
+        if cursor.name in self.open:
+            raise errors.DuplicateCursor(f'cursor "{cursor.name}" already exists')
+        self.open[cursor.name] = cursor
+
+    def close(self, name: str) -> None:
+        self.get(name).close()
+        del self.open[name]
+
+    def close_all(self) -> None:
+        for cursor in self.open.values():
+            cursor.close()
+        self.open.clear()
+
+    def keep_only(self, names: frozenset[str]) -> None:
+        for name in [n for n in self.open if n not in names]:
+            self.close(name)
+
+    def spill_live(self, running: Callable[[bool], None]) -> None:
+        """Another statement needs the DuckDB connection: free it."""
+        for cursor in self.open.values():
+            if cursor.live:
+                cursor.spill(running)
+
+    def end_transaction(self, committed: bool, running: Callable[[bool], None]) -> None:
+        """Before COMMIT / ROLLBACK: keep WITH HOLD cursors of a committing transaction
+        (their rows spilled now), close the others; held ones of earlier transactions
+        stay."""
+        for name, cursor in list(self.open.items()):
+            if cursor.committed:
+                continue
+            if committed and cursor.hold:
+                cursor.spill(running)
+                cursor.committed = True
+            else:
+                cursor.close()
+                del self.open[name]
+
+
+class FetchResult:
+    """The rows of one FETCH, read from the cursor as the client takes them."""
+
+    copy: CopyIn | CopyOut | None = None
+    deferred = False
+
+    def __init__(
+        self, cursor: Cursor, count: int, running: Callable[[bool], None], verb: str = "FETCH"
+    ) -> None:
+        self.binary = cursor.binary
+        self.columns: tuple[Column, ...] | None = cursor.columns
+        self.notices: list[tuple[str, str]] = []
+        self._cursor = cursor
+        self._left = count
+        self._running = running
+        self._verb = verb
+        self.rows = 0
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        if self._left == 0:
+            return None
+        batch = self._cursor.next_batch(self._left, self._running)
+        if batch is None:
+            self._left = 0
+            return None
+        self.rows += batch.num_rows
+        if self._left != ALL:
+            self._left -= batch.num_rows
+        return batch
+
+    def skip(self) -> None:
+        """MOVE: advance without returning rows."""
+        while self.next_batch() is not None:
+            pass
+        self.columns = None
+
+    def write(self, batch: pa.RecordBatch, first_line: int) -> None:
+        raise errors.ProtocolError("unexpected COPY data: the statement is not COPY FROM STDIN")
+
+    def command_tag(self) -> str:
+        return f"{self._verb} {self.rows}"
+
+    def close(self) -> None:
+        self._left = 0

@@ -1,0 +1,194 @@
+"""SAVEPOINT, RELEASE and ROLLBACK TO over DuckDB, which has neither savepoints nor a way to
+undo part of a transaction (after an error it aborts the whole transaction).
+
+The session journals the writes of each transaction block. ROLLBACK TO rolls the DuckDB
+transaction back, begins a new one and replays the writes made before the savepoint. A
+replay is exact only if it reads the same data and computes the same values, so it is
+refused (the block is then failed, and only ROLLBACK ends it) when a write before the
+savepoint cannot be repeated: COPY data (not kept), volatile functions or defaults
+(random(), uuid(), now()), a journal grown past its bound, or another session's commit to
+the lake since the transaction began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from forge_sql import errors
+from forge_sql.engine.statements import Statement, identifier
+
+if TYPE_CHECKING:
+    from forge_sql.engine.session import EngineSession
+
+MAX_WRITES = 10_000  # journaled statements per transaction block
+MAX_BYTES = 64 << 20  # text and bytes held in journaled parameters
+
+# Keywords that read the clock without parentheses.
+_CLOCK_KEYWORDS = {
+    "CURRENT_TIMESTAMP",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "LOCALTIMESTAMP",
+    "LOCALTIME",
+}
+_HINT = "Roll back the whole transaction and run it again."
+
+
+@dataclass(slots=True)
+class Write:
+    """One statement that changed data or schema in the open transaction block."""
+
+    statement: Statement
+    sql: str
+    params: list[object] | None
+    reason: str | None = None  # why it cannot be replayed
+
+
+@dataclass(slots=True)
+class Savepoint:
+    name: str
+    mark: int  # writes before it
+    settings: dict[str, str]
+    cursors: frozenset[str]  # cursors open when it was set
+    xact_locks: int  # transaction-level advisory locks taken before it
+
+
+@dataclass(slots=True)
+class Journal:
+    """The writes of the open transaction block and its savepoints, innermost last."""
+
+    writes: list[Write] = field(default_factory=list)
+    savepoints: list[Savepoint] = field(default_factory=list)
+    checked: int = 0  # writes already examined for replay
+    size: int = 0
+    snapshot: int | None = None  # the lake snapshot the transaction reads
+    unknown_start: bool = False  # statements ran before BEGIN in the same implicit block
+
+    def reset(self, unknown_start: bool = False) -> None:
+        self.writes.clear()
+        self.savepoints.clear()
+        self.checked = self.size = 0
+        self.snapshot = None
+        self.unknown_start = unknown_start
+
+    def record(
+        self, statement: Statement, sql: str, params: Sequence[object] | None, reason: str = ""
+    ) -> None:
+        if len(self.writes) >= MAX_WRITES or self.size > MAX_BYTES:
+            reason = reason or "the transaction wrote too much to be replayed"
+        values = list(params) if params else None
+        self.size += len(sql) + sum(len(v) for v in values or () if isinstance(v, str | bytes))
+        self.writes.append(Write(statement, sql, values, reason or None))
+
+    def find(self, name: str) -> int:
+        for index in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[index].name == name:
+                return index
+        raise errors.InvalidSavepointSpecification(f'savepoint "{name}" does not exist')
+
+
+def savepoint_name(statement: Statement) -> str:
+    """The name in SAVEPOINT n / RELEASE [SAVEPOINT] n / ROLLBACK [WORK] TO [SAVEPOINT] n."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    words = [t.upper for t in tokens]
+    rest = tokens[words.index("TO") + 1 :] if "TO" in words else tokens[1:]
+    if rest and rest[0].upper == "SAVEPOINT" and len(rest) > 1:
+        rest = rest[1:]
+    if len(rest) != 1 or rest[0].kind not in ("identifier", "keyword"):
+        raise errors.SyntaxError_(f'syntax error in "{statement.sql.strip()}"')
+    return identifier(statement, rest[0])
+
+
+def set_savepoint(session: EngineSession, journal: Journal, name: str) -> None:
+    """SAVEPOINT: examine the writes so far while the transaction can still be queried."""
+    for write in journal.writes[journal.checked :]:
+        write.reason = write.reason or session.replay_obstacle(write)
+    journal.checked = len(journal.writes)
+    if journal.writes and journal.snapshot is None:
+        journal.snapshot = session.lake_snapshot()
+    journal.savepoints.append(
+        Savepoint(
+            name,
+            len(journal.writes),
+            session.settings.snapshot(),
+            session.cursor_names(),
+            len(session.xact_locks),
+        )
+    )
+
+
+def release(journal: Journal, name: str) -> None:
+    """RELEASE: forget the savepoint and the ones set after it; their writes stay."""
+    del journal.savepoints[journal.find(name) :]
+
+
+def rollback_to(session: EngineSession, journal: Journal, name: str) -> None:
+    """ROLLBACK TO: the transaction as it was when the savepoint was set; it stays set."""
+    index = journal.find(name)
+    point = journal.savepoints[index]
+    del journal.savepoints[index + 1 :]
+    session.settings.restore(point.settings)
+    session.close_cursors_except(point.cursors)
+    session.release_xact_locks_after(point.xact_locks)
+    if not session.failed and len(journal.writes) == point.mark:
+        return  # nothing written since the savepoint: the DuckDB transaction is as it was
+    replay = journal.writes[: point.mark]
+    if replay:
+        obstacle = "statements before BEGIN" if journal.unknown_start else None
+        obstacle = obstacle or next((w.reason for w in replay if w.reason), None)
+        if obstacle is not None:
+            session.mark_failed()
+            raise errors.FeatureNotSupported(
+                f'cannot roll back to savepoint "{name}": {obstacle}',
+                detail="forge-sql rolls back to a savepoint by repeating the transaction's "
+                "earlier writes, and these cannot be repeated exactly.",
+                hint=_HINT,
+            )
+        if session.latest_lake_snapshot() != journal.snapshot:
+            session.mark_failed()
+            raise _concurrent(name)
+    del journal.writes[point.mark :]
+    journal.checked = min(journal.checked, point.mark)
+    session.restart_transaction()
+    if not replay:
+        return
+    if session.lake_snapshot() != journal.snapshot:
+        session.mark_failed()
+        raise _concurrent(name)
+    for write in replay:
+        try:
+            session.replay(write)
+        except Exception as exc:
+            session.mark_failed()
+            raise errors.SerializationFailure(
+                f'could not roll back to savepoint "{name}": repeating "{write.sql[:60]}" '
+                f"failed: {exc}",
+                hint=_HINT,
+            ) from exc
+
+
+def _concurrent(name: str) -> errors.ForgeError:
+    return errors.SerializationFailure(
+        f'could not roll back to savepoint "{name}": another transaction committed to the '
+        "database since this one began",
+        detail="forge-sql rolls back to a savepoint by repeating the transaction's earlier "
+        "writes, which would then read different data.",
+        hint=_HINT,
+    )
+
+
+def volatile_call(statement: Statement, volatile: frozenset[str]) -> str | None:
+    """The first function whose value may differ when the statement runs again."""
+    tokens = statement.tokens
+    for index, token in enumerate(tokens):
+        if token.kind not in ("identifier", "keyword"):
+            continue
+        if token.upper in _CLOCK_KEYWORDS:
+            return token.text.lower()
+        if index + 1 < len(tokens) and tokens[index + 1].text == "(":
+            name = token.text.strip('"').lower()
+            if name in volatile:
+                return name
+    return None

@@ -1,0 +1,67 @@
+"""A DuckDB database with a lake attached and the catalog emulation installed, queried as
+a session would: through the catalog rewrite, with the session's search path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+import pytest
+
+from forge_sql import catalog
+from forge_sql.catalog import declared, install, rewrite
+from forge_sql.engine import pg_functions
+from forge_sql.engine.activity import Activity
+from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.storage import ducklake
+
+Query = Callable[..., list[tuple[Any, ...]]]
+
+
+@pytest.fixture(scope="package")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    data = tmp_path_factory.mktemp("lake")
+    con = duckdb.connect(str(data / "server.duckdb"))
+    ducklake.attach(con, data, "forge", 10)
+    # The session functions the catalog's views call (pg_stat_activity and friends).
+    pg_functions.register(con, Activity(), AdvisoryLocks())
+    install.install(con, "forge", ["alice"])
+    cursor = con.cursor()
+    cursor.execute(f"SET search_path = '{catalog.search_path('forge')}'")
+    cursor.execute("CREATE TABLE teams (id BIGINT NOT NULL, code VARCHAR)")
+    cursor.execute(
+        "CREATE TABLE items (id BIGINT NOT NULL, name VARCHAR DEFAULT 'x', "
+        "price DECIMAL(10,2), team BIGINT)"
+    )
+    cursor.execute("COMMENT ON TABLE items IS 'things we sell'")
+    cursor.execute("COMMENT ON COLUMN items.price IS 'in euros'")
+    cursor.execute("CREATE VIEW cheap AS SELECT id, name FROM items WHERE price < 10")
+    cursor.execute("CREATE SCHEMA sales")
+    cursor.execute("CREATE TABLE sales.orders (n INTEGER)")
+    cursor.execute(
+        "INSERT INTO forge_meta.constraints (schema_name, table_name, name, kind, columns, "
+        "definition) VALUES "
+        "('public', 'teams', 'teams_pkey', 'p', ['id'], NULL), "
+        "('public', 'items', 'items_pkey', 'p', ['id'], NULL), "
+        "('public', 'items', 'items_name_key', 'u', ['name'], NULL), "
+        "('public', 'items', 'items_price_check', 'c', ['price'], 'CHECK (price > 0)'), "
+        "('public', 'items', 'items_team_fkey', 'f', ['team'], "
+        "'FOREIGN KEY (team) REFERENCES teams (id) ON DELETE SET NULL'), "
+        "('public', 'items', 'items_lower_idx', 'i', ['lower(name)', 'price'], "
+        "'UNIQUE INDEX USING btree (lower(name), price DESC)')"
+    )
+    declared.refresh(con, "forge")
+    yield cursor
+    cursor.close()
+    con.close()
+
+
+@pytest.fixture
+def query(lake: duckdb.DuckDBPyConnection) -> Query:
+    """Rows of ``sql`` (written for PostgreSQL) as a client of the server gets them."""
+
+    def run(sql: str, *params: object) -> list[tuple[Any, ...]]:
+        return lake.execute(rewrite.rewrite(sql), list(params) or None).fetchall()
+
+    return run
