@@ -17,6 +17,7 @@ import click
 from forge_sql import __version__
 from forge_sql.config import DEFAULT_PORT, Settings, load
 from forge_sql.errors import ConfigError
+from forge_sql.storage import cli as storage_cli
 
 log = logging.getLogger("forge_sql")
 
@@ -89,7 +90,10 @@ async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
     from forge_sql.wire.auth import parse_verifier
     from forge_sql.wire.server import Server
 
-    engine = Engine(settings)
+    try:
+        engine = Engine(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     users = {name: parse_verifier(user.password) for name, user in settings.users.items()}
     server = Server(engine, settings, users, tls)
     host, port = await server.start(settings.host, settings.port)
@@ -124,5 +128,8 @@ def hash_password(password: str | None) -> None:
             raise click.ClickException("passwords do not match")
     click.echo(make_verifier(password))
 
+
+main.add_command(storage_cli.storage)
+main.add_command(storage_cli.export)
 
 __all__ = ["DEFAULT_PORT", "main"]

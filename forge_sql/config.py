@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from forge_sql.errors import ConfigError
+from forge_sql.storage.external import ExternalDataset
+from forge_sql.storage.policy import MaintenancePolicy
 
 DEFAULT_PORT = 5433  # 5432 is left to a PostgreSQL that may run on the same machine
 
@@ -135,6 +137,20 @@ class Settings(BaseSettings):
         ge=0,
         description="Times a statement outside BEGIN ... COMMIT is run again when its commit "
         "conflicts with another server's (0: report 40001 at once).",
+    )
+    maintenance: MaintenancePolicy = Field(
+        default_factory=MaintenancePolicy,
+        description="Storage maintenance policy ([maintenance] in the config file).",
+    )
+    external: dict[str, ExternalDataset] = Field(
+        default_factory=dict,
+        description="External datasets ([external.NAME] in the config file): views over "
+        "local Parquet, CSV or JSON files that clients may read.",
+    )
+    external_directories: list[Path] = Field(
+        default_factory=list,
+        description="Further directories clients may read files from (for external "
+        "datasets that migrations declare); the data directory always is.",
     )
 
     @field_validator("host")

@@ -260,6 +260,10 @@ class ObjectNotInPrerequisiteState(ForgeError):
     sqlstate = "55000"
 
 
+class ObjectInUse(ForgeError):
+    sqlstate = "55006"
+
+
 class CantChangeRuntimeParam(ForgeError):
     sqlstate = "55P02"
 

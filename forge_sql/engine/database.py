@@ -18,7 +18,16 @@ from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
-from forge_sql.storage import catalogs, conflicts, ducklake, objectstore
+from forge_sql.storage import (
+    catalogs,
+    conflicts,
+    ducklake,
+    external,
+    maintenance,
+    objectstore,
+    snapshots,
+)
+from forge_sql.storage.schedule import Schedule, Workload
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,13 @@ class Database:
                 f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
             ) from None  # the cause repeats the connection string
         self.catalog = settings.database
+        self.workload = Workload()
+        self.schedule = Schedule(
+            self._maintenance_cursor, self.catalog, settings.maintenance, self.workload
+        )
+        if settings.maintenance.at_startup:
+            self.schedule.run_once()
+        external.create_views(self._con, self.catalog, settings.external)
         self.activity = Activity()
         self.advisory_locks = AdvisoryLocks()
         pg_functions.register(self._con, self.activity, self.advisory_locks)
@@ -68,6 +84,7 @@ class Database:
         self._con.execute(
             f"CREATE OR REPLACE MACRO {catalog.SCHEMA}.version() AS '{VERSION_STRING}'"
         )
+        snapshots.install(self._con, catalog.SCHEMA, self.catalog)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         # Functions whose value may differ when a statement runs again (savepoint replay).
         self.volatile_functions = frozenset(
@@ -82,6 +99,7 @@ class Database:
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._sandbox()
+        self.schedule.start()
 
     def _open_lake(self) -> None:
         settings = self.settings
@@ -93,14 +111,18 @@ class Database:
         self._flush_inlined()
 
     def _flush_inlined(self) -> None:
-        # Another server of a shared lake may be writing the same tables: retry conflicts.
+        """Write inlined rows out as Parquet; a table whose rows cannot be stays inlined.
+        Another server of a shared lake may be writing the same tables: conflicts are
+        retried."""
         attempts = self.settings.commit_retries if self.lake.shared else 0
-        conflicts.retry(
-            lambda: ducklake.flush_inlined(self._con, self.settings.database), attempts
+        _, failed = conflicts.retry(
+            lambda: maintenance.flush(self._con, self.settings.database), attempts
         )
+        for problem in failed:
+            log.warning("inlined rows kept in the catalog: %s", problem)
 
     def _sandbox(self) -> None:
-        """Confine clients to the data directory.
+        """Confine clients to the data directory and the external datasets' directories.
 
         Checked on DuckDB 1.5.5: once external access is disabled it cannot be enabled
         again while the database runs, and allowed_directories cannot change, so
@@ -113,6 +135,9 @@ class Database:
         allowed = [str(self.data_dir) + "/"]
         if not self.lake.data_path.startswith(allowed[0]):
             allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
+        paths = [d.path for d in self.settings.external.values()]
+        paths += [f"{d}/" for d in self.settings.external_directories]
+        allowed += map(external.readable_directory, paths)
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
@@ -138,6 +163,10 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
+    def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
     def is_superuser(self, user: str) -> bool:
         """Without users every client is trusted (loopback only); with users, those the
         configuration marks ``superuser = true``."""
@@ -158,6 +187,7 @@ class Database:
 
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""
+        self.schedule.stop()
         with self._lock:
             try:
                 self._flush_inlined()

@@ -70,6 +70,35 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
 ]
 
 
+# What DuckLake tables cannot do, reported as 0A000 with what to do instead.
+_LAKE_LIMITS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"only widening type promotions are allowed"),
+        "DuckLake changes a column's type only to a wider one (INTEGER to BIGINT, FLOAT to "
+        "DOUBLE); otherwise add a new column, fill it with UPDATE and drop the old one.",
+    ),
+    (
+        re.compile(r"RETURNING clause not yet supported"),
+        "DuckLake tables do not support RETURNING: read the rows with a SELECT.",
+    ),
+    (
+        re.compile(r"Adding columns with constraints not yet supported"),
+        "Add the column without the constraint, fill it with UPDATE, then "
+        "ALTER TABLE ... ALTER COLUMN ... SET NOT NULL.",
+    ),
+    (
+        re.compile(r"Type with name (SMALL|BIG)?SERIAL does not exist", re.I),
+        "DuckLake tables have no sequences: use BIGINT (or UUID with gen_random_uuid()) "
+        "and generate the values in the INSERT.",
+    ),
+    (
+        re.compile(r"^Constraint not implemented"),
+        "DuckLake tables have no identity or generated columns: compute the values in the "
+        "INSERT (BIGINT ids, or UUID with gen_random_uuid()).",
+    ),
+]
+
+
 def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     """A ForgeError for a DuckDB exception, with PostgreSQL's code and the error position."""
     if isinstance(exc, e.ForgeError):
@@ -79,6 +108,9 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     if isinstance(exc, duckdb.InterruptException):
         return e.QueryCanceled("canceling statement due to user request")
     kind = type(exc).__name__
+    for limit, lake_hint in _LAKE_LIMITS:
+        if limit.search(message):
+            return e.FeatureNotSupported(message, hint=lake_hint, position=position)
     for exc_name, pattern, error_cls in _RULES:
         if exc_name is not None and exc_name != kind:
             continue

@@ -22,6 +22,8 @@ from forge_sql.wire import oids
 _PARAM = re.compile(r"\$(\d+)$")
 _COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}
 _TABLE_INTRODUCERS = {"FROM", "JOIN", "INTO", "UPDATE"}
+# Time travel: ``t AT (VERSION => $1)`` / ``AT (TIMESTAMP => $1)``.
+_SNAPSHOT_TYPES = {"VERSION": "BIGINT", "TIMESTAMP": "TIMESTAMP WITH TIME ZONE"}
 
 # Casts written in the SQL text: type names as PostgreSQL spells them.
 _CAST_NAMES: dict[str, int] = {
@@ -160,6 +162,9 @@ def _infer(
         before = tokens[index - 1].upper if index > 0 else ""
         if before in ("LIMIT", "OFFSET"):
             inferred[number] = "BIGINT"
+            continue
+        if before == "=>" and index > 1 and tokens[index - 2].upper in _SNAPSHOT_TYPES:
+            inferred[number] = _SNAPSHOT_TYPES[tokens[index - 2].upper]  # AT (VERSION => $1)
             continue
         column = _compared_column(tokens, index)
         if column and column in columns:

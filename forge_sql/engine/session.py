@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import activity, batching, savepoints
+from forge_sql.engine import activity, batching, savepoints, storage_calls, timetravel
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
@@ -35,7 +35,7 @@ from forge_sql.engine.statements import (
     split,
 )
 from forge_sql.engine.types import column
-from forge_sql.storage import objectstore
+from forge_sql.storage import maintenance, objectstore
 from forge_sql.wire.backend import (
     ALL_STATEMENTS,
     Column,
@@ -83,6 +83,8 @@ class _Plan:
     casts: tuple[str | None, ...] = ()
     query: Statement | None = None  # DECLARE: the cursor's query
     arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
+    superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
+    at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
 
 
 class EngineSession:
@@ -123,6 +125,7 @@ class EngineSession:
         # cannot act as another session by setting the variable.
         self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
         database.activity.register(self.backend)
+        self._superuser = superuser  # storage maintenance: superusers only
         self._apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
@@ -167,6 +170,12 @@ class EngineSession:
                 return self._setting(plan.statement)
             if kind == "SESSION":
                 return self._session_command(plan.statement)
+            if plan.superuser_only:
+                if not self._superuser:
+                    raise storage_calls.refuse(plan.statement)
+                call = storage_calls.parse(plan.statement)
+                if call is not None:
+                    return self._maintain(call)
             if kind == "CURSOR":
                 return self._cursor_command(plan, params)
             check_allowed(plan.statement)
@@ -386,6 +395,8 @@ class EngineSession:
         except BaseException:
             self._discard_staged()  # DuckDB rolled the transaction back
             raise
+        finally:
+            self._database.workload.running(id(self), False)
         self.staged_files.clear()
 
     def _discard_staged(self) -> None:
@@ -473,6 +484,9 @@ class EngineSession:
 
     def running(self, flag: bool) -> None:
         """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
+        # An open transaction counts as activity too: maintenance that rewrote the files it
+        # reads or deletes from could make its COMMIT conflict.
+        self._database.workload.running(id(self), flag or self._status != "I" or self._implicit)
         with self._lock:
             self._running = flag
             if self._timer is not None:
@@ -522,6 +536,8 @@ class EngineSession:
             batching.insert_shape(statement) if resolved.oids else None,
             resolved.casts,
             arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
+            superuser_only=storage_calls.needs_superuser(statement),
+            at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -529,13 +545,18 @@ class EngineSession:
 
     def _describe(self, plan: _Plan) -> tuple[Column, ...] | None:
         """Result columns without executing: DuckDB binds the query as a lazy relation."""
+        if plan.superuser_only and storage_calls.parse(plan.statement) is not None:
+            return storage_calls.columns()
         if plan.statement.kind not in ("SELECT", "EXPLAIN"):
             return None
         check_allowed(plan.statement)
         self._detach_stream()
         values = list(plan.describe_values)
+        sql = plan.sql
+        if plan.at_parameters:
+            sql, values = timetravel.bind(sql, values, drop=True)
         try:
-            relation = self._cursor.sql(plan.sql, params=values or None)
+            relation = self._cursor.sql(sql, params=values or None)
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self.fail(exc, plan.sql) from exc
@@ -558,7 +579,10 @@ class EngineSession:
     # -- execution ----------------------------------------------------------------------
     def _run(self, plan: _Plan, params: Sequence[object]) -> Result:
         self._detach_stream()
-        self._execute(plan.sql, params)
+        sql = plan.sql
+        if plan.at_parameters:
+            sql, params = timetravel.bind(sql, params)
+        self._execute(sql, params)
         statement = plan.statement
         if self._status == "T" and statement.kind not in _READS:
             self._journal.record(statement, plan.sql, params)
@@ -568,7 +592,7 @@ class EngineSession:
             if statement.returns_rows:
                 self._replay.spoil()  # the rows go to the client: it has seen this run
             else:
-                self._replay.record(lambda: self._execute(plan.sql, params))
+                self._replay.record(lambda: self._execute(sql, params))
         description = self._cursor.description
         if self.settings.timezone != self._timezone and statement.returns_rows:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
@@ -596,6 +620,27 @@ class EngineSession:
             self._cursor.execute(sql, list(params) if params else None)
         finally:
             self.running(False)
+
+    def _maintain(self, call: storage_calls.MaintenanceCall) -> Result:
+        """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
+        if self._status != "I" or self._implicit:
+            raise errors.ActiveSqlTransaction(
+                "storage maintenance cannot run inside a transaction block"
+            )
+        self._detach_stream()
+        database = self._database
+        self.running(True)
+        try:
+            outcomes = maintenance.run(
+                self._cursor,
+                database.catalog,
+                call.action,
+                call.older_than,
+                database.settings.maintenance,
+            )
+        finally:
+            self.running(False)
+        return TableResult(storage_calls.table(outcomes), storage_calls.columns(), "CALL")
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
@@ -863,6 +908,7 @@ class EngineSession:
                 self._cursor.execute("ROLLBACK")
         finally:
             self._discard_staged()
+            self._database.workload.running(id(self), False)
 
     def _setting(self, statement: Statement) -> Result:
         command = session_settings.parse(statement.sql)

@@ -94,6 +94,8 @@ class Statement:
     def tag(self, rows: int) -> str:
         """CommandComplete tag, as PostgreSQL words it."""
         kind = self.kind
+        if kind == "DELETE" and self.words[:1] == ["TRUNCATE"]:
+            return "TRUNCATE TABLE"
         if kind == "INSERT":
             return f"INSERT 0 {rows}"
         if kind in ("SELECT", "UPDATE", "DELETE", "COPY", "MERGE_INTO"):

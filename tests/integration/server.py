@@ -51,8 +51,9 @@ class RunningServer:
 
 
 def start_server(data_dir: Path, *args: str, config: str | None = None,
-                 env: dict[str, str] | None = None) -> RunningServer:
-    """Start ``forge-sql serve --port 0`` and wait for its ``listening on`` line."""
+                 env: dict[str, str] | None = None, cwd: Path | None = None) -> RunningServer:
+    """Start ``forge-sql serve --port 0`` (in ``cwd``, default the current directory) and
+    wait for its ``listening on`` line."""
     command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0",
                "--data-dir", str(data_dir), *args]
     if config is not None:
@@ -63,7 +64,7 @@ def start_server(data_dir: Path, *args: str, config: str | None = None,
     with open(log_file, "w") as stderr:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {})}, cwd=cwd,
         )
     assert process.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT

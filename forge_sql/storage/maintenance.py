@@ -1,0 +1,158 @@
+"""Lake maintenance: compact small files, expire old snapshots, delete files no snapshot needs.
+
+Each step is one DuckLake function run on a connection with the lake attached; the CLI
+(offline), ``CALL forge_*`` (superusers, over the wire) and the server's periodic policy share
+them. Results are always fetched whole: checked on DuckLake 1.5.5, a maintenance function
+whose result is left half-read is rolled back when the connection runs the next statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from forge_sql.storage.policy import MaintenancePolicy
+
+ACTIONS = ("compact", "expire", "cleanup")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one maintenance step did: ``count`` files or snapshots, described in ``detail``."""
+
+    action: str
+    count: int
+    detail: str
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _cutoff(older_than: timedelta) -> str:
+    """A TIMESTAMPTZ literal ``older_than`` ago (the catalog compares in UTC)."""
+    moment = datetime.now(UTC) - older_than
+    return f"TIMESTAMPTZ {_literal(moment.isoformat())}"
+
+
+def compact(
+    con: duckdb.DuckDBPyConnection, lake: str, rewrite_threshold: float = 0.1
+) -> list[Outcome]:
+    """Write inlined rows out, rewrite files of which at least ``rewrite_threshold`` of
+    the rows are deleted, merge small files (DuckLake does not merge files with deletes).
+
+    The files replaced stay on disk while older snapshots still reference them; expire
+    and cleanup remove them.
+    """
+    name = _literal(lake)
+    flushed, failed = flush(con, lake)
+    rewritten = con.execute(
+        "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
+        "coalesce(sum(files_created), 0)::BIGINT FROM ducklake_rewrite_data_files("
+        f"{name}, delete_threshold => {float(rewrite_threshold)!r})"
+    ).fetchall()[0]
+    merged = con.execute(
+        "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
+        f"coalesce(sum(files_created), 0)::BIGINT FROM ducklake_merge_adjacent_files({name})"
+    ).fetchall()[0]
+    kept = f"; kept inlined (cannot be written as Parquet): {'; '.join(failed)}" if failed else ""
+    return [
+        Outcome("flush", flushed, f"{flushed} inlined rows written to Parquet{kept}"),
+        Outcome(
+            "rewrite",
+            rewritten[0],
+            f"{rewritten[0]} files with deleted rows rewritten as {rewritten[1]}",
+        ),
+        Outcome("compact", merged[0], f"{merged[0]} small files merged into {merged[1]}"),
+    ]
+
+
+def flush(con: duckdb.DuckDBPyConnection, lake: str) -> tuple[int, list[str]]:
+    """Write inlined rows out as Parquet: rows written, and the tables that failed.
+
+    One table whose rows Parquet cannot hold (checked: a negative INTERVAL) must not stop
+    the others, so on an error each table is flushed on its own.
+    """
+    name = _literal(lake)
+    total = "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM ducklake_flush_inlined_data("
+    try:
+        return int(con.execute(f"{total}{name})").fetchall()[0][0]), []
+    except duckdb.Error:
+        pass
+    rows, failed = 0, []
+    for schema, table in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+        "ORDER BY ALL",
+        [lake],
+    ).fetchall():
+        try:
+            rows += int(
+                con.execute(
+                    f"{total}{name}, schema_name => {_literal(schema)}, "
+                    f"table_name => {_literal(table)})"
+                ).fetchall()[0][0]
+            )
+        except duckdb.Error as exc:
+            failed.append(f"{schema}.{table}: {str(exc).splitlines()[0]}")
+    return rows, failed
+
+
+def expire(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> list[Outcome]:
+    """Expire snapshots older than ``older_than`` (the latest snapshot is always kept)."""
+    row = con.execute(
+        f"SELECT count(*) FROM ducklake_expire_snapshots({_literal(lake)}, "
+        f"older_than => {_cutoff(older_than)})"
+    ).fetchall()[0]
+    count = int(row[0])
+    return [Outcome("expire", count, f"{count} snapshots older than {older_than} expired")]
+
+
+def cleanup(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> list[Outcome]:
+    """Delete files that no snapshot needs, and files no transaction committed.
+
+    ``older_than`` protects files that a running transaction has written but not yet
+    committed (they look orphaned until then): offline, nothing is running, so zero is safe.
+    """
+    cutoff = _cutoff(older_than)
+    name = _literal(lake)
+    old = con.execute(
+        f"SELECT count(*) FROM ducklake_cleanup_old_files({name}, older_than => {cutoff})"
+    ).fetchall()[0]
+    orphans = con.execute(
+        f"SELECT count(*) FROM ducklake_delete_orphaned_files({name}, older_than => {cutoff})"
+    ).fetchall()[0]
+    old_count, orphan_count = int(old[0]), int(orphans[0])
+    return [
+        Outcome("cleanup", old_count, f"{old_count} files of expired snapshots deleted"),
+        Outcome(
+            "orphans", orphan_count, f"{orphan_count} files no snapshot references deleted"
+        ),
+    ]
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    lake: str,
+    action: str,
+    older_than: timedelta | None,
+    policy: MaintenancePolicy,
+) -> list[Outcome]:
+    """One action by name (``compact``, ``expire``, ``cleanup``, or ``all`` in that order).
+
+    ``older_than`` overrides the policy's age for expire and cleanup.
+    """
+    if action == "compact":
+        return compact(con, lake, policy.rewrite_threshold)
+    if action == "expire":
+        return expire(con, lake, policy.expire_older_than if older_than is None else older_than)
+    if action == "cleanup":
+        return cleanup(con, lake, policy.delete_older_than if older_than is None else older_than)
+    if action == "all":
+        return [
+            *compact(con, lake, policy.rewrite_threshold),
+            *expire(con, lake, policy.expire_older_than),
+            *cleanup(con, lake, policy.delete_older_than),
+        ]
+    raise ValueError(f"unknown maintenance action {action!r}: use one of {', '.join(ACTIONS)}")
