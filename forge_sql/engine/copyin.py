@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from forge_sql import errors
 from forge_sql.engine.errors import translate
@@ -28,6 +30,19 @@ if TYPE_CHECKING:
 SOURCE = "forge_copy_source"  # the name a decoded batch has in the SQL that reads it
 
 STAGE_ROWS = 10_000  # batches this large are written as Parquet files, not inserted
+# Table column types whose Arrow form Arrow's Parquet writer stores exactly as DuckDB would:
+# a batch of these types is written without a round trip through DuckDB.
+_ARROW_TYPES = {
+    "BOOLEAN": pa.bool_(),
+    "SMALLINT": pa.int16(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+}
+_DICTIONARY_SAMPLE = 4096  # values looked at to decide on dictionary encoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,7 @@ class CopyInResult:
         self._types = list(types)
         self._rows = 0
         self._staging = staging
+        self._arrow_types = [_ARROW_TYPES.get(kind) for kind in types]
         targets = ", ".join(_quote(n) for n in names)
         # Per input format (strings or typed values), what turns column i into its type.
         self._expressions = {
@@ -126,7 +142,12 @@ class CopyInResult:
             Path(staging.directory).mkdir(parents=True, exist_ok=True)
         path = f"{staging.directory}{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
         self._session.staged_files.append(path)  # first: a failed write may leave a file
-        self._cursor.from_arrow(batch).project(aliased).to_parquet(path)
+        pairs = zip(batch.columns, self._arrow_types, strict=True)
+        local = not objectstore.is_url(path)  # object storage is written with DuckDB's secrets
+        if local and all(wanted is not None and column.type == wanted for column, wanted in pairs):
+            _write_parquet(pa.Table.from_batches([batch]).rename_columns(self._names), path)
+        else:
+            self._cursor.from_arrow(batch).project(aliased).to_parquet(path)
         self._cursor.execute(
             "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
             [staging.catalog, staging.table, path, staging.schema],
@@ -179,6 +200,19 @@ class CopyInResult:
 
     def close(self) -> None:
         pass
+
+
+def _write_parquet(table: pa.Table, path: str) -> None:
+    """Already typed columns as a Parquet file, as DuckDB writes them (snappy, statistics),
+    dictionary-encoded where a sample shows repeated values: Arrow's writer gives up a
+    dictionary only after building a large one, which costs more than the write itself."""
+    sample = table.slice(0, _DICTIONARY_SAMPLE)
+    repeated = [
+        name
+        for name, column in zip(sample.column_names, sample.columns, strict=True)
+        if pc.count_distinct(column).as_py() * 2 <= len(column)
+    ]
+    pq.write_table(table, path, compression="snappy", use_dictionary=repeated or False)
 
 
 def _convert(column: str, kind: str, typed: bool) -> str:

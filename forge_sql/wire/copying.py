@@ -6,8 +6,10 @@ handled one by one, and neither direction holds more than a few megabytes at a t
 
 from __future__ import annotations
 
+import asyncio
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
@@ -21,7 +23,10 @@ if TYPE_CHECKING:
     from forge_sql.wire.session import Session
 
 _COPY_DATA = struct.Struct("!cI")
-HANDOFF_BYTES = 1 << 20  # COPY data gathered on the event loop before a worker decodes it
+# COPY data gathered on the event loop before a worker decodes it: one decoder batch, so
+# each job decodes and stores once while the event loop reads the next batch's data.
+HANDOFF_BYTES = 8 << 20
+T = TypeVar("T")
 
 
 async def run(session: Session, result: Result, copy: CopyIn | CopyOut) -> str:
@@ -38,7 +43,10 @@ def _copy_data(session: Session, data: bytes | pa.Buffer) -> None:
 
 
 async def _copy_out(session: Session, result: Result, copy: CopyOut) -> str:
-    """CopyOutResponse, one CopyData per row as PostgreSQL sends them, CopyDone."""
+    """CopyOutResponse, one CopyData per row as PostgreSQL sends them, CopyDone.
+
+    A worker encodes the next batch while the event loop sends the previous one.
+    """
     columns = result.columns or ()
     oids = [c.type_oid for c in columns]
     fmt = copy.format
@@ -49,18 +57,51 @@ async def _copy_out(session: Session, result: Result, copy: CopyOut) -> str:
     first = header if fmt.binary else b""
     if not fmt.binary:
         _copy_data(session, header)
-    while True:
-        data = await session.in_worker(_encode_some, result, oids, fmt, first)
-        if data is None:
-            break
-        first = b""
-        session.queue(data)
-        await session.flush()
+    async with _OneJob(session) as jobs:
+        job = jobs.start(_encode_some, result, oids, fmt, first)
+        while (data := await job) is not None:
+            first = b""
+            job = jobs.start(_encode_some, result, oids, fmt, first)
+            session.queue(data)
+            await session.flush()
     if fmt.binary and first:
         _copy_data(session, first)  # no rows: the header alone
     _copy_data(session, copy_trailer(fmt))
     session.queue(m.copy_done())
     return result.command_tag()
+
+
+class _OneJob:
+    """At most one worker job of a COPY running beside the event loop. Leaving the block
+    on an error first stops and waits for the job: it still uses the session's cursor."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._job: asyncio.Future[Any] | None = None
+
+    def start(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        job: asyncio.Future[T] = asyncio.ensure_future(self._session.in_worker(fn, *args))
+        self._job = job
+        return job
+
+    async def wait(self) -> None:
+        if self._job is not None:
+            job, self._job = self._job, None
+            await job
+
+    async def __aenter__(self) -> _OneJob:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        job, self._job = self._job, None
+        if job is None or kind is None:
+            return
+        if not job.done():
+            if self._session.db is not None:
+                self._session.db.cancel()
+            await asyncio.wait([job])
+        if not job.cancelled():
+            job.exception()  # retrieved: the error being raised is the one to report
 
 
 def _encode_some(
@@ -74,34 +115,40 @@ def _encode_some(
 
 
 async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:
+    """CopyInResponse, then CopyData until CopyDone; a worker decodes and stores one batch of
+    data while the event loop reads the next."""
     session.queue(m.copy_in_response(copy.format.binary, len(copy.columns)))
     await session.flush()
     decoder = CopyDecoder(copy)
     pending: list[bytes] = []
     size = 0
     max_size = session.server.settings.max_message_size
-    while True:
-        type_code, body = await read_message(session.reader, max_size)
-        message = m.decode_frontend(type_code, body)
-        if isinstance(message, m.CopyData):
-            pending.append(bytes(message.data))
-            size += len(message.data)
-            if size >= HANDOFF_BYTES:
-                await session.in_worker(_ingest, decoder, result, pending, False)
-                pending, size = [], 0
-        elif isinstance(message, m.CopyDone):
-            await session.in_worker(_ingest, decoder, result, pending, True)
-            return result.command_tag()
-        elif isinstance(message, m.CopyFail):
-            raise errors.QueryCanceled(f"COPY from stdin failed: {message.message}")
-        elif isinstance(message, m.Flush | m.Sync):
-            continue  # ignored during copy-in, as the protocol says
-        elif isinstance(message, m.Terminate):
-            raise ConnectionClosed(clean=True)  # the COPY is abandoned: nothing is stored
-        else:
-            raise errors.ProtocolError(
-                f"unexpected message type 0x{type_code:02X} during COPY from stdin"
-            )
+    async with _OneJob(session) as jobs:
+        while True:
+            type_code, body = await read_message(session.reader, max_size)
+            message = m.decode_frontend(type_code, body)
+            if isinstance(message, m.CopyData):
+                pending.append(bytes(message.data))
+                size += len(message.data)
+                if size >= HANDOFF_BYTES:
+                    await jobs.wait()
+                    jobs.start(_ingest, decoder, result, pending, False)
+                    pending, size = [], 0
+            elif isinstance(message, m.CopyDone):
+                await jobs.wait()
+                await jobs.start(_ingest, decoder, result, pending, True)
+                return result.command_tag()
+            elif isinstance(message, m.CopyFail):
+                await jobs.wait()
+                raise errors.QueryCanceled(f"COPY from stdin failed: {message.message}")
+            elif isinstance(message, m.Flush | m.Sync):
+                continue  # ignored during copy-in, as the protocol says
+            elif isinstance(message, m.Terminate):
+                raise ConnectionClosed(clean=True)  # the COPY is abandoned: nothing is stored
+            else:
+                raise errors.ProtocolError(
+                    f"unexpected message type 0x{type_code:02X} during COPY from stdin"
+                )
 
 
 def _ingest(decoder: CopyDecoder, result: Result, chunks: list[bytes], done: bool) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from forge_sql.wire.copy import framing
-from forge_sql.wire.encode import buffers, encode_binary
+from forge_sql.wire.encode import buffers, encode_binary, framer
 from forge_sql.wire.encode.rows import Piece, _as_matrix, _join, _merge
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -30,10 +30,17 @@ def binary_rows(
     rows, columns = batch.num_rows, batch.num_columns
     if rows == 0:
         return b""
+    encoded = [encode_binary(v, oid) for v, oid in zip(batch.columns, type_oids, strict=True)]
+    if framer.compiled is not None:
+        specs = [framer.spec(v) for v in encoded]
+        framed: bytes = framer.compiled.fields(
+            rows, specs, b"" if first is None else b"d", first or b""
+        )
+        return framed
     total = rows * (2 + 4 * columns)
     pieces: list[Piece] = [np.full(rows, columns, ">i2").view(np.uint8).reshape(rows, 2)]
-    for values, oid in zip(batch.columns, type_oids, strict=True):
-        prefix, body, lengths = buffers.frame(encode_binary(values, oid))
+    for values in encoded:
+        prefix, body, lengths = buffers.frame(values)
         total += int(np.maximum(lengths, 0).sum())
         pieces.append(prefix.view(np.uint8).reshape(rows, 4))
         pieces.append(_as_matrix(body, lengths))

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.wire.backend import CopyFormat
-from forge_sql.wire.copy.text_out import join_rows, may_contain, present
+from forge_sql.wire.copy.text_out import delimited_rows, may_contain, present
 from forge_sql.wire.encode import buffers, encode_text
 
 Bools = npt.NDArray[np.bool_]
@@ -24,18 +24,16 @@ def csv_rows(
 ) -> pa.Buffer | bytes:
     """Rows in CSV format: quoted where needed, joined by the delimiter, ending with LF."""
     delimiter = fmt.delimiter.encode()
-    null = fmt.null.encode()
     forced = _forced(fmt.force_quote, batch.schema.names)
     single = batch.num_columns == 1
-    pieces: list[pa.Array | bytes] = []
+    columns = []
     for values, oid, force in zip(batch.columns, type_oids, forced, strict=True):
         text = encode_text(values, oid)
         need = None if force else _needs_quotes(text, values.type, fmt, single)
         if force or need is not None:
             text = _quote(text, need, fmt)
-        pieces += [pc.fill_null(text, pa.scalar(null, text.type)), delimiter]
-    pieces[-1] = b"\n"
-    return join_rows(pieces, batch.num_rows, first)
+        columns.append(text)
+    return delimited_rows(columns, fmt.null.encode(), delimiter, batch.num_rows, first)
 
 
 def csv_header(names: Sequence[str], fmt: CopyFormat) -> bytes:
@@ -118,7 +116,8 @@ def _quote(text: pa.Array, need: Bools | None, fmt: CopyFormat) -> pa.Array:
         subset = pc.replace_substring(subset, escape, escape + escape)
     if quote[0] in found:
         subset = pc.replace_substring(subset, quote, escape + quote)
-    quoted = pc.binary_join_element_wise(quote, subset, quote, b"")
+    mark = pa.scalar(quote, subset.type)  # of the column's type: it may be large_binary
+    quoted = pc.binary_join_element_wise(mark, subset, mark, pa.scalar(b"", subset.type))
     if need is None:
         return quoted
     return pc.replace_with_mask(text, pa.array(need), quoted)

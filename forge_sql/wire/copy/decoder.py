@@ -7,6 +7,7 @@ then every complete row is decoded at once and the incomplete rest waits for mor
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow as pa
 from forge_sql.errors import BadCopyFileFormat, FeatureNotSupported, ForgeError
 from forge_sql.wire.backend import CopyIn
 from forge_sql.wire.copy import fields
+from forge_sql.wire.copy.arrow_in import ArrowReader
 from forge_sql.wire.copy.binary_in import BinaryReader
 from forge_sql.wire.copy.csv_in import CsvScanner
 from forge_sql.wire.copy.fields import Ints, Records
@@ -23,6 +25,9 @@ from forge_sql.wire.copy.options import check_format
 from forge_sql.wire.copy.text_in import TextScanner
 
 _MAX_PIECES = 16  # cuts of a batch at multi-line CSV records; beyond, ``lines`` is set
+# Try Arrow's CSV reader first; FORGE_SQL_PURE_PYTHON (as for ``encode.framer``) turns it
+# off, and tests switch it to check both paths.
+ARROW_READER = not os.environ.get("FORGE_SQL_PURE_PYTHON")
 
 
 @dataclass
@@ -43,8 +48,9 @@ class CopyBatch:
 
 
 class CopyDecoder:
-    """Decodes the COPY data of ``copy``: text and csv into string columns (the engine casts
-    them), binary into typed columns."""
+    """Decodes the COPY data of ``copy``: binary into typed columns; text and csv into typed
+    columns where Arrow's reader can (``arrow_in``), else into strings (the engine casts them).
+    """
 
     def __init__(self, copy: CopyIn, batch_bytes: int = 8 << 20) -> None:
         fmt = copy.format
@@ -61,6 +67,10 @@ class CopyDecoder:
         self._names = [c.name for c in copy.columns]
         self._scanner: TextScanner | CsvScanner | None = None
         self._binary: BinaryReader | None = None
+        self._arrow: ArrowReader | None = None
+        if ARROW_READER and fmt.kind != "binary":
+            reader = ArrowReader(copy)
+            self._arrow = reader if reader.usable else None
         if fmt.kind == "text":
             self._scanner = TextScanner(fmt)
         elif fmt.kind == "csv":
@@ -96,7 +106,12 @@ class CopyDecoder:
         data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
         self._chunks, self._size = [], 0
         lines = None
-        if self._binary is not None:
+        fast = None
+        if self._arrow is not None and not self._header:
+            fast = self._arrow.read(data, final)
+        if fast is not None:
+            batch, used = fast
+        elif self._binary is not None:
             batch, used, self._ended = self._binary.read(data, final, self._line)
         else:
             batch, used, lines = self._records(data, final)

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from forge_sql.wire.backend import CopyFormat
 from forge_sql.wire.copy import framing
-from forge_sql.wire.encode import buffers, encode_text
+from forge_sql.wire.encode import buffers, encode_text, framer
 
 # CopyAttributeOutText: these control characters get letter escapes, backslash and the
 # delimiter a backslash; other control characters are sent as they are.
@@ -37,15 +37,33 @@ def text_rows(
     delimiter = fmt.delimiter.encode()
     escapes = dict(_TEXT_ESCAPES)
     escapes.setdefault(delimiter[0], b"\\" + delimiter)
-    null = fmt.null.encode()
-    pieces: list[pa.Array | bytes] = []
+    columns = []
     for values, oid in zip(batch.columns, type_oids, strict=True):
         text = encode_text(values, oid)
         if may_contain(values.type, delimiter):
             text = _escape(text, escapes)
+        columns.append(text)
+    return delimited_rows(columns, fmt.null.encode(), delimiter, batch.num_rows, first)
+
+
+def delimited_rows(
+    columns: Sequence[pa.Array], null: bytes, delimiter: bytes, rows: int, first: bytes | None
+) -> pa.Buffer | bytes:
+    """Rows of the (escaped or quoted) ``columns``: ``null`` for NULL, ``delimiter`` between
+    values, a newline at the end; with ``first`` given, CopyData messages (``join_rows``)."""
+    if rows == 0:
+        return b""
+    if framer.compiled is not None:
+        specs = [framer.spec(c) for c in columns]
+        framed: bytes = framer.compiled.delimited(
+            rows, specs, [null] * len(specs), delimiter, first is not None, first or b""
+        )
+        return framed
+    pieces: list[pa.Array | bytes] = []
+    for text in columns:
         pieces += [pc.fill_null(text, pa.scalar(null, text.type)), delimiter]
     pieces[-1] = b"\n"
-    return join_rows(pieces, batch.num_rows, first)
+    return join_rows(pieces, rows, first)
 
 
 def text_header(names: Sequence[str], fmt: CopyFormat) -> bytes:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import InvalidParameterValue, ProtocolError
-from forge_sql.wire.encode import buffers
+from forge_sql.wire.encode import buffers, framer
 from forge_sql.wire.encode.binary import binary_of
 from forge_sql.wire.encode.text import text_of
 from forge_sql.wire.messages import data_row
@@ -50,8 +50,9 @@ def encode_batch(
     """Every row of ``batch`` as consecutive DataRow messages: ``'D'``, int32 length, int16
     column count, then per column int32 length (-1 for NULL) and the value bytes.
 
-    Runs of fixed-width pieces (header, length prefixes, binary numbers without NULLs) are
-    merged in numpy first, so they cost one join argument instead of several.
+    Compiled framing (``framer``) lays the rows out in one pass; without it, runs of
+    fixed-width pieces (header, length prefixes, binary numbers without NULLs) are merged in
+    numpy first, so they cost one join argument instead of several.
     """
     n, columns = batch.num_rows, batch.num_columns
     codes = result_formats(formats, columns)
@@ -61,10 +62,16 @@ def encode_batch(
         return b""
     if n <= SMALL_BATCH_ROWS:
         return _few_rows(batch, type_oids, codes)
+    encoded = [
+        binary_of(column, oid) if code == BINARY else text_of(column, oid)
+        for column, oid, code in zip(batch.columns, type_oids, codes, strict=True)
+    ]
+    if framer.compiled is not None:
+        framed: bytes = framer.compiled.fields(n, [framer.spec(v) for v in encoded], b"D", b"")
+        return framed
     row_length = np.full(n, 4 + 2 + 4 * columns, np.int64)
     pieces: list[Piece] = []
-    for column, oid, code in zip(batch.columns, type_oids, codes, strict=True):
-        values = binary_of(column, oid) if code == BINARY else text_of(column, oid)
+    for values in encoded:
         prefix, body, lengths = buffers.frame(values)
         row_length += np.maximum(lengths, 0)
         pieces.append(prefix.view(np.uint8).reshape(n, 4))

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pytest
 
 from forge_sql.wire import oids
 from forge_sql.wire.backend import Column, CopyFormat, CopyIn
@@ -47,3 +48,9 @@ def decode(
         table = pa.Table.from_batches([batch.batch])
         rows += list(zip(*(c.to_pylist() for c in table.columns), strict=True))
     return rows
+
+
+@pytest.fixture(autouse=True)
+def _each_codec_path(codec_path: str) -> str:
+    """Every test here runs against the compiled and the pure Python codecs."""
+    return codec_path

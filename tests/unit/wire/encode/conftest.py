@@ -21,3 +21,9 @@ def pg_load() -> Load:
         return loader.load(data)
 
     return load
+
+
+@pytest.fixture(autouse=True)
+def _each_codec_path(codec_path: str) -> str:
+    """Every test here runs against the compiled and the pure Python codecs."""
+    return codec_path
