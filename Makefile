@@ -23,11 +23,12 @@ $(VENV)/.test-deps: pyproject.toml $(BIN)/forge-sql
 
 install-test: $(VENV)/.test-deps system-deps
 
-# Clients the integration tests drive as real programs.
+# Programs the integration tests drive: psql, and a PostgreSQL server to hold a shared
+# lake's catalog (tests/integration/postgres.py starts its own cluster on loopback).
 system-deps:
-	@command -v psql >/dev/null 2>&1 || { \
-	  echo "installing the PostgreSQL client (psql)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; }
+	@command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL (psql and the server)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 ## Serve the embedded default: ./forge-data, port 5433, trust auth on 127.0.0.1.
 run: install

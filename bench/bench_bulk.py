@@ -73,7 +73,7 @@ from bench_server import (  # noqa: E402
 )
 
 from forge_sql.config import Settings  # noqa: E402
-from forge_sql.storage import ducklake  # noqa: E402
+from forge_sql.storage import catalogs, ducklake  # noqa: E402
 
 WORKLOADS = ("copy", "adbc", "select", "aggregate", "concurrent", "rss")
 AGG_TABLE = "bench_t10m"
@@ -596,7 +596,8 @@ def open_duck_lake(path: Path) -> duckdb.DuckDBPyConnection:
     """In-process DuckDB with a DuckLake attached the way forge-sql attaches its own."""
     path.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path / "duck.duckdb"))
-    ducklake.attach(con, path, "lake", Settings.model_fields["inline_rows"].default)
+    settings = Settings()
+    ducklake.attach(con, catalogs.locate(settings, path), "lake", settings.inline_rows)
     con.execute("USE lake.public")
     return con
 

@@ -77,8 +77,11 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, tls))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, tls))
+    except ConfigError as exc:  # e.g. the lake's catalog or data path cannot be opened
+        raise click.ClickException(str(exc)) from exc
 
 
 async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from forge_sql.errors import ConfigError
@@ -99,6 +99,45 @@ class Settings(BaseSettings):
         "(needs tls_cert and tls_key).",
     )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    # -- shared lake: catalog in PostgreSQL, data on object storage (docs/scale-out.md) --
+    catalog: str | None = Field(
+        None,
+        description="PostgreSQL connection string (libpq 'host=... dbname=...' or "
+        "postgresql:// URL) of the database holding the DuckLake catalog, so that several "
+        "servers share one lake. Unset: the embedded catalog file in data_dir. libpq's "
+        "PGPASSWORD and ~/.pgpass apply.",
+    )
+    data_path: str | None = Field(
+        None,
+        description="Where table data files are written: a local directory or "
+        "s3://bucket/prefix/ (unset: data_dir/lake/). Servers sharing a catalog must use "
+        "the same data_path.",
+    )
+    s3_endpoint: str | None = Field(
+        None, description="S3 endpoint host[:port] (unset: AWS). For S3-compatible stores."
+    )
+    s3_region: str | None = Field(None, description="S3 region, e.g. us-east-1.")
+    s3_url_style: str | None = Field(
+        None,
+        pattern="^(vhost|path)$",
+        description="S3 URL style: 'vhost' (AWS default) or 'path' (most S3-compatible stores).",
+    )
+    s3_use_ssl: bool = Field(True, description="Use HTTPS to reach the S3 endpoint.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(
+        None,
+        description="S3 secret access key; prefer the FORGE_SQL_S3_SECRET_ACCESS_KEY "
+        "environment variable to a file.",
+    )
+    s3_session_token: SecretStr | None = Field(
+        None, description="S3 session token, for temporary credentials."
+    )
+    commit_retries: int = Field(
+        10,
+        ge=0,
+        description="Times a statement outside BEGIN ... COMMIT is run again when its commit "
+        "conflicts with another server's (0: report 40001 at once).",
+    )
     maintenance: MaintenancePolicy = Field(
         default_factory=MaintenancePolicy,
         description="Storage maintenance policy ([maintenance] in the config file).",

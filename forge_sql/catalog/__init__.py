@@ -85,28 +85,6 @@ INFORMATION_PROVIDED = frozenset(
         "_pg_expandarray",
     }
 )
-# Session functions (catalog.session_functions), reached as pg_catalog.<name> too.
-PROVIDED |= frozenset(
-    {
-        "version",
-        "current_setting",
-        "set_config",
-        "pg_backend_pid",
-        "pg_cancel_backend",
-        "pg_terminate_backend",
-        "pg_advisory_unlock_all",
-        "pg_advisory_lock",
-        "pg_advisory_lock_shared",
-        "pg_advisory_xact_lock",
-        "pg_advisory_xact_lock_shared",
-        "pg_try_advisory_lock",
-        "pg_try_advisory_lock_shared",
-        "pg_try_advisory_xact_lock",
-        "pg_try_advisory_xact_lock_shared",
-        "pg_advisory_unlock",
-        "pg_advisory_unlock_shared",
-    }
-)
 
 
 def literal(value: object) -> str:

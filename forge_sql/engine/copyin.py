@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine.errors import translate
+from forge_sql.storage import objectstore
 from forge_sql.wire.backend import Column, CopyIn
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class Staging:
     catalog: str
     schema: str
     table: str
-    directory: Path
+    directory: str  # a local directory or object-storage prefix, ending in "/"
     not_null: tuple[str, ...]
 
 
@@ -121,13 +122,14 @@ class CopyInResult:
             f"{expression} AS {_quote(name)}"
             for expression, name in zip(self._expressions[typed], self._names, strict=True)
         )
-        staging.directory.mkdir(parents=True, exist_ok=True)
-        path = staging.directory / f"{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
+        if not objectstore.is_url(staging.directory):
+            Path(staging.directory).mkdir(parents=True, exist_ok=True)
+        path = f"{staging.directory}{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
         self._session.staged_files.append(path)  # first: a failed write may leave a file
-        self._cursor.from_arrow(batch).project(aliased).to_parquet(str(path))
+        self._cursor.from_arrow(batch).project(aliased).to_parquet(path)
         self._cursor.execute(
             "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
-            [staging.catalog, staging.table, str(path), staging.schema],
+            [staging.catalog, staging.table, path, staging.schema],
         )
 
     def _locate(

@@ -17,7 +17,16 @@ from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.storage import ducklake, external, maintenance, snapshots
+from forge_sql.errors import ConfigError
+from forge_sql.storage import (
+    catalogs,
+    conflicts,
+    ducklake,
+    external,
+    maintenance,
+    objectstore,
+    snapshots,
+)
 from forge_sql.storage.schedule import Schedule, Workload
 
 log = logging.getLogger(__name__)
@@ -46,9 +55,16 @@ class Database:
             config["threads"] = settings.threads
         self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
         self._lock = threading.Lock()
-        ducklake.attach(self._con, self.data_dir, settings.database, settings.inline_rows)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        try:
+            self._open_lake()
+        except duckdb.Error as exc:
+            self._con.close()
+            raise ConfigError(
+                f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
+                f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
+            ) from None  # the cause repeats the connection string
         self.catalog = settings.database
-        self._flush()
         self.workload = Workload()
         self.schedule = Schedule(
             self._maintenance_cursor, self.catalog, settings.maintenance, self.workload
@@ -85,6 +101,26 @@ class Database:
         self._sandbox()
         self.schedule.start()
 
+    def _open_lake(self) -> None:
+        settings = self.settings
+        if "httpfs" in self.lake.extensions:
+            ducklake.load_extension(self._con, "httpfs")
+            objectstore.configure(self._con, settings)
+        ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
+        ducklake.delete_orphans(self._con, settings.database, self.lake)
+        self._flush_inlined()
+
+    def _flush_inlined(self) -> None:
+        """Write inlined rows out as Parquet; a table whose rows cannot be stays inlined.
+        Another server of a shared lake may be writing the same tables: conflicts are
+        retried."""
+        attempts = self.settings.commit_retries if self.lake.shared else 0
+        _, failed = conflicts.retry(
+            lambda: maintenance.flush(self._con, self.settings.database), attempts
+        )
+        for problem in failed:
+            log.warning("inlined rows kept in the catalog: %s", problem)
+
     def _sandbox(self) -> None:
         """Confine clients to the data directory and the external datasets' directories.
 
@@ -96,9 +132,12 @@ class Database:
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
         ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
         """
+        allowed = [str(self.data_dir) + "/"]
+        if not self.lake.data_path.startswith(allowed[0]):
+            allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
         paths = [d.path for d in self.settings.external.values()]
         paths += [f"{d}/" for d in self.settings.external_directories]
-        allowed = [str(self.data_dir) + "/", *map(external.readable_directory, paths)]
+        allowed += map(external.readable_directory, paths)
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
@@ -123,12 +162,6 @@ class Database:
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
-
-    def _flush(self) -> None:
-        """Write inlined rows out as Parquet; a table whose rows cannot be stays inlined."""
-        _, failed = maintenance.flush(self._con, self.catalog)
-        for problem in failed:
-            log.warning("inlined rows kept in the catalog: %s", problem)
 
     def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -157,7 +190,7 @@ class Database:
         self.schedule.stop()
         with self._lock:
             try:
-                self._flush()
+                self._flush_inlined()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._catalog_cursor.close()

@@ -25,6 +25,7 @@ from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
+from forge_sql.engine.replay import Replay
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.statements import (
     Statement,
@@ -34,7 +35,7 @@ from forge_sql.engine.statements import (
     split,
 )
 from forge_sql.engine.types import column
-from forge_sql.storage import maintenance
+from forge_sql.storage import maintenance, objectstore
 from forge_sql.wire.backend import (
     ALL_STATEMENTS,
     Column,
@@ -104,7 +105,8 @@ class EngineSession:
         self._implicit = False  # a transaction the server opened for a Query or pipeline
         self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
         self._deferred = 0  # deferred statements since the wire last called flush_pending
-        self.staged_files: list[Path] = []  # Parquet files of this transaction's COPYs
+        self.staged_files: list[str] = []  # Parquet files of this transaction's COPYs
+        self._replay = Replay()  # what the implicit transaction ran, to run after a conflict
         self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
@@ -192,9 +194,11 @@ class EngineSession:
                 self._detach_stream()
                 self._cursor.execute("BEGIN TRANSACTION")
                 self._implicit = True
+                self._replay = Replay()
             if copy is not None:
                 if self._status == "T":
                     self._journal.record(plan.statement, plan.sql, params, "COPY data is not kept")
+                self._replay.spoil()  # the data is consumed as it arrives
                 return self._copy_in(copy)
             if plan.batch is not None and params and (self._implicit or self._status == "T"):
                 return self._gather(plan, params)
@@ -204,6 +208,9 @@ class EngineSession:
                 if declared is not None:
                     if self._status == "T":
                         self._journal.record(plan.statement, plan.sql, params)
+                    if self._implicit:
+                        ddl = plan.statement
+                        self._replay.record(lambda: self._declarations.execute(ddl))
                     return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
@@ -267,6 +274,8 @@ class EngineSession:
         first = self._deferred - len(pending.rows)
         try:
             self._insert_rows(pending)
+            if self._implicit:
+                self._replay.record(lambda: self._insert_rows(pending))
         except BaseException as exc:
             error = self.fail(exc)
             error.position = None
@@ -324,7 +333,8 @@ class EngineSession:
             self._streaming = None
         try:
             if verb == "COMMIT":
-                self._commit()
+                retries = self._database.settings.commit_retries
+                self._replay.commit(self._cursor, self._commit, retries)
             else:
                 self._rollback()
         finally:
@@ -390,11 +400,15 @@ class EngineSession:
         self.staged_files.clear()
 
     def _discard_staged(self) -> None:
-        """Delete Parquet files a COPY wrote for a transaction that did not commit."""
+        """Delete Parquet files a COPY wrote for a transaction that did not commit.
+
+        Files on object storage stay until the start-up clean-up of orphaned files.
+        """
         files, self.staged_files = self.staged_files, []
         for path in files:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            if not objectstore.is_url(path):
+                with contextlib.suppress(OSError):
+                    Path(path).unlink()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -568,16 +582,17 @@ class EngineSession:
         sql = plan.sql
         if plan.at_parameters:
             sql, params = timetravel.bind(sql, params)
-        self.running(True)
-        try:
-            self._cursor.execute(sql, list(params) if params else None)
-        finally:
-            self.running(False)
+        self._execute(sql, params)
         statement = plan.statement
         if self._status == "T" and statement.kind not in _READS:
             self._journal.record(statement, plan.sql, params)
         elif self._status == "I" and not self._implicit:
             self._release_xact_locks()  # the statement was its own transaction
+        if self._implicit:
+            if statement.returns_rows:
+                self._replay.spoil()  # the rows go to the client: it has seen this run
+            else:
+                self._replay.record(lambda: self._execute(sql, params))
         description = self._cursor.description
         if self.settings.timezone != self._timezone and statement.returns_rows:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
@@ -598,6 +613,13 @@ class EngineSession:
             row = self._cursor.fetchone()
             count = int(row[0]) if row and row[0] is not None else 0
         return TagResult(statement.tag(count))
+
+    def _execute(self, sql: str, params: Sequence[object]) -> None:
+        self.running(True)
+        try:
+            self._cursor.execute(sql, list(params) if params else None)
+        finally:
+            self.running(False)
 
     def _maintain(self, call: storage_calls.MaintenanceCall) -> Result:
         """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
@@ -670,7 +692,7 @@ class EngineSession:
                 self._database.catalog,
                 schema,
                 table,
-                self._database.data_dir / "lake" / "copy",
+                self._database.lake.staging_path,
                 tuple(n for n in names if nullable.get(n) is False),
             )
         return CopyInResult(self, self._cursor, target, copy.table, names, kinds, staging)

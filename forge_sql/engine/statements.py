@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,25 @@ _FORBIDDEN = {
     "COPY_DATABASE": "COPY FROM DATABASE is not allowed",
     "UPDATE_EXTENSIONS": "UPDATE EXTENSIONS is not allowed",
 }
+
+# Functions a client may not call. The postgres extension's (loaded when the catalog is in
+# PostgreSQL) run SQL on the catalog's server or connect to any host even with external
+# access disabled (checked on DuckDB 1.5.5); query() and query_table() run SQL built from
+# strings at run time, which this check of the statement's own words cannot see.
+_FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "postgres_query",
+        "postgres_execute",
+        "postgres_scan",
+        "postgres_scan_pushdown",
+        "postgres_attach",
+        "postgres_configure_pool",
+        "pg_clear_cache",
+        "read_postgres_binary",
+        "query",
+        "query_table",
+    }
+)
 
 _CREATE_OBJECTS = {
     "TABLE",
@@ -248,12 +268,33 @@ def check_allowed(statement: Statement) -> None:
         reason = (
             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
         )
+    if statement.kind in ("CREATE", "DROP") and _names_secret(statement.words):
+        # The server's secret holds the lake's object-storage credentials; a client's own
+        # could redirect or read what those credentials reach.
+        reason = "secrets are managed by the server configuration"
+    if reason is None:
+        reason = _forbidden_call(statement.tokens)
     if reason is not None:
         raise errors.InsufficientPrivilege(
             f"permission denied: {reason}",
             hint="forge-sql clients read and write data through SQL and COPY over the "
             "connection only.",
         )
+
+
+def _names_secret(words: Sequence[str]) -> bool:
+    """``CREATE [OR REPLACE] [PERSISTENT|TEMPORARY] SECRET``, ``DROP [...] SECRET``."""
+    rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "PERSISTENT", "TEMPORARY", "TEMP")]
+    return rest[:1] == ["SECRET"]
+
+
+def _forbidden_call(tokens: Sequence[Token]) -> str | None:
+    for token, following in itertools.pairwise(tokens):
+        if following.text == "(" and token.kind in ("identifier", "keyword"):
+            name = token.text.strip('"').lower()
+            if name in _FORBIDDEN_FUNCTIONS:
+                return f"function {name}() is not allowed"
+    return None
 
 
 def _is_stdio_copy(statement: Statement) -> bool:

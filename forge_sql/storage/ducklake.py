@@ -6,13 +6,15 @@ packages carry them, so nothing is downloaded at run time (DESIGN.md, decisions)
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from pathlib import Path
 
 import duckdb
 
-from forge_sql.storage import meta
+from forge_sql.storage import conflicts, meta
+from forge_sql.storage.catalogs import Lake
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,8 @@ def packaged_extension(name: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str, inline_rows: int) -> None:
-    """Attach the embedded lake (catalog file and Parquet files under ``data_dir``) as ``name``.
+def attach(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, inline_rows: int) -> None:
+    """Attach ``lake`` (see forge_sql.storage.catalogs) as ``name``.
 
     The lake is the database clients connect to, so it carries the database's name:
     current_database() and three-part names then read as in PostgreSQL.
@@ -52,15 +54,30 @@ def attach(con: duckdb.DuckDBPyConnection, data_dir: Path, name: str, inline_row
     thousands of tiny files; :func:`flush_inlined` writes them out as Parquet.
     """
     load_extension(con, "ducklake")
-    files = data_dir / "lake"
-    files.mkdir(parents=True, exist_ok=True)
-    catalog = data_dir / "catalog.ducklake"
-    con.execute(
-        f"ATTACH 'ducklake:{_quote(str(catalog))}' AS {quote_ident(name)} "
-        f"(DATA_PATH '{_quote(str(files))}/', DATA_INLINING_ROW_LIMIT {int(inline_rows)})"
+    for extension in lake.extensions:
+        load_extension(con, extension)
+    if lake.local_data is not None:
+        lake.local_data.mkdir(parents=True, exist_ok=True)
+    sql = (
+        f"ATTACH 'ducklake:{_quote(lake.catalog)}' AS {quote_ident(name)} "
+        f"(DATA_PATH '{_quote(lake.data_path)}', DATA_INLINING_ROW_LIMIT {int(inline_rows)})"
     )
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}.public")
-    meta.create(con, quote_ident(name))
+    retries = 10 if lake.shared else 0
+    conflicts.retry(lambda: con.execute(sql), retries, when=conflicts.is_creation_race)
+    # Servers sharing a catalog may start together: their set-up DDL can conflict.
+    conflicts.retry(lambda: _create_schemas(con, quote_ident(name)), retries)
+
+
+def _create_schemas(con: duckdb.DuckDBPyConnection, lake: str) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {lake}.public")
+        meta.create(con, lake)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 def _quote(text: str) -> str:
@@ -69,6 +86,29 @@ def _quote(text: str) -> str:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# Files of another server's running transaction are orphans until it commits: in a shared
+# lake only files older than this are taken for leftovers of a crash.
+SHARED_ORPHAN_AGE = "1 day"
+
+
+def delete_orphans(con: duckdb.DuckDBPyConnection, name: str, lake: Lake) -> None:
+    """Delete data files no snapshot refers to: those a crash left behind.
+
+    A transaction writes its Parquet files (and a large COPY its staged files) before it
+    commits; when the server is killed first, the catalog never refers to them.
+    """
+    if lake.shared:
+        sql = (
+            "CALL ducklake_delete_orphaned_files(?, "
+            f"older_than => now() - INTERVAL '{SHARED_ORPHAN_AGE}')"
+        )
+    else:
+        sql = "CALL ducklake_delete_orphaned_files(?, cleanup_all => true)"
+    deleted = con.execute(sql, [name]).fetchall()
+    if deleted:
+        log.info("deleted %d data files left by transactions that did not commit", len(deleted))
 
 
 def flush_inlined(con: duckdb.DuckDBPyConnection, name: str) -> None:

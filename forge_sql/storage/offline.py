@@ -11,6 +11,7 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.storage import ducklake
+from forge_sql.storage.catalogs import Lake
 
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
@@ -31,7 +32,8 @@ def open_lake(data_dir: Path, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
     )
     try:
         try:
-            ducklake.attach(con, data_dir, name, inline_rows=0)
+            lake = Lake(str(data_dir / "catalog.ducklake"), f"{data_dir / 'lake'}/", shared=False)
+            ducklake.attach(con, lake, name, inline_rows=0)
         except duckdb.IOException as exc:
             holder = _HOLDER.search(str(exc))
             if holder is None:

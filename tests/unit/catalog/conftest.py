@@ -11,7 +11,11 @@ import pytest
 
 from forge_sql import catalog
 from forge_sql.catalog import declared, install, rewrite
+from forge_sql.engine import pg_functions
+from forge_sql.engine.activity import Activity
+from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.storage import ducklake
+from forge_sql.storage.catalogs import Lake
 
 Query = Callable[..., list[tuple[Any, ...]]]
 
@@ -20,7 +24,12 @@ Query = Callable[..., list[tuple[Any, ...]]]
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     data = tmp_path_factory.mktemp("lake")
     con = duckdb.connect(str(data / "server.duckdb"))
-    ducklake.attach(con, data, "forge", 10)
+    lake_files = str(data / "lake") + "/"
+    ducklake.attach(
+        con, Lake(str(data / "catalog.ducklake"), lake_files, shared=False), "forge", 10
+    )
+    # The session functions the catalog's views call (pg_stat_activity and friends).
+    pg_functions.register(con, Activity(), AdvisoryLocks())
     install.install(con, "forge", ["alice"])
     cursor = con.cursor()
     cursor.execute(f"SET search_path = '{catalog.search_path('forge')}'")

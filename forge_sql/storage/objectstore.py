@@ -1,0 +1,53 @@
+"""Object storage for the lake's data files: S3 and S3-compatible stores through httpfs.
+
+Credentials become one DuckDB secret created at start-up, in memory only (never written
+to the database file); clients see it redacted and cannot create their own.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from forge_sql.config import Settings
+
+SECRET = "forge_s3"
+
+
+def is_url(path: str) -> bool:
+    """True for ``s3://bucket/...`` and other URLs, False for local paths."""
+    return "://" in path
+
+
+def secret_sql(settings: Settings) -> str | None:
+    """``CREATE SECRET`` for the S3 settings given, or None when none is set."""
+    options: list[tuple[str, str | bool]] = []
+    if settings.s3_access_key_id is not None:
+        options.append(("KEY_ID", settings.s3_access_key_id))
+    if settings.s3_secret_access_key is not None:
+        options.append(("SECRET", settings.s3_secret_access_key.get_secret_value()))
+    if settings.s3_session_token is not None:
+        options.append(("SESSION_TOKEN", settings.s3_session_token.get_secret_value()))
+    if settings.s3_endpoint is not None:
+        options.append(("ENDPOINT", settings.s3_endpoint))
+    if settings.s3_region is not None:
+        options.append(("REGION", settings.s3_region))
+    if settings.s3_url_style is not None:
+        options.append(("URL_STYLE", settings.s3_url_style))
+    if not options and settings.s3_use_ssl:
+        return None
+    options.append(("USE_SSL", settings.s3_use_ssl))
+    body = ", ".join(f"{key} {_literal(value)}" for key, value in options)
+    return f"CREATE OR REPLACE TEMPORARY SECRET {SECRET} (TYPE s3, {body})"
+
+
+def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Create the S3 secret when S3 settings are given (httpfs must be loaded)."""
+    sql = secret_sql(settings)
+    if sql is not None:
+        con.execute(sql)
+
+
+def _literal(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "'" + value.replace("'", "''") + "'"
