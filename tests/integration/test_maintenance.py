@@ -183,7 +183,7 @@ def test_the_server_compacts_when_idle(tmp_path: Path) -> None:
     try:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             before = small_commits(conn, "busy", commits=15)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 90  # generous: shared machines are slow
             while len(disk_files(server, "busy")) > 1 and time.monotonic() < deadline:
                 time.sleep(0.2)  # polling the outcome of the server's own schedule
             assert len(disk_files(server, "busy")) == 1
@@ -205,6 +205,7 @@ def test_procedures_described_for_asyncpg(lake: RunningServer) -> None:
     assert run_asyncpg(lake, body) == [("flush", 0), ("rewrite", 0), ("compact", 3)]
 
 
+@pytest.mark.slow  # two server starts and a shutdown flush
 def test_rows_parquet_cannot_hold_stay_inlined_across_restarts(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     server = start_server(data_dir)

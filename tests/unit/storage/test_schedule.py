@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from forge_sql.storage import ducklake, maintenance
+from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.policy import MaintenancePolicy
 from forge_sql.storage.schedule import Schedule, Workload
 
@@ -29,9 +30,13 @@ def test_workload_tracks_running_sessions() -> None:
     assert workload.idle_for() > first
 
 
+def embedded(data: Path) -> Lake:
+    return Lake(str(data / "catalog.ducklake"), f"{data / 'lake'}/", shared=False)
+
+
 def lake(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    ducklake.attach(con, tmp_path, "lake", inline_rows=0)
+    ducklake.attach(con, embedded(tmp_path), "lake", inline_rows=0)
     con.execute("CREATE TABLE lake.public.t (id INTEGER)")
     for n in range(5):
         con.execute(f"INSERT INTO lake.public.t VALUES ({n})")
@@ -78,7 +83,7 @@ def test_a_failed_run_is_logged_not_raised(
 
 def test_one_table_that_cannot_be_flushed_does_not_stop_the_others(tmp_path: Path) -> None:
     con = duckdb.connect()
-    ducklake.attach(con, tmp_path, "lake", inline_rows=100)
+    ducklake.attach(con, embedded(tmp_path), "lake", inline_rows=100)
     con.execute("CREATE TABLE lake.public.spans (d INTERVAL)")
     con.execute("CREATE TABLE lake.public.ok (id INTEGER)")
     con.execute("INSERT INTO lake.public.spans VALUES (INTERVAL '-1 day')")
