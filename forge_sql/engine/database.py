@@ -6,6 +6,7 @@ import logging
 import os
 import platform
 import threading
+from pathlib import Path
 
 import duckdb
 
@@ -53,7 +54,7 @@ class Database:
         }
         if settings.threads:
             config["threads"] = settings.threads
-        self._con = duckdb.connect(str(self.data_dir / "server.duckdb"), config=config)
+        self._con = _open_server_database(self.data_dir / "server.duckdb", config)
         self._lock = threading.Lock()
         self.lake = catalogs.locate(settings, self.data_dir)
         try:
@@ -195,6 +196,26 @@ class Database:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._catalog_cursor.close()
             self._con.close()
+
+
+def _open_server_database(
+    path: Path, config: dict[str, str | bool | int | float | list[str]]
+) -> duckdb.DuckDBPyConnection:
+    """The server's own DuckDB file. It holds derived state only (the pg_catalog emulation,
+    rebuilt at every start; user data lives in the lake), so a write-ahead log that DuckDB
+    cannot replay after a crash is set aside instead of keeping the server down. Checked on
+    DuckDB 1.5.5: a kill -9 can leave a log whose replay fails ("Schema with name pgc does
+    not exist") because the emulation's schema is dropped and created again at start-up."""
+    try:
+        return duckdb.connect(str(path), config=config)
+    except duckdb.Error as exc:
+        wal = path.with_name(path.name + ".wal")
+        if "WAL" not in str(exc) or not wal.exists():
+            raise
+        kept = wal.with_name(f"{wal.name}.unreplayable")
+        log.warning("%s could not be replayed (%s); moved to %s", wal, exc, kept.name)
+        wal.replace(kept)
+        return duckdb.connect(str(path), config=config)
 
 
 def memory_limit(text: str) -> str:
