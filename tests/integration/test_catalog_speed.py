@@ -1,5 +1,5 @@
 """Browsing a 100-table, 20-column schema stays interactive: each catalog operation of
-psql, SQLAlchemy and DBeaver under a second (medians printed with -s; run with -m slow)."""
+psql, SQLAlchemy and DBeaver under a second (medians printed with -s)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sqlalchemy import Engine, create_engine, inspect
 from test_psql import psql
 
 # Creating the schema and timing each operation several times takes about a minute.
-pytestmark = pytest.mark.slow
 
 TABLES = 100
 COLUMNS = 20
