@@ -37,6 +37,13 @@ def conn(server: RunningServer) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
+def other(server: RunningServer) -> Iterator[psycopg.Connection]:
+    """A second session, to look at what the first one committed or holds."""
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
 def table_name() -> str:
     """A table name no other test uses (the server is shared)."""
     return f"t_{uuid.uuid4().hex[:10]}"

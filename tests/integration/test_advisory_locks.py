@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import asyncpg
 import psycopg
@@ -13,12 +12,6 @@ from psycopg import errors as pgerrors
 from server import RunningServer, run_asyncpg
 
 KEY = 7_000_001  # keys of this module; other tests use none
-
-
-@pytest.fixture
-def other(server: RunningServer) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        yield connection
 
 
 def _try(connection: psycopg.Connection, call: str) -> object:

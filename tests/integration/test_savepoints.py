@@ -4,8 +4,6 @@ refuses because rolling back would not be exact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import asyncpg
 import pandas
 import psycopg
@@ -14,12 +12,6 @@ import sqlalchemy
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 from server import RunningServer, run_asyncpg
-
-
-@pytest.fixture
-def other(server: RunningServer) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        yield connection
 
 
 @pytest.fixture

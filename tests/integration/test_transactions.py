@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from psycopg import errors as pgerrors
@@ -13,13 +11,6 @@ from server import RunningServer
 IDLE = TransactionStatus.IDLE
 INTRANS = TransactionStatus.INTRANS
 INERROR = TransactionStatus.INERROR
-
-
-@pytest.fixture
-def other(server: RunningServer) -> Iterator[psycopg.Connection]:
-    """A second session, to look at what the first one committed."""
-    with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        yield connection
 
 
 @pytest.fixture

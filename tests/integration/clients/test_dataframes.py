@@ -4,26 +4,13 @@ through SQLAlchemy and through the ADBC PostgreSQL driver."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pandas as pd
 import polars as pl
 import psycopg
-import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 from server import RunningServer
-
-
-@pytest.fixture(params=["psycopg", "psycopg2"])
-def engine(request: pytest.FixtureRequest, server: RunningServer) -> Iterator[sa.Engine]:
-    url = sa.URL.create(f"postgresql+{request.param}", username="forge", host=server.host,
-                        port=server.port, database=server.database)
-    created = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        yield created
-    finally:
-        created.dispose()
 
 
 def frame() -> pd.DataFrame:

@@ -5,25 +5,9 @@ parameters, text(), and reflection of what it created."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
-from server import RunningServer
-
-DIALECTS = ["psycopg", "psycopg2"]
-
-
-@pytest.fixture(params=DIALECTS)
-def engine(request: pytest.FixtureRequest, server: RunningServer) -> Iterator[sa.Engine]:
-    url = sa.URL.create(f"postgresql+{request.param}", username="forge", host=server.host,
-                        port=server.port, database=server.database)
-    created = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        yield created
-    finally:
-        created.dispose()
 
 
 def items_table(name: str, metadata: sa.MetaData) -> sa.Table:
