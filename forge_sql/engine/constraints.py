@@ -17,6 +17,7 @@ from forge_sql.engine import constraint_ddl as ddl
 from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement
 from forge_sql.storage import meta
+from forge_sql.storage.ducklake import quote_ident
 
 _KIND_WORDS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key"}
 _SUFFIX = {"p": "pkey", "u": "key", "c": "check", "f": "fkey", "i": "idx"}
@@ -32,7 +33,7 @@ class Declarations:
     def __init__(self, cursor: duckdb.DuckDBPyConnection, lake: str) -> None:
         self._cursor = cursor
         self._lake = lake
-        self._table = f'"{lake.replace(chr(34), chr(34) * 2)}".{meta.SCHEMA}.constraints'
+        self._table = f"{quote_ident(lake)}.{meta.SCHEMA}.constraints"
 
     def execute(self, statement: Statement) -> TagResult | None:
         """The statement's result if it concerns declared constraints, else None (DuckDB
@@ -173,21 +174,21 @@ class Declarations:
 
     def _check_rows(self, located: tuple[str, str], item: ddl.Declared) -> None:
         """Refuse a key or check that the table's rows already break (PostgreSQL does)."""
-        relation = f"{_ident(self._lake)}.{_ident(located[0])}.{_ident(located[1])}"
+        relation = f"{quote_ident(self._lake)}.{quote_ident(located[0])}.{quote_ident(located[1])}"
         if item.kind in ("p", "u"):
             names = list(item.columns)
-            listed = ", ".join(_ident(c) for c in names)
+            listed = ", ".join(quote_ident(c) for c in names)
             if item.kind == "p":
                 for name in names:
                     nulls = self._scalar(
-                        f"SELECT count(*) FROM {relation} WHERE {_ident(name)} IS NULL"
+                        f"SELECT count(*) FROM {relation} WHERE {quote_ident(name)} IS NULL"
                     )
                     if nulls:
                         raise errors.NotNullViolation(
                             f'column "{name}" of relation "{located[1]}" contains null values'
                         )
                     self._set_not_null(relation, name)
-            not_null = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in names)
+            not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in names)
             duplicate = self._cursor.execute(
                 f"SELECT {listed} FROM {relation} WHERE {not_null} GROUP BY ALL "
                 "HAVING count(*) > 1 LIMIT 1"
@@ -213,7 +214,7 @@ class Declarations:
         empty table keeps the key recorded only."""
         try:
             self._cursor.execute(
-                f"ALTER TABLE {relation} ALTER COLUMN {_ident(column)} SET NOT NULL"
+                f"ALTER TABLE {relation} ALTER COLUMN {quote_ident(column)} SET NOT NULL"
             )
         except duckdb.CatalogException:
             if self._scalar(f"SELECT count(*) FROM {relation}"):
@@ -407,7 +408,3 @@ def _default_name(table: str, kind: str, columns: list[str], taken: set[str]) ->
 
 def _is_plain(column: str) -> bool:
     return all(ch.isalnum() or ch in "_ $" for ch in column)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
