@@ -123,7 +123,8 @@ class Database:
             log.warning("inlined rows kept in the catalog: %s", problem)
 
     def _sandbox(self) -> None:
-        """Confine clients to the data directory and the external datasets' directories.
+        """Confine clients to the data directory and the external datasets' directories
+        (configured, or recorded by migrations in forge_meta.external_datasets).
 
         Checked on DuckDB 1.5.5: once external access is disabled it cannot be enabled
         again while the database runs, and allowed_directories cannot change, so
@@ -138,6 +139,8 @@ class Database:
             allowed.append(self.lake.data_path)  # a directory elsewhere, or s3://bucket/prefix/
         paths = [d.path for d in self.settings.external.values()]
         paths += [f"{d}/" for d in self.settings.external_directories]
+        # Datasets that migrations declared (offline ones are readable from the next start).
+        paths += external.recorded_paths(self._con, self.catalog)
         allowed += map(external.readable_directory, paths)
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")

@@ -35,6 +35,7 @@ _DUCKLAKE_ADMIN = frozenset(
         "ducklake_set_option",
     }
 )
+_RECORD = "external_datasets"  # forge_meta.external_datasets (forge_sql.storage.meta)
 COLUMNS = (("action", "VARCHAR"), ("count", "BIGINT"), ("detail", "VARCHAR"))
 
 
@@ -46,18 +47,34 @@ class MaintenanceCall:
 
 def needs_superuser(statement: Statement) -> bool:
     """Statements only superusers may run: maintenance procedures and functions, CHECKPOINT
-    (PostgreSQL also reserves CHECKPOINT to superusers)."""
+    (PostgreSQL also reserves CHECKPOINT to superusers), and anything but a plain SELECT
+    that names the record of external datasets, since the server opens the file sandbox
+    to the directories it lists."""
     if "CHECKPOINT" in statement.words[:2]:
         return True
     return any(
         t.kind in ("identifier", "keyword")
         and t.text.strip('"').lower() in _DUCKLAKE_ADMIN.union(PROCEDURES)
         for t in statement.tokens
-    )
+    ) or (statement.kind != "SELECT" and _names_record(statement))
+
+
+def _names_record(statement: Statement) -> bool:
+    return any(t.kind in ("identifier", "keyword") and t.text.strip('"').lower() == _RECORD
+               for t in statement.tokens)
 
 
 def refuse(statement: Statement) -> errors.ForgeError:
-    what = "CHECKPOINT" if "CHECKPOINT" in statement.words[:2] else "storage maintenance"
+    if "CHECKPOINT" in statement.words[:2]:
+        what = "CHECKPOINT"
+    elif statement.kind != "SELECT" and _names_record(statement):
+        return errors.InsufficientPrivilege(
+            f"permission denied for table {_RECORD}: external datasets are declared by "
+            "migrations run by a superuser",
+            hint="Superusers are the users configured with superuser = true.",
+        )
+    else:
+        what = "storage maintenance"
     return errors.InsufficientPrivilege(
         f"permission denied: {what} is reserved to superusers",
         hint="Superusers are the users configured with superuser = true (every user under "

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forge_sql.migrate import declaration, files, lint, status
+from forge_sql.migrate import datasets, declaration, files, lint, status
 from forge_sql.migrate.connection import Connection
-from forge_sql.migrate.diff import Risk, diff
+from forge_sql.migrate.diff import Risk, TableDiff, diff
 from forge_sql.migrate.errors import DatabaseError, MigrationError, StatementFailed
 from forge_sql.migrate.files import MigrationFile, Version
 from forge_sql.migrate.ledger import Entry, Ledger
@@ -161,8 +161,9 @@ class Migrator:
                                       exc.sqlstate) from exc
 
     def _run_yaml(self, file: MigrationFile, model: Model) -> str:
+        loaded = declaration.load_file(file.path)
         diffs = []
-        for decl in declaration.load(file.path):
+        for decl in loaded.tables:
             # Compared with the catalog inside this transaction: exact, whatever ran before.
             table_diff = diff(model.state(self.conn, decl), decl)
             refused = [c for c in table_diff.changes if c.risk is Risk.DESTRUCTIVE]
@@ -171,18 +172,26 @@ class Migrator:
                     f"{file.script}: refusing destructive changes (pass --allow-destructive): "
                     + "; ".join(c.summary for c in refused)
                 )
-            for change in table_diff.changes:
-                for sql in change.sql:
-                    try:
-                        self.conn.execute(sql)
-                    except DatabaseError as exc:
-                        raise StatementFailed(
-                            f"{file.script} ({change.summary})", 0, sql, exc.message,
-                            exc.sqlstate,
-                        ) from exc
+            self._run_changes(table_diff, file.script)
             model.declare(decl, simulate=False)
             diffs.append(table_diff)
+        for dataset in loaded.external:
+            dataset_diff = datasets.diff(model.dataset(self.conn, dataset), dataset, file.script)
+            self._run_changes(dataset_diff, file.script)
+            model.declare_dataset(dataset, file.script, simulate=False)
+            diffs.append(dataset_diff)
         return undo_sql(diffs)
+
+    def _run_changes(self, changes: TableDiff, script: str) -> None:
+        for change in changes.changes:
+            for sql in change.sql:
+                try:
+                    self.conn.execute(sql)
+                except DatabaseError as exc:
+                    raise StatementFailed(
+                        f"{script} ({change.summary})", 0, sql, exc.message + _hint(exc),
+                        exc.sqlstate,
+                    ) from exc
 
     # -- down, baseline, repair ------------------------------------------------------------------
     def down(self, to: Version) -> Outcome:
@@ -254,3 +263,15 @@ class Migrator:
                     self.ledger.forget(item.entry)
                     done.append(f"forgot {item.script} (file missing)")
         return done
+
+
+def _hint(exc: DatabaseError) -> str:
+    """Why a server refuses to read a dataset's files, and what to do about it."""
+    if exc.sqlstate != "42501" or "Cannot access file" not in exc.message:
+        return ""
+    return (
+        "\n  the server reads only the directories it allowed when it started (its data "
+        "directory, [external] and external_directories of its config, datasets recorded "
+        "by migrations): apply this migration offline (--data-dir, server stopped) and "
+        "start the server again, or add the directory to external_directories and restart"
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from forge_sql.migrate import files, lint, scaffold, status, validate
+from forge_sql.migrate import datasets, files, lint, scaffold, status, validate
 from forge_sql.migrate.apply import Migrator, Options
 from forge_sql.migrate.connection import (
     EngineConnection,
@@ -99,6 +99,14 @@ def _connect(target: Target,
         settings = load(target.config_file, data_dir=target.data_dir)
     except ConfigError as exc:
         raise MigrationError(str(exc)) from exc
+    # In this process the operator's own files decide what is readable: the datasets the
+    # migrations declare, so that their views can be created (a server started afterwards
+    # reads them from forge_meta.external_datasets).
+    declared = [d for d in datasets.directories(target.directory)
+                if d not in settings.external_directories]
+    settings = settings.model_copy(
+        update={"external_directories": [*settings.external_directories, *declared]}
+    )
     database = open_offline(settings, target.lock_timeout,
                             progress.note if progress is not None else None)
     engine_conn = EngineConnection(database, local_user())

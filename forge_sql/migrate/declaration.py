@@ -1,20 +1,31 @@
-"""YAML table declarations: the pydantic models and the loader that reports file:line:column.
+"""YAML declarations: the pydantic models and the loader that reports file:line:column.
 
-A file declares one table (keys at the top level) or several (a ``tables:`` list).
+A file declares one table (keys at the top level), or several tables (a ``tables:`` list)
+and external datasets (an ``external:`` list).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from forge_sql.migrate import positions
 from forge_sql.migrate.errors import MigrationError
+from forge_sql.storage.external import Format, OptionValue, readable_directory
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _TYPE_TEXT = re.compile(r'^[A-Za-z0-9_ ,()\[\]"]+$')
@@ -147,22 +158,93 @@ class TableDecl(_Strict):
         return (self.schema_, self.table)
 
 
+class ExternalDecl(_Strict):
+    """An external dataset: a view over local Parquet, CSV or JSON files."""
+
+    name: str = Field(description="View name.")
+    schema_: str = Field("public", alias="schema", description="Schema (default public).")
+    path: str | None = Field(
+        None,
+        description="File or glob; a relative path is taken from the migrations directory.",
+    )
+    format: Format = Field("parquet", description="parquet, csv or json.")
+    hive_partitioning: bool = Field(
+        False, description="key=value directories become columns; filters on them prune files."
+    )
+    options: dict[str, OptionValue] = Field(
+        default_factory=dict, description="Further named arguments of read_<format>."
+    )
+    drop: bool = Field(False, description="Drop the view (the files are left alone).")
+
+    _names = field_validator("name", "schema_")(lambda v: _identifier(v))
+
+    @field_validator("path")
+    @classmethod
+    def _local(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if "://" in value:
+            raise ValueError("only local paths can be declared (no URLs)")
+        base = (info.context or {}).get("base", Path.cwd())
+        path = Path(value).expanduser()
+        resolved = os.path.normpath(path if path.is_absolute() else Path(base) / path)
+        if readable_directory(resolved) == "/":
+            raise ValueError("a dataset directly under / would open the whole file system")
+        return resolved
+
+    @field_validator("options")
+    @classmethod
+    def _option_names(cls, value: dict[str, OptionValue]) -> dict[str, OptionValue]:
+        for name in value:
+            if not _IDENTIFIER.match(name) or "$" in name:
+                raise ValueError(f"invalid reader option name {name!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExternalDecl:
+        if self.drop and (self.path is not None or self.options or self.hive_partitioning):
+            raise ValueError("a dataset with drop: true declares no path or reader options")
+        if not self.drop and self.path is None:
+            raise ValueError("path: declare the files (a path or glob)")
+        return self
+
+    @property
+    def qualified(self) -> tuple[str, str]:
+        return (self.schema_, self.name)
+
+
 class DeclarationFile(_Strict):
-    tables: list[TableDecl] = Field(min_length=1)
+    tables: list[TableDecl] = Field(default_factory=list)
+    external: list[ExternalDecl] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> DeclarationFile:
+        if not self.tables and not self.external:
+            raise ValueError("declare at least one table (tables:) or dataset (external:)")
+        return self
 
 
 def load(path: Path, text: str | None = None) -> list[TableDecl]:
     """The tables a YAML migration declares; errors point at ``file:line:column``."""
+    return load_file(path, text).tables
+
+
+def load_file(path: Path, text: str | None = None) -> DeclarationFile:
+    """Everything a YAML migration declares; errors point at ``file:line:column``.
+
+    Relative dataset paths are taken from the directory that holds the file.
+    """
     source = str(path)
     document = positions.load(path.read_text(encoding="utf-8") if text is None else text, source)
     data: Any = document.data
     prefix: tuple[str | int, ...] = ()
-    if isinstance(data, dict) and "tables" not in data:
+    if isinstance(data, dict) and "tables" not in data and "external" not in data:
         data, prefix = {"tables": [data]}, ("tables", 0)
     if not isinstance(data, dict):
         raise MigrationError(f"{source}:1:1: expected a table declaration (a mapping)")
+    base = path.parent.absolute()
     try:
-        return DeclarationFile.model_validate(data).tables
+        return DeclarationFile.model_validate(data, context={"base": base})
     except ValidationError as exc:
         raise MigrationError(_describe(exc, document, prefix, source)) from exc
 

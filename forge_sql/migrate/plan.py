@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from forge_sql.migrate import declaration, lint, tables
+from forge_sql.migrate import datasets, declaration, lint, tables
 from forge_sql.migrate.connection import Connection
-from forge_sql.migrate.declaration import TableDecl
+from forge_sql.migrate.datasets import DatasetState
+from forge_sql.migrate.declaration import ExternalDecl, TableDecl
 from forge_sql.migrate.diff import Change, Risk, TableDiff, diff
 from forge_sql.migrate.files import MigrationFile
 from forge_sql.migrate.scripts import sql_parts
@@ -22,10 +23,13 @@ Key = tuple[str, str]
 
 @dataclass(slots=True)
 class Model:
-    """Declarations seen so far and, when planning, table states not applied yet."""
+    """Declarations seen so far and, when planning, table and dataset states not applied
+    yet."""
 
     previous: dict[Key, TableDecl] = field(default_factory=dict)
     simulated: dict[Key, TableState | None] = field(default_factory=dict)
+    previous_datasets: dict[Key, DatasetState | None] = field(default_factory=dict)
+    simulated_datasets: dict[Key, DatasetState | None] = field(default_factory=dict)
 
     @classmethod
     def before(cls, files: list[MigrationFile], file: MigrationFile | None) -> Model:
@@ -39,8 +43,12 @@ class Model:
             ):
                 break
             if other.kind == "yaml":
-                for decl in declaration.load(other.path):
+                loaded = declaration.load_file(other.path)
+                for decl in loaded.tables:
                     model.previous[decl.qualified] = decl
+                for dataset in loaded.external:
+                    model.previous_datasets[dataset.qualified] = datasets.declared(
+                        dataset, other.script)
         return model
 
     def state(self, conn: Connection | None, decl: TableDecl) -> TableState | None:
@@ -61,6 +69,21 @@ class Model:
         self.previous[decl.qualified] = decl
         if simulate:
             self.simulated[decl.qualified] = None if decl.drop else tables.declared(decl)
+
+    def dataset(self, conn: Connection | None, decl: ExternalDecl) -> DatasetState | None:
+        """The dataset before ``decl`` applies: simulated, live, or the last declaration."""
+        key = decl.qualified
+        if key in self.simulated_datasets:
+            return self.simulated_datasets[key]
+        if conn is None:
+            return self.previous_datasets.get(key)
+        return datasets.live(conn, *key)
+
+    def declare_dataset(self, decl: ExternalDecl, script: str, simulate: bool) -> None:
+        state = datasets.declared(decl, script)
+        self.previous_datasets[decl.qualified] = state
+        if simulate:
+            self.simulated_datasets[decl.qualified] = state
 
     def column_type(self, conn: Connection | None) -> lint.ColumnType | None:
         if conn is None:
@@ -112,12 +135,19 @@ def plan_step(conn: Connection | None, file: MigrationFile, model: Model,
               simulate: bool) -> Step:
     """Plan ``file``; with ``simulate`` the model then stands for it as if applied."""
     if file.kind == "yaml":
+        loaded = declaration.load_file(file.path)
         diffs = []
-        for decl in declaration.load(file.path):
+        for decl in loaded.tables:
             diffs.append(diff(model.state(conn, decl), decl))
             model.declare(decl, simulate)
+        found = []
+        for dataset in loaded.external:
+            diffs.append(datasets.diff(model.dataset(conn, dataset), dataset, file.script))
+            model.declare_dataset(dataset, file.script, simulate)
+            found += [lint.Finding(risk, text) for risk, text in datasets.findings(dataset)]
         changes = [c for d in diffs for c in d.changes]
-        return Step(file, [s for c in changes for s in c.sql], _yaml_findings(changes), diffs)
+        return Step(file, [s for c in changes for s in c.sql],
+                    _yaml_findings(changes) + found, diffs)
     if file.kind == "py":
         return Step(
             file,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forge_sql.migrate import declaration, status, tables
+from forge_sql.migrate import datasets, declaration, status, tables
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.declaration import TableDecl
 from forge_sql.migrate.diff import ident
@@ -43,15 +43,19 @@ def history(items: list[status.Item]) -> list[Problem]:
 def drift(conn: Connection, items: list[status.Item]) -> list[Problem]:
     """Tables declared by applied YAML migrations that the catalog no longer matches."""
     expected: dict[tuple[str, str], TableDecl] = {}
+    wanted_datasets: dict[tuple[str, str], datasets.DatasetState | None] = {}
     applied: list[MigrationFile] = [
         i.file for i in items
         if i.file is not None and i.state in (status.State.APPLIED, status.State.CHANGED)
         and i.file.kind == "yaml"
     ]
     for file in applied:
-        for decl in declaration.load(file.path):
+        loaded = declaration.load_file(file.path)
+        for decl in loaded.tables:
             expected[decl.qualified] = decl
-    problems = []
+        for dataset in loaded.external:
+            wanted_datasets[dataset.qualified] = datasets.declared(dataset, file.script)
+    problems = _dataset_drift(conn, wanted_datasets)
     for (schema, table), decl in expected.items():
         live = tables.live(conn, schema, table)
         where = f"{schema}.{table}"
@@ -79,6 +83,26 @@ def drift(conn: Connection, items: list[status.Item]) -> list[Problem]:
             if wanted.column(column.name) is None:
                 problems.append(Problem("drift", f"{where}.{column.name}: in the catalog, "
                                         "not declared"))
+    return problems
+
+
+def _dataset_drift(conn: Connection,
+                   wanted: dict[tuple[str, str], datasets.DatasetState | None]) -> list[Problem]:
+    problems = []
+    for (schema, name), state in wanted.items():
+        live = datasets.live(conn, schema, name)
+        where = f"{schema}.{name}"
+        if state is None:
+            if live is not None and live.view is not None:
+                problems.append(Problem("drift", f"{where}: external dataset declared "
+                                        "dropped, but the view exists"))
+        elif live is None or live.view is None:
+            problems.append(Problem("drift", f"{where}: external dataset declared, but the "
+                                    "view is missing from the catalog"))
+        elif live.definition != state.definition:
+            problems.append(Problem("drift", f"{where}: external dataset recorded as "
+                                    f"{live.definition or 'nothing'}, declared as "
+                                    f"{state.definition}"))
     return problems
 
 

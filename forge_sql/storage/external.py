@@ -1,8 +1,9 @@
 """External datasets: local Parquet, CSV or JSON files (a path or glob) declared as views.
 
 Declared in the config file (``[external.NAME]``) or by a YAML migration (which calls
-:func:`view_sql`). DuckDB's file sandbox stays on: the server adds each dataset's directory
-to the readable directories at start-up (:func:`readable_directory`).
+:func:`view_sql` and records the dataset in ``forge_meta.external_datasets``). DuckDB's file
+sandbox stays on: the server adds each dataset's directory to the readable directories at
+start-up (:func:`readable_directory`, :func:`recorded_paths`).
 """
 
 from __future__ import annotations
@@ -139,6 +140,24 @@ def readable_directory(path: str) -> str:
     directory = Path(head) if head.endswith("/") or Path(head).is_dir() else Path(head).parent
     # Not resolved: DuckDB compares the path as the view spells it, symlinks included.
     return os.path.normpath(directory.absolute()).rstrip("/") + "/"
+
+
+RECORD = "forge_meta.external_datasets"
+
+
+def recorded_paths(con: duckdb.DuckDBPyConnection, lake: str) -> list[str]:
+    """The paths of the datasets migrations declared (absolute; others are ignored, as is
+    one whose directory would be the root)."""
+    rows = con.execute(
+        f"SELECT DISTINCT path FROM {quote_ident(lake)}.{RECORD} ORDER BY path"
+    ).fetchall()
+    found = []
+    for (path,) in rows:
+        if not os.path.isabs(path) or readable_directory(path) == "/":
+            log.warning("ignored a recorded external dataset path: %r", path)
+            continue
+        found.append(str(path))
+    return found
 
 
 def create_views(

@@ -49,6 +49,19 @@ MIGRATION_LOCK_DDL = (
 )
 
 
+# External datasets that migrations declared: one row per view (definition: its CREATE
+# VIEW statement, for undo and drift checks). The server adds each
+# path's directory to the file sandbox when it starts (forge_sql.engine.database), so only
+# the migration (in its own transaction) and superusers may write it
+# (forge_sql.engine.storage_calls.needs_superuser).
+EXTERNAL_DATASETS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.external_datasets ("
+    "schema_name VARCHAR NOT NULL, view_name VARCHAR NOT NULL, path VARCHAR NOT NULL, "
+    "definition VARCHAR NOT NULL, declared_in VARCHAR NOT NULL, "
+    "declared_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+)
+
+
 def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     """Create the bookkeeping schema and tables if the lake does not have them yet."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {lake}.{SCHEMA}")
@@ -56,3 +69,4 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(MIGRATIONS_DDL.format(lake=lake))
     # Empty until the first migrate run adds its one row (forge_sql.migrate.lease).
     con.execute(MIGRATION_LOCK_DDL.format(lake=lake))
+    con.execute(EXTERNAL_DATASETS_DDL.format(lake=lake))
