@@ -7,6 +7,7 @@ the view's definition, so an undo puts back exactly what was there before.
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +150,18 @@ def _restore(before: DatasetState, name: str) -> list[str]:
     if before.path is not None and before.definition is not None:
         undo.append(_record(before.schema, before.name, before.path, before.definition,
                             before.declared_in or "migrate down"))
-    if before.view is not None:
-        undo.append(before.view)
+        if before.view is not None:
+            undo.append(before.definition)
+    elif before.view is not None:
+        undo.append(_qualified(before.view, name))
     return undo
+
+
+def _qualified(view: str, name: str) -> str:
+    """The catalog's ``CREATE VIEW v AS ...`` (DuckLake keeps the name unqualified) with
+    the view's schema-qualified name, so that it is created where it was."""
+    match = re.match(r'\s*CREATE\s+VIEW\s+(?:"(?:[^"]|"")*"|[^\s"]+)\s+AS\s', view,
+                     re.IGNORECASE)
+    if match is None:
+        raise MigrationError(f"cannot read the definition of view {name} to undo: {view}")
+    return f"CREATE VIEW {name} AS {view[match.end():]}"

@@ -3,45 +3,16 @@ with partition pruning), CSV and JSON files, readable while the file sandbox sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pyarrow as pa
-import pyarrow.dataset as ds
 import pytest
+from external_files import REGIONS, corrupt_region, write_datasets
 from psycopg import errors as pgerrors
 from server import RunningServer, start_server
 
 from forge_sql.storage.external import view_sql
-
-REGIONS = ("eu", "us", "ap")
-
-
-def write_datasets(root: Path) -> None:
-    events = pa.table(
-        {
-            "id": list(range(300)),
-            "amount": [float(i) / 4 for i in range(300)],
-            "region": [REGIONS[i % 3] for i in range(300)],
-            "year": [2024 + i % 2 for i in range(300)],
-        }
-    )
-    ds.write_dataset(
-        events, root / "events", format="parquet",
-        partitioning=ds.partitioning(pa.schema([("region", pa.string()), ("year", pa.int64())]),
-                                     flavor="hive"),
-    )
-    (root / "rates").mkdir()
-    (root / "rates" / "rates.csv").write_text("code;rate\nEUR;1.0\nUSD;0.92\n")
-    (root / "extra").mkdir()
-    (root / "extra" / "codes.csv").write_text("code,label\n1,one\n2,two\n")
-    (root / "logs").mkdir()
-    for day in (1, 2):
-        lines = [json.dumps({"day": day, "level": lvl, "n": day * 10 + i})
-                 for i, lvl in enumerate(("info", "warn"))]
-        (root / "logs" / f"day{day}.json").write_text("\n".join(lines) + "\n")
 
 
 def config(root: Path, with_logs: bool = True) -> str:
@@ -104,11 +75,7 @@ def test_partition_pruning_reads_only_the_matching_files(ext: psycopg.Connection
 def test_pruned_partitions_are_never_opened(tmp_path: Path) -> None:
     root = tmp_path / "files"
     write_datasets(root)
-    # Corrupt the files of region 'us': a query that opened them would fail. (The first
-    # file in path order, region=ap/year=2024, is left intact: binding reads its schema.)
-    for path in (root / "events").rglob("*.parquet"):
-        if "region=us" in str(path):
-            path.write_bytes(b"not parquet at all")
+    corrupt_region(root, "us")
     server = start_server(tmp_path / "data", config=config(root))
     try:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:

@@ -57,6 +57,14 @@ def test_other_calls_are_not_maintenance() -> None:
         "SELECT * FROM \"ducklake_delete_orphaned_files\"('forge')",
         "CALL ducklake_set_option('forge', 'expire_older_than', '1 day')",
         "CALL ducklake_add_data_files('forge', 't', '/x.parquet')",
+        # The record the server opens its file sandbox from (forge_meta.external_datasets).
+        "INSERT INTO forge_meta.external_datasets VALUES ('public', 'x', '/etc/x', '', '')",
+        'UPDATE forge.forge_meta."EXTERNAL_DATASETS" SET path = \'/\'',
+        "WITH p AS (SELECT '/etc' AS d) UPDATE forge_meta.external_datasets SET path = p.d "
+        "FROM p",
+        "ALTER TABLE forge_meta.other RENAME TO external_datasets",
+        "EXPLAIN ANALYZE DELETE FROM forge_meta.external_datasets",
+        "COPY forge_meta.external_datasets FROM STDIN",
     ],
 )
 def test_needs_superuser(sql: str) -> None:
@@ -70,6 +78,8 @@ def test_needs_superuser(sql: str) -> None:
         "SELECT * FROM ducklake_snapshots('forge')",
         "SELECT * FROM t AT (VERSION => 3)",
         "SELECT 'forge_compact' AS name",
+        "SELECT path FROM forge_meta.external_datasets",
+        "INSERT INTO t SELECT 'external_datasets'",
     ],
 )
 def test_reads_need_no_superuser(sql: str) -> None:

@@ -1,4 +1,5 @@
-"""YAML table declarations: the models, and errors that point at file:line:column."""
+"""YAML declarations (tables, external datasets): the models, and errors that point at
+file:line:column."""
 
 from __future__ import annotations
 
@@ -166,4 +167,103 @@ def test_yaml_syntax_error_has_a_position() -> None:
 def test_not_a_mapping() -> None:
     assert _error("- a\n- b\n") == (
         "migrations/V1__t.yaml:1:1: expected a table declaration (a mapping)"
+    )
+
+
+def _datasets(text: str) -> list[declaration.ExternalDecl]:
+    return declaration.load_file(SOURCE, textwrap.dedent(text).lstrip()).external
+
+
+def _dataset_error(text: str) -> str:
+    with pytest.raises(MigrationError) as caught:
+        _datasets(text)
+    return str(caught.value)
+
+
+def test_external_datasets_alongside_tables() -> None:
+    loaded = declaration.load_file(SOURCE, textwrap.dedent("""
+        tables:
+          - table: t
+            columns: [{name: a, type: INTEGER}]
+        external:
+          - name: events
+            path: ../data/events/**/*.parquet
+            hive_partitioning: true
+          - name: rates
+            schema: ref
+            path: /srv/rates.csv
+            format: csv
+            options: {delim: ";", header: true, columns: {code: VARCHAR}}
+          - name: old
+            drop: true
+    """).lstrip())
+    assert [t.table for t in loaded.tables] == ["t"]
+    events, rates, old = loaded.external
+    # Relative to the directory that holds the migration.
+    base = SOURCE.parent.absolute()
+    assert events.path == str(base.parent / "data/events/**/*.parquet")
+    assert (events.format, events.hive_partitioning, events.qualified) == (
+        "parquet", True, ("public", "events"))
+    assert (rates.path, rates.format, rates.qualified) == ("/srv/rates.csv", "csv",
+                                                         ("ref", "rates"))
+    assert rates.options == {"delim": ";", "header": True, "columns": {"code": "VARCHAR"}}
+    assert (old.drop, old.path) == (True, None)
+
+
+def test_external_dataset_errors_point_at_the_key_or_value() -> None:
+    assert _dataset_error("""
+        external:
+          - name: events
+            path: /srv/events/*.parquet
+            fromat: csv
+    """) == "migrations/V1__t.yaml:4:5: external[0].fromat: unknown key 'fromat'"
+    assert _dataset_error("""
+        external:
+          - name: events
+            path: /srv/events/*.parquet
+            format: xlsx
+    """).startswith("migrations/V1__t.yaml:4:13: external[0].format: Input should be "
+                    "'parquet', 'csv' or 'json'")
+    assert _dataset_error("""
+        external:
+          - name: events
+            path: s3://bucket/events/*.parquet
+    """) == ("migrations/V1__t.yaml:3:11: external[0].path: only local paths can be "
+             "declared (no URLs)")
+    assert _dataset_error("""
+        external:
+          - name: events
+            path: /*.csv
+    """) == ("migrations/V1__t.yaml:3:11: external[0].path: a dataset directly under / "
+             "would open the whole file system")
+    assert _dataset_error("""
+        external:
+          - name: bad name
+            path: /srv/x.csv
+    """).startswith("migrations/V1__t.yaml:2:11: external[0].name: 'bad name' is not a "
+                    "plain identifier")
+    assert _dataset_error("""
+        external:
+          - name: events
+            options: {"bad-name": 1}
+            path: /srv/x.csv
+    """) == ("migrations/V1__t.yaml:3:14: external[0].options: invalid reader option name "
+             "'bad-name'")
+
+
+def test_external_dataset_consistency() -> None:
+    assert _dataset_error("""
+        external:
+          - name: events
+    """) == "migrations/V1__t.yaml:2:5: external[0]: path: declare the files (a path or glob)"
+    assert _dataset_error("""
+        external:
+          - name: events
+            drop: true
+            path: /srv/x.csv
+    """) == ("migrations/V1__t.yaml:2:5: external[0]: a dataset with drop: true declares "
+             "no path or reader options")
+    assert _dataset_error("external: []\n") == (
+        "migrations/V1__t.yaml:1:1: declare at least one table (tables:) or dataset "
+        "(external:)"
     )
