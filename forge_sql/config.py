@@ -149,8 +149,9 @@ class Settings(BaseSettings):
     )
     external_directories: list[Path] = Field(
         default_factory=list,
-        description="Further directories clients may read files from (for external "
-        "datasets that migrations declare); the data directory always is.",
+        description="Further directories clients may read files from (for views that SQL "
+        "migrations create, or YAML migrations applied through this server before it "
+        "restarts); the data directory and recorded datasets' directories always are.",
     )
 
     @field_validator("host")

@@ -97,7 +97,10 @@ class _Plan:
 class EngineSession:
     """Implements wire.backend.BackendSession over one DuckDB cursor."""
 
-    def __init__(self, database: Database, startup: StartupInfo) -> None:
+    def __init__(self, database: Database, startup: StartupInfo,
+                 superuser: bool | None = None) -> None:
+        """``superuser``: None to follow the configuration (a client); True for a process
+        that opened the data directory itself (offline migrate)."""
         self._database = database
         self._cursor = database.cursor()
         self._declarations = Declarations(self._cursor, database.catalog)
@@ -122,7 +125,8 @@ class EngineSession:
         self._cancelled = False
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
         self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
-        superuser = database.is_superuser(startup.user)
+        if superuser is None:
+            superuser = database.is_superuser(startup.user)
         if not superuser:
             self.settings.server_value("is_superuser", "off")
         self.backend = activity.BackendStatus(

@@ -49,8 +49,11 @@ class EngineConnection:
 
         self.user = user
         self._database = database
+        # A superuser whatever the configured users say: this process opened the data
+        # directory itself, so it can change anything in it anyway.
         self._session: EngineSession = EngineSession(
-            database, StartupInfo(user, database.catalog, {"application_name": "forge-sql"})
+            database, StartupInfo(user, database.catalog, {"application_name": "forge-sql"}),
+            superuser=True,
         )
 
     def sibling(self) -> EngineConnection:

@@ -211,3 +211,35 @@ def test_ordinary_clients_cannot_widen_the_sandbox(tmp_path: Path) -> None:
             bob.execute(f"SELECT * FROM read_csv('{secret}/s.csv')")
     finally:
         assert "Traceback" not in server.stop()
+    # The operator declares it offline (with the same config, users included); from the
+    # next start every client reads it through the view.
+    made = Project(tmp_path, "offline")
+    made.write("V1__secret.yaml", f"""
+        external:
+          - name: shared
+            path: {secret}/s.csv
+            format: csv
+    """)
+    made.run("--config", str(tmp_path / "data.toml"))
+    server = start_server(data_dir, config=config)
+    try:
+        with psycopg.connect(server.dsn(user="bob", password="pw"), autocommit=True) as bob:
+            assert bob.execute("SELECT password FROM shared").fetchall() == [("hunter2",)]
+            with pytest.raises(pgerrors.InsufficientPrivilege,
+                               match="declared by migrations run by a superuser"):
+                bob.execute("DELETE FROM forge_meta.external_datasets")
+    finally:
+        assert "Traceback" not in server.stop()
+
+
+def test_lint_warns_about_a_path_with_no_file(tmp_path: Path) -> None:
+    made = project(tmp_path, "offline")
+    made.write("V1__datasets.yaml", DATASETS)
+    found = made.json("lint")["findings"]
+    assert [f["summary"].split(":")[0] for f in found] == [
+        f"external dataset {n}" for n in ("public.events", "public.rates", "raw.logs")
+    ]
+    assert all(f["risk"] == "data-dependent" for f in found)
+    assert made.run("lint", "--strict", code=1)
+    files_of(made)
+    assert made.json("lint")["findings"] == []
