@@ -167,6 +167,16 @@ def test_online_apply_outside_the_servers_sandbox_is_refused_whole(online: Proje
     online.server = start_server(online.data_dir, config=QUIET)
     with psycopg.connect(online.server.dsn(), autocommit=True) as conn:
         check_datasets(conn)
+    # The restarted server reads the recorded directories: a dataset within one of them
+    # can now be declared online.
+    online.write("V2__eu.yaml", """
+        external:
+          - name: events_eu
+            path: ../files/events/region=eu/**/*.parquet
+            hive_partitioning: true
+    """)
+    online.run()
+    assert online.query("SELECT count(*), min(id) FROM events_eu") == [(100, 0)]
 
 
 def test_ordinary_clients_cannot_widen_the_sandbox(tmp_path: Path) -> None:
