@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import gc
 import json
+import os
 import re
 import shutil
 import signal
@@ -171,6 +172,21 @@ class RssSampler:
         return [next(rss for t, rss in self.samples if t >= f * end) for f in fractions]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` (all its threads) and of its live child processes
+    (PostgreSQL's backends are children of the postmaster)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def fmt_bytes(n: float | None) -> str:
     if n is None:
         return "-"
@@ -311,7 +327,14 @@ class BulkBench(Bench):
                 table = cur.fetch_arrow_table()
                 self.arrow_types[endpoint.target] = [arrow_type(t) for t in table.schema.types]
                 return int(table.num_rows)
-            return time_runs(run, runs, rows)
+            before = cpu_seconds(endpoint.pid) if endpoint.pid else None
+            times = time_runs(run, runs, rows)
+            if before is not None and endpoint.pid:
+                # time_runs makes one untimed warm-up call before the timed ones
+                spent = (cpu_seconds(endpoint.pid) - before) / (runs + 1)
+                self.notes.append(f"ADBC read: {endpoint.target}'s server used "
+                                  f"{fmt_time(spent)} of CPU per read")
+            return times
 
     def _adbc_replayed(self, endpoint: Endpoint, rows: int, runs: int) -> list[float]:
         """The driver against forge-sql's answers replayed from memory (adbc_replay.py)."""
