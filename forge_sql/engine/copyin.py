@@ -141,7 +141,7 @@ class CopyInResult:
         if not objectstore.is_url(staging.directory):
             Path(staging.directory).mkdir(parents=True, exist_ok=True)
         path = f"{staging.directory}{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
-        self._session.staged_files.append(path)  # first: a failed write may leave a file
+        self._session.block.staged_files.append(path)  # first: a failed write may leave a file
         pairs = zip(batch.columns, self._arrow_types, strict=True)
         local = not objectstore.is_url(path)  # object storage is written with DuckDB's secrets
         if local and all(wanted is not None and column.type == wanted for column, wanted in pairs):

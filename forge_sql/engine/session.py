@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -32,7 +30,6 @@ from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
-from forge_sql.engine.replay import Replay
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.statements import (
     Statement,
@@ -41,8 +38,9 @@ from forge_sql.engine.statements import (
     identifier,
     split,
 )
+from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.engine.types import column
-from forge_sql.storage import maintenance, objectstore
+from forge_sql.storage import maintenance
 from forge_sql.wire.backend import (
     ALL_STATEMENTS,
     Column,
@@ -55,7 +53,6 @@ from forge_sql.wire.backend import (
 
 log = logging.getLogger(__name__)
 
-_NO_TRANSACTION = ("25P01", "there is no transaction in progress")
 _STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
 _TRANSACTION_ONLY = ("25P01", "SET LOCAL and SET TRANSACTION only apply in transaction blocks")
 # Kinds that run without the implicit transaction: reads, and statements DuckDB will not
@@ -103,25 +100,19 @@ class EngineSession:
         self._declarations = Declarations(self._cursor, database.catalog)
         self._startup = startup
         self.settings = session_settings.SessionSettings(dict(startup.parameters))
-        self._status = "I"
         self._streaming: ArrowResult | None = None
         self._lock = threading.Lock()  # guards _running against cancel from the event loop
         self._running = False
         self._timer: threading.Timer | None = None
         self._timed_out = False
-        self._implicit = False  # a transaction the server opened for a Query or pipeline
         self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
         self._deferred = 0  # deferred statements since the wire last called flush_pending
-        self.staged_files: list[str] = []  # Parquet files of this transaction's COPYs
-        self._replay = Replay()  # what the implicit transaction ran, to run after a conflict
         self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
-        self._journal = savepoints.Journal()
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
         self._cancelled = False
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
-        self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
         superuser = database.is_superuser(startup.user)
         if not superuser:
             self.settings.server_value("is_superuser", "off")
@@ -132,13 +123,17 @@ class EngineSession:
         # cannot act as another session by setting the variable.
         self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
         database.activity.register(self.backend)
+        self.block = TransactionBlock(self._cursor, database, self)
+        self._savepoints = savepoints.Savepoints(
+            self.block, self._cursor, database, self._declarations, self
+        )
         self._superuser = superuser  # storage maintenance: superusers only
-        self._apply_timezone()
+        self.apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
     @property
     def transaction_status(self) -> str:
-        return self._status
+        return self.block.status
 
     def split(self, sql: str) -> list[PreparedStatement]:
         return [self._plan(statement, (), describe=False) for statement in split(sql)]
@@ -151,7 +146,7 @@ class EngineSession:
         assert isinstance(plan, _Plan)
         kind = plan.statement.kind
         self._active(plan.statement.sql)
-        if self._status == "E" and not self._ends_transaction(plan.statement):
+        if self.block.status == "E" and not ends_block(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
@@ -172,7 +167,9 @@ class EngineSession:
                     return self._gather(plan, params)
                 self._flush_inserts()
             if kind == "TRANSACTION":
-                return self._transaction(plan.statement)
+                if savepoints.is_command(plan.statement):
+                    return self._savepoints.command(plan.statement)
+                return self.block.command(plan.statement)
             if kind == "SETTING":
                 return self._setting(plan.statement)
             if kind == "SESSION":
@@ -195,29 +192,23 @@ class EngineSession:
                 )
             if copy is not None and copy.direction == "out":
                 return self._copy_out(plan.statement, copy)
-            if kind not in _OUTSIDE_IMPLICIT and self._status == "I" and not self._implicit:
-                # Statements of one Query, or of one pipeline up to Sync, commit or fail
-                # together, as in PostgreSQL; reads alone need no transaction.
-                self._detach_stream()
-                self._cursor.execute("BEGIN TRANSACTION")
-                self._implicit = True
-                self._replay = Replay()
+            block = self.block
+            if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
+                block.begin_implicit()  # reads alone need no transaction
             if copy is not None:
-                if self._status == "T":
-                    self._journal.record(plan.statement, plan.sql, params, "COPY data is not kept")
-                self._replay.spoil()  # the data is consumed as it arrives
+                block.record(plan.statement, plan.sql, params, "COPY data is not kept")
+                block.replay.spoil()  # the data is consumed as it arrives
                 return self._copy_in(copy)
-            if plan.batch is not None and params and (self._implicit or self._status == "T"):
+            if plan.batch is not None and params and (block.implicit or block.status == "T"):
                 return self._gather(plan, params)
             if kind in ("CREATE", "ALTER", "DROP"):
                 self._detach_stream()
                 declared = self._declarations.execute(plan.statement)
                 if declared is not None:
-                    if self._status == "T":
-                        self._journal.record(plan.statement, plan.sql, params)
-                    if self._implicit:
+                    block.record(plan.statement, plan.sql, params)
+                    if block.implicit:
                         ddl = plan.statement
-                        self._replay.record(lambda: self._declarations.execute(ddl))
+                        block.replay.record(lambda: self._declarations.execute(ddl))
                     return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
@@ -243,8 +234,7 @@ class EngineSession:
         if self._pending is None:
             self._pending = batching.PendingInsert(plan.batch, plan.casts)
         self._pending.rows.append(tuple(params))
-        if self._status == "T":
-            self._journal.record(plan.statement, plan.sql, params)
+        self.block.record(plan.statement, plan.sql, params)
         self._deferred += 1
         if len(self._pending.rows) >= batching.MAX_ROWS:
             self._flush_inserts()
@@ -254,7 +244,7 @@ class EngineSession:
         plan = statement.handle
         if not isinstance(plan, _Plan) or plan.batch is None or not params:
             return False
-        if self._status == "E" or len(params) != plan.param_count:
+        if self.block.status == "E" or len(params) != plan.param_count:
             return False
         if self._pending is None:
             return False  # the first row may open the implicit transaction: a worker's job
@@ -281,8 +271,8 @@ class EngineSession:
         first = self._deferred - len(pending.rows)
         try:
             self._insert_rows(pending)
-            if self._implicit:
-                self._replay.record(lambda: self._insert_rows(pending))
+            if self.block.implicit:
+                self.block.replay.record(lambda: self._insert_rows(pending))
         except BaseException as exc:
             error = self.fail(exc)
             error.position = None
@@ -308,20 +298,17 @@ class EngineSession:
 
     def error_occurred(self) -> None:
         self._pending = None
-        if self._implicit:
-            self._end_implicit("ROLLBACK")
-        elif self._status == "T":
-            self._status = "E"
+        self.block.error_occurred()
 
     @property
     def pending_commit(self) -> bool:
-        return self._implicit
+        return self.block.implicit
 
     def sync(self) -> None:
-        if self._implicit:
+        if self.block.implicit:
             try:
                 self._flush_inserts()
-                self._end_implicit("COMMIT")
+                self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
 
@@ -331,91 +318,6 @@ class EngineSession:
     def take_deallocations(self) -> list[str]:
         names, self._deallocated = self._deallocated, []
         return names
-
-    def _end_implicit(self, verb: str) -> None:
-        self._implicit = False
-        if self._streaming is not None:
-            # The transaction's portals end with it: nothing to keep readable.
-            self._streaming.close()
-            self._streaming = None
-        try:
-            if verb == "COMMIT":
-                retries = self._database.settings.commit_retries
-                self._replay.commit(self._cursor, self._commit, retries)
-            else:
-                self._rollback()
-        finally:
-            self._block_ended(verb == "COMMIT")
-
-    def _end_block(self, verb: str) -> None:
-        """COMMIT or ROLLBACK of an explicit transaction block (status T or E)."""
-        commit = verb == "COMMIT"
-        self._detach_stream()
-        held = frozenset(n for n, c in self.cursors.open.items() if c.committed)
-        self._status = "I"
-        try:
-            if commit:
-                try:
-                    # WITH HOLD cursors are read to the end while their transaction lasts;
-                    # if that fails, the block fails, as in PostgreSQL.
-                    self.cursors.end_transaction(True, self.running)
-                except BaseException:
-                    commit = False
-                    self._rollback()
-                    raise
-                self._commit()
-            else:
-                self.cursors.end_transaction(False, self.running)
-                self._rollback()
-        except BaseException:
-            commit = False
-            raise
-        finally:
-            if not commit:
-                self.cursors.keep_only(held)
-            self._block_ended(commit)
-
-    def _block_ended(self, committed: bool) -> None:
-        """What PostgreSQL undoes or ends with a transaction besides the data."""
-        self.settings.end(committed)
-        if self._journal.writes or self._journal.savepoints:
-            self._journal.reset()
-        self._release_xact_locks()
-        self._apply_timezone()  # a SET TimeZone of the block may have been undone
-
-    def _release_xact_locks(self) -> None:
-        locks = self._database.advisory_locks
-        if self.backend.token in locks.xact_holders:
-            locks.release_all(self.backend.token, xact=True)
-        self.xact_locks.clear()
-
-    def release_xact_locks_after(self, mark: int) -> None:
-        """ROLLBACK TO: the transaction-level advisory locks taken since the savepoint go."""
-        locks = self._database.advisory_locks
-        for key, shared in self.xact_locks[mark:]:
-            locks.release(self.backend.token, key, shared=shared, xact=True)
-        del self.xact_locks[mark:]
-
-    def _commit(self) -> None:
-        try:
-            self._cursor.execute("COMMIT")
-        except BaseException:
-            self._discard_staged()  # DuckDB rolled the transaction back
-            raise
-        finally:
-            self._database.workload.running(id(self), False)
-        self.staged_files.clear()
-
-    def _discard_staged(self) -> None:
-        """Delete Parquet files a COPY wrote for a transaction that did not commit.
-
-        Files on object storage stay until the start-up clean-up of orphaned files.
-        """
-        files, self.staged_files = self.staged_files, []
-        for path in files:
-            if not objectstore.is_url(path):
-                with contextlib.suppress(OSError):
-                    Path(path).unlink()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -444,9 +346,9 @@ class EngineSession:
 
     def ready(self) -> None:
         backend = self.backend
-        backend.state = _STATES[self._status]
+        backend.state = _STATES[self.block.status]
         backend.state_change = time.time()
-        if self._status == "I":
+        if self.block.status == "I":
             backend.xact_start = None
 
     def _active(self, sql: str) -> None:
@@ -466,10 +368,7 @@ class EngineSession:
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
         self._detach_stream()
-        if self._implicit or self._status != "I":
-            self._implicit = False
-            with contextlib.suppress(duckdb.Error):
-                self._rollback()
+        self.block.close()
         self._cursor.close()
 
     # -- helpers used by results ----------------------------------------------------------
@@ -481,10 +380,7 @@ class EngineSession:
             self._deferred = 0
         if isinstance(error, errors.QueryCanceled) and self._timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
-        if self._implicit:
-            self._end_implicit("ROLLBACK")
-        if self._status == "T":
-            self._status = "E"
+        self.block.fail()
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
             log.error("unexpected error running %r", sql, exc_info=exc)
         return error
@@ -493,7 +389,7 @@ class EngineSession:
         """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
         # An open transaction counts as activity too: maintenance that rewrote the files it
         # reads or deletes from could make its COMMIT conflict.
-        self._database.workload.running(id(self), flag or self._status != "I" or self._implicit)
+        self._database.workload.running(id(self), flag or self.block.in_transaction)
         with self._lock:
             self._running = flag
             if self._timer is not None:
@@ -512,6 +408,14 @@ class EngineSession:
             if self._running:
                 self._timed_out = True
                 self._cursor.interrupt()
+
+    def detach_stream(self) -> None:
+        self._detach_stream()
+
+    def drop_stream(self) -> None:
+        if self._streaming is not None:
+            self._streaming.close()
+            self._streaming = None
 
     def stream_finished(self, result: ArrowResult) -> None:
         if self._streaming is result:
@@ -593,20 +497,21 @@ class EngineSession:
             sql, params = timetravel.bind(sql, params)
         self._execute(sql, params)
         statement = plan.statement
-        if self._status == "T" and statement.kind not in _READS:
-            self._journal.record(statement, plan.sql, params)
-        elif self._status == "I" and not self._implicit:
-            self._release_xact_locks()  # the statement was its own transaction
-        if self._implicit:
+        block = self.block
+        if block.status == "T" and statement.kind not in _READS:
+            block.journal.record(statement, plan.sql, params)
+        elif not block.in_transaction:
+            block.release_xact_locks()  # the statement was its own transaction
+        if block.implicit:
             if statement.returns_rows:
-                self._replay.spoil()  # the rows go to the client: it has seen this run
+                block.replay.spoil()  # the rows go to the client: it has seen this run
             else:
-                self._replay.record(lambda: self._execute(sql, params))
+                block.replay.record(lambda: self._execute(sql, params))
         description = self._cursor.description
         if self.settings.timezone != self._timezone and statement.returns_rows:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
             table = self._cursor.fetch_arrow_table()
-            self._apply_timezone()
+            self.apply_timezone()
             columns = tuple(column(d[0], str(d[1])) for d in description or ())
             return TableResult(table, columns, "SELECT")
         if statement.returns_rows:
@@ -632,7 +537,7 @@ class EngineSession:
 
     def _maintain(self, call: storage_calls.MaintenanceCall) -> Result:
         """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
-        if self._status != "I" or self._implicit:
+        if self.block.in_transaction:
             raise errors.ActiveSqlTransaction(
                 "storage maintenance cannot run inside a transaction block"
             )
@@ -714,126 +619,6 @@ class EngineSession:
         if self.cursors.open:
             self.cursors.spill_live(self.running)
 
-    # -- statements answered by the server ----------------------------------------------------
-    def _transaction(self, statement: Statement) -> Result:
-        words = statement.words
-        verb = words[0]
-        if verb in ("SAVEPOINT", "RELEASE") or (verb == "ROLLBACK" and "TO" in words):
-            return self._savepoint_command(statement)
-        if verb in ("BEGIN", "START"):
-            tag = "BEGIN" if verb == "BEGIN" else "START TRANSACTION"
-            if self._status != "I":
-                return TagResult(tag, [("25001", "there is already a transaction in progress")])
-            self.settings.begin(statement.sql)
-            self._journal.reset(unknown_start=self._implicit)
-            if self._implicit:
-                # BEGIN inside a multi-statement Query turns its implicit block explicit.
-                self._implicit = False
-            else:
-                self._detach_stream()
-                self._cursor.execute("BEGIN TRANSACTION")
-            self._status = "T"
-            return TagResult(tag)
-        if self._implicit:
-            self._end_implicit("COMMIT" if verb in ("COMMIT", "END") else "ROLLBACK")
-            tag = "COMMIT" if verb in ("COMMIT", "END") else "ROLLBACK"
-            return TagResult(tag, [_NO_TRANSACTION])
-        if verb in ("COMMIT", "END"):
-            if self._status == "I":
-                return TagResult("COMMIT", [_NO_TRANSACTION])
-            if self._status == "E":
-                self._end_block("ROLLBACK")
-                return TagResult("ROLLBACK")
-            # DuckDB ends the transaction whether COMMIT succeeds or not
-            self._end_block("COMMIT")
-            return TagResult("COMMIT")
-        # ROLLBACK, ABORT
-        if self._status == "I":
-            return TagResult("ROLLBACK", [_NO_TRANSACTION])
-        self._end_block("ROLLBACK")
-        return TagResult("ROLLBACK")
-
-    def _savepoint_command(self, statement: Statement) -> Result:
-        verb = statement.words[0]
-        name = savepoints.savepoint_name(statement)
-        if self._status == "I":
-            what = {"SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE SAVEPOINT"}
-            raise errors.NoActiveSqlTransaction(
-                f"{what.get(verb, 'ROLLBACK TO SAVEPOINT')} can only be used in transaction blocks"
-            )
-        if verb == "SAVEPOINT":
-            savepoints.set_savepoint(self, self._journal, name)
-            return TagResult("SAVEPOINT")
-        if verb == "RELEASE":
-            savepoints.release(self._journal, name)
-            return TagResult("RELEASE")
-        try:
-            savepoints.rollback_to(self, self._journal, name)
-        finally:
-            self._apply_timezone()
-        return TagResult("ROLLBACK")
-
-    # -- used by savepoints -----------------------------------------------------------------
-    @property
-    def failed(self) -> bool:
-        return self._status == "E"
-
-    def mark_failed(self) -> None:
-        self._status = "E"
-
-    def restart_transaction(self) -> None:
-        """Roll the DuckDB transaction back and begin another; the block goes on."""
-        self._detach_stream()
-        with contextlib.suppress(duckdb.TransactionException):
-            self._cursor.execute("ROLLBACK")
-        self._discard_staged()
-        self._status = "E"  # until the new transaction has begun
-        self._cursor.execute("BEGIN TRANSACTION")
-        self._status = "T"
-
-    def replay(self, write: savepoints.Write) -> None:
-        """Run a journaled write again, the way :meth:`execute` ran it."""
-        self.running(True)
-        try:
-            declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
-            if not declares or self._declarations.execute(write.statement) is None:
-                self._cursor.execute(write.sql, write.params)
-        finally:
-            self.running(False)
-
-    def lake_snapshot(self) -> int | None:
-        """The lake snapshot this session's transaction reads."""
-        row = self._cursor.execute(
-            f"SELECT id FROM {copy_statement.quote(self._database.catalog)}.current_snapshot()"
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def latest_lake_snapshot(self) -> int | None:
-        return self._database.latest_snapshot()
-
-    def replay_obstacle(self, write: savepoints.Write) -> str | None:
-        """Why ``write`` would not do the same again, or None."""
-        if write.statement.kind in ("CALL", "COPY"):
-            return f"{write.statement.words[0]} cannot be repeated"
-        name = savepoints.volatile_call(write.statement, self._database.volatile_functions)
-        if name is not None:
-            return f"a statement calls {name}(), whose value changes"
-        if write.statement.kind in ("INSERT", "UPDATE", "MERGE_INTO"):
-            tables = parameters.tables(write.statement)
-            if tables and self._cursor.execute(
-                "SELECT count(*) FROM duckdb_columns() WHERE lower(table_name) IN "
-                "(SELECT lower(unnest(?))) AND contains(column_default, '(')",
-                [tables],
-            ).fetchall()[0][0]:
-                return "a statement stores a computed column default"
-        return None
-
-    def cursor_names(self) -> frozenset[str]:
-        return frozenset(self.cursors.open)
-
-    def close_cursors_except(self, names: frozenset[str]) -> None:
-        self.cursors.keep_only(names)
-
     # -- cursors ------------------------------------------------------------------------------
     def _plan_cursor(
         self, statement: Statement, given: Sequence[int], describe: bool
@@ -884,7 +669,7 @@ class EngineSession:
 
     def _declare(self, plan: _Plan, params: Sequence[object]) -> Result:
         declare = sql_cursors.parse_declare(plan.statement)
-        if self._status == "I" and not declare.hold:
+        if self.block.status == "I" and not declare.hold:
             raise errors.NoActiveSqlTransaction(
                 "DECLARE CURSOR can only be used in transaction blocks"
             )
@@ -903,21 +688,11 @@ class EngineSession:
         )
         cursor.binary = declare.binary
         self.cursors.add(cursor)
-        if self._status == "I":
+        if self.block.status == "I":
             # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.
             cursor.spill(self.running)
             cursor.committed = True
         return TagResult("DECLARE CURSOR")
-
-    def _rollback(self) -> None:
-        self._status = "I"
-        # DuckDB may already have ended the failed transaction.
-        try:
-            with contextlib.suppress(duckdb.TransactionException):
-                self._cursor.execute("ROLLBACK")
-        finally:
-            self._discard_staged()
-            self._database.workload.running(id(self), False)
 
     def _setting(self, statement: Statement) -> Result:
         command = session_settings.parse(statement.sql)
@@ -938,7 +713,7 @@ class EngineSession:
         self._refuse_duckdb_setting(command.name)
         if command.verb == "RESET":
             self.settings.reset(command.name)
-            self._apply_timezone()
+            self.apply_timezone()
             return TagResult("RESET")
         if command.verb == "SET_CHARACTERISTICS":
             self.settings.set_characteristics(command.value)
@@ -949,7 +724,7 @@ class EngineSession:
             self.settings.set_transaction(command.value)
             return TagResult("SET")
         self.settings.set(command.name, command.value, command.local)
-        self._apply_timezone()
+        self.apply_timezone()
         if command.local and not self.settings.in_block:
             return TagResult("SET", [_TRANSACTION_ONLY])
         return TagResult("SET")
@@ -962,7 +737,7 @@ class EngineSession:
                 hint="DuckDB settings are fixed by the server configuration.",
             )
 
-    def _apply_timezone(self) -> None:
+    def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
         zone = self.settings.timezone
         if zone != self._timezone:
@@ -987,14 +762,14 @@ class EngineSession:
         if verb == "DISCARD":
             what = words[1] if len(words) > 1 else ""
             if what == "ALL":
-                if self._status != "I":
+                if self.block.status != "I":
                     raise errors.ActiveSqlTransaction(
                         "DISCARD ALL cannot run inside a transaction block"
                     )
                 self.cursors.close_all()
                 self._database.advisory_locks.release_all(self.backend.token, xact=False)
                 self.settings.reset("all")
-                self._apply_timezone()
+                self.apply_timezone()
                 self._deallocated.append(ALL_STATEMENTS)
             return TagResult(f"DISCARD {what}".strip())
         if verb == "CLOSE":
@@ -1009,16 +784,6 @@ class EngineSession:
         if verb == "UNLISTEN":
             return TagResult("UNLISTEN")
         raise errors.FeatureNotSupported(f"{verb} is not supported: forge-sql has no notifications")
-
-    @staticmethod
-    def _ends_transaction(statement: Statement) -> bool:
-        """ROLLBACK [TO savepoint], COMMIT: what a failed block still accepts."""
-        words = statement.words
-        return (
-            statement.kind == "TRANSACTION"
-            and bool(words)
-            and words[0] in ("ROLLBACK", "ABORT", "COMMIT", "END")
-        )
 
 
 def _show_names(command: session_settings.SettingCommand) -> list[str]:
