@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
@@ -31,18 +30,17 @@ from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.session_commands import SessionCommands, show_names
 from forge_sql.engine.statements import (
     Statement,
     check_allowed,
     classify,
-    identifier,
     split,
 )
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.engine.types import column
 from forge_sql.storage import maintenance
 from forge_sql.wire.backend import (
-    ALL_STATEMENTS,
     Column,
     CopyIn,
     CopyOut,
@@ -54,7 +52,6 @@ from forge_sql.wire.backend import (
 log = logging.getLogger(__name__)
 
 _STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
-_TRANSACTION_ONLY = ("25P01", "SET LOCAL and SET TRANSACTION only apply in transaction blocks")
 # Kinds that run without the implicit transaction: reads, and statements DuckDB will not
 # run inside a transaction.
 _OUTSIDE_IMPLICIT = {"SELECT", "EXPLAIN", "CALL", "PRAGMA", "VACUUM", "ANALYZE", "EMPTY"}
@@ -107,7 +104,6 @@ class EngineSession:
         self._timed_out = False
         self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
         self._deferred = 0  # deferred statements since the wire last called flush_pending
-        self._deallocated: list[str] = []
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
@@ -126,6 +122,14 @@ class EngineSession:
         self.block = TransactionBlock(self._cursor, database, self)
         self._savepoints = savepoints.Savepoints(
             self.block, self._cursor, database, self._declarations, self
+        )
+        self._commands = SessionCommands(
+            self.settings,
+            self.block,
+            self.cursors,
+            database,
+            self.backend.token,
+            self.apply_timezone,
         )
         self._superuser = superuser  # storage maintenance: superusers only
         self.apply_timezone()
@@ -171,9 +175,9 @@ class EngineSession:
                     return self._savepoints.command(plan.statement)
                 return self.block.command(plan.statement)
             if kind == "SETTING":
-                return self._setting(plan.statement)
+                return self._commands.setting(plan.statement)
             if kind == "SESSION":
-                return self._session_command(plan.statement)
+                return self._commands.session_command(plan.statement)
             if plan.superuser_only:
                 if not self._superuser:
                     raise storage_calls.refuse(plan.statement)
@@ -316,8 +320,7 @@ class EngineSession:
         return self.cursors.get(name).columns
 
     def take_deallocations(self) -> list[str]:
-        names, self._deallocated = self._deallocated, []
-        return names
+        return self._commands.take_deallocations()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -429,7 +432,7 @@ class EngineSession:
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
             command = session_settings.parse(statement.sql)
             if command is not None and command.verb == "SHOW":
-                columns = tuple(column(n, "VARCHAR") for n in _show_names(command))
+                columns = tuple(column(n, "VARCHAR") for n in show_names(command))
             return PreparedStatement(
                 statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
             )
@@ -694,49 +697,6 @@ class EngineSession:
             cursor.committed = True
         return TagResult("DECLARE CURSOR")
 
-    def _setting(self, statement: Statement) -> Result:
-        command = session_settings.parse(statement.sql)
-        assert command is not None
-        if command.verb == "SHOW":
-            names = _show_names(command)
-            rows: list[tuple[str, ...]]
-            if command.name.lower() == "all":
-                rows = list(self.settings.all_rows())
-            else:
-                rows = [(self.settings.get(command.name),)]
-            table = pa.table(
-                [pa.array(list(values), pa.string()) for values in zip(*rows, strict=True)],
-                names=names,
-            )
-            columns = tuple(column(n, "VARCHAR") for n in names)
-            return TableResult(table, columns, "SHOW")
-        self._refuse_duckdb_setting(command.name)
-        if command.verb == "RESET":
-            self.settings.reset(command.name)
-            self.apply_timezone()
-            return TagResult("RESET")
-        if command.verb == "SET_CHARACTERISTICS":
-            self.settings.set_characteristics(command.value)
-            return TagResult("SET")
-        if command.verb == "SET_TRANSACTION":
-            if not self.settings.in_block:
-                return TagResult("SET", [_TRANSACTION_ONLY])
-            self.settings.set_transaction(command.value)
-            return TagResult("SET")
-        self.settings.set(command.name, command.value, command.local)
-        self.apply_timezone()
-        if command.local and not self.settings.in_block:
-            return TagResult("SET", [_TRANSACTION_ONLY])
-        return TagResult("SET")
-
-    def _refuse_duckdb_setting(self, name: str) -> None:
-        key = name.lower()
-        if key not in session_settings.SETTINGS and key in self._database.duckdb_settings:
-            raise errors.InsufficientPrivilege(
-                f'permission denied to set parameter "{name}"',
-                hint="DuckDB settings are fixed by the server configuration.",
-            )
-
     def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
         zone = self.settings.timezone
@@ -744,52 +704,3 @@ class EngineSession:
             self._detach_stream()
             self._cursor.execute("SET TimeZone = '" + zone.replace("'", "''") + "'")
             self._timezone = zone
-
-    def _session_command(self, statement: Statement) -> Result:
-        """DEALLOCATE, DISCARD, CLOSE, LISTEN/UNLISTEN/NOTIFY."""
-        words = statement.words
-        verb = words[0]
-        if verb == "DEALLOCATE":
-            names = [w for w in words[1:] if w != "PREPARE"]
-            if not names:
-                raise errors.SyntaxError_("syntax error at end of input")
-            if names[0] == "ALL":
-                self._deallocated.append(ALL_STATEMENTS)
-                return TagResult("DEALLOCATE ALL")
-            name = next(t.text for t in reversed(statement.tokens)).strip('"')
-            self._deallocated.append(name)
-            return TagResult("DEALLOCATE")
-        if verb == "DISCARD":
-            what = words[1] if len(words) > 1 else ""
-            if what == "ALL":
-                if self.block.status != "I":
-                    raise errors.ActiveSqlTransaction(
-                        "DISCARD ALL cannot run inside a transaction block"
-                    )
-                self.cursors.close_all()
-                self._database.advisory_locks.release_all(self.backend.token, xact=False)
-                self.settings.reset("all")
-                self.apply_timezone()
-                self._deallocated.append(ALL_STATEMENTS)
-            return TagResult(f"DISCARD {what}".strip())
-        if verb == "CLOSE":
-            if len(words) > 1 and words[1] == "ALL":
-                self.cursors.close_all()
-                return TagResult("CLOSE CURSOR ALL")
-            tokens = [t for t in statement.tokens if t.kind != "comment"]
-            if len(tokens) < 2:
-                raise errors.SyntaxError_("syntax error: expected CLOSE name or CLOSE ALL")
-            self.cursors.close(identifier(statement, tokens[1]))
-            return TagResult("CLOSE CURSOR")
-        if verb == "UNLISTEN":
-            return TagResult("UNLISTEN")
-        raise errors.FeatureNotSupported(f"{verb} is not supported: forge-sql has no notifications")
-
-
-def _show_names(command: session_settings.SettingCommand) -> list[str]:
-    name = command.name.lower()
-    if name == "all":
-        return ["name", "setting", "description"]
-    if name == "transaction isolation level":
-        return ["transaction_isolation"]
-    return [session_settings.DISPLAY_NAMES.get(name, name).lower()]
