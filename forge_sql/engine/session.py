@@ -123,6 +123,7 @@ class EngineSession:
         self._savepoints = savepoints.Savepoints(
             self.block, self._cursor, database, self._declarations, self
         )
+        self._cursor_commands = sql_cursors.CursorCommands(self.cursors, self._cursor, self)
         self._commands = SessionCommands(
             self.settings,
             self.block,
@@ -185,7 +186,7 @@ class EngineSession:
                 if call is not None:
                     return self._maintain(call)
             if kind == "CURSOR":
-                return self._cursor_command(plan, params)
+                return self._cursor_commands.run(plan.statement, plan.sql, params)
             check_allowed(plan.statement)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
             if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
@@ -658,44 +659,6 @@ class EngineSession:
             arrays=inner_plan.arrays,
         )
         return PreparedStatement(statement.sql, inner.param_oids, None, plan)
-
-    def _cursor_command(self, plan: _Plan, params: Sequence[object]) -> Result:
-        statement = plan.statement
-        if statement.words[0] == "DECLARE":
-            return self._declare(plan, params)
-        fetch = sql_cursors.parse_fetch(statement)
-        cursor = self.cursors.get(fetch.name)
-        result = sql_cursors.FetchResult(cursor, fetch.count, self.running, fetch.verb)
-        if fetch.verb == "MOVE":
-            result.skip()
-        return result
-
-    def _declare(self, plan: _Plan, params: Sequence[object]) -> Result:
-        declare = sql_cursors.parse_declare(plan.statement)
-        if self.block.status == "I" and not declare.hold:
-            raise errors.NoActiveSqlTransaction(
-                "DECLARE CURSOR can only be used in transaction blocks"
-            )
-        if declare.name in self.cursors.open:
-            raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
-        self._detach_stream()
-        self.running(True)
-        try:
-            self._cursor.execute(plan.sql, list(params) if params else None)
-        finally:
-            self.running(False)
-        columns = tuple(column(d[0], str(d[1])) for d in self._cursor.description or ())
-        reader = self._cursor.to_arrow_reader(self.batch_rows)
-        cursor = sql_cursors.Cursor(
-            declare.name, columns, declare.hold, reader, self.cursors.spill_dir
-        )
-        cursor.binary = declare.binary
-        self.cursors.add(cursor)
-        if self.block.status == "I":
-            # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.
-            cursor.spill(self.running)
-            cursor.committed = True
-        return TagResult("DECLARE CURSOR")
 
     def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
