@@ -16,6 +16,7 @@ from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
     batching,
+    copyin,
     literals,
     savepoints,
     storage_calls,
@@ -26,7 +27,7 @@ from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
-from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
+from forge_sql.engine.copyin import SOURCE
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
@@ -39,10 +40,8 @@ from forge_sql.engine.statements import (
 )
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.engine.types import column
-from forge_sql.storage import maintenance
 from forge_sql.wire.backend import (
     Column,
-    CopyIn,
     CopyOut,
     PreparedStatement,
     Result,
@@ -203,7 +202,7 @@ class EngineSession:
             if copy is not None:
                 block.record(plan.statement, plan.sql, params, "COPY data is not kept")
                 block.replay.spoil()  # the data is consumed as it arrives
-                return self._copy_in(copy)
+                return copyin.start(self, self._cursor, self._database, copy)
             if plan.batch is not None and params and (block.implicit or block.status == "T"):
                 return self._gather(plan, params)
             if kind in ("CREATE", "ALTER", "DROP"):
@@ -546,19 +545,7 @@ class EngineSession:
                 "storage maintenance cannot run inside a transaction block"
             )
         self._detach_stream()
-        database = self._database
-        self.running(True)
-        try:
-            outcomes = maintenance.run(
-                self._cursor,
-                database.catalog,
-                call.action,
-                call.older_than,
-                database.settings.maintenance,
-            )
-        finally:
-            self.running(False)
-        return TableResult(storage_calls.table(outcomes), storage_calls.columns(), "CALL")
+        return storage_calls.run(call, self._cursor, self._database, self.running)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
@@ -573,47 +560,6 @@ class EngineSession:
         result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
         self._streaming = result
         return result
-
-    def _copy_in(self, copy: copy_statement.CopyStatement) -> Result:
-        """COPY ... FROM STDIN: check the target now; rows arrive through ``write``."""
-        assert copy.table is not None
-        self._detach_stream()
-        columns = ", ".join(copy_statement.quote(c) for c in copy.columns) or "*"
-        relation = self._cursor.sql(f"SELECT {columns} FROM {copy.table}")
-        names, kinds = relation.columns, [str(k) for k in relation.types]
-        for name in copy.format.force_null + copy.format.force_not_null:
-            if name not in names:
-                raise errors.UndefinedColumn(f'column "{name}" does not exist')
-        target = CopyIn(
-            copy.format,
-            tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
-            copy.relation_name(),
-        )
-        # duckdb_columns(), not duckdb_tables(): the latter asks DuckLake for every table's
-        # statistics (~7 ms a table), which made each COPY slower as the lake grew.
-        schema, table = self._cursor.execute(
-            "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND table_name = ? "
-            "AND schema_name = coalesce(?, current_schema())",
-            [copy.relation_name(), copy.schema_name()],
-        ).fetchone() or (None, None)
-        nullable = dict(
-            self._cursor.execute(
-                "SELECT column_name, is_nullable FROM duckdb_columns() "
-                "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-                [schema, table],
-            ).fetchall()
-        )
-        staging = None
-        if schema is not None:
-            staging = Staging(
-                self._database.catalog,
-                schema,
-                table,
-                self._database.lake.staging_path,
-                tuple(n for n in names if nullable.get(n) is False),
-            )
-        return CopyInResult(self, self._cursor, target, copy.table, names, kinds, staging)
 
     def _detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
