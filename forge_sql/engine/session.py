@@ -27,7 +27,6 @@ from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
-from forge_sql.engine.copyin import SOURCE
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
@@ -101,8 +100,6 @@ class EngineSession:
         self._running = False
         self._timer: threading.Timer | None = None
         self._timed_out = False
-        self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
-        self._deferred = 0  # deferred statements since the wire last called flush_pending
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
@@ -119,6 +116,7 @@ class EngineSession:
         self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
         database.activity.register(self.backend)
         self.block = TransactionBlock(self._cursor, database, self)
+        self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
             self.block, self._cursor, database, self._declarations, self
         )
@@ -166,10 +164,11 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
-            if self._pending is not None:
-                if self._pending.accepts(plan.batch, plan.casts):
+            inserts = self._inserts
+            if inserts.pending is not None:
+                if inserts.pending.accepts(plan.batch, plan.casts):
                     return self._gather(plan, params)
-                self._flush_inserts()
+                inserts.flush()
             if kind == "TRANSACTION":
                 if savepoints.is_command(plan.statement):
                     return self._savepoints.command(plan.statement)
@@ -222,6 +221,9 @@ class EngineSession:
         except BaseException as exc:
             raise self._located(self.fail(exc, plan.sql), plan) from exc
 
+    def _gather(self, plan: _Plan, params: Sequence[object]) -> Result:
+        return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
+
     @staticmethod
     def _located(error: errors.ForgeError, plan: _Plan) -> errors.ForgeError:
         """Make the error position count from the start of the client's query string."""
@@ -232,76 +234,19 @@ class EngineSession:
                 error.position += plan.statement.offset
         return error
 
-    def _gather(self, plan: _Plan, params: Sequence[object]) -> Result:
-        """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
-        assert plan.batch is not None
-        if self._pending is None:
-            self._pending = batching.PendingInsert(plan.batch, plan.casts)
-        self._pending.rows.append(tuple(params))
-        self.block.record(plan.statement, plan.sql, params)
-        self._deferred += 1
-        if len(self._pending.rows) >= batching.MAX_ROWS:
-            self._flush_inserts()
-        return TagResult("INSERT 0 1", deferred=True)
-
     def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
         plan = statement.handle
         if not isinstance(plan, _Plan) or plan.batch is None or not params:
             return False
         if self.block.status == "E" or len(params) != plan.param_count:
             return False
-        if self._pending is None:
-            return False  # the first row may open the implicit transaction: a worker's job
-        return (
-            self._pending.accepts(plan.batch, plan.casts)
-            and len(self._pending.rows) + 1 < batching.MAX_ROWS
-        )
+        return self._inserts.has_room(plan.batch, plan.casts)
 
     def flush_pending(self) -> None:
-        try:
-            self._flush_inserts()
-        finally:
-            self._deferred = 0
-
-    def _flush_inserts(self) -> None:
-        """Insert the gathered rows: one Arrow scan, or row by row if Arrow refuses them.
-
-        A failure is the failure of the first row at fault, as if the rows had run one by
-        one: its ``deferred_row`` tells the wire which Execute it answers.
-        """
-        pending, self._pending = self._pending, None
-        if pending is None or not pending.rows:
-            return
-        first = self._deferred - len(pending.rows)
-        try:
-            self._insert_rows(pending)
-            if self.block.implicit:
-                self.block.replay.record(lambda: self._insert_rows(pending))
-        except BaseException as exc:
-            error = self.fail(exc)
-            error.position = None
-            error.deferred_row = first + batching.first_bad_row(pending, error)
-            raise error from exc
-
-    def _insert_rows(self, pending: batching.PendingInsert) -> None:
-        table = pending.table()
-        self._detach_stream()
-        self.running(True)
-        try:
-            if table is None:
-                sql = pending.insert_sql(
-                    "(SELECT "
-                    + ", ".join(f"${i + 1} AS c{i}" for i in range(len(pending.rows[0])))
-                    + ")"
-                )
-                self._cursor.executemany(sql, [list(row) for row in pending.rows])
-                return
-            self._cursor.from_arrow(table).query(SOURCE, pending.insert_sql(SOURCE))
-        finally:
-            self.running(False)
+        self._inserts.flush_pending()
 
     def error_occurred(self) -> None:
-        self._pending = None
+        self._inserts.pending = None
         self.block.error_occurred()
 
     @property
@@ -311,7 +256,7 @@ class EngineSession:
     def sync(self) -> None:
         if self.block.implicit:
             try:
-                self._flush_inserts()
+                self._inserts.flush()
                 self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
@@ -366,7 +311,7 @@ class EngineSession:
             backend.xact_start = now
 
     def close(self) -> None:
-        self._pending = None
+        self._inserts.pending = None
         self._database.activity.unregister(self.backend)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
@@ -378,9 +323,7 @@ class EngineSession:
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error, self.function_error = self.function_error or translate(exc, sql), None
-        if self._pending is not None:
-            self._pending = None  # gathered rows go with the failed transaction
-            self._deferred = 0
+        self._inserts.discard()
         if isinstance(error, errors.QueryCanceled) and self._timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
         self.block.fail()
