@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,7 +47,6 @@ from forge_sql.wire.backend import (
 
 log = logging.getLogger(__name__)
 
-_STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
 # Kinds that run without the implicit transaction: reads, and statements DuckDB will not
 # run inside a transaction.
 _OUTSIDE_IMPLICIT = {"SELECT", "EXPLAIN", "CALL", "PRAGMA", "VACUUM", "ANALYZE", "EMPTY"}
@@ -96,14 +93,10 @@ class EngineSession:
         self._startup = startup
         self.settings = session_settings.SessionSettings(dict(startup.parameters))
         self._streaming: ArrowResult | None = None
-        self._lock = threading.Lock()  # guards _running against cancel from the event loop
-        self._running = False
-        self._timer: threading.Timer | None = None
-        self._timed_out = False
+        self._execution = activity.Execution(self._cursor, self._statement_timeout)
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
-        self._cancelled = False
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
         superuser = database.is_superuser(startup.user)
         if not superuser:
@@ -111,10 +104,6 @@ class EngineSession:
         self.backend = activity.BackendStatus(
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
-        # The token lets pg_functions know the calling session; it is random, so a client
-        # cannot act as another session by setting the variable.
-        self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
-        database.activity.register(self.backend)
         self.block = TransactionBlock(self._cursor, database, self)
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
@@ -129,6 +118,10 @@ class EngineSession:
             self.backend.token,
             self.apply_timezone,
         )
+        # The token lets pg_functions know the calling session; it is random, so a client
+        # cannot act as another session by setting the variable.
+        self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
+        database.activity.register(self.backend)
         self._superuser = superuser  # storage maintenance: superusers only
         self.apply_timezone()
 
@@ -147,7 +140,7 @@ class EngineSession:
         plan = statement.handle
         assert isinstance(plan, _Plan)
         kind = plan.statement.kind
-        self._active(plan.statement.sql)
+        self.backend.active(plan.statement.sql)
         if self.block.status == "E" and not ends_block(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -273,14 +266,11 @@ class EngineSession:
         return changed
 
     def cancel(self) -> None:
-        with self._lock:
-            if self._running:
-                self._cancelled = True
-                self._cursor.interrupt()
+        self._execution.cancel()
 
     def cancel_requested(self) -> bool:
         """Whether the running statement should stop (cancel or statement_timeout)."""
-        return self._cancelled or self._timed_out
+        return self._execution.cancel_requested()
 
     def interrupt(self) -> None:
         """pg_cancel_backend from another session."""
@@ -293,22 +283,7 @@ class EngineSession:
             self._startup.terminate()
 
     def ready(self) -> None:
-        backend = self.backend
-        backend.state = _STATES[self.block.status]
-        backend.state_change = time.time()
-        if self.block.status == "I":
-            backend.xact_start = None
-
-    def _active(self, sql: str) -> None:
-        backend = self.backend
-        now = time.time()
-        if backend.state != "active":
-            backend.state = "active"
-            backend.state_change = now
-        backend.query = sql
-        backend.query_start = now
-        if backend.xact_start is None:
-            backend.xact_start = now
+        self.backend.ready(self.block.status)
 
     def close(self) -> None:
         self._inserts.pending = None
@@ -324,7 +299,7 @@ class EngineSession:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error, self.function_error = self.function_error or translate(exc, sql), None
         self._inserts.discard()
-        if isinstance(error, errors.QueryCanceled) and self._timed_out:
+        if isinstance(error, errors.QueryCanceled) and self._execution.timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
         self.block.fail()
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
@@ -336,24 +311,10 @@ class EngineSession:
         # An open transaction counts as activity too: maintenance that rewrote the files it
         # reads or deletes from could make its COMMIT conflict.
         self._database.workload.running(id(self), flag or self.block.in_transaction)
-        with self._lock:
-            self._running = flag
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if flag:
-                self._timed_out = self._cancelled = False
-                timeout = session_settings.duration_ms(self.settings.get("statement_timeout"))
-                if timeout > 0:
-                    self._timer = threading.Timer(timeout / 1000, self._time_out)
-                    self._timer.daemon = True
-                    self._timer.start()
+        self._execution.running(flag)
 
-    def _time_out(self) -> None:
-        with self._lock:
-            if self._running:
-                self._timed_out = True
-                self._cursor.interrupt()
+    def _statement_timeout(self) -> float:
+        return session_settings.duration_ms(self.settings.get("statement_timeout"))
 
     def detach_stream(self) -> None:
         self._detach_stream()
