@@ -5,17 +5,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import duckdb
 
 from forge_sql import errors
-from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
     batching,
     copyin,
-    literals,
     savepoints,
     storage_calls,
     timetravel,
@@ -27,8 +24,9 @@ from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
+from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
-from forge_sql.engine.session_commands import SessionCommands, show_names
+from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.statements import (
     Statement,
     check_allowed,
@@ -67,22 +65,6 @@ _WRITES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """The engine's state behind a PreparedStatement."""
-
-    statement: Statement
-    sql: str  # with typed placeholders cast
-    param_count: int
-    describe_values: tuple[object, ...] = ()
-    batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
-    casts: tuple[str | None, ...] = ()
-    query: Statement | None = None  # DECLARE: the cursor's query
-    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
-    superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
-    at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
-
-
 class EngineSession:
     """Implements wire.backend.BackendSession over one DuckDB cursor."""
 
@@ -105,6 +87,7 @@ class EngineSession:
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
         self.block = TransactionBlock(self._cursor, database, self)
+        self._planner = Planner(self._cursor, self, database.refresh_catalog)
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
             self.block, self._cursor, database, self._declarations, self
@@ -131,14 +114,14 @@ class EngineSession:
         return self.block.status
 
     def split(self, sql: str) -> list[PreparedStatement]:
-        return [self._plan(statement, (), describe=False) for statement in split(sql)]
+        return [self._planner.plan(statement, (), describe=False) for statement in split(sql)]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        return self._plan(classify(sql), param_oids, describe=True)
+        return self._planner.plan(classify(sql), param_oids, describe=True)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
-        assert isinstance(plan, _Plan)
+        assert isinstance(plan, Plan)
         kind = plan.statement.kind
         self.backend.active(plan.statement.sql)
         if self.block.status == "E" and not ends_block(plan.statement):
@@ -210,26 +193,16 @@ class EngineSession:
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
                 raise  # an earlier, gathered row failed: already translated
-            raise self._located(self.fail(exc, plan.sql), plan) from exc
+            raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
-            raise self._located(self.fail(exc, plan.sql), plan) from exc
+            raise plan.locate(self.fail(exc, plan.sql)) from exc
 
-    def _gather(self, plan: _Plan, params: Sequence[object]) -> Result:
+    def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
-
-    @staticmethod
-    def _located(error: errors.ForgeError, plan: _Plan) -> errors.ForgeError:
-        """Make the error position count from the start of the client's query string."""
-        if error.position is not None:
-            if plan.sql != plan.statement.sql:
-                error.position = None  # placeholders were rewritten: the offset would mislead
-            else:
-                error.position += plan.statement.offset
-        return error
 
     def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
         plan = statement.handle
-        if not isinstance(plan, _Plan) or plan.batch is None or not params:
+        if not isinstance(plan, Plan) or plan.batch is None or not params:
             return False
         if self.block.status == "E" or len(params) != plan.param_count:
             return False
@@ -328,76 +301,8 @@ class EngineSession:
         if self._streaming is result:
             self._streaming = None
 
-    # -- planning ---------------------------------------------------------------------------
-    def _plan(
-        self, statement: Statement, given: Sequence[int], describe: bool
-    ) -> PreparedStatement:
-        columns: tuple[Column, ...] | None = None
-        if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
-            command = session_settings.parse(statement.sql)
-            if command is not None and command.verb == "SHOW":
-                columns = tuple(column(n, "VARCHAR") for n in show_names(command))
-            return PreparedStatement(
-                statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
-            )
-        if statement.kind == "CURSOR":
-            return self._plan_cursor(statement, given, describe)
-        if catalog_sql.needed(statement.sql):
-            self._database.refresh_catalog()
-            statement = catalog_sql.rewrite_statement(statement)
-        if literals.needed(statement.sql):
-            statement = literals.rewrite_statement(statement)
-        resolved = parameters.resolve(statement, given, self._column_types)
-        plan = _Plan(
-            statement,
-            resolved.sql,
-            len(resolved.oids),
-            resolved.stand_ins,
-            batching.insert_shape(statement) if resolved.oids else None,
-            resolved.casts,
-            arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
-            superuser_only=storage_calls.needs_superuser(statement),
-            at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
-        )
-        if describe and statement.returns_rows:
-            columns = self._describe(plan)
-        return PreparedStatement(statement.sql, resolved.oids, columns, plan)
-
-    def _describe(self, plan: _Plan) -> tuple[Column, ...] | None:
-        """Result columns without executing: DuckDB binds the query as a lazy relation."""
-        if plan.superuser_only and storage_calls.parse(plan.statement) is not None:
-            return storage_calls.columns()
-        if plan.statement.kind not in ("SELECT", "EXPLAIN"):
-            return None
-        check_allowed(plan.statement)
-        self._detach_stream()
-        values = list(plan.describe_values)
-        sql = plan.sql
-        if plan.at_parameters:
-            sql, values = timetravel.bind(sql, values, drop=True)
-        try:
-            relation = self._cursor.sql(sql, params=values or None)
-            names, kinds = relation.columns, relation.types
-        except duckdb.Error as exc:
-            raise self.fail(exc, plan.sql) from exc
-        return tuple(column(name, str(kind)) for name, kind in zip(names, kinds, strict=True))
-
-    def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
-        """Column name -> DuckDB type for tables named in a statement (for inference)."""
-        self._detach_stream()
-        rows = self._cursor.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE lower(table_name) IN (SELECT lower(unnest(?))) "
-            "ORDER BY list_position(?, table_name), column_index",
-            [list(tables), list(tables)],
-        ).fetchall()
-        found: dict[str, str] = {}
-        for name, kind in rows:
-            found.setdefault(name.lower(), kind)
-        return found
-
     # -- execution ----------------------------------------------------------------------
-    def _run(self, plan: _Plan, params: Sequence[object]) -> Result:
+    def _run(self, plan: Plan, params: Sequence[object]) -> Result:
         self._detach_stream()
         sql = plan.sql
         if plan.at_parameters:
@@ -474,42 +379,6 @@ class EngineSession:
             self.cursors.spill_live(self.running)
 
     # -- cursors ------------------------------------------------------------------------------
-    def _plan_cursor(
-        self, statement: Statement, given: Sequence[int], describe: bool
-    ) -> PreparedStatement:
-        columns: tuple[Column, ...] | None = None
-        if statement.words[0] != "DECLARE":
-            fetch = sql_cursors.parse_fetch(statement)
-            cursor = self.cursors.open.get(fetch.name)
-            if fetch.verb == "FETCH" and cursor is not None:
-                columns = cursor.columns
-            plan = _Plan(statement, statement.sql, 0)
-            return PreparedStatement(statement.sql, tuple(given), columns, plan)
-        declare = sql_cursors.parse_declare(statement)
-        try:
-            query = classify(declare.query)
-        except errors.ForgeError as exc:
-            if exc.position is not None:
-                exc.position += declare.offset + statement.offset  # from the query's start
-            raise
-        if query.kind != "SELECT":
-            raise errors.InvalidCursorDefinition(
-                f"cannot open {query.words[0] if query.words else 'empty'} query as cursor"
-            )
-        inner = self._plan(query, given, describe)
-        inner_plan = inner.handle
-        assert isinstance(inner_plan, _Plan)
-        plan = _Plan(
-            statement,
-            inner_plan.sql,
-            inner_plan.param_count,
-            inner_plan.describe_values,
-            casts=inner_plan.casts,
-            query=inner_plan.statement,
-            arrays=inner_plan.arrays,
-        )
-        return PreparedStatement(statement.sql, inner.param_oids, None, plan)
-
     def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
         zone = self.settings.timezone
