@@ -1,4 +1,6 @@
-"""One client session over its own DuckDB cursor: statements, transactions, settings."""
+"""One client session over its own DuckDB cursor: routes each statement to the part of the
+engine that answers it (plans, transactions, savepoints, cursors, COPY, session commands)
+and runs the rest on DuckDB."""
 
 from __future__ import annotations
 
@@ -198,6 +200,7 @@ class EngineSession:
             raise plan.locate(self.fail(exc, plan.sql)) from exc
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
+        """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
 
     def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
@@ -267,7 +270,7 @@ class EngineSession:
         self.block.close()
         self._cursor.close()
 
-    # -- helpers used by results ----------------------------------------------------------
+    # -- used by results and the session's parts ---------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error, self.function_error = self.function_error or translate(exc, sql), None
@@ -290,9 +293,11 @@ class EngineSession:
         return session_settings.duration_ms(self.settings.get("statement_timeout"))
 
     def detach_stream(self) -> None:
+        """Another statement is about to run on the cursor: keep the open result readable."""
         self._detach_stream()
 
     def drop_stream(self) -> None:
+        """The transaction's portals end with it: nothing to keep readable."""
         if self._streaming is not None:
             self._streaming.close()
             self._streaming = None
@@ -378,7 +383,6 @@ class EngineSession:
         if self.cursors.open:
             self.cursors.spill_live(self.running)
 
-    # -- cursors ------------------------------------------------------------------------------
     def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
         zone = self.settings.timezone
