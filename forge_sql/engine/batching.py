@@ -103,8 +103,7 @@ class PendingInsert:
 class Session(copyin.Session, Protocol):
     """What gathering needs of the session it runs in."""
 
-    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
-        """Translate ``exc`` and mark an open transaction block as failed."""
+    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
 
 class Gathering:

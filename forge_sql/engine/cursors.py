@@ -300,11 +300,9 @@ class Session(Protocol):
     @property
     def batch_rows(self) -> int: ...
 
-    def running(self, flag: bool) -> None:
-        """Mark a statement as executing (cancel may interrupt it)."""
+    def running(self, flag: bool) -> None: ...
 
-    def detach_stream(self) -> None:
-        """Another statement is about to run on the cursor: keep the open result readable."""
+    def detach_stream(self) -> None: ...
 
 
 class CursorCommands:

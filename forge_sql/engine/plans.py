@@ -52,11 +52,9 @@ class Session(Protocol):
     @property
     def cursors(self) -> sql_cursors.Cursors: ...
 
-    def detach_stream(self) -> None:
-        """Another statement is about to run on the cursor: keep the open result readable."""
+    def detach_stream(self) -> None: ...
 
-    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
-        """Translate ``exc`` and mark an open transaction block as failed."""
+    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
 
 class Planner:
@@ -72,9 +70,7 @@ class Planner:
         self._session = session
         self._refresh_catalog = refresh_catalog
 
-    def plan(
-        self, statement: Statement, given: Sequence[int], describe: bool
-    ) -> PreparedStatement:
+    def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
             command = session_settings.parse(statement.sql)

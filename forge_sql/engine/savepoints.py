@@ -121,8 +121,7 @@ class Transaction(Protocol):
 
     def mark_failed(self) -> None: ...
 
-    def restart(self) -> None:
-        """Roll the DuckDB transaction back and begin another; the block goes on."""
+    def restart(self) -> None: ...
 
     def release_xact_locks_after(self, mark: int) -> None: ...
 
@@ -136,11 +135,9 @@ class Session(Protocol):
     @property
     def cursors(self) -> Cursors: ...
 
-    def running(self, flag: bool) -> None:
-        """Mark a statement as executing (cancel may interrupt it)."""
+    def running(self, flag: bool) -> None: ...
 
-    def apply_timezone(self) -> None:
-        """Give the DuckDB cursor the session's TimeZone setting."""
+    def apply_timezone(self) -> None: ...
 
 
 def is_command(statement: Statement) -> bool:

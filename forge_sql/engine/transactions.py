@@ -31,11 +31,9 @@ class Session(savepoints.Session, Protocol):
     @property
     def backend(self) -> BackendStatus: ...
 
-    def detach_stream(self) -> None:
-        """Another statement is about to run on the cursor: keep the open result readable."""
+    def detach_stream(self) -> None: ...
 
-    def drop_stream(self) -> None:
-        """The transaction's portals end with it: close the open result unread."""
+    def drop_stream(self) -> None: ...
 
 
 class TransactionBlock:
