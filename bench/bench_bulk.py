@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import gc
 import json
+import os
 import re
 import shutil
 import signal
@@ -43,12 +44,13 @@ from urllib.parse import quote
 
 import adbc_driver_postgresql.dbapi as adbc
 import duckdb
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import adbc_replay  # noqa: E402
 from bench_server import (  # noqa: E402
     DUCK,
     FORGE,
@@ -76,6 +78,7 @@ from forge_sql.config import Settings  # noqa: E402
 from forge_sql.storage import catalogs, ducklake  # noqa: E402
 
 WORKLOADS = ("copy", "adbc", "select", "aggregate", "concurrent", "rss")
+REPLAY = "replayed"  # the ADBC driver against forge-sql's recorded answers
 AGG_TABLE = "bench_t10m"
 COPY_TABLE = "bench_copy"
 COPY_COLUMNS = "(id BIGINT, name VARCHAR, amount DOUBLE PRECISION, ts TIMESTAMP, flag BOOLEAN)"
@@ -167,6 +170,21 @@ class RssSampler:
             return []
         end = self.samples[-1][0]
         return [next(rss for t, rss in self.samples if t >= f * end) for f in fractions]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` (all its threads) and of its live child processes
+    (PostgreSQL's backends are children of the postmaster)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def fmt_bytes(n: float | None) -> str:
@@ -289,6 +307,10 @@ class BulkBench(Bench):
         for endpoint in self.endpoints:
             self.measure(label, "ADBC arrow", endpoint.target, SELECT_ALL, rows,
                          partial(self._adbc_select, endpoint, rows, runs))
+        forge = next(e for e in self.endpoints if e.target == FORGE)
+        self.measure(label, "ADBC arrow", REPLAY, SELECT_ALL, rows,
+                     partial(self._adbc_replayed, forge, rows, runs))
+        self._adbc_ceiling(label)
         self.measure(label, "arrow", DUCK, SELECT_ALL, rows,
                      partial(self._duck_query, SELECT_ALL, runs, rows, arrow=True))
         self.row(Row(label, "ADBC arrow", "rows", rows, Target(">=1.5x PG", pg_speedup=1.5),
@@ -305,7 +327,36 @@ class BulkBench(Bench):
                 table = cur.fetch_arrow_table()
                 self.arrow_types[endpoint.target] = [arrow_type(t) for t in table.schema.types]
                 return int(table.num_rows)
-            return time_runs(run, runs, rows)
+            before = cpu_seconds(endpoint.pid) if endpoint.pid else None
+            times = time_runs(run, runs, rows)
+            if before is not None and endpoint.pid:
+                # time_runs makes one untimed warm-up call before the timed ones
+                spent = (cpu_seconds(endpoint.pid) - before) / (runs + 1)
+                self.notes.append(f"ADBC read: {endpoint.target}'s server used "
+                                  f"{fmt_time(spent)} of CPU per read")
+            return times
+
+    def _adbc_replayed(self, endpoint: Endpoint, rows: int, runs: int) -> list[float]:
+        """The driver against forge-sql's answers replayed from memory (adbc_replay.py)."""
+        info = conninfo_to_dict(endpoint.conninfo)
+
+        def through(port: int) -> Endpoint:
+            return Endpoint(endpoint.target, make_conninfo(endpoint.conninfo,
+                                                           host="127.0.0.1", port=port))
+
+        answers = adbc_replay.record(str(info.get("host")), int(str(info.get("port"))),
+                                     lambda port: self._adbc_select(through(port), rows, runs))
+        with adbc_replay.ReplayServer(answers, self.workdir) as replay:
+            return self._adbc_select(through(replay.port), rows, runs)
+
+    def _adbc_ceiling(self, label: str) -> None:
+        times = {t: self.rec.find(label, "ADBC arrow", t) for t in (PG, REPLAY)}
+        pg, alone = (r.median if r else None for r in times.values())
+        if pg and alone:
+            self.notes.append(
+                f"ADBC client alone (forge-sql's answers replayed from memory, no server "
+                f"work): {fmt_time(alone)}; the best PG/server ratio any server can reach "
+                f"with this driver here is {pg / alone:.2f}x")
 
     # ---- select
 

@@ -185,9 +185,11 @@ def latency_runs(one: Callable[[], Any], iters: int, runs: int) -> dict[str, lis
 
 @dataclass
 class Endpoint:
-    """Where a server-side target listens, as psycopg conninfo and asyncpg kwargs."""
+    """Where a server-side target listens, as psycopg conninfo and asyncpg kwargs; ``pid``
+    is the server's process (PostgreSQL's postmaster) when the bench started it."""
     target: str
     conninfo: str
+    pid: int | None = None
 
     def psycopg(self) -> psycopg.Connection:
         return psycopg.connect(self.conninfo, autocommit=True)
@@ -223,7 +225,8 @@ class ForgeServer(ManagedServer):
             if line.startswith("listening on "):
                 host, _, port = line.split()[-1].rpartition(":")
                 self.endpoint = Endpoint(FORGE, f"host={host} port={port} dbname=forge "
-                                                "user=bench connect_timeout=10")
+                                                "user=bench connect_timeout=10",
+                                         self.process.pid)
                 return
         raise RuntimeError(f"forge-sql did not start:\n{self.log_tail()}")
 
@@ -542,7 +545,8 @@ def postgres(args: argparse.Namespace, tables: tuple[str, ...] = (TABLE,)
         return
     with PostgresServer(log=lambda m: print(m, flush=True)) as server:
         print(f"PostgreSQL {server.version} started on 127.0.0.1:{server.port}", flush=True)
-        yield Endpoint(PG, server.dsn), server.version
+        assert server.process is not None
+        yield Endpoint(PG, server.dsn, server.process.pid), server.version
 
 
 def run(args: argparse.Namespace) -> int:

@@ -137,26 +137,52 @@ static inline char *put_int16(char *out, int16_t v) {
     return out + 2;
 }
 
-/* Length of row i's fields: int16 count, then per field int32 length and the value. */
-static inline Py_ssize_t fields_length(const Column *columns, Py_ssize_t count, Py_ssize_t i) {
-    Py_ssize_t length = 2 + 4 * count;
-    for (Py_ssize_t j = 0; j < count; j++) {
-        if (is_valid(&columns[j], i)) {
-            Py_ssize_t size;
-            value(&columns[j], i, &size);
-            length += size;
+/* Bytes of the non-NULL values of a column over rows 0..n-1. */
+static Py_ssize_t values_length(const Column *c, Py_ssize_t n) {
+    if (c->width >= 0 || c->has_validity) {
+        Py_ssize_t total = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (is_valid(c, i)) {
+                Py_ssize_t size;
+                value(c, i, &size);
+                total += size;
+            }
         }
+        return total;
     }
-    return length;
+    Py_ssize_t size;
+    const char *start = value(c, 0, &size);
+    const char *stop = n > 0 ? value(c, n - 1, &size) + size : start;
+    return n > 0 ? (Py_ssize_t)(stop - start) : 0;
+}
+
+static PyObject *row_too_large(void) {
+    PyErr_SetString(PyExc_OverflowError, "row too large for one protocol message");
+    return NULL;
 }
 
 /* Value bytes may not make a message longer than int32 allows. */
 static int check_message(Py_ssize_t length) {
     if (length > INT32_MAX - 5) {
-        PyErr_SetString(PyExc_OverflowError, "row too large for one protocol message");
+        row_too_large();
         return -1;
     }
     return 0;
+}
+
+/* One value as an int32 length and its bytes; the common fixed widths copy inline. */
+static inline char *put_field(char *out, const Column *c, Py_ssize_t i) {
+    Py_ssize_t size;
+    const char *bytes = value(c, i, &size);
+    out = put_int32(out, (int32_t)size);
+    switch (c->width) {
+        case 8: memcpy(out, bytes, 8); break;
+        case 4: memcpy(out, bytes, 4); break;
+        case 2: memcpy(out, bytes, 2); break;
+        case 1: *out = *bytes; break;
+        default: memcpy(out, bytes, (size_t)size);
+    }
+    return out + size;
 }
 
 PyDoc_STRVAR(fields_doc,
@@ -181,49 +207,46 @@ static PyObject *fields(PyObject *self, PyObject *args) {
     if (columns == NULL) return NULL;
     int framed = message_len == 1;
     int copy_data = framed && message[0] == 'd';
-    Py_ssize_t total = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t length = fields_length(columns, count, i);
-        if (copy_data && i == 0) length += first_len;
-        if (check_message(length) < 0) {
-            release(columns, count);
-            return NULL;
-        }
-        total += length + (framed ? 5 : 0);
-    }
+    Py_ssize_t opening = copy_data && n > 0 ? first_len : 0;
+    Py_ssize_t total = n * (2 + 4 * count + (framed ? 5 : 0)) + opening;
+    for (Py_ssize_t j = 0; j < count; j++) total += values_length(&columns[j], n);
     PyObject *result = PyBytes_FromStringAndSize(NULL, total);
     if (result == NULL) {
         release(columns, count);
         return NULL;
     }
     char *out = PyBytes_AS_STRING(result);
+    int too_long = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (framed) {
-            Py_ssize_t length = fields_length(columns, count, i);
-            if (copy_data && i == 0) length += first_len;
-            *out++ = message[0];
-            out = put_int32(out, (int32_t)(length + 4));
-            if (copy_data && i == 0 && first_len) {
-                memcpy(out, first, (size_t)first_len);
-                out += first_len;
-            }
+        /* The message header is filled in once the row's length is known. */
+        char *header = out;
+        if (framed) out += 5;
+        char *row = out;
+        if (i == 0 && opening) {
+            memcpy(out, first, (size_t)opening);
+            out += opening;
         }
         out = put_int16(out, (int16_t)count);
         for (Py_ssize_t j = 0; j < count; j++) {
-            if (!is_valid(&columns[j], i)) {
-                out = put_int32(out, -1);
-                continue;
-            }
-            Py_ssize_t size;
-            const char *bytes = value(&columns[j], i, &size);
-            out = put_int32(out, (int32_t)size);
-            memcpy(out, bytes, (size_t)size);
-            out += size;
+            const Column *c = &columns[j];
+            out = is_valid(c, i) ? put_field(out, c, i) : put_int32(out, -1);
+        }
+        if (out - row > INT32_MAX - 5) {
+            too_long = 1;
+            break;
+        }
+        if (framed) {
+            header[0] = message[0];
+            put_int32(header + 1, (int32_t)(out - row + 4));
         }
     }
     Py_END_ALLOW_THREADS
     release(columns, count);
+    if (too_long) {
+        Py_DECREF(result);
+        return row_too_large();
+    }
     return result;
 }
 
