@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from forge_sql.wire.copy import framing
 from forge_sql.wire.encode import buffers, encode_binary, framer
+from forge_sql.wire.encode.binary import binary_spec
 from forge_sql.wire.encode.rows import Piece, _as_matrix, _join, _merge
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -30,13 +31,13 @@ def binary_rows(
     rows, columns = batch.num_rows, batch.num_columns
     if rows == 0:
         return b""
-    encoded = [encode_binary(v, oid) for v, oid in zip(batch.columns, type_oids, strict=True)]
     if framer.compiled is not None:
-        specs = [framer.spec(v) for v in encoded]
+        specs = [binary_spec(v, oid) for v, oid in zip(batch.columns, type_oids, strict=True)]
         framed: bytes = framer.compiled.fields(
             rows, specs, b"" if first is None else b"d", first or b""
         )
         return framed
+    encoded = [encode_binary(v, oid) for v, oid in zip(batch.columns, type_oids, strict=True)]
     total = rows * (2 + 4 * columns)
     pieces: list[Piece] = [np.full(rows, columns, ">i2").view(np.uint8).reshape(rows, 2)]
     for values in encoded:

@@ -7,12 +7,13 @@ work); the OID decides the layout and the Arrow type must be one the engine maps
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import FeatureNotSupported, InvalidTextRepresentation, NumericValueOutOfRange
 from forge_sql.wire import oids
-from forge_sql.wire.encode import arrays, buffers, intervals, numeric, temporal, text
+from forge_sql.wire.encode import arrays, buffers, framer, intervals, numeric, temporal, text
 from forge_sql.wire.encode.buffers import Bools
 
 _INTS = {
@@ -60,16 +61,9 @@ def binary_of(array: pa.Array, type_oid: int) -> pa.Array:
         return text.text_of(array, type_oid)
     if type_oid == oids.JSONB:
         return pc.binary_join_element_wise(b"\x01", binary_of(array, oids.JSON), b"")
-    if type_oid == oids.BOOL and pa.types.is_boolean(typ):
-        flags = array.fill_null(False).to_numpy(zero_copy_only=False)
-        return buffers.fixed(flags.astype(np.uint8), valid)
-    if type_oid in _INTS and pa.types.is_integer(typ):
-        target, layout = _INTS[type_oid]
-        return buffers.fixed(_checked(array, target).to_numpy().astype(layout), valid)
-    if type_oid in _FLOATS and (pa.types.is_floating(typ) or pa.types.is_integer(typ)):
-        target, layout = _FLOATS[type_oid]
-        values = pc.cast(array, target, safe=False).fill_null(0).to_numpy()
-        return buffers.fixed(values.astype(layout), valid)
+    fixed = fixed_binary(array, type_oid)
+    if fixed is not None:
+        return buffers.fixed(fixed, valid)
     if type_oid == oids.NUMERIC and (pa.types.is_integer(typ) or pa.types.is_decimal(typ)):
         return numeric.numeric_binary(array, valid)
     if type_oid == oids.BYTEA and (
@@ -83,19 +77,47 @@ def binary_of(array: pa.Array, type_oid: int) -> pa.Array:
         return array.cast(pa.binary())
     if type_oid == oids.UUID:
         return _uuid_binary(array, valid)
-    if type_oid == oids.DATE and pa.types.is_date(typ):
-        return temporal.date_binary(array, valid)
-    if type_oid == oids.TIME and pa.types.is_time(typ):
-        return temporal.time_binary(array, valid)
-    if type_oid in (oids.TIMESTAMP, oids.TIMESTAMPTZ) and pa.types.is_timestamp(typ):
-        if type_oid == oids.TIMESTAMP and typ.tz is not None:
-            array = pc.local_timestamp(array)  # wall-clock time, as the text form shows
-        return temporal.timestamp_binary(array, valid)
     if type_oid == oids.INTERVAL and pa.types.is_interval(typ):
         return intervals.interval_binary(array, valid)
     if type_oid in oids.ELEMENT_OF and arrays.is_list(typ):
         return arrays.array_binary(array, oids.ELEMENT_OF[type_oid], binary_of, valid)
     raise _unsupported(array, type_oid)
+
+
+def fixed_binary(array: pa.Array, type_oid: int) -> npt.NDArray[np.generic] | None:
+    """The send form of a fixed-width column as numpy, item i holding row i's bytes (NULL
+    rows a placeholder), or None when the column's values are not of fixed width."""
+    typ = array.type
+    if type_oid == oids.BOOL and pa.types.is_boolean(typ):
+        flags: npt.NDArray[np.generic] = array.fill_null(False).to_numpy(zero_copy_only=False)
+        return flags.astype(np.uint8)
+    if type_oid in _INTS and pa.types.is_integer(typ):
+        target, layout = _INTS[type_oid]
+        ints: npt.NDArray[np.generic] = _checked(array, target).to_numpy().astype(layout)
+        return ints
+    if type_oid in _FLOATS and (pa.types.is_floating(typ) or pa.types.is_integer(typ)):
+        target, layout = _FLOATS[type_oid]
+        floats: npt.NDArray[np.generic] = pc.cast(array, target, safe=False).fill_null(0).to_numpy()
+        return floats.astype(layout)
+    if type_oid == oids.DATE and pa.types.is_date(typ):
+        return temporal.date_binary(array)
+    if type_oid == oids.TIME and pa.types.is_time(typ):
+        return temporal.time_binary(array)
+    if type_oid in (oids.TIMESTAMP, oids.TIMESTAMPTZ) and pa.types.is_timestamp(typ):
+        if type_oid == oids.TIMESTAMP and typ.tz is not None:
+            array = pc.local_timestamp(array)  # wall-clock time, as the text form shows
+        return temporal.timestamp_binary(array)
+    return None
+
+
+def binary_spec(array: pa.Array | pa.ChunkedArray, type_oid: int) -> framer.Spec:
+    """The binary send form of a column as the compiled framer takes it: fixed-width values
+    straight from numpy with the column's own validity bitmap, others as a binary array."""
+    array = buffers.as_array(array)
+    fixed = None if pa.types.is_dictionary(array.type) else fixed_binary(array, type_oid)
+    if fixed is not None and (spec := framer.fixed_spec(fixed, array)) is not None:
+        return spec
+    return framer.spec(binary_of(array, type_oid))
 
 
 def _checked(array: pa.Array, target: pa.DataType) -> pa.Array:

@@ -45,3 +45,15 @@ def spec(values: pa.Array | np.ndarray[Any, Any]) -> Spec:
         validity = None
     width = -2 if pa.types.is_large_binary(values.type) else -1
     return validity, offsets, data, values.offset, width
+
+
+def fixed_spec(values: np.ndarray[Any, Any], array: pa.Array) -> Spec | None:
+    """A column of fixed-width values (row i: ``values[i]``) with the NULLs of ``array``, or
+    None when ``array``'s validity bitmap does not start on a byte boundary."""
+    validity = None
+    if array.null_count:
+        if array.offset % 8:
+            return None
+        validity = array.buffers()[0].slice(array.offset // 8)
+    data = np.ascontiguousarray(values).reshape(-1).view(np.uint8)
+    return validity, None, data, 0, values.itemsize

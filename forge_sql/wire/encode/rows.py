@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from forge_sql.errors import InvalidParameterValue, ProtocolError
 from forge_sql.wire.encode import buffers, framer
-from forge_sql.wire.encode.binary import binary_of
+from forge_sql.wire.encode.binary import binary_of, binary_spec
 from forge_sql.wire.encode.text import text_of
 from forge_sql.wire.messages import data_row
 
@@ -62,13 +62,17 @@ def encode_batch(
         return b""
     if n <= SMALL_BATCH_ROWS:
         return _few_rows(batch, type_oids, codes)
+    if framer.compiled is not None:
+        specs = [
+            binary_spec(column, oid) if code == BINARY else framer.spec(text_of(column, oid))
+            for column, oid, code in zip(batch.columns, type_oids, codes, strict=True)
+        ]
+        framed: bytes = framer.compiled.fields(n, specs, b"D", b"")
+        return framed
     encoded = [
         binary_of(column, oid) if code == BINARY else text_of(column, oid)
         for column, oid, code in zip(batch.columns, type_oids, codes, strict=True)
     ]
-    if framer.compiled is not None:
-        framed: bytes = framer.compiled.fields(n, [framer.spec(v) for v in encoded], b"D", b"")
-        return framed
     row_length = np.full(n, 4 + 2 + 4 * columns, np.int64)
     pieces: list[Piece] = []
     for values in encoded:

@@ -138,24 +138,27 @@ def _offset_text(seconds: Ints) -> pa.Array:
 # -- binary --------------------------------------------------------------------------
 
 
-def date_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
+def date_binary(array: pa.Array) -> Ints:
+    """Days since 2000-01-01 (``date_send``), big-endian int32 per row."""
     days = _days(array)
     pg = days - _PG_EPOCH_DAYS
     pg = np.where(days >= _DATE_INF, 2**31 - 1, np.where(days <= -_DATE_INF, -(2**31), pg))
-    return buffers.fixed(pg.astype(">i4"), valid)
+    return pg.astype(">i4")
 
 
-def time_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
-    return buffers.fixed(_micros(array).astype(">i8"), valid)
+def time_binary(array: pa.Array) -> Ints:
+    """Microseconds since midnight (``time_send``), big-endian int64 per row."""
+    return _micros(array).astype(">i8")
 
 
-def timestamp_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
-    """Microseconds since 2000-01-01 (``timestamp_send``; UTC for timestamptz, as Arrow)."""
+def timestamp_binary(array: pa.Array) -> Ints:
+    """Microseconds since 2000-01-01 (``timestamp_send``; UTC for timestamptz, as Arrow),
+    big-endian int64 per row."""
     micros = _micros(array)
     pg = micros - _PG_EPOCH_US
     if (np.abs(micros) == _TS_INF).any():
         pg = np.where(micros == _TS_INF, _TS_INF, np.where(micros == -_TS_INF, -_TS_INF - 1, pg))
-    return buffers.fixed(pg.astype(">i8"), valid)
+    return pg.astype(">i8")
 
 
 # -- rare values, one by one ----------------------------------------------------------

@@ -28,6 +28,12 @@ _COLUMNS: list[tuple[str, pa.DataType, int, st.SearchStrategy[Any]]] = [
      st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31))),
     ("b", pa.bool_(), oids.BOOL, st.booleans()),
     ("l", pa.large_string(), oids.TEXT, st.text(max_size=3)),
+    ("h", pa.int16(), oids.INT2, st.integers(-(2**15), 2**15 - 1)),
+    ("n", pa.int32(), oids.INT4, st.integers(-(2**31), 2**31 - 1)),
+    ("r", pa.float32(), oids.FLOAT4, st.floats(width=32)),
+    ("d", pa.date32(), oids.DATE, st.dates()),
+    ("z", pa.timestamp("us", "UTC"), oids.TIMESTAMPTZ,
+     st.datetimes(dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC))),
 ]
 
 
@@ -48,10 +54,13 @@ def both(encode: Callable[..., Any], *args: Any) -> tuple[bytes, bytes]:
 def batches(draw: st.DrawFn) -> tuple[pa.RecordBatch, list[int]]:
     rows = draw(st.integers(17, 60))  # above encode_batch's per-row path for tiny batches
     chosen = draw(st.lists(st.sampled_from(_COLUMNS), min_size=1, max_size=6))
+    # Offsets into the buffers: none, mid-byte of the validity bitmap, and byte-aligned
+    # (where fixed-width values are framed from numpy with the bitmap sliced).
+    skip = draw(st.sampled_from([0, 3, 8, 16]))
     arrays, names = [], []
     for index, (name, typ, _, values) in enumerate(chosen):
-        column = draw(st.lists(st.none() | values, min_size=rows + 3, max_size=rows + 3))
-        arrays.append(pa.array(column, typ).slice(3))  # a non-zero offset into the buffers
+        column = draw(st.lists(st.none() | values, min_size=rows + skip, max_size=rows + skip))
+        arrays.append(pa.array(column, typ).slice(skip))
         names.append(f"{name}{index}")
     return pa.RecordBatch.from_arrays(arrays, names=names), [c[2] for c in chosen]
 

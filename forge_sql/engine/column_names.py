@@ -1,0 +1,156 @@
+"""Result column names as PostgreSQL gives them to select-list expressions without an alias.
+
+DuckDB names such a column after the expression's text (``count_star()``, ``(a + b)``,
+``CAST(x AS INTEGER)``); PostgreSQL after the function, column or type (``count``,
+``?column?``, ``x``), and clients show those names or look columns up by them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+UNNAMED = "?column?"
+# Names DuckDB gives plain columns and aliases: nothing to rename.
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# PostgreSQL's name (typname) of the types a cast can name a column after.
+_TYPE_NAMES = {
+    "BOOLEAN": "bool", "TINYINT": "int2", "SMALLINT": "int2", "INTEGER": "int4",
+    "BIGINT": "int8", "HUGEINT": "numeric", "UTINYINT": "int2", "USMALLINT": "int4",
+    "UINTEGER": "int8", "UBIGINT": "numeric", "FLOAT": "float4", "DOUBLE": "float8",
+    "DECIMAL": "numeric", "VARCHAR": "text", "BLOB": "bytea", "DATE": "date",
+    "TIME": "time", "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIMESTAMP_TZ": "timestamptz", "INTERVAL": "interval", "UUID": "uuid", "JSON": "json",
+}
+# DuckDB's names for functions PostgreSQL names otherwise: in general, and where DuckDB's
+# parser wrote the call for special syntax (it qualifies those with schema "main").
+_FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED}
+_SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim"}
+# Expressions PostgreSQL names after a keyword.
+_KEYWORD_NAMES = {
+    "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array", "CASE_EXPR": "case",
+    "OPERATOR_NULLIF": "nullif",
+}
+
+_NO_LOCATION = 2**63  # DuckDB's query_location of nodes without a place in the text
+_lock = threading.Lock()
+_parser: duckdb.DuckDBPyConnection | None = None
+
+
+def needed(names: Sequence[str]) -> bool:
+    """Whether any name looks derived from an expression (so the statement is parsed)."""
+    return any(not _PLAIN.match(name) for name in names)
+
+
+def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
+    """``names`` (DuckDB's, one per result column of ``sql``) with each unaliased
+    expression renamed as PostgreSQL names it; unchanged when the select list cannot be
+    matched to the columns (several ``*``, not a SELECT)."""
+    if not needed(names):
+        return list(names)
+    select_list = _select_list(sql)
+    if select_list is None:
+        return list(names)
+    stars = [i for i, e in enumerate(select_list) if e.get("class") == "STAR"]
+    if len(stars) > 1:
+        return list(names)
+    widths = [1] * len(select_list)
+    if stars:
+        widths[stars[0]] = len(names) - (len(select_list) - 1)
+    if min(widths, default=1) < 0 or sum(widths) != len(names):
+        return list(names)
+    renamed: list[str] = []
+    for entry, width in zip(select_list, widths, strict=True):
+        start = len(renamed)
+        if width == 1 and not entry.get("alias") and entry.get("class") != "STAR":
+            renamed.append(_name(entry) or names[start])
+        else:
+            renamed.extend(names[start : start + width])
+    return renamed
+
+
+def _select_list(sql: str) -> list[dict[str, Any]] | None:
+    tree = _parse(sql)
+    if tree is None:
+        return None
+    select_list = _select_list_of(tree)
+    return select_list or None
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(sql: str) -> dict[str, Any] | None:
+    """DuckDB's parse tree of a single SELECT (no binding, so no catalog), or None."""
+    global _parser
+    with _lock:
+        if _parser is None:
+            _parser = duckdb.connect(":memory:")
+        try:
+            row = _parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+        except duckdb.Error:
+            return None
+    tree = json.loads(row[0]) if row and row[0] else {}
+    statements = tree.get("statements") if not tree.get("error") else None
+    if not statements or len(statements) != 1:
+        return None
+    node: dict[str, Any] = statements[0].get("node") or {}
+    return node
+
+
+def _name(entry: dict[str, Any]) -> str | None:
+    """PostgreSQL's name for an unaliased expression; None keeps DuckDB's (a column)."""
+    if entry.get("class") == "COLUMN_REF":
+        return None
+    return _figure(entry)[0] or UNNAMED
+
+
+def _figure(entry: dict[str, Any]) -> tuple[str | None, bool]:
+    """(name, strong) as PostgreSQL's FigureColname works it out: a column, function or
+    keyword gives a strong name, which a cast keeps; otherwise the cast's type names it."""
+    kind, expression = entry.get("class"), entry.get("type")
+    if entry.get("alias"):
+        return str(entry["alias"]), True
+    if kind == "COLUMN_REF":
+        return str((entry.get("column_names") or [UNNAMED])[-1]), True
+    if kind in ("FUNCTION", "WINDOW"):
+        function = str(entry.get("function_name", "")).lower()
+        if entry.get("schema") == "main":
+            function = _SYNTAX_NAMES.get(function, function)
+        function = _FUNCTION_NAMES.get(function, function)
+        return (function, True) if _IDENTIFIER.match(function) else (UNNAMED, False)
+    if expression in _KEYWORD_NAMES:
+        return _KEYWORD_NAMES[expression], True
+    if expression == "ARRAY_EXTRACT":
+        array = (entry.get("children") or [{}])[0]
+        return _figure(array) if array.get("class") == "COLUMN_REF" else (UNNAMED, False)
+    if kind == "CAST":
+        inner, strong = _figure(entry.get("child") or {})
+        if strong or entry.get("query_location", 0) >= _NO_LOCATION:
+            # A cast the parser made up (``true`` is 't'::BOOLEAN) names nothing itself.
+            return inner, True
+        cast_type = (entry.get("cast_type") or {}).get("id", "")
+        return _TYPE_NAMES.get(str(cast_type), str(cast_type).lower() or UNNAMED), False
+    if kind == "SUBQUERY":
+        subquery = entry.get("subquery_type")
+        if subquery == "EXISTS":
+            return "exists", True
+        if subquery == "SCALAR":
+            inner_list = _select_list_of((entry.get("subquery") or {}).get("node") or {})
+            if inner_list:
+                return _figure(inner_list[0])[0] or UNNAMED, True
+    return UNNAMED, False
+
+
+def _select_list_of(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The select list naming a query's columns: a UNION's is its first SELECT's."""
+    while node.get("type") == "SET_OPERATION_NODE":
+        node = node.get("left") or {}
+    if node.get("type") != "SELECT_NODE":
+        return []
+    return list(node.get("select_list") or [])

@@ -1,0 +1,52 @@
+"""PostgreSQL's names for unaliased select-list expressions, from DuckDB's parse tree (the
+integration test compares them with a real PostgreSQL)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from forge_sql.engine.column_names import UNNAMED, needed, postgres_names
+
+
+def duckdb_names(sql: str) -> list[str]:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a INTEGER, b INTEGER, s VARCHAR, arr INTEGER[])")
+    return [d[0] for d in con.execute(sql).description or ()]
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SELECT count(*), sum(a) FROM t", ["count", "sum"]),
+    ("SELECT a + b, 1, 'x', NULL, true, -a FROM t", [UNNAMED] * 6),
+    ("SELECT 1::int, '2'::bigint, a::text, CAST(s AS INTEGER) FROM t", ["int4", "int8", "a", "s"]),
+    ("SELECT CASE WHEN a > 0 THEN 1 END, coalesce(a, b), ARRAY[a], arr[1] FROM t",
+     ["case", "coalesce", "array", "arr"]),
+    ("SELECT (SELECT max(a) FROM t), (SELECT 1), EXISTS (SELECT 1)", ["max", UNNAMED, "exists"]),
+    ("SELECT row_number() OVER (), trim(s), extract(year FROM DATE '2024-01-01') FROM t",
+     ["row_number", "btrim", "extract"]),
+    ("SELECT count(*) AS Total, a AS \"A b\" FROM t GROUP BY a", ["Total", "A b"]),
+    ("SELECT *, count(*) OVER () FROM t", ["a", "b", "s", "arr", "count"]),
+    ("SELECT count(*) FROM t UNION ALL SELECT 2", ["count"]),
+])
+def test_names(sql: str, expected: list[str]) -> None:
+    assert postgres_names(sql, duckdb_names(sql)) == expected
+
+
+def test_parameters_keep_placeholder_names() -> None:
+    assert postgres_names("SELECT $1, $2::int", ["$1", "CAST($2 AS INTEGER)"]) == [
+        UNNAMED, "int4"]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT t.*, t.*, 1 + 1 FROM t",  # two stars: the columns cannot be matched
+    "EXPLAIN SELECT 1",
+    "SELECT FROM WHERE",
+])
+def test_unmatched_statements_keep_duckdb_names(sql: str) -> None:
+    names = ["a", "(1 + 1)"]
+    assert postgres_names(sql, names) == names
+
+
+def test_plain_names_skip_the_parse() -> None:
+    assert not needed(["id", "name", "Total", "_x$1"])
+    assert needed(["count_star()"]) and needed(["1"]) and needed(["A b"])
