@@ -12,8 +12,11 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import duckdb
 
 from forge_sql import errors
 
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from forge_sql.engine.session import EngineSession
 
 _PEER = re.compile(r"^\('?([^',]*)'?,\s*(\d+)")
+_STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
 
 
 @dataclass(slots=True)
@@ -47,6 +51,23 @@ class BackendStatus:
             return None, None
         return match.group(1), int(match.group(2))
 
+    def ready(self, transaction_status: str) -> None:
+        """ReadyForQuery: idle, in a transaction or not."""
+        self.state = _STATES[transaction_status]
+        self.state_change = time.time()
+        if transaction_status == "I":
+            self.xact_start = None
+
+    def active(self, sql: str) -> None:
+        now = time.time()
+        if self.state != "active":
+            self.state = "active"
+            self.state_change = now
+        self.query = sql
+        self.query_start = now
+        if self.xact_start is None:
+            self.xact_start = now
+
     def row(self, visible: bool) -> dict[str, object]:
         address, port = self.client()
         return {
@@ -63,6 +84,53 @@ class BackendStatus:
             "state": self.state,
             "query": self.query if visible else "<insufficient privilege>",
         }
+
+
+class Execution:
+    """Whether a statement executes on a session's DuckDB cursor, so that a cancel request
+    or statement_timeout can interrupt it."""
+
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, statement_timeout: Callable[[], float]
+    ) -> None:
+        self._cursor = cursor
+        self._statement_timeout = statement_timeout  # in ms, 0 for none
+        self._lock = threading.Lock()  # guards _running against cancel from the event loop
+        self._running = False
+        self._timer: threading.Timer | None = None
+        self.timed_out = False
+        self._cancelled = False
+
+    def running(self, flag: bool) -> None:
+        """Mark a statement as executing (cancel may interrupt it), arming the timeout."""
+        with self._lock:
+            self._running = flag
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if flag:
+                self.timed_out = self._cancelled = False
+                timeout = self._statement_timeout()
+                if timeout > 0:
+                    self._timer = threading.Timer(timeout / 1000, self._time_out)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._running:
+                self._cancelled = True
+                self._cursor.interrupt()
+
+    def cancel_requested(self) -> bool:
+        """Whether the running statement should stop (cancel or statement_timeout)."""
+        return self._cancelled or self.timed_out
+
+    def _time_out(self) -> None:
+        with self._lock:
+            if self._running:
+                self.timed_out = True
+                self._cursor.interrupt()
 
 
 class Activity:

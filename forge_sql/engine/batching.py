@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine import copyin
+from forge_sql.engine.copyin import SOURCE
+from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement
 
 MAX_ROWS = 65536  # rows gathered before they are inserted anyway
@@ -94,6 +98,97 @@ class PendingInsert:
             kind = self.casts[number - 1]
             values.append(f"CAST({column} AS {kind})" if kind else column)
         return f"{self.shape.target} SELECT {', '.join(values)} FROM {source}"
+
+
+class Session(copyin.Session, Protocol):
+    """What gathering needs of the session it runs in."""
+
+    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
+
+
+class Gathering:
+    """The rows of one session's pipelined single-row INSERTs not inserted yet."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, session: Session) -> None:
+        self._cursor = cursor
+        self._session = session
+        self.pending: PendingInsert | None = None  # gathered pipelined INSERT rows
+        self.deferred = 0  # deferred statements since the wire last called flush_pending
+
+    def gather(
+        self,
+        statement: Statement,
+        sql: str,
+        shape: InsertShape | None,
+        casts: tuple[str | None, ...],
+        params: Sequence[object],
+    ) -> TagResult:
+        """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
+        assert shape is not None
+        if self.pending is None:
+            self.pending = PendingInsert(shape, casts)
+        self.pending.rows.append(tuple(params))
+        self._session.block.record(statement, sql, params)
+        self.deferred += 1
+        if len(self.pending.rows) >= MAX_ROWS:
+            self.flush()
+        return TagResult("INSERT 0 1", deferred=True)
+
+    def has_room(self, shape: InsertShape, casts: tuple[str | None, ...]) -> bool:
+        """Whether one more row of ``shape`` can join the gathered ones without a flush."""
+        if self.pending is None:
+            return False  # the first row may open the implicit transaction: a worker's job
+        return self.pending.accepts(shape, casts) and len(self.pending.rows) + 1 < MAX_ROWS
+
+    def flush_pending(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.deferred = 0
+
+    def discard(self) -> None:
+        """A statement failed: gathered rows go with the failed transaction."""
+        if self.pending is not None:
+            self.pending = None
+            self.deferred = 0
+
+    def flush(self) -> None:
+        """Insert the gathered rows: one Arrow scan, or row by row if Arrow refuses them.
+
+        A failure is the failure of the first row at fault, as if the rows had run one by
+        one: its ``deferred_row`` tells the wire which Execute it answers.
+        """
+        pending, self.pending = self.pending, None
+        if pending is None or not pending.rows:
+            return
+        first = self.deferred - len(pending.rows)
+        block = self._session.block
+        try:
+            self._insert_rows(pending)
+            if block.implicit:
+                block.replay.record(lambda: self._insert_rows(pending))
+        except BaseException as exc:
+            error = self._session.fail(exc)
+            error.position = None
+            error.deferred_row = first + first_bad_row(pending, error)
+            raise error from exc
+
+    def _insert_rows(self, pending: PendingInsert) -> None:
+        table = pending.table()
+        self._session.detach_stream()
+        self._session.running(True)
+        try:
+            if table is None:
+                sql = pending.insert_sql(
+                    "(SELECT "
+                    + ", ".join(f"${i + 1} AS c{i}" for i in range(len(pending.rows[0])))
+                    + ")"
+                )
+                self._cursor.executemany(sql, [list(row) for row in pending.rows])
+                return
+            self._cursor.from_arrow(table).query(SOURCE, pending.insert_sql(SOURCE))
+        finally:
+            self._session.running(False)
 
 
 def first_bad_row(pending: PendingInsert, error: errors.ForgeError) -> int:

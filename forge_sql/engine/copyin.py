@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -20,12 +20,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge_sql import errors
+from forge_sql.engine.copy import CopyStatement, quote
 from forge_sql.engine.errors import translate
+from forge_sql.engine.types import column
 from forge_sql.storage import objectstore
 from forge_sql.wire.backend import Column, CopyIn
 
 if TYPE_CHECKING:
-    from forge_sql.engine.session import EngineSession
+    from forge_sql.engine.database import Database
+    from forge_sql.engine.transactions import TransactionBlock
 
 SOURCE = "forge_copy_source"  # the name a decoded batch has in the SQL that reads it
 
@@ -43,6 +46,17 @@ _ARROW_TYPES = {
     "TIMESTAMP": pa.timestamp("us"),
 }
 _DICTIONARY_SAMPLE = 4096  # values looked at to decide on dictionary encoding
+
+
+class Session(Protocol):
+    """What a COPY FROM STDIN needs of the session it runs in."""
+
+    @property
+    def block(self) -> TransactionBlock: ...
+
+    def running(self, flag: bool) -> None: ...
+
+    def detach_stream(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +86,7 @@ class CopyInResult:
 
     def __init__(
         self,
-        session: EngineSession,
+        session: Session,
         cursor: duckdb.DuckDBPyConnection,
         copy: CopyIn,
         table: str,
@@ -141,7 +155,7 @@ class CopyInResult:
         if not objectstore.is_url(staging.directory):
             Path(staging.directory).mkdir(parents=True, exist_ok=True)
         path = f"{staging.directory}{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
-        self._session.staged_files.append(path)  # first: a failed write may leave a file
+        self._session.block.staged_files.append(path)  # first: a failed write may leave a file
         pairs = zip(batch.columns, self._arrow_types, strict=True)
         local = not objectstore.is_url(path)  # object storage is written with DuckDB's secrets
         if local and all(wanted is not None and column.type == wanted for column, wanted in pairs):
@@ -200,6 +214,53 @@ class CopyInResult:
 
     def close(self) -> None:
         pass
+
+
+def start(
+    session: Session,
+    cursor: duckdb.DuckDBPyConnection,
+    database: Database,
+    copy: CopyStatement,
+) -> CopyInResult:
+    """COPY ... FROM STDIN: check the target now; rows arrive through ``write``."""
+    assert copy.table is not None
+    session.detach_stream()
+    columns = ", ".join(quote(c) for c in copy.columns) or "*"
+    relation = cursor.sql(f"SELECT {columns} FROM {copy.table}")
+    names, kinds = relation.columns, [str(k) for k in relation.types]
+    for name in copy.format.force_null + copy.format.force_not_null:
+        if name not in names:
+            raise errors.UndefinedColumn(f'column "{name}" does not exist')
+    target = CopyIn(
+        copy.format,
+        tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
+        copy.relation_name(),
+    )
+    # duckdb_columns(), not duckdb_tables(): the latter asks DuckLake for every table's
+    # statistics (~7 ms a table), which made each COPY slower as the lake grew.
+    schema, table = cursor.execute(
+        "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND table_name = ? "
+        "AND schema_name = coalesce(?, current_schema())",
+        [copy.relation_name(), copy.schema_name()],
+    ).fetchone() or (None, None)
+    nullable = dict(
+        cursor.execute(
+            "SELECT column_name, is_nullable FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    )
+    staging = None
+    if schema is not None:
+        staging = Staging(
+            database.catalog,
+            schema,
+            table,
+            database.lake.staging_path,
+            tuple(n for n in names if nullable.get(n) is False),
+        )
+    return CopyInResult(session, cursor, target, copy.table, names, kinds, staging)
 
 
 def _write_parquet(table: pa.Table, path: str) -> None:

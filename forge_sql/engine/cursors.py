@@ -12,15 +12,19 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement, identifier
-from forge_sql.wire.backend import Column, CopyIn, CopyOut
+from forge_sql.engine.types import column
+from forge_sql.wire.backend import Column, CopyIn, CopyOut, Result
 
 ALL = -1  # FETCH ALL
 
@@ -285,3 +289,66 @@ class FetchResult:
 
     def close(self) -> None:
         self._left = 0
+
+
+class Session(Protocol):
+    """What cursor commands need of the session they run in."""
+
+    @property
+    def transaction_status(self) -> str: ...
+
+    @property
+    def batch_rows(self) -> int: ...
+
+    def running(self, flag: bool) -> None: ...
+
+    def detach_stream(self) -> None: ...
+
+
+class CursorCommands:
+    """DECLARE, FETCH and MOVE over one session's DuckDB connection."""
+
+    def __init__(
+        self, cursors: Cursors, connection: duckdb.DuckDBPyConnection, session: Session
+    ) -> None:
+        self._cursors = cursors
+        self._connection = connection
+        self._session = session
+
+    def run(self, statement: Statement, sql: str, params: Sequence[object]) -> Result:
+        """``sql``: DECLARE's query, its placeholders typed."""
+        if statement.words[0] == "DECLARE":
+            return self._declare(statement, sql, params)
+        fetch = parse_fetch(statement)
+        cursor = self._cursors.get(fetch.name)
+        result = FetchResult(cursor, fetch.count, self._session.running, fetch.verb)
+        if fetch.verb == "MOVE":
+            result.skip()
+        return result
+
+    def _declare(self, statement: Statement, sql: str, params: Sequence[object]) -> Result:
+        declare = parse_declare(statement)
+        session = self._session
+        if session.transaction_status == "I" and not declare.hold:
+            raise errors.NoActiveSqlTransaction(
+                "DECLARE CURSOR can only be used in transaction blocks"
+            )
+        if declare.name in self._cursors.open:
+            raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
+        session.detach_stream()
+        session.running(True)
+        try:
+            self._connection.execute(sql, list(params) if params else None)
+        finally:
+            session.running(False)
+        description = self._connection.description or ()
+        columns = tuple(column(d[0], str(d[1])) for d in description)
+        reader = self._connection.to_arrow_reader(session.batch_rows)
+        cursor = Cursor(declare.name, columns, declare.hold, reader, self._cursors.spill_dir)
+        cursor.binary = declare.binary
+        self._cursors.add(cursor)
+        if session.transaction_status == "I":
+            # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.
+            cursor.spill(session.running)
+            cursor.committed = True
+        return TagResult("DECLARE CURSOR")

@@ -121,7 +121,7 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, locks: Advisory
             timeout_ms=duration_ms(me.settings.get("lock_timeout")),
         )
         if acquired and xact:
-            me.xact_locks.append((key, shared))  # ROLLBACK TO releases those after it
+            me.block.xact_locks.append((key, shared))  # ROLLBACK TO releases those after it
         return acquired
 
     @kept

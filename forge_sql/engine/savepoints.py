@@ -14,13 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+import duckdb
 
 from forge_sql import errors
+from forge_sql.engine import params as parameters
+from forge_sql.engine.copy import quote
+from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement, identifier
 
 if TYPE_CHECKING:
-    from forge_sql.engine.session import EngineSession
+    from forge_sql.engine.constraints import Declarations
+    from forge_sql.engine.cursors import Cursors
+    from forge_sql.engine.database import Database
+    from forge_sql.engine.settings import SessionSettings
 
 MAX_WRITES = 10_000  # journaled statements per transaction block
 MAX_BYTES = 64 << 20  # text and bytes held in journaled parameters
@@ -101,72 +109,182 @@ def savepoint_name(statement: Statement) -> str:
     return identifier(statement, rest[0])
 
 
-def set_savepoint(session: EngineSession, journal: Journal, name: str) -> None:
-    """SAVEPOINT: examine the writes so far while the transaction can still be queried."""
-    for write in journal.writes[journal.checked :]:
-        write.reason = write.reason or session.replay_obstacle(write)
-    journal.checked = len(journal.writes)
-    if journal.writes and journal.snapshot is None:
-        journal.snapshot = session.lake_snapshot()
-    journal.savepoints.append(
-        Savepoint(
-            name,
-            len(journal.writes),
-            session.settings.snapshot(),
-            session.cursor_names(),
-            len(session.xact_locks),
+class Transaction(Protocol):
+    """What savepoints need of the session's transaction block."""
+
+    status: str
+    journal: Journal
+    xact_locks: list[tuple[tuple[int, ...], bool]]
+
+    @property
+    def failed(self) -> bool: ...
+
+    def mark_failed(self) -> None: ...
+
+    def restart(self) -> None: ...
+
+    def release_xact_locks_after(self, mark: int) -> None: ...
+
+
+class Session(Protocol):
+    """What savepoints need of the session they belong to."""
+
+    @property
+    def settings(self) -> SessionSettings: ...
+
+    @property
+    def cursors(self) -> Cursors: ...
+
+    def running(self, flag: bool) -> None: ...
+
+    def apply_timezone(self) -> None: ...
+
+
+def is_command(statement: Statement) -> bool:
+    """SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [WORK] TO [SAVEPOINT]."""
+    words = statement.words
+    verb = words[0]
+    return verb in ("SAVEPOINT", "RELEASE") or (verb == "ROLLBACK" and "TO" in words)
+
+
+class Savepoints:
+    """The savepoint commands of one session's transaction block."""
+
+    def __init__(
+        self,
+        block: Transaction,
+        cursor: duckdb.DuckDBPyConnection,
+        database: Database,
+        declarations: Declarations,
+        session: Session,
+    ) -> None:
+        self._block = block
+        self._cursor = cursor
+        self._database = database
+        self._declarations = declarations
+        self._session = session
+
+    def command(self, statement: Statement) -> TagResult:
+        verb = statement.words[0]
+        name = savepoint_name(statement)
+        if self._block.status == "I":
+            what = {"SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE SAVEPOINT"}
+            raise errors.NoActiveSqlTransaction(
+                f"{what.get(verb, 'ROLLBACK TO SAVEPOINT')} can only be used in transaction blocks"
+            )
+        journal = self._block.journal
+        if verb == "SAVEPOINT":
+            self._set(journal, name)
+            return TagResult("SAVEPOINT")
+        if verb == "RELEASE":
+            release(journal, name)
+            return TagResult("RELEASE")
+        try:
+            self._rollback_to(journal, name)
+        finally:
+            self._session.apply_timezone()
+        return TagResult("ROLLBACK")
+
+    def _set(self, journal: Journal, name: str) -> None:
+        """SAVEPOINT: examine the writes so far while the transaction can still be queried."""
+        for write in journal.writes[journal.checked :]:
+            write.reason = write.reason or self._replay_obstacle(write)
+        journal.checked = len(journal.writes)
+        if journal.writes and journal.snapshot is None:
+            journal.snapshot = self._lake_snapshot()
+        journal.savepoints.append(
+            Savepoint(
+                name,
+                len(journal.writes),
+                self._session.settings.snapshot(),
+                frozenset(self._session.cursors.open),
+                len(self._block.xact_locks),
+            )
         )
-    )
+
+    def _rollback_to(self, journal: Journal, name: str) -> None:
+        """ROLLBACK TO: the transaction as it was when the savepoint was set; it stays set."""
+        block = self._block
+        index = journal.find(name)
+        point = journal.savepoints[index]
+        del journal.savepoints[index + 1 :]
+        self._session.settings.restore(point.settings)
+        self._session.cursors.keep_only(point.cursors)
+        block.release_xact_locks_after(point.xact_locks)
+        if not block.failed and len(journal.writes) == point.mark:
+            return  # nothing written since the savepoint: the DuckDB transaction is as it was
+        replay = journal.writes[: point.mark]
+        if replay:
+            obstacle = "statements before BEGIN" if journal.unknown_start else None
+            obstacle = obstacle or next((w.reason for w in replay if w.reason), None)
+            if obstacle is not None:
+                block.mark_failed()
+                raise errors.FeatureNotSupported(
+                    f'cannot roll back to savepoint "{name}": {obstacle}',
+                    detail="forge-sql rolls back to a savepoint by repeating the transaction's "
+                    "earlier writes, and these cannot be repeated exactly.",
+                    hint=_HINT,
+                )
+            if self._database.latest_snapshot() != journal.snapshot:
+                block.mark_failed()
+                raise _concurrent(name)
+        del journal.writes[point.mark :]
+        journal.checked = min(journal.checked, point.mark)
+        block.restart()
+        if not replay:
+            return
+        if self._lake_snapshot() != journal.snapshot:
+            block.mark_failed()
+            raise _concurrent(name)
+        for write in replay:
+            try:
+                self._replay(write)
+            except Exception as exc:
+                block.mark_failed()
+                raise errors.SerializationFailure(
+                    f'could not roll back to savepoint "{name}": repeating "{write.sql[:60]}" '
+                    f"failed: {exc}",
+                    hint=_HINT,
+                ) from exc
+
+    def _replay(self, write: Write) -> None:
+        """Run a journaled write again, the way the session ran it."""
+        self._session.running(True)
+        try:
+            declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
+            if not declares or self._declarations.execute(write.statement) is None:
+                self._cursor.execute(write.sql, write.params)
+        finally:
+            self._session.running(False)
+
+    def _lake_snapshot(self) -> int | None:
+        """The lake snapshot this session's transaction reads."""
+        row = self._cursor.execute(
+            f"SELECT id FROM {quote(self._database.catalog)}.current_snapshot()"
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _replay_obstacle(self, write: Write) -> str | None:
+        """Why ``write`` would not do the same again, or None."""
+        if write.statement.kind in ("CALL", "COPY"):
+            return f"{write.statement.words[0]} cannot be repeated"
+        name = volatile_call(write.statement, self._database.volatile_functions)
+        if name is not None:
+            return f"a statement calls {name}(), whose value changes"
+        if write.statement.kind in ("INSERT", "UPDATE", "MERGE_INTO"):
+            tables = parameters.tables(write.statement)
+            if tables and self._cursor.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE lower(table_name) IN "
+                "(SELECT lower(unnest(?))) AND contains(column_default, '(')",
+                [tables],
+            ).fetchall()[0][0]:
+                return "a statement stores a computed column default"
+        return None
 
 
 def release(journal: Journal, name: str) -> None:
     """RELEASE: forget the savepoint and the ones set after it; their writes stay."""
     del journal.savepoints[journal.find(name) :]
-
-
-def rollback_to(session: EngineSession, journal: Journal, name: str) -> None:
-    """ROLLBACK TO: the transaction as it was when the savepoint was set; it stays set."""
-    index = journal.find(name)
-    point = journal.savepoints[index]
-    del journal.savepoints[index + 1 :]
-    session.settings.restore(point.settings)
-    session.close_cursors_except(point.cursors)
-    session.release_xact_locks_after(point.xact_locks)
-    if not session.failed and len(journal.writes) == point.mark:
-        return  # nothing written since the savepoint: the DuckDB transaction is as it was
-    replay = journal.writes[: point.mark]
-    if replay:
-        obstacle = "statements before BEGIN" if journal.unknown_start else None
-        obstacle = obstacle or next((w.reason for w in replay if w.reason), None)
-        if obstacle is not None:
-            session.mark_failed()
-            raise errors.FeatureNotSupported(
-                f'cannot roll back to savepoint "{name}": {obstacle}',
-                detail="forge-sql rolls back to a savepoint by repeating the transaction's "
-                "earlier writes, and these cannot be repeated exactly.",
-                hint=_HINT,
-            )
-        if session.latest_lake_snapshot() != journal.snapshot:
-            session.mark_failed()
-            raise _concurrent(name)
-    del journal.writes[point.mark :]
-    journal.checked = min(journal.checked, point.mark)
-    session.restart_transaction()
-    if not replay:
-        return
-    if session.lake_snapshot() != journal.snapshot:
-        session.mark_failed()
-        raise _concurrent(name)
-    for write in replay:
-        try:
-            session.replay(write)
-        except Exception as exc:
-            session.mark_failed()
-            raise errors.SerializationFailure(
-                f'could not roll back to savepoint "{name}": repeating "{write.sql[:60]}" '
-                f"failed: {exc}",
-                hint=_HINT,
-            ) from exc
 
 
 def _concurrent(name: str) -> errors.ForgeError:

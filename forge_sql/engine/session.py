@@ -1,25 +1,20 @@
-"""One client session over its own DuckDB cursor: statements, transactions, settings."""
+"""One client session over its own DuckDB cursor: routes each statement to the part of the
+engine that answers it (plans, transactions, savepoints, cursors, COPY, session commands)
+and runs the rest on DuckDB."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import threading
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
     batching,
-    literals,
+    copyin,
     savepoints,
     storage_calls,
     timetravel,
@@ -29,24 +24,21 @@ from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
-from forge_sql.engine.copyin import SOURCE, CopyInResult, Staging
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
-from forge_sql.engine.replay import Replay
+from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.statements import (
     Statement,
     check_allowed,
     classify,
-    identifier,
     split,
 )
+from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.engine.types import column
-from forge_sql.storage import maintenance, objectstore
 from forge_sql.wire.backend import (
-    ALL_STATEMENTS,
     Column,
-    CopyIn,
     CopyOut,
     PreparedStatement,
     Result,
@@ -55,9 +47,6 @@ from forge_sql.wire.backend import (
 
 log = logging.getLogger(__name__)
 
-_NO_TRANSACTION = ("25P01", "there is no transaction in progress")
-_STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
-_TRANSACTION_ONLY = ("25P01", "SET LOCAL and SET TRANSACTION only apply in transaction blocks")
 # Kinds that run without the implicit transaction: reads, and statements DuckDB will not
 # run inside a transaction.
 _OUTSIDE_IMPLICIT = {"SELECT", "EXPLAIN", "CALL", "PRAGMA", "VACUUM", "ANALYZE", "EMPTY"}
@@ -78,22 +67,6 @@ _WRITES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """The engine's state behind a PreparedStatement."""
-
-    statement: Statement
-    sql: str  # with typed placeholders cast
-    param_count: int
-    describe_values: tuple[object, ...] = ()
-    batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
-    casts: tuple[str | None, ...] = ()
-    query: Statement | None = None  # DECLARE: the cursor's query
-    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
-    superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
-    at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
-
-
 class EngineSession:
     """Implements wire.backend.BackendSession over one DuckDB cursor."""
 
@@ -106,25 +79,12 @@ class EngineSession:
         self._declarations = Declarations(self._cursor, database.catalog)
         self._startup = startup
         self.settings = session_settings.SessionSettings(dict(startup.parameters))
-        self._status = "I"
         self._streaming: ArrowResult | None = None
-        self._lock = threading.Lock()  # guards _running against cancel from the event loop
-        self._running = False
-        self._timer: threading.Timer | None = None
-        self._timed_out = False
-        self._implicit = False  # a transaction the server opened for a Query or pipeline
-        self._pending: batching.PendingInsert | None = None  # gathered pipelined INSERT rows
-        self._deferred = 0  # deferred statements since the wire last called flush_pending
-        self.staged_files: list[str] = []  # Parquet files of this transaction's COPYs
-        self._replay = Replay()  # what the implicit transaction ran, to run after a conflict
-        self._deallocated: list[str] = []
+        self._execution = activity.Execution(self._cursor, self._statement_timeout)
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
-        self._journal = savepoints.Journal()
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
-        self._cancelled = False
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
-        self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
         if superuser is None:
             superuser = database.is_superuser(startup.user)
         if not superuser:
@@ -132,30 +92,45 @@ class EngineSession:
         self.backend = activity.BackendStatus(
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
+        self.block = TransactionBlock(self._cursor, database, self)
+        self._planner = Planner(self._cursor, self, database.refresh_catalog)
+        self._inserts = batching.Gathering(self._cursor, self)
+        self._savepoints = savepoints.Savepoints(
+            self.block, self._cursor, database, self._declarations, self
+        )
+        self._cursor_commands = sql_cursors.CursorCommands(self.cursors, self._cursor, self)
+        self._commands = SessionCommands(
+            self.settings,
+            self.block,
+            self.cursors,
+            database,
+            self.backend.token,
+            self.apply_timezone,
+        )
         # The token lets pg_functions know the calling session; it is random, so a client
         # cannot act as another session by setting the variable.
         self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
         database.activity.register(self.backend)
         self._superuser = superuser  # storage maintenance: superusers only
-        self._apply_timezone()
+        self.apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
     @property
     def transaction_status(self) -> str:
-        return self._status
+        return self.block.status
 
     def split(self, sql: str) -> list[PreparedStatement]:
-        return [self._plan(statement, (), describe=False) for statement in split(sql)]
+        return [self._planner.plan(statement, (), describe=False) for statement in split(sql)]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        return self._plan(classify(sql), param_oids, describe=True)
+        return self._planner.plan(classify(sql), param_oids, describe=True)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
-        assert isinstance(plan, _Plan)
+        assert isinstance(plan, Plan)
         kind = plan.statement.kind
-        self._active(plan.statement.sql)
-        if self._status == "E" and not self._ends_transaction(plan.statement):
+        self.backend.active(plan.statement.sql)
+        if self.block.status == "E" and not ends_block(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
@@ -171,16 +146,19 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
-            if self._pending is not None:
-                if self._pending.accepts(plan.batch, plan.casts):
+            inserts = self._inserts
+            if inserts.pending is not None:
+                if inserts.pending.accepts(plan.batch, plan.casts):
                     return self._gather(plan, params)
-                self._flush_inserts()
+                inserts.flush()
             if kind == "TRANSACTION":
-                return self._transaction(plan.statement)
+                if savepoints.is_command(plan.statement):
+                    return self._savepoints.command(plan.statement)
+                return self.block.command(plan.statement)
             if kind == "SETTING":
-                return self._setting(plan.statement)
+                return self._commands.setting(plan.statement)
             if kind == "SESSION":
-                return self._session_command(plan.statement)
+                return self._commands.session_command(plan.statement)
             if plan.superuser_only:
                 if not self._superuser:
                     raise storage_calls.refuse(plan.statement)
@@ -188,7 +166,7 @@ class EngineSession:
                 if call is not None:
                     return self._maintain(call)
             if kind == "CURSOR":
-                return self._cursor_command(plan, params)
+                return self._cursor_commands.run(plan.statement, plan.sql, params)
             check_allowed(plan.statement)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
             if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
@@ -199,133 +177,60 @@ class EngineSession:
                 )
             if copy is not None and copy.direction == "out":
                 return self._copy_out(plan.statement, copy)
-            if kind not in _OUTSIDE_IMPLICIT and self._status == "I" and not self._implicit:
-                # Statements of one Query, or of one pipeline up to Sync, commit or fail
-                # together, as in PostgreSQL; reads alone need no transaction.
-                self._detach_stream()
-                self._cursor.execute("BEGIN TRANSACTION")
-                self._implicit = True
-                self._replay = Replay()
+            block = self.block
+            if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
+                block.begin_implicit()  # reads alone need no transaction
             if copy is not None:
-                if self._status == "T":
-                    self._journal.record(plan.statement, plan.sql, params, "COPY data is not kept")
-                self._replay.spoil()  # the data is consumed as it arrives
-                return self._copy_in(copy)
-            if plan.batch is not None and params and (self._implicit or self._status == "T"):
+                block.record(plan.statement, plan.sql, params, "COPY data is not kept")
+                block.replay.spoil()  # the data is consumed as it arrives
+                return copyin.start(self, self._cursor, self._database, copy)
+            if plan.batch is not None and params and (block.implicit or block.status == "T"):
                 return self._gather(plan, params)
             if kind in ("CREATE", "ALTER", "DROP"):
                 self._detach_stream()
                 declared = self._declarations.execute(plan.statement)
                 if declared is not None:
-                    if self._status == "T":
-                        self._journal.record(plan.statement, plan.sql, params)
-                    if self._implicit:
+                    block.record(plan.statement, plan.sql, params)
+                    if block.implicit:
                         ddl = plan.statement
-                        self._replay.record(lambda: self._declarations.execute(ddl))
+                        block.replay.record(lambda: self._declarations.execute(ddl))
                     return declared
             return self._run(plan, params)
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
                 raise  # an earlier, gathered row failed: already translated
-            raise self._located(self.fail(exc, plan.sql), plan) from exc
+            raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
-            raise self._located(self.fail(exc, plan.sql), plan) from exc
+            raise plan.locate(self.fail(exc, plan.sql)) from exc
 
-    @staticmethod
-    def _located(error: errors.ForgeError, plan: _Plan) -> errors.ForgeError:
-        """Make the error position count from the start of the client's query string."""
-        if error.position is not None:
-            if plan.sql != plan.statement.sql:
-                error.position = None  # placeholders were rewritten: the offset would mislead
-            else:
-                error.position += plan.statement.offset
-        return error
-
-    def _gather(self, plan: _Plan, params: Sequence[object]) -> Result:
+    def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
-        assert plan.batch is not None
-        if self._pending is None:
-            self._pending = batching.PendingInsert(plan.batch, plan.casts)
-        self._pending.rows.append(tuple(params))
-        if self._status == "T":
-            self._journal.record(plan.statement, plan.sql, params)
-        self._deferred += 1
-        if len(self._pending.rows) >= batching.MAX_ROWS:
-            self._flush_inserts()
-        return TagResult("INSERT 0 1", deferred=True)
+        return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
 
     def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
         plan = statement.handle
-        if not isinstance(plan, _Plan) or plan.batch is None or not params:
+        if not isinstance(plan, Plan) or plan.batch is None or not params:
             return False
-        if self._status == "E" or len(params) != plan.param_count:
+        if self.block.status == "E" or len(params) != plan.param_count:
             return False
-        if self._pending is None:
-            return False  # the first row may open the implicit transaction: a worker's job
-        return (
-            self._pending.accepts(plan.batch, plan.casts)
-            and len(self._pending.rows) + 1 < batching.MAX_ROWS
-        )
+        return self._inserts.has_room(plan.batch, plan.casts)
 
     def flush_pending(self) -> None:
-        try:
-            self._flush_inserts()
-        finally:
-            self._deferred = 0
-
-    def _flush_inserts(self) -> None:
-        """Insert the gathered rows: one Arrow scan, or row by row if Arrow refuses them.
-
-        A failure is the failure of the first row at fault, as if the rows had run one by
-        one: its ``deferred_row`` tells the wire which Execute it answers.
-        """
-        pending, self._pending = self._pending, None
-        if pending is None or not pending.rows:
-            return
-        first = self._deferred - len(pending.rows)
-        try:
-            self._insert_rows(pending)
-            if self._implicit:
-                self._replay.record(lambda: self._insert_rows(pending))
-        except BaseException as exc:
-            error = self.fail(exc)
-            error.position = None
-            error.deferred_row = first + batching.first_bad_row(pending, error)
-            raise error from exc
-
-    def _insert_rows(self, pending: batching.PendingInsert) -> None:
-        table = pending.table()
-        self._detach_stream()
-        self.running(True)
-        try:
-            if table is None:
-                sql = pending.insert_sql(
-                    "(SELECT "
-                    + ", ".join(f"${i + 1} AS c{i}" for i in range(len(pending.rows[0])))
-                    + ")"
-                )
-                self._cursor.executemany(sql, [list(row) for row in pending.rows])
-                return
-            self._cursor.from_arrow(table).query(SOURCE, pending.insert_sql(SOURCE))
-        finally:
-            self.running(False)
+        self._inserts.flush_pending()
 
     def error_occurred(self) -> None:
-        self._pending = None
-        if self._implicit:
-            self._end_implicit("ROLLBACK")
-        elif self._status == "T":
-            self._status = "E"
+        self._inserts.pending = None
+        self.block.error_occurred()
 
     @property
     def pending_commit(self) -> bool:
-        return self._implicit
+        return self.block.implicit
 
     def sync(self) -> None:
-        if self._implicit:
+        if self.block.implicit:
             try:
-                self._flush_inserts()
-                self._end_implicit("COMMIT")
+                self._inserts.flush()
+                self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
 
@@ -333,93 +238,7 @@ class EngineSession:
         return self.cursors.get(name).columns
 
     def take_deallocations(self) -> list[str]:
-        names, self._deallocated = self._deallocated, []
-        return names
-
-    def _end_implicit(self, verb: str) -> None:
-        self._implicit = False
-        if self._streaming is not None:
-            # The transaction's portals end with it: nothing to keep readable.
-            self._streaming.close()
-            self._streaming = None
-        try:
-            if verb == "COMMIT":
-                retries = self._database.settings.commit_retries
-                self._replay.commit(self._cursor, self._commit, retries)
-            else:
-                self._rollback()
-        finally:
-            self._block_ended(verb == "COMMIT")
-
-    def _end_block(self, verb: str) -> None:
-        """COMMIT or ROLLBACK of an explicit transaction block (status T or E)."""
-        commit = verb == "COMMIT"
-        self._detach_stream()
-        held = frozenset(n for n, c in self.cursors.open.items() if c.committed)
-        self._status = "I"
-        try:
-            if commit:
-                try:
-                    # WITH HOLD cursors are read to the end while their transaction lasts;
-                    # if that fails, the block fails, as in PostgreSQL.
-                    self.cursors.end_transaction(True, self.running)
-                except BaseException:
-                    commit = False
-                    self._rollback()
-                    raise
-                self._commit()
-            else:
-                self.cursors.end_transaction(False, self.running)
-                self._rollback()
-        except BaseException:
-            commit = False
-            raise
-        finally:
-            if not commit:
-                self.cursors.keep_only(held)
-            self._block_ended(commit)
-
-    def _block_ended(self, committed: bool) -> None:
-        """What PostgreSQL undoes or ends with a transaction besides the data."""
-        self.settings.end(committed)
-        if self._journal.writes or self._journal.savepoints:
-            self._journal.reset()
-        self._release_xact_locks()
-        self._apply_timezone()  # a SET TimeZone of the block may have been undone
-
-    def _release_xact_locks(self) -> None:
-        locks = self._database.advisory_locks
-        if self.backend.token in locks.xact_holders:
-            locks.release_all(self.backend.token, xact=True)
-        self.xact_locks.clear()
-
-    def release_xact_locks_after(self, mark: int) -> None:
-        """ROLLBACK TO: the transaction-level advisory locks taken since the savepoint go."""
-        locks = self._database.advisory_locks
-        for key, shared in self.xact_locks[mark:]:
-            locks.release(self.backend.token, key, shared=shared, xact=True)
-        del self.xact_locks[mark:]
-
-    def _commit(self) -> None:
-        try:
-            self._cursor.execute("COMMIT")
-        except BaseException:
-            self._discard_staged()  # DuckDB rolled the transaction back
-            raise
-        finally:
-            self._database.workload.running(id(self), False)
-        self.staged_files.clear()
-
-    def _discard_staged(self) -> None:
-        """Delete Parquet files a COPY wrote for a transaction that did not commit.
-
-        Files on object storage stay until the start-up clean-up of orphaned files.
-        """
-        files, self.staged_files = self.staged_files, []
-        for path in files:
-            if not objectstore.is_url(path):
-                with contextlib.suppress(OSError):
-                    Path(path).unlink()
+        return self._commands.take_deallocations()
 
     def take_parameter_changes(self) -> dict[str, str]:
         changed = dict(self.settings.changed)
@@ -427,14 +246,11 @@ class EngineSession:
         return changed
 
     def cancel(self) -> None:
-        with self._lock:
-            if self._running:
-                self._cancelled = True
-                self._cursor.interrupt()
+        self._execution.cancel()
 
     def cancel_requested(self) -> bool:
         """Whether the running statement should stop (cancel or statement_timeout)."""
-        return self._cancelled or self._timed_out
+        return self._execution.cancel_requested()
 
     def interrupt(self) -> None:
         """pg_cancel_backend from another session."""
@@ -447,48 +263,25 @@ class EngineSession:
             self._startup.terminate()
 
     def ready(self) -> None:
-        backend = self.backend
-        backend.state = _STATES[self._status]
-        backend.state_change = time.time()
-        if self._status == "I":
-            backend.xact_start = None
-
-    def _active(self, sql: str) -> None:
-        backend = self.backend
-        now = time.time()
-        if backend.state != "active":
-            backend.state = "active"
-            backend.state_change = now
-        backend.query = sql
-        backend.query_start = now
-        if backend.xact_start is None:
-            backend.xact_start = now
+        self.backend.ready(self.block.status)
 
     def close(self) -> None:
-        self._pending = None
+        self._inserts.pending = None
         self._database.activity.unregister(self.backend)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
         self._detach_stream()
-        if self._implicit or self._status != "I":
-            self._implicit = False
-            with contextlib.suppress(duckdb.Error):
-                self._rollback()
+        self.block.close()
         self._cursor.close()
 
-    # -- helpers used by results ----------------------------------------------------------
+    # -- used by results and the session's parts ---------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error, self.function_error = self.function_error or translate(exc, sql), None
-        if self._pending is not None:
-            self._pending = None  # gathered rows go with the failed transaction
-            self._deferred = 0
-        if isinstance(error, errors.QueryCanceled) and self._timed_out:
+        self._inserts.discard()
+        if isinstance(error, errors.QueryCanceled) and self._execution.timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
-        if self._implicit:
-            self._end_implicit("ROLLBACK")
-        if self._status == "T":
-            self._status = "E"
+        self.block.fail()
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
             log.error("unexpected error running %r", sql, exc_info=exc)
         return error
@@ -497,120 +290,49 @@ class EngineSession:
         """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
         # An open transaction counts as activity too: maintenance that rewrote the files it
         # reads or deletes from could make its COMMIT conflict.
-        self._database.workload.running(id(self), flag or self._status != "I" or self._implicit)
-        with self._lock:
-            self._running = flag
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if flag:
-                self._timed_out = self._cancelled = False
-                timeout = session_settings.duration_ms(self.settings.get("statement_timeout"))
-                if timeout > 0:
-                    self._timer = threading.Timer(timeout / 1000, self._time_out)
-                    self._timer.daemon = True
-                    self._timer.start()
+        self._database.workload.running(id(self), flag or self.block.in_transaction)
+        self._execution.running(flag)
 
-    def _time_out(self) -> None:
-        with self._lock:
-            if self._running:
-                self._timed_out = True
-                self._cursor.interrupt()
+    def _statement_timeout(self) -> float:
+        return session_settings.duration_ms(self.settings.get("statement_timeout"))
+
+    def detach_stream(self) -> None:
+        """Another statement is about to run on the cursor: keep the open result readable."""
+        self._detach_stream()
+
+    def drop_stream(self) -> None:
+        """The transaction's portals end with it: nothing to keep readable."""
+        if self._streaming is not None:
+            self._streaming.close()
+            self._streaming = None
 
     def stream_finished(self, result: ArrowResult) -> None:
         if self._streaming is result:
             self._streaming = None
 
-    # -- planning ---------------------------------------------------------------------------
-    def _plan(
-        self, statement: Statement, given: Sequence[int], describe: bool
-    ) -> PreparedStatement:
-        columns: tuple[Column, ...] | None = None
-        if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
-            command = session_settings.parse(statement.sql)
-            if command is not None and command.verb == "SHOW":
-                columns = tuple(column(n, "VARCHAR") for n in _show_names(command))
-            return PreparedStatement(
-                statement.sql, tuple(given), columns, _Plan(statement, statement.sql, len(given))
-            )
-        if statement.kind == "CURSOR":
-            return self._plan_cursor(statement, given, describe)
-        if catalog_sql.needed(statement.sql):
-            self._database.refresh_catalog()
-            statement = catalog_sql.rewrite_statement(statement)
-        if literals.needed(statement.sql):
-            statement = literals.rewrite_statement(statement)
-        resolved = parameters.resolve(statement, given, self._column_types)
-        plan = _Plan(
-            statement,
-            resolved.sql,
-            len(resolved.oids),
-            resolved.stand_ins,
-            batching.insert_shape(statement) if resolved.oids else None,
-            resolved.casts,
-            arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
-            superuser_only=storage_calls.needs_superuser(statement),
-            at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
-        )
-        if describe and statement.returns_rows:
-            columns = self._describe(plan)
-        return PreparedStatement(statement.sql, resolved.oids, columns, plan)
-
-    def _describe(self, plan: _Plan) -> tuple[Column, ...] | None:
-        """Result columns without executing: DuckDB binds the query as a lazy relation."""
-        if plan.superuser_only and storage_calls.parse(plan.statement) is not None:
-            return storage_calls.columns()
-        if plan.statement.kind not in ("SELECT", "EXPLAIN"):
-            return None
-        check_allowed(plan.statement)
-        self._detach_stream()
-        values = list(plan.describe_values)
-        sql = plan.sql
-        if plan.at_parameters:
-            sql, values = timetravel.bind(sql, values, drop=True)
-        try:
-            relation = self._cursor.sql(sql, params=values or None)
-            names, kinds = relation.columns, relation.types
-        except duckdb.Error as exc:
-            raise self.fail(exc, plan.sql) from exc
-        return tuple(column(name, str(kind)) for name, kind in zip(names, kinds, strict=True))
-
-    def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
-        """Column name -> DuckDB type for tables named in a statement (for inference)."""
-        self._detach_stream()
-        rows = self._cursor.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE lower(table_name) IN (SELECT lower(unnest(?))) "
-            "ORDER BY list_position(?, table_name), column_index",
-            [list(tables), list(tables)],
-        ).fetchall()
-        found: dict[str, str] = {}
-        for name, kind in rows:
-            found.setdefault(name.lower(), kind)
-        return found
-
     # -- execution ----------------------------------------------------------------------
-    def _run(self, plan: _Plan, params: Sequence[object]) -> Result:
+    def _run(self, plan: Plan, params: Sequence[object]) -> Result:
         self._detach_stream()
         sql = plan.sql
         if plan.at_parameters:
             sql, params = timetravel.bind(sql, params)
         self._execute(sql, params)
         statement = plan.statement
-        if self._status == "T" and statement.kind not in _READS:
-            self._journal.record(statement, plan.sql, params)
-        elif self._status == "I" and not self._implicit:
-            self._release_xact_locks()  # the statement was its own transaction
-        if self._implicit:
+        block = self.block
+        if block.status == "T" and statement.kind not in _READS:
+            block.journal.record(statement, plan.sql, params)
+        elif not block.in_transaction:
+            block.release_xact_locks()  # the statement was its own transaction
+        if block.implicit:
             if statement.returns_rows:
-                self._replay.spoil()  # the rows go to the client: it has seen this run
+                block.replay.spoil()  # the rows go to the client: it has seen this run
             else:
-                self._replay.record(lambda: self._execute(sql, params))
+                block.replay.record(lambda: self._execute(sql, params))
         description = self._cursor.description
         if self.settings.timezone != self._timezone and statement.returns_rows:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
             table = self._cursor.fetch_arrow_table()
-            self._apply_timezone()
+            self.apply_timezone()
             columns = tuple(column(d[0], str(d[1])) for d in description or ())
             return TableResult(table, columns, "SELECT")
         if statement.returns_rows:
@@ -636,24 +358,12 @@ class EngineSession:
 
     def _maintain(self, call: storage_calls.MaintenanceCall) -> Result:
         """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
-        if self._status != "I" or self._implicit:
+        if self.block.in_transaction:
             raise errors.ActiveSqlTransaction(
                 "storage maintenance cannot run inside a transaction block"
             )
         self._detach_stream()
-        database = self._database
-        self.running(True)
-        try:
-            outcomes = maintenance.run(
-                self._cursor,
-                database.catalog,
-                call.action,
-                call.older_than,
-                database.settings.maintenance,
-            )
-        finally:
-            self.running(False)
-        return TableResult(storage_calls.table(outcomes), storage_calls.columns(), "CALL")
+        return storage_calls.run(call, self._cursor, self._database, self.running)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
@@ -669,47 +379,6 @@ class EngineSession:
         self._streaming = result
         return result
 
-    def _copy_in(self, copy: copy_statement.CopyStatement) -> Result:
-        """COPY ... FROM STDIN: check the target now; rows arrive through ``write``."""
-        assert copy.table is not None
-        self._detach_stream()
-        columns = ", ".join(copy_statement.quote(c) for c in copy.columns) or "*"
-        relation = self._cursor.sql(f"SELECT {columns} FROM {copy.table}")
-        names, kinds = relation.columns, [str(k) for k in relation.types]
-        for name in copy.format.force_null + copy.format.force_not_null:
-            if name not in names:
-                raise errors.UndefinedColumn(f'column "{name}" does not exist')
-        target = CopyIn(
-            copy.format,
-            tuple(column(name, kind) for name, kind in zip(names, kinds, strict=True)),
-            copy.relation_name(),
-        )
-        # duckdb_columns(), not duckdb_tables(): the latter asks DuckLake for every table's
-        # statistics (~7 ms a table), which made each COPY slower as the lake grew.
-        schema, table = self._cursor.execute(
-            "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND table_name = ? "
-            "AND schema_name = coalesce(?, current_schema())",
-            [copy.relation_name(), copy.schema_name()],
-        ).fetchone() or (None, None)
-        nullable = dict(
-            self._cursor.execute(
-                "SELECT column_name, is_nullable FROM duckdb_columns() "
-                "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-                [schema, table],
-            ).fetchall()
-        )
-        staging = None
-        if schema is not None:
-            staging = Staging(
-                self._database.catalog,
-                schema,
-                table,
-                self._database.lake.staging_path,
-                tuple(n for n in names if nullable.get(n) is False),
-            )
-        return CopyInResult(self, self._cursor, target, copy.table, names, kinds, staging)
-
     def _detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
         if self._streaming is not None:
@@ -718,317 +387,10 @@ class EngineSession:
         if self.cursors.open:
             self.cursors.spill_live(self.running)
 
-    # -- statements answered by the server ----------------------------------------------------
-    def _transaction(self, statement: Statement) -> Result:
-        words = statement.words
-        verb = words[0]
-        if verb in ("SAVEPOINT", "RELEASE") or (verb == "ROLLBACK" and "TO" in words):
-            return self._savepoint_command(statement)
-        if verb in ("BEGIN", "START"):
-            tag = "BEGIN" if verb == "BEGIN" else "START TRANSACTION"
-            if self._status != "I":
-                return TagResult(tag, [("25001", "there is already a transaction in progress")])
-            self.settings.begin(statement.sql)
-            self._journal.reset(unknown_start=self._implicit)
-            if self._implicit:
-                # BEGIN inside a multi-statement Query turns its implicit block explicit.
-                self._implicit = False
-            else:
-                self._detach_stream()
-                self._cursor.execute("BEGIN TRANSACTION")
-            self._status = "T"
-            return TagResult(tag)
-        if self._implicit:
-            self._end_implicit("COMMIT" if verb in ("COMMIT", "END") else "ROLLBACK")
-            tag = "COMMIT" if verb in ("COMMIT", "END") else "ROLLBACK"
-            return TagResult(tag, [_NO_TRANSACTION])
-        if verb in ("COMMIT", "END"):
-            if self._status == "I":
-                return TagResult("COMMIT", [_NO_TRANSACTION])
-            if self._status == "E":
-                self._end_block("ROLLBACK")
-                return TagResult("ROLLBACK")
-            # DuckDB ends the transaction whether COMMIT succeeds or not
-            self._end_block("COMMIT")
-            return TagResult("COMMIT")
-        # ROLLBACK, ABORT
-        if self._status == "I":
-            return TagResult("ROLLBACK", [_NO_TRANSACTION])
-        self._end_block("ROLLBACK")
-        return TagResult("ROLLBACK")
-
-    def _savepoint_command(self, statement: Statement) -> Result:
-        verb = statement.words[0]
-        name = savepoints.savepoint_name(statement)
-        if self._status == "I":
-            what = {"SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE SAVEPOINT"}
-            raise errors.NoActiveSqlTransaction(
-                f"{what.get(verb, 'ROLLBACK TO SAVEPOINT')} can only be used in transaction blocks"
-            )
-        if verb == "SAVEPOINT":
-            savepoints.set_savepoint(self, self._journal, name)
-            return TagResult("SAVEPOINT")
-        if verb == "RELEASE":
-            savepoints.release(self._journal, name)
-            return TagResult("RELEASE")
-        try:
-            savepoints.rollback_to(self, self._journal, name)
-        finally:
-            self._apply_timezone()
-        return TagResult("ROLLBACK")
-
-    # -- used by savepoints -----------------------------------------------------------------
-    @property
-    def failed(self) -> bool:
-        return self._status == "E"
-
-    def mark_failed(self) -> None:
-        self._status = "E"
-
-    def restart_transaction(self) -> None:
-        """Roll the DuckDB transaction back and begin another; the block goes on."""
-        self._detach_stream()
-        with contextlib.suppress(duckdb.TransactionException):
-            self._cursor.execute("ROLLBACK")
-        self._discard_staged()
-        self._status = "E"  # until the new transaction has begun
-        self._cursor.execute("BEGIN TRANSACTION")
-        self._status = "T"
-
-    def replay(self, write: savepoints.Write) -> None:
-        """Run a journaled write again, the way :meth:`execute` ran it."""
-        self.running(True)
-        try:
-            declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
-            if not declares or self._declarations.execute(write.statement) is None:
-                self._cursor.execute(write.sql, write.params)
-        finally:
-            self.running(False)
-
-    def lake_snapshot(self) -> int | None:
-        """The lake snapshot this session's transaction reads."""
-        row = self._cursor.execute(
-            f"SELECT id FROM {copy_statement.quote(self._database.catalog)}.current_snapshot()"
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def latest_lake_snapshot(self) -> int | None:
-        return self._database.latest_snapshot()
-
-    def replay_obstacle(self, write: savepoints.Write) -> str | None:
-        """Why ``write`` would not do the same again, or None."""
-        if write.statement.kind in ("CALL", "COPY"):
-            return f"{write.statement.words[0]} cannot be repeated"
-        name = savepoints.volatile_call(write.statement, self._database.volatile_functions)
-        if name is not None:
-            return f"a statement calls {name}(), whose value changes"
-        if write.statement.kind in ("INSERT", "UPDATE", "MERGE_INTO"):
-            tables = parameters.tables(write.statement)
-            if tables and self._cursor.execute(
-                "SELECT count(*) FROM duckdb_columns() WHERE lower(table_name) IN "
-                "(SELECT lower(unnest(?))) AND contains(column_default, '(')",
-                [tables],
-            ).fetchall()[0][0]:
-                return "a statement stores a computed column default"
-        return None
-
-    def cursor_names(self) -> frozenset[str]:
-        return frozenset(self.cursors.open)
-
-    def close_cursors_except(self, names: frozenset[str]) -> None:
-        self.cursors.keep_only(names)
-
-    # -- cursors ------------------------------------------------------------------------------
-    def _plan_cursor(
-        self, statement: Statement, given: Sequence[int], describe: bool
-    ) -> PreparedStatement:
-        columns: tuple[Column, ...] | None = None
-        if statement.words[0] != "DECLARE":
-            fetch = sql_cursors.parse_fetch(statement)
-            cursor = self.cursors.open.get(fetch.name)
-            if fetch.verb == "FETCH" and cursor is not None:
-                columns = cursor.columns
-            plan = _Plan(statement, statement.sql, 0)
-            return PreparedStatement(statement.sql, tuple(given), columns, plan)
-        declare = sql_cursors.parse_declare(statement)
-        try:
-            query = classify(declare.query)
-        except errors.ForgeError as exc:
-            if exc.position is not None:
-                exc.position += declare.offset + statement.offset  # from the query's start
-            raise
-        if query.kind != "SELECT":
-            raise errors.InvalidCursorDefinition(
-                f"cannot open {query.words[0] if query.words else 'empty'} query as cursor"
-            )
-        inner = self._plan(query, given, describe)
-        inner_plan = inner.handle
-        assert isinstance(inner_plan, _Plan)
-        plan = _Plan(
-            statement,
-            inner_plan.sql,
-            inner_plan.param_count,
-            inner_plan.describe_values,
-            casts=inner_plan.casts,
-            query=inner_plan.statement,
-            arrays=inner_plan.arrays,
-        )
-        return PreparedStatement(statement.sql, inner.param_oids, None, plan)
-
-    def _cursor_command(self, plan: _Plan, params: Sequence[object]) -> Result:
-        statement = plan.statement
-        if statement.words[0] == "DECLARE":
-            return self._declare(plan, params)
-        fetch = sql_cursors.parse_fetch(statement)
-        cursor = self.cursors.get(fetch.name)
-        result = sql_cursors.FetchResult(cursor, fetch.count, self.running, fetch.verb)
-        if fetch.verb == "MOVE":
-            result.skip()
-        return result
-
-    def _declare(self, plan: _Plan, params: Sequence[object]) -> Result:
-        declare = sql_cursors.parse_declare(plan.statement)
-        if self._status == "I" and not declare.hold:
-            raise errors.NoActiveSqlTransaction(
-                "DECLARE CURSOR can only be used in transaction blocks"
-            )
-        if declare.name in self.cursors.open:
-            raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
-        self._detach_stream()
-        self.running(True)
-        try:
-            self._cursor.execute(plan.sql, list(params) if params else None)
-        finally:
-            self.running(False)
-        columns = tuple(column(d[0], str(d[1])) for d in self._cursor.description or ())
-        reader = self._cursor.to_arrow_reader(self.batch_rows)
-        cursor = sql_cursors.Cursor(
-            declare.name, columns, declare.hold, reader, self.cursors.spill_dir
-        )
-        cursor.binary = declare.binary
-        self.cursors.add(cursor)
-        if self._status == "I":
-            # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.
-            cursor.spill(self.running)
-            cursor.committed = True
-        return TagResult("DECLARE CURSOR")
-
-    def _rollback(self) -> None:
-        self._status = "I"
-        # DuckDB may already have ended the failed transaction.
-        try:
-            with contextlib.suppress(duckdb.TransactionException):
-                self._cursor.execute("ROLLBACK")
-        finally:
-            self._discard_staged()
-            self._database.workload.running(id(self), False)
-
-    def _setting(self, statement: Statement) -> Result:
-        command = session_settings.parse(statement.sql)
-        assert command is not None
-        if command.verb == "SHOW":
-            names = _show_names(command)
-            rows: list[tuple[str, ...]]
-            if command.name.lower() == "all":
-                rows = list(self.settings.all_rows())
-            else:
-                rows = [(self.settings.get(command.name),)]
-            table = pa.table(
-                [pa.array(list(values), pa.string()) for values in zip(*rows, strict=True)],
-                names=names,
-            )
-            columns = tuple(column(n, "VARCHAR") for n in names)
-            return TableResult(table, columns, "SHOW")
-        self._refuse_duckdb_setting(command.name)
-        if command.verb == "RESET":
-            self.settings.reset(command.name)
-            self._apply_timezone()
-            return TagResult("RESET")
-        if command.verb == "SET_CHARACTERISTICS":
-            self.settings.set_characteristics(command.value)
-            return TagResult("SET")
-        if command.verb == "SET_TRANSACTION":
-            if not self.settings.in_block:
-                return TagResult("SET", [_TRANSACTION_ONLY])
-            self.settings.set_transaction(command.value)
-            return TagResult("SET")
-        self.settings.set(command.name, command.value, command.local)
-        self._apply_timezone()
-        if command.local and not self.settings.in_block:
-            return TagResult("SET", [_TRANSACTION_ONLY])
-        return TagResult("SET")
-
-    def _refuse_duckdb_setting(self, name: str) -> None:
-        key = name.lower()
-        if key not in session_settings.SETTINGS and key in self._database.duckdb_settings:
-            raise errors.InsufficientPrivilege(
-                f'permission denied to set parameter "{name}"',
-                hint="DuckDB settings are fixed by the server configuration.",
-            )
-
-    def _apply_timezone(self) -> None:
+    def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
         zone = self.settings.timezone
         if zone != self._timezone:
             self._detach_stream()
             self._cursor.execute("SET TimeZone = '" + zone.replace("'", "''") + "'")
             self._timezone = zone
-
-    def _session_command(self, statement: Statement) -> Result:
-        """DEALLOCATE, DISCARD, CLOSE, LISTEN/UNLISTEN/NOTIFY."""
-        words = statement.words
-        verb = words[0]
-        if verb == "DEALLOCATE":
-            names = [w for w in words[1:] if w != "PREPARE"]
-            if not names:
-                raise errors.SyntaxError_("syntax error at end of input")
-            if names[0] == "ALL":
-                self._deallocated.append(ALL_STATEMENTS)
-                return TagResult("DEALLOCATE ALL")
-            name = next(t.text for t in reversed(statement.tokens)).strip('"')
-            self._deallocated.append(name)
-            return TagResult("DEALLOCATE")
-        if verb == "DISCARD":
-            what = words[1] if len(words) > 1 else ""
-            if what == "ALL":
-                if self._status != "I":
-                    raise errors.ActiveSqlTransaction(
-                        "DISCARD ALL cannot run inside a transaction block"
-                    )
-                self.cursors.close_all()
-                self._database.advisory_locks.release_all(self.backend.token, xact=False)
-                self.settings.reset("all")
-                self._apply_timezone()
-                self._deallocated.append(ALL_STATEMENTS)
-            return TagResult(f"DISCARD {what}".strip())
-        if verb == "CLOSE":
-            if len(words) > 1 and words[1] == "ALL":
-                self.cursors.close_all()
-                return TagResult("CLOSE CURSOR ALL")
-            tokens = [t for t in statement.tokens if t.kind != "comment"]
-            if len(tokens) < 2:
-                raise errors.SyntaxError_("syntax error: expected CLOSE name or CLOSE ALL")
-            self.cursors.close(identifier(statement, tokens[1]))
-            return TagResult("CLOSE CURSOR")
-        if verb == "UNLISTEN":
-            return TagResult("UNLISTEN")
-        raise errors.FeatureNotSupported(f"{verb} is not supported: forge-sql has no notifications")
-
-    @staticmethod
-    def _ends_transaction(statement: Statement) -> bool:
-        """ROLLBACK [TO savepoint], COMMIT: what a failed block still accepts."""
-        words = statement.words
-        return (
-            statement.kind == "TRANSACTION"
-            and bool(words)
-            and words[0] in ("ROLLBACK", "ABORT", "COMMIT", "END")
-        )
-
-
-def _show_names(command: session_settings.SettingCommand) -> list[str]:
-    name = command.name.lower()
-    if name == "all":
-        return ["name", "setting", "description"]
-    if name == "transaction isolation level":
-        return ["transaction_isolation"]
-    return [session_settings.DISPLAY_NAMES.get(name, name).lower()]

@@ -3,18 +3,25 @@ storage maintenance over SQL, for superusers; DuckLake's own maintenance functio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine.result import TableResult
 from forge_sql.engine.statements import Statement
 from forge_sql.engine.types import column
+from forge_sql.storage import maintenance
 from forge_sql.storage.maintenance import Outcome
 from forge_sql.storage.policy import parse_duration
 from forge_sql.wire.backend import Column
+
+if TYPE_CHECKING:
+    from forge_sql.engine.database import Database
 
 PROCEDURES = {
     "forge_compact": "compact",
@@ -123,3 +130,24 @@ def table(outcomes: Sequence[Outcome]) -> pa.Table:
             "detail": pa.array([o.detail for o in outcomes], pa.string()),
         }
     )
+
+
+def run(
+    call: MaintenanceCall,
+    cursor: duckdb.DuckDBPyConnection,
+    database: Database,
+    running: Callable[[bool], None],
+) -> TableResult:
+    """Run the maintenance outside any transaction, as VACUUM; one row per action."""
+    running(True)
+    try:
+        outcomes = maintenance.run(
+            cursor,
+            database.catalog,
+            call.action,
+            call.older_than,
+            database.settings.maintenance,
+        )
+    finally:
+        running(False)
+    return TableResult(table(outcomes), columns(), "CALL")

@@ -1,0 +1,172 @@
+"""Planning: what the engine keeps behind a PreparedStatement (the statement rewritten for
+DuckDB, its placeholders typed) and the result columns Describe reports without executing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import duckdb
+
+from forge_sql import errors
+from forge_sql.catalog import rewrite as catalog_sql
+from forge_sql.engine import batching, literals, storage_calls, timetravel
+from forge_sql.engine import cursors as sql_cursors
+from forge_sql.engine import params as parameters
+from forge_sql.engine import settings as session_settings
+from forge_sql.engine.session_commands import show_names
+from forge_sql.engine.statements import Statement, check_allowed, classify
+from forge_sql.engine.types import column
+from forge_sql.wire.backend import Column, PreparedStatement
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The engine's state behind a PreparedStatement."""
+
+    statement: Statement
+    sql: str  # with typed placeholders cast
+    param_count: int
+    describe_values: tuple[object, ...] = ()
+    batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
+    casts: tuple[str | None, ...] = ()
+    query: Statement | None = None  # DECLARE: the cursor's query
+    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
+    superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
+    at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
+
+    def locate(self, error: errors.ForgeError) -> errors.ForgeError:
+        """Make the error position count from the start of the client's query string."""
+        if error.position is not None:
+            if self.sql != self.statement.sql:
+                error.position = None  # placeholders were rewritten: the offset would mislead
+            else:
+                error.position += self.statement.offset
+        return error
+
+
+class Session(Protocol):
+    """What planning needs of the session it plans for."""
+
+    @property
+    def cursors(self) -> sql_cursors.Cursors: ...
+
+    def detach_stream(self) -> None: ...
+
+    def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
+
+
+class Planner:
+    """Plans the statements of one session over its DuckDB cursor."""
+
+    def __init__(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        session: Session,
+        refresh_catalog: Callable[[], None],  # before a statement reads the pg_catalog views
+    ) -> None:
+        self._cursor = cursor
+        self._session = session
+        self._refresh_catalog = refresh_catalog
+
+    def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
+        columns: tuple[Column, ...] | None = None
+        if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
+            command = session_settings.parse(statement.sql)
+            if command is not None and command.verb == "SHOW":
+                columns = tuple(column(n, "VARCHAR") for n in show_names(command))
+            return PreparedStatement(
+                statement.sql, tuple(given), columns, Plan(statement, statement.sql, len(given))
+            )
+        if statement.kind == "CURSOR":
+            return self._plan_cursor(statement, given, describe)
+        if catalog_sql.needed(statement.sql):
+            self._refresh_catalog()
+            statement = catalog_sql.rewrite_statement(statement)
+        if literals.needed(statement.sql):
+            statement = literals.rewrite_statement(statement)
+        resolved = parameters.resolve(statement, given, self._column_types)
+        plan = Plan(
+            statement,
+            resolved.sql,
+            len(resolved.oids),
+            resolved.stand_ins,
+            batching.insert_shape(statement) if resolved.oids else None,
+            resolved.casts,
+            arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
+            superuser_only=storage_calls.needs_superuser(statement),
+            at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
+        )
+        if describe and statement.returns_rows:
+            columns = self._describe(plan)
+        return PreparedStatement(statement.sql, resolved.oids, columns, plan)
+
+    def _describe(self, plan: Plan) -> tuple[Column, ...] | None:
+        """Result columns without executing: DuckDB binds the query as a lazy relation."""
+        if plan.superuser_only and storage_calls.parse(plan.statement) is not None:
+            return storage_calls.columns()
+        if plan.statement.kind not in ("SELECT", "EXPLAIN"):
+            return None
+        check_allowed(plan.statement)
+        self._session.detach_stream()
+        values = list(plan.describe_values)
+        sql = plan.sql
+        if plan.at_parameters:
+            sql, values = timetravel.bind(sql, values, drop=True)
+        try:
+            relation = self._cursor.sql(sql, params=values or None)
+            names, kinds = relation.columns, relation.types
+        except duckdb.Error as exc:
+            raise self._session.fail(exc, plan.sql) from exc
+        return tuple(column(name, str(kind)) for name, kind in zip(names, kinds, strict=True))
+
+    def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
+        """Column name -> DuckDB type for tables named in a statement (for inference)."""
+        self._session.detach_stream()
+        rows = self._cursor.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE lower(table_name) IN (SELECT lower(unnest(?))) "
+            "ORDER BY list_position(?, table_name), column_index",
+            [list(tables), list(tables)],
+        ).fetchall()
+        found: dict[str, str] = {}
+        for name, kind in rows:
+            found.setdefault(name.lower(), kind)
+        return found
+
+    def _plan_cursor(
+        self, statement: Statement, given: Sequence[int], describe: bool
+    ) -> PreparedStatement:
+        columns: tuple[Column, ...] | None = None
+        if statement.words[0] != "DECLARE":
+            fetch = sql_cursors.parse_fetch(statement)
+            cursor = self._session.cursors.open.get(fetch.name)
+            if fetch.verb == "FETCH" and cursor is not None:
+                columns = cursor.columns
+            plan = Plan(statement, statement.sql, 0)
+            return PreparedStatement(statement.sql, tuple(given), columns, plan)
+        declare = sql_cursors.parse_declare(statement)
+        try:
+            query = classify(declare.query)
+        except errors.ForgeError as exc:
+            if exc.position is not None:
+                exc.position += declare.offset + statement.offset  # from the query's start
+            raise
+        if query.kind != "SELECT":
+            raise errors.InvalidCursorDefinition(
+                f"cannot open {query.words[0] if query.words else 'empty'} query as cursor"
+            )
+        inner = self.plan(query, given, describe)
+        inner_plan = inner.handle
+        assert isinstance(inner_plan, Plan)
+        plan = Plan(
+            statement,
+            inner_plan.sql,
+            inner_plan.param_count,
+            inner_plan.describe_values,
+            casts=inner_plan.casts,
+            query=inner_plan.statement,
+            arrays=inner_plan.arrays,
+        )
+        return PreparedStatement(statement.sql, inner.param_oids, None, plan)
