@@ -11,10 +11,13 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
+
+from forge_sql.engine.types import column
+from forge_sql.wire.backend import Column
 
 UNNAMED = "?column?"
 # Names DuckDB gives plain columns and aliases: nothing to rename.
@@ -74,6 +77,14 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
         else:
             renamed.extend(names[start : start + width])
     return renamed
+
+
+def result_columns(sql: str, described: Iterable[Sequence[Any]]) -> tuple[Column, ...]:
+    """The columns of ``sql``'s result from DuckDB's description (name, type, ...), named as
+    PostgreSQL names them."""
+    pairs = [(str(d[0]), str(d[1])) for d in described]
+    names = postgres_names(sql, [name for name, _ in pairs])
+    return tuple(column(name, kind) for name, (_, kind) in zip(names, pairs, strict=True))
 
 
 def _select_list(sql: str) -> list[dict[str, Any]] | None:

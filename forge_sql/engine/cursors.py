@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine import column_names
 from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement, identifier
-from forge_sql.engine.types import column
 from forge_sql.wire.backend import Column, CopyIn, CopyOut, Result
 
 ALL = -1  # FETCH ALL
@@ -342,7 +342,7 @@ class CursorCommands:
         finally:
             session.running(False)
         description = self._connection.description or ()
-        columns = tuple(column(d[0], str(d[1])) for d in description)
+        columns = column_names.result_columns(sql, description)
         reader = self._connection.to_arrow_reader(session.batch_rows)
         cursor = Cursor(declare.name, columns, declare.hold, reader, self._cursors.spill_dir)
         cursor.binary = declare.binary

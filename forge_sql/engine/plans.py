@@ -11,7 +11,7 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching, literals, storage_calls, timetravel
+from forge_sql.engine import batching, column_names, literals, storage_calls, timetravel
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
@@ -119,7 +119,7 @@ class Planner:
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc
-        return tuple(column(name, str(kind)) for name, kind in zip(names, kinds, strict=True))
+        return column_names.result_columns(plan.statement.sql, zip(names, kinds, strict=True))
 
     def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
         """Column name -> DuckDB type for tables named in a statement (for inference)."""

@@ -14,6 +14,7 @@ from forge_sql import errors
 from forge_sql.engine import (
     activity,
     batching,
+    column_names,
     copyin,
     savepoints,
     storage_calls,
@@ -36,7 +37,6 @@ from forge_sql.engine.statements import (
     split,
 )
 from forge_sql.engine.transactions import TransactionBlock, ends_block
-from forge_sql.engine.types import column
 from forge_sql.wire.backend import (
     Column,
     CopyOut,
@@ -333,10 +333,10 @@ class EngineSession:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
             table = self._cursor.fetch_arrow_table()
             self.apply_timezone()
-            columns = tuple(column(d[0], str(d[1])) for d in description or ())
+            columns = column_names.result_columns(statement.sql, description or ())
             return TableResult(table, columns, "SELECT")
         if statement.returns_rows:
-            columns = tuple(column(d[0], str(d[1])) for d in description or ())
+            columns = column_names.result_columns(statement.sql, description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)
             result = ArrowResult(self, statement, reader, columns)
             self._streaming = result
@@ -373,7 +373,7 @@ class EngineSession:
             self._cursor.execute(copy.select_sql())
         finally:
             self.running(False)
-        columns = tuple(column(d[0], str(d[1])) for d in self._cursor.description or ())
+        columns = column_names.result_columns(copy.select_sql(), self._cursor.description or ())
         reader = self._cursor.to_arrow_reader(self.batch_rows)
         result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
         self._streaming = result
