@@ -18,6 +18,7 @@ from forge_sql.wire import messages as m
 from forge_sql.wire.backend import CopyFormat, CopyIn, CopyOut, Result
 from forge_sql.wire.codec import ConnectionClosed, read_message
 from forge_sql.wire.copy import CopyDecoder, copy_header, copy_trailer, encode_copy
+from forge_sql.wire.encode.parts import encode_in_parts
 
 if TYPE_CHECKING:
     from forge_sql.wire.session import Session
@@ -62,7 +63,8 @@ async def _copy_out(session: Session, result: Result, copy: CopyOut) -> str:
         while (data := await job) is not None:
             first = b""
             job = jobs.start(_encode_some, result, oids, fmt, first)
-            session.queue(data)
+            for piece in data:
+                session.queue(piece)
             await session.flush()
     if fmt.binary and first:
         _copy_data(session, first)  # no rows: the header alone
@@ -106,11 +108,14 @@ class _OneJob:
 
 def _encode_some(
     result: Result, oids: list[int], fmt: CopyFormat, first: bytes
-) -> bytes | pa.Buffer | None:
-    """The next batch of the result as CopyData messages (worker thread); None at the end."""
+) -> list[bytes | pa.Buffer] | None:
+    """The next batch of the result as CopyData messages (worker thread), in parts that
+    follow each other; None at the end. ``first`` opens the first message."""
     while (batch := result.next_batch()) is not None:
         if batch.num_rows:
-            return encode_copy(batch, oids, fmt, first)
+            return encode_in_parts(
+                lambda part, index: encode_copy(part, oids, fmt, b"" if index else first), batch
+            )
     return None
 
 

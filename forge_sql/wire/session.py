@@ -35,6 +35,7 @@ from forge_sql.wire.backend import (
 from forge_sql.wire.codec import ConnectionClosed, read_message, read_startup
 from forge_sql.wire.decode import decode_param
 from forge_sql.wire.encode import encode_batch
+from forge_sql.wire.encode.parts import encode_in_parts
 from forge_sql.wire.tls import is_loopback_peer
 
 if TYPE_CHECKING:
@@ -714,7 +715,9 @@ def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
             portal.pending = batch.slice(room)
             batch = batch.slice(0, room)
         if batch.num_rows:
-            chunk.data.append(encode_batch(batch, oids, formats))
+            chunk.data.extend(
+                encode_in_parts(lambda part, _: encode_batch(part, oids, formats), batch)
+            )
             chunk.rows += batch.num_rows
     if not chunk.finished and portal.pending is None and chunk.rows >= budget:
         # Peek whether more rows exist, so a result that fits exactly completes now.
