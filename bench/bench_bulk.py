@@ -50,7 +50,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-import adbc_replay  # noqa: E402
+import client_replay  # noqa: E402
 from bench_server import (  # noqa: E402
     DUCK,
     FORGE,
@@ -78,7 +78,7 @@ from forge_sql.config import Settings  # noqa: E402
 from forge_sql.storage import catalogs, ducklake  # noqa: E402
 
 WORKLOADS = ("copy", "adbc", "select", "aggregate", "concurrent", "rss")
-REPLAY = "replayed"  # the ADBC driver against forge-sql's recorded answers
+REPLAY = "replayed"  # a client against forge-sql's recorded answers (client_replay.py)
 AGG_TABLE = "bench_t10m"
 COPY_TABLE = "bench_copy"
 COPY_COLUMNS = "(id BIGINT, name VARCHAR, amount DOUBLE PRECISION, ts TIMESTAMP, flag BOOLEAN)"
@@ -307,10 +307,9 @@ class BulkBench(Bench):
         for endpoint in self.endpoints:
             self.measure(label, "ADBC arrow", endpoint.target, SELECT_ALL, rows,
                          partial(self._adbc_select, endpoint, rows, runs))
-        forge = next(e for e in self.endpoints if e.target == FORGE)
-        self.measure(label, "ADBC arrow", REPLAY, SELECT_ALL, rows,
-                     partial(self._adbc_replayed, forge, rows, runs))
-        self._adbc_ceiling(label)
+        self.measure(label, "ADBC arrow", REPLAY, SELECT_ALL, rows, partial(
+            self._replayed, lambda endpoint: self._adbc_select(endpoint, rows, runs)))
+        self._ceiling(label, "ADBC arrow")
         self.measure(label, "arrow", DUCK, SELECT_ALL, rows,
                      partial(self._duck_query, SELECT_ALL, runs, rows, arrow=True))
         self.row(Row(label, "ADBC arrow", "rows", rows, Target(">=1.5x PG", pg_speedup=1.5),
@@ -336,27 +335,28 @@ class BulkBench(Bench):
                                   f"{fmt_time(spent)} of CPU per read")
             return times
 
-    def _adbc_replayed(self, endpoint: Endpoint, rows: int, runs: int) -> list[float]:
-        """The driver against forge-sql's answers replayed from memory (adbc_replay.py)."""
-        info = conninfo_to_dict(endpoint.conninfo)
+    def _replayed(self, session: Callable[[Endpoint], list[float]]) -> list[float]:
+        """``session`` run against forge-sql's answers to it replayed from memory
+        (client_replay.py): the client's own time."""
+        forge = next(e for e in self.endpoints if e.target == FORGE)
+        info = conninfo_to_dict(forge.conninfo)
 
         def through(port: int) -> Endpoint:
-            return Endpoint(endpoint.target, make_conninfo(endpoint.conninfo,
-                                                           host="127.0.0.1", port=port))
+            return Endpoint(FORGE, make_conninfo(forge.conninfo, host="127.0.0.1", port=port))
 
-        answers = adbc_replay.record(str(info.get("host")), int(str(info.get("port"))),
-                                     lambda port: self._adbc_select(through(port), rows, runs))
-        with adbc_replay.ReplayServer(answers, self.workdir) as replay:
-            return self._adbc_select(through(replay.port), rows, runs)
+        answers = client_replay.record(str(info.get("host")), int(str(info.get("port"))),
+                                       lambda port: session(through(port)))
+        with client_replay.ReplayServer(answers, self.workdir) as replay:
+            return session(through(replay.port))
 
-    def _adbc_ceiling(self, label: str) -> None:
-        times = {t: self.rec.find(label, "ADBC arrow", t) for t in (PG, REPLAY)}
+    def _ceiling(self, label: str, client: str) -> None:
+        times = {t: self.rec.find(label, client, t) for t in (PG, REPLAY)}
         pg, alone = (r.median if r else None for r in times.values())
         if pg and alone:
             self.notes.append(
-                f"ADBC client alone (forge-sql's answers replayed from memory, no server "
-                f"work): {fmt_time(alone)}; the best PG/server ratio any server can reach "
-                f"with this driver here is {pg / alone:.2f}x")
+                f"{client} alone (forge-sql's answers replayed from memory, no server work): "
+                f"{fmt_time(alone)}; the best PG/server ratio any server can reach with this "
+                f"client here is {pg / alone:.2f}x")
 
     # ---- select
 
@@ -367,6 +367,9 @@ class BulkBench(Bench):
             for endpoint in self.endpoints:
                 self.measure(label, client, endpoint.target, SELECT_ALL, rows, partial(
                     self._psycopg_query, SELECT_ALL, runs, rows, binary, endpoint))
+            self.measure(label, client, REPLAY, SELECT_ALL, rows, partial(
+                self._replayed, partial(self._psycopg_query, SELECT_ALL, runs, rows, binary)))
+            self._ceiling(label, client)
             self.row(Row(label, client, "rows", rows, Target(">=1.0x PG", pg_speedup=1.0),
                          "fetchall"))
         self.measure(label, "fetchall", DUCK, SELECT_ALL, rows,

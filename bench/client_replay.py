@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""The ADBC driver's own cost: a server's answers to an ADBC session, recorded, then
-replayed from memory by a process that does nothing else.
+"""A client's own cost: a server's answers to a client session (ADBC, psycopg), recorded,
+then replayed from memory by a process that does nothing else.
 
-The time the driver takes against the replay is what reading, framing checks and Arrow
-conversion cost on the client, with no server work at all: no server can make the same
-session faster, so PostgreSQL's time divided by it is the best ratio any server can reach
-with this driver. ``bench_bulk.py --only adbc`` measures it beside forge-sql and PostgreSQL.
+The time the client takes against the replay is what reading, parsing and converting the
+rows cost on the client, with no server work at all: no server can make the same session
+faster, so PostgreSQL's time divided by it is the best ratio any server can reach with
+that client. ``bench_bulk.py --only adbc,select`` measures it beside forge-sql and
+PostgreSQL.
 
 Run as a script (``adbc_replay.py SEGMENTS_FILE``) it is the replay server: it prints its
 port, then answers the n-th connection with the n-th recorded one, sending each recorded
@@ -76,14 +77,25 @@ class RecordingProxy:
                 await sink.drain()
             sink.close()
 
-        await asyncio.gather(pump(client_in, server_out, None),
-                             pump(server_in, client_out, kept), return_exceptions=True)
+        try:
+            await asyncio.gather(pump(client_in, server_out, None),
+                                 pump(server_in, client_out, kept), return_exceptions=True)
+        except asyncio.CancelledError:  # the recording ends with the connection still open
+            server_out.close()
+            client_out.close()
 
     def answers(self) -> list[Answers]:
         return [split_answers(bytes(stream)) for stream in self.streams]
 
+    async def _shut(self) -> None:
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.close)
+        asyncio.run_coroutine_threadsafe(self._shut(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
@@ -102,7 +114,7 @@ class ReplayServer(ManagedServer):
     """This file run as a server process over ``answers`` (pickled into ``workdir``)."""
 
     def __init__(self, answers: list[Answers], workdir: Path) -> None:
-        self._file = workdir / "adbc-answers.pickle"
+        self._file = workdir / "client-answers.pickle"
         self._answers = answers
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
