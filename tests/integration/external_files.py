@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pytest
 
 REGIONS = ("eu", "us", "ap")
 
@@ -43,3 +45,14 @@ def corrupt_region(root: Path, region: str) -> None:
     for path in (root / "events").rglob("*.parquet"):
         if f"region={region}" in str(path):
             path.write_bytes(b"not parquet at all")
+
+
+def assert_pruned(dsn: str, unfiltered: str) -> None:
+    """With region us's files corrupted: a filter on region eu never opens them (100 rows
+    read), and ``unfiltered``, a query that needs them, fails."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT count(*), min(id) FROM events WHERE region = 'eu'"
+        ).fetchone() == (100, 0)
+        with pytest.raises(psycopg.Error, match=r"not parquet|Parquet|magic"):
+            conn.execute(unfiltered)
