@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from forge_sql.sqltext import quote_ident
+
 SCHEMA = "server.pgc"
 # DuckDB has an information_schema in every database, so the PostgreSQL-typed one lives
 # beside the pg_catalog emulation and rewrite.py points ``information_schema.X`` at it.
@@ -102,17 +104,13 @@ def literal(value: object) -> str:
 
 def search_path(catalog: str) -> str:
     """DuckDB search_path for a session: the lake's public schema, then the emulation."""
-    return f"{_quote(catalog)}.public,{SCHEMA}"
+    return f"{quote_ident(catalog)}.public,{SCHEMA}"
 
 
 def visible(schema_column: str) -> str:
     """SQL condition: the schema in ``schema_column`` is one clients may see."""
     hidden = ", ".join(literal(name) for name in HIDDEN_SCHEMAS)
     return f"{schema_column} NOT IN ({hidden})"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def fixed_table(

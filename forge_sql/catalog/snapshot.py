@@ -6,8 +6,8 @@ from __future__ import annotations
 import duckdb
 
 from forge_sql.catalog import SCHEMA, declared, lake_tables
+from forge_sql.sqltext import quote_ident
 from forge_sql.storage import meta
-from forge_sql.storage.ducklake import quote_ident
 
 # Each filled from the view "<name>_source", in this order (later ones read earlier ones).
 COPIES = (*lake_tables.MATERIALIZED, *declared.MATERIALIZED)

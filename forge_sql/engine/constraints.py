@@ -16,8 +16,8 @@ from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
 from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement
+from forge_sql.sqltext import quote_ident
 from forge_sql.storage import meta
-from forge_sql.storage.ducklake import quote_ident
 
 _KIND_WORDS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key"}
 _SUFFIX = {"p": "pkey", "u": "key", "c": "check", "f": "fkey", "i": "idx"}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from forge_sql import errors
 from forge_sql.engine.statements import Statement, Token
+from forge_sql.sqltext import quote_ident
 from forge_sql.wire.backend import CopyFormat
 
 _FLAGS = {"HEADER", "FREEZE", "CSV", "BINARY", "TEXT"}
@@ -45,7 +46,7 @@ class CopyStatement:
         """The query whose rows COPY TO sends."""
         if self.query is not None:
             return self.query
-        columns = ", ".join(quote(c) for c in self.columns) or "*"
+        columns = ", ".join(quote_ident(c) for c in self.columns) or "*"
         return f"SELECT {columns} FROM {self.table}"
 
 
@@ -223,7 +224,3 @@ def _literal(token: Token) -> str:
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1].replace("''", "'")
     return text
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

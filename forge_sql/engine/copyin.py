@@ -20,9 +20,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge_sql import errors
-from forge_sql.engine.copy import CopyStatement, quote
+from forge_sql.engine.copy import CopyStatement
 from forge_sql.engine.errors import translate
 from forge_sql.engine.types import column
+from forge_sql.sqltext import quote_ident
 from forge_sql.storage import objectstore
 from forge_sql.wire.backend import Column, CopyIn
 
@@ -103,7 +104,7 @@ class CopyInResult:
         self._rows = 0
         self._staging = staging
         self._arrow_types = [_ARROW_TYPES.get(kind) for kind in types]
-        targets = ", ".join(_quote(n) for n in names)
+        targets = ", ".join(quote_ident(n) for n in names)
         # Per input format (strings or typed values), what turns column i into its type.
         self._expressions = {
             typed: [_convert(f"c{i}", kind, typed) for i, kind in enumerate(types)]
@@ -149,7 +150,7 @@ class CopyInResult:
             if batch.column(self._names.index(name)).null_count:
                 raise errors.NotNullViolation(f"NOT NULL constraint failed: {staging.table}.{name}")
         aliased = ", ".join(
-            f"{expression} AS {_quote(name)}"
+            f"{expression} AS {quote_ident(name)}"
             for expression, name in zip(self._expressions[typed], self._names, strict=True)
         )
         if not objectstore.is_url(staging.directory):
@@ -225,7 +226,7 @@ def start(
     """COPY ... FROM STDIN: check the target now; rows arrive through ``write``."""
     assert copy.table is not None
     session.detach_stream()
-    columns = ", ".join(quote(c) for c in copy.columns) or "*"
+    columns = ", ".join(quote_ident(c) for c in copy.columns) or "*"
     relation = cursor.sql(f"SELECT {columns} FROM {copy.table}")
     names, kinds = relation.columns, [str(k) for k in relation.types]
     for name in copy.format.force_null + copy.format.force_not_null:
@@ -300,7 +301,3 @@ def _null_check(column: str, kind: str, typed: bool, error: errors.ForgeError) -
     if expression.startswith("CASE"):
         expression = f"TRY_CAST({column} AS BLOB)"
     return f"{column} IS NOT NULL AND ({expression}) IS NULL"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

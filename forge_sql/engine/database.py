@@ -19,6 +19,7 @@ from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
+from forge_sql.sqltext import quote_ident
 from forge_sql.storage import (
     catalogs,
     conflicts,
@@ -183,7 +184,7 @@ class Database:
             cursor = self._con.cursor()
         try:
             row = cursor.execute(
-                f"SELECT id FROM {ducklake.quote_ident(self.catalog)}.current_snapshot()"
+                f"SELECT id FROM {quote_ident(self.catalog)}.current_snapshot()"
             ).fetchone()
         finally:
             cursor.close()

@@ -20,9 +20,9 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.engine import params as parameters
-from forge_sql.engine.copy import quote
 from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement, identifier
+from forge_sql.sqltext import quote_ident
 
 if TYPE_CHECKING:
     from forge_sql.engine.constraints import Declarations
@@ -260,7 +260,7 @@ class Savepoints:
     def _lake_snapshot(self) -> int | None:
         """The lake snapshot this session's transaction reads."""
         row = self._cursor.execute(
-            f"SELECT id FROM {quote(self._database.catalog)}.current_snapshot()"
+            f"SELECT id FROM {quote_ident(self._database.catalog)}.current_snapshot()"
         ).fetchone()
         return int(row[0]) if row else None
 

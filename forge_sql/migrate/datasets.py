@@ -14,8 +14,9 @@ from pathlib import Path
 from forge_sql.migrate import declaration, files
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.declaration import ExternalDecl
-from forge_sql.migrate.diff import Risk, TableDiff, ident, literal
+from forge_sql.migrate.diff import Risk, TableDiff
 from forge_sql.migrate.errors import MigrationError
+from forge_sql.sqltext import literal, quote_ident
 from forge_sql.storage.external import RECORD, readable_directory, view_sql
 
 
@@ -68,7 +69,7 @@ def diff(before: DatasetState | None, decl: ExternalDecl, script: str) -> TableD
     """The statements that turn ``before`` into the declared dataset, with their undo."""
     target = f"{decl.schema_}.{decl.name}"
     result = TableDiff(target)
-    name = f"{ident(decl.schema_)}.{ident(decl.name)}"
+    name = f"{quote_ident(decl.schema_)}.{quote_ident(decl.name)}"
     exists = before is not None and before.view is not None
     if decl.drop:
         if before is not None:
@@ -86,7 +87,7 @@ def diff(before: DatasetState | None, decl: ExternalDecl, script: str) -> TableD
     result.add(
         summary,
         [
-            f"CREATE SCHEMA IF NOT EXISTS {ident(decl.schema_)}",
+            f"CREATE SCHEMA IF NOT EXISTS {quote_ident(decl.schema_)}",
             _forget(decl),
             _record(decl.schema_, decl.name, after.path, after.definition, script),
             after.definition,

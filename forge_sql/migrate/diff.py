@@ -19,6 +19,7 @@ from forge_sql.migrate.tables import (
     TableState,
     declared,
 )
+from forge_sql.sqltext import literal, quote_ident
 
 
 class Risk(Enum):
@@ -46,19 +47,11 @@ class TableDiff:
         self.changes.append(Change(summary, tuple(sql), tuple(undo), risk, undo_risk))
 
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str | None) -> str:
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
-
-
 def diff(before: TableState | None, decl: TableDecl) -> TableDiff:
     """Changes that turn ``before`` (None: the table does not exist) into ``decl``."""
     target = f"{decl.schema_}.{decl.table}"
     result = TableDiff(target)
-    name = f"{ident(decl.schema_)}.{ident(decl.table)}"
+    name = f"{quote_ident(decl.schema_)}.{quote_ident(decl.table)}"
     if decl.drop:
         if before is not None:
             result.add(f"drop table {target}", [f"DROP TABLE {name}", _forget_keys(before)],
@@ -87,13 +80,13 @@ def diff(before: TableState | None, decl: TableDecl) -> TableDiff:
 def _create(state: TableState) -> list[str]:
     columns = ", ".join(_column_sql(c) for c in state.columns)
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {ident(state.schema)}",
-        f"CREATE TABLE {ident(state.schema)}.{ident(state.table)} ({columns})",
+        f"CREATE SCHEMA IF NOT EXISTS {quote_ident(state.schema)}",
+        f"CREATE TABLE {quote_ident(state.schema)}.{quote_ident(state.table)} ({columns})",
     ]
 
 
 def _column_sql(column: ColumnState) -> str:
-    text = f"{ident(column.name)} {column.type}"
+    text = f"{quote_ident(column.name)} {column.type}"
     if column.default is not None:
         text += f" DEFAULT {column.default}"
     if not column.nullable:
@@ -124,14 +117,14 @@ def _columns(
     for old, new in renames.items():
         result.add(
             f"rename column {where}.{old} to {new}",
-            [f"ALTER TABLE {name} RENAME COLUMN {ident(old)} TO {ident(new)}"],
-            [f"ALTER TABLE {name} RENAME COLUMN {ident(new)} TO {ident(old)}"],
+            [f"ALTER TABLE {name} RENAME COLUMN {quote_ident(old)} TO {quote_ident(new)}"],
+            [f"ALTER TABLE {name} RENAME COLUMN {quote_ident(new)} TO {quote_ident(old)}"],
         )
         live[new] = replace(live.pop(old), name=new)
     for gone in [c for c in before.columns if c.name not in declared_names and c.name in live]:
         result.add(
             f"drop column {where}.{gone.name}",
-            [f"ALTER TABLE {name} DROP COLUMN {ident(gone.name)}"],
+            [f"ALTER TABLE {name} DROP COLUMN {quote_ident(gone.name)}"],
             _add_column(name, gone),
             Risk.DESTRUCTIVE,
         )
@@ -143,7 +136,7 @@ def _columns(
             result.add(
                 f"add column {where}.{column.name} {column.type}",
                 _add_column(name, column),
-                [f"ALTER TABLE {name} DROP COLUMN {ident(column.name)}"],
+                [f"ALTER TABLE {name} DROP COLUMN {quote_ident(column.name)}"],
                 Risk.SAFE,
                 Risk.DESTRUCTIVE,
             )
@@ -170,7 +163,7 @@ def _one_step_not_null(column: str, what: str) -> MigrationError:
 
 def _add_column(name: str, column: ColumnState) -> list[str]:
     # Without NOT NULL: DuckLake adds columns without constraints only.
-    sql = f"ALTER TABLE {name} ADD COLUMN {ident(column.name)} {column.type}"
+    sql = f"ALTER TABLE {name} ADD COLUMN {quote_ident(column.name)} {column.type}"
     if column.default is not None:
         sql += f" DEFAULT {column.default}"
     return [sql]
@@ -194,12 +187,12 @@ def _retype(result: TableDiff, name: str, current: ColumnState, wanted: ColumnSt
 
 
 def _set_type(name: str, column: ColumnState, new_type: str, how: Promotion) -> list[str]:
-    col = ident(column.name)
+    col = quote_ident(column.name)
     if how is not Promotion.REWRITE:
         return [f"ALTER TABLE {name} ALTER COLUMN {col} SET DATA TYPE {new_type}"]
     # DuckLake changes types in place only by promotion: write the values into a new
     # column (a cast that fails aborts the migration) and put it in the old one's place.
-    temp = ident(f"__forge_retype_{column.name}")
+    temp = quote_ident(f"__forge_retype_{column.name}")
     statements = [
         f"ALTER TABLE {name} ADD COLUMN {temp} {new_type}",
         f"UPDATE {name} SET {temp} = CAST({col} AS {new_type})",
@@ -226,7 +219,7 @@ def _nullability(result: TableDiff, name: str,
     for current, wanted in pairs:
         if current.nullable == wanted.nullable:
             continue
-        old, new = ident(current.name), ident(wanted.name)
+        old, new = quote_ident(current.name), quote_ident(wanted.name)
         if wanted.nullable:
             result.add(f"{result.table}.{wanted.name} nullable",
                        [f"ALTER TABLE {name} ALTER COLUMN {old} DROP NOT NULL"],
@@ -241,8 +234,8 @@ def _nullability(result: TableDiff, name: str,
 
 def _set_default(name: str, column: str, default: str | None) -> str:
     if default is None:
-        return f"ALTER TABLE {name} ALTER COLUMN {ident(column)} DROP DEFAULT"
-    return f"ALTER TABLE {name} ALTER COLUMN {ident(column)} SET DEFAULT {default}"
+        return f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column)} DROP DEFAULT"
+    return f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column)} SET DEFAULT {default}"
 
 
 def _norm_default(text: str | None) -> str | None:
@@ -265,7 +258,7 @@ def _comments(result: TableDiff, name: str, before: TableState | None,
         old = before.column(column.name) if before else None
         old_text = old.description if old else None
         if (column.description or None) != old_text:
-            target = f"{name}.{ident(column.name)}"
+            target = f"{name}.{quote_ident(column.name)}"
             result.add(
                 f"description of {result.table}.{column.name}",
                 [f"COMMENT ON COLUMN {target} IS {literal(column.description)}"],

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from forge_sql.migrate import datasets, declaration, status, tables
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.declaration import TableDecl
-from forge_sql.migrate.diff import ident
 from forge_sql.migrate.errors import DatabaseError
 from forge_sql.migrate.files import MigrationFile
 from forge_sql.migrate.promotion import Promotion, classify
+from forge_sql.sqltext import quote_ident
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ def violations(conn: Connection) -> list[Problem]:
     )
     problems = []
     for schema, table, name, kind, columns, definition in rows:
-        target = f"{ident(schema)}.{ident(table)}"
+        target = f"{quote_ident(schema)}.{quote_ident(table)}"
         label = f"{schema}.{table}: {name}"
         try:
             problems += _check(conn, target, label, kind, list(columns or []), definition)
@@ -134,14 +134,14 @@ def _check(conn: Connection, target: str, label: str, kind: str, columns: list[s
             return [Problem("violation", f"{label}: {count} row(s) fail {text}")]
         return []
     found = []
-    cols = ", ".join(ident(c) for c in columns)
+    cols = ", ".join(quote_ident(c) for c in columns)
     if kind == "p":
-        nulls = " OR ".join(f"{ident(c)} IS NULL" for c in columns)
+        nulls = " OR ".join(f"{quote_ident(c)} IS NULL" for c in columns)
         count = conn.execute(f"SELECT count(*) FROM {target} WHERE {nulls}")[0][0]
         if count:
             found.append(Problem("violation", f"{label}: {count} row(s) with NULL in the "
                                  f"primary key ({', '.join(columns)})"))
-    not_null = " AND ".join(f"{ident(c)} IS NOT NULL" for c in columns)
+    not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in columns)
     dupes = conn.execute(
         f"SELECT count(*), CAST(min(k) AS VARCHAR) FROM (SELECT CAST(row({cols}) AS VARCHAR) "
         f"AS k FROM {target} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1)"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from forge_sql.sqltext import quote_ident
 from forge_sql.storage import catalogs, conflicts, meta
 from forge_sql.storage.catalogs import Lake
 
@@ -87,10 +88,6 @@ def _create_schemas(con: duckdb.DuckDBPyConnection, lake: str) -> None:
 
 def _quote(text: str) -> str:
     return text.replace("'", "''")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # Files of another server's running transaction are orphans until it commits: in a shared

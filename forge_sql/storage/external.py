@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from forge_sql.errors import ConfigError
+from forge_sql.sqltext import literal, quote_ident
 
 if TYPE_CHECKING:
     import duckdb
@@ -110,28 +111,6 @@ def view_sql(
         f"{verb} {target} AS "
         f"SELECT * FROM {reader}({', '.join(arguments)})"
     )
-
-
-def literal(value: object) -> str:
-    """A Python value as a DuckDB literal: strings, numbers, booleans, lists and structs."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(literal(item) for item in value) + "]"
-    if isinstance(value, dict):
-        fields = ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items())
-        return "{" + fields + "}"
-    raise ValueError(f"cannot write {value!r} as a SQL literal")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def readable_directory(path: str) -> str:

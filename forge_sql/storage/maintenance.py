@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from forge_sql.sqltext import literal
 from forge_sql.storage.policy import MaintenancePolicy
 
 ACTIONS = ("compact", "expire", "cleanup")
@@ -27,14 +28,10 @@ class Outcome:
     detail: str
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _cutoff(older_than: timedelta) -> str:
     """A TIMESTAMPTZ literal ``older_than`` ago (the catalog compares in UTC)."""
     moment = datetime.now(UTC) - older_than
-    return f"TIMESTAMPTZ {_literal(moment.isoformat())}"
+    return f"TIMESTAMPTZ {literal(moment.isoformat())}"
 
 
 def compact(
@@ -46,7 +43,7 @@ def compact(
     The files replaced stay on disk while older snapshots still reference them; expire
     and cleanup remove them.
     """
-    name = _literal(lake)
+    name = literal(lake)
     flushed, failed = flush(con, lake)
     rewritten = con.execute(
         "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
@@ -75,7 +72,7 @@ def flush(con: duckdb.DuckDBPyConnection, lake: str) -> tuple[int, list[str]]:
     One table whose rows Parquet cannot hold (checked: a negative INTERVAL) must not stop
     the others, so on an error each table is flushed on its own.
     """
-    name = _literal(lake)
+    name = literal(lake)
     total = "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM ducklake_flush_inlined_data("
     try:
         return int(con.execute(f"{total}{name})").fetchall()[0][0]), []
@@ -90,8 +87,8 @@ def flush(con: duckdb.DuckDBPyConnection, lake: str) -> tuple[int, list[str]]:
         try:
             rows += int(
                 con.execute(
-                    f"{total}{name}, schema_name => {_literal(schema)}, "
-                    f"table_name => {_literal(table)})"
+                    f"{total}{name}, schema_name => {literal(schema)}, "
+                    f"table_name => {literal(table)})"
                 ).fetchall()[0][0]
             )
         except duckdb.Error as exc:
@@ -102,7 +99,7 @@ def flush(con: duckdb.DuckDBPyConnection, lake: str) -> tuple[int, list[str]]:
 def expire(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> list[Outcome]:
     """Expire snapshots older than ``older_than`` (the latest snapshot is always kept)."""
     row = con.execute(
-        f"SELECT count(*) FROM ducklake_expire_snapshots({_literal(lake)}, "
+        f"SELECT count(*) FROM ducklake_expire_snapshots({literal(lake)}, "
         f"older_than => {_cutoff(older_than)})"
     ).fetchall()[0]
     count = int(row[0])
@@ -116,7 +113,7 @@ def cleanup(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) ->
     committed (they look orphaned until then): offline, nothing is running, so zero is safe.
     """
     cutoff = _cutoff(older_than)
-    name = _literal(lake)
+    name = literal(lake)
     old = con.execute(
         f"SELECT count(*) FROM ducklake_cleanup_old_files({name}, older_than => {cutoff})"
     ).fetchall()[0]

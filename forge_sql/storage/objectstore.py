@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from forge_sql.config import Settings
+from forge_sql.sqltext import literal
 
 SECRET = "forge_s3"
 
@@ -36,7 +37,7 @@ def secret_sql(settings: Settings) -> str | None:
     if not options and settings.s3_use_ssl:
         return None
     options.append(("USE_SSL", settings.s3_use_ssl))
-    body = ", ".join(f"{key} {_literal(value)}" for key, value in options)
+    body = ", ".join(f"{key} {literal(value)}" for key, value in options)
     return f"CREATE OR REPLACE TEMPORARY SECRET {SECRET} (TYPE s3, {body})"
 
 
@@ -45,9 +46,3 @@ def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     sql = secret_sql(settings)
     if sql is not None:
         con.execute(sql)
-
-
-def _literal(value: str | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "'" + value.replace("'", "''") + "'"

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from forge_sql import errors
+from forge_sql.sqltext import quote_ident
 from forge_sql.storage import ducklake
 from forge_sql.storage.catalogs import Lake
 
@@ -44,7 +45,7 @@ def open_lake(data_dir: Path, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
                 hint="stop the server first, or run the same maintenance over SQL as a "
                 "superuser: CALL forge_compact(), forge_expire(), forge_cleanup()",
             ) from exc
-        con.execute(f"USE {ducklake.quote_ident(name)}.public")
+        con.execute(f"USE {quote_ident(name)}.public")
         yield con
     finally:
         con.close()

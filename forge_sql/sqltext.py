@@ -1,0 +1,31 @@
+"""SQL text the server writes itself: identifiers quoted, Python values as DuckDB literals.
+
+No imports from the rest of the package, so configuration, storage, catalog, engine and
+migrations can all use it without import cycles.
+"""
+
+from __future__ import annotations
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted identifier (its case kept, embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    """A Python value as a DuckDB literal: NULL, booleans, numbers, strings, lists and
+    structs (dicts); anything else is a ValueError."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        fields = ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items())
+        return "{" + fields + "}"
+    raise ValueError(f"cannot write {value!r} as a SQL literal")
