@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from forge_sql import sqltext
 from forge_sql.sqltext import quote_ident
 
 SCHEMA = "server.pgc"
@@ -90,16 +91,14 @@ INFORMATION_PROVIDED = frozenset(
 
 
 def literal(value: object) -> str:
-    """A Python value as a DuckDB SQL literal (catalog DDL is built from trusted tables)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
+    """A Python value as a DuckDB SQL literal (catalog DDL is built from trusted tables);
+    values ``sqltext.literal`` does not take (dates, decimals) are written as their text."""
     if isinstance(value, list | tuple):
         return "[" + ", ".join(literal(item) for item in value) + "]"
-    return "'" + str(value).replace("'", "''") + "'"
+    try:
+        return sqltext.literal(value)
+    except ValueError:
+        return sqltext.literal(str(value))
 
 
 def search_path(catalog: str) -> str:
