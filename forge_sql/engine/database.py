@@ -17,6 +17,7 @@ from forge_sql.config import Settings
 from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
 from forge_sql.sqltext import quote_ident
@@ -87,6 +88,7 @@ class Database:
             f"CREATE OR REPLACE MACRO {catalog.SCHEMA}.version() AS '{VERSION_STRING}'"
         )
         snapshots.install(self._con, catalog.SCHEMA, self.catalog)
+        self.sandbox = Sandbox.of(self._con, self.catalog)
         self._search_path = catalog.search_path(self.catalog).replace("'", "''")
         # Functions whose value may differ when a statement runs again (savepoint replay).
         self.volatile_functions = frozenset(
@@ -133,7 +135,7 @@ class Database:
         PermissionException whatever a client sends. DuckDB's configuration is not
         locked globally, because that would also freeze per-session settings such as
         TimeZone; instead the engine refuses SET/RESET/PRAGMA of DuckDB settings and
-        ATTACH/DETACH/LOAD/INSTALL per statement (statements.check_allowed).
+        ATTACH/DETACH/LOAD/INSTALL per statement (engine.sandbox).
         """
         allowed = [str(self.data_dir) + "/"]
         if not self.lake.data_path.startswith(allowed[0]):

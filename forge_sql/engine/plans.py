@@ -15,8 +15,9 @@ from forge_sql.engine import batching, column_names, literals, storage_calls, ti
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
+from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
-from forge_sql.engine.statements import Statement, check_allowed, classify
+from forge_sql.engine.statements import Statement, classify
 from forge_sql.engine.types import column
 from forge_sql.wire.backend import Column, PreparedStatement
 
@@ -65,10 +66,14 @@ class Planner:
         cursor: duckdb.DuckDBPyConnection,
         session: Session,
         refresh_catalog: Callable[[], None],  # before a statement reads the pg_catalog views
+        sandbox: Sandbox,
+        superuser: bool,
     ) -> None:
         self._cursor = cursor
         self._session = session
         self._refresh_catalog = refresh_catalog
+        self._sandbox = sandbox
+        self._superuser = superuser
 
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
@@ -81,6 +86,11 @@ class Planner:
             )
         if statement.kind == "CURSOR":
             return self._plan_cursor(statement, given, describe)
+        superuser_only = storage_calls.needs_superuser(statement)
+        # Refused before anything binds or runs, on the client's own text (the rewrites
+        # below only map catalog names and literals). Maintenance statements are refused
+        # at execution with their own message (storage_calls.refuse).
+        self._sandbox.check(statement, self._superuser or superuser_only)
         if catalog_sql.needed(statement.sql):
             self._refresh_catalog()
             statement = catalog_sql.rewrite_statement(statement)
@@ -95,7 +105,7 @@ class Planner:
             batching.insert_shape(statement) if resolved.oids else None,
             resolved.casts,
             arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
-            superuser_only=storage_calls.needs_superuser(statement),
+            superuser_only=superuser_only,
             at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
         )
         if describe and statement.returns_rows:
@@ -108,7 +118,6 @@ class Planner:
             return storage_calls.columns()
         if plan.statement.kind not in ("SELECT", "EXPLAIN"):
             return None
-        check_allowed(plan.statement)
         self._session.detach_stream()
         values = list(plan.describe_values)
         sql = plan.sql

@@ -30,12 +30,7 @@ from forge_sql.engine.errors import translate
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.session_commands import SessionCommands
-from forge_sql.engine.statements import (
-    Statement,
-    check_allowed,
-    classify,
-    split,
-)
+from forge_sql.engine.statements import Statement, classify, split
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.wire.backend import (
     Column,
@@ -93,7 +88,9 @@ class EngineSession:
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
         self.block = TransactionBlock(self._cursor, database, self)
-        self._planner = Planner(self._cursor, self, database.refresh_catalog)
+        self._planner = Planner(
+            self._cursor, self, database.refresh_catalog, database.sandbox, superuser
+        )
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
             self.block, self._cursor, database, self._declarations, self
@@ -167,7 +164,6 @@ class EngineSession:
                     return self._maintain(call)
             if kind == "CURSOR":
                 return self._cursor_commands.run(plan.statement, plan.sql, params)
-            check_allowed(plan.statement)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
             if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
                 self.settings.read_only

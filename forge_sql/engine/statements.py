@@ -1,8 +1,7 @@
-"""Statement splitting and classification: kind, command tag, and what clients may not run."""
+"""Statement splitting and classification: kind and command tag."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,36 +14,6 @@ from forge_sql.engine import settings
 from forge_sql.engine.errors import translate
 
 T = TypeVar("T")
-
-# Statement kinds a client may never run: they reach outside the data directory or change
-# what the process has loaded (DESIGN.md, security defaults).
-_FORBIDDEN = {
-    "LOAD": "LOAD and INSTALL are not allowed",
-    "ATTACH": "ATTACH is not allowed",
-    "DETACH": "DETACH is not allowed",
-    "EXPORT": "EXPORT DATABASE is not allowed",
-    "COPY_DATABASE": "COPY FROM DATABASE is not allowed",
-    "UPDATE_EXTENSIONS": "UPDATE EXTENSIONS is not allowed",
-}
-
-# Functions a client may not call. The postgres extension's (loaded when the catalog is in
-# PostgreSQL) run SQL on the catalog's server or connect to any host even with external
-# access disabled (checked on DuckDB 1.5.5); query() and query_table() run SQL built from
-# strings at run time, which this check of the statement's own words cannot see.
-_FORBIDDEN_FUNCTIONS = frozenset(
-    {
-        "postgres_query",
-        "postgres_execute",
-        "postgres_scan",
-        "postgres_scan_pushdown",
-        "postgres_attach",
-        "postgres_configure_pool",
-        "pg_clear_cache",
-        "read_postgres_binary",
-        "query",
-        "query_table",
-    }
-)
 
 _CREATE_OBJECTS = {
     "TABLE",
@@ -270,52 +239,6 @@ def _declares_constraint(tokens: Sequence[Token]) -> bool:
         return False
     keys = ("PRIMARY", "UNIQUE", "CHECK", "REFERENCES", "FOREIGN", "CONSTRAINT", "EXCLUDE")
     return any(t.upper in keys and t.kind == "keyword" for t in tokens)
-
-
-def check_allowed(statement: Statement) -> None:
-    """Refuse statements that would escape the sandbox, with 42501."""
-    reason = _FORBIDDEN.get(statement.kind)
-    if statement.kind == "SET" and statement.words[:2] not in (
-        ["SET", "VARIABLE"],
-        ["RESET", "VARIABLE"],
-    ):
-        # PostgreSQL settings are answered by the server; DuckDB's belong to the operator.
-        reason = "DuckDB settings are fixed by the server configuration"
-    if reason is None and statement.kind == "COPY" and not _is_stdio_copy(statement):
-        reason = (
-            "COPY to or from a server file is not allowed; use COPY ... FROM STDIN or TO STDOUT"
-        )
-    if statement.kind in ("CREATE", "DROP") and _names_secret(statement.words):
-        # The server's secret holds the lake's object-storage credentials; a client's own
-        # could redirect or read what those credentials reach.
-        reason = "secrets are managed by the server configuration"
-    if reason is None:
-        reason = _forbidden_call(statement.tokens)
-    if reason is not None:
-        raise errors.InsufficientPrivilege(
-            f"permission denied: {reason}",
-            hint="forge-sql clients read and write data through SQL and COPY over the "
-            "connection only.",
-        )
-
-
-def _names_secret(words: Sequence[str]) -> bool:
-    """``CREATE [OR REPLACE] [PERSISTENT|TEMPORARY] SECRET``, ``DROP [...] SECRET``."""
-    rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "PERSISTENT", "TEMPORARY", "TEMP")]
-    return rest[:1] == ["SECRET"]
-
-
-def _forbidden_call(tokens: Sequence[Token]) -> str | None:
-    for token, following in itertools.pairwise(tokens):
-        if following.text == "(" and token.kind in ("identifier", "keyword"):
-            name = token.text.strip('"').lower()
-            if name in _FORBIDDEN_FUNCTIONS:
-                return f"function {name}() is not allowed"
-    return None
-
-
-def _is_stdio_copy(statement: Statement) -> bool:
-    return any(t.upper in ("STDIN", "STDOUT") for t in statement.tokens)
 
 
 def identifier(statement: Statement, token: Token) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine.statements import check_allowed, split
+from forge_sql.engine.sandbox import Sandbox, check_allowed
+from forge_sql.engine.statements import split
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,72 @@ def test_refused(sql: str) -> None:
 )
 def test_allowed(sql: str) -> None:
     check_allowed(split(sql)[0])
+
+
+def _sandbox() -> Sandbox:
+    return Sandbox("forge", ["declared_keys", "catalog_relations"], ["read_text", "duckdb_logs",
+                   "range", "enable_logging"], ["duckdb_logs", "duckdb_tables"])
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM forge_meta.migrations",
+        'SELECT * FROM "FORGE_META"."x"',
+        "SELECT * FROM __ducklake_metadata_forge.ducklake_table",
+        "SELECT * FROM main.read_text('x')",
+        'SELECT * FROM "READ_TEXT"(\'x\')',
+        "SELECT * FROM duckdb_logs",
+        "DROP VIEW pg_stat_activity",
+        "TRUNCATE catalog_relations",
+        "EXPLAIN ANALYZE SELECT * FROM read_text('x')",
+        "ALTER TABLE mine RENAME TO pg_type",
+        "INSERT INTO declared_keys SELECT 1",
+        "CREATE OR REPLACE VIEW pg_class AS SELECT 1",
+        "CALL enable_logging()",
+        "PRAGMA enable_profiling",
+        "VACUUM",
+        "SELECT * FROM 'lake/x.parquet'",
+        "SELECT * FROM mine, 'lake/x.parquet'",
+        'SELECT * FROM "lake/x.parquet"',
+        "EXPLAIN SELECT * FROM forge_meta.migrations",
+        "PREPARE p AS SELECT * FROM server.pgc.declared_keys",
+    ],
+)
+def test_refused_to_roles(sql: str) -> None:
+    with pytest.raises(errors.InsufficientPrivilege):
+        _sandbox().check(split(sql)[0], superuser=False)
+    _sandbox().check(split(sql)[0], superuser=True)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM range(3)",
+        "SELECT query, state FROM pg_stat_activity",
+        "DELETE FROM mine WHERE id IN (SELECT oid FROM pg_class)",
+        "UPDATE mine SET a = 1 FROM pg_type WHERE mine.a = pg_type.oid",
+        "INSERT INTO mine SELECT oid FROM pg_class",
+        "CREATE TABLE copy_of AS SELECT * FROM pg_class",
+        "SELECT 'forge_meta.x', 'read_text(' AS read_text",
+        "SELECT a, 'x' FROM mine",
+        "ANALYZE",
+        "SELECT declared_keys FROM mine",
+    ],
+)
+def test_allowed_to_roles(sql: str) -> None:
+    _sandbox().check(split(sql)[0], superuser=False)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "PREPARE p AS COPY (SELECT 1) TO '/tmp/x.csv'",
+        "EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/x.csv'",
+        "EXPLAIN (ANALYZE, FORMAT JSON) COPY (SELECT 1) TO '/tmp/x.csv'",
+        "COPY (SELECT 1 AS stdout) TO '/tmp/x.csv'",
+    ],
+)
+def test_refused_to_every_client(sql: str) -> None:
+    with pytest.raises(errors.InsufficientPrivilege):
+        _sandbox().check(split(sql)[0], superuser=True)
