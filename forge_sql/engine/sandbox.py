@@ -120,6 +120,7 @@ _OBJECT_WORDS = frozenset(
     {"TABLE", "VIEW", "SEQUENCE", "MACRO", "FUNCTION", "TYPE", "INDEX", "SCHEMA", "COLUMN"}
 )
 _SKIP_WORDS = frozenset({"IF", "NOT", "EXISTS", "OR", "REPLACE", "TEMP", "TEMPORARY", "ONLY"})
+_STRUCTURE_WORDS = _SKIP_WORDS | _OBJECT_WORDS | {"UNIQUE", "PERSISTENT", "MATERIALIZED"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +139,19 @@ class Sandbox:
     """The rules, with the names that need the running server (its catalog and the lake's)."""
 
     def __init__(self, lake: str, server_relations: Iterable[str],
-                 table_functions: Iterable[str], system_views: Iterable[str] = ()) -> None:
+                 table_functions: Iterable[str], system_views: Iterable[str] = (),
+                 functions: Iterable[str] = ()) -> None:
         self.lake = lake.lower()
-        # Relations of the server's database: the emulation's views and their backing tables.
-        # Unqualified, they resolve through the session's search path, so no role may write,
-        # drop, alter or shadow them.
-        self.server_relations = frozenset(n.lower() for n in server_relations) | catalog.PROVIDED
+        # Relations of the server's database (the emulation's views and their backing
+        # tables) and DuckDB's system views. Unqualified, they resolve through the session's
+        # search path after the lake's public schema, so no role may write, drop, alter or
+        # shadow them: a view public.pg_class would answer every client's catalog queries.
+        self.server_relations = (
+            frozenset(n.lower() for n in (*server_relations, *system_views)) | catalog.PROVIDED
+        )
+        # Built-in and emulation functions: a macro of the same name in public would be
+        # called instead of them by every session (checked on DuckDB 1.5.5).
+        self.functions = frozenset(n.lower() for n in functions)
         self.denied_table_functions = (
             frozenset(n.lower() for n in table_functions) - ALLOWED_TABLE_FUNCTIONS
         )
@@ -178,7 +186,14 @@ class Sandbox:
                 "SELECT view_name FROM duckdb_views() WHERE database_name = 'system'"
             ).fetchall()
         ]
-        return cls(lake, relations, functions, views)
+        every_function = [
+            name
+            for (name,) in con.execute(
+                "SELECT DISTINCT function_name FROM duckdb_functions() "
+                "WHERE database_name IN ('system', 'server')"
+            ).fetchall()
+        ]
+        return cls(lake, relations, functions, views, every_function)
 
     def check(self, statement: Statement, superuser: bool) -> None:
         """Raise 42501 unless the statement, and any statement inside it (PREPARE, EXPLAIN),
@@ -205,13 +220,14 @@ class Sandbox:
                     raise _refuse(f"function {function}() is reserved to superusers")
         if _reads_file(statement):
             raise _refuse("reading files is reserved to superusers")
+        defines_function = any(w in ("MACRO", "FUNCTION") for w in statement.words[:5])
         for target in _targets(statement):
             if target.last in self.server_relations and (
                 len(target.parts) == 1 or target.parts[-2] in ("public", self.lake, "main")
             ):
-                raise _refuse(
-                    f"{target.last} is a system catalog relation", code="42501"
-                )
+                raise _refuse(f"{target.last} is a system catalog relation")
+            if defines_function and target.last in self.functions:
+                raise _refuse(f"function {target.last}() is a built-in function")
 
     def _check_name(self, name: Name) -> None:
         qualifiers = name.parts[:-1]
@@ -264,8 +280,7 @@ def check_allowed(statement: Statement) -> None:
         _check_any(part)
 
 
-def _refuse(reason: str, code: str = "42501") -> errors.ForgeError:
-    del code  # every refusal here is insufficient_privilege
+def _refuse(reason: str) -> errors.ForgeError:
     return errors.InsufficientPrivilege(
         f"permission denied: {reason}",
         hint="Superusers are the users configured with superuser = true; "
@@ -401,7 +416,10 @@ def _targets(statement: Statement) -> Iterator[Name]:
     tokens = [t for t in statement.tokens if t.kind != "comment"]
     if not tokens:
         return
-    names = [n for n in _names(statement) if n.start > 0]
+    names = [
+        n for n in _names(statement)
+        if n.start > 0 and not (len(n.parts) == 1 and n.last.upper() in _STRUCTURE_WORDS)
+    ]
     if kind in _TARGET_AFTER:
         after = _TARGET_AFTER[kind]
         truncate = tokens[0].upper == "TRUNCATE"  # TRUNCATE a, b names several

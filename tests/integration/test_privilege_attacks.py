@@ -117,6 +117,12 @@ def attacks(data: str) -> list[str]:
         "SELECT * FROM server.pgc.declared_keys",
         "USE server.pgc",
         "SELECT * FROM system.main.duckdb_logs",
+        # Macros and views in public that every session would find before the built-ins.
+        "CREATE MACRO lower(x) AS 'pwned'",
+        "CREATE OR REPLACE MACRO public.has_table_privilege(a, b, c) AS true",
+        "CREATE FUNCTION current_user() AS 'alice'",
+        "CREATE MACRO version() AS 'PostgreSQL 99'",
+        "CREATE VIEW duckdb_tables AS SELECT 1 AS x",
         # Logging, profiling, checkpoints, settings.
         "CALL enable_logging()",
         "SELECT * FROM enable_logging()",
@@ -199,6 +205,8 @@ def test_execute_of_a_refused_prepare_finds_nothing(lake: RunningServer,
 ALLOWED = [
     ("SELECT 1", [(1,)]),
     ("SELECT count(*) FROM range(3)", [(3,)]),
+    ("CREATE OR REPLACE MACRO bobs_double(x) AS x * 2", None),
+    ("SELECT bobs_double(21)", [(42,)]),
     ("SELECT count(*) FROM generate_series(1, 4)", [(4,)]),
     ("SELECT unnest([1, 2])", [(1,), (2,)]),
     ("SELECT count(*) > 0 FROM pg_class", [(True,)]),
