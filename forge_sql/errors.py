@@ -238,6 +238,10 @@ class GroupingError(ForgeError):
     sqlstate = "42803"
 
 
+class ReservedName(ForgeError):
+    sqlstate = "42939"
+
+
 class InvalidSchemaDefinition(ForgeError):
     sqlstate = "42P15"
 

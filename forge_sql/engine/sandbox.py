@@ -272,6 +272,16 @@ def _check_any(statement: Statement) -> None:
                     break
     if reason is not None:
         raise errors.InsufficientPrivilege(f"permission denied: {reason}", hint=_HINT)
+    if statement.kind == "CREATE" and "SCHEMA" in statement.words[:3]:
+        for target in _targets(statement):
+            name = target.last
+            if name.startswith("pg_") or name == "information_schema":
+                # PostgreSQL reserves these (CREATE SCHEMA); here a lake schema of that
+                # name would also take the place of the emulation's for unprovided views.
+                raise errors.ReservedName(
+                    f'unacceptable schema name "{name}"',
+                    detail='The prefix "pg_" is reserved for system schemas.',
+                )
 
 
 def check_allowed(statement: Statement) -> None:

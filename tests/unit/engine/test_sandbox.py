@@ -109,3 +109,12 @@ def test_allowed_to_roles(sql: str) -> None:
 def test_refused_to_every_client(sql: str) -> None:
     with pytest.raises(errors.InsufficientPrivilege):
         _sandbox().check(split(sql)[0], superuser=True)
+
+
+@pytest.mark.parametrize(
+    "sql", ["CREATE SCHEMA pg_evil", "CREATE SCHEMA IF NOT EXISTS information_schema",
+            'CREATE SCHEMA "PG_X"'],
+)
+def test_reserved_schema_names(sql: str) -> None:
+    with pytest.raises(errors.ReservedName):
+        _sandbox().check(split(sql)[0], superuser=True)
