@@ -293,3 +293,23 @@ def test_generated_statements_never_reach_a_forbidden_object(
             bob.execute(sql, prepare=prepared)
     else:
         bob.execute(sql, prepare=prepared).fetchall()
+
+
+def test_tools_catalog_statements_pass_for_a_role(lake: RunningServer,
+                                                  bob: psycopg.Connection) -> None:
+    """What psql, DBeaver, Metabase, Grafana, pgAdmin, pgcli and ADBC send to browse is
+    never refused to an ordinary role (shared/corpus)."""
+    from test_catalog_corpus import _catalog_statements, _tool_statements
+
+    statements = [sql for _, _, sql in _tool_statements()]
+    statements += [item["sql"] for item in _catalog_statements()]
+    assert len(statements) > 100
+    refused = []
+    for sql in statements:
+        try:
+            bob.execute(sql)
+        except pgerrors.InsufficientPrivilege:
+            refused.append(sql)
+        except psycopg.Error:
+            pass  # objects the corpus server has and this one lacks; test_catalog_corpus
+    assert refused == []
