@@ -57,6 +57,9 @@ def main() -> None:
 @click.option("--threads", type=int, default=None, help=_help("threads"))
 @click.option("--max-connections", type=int, default=None, help=_help("max_connections"))
 @click.option("--log-level", default=None, help=_help("log_level"))
+@click.option(
+    "--accept-catalog", is_flag=True, default=None, help=_help("accept_catalog")
+)
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Run the server until interrupted.
 

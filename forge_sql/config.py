@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         description="Times a statement outside BEGIN ... COMMIT is run again when its commit "
         "conflicts with another server's (0: report 40001 at once).",
     )
+    accept_catalog: bool = Field(
+        False,
+        description="Start even when the lake's catalog is missing, another lake's, or "
+        "older than the data directory's lake record (docs/storage.md, recovery); give it "
+        "for one start only (serve --accept-catalog), never in a config file you keep.",
+    )
     maintenance: MaintenancePolicy = Field(
         default_factory=MaintenancePolicy,
         description="Storage maintenance policy ([maintenance] in the config file).",

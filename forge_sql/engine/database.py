@@ -22,12 +22,16 @@ from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
 from forge_sql.sqltext import quote_ident
 from forge_sql.storage import (
+    backup,
     catalogs,
     conflicts,
     ducklake,
     external,
+    identity,
     maintenance,
     objectstore,
+    orphans,
+    record,
     snapshots,
 )
 from forge_sql.storage.schedule import Schedule, Workload
@@ -58,19 +62,30 @@ class Database:
             config["threads"] = settings.threads
         self._con = _open_server_database(self.data_dir / "server.duckdb", config)
         self._lock = threading.Lock()
+        # Held by whatever deletes or copies the lake's files: maintenance and backups.
+        self.files = threading.Lock()
         self.lake = catalogs.locate(settings, self.data_dir)
         try:
-            self._open_lake()
+            self.record = self._open_lake()
         except duckdb.Error as exc:
             self._con.close()
             raise ConfigError(
                 f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
                 f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
             ) from None  # the cause repeats the connection string
+        except ConfigError:
+            self._con.close()
+            raise
         self.catalog = settings.database
         self.workload = Workload()
         self.schedule = Schedule(
-            self._maintenance_cursor, self.catalog, settings.maintenance, self.workload
+            self._maintenance_cursor,
+            self.catalog,
+            settings.maintenance,
+            self.workload,
+            where=self.lake,
+            since=self.record.since,
+            files=self.files,
         )
         if settings.maintenance.at_startup:
             self.schedule.run_once()
@@ -104,15 +119,29 @@ class Database:
         )
         self._sandbox()
         self.schedule.start()
+        self._recorder = record.Recorder(self.data_dir, self.record, self.latest_snapshot)
+        self._recorder.start()
 
-    def _open_lake(self) -> None:
+    def _open_lake(self) -> record.LakeRecord:
+        """Attach the lake once the catalog is known to be the lake's own and current
+        (forge_sql.storage.identity), record it, and sweep what a crash left behind."""
         settings = self.settings
+        known = record.read(self.data_dir)
+        accept = settings.accept_catalog
+        identity.check_present(self.lake, self.data_dir, known, accept)
         if "httpfs" in self.lake.extensions:
             ducklake.load_extension(self._con, "httpfs")
             objectstore.configure(self._con, settings)
         ducklake.attach(self._con, self.lake, settings.database, settings.inline_rows)
-        ducklake.delete_orphans(self._con, settings.database, self.lake)
+        current = identity.verify(self._con, settings.database, self.data_dir, known, accept)
+        if current != known:
+            record.write(self.data_dir, current)
+        policy = settings.maintenance
+        rules = orphans.Rules(policy.orphans_older_than, policy.orphans_max_share, current.since)
+        with self.files:
+            orphans.sweep(self._con, settings.database, self.lake, rules)
         self._flush_inlined()
+        return current
 
     def _flush_inlined(self) -> None:
         """Write inlined rows out as Parquet; a table whose rows cannot be stays inlined.
@@ -192,6 +221,18 @@ class Database:
             cursor.close()
         return int(row[0]) if row else None
 
+    def backup(self, destination: Path) -> backup.Manifest:
+        """Back the lake up into ``destination`` while clients keep working: maintenance
+        waits (it could delete a file the copy names), writers do not."""
+        with self.files:
+            cursor = self._maintenance_cursor()
+            try:
+                return backup.take(
+                    cursor, self.catalog, self.lake, self.data_dir / "tmp", destination
+                )
+            finally:
+                cursor.close()
+
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""
         self.schedule.stop()
@@ -200,6 +241,8 @@ class Database:
                 self._flush_inlined()
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
+        self._recorder.stop()  # the flush was a snapshot too
+        with self._lock:
             self._catalog_cursor.close()
             self._con.close()
 

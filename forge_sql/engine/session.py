@@ -352,13 +352,17 @@ class EngineSession:
         finally:
             self.running(False)
 
-    def _maintain(self, call: storage_calls.MaintenanceCall) -> Result:
+    def _maintain(
+        self, call: storage_calls.MaintenanceCall | storage_calls.BackupCall
+    ) -> Result:
         """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
         if self.block.in_transaction:
             raise errors.ActiveSqlTransaction(
                 "storage maintenance cannot run inside a transaction block"
             )
         self._detach_stream()
+        if isinstance(call, storage_calls.BackupCall):
+            return storage_calls.backup(call, self._database)
         return storage_calls.run(call, self._cursor, self._database, self.running)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:

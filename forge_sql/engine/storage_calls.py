@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -13,7 +14,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine.result import TableResult
-from forge_sql.engine.statements import Statement
+from forge_sql.engine.statements import Statement, Token
 from forge_sql.engine.types import column
 from forge_sql.storage import maintenance
 from forge_sql.storage.maintenance import Outcome
@@ -28,6 +29,7 @@ PROCEDURES = {
     "forge_expire": "expire",
     "forge_cleanup": "cleanup",
     "forge_maintain": "all",
+    "forge_backup": "backup",
 }
 # DuckLake functions that rewrite or delete the lake's files, or change its options.
 _DUCKLAKE_ADMIN = frozenset(
@@ -50,6 +52,14 @@ COLUMNS = (("action", "VARCHAR"), ("count", "BIGINT"), ("detail", "VARCHAR"))
 class MaintenanceCall:
     action: str  # compact, expire, cleanup, all
     older_than: timedelta | None
+    force: bool = False  # cleanup: delete orphans beyond the share cap
+
+
+@dataclass(frozen=True, slots=True)
+class BackupCall:
+    """``CALL forge_backup('/directory')``: a backup written by the server."""
+
+    destination: str
 
 
 def needs_superuser(statement: Statement) -> bool:
@@ -89,32 +99,78 @@ def refuse(statement: Statement) -> errors.ForgeError:
     )
 
 
-def parse(statement: Statement) -> MaintenanceCall | None:
-    """``CALL forge_<action>(['<age>'])``, or None for any other statement."""
+def parse(statement: Statement) -> MaintenanceCall | BackupCall | None:
+    """``CALL forge_<action>(['<age>'[, <force>]])`` or ``CALL forge_backup('<dir>')``,
+    or None for any other statement."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
     if statement.kind != "CALL" or len(tokens) < 2 or tokens[0].upper != "CALL":
         return None
-    action = PROCEDURES.get(tokens[1].text.strip('"').lower())
+    name = tokens[1].text
+    action = PROCEDURES.get(name.strip('"').lower())
     if action is None:
         return None
-    inner = [t for t in tokens[2:] if t.text not in ("(", ")")]
-    if [t.text for t in tokens[2:3]] != ["("] or tokens[-1].text != ")" or len(inner) > 1:
-        raise errors.SyntaxError_(
-            f"usage: CALL {tokens[1].text}() or CALL {tokens[1].text}('7 days')"
-        )
-    if not inner:
+    if [t.text for t in tokens[2:3]] != ["("] or tokens[-1].text != ")":
+        raise errors.SyntaxError_(_usage(name, action))
+    arguments = _arguments(tokens[3:-1], name, action)
+    if action == "backup":
+        if len(arguments) != 1 or arguments[0][0].kind != "string_const":
+            raise errors.SyntaxError_(_usage(name, action))
+        return BackupCall(_string(arguments[0][0].text))
+    if not arguments:
         return MaintenanceCall(action, None)
     if action in ("compact", "all"):
-        raise errors.SyntaxError_(f"{tokens[1].text}() takes no argument")
-    text = inner[0].text
-    if inner[0].kind == "string_const":
-        text = text[1:-1].replace("''", "'")
+        raise errors.SyntaxError_(f"{name}() takes no argument")
+    if len(arguments) > (2 if action == "cleanup" else 1):
+        raise errors.SyntaxError_(_usage(name, action))
+    text = arguments[0][0].text
+    if arguments[0][0].kind == "string_const":
+        text = _string(text)
     try:
         older_than = parse_duration(text)
     except ValueError as exc:
         raise errors.InvalidParameterValue(str(exc)) from exc
     assert isinstance(older_than, timedelta)
-    return MaintenanceCall(action, older_than)
+    force = False
+    if len(arguments) == 2:
+        flag = [t.upper for t in arguments[1]]
+        if flag[:2] == ["FORCE", "=>"]:
+            flag = flag[2:]
+        if flag not in (["TRUE"], ["FALSE"]):
+            raise errors.SyntaxError_(_usage(name, action))
+        force = flag == ["TRUE"]
+    return MaintenanceCall(action, older_than, force)
+
+
+def _arguments(tokens: Sequence[Token], name: str, action: str) -> list[list[Token]]:
+    """The tokens between the parentheses, split at commas; each argument one or a few
+    tokens (no nested parentheses)."""
+    arguments: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.text in ("(", ")"):
+            raise errors.SyntaxError_(_usage(name, action))
+        if token.text == ",":
+            arguments.append([])
+        else:
+            arguments[-1].append(token)
+    if arguments == [[]]:
+        return []
+    if any(not argument for argument in arguments):
+        raise errors.SyntaxError_(_usage(name, action))
+    return arguments
+
+
+def _string(text: str) -> str:
+    return text[1:-1].replace("''", "'")
+
+
+def _usage(name: str, action: str) -> str:
+    if action == "backup":
+        return f"usage: CALL {name}('/directory/on/the/server')"
+    if action == "cleanup":
+        return f"usage: CALL {name}(), CALL {name}('1 hour') or CALL {name}('1 hour', true)"
+    if action == "expire":
+        return f"usage: CALL {name}() or CALL {name}('7 days')"
+    return f"usage: CALL {name}()"
 
 
 def columns() -> tuple[Column, ...]:
@@ -132,6 +188,21 @@ def table(outcomes: Sequence[Outcome]) -> pa.Table:
     )
 
 
+def backup(call: BackupCall, database: Database) -> TableResult:
+    """Back the lake up into a directory of the server's machine; one row describing it."""
+    destination = Path(call.destination)
+    if not destination.is_absolute():
+        raise errors.InvalidParameterValue(
+            f"backup directory {call.destination!r} must be an absolute path on the server"
+        )
+    try:
+        manifest = database.backup(destination)
+    except OSError as exc:
+        raise errors.IoError(f"cannot write the backup to {destination}: {exc}") from exc
+    outcome = Outcome("backup", len(manifest.files), f"{manifest.describe()} in {destination}")
+    return TableResult(table([outcome]), columns(), "CALL")
+
+
 def run(
     call: MaintenanceCall,
     cursor: duckdb.DuckDBPyConnection,
@@ -141,13 +212,17 @@ def run(
     """Run the maintenance outside any transaction, as VACUUM; one row per action."""
     running(True)
     try:
-        outcomes = maintenance.run(
-            cursor,
-            database.catalog,
-            call.action,
-            call.older_than,
-            database.settings.maintenance,
-        )
+        with database.files:
+            outcomes = maintenance.run(
+                cursor,
+                database.catalog,
+                call.action,
+                call.older_than,
+                database.settings.maintenance,
+                where=database.lake,
+                since=database.record.since,
+                force=call.force,
+            )
     finally:
         running(False)
     return TableResult(table(outcomes), columns(), "CALL")

@@ -1,5 +1,6 @@
-"""``forge-sql storage compact|expire|cleanup|snapshots`` and ``forge-sql export``: work on
-a data directory's lake without a server (a running server holds the lake's lock)."""
+"""``forge-sql storage compact|expire|cleanup|snapshots|backup|restore`` and ``forge-sql
+export``: work on a data directory's lake without a server (a running server holds the
+lake's lock); ``storage backup --url`` asks a running server to write the backup."""
 
 from __future__ import annotations
 
@@ -73,17 +74,36 @@ def storage() -> None:
 
 
 def _maintenance_command(action: str, summary: str, with_age: bool) -> None:
-    def command(older_than: str | None = None, **where: Any) -> None:
-        from forge_sql.storage import maintenance
+    def command(older_than: str | None = None, force: bool = False, **where: Any) -> None:
+        from forge_sql.storage import catalogs, maintenance, record
 
         age = _older_than(older_than)
         with _lake(**where) as (settings, con):
-            outcomes = maintenance.run(con, settings.database, action, age, settings.maintenance)
+            data_dir = settings.data_dir.resolve()
+            known = record.read(data_dir)
+            outcomes = maintenance.run(
+                con,
+                settings.database,
+                action,
+                age,
+                settings.maintenance,
+                where=catalogs.embedded(data_dir),
+                since=known.since if known is not None else None,
+                force=force,
+            )
         for outcome in outcomes:
             click.echo(outcome.detail)
 
     command.__doc__ = summary
     command = _lake_options(command)
+    if action == "cleanup":
+        command = click.option(
+            "--force",
+            is_flag=True,
+            help="Delete orphaned files even when they are more than [maintenance] "
+            "orphans_max_share of the lake's files (after checking the catalog is the "
+            "right one).",
+        )(command)
     if with_age:
         command = click.option(
             "--older-than",
@@ -151,3 +171,73 @@ def export(
             con, table, directory, partition_by, version=version, overwrite=overwrite
         )
     click.echo(f"exported {done.rows} rows of {table} to {directory} ({done.files} files)")
+
+
+@storage.command()
+@click.argument("destination", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--url",
+    default=None,
+    envvar="FORGE_SQL_BACKUP_URL",
+    help="Back up through a running server (superuser): postgresql://user@host:port/db. "
+    "DESTINATION is then a directory on the server's machine.",
+)
+@_lake_options
+def backup(destination: Path, url: str | None, **where: Any) -> None:
+    """Copy the lake (catalog as of one snapshot, and every file it refers to) into
+    DESTINATION, a new or empty directory. With --url the server keeps serving reads and
+    writes meanwhile; without, the data directory is opened offline."""
+    destination = destination.absolute()
+    if url is not None:
+        if where.get("data_dir") is not None:
+            raise click.UsageError("give either --url or --data-dir, not both")
+        click.echo(_backup_online(url, destination))
+        return
+    from forge_sql.storage import backup as backups
+    from forge_sql.storage.catalogs import embedded
+
+    with _lake(**where) as (settings, con):
+        data_dir = settings.data_dir.resolve()
+        try:
+            manifest = backups.take(
+                con, settings.database, embedded(data_dir), data_dir / "tmp", destination
+            )
+        except (ForgeError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up {manifest.describe()} to {destination}")
+
+
+def _backup_online(url: str, destination: Path) -> str:
+    import psycopg
+
+    from forge_sql.sqltext import literal
+
+    try:
+        with psycopg.connect(url, autocommit=True, application_name="forge-sql") as conn:
+            rows = conn.execute(f"CALL forge_backup({literal(str(destination))})").fetchall()
+    except psycopg.Error as exc:
+        raise click.ClickException(f"backup failed: {exc}") from exc
+    return "\n".join(f"backed up {row[2]}" for row in rows)
+
+
+@storage.command()
+@click.argument("source", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@_lake_options
+def restore(source: Path, **where: Any) -> None:
+    """Put the backup in SOURCE back as the data directory's lake (stop the server first).
+    The current catalog, if any, is kept beside it as catalog.ducklake.before-restore-*;
+    no data file is deleted. Start the server afterwards: it serves the backup's snapshot."""
+    from forge_sql.config import load
+    from forge_sql.storage import backup as backups
+    from forge_sql.storage import catalogs
+
+    try:
+        settings = load(where["config_file"], data_dir=where["data_dir"],
+                        database=where["database"])
+        data_dir = settings.data_dir.resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        manifest = backups.restore(source, catalogs.locate(settings, data_dir), data_dir)
+    except (ConfigError, ForgeError, OSError) as exc:
+        hint = getattr(exc, "hint", None)
+        raise click.ClickException(str(exc) + (f"\nHINT: {hint}" if hint else "")) from exc
+    click.echo(f"restored {manifest.describe()} into {data_dir}")

@@ -90,29 +90,6 @@ def _quote(text: str) -> str:
     return text.replace("'", "''")
 
 
-# Files of another server's running transaction are orphans until it commits: in a shared
-# lake only files older than this are taken for leftovers of a crash.
-SHARED_ORPHAN_AGE = "1 day"
-
-
-def delete_orphans(con: duckdb.DuckDBPyConnection, name: str, lake: Lake) -> None:
-    """Delete data files no snapshot refers to: those a crash left behind.
-
-    A transaction writes its Parquet files (and a large COPY its staged files) before it
-    commits; when the server is killed first, the catalog never refers to them.
-    """
-    if lake.shared:
-        sql = (
-            "CALL ducklake_delete_orphaned_files(?, "
-            f"older_than => now() - INTERVAL '{SHARED_ORPHAN_AGE}')"
-        )
-    else:
-        sql = "CALL ducklake_delete_orphaned_files(?, cleanup_all => true)"
-    deleted = con.execute(sql, [name]).fetchall()
-    if deleted:
-        log.info("deleted %d data files left by transactions that did not commit", len(deleted))
-
-
 def flush_inlined(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Move rows kept in the catalog by data inlining into Parquet files."""
     con.execute(f"CALL ducklake_flush_inlined_data('{_quote(name)}')")

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from forge_sql.sqltext import literal
+from forge_sql.storage import orphans
+from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.policy import MaintenancePolicy
 
 ACTIONS = ("compact", "expire", "cleanup")
@@ -106,26 +108,27 @@ def expire(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> 
     return [Outcome("expire", count, f"{count} snapshots older than {older_than} expired")]
 
 
-def cleanup(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> list[Outcome]:
+def cleanup(
+    con: duckdb.DuckDBPyConnection,
+    lake: str,
+    older_than: timedelta,
+    where: Lake,
+    rules: orphans.Rules,
+) -> list[Outcome]:
     """Delete files that no snapshot needs, and files no transaction committed.
 
-    ``older_than`` protects files that a running transaction has written but not yet
-    committed (they look orphaned until then): offline, nothing is running, so zero is safe.
+    ``older_than`` protects files of expired snapshots that a running transaction may still
+    read; unreferenced files go through the orphan sweep's ``rules`` (forge_sql.storage.orphans).
     """
-    cutoff = _cutoff(older_than)
-    name = literal(lake)
     old = con.execute(
-        f"SELECT count(*) FROM ducklake_cleanup_old_files({name}, older_than => {cutoff})"
+        f"SELECT count(*) FROM ducklake_cleanup_old_files({literal(lake)}, "
+        f"older_than => {_cutoff(older_than)})"
     ).fetchall()[0]
-    orphans = con.execute(
-        f"SELECT count(*) FROM ducklake_delete_orphaned_files({name}, older_than => {cutoff})"
-    ).fetchall()[0]
-    old_count, orphan_count = int(old[0]), int(orphans[0])
+    old_count = int(old[0])
+    swept = orphans.sweep(con, lake, where, rules)
     return [
         Outcome("cleanup", old_count, f"{old_count} files of expired snapshots deleted"),
-        Outcome(
-            "orphans", orphan_count, f"{orphan_count} files no snapshot references deleted"
-        ),
+        Outcome("orphans", len(swept.deleted), swept.summary()),
     ]
 
 
@@ -135,21 +138,34 @@ def run(
     action: str,
     older_than: timedelta | None,
     policy: MaintenancePolicy,
+    *,
+    where: Lake,
+    since: datetime | None,
+    force: bool = False,
 ) -> list[Outcome]:
     """One action by name (``compact``, ``expire``, ``cleanup``, or ``all`` in that order).
 
-    ``older_than`` overrides the policy's age for expire and cleanup.
+    ``older_than`` overrides the policy's ages for expire and cleanup (orphans included);
+    ``where`` and ``since`` (the lake record's) tell the orphan sweep which files are the
+    catalog's; ``force`` lifts its share cap.
     """
     if action == "compact":
         return compact(con, lake, policy.rewrite_threshold)
     if action == "expire":
         return expire(con, lake, policy.expire_older_than if older_than is None else older_than)
+    rules = orphans.Rules(
+        policy.orphans_older_than if older_than is None else older_than,
+        policy.orphans_max_share,
+        since,
+        force,
+    )
     if action == "cleanup":
-        return cleanup(con, lake, policy.delete_older_than if older_than is None else older_than)
+        age = policy.delete_older_than if older_than is None else older_than
+        return cleanup(con, lake, age, where, rules)
     if action == "all":
         return [
             *compact(con, lake, policy.rewrite_threshold),
             *expire(con, lake, policy.expire_older_than),
-            *cleanup(con, lake, policy.delete_older_than),
+            *cleanup(con, lake, policy.delete_older_than, where, rules),
         ]
     raise ValueError(f"unknown maintenance action {action!r}: use one of {', '.join(ACTIONS)}")

@@ -60,6 +60,19 @@ class MaintenancePolicy(BaseModel):
         description="Data files that no snapshot needs any more (and files left by "
         "transactions that never committed) are deleted once they are this old.",
     )
+    orphans_older_than: Duration = Field(
+        default=timedelta(days=1),
+        description="Data files no snapshot refers to (left by a crash) are deleted once "
+        "they are this old; younger ones may belong to a transaction still running.",
+    )
+    orphans_max_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="An orphan sweep deletes nothing when more than this share of the "
+        "lake's files look orphaned (a lost or older catalog looks like that); "
+        "`forge-sql storage cleanup --force` lifts it.",
+    )
     interval: Duration = Field(
         default=timedelta(minutes=10),
         description="How often the server runs maintenance (compact, expire, cleanup) while "

@@ -6,10 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import duckdb
 
 from forge_sql.storage import maintenance
+from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.policy import MaintenancePolicy
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,16 @@ class Schedule:
         lake: str,
         policy: MaintenancePolicy,
         workload: Workload,
+        *,
+        where: Lake,
+        since: datetime | None,
+        files: threading.Lock,
     ) -> None:
         self._connect = connect
+        self._where = where
+        self._since = since
+        # Held by whatever deletes or copies the lake's files (maintenance, backups).
+        self.files = files
         self._lake = lake
         self._policy = policy
         self._workload = workload
@@ -77,10 +87,16 @@ class Schedule:
 
     def run_once(self) -> None:
         """Run the whole policy now on a connection of its own; failures are logged."""
+        with self.files:
+            self._run_once()
+
+    def _run_once(self) -> None:
         con = self._connect()
         self._running = con
         try:
-            outcomes = maintenance.run(con, self._lake, "all", None, self._policy)
+            outcomes = maintenance.run(
+                con, self._lake, "all", None, self._policy, where=self._where, since=self._since
+            )
         except duckdb.Error as exc:
             # Another writer may have committed first (a conflict), or the server is
             # shutting down (interrupted): the next run starts over.

@@ -4,15 +4,16 @@ server's own schedule."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from lake_files import ducklake_name, plant
 from psycopg import errors as pgerrors
 from server import RunningServer, run_asyncpg, start_server
 
@@ -98,12 +99,16 @@ def test_cleanup_deletes_files_no_snapshot_references(lake: RunningServer) -> No
             assert len(disk_files(lake, "kept")) > len(files)
             raise psycopg.Rollback()
         assert disk_files(lake, "kept") == files
-        # One a crash left behind is an orphan: cleanup deletes it once old enough.
-        stray = files[0].with_name("ducklake-stray.parquet")
-        shutil.copy(files[0], stray)
+        # One a crash left behind is an orphan: cleanup deletes it once old enough, and
+        # (being half of this small lake's files) only when told to pass the share cap.
+        stray = plant(files[0], ducklake_name(datetime.now(UTC)), datetime.now(UTC))
         assert conn.execute("CALL forge_cleanup('1 hour')").fetchall()[1][1] == 0
         assert stray.exists()
-        orphans = conn.execute("CALL forge_cleanup('0s')").fetchall()
+        capped = conn.execute("CALL forge_cleanup('0s')").fetchall()
+        assert capped[1][:2] == ("orphans", 0)
+        assert "more than 10% of the lake's files" in capped[1][2]
+        assert stray.exists()
+        orphans = conn.execute("CALL forge_cleanup('0s', true)").fetchall()
         assert orphans[1][:2] == ("orphans", 1)
         assert not stray.exists()
         assert disk_files(lake, "kept") == files
