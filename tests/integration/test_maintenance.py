@@ -129,6 +129,8 @@ def test_maintenance_is_for_superusers(tmp_path: Path) -> None:
                 "CALL forge_compact()",
                 "CALL forge_expire('0s')",
                 "CALL forge_cleanup('0s')",
+                "CALL forge_cleanup('0s', true)",
+                f"CALL forge_backup('{tmp_path / 'backup'}')",
                 "CALL ducklake_expire_snapshots('forge', older_than => now())",
                 "SELECT * FROM ducklake_delete_orphaned_files('forge', cleanup_all => true)",
                 "CHECKPOINT",
@@ -141,6 +143,7 @@ def test_maintenance_is_for_superusers(tmp_path: Path) -> None:
                 "flush", "rewrite", "compact", "expire", "cleanup", "orphans",
             ]
             alice.execute("CHECKPOINT")
+        assert not (tmp_path / "backup").exists()
     finally:
         log = server.stop()
     assert "Traceback" not in log, log

@@ -24,8 +24,28 @@ from forge_sql.engine.statements import classify
 )
 def test_parse(sql: str, action: str, older_than: timedelta | None) -> None:
     call = storage_calls.parse(classify(sql))
-    assert call is not None
-    assert (call.action, call.older_than) == (action, older_than)
+    assert isinstance(call, storage_calls.MaintenanceCall)
+    assert (call.action, call.older_than, call.force) == (action, older_than, False)
+
+
+@pytest.mark.parametrize(
+    ("sql", "force"),
+    [
+        ("CALL forge_cleanup('0s', true)", True),
+        ("CALL forge_cleanup('0s', force => TRUE)", True),
+        ("CALL forge_cleanup('0s', false)", False),
+    ],
+)
+def test_parse_force(sql: str, force: bool) -> None:
+    call = storage_calls.parse(classify(sql))
+    assert isinstance(call, storage_calls.MaintenanceCall)
+    assert (call.action, call.older_than, call.force) == ("cleanup", timedelta(0), force)
+
+
+def test_parse_backup() -> None:
+    call = storage_calls.parse(classify("CALL forge_backup('/backups/it''s')"))
+    assert call == storage_calls.BackupCall("/backups/it's")
+    assert storage_calls.needs_superuser(classify("CALL forge_backup('/x')"))
 
 
 @pytest.mark.parametrize(
@@ -34,6 +54,14 @@ def test_parse(sql: str, action: str, older_than: timedelta | None) -> None:
         ("CALL forge_compact('1 day')", errors.SyntaxError_),
         ("CALL forge_expire('1 day', '2 days')", errors.SyntaxError_),
         ("CALL forge_expire('someday')", errors.InvalidParameterValue),
+        ("CALL forge_cleanup('0s', 'yes')", errors.SyntaxError_),
+        ("CALL forge_cleanup('0s', true, true)", errors.SyntaxError_),
+        ("CALL forge_cleanup('0s',)", errors.SyntaxError_),
+        ("CALL forge_expire('0s', true)", errors.SyntaxError_),
+        ("CALL forge_backup()", errors.SyntaxError_),
+        ("CALL forge_backup(42)", errors.SyntaxError_),
+        ("CALL forge_backup('/a', '/b')", errors.SyntaxError_),
+        ("CALL forge_backup(('/a'))", errors.SyntaxError_),
     ],
 )
 def test_parse_errors(sql: str, error: type[errors.ForgeError]) -> None:

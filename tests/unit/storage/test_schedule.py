@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -34,6 +36,11 @@ def embedded(data: Path) -> Lake:
     return Lake(str(data / "catalog.ducklake"), f"{data / 'lake'}/", shared=False)
 
 
+def where(data: Path) -> dict[str, Any]:
+    """The lake, its record's ``since`` and the file lock a Schedule is given."""
+    return {"where": embedded(data), "since": None, "files": threading.Lock()}
+
+
 def lake(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     ducklake.attach(con, embedded(tmp_path), "lake", inline_rows=0)
@@ -53,7 +60,7 @@ def files(con: duckdb.DuckDBPyConnection) -> int:
 
 def test_run_once_compacts_and_counts(tmp_path: Path) -> None:
     con = lake(tmp_path)
-    schedule = Schedule(con.cursor, "lake", MaintenancePolicy(), Workload())
+    schedule = Schedule(con.cursor, "lake", MaintenancePolicy(), Workload(), **where(tmp_path))
     schedule.run_once()
     assert schedule.runs == 1
     assert files(con) == 1
@@ -63,7 +70,7 @@ def test_run_once_compacts_and_counts(tmp_path: Path) -> None:
 def test_interval_zero_never_starts(tmp_path: Path) -> None:
     con = lake(tmp_path)
     schedule = Schedule(
-        con.cursor, "lake", MaintenancePolicy(interval=timedelta(0)), Workload()
+        con.cursor, "lake", MaintenancePolicy(interval=timedelta(0)), Workload(), **where(tmp_path)
     )
     schedule.start()
     schedule.stop()
@@ -75,7 +82,9 @@ def test_a_failed_run_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     con = lake(tmp_path)
-    schedule = Schedule(con.cursor, "no_such_lake", MaintenancePolicy(), Workload())
+    schedule = Schedule(
+        con.cursor, "no_such_lake", MaintenancePolicy(), Workload(), **where(tmp_path)
+    )
     schedule.run_once()
     assert schedule.runs == 0
     assert "storage maintenance failed" in caplog.text
