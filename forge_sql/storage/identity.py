@@ -4,6 +4,7 @@ catalog is refused with a clear message instead of showing (and sweeping) an emp
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,14 +29,31 @@ def metadata(name: str) -> str:
     return quote_ident(f"__ducklake_metadata_{name}")
 
 
+# The catalog's identity, kept among DuckLake's own key/value metadata (DuckLake 1.5.5
+# keeps keys it does not know, and COPY FROM DATABASE copies them into backups).
+IDENTITY_KEY = "forge_lake_id"
+
+
 def lake_id(con: duckdb.DuckDBPyConnection, meta: str) -> str:
-    """The catalog's identity: the UUID DuckLake gave its first schema when it created the
-    catalog. A new catalog gets a new one; a copy of the catalog keeps it."""
+    """The catalog's identity, recorded in it the first time it is asked for: the UUID
+    DuckLake gave the catalog's first schema when it created the catalog. A new catalog
+    gets a new one, a copy keeps it, and servers sharing a new catalog all record the same
+    one; recorded, it outlives that schema."""
+    found = con.execute(
+        f"SELECT min(value) FROM {meta}.ducklake_metadata WHERE key = ?", [IDENTITY_KEY]
+    ).fetchone()
+    if found and found[0]:
+        return str(found[0])
     row = con.execute(
         f"SELECT schema_uuid::VARCHAR FROM {meta}.ducklake_schema "
         "ORDER BY schema_id, begin_snapshot LIMIT 1"
     ).fetchone()
-    return str(row[0]) if row else ""
+    identity = str(row[0]) if row else str(uuid.uuid4())
+    con.execute(
+        f"INSERT INTO {meta}.ducklake_metadata (key, value) VALUES (?, ?)",
+        [IDENTITY_KEY, identity],
+    )
+    return identity
 
 
 def latest_snapshot(con: duckdb.DuckDBPyConnection, meta: str) -> int:

@@ -11,7 +11,7 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.sqltext import quote_ident
-from forge_sql.storage import ducklake
+from forge_sql.storage import ducklake, identity, record
 from forge_sql.storage.catalogs import Lake
 
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
@@ -21,7 +21,8 @@ _HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 def open_lake(data_dir: Path, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB with the lake under ``data_dir`` attached as ``name`` (default
     catalog, schema ``public``). A running server holds the lake's lock: that is refused
-    with :class:`errors.ObjectInUse`, naming the process."""
+    with :class:`errors.ObjectInUse`, naming the process; a catalog the lake record does
+    not match, with ConfigError (forge_sql.storage.identity)."""
     data_dir = data_dir.resolve()
     if not (data_dir / "catalog.ducklake").exists():
         raise errors.UndefinedObject(
@@ -45,6 +46,9 @@ def open_lake(data_dir: Path, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
                 hint="stop the server first, or run the same maintenance over SQL as a "
                 "superuser: CALL forge_compact(), forge_expire(), forge_cleanup()",
             ) from exc
+        # The same check as the server's start: maintenance or a backup of a catalog that is
+        # not the lake's own (older, another lake's) must not go ahead either.
+        identity.verify(con, name, data_dir, record.read(data_dir), accept=False)
         con.execute(f"USE {quote_ident(name)}.public")
         yield con
     finally:

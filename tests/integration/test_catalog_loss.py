@@ -10,8 +10,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from lake_files import ducklake_name, lake_files, plant
 from server import start_server
+
+from forge_sql.cli import main
 
 QUIET = "inline_rows = 0\n[maintenance]\ninterval = 0\nat_startup = false\n"
 
@@ -80,6 +83,12 @@ def test_older_catalog_put_back_is_refused_and_no_file_deleted(tmp_path: Path) -
 
     said = refused(data_dir)
     assert "older than this data directory's last known state" in said
+    assert lake_files(data_dir) == files
+    # Offline maintenance checks the same before it sweeps anything.
+    offline = CliRunner().invoke(
+        main, ["storage", "cleanup", "--older-than", "0s", "--force", "--data-dir", str(data_dir)]
+    )
+    assert offline.exit_code == 1 and "older than this data directory's" in offline.stderr
     assert lake_files(data_dir) == files
     # Another lake's catalog (made for the same path) put in place is refused too.
     data_dir.rename(tmp_path / "aside")

@@ -48,7 +48,9 @@ def test_identity_survives_a_copy_and_differs_between_lakes(tmp_path: Path) -> N
     meta = identity.metadata("lake")
     first = identity.lake_id(con, meta)
     con.execute("CREATE TABLE lake.public.t AS SELECT 1 AS x")
-    con.execute("DROP SCHEMA lake.forge_meta CASCADE")  # schema changes keep the identity
+    # Dropping the schema it came from, and expiring that, keeps the identity.
+    con.execute("DROP SCHEMA lake.main")
+    con.execute("CALL ducklake_expire_snapshots('lake', older_than => now())")
     assert identity.lake_id(con, meta) == first
     latest = identity.latest_snapshot(con, meta)
     fresh = record.LakeRecord(first, latest, identity.created(con, meta))
