@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LOGGED_KEPT = 20  # kept files named one by one at INFO per sweep
+
 
 @dataclass(frozen=True, slots=True)
 class Rules:
@@ -138,8 +140,13 @@ def sweep(con: duckdb.DuckDBPyConnection, name: str, lake: Lake, rules: Rules) -
     done.deleted = garbage
     for path in garbage:
         log.info("orphan sweep: deleted %s (no snapshot refers to it)", path)
-    for path, reason in done.kept.items():
-        log.info("orphan sweep: kept %s (%s)", path, reason)
+    # Every file deleted is logged; kept ones up to a bound, then at DEBUG, since the
+    # same files are kept again at every run.
+    for n, (path, reason) in enumerate(done.kept.items()):
+        log.log(logging.INFO if n < LOGGED_KEPT else logging.DEBUG,
+                "orphan sweep: kept %s (%s)", path, reason)
+    if len(done.kept) > LOGGED_KEPT:
+        log.info("orphan sweep: %s", done.summary())
     return done
 
 

@@ -17,6 +17,8 @@ from server import start_server
 from forge_sql.cli import main
 
 QUIET = "inline_rows = 0\n[maintenance]\ninterval = 0\nat_startup = false\n"
+# Small inserts kept in the catalog (data inlining): a backup must carry them too.
+INLINED = "[maintenance]\ninterval = 0\nat_startup = false\n"
 
 
 def run_cli(*args: str) -> Result:
@@ -64,7 +66,7 @@ def counts(conn: psycopg.Connection) -> tuple[int, int]:
 def test_online_backup_while_writing_then_restore(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     backup = tmp_path / "backup"
-    server = start_server(data_dir, config=QUIET)
+    server = start_server(data_dir, config=INLINED)
     try:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             conn.execute("CREATE TABLE orders (batch INTEGER, n INTEGER)")
@@ -97,7 +99,7 @@ def test_online_backup_while_writing_then_restore(tmp_path: Path) -> None:
     # Restoring deletes no file: those written after the backup are still there.
     assert set(files_before) <= set(lake_files(data_dir))
     assert list(data_dir.glob("catalog.ducklake.before-restore-*"))
-    server = start_server(data_dir, config=QUIET)
+    server = start_server(data_dir, config=INLINED)
     try:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             orders, lines = counts(conn)

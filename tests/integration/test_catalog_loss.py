@@ -40,7 +40,9 @@ def refused(data_dir: Path, *args: str) -> str:
     with pytest.raises(RuntimeError) as failed:
         server = start_server(data_dir, *args, config=QUIET)
         server.stop()
-    return str(failed.value)
+    said = str(failed.value)
+    assert "Traceback" not in said
+    return said
 
 
 def test_missing_catalog_is_refused_and_no_file_deleted(tmp_path: Path) -> None:
