@@ -107,8 +107,11 @@ def _connect(target: Target,
     settings = settings.model_copy(
         update={"external_directories": [*settings.external_directories, *declared]}
     )
-    database = open_offline(settings, target.lock_timeout,
-                            progress.note if progress is not None else None)
+    try:
+        database = open_offline(settings, target.lock_timeout,
+                                progress.note if progress is not None else None)
+    except ConfigError as exc:  # e.g. a lost or older catalog (forge_sql.storage.identity)
+        raise MigrationError(str(exc)) from exc
     engine_conn = EngineConnection(database, local_user())
     try:
         yield engine_conn

@@ -75,8 +75,8 @@ def _restore_hint(data_dir: Path) -> str:
     return (
         f"To recover, restore a backup: forge-sql storage restore BACKUP --data-dir "
         f"{data_dir} (docs/storage.md, \"Backup, restore and recovery\"). To go on with "
-        f"this catalog anyway, start once with {ACCEPT}: files it does not know are kept, "
-        "not deleted."
+        f"this catalog anyway, start once with `forge-sql serve {ACCEPT}` (or "
+        "FORGE_SQL_ACCEPT_CATALOG=true): files it does not know are kept, not deleted."
     )
 
 
