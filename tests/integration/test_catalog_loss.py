@@ -12,11 +12,16 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from lake_files import ducklake_name, lake_files, plant
+from postgres import catalog_dsn, postgres  # noqa: F401
 from server import start_server
 
 from forge_sql.cli import main
 
 QUIET = "inline_rows = 0\n[maintenance]\ninterval = 0\nat_startup = false\n"
+
+
+def lake_files_under(root: Path) -> list[Path]:
+    return sorted(path for path in root.rglob("*") if path.is_file())
 
 
 def fill(data_dir: Path, table: str, inserts: int = 3) -> int:
@@ -170,3 +175,28 @@ def test_share_cap_holds_unless_forced(tmp_path: Path) -> None:
     server = start_server(data_dir, config=config)
     server.stop()
     assert not one.exists()
+
+
+def test_shared_catalog_recreated_empty_is_refused(
+    tmp_path: Path,
+    catalog_dsn: str,  # noqa: F811
+) -> None:
+    config = f"catalog = '{catalog_dsn}'\ndata_path = '{tmp_path / 'shared'}'\n" + QUIET
+    data_dir = tmp_path / "server"
+    server = start_server(data_dir, config=config)
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE shared_rows AS SELECT range AS id FROM range(10)")
+    finally:
+        server.stop()
+    files = lake_files_under(tmp_path / "shared")
+    assert files
+    # The catalog database is lost (dropped and made again, empty).
+    with psycopg.connect(catalog_dsn, autocommit=True) as conn:
+        for (table,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall():
+            conn.execute(f'DROP TABLE "{table}"')
+    with pytest.raises(RuntimeError, match="not the one this data directory served"):
+        start_server(data_dir, config=config).stop()
+    assert lake_files_under(tmp_path / "shared") == files
