@@ -41,6 +41,10 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     assert any(path.endswith("-delete.parquet") for path, _ in taken.files)
     assert json.loads((tmp_path / "b" / "backup.json").read_text())["snapshot"] == taken.snapshot
     assert not list((source / "tmp").iterdir())  # the scratch copy is gone
+    # The backup directory is a data directory of its own.
+    copy = lake(tmp_path / "b")
+    assert copy.execute("SELECT count(*) FROM lake.public.p").fetchone() == (666,)
+    copy.close()
 
     target = tmp_path / "target"
     restored = backup.restore(tmp_path / "b", embedded(target), target)
