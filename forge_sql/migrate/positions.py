@@ -25,9 +25,16 @@ class Document:
     data: Any
     values: dict[Path_, Mark] = field(default_factory=dict)
     keys: dict[Path_, Mark] = field(default_factory=dict)
+    # Scalars written on one line without escapes: where their text starts, so that a
+    # position inside the value (an offset) maps to a column.
+    verbatim: dict[Path_, Mark] = field(default_factory=dict)
 
-    def where(self, path: Path_, *, key: bool = False) -> Mark:
-        """The closest known position of ``path``: the node itself, else its parent."""
+    def where(self, path: Path_, *, key: bool = False, offset: int | None = None) -> Mark:
+        """The closest known position of ``path``: the node itself, else its parent; with
+        ``offset``, that character of the value when the file spells it verbatim."""
+        start = self.verbatim.get(path)
+        if offset is not None and start is not None and not key:
+            return Mark(start.line, start.column + offset)
         table = self.keys if key else self.values
         for end in range(len(path), -1, -1):
             found = table.get(path[:end]) or self.values.get(path[:end])
@@ -57,13 +64,29 @@ def load(text: str, source: str) -> Document:
     return document
 
 
+def _verbatim(node: yaml.ScalarNode) -> Mark | None:
+    """Where the value's own text starts, if the file holds it unchanged on one line."""
+    start, end = node.start_mark, node.end_mark
+    if start.buffer is None or start.line != end.line or not isinstance(node.value, str):
+        return None
+    raw = start.buffer[start.pointer : end.pointer]
+    quote = 1 if node.style in ("'", '"') else 0
+    if node.style not in (None, "'", '"') or raw[quote : len(raw) - quote] != node.value:
+        return None
+    return Mark(start.line + 1, start.column + 1 + quote)
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def _walk(node: yaml.Node, path: Path_, document: Document) -> None:
     document.values[path] = _mark(node)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        start = _verbatim(node)
+        if start is not None:
+            document.verbatim[path] = start
+    elif isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             document.keys[(*path, key)] = _mark(key_node)
