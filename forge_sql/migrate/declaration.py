@@ -25,6 +25,7 @@ from pydantic import (
 from forge_sql.migrate import expressions, positions
 from forge_sql.migrate.errors import MigrationError
 from forge_sql.migrate.expressions import InvalidExpression, Kind
+from forge_sql.migrate.files import read_text
 from forge_sql.storage.external import Format, OptionValue, readable_directory
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
@@ -266,7 +267,7 @@ def load_file(path: Path, text: str | None = None) -> DeclarationFile:
     Relative dataset paths are taken from the directory that holds the file.
     """
     source = str(path)
-    document = positions.load(path.read_text(encoding="utf-8") if text is None else text, source)
+    document = positions.load(read_text(path) if text is None else text, source)
     data: Any = document.data
     prefix: tuple[str | int, ...] = ()
     if isinstance(data, dict) and "tables" not in data and "external" not in data:

@@ -11,6 +11,10 @@ from forge_sql.migrate.errors import MigrationError
 
 Path_ = tuple[str | int, ...]
 
+# Aliases let a small file stand for a huge document ("billion laughs": nine lines, 10^9
+# strings); a declaration is far below this many keys, items and scalars once expanded.
+MAX_NODES = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class Mark:
@@ -50,7 +54,10 @@ def load(text: str, source: str) -> Document:
         node = loader.get_single_node()
         if node is None:
             return Document(None)
+        _bounded(node, source)
         data = loader.construct_document(node)
+    except RecursionError:
+        raise MigrationError(f"{source}: invalid YAML: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -62,6 +69,43 @@ def load(text: str, source: str) -> Document:
     document = Document(data)
     _walk(node, (), document)
     return document
+
+
+def _bounded(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand beyond MAX_NODES, or refer to themselves,
+    counting each shared node once per use without expanding anything."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        children = _children(node)
+        if done:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_NODES:
+                mark = _mark(node)
+                raise MigrationError(
+                    f"{source}:{mark.line}:{mark.column}: YAML aliases expand to more than "
+                    f"{MAX_NODES} values; write the declaration out (or use fewer aliases)")
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_:
+            mark = _mark(node)
+            raise MigrationError(f"{source}:{mark.line}:{mark.column}: YAML alias refers to "
+                                 "itself (a recursive structure)")
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _verbatim(node: yaml.ScalarNode) -> Mark | None:
