@@ -11,6 +11,7 @@ from enum import Enum
 
 from forge_sql.migrate.declaration import TableDecl
 from forge_sql.migrate.errors import MigrationError
+from forge_sql.migrate.expressions import canonical
 from forge_sql.migrate.promotion import Promotion, classify
 from forge_sql.migrate.tables import (
     CONSTRAINTS,
@@ -246,10 +247,11 @@ def _expression(text: str) -> str:
 
 
 def _norm_default(text: str | None) -> str | None:
-    # DuckLake reports literal defaults quoted ('7' for 7): compare without the quotes.
+    # The catalog reports a default as DuckDB writes it back ("1+2" as "(1 + 2)"), and
+    # literals quoted ('7' for 7): compare both forms so, without the quotes.
     if text is None:
         return None
-    return text.strip().strip("'").lower()
+    return (canonical(text) or text).strip().strip("'").lower()
 
 
 def _comments(result: TableDiff, name: str, before: TableState | None,

@@ -84,6 +84,19 @@ def check(text: str, kind: Kind) -> str:
     return value
 
 
+def canonical(text: str) -> str | None:
+    """The expression as DuckDB writes it back (``1+2`` -> ``(1 + 2)``), the form the
+    catalog reports defaults in; None if it does not parse."""
+    lock, con = parser()
+    with lock:
+        try:
+            row = con.execute("SELECT json_deserialize_sql(json_serialize_sql($1))",
+                              [f"SELECT {text}"]).fetchone()
+        except duckdb.Error:
+            return None
+    return None if row is None else str(row[0]).removeprefix("SELECT ")
+
+
 def parser() -> tuple[threading.Lock, duckdb.DuckDBPyConnection]:
     """The in-memory connection that parses values (and resolves type names), with the
     lock its users hold: it runs no statement of the user's, only the parser on them."""

@@ -148,3 +148,19 @@ def test_defaults_are_pasted_parenthesised() -> None:
     # column's constraint.
     assert 'CREATE TABLE "public"."t" ("a" BOOLEAN DEFAULT (1 NOT NULL))' in sql
     assert tables.declared(decl).column("a") is not None
+
+
+def test_defaults_compare_as_the_catalog_writes_them() -> None:
+    (decl,) = declaration.load_file(SOURCE, textwrap.dedent("""
+        table: t
+        columns:
+          - {name: a, type: INTEGER, default: 1+2}
+          - {name: b, type: BOOLEAN, default: 1 NOT NULL}
+          - {name: c, type: INTEGER, default: 7}
+    """).lstrip()).tables
+    live = tables.TableState("public", "t", [
+        tables.ColumnState("a", "INTEGER", default="(1 + 2)"),
+        tables.ColumnState("b", "BOOLEAN", default="(1 IS NOT NULL)"),
+        tables.ColumnState("c", "INTEGER", default="'7'"),
+    ], constraints=[])
+    assert diff.diff(live, decl).changes == []
