@@ -6,6 +6,7 @@ and external datasets (an ``external:`` list).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -32,6 +33,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _TYPE_TEXT = re.compile(r'^[A-Za-z0-9_ ,()\[\]"]+$')
 
 
+@functools.lru_cache(maxsize=1024)
 def duckdb_type(text: str) -> str:
     """The type as DuckDB spells it (``int`` -> ``INTEGER``), or ValueError if unknown.
 

@@ -4,6 +4,7 @@ expression (a default, a check, a partition or sort key) and nothing around it.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
@@ -53,7 +54,13 @@ class InvalidExpression(ValueError):
 def check(text: str, kind: Kind) -> str:
     """``text`` stripped, if DuckDB parses it as one expression fit for ``kind``;
     InvalidExpression otherwise. Nothing is executed."""
-    value = text.strip()
+    return _checked(text.strip(), kind)
+
+
+# Planning loads every earlier declaration again for each pending file: the same values
+# are checked many times, and the answer depends on the text alone.
+@functools.lru_cache(maxsize=4096)
+def _checked(value: str, kind: Kind) -> str:
     if not value:
         raise InvalidExpression("empty: write an SQL expression")
     if len(value) > MAX_LENGTH:
