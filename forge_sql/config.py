@@ -7,6 +7,7 @@ Every field's description is the help text the CLI and the docs show.
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,12 @@ from forge_sql.storage.external import ExternalDataset
 from forge_sql.storage.policy import MaintenancePolicy
 
 DEFAULT_PORT = 5433  # 5432 is left to a PostgreSQL that may run on the same machine
+
+# DuckDB's memory_limit units (checked on DuckDB 1.5.5), or a share of physical memory.
+_MEMORY = re.compile(
+    r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>%|[KMGT]i?B|[KMGT]|B|bytes)\s*$", re.IGNORECASE
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class User(BaseModel):
@@ -38,11 +45,20 @@ class User(BaseModel):
     @field_validator("password")
     @classmethod
     def _is_verifier(cls, value: str) -> str:
+        from forge_sql.wire.auth import parse_verifier
+
         if not value.startswith("SCRAM-SHA-256$"):
             raise ValueError(
                 "store a SCRAM-SHA-256 verifier (run `forge-sql hash-password`), "
                 "not a clear-text password"
             )
+        try:
+            parse_verifier(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}: expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> "
+                "(base64), as `forge-sql hash-password` prints it"
+            ) from None
         return value
 
 
@@ -160,6 +176,26 @@ class Settings(BaseSettings):
         "restarts); the data directory and recorded datasets' directories always are.",
     )
 
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        match = _MEMORY.match(value)
+        number = float(match["number"]) if match else 0.0
+        if match is None or number <= 0 or (match["unit"] == "%" and number > 100):
+            raise ValueError(
+                f"{value!r} is not a memory size: write a number and a unit (512MB, 4GB, "
+                "1.5GiB; KB, MB, GB, TB count in 1000s, KiB, MiB, GiB, TiB in 1024s) or a "
+                "share of physical memory (75%)"
+            )
+        return value.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
     @field_validator("host")
     @classmethod
     def _valid_host(cls, value: str) -> str:
@@ -197,19 +233,16 @@ def load(config_file: Path | None = None, **flags: Any) -> Settings:
     """Build the settings from a TOML file, the environment and flags (None = not given)."""
     values: dict[str, Any] = {}
     if config_file is not None:
-        try:
-            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{config_file}: {exc}") from exc
+        values.update(_read_toml(config_file))
     env_overrides = _from_environment()
+    from_file = {k for k in values if k not in env_overrides}
     values = {k: v for k, v in values.items() if k not in env_overrides}
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
         settings = Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, config_file)) from exc
+        given = {k for k, v in flags.items() if v is not None}
+        raise ConfigError(_describe(exc, config_file, from_file - given, given)) from exc
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError("TLS needs both tls_cert and tls_key")
     if settings.tls_required and settings.tls_cert is None:
@@ -223,6 +256,30 @@ def load(config_file: Path | None = None, **flags: Any) -> Settings:
     return settings
 
 
+def _read_toml(config_file: Path) -> dict[str, Any]:
+    """The file's settings; bytes that are not UTF-8 or not TOML are reported with the
+    line and column."""
+    try:
+        data = config_file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{config_file}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02x}): "
+            "the config file is TOML, which is UTF-8 text"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_file}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{config_file}: not valid TOML: nested too deeply") from None
+
+
 def _from_environment() -> set[str]:
     import os
 
@@ -230,10 +287,19 @@ def _from_environment() -> set[str]:
     return {k[len(prefix) :].lower() for k in os.environ if k.startswith(prefix)}
 
 
-def _describe(exc: ValidationError, config_file: Path | None) -> str:
-    where = f" in {config_file}" if config_file else ""
-    lines = [f"invalid settings{where}:"]
+def _describe(exc: ValidationError, config_file: Path | None, from_file: set[str],
+              flags: set[str]) -> str:
+    """One line per invalid setting: where it came from, which one, what is wrong."""
+    lines = []
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"])
-        lines.append(f"  {loc}: {err['msg']}")
+        top = str(err["loc"][0]) if err["loc"] else ""
+        if top in flags:
+            where = f"--{top.replace('_', '-')}"
+        elif top in from_file and config_file is not None:
+            where = str(config_file)
+        else:
+            where = f"environment FORGE_SQL_{top.upper()}"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"invalid setting {loc} ({where}): {message}")
     return "\n".join(lines)

@@ -295,5 +295,9 @@ class InternalError(ForgeError):
     sqlstate = "XX000"
 
 
+class DataCorrupted(InternalError):
+    sqlstate = "XX001"
+
+
 class ConfigError(Exception):
     """Invalid settings: reported on the command line, never over the wire."""

@@ -14,12 +14,12 @@ from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
-from forge_sql.engine import pg_functions
+from forge_sql.engine import corruption, pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.errors import ConfigError
+from forge_sql.errors import ConfigError, DataCorrupted
 from forge_sql.sqltext import quote_ident
 from forge_sql.storage import (
     backup,
@@ -233,6 +233,26 @@ class Database:
             finally:
                 cursor.close()
 
+    def data_corrupted(self, error: DataCorrupted) -> None:
+        """An XX001 is about to be reported: name the lake's files that do not read when
+        DuckDB's message names none (bounded in time, forge_sql.engine.corruption), and
+        empty DuckDB's file cache. Checked on DuckDB 1.5.5: the cache keeps a damaged
+        file's blocks (DuckLake gives the reader the catalog's size, so a file copied
+        back from a backup is not seen as changed) until it is switched off and on."""
+        cursor = self._maintenance_cursor()
+        try:
+            if error.detail is None:
+                found = corruption.unreadable_files(cursor, self.catalog)
+                if found:
+                    error.detail = ("Unreadable file" + ("s: " if len(found) > 1 else ": ")
+                                    + ", ".join(found))
+            cursor.execute("SET enable_external_file_cache = false")
+            cursor.execute("SET enable_external_file_cache = true")
+        except duckdb.Error as exc:
+            log.warning("could not look for damaged data files: %s", exc)
+        finally:
+            cursor.close()
+
     def close(self) -> None:
         """Write inlined rows out as Parquet, then close the database."""
         self.schedule.stop()
@@ -250,21 +270,50 @@ class Database:
 def _open_server_database(
     path: Path, config: dict[str, str | bool | int | float | list[str]]
 ) -> duckdb.DuckDBPyConnection:
-    """The server's own DuckDB file. It holds derived state only (the pg_catalog emulation,
-    rebuilt at every start; user data lives in the lake), so a write-ahead log that DuckDB
-    cannot replay after a crash is set aside instead of keeping the server down. Checked on
-    DuckDB 1.5.5: a kill -9 can leave a log whose replay fails ("Schema with name pgc does
-    not exist") because the emulation's schema is dropped and created again at start-up."""
+    """The server's own DuckDB file. It holds derived state only: the pg_catalog emulation
+    (schemas pgc and pgc_information_schema, dropped and created again at every start by
+    forge_sql.catalog.install); user data, migrations history and recorded datasets live
+    in the lake, sessions and advisory locks in memory. The file is kept for its lock:
+    one server (or offline migrate) per data directory.
+
+    So a file DuckDB cannot open is set aside instead of keeping the server down: a
+    write-ahead log it cannot replay (checked on DuckDB 1.5.5: a kill -9 can leave one
+    whose replay fails with "Schema with name pgc does not exist"), or a corrupt main file
+    (not a DuckDB file, or a block whose checksum does not match). A file another
+    process holds locked is never touched."""
     try:
         return duckdb.connect(str(path), config=config)
     except duckdb.Error as exc:
         wal = path.with_name(path.name + ".wal")
-        if "WAL" not in str(exc) or not wal.exists():
+        if "Could not set lock" in str(exc) or "Conflicting lock" in str(exc):
+            raise  # another server or migrate run holds it: not ours to move
+        if "WAL" in str(exc) and wal.exists():
+            kept = wal.with_name(f"{wal.name}.unreplayable")
+            log.warning("%s could not be replayed (%s); moved to %s", wal, exc, kept.name)
+            wal.replace(kept)
+        elif _corrupt(exc) and path.exists():
+            kept = path.with_name(f"{path.name}.corrupt")
+            log.warning(
+                "%s is corrupt (%s); it holds derived state only (the pg_catalog emulation, "
+                "rebuilt at every start; user data lives in the lake), so it was moved to %s "
+                "and is created again", path, str(exc).splitlines()[0], kept.name)
+            path.replace(kept)
+            if wal.exists():
+                wal.replace(kept.with_name(f"{kept.name}.wal"))
+        else:
             raise
-        kept = wal.with_name(f"{wal.name}.unreplayable")
-        log.warning("%s could not be replayed (%s); moved to %s", wal, exc, kept.name)
-        wal.replace(kept)
         return duckdb.connect(str(path), config=config)
+
+
+def _corrupt(exc: duckdb.Error) -> bool:
+    # Messages checked on DuckDB 1.5.5 with random bytes, a file cut in half, a header
+    # and single blocks overwritten in place.
+    text = str(exc)
+    return isinstance(exc, duckdb.SerializationException | duckdb.InternalException) or any(
+        marker in text for marker in (
+            "not a valid DuckDB database file", "Corrupt database file", "checksum",
+            "Could not read enough bytes",
+        ))
 
 
 def memory_limit(text: str) -> str:

@@ -11,6 +11,15 @@ from forge_sql import errors as e
 _PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 _LINE = re.compile(r"^LINE (\d+): (.*)$")
 
+# A data file that is not the Parquet it should be (checked on DuckDB 1.5.5 with a lake
+# file cut short, emptied, its footer or its pages overwritten): the reader's own words.
+# Messages without a file name come from the Thrift decoder of footers and page headers.
+_CORRUPT = re.compile(
+    r"No magic bytes found at end of file|too small to be a Parquet file|Footer length error"
+    r"|TProtocolException|don't know what type|Corrupt database file"
+)
+_FILE = re.compile(r"""(?:file|File) ['"](?P<path>[^'"]+)['"]""")
+
 # (exception class name, message pattern, error class), first match wins.
 _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     (None, re.compile(r"[Dd]ivision by zero"), e.DivisionByZero),
@@ -110,6 +119,9 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     if isinstance(exc, duckdb.InterruptException):
         return e.QueryCanceled("canceling statement due to user request")
     kind = type(exc).__name__
+    if kind in ("Error", "InvalidInputException", "IOException", "InternalException") and (
+            _CORRUPT.search(message)):
+        return corrupted(message)
     for limit, lake_hint in _LAKE_LIMITS:
         if limit.search(message):
             return e.FeatureNotSupported(message, hint=lake_hint, position=position)
@@ -120,6 +132,21 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
             continue
         return error_cls(message, hint=hint, position=position)
     return e.InternalError(message, hint=hint, position=position)
+
+
+def corrupted(reason: str) -> e.DataCorrupted:
+    """XX001 (data_corrupted) for a data file that cannot be read; the file, when the
+    reader names it, in the message and the DETAIL."""
+    reason = "".join(c if c.isprintable() else "?" for c in reason).strip()
+    found = _FILE.search(reason)
+    hint = ("The file is damaged or was changed outside forge-sql: restore it from a "
+            "backup (docs/storage.md). Other tables are not affected.")
+    if found is None:
+        return e.DataCorrupted(f"could not read a data file of the lake: {reason}", hint=hint)
+    path = found["path"]
+    reason = reason.replace(f" '{path}'", "").replace(f"'{path}' ", "")
+    return e.DataCorrupted(f'could not read data file "{path}": {reason}',
+                           detail=f"File: {path}", hint=hint)
 
 
 def _split(text: str, sql: str | None) -> tuple[str, str | None, int | None]:

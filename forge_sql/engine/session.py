@@ -274,6 +274,8 @@ class EngineSession:
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error, self.function_error = self.function_error or translate(exc, sql), None
+        if isinstance(error, errors.DataCorrupted):
+            self._database.data_corrupted(error)
         self._inserts.discard()
         if isinstance(error, errors.QueryCanceled) and self._execution.timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")

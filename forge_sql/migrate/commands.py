@@ -179,6 +179,7 @@ def migrate(ctx: click.Context, /, allow_destructive: bool, out_of_order: bool,
     options = Options(allow_destructive, out_of_order)
 
     def body() -> int:
+        validate.declarations(files.discover(target.directory))  # before the database opens
         progress = target.progress()
         with _connect(target, progress) as conn, _locked(conn, target, progress):
             outcome = Migrator(conn, target.directory, options, progress).migrate()
@@ -207,6 +208,7 @@ def plan(ctx: click.Context, /, out_of_order: bool, **given: Any) -> None:
     target = _target(ctx, given)
 
     def body() -> int:
+        validate.declarations(files.discover(target.directory))  # before the database opens
         with _connect(target) as conn:
             steps = Migrator(conn, target.directory, Options(out_of_order=out_of_order)).plan()
         lines = []
@@ -262,6 +264,7 @@ def validate_command(ctx: click.Context, /, **given: Any) -> None:
     target = _target(ctx, given)
 
     def body() -> int:
+        validate.declarations(files.discover(target.directory))
         with _connect(target) as conn:
             _, items = Migrator(conn, target.directory, Options()).survey()
             problems = validate.history(items) + validate.drift(conn, items)

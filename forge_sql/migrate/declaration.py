@@ -6,9 +6,9 @@ and external datasets (an ``external:`` list).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +23,33 @@ from pydantic import (
     model_validator,
 )
 
-from forge_sql.migrate import positions
+from forge_sql.migrate import expressions, positions
 from forge_sql.migrate.errors import MigrationError
+from forge_sql.migrate.expressions import InvalidExpression, Kind
+from forge_sql.migrate.files import read_text
 from forge_sql.storage.external import Format, OptionValue, readable_directory
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _TYPE_TEXT = re.compile(r'^[A-Za-z0-9_ ,()\[\]"]+$')
-_types_lock = threading.Lock()
-_types: duckdb.DuckDBPyConnection | None = None
 
 
+@functools.lru_cache(maxsize=1024)
 def duckdb_type(text: str) -> str:
-    """The type as DuckDB spells it (``int`` -> ``INTEGER``), or ValueError if unknown."""
-    global _types
+    """The type as DuckDB spells it (``int`` -> ``INTEGER``), or ValueError if unknown.
+
+    The text must parse as a type inside one CAST before it is run, and only DuckDB's
+    own spelling of it (``typeof``) goes into the SQL that migrations write.
+    """
     if not _TYPE_TEXT.match(text) or text.count("(") != text.count(")"):
         raise ValueError(f"not a type: {text!r}")
-    with _types_lock:
-        if _types is None:
-            _types = duckdb.connect(":memory:")
+    try:
+        expressions.check(f"CAST(NULL AS {text})", Kind.DEFAULT)
+    except InvalidExpression:
+        raise ValueError(f"not a type: {text!r}") from None
+    lock, parser = expressions.parser()
+    with lock:
         try:
-            row = _types.execute(f"SELECT typeof(CAST(NULL AS {text}))").fetchone()
+            row = parser.execute(f"SELECT typeof(CAST(NULL AS {text}))").fetchone()
         except duckdb.Error as exc:
             raise ValueError(f"unknown type {text!r}: {str(exc).splitlines()[0]}") from exc
     assert row is not None
@@ -53,6 +60,13 @@ def _identifier(value: str) -> str:
     if not _IDENTIFIER.match(value):
         raise ValueError(f"{value!r} is not a plain identifier (letters, digits, _)")
     return value
+
+
+def _item(index: int, text: str, kind: Kind) -> str:
+    try:
+        return expressions.check(text, kind)
+    except InvalidExpression as exc:
+        raise InvalidExpression(str(exc), exc.offset, index) from None
 
 
 class _Strict(BaseModel):
@@ -85,6 +99,11 @@ class ColumnDecl(_Strict):
             return str(value)
         return value
 
+    @field_validator("default")
+    @classmethod
+    def _one_default(cls, value: str | None) -> str | None:
+        return None if value is None else expressions.check(value, Kind.DEFAULT)
+
 
 class KeyDecl(_Strict):
     """A unique key (recorded and checked by ``validate``; the storage does not enforce it)."""
@@ -98,6 +117,11 @@ class CheckDecl(_Strict):
 
     name: str
     expression: str = Field(min_length=1)
+
+    @field_validator("expression")
+    @classmethod
+    def _one_expression(cls, value: str) -> str:
+        return expressions.check(value, Kind.CHECK)
 
 
 class TableDecl(_Strict):
@@ -115,6 +139,16 @@ class TableDecl(_Strict):
     drop: bool = Field(False, description="Drop the table (destructive).")
 
     _names = field_validator("table", "schema_")(lambda v: _identifier(v))
+
+    @field_validator("partitioned_by")
+    @classmethod
+    def _partition_keys(cls, value: list[str]) -> list[str]:
+        return [_item(index, key, Kind.PARTITION_KEY) for index, key in enumerate(value)]
+
+    @field_validator("sorted_by")
+    @classmethod
+    def _sort_keys(cls, value: list[str]) -> list[str]:
+        return [_item(index, key, Kind.SORT_KEY) for index, key in enumerate(value)]
 
     @field_validator("unique", mode="before")
     @classmethod
@@ -235,7 +269,7 @@ def load_file(path: Path, text: str | None = None) -> DeclarationFile:
     Relative dataset paths are taken from the directory that holds the file.
     """
     source = str(path)
-    document = positions.load(path.read_text(encoding="utf-8") if text is None else text, source)
+    document = positions.load(read_text(path) if text is None else text, source)
     data: Any = document.data
     prefix: tuple[str | int, ...] = ()
     if isinstance(data, dict) and "tables" not in data and "external" not in data:
@@ -264,7 +298,12 @@ def _describe(exc: ValidationError, document: positions.Document,
             mark = document.where(loc[:-1])
             message = f"missing key {loc[-1]!r}"
         else:
-            mark = document.where(loc)
+            cause = (error.get("ctx") or {}).get("error")
+            offset = None
+            if isinstance(cause, InvalidExpression):
+                loc = loc if cause.index is None else (*loc, cause.index)
+                offset = cause.offset
+            mark = document.where(loc, offset=offset)
             message = str(error["msg"]).removeprefix("Value error, ")
         dotted = _dotted(loc)
         lines.append(f"{source}:{mark.line}:{mark.column}: {dotted + ': ' if dotted else ''}"

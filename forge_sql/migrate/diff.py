@@ -11,6 +11,7 @@ from enum import Enum
 
 from forge_sql.migrate.declaration import TableDecl
 from forge_sql.migrate.errors import MigrationError
+from forge_sql.migrate.expressions import canonical
 from forge_sql.migrate.promotion import Promotion, classify
 from forge_sql.migrate.tables import (
     CONSTRAINTS,
@@ -88,7 +89,7 @@ def _create(state: TableState) -> list[str]:
 def _column_sql(column: ColumnState) -> str:
     text = f"{quote_ident(column.name)} {column.type}"
     if column.default is not None:
-        text += f" DEFAULT {column.default}"
+        text += f" DEFAULT {_expression(column.default)}"
     if not column.nullable:
         text += " NOT NULL"
     return text
@@ -165,7 +166,7 @@ def _add_column(name: str, column: ColumnState) -> list[str]:
     # Without NOT NULL: DuckLake adds columns without constraints only.
     sql = f"ALTER TABLE {name} ADD COLUMN {quote_ident(column.name)} {column.type}"
     if column.default is not None:
-        sql += f" DEFAULT {column.default}"
+        sql += f" DEFAULT {_expression(column.default)}"
     return [sql]
 
 
@@ -235,14 +236,22 @@ def _nullability(result: TableDiff, name: str,
 def _set_default(name: str, column: str, default: str | None) -> str:
     if default is None:
         return f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column)} DROP DEFAULT"
-    return f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column)} SET DEFAULT {default}"
+    return (f"ALTER TABLE {name} ALTER COLUMN {quote_ident(column)} SET DEFAULT "
+            f"{_expression(default)}")
+
+
+def _expression(text: str) -> str:
+    """A default in parentheses: declarations.py checked that it is one expression, and
+    parenthesised it stays one where the grammar takes less (``DEFAULT 1 NOT NULL``)."""
+    return f"({text})"
 
 
 def _norm_default(text: str | None) -> str | None:
-    # DuckLake reports literal defaults quoted ('7' for 7): compare without the quotes.
+    # The catalog reports a default as DuckDB writes it back ("1+2" as "(1 + 2)"), and
+    # literals quoted ('7' for 7): compare both forms so, without the quotes.
     if text is None:
         return None
-    return text.strip().strip("'").lower()
+    return (canonical(text) or text).strip().strip("'").lower()
 
 
 def _comments(result: TableDiff, name: str, before: TableState | None,

@@ -72,7 +72,21 @@ class MigrationFile:
         return f"R__{self.name}" if self.version is None else f"V{self.version}__{self.name}"
 
     def text(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        return read_text(self.path)
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text; an invalid byte is reported as ``file:line:column``."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise MigrationError(
+            f"{path}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02x}): "
+            "migration files are UTF-8 text"
+        ) from None
 
 
 def checksum(data: bytes) -> str:

@@ -26,6 +26,14 @@ class Problem:
         return {"kind": self.kind, "message": self.message}
 
 
+def declarations(found: list[MigrationFile]) -> None:
+    """Every YAML file of the directory, pending ones included, must load: a value that is
+    not one SQL expression is refused here as `migrate` and `plan` refuse it."""
+    for file in found:
+        if file.kind == "yaml":
+            declaration.load_file(file.path)
+
+
 def history(items: list[status.Item]) -> list[Problem]:
     problems = []
     for item in items:

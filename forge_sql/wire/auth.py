@@ -114,8 +114,11 @@ def parse_verifier(text: str) -> ScramVerifier:
     except binascii.Error as exc:
         raise ValueError(f"invalid base64 in SCRAM verifier: {exc}") from None
     iterations = int(match.group(1))
-    if iterations < 1 or len(stored_key) != 32 or len(server_key) != 32:
-        raise ValueError("invalid SCRAM verifier")
+    if iterations < 1:
+        raise ValueError("invalid SCRAM verifier: the iteration count must be positive")
+    for name, key in (("StoredKey", stored_key), ("ServerKey", server_key)):
+        if len(key) != 32:
+            raise ValueError(f"invalid SCRAM verifier: {name} is {len(key)} bytes, not 32")
     return ScramVerifier(iterations, salt, stored_key, server_key)
 
 

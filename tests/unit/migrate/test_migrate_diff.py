@@ -45,7 +45,7 @@ def test_create_table_with_comments_layout_and_keys() -> None:
     assert _sql(result) == [
         'CREATE SCHEMA IF NOT EXISTS "public"',
         'CREATE TABLE "public"."t" ("id" BIGINT NOT NULL, '
-        '"status" VARCHAR DEFAULT \'new\' NOT NULL)',
+        '"status" VARCHAR DEFAULT (\'new\') NOT NULL)',
         'COMMENT ON TABLE "public"."t" IS \'It\'\'s a table.\'',
         'COMMENT ON COLUMN "public"."t"."id" IS \'Key\'',
         'ALTER TABLE "public"."t" SET PARTITIONED BY (status)',
@@ -73,7 +73,7 @@ def test_add_rename_and_drop_columns() -> None:
     assert _sql(result) == [
         'ALTER TABLE "public"."t" RENAME COLUMN "mail" TO "email"',
         'ALTER TABLE "public"."t" DROP COLUMN "old"',
-        'ALTER TABLE "public"."t" ADD COLUMN "score" INTEGER DEFAULT 0',
+        'ALTER TABLE "public"."t" ADD COLUMN "score" INTEGER DEFAULT (0)',
     ]
     assert [c.risk for c in result.changes] == [Risk.SAFE, Risk.DESTRUCTIVE, Risk.SAFE]
     assert _undo(result) == [
@@ -109,7 +109,7 @@ def test_widening_is_safe_and_narrowing_rewrites() -> None:
         'UPDATE "public"."t" SET "__forge_retype_b" = CAST("b" AS INTEGER)',
         'ALTER TABLE "public"."t" DROP COLUMN "b"',
         'ALTER TABLE "public"."t" RENAME COLUMN "__forge_retype_b" TO "b"',
-        'ALTER TABLE "public"."t" ALTER COLUMN "b" SET DEFAULT 1',
+        'ALTER TABLE "public"."t" ALTER COLUMN "b" SET DEFAULT (1)',
     )
 
 
