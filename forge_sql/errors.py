@@ -141,6 +141,10 @@ class ReadOnlySqlTransaction(ForgeError):
     sqlstate = "25006"
 
 
+class IdleInTransactionSessionTimeout(FatalError):
+    sqlstate = "25P03"
+
+
 class InvalidSavepointSpecification(ForgeError):
     sqlstate = "3B001"
 
@@ -279,6 +283,10 @@ class QueryCanceled(ForgeError):
 
 class AdminShutdown(FatalError):
     sqlstate = "57P01"
+
+
+class IdleSessionTimeout(FatalError):
+    sqlstate = "57P05"
 
 
 # Class 58 - system error
