@@ -259,6 +259,11 @@ class TooManyConnections(FatalError):
     sqlstate = "53300"
 
 
+# Class 54 - program limit exceeded
+class ProgramLimitExceeded(ForgeError):
+    sqlstate = "54000"
+
+
 # Class 55 - object not in prerequisite state
 class ObjectNotInPrerequisiteState(ForgeError):
     sqlstate = "55000"

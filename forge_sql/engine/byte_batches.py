@@ -5,7 +5,6 @@ batches of a few megabytes, and a single row wider than the limit still goes out
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -63,36 +62,60 @@ def fetch_rows(types: Sequence[str], batch_rows: int, batch_bytes: int) -> int:
     return max(1, min(batch_rows, batch_bytes // width))
 
 
-class BoundedReader:
+class ResultReader:
     """Reads like a ``pyarrow.RecordBatchReader`` (``schema``, ``read_next_batch``,
-    iteration), regrouping the batches of DuckDB's reader; DuckDB's errors pass as raised."""
+    iteration) over DuckDB's reader, its batches regrouped when ``regroup`` is set.
 
-    def __init__(self, reader: pa.RecordBatchReader, max_rows: int, max_bytes: int) -> None:
+    DuckDB's errors cross the Arrow stream as OSError ("Invalid Input Error: ..."); they
+    come out as the DuckDB exceptions they were, so they are translated like any other.
+    """
+
+    def __init__(
+        self, reader: pa.RecordBatchReader, max_rows: int, max_bytes: int, regroup: bool
+    ) -> None:
         self.schema = reader.schema
-        self._batches = bounded(reader, max_rows, max_bytes)
+        self._batches: Iterator[pa.RecordBatch] = (
+            bounded(reader, max_rows, max_bytes) if regroup else iter(reader)
+        )
 
     def read_next_batch(self) -> pa.RecordBatch:
         """The next batch; StopIteration at the end."""
-        return next(self._batches)
+        try:
+            return next(self._batches)
+        except OSError as exc:
+            raise duckdb_error(exc) from None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self._batches
+        while True:
+            try:
+                yield self.read_next_batch()
+            except StopIteration:
+                return
 
 
-Batches: TypeAlias = pa.RecordBatchReader | BoundedReader
+def duckdb_error(exc: OSError) -> duckdb.Error:
+    """The DuckDB exception that ``exc`` carries as text: "Conversion Error: ..." becomes
+    ``duckdb.ConversionException``; a message without such a prefix, ``duckdb.Error``."""
+    text = str(exc)
+    kind, sep, _ = text.partition(" Error: ")
+    name = "".join(word.capitalize() for word in kind.split()) + "Exception"
+    cls = getattr(duckdb, name, None) if sep else None
+    if not (isinstance(cls, type) and issubclass(cls, duckdb.Error)):
+        cls = duckdb.Error
+    return cls(text)
 
 
 def open_reader(
     cursor: duckdb.DuckDBPyConnection, batch_rows: int, batch_bytes: int
-) -> Batches:
+) -> ResultReader:
     """The executed statement's rows on ``cursor`` in batches of at most ``batch_rows`` rows
     and ``batch_bytes`` bytes (or a single row, if one row is wider)."""
     types = [str(column[1]) for column in cursor.description or ()]
     rows = fetch_rows(types, batch_rows, batch_bytes)
     reader: pa.RecordBatchReader = cursor.to_arrow_reader(rows)
-    if rows >= batch_rows and row_width(types) is not None:
-        return reader  # bounded by rows and bytes already: the hot path adds nothing
-    return BoundedReader(reader, batch_rows, batch_bytes)
+    # Narrow rows of fixed width are bounded by rows and bytes already: nothing to regroup.
+    regroup = rows < batch_rows or row_width(types) is None
+    return ResultReader(reader, batch_rows, batch_bytes, regroup)
 
 
 def bounded(

@@ -109,7 +109,7 @@ class Cursor:
     name: str
     columns: tuple[Column, ...]
     hold: bool
-    reader: byte_batches.Batches | None
+    reader: byte_batches.ResultReader | None
     spill_dir: Path
     committed: bool = False  # a WITH HOLD cursor whose transaction committed
     binary: bool = False  # DECLARE ... BINARY: a simple-query FETCH sends binary rows
