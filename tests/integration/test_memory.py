@@ -132,3 +132,16 @@ def test_copy_out_of_wide_rows(limited: RunningServer, fmt: str) -> None:
 
 def test_server_log_has_no_traceback(limited: RunningServer, tmp_path: Path) -> None:
     assert "Traceback" not in limited.log_file.read_text(errors="replace")
+
+
+def test_error_in_the_middle_of_a_stream_keeps_its_sqlstate(limited: RunningServer) -> None:
+    """DuckDB errors met while rows stream arrive through Arrow as OSError: they must still
+    be the DuckDB error they were (22P02 here), not an internal error."""
+    sql = (
+        "SELECT CAST(CASE WHEN range < 3000000 THEN '1' ELSE 'x' END AS INTEGER) AS v "
+        "FROM range(6000000)"
+    )
+    with psycopg.connect(limited.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            conn.execute(sql).fetchall()
+        assert conn.execute("SELECT 1").fetchone() == (1,)
