@@ -56,6 +56,7 @@ def main() -> None:
 @click.option("--memory-limit", default=None, help=_help("memory_limit"))
 @click.option("--threads", type=int, default=None, help=_help("threads"))
 @click.option("--max-connections", type=int, default=None, help=_help("max_connections"))
+@click.option("--batch-bytes", type=int, default=None, help=_help("batch_bytes"))
 @click.option("--log-level", default=None, help=_help("log_level"))
 @click.option(
     "--accept-catalog", is_flag=True, default=None, help=_help("accept_catalog")

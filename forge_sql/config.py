@@ -87,13 +87,50 @@ class Settings(BaseSettings):
     )
     memory_limit: str = Field("75%", description="DuckDB memory limit for the whole process.")
     threads: int = Field(0, ge=0, description="DuckDB worker threads (0: one per core).")
-    max_connections: int = Field(100, ge=1, description="Concurrent client connections.")
+    max_connections: int = Field(
+        100,
+        ge=1,
+        description="Concurrent client connections, superuser_reserved_connections included.",
+    )
+    superuser_reserved_connections: int = Field(
+        3,
+        ge=0,
+        description="Connection slots kept for superusers: once max_connections minus these "
+        "are in use, only superusers may connect (as in PostgreSQL).",
+    )
+    authentication_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a client has to complete the startup and authentication before "
+        "the connection is closed.",
+    )
+    idle_session_timeout: int = Field(
+        0,
+        ge=0,
+        description="Milliseconds a session may stay idle outside a transaction before it is "
+        "closed with FATAL 57P05 (0: never). Sessions may SET their own.",
+    )
+    idle_in_transaction_session_timeout: int = Field(
+        0,
+        ge=0,
+        description="Milliseconds a session may stay idle inside an open transaction before "
+        "it is closed with FATAL 25P03 (0: never). Sessions may SET their own.",
+    )
     max_message_size: int = Field(
         256 * 1024 * 1024,
         ge=1024,
-        description="Largest protocol message accepted from a client, in bytes.",
+        description="Largest Query, Parse, Bind, CopyData or FunctionCall message accepted "
+        "from a client, in bytes; other messages are limited to 10000 bytes (startup, "
+        "Describe, Execute, Sync, ...) or 65535 (authentication), as in PostgreSQL.",
     )
     batch_rows: int = Field(65536, ge=1024, description="Rows per Arrow batch streamed to clients.")
+    batch_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest Arrow batch of result rows, in bytes (SELECT, FETCH, COPY TO "
+        "STDOUT): rows are sent in batches of at most batch_rows rows and batch_bytes bytes, "
+        "a single wider row alone. It also bounds the encoded rows a session holds.",
+    )
     inline_rows: int = Field(
         1000,
         ge=0,

@@ -141,6 +141,10 @@ class ReadOnlySqlTransaction(ForgeError):
     sqlstate = "25006"
 
 
+class IdleInTransactionSessionTimeout(FatalError):
+    sqlstate = "25P03"
+
+
 class InvalidSavepointSpecification(ForgeError):
     sqlstate = "3B001"
 
@@ -259,6 +263,11 @@ class TooManyConnections(FatalError):
     sqlstate = "53300"
 
 
+# Class 54 - program limit exceeded
+class ProgramLimitExceeded(ForgeError):
+    sqlstate = "54000"
+
+
 # Class 55 - object not in prerequisite state
 class ObjectNotInPrerequisiteState(ForgeError):
     sqlstate = "55000"
@@ -283,6 +292,10 @@ class QueryCanceled(ForgeError):
 
 class AdminShutdown(FatalError):
     sqlstate = "57P01"
+
+
+class IdleSessionTimeout(FatalError):
+    sqlstate = "57P05"
 
 
 # Class 58 - system error

@@ -24,6 +24,9 @@ class Engine:
             raise InvalidCatalogName(f'database "{startup.database}" does not exist')
         return EngineSession(self.database, startup)
 
+    def is_superuser(self, user: str) -> bool:
+        return self.database.is_superuser(user)
+
     def server_parameters(self) -> dict[str, str]:
         return {
             "server_version": SERVER_VERSION,

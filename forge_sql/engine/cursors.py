@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.engine import column_names
+from forge_sql.engine import byte_batches, column_names
 from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement, identifier
 from forge_sql.wire.backend import Column, CopyIn, CopyOut, Result
@@ -109,7 +109,7 @@ class Cursor:
     name: str
     columns: tuple[Column, ...]
     hold: bool
-    reader: pa.RecordBatchReader | None
+    reader: byte_batches.ResultReader | None
     spill_dir: Path
     committed: bool = False  # a WITH HOLD cursor whose transaction committed
     binary: bool = False  # DECLARE ... BINARY: a simple-query FETCH sends binary rows
@@ -300,6 +300,9 @@ class Session(Protocol):
     @property
     def batch_rows(self) -> int: ...
 
+    @property
+    def batch_bytes(self) -> int: ...
+
     def running(self, flag: bool) -> None: ...
 
     def detach_stream(self) -> None: ...
@@ -343,7 +346,9 @@ class CursorCommands:
             session.running(False)
         description = self._connection.description or ()
         columns = column_names.result_columns(sql, description)
-        reader = self._connection.to_arrow_reader(session.batch_rows)
+        reader = byte_batches.open_reader(
+            self._connection, session.batch_rows, session.batch_bytes
+        )
         cursor = Cursor(declare.name, columns, declare.hold, reader, self._cursors.spill_dir)
         cursor.binary = declare.binary
         self._cursors.add(cursor)

@@ -23,6 +23,8 @@ _FILE = re.compile(r"""(?:file|File) ['"](?P<path>[^'"]+)['"]""")
 # (exception class name, message pattern, error class), first match wins.
 _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     (None, re.compile(r"[Dd]ivision by zero"), e.DivisionByZero),
+    # DuckDB's Arrow export of one vector (2048 rows) whose strings pass 2 GiB.
+    (None, re.compile(r"maximum total string size"), e.ProgramLimitExceeded),
     ("InterruptException", None, e.QueryCanceled),
     ("PermissionException", None, e.InsufficientPrivilege),
     ("ParserException", None, e.SyntaxError_),

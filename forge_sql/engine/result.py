@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine.byte_batches import ResultReader
 from forge_sql.engine.statements import Statement
 from forge_sql.wire.backend import Column, CopyIn, CopyOut
 
@@ -83,7 +84,7 @@ class ArrowResult(_NoCopy):
         self,
         session: EngineSession,
         statement: Statement,
-        reader: pa.RecordBatchReader,
+        reader: ResultReader,
         columns: tuple[Column, ...],
         copy: CopyOut | None = None,
     ) -> None:
@@ -92,7 +93,7 @@ class ArrowResult(_NoCopy):
         self.notices: list[tuple[str, str]] = []
         self._session = session
         self._statement = statement
-        self._reader: pa.RecordBatchReader | None = reader
+        self._reader: ResultReader | None = reader
         self._held: list[pa.RecordBatch] | None = None
         self._rows = 0
 

@@ -14,6 +14,7 @@ from forge_sql import errors
 from forge_sql.engine import (
     activity,
     batching,
+    byte_batches,
     column_names,
     copyin,
     savepoints,
@@ -73,11 +74,14 @@ class EngineSession:
         self._cursor = database.cursor()
         self._declarations = Declarations(self._cursor, database.catalog)
         self._startup = startup
-        self.settings = session_settings.SessionSettings(dict(startup.parameters))
+        self.settings = session_settings.SessionSettings(
+            dict(startup.parameters), session_settings.server_defaults(database.settings)
+        )
         self._streaming: ArrowResult | None = None
         self._execution = activity.Execution(self._cursor, self._statement_timeout)
         self._timezone = ""
         self.batch_rows = database.settings.batch_rows
+        self.batch_bytes = database.settings.batch_bytes
         self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
         if superuser is None:
@@ -241,6 +245,14 @@ class EngineSession:
         self.settings.changed.clear()
         return changed
 
+    def idle_timeouts(self) -> tuple[float, float]:
+        return (
+            session_settings.duration_ms(self.settings.get("idle_session_timeout")),
+            session_settings.duration_ms(
+                self.settings.get("idle_in_transaction_session_timeout")
+            ),
+        )
+
     def cancel(self) -> None:
         self._execution.cancel()
 
@@ -335,7 +347,7 @@ class EngineSession:
             return TableResult(table, columns, "SELECT")
         if statement.returns_rows:
             columns = column_names.result_columns(statement.sql, description or ())
-            reader = self._cursor.to_arrow_reader(self.batch_rows)
+            reader = byte_batches.open_reader(self._cursor, self.batch_rows, self.batch_bytes)
             result = ArrowResult(self, statement, reader, columns)
             self._streaming = result
             return result
@@ -376,7 +388,7 @@ class EngineSession:
         finally:
             self.running(False)
         columns = column_names.result_columns(copy.select_sql(), self._cursor.description or ())
-        reader = self._cursor.to_arrow_reader(self.batch_rows)
+        reader = byte_batches.open_reader(self._cursor, self.batch_rows, self.batch_bytes)
         result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
         self._streaming = result
         return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass
+from typing import Protocol
 
 from forge_sql import errors
 
@@ -34,7 +35,12 @@ SETTINGS: dict[str, Setting] = {
     "search_path": Setting('"$user", public', "Sets the schema search order."),
     "statement_timeout": Setting("0", "Maximum allowed duration of any statement."),
     "lock_timeout": Setting("0", "Maximum allowed duration of any wait for a lock."),
-    "idle_in_transaction_session_timeout": Setting("0", "Idle-in-transaction timeout."),
+    "idle_in_transaction_session_timeout": Setting(
+        "0", "Closes a session idle this long inside a transaction (ms; 0: off)."
+    ),
+    "idle_session_timeout": Setting(
+        "0", "Closes a session idle this long outside a transaction (ms; 0: off)."
+    ),
     "client_min_messages": Setting("notice", "Sets the message levels sent to the client."),
     "default_transaction_isolation": Setting(
         "repeatable read", "Isolation level of each new transaction."
@@ -97,7 +103,12 @@ _ISOLATION = re.compile(
 class SessionSettings:
     """One session's values; unknown names are refused as PostgreSQL does (42704)."""
 
-    def __init__(self, startup: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, startup: dict[str, str] | None = None, defaults: dict[str, str] | None = None
+    ) -> None:
+        """``defaults``: the server's own defaults (its configuration), which RESET and
+        sessions that never SET a value see in place of PostgreSQL's."""
+        self._defaults = defaults or {}
         self._values: dict[str, str] = {}
         self.changed: dict[str, str] = {}
         self._begin: dict[str, str] | None = None  # values when the transaction block began
@@ -116,7 +127,7 @@ class SessionSettings:
         if key in _TRANSACTION_DEFAULTS and (self._begin is None or key not in self._values):
             # Outside a block, or not set for this one: the session default applies.
             return self.get(_TRANSACTION_DEFAULTS[key])
-        return self._values.get(key, setting.default)
+        return self._values.get(key, self._defaults.get(key, setting.default))
 
     def set(self, name: str, value: str, local: bool = False) -> None:
         key = name.lower()
@@ -257,7 +268,7 @@ class SessionSettings:
             return level
         if key == "timezone":
             return _timezone(value)
-        if key in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+        if key in _DURATIONS:
             duration_ms(value)
         if key == "datestyle" and "ISO" not in value.upper():
             raise errors.InvalidParameterValue(
@@ -272,10 +283,29 @@ class SessionSettings:
         return value
 
 
+_DURATIONS = {
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "idle_session_timeout",
+}
 _BOOLEANS = {"default_transaction_read_only", "transaction_read_only", "jit", "row_security"}
 _LEVELS = {"serializable", "repeatable read", "read committed", "read uncommitted"}
 _TRUE = {"on", "true", "yes", "1", "t", "y"}
 _FALSE = {"off", "false", "no", "0", "f", "n"}
+
+
+class ServerDefaults(Protocol):
+    idle_session_timeout: int
+    idle_in_transaction_session_timeout: int
+
+
+def server_defaults(config: ServerDefaults) -> dict[str, str]:
+    """The session settings whose default the server's configuration gives."""
+    return {
+        "idle_session_timeout": str(config.idle_session_timeout),
+        "idle_in_transaction_session_timeout": str(config.idle_in_transaction_session_timeout),
+    }
 
 
 def _boolean(key: str, value: str) -> str:

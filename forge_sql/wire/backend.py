@@ -185,6 +185,10 @@ class BackendSession(Protocol):
     def take_parameter_changes(self) -> dict[str, str]:
         """ParameterStatus values changed by the statements run since the last call."""
 
+    def idle_timeouts(self) -> tuple[float, float]:
+        """The session's idle_session_timeout and idle_in_transaction_session_timeout in
+        milliseconds (0: off). Called on the event loop; does not block."""
+
     def cancel(self) -> None:
         """Interrupt the running statement, if any. Called from any thread."""
 
@@ -204,3 +208,6 @@ class Backend(Protocol):
 
     def server_parameters(self) -> dict[str, str]:
         """ParameterStatus values reported to every new session."""
+
+    def is_superuser(self, user: str) -> bool:
+        """Whether ``user`` (authenticated) may take the slots reserved for superusers."""

@@ -14,6 +14,16 @@ from forge_sql.errors import ProtocolViolation
 
 MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 MAX_STARTUP_SIZE = 10000  # PostgreSQL's MAX_STARTUP_PACKET_LENGTH
+# PostgreSQL's PQ_SMALL_MESSAGE_LIMIT: messages that carry no SQL or data (Describe, Close,
+# Execute, Sync, Flush, Terminate, CopyDone, CopyFail) are refused beyond it, whatever
+# max_message_size says, so a forged length cannot make the server buffer them.
+SMALL_MESSAGE_LIMIT = 10000
+MAX_AUTH_TOKEN_SIZE = 65535  # PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH (password, SASL)
+# Query, Parse, Bind, CopyData, FunctionCall: limited by max_message_size.
+LARGE_MESSAGE_TYPES = frozenset(b"QPBdF")
+# Bodies above this are read into one buffer of their size, chunk by chunk: a single
+# readexactly would hold the message three times (its stream buffer, a slice, a copy).
+_DIRECT_READ_BYTES = 1 << 20
 
 _HEADER = struct.Struct("!BI")
 _LENGTH = struct.Struct("!I")
@@ -28,12 +38,25 @@ class ConnectionClosed(Exception):
         self.clean = clean
 
 
-def _check_length(length: int, minimum: int, max_size: int) -> None:
+def _check_length(length: int, minimum: int, max_size: int, what: str = "message") -> None:
     # Checked on the header alone, so a forged length never makes us buffer its body.
     if length < minimum:
         raise ProtocolViolation(f"invalid message length {length}")
     if length > max_size:
-        raise ProtocolViolation(f"message length {length} exceeds the limit of {max_size} bytes")
+        raise ProtocolViolation(
+            f"invalid message length {length}: the limit for {what} is {max_size} bytes"
+        )
+
+
+def message_limit(type_code: int, max_size: int) -> int:
+    """The largest length accepted for a message of this type (PostgreSQL's SocketBackend
+    gives each type its limit the same way)."""
+    return max_size if type_code in LARGE_MESSAGE_TYPES else min(max_size, SMALL_MESSAGE_LIMIT)
+
+
+def _describe_type(type_code: int) -> str:
+    char = chr(type_code)
+    return f"message type '{char}'" if char.isprintable() else f"message type 0x{type_code:02X}"
 
 
 class MessageReader:
@@ -70,7 +93,7 @@ class MessageReader:
             if self._buffered < 4:
                 return None
             (length,) = _LENGTH.unpack(self._take(4))
-            self._guard(length, 8, MAX_STARTUP_SIZE)
+            self._guard(length, 8, MAX_STARTUP_SIZE, "the startup packet")
             self._pending = (_STARTUP, length - 4)
         body = self._take_pending()
         return None if body is None else body.tobytes()
@@ -83,15 +106,16 @@ class MessageReader:
             if self._buffered < 5:
                 return None
             type_code, length = _HEADER.unpack(self._take(5))
-            self._guard(length, 4, self.max_message_size)
+            limit = message_limit(type_code, self.max_message_size)
+            self._guard(length, 4, limit, _describe_type(type_code))
             self._pending = (type_code, length - 4)
         type_code = self._pending[0]
         body = self._take_pending()
         return None if body is None else (type_code, body)
 
-    def _guard(self, length: int, minimum: int, max_size: int) -> None:
+    def _guard(self, length: int, minimum: int, max_size: int, what: str = "message") -> None:
         try:
-            _check_length(length, minimum, max_size)
+            _check_length(length, minimum, max_size, what)
         except ProtocolViolation as exc:
             self._error = exc  # the stream is out of step for good
             raise
@@ -150,16 +174,37 @@ async def _read_exactly(reader: asyncio.StreamReader, size: int, at_boundary: bo
 async def read_startup(reader: asyncio.StreamReader, max_size: int = MAX_STARTUP_SIZE) -> bytes:
     """Read one startup packet and return its body (SSLRequest, StartupMessage, ...)."""
     (length,) = _LENGTH.unpack(await _read_exactly(reader, 4, at_boundary=True))
-    _check_length(length, 8, max_size)
+    _check_length(length, 8, max_size, "the startup packet")
     return await _read_exactly(reader, length - 4, at_boundary=False)
 
 
 async def read_message(
-    reader: asyncio.StreamReader, max_size: int = MAX_MESSAGE_SIZE
-) -> tuple[int, bytes]:
-    """Read one typed message: the header first, the body only once its length is checked."""
+    reader: asyncio.StreamReader, max_size: int = MAX_MESSAGE_SIZE, *, typed: bool = True
+) -> tuple[int, bytes | memoryview]:
+    """Read one typed message: the header first, the body only once its length is checked
+    against the limit of its type (``typed``; else ``max_size`` applies to every type)."""
     type_code, length = _HEADER.unpack(await _read_exactly(reader, 5, at_boundary=True))
-    _check_length(length, 4, max_size)
+    limit = message_limit(type_code, max_size) if typed else max_size
+    _check_length(length, 4, limit, _describe_type(type_code))
     if length == 4:
         return type_code, b""
+    if length - 4 > _DIRECT_READ_BYTES:
+        return type_code, await _read_large(reader, length - 4)
     return type_code, await _read_exactly(reader, length - 4, at_boundary=False)
+
+
+async def _read_large(reader: asyncio.StreamReader, size: int) -> memoryview:
+    """``size`` bytes read into one buffer allocated once: the only full copy of them."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    try:
+        while filled < size:
+            chunk = await reader.read(min(size - filled, _DIRECT_READ_BYTES))
+            if not chunk:
+                raise ConnectionClosed(clean=False)
+            view[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+    except ConnectionError as exc:  # reset by peer
+        raise ConnectionClosed(clean=False) from exc
+    return view

@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 class ServerSettings(Protocol):
     max_connections: int
+    superuser_reserved_connections: int
+    authentication_timeout: float
     max_message_size: int
+    batch_bytes: int
     tls_required: bool
 
 
@@ -89,10 +92,21 @@ class Server:
             if task is not None:
                 self._tasks.discard(task)
 
-    def register(self, session: Session) -> int:
-        """Admit an authenticated session and give it its process id."""
-        if len(self.sessions) >= self.settings.max_connections:
+    def register(self, session: Session, superuser: bool) -> int:
+        """Admit an authenticated session and give it its process id.
+
+        As in PostgreSQL, the last ``superuser_reserved_connections`` slots are for
+        superusers, so they can still connect (and terminate sessions) when clients have
+        taken all the others.
+        """
+        in_use = len(self.sessions)
+        limit = self.settings.max_connections
+        if in_use >= limit:
             raise errors.TooManyConnections("sorry, too many clients already")
+        if not superuser and in_use >= limit - self.settings.superuser_reserved_connections:
+            raise errors.TooManyConnections(
+                "remaining connection slots are reserved for roles with the SUPERUSER attribute"
+            )
         pid = next(self._pids)
         self.sessions[pid] = session
         return pid

@@ -32,7 +32,12 @@ from forge_sql.wire.backend import (
     Result,
     StartupInfo,
 )
-from forge_sql.wire.codec import ConnectionClosed, read_message, read_startup
+from forge_sql.wire.codec import (
+    MAX_AUTH_TOKEN_SIZE,
+    ConnectionClosed,
+    read_message,
+    read_startup,
+)
 from forge_sql.wire.decode import decode_param
 from forge_sql.wire.encode import encode_batch
 from forge_sql.wire.encode.parts import encode_in_parts
@@ -46,7 +51,6 @@ T = TypeVar("T")
 
 FLUSH_BYTES = 256 * 1024  # write out once this much output is buffered
 MAX_ROWS_PER_CHUNK = 65536  # rows encoded per worker-thread job when streaming
-STARTUP_TIMEOUT_SECONDS = 60.0
 WATCH_SECONDS = 0.2  # how often a running statement checks that its client is still there
 INLINE_PARSE_BYTES = 16 * 1024  # simple queries up to this size are split on the event loop
 
@@ -114,6 +118,7 @@ class Session:
         self._held: list[bytes | pa.Buffer] | None = None
         self._held_marks: list[int] = []  # where each deferred Execute's answer starts
         self.remote = str(writer.get_extra_info("peername") or "")
+        self._waiting = False  # ReadyForQuery sent: the idle timeouts apply
         self._loop: asyncio.AbstractEventLoop | None = None
         self.tls = False
 
@@ -121,8 +126,9 @@ class Session:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         try:
-            # Like PostgreSQL's authentication_timeout: a silent client cannot hold a slot.
-            if await asyncio.wait_for(self._startup(), STARTUP_TIMEOUT_SECONDS):
+            # PostgreSQL's authentication_timeout: a silent client cannot hold a connection.
+            timeout = self.server.settings.authentication_timeout
+            if await asyncio.wait_for(self._startup(), timeout):
                 await self._serve()
         except ConnectionClosed:
             pass
@@ -217,7 +223,8 @@ class Session:
         self.application_name = parameters.get("application_name", "")
         self.state = State.AUTHENTICATING
         await self._authenticate()
-        self.process_id = self.server.register(self)
+        superuser = await self._run(self.backend.is_superuser, self.user)
+        self.process_id = self.server.register(self, superuser)
         startup = StartupInfo(
             self.user, database, parameters, self.process_id, self.remote, self._terminate_soon
         )
@@ -232,7 +239,42 @@ class Session:
         self.queue(m.ready_for_query(self.db.transaction_status))
         await self.flush()
         self.state = State.READY
+        self._waiting = True
         return True
+
+    # -- idle timeouts ----------------------------------------------------------------------
+    def _idle_timeout(self) -> tuple[float, errors.FatalError] | None:
+        """PostgreSQL's idle_session_timeout or idle_in_transaction_session_timeout, in
+        seconds, and the error that ends the session, when one applies to the wait for
+        the next message (only after ReadyForQuery, as in PostgreSQL)."""
+        if not self._waiting or self.db is None:
+            return None
+        session_ms, transaction_ms = self.db.idle_timeouts()
+        if self.db.transaction_status == "I":
+            if session_ms <= 0:
+                return None
+            error: errors.FatalError = errors.IdleSessionTimeout(
+                "terminating connection due to idle-session timeout"
+            )
+            return session_ms / 1000, error
+        if transaction_ms <= 0:
+            return None
+        error = errors.IdleInTransactionSessionTimeout(
+            "terminating connection due to idle-in-transaction timeout"
+        )
+        return transaction_ms / 1000, error
+
+    async def _read_when_idle(
+        self, max_size: int, seconds: float, error: errors.FatalError
+    ) -> m.FrontendMessage:
+        try:
+            type_code, body = await asyncio.wait_for(
+                read_message(self.reader, max_size), seconds
+            )
+        except TimeoutError:
+            log.info("session %s closed: %s", self.process_id, error.message)
+            raise error from None
+        return m.decode_frontend(type_code, body)
 
     async def _authenticate(self) -> None:
         users = self.server.users
@@ -255,7 +297,7 @@ class Session:
         self.queue(m.authentication_ok())
 
     async def _password_message(self) -> bytes:
-        type_code, body = await read_message(self.reader, 64 * 1024)
+        type_code, body = await read_message(self.reader, MAX_AUTH_TOKEN_SIZE, typed=False)
         message = m.decode_frontend(type_code, body)
         if not isinstance(message, m.PasswordMessage):
             raise errors.ProtocolViolation(
@@ -268,8 +310,13 @@ class Session:
         max_size = self.server.settings.max_message_size
         debug = log.isEnabledFor(logging.DEBUG)
         while True:
-            type_code, body = await read_message(self.reader, max_size)
-            message = m.decode_frontend(type_code, body)
+            idle = self._idle_timeout()
+            if idle is None:
+                # No name keeps the body: a large Query's bytes are freed once decoded.
+                message = m.decode_frontend(*await read_message(self.reader, max_size))
+            else:
+                message = await self._read_when_idle(max_size, *idle)
+            self._waiting = False
             if debug:
                 log.debug("session %s <- %r", self.process_id, message)
             if isinstance(message, m.Terminate):
@@ -557,7 +604,8 @@ class Session:
         self, db: BackendSession, portal: Portal, max_rows: int, sent: int
     ) -> asyncio.Future[Chunk]:
         budget = MAX_ROWS_PER_CHUNK if max_rows <= 0 else min(max_rows - sent, MAX_ROWS_PER_CHUNK)
-        return asyncio.ensure_future(self.in_worker(_next_chunk, db, portal, budget))
+        limit = self.server.settings.batch_bytes
+        return asyncio.ensure_future(self.in_worker(_next_chunk, db, portal, budget, limit))
 
     def _drop_portal(self, name: str) -> None:
         portal = self.portals.pop(name, None)
@@ -613,6 +661,7 @@ class Session:
             for name in list(self.portals):
                 self._drop_portal(name)
         self.queue(m.ready_for_query(status))
+        self._waiting = True
 
     def _complete(self, portal: Portal) -> None:
         # An empty query string answers EmptyQueryResponse instead of CommandComplete.
@@ -684,8 +733,10 @@ class Session:
         return result
 
 
-def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
-    """Execute ``portal`` if needed, then fetch and encode up to ``budget`` rows of it.
+def _next_chunk(db: BackendSession, portal: Portal, budget: int, max_bytes: int) -> Chunk:
+    """Execute ``portal`` if needed, then fetch and encode up to ``budget`` rows of it,
+    stopping once ``max_bytes`` of output are encoded: a session holds at most about two
+    chunks (one being written, the next being encoded), whatever the width of its rows.
 
     Runs in a worker thread: DuckDB and the Arrow encoders release the GIL.
     """
@@ -702,7 +753,8 @@ def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
         return chunk
     oids = [c.type_oid for c in result.columns]
     formats = _expand(portal.formats, len(oids), "result")
-    while chunk.rows < budget:
+    size = 0
+    while chunk.rows < budget and size < max_bytes:
         batch = portal.pending
         portal.pending = None
         if batch is None:
@@ -715,9 +767,9 @@ def _next_chunk(db: BackendSession, portal: Portal, budget: int) -> Chunk:
             portal.pending = batch.slice(room)
             batch = batch.slice(0, room)
         if batch.num_rows:
-            chunk.data.extend(
-                encode_in_parts(lambda part, _: encode_batch(part, oids, formats), batch)
-            )
+            encoded = encode_in_parts(lambda part, _: encode_batch(part, oids, formats), batch)
+            chunk.data.extend(encoded)
+            size += sum(len(piece) for piece in encoded)
             chunk.rows += batch.num_rows
     if not chunk.finished and portal.pending is None and chunk.rows >= budget:
         # Peek whether more rows exist, so a result that fits exactly completes now.

@@ -227,6 +227,9 @@ class FakeSession:
     def ready(self) -> None:
         pass
 
+    def idle_timeouts(self) -> tuple[float, float]:
+        return self.backend.idle_timeouts
+
     def cancel(self) -> None:
         self.backend.cancels += 1
         if self.sleeping.is_set():
@@ -246,6 +249,11 @@ class FakeBackend:
     sessions: list[FakeSession] = field(default_factory=list)
     results: list[FakeResult] = field(default_factory=list)
     cancels: int = 0
+    superusers: frozenset[str] = frozenset({"forge"})
+    idle_timeouts: tuple[float, float] = (0.0, 0.0)  # ms, as the settings give them
+
+    def is_superuser(self, user: str) -> bool:
+        return user in self.superusers
 
     def open_session(self, startup: StartupInfo) -> FakeSession:
         if startup.database == "nodb":

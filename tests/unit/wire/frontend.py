@@ -329,11 +329,18 @@ def run(
     backend: FakeBackend | None = None,
     max_connections: int = 8,
     max_message_size: int = 1 << 20,
+    superuser_reserved_connections: int = 0,
+    batch_bytes: int = 8 << 20,
     allow_errors_logged: bool = False,
 ) -> Harness:
     """Run ``scenario`` against a fresh server; fail if the server logged an error."""
     settings = SimpleNamespace(
-        max_connections=max_connections, max_message_size=max_message_size, tls_required=False
+        max_connections=max_connections,
+        superuser_reserved_connections=superuser_reserved_connections,
+        authentication_timeout=60.0,
+        max_message_size=max_message_size,
+        batch_bytes=batch_bytes,
+        tls_required=False,
     )
     harness: list[Harness] = []
 

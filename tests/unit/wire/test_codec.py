@@ -111,7 +111,7 @@ def test_custom_limit() -> None:
     reader.feed(frame("d", b"x" * 96))
     assert drain(reader) == [("d", b"x" * 96)]
     reader.feed(frame("d", b"x" * 97)[:5])
-    with pytest.raises(ProtocolViolation, match="exceeds the limit of 100"):
+    with pytest.raises(ProtocolViolation, match="limit for message type 'd' is 100 bytes"):
         reader.next_message()
 
 
