@@ -12,9 +12,11 @@ import duckdb
 
 from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
+from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
-from forge_sql.engine import pg_functions
+from forge_sql.engine import acl as acls
+from forge_sql.engine import grants, pg_functions, privilege_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
@@ -30,6 +32,7 @@ from forge_sql.storage import (
     snapshots,
 )
 from forge_sql.storage.schedule import Schedule, Workload
+from forge_sql.wire.auth import ScramVerifier, parse_verifier
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,12 @@ class Database:
         self.activity = Activity()
         self.advisory_locks = AdvisoryLocks()
         pg_functions.register(self._con, self.activity, self.advisory_locks)
+        self.checker = grants.Checker(self.catalog)
+        self._acl_cursor = self._con.cursor()
+        self._acl_lock = threading.Lock()
+        self._acl: acls.Acl | None = None
+        self._acl_snapshot: int | None = None
+        privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
         self._catalog_lock = threading.Lock()
@@ -146,9 +155,63 @@ class Database:
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
+    def acl(self) -> acls.Acl:
+        """Roles and privileges as the lake's last snapshot has them (another server of a
+        shared lake may have changed them), with the configured users merged in."""
+        with self._acl_lock:
+            latest = snapshot.latest(self._acl_cursor, self.catalog)
+            if self._acl is None or latest is None or latest != self._acl_snapshot:
+                configured = {
+                    name: acls.ConfiguredUser(user.password, user.superuser, tuple(user.roles))
+                    for name, user in self.settings.users.items()
+                }
+                public = [(d.schema_name, name) for name, d in self.settings.external.items()]
+                acl = acls.load(self._acl_cursor, self.catalog, configured, public)
+                self._number(acl)
+                role_catalog.refresh(self._acl_cursor, acl)
+                self._acl, self._acl_snapshot = acl, latest
+            return self._acl
+
+    def _number(self, acl: acls.Acl) -> None:
+        """The OIDs pg_class and pg_namespace give the lake's relations and schemas."""
+        s = catalog.SCHEMA
+        rows = self._acl_cursor.execute(
+            f"SELECT {s}.relation_oid(schema_name, table_name), lower(schema_name), "
+            "lower(table_name) FROM duckdb_tables() WHERE database_name = ? "
+            f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), lower(schema_name), "
+            "lower(view_name) FROM duckdb_views() WHERE database_name = ? AND NOT internal",
+            [self.catalog, self.catalog],
+        ).fetchall()
+        acl.oids = {int(oid): (schema, name) for oid, schema, name in rows}
+        acl.schema_oids = {
+            int(oid): name.lower()
+            for oid, name in self._acl_cursor.execute(
+                f"SELECT {s}.namespace_oid(schema_name), schema_name FROM duckdb_schemas() "
+                "WHERE database_name = ?",
+                [self.catalog],
+            ).fetchall()
+        }
+
+    @property
+    def trusted(self) -> bool:
+        """No users configured: every (loopback) client is a superuser."""
+        return not self.settings.users
+
+    def verifier(self, user: str) -> ScramVerifier | None:
+        """The SCRAM verifier ``user`` logs in with (None: no such login role)."""
+        role = self.acl().roles.get(user)
+        if role is None or not role.login or role.password is None:
+            return None
+        try:
+            return parse_verifier(role.password)
+        except ValueError:
+            log.warning("role %r has an invalid SCRAM verifier; it cannot log in", user)
+            return None
+
     def refresh_catalog(self) -> None:
         """Renew the catalog's copies (declared keys, table comments) when the lake has a
         new snapshot (forge_sql.catalog.snapshot); called before catalog queries."""
+        self.acl()
         with self._catalog_lock:
             latest = snapshot.latest(self._catalog_cursor, self.catalog)
             if latest is None or latest != self._catalog_snapshot:
@@ -174,9 +237,8 @@ class Database:
 
     def is_superuser(self, user: str) -> bool:
         """Without users every client is trusted (loopback only); with users, those the
-        configuration marks ``superuser = true``."""
-        users = self.settings.users
-        return not users or (user in users and users[user].superuser)
+        configuration marks ``superuser = true`` and roles created SUPERUSER."""
+        return self.trusted or self.acl().is_superuser(user)
 
     def latest_snapshot(self) -> int | None:
         """The lake's last committed snapshot, read outside any session's transaction."""
@@ -199,6 +261,7 @@ class Database:
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
             self._catalog_cursor.close()
+            self._acl_cursor.close()
             self._con.close()
 
 

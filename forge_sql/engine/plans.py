@@ -54,6 +54,8 @@ class Session(Protocol):
 
     def detach_stream(self) -> None: ...
 
+    def authorize(self, plan: Plan) -> None: ...
+
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
 
@@ -109,6 +111,7 @@ class Planner:
         if plan.statement.kind not in ("SELECT", "EXPLAIN"):
             return None
         check_allowed(plan.statement)
+        self._session.authorize(plan)
         self._session.detach_stream()
         values = list(plan.describe_values)
         sql = plan.sql
