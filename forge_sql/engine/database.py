@@ -21,6 +21,7 @@ from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
+from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sqltext import quote_ident
 from forge_sql.storage import (
     catalogs,
@@ -32,7 +33,6 @@ from forge_sql.storage import (
     snapshots,
 )
 from forge_sql.storage.schedule import Schedule, Workload
-from forge_sql.wire.auth import ScramVerifier, parse_verifier
 
 log = logging.getLogger(__name__)
 

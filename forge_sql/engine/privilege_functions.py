@@ -62,13 +62,13 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, database: Autho
 def _decide(
     database: Authority, user: str, role: str | None, kind: str, target: str, wanted: str
 ) -> bool | None:
+    letters = _letters(wanted)
+    if database.trusted:
+        return True  # no users configured: every client is a superuser
     acl = database.acl()
     name = _role(acl, role) if role is not None else user
     if name is None:
         raise errors.UndefinedObject(f'role "{role}" does not exist')
-    letters = _letters(wanted)
-    if database.trusted:
-        return True
     if kind == "n":
         schema = acl.schema_oids.get(int(target)) if target.isdigit() else _parts(target)[-1]
         if schema is None:

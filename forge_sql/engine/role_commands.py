@@ -16,9 +16,9 @@ from forge_sql.engine.grants import Checker
 from forge_sql.engine.relations import Name
 from forge_sql.engine.result import TagResult
 from forge_sql.engine.statements import Statement, Token, identifier
+from forge_sql.scram import make_verifier, parse_verifier
 from forge_sql.sqltext import quote_ident
 from forge_sql.storage import meta
-from forge_sql.wire.auth import make_verifier, parse_verifier
 
 _ROLE_OBJECTS = ("ROLE", "USER", "GROUP")
 # Role attributes forge-sql has no use for, accepted in their negative form only.
