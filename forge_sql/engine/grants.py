@@ -91,14 +91,15 @@ class Checker:
             raise _denied("table", relation)  # verifiers and grants: pg_authid is private too
         kind = "view" if acl.relations.get(found) is not None else "table"
         key = (RELATION, schema, relation)
+        if schema in acl.schemas and not acl.has(role, (SCHEMA, schema, None), "U"):
+            # Names in a schema without USAGE cannot even be looked up (PostgreSQL).
+            raise errors.InsufficientPrivilege(f"permission denied for schema {schema}")
         if action == rel.OWN:
             if (found in acl.relations or key in acl.owners) and not acl.owns(role, key):
                 raise errors.InsufficientPrivilege(f"must be owner of {kind} {relation}")
             return
         if found not in acl.relations:
             return  # DuckDB reports the missing relation
-        if schema in acl.schemas and not acl.has(role, (SCHEMA, schema, None), "U"):
-            raise errors.InsufficientPrivilege(f"permission denied for schema {schema}")
         if not acl.has(role, key, action):
             raise _denied(kind, relation)
         if kind == "view" and action == rel.READ:

@@ -37,7 +37,7 @@ class Ownership:
                     self._created(key, acl, user)
             elif access.action == rel.CREATE_SCHEMA:
                 key = (SCHEMA, access.name.name, None)
-                if key not in acl.owners:
+                if key not in acl.owners and access.name.name not in acl.schemas:
                     self._cursor.execute(
                         f"INSERT INTO {self._meta}.owners VALUES (?, ?, ?, ?)", [*key, user]
                     )
