@@ -85,6 +85,14 @@ def acl_tables() -> Iterator[str]:
     yield from fixed_table(
         "namespace_acl", {"nspname": "VARCHAR", "owner": "BIGINT", "acl": "VARCHAR[]"}
     )
+    # information_schema.table_privileges before its filter on the caller's roles.
+    yield from fixed_table("table_grants", {name: "VARCHAR" for name in _GRANT_COLUMNS})
+
+
+_GRANT_COLUMNS = ("grantor", "grantee", "table_schema", "table_name", "privilege_type",
+                  "is_grantable", "with_hierarchy")
+_PRIVILEGE_NAMES = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE",
+                    "D": "TRUNCATE", "x": "REFERENCES", "t": "TRIGGER"}
 
 
 def role_oid(name: str) -> int:
@@ -119,10 +127,12 @@ def refresh(con: duckdb.DuckDBPyConnection, acl: Acl) -> None:
         (schema, role_oid(acl.owner((kind, schema, None))), acl.acl_items((kind, schema, None)))
         for kind, schema, name in keys if kind == "n"
     ]
+    grants = _table_grants(acl)
     con.execute("BEGIN TRANSACTION")
     try:
         for table, rows in (("pg_roles", roles), ("pg_auth_members", members),
-                            ("relation_acl", relations), ("namespace_acl", schemas)):
+                            ("relation_acl", relations), ("namespace_acl", schemas),
+                            ("table_grants", grants)):
             con.execute(f"DELETE FROM {SCHEMA}.{table}")
             if rows:
                 values = ", ".join(
@@ -133,6 +143,26 @@ def refresh(con: duckdb.DuckDBPyConnection, acl: Acl) -> None:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _table_grants(acl: Acl) -> list[tuple[str, ...]]:
+    """Rows of information_schema.table_privileges: each owner's own privileges (as
+    PostgreSQL's acldefault gives them), then what was granted."""
+    rows: list[tuple[str, ...]] = []
+    for schema, name in sorted(acl.relations):
+        if schema == "forge_meta":
+            continue
+        key = ("r", schema, name)
+        owner = acl.owner(key)
+        hierarchy = ("YES", "NO")
+        for privilege in _PRIVILEGE_NAMES.values():
+            rows.append((owner, owner, schema, name, privilege, "YES",
+                         hierarchy[privilege != "SELECT"]))
+        for grant in acl.grants.get(key, ()):
+            rows.append((grant.grantor, grant.grantee or "PUBLIC", schema, name,
+                         _PRIVILEGE_NAMES[grant.privilege], "YES" if grant.grantable else "NO",
+                         hierarchy[grant.privilege != "r"]))
+    return rows
 
 
 def _value(value: object) -> str:

@@ -49,6 +49,21 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, database: Autho
                 caller.session.function_error = exc
             raise
 
+    def enabled_roles(token: str | None) -> list[str] | None:
+        caller = activity.find(token)
+        if database.trusted or caller is None or caller.superuser:
+            return None
+        acl = database.acl()
+        return sorted(r or "PUBLIC" for r in acl.effective(caller.user))
+
+    con.create_function(
+        "forge_enabled_roles",
+        enabled_roles,
+        [VARCHAR],
+        duckdb.list_type(VARCHAR),
+        null_handling=FunctionNullHandling.SPECIAL,
+        side_effects=True,
+    )
     con.create_function(
         "forge_privilege",
         privilege,
