@@ -39,8 +39,8 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, database: Autho
         token: str | None, role: str | None, kind: str, target: str | None,
         wanted: str | None,
     ) -> bool | None:
-        if target is None or wanted is None:
-            return None
+        if not target or not wanted:
+            return None  # also the stand-in values Describe binds parameters to
         caller = activity.find(token)
         try:
             return _decide(database, caller.user if caller else "", role, kind, target, wanted)

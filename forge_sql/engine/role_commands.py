@@ -446,7 +446,7 @@ class RoleCommands:
                     continue
                 self._cursor.execute(
                     f"DELETE FROM {self._meta}.privileges WHERE {where} AND grantee = ? "
-                    "AND privilege = ? AND grantor = ? AND (grantable OR NOT ?)",
+                    "AND privilege = ? AND grantor = ? AND NOT grantable AND ?",
                     [*args, grantor, grantable],
                 )
                 self._cursor.execute(
