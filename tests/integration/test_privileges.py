@@ -4,11 +4,15 @@ role, roles created over the wire logging in with SCRAM, and what the catalog te
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from clients.programs import CLIENTS, require_file, require_program, result, run_checks
 from psycopg import errors as pgerrors
 from server import RunningServer, start_server
 
@@ -171,7 +175,7 @@ def test_owners_grant_and_only_owners_change(connect: Connect, name: str) -> Non
     carol.execute(f"GRANT SELECT ON {name} TO PUBLIC")
     assert admin.execute(
         "SELECT relacl FROM pg_class WHERE relname = %s", (name,)
-    ).fetchone() == ([f"bob=arwdDxt/bob", "carol=r*/bob", "=r/carol"],)
+    ).fetchone() == (["bob=arwdDxt/bob", "carol=r*/bob", "=r/carol"],)
     bob.execute(f"ALTER TABLE {name} RENAME TO {name}_r")
     assert carol.execute(f"SELECT * FROM {name}_r").fetchall() == [(1,)]
     bob.execute(f"DROP TABLE {name}_r")
@@ -314,3 +318,79 @@ def test_the_catalog_tells_the_truth(connect: Connect, name: str) -> None:
         "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
         "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'bi'").fetchall() == [
         ("pg_read_all_data",)]
+
+
+def _psql(users: RunningServer, user: str, command: str) -> str:
+    require_program("psql", "postgresql-client")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(PGPASSWORD=PASSWORD, PGCONNECT_TIMEOUT="10")
+    done = subprocess.run(["psql", users.dsn(user=user), "-X", "-w", "-c", command],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return done.stdout
+
+
+def test_psql_dp_and_du(users: RunningServer, connect: Connect, name: str) -> None:
+    admin = connect("admin")
+    admin.execute(f"CREATE TABLE {name} (id INTEGER)")
+    admin.execute(f"GRANT SELECT ON {name} TO bob")
+    admin.execute(f"GRANT INSERT ON {name} TO carol WITH GRANT OPTION")
+    admin.execute(f"CREATE ROLE {name}_group NOLOGIN")
+    admin.execute(f"GRANT {name}_group TO bob")
+    dp = _psql(users, "bob", f"\\dp {name}")
+    assert f" public | {name} | table | admin=arwdDxt/admin+|" in dp
+    assert "bob=r/admin" in dp and "carol=a*/admin" in dp
+    du = {line.split("|")[0].strip(): line for line in _psql(users, "bob", "\\du").splitlines()
+          if "|" in line}
+    assert "Superuser" in du["admin"] and "Superuser" not in du["bob"]
+    assert f"{name}_group" in du["bob"].split("|")[2]
+    assert "Cannot login" in du[f"{name}_group"]
+    assert "pg_read_all_data" in du["bi"].split("|")[2]
+    assert "pg_read_all_data" not in du  # \du leaves out pg_* roles
+
+
+def test_sqlalchemy_reflection_as_an_ordinary_role(users: RunningServer, connect: Connect,
+                                                    name: str) -> None:
+    sa = pytest.importorskip("sqlalchemy")
+    admin = connect("admin")
+    admin.execute(f"CREATE TABLE {name}_open (id INTEGER NOT NULL, v VARCHAR)")
+    admin.execute(f"CREATE TABLE {name}_closed (id INTEGER)")
+    admin.execute(f"GRANT SELECT ON {name}_open TO bob")
+    engine = sa.create_engine(
+        f"postgresql+psycopg://bob:{PASSWORD}@{users.host}:{users.port}/{users.database}")
+    try:
+        inspector = sa.inspect(engine)
+        tables = inspector.get_table_names()
+        assert {f"{name}_open", f"{name}_closed"} <= set(tables)
+        assert [c["name"] for c in inspector.get_columns(f"{name}_open")] == ["id", "v"]
+        metadata = sa.MetaData()
+        table = sa.Table(f"{name}_open", metadata, autoload_with=engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(table)).all() == []
+            closed = sa.Table(f"{name}_closed", metadata, autoload_with=engine)
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.execute(sa.select(closed))
+    finally:
+        engine.dispose()
+
+
+def test_pgjdbc_table_privileges(users: RunningServer, connect: Connect, name: str,
+                                 tmp_path: Path) -> None:
+    javac = require_program("javac", "default-jdk-headless")
+    java = require_program("java", "default-jdk-headless")
+    driver = require_file(Path("/usr/share/java/postgresql.jar"), "libpostgresql-jdbc-java")
+    admin = connect("admin")
+    admin.execute(f"CREATE TABLE {name}_priv (id INTEGER)")
+    admin.execute(f"GRANT SELECT, UPDATE ON {name}_priv TO bob")
+    assert run_checks([javac, "-d", str(tmp_path), "-cp", str(driver),
+                       str(CLIENTS / "java" / "JdbcClient.java")]) == {}
+    url = (f"jdbc:postgresql://{users.host}:{users.port}/{users.database}"
+           f"?user=bob&password={PASSWORD}")
+    checks = run_checks([java, "-cp", f"{tmp_path}:{driver}", "JdbcClient", url, name,
+                         "table_privileges"])
+    found = result(checks, "table_privileges")
+    assert found["tables"] == [{"TABLE_NAME": f"{name}_priv", "TABLE_TYPE": "TABLE"}]
+    granted = {(row["GRANTEE"], row["PRIVILEGE"]) for row in found["privileges"]}
+    assert {("bob", "SELECT"), ("bob", "UPDATE")} <= granted
+    assert ("bob", "INSERT") not in granted
+    assert {row["GRANTOR"] for row in found["privileges"]} == {"admin"}
