@@ -70,6 +70,10 @@ class Checker:
             for inner in held:
                 self._check_one(acl, role, inner, prepared)
             return
+        if name.name == rel.UNRESOLVED:
+            raise errors.InsufficientPrivilege(
+                "permission denied: the table this function reads must be named by constants"
+            )
         if action == rel.CREATE_SCHEMA:
             raise errors.InsufficientPrivilege(f"permission denied for database {self.lake}")
         if action == rel.OWN_SCHEMA:

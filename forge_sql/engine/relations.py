@@ -88,9 +88,34 @@ def _walk(node: object, ctes: frozenset[str], found: list[Name]) -> None:
         # regard to case, so folding every part loses nothing.
         found.append(Name(catalog.lower(), schema.lower(), name.lower()))
         return
+    if node.get("type") == "TABLE_FUNCTION":
+        function = node.get("function") or {}
+        if str(function.get("function_name", "")).lower() in _ROW_FUNCTIONS:
+            found.append(_function_table(function))
     for value in node.values():
         if isinstance(value, dict | list):
             _walk(value, ctes, found)
+
+
+# DuckLake's table functions that return a table's rows (catalog, schema, table, ...):
+# reading them is reading the table.
+_ROW_FUNCTIONS = {"ducklake_table_changes", "ducklake_table_insertions",
+                  "ducklake_table_deletions"}
+UNRESOLVED = "?"  # a relation name that is not a constant: refused (grants.Checker)
+
+
+def _function_table(function: dict[str, object]) -> Name:
+    children = function.get("children")
+    values: list[str] = []
+    for child in children if isinstance(children, list) else []:
+        value = child.get("value") if isinstance(child, dict) else None
+        if not isinstance(value, dict) or value.get("is_null") or not isinstance(
+                value.get("value"), str):
+            break
+        values.append(str(value["value"]).lower())
+    if len(values) < 3:
+        return Name(UNRESOLVED, UNRESOLVED, UNRESOLVED)
+    return Name(values[0], values[1], values[2])
 
 
 def accesses(statement: Statement) -> list[Access]:
@@ -176,7 +201,7 @@ def _name_at(statement: Statement, index: int) -> tuple[Name, int]:
         i += 1
         break
     parts = parts[-3:]
-    padded = ["", "", *parts][-3:]
+    padded = ["", "", "", *parts][-3:]
     return Name(*padded), i
 
 

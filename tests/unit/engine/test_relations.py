@@ -66,6 +66,10 @@ CASES = [
     ("EXPLAIN ANALYZE DELETE FROM t", {("d", "t")}),
     ("PREPARE p AS UPDATE t SET a = 1", {("w", "t")}),
     ("EXECUTE p", {("execute", "p")}),
+    ("SELECT * FROM ducklake_table_changes('forge', 'public', 'T', 0, 5)",
+     {("r", "forge.public.t")}),
+    ("SELECT * FROM ducklake_table_insertions('forge', 'public', name, 0, 5)",
+     {("r", "?.?.?")}),
     ("SELECT 1", set()),
 ]
 
