@@ -6,6 +6,7 @@ import logging
 import os
 import platform
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,11 @@ from forge_sql.storage import (
 from forge_sql.storage.schedule import Schedule, Workload
 
 log = logging.getLogger(__name__)
+
+# How often the lake's snapshot is asked whether roles or grants changed (another server
+# of a shared lake may have changed them); changes made through this server apply at once.
+ACL_CHECK_INTERVAL = 0.02
+_ACL_PENDING_LIMIT = 60.0
 
 VERSION_STRING = (
     f"PostgreSQL {SERVER_VERSION} (forge-sql {__version__}, DuckDB {duckdb.__version__}) "
@@ -85,6 +91,9 @@ class Database:
         self._acl_lock = threading.Lock()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
+        self._acl_checked = 0.0
+        self._acl_pending = False
+        self._acl_pending_since = 0.0
         privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
@@ -155,22 +164,41 @@ class Database:
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
-    def acl(self) -> acls.Acl:
+    def acl(self, fresh: bool = False) -> acls.Acl:
         """Roles and privileges as the lake's last snapshot has them (another server of a
-        shared lake may have changed them), with the configured users merged in."""
+        shared lake may have changed them), with the configured users merged in; ``fresh``
+        asks the lake now rather than trusting an answer younger than
+        ACL_CHECK_INTERVAL."""
         with self._acl_lock:
+            now = time.monotonic()
+            if self._acl is not None and not self._acl_pending and not fresh and (
+                now - self._acl_checked < ACL_CHECK_INTERVAL
+            ):
+                return self._acl
+            self._acl_checked = now
             latest = snapshot.latest(self._acl_cursor, self.catalog)
-            if self._acl is None or latest is None or latest != self._acl_snapshot:
-                configured = {
-                    name: acls.ConfiguredUser(user.password, user.superuser, tuple(user.roles))
-                    for name, user in self.settings.users.items()
-                }
-                public = [(d.schema_name, name) for name, d in self.settings.external.items()]
-                acl = acls.load(self._acl_cursor, self.catalog, configured, public)
-                self._number(acl)
-                role_catalog.refresh(self._acl_cursor, acl)
-                self._acl, self._acl_snapshot = acl, latest
+            if self._acl is not None and latest is not None and latest == self._acl_snapshot:
+                if now - self._acl_pending_since > _ACL_PENDING_LIMIT:
+                    self._acl_pending = False  # the change was rolled back, or is long open
+                return self._acl
+            configured = {
+                name: acls.ConfiguredUser(user.password, user.superuser, tuple(user.roles))
+                for name, user in self.settings.users.items()
+            }
+            public = [(d.schema_name, name) for name, d in self.settings.external.items()]
+            acl = acls.load(self._acl_cursor, self.catalog, configured, public)
+            self._number(acl)
+            role_catalog.refresh(self._acl_cursor, acl)
+            self._acl, self._acl_snapshot = acl, latest
+            self._acl_pending = False
             return self._acl
+
+    def acl_changing(self) -> None:
+        """A session is changing roles, grants or owners: look at the lake's snapshot at
+        every check until the change is committed, so it applies from the next statement."""
+        with self._acl_lock:
+            self._acl_pending = True
+            self._acl_pending_since = time.monotonic()
 
     def _number(self, acl: acls.Acl) -> None:
         """The OIDs pg_class and pg_namespace give the lake's relations and schemas."""

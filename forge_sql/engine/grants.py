@@ -44,12 +44,25 @@ class Checker:
         role: str,
         accesses: Iterable[rel.Access],
         prepared: Callable[[str], Iterable[rel.Access] | None],
+        fresh: Callable[[], Acl] | None = None,
     ) -> None:
-        """Raise InsufficientPrivilege for the first access ``role`` may not make."""
+        """Raise InsufficientPrivilege for the first access ``role`` may not make.
+
+        ``fresh`` gives the acl as the lake has it now: asked when a name reaches no known
+        relation, which may be one another server has just created."""
+        accesses = list(accesses)
+        if fresh is not None and any(self._unknown(acl, a) for a in accesses):
+            acl = fresh()
         if acl.is_superuser(role):
             return
         for access in accesses:
             self._check_one(acl, role, access, prepared)
+
+    def _unknown(self, acl: Acl, access: rel.Access) -> bool:
+        if access.action in (rel.READ, rel.INSERT, rel.UPDATE, rel.DELETE, rel.TRUNCATE):
+            found = self.resolve(acl, access.name)
+            return found is None or (isinstance(found, tuple) and found not in acl.relations)
+        return False
 
     def _check_one(
         self,

@@ -236,7 +236,10 @@ class EngineSession:
         if not accesses:
             return
         database = self._database
-        database.checker.check(database.acl(), self.backend.user, accesses, self._prepared.get)
+        database.checker.check(
+            database.acl(), self.backend.user, accesses, self._prepared.get,
+            lambda: database.acl(fresh=True),
+        )
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         found = self._accesses.get(statement.sql)
@@ -258,6 +261,7 @@ class EngineSession:
         block = self.block
         if not block.in_transaction:
             block.begin_implicit()
+        self._database.acl_changing()
         statement, acl, user = plan.statement, self._database.acl(), self.backend.user
         result = self._roles.run(statement, acl, user)
         block.record(statement, plan.sql, (), "role and privilege commands are not kept")
@@ -272,6 +276,7 @@ class EngineSession:
         accesses = self._relation_accesses(statement)
         if not accesses:
             return
+        self._database.acl_changing()
         acl, user = self._database.acl(), self.backend.user
         self._ownership.after(statement, accesses, acl, user)
         if self.block.implicit:
