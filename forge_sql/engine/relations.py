@@ -132,6 +132,21 @@ def _accesses(statement: Statement, depth: int) -> Iterator[Access]:
     if not tokens:
         return
     first = tokens[0].upper
+    if first in _PIVOTS and kind != "SELECT":
+        # PIVOT without an IN list: DuckDB runs it as CREATE TYPE (the pivot's values)
+        # and a SELECT, so it parses as a CREATE statement.
+        on = _top(tokens, {"ON"}, 1)
+        end = on[0] if on else len(tokens)
+        yield from _region_reads(statement, 1, end, "", "SELECT 1 FROM {}")
+        yield from _subquery_reads(statement, end, len(tokens), "")
+        return
+    if kind in ("CREATE", "CREATE_FUNC", "DROP", "ALTER") and first not in (
+        "CREATE", "DROP", "ALTER", "COMMENT"
+    ):
+        yield Access(UNKNOWN, Name("", "", ""))  # a shape this module does not know
+        return
+    if first == "PRAGMA":
+        return  # introspection and settings: no table's rows (the sandbox decides)
     if kind == "SELECT":
         yield from _reads(statement.sql)
     elif kind in ("INSERT", "UPDATE", "DELETE", "MERGE_INTO"):
@@ -152,6 +167,16 @@ def _accesses(statement: Statement, depth: int) -> Iterator[Access]:
             yield from _accesses(inner, depth + 1)
     elif kind == "EXECUTE" and len(tokens) > 1:
         yield Access(EXECUTE, Name("", "", tokens[1].text.strip('"').lower()))
+    elif kind == "CALL":
+        # CALL f(...) is SELECT * FROM f(...): DuckLake's row functions read tables.
+        yield from _region_reads(statement, 1, len(tokens), "", "SELECT * FROM {}")
+    else:
+        # SET VARIABLE x = (SELECT ...) and whatever else may hold a query.
+        equals = next((i for i, t in enumerate(tokens) if t.text == "="), None)
+        if statement.words[:2] == ["SET", "VARIABLE"] and equals is not None:
+            yield from _region_reads(statement, equals + 1, len(tokens), "", "SELECT {}")
+        else:
+            yield from _subquery_reads(statement, 0, len(tokens), "")
 
 
 def _reads(sql: str) -> Iterator[Access]:
@@ -161,6 +186,9 @@ def _reads(sql: str) -> Iterator[Access]:
         return
     for name in names:
         yield Access(READ, name)
+
+
+_PIVOTS = {"PIVOT", "UNPIVOT", "PIVOT_WIDER", "PIVOT_LONGER"}
 
 
 # -- token helpers -----------------------------------------------------------------------

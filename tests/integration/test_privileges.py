@@ -114,6 +114,11 @@ def test_every_way_of_naming_a_table_is_checked(connect: Connect, name: str) -> 
         f"DROP TABLE {name}",
         f"ALTER TABLE {name} ADD COLUMN c INTEGER",
         f"COMMENT ON TABLE {name} IS 'mine now'",
+        f"PIVOT {name} ON secret USING count(*)",
+        f"SUMMARIZE {name}",
+        f"SET VARIABLE {name}_v = (SELECT max(secret) FROM {name})",
+        f"SELECT * FROM ducklake_table_insertions('forge', 'public', '{name}', 0, 1000)",
+        f"CALL ducklake_table_insertions('forge', 'public', '{name}', 0, 1000)",
     ):
         with pytest.raises(pgerrors.InsufficientPrivilege):
             bob.execute(sql)
