@@ -278,6 +278,8 @@ class EngineSession:
             return
         self._database.acl_changing()
         acl, user = self._database.acl(), self.backend.user
+        if user not in acl.roles:
+            return  # offline migrate as an OS user: the bootstrap superuser owns it
         self._ownership.after(statement, accesses, acl, user)
         if self.block.implicit:
             self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
