@@ -40,7 +40,7 @@ from forge_sql.engine.statements import (
     split,
 )
 from forge_sql.engine.transactions import TransactionBlock, ends_block
-from forge_sql.sqltext import redact_passwords
+from forge_sql.sqltext import literal, redact_passwords
 from forge_sql.wire.backend import (
     Column,
     CopyOut,
@@ -118,6 +118,13 @@ class EngineSession:
         # The token lets pg_functions know the calling session; it is random, so a client
         # cannot act as another session by setting the variable.
         self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
+        # current_user and friends name the session's role (DuckDB's say "duckdb"), as
+        # has_table_privilege(current_user, ...) and clients' catalog queries expect.
+        user = literal(startup.user)
+        self._cursor.execute("".join(
+            f"CREATE OR REPLACE TEMP MACRO {name}() AS {user};"
+            for name in ("current_user", "session_user", "current_role", '"user"')
+        ))
         database.activity.register(self.backend)
         self._superuser = superuser  # storage maintenance: superusers only
         self._roles = RoleCommands(self._cursor, database.catalog, database.checker)
