@@ -136,12 +136,12 @@ class RoleCommands:
         words = _Words(statement)
         first = words.peek()
         if first in ("CREATE", "ALTER", "DROP") and words.peek(1) in _ROLE_OBJECTS:
-            self._superuser_only(acl, user, "roles")
             words.i = 2
+            if first == "ALTER":
+                return self._alter_role(words, acl, user)
+            self._superuser_only(acl, user, "roles")
             if first == "CREATE":
                 return self._create_role(words, acl, statement.words[1] == "USER")
-            if first == "ALTER":
-                return self._alter_role(words, acl)
             return self._drop_role(words, acl)
         if first == "ALTER":  # ALTER DEFAULT PRIVILEGES
             words.i = 3
@@ -210,8 +210,11 @@ class RoleCommands:
             self._add_member(role, name, acls.BOOTSTRAP)
         return TagResult("CREATE ROLE")
 
-    def _alter_role(self, words: _Words, acl: Acl) -> TagResult:
-        name = words.name()
+    def _alter_role(self, words: _Words, acl: Acl, user: str) -> TagResult:
+        if words.take("CURRENT_USER", "SESSION_USER", "CURRENT_ROLE"):
+            name = user
+        else:
+            name = words.name()
         role = _existing(acl, name)
         if role.configured:
             raise errors.InsufficientPrivilege(
@@ -223,6 +226,11 @@ class RoleCommands:
         options = self._options(words)
         if options.in_roles:
             raise words.error()
+        changes_only_password = (options.login, options.superuser, options.inherit) == (
+            None, None, None)
+        if not (name == user and changes_only_password):
+            # PostgreSQL lets a role change its own password (psql's \password).
+            self._superuser_only(acl, user, "roles")
         changes: list[str] = []
         values: list[object] = []
         for column, value in (("login", options.login), ("superuser", options.superuser),

@@ -253,6 +253,14 @@ def test_roles_created_over_the_wire_log_in(users: RunningServer, connect: Conne
     activity = admin.execute(
         "SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()
     assert activity is not None and "second-secret" not in activity[0]
+    with psycopg.connect(users.dsn(user=name, password="second-secret"),
+                         autocommit=True) as own:
+        own.execute("ALTER ROLE CURRENT_USER PASSWORD 'own-secret'")  # psql's \password
+        with pytest.raises(pgerrors.InsufficientPrivilege):
+            own.execute(f"ALTER ROLE {name} SUPERUSER")
+        with pytest.raises(pgerrors.InsufficientPrivilege):
+            own.execute("ALTER ROLE bob PASSWORD 'x'")
+    admin.execute(f"ALTER ROLE {name} PASSWORD 'second-secret'")
     admin.execute(f"ALTER ROLE {name} NOLOGIN")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(users.dsn(user=name, password="second-secret"))
