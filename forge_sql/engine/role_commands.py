@@ -211,10 +211,8 @@ class RoleCommands:
         return TagResult("CREATE ROLE")
 
     def _alter_role(self, words: _Words, acl: Acl, user: str) -> TagResult:
-        if words.take("CURRENT_USER", "SESSION_USER", "CURRENT_ROLE"):
-            name = user
-        else:
-            name = words.name()
+        itself = words.take("CURRENT_USER", "SESSION_USER", "CURRENT_ROLE")
+        name = user if itself else words.name()
         role = _existing(acl, name)
         if role.configured:
             raise errors.InsufficientPrivilege(
