@@ -90,6 +90,7 @@ class Acl:
     public_relations: frozenset[tuple[str, str]] = frozenset()  # external datasets
     oids: dict[int, tuple[str, str]] = field(default_factory=dict)  # pg_class OIDs
     schema_oids: dict[int, str] = field(default_factory=dict)  # pg_namespace OIDs
+    catalog_names: frozenset[str] = frozenset()  # the catalog emulation's objects
     view_reads: dict[str, list[Any]] = field(default_factory=dict)  # grants.view_reads
     _closure: dict[str, frozenset[str]] = field(default_factory=dict)
 

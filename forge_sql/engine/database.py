@@ -211,6 +211,16 @@ class Database:
             [self.catalog, self.catalog],
         ).fetchall()
         acl.oids = {int(oid): (schema, name) for oid, schema, name in rows}
+        # Unqualified names the session's search path reaches in the catalog emulation.
+        acl.catalog_names = frozenset(
+            name.lower()
+            for (name,) in self._acl_cursor.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = $1 "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = $1 "
+                "UNION ALL SELECT function_name FROM duckdb_functions() WHERE database_name = $1",
+                [s.partition(".")[0]],
+            ).fetchall()
+        )
         acl.schema_oids = {
             int(oid): name.lower()
             for oid, name in self._acl_cursor.execute(

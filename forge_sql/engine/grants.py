@@ -29,7 +29,10 @@ class Checker:
         catalog, schema, name_ = name.catalog, name.schema, name.name
         if not catalog:
             if not schema:
-                return ("public", name_) if ("public", name_) in acl.relations else None
+                if ("public", name_) in acl.relations:
+                    return ("public", name_)
+                # Next on the search path: the catalog emulation, in the server's database.
+                return "server" if name_ in acl.catalog_names else None
             if schema in acl.schemas:
                 return (schema, name_)
             # DuckDB reads ``x.t`` as catalog x, its default schema, when x is no schema.

@@ -142,6 +142,11 @@ def test_every_way_of_naming_a_table_is_checked(connect: Connect, name: str) -> 
         "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = %s", (name,)
     ).fetchone() == (1,)
     refused(bob, "SELECT * FROM forge_meta.roles")
+    # ... but not writable, however named.
+    for sql in ("DROP VIEW pg_stat_activity", "DROP VIEW server.pgc.pg_stat_activity",
+                "DROP MACRO has_table_privilege", "DELETE FROM relation_acl"):
+        refused(bob, sql)
+    assert bob.execute("SELECT count(*) > 0 FROM pg_stat_activity").fetchone() == (True,)
 
 
 def test_a_view_reads_with_its_owners_privileges(connect: Connect, name: str) -> None:
