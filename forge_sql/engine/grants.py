@@ -39,6 +39,8 @@ class Checker:
             catalog, schema = schema, ""
         if catalog == self.lake:
             return (schema or "main", name_)
+        if catalog == "temp":
+            return None  # the session's own temporary objects
         return catalog
 
     def check(
