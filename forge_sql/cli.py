@@ -99,7 +99,9 @@ async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     users = {name: parse_verifier(user.password) for name, user in settings.users.items()}
-    server = Server(engine, settings, users, tls)
+    # Roles created over the wire log in too: the verifier is looked up at each login.
+    passwords = engine.database.verifier if settings.users else None
+    server = Server(engine, settings, users, tls, passwords)
     host, port = await server.start(settings.host, settings.port)
     print(f"listening on {host}:{port}", flush=True)
     log.info("data directory %s, database %r", engine.database.data_dir, settings.database)

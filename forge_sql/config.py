@@ -38,8 +38,14 @@ class User(BaseModel):
     )
     superuser: bool = Field(
         False,
-        description="May see every session's query in pg_stat_activity and cancel or "
+        description="Bypasses privilege checks: may read and change every table, manage "
+        "roles and grants, see every session's query in pg_stat_activity and cancel or "
         "terminate any session (pg_cancel_backend, pg_terminate_backend).",
+    )
+    roles: list[str] = Field(
+        default_factory=list,
+        description="Roles this user is a member of, whose privileges it has (e.g. "
+        '["pg_read_all_data"] for a read-only user); as GRANT role TO user.',
     )
 
     @field_validator("password")

@@ -190,6 +190,18 @@ class UndefinedTable(ForgeError):
     sqlstate = "42P01"
 
 
+class ReservedName(ForgeError):
+    sqlstate = "42939"
+
+
+class DependentObjectsStillExist(ForgeError):
+    sqlstate = "2BP01"
+
+
+class InvalidGrantOperation(ForgeError):
+    sqlstate = "0LP01"
+
+
 class UndefinedColumn(ForgeError):
     sqlstate = "42703"
 
@@ -240,10 +252,6 @@ class AmbiguousColumn(ForgeError):
 
 class GroupingError(ForgeError):
     sqlstate = "42803"
-
-
-class ReservedName(ForgeError):
-    sqlstate = "42939"
 
 
 class InvalidSchemaDefinition(ForgeError):

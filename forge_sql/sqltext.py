@@ -6,6 +6,8 @@ migrations can all use it without import cycles.
 
 from __future__ import annotations
 
+import re
+
 
 def quote_ident(name: str) -> str:
     """``name`` as a quoted identifier (its case kept, embedded quotes doubled)."""
@@ -29,3 +31,20 @@ def literal(value: object) -> str:
         fields = ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items())
         return "{" + fields + "}"
     raise ValueError(f"cannot write {value!r} as a SQL literal")
+
+
+_PASSWORD: re.Pattern[str] | None = None
+
+
+def redact_passwords(text: str) -> str:
+    """``text`` with the literal after each PASSWORD keyword (CREATE/ALTER ROLE) shown as
+    '********', for pg_stat_activity and logs: clear-text passwords are never shown."""
+    global _PASSWORD
+    if "password" not in text.lower():
+        return text
+    if _PASSWORD is None:
+        _PASSWORD = re.compile(
+            r"(?i)(\bPASSWORD\s+)(?:[Ee]?'(?:[^'\\]|''|\\.)*'?|(\$[A-Za-z_0-9]*\$).*?(?:\2|$))",
+            re.DOTALL,
+        )
+    return _PASSWORD.sub(lambda m: m.group(1) + "'********'", text)

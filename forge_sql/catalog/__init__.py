@@ -85,6 +85,8 @@ INFORMATION_PROVIDED = frozenset(
         "views",
         "table_constraints",
         "key_column_usage",
+        "table_privileges",
+        "role_table_grants",
         "_pg_expandarray",
     }
 )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from forge_sql.catalog import INFORMATION_SCHEMA, SCHEMA, literal, visible
 from forge_sql.catalog.roles import OWNER
+from forge_sql.catalog.session_functions import TOKEN
 from forge_sql.wire import oids
 
 _HERE = "database_name = current_database()"
@@ -89,6 +90,20 @@ def definitions() -> Iterator[str]:
         f"FROM duckdb_views() WHERE {_HERE} AND NOT internal AND {visible('schema_name')}"
     )
     yield _columns()
+    # PostgreSQL shows the privileges granted to or by a role the caller has (all of them
+    # to a superuser); forge_enabled_roles gives those roles, or NULL for all.
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.table_privileges AS SELECT g.grantor, g.grantee, "
+        "current_database() AS table_catalog, g.table_schema, g.table_name, "
+        "g.privilege_type, g.is_grantable, g.with_hierarchy "
+        f"FROM {s}.table_grants AS g, (SELECT forge_enabled_roles({TOKEN}) AS roles) AS r "
+        "WHERE r.roles IS NULL OR list_contains(r.roles, g.grantee) "
+        "OR list_contains(r.roles, g.grantor)"
+    )
+    yield (
+        f"CREATE OR REPLACE VIEW {i}.role_table_grants AS SELECT * FROM {i}.table_privileges "
+        "WHERE grantee <> 'PUBLIC'"
+    )
     yield (
         f"CREATE OR REPLACE VIEW {i}.schemata AS SELECT current_database() AS catalog_name, "
         f"nspname AS schema_name, {literal(OWNER)} AS schema_owner, "

@@ -54,6 +54,7 @@ def statements(
     yield from type_oids.definitions(duckdb_type_names)
     yield from pg_type.definitions()
     yield from pg_range.definitions()
+    yield from roles.acl_tables()
     yield from pg_namespace.definitions()
     yield from pg_class.macros()
     yield from lake_tables.definitions(lake, has_metadata)

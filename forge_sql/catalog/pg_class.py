@@ -69,13 +69,14 @@ _COMMON = (
     "false AS relhasrules, {triggers} AS relhastriggers, false AS relhassubclass, "
     "false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated, "
     "'d' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite, "
-    "0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl, "
+    "0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, {acl}::VARCHAR[] AS relacl, "
     "NULL::VARCHAR[] AS reloptions, NULL::VARCHAR AS relpartbound"
 )
 
 
 def _select(oid: str, name: str, namespace: str | int, **columns: object) -> str:
-    values = {"owner": BOOTSTRAP_SUPERUSER, "persistence": "'p'", "triggers": "false", **columns}
+    values = {"owner": BOOTSTRAP_SUPERUSER, "persistence": "'p'", "triggers": "false",
+              "acl": "NULL", **columns}
     return (
         f"SELECT {oid} AS oid, {name} AS relname, {namespace} AS relnamespace, "
         f"0::BIGINT AS reltype, {_COMMON.format(**values)}"
@@ -100,6 +101,14 @@ def macros() -> Iterator[str]:
     )
 
 
+def _granted(column: str, schema: str, name: str, default: object) -> str:
+    """The owner or ACL the server's grants record for a relation (forge_sql.catalog.roles)."""
+    return (
+        f"coalesce((SELECT a.{column} FROM {SCHEMA}.relation_acl AS a WHERE a.nspname = "
+        f"lower({schema}) AND a.relname = lower({name})), {default})"
+    )
+
+
 def definitions() -> Iterator[str]:
     s = SCHEMA
     rows = ", ".join(
@@ -121,6 +130,8 @@ def definitions() -> Iterator[str]:
         reltuples="coalesce(t.row_estimate, -1)",
         hasindex="coalesce(k.indexes, 0) > 0",
         relkind="'r'",
+        owner=_granted("owner", "t.schema_name", "t.table_name", BOOTSTRAP_SUPERUSER),
+        acl=_granted("acl", "t.schema_name", "t.table_name", "NULL"),
         natts="t.column_count",
         checks="coalesce(k.checks, 0)",
         triggers="coalesce(k.foreign_keys, 0) > 0",
@@ -134,6 +145,8 @@ def definitions() -> Iterator[str]:
         hasindex="false",
         persistence="CASE WHEN v.temporary THEN 't' ELSE 'p' END",
         relkind="'v'",
+        owner=_granted("owner", "v.schema_name", "v.view_name", BOOTSTRAP_SUPERUSER),
+        acl=_granted("acl", "v.schema_name", "v.view_name", "NULL"),
         natts="v.column_count",
         checks=0,
     )

@@ -16,6 +16,14 @@ FIRST_NORMAL_OID = 16384
 BOOTSTRAP_SUPERUSER = 10
 
 
+def _granted(column: str, default: object, name: str = "fixed.nspname") -> str:
+    """The owner or ACL the server's grants record for a schema (forge_sql.catalog.roles)."""
+    return (
+        f"coalesce((SELECT a.{column} FROM {SCHEMA}.namespace_acl AS a "
+        f"WHERE a.nspname = {name}), {default})"
+    )
+
+
 def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.namespace_oid(nsp) AS CASE nsp "
@@ -26,11 +34,13 @@ def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE VIEW {SCHEMA}.pg_namespace AS "
         "SELECT oid::BIGINT AS oid, nspname::VARCHAR AS nspname, "
-        f"{BOOTSTRAP_SUPERUSER}::BIGINT AS nspowner, NULL::VARCHAR[] AS nspacl FROM (VALUES "
+        f"{_granted('owner', BOOTSTRAP_SUPERUSER)}::BIGINT AS nspowner, "
+        f"{_granted('acl', 'NULL')}::VARCHAR[] AS nspacl FROM (VALUES "
         f"({PG_CATALOG}, 'pg_catalog'), ({PUBLIC}, 'public'), "
         f"({INFORMATION_SCHEMA}, 'information_schema')) AS fixed(oid, nspname) "
         f"UNION ALL SELECT {SCHEMA}.namespace_oid(schema_name), schema_name, "
-        f"{BOOTSTRAP_SUPERUSER}, NULL "
+        f"{_granted('owner', BOOTSTRAP_SUPERUSER, 'schema_name')}, "
+        f"{_granted('acl', 'NULL', 'schema_name')} "
         "FROM duckdb_schemas() WHERE database_name = current_database() "
         "AND schema_name NOT IN ('public', 'pg_catalog', 'information_schema') "
         f"AND {visible('schema_name')}"

@@ -1,18 +1,25 @@
-"""has_*_privilege (true: forge-sql has no per-role privileges) and the *_is_visible
-functions other than pg_table_is_visible (pg_class.py): all objects are visible."""
+"""has_table_privilege, has_schema_privilege and has_any_column_privilege answered from the
+server's grants (forge_sql.engine.privilege_functions); the other has_*_privilege (objects
+forge-sql has no privileges on) and the *_is_visible functions other than
+pg_table_is_visible (pg_class.py) are true."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from forge_sql.catalog import SCHEMA
+from forge_sql.catalog.session_functions import TOKEN
+
+# name -> object kind of forge_privilege ('r' relation, 'n' schema).
+_GRANTED = {
+    "has_table_privilege": "r",
+    "has_any_column_privilege": "r",
+    "has_schema_privilege": "n",
+}
 
 # Each takes (object, privilege) or (role, object, privilege); column ones one more.
 _PRIVILEGES = (
-    "has_table_privilege",
-    "has_schema_privilege",
     "has_database_privilege",
-    "has_any_column_privilege",
     "has_function_privilege",
     "has_sequence_privilege",
     "has_type_privilege",
@@ -42,9 +49,16 @@ def definitions() -> Iterator[str]:
         yield (
             f"CREATE OR REPLACE MACRO {SCHEMA}.{name}(a, b) AS true, (a, b, c) AS true"
         )
+    for name, kind in _GRANTED.items():
+        yield (
+            f"CREATE OR REPLACE MACRO {SCHEMA}.{name}(a, b) AS "
+            f"forge_privilege({TOKEN}, NULL, '{kind}', a::VARCHAR, b), "
+            f"(a, b, c) AS forge_privilege({TOKEN}, a::VARCHAR, '{kind}', b::VARCHAR, c)"
+        )
     yield (
-        f"CREATE OR REPLACE MACRO {SCHEMA}.has_column_privilege(a, b, c) AS true, "
-        "(a, b, c, d) AS true"
+        f"CREATE OR REPLACE MACRO {SCHEMA}.has_column_privilege(a, b, c) AS "
+        f"forge_privilege({TOKEN}, NULL, 'r', a::VARCHAR, c), "
+        f"(a, b, c, d) AS forge_privilege({TOKEN}, a::VARCHAR, 'r', b::VARCHAR, d)"
     )
     for name in _VISIBLE:
         yield f"CREATE OR REPLACE MACRO {SCHEMA}.{name}(x) AS true"

@@ -6,20 +6,24 @@ import logging
 import os
 import platform
 import threading
+import time
 from pathlib import Path
 
 import duckdb
 
 from forge_sql import __version__, catalog
 from forge_sql.catalog import install as catalog_install
+from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
-from forge_sql.engine import corruption, pg_functions
+from forge_sql.engine import acl as acls
+from forge_sql.engine import corruption, grants, pg_functions, privilege_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError, DataCorrupted
+from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sqltext import quote_ident
 from forge_sql.storage import (
     backup,
@@ -38,6 +42,11 @@ from forge_sql.storage.schedule import Schedule, Workload
 
 log = logging.getLogger(__name__)
 STREAMING_BUFFER = "32KB"  # see Database.cursor
+
+# How often the lake's snapshot is asked whether roles or grants changed (another server
+# of a shared lake may have changed them); changes made through this server apply at once.
+ACL_CHECK_INTERVAL = 0.02
+_ACL_PENDING_LIMIT = 60.0
 
 VERSION_STRING = (
     f"PostgreSQL {SERVER_VERSION} (forge-sql {__version__}, DuckDB {duckdb.__version__}) "
@@ -94,6 +103,15 @@ class Database:
         self.activity = Activity()
         self.advisory_locks = AdvisoryLocks()
         pg_functions.register(self._con, self.activity, self.advisory_locks)
+        self.checker = grants.Checker(self.catalog)
+        self._acl_cursor = self._con.cursor()
+        self._acl_lock = threading.Lock()
+        self._acl: acls.Acl | None = None
+        self._acl_snapshot: int | None = None
+        self._acl_checked = 0.0
+        self._acl_pending = False
+        self._acl_pending_since = 0.0
+        privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
         self._catalog_lock = threading.Lock()
@@ -178,9 +196,92 @@ class Database:
         self._con.execute("SET allowed_directories = ?", [allowed])
         self._con.execute("SET enable_external_access = false")
 
+    def acl(self, fresh: bool = False) -> acls.Acl:
+        """Roles and privileges as the lake's last snapshot has them (another server of a
+        shared lake may have changed them), with the configured users merged in; ``fresh``
+        asks the lake now rather than trusting an answer younger than
+        ACL_CHECK_INTERVAL."""
+        with self._acl_lock:
+            now = time.monotonic()
+            if self._acl is not None and not self._acl_pending and not fresh and (
+                now - self._acl_checked < ACL_CHECK_INTERVAL
+            ):
+                return self._acl
+            self._acl_checked = now
+            latest = snapshot.latest(self._acl_cursor, self.catalog)
+            if self._acl is not None and latest is not None and latest == self._acl_snapshot:
+                if now - self._acl_pending_since > _ACL_PENDING_LIMIT:
+                    self._acl_pending = False  # the change was rolled back, or is long open
+                return self._acl
+            configured = {
+                name: acls.ConfiguredUser(user.password, user.superuser, tuple(user.roles))
+                for name, user in self.settings.users.items()
+            }
+            public = [(d.schema_name, name) for name, d in self.settings.external.items()]
+            acl = acls.load(self._acl_cursor, self.catalog, configured, public)
+            self._number(acl)
+            role_catalog.refresh(self._acl_cursor, acl)
+            self._acl, self._acl_snapshot = acl, latest
+            self._acl_pending = False
+            return self._acl
+
+    def acl_changing(self) -> None:
+        """A session is changing roles, grants or owners: look at the lake's snapshot at
+        every check until the change is committed, so it applies from the next statement."""
+        with self._acl_lock:
+            self._acl_pending = True
+            self._acl_pending_since = time.monotonic()
+
+    def _number(self, acl: acls.Acl) -> None:
+        """The OIDs pg_class and pg_namespace give the lake's relations and schemas."""
+        s = catalog.SCHEMA
+        rows = self._acl_cursor.execute(
+            f"SELECT {s}.relation_oid(schema_name, table_name), lower(schema_name), "
+            "lower(table_name) FROM duckdb_tables() WHERE database_name = ? "
+            f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), lower(schema_name), "
+            "lower(view_name) FROM duckdb_views() WHERE database_name = ? AND NOT internal",
+            [self.catalog, self.catalog],
+        ).fetchall()
+        acl.oids = {int(oid): (schema, name) for oid, schema, name in rows}
+        # Unqualified names the session's search path reaches in the catalog emulation.
+        acl.catalog_names = frozenset(
+            name.lower()
+            for (name,) in self._acl_cursor.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = $1 "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = $1 "
+                "UNION ALL SELECT function_name FROM duckdb_functions() WHERE database_name = $1",
+                [s.partition(".")[0]],
+            ).fetchall()
+        )
+        acl.schema_oids = {
+            int(oid): name.lower()
+            for oid, name in self._acl_cursor.execute(
+                f"SELECT {s}.namespace_oid(schema_name), schema_name FROM duckdb_schemas() "
+                "WHERE database_name = ?",
+                [self.catalog],
+            ).fetchall()
+        }
+
+    @property
+    def trusted(self) -> bool:
+        """No users configured: every (loopback) client is a superuser."""
+        return not self.settings.users
+
+    def verifier(self, user: str) -> ScramVerifier | None:
+        """The SCRAM verifier ``user`` logs in with (None: no such login role)."""
+        role = self.acl().roles.get(user)
+        if role is None or not role.login or role.password is None:
+            return None
+        try:
+            return parse_verifier(role.password)
+        except ValueError:
+            log.warning("role %r has an invalid SCRAM verifier; it cannot log in", user)
+            return None
+
     def refresh_catalog(self) -> None:
         """Renew the catalog's copies (declared keys, table comments) when the lake has a
         new snapshot (forge_sql.catalog.snapshot); called before catalog queries."""
+        self.acl()
         with self._catalog_lock:
             latest = snapshot.latest(self._catalog_cursor, self.catalog)
             if latest is None or latest != self._catalog_snapshot:
@@ -211,9 +312,8 @@ class Database:
 
     def is_superuser(self, user: str) -> bool:
         """Without users every client is trusted (loopback only); with users, those the
-        configuration marks ``superuser = true``."""
-        users = self.settings.users
-        return not users or (user in users and users[user].superuser)
+        configuration marks ``superuser = true`` and roles created SUPERUSER."""
+        return self.trusted or self.acl().is_superuser(user)
 
     def latest_snapshot(self) -> int | None:
         """The lake's last committed snapshot, read outside any session's transaction."""
@@ -270,6 +370,7 @@ class Database:
         self._recorder.stop()  # the flush was a snapshot too
         with self._lock:
             self._catalog_cursor.close()
+            self._acl_cursor.close()
             self._con.close()
 
 

@@ -55,6 +55,8 @@ class Session(Protocol):
 
     def detach_stream(self) -> None: ...
 
+    def authorize(self, plan: Plan) -> None: ...
+
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
 
@@ -118,6 +120,7 @@ class Planner:
             return storage_calls.columns()
         if plan.statement.kind not in ("SELECT", "EXPLAIN"):
             return None
+        self._session.authorize(plan)
         self._session.detach_stream()
         values = list(plan.describe_values)
         sql = plan.sql

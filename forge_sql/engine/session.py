@@ -17,6 +17,7 @@ from forge_sql.engine import (
     byte_batches,
     column_names,
     copyin,
+    relations,
     savepoints,
     storage_calls,
     timetravel,
@@ -28,11 +29,14 @@ from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.errors import translate
+from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.statements import Statement, classify, split
 from forge_sql.engine.transactions import TransactionBlock, ends_block
+from forge_sql.sqltext import literal, redact_passwords
 from forge_sql.wire.backend import (
     Column,
     CopyOut,
@@ -60,7 +64,11 @@ _WRITES = {
     "MERGE_INTO",
     "VACUUM",
     "CALL",
+    "ROLE",
 }
+# Kinds after which the creator of a table, view or schema is recorded as its owner.
+_DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
+_ACCESSES_KEPT = 512  # statements whose relation accesses a session remembers
 
 
 class EngineSession:
@@ -111,8 +119,19 @@ class EngineSession:
         # The token lets pg_functions know the calling session; it is random, so a client
         # cannot act as another session by setting the variable.
         self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
+        # current_user and friends name the session's role (DuckDB's say "duckdb"), as
+        # has_table_privilege(current_user, ...) and clients' catalog queries expect.
+        user = literal(startup.user)
+        self._cursor.execute("".join(
+            f"CREATE OR REPLACE TEMP MACRO {name}() AS {user};"
+            for name in ("current_user", "session_user", "current_role", '"user"')
+        ))
         database.activity.register(self.backend)
         self._superuser = superuser  # storage maintenance: superusers only
+        self._roles = RoleCommands(self._cursor, database.catalog, database.checker)
+        self._ownership = Ownership(self._cursor, database.catalog, database.checker)
+        self._accesses: dict[str, list[relations.Access]] = {}
+        self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         self.apply_timezone()
 
     # -- BackendSession -----------------------------------------------------------------
@@ -130,7 +149,7 @@ class EngineSession:
         plan = statement.handle
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
-        self.backend.active(plan.statement.sql)
+        self.backend.active(redact_passwords(plan.statement.sql))
         if self.block.status == "E" and not ends_block(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -147,6 +166,7 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
+            self.authorize(plan)
             inserts = self._inserts
             if inserts.pending is not None:
                 if inserts.pending.accepts(plan.batch, plan.casts):
@@ -160,6 +180,8 @@ class EngineSession:
                 return self._commands.setting(plan.statement)
             if kind == "SESSION":
                 return self._commands.session_command(plan.statement)
+            if kind == "ROLE":
+                return self._role_command(plan)
             if plan.superuser_only:
                 if not self._superuser:
                     raise storage_calls.refuse(plan.statement)
@@ -194,14 +216,80 @@ class EngineSession:
                     if block.implicit:
                         ddl = plan.statement
                         block.replay.record(lambda: self._declarations.execute(ddl))
+                    self._record_owner(plan.statement)
                     return declared
-            return self._run(plan, params)
+            result = self._run(plan, params)
+            if kind in _DDL:
+                self._record_owner(plan.statement)
+            return result
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
                 raise  # an earlier, gathered row failed: already translated
             raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
             raise plan.locate(self.fail(exc, plan.sql)) from exc
+
+    # -- roles and privileges --------------------------------------------------------------
+    def authorize(self, plan: Plan) -> None:
+        """Refuse (42501) what the session's role may not do to the relations the
+        statement names (forge_sql.engine.grants); superusers may do anything."""
+        if self._superuser:
+            return
+        statement = plan.query or plan.statement  # DECLARE: the cursor's query
+        accesses = self._relation_accesses(statement)
+        if statement.kind == "PREPARE" and len(statement.tokens) > 1:
+            name = statement.tokens[1].text.strip('"').lower()
+            self._prepared[name] = accesses
+        if not accesses:
+            return
+        database = self._database
+        database.checker.check(
+            database.acl(), self.backend.user, accesses, self._prepared.get,
+            lambda: database.acl(fresh=True),
+        )
+
+    def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
+        found = self._accesses.get(statement.sql)
+        if found is None:
+            found = relations.accesses(statement)
+            if len(self._accesses) >= _ACCESSES_KEPT:
+                self._accesses.clear()
+            self._accesses[statement.sql] = found
+        return found
+
+    def _role_command(self, plan: Plan) -> Result:
+        """CREATE ROLE, GRANT, REVOKE ...: rows of the lake's role tables, written in the
+        session's transaction (so they commit or roll back with it)."""
+        if self.settings.read_only:
+            raise errors.ReadOnlySqlTransaction(
+                f"cannot execute {plan.statement.words[0]} in a read-only transaction"
+            )
+        self._detach_stream()
+        block = self.block
+        if not block.in_transaction:
+            block.begin_implicit()
+        self._database.acl_changing()
+        statement, acl, user = plan.statement, self._database.acl(), self.backend.user
+        result = self._roles.run(statement, acl, user)
+        block.record(statement, plan.sql, (), "role and privilege commands are not kept")
+        if block.implicit:
+            block.replay.record(lambda: self._roles.run(statement, acl, user))
+        return result
+
+    def _record_owner(self, statement: Statement) -> None:
+        """The DDL succeeded: record the owner of what it created (with users configured)."""
+        if self._database.trusted:
+            return
+        accesses = self._relation_accesses(statement)
+        if not accesses:
+            return
+        self._database.acl_changing()
+        acl, user = self._database.acl(), self.backend.user
+        if user not in acl.roles:
+            return  # offline migrate as an OS user: the bootstrap superuser owns it
+        self._ownership.after(statement, accesses, acl, user)
+        if self.block.implicit:
+            self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
@@ -293,7 +381,7 @@ class EngineSession:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
         self.block.fail()
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
-            log.error("unexpected error running %r", sql, exc_info=exc)
+            log.error("unexpected error running %r", sql and redact_passwords(sql), exc_info=exc)
         return error
 
     def running(self, flag: bool) -> None:

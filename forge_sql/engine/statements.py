@@ -224,6 +224,11 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "SESSION"
     if first in ("DECLARE", "FETCH", "MOVE"):
         return "CURSOR"
+    if first in ("CREATE", "ALTER", "DROP", "GRANT", "REVOKE"):
+        from forge_sql.engine.role_commands import is_role_command  # it builds on this module
+
+        if is_role_command(tokens):
+            return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):

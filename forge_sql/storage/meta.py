@@ -62,6 +62,51 @@ EXTERNAL_DATASETS_DDL = (
 )
 
 
+# Roles created over the wire (CREATE ROLE), beside those of the configuration, which win
+# on a name both have. password: a SCRAM-SHA-256 verifier or NULL, never clear text.
+ROLES_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.roles ("
+    "name VARCHAR NOT NULL, login BOOLEAN NOT NULL, superuser BOOLEAN NOT NULL, "
+    "inherit BOOLEAN NOT NULL, password VARCHAR, "
+    "created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+)
+
+# GRANT role TO member (pg_auth_members).
+ROLE_MEMBERS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.role_members ("
+    "role VARCHAR NOT NULL, member VARCHAR NOT NULL, grantor VARCHAR NOT NULL, "
+    "admin_option BOOLEAN NOT NULL)"
+)
+
+# One row per privilege granted on a table, view or schema (an aclitem's letter):
+# object_kind 'r' relation or 'n' schema (object_name NULL); grantee '' is PUBLIC.
+PRIVILEGES_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.privileges ("
+    "object_kind VARCHAR NOT NULL, schema_name VARCHAR NOT NULL, object_name VARCHAR, "
+    "grantee VARCHAR NOT NULL, privilege VARCHAR NOT NULL, grantor VARCHAR NOT NULL, "
+    "grantable BOOLEAN NOT NULL)"
+)
+
+# Who created a table, view or schema (object_name NULL): its owner. Objects without a
+# row belong to the bootstrap superuser.
+OWNERS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.owners ("
+    "object_kind VARCHAR NOT NULL, schema_name VARCHAR NOT NULL, object_name VARCHAR, "
+    "owner VARCHAR NOT NULL)"
+)
+
+# ALTER DEFAULT PRIVILEGES: granted on each table creator makes (in schema_name, or in any
+# schema when it is NULL).
+DEFAULT_PRIVILEGES_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.default_privileges ("
+    "creator VARCHAR NOT NULL, schema_name VARCHAR, grantee VARCHAR NOT NULL, "
+    "privilege VARCHAR NOT NULL, grantable BOOLEAN NOT NULL)"
+)
+
+# The tables above, which only the server and superusers may read (they hold verifiers).
+ROLE_TABLES = frozenset({"roles", "role_members", "privileges", "owners", "default_privileges"})
+
+
 def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     """Create the bookkeeping schema and tables if the lake does not have them yet."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {lake}.{SCHEMA}")
@@ -70,3 +115,5 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     # Empty until the first migrate run adds its one row (forge_sql.migrate.lease).
     con.execute(MIGRATION_LOCK_DDL.format(lake=lake))
     con.execute(EXTERNAL_DATASETS_DDL.format(lake=lake))
+    for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
+        con.execute(ddl.format(lake=lake))

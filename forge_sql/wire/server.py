@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -40,11 +40,15 @@ class Server:
         settings: ServerSettings,
         users: Mapping[str, ScramVerifier] | None = None,
         tls: ssl.SSLContext | None = None,
+        passwords: Callable[[str], ScramVerifier | None] | None = None,
     ) -> None:
+        """``passwords``: the verifier a user logs in with, looked up at each login (roles
+        created while the server runs); without it, ``users``. Neither: trust."""
         self.backend = backend
         self.tls = tls  # None: SSLRequest is answered N
         self.settings = settings
         self.users = dict(users or {})
+        self.passwords = passwords
         # Statements run in worker threads (DuckDB releases the GIL): one per session at a
         # time, plus headroom for closing sessions.
         self.executor = ThreadPoolExecutor(

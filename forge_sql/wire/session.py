@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.sqltext import redact_passwords
 from forge_sql.wire import messages as m
 from forge_sql.wire.auth import ScramExchange, ScramVerifier, parse_sasl_initial_response
 from forge_sql.wire.backend import (
@@ -277,11 +278,16 @@ class Session:
         return m.decode_frontend(type_code, body)
 
     async def _authenticate(self) -> None:
-        users = self.server.users
-        if not users:
+        server = self.server
+        if server.passwords is None and not server.users:
             self.queue(m.authentication_ok())
             return
-        verifier: ScramVerifier | None = users.get(self.user)
+        verifier: ScramVerifier | None
+        if server.passwords is not None:
+            loop = asyncio.get_running_loop()  # the lookup may read the lake's catalog
+            verifier = await loop.run_in_executor(server.executor, server.passwords, self.user)
+        else:
+            verifier = server.users.get(self.user)
         exchange = ScramExchange(self.user, verifier)
         self.queue(m.authentication_sasl(["SCRAM-SHA-256"]))
         await self.flush()
@@ -318,7 +324,7 @@ class Session:
                 message = await self._read_when_idle(max_size, *idle)
             self._waiting = False
             if debug:
-                log.debug("session %s <- %r", self.process_id, message)
+                log.debug("session %s <- %s", self.process_id, redact_passwords(repr(message)))
             if isinstance(message, m.Terminate):
                 return
             if self.state is State.AWAITING_SYNC and not isinstance(message, m.Sync):

@@ -199,7 +199,8 @@ def test_ordinary_clients_cannot_widen_the_sandbox(tmp_path: Path) -> None:
                 "COPY forge_meta.external_datasets FROM STDIN",
             ):
                 with pytest.raises(pgerrors.InsufficientPrivilege,
-                                   match="external datasets are declared by migrations"):
+                                   match=r"external datasets are declared by migrations|"
+                                   r"forge_meta"):
                     bob.execute(sql)
             # The server's bookkeeping is not readable by other roles either.
             with pytest.raises(pgerrors.InsufficientPrivilege, match="forge_meta"):
@@ -230,7 +231,8 @@ def test_ordinary_clients_cannot_widen_the_sandbox(tmp_path: Path) -> None:
         with psycopg.connect(server.dsn(user="bob", password="pw"), autocommit=True) as bob:
             assert bob.execute("SELECT password FROM shared").fetchall() == [("hunter2",)]
             with pytest.raises(pgerrors.InsufficientPrivilege,
-                               match="declared by migrations run by a superuser"):
+                               match=r"declared by migrations run by a superuser|"
+                               r"permission denied for schema forge_meta"):
                 bob.execute("DELETE FROM forge_meta.external_datasets")
     finally:
         assert "Traceback" not in server.stop()

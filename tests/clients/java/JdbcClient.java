@@ -65,6 +65,7 @@ public final class JdbcClient {
         checks.put("tables", client::tables);
         checks.put("columns", client::columns);
         checks.put("primary_keys", client::primaryKeys);
+        checks.put("table_privileges", client::tablePrivileges);
         List<String> wanted = Arrays.asList(args).subList(2, args.length);
         for (Map.Entry<String, Check> check : checks.entrySet()) {
             if (!wanted.isEmpty() && !wanted.contains(check.getKey())) {
@@ -368,6 +369,23 @@ public final class JdbcClient {
                 out.put("columns", labelsOf(rs.getMetaData()));
                 out.put("rows", pick(rs, "TABLE_CAT", "TABLE_SCHEM", "TABLE_NAME",
                         "TABLE_TYPE", "REMARKS"));
+            }
+            return out;
+        }
+    }
+
+    /** What a (non-superuser) role sees of tables named prefix_priv%: listed tables, grants. */
+    private Object tablePrivileges() throws SQLException {
+        try (Connection con = open("")) {
+            DatabaseMetaData meta = con.getMetaData();
+            Map<String, Object> out = new LinkedHashMap<>();
+            try (ResultSet rs = meta.getTables(null, "public", prefix + "\\_priv%",
+                    new String[] {"TABLE", "VIEW"})) {
+                out.put("tables", pick(rs, "TABLE_NAME", "TABLE_TYPE"));
+            }
+            try (ResultSet rs = meta.getTablePrivileges(null, "public", prefix + "\\_priv%")) {
+                out.put("privileges", pick(rs, "TABLE_NAME", "GRANTOR", "GRANTEE", "PRIVILEGE",
+                        "IS_GRANTABLE"));
             }
             return out;
         }

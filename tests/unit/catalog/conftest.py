@@ -11,13 +11,25 @@ import pytest
 
 from forge_sql import catalog
 from forge_sql.catalog import install, rewrite, snapshot
-from forge_sql.engine import pg_functions
+from forge_sql.engine import pg_functions, privilege_functions
+from forge_sql.engine.acl import Acl
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.grants import Checker
 from forge_sql.storage import ducklake
 from forge_sql.storage.catalogs import Lake
 
 Query = Callable[..., list[tuple[Any, ...]]]
+
+
+class _Trusted:
+    """No users configured: every privilege function answers true."""
+
+    checker = Checker("forge")
+    trusted = True
+
+    def acl(self) -> Acl:
+        return Acl()
 
 
 @pytest.fixture(scope="package")
@@ -30,6 +42,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
     )
     # The session functions the catalog's views call (pg_stat_activity and friends).
     pg_functions.register(con, Activity(), AdvisoryLocks())
+    privilege_functions.register(con, Activity(), _Trusted())
     install.install(con, "forge", ["alice"])
     cursor = con.cursor()
     cursor.execute(f"SET search_path = '{catalog.search_path('forge')}'")
