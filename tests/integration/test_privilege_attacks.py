@@ -28,6 +28,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         alice.execute("CREATE TABLE victim AS SELECT range AS id FROM range(100)")
         alice.execute("CREATE TABLE bobs (id INTEGER, note VARCHAR)")
         alice.execute("INSERT INTO bobs VALUES (1, 'one'), (2, 'two')")
+        alice.execute("GRANT SELECT ON bobs TO bob")
     yield running
     assert "Traceback" not in running.stop()
 
