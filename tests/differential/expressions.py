@@ -68,9 +68,9 @@ class ExpressionGenerator:
         quoted = sql_string(text)
         form = rng.random()
         extra = tags(f"literal:{type_}")
-        if type_ in INTS and form < 0.6 and not text.startswith("-"):
-            if type_ == "int4" or (type_ == "int8" and int(text) > 2**31):
-                return leaf(text, type_, extra)
+        bare_int = type_ == "int4" or (type_ == "int8" and int(text) > 2**31)
+        if type_ in INTS and form < 0.6 and not text.startswith("-") and bare_int:
+            return leaf(text, type_, extra)
         if type_ == "numeric" and form < 0.5 and text[0].isdigit():
             return leaf(text, type_, extra | tags("bare_decimal"))
         if type_ == "text" and form < 0.5:
@@ -238,7 +238,7 @@ def pattern(g: ExpressionGenerator, d: int) -> Node:
 
 
 def between(g: ExpressionGenerator, d: int) -> Node:
-    type_ = g.any_type(NUMBERS + ("date", "text"))
+    type_ = g.any_type((*NUMBERS, "date", "text"))
     sym = g.rng.random() < 0.3
     word = "BETWEEN SYMMETRIC" if sym else g.rng.choice(("BETWEEN", "NOT BETWEEN"))
     return expr(f"({{0}} {word} {{1}} AND {{2}})", "bool", g.e(type_, d), g.e(type_, d),
@@ -284,7 +284,8 @@ PRODUCTIONS["int8"] += [fn("lcm", "int8", "int8", "int8"), fn("factorial_sum", "
 PRODUCTIONS["float8"] += [
     fn("sqrt", "float8", "float8"), fn("power", "float8", "float8", "float8"),
     fn("ln", "float8", "float8"), fn("exp", "float8", "float8"), fn("floor", "float8", "float8"),
-    fn("ceil", "float8", "float8"), fn("round", "float8", "float8"), fn("trunc", "float8", "float8"),
+    fn("ceil", "float8", "float8"), fn("round", "float8", "float8"),
+    fn("trunc", "float8", "float8"),
     fn("cbrt", "float8", "float8"), fn("degrees", "float8", "float8"),
     fn("pi", "float8", template="pi()"),
     fn("extract", "float8", "timestamp", template="date_part('epoch', {0})"),
@@ -400,7 +401,8 @@ PRODUCTIONS["bytea"] = [
 ]
 PRODUCTIONS["uuid"] = [lambda g, d: cast_to(g, d, "uuid")]
 PRODUCTIONS["json"] = [
-    fn("json_build_object", "json", "text", "int4", template="json_build_object('k', {0}, 'n', {1})"),
+    fn("json_build_object", "json", "text", "int4",
+       template="json_build_object('k', {0}, 'n', {1})"),
     fn("json_build_array", "json", "int4", "text"),
     fn("to_json", "json", "text"), fn("to_json", "json", "numeric"),
     fn("json_arrow", "json", "json", template="({0} -> 'a')"),

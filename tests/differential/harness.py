@@ -69,7 +69,8 @@ def check_all(forge_dsn: str, pg_dsn: str, cases: list[Case], workers: int = 2) 
     try:
         with ThreadPoolExecutor(workers) as pool:
             chunks = [cases[i::workers] for i in range(workers)]
-            done = list(pool.map(lambda pc: [pc[0].check(c) for c in pc[1]], zip(pairs, chunks)))
+            done = list(pool.map(lambda job: [job[0].check(c) for c in job[1]],
+                                 zip(pairs, chunks, strict=True)))
     finally:
         for pair in pairs:
             pair.close()

@@ -69,7 +69,15 @@ def render(node: Node) -> tuple[str, list[tuple[Any, str]]]:
             return f"${len(params)}"
         if not current.args:  # a leaf's text is SQL as is, braces of array literals included
             return current.template
-        parts = [visit(arg) for arg in current.args]
-        return _SLOT.sub(lambda m: parts[int(m.group(1))], current.template)
+        # Only the parts the template names are rendered (and numbered), each once.
+        parts: dict[int, str] = {}
+
+        def part(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            if index not in parts:
+                parts[index] = visit(current.args[index])
+            return parts[index]
+
+        return _SLOT.sub(part, current.template)
 
     return visit(node), params

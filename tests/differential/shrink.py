@@ -49,9 +49,14 @@ def signature(outcome: Outcome) -> tuple[object, ...]:
             outcome.pg.error[1] if outcome.pg.error else None)
 
 
-def shrink(outcome: Outcome, check: Callable[[Case], Outcome], budget: int = 300) -> Outcome:
-    """The smallest case found within ``budget`` runs that differs as ``outcome`` does."""
+def shrink(outcome: Outcome, check: Callable[[Case], Outcome], budget: int = 300,
+           keep: Callable[[Outcome], bool] | None = None) -> Outcome:
+    """The smallest case found within ``budget`` runs that still differs as ``outcome`` does
+    (by ``keep``, default: the same first kind of difference and the same SQLSTATEs)."""
     wanted = signature(outcome)
+    if keep is None:
+        def keep(tried: Outcome) -> bool:
+            return bool(tried.differences) and signature(tried) == wanted
     best = outcome
     runs = 0
     progress = True
@@ -64,7 +69,7 @@ def shrink(outcome: Outcome, check: Callable[[Case], Outcome], budget: int = 300
                     continue
                 runs += 1
                 tried = check(case)
-                if tried.differences and signature(tried) == wanted:
+                if keep(tried):
                     best = tried
                     progress = True
                     break

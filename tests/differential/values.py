@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 D = decimal.Decimal
-UTC = datetime.timezone.utc
 
 
 def _ts(text: str) -> datetime.datetime:
