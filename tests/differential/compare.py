@@ -45,7 +45,9 @@ def differences(case: Case, forge: Answer, pg: Answer) -> list[Difference]:
     found: list[Difference] = []
     if pg.error and pg.error[0] == "bind":
         # The driver itself cannot send these values for PostgreSQL's types: a generated
-        # value that does not fit, not a server difference. Only the descriptions compare.
+        # value that does not fit, not a server difference. Only Parse and Describe compare.
+        if forge.error and forge.error[0] in ("parse", "describe"):
+            return [Difference("error_only_forge")]
         return _describe_differences(forge, pg)
     if forge.error or pg.error:
         if forge.error and pg.error:

@@ -5,6 +5,7 @@ a difference no entry matches fails the test."""
 from __future__ import annotations
 
 import decimal
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,7 +181,7 @@ def numeric_scale(o: Outcome, d: Difference) -> bool:
     forge_column, pg_column = column_pair(o, d)
     if forge_column[1] != pg_column[1]:
         return False
-    if pg_column[1] != 1700 and not re.search(r"numeric|decimal", o.case.sql, re.I):
+    if pg_column[1] != 1700 and not re.search(NUMERIC_SOURCES, o.case.sql, re.I):
         return False
     forge, pg = column_values(o, d)
     left, right = _decimals(forge), _decimals(pg)
@@ -188,15 +189,23 @@ def numeric_scale(o: Outcome, d: Difference) -> bool:
         [v is None for v in forge].count(True) == [v is None for v in pg].count(True)
 
 
+DECIMAL_18_3 = (18 << 16 | 3) + 4  # the typmod of numeric(18,3)
+NUMERIC_SOURCES = r"numeric|decimal|\bnn?\b"  # a numeric cast or column
+
+
 def numeric_precision(o: Outcome, d: Difference) -> bool:
     """Other numbers: digits lost to DuckDB's DECIMAL widths (3 decimals when unconstrained),
-    also once printed in json or text."""
+    also once printed in json or text, or rows lost to rounding (EXCEPT, DISTINCT)."""
+    if d.kind in ("row_count", "command_tag", "values", "row_order") and any(
+            f[1] == p[1] == 1700 and f[2] == DECIMAL_18_3 and p[2] == -1
+            for f, p in zip(o.forge.columns, o.pg.columns, strict=False)):
+        return True
     if d.kind != "values" or d.column is None:
         return False
     forge_column, pg_column = column_pair(o, d)
     if forge_column[1] != pg_column[1]:
         return False
-    if pg_column[1] != 1700 and not re.search(r"numeric|decimal", o.case.sql, re.I):
+    if pg_column[1] != 1700 and not re.search(NUMERIC_SOURCES, o.case.sql, re.I):
         return False
     forge, pg = column_values(o, d)
     left, right = _decimals(forge), _decimals(pg)
@@ -212,6 +221,36 @@ def bc_dates(o: Outcome, d: Difference) -> bool:
     return any(v is not None and v.endswith(b" BC") for v in pg)
 
 
+def json_normalised(o: Outcome, d: Difference) -> bool:
+    if d.kind != "values" or d.column is None or column_pair(o, d)[1][1] != 114:
+        return False
+    forge, pg = column_values(o, d)
+    try:
+        return sorted(map(_canonical_json, forge)) == sorted(map(_canonical_json, pg))
+    except ValueError:
+        return False
+
+
+def _canonical_json(value: bytes | None) -> str:
+    return "" if value is None else json.dumps(json.loads(value), sort_keys=True)
+
+
+def float_last_digits(o: Outcome, d: Difference) -> bool:
+    """Doubles that agree to 9 significant digits (sums and deviations taken in another
+    order)."""
+    if d.kind != "values" or d.column is None or column_pair(o, d)[1][1] not in (700, 701):
+        return False
+    forge, pg = column_values(o, d)
+    try:
+        left = sorted(float(v) for v in forge if v is not None)
+        right = sorted(float(v) for v in pg if v is not None)
+    except ValueError:
+        return False
+    return len(left) == len(right) and all(
+        a == b or abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)) for a, b in zip(left, right,
+                                                                             strict=True))
+
+
 NULLS_DESC_TAGS = ("order_desc", "group_order desc", "window_order desc")
 SQLSTATE_PAIRS = frozenset({("22003", "2201F"), ("22003", "2201E"), ("22P02", "22007"),
                             ("22003", "22007"), ("22003", "22008"), ("22P02", "22023"),
@@ -224,10 +263,14 @@ def sqlstate_mapping(o: Outcome, d: Difference) -> bool:
 
 
 def input_error_phase(o: Outcome, d: Difference) -> bool:
-    """PostgreSQL converts a constant while parsing, DuckDB when the statement runs."""
-    return d.kind == "phase" and o.forge.error is not None and o.pg.error is not None and \
-        o.forge.error[0] != o.pg.error[0] and o.pg.error[1] in ("22P02", "22007", "22008",
-                                                                 "22003")
+    """PostgreSQL converts a constant while parsing, DuckDB when the statement runs (and
+    may meet another error first)."""
+    if o.forge.error is None or o.pg.error is None or o.forge.error[0] == o.pg.error[0]:
+        return False
+    if d.kind == "phase":
+        return o.pg.error[1] in ("22P02", "22007", "22008", "22003")
+    return d.kind == "sqlstate" and o.pg.error[0] == "parse" and \
+        o.forge.error[0] == "execute" and o.pg.error[1] in ("22P02", "22007", "22008")
 
 
 def dml_missing_table(o: Outcome, d: Difference) -> bool:
@@ -288,8 +331,9 @@ PENDING: tuple[Pending, ...] = (
                 types_differ(23, {17})(o, d) and "fn:sha256" in o.case.tags) or (
                 d.kind in ERROR_KINDS and forge_error(o, r"argument types 'encode\(VARCHAR"))),
     Pending("UBIGINT announced as numeric", "json_array_length is UBIGINT in DuckDB, sent as "
-            "numeric", lambda o, d: types_differ(1700, {23})(o, d)
-            or types_differ(1231, {1007})(o, d)),
+            "numeric, and refused where PostgreSQL's integer is expected",
+            lambda o, d: types_differ(1700, {23})(o, d) or types_differ(1231, {1007})(o, d)
+            or (d.kind in ERROR_KINDS and forge_error(o, r"argument types '[^']*UBIGINT"))),
     Pending("float8 results announced as numeric", "trunc, round of integers are float8 in "
             "PostgreSQL (the double overload), DECIMAL in DuckDB",
             types_differ(1700, {701})),
@@ -341,7 +385,7 @@ PENDING: tuple[Pending, ...] = (
             "another error", lambda o, d: d.kind in ("sqlstate", "error_only_forge")
             and o.forge.error is not None and o.forge.error[0] == "parse"
             and o.forge.error[1].startswith("22")
-            and (o.pg.error is None or (o.pg.error[0] == "execute"
+            and (o.pg.error is None or o.pg.error[0] == "bind" or (o.pg.error[0] == "execute"
                                         and o.pg.error[1].startswith("22")))),
     Pending("parameter in ORDER BY", "a parameter as ORDER BY key is refused with XX000",
             errors_when(r"Parameter not supported in ORDER BY clause", "XX000")),
@@ -351,7 +395,8 @@ PENDING: tuple[Pending, ...] = (
     Pending("float and numeric overflow", "DuckDB gives Infinity or a double where PostgreSQL "
             "raises 22003, and fails stddev_pop where PostgreSQL gives NaN or Infinity",
             lambda o, d: (d.kind == "error_only_pg" and pg_error(
-                o, r"value out of range: overflow|value overflows numeric format", "22003"))
+                o, r"value out of range: (over|under)flow|value overflows numeric format",
+                "22003"))
             or (d.kind in ERROR_KINDS and forge_error(o, "STDDEV_POP is out of range"))),
     Pending("numeric NaN", "DuckDB's DECIMAL has no NaN",
             errors_when(r'Could not convert string "NaN" to DECIMAL|Could not cast value nan '
@@ -360,6 +405,11 @@ PENDING: tuple[Pending, ...] = (
             "PostgreSQL's, so drivers that encode by the described type (asyncpg) fail or "
             "send other values, and expressions over them do not resolve",
             lambda o, d: d.kind == "param_types" or (
+                d.kind == "column_types" and any(x.kind == "param_types" for x in o.differences)
+            ) or (
+                d.kind == "sqlstate" and "param" in o.case.tags and o.forge.error is not None
+                and o.pg.error is not None and o.forge.error[0] == o.pg.error[0] == "parse"
+            ) or (
                 d.kind in ERROR_KINDS and o.forge.error is not None and (
                     o.forge.error[0] == "bind" or (
                         "param" in o.case.tags and o.forge.error[0] == "parse"
@@ -413,7 +463,15 @@ PENDING: tuple[Pending, ...] = (
             re.search(r"::(varchar|character varying)\(\d+\)|AS varchar\(\d+\)",
                       o.case.sql) is not None),
     Pending("bytea literal compared as text", "'\\x0102' next to bytea is read as the "
-            "characters, not the bytes", results_differ_with("fn:bytea_eq")),
+            "characters, not the bytes", lambda o, d: results_differ_with("fn:bytea_eq")(o, d)
+            or (d.kind in ERROR_KINDS and forge_error(
+                o, "Cannot compare values of type BLOB and type VARCHAR"))),
+    Pending("json text normalised", "json values are printed re-serialised (no spaces); "
+            "PostgreSQL's json keeps the text as written", json_normalised),
+    Pending("format()", "format('%s-%s', ...) is DuckDB's fmt syntax: '%s' is left as is",
+            results_differ_with("fn:format")),
+    Pending("= ANY(array parameter)", "col = ANY($1) is refused with 0A000",
+            errors_when("UNNEST not supported here", "0A000")),
     Pending("array operators and NULL elements", "@>, && and = ANY treat NULL elements as "
             "values, where PostgreSQL's answer is false or NULL",
             results_differ_with("fn:array_contains", "fn:array_overlap", "any_array")),
@@ -426,6 +484,10 @@ PENDING: tuple[Pending, ...] = (
             results_differ_with("fn:string_to_array")),
     Pending("to_hex of negative integers", "DuckDB prints 64 bits in upper case",
             results_differ_with("fn:to_hex")),
+    Pending("float results differ in the last digits", "floating-point aggregates are "
+            "summed in another order", float_last_digits),
+    Pending("array_length of an empty array", "DuckDB says 0, PostgreSQL NULL",
+            results_differ_with("fn:array_length")),
     Pending("array_cat of NULL", "DuckDB returns {} for array_cat(NULL, NULL)",
             results_differ_with("fn:array_cat", "fn:array_concat_op")),
     Pending("unknown-typed operand", "a string literal or text parameter next to an operator "

@@ -74,8 +74,8 @@ def _by_described(conn: psycopg.Connection, values: Sequence[object],
             dumper_class = conn.adapters.get_dumper_by_oid(oid, pq.Format.BINARY)
             dumper = dumper_class(type(value), conn)
             data = dumper.dump(value)
+            out.append(None if data is None else bytes(data))
         except Exception as error:
             raise ClientEncodingError(f"{type(value).__name__} for type OID {oid}: {error}") \
                 from error
-        out.append(None if data is None else bytes(data))
     return Encoded(list(described), out, [1] * len(values))

@@ -22,6 +22,7 @@ from tests.differential.statements import generate
 SEED = int(os.environ.get("FORGE_DIFFERENTIAL_SEED", "20261207"))
 
 
+@pytest.mark.timeout(600)
 def test_generated_statements_differ_only_in_known_ways(
         server: RunningServer, postgres: PostgresServer) -> None:  # noqa: F811
     started = time.monotonic()
