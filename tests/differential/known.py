@@ -249,11 +249,6 @@ PENDING: tuple[Pending, ...] = (
     Pending("array operators and NULL elements", "@>, && and = ANY treat NULL elements as "
             "values, where PostgreSQL's answer is false or NULL",
             results_differ_with("fn:array_contains", "fn:array_overlap", "any_array")),
-    Pending("equality of intervals", "PostgreSQL compares intervals by their length (1 day = "
-            "24 hours) in DISTINCT, GROUP BY and set operations",
-            lambda o, d: d.kind in RESULT_KINDS and any(c[1] == 1186 for c in o.pg.columns)
-            and bool({"distinct", "group_by"} & o.case.tags
-                     or any(t.startswith("setop:") for t in o.case.tags))),
     Pending("string_to_array of an empty string", "DuckDB gives {\"\"}, PostgreSQL {}",
             results_differ_with("fn:string_to_array")),
     Pending("to_hex of negative integers", "DuckDB prints 64 bits in upper case",
