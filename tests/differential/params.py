@@ -51,12 +51,10 @@ def encode(conn: psycopg.Connection, mode: str, values: Sequence[object],
 def _dump(conn: psycopg.Connection, mode: str, values: Sequence[object]
           ) -> tuple[list[int], list[bytes | None], list[int]]:
     fmt = PyFormat.BINARY if mode == "psycopg_binary" else PyFormat.TEXT
-    if mode == "untyped_text":
-        fmt = PyFormat.TEXT
     tx = Transformer(conn)
     dumped = tx.dump_sequence(values, [fmt] * len(values))
-    return ([int(t) for t in tx.types], [None if d is None else bytes(d) for d in dumped],
-            [int(f) for f in tx.formats])
+    return ([int(t) for t in tx.types or ()], [None if d is None else bytes(d) for d in dumped],
+            [int(f) for f in tx.formats or ()])
 
 
 def _by_described(conn: psycopg.Connection, values: Sequence[object],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import psycopg
 from psycopg import pq
@@ -152,5 +153,7 @@ class Session:
 
     def _execute(self, values: Sequence[bytes | None], formats: Sequence[int],
                  result_format: int) -> pq.abc.PGresult:
-        return self.conn.pgconn.exec_prepared(b"", list(values) or None, list(formats) or None,
+        # libpq takes None for a NULL parameter, which the type stubs do not say.
+        sent = cast("list[bytes]", list(values))
+        return self.conn.pgconn.exec_prepared(b"", sent or None, list(formats) or None,
                                               result_format=result_format)

@@ -26,7 +26,7 @@ SEED = int(os.environ.get("FORGE_DIFFERENTIAL_SEED", "20261207"))
 def test_generated_statements_differ_only_in_known_ways(
         server: RunningServer, postgres: PostgresServer) -> None:  # noqa: F811
     started = time.monotonic()
-    result = run(server.dsn(), postgres.dsn, SEED, 3000)
+    result = run(server.dsn(), postgres.dsn, SEED, 3000, workers=2)
     elapsed = time.monotonic() - started
     print(f"3000 statements in {elapsed:.1f} s, {len(result.differing)} differ: "
           f"{dict(result.by_class.most_common())}")
