@@ -6,6 +6,7 @@ docs/compatibility.md). Not part of the test suite: 20,000 statements take a whi
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import tempfile
 import time
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--shrink-budget", type=int, default=150)
+    parser.add_argument("--save", type=Path, help="pickle the outcomes to this file")
     parser.add_argument("--unexplained", type=int, default=10,
                         help="how many unexplained statements to print, shrunk")
     args = parser.parse_args()
@@ -75,6 +77,8 @@ def main() -> None:
             result = run(forge.dsn(), postgres.dsn, args.seed, args.count, args.workers)
             print(f"{args.count} statements in {time.monotonic() - started:.0f} s",
                   file=sys.stderr)
+            if args.save:
+                args.save.write_bytes(pickle.dumps(result.outcomes))
             pair = Pair(forge.dsn(), postgres.dsn, build=False)
             examples = {name: example(pair, result, name, args.shrink_budget)
                         for name in result.by_class}
