@@ -10,6 +10,7 @@ import pickle
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
@@ -44,10 +45,13 @@ def example(pair: Pair, result: Run, name: str, budget: int) -> Outcome | None:
 def markdown(result: Run, examples: dict[str, Outcome | None], seed: int) -> str:
     total = len(result.outcomes)
     differing = len(result.differing)
+    alone = Counter(next(iter(classes)) for o in result.differing
+                    if len(classes := classes_of(o)) == 1 and not unexplained(o))
     lines = [f"Run of {total} statements (seed {seed}): {differing} differ "
              f"({100 * differing / total:.1f}%), {len(result.unexplained)} in no class. "
-             "A statement can belong to several classes.", "",
-             "| class | statements | share | minimal example |", "|---|---|---|---|"]
+             "A statement can belong to several classes; 'alone' counts the statements that "
+             "differ in that class only (they pass once it is fixed).", "",
+             "| class | statements | share | alone | minimal example |", "|---|---|---|---|---|"]
     reasons = {entry.name: entry for entry in PENDING + ACCEPTED}
     for name, count in result.by_class.most_common():
         found = examples.get(name)
@@ -55,7 +59,8 @@ def markdown(result: Run, examples: dict[str, Outcome | None], seed: int) -> str
         if found and found.case.params:
             text += f" -- parameters {found.case.params!r} ({found.case.param_mode})"
         accepted = " (accepted)" if reasons[name] in ACCEPTED else ""
-        lines.append(f"| {name}{accepted} | {count} | {100 * count / total:.2f}% | `{text}` |")
+        lines.append(f"| {name}{accepted} | {count} | {100 * count / total:.2f}% | "
+                     f"{alone[name]} | `{text}` |")
     return "\n".join(lines)
 
 

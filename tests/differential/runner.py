@@ -54,11 +54,6 @@ class SetupError(Exception):
     """The fixture statements themselves failed: the run cannot compare anything."""
 
 
-def _drain(pgconn: pq.abc.PGconn) -> None:
-    while pgconn.get_result() is not None:
-        pass
-
-
 def _failed(result: pq.abc.PGresult) -> bool:
     return result.status in (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE,
                              pq.ExecStatus.NONFATAL_ERROR)
