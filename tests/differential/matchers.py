@@ -120,6 +120,16 @@ def cast_names(o: Outcome, d: Difference) -> bool:
     return pg[0] in TYPE_NAMES and forge[0] in TYPE_NAMES | {"unbound", "list", "?column?"}
 
 
+def case_names(o: Outcome, d: Difference) -> bool:
+    renamed = [(f[0], p[0]) for f, p in zip(o.forge.columns, o.pg.columns, strict=False)
+               if f[0] == "case" and p[0] != "case"]
+    if d.kind == "column_names":
+        return d.column is not None and column_pair(o, d)[0][0] == "case" \
+            and column_pair(o, d)[1][0] != "case"
+    return d.kind in RESULT_KINDS and any(
+        re.search(rf"ORDER BY {re.escape(name)}\b", o.case.sql) for _, name in renamed)
+
+
 def returning_refused(o: Outcome, d: Difference) -> bool:
     if d.kind == "column_names" and d.column is None:  # Describe announces no columns
         return "returning" in o.case.tags and not o.forge.columns
