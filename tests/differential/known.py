@@ -18,6 +18,7 @@ from .matchers import (
     bc_dates,
     case_names,
     cast_names,
+    cells_differ_as,
     column_pair,
     column_values,
     dml_missing_table,
@@ -255,6 +256,11 @@ PENDING: tuple[Pending, ...] = (
             "characters, not the bytes", lambda o, d: results_differ_with("fn:bytea_eq")(o, d)
             or (d.kind in ERROR_KINDS and forge_error(
                 o, "Cannot compare values of type BLOB and type VARCHAR"))),
+    Pending("boolean cast to text", "CAST(false AS text) is 'f' in the server, 'false' in "
+            "PostgreSQL", cells_differ_as(lambda a, b: (a, b) in ((b"f", b"false"),
+                                                                  (b"t", b"true")))),
+    Pending("float cast to text", "a whole float cast to text or json prints '7.0' where "
+            "PostgreSQL prints '7'", cells_differ_as(lambda a, b: a == b + b".0")),
     Pending("json text normalised", "json values are printed re-serialised (no spaces); "
             "PostgreSQL's json keeps the text as written", json_normalised),
     Pending("format()", "format('%s-%s', ...) is DuckDB's fmt syntax: '%s' is left as is",
