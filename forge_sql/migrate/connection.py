@@ -218,7 +218,9 @@ def open_offline(settings: Settings, lock_timeout: float,
         try:
             return Database(settings)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            # "Could not set lock on file": not any message with "lock" in it (a corrupt
+            # file's says "block at location ...").
+            if "Could not set lock" not in str(exc) and "Conflicting lock" not in str(exc):
                 raise
             holder = re.search(r"PID (\d+)", str(exc))
             who = f" (process {holder[1]})" if holder else ""
