@@ -213,7 +213,7 @@ class TransactionBlock:
     def _discard_staged(self) -> None:
         """Delete Parquet files a COPY wrote for a transaction that did not commit.
 
-        Files on object storage stay until the start-up clean-up of orphaned files.
+        Files on object storage stay until the orphan sweep (forge_sql.storage.orphans).
         """
         files, self.staged_files = self.staged_files, []
         for path in files:
