@@ -78,7 +78,18 @@ def _walk(node: object, ctes: frozenset[str], found: list[Name]) -> None:
         return
     cte_map = node.get("cte_map")
     if isinstance(cte_map, dict) and cte_map.get("map"):
-        ctes = ctes | {entry["key"].lower() for entry in cte_map["map"]}
+        # A CTE's own query sees the CTEs before it, and itself only when recursive: in
+        # WITH t AS (SELECT * FROM t) the inner t is the table (PostgreSQL and DuckDB).
+        earlier = set(ctes)
+        for entry in cte_map["map"]:
+            name = entry["key"].lower()
+            query = entry.get("value", {}).get("query", {})
+            recursive = isinstance(query, dict) and (
+                query.get("node", {}).get("type") == "RECURSIVE_CTE_NODE")
+            _walk(query, frozenset(earlier | {name} if recursive else earlier), found)
+            earlier.add(name)
+        ctes = frozenset(earlier)
+        node = {k: v for k, v in node.items() if k != "cte_map"}
     if node.get("type") == "BASE_TABLE" and "table_name" in node:
         catalog, schema = node.get("catalog_name") or "", node.get("schema_name") or ""
         name = node["table_name"]

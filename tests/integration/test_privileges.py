@@ -96,6 +96,7 @@ def test_every_way_of_naming_a_table_is_checked(connect: Connect, name: str) -> 
         f"SELECT * FROM public.{name}",
         f"SELECT * FROM forge.public.{name}",
         f"WITH x AS (SELECT * FROM {name}) SELECT * FROM x",
+        f"WITH {name} AS (SELECT * FROM {name}) SELECT * FROM {name}",
         f"SELECT (SELECT max(secret) FROM {name})",
         f"SELECT * FROM {name}_mine WHERE id IN (SELECT id FROM {name})",
         f"SELECT id FROM {name}_mine UNION SELECT id FROM {name}",

@@ -18,6 +18,10 @@ CASES = [
     ("SELECT * FROM forge.public.t", {("r", "forge.public.t")}),
     ("WITH t AS (SELECT * FROM base) SELECT * FROM t", {("r", "base")}),
     ("WITH x AS (SELECT 1) SELECT * FROM x, public.x", {("r", "public.x")}),
+    ("WITH secret AS (SELECT * FROM secret) SELECT * FROM secret", {("r", "secret")}),
+    ("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a, b", {("r", "b")}),
+    ("WITH a AS (SELECT 1), b AS (SELECT * FROM a) SELECT * FROM b", set()),
+    ("WITH RECURSIVE r AS (SELECT 1 UNION ALL SELECT * FROM r) SELECT * FROM r", set()),
     ("SELECT (SELECT max(a) FROM s1) FROM (SELECT * FROM s2) q JOIN s3 ON true "
      "WHERE EXISTS (SELECT 1 FROM s4)", {("r", "s1"), ("r", "s2"), ("r", "s3"), ("r", "s4")}),
     ("SELECT a FROM u1 UNION SELECT a FROM u2 EXCEPT SELECT a FROM u3",
