@@ -42,6 +42,7 @@ from forge_sql.wire.codec import (
 from forge_sql.wire.decode import decode_param
 from forge_sql.wire.encode import encode_batch
 from forge_sql.wire.encode.parts import encode_in_parts
+from forge_sql.wire.idle import idle_timeout
 from forge_sql.wire.tls import is_loopback_peer
 
 if TYPE_CHECKING:
@@ -244,27 +245,6 @@ class Session:
         return True
 
     # -- idle timeouts ----------------------------------------------------------------------
-    def _idle_timeout(self) -> tuple[float, errors.FatalError] | None:
-        """PostgreSQL's idle_session_timeout or idle_in_transaction_session_timeout, in
-        seconds, and the error that ends the session, when one applies to the wait for
-        the next message (only after ReadyForQuery, as in PostgreSQL)."""
-        if not self._waiting or self.db is None:
-            return None
-        session_ms, transaction_ms = self.db.idle_timeouts()
-        if self.db.transaction_status == "I":
-            if session_ms <= 0:
-                return None
-            error: errors.FatalError = errors.IdleSessionTimeout(
-                "terminating connection due to idle-session timeout"
-            )
-            return session_ms / 1000, error
-        if transaction_ms <= 0:
-            return None
-        error = errors.IdleInTransactionSessionTimeout(
-            "terminating connection due to idle-in-transaction timeout"
-        )
-        return transaction_ms / 1000, error
-
     async def _read_when_idle(
         self, max_size: int, seconds: float, error: errors.FatalError
     ) -> m.FrontendMessage:
@@ -316,7 +296,8 @@ class Session:
         max_size = self.server.settings.max_message_size
         debug = log.isEnabledFor(logging.DEBUG)
         while True:
-            idle = self._idle_timeout()
+            # The idle timeouts apply only after ReadyForQuery, as in PostgreSQL.
+            idle = idle_timeout(self.db) if self._waiting and self.db is not None else None
             if idle is None:
                 # No name keeps the body: a large Query's bytes are freed once decoded.
                 message = m.decode_frontend(*await read_message(self.reader, max_size))

@@ -90,3 +90,24 @@ def test_serve_reports_bad_settings(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0
     assert "loopback" in result.output
+
+
+def test_memory_and_connection_limits(tmp_path: Path) -> None:
+    settings = load()
+    assert settings.batch_bytes == 8 << 20
+    assert settings.superuser_reserved_connections == 3  # PostgreSQL's default
+    assert settings.authentication_timeout == 60.0
+    assert (settings.idle_session_timeout, settings.idle_in_transaction_session_timeout) == (0, 0)
+    config = tmp_path / "forge.toml"
+    config.write_text("batch_bytes = 1048576\nidle_session_timeout = 60000\n")
+    loaded = load(config)
+    assert (loaded.batch_bytes, loaded.idle_session_timeout) == (1 << 20, 60000)
+    with pytest.raises(ConfigError, match="batch_bytes"):
+        load(batch_bytes=100)
+
+
+def test_serve_help_documents_batch_bytes() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "--batch-bytes" in text and "Largest Arrow batch of result rows" in text

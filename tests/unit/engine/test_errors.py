@@ -46,3 +46,14 @@ def test_binder_refusing_a_feature_is_feature_not_supported() -> None:
         "Binder Error: RETURNING clause not yet supported for insertion into DuckLake table"))
     assert (error.sqlstate, error.message) == (
         "0A000", "RETURNING clause not yet supported for insertion into DuckLake table")
+
+
+def test_string_vector_over_2_gib_is_a_program_limit() -> None:
+    """DuckDB's Arrow export of one vector whose strings pass 2 GiB: 54000, not XX000."""
+    exc = duckdb.InvalidInputException(
+        "Invalid Input Error: Arrow Appender: The maximum total string size for regular "
+        "string buffers is 2147483647 but the offset of 2252341248 exceeds this."
+    )
+    error = translate(exc)
+    assert error.sqlstate == "54000"
+    assert error.message.startswith("Arrow Appender: The maximum total string size")

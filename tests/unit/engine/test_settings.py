@@ -126,3 +126,16 @@ def test_custom_dotted_settings() -> None:
     values.reset("myapp.tenant")
     assert values.get("myapp.tenant") == ""
     assert values.changed == {}  # never reported as ParameterStatus
+
+
+def test_idle_timeouts_default_to_the_server_configuration() -> None:
+    defaults = {"idle_session_timeout": "60000", "idle_in_transaction_session_timeout": "0"}
+    values = settings.SessionSettings({}, defaults)
+    assert values.get("idle_session_timeout") == "60000"
+    values.set("idle_session_timeout", "'5min'")
+    assert settings.duration_ms(values.get("idle_session_timeout")) == 300_000
+    values.reset("idle_session_timeout")
+    assert values.get("idle_session_timeout") == "60000"  # the server's, not PostgreSQL's 0
+    assert settings.SessionSettings().get("idle_session_timeout") == "0"
+    with pytest.raises(errors.InvalidParameterValue):
+        values.set("idle_in_transaction_session_timeout", "forever")
