@@ -173,6 +173,10 @@ class SerializationFailure(ForgeError):
     sqlstate = "40001"
 
 
+class DeadlockDetected(ForgeError):
+    sqlstate = "40P01"
+
+
 # Class 42 - syntax error or access rule violation
 class SyntaxError_(ForgeError):
     sqlstate = "42601"

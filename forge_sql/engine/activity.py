@@ -44,6 +44,7 @@ class BackendStatus:
     state_change: float = field(default_factory=time.time)
     state: str = "idle"
     query: str = ""
+    wait_event: str | None = None  # "relation" or "object" while waiting for a lock
 
     def client(self) -> tuple[str | None, int | None]:
         match = _PEER.match(self.remote)
@@ -68,6 +69,10 @@ class BackendStatus:
         if self.xact_start is None:
             self.xact_start = now
 
+    def waiting(self, what: str | None) -> None:
+        """A lock wait starts (the lock's type) or ends (None)."""
+        self.wait_event = what
+
     def row(self, visible: bool) -> dict[str, object]:
         address, port = self.client()
         return {
@@ -82,6 +87,8 @@ class BackendStatus:
             "query_start": self.query_start,
             "state_change": self.state_change,
             "state": self.state,
+            "wait_event_type": None if self.wait_event is None else "Lock",
+            "wait_event": self.wait_event,
             "query": self.query if visible else "<insufficient privilege>",
         }
 

@@ -17,6 +17,7 @@ from forge_sql.config import Settings
 from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.locks import LockTable
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError
 from forge_sql.sqltext import quote_ident
@@ -76,7 +77,8 @@ class Database:
         external.create_views(self._con, self.catalog, settings.external)
         self.activity = Activity()
         self.advisory_locks = AdvisoryLocks()
-        pg_functions.register(self._con, self.activity, self.advisory_locks)
+        self.locks = LockTable()
+        pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
         self._catalog_lock = threading.Lock()

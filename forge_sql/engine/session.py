@@ -16,6 +16,7 @@ from forge_sql.engine import (
     batching,
     column_names,
     copyin,
+    lock_targets,
     savepoints,
     storage_calls,
     timetravel,
@@ -180,6 +181,7 @@ class EngineSession:
             block = self.block
             if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
                 block.begin_implicit()  # reads alone need no transaction
+            self._lock(plan.statement, copy is not None)
             if copy is not None:
                 block.record(plan.statement, plan.sql, params, "COPY data is not kept")
                 block.replay.spoil()  # the data is consumed as it arrives
@@ -202,6 +204,38 @@ class EngineSession:
             raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
             raise plan.locate(self.fail(exc, plan.sql)) from exc
+
+    def _lock(self, statement: Statement, copy_in: bool) -> None:
+        """Take the locks ``statement`` needs, held to the end of the transaction, before
+        DuckDB reads anything for it: a writer that waited then works on the data the
+        previous holder committed (forge_sql.engine.locks)."""
+        wanted = lock_targets.targets(statement, copy_in)
+        if not wanted:
+            return
+        table = self._database.locks
+        backend = self.backend
+        missing = [(t, m) for t, m in wanted if not table.holds(backend.token, t, m)]
+        if not missing:
+            return
+        timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
+        self.running(True)
+        try:
+            for target, mode in missing:
+
+                def waiting(flag: bool, locktype: str = target.locktype) -> None:
+                    backend.waiting(locktype if flag else None)
+
+                table.acquire(
+                    backend.token,
+                    backend.pid,
+                    target,
+                    mode,
+                    cancelled=self.cancel_requested,
+                    timeout_ms=timeout,
+                    waiting=waiting,
+                )
+        finally:
+            self.running(False)
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
@@ -272,6 +306,7 @@ class EngineSession:
         self.cursors.close_all()
         self._detach_stream()
         self.block.close()
+        self._database.locks.release_all(self.backend.token)  # after the rollback
         self._cursor.close()
 
     # -- used by results and the session's parts ---------------------------------------------

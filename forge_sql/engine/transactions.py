@@ -184,6 +184,7 @@ class TransactionBlock:
         if self.journal.writes or self.journal.savepoints:
             self.journal.reset()
         self.release_xact_locks()
+        self._database.locks.release_all(self._session.backend.token)
         self._session.apply_timezone()  # a SET TimeZone of the block may have been undone
 
     def release_xact_locks(self) -> None:

@@ -14,6 +14,7 @@ from forge_sql.catalog import install, rewrite, snapshot
 from forge_sql.engine import pg_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.locks import LockTable
 from forge_sql.storage import ducklake
 from forge_sql.storage.catalogs import Lake
 
@@ -29,7 +30,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
         con, Lake(str(data / "catalog.ducklake"), lake_files, shared=False), "forge", 10
     )
     # The session functions the catalog's views call (pg_stat_activity and friends).
-    pg_functions.register(con, Activity(), AdvisoryLocks())
+    pg_functions.register(con, Activity(), AdvisoryLocks(), LockTable())
     install.install(con, "forge", ["alice"])
     cursor = con.cursor()
     cursor.execute(f"SET search_path = '{catalog.search_path('forge')}'")
