@@ -1,5 +1,6 @@
-"""What a statement must lock before it runs (forge_sql.engine.locks): the table an
-INSERT, UPDATE, DELETE, MERGE, TRUNCATE or COPY FROM writes, and the catalog for DDL."""
+"""What a statement must lock until its transaction ends (forge_sql.engine.locks): the
+table an INSERT, UPDATE, DELETE, MERGE, TRUNCATE or COPY FROM writes; for DDL the right
+to change the catalog, and the table altered or dropped."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def targets(statement: Statement, copy_in: bool = False) -> list[tuple[locks.Tar
     kind = statement.kind
     tokens = statement.tokens
     if kind in DDL:
-        found = [(locks.CATALOG, locks.ACCESS_EXCLUSIVE)]
+        found = [(locks.CATALOG_CHANGES, locks.EXCLUSIVE)]
         words = statement.words
         if kind in ("ALTER", "DROP") and "TABLE" in words[:3]:
             name = _name_after(tokens, "TABLE", skip=("IF", "EXISTS", "ONLY"))

@@ -19,9 +19,7 @@ from forge_sql import errors
 POLL_SECONDS = 0.02
 
 # The modes used, by PostgreSQL's names, and the ones each conflicts with ("Table-Level
-# Lock Modes"). A table writer takes ExclusiveLock (reads go on, other writers wait); a
-# catalog change AccessExclusiveLock on the catalog, which every statement reading the
-# catalog takes in AccessShareLock.
+# Lock Modes"). A table writer takes ExclusiveLock (reads go on, other writers wait).
 ACCESS_SHARE = "AccessShareLock"
 EXCLUSIVE = "ExclusiveLock"
 ACCESS_EXCLUSIVE = "AccessExclusiveLock"
@@ -44,10 +42,18 @@ class Target:
     def describe(self) -> str:
         if self.locktype == "relation":
             return f'relation "{self.schema}.{self.name}"'
-        return "the catalog"
+        return self.name
 
 
+# Checked on DuckDB 1.5.5 with DuckLake: catalog changes (CREATE, ALTER, DROP, COMMENT) of
+# one transaction running or committing while any other statement reads the lake can
+# crash the process (a segfault, or a FATAL "Information loss on integer cast"), and two
+# transactions changing the catalog at once can also make DuckLake refuse a commit. So a
+# transaction holds CATALOG_CHANGES from its first catalog change to its end (they run one
+# at a time), and each statement holds CATALOG while it runs: AccessShareLock for most,
+# AccessExclusiveLock for a catalog change and for the COMMIT or ROLLBACK ending one.
 CATALOG = Target("object", "", "catalog")
+CATALOG_CHANGES = Target("object", "", "catalog changes")
 
 
 def relation(schema: str, name: str) -> Target:

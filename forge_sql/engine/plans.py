@@ -4,6 +4,7 @@ DuckDB, its placeholders typed) and the result columns Describe reports without 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,6 +55,8 @@ class Session(Protocol):
 
     def detach_stream(self) -> None: ...
 
+    def refresh_catalog(self) -> None: ...
+
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
 
@@ -64,11 +67,13 @@ class Planner:
         self,
         cursor: duckdb.DuckDBPyConnection,
         session: Session,
-        refresh_catalog: Callable[[], None],  # before a statement reads the pg_catalog views
+        reading_catalog: Callable[[], AbstractContextManager[None]],
     ) -> None:
+        """``reading_catalog()``: held while planning reads the lake's catalog, so that no
+        catalog change runs meanwhile (forge_sql.engine.locks)."""
         self._cursor = cursor
         self._session = session
-        self._refresh_catalog = refresh_catalog
+        self._reading_catalog = reading_catalog
 
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
@@ -81,8 +86,15 @@ class Planner:
             )
         if statement.kind == "CURSOR":
             return self._plan_cursor(statement, given, describe)
+        with self._reading_catalog():
+            return self._plan(statement, given, describe)
+
+    def _plan(
+        self, statement: Statement, given: Sequence[int], describe: bool
+    ) -> PreparedStatement:
+        columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
-            self._refresh_catalog()
+            self._session.refresh_catalog()
             statement = catalog_sql.rewrite_statement(statement)
         if literals.needed(statement.sql):
             statement = literals.rewrite_statement(statement)
@@ -170,3 +182,4 @@ class Planner:
             arrays=inner_plan.arrays,
         )
         return PreparedStatement(statement.sql, inner.param_oids, None, plan)
+

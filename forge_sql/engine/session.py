@@ -4,9 +4,10 @@ and runs the rest on DuckDB."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 
@@ -17,6 +18,7 @@ from forge_sql.engine import (
     column_names,
     copyin,
     lock_targets,
+    locks,
     savepoints,
     storage_calls,
     timetravel,
@@ -94,7 +96,7 @@ class EngineSession:
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
         self.block = TransactionBlock(self._cursor, database, self)
-        self._planner = Planner(self._cursor, self, database.refresh_catalog)
+        self._planner = Planner(self._cursor, self, self.reading_catalog)
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
             self.block, self._cursor, database, self._declarations, self
@@ -182,22 +184,9 @@ class EngineSession:
             if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
                 block.begin_implicit()  # reads alone need no transaction
             self._lock(plan.statement, copy is not None)
-            if copy is not None:
-                block.record(plan.statement, plan.sql, params, "COPY data is not kept")
-                block.replay.spoil()  # the data is consumed as it arrives
-                return copyin.start(self, self._cursor, self._database, copy)
-            if plan.batch is not None and params and (block.implicit or block.status == "T"):
-                return self._gather(plan, params)
-            if kind in ("CREATE", "ALTER", "DROP"):
-                self._detach_stream()
-                declared = self._declarations.execute(plan.statement)
-                if declared is not None:
-                    block.record(plan.statement, plan.sql, params)
-                    if block.implicit:
-                        ddl = plan.statement
-                        block.replay.record(lambda: self._declarations.execute(ddl))
-                    return declared
-            return self._run(plan, params)
+            ddl = kind in lock_targets.DDL
+            with self.holding_catalog(locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE):
+                return self._perform(plan, params, copy)
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
                 raise  # an earlier, gathered row failed: already translated
@@ -205,16 +194,67 @@ class EngineSession:
         except BaseException as exc:
             raise plan.locate(self.fail(exc, plan.sql)) from exc
 
+    def _perform(
+        self, plan: Plan, params: Sequence[object], copy: copy_statement.CopyStatement | None
+    ) -> Result:
+        block = self.block
+        if copy is not None:
+            block.record(plan.statement, plan.sql, params, "COPY data is not kept")
+            block.replay.spoil()  # the data is consumed as it arrives
+            return copyin.start(self, self._cursor, self._database, copy)
+        if plan.batch is not None and params and (block.implicit or block.status == "T"):
+            return self._gather(plan, params)
+        if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
+            self._detach_stream()
+            declared = self._declarations.execute(plan.statement)
+            if declared is not None:
+                block.record(plan.statement, plan.sql, params)
+                if block.implicit:
+                    ddl = plan.statement
+                    block.replay.record(lambda: self._declarations.execute(ddl))
+                return declared
+        return self._run(plan, params)
+
     def _lock(self, statement: Statement, copy_in: bool) -> None:
         """Take the locks ``statement`` needs, held to the end of the transaction, before
         DuckDB reads anything for it: a writer that waited then works on the data the
         previous holder committed (forge_sql.engine.locks)."""
         wanted = lock_targets.targets(statement, copy_in)
-        if not wanted:
-            return
+        if wanted:
+            self._acquire(wanted)
+
+    def reading_catalog(self) -> contextlib.AbstractContextManager[None]:
+        """Planning reads the lake's catalog: no catalog change may run meanwhile."""
+        return self.holding_catalog(locks.ACCESS_SHARE)
+
+    @contextlib.contextmanager
+    def holding_catalog(self, mode: str) -> Iterator[None]:
+        """Hold the catalog in ``mode`` while a statement runs (forge_sql.engine.locks)."""
+        self._acquire([(locks.CATALOG, mode)], counted=True)
+        try:
+            yield
+        finally:
+            self._database.locks.release(self.backend.token, locks.CATALOG, mode)
+
+    def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]:
+        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone."""
+        table = self._database.locks
+        if table.holds(self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
+            return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
+        return contextlib.nullcontext()
+
+    def refresh_catalog(self) -> None:
+        self._database.refresh_catalog()
+
+    def _acquire(
+        self, wanted: Sequence[tuple[locks.Target, str]], counted: bool = False
+    ) -> None:
+        """Take ``wanted`` in order; without ``counted``, skip what is held already."""
         table = self._database.locks
         backend = self.backend
-        missing = [(t, m) for t, m in wanted if not table.holds(backend.token, t, m)]
+        missing = [
+            (t, m) for t, m in wanted if counted or not table.holds(backend.token, t, m)
+        ]
         if not missing:
             return
         timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
@@ -344,6 +384,7 @@ class EngineSession:
     def stream_finished(self, result: ArrowResult) -> None:
         if self._streaming is result:
             self._streaming = None
+            self._database.locks.release(self.backend.token, locks.CATALOG, locks.ACCESS_SHARE)
 
     # -- execution ----------------------------------------------------------------------
     def _run(self, plan: Plan, params: Sequence[object]) -> Result:
@@ -374,7 +415,7 @@ class EngineSession:
             columns = column_names.result_columns(statement.sql, description or ())
             reader = self._cursor.to_arrow_reader(self.batch_rows)
             result = ArrowResult(self, statement, reader, columns)
-            self._streaming = result
+            self._stream(result)
             return result
         # INSERT/UPDATE/DELETE/CREATE TABLE AS answer one "Count" row; DROP/ALTER a
         # "Success" column. PostgreSQL sends neither, only the tag.
@@ -411,14 +452,25 @@ class EngineSession:
         columns = column_names.result_columns(copy.select_sql(), self._cursor.description or ())
         reader = self._cursor.to_arrow_reader(self.batch_rows)
         result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
-        self._streaming = result
+        self._stream(result)
         return result
+
+    def _stream(self, result: ArrowResult) -> None:
+        """DuckDB reads the lake as the rows are fetched: the catalog stays held in
+        AccessShareLock until the result is read or dropped."""
+        self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
+        self._streaming = result
 
     def _detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
         if self._streaming is not None:
             streaming, self._streaming = self._streaming, None
-            streaming.materialize()
+            try:
+                streaming.materialize()
+            finally:
+                self._database.locks.release(
+                    self.backend.token, locks.CATALOG, locks.ACCESS_SHARE
+                )
         if self.cursors.open:
             self.cursors.spill_live(self.running)
 
