@@ -285,6 +285,14 @@ class AdminShutdown(FatalError):
     sqlstate = "57P01"
 
 
+class CrashShutdown(FatalError):
+    sqlstate = "57P02"
+
+
+class CannotConnectNow(FatalError):
+    sqlstate = "57P03"
+
+
 # Class 58 - system error
 class IoError(ForgeError):
     sqlstate = "58030"

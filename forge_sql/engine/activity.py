@@ -155,6 +155,10 @@ class Activity:
         with self._lock:
             self._by_token.pop(backend.token, None)
 
+    def count(self) -> int:
+        with self._lock:
+            return len(self._by_token)
+
     def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")
 

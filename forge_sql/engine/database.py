@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -48,6 +49,20 @@ class Database:
         self.data_dir = settings.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "tmp").mkdir(exist_ok=True)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        self.catalog = settings.database
+        self.activity = Activity()
+        self.advisory_locks = AdvisoryLocks()
+        self.locks = LockTable()
+        self._lock = threading.RLock()  # recover() opens cursors while holding it
+        self._catalog_lock = threading.Lock()
+        # Why DuckDB invalidated the database (a FATAL error), until it is opened again.
+        self.invalidated: str | None = None
+        self._open()
+
+    def _open(self) -> None:
+        """Open the server's DuckDB database and the lake in it, and install the catalog."""
+        settings = self.settings
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit(settings.memory_limit),
             "temp_directory": str(self.data_dir / "tmp"),
@@ -57,8 +72,6 @@ class Database:
         if settings.threads:
             config["threads"] = settings.threads
         self._con = _open_server_database(self.data_dir / "server.duckdb", config)
-        self._lock = threading.Lock()
-        self.lake = catalogs.locate(settings, self.data_dir)
         try:
             self._open_lake()
         except duckdb.Error as exc:
@@ -67,7 +80,6 @@ class Database:
                 f"cannot open the lake (catalog {catalogs.redact(self.lake.catalog)}, data "
                 f"path {self.lake.data_path}): {catalogs.redact(str(exc))}"
             ) from None  # the cause repeats the connection string
-        self.catalog = settings.database
         self.workload = Workload()
         self.schedule = Schedule(
             self._maintenance_cursor, self.catalog, settings.maintenance, self.workload
@@ -75,13 +87,9 @@ class Database:
         if settings.maintenance.at_startup:
             self.schedule.run_once()
         external.create_views(self._con, self.catalog, settings.external)
-        self.activity = Activity()
-        self.advisory_locks = AdvisoryLocks()
-        self.locks = LockTable()
         pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
-        self._catalog_lock = threading.Lock()
         self._catalog_snapshot: int | None = None
         self.refresh_catalog()
         # pg_catalog.version() (SQLAlchemy's first query) is rewritten to this one.
@@ -104,6 +112,29 @@ class Database:
         )
         self._sandbox()
         self.schedule.start()
+
+    def invalidate(self, reason: str) -> None:
+        """DuckDB raised a FATAL error: the instance refuses all work until reopened."""
+        if self.invalidated is None:
+            log.error("DuckDB invalidated the database; reopening it once sessions end: %s",
+                      reason)
+        self.invalidated = reason
+
+    def recover(self) -> None:
+        """Open the database again after DuckDB invalidated it. Committed data is in the
+        lake's catalog and Parquet files, which DuckDB wrote before acknowledging each
+        COMMIT; what the server's own file holds is rebuilt at every opening."""
+        with self._lock:
+            if self.invalidated is None:
+                return
+            self.schedule.stop()
+            with contextlib.suppress(duckdb.Error):
+                self._catalog_cursor.close()
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+            self._open()
+            log.info("database reopened")
+            self.invalidated = None
 
     def _open_lake(self) -> None:
         settings = self.settings

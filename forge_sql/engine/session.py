@@ -25,6 +25,7 @@ from forge_sql.engine import (
 )
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
+from forge_sql.engine import errors as engine_errors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
@@ -133,6 +134,8 @@ class EngineSession:
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
         self.backend.active(plan.statement.sql)
+        if self._database.invalidated is not None:
+            raise engine_errors.crash(self._database.invalidated)
         if self.block.status == "E" and not ends_block(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -347,12 +350,21 @@ class EngineSession:
         self._detach_stream()
         self.block.close()
         self._database.locks.release_all(self.backend.token)  # after the rollback
-        self._cursor.close()
+        with contextlib.suppress(duckdb.Error):  # an invalidated database refuses even this
+            self._cursor.close()
+        database = self._database
+        if database.invalidated is not None and not database.activity.count():
+            try:
+                database.recover()
+            except BaseException:
+                log.exception("could not open the database again")
 
     # -- used by results and the session's parts ---------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error, self.function_error = self.function_error or translate(exc, sql), None
+        if isinstance(error, errors.CrashShutdown):
+            self._database.invalidate(error.detail or error.message)
         self._inserts.discard()
         if isinstance(error, errors.QueryCanceled) and self._execution.timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pgbench_tables
 import psycopg
 import pytest
 from server import RunningServer, start_server
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+
+import pgbench_tables
 
 PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
 
