@@ -125,7 +125,7 @@ def main() -> int:
             PostgresServer(settings=[f"max_connections={args.sessions + 50}"]) as pg, \
             ForgeServer(Path(workdir)) as forge:
         assert forge.endpoint is not None
-        targets = {"postgres": pg.dsn, "forge-sql": forge.endpoint.dsn}
+        targets = {"postgres": pg.dsn, "forge-sql": forge.endpoint.conninfo}
         results: dict[str, dict[str, dict[str, float]]] = {}
         for name, dsn in targets.items():
             with psycopg.connect(dsn, autocommit=True) as conn:
