@@ -34,12 +34,12 @@ def create(conn: psycopg.Connection, scale: int = 1) -> None:
     )
     tellers = TELLERS_PER_BRANCH * scale
     conn.execute(
-        f"INSERT INTO pgbench_tellers SELECT i, (i - 1) // {TELLERS_PER_BRANCH} + 1, 0, '' "
+        f"INSERT INTO pgbench_tellers SELECT i, (i - 1) / {TELLERS_PER_BRANCH} + 1, 0, '' "
         f"FROM generate_series(1, {tellers}) t(i)"
     )
     accounts = ACCOUNTS_PER_BRANCH * scale
     conn.execute(
-        f"INSERT INTO pgbench_accounts SELECT i, (i - 1) // {ACCOUNTS_PER_BRANCH} + 1, 0, '' "
+        f"INSERT INTO pgbench_accounts SELECT i, (i - 1) / {ACCOUNTS_PER_BRANCH} + 1, 0, '' "
         f"FROM generate_series(1, {accounts}) t(i)"
     )
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from forge_sql import errors
 
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.05  # how often a waiter checks for cancel and timeouts
+DEADLOCK_RECHECK = 1.0  # seconds between deadlock checks after the first (deadlock_timeout)
 
 # The modes used, by PostgreSQL's names, and the ones each conflicts with ("Table-Level
 # Lock Modes"). A table writer takes ExclusiveLock (reads go on, other writers wait).
@@ -107,11 +108,16 @@ class LockTable:
             self._queue.append(waiter)
             waiting(True)
             deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms > 0 else None
+            check_at = 0.0
             try:
                 while True:
-                    cycle = self._cycle(waiter)
-                    if cycle:
-                        raise errors.DeadlockDetected("deadlock detected", detail=cycle)
+                    # The wait that closes a cycle finds it when it starts; later checks
+                    # catch cycles formed as the holders of a lock changed.
+                    if time.monotonic() >= check_at:
+                        cycle = self._cycle(waiter)
+                        if cycle:
+                            raise errors.DeadlockDetected("deadlock detected", detail=cycle)
+                        check_at = time.monotonic() + DEADLOCK_RECHECK
                     if cancelled():
                         raise errors.QueryCanceled("canceling statement due to user request")
                     if deadline is not None and time.monotonic() >= deadline:

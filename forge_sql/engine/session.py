@@ -188,6 +188,8 @@ class EngineSession:
                 block.begin_implicit()  # reads alone need no transaction
             self._lock(plan.statement, copy is not None)
             ddl = kind in lock_targets.DDL
+            if ddl:
+                self._detach_stream()  # its result holds the catalog shared
             with self.holding_catalog(locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE):
                 return self._perform(plan, params, copy)
         except errors.ForgeError as exc:
