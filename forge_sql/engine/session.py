@@ -156,7 +156,8 @@ class EngineSession:
             if inserts.pending is not None:
                 if inserts.pending.accepts(plan.batch, plan.casts):
                     return self._gather(plan, params)
-                inserts.flush()
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    inserts.flush()
             if kind == "TRANSACTION":
                 if savepoints.is_command(plan.statement):
                     return self._savepoints.command(plan.statement)
@@ -295,7 +296,11 @@ class EngineSession:
         return self._inserts.has_room(plan.batch, plan.casts)
 
     def flush_pending(self) -> None:
-        self._inserts.flush_pending()
+        if self._inserts.pending is None:
+            self._inserts.flush_pending()
+            return
+        with self.holding_catalog(locks.ACCESS_SHARE):
+            self._inserts.flush_pending()
 
     def error_occurred(self) -> None:
         self._inserts.pending = None
@@ -308,7 +313,9 @@ class EngineSession:
     def sync(self) -> None:
         if self.block.implicit:
             try:
-                self._inserts.flush()
+                if self._inserts.pending is not None:
+                    with self.holding_catalog(locks.ACCESS_SHARE):
+                        self._inserts.flush()
                 self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
