@@ -160,7 +160,12 @@ class EngineSession:
                     inserts.flush()
             if kind == "TRANSACTION":
                 if savepoints.is_command(plan.statement):
-                    return self._savepoints.command(plan.statement)
+                    # ROLLBACK TO rolls the DuckDB transaction back and runs writes again.
+                    table, token = self._database.locks, self.backend.token
+                    changes = table.holds(token, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
+                    mode = locks.ACCESS_EXCLUSIVE if changes else locks.ACCESS_SHARE
+                    with self.holding_catalog(mode):
+                        return self._savepoints.command(plan.statement)
                 return self.block.command(plan.statement)
             if kind == "SETTING":
                 return self._commands.setting(plan.statement)
