@@ -63,12 +63,14 @@ def inserts(dsn: str, sessions: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    start = threading.Barrier(sessions + 1)
     stop = threading.Event()
+    # Connected one by one first: 200 connections at once time out on a busy machine.
+    connections = [psycopg.connect(dsn, autocommit=True) for _ in range(sessions)]
+    start = threading.Barrier(sessions + 1)
 
     def work(session: int) -> None:
         try:
-            with psycopg.connect(dsn, autocommit=True) as conn:
+            with connections[session] as conn:
                 start.wait(timeout=300)
                 seq = 0
                 while not stop.is_set():
