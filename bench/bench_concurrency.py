@@ -12,6 +12,7 @@ Usage: python bench/bench_concurrency.py [--seconds 10] [--runs 3] [--sessions 2
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -122,6 +123,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=200)
     args = parser.parse_args()
+    # Both servers admit 100 connections by default.
+    os.environ["FORGE_SQL_MAX_CONNECTIONS"] = str(args.sessions + 50)
     rows: list[tuple[str, str, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="forge-bench-conc-") as workdir, \
             PostgresServer(settings=[f"max_connections={args.sessions + 50}"]) as pg, \

@@ -24,7 +24,7 @@ PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("writes") / "data")
+    running = start_server(tmp_path_factory.mktemp("writes") / "data", "--max-connections", "250")
     yield running
     log = running.stop()
     assert "Traceback" not in log, log[-3000:]
