@@ -178,7 +178,8 @@ class EngineSession:
                 if call is not None:
                     return self._maintain(call)
             if kind == "CURSOR":
-                return self._cursor_commands.run(plan.statement, plan.sql, params)
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    return self._cursor_commands.run(plan.statement, plan.sql, params)
             check_allowed(plan.statement)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
             if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
@@ -188,7 +189,8 @@ class EngineSession:
                     f"cannot execute {plan.statement.words[0]} in a read-only transaction"
                 )
             if copy is not None and copy.direction == "out":
-                return self._copy_out(plan.statement, copy)
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    return self._copy_out(plan.statement, copy)
             block = self.block
             if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
                 block.begin_implicit()  # reads alone need no transaction
