@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -104,8 +104,12 @@ class ManagedServer:
 class PostgresServer(ManagedServer):
     """``with PostgresServer() as pg: psycopg.connect(pg.dsn)``."""
 
-    def __init__(self, log: Callable[[str], object] = print) -> None:
+    def __init__(
+        self, log: Callable[[str], object] = print, settings: Sequence[str] = ()
+    ) -> None:
+        """``settings``: extra ``name=value`` server settings (``postgres -c``)."""
         self.log = log
+        self.settings = list(settings)
         self.tmpdir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -143,7 +147,8 @@ class PostgresServer(ManagedServer):
         with open(self.tmpdir / "postgres.log", "wb") as log_file:
             self.process = subprocess.Popen(
                 [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                 "-k", str(self.tmpdir), "-c", "listen_addresses=127.0.0.1"],
+                 "-k", str(self.tmpdir), "-c", "listen_addresses=127.0.0.1",
+                 *(part for setting in self.settings for part in ("-c", setting))],
                 cwd=self.tmpdir, stdin=subprocess.DEVNULL, stdout=log_file,
                 stderr=subprocess.STDOUT, start_new_session=True, **run_as)
         self._wait_ready()

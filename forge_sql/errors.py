@@ -177,6 +177,10 @@ class SerializationFailure(ForgeError):
     sqlstate = "40001"
 
 
+class DeadlockDetected(ForgeError):
+    sqlstate = "40P01"
+
+
 # Class 42 - syntax error or access rule violation
 class SyntaxError_(ForgeError):
     sqlstate = "42601"
@@ -300,6 +304,14 @@ class QueryCanceled(ForgeError):
 
 class AdminShutdown(FatalError):
     sqlstate = "57P01"
+
+
+class CrashShutdown(FatalError):
+    sqlstate = "57P02"
+
+
+class CannotConnectNow(FatalError):
+    sqlstate = "57P03"
 
 
 class IdleSessionTimeout(FatalError):

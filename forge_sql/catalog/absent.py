@@ -75,10 +75,6 @@ RELATIONS = {
     "database name, temporary bool, active bool, active_pid int4, xmin int8, "
     "catalog_xmin int8, restart_lsn text, confirmed_flush_lsn text, wal_status text, "
     "safe_wal_size int8, two_phase bool, conflicting bool",
-    "pg_locks": "locktype text, database oid, relation oid, page int4, tuple int2, "
-    "virtualxid text, transactionid int8, classid oid, objid oid, objsubid int2, "
-    "virtualtransaction text, pid int4, mode text, granted bool, fastpath bool, "
-    "waitstart tstz",
 }
 
 

@@ -23,6 +23,7 @@ from forge_sql.catalog import (
     pg_constraint,
     pg_description,
     pg_index,
+    pg_locks,
     pg_namespace,
     pg_proc,
     pg_range,
@@ -80,6 +81,7 @@ def statements(
     yield from arrays.definitions()
     yield from session_functions.definitions()
     yield from pg_stat_activity.definitions()
+    yield from pg_locks.definitions()
 
 
 def install(con: duckdb.DuckDBPyConnection, lake: str, users: Sequence[str] = ()) -> None:

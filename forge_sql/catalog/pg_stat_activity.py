@@ -25,7 +25,7 @@ def definitions() -> Iterator[str]:
         "to_timestamp(a.xact_start) AS xact_start, "
         "to_timestamp(a.query_start) AS query_start, "
         "to_timestamp(a.state_change) AS state_change, "
-        "NULL::VARCHAR AS wait_event_type, NULL::VARCHAR AS wait_event, a.state, "
+        "a.wait_event_type, a.wait_event, a.state, "
         "NULL::BIGINT AS backend_xid, NULL::BIGINT AS backend_xmin, NULL::BIGINT AS query_id, "
         "a.query, 'client backend' AS backend_type "
         f"FROM (SELECT unnest(forge_activity({TOKEN}), recursive := true)) AS a"

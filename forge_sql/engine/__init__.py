@@ -6,7 +6,7 @@ from forge_sql.config import Settings
 from forge_sql.engine.database import Database
 from forge_sql.engine.session import EngineSession
 from forge_sql.engine.settings import SERVER_VERSION
-from forge_sql.errors import InvalidCatalogName
+from forge_sql.errors import CannotConnectNow, InvalidCatalogName
 from forge_sql.wire.backend import StartupInfo
 
 __all__ = ["Database", "Engine", "EngineSession"]
@@ -22,7 +22,16 @@ class Engine:
     def open_session(self, startup: StartupInfo) -> EngineSession:
         if startup.database != self.settings.database:
             raise InvalidCatalogName(f'database "{startup.database}" does not exist')
-        return EngineSession(self.database, startup)
+        database = self.database
+        if database.invalidated is not None:
+            if database.activity.count():
+                raise CannotConnectNow(
+                    "the database system is in recovery mode",
+                    detail=f"DuckDB invalidated the database: {database.invalidated}",
+                    hint="The server opens it again once the sessions open before have ended.",
+                )
+            database.recover()
+        return EngineSession(database, startup)
 
     def is_superuser(self, user: str) -> bool:
         return self.database.is_superuser(user)

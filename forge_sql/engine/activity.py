@@ -44,6 +44,7 @@ class BackendStatus:
     state_change: float = field(default_factory=time.time)
     state: str = "idle"
     query: str = ""
+    wait_event: str | None = None  # "relation" or "object" while waiting for a lock
 
     def client(self) -> tuple[str | None, int | None]:
         match = _PEER.match(self.remote)
@@ -68,6 +69,10 @@ class BackendStatus:
         if self.xact_start is None:
             self.xact_start = now
 
+    def waiting(self, what: str | None) -> None:
+        """A lock wait starts (the lock's type) or ends (None)."""
+        self.wait_event = what
+
     def row(self, visible: bool) -> dict[str, object]:
         address, port = self.client()
         return {
@@ -82,6 +87,8 @@ class BackendStatus:
             "query_start": self.query_start,
             "state_change": self.state_change,
             "state": self.state,
+            "wait_event_type": None if self.wait_event is None else "Lock",
+            "wait_event": self.wait_event,
             "query": self.query if visible else "<insufficient privilege>",
         }
 
@@ -147,6 +154,10 @@ class Activity:
     def unregister(self, backend: BackendStatus) -> None:
         with self._lock:
             self._by_token.pop(backend.token, None)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._by_token)
 
     def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -20,6 +21,7 @@ from forge_sql.engine import acl as acls
 from forge_sql.engine import corruption, grants, pg_functions, privilege_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError, DataCorrupted
@@ -62,6 +64,24 @@ class Database:
         self.data_dir = settings.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "tmp").mkdir(exist_ok=True)
+        self.lake = catalogs.locate(settings, self.data_dir)
+        self.catalog = settings.database
+        self.activity = Activity()
+        self.advisory_locks = AdvisoryLocks()
+        self.locks = LockTable()
+        self._lock = threading.RLock()  # recover() opens cursors while holding it
+        # Held by whatever deletes or copies the lake's files: maintenance and backups.
+        self.files = threading.Lock()
+        self._catalog_lock = threading.Lock()
+        self.checker = grants.Checker(self.catalog)
+        self._acl_lock = threading.Lock()
+        # Why DuckDB invalidated the database (a FATAL error), until it is opened again.
+        self.invalidated: str | None = None
+        self._open()
+
+    def _open(self) -> None:
+        """Open the server's DuckDB database and the lake in it, and install the catalog."""
+        settings = self.settings
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit(settings.memory_limit),
             "temp_directory": str(self.data_dir / "tmp"),
@@ -71,10 +91,6 @@ class Database:
         if settings.threads:
             config["threads"] = settings.threads
         self._con = _open_server_database(self.data_dir / "server.duckdb", config)
-        self._lock = threading.Lock()
-        # Held by whatever deletes or copies the lake's files: maintenance and backups.
-        self.files = threading.Lock()
-        self.lake = catalogs.locate(settings, self.data_dir)
         try:
             self.record = self._open_lake()
         except duckdb.Error as exc:
@@ -86,7 +102,6 @@ class Database:
         except ConfigError:
             self._con.close()
             raise
-        self.catalog = settings.database
         self.workload = Workload()
         self.schedule = Schedule(
             self._maintenance_cursor,
@@ -100,12 +115,8 @@ class Database:
         if settings.maintenance.at_startup:
             self.schedule.run_once()
         external.create_views(self._con, self.catalog, settings.external)
-        self.activity = Activity()
-        self.advisory_locks = AdvisoryLocks()
-        pg_functions.register(self._con, self.activity, self.advisory_locks)
-        self.checker = grants.Checker(self.catalog)
+        pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
         self._acl_cursor = self._con.cursor()
-        self._acl_lock = threading.Lock()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
         self._acl_checked = 0.0
@@ -114,7 +125,6 @@ class Database:
         privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         self._catalog_cursor = self._con.cursor()
-        self._catalog_lock = threading.Lock()
         self._catalog_snapshot: int | None = None
         self.refresh_catalog()
         # pg_catalog.version() (SQLAlchemy's first query) is rewritten to this one.
@@ -140,6 +150,31 @@ class Database:
         self.schedule.start()
         self._recorder = record.Recorder(self.data_dir, self.record, self.latest_snapshot)
         self._recorder.start()
+
+    def invalidate(self, reason: str) -> None:
+        """DuckDB raised a FATAL error: the instance refuses all work until reopened."""
+        if self.invalidated is None:
+            log.error("DuckDB invalidated the database; reopening it once sessions end: %s",
+                      reason)
+        self.invalidated = reason
+
+    def recover(self) -> None:
+        """Open the database again after DuckDB invalidated it. Committed data is in the
+        lake's catalog and Parquet files, which DuckDB wrote before acknowledging each
+        COMMIT; what the server's own file holds is rebuilt at every opening."""
+        with self._lock:
+            if self.invalidated is None:
+                return
+            self.schedule.stop()
+            self._recorder.stop()
+            for cursor in (self._catalog_cursor, self._acl_cursor):
+                with contextlib.suppress(duckdb.Error):
+                    cursor.close()
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+            self._open()
+            log.info("database reopened")
+            self.invalidated = None
 
     def _open_lake(self) -> record.LakeRecord:
         """Attach the lake once the catalog is known to be the lake's own and current

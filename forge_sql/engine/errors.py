@@ -112,6 +112,20 @@ _LAKE_LIMITS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# DuckDB's words once a FATAL error has invalidated the database instance.
+INVALIDATED = "database has been invalidated"
+
+
+def crash(reason: str) -> e.CrashShutdown:
+    """What a session gets once DuckDB has invalidated the database (PostgreSQL's words
+    after another backend crashed)."""
+    return e.CrashShutdown(
+        "terminating connection because the database engine failed",
+        detail=reason,
+        hint="Reconnect: the server opens the database again once its sessions have ended.",
+    )
+
+
 def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     """A ForgeError for a DuckDB exception, with PostgreSQL's code and the error position."""
     if isinstance(exc, e.ForgeError):
@@ -120,6 +134,8 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     message, hint, position = _split(text, sql)
     if isinstance(exc, duckdb.InterruptException):
         return e.QueryCanceled("canceling statement due to user request")
+    if isinstance(exc, duckdb.FatalException) or INVALIDATED in text:
+        return crash(message)
     kind = type(exc).__name__
     if kind in ("Error", "InvalidInputException", "IOException", "InternalException") and (
             _CORRUPT.search(message)):

@@ -21,6 +21,7 @@ from duckdb.sqltypes import BIGINT, BOOLEAN, DOUBLE, INTEGER, VARCHAR
 from forge_sql import errors
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.locks import LockTable
 from forge_sql.engine.settings import duration_ms
 
 if TYPE_CHECKING:
@@ -40,7 +41,18 @@ ACTIVITY_COLUMNS = {
     "query_start": DOUBLE,
     "state_change": DOUBLE,
     "state": VARCHAR,
+    "wait_event_type": VARCHAR,
+    "wait_event": VARCHAR,
     "query": VARCHAR,
+}
+LOCK_COLUMNS = {
+    "locktype": VARCHAR,
+    "schema_name": VARCHAR,
+    "relation_name": VARCHAR,
+    "pid": INTEGER,
+    "mode": VARCHAR,
+    "granted": BOOLEAN,
+    "waitstart": DOUBLE,
 }
 ADVISORY_OPERATIONS = (
     "lock",
@@ -57,7 +69,9 @@ ADVISORY_OPERATIONS = (
 )
 
 
-def register(con: duckdb.DuckDBPyConnection, activity: Activity, locks: AdvisoryLocks) -> None:
+def register(
+    con: duckdb.DuckDBPyConnection, activity: Activity, locks: AdvisoryLocks, table: LockTable
+) -> None:
     """Create the functions on the database (once per server start)."""
 
     def session(token: str | None) -> EngineSession:
@@ -138,7 +152,24 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, locks: Advisory
     def activity_rows(token: str | None) -> list[dict[str, object]]:
         return activity.rows(token)
 
+    @kept
+    def lock_rows(token: str | None) -> list[dict[str, object]]:
+        activity.caller(token)  # any session may read pg_locks, as in PostgreSQL
+        return [
+            {
+                "locktype": target.locktype,
+                "schema_name": target.schema,
+                "relation_name": target.name,
+                "pid": pid,
+                "mode": mode,
+                "granted": granted,
+                "waitstart": since,
+            }
+            for target, pid, mode, granted, since in table.rows()
+        ]
+
     row = duckdb.struct_type(ACTIVITY_COLUMNS)
+    lock_row = duckdb.struct_type(LOCK_COLUMNS)
     for name, function, parameters, returns in (
         ("forge_current_setting", current_setting, [VARCHAR, VARCHAR, BOOLEAN], VARCHAR),
         ("forge_set_config", set_config, [VARCHAR, VARCHAR, VARCHAR, BOOLEAN], VARCHAR),
@@ -146,6 +177,7 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, locks: Advisory
         ("forge_backend_pid", backend_pid, [VARCHAR], INTEGER),
         ("forge_signal_backend", signal_backend, [VARCHAR, INTEGER, BOOLEAN], BOOLEAN),
         ("forge_activity", activity_rows, [VARCHAR], duckdb.list_type(row)),
+        ("forge_locks", lock_rows, [VARCHAR], duckdb.list_type(lock_row)),
     ):
         # NULL arguments reach the functions (missing_ok, the second key), and DuckDB
         # must call them every time: they have effects.

@@ -4,6 +4,7 @@ DuckDB, its placeholders typed) and the result columns Describe reports without 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,6 +58,8 @@ class Session(Protocol):
 
     def authorize(self, plan: Plan) -> None: ...
 
+    def refresh_catalog(self) -> None: ...
+
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
 
@@ -67,13 +70,15 @@ class Planner:
         self,
         cursor: duckdb.DuckDBPyConnection,
         session: Session,
-        refresh_catalog: Callable[[], None],  # before a statement reads the pg_catalog views
+        reading_catalog: Callable[[], AbstractContextManager[None]],
         sandbox: Sandbox,
         superuser: bool,
     ) -> None:
+        """``reading_catalog()``: held while planning reads the lake's catalog, so that no
+        catalog change runs meanwhile (forge_sql.engine.locks)."""
         self._cursor = cursor
         self._session = session
-        self._refresh_catalog = refresh_catalog
+        self._reading_catalog = reading_catalog
         self._sandbox = sandbox
         self._superuser = superuser
 
@@ -93,8 +98,15 @@ class Planner:
         # below only map catalog names and literals). Maintenance statements are refused
         # at execution with their own message (storage_calls.refuse).
         self._sandbox.check(statement, self._superuser or superuser_only)
+        with self._reading_catalog():
+            return self._plan(statement, given, describe, superuser_only)
+
+    def _plan(
+        self, statement: Statement, given: Sequence[int], describe: bool, superuser_only: bool
+    ) -> PreparedStatement:
+        columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
-            self._refresh_catalog()
+            self._session.refresh_catalog()
             statement = catalog_sql.rewrite_statement(statement)
         if literals.needed(statement.sql):
             statement = literals.rewrite_statement(statement)
@@ -182,3 +194,4 @@ class Planner:
             arrays=inner_plan.arrays,
         )
         return PreparedStatement(statement.sql, inner.param_oids, None, plan)
+

@@ -4,9 +4,10 @@ and runs the rest on DuckDB."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 
@@ -17,6 +18,8 @@ from forge_sql.engine import (
     byte_batches,
     column_names,
     copyin,
+    lock_targets,
+    locks,
     relations,
     savepoints,
     storage_calls,
@@ -24,6 +27,7 @@ from forge_sql.engine import (
 )
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
+from forge_sql.engine import errors as engine_errors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
@@ -101,7 +105,7 @@ class EngineSession:
         )
         self.block = TransactionBlock(self._cursor, database, self)
         self._planner = Planner(
-            self._cursor, self, database.refresh_catalog, database.sandbox, superuser
+            self._cursor, self, self.reading_catalog, database.sandbox, superuser
         )
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
@@ -150,6 +154,8 @@ class EngineSession:
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
         self.backend.active(redact_passwords(plan.statement.sql))
+        if self._database.invalidated is not None:
+            raise engine_errors.crash(self._database.invalidated)
         if self.block.status == "E" and not ends_block(plan.statement):
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -171,10 +177,16 @@ class EngineSession:
             if inserts.pending is not None:
                 if inserts.pending.accepts(plan.batch, plan.casts):
                     return self._gather(plan, params)
-                inserts.flush()
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    inserts.flush()
             if kind == "TRANSACTION":
                 if savepoints.is_command(plan.statement):
-                    return self._savepoints.command(plan.statement)
+                    # ROLLBACK TO rolls the DuckDB transaction back and runs writes again.
+                    table, token = self._database.locks, self.backend.token
+                    changes = table.holds(token, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
+                    mode = locks.ACCESS_EXCLUSIVE if changes else locks.ACCESS_SHARE
+                    with self.holding_catalog(mode):
+                        return self._savepoints.command(plan.statement)
                 return self.block.command(plan.statement)
             if kind == "SETTING":
                 return self._commands.setting(plan.statement)
@@ -189,7 +201,8 @@ class EngineSession:
                 if call is not None:
                     return self._maintain(call)
             if kind == "CURSOR":
-                return self._cursor_commands.run(plan.statement, plan.sql, params)
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    return self._cursor_commands.run(plan.statement, plan.sql, params)
             copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
             if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
                 self.settings.read_only
@@ -198,30 +211,17 @@ class EngineSession:
                     f"cannot execute {plan.statement.words[0]} in a read-only transaction"
                 )
             if copy is not None and copy.direction == "out":
-                return self._copy_out(plan.statement, copy)
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    return self._copy_out(plan.statement, copy)
             block = self.block
             if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
                 block.begin_implicit()  # reads alone need no transaction
-            if copy is not None:
-                block.record(plan.statement, plan.sql, params, "COPY data is not kept")
-                block.replay.spoil()  # the data is consumed as it arrives
-                return copyin.start(self, self._cursor, self._database, copy)
-            if plan.batch is not None and params and (block.implicit or block.status == "T"):
-                return self._gather(plan, params)
-            if kind in ("CREATE", "ALTER", "DROP"):
-                self._detach_stream()
-                declared = self._declarations.execute(plan.statement)
-                if declared is not None:
-                    block.record(plan.statement, plan.sql, params)
-                    if block.implicit:
-                        ddl = plan.statement
-                        block.replay.record(lambda: self._declarations.execute(ddl))
-                    self._record_owner(plan.statement)
-                    return declared
-            result = self._run(plan, params)
-            if kind in _DDL:
-                self._record_owner(plan.statement)
-            return result
+            self._lock(plan.statement, copy is not None)
+            ddl = kind in lock_targets.DDL
+            if ddl:
+                self._detach_stream()  # its result holds the catalog shared
+            with self.holding_catalog(locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE):
+                return self._perform(plan, params, copy)
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
                 raise  # an earlier, gathered row failed: already translated
@@ -291,6 +291,93 @@ class EngineSession:
         if self.block.implicit:
             self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
 
+    def _perform(
+        self, plan: Plan, params: Sequence[object], copy: copy_statement.CopyStatement | None
+    ) -> Result:
+        block = self.block
+        if copy is not None:
+            block.record(plan.statement, plan.sql, params, "COPY data is not kept")
+            block.replay.spoil()  # the data is consumed as it arrives
+            return copyin.start(self, self._cursor, self._database, copy)
+        if plan.batch is not None and params and (block.implicit or block.status == "T"):
+            return self._gather(plan, params)
+        if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
+            self._detach_stream()
+            declared = self._declarations.execute(plan.statement)
+            if declared is not None:
+                block.record(plan.statement, plan.sql, params)
+                if block.implicit:
+                    ddl = plan.statement
+                    block.replay.record(lambda: self._declarations.execute(ddl))
+                self._record_owner(plan.statement)
+                return declared
+        result = self._run(plan, params)
+        if plan.statement.kind in _DDL:
+            self._record_owner(plan.statement)
+        return result
+
+    def _lock(self, statement: Statement, copy_in: bool) -> None:
+        """Take the locks ``statement`` needs, held to the end of the transaction, before
+        DuckDB reads anything for it: a writer that waited then works on the data the
+        previous holder committed (forge_sql.engine.locks)."""
+        wanted = lock_targets.targets(statement, copy_in)
+        if wanted:
+            self._acquire(wanted)
+
+    def reading_catalog(self) -> contextlib.AbstractContextManager[None]:
+        """Planning reads the lake's catalog: no catalog change may run meanwhile."""
+        return self.holding_catalog(locks.ACCESS_SHARE)
+
+    @contextlib.contextmanager
+    def holding_catalog(self, mode: str) -> Iterator[None]:
+        """Hold the catalog in ``mode`` while a statement runs (forge_sql.engine.locks)."""
+        self._acquire([(locks.CATALOG, mode)], counted=True)
+        try:
+            yield
+        finally:
+            self._database.locks.release(self.backend.token, locks.CATALOG, mode)
+
+    def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]:
+        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone."""
+        table = self._database.locks
+        if table.holds(self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
+            return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
+        return contextlib.nullcontext()
+
+    def refresh_catalog(self) -> None:
+        self._database.refresh_catalog()
+
+    def _acquire(
+        self, wanted: Sequence[tuple[locks.Target, str]], counted: bool = False
+    ) -> None:
+        """Take ``wanted`` in order; without ``counted``, skip what is held already."""
+        table = self._database.locks
+        backend = self.backend
+        missing = [
+            (t, m) for t, m in wanted if counted or not table.holds(backend.token, t, m)
+        ]
+        if not missing:
+            return
+        timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
+        self.running(True)
+        try:
+            for target, mode in missing:
+
+                def waiting(flag: bool, locktype: str = target.locktype) -> None:
+                    backend.waiting(locktype if flag else None)
+
+                table.acquire(
+                    backend.token,
+                    backend.pid,
+                    target,
+                    mode,
+                    cancelled=self.cancel_requested,
+                    timeout_ms=timeout,
+                    waiting=waiting,
+                )
+        finally:
+            self.running(False)
+
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
@@ -304,7 +391,11 @@ class EngineSession:
         return self._inserts.has_room(plan.batch, plan.casts)
 
     def flush_pending(self) -> None:
-        self._inserts.flush_pending()
+        if self._inserts.pending is None:
+            self._inserts.flush_pending()
+            return
+        with self.holding_catalog(locks.ACCESS_SHARE):
+            self._inserts.flush_pending()
 
     def error_occurred(self) -> None:
         self._inserts.pending = None
@@ -317,7 +408,9 @@ class EngineSession:
     def sync(self) -> None:
         if self.block.implicit:
             try:
-                self._inserts.flush()
+                if self._inserts.pending is not None:
+                    with self.holding_catalog(locks.ACCESS_SHARE):
+                        self._inserts.flush()
                 self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
@@ -368,7 +461,15 @@ class EngineSession:
         self.cursors.close_all()
         self._detach_stream()
         self.block.close()
-        self._cursor.close()
+        self._database.locks.release_all(self.backend.token)  # after the rollback
+        with contextlib.suppress(duckdb.Error):  # an invalidated database refuses even this
+            self._cursor.close()
+        database = self._database
+        if database.invalidated is not None and not database.activity.count():
+            try:
+                database.recover()
+            except BaseException:
+                log.exception("could not open the database again")
 
     # -- used by results and the session's parts ---------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
@@ -376,6 +477,8 @@ class EngineSession:
         error, self.function_error = self.function_error or translate(exc, sql), None
         if isinstance(error, errors.DataCorrupted):
             self._database.data_corrupted(error)
+        if isinstance(error, errors.CrashShutdown):
+            self._database.invalidate(error.detail or error.message)
         self._inserts.discard()
         if isinstance(error, errors.QueryCanceled) and self._execution.timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
@@ -407,6 +510,7 @@ class EngineSession:
     def stream_finished(self, result: ArrowResult) -> None:
         if self._streaming is result:
             self._streaming = None
+            self._database.locks.release(self.backend.token, locks.CATALOG, locks.ACCESS_SHARE)
 
     # -- execution ----------------------------------------------------------------------
     def _run(self, plan: Plan, params: Sequence[object]) -> Result:
@@ -437,7 +541,7 @@ class EngineSession:
             columns = column_names.result_columns(statement.sql, description or ())
             reader = byte_batches.open_reader(self._cursor, self.batch_rows, self.batch_bytes)
             result = ArrowResult(self, statement, reader, columns)
-            self._streaming = result
+            self._stream(result)
             return result
         # INSERT/UPDATE/DELETE/CREATE TABLE AS answer one "Count" row; DROP/ALTER a
         # "Success" column. PostgreSQL sends neither, only the tag.
@@ -478,14 +582,25 @@ class EngineSession:
         columns = column_names.result_columns(copy.select_sql(), self._cursor.description or ())
         reader = byte_batches.open_reader(self._cursor, self.batch_rows, self.batch_bytes)
         result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
-        self._streaming = result
+        self._stream(result)
         return result
+
+    def _stream(self, result: ArrowResult) -> None:
+        """DuckDB reads the lake as the rows are fetched: the catalog stays held in
+        AccessShareLock until the result is read or dropped."""
+        self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
+        self._streaming = result
 
     def _detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
         if self._streaming is not None:
             streaming, self._streaming = self._streaming, None
-            streaming.materialize()
+            try:
+                streaming.materialize()
+            finally:
+                self._database.locks.release(
+                    self.backend.token, locks.CATALOG, locks.ACCESS_SHARE
+                )
         if self.cursors.open:
             self.cursors.spill_live(self.running)
 

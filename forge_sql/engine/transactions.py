@@ -35,6 +35,8 @@ class Session(savepoints.Session, Protocol):
 
     def drop_stream(self) -> None: ...
 
+    def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]: ...
+
 
 class TransactionBlock:
     """The transaction state of one session over its DuckDB cursor."""
@@ -120,11 +122,12 @@ class TransactionBlock:
         self.implicit = False
         self._session.drop_stream()
         try:
-            if verb == "COMMIT":
-                retries = self._database.settings.commit_retries
-                self.replay.commit(self._cursor, self._commit, retries)
-            else:
-                self.rollback()
+            with self._session.ending_catalog_change():
+                if verb == "COMMIT":
+                    retries = self._database.settings.commit_retries
+                    self.replay.commit(self._cursor, self._commit, retries)
+                else:
+                    self.rollback()
         finally:
             self._ended(verb == "COMMIT")
 
@@ -146,7 +149,8 @@ class TransactionBlock:
                     commit = False
                     self.rollback()
                     raise
-                self._commit()
+                with session.ending_catalog_change():
+                    self._commit()
             else:
                 cursors.end_transaction(False, session.running)
                 self.rollback()
@@ -184,6 +188,7 @@ class TransactionBlock:
         if self.journal.writes or self.journal.savepoints:
             self.journal.reset()
         self.release_xact_locks()
+        self._database.locks.release_all(self._session.backend.token)
         self._session.apply_timezone()  # a SET TimeZone of the block may have been undone
 
     def release_xact_locks(self) -> None:
@@ -225,7 +230,10 @@ class TransactionBlock:
         self.status = "I"
         # DuckDB may already have ended the failed transaction.
         try:
-            with contextlib.suppress(duckdb.TransactionException):
+            with (
+                self._session.ending_catalog_change(),
+                contextlib.suppress(duckdb.TransactionException),
+            ):
                 self._cursor.execute("ROLLBACK")
         finally:
             self._discard_staged()

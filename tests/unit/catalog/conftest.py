@@ -16,6 +16,7 @@ from forge_sql.engine.acl import Acl
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.grants import Checker
+from forge_sql.engine.locks import LockTable
 from forge_sql.storage import ducklake
 from forge_sql.storage.catalogs import Lake
 
@@ -41,7 +42,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
         con, Lake(str(data / "catalog.ducklake"), lake_files, shared=False), "forge", 10
     )
     # The session functions the catalog's views call (pg_stat_activity and friends).
-    pg_functions.register(con, Activity(), AdvisoryLocks())
+    pg_functions.register(con, Activity(), AdvisoryLocks(), LockTable())
     privilege_functions.register(con, Activity(), _Trusted())
     install.install(con, "forge", ["alice"])
     cursor = con.cursor()

@@ -59,9 +59,9 @@ def test_postgres_columns(lake: duckdb.DuckDBPyConnection, relation: str) -> Non
     assert columns == POSTGRES_COLUMNS[relation].split()
 
 
-# Reached through pg_catalog too, but functions, and pg_stat_activity lists live sessions
-# (tests/integration/test_session_activity and friends cover those).
-SESSION_OBJECTS = {"pg_stat_activity", "version", "current_setting", "set_config"} | {
+# Reached through pg_catalog too, but functions, and pg_stat_activity and pg_locks list live
+# sessions (tests/integration/test_session_activity, test_lock_waits and friends cover those).
+SESSION_OBJECTS = {"pg_stat_activity", "pg_locks", "version", "current_setting", "set_config"} | {
     name for name in PROVIDED if name.startswith(("pg_advisory", "pg_try_advisory"))
 } | {"pg_backend_pid", "pg_cancel_backend", "pg_terminate_backend"}
 

@@ -1,0 +1,158 @@
+"""Concurrent writers: forge-sql against PostgreSQL in the same run.
+
+  tpcb      pgbench's builtin TPC-B-like script (pgbench -n), 4 and 16 clients, on tables
+            made as ``pgbench -i -s 1`` makes them: tps and failed transactions
+  inserts   N sessions committing two-row INSERT transactions: transactions/s, p99
+            latency, errors
+
+Each figure is the median of ``--runs`` runs; the last column is forge-sql / PostgreSQL.
+Usage: python bench/bench_concurrency.py [--seconds 10] [--runs 3] [--sessions 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import pgbench_tables  # noqa: E402
+from bench_server import ForgeServer  # noqa: E402
+from pg import PostgresServer  # noqa: E402
+
+PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
+
+
+def pgbench(dsn: str, clients: int, seconds: int) -> dict[str, float]:
+    info = conninfo_to_dict(dsn)
+    completed = subprocess.run(
+        [str(PGBENCH), "-n", "-c", str(clients), "-j", "2", "-T", str(seconds),
+         "-h", str(info["host"]), "-p", str(info["port"]), "-U", str(info["user"]),
+         str(info["dbname"])],
+        capture_output=True, text=True, timeout=seconds + 300,
+    )
+    out = completed.stdout + completed.stderr
+
+    def number(pattern: str) -> float:
+        match = re.search(pattern, out)
+        return float(match.group(1)) if match else float("nan")
+
+    return {
+        "tps": number(r"tps = ([\d.]+)"),
+        "failed": number(r"number of failed transactions: (\d+)"),
+        "aborted": float(completed.returncode != 0),
+    }
+
+
+def inserts(dsn: str, sessions: int, seconds: float) -> dict[str, float]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_inserts")
+        conn.execute("CREATE TABLE bench_inserts (session INTEGER, seq INTEGER, part INTEGER)")
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    # Connected one by one first: 200 connections at once time out on a busy machine.
+    connections = [psycopg.connect(dsn, autocommit=True) for _ in range(sessions)]
+    start = threading.Barrier(sessions + 1)
+
+    def work(session: int) -> None:
+        try:
+            with connections[session] as conn:
+                start.wait(timeout=300)
+                seq = 0
+                while not stop.is_set():
+                    began = time.perf_counter()
+                    try:
+                        with conn.transaction():
+                            for part in (1, 2):
+                                conn.execute(
+                                    "INSERT INTO bench_inserts VALUES (%s, %s, %s)",
+                                    (session, seq, part),
+                                )
+                    except psycopg.Error as exc:
+                        with lock:
+                            errors.append(str(exc.sqlstate))
+                        continue
+                    with lock:
+                        latencies.append(time.perf_counter() - began)
+                    seq += 1
+        except BaseException as exc:
+            with lock:
+                errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(sessions)]
+    for thread in threads:
+        thread.start()
+    start.wait(timeout=300)
+    began = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(600)
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies) or [float("nan")]
+    return {
+        "tps": len(latencies) / elapsed,
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "errors": float(len(errors)),
+    }
+
+
+def median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
+    samples = [measure() for _ in range(runs)]
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=200)
+    args = parser.parse_args()
+    # Both servers admit 100 connections by default.
+    os.environ["FORGE_SQL_MAX_CONNECTIONS"] = str(args.sessions + 50)
+    rows: list[tuple[str, str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="forge-bench-conc-") as workdir, \
+            PostgresServer(settings=[f"max_connections={args.sessions + 50}"]) as pg, \
+            ForgeServer(Path(workdir)) as forge:
+        assert forge.endpoint is not None
+        targets = {"postgres": pg.dsn, "forge-sql": forge.endpoint.conninfo}
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for name, dsn in targets.items():
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                pgbench_tables.create(conn)
+            found = results.setdefault(name, {})
+            for clients in (4, 16):
+                found[f"tpcb {clients} clients"] = median_of(
+                    args.runs, lambda c=clients, d=dsn: pgbench(d, c, args.seconds)
+                )
+            found[f"inserts {args.sessions} sessions"] = median_of(
+                args.runs, lambda d=dsn: inserts(d, args.sessions, args.seconds)
+            )
+        for workload, forge_figures in results["forge-sql"].items():
+            pg_figures = results["postgres"][workload]
+            for key, value in forge_figures.items():
+                rows.append((workload, key, pg_figures[key], value))
+    print(f"{'workload':<24} {'figure':<8} {'postgres':>12} {'forge-sql':>12} {'ratio':>8}")
+    for workload, key, pg_value, forge_value in rows:
+        ratio = forge_value / pg_value if pg_value else float("nan")
+        print(f"{workload:<24} {key:<8} {pg_value:>12.3f} {forge_value:>12.3f} {ratio:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

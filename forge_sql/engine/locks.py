@@ -1,0 +1,237 @@
+"""Heavyweight locks on tables and on the lake's catalog, held by sessions until their
+transaction ends (PostgreSQL docs, "Explicit Locking"), so that writers queue where
+DuckLake's optimistic commit would make one of them fail.
+
+A waiting session polls for cancel and timeouts; a wait that would close a cycle of
+sessions waiting for each other fails with 40P01 instead (the session that closes it is
+the victim, as the one whose deadlock check runs is in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from forge_sql import errors
+
+POLL_SECONDS = 0.05  # how often a waiter checks for cancel and timeouts
+DEADLOCK_RECHECK = 1.0  # seconds between deadlock checks after the first (deadlock_timeout)
+
+# The modes used, by PostgreSQL's names, and the ones each conflicts with ("Table-Level
+# Lock Modes"). A table writer takes ExclusiveLock (reads go on, other writers wait).
+ACCESS_SHARE = "AccessShareLock"
+EXCLUSIVE = "ExclusiveLock"
+ACCESS_EXCLUSIVE = "AccessExclusiveLock"
+_CONFLICTS = {
+    ACCESS_SHARE: frozenset({ACCESS_EXCLUSIVE}),
+    EXCLUSIVE: frozenset({EXCLUSIVE, ACCESS_EXCLUSIVE}),
+    ACCESS_EXCLUSIVE: frozenset({ACCESS_SHARE, EXCLUSIVE, ACCESS_EXCLUSIVE}),
+}
+_STRENGTH = {ACCESS_SHARE: 0, EXCLUSIVE: 1, ACCESS_EXCLUSIVE: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What is locked: a relation (``schema.name``) or the catalog as a whole."""
+
+    locktype: str  # "relation" or "object"
+    schema: str
+    name: str
+
+    def describe(self) -> str:
+        if self.locktype == "relation":
+            return f'relation "{self.schema}.{self.name}"'
+        return self.name
+
+
+# Checked on DuckDB 1.5.5 with DuckLake: catalog changes (CREATE, ALTER, DROP, COMMENT) of
+# one transaction running or committing while any other statement reads the lake can
+# crash the process (a segfault, or a FATAL "Information loss on integer cast"), and two
+# transactions changing the catalog at once can also make DuckLake refuse a commit. So a
+# transaction holds CATALOG_CHANGES from its first catalog change to its end (they run one
+# at a time), and each statement holds CATALOG while it runs: AccessShareLock for most,
+# AccessExclusiveLock for a catalog change and for the COMMIT or ROLLBACK ending one.
+CATALOG = Target("object", "", "catalog")
+CATALOG_CHANGES = Target("object", "", "catalog changes")
+
+
+def relation(schema: str, name: str) -> Target:
+    return Target("relation", schema, name)
+
+
+@dataclass(slots=True)
+class Waiter:
+    session: str
+    pid: int
+    target: Target
+    mode: str
+    since: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
+class Grant:
+    """One session's holds on one target: mode -> count (statement-level holds count up)."""
+
+    pid: int
+    modes: dict[str, int] = field(default_factory=dict)
+
+
+class LockTable:
+    """Targets -> the sessions holding them, and the queue of sessions waiting."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held: dict[Target, dict[str, Grant]] = {}
+        self._queue: list[Waiter] = []  # in arrival order
+
+    def acquire(
+        self,
+        session: str,
+        pid: int,
+        target: Target,
+        mode: str,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+        timeout_ms: float = 0,
+        waiting: Callable[[bool], None] = lambda flag: None,
+    ) -> None:
+        """Hold ``target`` in ``mode`` (once more if already held), waiting while another
+        session holds or queued first for a conflicting mode. Raises QueryCanceled,
+        LockNotAvailable (lock_timeout) or DeadlockDetected."""
+        with self._changed:
+            if self._grantable(session, target, mode, None):
+                self._grant(session, pid, target, mode)
+                return
+            waiter = Waiter(session, pid, target, mode)
+            self._queue.append(waiter)
+            waiting(True)
+            deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms > 0 else None
+            check_at = 0.0
+            try:
+                while True:
+                    # The wait that closes a cycle finds it when it starts; later checks
+                    # catch cycles formed as the holders of a lock changed.
+                    if time.monotonic() >= check_at:
+                        cycle = self._cycle(waiter)
+                        if cycle:
+                            raise errors.DeadlockDetected("deadlock detected", detail=cycle)
+                        check_at = time.monotonic() + DEADLOCK_RECHECK
+                    if cancelled():
+                        raise errors.QueryCanceled("canceling statement due to user request")
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise errors.LockNotAvailable("canceling statement due to lock timeout")
+                    self._changed.wait(POLL_SECONDS)
+                    if self._grantable(session, target, mode, waiter):
+                        self._grant(session, pid, target, mode)
+                        return
+            finally:
+                self._queue.remove(waiter)
+                waiting(False)
+                self._changed.notify_all()
+
+    def holds(self, session: str, target: Target, mode: str) -> bool:
+        """Whether ``session`` holds ``target`` in ``mode`` or a stronger one."""
+        with self._changed:
+            grant = self._held.get(target, {}).get(session)
+            return grant is not None and any(
+                _STRENGTH[m] >= _STRENGTH[mode] for m, n in grant.modes.items() if n
+            )
+
+    def release(self, session: str, target: Target, mode: str) -> None:
+        """Give back one hold of ``target`` in ``mode`` (a statement-level hold)."""
+        with self._changed:
+            grants = self._held.get(target, {})
+            grant = grants.get(session)
+            if grant is None or not grant.modes.get(mode):
+                return
+            grant.modes[mode] -= 1
+            if not grant.modes[mode]:
+                del grant.modes[mode]
+            if not grant.modes:
+                del grants[session]
+                if not grants:
+                    del self._held[target]
+            self._changed.notify_all()
+
+    def release_all(self, session: str) -> None:
+        """The transaction of ``session`` ended: every lock it holds goes."""
+        with self._changed:
+            released = False
+            for target in [t for t, grants in self._held.items() if session in grants]:
+                grants = self._held[target]
+                del grants[session]
+                if not grants:
+                    del self._held[target]
+                released = True
+            if released:
+                self._changed.notify_all()
+
+    def rows(self) -> list[tuple[Target, int, str, bool, float | None]]:
+        """(target, pid, mode, granted, waitstart) of every hold and wait, for pg_locks."""
+        with self._changed:
+            rows: list[tuple[Target, int, str, bool, float | None]] = [
+                (target, grant.pid, mode, True, None)
+                for target, grants in self._held.items()
+                for grant in grants.values()
+                for mode in grant.modes
+            ]
+            rows += [(w.target, w.pid, w.mode, False, w.since) for w in self._queue]
+            return rows
+
+    # -- inside the condition's lock -------------------------------------------------------
+    def _grant(self, session: str, pid: int, target: Target, mode: str) -> None:
+        grant = self._held.setdefault(target, {}).setdefault(session, Grant(pid))
+        grant.modes[mode] = grant.modes.get(mode, 0) + 1
+
+    def _blockers(self, session: str, target: Target, mode: str, waiter: Waiter | None) -> set[str]:
+        """Sessions ``session`` must wait for: conflicting holders, and conflicting waiters
+        queued before it (so a stream of readers cannot starve a catalog change)."""
+        conflicts = _CONFLICTS[mode]
+        blockers = {
+            other
+            for other, grant in self._held.get(target, {}).items()
+            if other != session and any(m in conflicts for m in grant.modes)
+        }
+        if session in self._held.get(target, {}):
+            return blockers  # already holds it in some mode: an upgrade does not queue
+        for queued in self._queue:
+            if queued is waiter:
+                break
+            if queued.target == target and queued.session != session and queued.mode in conflicts:
+                blockers.add(queued.session)
+        return blockers
+
+    def _grantable(self, session: str, target: Target, mode: str, waiter: Waiter | None) -> bool:
+        return not self._blockers(session, target, mode, waiter)
+
+    def _cycle(self, start: Waiter) -> str:
+        """PostgreSQL's deadlock report when ``start`` waits, through others, for itself;
+        empty when it does not."""
+        waiting = {w.session: w for w in self._queue}
+        path: list[Waiter] = []
+
+        def visit(waiter: Waiter, seen: set[str]) -> bool:
+            path.append(waiter)
+            for blocker in self._blockers(waiter.session, waiter.target, waiter.mode, waiter):
+                if blocker == start.session:
+                    return True
+                after = waiting.get(blocker)
+                if after is not None and blocker not in seen:
+                    seen.add(blocker)
+                    if visit(after, seen):
+                        return True
+            path.pop()
+            return False
+
+        if not visit(start, {start.session}):
+            return ""
+        lines = []
+        for index, waiter in enumerate(path):
+            blocker = path[(index + 1) % len(path)]
+            lines.append(
+                f"Process {waiter.pid} waits for {waiter.mode} on {waiter.target.describe()}; "
+                f"blocked by process {blocker.pid}."
+            )
+        return "\n".join(lines)

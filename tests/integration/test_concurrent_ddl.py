@@ -1,0 +1,109 @@
+"""Sessions changing the catalog at once (dbt's table swap with several threads): the
+server stays up, no statement fails, and every table ends with what its session wrote."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import psycopg
+import pytest
+from server import RunningServer, start_server
+
+
+def _swap_tables(server: RunningServer, sessions: int, iterations: int) -> Counter[str]:
+    """Each session swaps its own table ``iterations`` times, as ``dbt run --threads``
+    materialises a table model; returns the errors seen, by SQLSTATE and message."""
+    failures: Counter[str] = Counter()
+    barrier = threading.Barrier(sessions)
+
+    def work(worker: int) -> None:
+        table = f"swap_{worker}"
+        try:
+            with psycopg.connect(server.dsn(), autocommit=True) as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(f"CREATE TABLE {table} AS SELECT -1 AS v")
+                barrier.wait(timeout=60)
+                for i in range(iterations):
+                    try:
+                        with conn.transaction():
+                            conn.execute(
+                                f"CREATE TABLE {table}__tmp AS SELECT {i} AS v, 'x' AS s"
+                            )
+                            columns = conn.execute(
+                                "SELECT column_name FROM information_schema.columns "
+                                "WHERE table_name = %s ORDER BY ordinal_position",
+                                (f"{table}__tmp",),
+                            ).fetchall()
+                            assert columns == [("v",), ("s",)], columns
+                            conn.execute(f"ALTER TABLE {table} RENAME TO {table}__bak")
+                            conn.execute(f"ALTER TABLE {table}__tmp RENAME TO {table}")
+                            conn.execute(f"COMMENT ON TABLE {table} IS 'iteration {i}'")
+                        conn.execute(f"DROP TABLE {table}__bak")
+                        row = conn.execute(f"SELECT v FROM {table}").fetchone()
+                        assert row == (i,), row
+                    except psycopg.Error as exc:
+                        failures[f"{exc.sqlstate}: {str(exc).splitlines()[0][:120]}"] += 1
+                        if conn.closed:
+                            return
+                        conn.execute(f"DROP TABLE IF EXISTS {table}__tmp")
+                        conn.execute(f"DROP TABLE IF EXISTS {table}__bak")
+        except BaseException as exc:  # a lost connection, a failed assertion
+            failures[f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"] += 1
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    assert not any(t.is_alive() for t in threads), "a session hung"
+    return failures
+
+
+def _check_catalog(server: RunningServer, sessions: int, iterations: int) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        for worker in range(sessions):
+            table = f"swap_{worker}"
+            assert conn.execute(f"SELECT v FROM {table}").fetchall() == [(iterations - 1,)]
+            comment = conn.execute(
+                "SELECT obj_description(%s::regclass, 'pg_class')", (table,)
+            ).fetchone()
+            assert comment == (f"iteration {iterations - 1}",)
+        leftovers = conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_name LIKE 'swap\\_%\\_\\_%'"
+        ).fetchall()
+        assert leftovers == []
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("sessions", [4, 8])
+def test_table_swaps_in_parallel(
+    tmp_path_factory: pytest.TempPathFactory, sessions: int
+) -> None:
+    """A hundred and sixty swaps: before catalog changes ran alone, the server died
+    within 4 to 20 seconds of this workload (a segfault or a DuckDB FATAL)."""
+    own = start_server(tmp_path_factory.mktemp("swaps") / "data")
+    try:
+        iterations = 160 // sessions
+        assert _swap_tables(own, sessions, iterations) == Counter()
+        assert own.process.poll() is None, "the server died"
+        _check_catalog(own, sessions, iterations)
+    finally:
+        log = own.stop()
+    assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("sessions", [4, 8])
+def test_table_swaps_thousands(tmp_path_factory: pytest.TempPathFactory, sessions: int) -> None:
+    own = start_server(tmp_path_factory.mktemp("swaps") / "data")
+    try:
+        iterations = 4000 // sessions
+        assert _swap_tables(own, sessions, iterations) == Counter()
+        assert own.process.poll() is None, "the server died"
+        _check_catalog(own, sessions, iterations)
+    finally:
+        log = own.stop()
+    assert "Traceback" not in log, log[-3000:]
