@@ -8,6 +8,7 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
 from forge_sql.engine import acl as acls
-from forge_sql.engine import corruption, grants, pg_functions, privilege_functions
+from forge_sql.engine import corruption, grants, locks, pg_functions, privilege_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.locks import LockTable
@@ -56,6 +57,33 @@ VERSION_STRING = (
 )
 
 
+_RECORDER = "lake record"  # the lock table's name for the record's thread
+_FILE_WORK = "file work"  # and for maintenance, sweeps and backups
+_LOGIN = "login"  # and for reading roles when a client logs in
+
+
+class FileWork:
+    """Held by whatever deletes, rewrites or copies the lake's files (maintenance, orphan
+    sweeps, backups): one at a time, and, like a statement, holding the catalog shared so
+    that no catalog change runs beside it (forge_sql.engine.locks)."""
+
+    def __init__(self, table: LockTable) -> None:
+        self._table = table
+        self._files = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._files.acquire()
+        try:
+            self._table.acquire(_FILE_WORK, 0, locks.CATALOG, locks.ACCESS_SHARE)
+        except BaseException:
+            self._files.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self._table.release(_FILE_WORK, locks.CATALOG, locks.ACCESS_SHARE)
+        self._files.release()
+
+
 class Database:
     """Owns the DuckDB instance; each client session gets its own cursor (connection)."""
 
@@ -71,7 +99,7 @@ class Database:
         self.locks = LockTable()
         self._lock = threading.RLock()  # recover() opens cursors while holding it
         # Held by whatever deletes or copies the lake's files: maintenance and backups.
-        self.files = threading.Lock()
+        self.files = FileWork(self.locks)
         self._catalog_lock = threading.Lock()
         self.checker = grants.Checker(self.catalog)
         self._acl_lock = threading.Lock()
@@ -148,8 +176,29 @@ class Database:
         )
         self._sandbox()
         self.schedule.start()
-        self._recorder = record.Recorder(self.data_dir, self.record, self.latest_snapshot)
+        self._recorder = record.Recorder(self.data_dir, self.record, self._recorded_snapshot)
         self._recorder.start()
+
+    @contextlib.contextmanager
+    def _login(self) -> Iterator[None]:
+        """A login reads roles from the lake as a statement would: holding the catalog
+        shared (see _recorded_snapshot). Logins hold no other lock, so none can wait on
+        itself."""
+        self.locks.acquire(_LOGIN, 0, locks.CATALOG, locks.ACCESS_SHARE)
+        try:
+            yield
+        finally:
+            self.locks.release(_LOGIN, locks.CATALOG, locks.ACCESS_SHARE)
+
+    def _recorded_snapshot(self) -> int | None:
+        """latest_snapshot() for the lake record's thread, which reads the catalog as a
+        statement does: holding it shared, so no catalog change runs meanwhile (checked on
+        DuckDB 1.5.5: catalog reads beside DDL of other connections can crash DuckDB)."""
+        self.locks.acquire(_RECORDER, 0, locks.CATALOG, locks.ACCESS_SHARE)
+        try:
+            return self.latest_snapshot()
+        finally:
+            self.locks.release(_RECORDER, locks.CATALOG, locks.ACCESS_SHARE)
 
     def invalidate(self, reason: str) -> None:
         """DuckDB raised a FATAL error: the instance refuses all work until reopened."""
@@ -304,7 +353,8 @@ class Database:
 
     def verifier(self, user: str) -> ScramVerifier | None:
         """The SCRAM verifier ``user`` logs in with (None: no such login role)."""
-        role = self.acl().roles.get(user)
+        with self._login():
+            role = self.acl().roles.get(user)
         if role is None or not role.login or role.password is None:
             return None
         try:
@@ -348,7 +398,10 @@ class Database:
     def is_superuser(self, user: str) -> bool:
         """Without users every client is trusted (loopback only); with users, those the
         configuration marks ``superuser = true`` and roles created SUPERUSER."""
-        return self.trusted or self.acl().is_superuser(user)
+        if self.trusted:
+            return True
+        with self._login():
+            return self.acl().is_superuser(user)
 
     def latest_snapshot(self) -> int | None:
         """The lake's last committed snapshot, read outside any session's transaction."""

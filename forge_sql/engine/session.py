@@ -172,7 +172,9 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
-            self.authorize(plan)
+            if not self._superuser:
+                with self.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
+                    self.authorize(plan)
             inserts = self._inserts
             if inserts.pending is not None:
                 if inserts.pending.accepts(plan.batch, plan.casts):

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 import duckdb
@@ -52,7 +53,7 @@ class Schedule:
         *,
         where: Lake,
         since: datetime | None,
-        files: threading.Lock,
+        files: AbstractContextManager[object],
     ) -> None:
         self._connect = connect
         self._where = where
