@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         "it is closed with FATAL 25P03 (0: never). Sessions may SET their own.",
     )
     max_message_size: int = Field(
-        256 * 1024 * 1024,
+        64 * 1024 * 1024,
         ge=1024,
         description="Largest Query, Parse, Bind, CopyData or FunctionCall message accepted "
         "from a client, in bytes; other messages are limited to 10000 bytes (startup, "
