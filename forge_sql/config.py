@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from forge_sql.errors import ConfigError
+from forge_sql.errors import ConfigError, utf8_position
 from forge_sql.storage.external import ExternalDataset
 from forge_sql.storage.policy import MaintenancePolicy
 
@@ -309,8 +309,7 @@ def _read_toml(config_file: Path) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = utf8_position(data, exc)
         raise ConfigError(
             f"{config_file}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02x}): "
             "the config file is TOML, which is UTF-8 text"

@@ -334,3 +334,10 @@ class DataCorrupted(InternalError):
 
 class ConfigError(Exception):
     """Invalid settings: reported on the command line, never over the wire."""
+
+
+def utf8_position(data: bytes, error: UnicodeDecodeError) -> tuple[int, int]:
+    """Line and column (from 1) of the byte that is not UTF-8, for file:line:column."""
+    line = data.count(b"\n", 0, error.start) + 1
+    column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+    return line, column

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from forge_sql.errors import utf8_position
 from forge_sql.migrate.errors import MigrationError
 
 _VERSIONED = re.compile(r"^V(?P<version>\d+(?:\.\d+)*)__(?P<name>[^.]+)\.(?P<ext>sql|ya?ml|py)$")
@@ -81,8 +82,7 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = utf8_position(data, exc)
         raise MigrationError(
             f"{path}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02x}): "
             "migration files are UTF-8 text"
