@@ -107,10 +107,31 @@ class Execution:
         self._timer: threading.Timer | None = None
         self.timed_out = False
         self._cancelled = False
+        self._in_statement = False
+        self._pending = False  # a cancel came before DuckDB got the statement
+
+    def begin(self) -> None:
+        """A client statement starts: a cancel request from now on applies to it, also
+        while it is still being planned, checked or waiting for a lock (PostgreSQL keeps
+        the interrupt pending until the backend next checks for it)."""
+        with self._lock:
+            self._in_statement = True
+            self._pending = False
+
+    def end(self) -> None:
+        """The session is idle again: a cancel request now finds nothing to cancel."""
+        with self._lock:
+            self._in_statement = False
+            self._pending = False
 
     def running(self, flag: bool) -> None:
         """Mark a statement as executing (cancel may interrupt it), arming the timeout."""
         with self._lock:
+            if flag and self._pending:
+                # Cancelled before DuckDB got the statement: it is not started at all.
+                self._pending = False
+                self._cancelled = True
+                raise errors.QueryCanceled("canceling statement due to user request")
             self._running = flag
             if self._timer is not None:
                 self._timer.cancel()
@@ -128,6 +149,8 @@ class Execution:
             if self._running:
                 self._cancelled = True
                 self._cursor.interrupt()
+            elif self._in_statement:
+                self._pending = True
 
     def cancel_requested(self) -> bool:
         """Whether the running statement should stop (cancel or statement_timeout)."""

@@ -154,6 +154,7 @@ class EngineSession:
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
         self.backend.active(redact_passwords(plan.statement.sql))
+        self._execution.begin()
         if self._database.invalidated is not None:
             raise engine_errors.crash(self._database.invalidated)
         if self.block.status == "E" and not ends_block(plan.statement):
@@ -454,6 +455,7 @@ class EngineSession:
             self._startup.terminate()
 
     def ready(self) -> None:
+        self._execution.end()
         self.backend.ready(self.block.status)
 
     def close(self) -> None:
