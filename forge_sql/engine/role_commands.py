@@ -320,18 +320,7 @@ class RoleCommands:
         letters, kind = _privileges(words, on)
         words.i = on + 1
         keys = self._objects(words, acl, kind)
-        words.expect("FROM" if revoke else "TO")
-        grantees = _grantees(words, acl, user)
-        grantable = False
-        if not revoke and words.take("WITH"):
-            words.expect("GRANT")
-            words.expect("OPTION")
-            grantable = True
-        words.take("CASCADE", "RESTRICT")
-        if words.peek() == "GRANTED":
-            raise errors.FeatureNotSupported("GRANTED BY is not supported")
-        if not words.at_end():
-            raise words.error()
+        grantees, grantable = _recipients(words, acl, user, revoke, "GRANT")
         for key in keys:
             self._change(acl, user, key, letters, grantees, revoke, grantable, option_only)
         return TagResult(verb)
@@ -343,16 +332,7 @@ class RoleCommands:
         roles = [words.name()]
         while words.take(","):
             roles.append(words.name())
-        words.expect("FROM" if revoke else "TO")
-        members = _grantees(words, acl, user, public=False)
-        admin = False
-        if not revoke and words.take("WITH"):
-            words.expect("ADMIN")
-            words.expect("OPTION")
-            admin = True
-        words.take("CASCADE", "RESTRICT")
-        if not words.at_end():
-            raise words.error()
+        members, admin = _recipients(words, acl, user, revoke, "ADMIN", public=False)
         for role in roles:
             _existing(acl, role)
             for member in members:
@@ -508,16 +488,7 @@ class RoleCommands:
         words.expect("TABLES")
         if kind == SCHEMA:
             raise errors.InvalidGrantOperation("invalid privilege type for relation")
-        words.expect("FROM" if revoke else "TO")
-        grantees = _grantees(words, acl, user)
-        grantable = False
-        if not revoke and words.take("WITH"):
-            words.expect("GRANT")
-            words.expect("OPTION")
-            grantable = True
-        words.take("CASCADE", "RESTRICT")
-        if not words.at_end():
-            raise words.error()
+        grantees, grantable = _recipients(words, acl, user, revoke, "GRANT")
         for creator in creators:
             for schema in schemas:
                 for grantee in grantees:
@@ -584,6 +555,26 @@ def _privileges(words: _Words, on: int) -> tuple[str, str]:
         on_schema = words.tokens[on + 1].upper == "SCHEMA" if on + 1 < len(words.tokens) else False
         return (acls.ALL_SCHEMA, SCHEMA) if on_schema else (acls.ALL_TABLE, RELATION)
     return letters, kind
+
+
+def _recipients(
+    words: _Words, acl: Acl, user: str, revoke: bool, option: str, public: bool = True
+) -> tuple[list[str], bool]:
+    """``TO|FROM role [, ...] [WITH GRANT|ADMIN OPTION] [CASCADE|RESTRICT]``, the end of
+    every GRANT and REVOKE: the roles, and whether the option was given."""
+    words.expect("FROM" if revoke else "TO")
+    roles = _grantees(words, acl, user, public=public)
+    with_option = False
+    if not revoke and words.take("WITH"):
+        words.expect(option)
+        words.expect("OPTION")
+        with_option = True
+    words.take("CASCADE", "RESTRICT")
+    if words.peek() == "GRANTED":
+        raise errors.FeatureNotSupported("GRANTED BY is not supported")
+    if not words.at_end():
+        raise words.error()
+    return roles, with_option
 
 
 def _grantees(words: _Words, acl: Acl, user: str, public: bool = True) -> list[str]:

@@ -76,6 +76,19 @@ def _check_catalog(server: RunningServer, sessions: int, iterations: int) -> Non
         assert leftovers == []
 
 
+def _swap_on_a_new_server(
+    tmp_path_factory: pytest.TempPathFactory, sessions: int, iterations: int
+) -> None:
+    own = start_server(tmp_path_factory.mktemp("swaps") / "data")
+    try:
+        assert _swap_tables(own, sessions, iterations) == Counter()
+        assert own.process.poll() is None, "the server died"
+        _check_catalog(own, sessions, iterations)
+    finally:
+        log = own.stop()
+    assert "Traceback" not in log, log[-3000:]
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("sessions", [4, 8])
 def test_table_swaps_in_parallel(
@@ -83,27 +96,11 @@ def test_table_swaps_in_parallel(
 ) -> None:
     """Eighty swaps: before catalog changes ran alone, the server died
     within 4 to 20 seconds of this workload (a segfault or a DuckDB FATAL)."""
-    own = start_server(tmp_path_factory.mktemp("swaps") / "data")
-    try:
-        iterations = 80 // sessions
-        assert _swap_tables(own, sessions, iterations) == Counter()
-        assert own.process.poll() is None, "the server died"
-        _check_catalog(own, sessions, iterations)
-    finally:
-        log = own.stop()
-    assert "Traceback" not in log, log[-3000:]
+    _swap_on_a_new_server(tmp_path_factory, sessions, 80 // sessions)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("sessions", [4, 8])
 def test_table_swaps_thousands(tmp_path_factory: pytest.TempPathFactory, sessions: int) -> None:
-    own = start_server(tmp_path_factory.mktemp("swaps") / "data")
-    try:
-        iterations = 4000 // sessions
-        assert _swap_tables(own, sessions, iterations) == Counter()
-        assert own.process.poll() is None, "the server died"
-        _check_catalog(own, sessions, iterations)
-    finally:
-        log = own.stop()
-    assert "Traceback" not in log, log[-3000:]
+    _swap_on_a_new_server(tmp_path_factory, sessions, 4000 // sessions)
