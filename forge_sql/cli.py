@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
-from forge_sql import __version__
+from forge_sql import __version__, storage_cli
 from forge_sql.config import DEFAULT_PORT, Settings, load
 from forge_sql.errors import ConfigError
-from forge_sql.storage import cli as storage_cli
 
 log = logging.getLogger("forge_sql")
 

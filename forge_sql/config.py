@@ -51,7 +51,7 @@ class User(BaseModel):
     @field_validator("password")
     @classmethod
     def _is_verifier(cls, value: str) -> str:
-        from forge_sql.wire.auth import parse_verifier
+        from forge_sql.scram import parse_verifier
 
         if not value.startswith("SCRAM-SHA-256$"):
             raise ValueError(

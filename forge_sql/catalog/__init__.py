@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from forge_sql import sqltext
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql import quoting
+from forge_sql.sql.quoting import quote_ident
 
 SCHEMA = "server.pgc"
 # DuckDB has an information_schema in every database, so the PostgreSQL-typed one lives
@@ -94,13 +94,13 @@ INFORMATION_PROVIDED = frozenset(
 
 def literal(value: object) -> str:
     """A Python value as a DuckDB SQL literal (catalog DDL is built from trusted tables);
-    values ``sqltext.literal`` does not take (dates, decimals) are written as their text."""
+    values ``quoting.literal`` does not take (dates, decimals) are written as their text."""
     if isinstance(value, list | tuple):
         return "[" + ", ".join(literal(item) for item in value) + "]"
     try:
-        return sqltext.literal(value)
+        return quoting.literal(value)
     except ValueError:
-        return sqltext.literal(str(value))
+        return quoting.literal(str(value))
 
 
 def search_path(catalog: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from forge_sql.catalog import INFORMATION_SCHEMA, SCHEMA, literal, visible
 from forge_sql.catalog.roles import OWNER
 from forge_sql.catalog.session_functions import TOKEN
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 
 _HERE = "database_name = current_database()"
 _KINDS = (

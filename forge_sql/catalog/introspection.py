@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forge_sql.catalog import SCHEMA
-from forge_sql.engine.statements import Token
+from forge_sql.sql.statements import Token
 
 _COLUMNS = (
     "oid, ns, name, kind, basetype, elemtype, elemdelim, range_subtype, attrtypoids, attrnames"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import duckdb
 
 from forge_sql.catalog import SCHEMA, literal, visible
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 
 
 def metadata_database(lake: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from forge_sql.catalog import SCHEMA, literal, pg_type, visible
 from forge_sql.catalog.pg_namespace import BOOTSTRAP_SUPERUSER, PG_CATALOG
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 
 INTERNAL_LANGUAGE = 12
 SQL_LANGUAGE = 14

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from forge_sql.catalog import fixed_table
-from forge_sql.engine.settings import DISPLAY_NAMES, SETTINGS
+from forge_sql.sql.configuration import DISPLAY_NAMES, SETTINGS
 
 _COLUMNS = {
     "name": "VARCHAR",

@@ -1,4 +1,4 @@
-"""pg_type: the built-in types of forge_sql.wire.oids with PostgreSQL's OIDs and attributes.
+"""pg_type: the built-in types of forge_sql.seam.oids with PostgreSQL's OIDs and attributes.
 
 Values follow PostgreSQL 16's src/include/catalog/pg_type.dat. Clients read it to map
 OIDs to codecs: the ADBC driver keeps the types that have a binary receive function,
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from forge_sql.catalog import SCHEMA, literal
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 
 PG_CATALOG_OID = 11  # pg_namespace OID of pg_catalog in every PostgreSQL cluster
 BOOTSTRAP_SUPERUSER = 10
@@ -130,7 +130,7 @@ SQL_NAME = "sql_name"
 
 
 def rows() -> Iterator[dict[str, object]]:
-    """One pg_type row per type in forge_sql.wire.oids.TYPES, arrays included."""
+    """One pg_type row per type in forge_sql.seam.oids.TYPES, arrays included."""
     for oid, info in sorted(oids.TYPES.items()):
         element = oids.ELEMENT_OF.get(oid)
         base = BASE_TYPES[oid if element is None else element]

@@ -34,7 +34,7 @@ from forge_sql.catalog import (
     SCHEMA,
     introspection,
 )
-from forge_sql.engine.statements import Statement, Token, tokenize
+from forge_sql.sql.statements import Statement, Token, tokenize
 
 _REG_TYPES = {"regclass", "regtype", "regnamespace", "regproc", "regprocedure"}
 _TEXT_TYPES = {"text", "varchar", "name"}
@@ -101,6 +101,12 @@ def rewrite_statement(statement: Statement) -> Statement:
     if sql == statement.sql:
         return statement
     return Statement(sql, statement.kind, tokenize(sql), statement.offset)
+
+
+def reparse(sql: str) -> str:
+    """``sql`` as the session would execute it, for classifying statements DuckDB's parser
+    refuses (forge_sql.sql.statements.split)."""
+    return rewrite(sql) if needed(sql) else sql
 
 
 def rewrite(sql: str) -> str:

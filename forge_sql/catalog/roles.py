@@ -1,20 +1,17 @@
 """pg_roles, pg_user, pg_auth_members and pg_get_userbyid, and the owners and ACLs that
 pg_class and pg_namespace show: rewritten from the server's roles and grants
-(forge_sql.engine.acl) whenever they change. Role 10 is PostgreSQL's bootstrap superuser."""
+(forge_sql.storage.acl) whenever they change. Role 10 is PostgreSQL's bootstrap superuser."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from forge_sql.catalog import SCHEMA, fixed_table, literal
 from forge_sql.catalog.pg_namespace import BOOTSTRAP_SUPERUSER
-
-if TYPE_CHECKING:
-    from forge_sql.engine.acl import Acl
+from forge_sql.storage.acl import Acl
 
 OWNER = "forge"
 _FIRST_ROLE_OID = 16385

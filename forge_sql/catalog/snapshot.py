@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from forge_sql.catalog import SCHEMA, declared, lake_tables
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 from forge_sql.storage import meta
 
 # Each filled from the view "<name>_source", in this order (later ones read earlier ones).

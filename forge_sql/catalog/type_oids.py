@@ -1,6 +1,6 @@
 """Macros mapping a DuckDB column type (duckdb_columns().data_type) to its PostgreSQL OID.
 
-The map is generated from forge_sql.engine.types.pg_type, so pg_attribute.atttypid always
+The map is generated from forge_sql.sql.types.pg_type, so pg_attribute.atttypid always
 agrees with the OID RowDescription reports for the same column.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from forge_sql.catalog import SCHEMA, literal
-from forge_sql.engine import types
-from forge_sql.wire import oids
+from forge_sql.seam import oids
+from forge_sql.sql import types
 
 # Parameterised types are looked up by their bare name; pg_type() needs a full one.
 _SAMPLES = {"DECIMAL": "DECIMAL(18,3)", "ENUM": "ENUM('a')"}

@@ -5,15 +5,15 @@ from __future__ import annotations
 from forge_sql.config import Settings
 from forge_sql.engine.database import Database
 from forge_sql.engine.session import EngineSession
-from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import CannotConnectNow, InvalidCatalogName
-from forge_sql.wire.backend import StartupInfo
+from forge_sql.seam.backend import StartupInfo
+from forge_sql.sql.configuration import SERVER_VERSION
 
 __all__ = ["Database", "Engine", "EngineSession"]
 
 
 class Engine:
-    """Implements wire.backend.Backend: opens an EngineSession per client."""
+    """Implements seam.backend.Backend: opens an EngineSession per client."""
 
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings

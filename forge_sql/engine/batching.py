@@ -21,7 +21,7 @@ from forge_sql import errors
 from forge_sql.engine import copyin
 from forge_sql.engine.copyin import SOURCE
 from forge_sql.engine.result import TagResult
-from forge_sql.engine.statements import Statement
+from forge_sql.sql.statements import Statement
 
 MAX_ROWS = 65536  # rows gathered before they are inserted anyway
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import duckdb
 
-from forge_sql.engine.types import column
-from forge_sql.wire.backend import Column
+from forge_sql.seam.backend import Column
+from forge_sql.sql.types import column
 
 UNNAMED = "?column?"
 # Names DuckDB gives plain columns and aliases: nothing to rename.

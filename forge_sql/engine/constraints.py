@@ -15,8 +15,8 @@ import duckdb
 from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
 from forge_sql.engine.result import TagResult
-from forge_sql.engine.statements import Statement
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.statements import Statement
 from forge_sql.storage import meta
 
 _KIND_WORDS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key"}

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from forge_sql import errors
-from forge_sql.engine.statements import Statement, Token
-from forge_sql.sqltext import quote_ident
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.statements import Statement, Token
 
 _FLAGS = {"HEADER", "FREEZE", "CSV", "BINARY", "TEXT"}
 

@@ -21,11 +21,11 @@ import pyarrow.parquet as pq
 
 from forge_sql import errors
 from forge_sql.engine.copy import CopyStatement
-from forge_sql.engine.errors import translate
-from forge_sql.engine.types import column
-from forge_sql.sqltext import quote_ident
+from forge_sql.seam.backend import Column, CopyIn
+from forge_sql.sql.duckdb_errors import translate
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.types import column
 from forge_sql.storage import objectstore
-from forge_sql.wire.backend import Column, CopyIn
 
 if TYPE_CHECKING:
     from forge_sql.engine.database import Database

@@ -23,8 +23,8 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.engine import byte_batches, column_names
 from forge_sql.engine.result import TagResult
-from forge_sql.engine.statements import Statement, identifier
-from forge_sql.wire.backend import Column, CopyIn, CopyOut, Result
+from forge_sql.seam.backend import Column, CopyIn, CopyOut, Result
+from forge_sql.sql.statements import Statement, identifier
 
 ALL = -1  # FETCH ALL
 

@@ -18,16 +18,16 @@ from forge_sql.catalog import install as catalog_install
 from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
-from forge_sql.engine import acl as acls
 from forge_sql.engine import corruption, grants, locks, pg_functions, privilege_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
-from forge_sql.engine.settings import SERVER_VERSION
 from forge_sql.errors import ConfigError, DataCorrupted
 from forge_sql.scram import ScramVerifier, parse_verifier
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.configuration import SERVER_VERSION
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.storage import acl as acls
 from forge_sql.storage import (
     backup,
     catalogs,

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable
 
 from forge_sql import errors
 from forge_sql.engine import relations as rel
-from forge_sql.engine.acl import RELATION, SCHEMA, Acl
-from forge_sql.engine.statements import Statement, classify
+from forge_sql.sql.statements import Statement, classify
 from forge_sql.storage import meta
+from forge_sql.storage.acl import RELATION, SCHEMA, Acl
 
 _WORDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "D": "TRUNCATE"}
 _MAX_VIEW_DEPTH = 16

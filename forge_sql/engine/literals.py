@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from forge_sql.engine.statements import Statement, Token, tokenize
+from forge_sql.sql.statements import Statement, Token, tokenize
 
 _BYTE_TYPES = {"BYTEA", "BLOB"}
 _HEX_LITERAL = re.compile(r"'\\x((?:[0-9a-fA-F]{2})*)'")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forge_sql.engine import locks
-from forge_sql.engine.statements import Statement, Token
+from forge_sql.sql.statements import Statement, Token
 
 # Kinds that change the catalog; COMMENT ON is an ALTER to DuckDB.
 DDL = frozenset({"CREATE", "CREATE_FUNC", "DROP", "ALTER"})

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 import duckdb
 
 from forge_sql.engine import relations as rel
-from forge_sql.engine.acl import RELATION, SCHEMA, Acl, ObjectKey
 from forge_sql.engine.grants import Checker
-from forge_sql.engine.statements import Statement
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.statements import Statement
 from forge_sql.storage import meta
+from forge_sql.storage.acl import RELATION, SCHEMA, Acl, ObjectKey
 
 _WHERE = "object_kind = ? AND schema_name = ? AND object_name IS NOT DISTINCT FROM ?"
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from forge_sql.engine import types
-from forge_sql.engine.statements import Statement, Token
-from forge_sql.wire import oids
+from forge_sql.seam import oids
+from forge_sql.sql import types
+from forge_sql.sql.statements import Statement, Token
 
 _PARAM = re.compile(r"\$(\d+)$")
 _COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}

@@ -15,12 +15,12 @@ from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import batching, column_names, literals, storage_calls, timetravel
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
-from forge_sql.engine import settings as session_settings
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
-from forge_sql.engine.statements import Statement, classify
-from forge_sql.engine.types import column
-from forge_sql.wire.backend import Column, PreparedStatement
+from forge_sql.seam.backend import Column, PreparedStatement
+from forge_sql.sql import configuration
+from forge_sql.sql.statements import Statement, classify
+from forge_sql.sql.types import column
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class Planner:
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
-            command = session_settings.parse(statement.sql)
+            command = configuration.parse(statement.sql)
             if command is not None and command.verb == "SHOW":
                 columns = tuple(column(n, "VARCHAR") for n in show_names(command))
             return PreparedStatement(
@@ -172,7 +172,7 @@ class Planner:
             return PreparedStatement(statement.sql, tuple(given), columns, plan)
         declare = sql_cursors.parse_declare(statement)
         try:
-            query = classify(declare.query)
+            query = classify(declare.query, catalog_sql.reparse)
         except errors.ForgeError as exc:
             if exc.position is not None:
                 exc.position += declare.offset + statement.offset  # from the query's start

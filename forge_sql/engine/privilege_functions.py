@@ -1,5 +1,5 @@
 """has_table_privilege, has_schema_privilege and friends as one DuckDB Python function,
-``forge_privilege``, answered from the server's grants (forge_sql.engine.acl); the
+``forge_privilege``, answered from the server's grants (forge_sql.storage.acl); the
 pg_catalog macros (forge_sql.catalog.privileges) pass it the calling session's token."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from duckdb.func import FunctionNullHandling
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from forge_sql import errors
-from forge_sql.engine import acl as acls
 from forge_sql.engine import relations as rel
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.grants import Checker
+from forge_sql.storage import acl as acls
 
 if TYPE_CHECKING:
-    from forge_sql.engine.acl import Acl
+    from forge_sql.storage.acl import Acl
 
 _NAMES = acls.TABLE_PRIVILEGES | acls.SCHEMA_PRIVILEGES | {"REFERENCES": "x", "TRIGGER": "t"}
 

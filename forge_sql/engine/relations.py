@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from forge_sql import errors
-from forge_sql.engine.statements import Statement, Token, classify, identifier
+from forge_sql.sql.statements import Statement, Token, classify, identifier
 
 # Actions: aclitem letters for what a relation privilege allows, and the rest.
 READ, INSERT, UPDATE, DELETE, TRUNCATE = "r", "a", "w", "d", "D"

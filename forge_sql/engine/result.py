@@ -10,8 +10,8 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine.byte_batches import ResultReader
-from forge_sql.engine.statements import Statement
-from forge_sql.wire.backend import Column, CopyIn, CopyOut
+from forge_sql.seam.backend import Column, CopyIn, CopyOut
+from forge_sql.sql.statements import Statement
 
 if TYPE_CHECKING:
     from forge_sql.engine.session import EngineSession

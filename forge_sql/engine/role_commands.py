@@ -4,21 +4,20 @@ to the lake's ``forge_meta`` role tables in the session's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
 
 from forge_sql import errors
-from forge_sql.engine import acl as acls
-from forge_sql.engine.acl import RELATION, SCHEMA, Acl
 from forge_sql.engine.grants import Checker
 from forge_sql.engine.relations import Name
 from forge_sql.engine.result import TagResult
-from forge_sql.engine.statements import Statement, Token, identifier
 from forge_sql.scram import make_verifier, parse_verifier
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.statements import Statement, Token, identifier
+from forge_sql.storage import acl as acls
 from forge_sql.storage import meta
+from forge_sql.storage.acl import RELATION, SCHEMA, Acl
 
 _ROLE_OBJECTS = ("ROLE", "USER", "GROUP")
 # Role attributes forge-sql has no use for, accepted in their negative form only.
@@ -28,18 +27,6 @@ _NEGATIVE_ONLY = {
     "NOREPLICATION": "REPLICATION",
     "NOBYPASSRLS": "BYPASSRLS",
 }
-
-
-def is_role_command(tokens: Sequence[Token]) -> bool:
-    """Whether the statement is one this module answers (statements._server_kind)."""
-    words = [t.upper for t in tokens[:4]]
-    if words[:1] in (["GRANT"], ["REVOKE"]):
-        return True
-    if words[:3] == ["ALTER", "DEFAULT", "PRIVILEGES"]:
-        return True
-    if words[:1] == ["DROP"] and words[1:2] in (["ROLE"], ["USER"], ["GROUP"]):
-        return True
-    return words[:1] in (["CREATE"], ["ALTER"]) and words[1:2] in (["ROLE"], ["USER"], ["GROUP"])
 
 
 @dataclass(slots=True)

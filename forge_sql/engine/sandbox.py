@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import duckdb
 
 from forge_sql import catalog, errors
-from forge_sql.engine.statements import Statement, Token, classify
+from forge_sql.catalog import rewrite as catalog_sql
+from forge_sql.sql.statements import Statement, Token, classify
 
 _HINT = "forge-sql clients read and write data through SQL and COPY over the connection only."
 
@@ -303,7 +304,7 @@ def _nested(statement: Statement) -> Iterator[Statement]:
     yield statement
     inner = _inner_sql(statement)
     if inner:
-        yield from _nested(classify(inner))
+        yield from _nested(classify(inner, catalog_sql.reparse))
 
 
 def _inner_sql(statement: Statement) -> str | None:

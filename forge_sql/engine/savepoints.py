@@ -21,8 +21,8 @@ import duckdb
 from forge_sql import errors
 from forge_sql.engine import params as parameters
 from forge_sql.engine.result import TagResult
-from forge_sql.engine.statements import Statement, identifier
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.statements import Statement, identifier
 
 if TYPE_CHECKING:
     from forge_sql.engine.constraints import Declarations

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 import duckdb
 
 from forge_sql import errors
+from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
     batching,
@@ -27,27 +28,27 @@ from forge_sql.engine import (
 )
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
-from forge_sql.engine import errors as engine_errors
 from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
-from forge_sql.engine.errors import translate
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.session_commands import SessionCommands
-from forge_sql.engine.statements import Statement, classify, split
 from forge_sql.engine.transactions import TransactionBlock, ends_block
-from forge_sql.sqltext import literal, redact_passwords
-from forge_sql.wire.backend import (
+from forge_sql.seam.backend import (
     Column,
     CopyOut,
     PreparedStatement,
     Result,
     StartupInfo,
 )
+from forge_sql.sql import duckdb_errors as engine_errors
+from forge_sql.sql.duckdb_errors import translate
+from forge_sql.sql.quoting import literal, redact_passwords
+from forge_sql.sql.statements import Statement, classify, split
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ _ACCESSES_KEPT = 512  # statements whose relation accesses a session remembers
 
 
 class EngineSession:
-    """Implements wire.backend.BackendSession over one DuckDB cursor."""
+    """Implements seam.backend.BackendSession over one DuckDB cursor."""
 
     def __init__(self, database: Database, startup: StartupInfo,
                  superuser: bool | None = None) -> None:
@@ -144,10 +145,13 @@ class EngineSession:
         return self.block.status
 
     def split(self, sql: str) -> list[PreparedStatement]:
-        return [self._planner.plan(statement, (), describe=False) for statement in split(sql)]
+        return [
+            self._planner.plan(statement, (), describe=False)
+            for statement in split(sql, catalog_sql.reparse)
+        ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        return self._planner.plan(classify(sql), param_oids, describe=True)
+        return self._planner.plan(classify(sql, catalog_sql.reparse), param_oids, describe=True)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle

@@ -11,9 +11,10 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.result import TableResult, TagResult
-from forge_sql.engine.statements import Statement, identifier
-from forge_sql.engine.types import column
-from forge_sql.wire.backend import ALL_STATEMENTS, Result
+from forge_sql.seam.backend import ALL_STATEMENTS, Result
+from forge_sql.sql import configuration
+from forge_sql.sql.statements import Statement, identifier
+from forge_sql.sql.types import column
 
 if TYPE_CHECKING:
     from forge_sql.engine.cursors import Cursors
@@ -49,7 +50,7 @@ class SessionCommands:
         return names
 
     def setting(self, statement: Statement) -> Result:
-        command = session_settings.parse(statement.sql)
+        command = configuration.parse(statement.sql)
         assert command is not None
         if command.verb == "SHOW":
             names = show_names(command)
@@ -85,7 +86,7 @@ class SessionCommands:
 
     def _refuse_duckdb_setting(self, name: str) -> None:
         key = name.lower()
-        if key not in session_settings.SETTINGS and key in self._database.duckdb_settings:
+        if key not in configuration.SETTINGS and key in self._database.duckdb_settings:
             raise errors.InsufficientPrivilege(
                 f'permission denied to set parameter "{name}"',
                 hint="DuckDB settings are fixed by the server configuration.",
@@ -132,11 +133,11 @@ class SessionCommands:
         raise errors.FeatureNotSupported(f"{verb} is not supported: forge-sql has no notifications")
 
 
-def show_names(command: session_settings.SettingCommand) -> list[str]:
+def show_names(command: configuration.SettingCommand) -> list[str]:
     """The column names of SHOW's answer."""
     name = command.name.lower()
     if name == "all":
         return ["name", "setting", "description"]
     if name == "transaction isolation level":
         return ["transaction_isolation"]
-    return [session_settings.DISPLAY_NAMES.get(name, name).lower()]
+    return [configuration.DISPLAY_NAMES.get(name, name).lower()]

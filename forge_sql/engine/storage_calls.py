@@ -14,12 +14,12 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine.result import TableResult
-from forge_sql.engine.statements import Statement, Token
-from forge_sql.engine.types import column
+from forge_sql.seam.backend import Column
+from forge_sql.sql.statements import Statement, Token
+from forge_sql.sql.types import column
 from forge_sql.storage import maintenance
 from forge_sql.storage.maintenance import Outcome
 from forge_sql.storage.policy import parse_duration
-from forge_sql.wire.backend import Column
 
 if TYPE_CHECKING:
     from forge_sql.engine.database import Database

@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Sequence
 from decimal import Decimal
 
-from forge_sql.engine.statements import Token, tokenize
+from forge_sql.sql.statements import Token, tokenize
 
 _CLAUSE_WORDS = ("VERSION", "TIMESTAMP")
 

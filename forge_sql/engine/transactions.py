@@ -15,7 +15,7 @@ import duckdb
 from forge_sql.engine import savepoints
 from forge_sql.engine.replay import Replay
 from forge_sql.engine.result import TagResult
-from forge_sql.engine.statements import Statement
+from forge_sql.sql.statements import Statement
 from forge_sql.storage import objectstore
 
 if TYPE_CHECKING:

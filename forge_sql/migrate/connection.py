@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from forge_sql import errors
-from forge_sql.engine.statements import split, tokenize
 from forge_sql.migrate.errors import DatabaseError, LockUnavailable, MigrationError
+from forge_sql.sql.statements import split, tokenize
 
 if TYPE_CHECKING:
     from forge_sql.config import Settings
@@ -45,7 +45,7 @@ class EngineConnection:
 
     def __init__(self, database: Database, user: str) -> None:
         from forge_sql.engine.session import EngineSession
-        from forge_sql.wire.backend import StartupInfo
+        from forge_sql.seam.backend import StartupInfo
 
         self.user = user
         self._database = database

@@ -16,7 +16,7 @@ from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.declaration import ExternalDecl
 from forge_sql.migrate.diff import Risk, TableDiff
 from forge_sql.migrate.errors import MigrationError
-from forge_sql.sqltext import literal, quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 from forge_sql.storage.external import RECORD, readable_directory, view_sql
 
 

@@ -20,7 +20,7 @@ from forge_sql.migrate.tables import (
     TableState,
     declared,
 )
-from forge_sql.sqltext import literal, quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 
 
 class Risk(Enum):

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from forge_sql.engine.errors import translate
+from forge_sql.sql.duckdb_errors import translate
 
 # Longer than any real default or check; keeps the parser's work per value small.
 MAX_LENGTH = 4096

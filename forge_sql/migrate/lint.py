@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from forge_sql import errors
-from forge_sql.engine.statements import Statement, split
 from forge_sql.migrate.diff import Risk
 from forge_sql.migrate.errors import MigrationError
 from forge_sql.migrate.promotion import Promotion, classify
+from forge_sql.sql.statements import Statement, split
 
 ColumnType = Callable[[str, str], str | None]  # (table as written, column) -> DuckDB type
 

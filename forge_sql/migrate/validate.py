@@ -14,7 +14,7 @@ from forge_sql.migrate.declaration import TableDecl
 from forge_sql.migrate.errors import DatabaseError
 from forge_sql.migrate.files import MigrationFile
 from forge_sql.migrate.promotion import Promotion, classify
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from forge_sql import __version__, errors
-from forge_sql.sqltext import literal, quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 from forge_sql.storage import datafiles, identity
 from forge_sql.storage.catalogs import Lake
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from forge_sql.config import Settings
 from forge_sql.storage import objectstore
+
+
+class LakeSettings(objectstore.ObjectStoreSettings, Protocol):
+    """The server configuration's lake settings (forge_sql.config.Settings)."""
+
+    @property
+    def catalog(self) -> str | None: ...
+    @property
+    def data_path(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +55,7 @@ class Lake:
         return self.data_path + "copy/"
 
 
-def locate(settings: Settings, data_dir: Path) -> Lake:
+def locate(settings: LakeSettings, data_dir: Path) -> Lake:
     """The lake ``settings`` describe; relative local paths are taken from ``data_dir``."""
     data_path = settings.data_path or str(data_dir / "lake")
     if not objectstore.is_url(data_path):

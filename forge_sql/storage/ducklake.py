@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 from forge_sql.storage import catalogs, conflicts, meta
 from forge_sql.storage.catalogs import Lake
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forge_sql import errors
-from forge_sql.sqltext import literal, quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 
 if TYPE_CHECKING:
     import duckdb

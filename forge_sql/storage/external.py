@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from forge_sql.errors import ConfigError
-from forge_sql.sqltext import literal, quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 
 if TYPE_CHECKING:
     import duckdb

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forge_sql.errors import ConfigError
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 from forge_sql.storage import datafiles
 from forge_sql.storage.record import LakeRecord
 

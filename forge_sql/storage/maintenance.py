@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from forge_sql.sqltext import literal
+from forge_sql.sql.quoting import literal
 from forge_sql.storage import orphans
 from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.policy import MaintenancePolicy

@@ -6,10 +6,12 @@ to the database file); clients see it redacted and cannot create their own.
 
 from __future__ import annotations
 
-import duckdb
+from typing import Protocol
 
-from forge_sql.config import Settings
-from forge_sql.sqltext import literal
+import duckdb
+from pydantic import SecretStr
+
+from forge_sql.sql.quoting import literal
 
 SECRET = "forge_s3"
 
@@ -19,7 +21,26 @@ def is_url(path: str) -> bool:
     return "://" in path
 
 
-def secret_sql(settings: Settings) -> str | None:
+class ObjectStoreSettings(Protocol):
+    """The server configuration's S3 settings (forge_sql.config.Settings)."""
+
+    @property
+    def s3_endpoint(self) -> str | None: ...
+    @property
+    def s3_region(self) -> str | None: ...
+    @property
+    def s3_url_style(self) -> str | None: ...
+    @property
+    def s3_use_ssl(self) -> bool: ...
+    @property
+    def s3_access_key_id(self) -> str | None: ...
+    @property
+    def s3_secret_access_key(self) -> SecretStr | None: ...
+    @property
+    def s3_session_token(self) -> SecretStr | None: ...
+
+
+def secret_sql(settings: ObjectStoreSettings) -> str | None:
     """``CREATE SECRET`` for the S3 settings given, or None when none is set."""
     options: list[tuple[str, str | bool]] = []
     if settings.s3_access_key_id is not None:
@@ -41,7 +62,7 @@ def secret_sql(settings: Settings) -> str | None:
     return f"CREATE OR REPLACE TEMPORARY SECRET {SECRET} (TYPE s3, {body})"
 
 
-def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def configure(con: duckdb.DuckDBPyConnection, settings: ObjectStoreSettings) -> None:
     """Create the S3 secret when S3 settings are given (httpfs must be loaded)."""
     sql = secret_sql(settings)
     if sql is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from forge_sql import errors
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 from forge_sql.storage import ducklake, identity, record
 from forge_sql.storage.catalogs import Lake
 

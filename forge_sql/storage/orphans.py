@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from forge_sql.sqltext import literal
+from forge_sql.sql.quoting import literal
 from forge_sql.storage import datafiles, identity, objectstore
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.seam.backend import CopyFormat, CopyIn, CopyOut, Result
 from forge_sql.wire import messages as m
-from forge_sql.wire.backend import CopyFormat, CopyIn, CopyOut, Result
 from forge_sql.wire.codec import ConnectionClosed, read_message
 from forge_sql.wire.copy import CopyDecoder, copy_header, copy_trailer, encode_copy
 from forge_sql.wire.encode.parts import encode_in_parts

@@ -4,7 +4,7 @@ wait for a client's next command may last, and the FATAL error that ends it."""
 from __future__ import annotations
 
 from forge_sql import errors
-from forge_sql.wire.backend import BackendSession
+from forge_sql.seam.backend import BackendSession
 
 
 def idle_timeout(db: BackendSession) -> tuple[float, errors.FatalError] | None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from forge_sql.errors import ForgeError, ProtocolViolation, UnsupportedProtocol
-from forge_sql.wire.backend import Column
+from forge_sql.seam.backend import Column
 
 _I16 = struct.Struct("!h")
 _U16 = struct.Struct("!H")

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from forge_sql import errors
+from forge_sql.seam.backend import Backend
 from forge_sql.wire import messages as m
 from forge_sql.wire.auth import ScramVerifier
-from forge_sql.wire.backend import Backend
 from forge_sql.wire.session import Session
 
 log = logging.getLogger(__name__)

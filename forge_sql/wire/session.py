@@ -21,10 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.sqltext import redact_passwords
-from forge_sql.wire import messages as m
-from forge_sql.wire.auth import ScramExchange, ScramVerifier, parse_sasl_initial_response
-from forge_sql.wire.backend import (
+from forge_sql.seam.backend import (
     ALL_STATEMENTS,
     Backend,
     BackendSession,
@@ -33,6 +30,9 @@ from forge_sql.wire.backend import (
     Result,
     StartupInfo,
 )
+from forge_sql.sql.quoting import redact_passwords
+from forge_sql.wire import messages as m
+from forge_sql.wire.auth import ScramExchange, ScramVerifier, parse_sasl_initial_response
 from forge_sql.wire.codec import (
     MAX_AUTH_TOKEN_SIZE,
     ConnectionClosed,

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from server import RunningServer
 
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 
 # The query the ADBC PostgreSQL driver runs on connect to learn type OIDs.
 ADBC_TYPES = (

@@ -14,7 +14,7 @@ import pytest
 from forge_sql import errors
 from forge_sql.config import Settings
 from forge_sql.engine import Engine, EngineSession
-from forge_sql.wire.backend import StartupInfo
+from forge_sql.seam.backend import StartupInfo
 
 STARTUP = StartupInfo(user="forge", database="forge")
 

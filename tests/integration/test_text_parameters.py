@@ -9,7 +9,7 @@ import pytest
 import rawclient
 from server import RunningServer, run_asyncpg
 
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 
 
 def _exec(conn: psycopg.Connection, sql: str, values: list[bytes | None],

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from forge_sql.wire import oids
-from forge_sql.wire.backend import CopyIn
+from forge_sql.seam import oids
+from forge_sql.seam.backend import CopyIn
 
 # Types whose values Arrow parses to what DuckDB's cast from text gives, for every value it
 # accepts (checked value by value in tests/unit/wire/copy/test_copy_arrow.py). Other

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import ForgeError, InvalidBinaryRepresentation
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.copy.fields import Bools, Ints, invalid_encoding
 from forge_sql.wire.decode.binary import decode_binary
 

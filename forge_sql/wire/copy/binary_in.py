@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from forge_sql.errors import BadCopyFileFormat, FeatureNotSupported, ForgeError
-from forge_sql.wire.backend import CopyIn
+from forge_sql.seam.backend import CopyIn
 from forge_sql.wire.copy import binary_columns
 from forge_sql.wire.copy.fields import Bytes, Fault, Ints, Where, context
 

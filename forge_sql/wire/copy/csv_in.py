@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import BadCopyFileFormat
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import fields
 from forge_sql.wire.copy.fields import Bools, Bytes, Ints, Malformed, Records
 

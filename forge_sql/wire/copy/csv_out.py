@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy.text_out import delimited_rows, may_contain, present
 from forge_sql.wire.encode import buffers, encode_text
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from forge_sql.errors import BadCopyFileFormat, FeatureNotSupported, ForgeError
-from forge_sql.wire.backend import CopyIn
+from forge_sql.seam.backend import CopyIn
 from forge_sql.wire.copy import fields
 from forge_sql.wire.copy.arrow_in import ArrowReader
 from forge_sql.wire.copy.binary_in import BinaryReader

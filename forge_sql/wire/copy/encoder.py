@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from forge_sql.errors import FeatureNotSupported
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import binary_out
 from forge_sql.wire.copy.csv_out import csv_header, csv_rows
 from forge_sql.wire.copy.options import check_format

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import BadCopyFileFormat, CharacterNotInRepertoire, ForgeError
-from forge_sql.wire.backend import CopyIn
+from forge_sql.seam.backend import CopyIn
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

@@ -4,7 +4,7 @@ rely on them (single-byte delimiter, quote and escape; no newline in the NULL st
 from __future__ import annotations
 
 from forge_sql.errors import FeatureNotSupported, InvalidParameterValue
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
 
 _TEXT_FORBIDDEN = "\\.abcdefghijklmnopqrstuvwxyz0123456789"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import fields
 from forge_sql.wire.copy.fields import Ints, Malformed, Records
 

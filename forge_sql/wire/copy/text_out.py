@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import framing
 from forge_sql.wire.encode import buffers, encode_text, framer
 

@@ -6,7 +6,7 @@ bytea and arrays, whose text syntax is PostgreSQL's own. Binary values are decod
 
 from __future__ import annotations
 
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.decode.binary import decode_binary
 from forge_sql.wire.decode.text import decode_utf8, parse_array, parse_bytea
 

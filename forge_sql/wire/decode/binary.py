@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from forge_sql.errors import FeatureNotSupported, InvalidBinaryRepresentation
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.decode.text import decode_utf8, type_name
 
 _PG_EPOCH = dt.datetime(2000, 1, 1)

@@ -14,7 +14,7 @@ from forge_sql.errors import (
     InvalidParameterValue,
     InvalidTextRepresentation,
 )
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 
 _ESCAPE = re.compile(rb"\\(\\|[0-3][0-7]{2})")
 _ESCAPED_BYTEA = re.compile(rb"(?:[^\\]|\\\\|\\[0-3][0-7]{2})*", re.DOTALL)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import FeatureNotSupported, InvalidTextRepresentation, NumericValueOutOfRange
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.encode import arrays, buffers, framer, intervals, numeric, temporal, text
 from forge_sql.wire.encode.buffers import Bools
 

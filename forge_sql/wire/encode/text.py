@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import FeatureNotSupported
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.encode import arrays, buffers, floats, intervals, nested, temporal
 
 _HEX = (

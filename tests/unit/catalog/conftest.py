@@ -12,12 +12,12 @@ import pytest
 from forge_sql import catalog
 from forge_sql.catalog import install, rewrite, snapshot
 from forge_sql.engine import pg_functions, privilege_functions
-from forge_sql.engine.acl import Acl
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.grants import Checker
 from forge_sql.engine.locks import LockTable
 from forge_sql.storage import ducklake
+from forge_sql.storage.acl import Acl
 from forge_sql.storage.catalogs import Lake
 
 Query = Callable[..., list[tuple[Any, ...]]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forge_sql.engine.settings import SETTINGS
+from forge_sql.sql.configuration import SETTINGS
 from tests.unit.catalog.conftest import Query
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forge_sql.engine.acl import Acl, Grant, Membership, Role
+from forge_sql.storage.acl import Acl, Grant, Membership, Role
 
 
 def _acl() -> Acl:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from forge_sql.engine import batching
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 
 def pending(sql: str, *rows: tuple[object, ...]) -> batching.PendingInsert:

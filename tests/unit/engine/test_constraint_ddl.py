@@ -8,7 +8,7 @@ import pytest
 from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
 from forge_sql.engine.constraint_ddl import Declared
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 
 def create(sql: str) -> ddl.CreateTable:

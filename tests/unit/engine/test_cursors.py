@@ -10,8 +10,8 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.engine import cursors
-from forge_sql.engine.statements import classify
-from forge_sql.wire.backend import Column
+from forge_sql.seam.backend import Column
+from forge_sql.sql.statements import classify
 
 
 @pytest.mark.parametrize(("sql", "name", "query", "hold", "binary"), [

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine.errors import translate
+from forge_sql.sql.duckdb_errors import translate
 
 PATH = "/data/lake/public/t/ducklake-0193.parquet"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from forge_sql.engine.errors import translate
+from forge_sql.sql.duckdb_errors import translate
 
 
 @pytest.fixture(scope="module")

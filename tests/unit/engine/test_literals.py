@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from forge_sql.engine import literals
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 
 def rewritten(sql: str) -> str:

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from forge_sql.engine import params
-from forge_sql.engine.statements import classify
-from forge_sql.wire import oids
+from forge_sql.seam import oids
+from forge_sql.sql.statements import classify
 
 TABLES = {
     "t": {"id": "INTEGER", "name": "VARCHAR", "amount": "DECIMAL(10,2)", "ts": "TIMESTAMP",

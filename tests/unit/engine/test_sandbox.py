@@ -6,7 +6,7 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.engine.sandbox import Sandbox, check_allowed
-from forge_sql.engine.statements import split
+from forge_sql.sql.statements import split
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.engine import savepoints
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 VOLATILE = frozenset({"random", "uuid", "now", "nextval"})
 

@@ -6,6 +6,7 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.engine import settings
+from forge_sql.sql import configuration
 
 
 @pytest.mark.parametrize(
@@ -26,14 +27,14 @@ from forge_sql.engine import settings
     ],
 )
 def test_parse(sql: str, verb: str, name: str, value: str) -> None:
-    command = settings.parse(sql)
+    command = configuration.parse(sql)
     assert command is not None
     assert (command.verb, command.name, command.value) == (verb, name, value)
 
 
 def test_show_of_a_table_name_is_left_to_duckdb() -> None:
-    assert settings.parse("SHOW TABLES") is None
-    assert settings.parse("SHOW my_table") is None
+    assert configuration.parse("SHOW TABLES") is None
+    assert configuration.parse("SHOW my_table") is None
 
 
 def test_values_and_reported_changes() -> None:

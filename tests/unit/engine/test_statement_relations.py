@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forge_sql.engine import relations
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 
 def _pairs(sql: str) -> set[tuple[str, str]]:

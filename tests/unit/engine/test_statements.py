@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forge_sql.engine.statements import split, tokenize
+from forge_sql.sql.statements import split, tokenize
 
 
 def test_token_offsets_count_characters_not_bytes() -> None:

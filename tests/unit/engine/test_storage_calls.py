@@ -8,7 +8,7 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.engine import storage_calls
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from forge_sql.engine import timetravel
-from forge_sql.engine.statements import classify
+from forge_sql.sql.statements import classify
 
 
 def test_detects_only_placeholders_inside_at_clauses() -> None:

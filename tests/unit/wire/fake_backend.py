@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.wire.backend import Column, PreparedStatement, StartupInfo
+from forge_sql.seam.backend import Column, PreparedStatement, StartupInfo
 
 INT4 = 23
 BATCH_ROWS = 2

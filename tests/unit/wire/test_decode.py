@@ -25,7 +25,7 @@ from forge_sql.errors import (
     InvalidParameterValue,
     InvalidTextRepresentation,
 )
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.decode import decode_param
 
 D = decimal.Decimal

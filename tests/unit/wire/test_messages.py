@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forge_sql.errors import FatalError, ForgeError, ProtocolViolation, UndefinedTable
+from forge_sql.seam.backend import Column
 from forge_sql.wire import messages as m
-from forge_sql.wire.backend import Column
 
 # --- a test-side frontend encoder ("53.7 Message Formats") -----------------------------
 

@@ -18,8 +18,8 @@ from functools import partial
 import numpy as np
 import pyarrow as pa
 
-from forge_sql.wire import oids
-from forge_sql.wire.backend import Column, CopyFormat, CopyIn
+from forge_sql.seam import oids
+from forge_sql.seam.backend import Column, CopyFormat, CopyIn
 from forge_sql.wire.copy import CopyDecoder, copy_header, copy_trailer, decoder, encode_copy
 from forge_sql.wire.encode import encode_batch, framer
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pytest
 
-from forge_sql.wire import oids
-from forge_sql.wire.backend import Column, CopyFormat, CopyIn
+from forge_sql.seam import oids
+from forge_sql.seam.backend import Column, CopyFormat, CopyIn
 from forge_sql.wire.copy import CopyBatch, CopyDecoder
 
 TEXT = CopyFormat()

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forge_sql.errors import BadCopyFileFormat
-from forge_sql.wire import oids
-from forge_sql.wire.backend import Column, CopyFormat, CopyIn
+from forge_sql.seam import oids
+from forge_sql.seam.backend import Column, CopyFormat, CopyIn
 from forge_sql.wire.copy import decoder
 from forge_sql.wire.copy.arrow_in import ArrowReader
 

@@ -18,8 +18,8 @@ from forge_sql.errors import (
     FeatureNotSupported,
     InvalidBinaryRepresentation,
 )
-from forge_sql.wire import oids
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam import oids
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

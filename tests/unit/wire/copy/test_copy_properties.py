@@ -22,8 +22,8 @@ from psycopg.adapt import Transformer
 from psycopg.pq import Format
 
 from forge_sql.errors import ForgeError
-from forge_sql.wire import oids
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam import oids
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
 
 NAMES = ("a", "b", "c")

@@ -10,8 +10,8 @@ import pytest
 from conftest import TEXT, copy_in, decode, decode_batches
 
 from forge_sql.errors import BadCopyFileFormat, CharacterNotInRepertoire, ForgeError
-from forge_sql.wire import oids
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam import oids
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
 
 AB = copy_in(TEXT, "a", "b")

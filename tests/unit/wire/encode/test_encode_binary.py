@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from forge_sql.errors import FeatureNotSupported
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.encode import encode_binary, encode_text
 
 Load = Callable[[bytes, int, int], object]

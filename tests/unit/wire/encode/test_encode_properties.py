@@ -13,7 +13,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.encode import encode_binary, encode_text
 
 Load = Callable[[bytes, int, int], object]

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forge_sql.errors import InvalidParameterValue, ProtocolError
-from forge_sql.wire import oids
+from forge_sql.seam import oids
 from forge_sql.wire.encode import encode_batch, encode_binary, encode_text
 
 Row = list[bytes | None]

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forge_sql.wire import oids
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam import oids
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import binary_out, encode_copy
 from forge_sql.wire.encode import encode_batch, framer
 

@@ -8,8 +8,8 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from forge_sql.wire import oids
-from forge_sql.wire.backend import CopyFormat
+from forge_sql.seam import oids
+from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import binary_out, encode_copy
 from forge_sql.wire.encode import encode_batch, parts
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import duckdb
 
 from forge_sql import errors
-from forge_sql.engine import settings
-from forge_sql.engine.errors import translate
+from forge_sql.sql import configuration
+from forge_sql.sql.duckdb_errors import translate
 
 T = TypeVar("T")
 
@@ -150,8 +150,15 @@ def _character_offsets(sql: str, starts: list[tuple[int, T]]) -> list[tuple[int,
     return converted
 
 
-def split(sql: str) -> list[Statement]:
-    """Statements of a simple-query string, in order, split at top-level semicolons."""
+# Rewrites SQL that DuckDB's parser refuses into what the session would execute (for
+# classification only), or returns it unchanged.
+Reparse = Callable[[str], str]
+
+
+def split(sql: str, reparse: Reparse | None = None) -> list[Statement]:
+    """Statements of a simple-query string, in order, split at top-level semicolons.
+    ``reparse``: a statement DuckDB's parser refuses is classified by what it rewrites it
+    to (the pg_catalog emulation's ``OPERATOR(pg_catalog.~)``, ``::pg_catalog.text``)."""
     tokens = tokenize(sql)
     pieces: list[Statement] = []
     first = 0
@@ -159,17 +166,21 @@ def split(sql: str) -> list[Statement]:
         if token.kind == "operator" and token.text.startswith(";"):
             if index > first:
                 pieces.append(
-                    _statement(sql, tokens[first].start, token.start, tokens[first:index])
+                    _statement(
+                        sql, tokens[first].start, token.start, tokens[first:index], reparse
+                    )
                 )
             first = index + 1
     if first < len(tokens):
-        pieces.append(_statement(sql, tokens[first].start, len(sql), tokens[first:]))
+        pieces.append(
+            _statement(sql, tokens[first].start, len(sql), tokens[first:], reparse)
+        )
     return pieces
 
 
-def classify(sql: str) -> Statement:
+def classify(sql: str, reparse: Reparse | None = None) -> Statement:
     """One statement (a Parse message): more than one is an error, as in PostgreSQL."""
-    statements = split(sql)
+    statements = split(sql, reparse)
     if len(statements) > 1:
         raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
     if not statements:
@@ -177,13 +188,15 @@ def classify(sql: str) -> Statement:
     return statements[0]
 
 
-def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Statement:
+def _statement(
+    query: str, start: int, end: int, tokens: Sequence[Token], reparse: Reparse | None
+) -> Statement:
     sql = query[start:end]
     shifted = tuple(Token(t.start - start, t.end - start, t.kind, t.text) for t in tokens)
     kind = _server_kind(sql, shifted)
     if kind is None:
         try:
-            parsed = _parse(sql)
+            parsed = _parse(sql, reparse)
         except duckdb.Error as exc:
             error = translate(exc, sql)
             if error.position is not None:
@@ -193,19 +206,12 @@ def _statement(query: str, start: int, end: int, tokens: Sequence[Token]) -> Sta
     return Statement(sql, kind, shifted, start)
 
 
-def _parse(sql: str) -> list[duckdb.Statement]:
-    """DuckDB's parse of ``sql``; catalog SQL that only parses once rewritten for the
-    pg_catalog emulation (``::pg_catalog.text``, ``OPERATOR(pg_catalog.~)``) is classified
-    by its rewritten form, which the session executes."""
+def _parse(sql: str, reparse: Reparse | None) -> list[duckdb.Statement]:
+    """DuckDB's parse of ``sql``, or of what ``reparse`` makes of it."""
     try:
         return duckdb.extract_statements(sql)
     except duckdb.ParserException:
-        # Imported here: forge_sql.catalog.rewrite builds on this module.
-        from forge_sql.catalog import rewrite
-
-        if not rewrite.needed(sql):
-            raise
-        rewritten = rewrite.rewrite(sql)
+        rewritten = reparse(sql) if reparse is not None else sql
         if rewritten == sql:
             raise
         return duckdb.extract_statements(rewritten)
@@ -218,22 +224,31 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
         return "TRANSACTION"
     if first in ("SAVEPOINT", "RELEASE"):
         return "TRANSACTION"
-    if first in ("SET", "SHOW", "RESET") and settings.parse(sql):
+    if first in ("SET", "SHOW", "RESET") and configuration.parse(sql):
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
     if first in ("DECLARE", "FETCH", "MOVE"):
         return "CURSOR"
-    if first in ("CREATE", "ALTER", "DROP", "GRANT", "REVOKE"):
-        from forge_sql.engine.role_commands import is_role_command  # it builds on this module
-
-        if is_role_command(tokens):
-            return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
+    if is_role_command(tokens):
+        return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
         return "COPY"  # PostgreSQL's option syntax, which DuckDB's parser refuses
     return None
+
+def is_role_command(tokens: Sequence[Token]) -> bool:
+    """CREATE ROLE, GRANT, REVOKE, ALTER DEFAULT PRIVILEGES ...: answered by the server
+    (forge_sql.engine.role_commands)."""
+    words = [t.upper for t in tokens[:4]]
+    if words[:1] in (["GRANT"], ["REVOKE"]):
+        return True
+    if words[:3] == ["ALTER", "DEFAULT", "PRIVILEGES"]:
+        return True
+    if words[:1] == ["DROP"] and words[1:2] in (["ROLE"], ["USER"], ["GROUP"]):
+        return True
+    return words[:1] in (["CREATE"], ["ALTER"]) and words[1:2] in (["ROLE"], ["USER"], ["GROUP"])
 
 
 def _declares_constraint(tokens: Sequence[Token]) -> bool:

@@ -210,7 +210,7 @@ def backup(destination: Path, url: str | None, **where: Any) -> None:
 def _backup_online(url: str, destination: Path) -> str:
     import psycopg
 
-    from forge_sql.sqltext import literal
+    from forge_sql.sql.quoting import literal
 
     try:
         with psycopg.connect(url, autocommit=True, application_name="forge-sql") as conn:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from forge_sql.wire import oids
-from forge_sql.wire.backend import Column
+from forge_sql.seam import oids
+from forge_sql.seam.backend import Column
 
 _SCALARS: dict[str, int] = {
     "BOOLEAN": oids.BOOL,

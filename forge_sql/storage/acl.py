@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from forge_sql.sqltext import quote_ident
+from forge_sql.sql.quoting import quote_ident
 from forge_sql.storage import meta
 
 BOOTSTRAP = "forge"  # PostgreSQL's bootstrap superuser (OID 10): owns what has no owner row
