@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge_sql import errors
-from forge_sql.engine.copy import CopyStatement
+from forge_sql.engine.copy_statement import CopyStatement
 from forge_sql.seam.backend import Column, CopyIn
 from forge_sql.sql.duckdb_errors import translate
 from forge_sql.sql.quoting import quote_ident

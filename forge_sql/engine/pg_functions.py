@@ -22,7 +22,7 @@ from forge_sql import errors
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.locks import LockTable
-from forge_sql.engine.settings import duration_ms
+from forge_sql.engine.session_settings import duration_ms
 
 if TYPE_CHECKING:
     from forge_sql.engine.session import EngineSession

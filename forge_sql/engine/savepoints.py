@@ -26,9 +26,9 @@ from forge_sql.sql.statements import Statement, identifier
 
 if TYPE_CHECKING:
     from forge_sql.engine.constraints import Declarations
-    from forge_sql.engine.cursors import Cursors
     from forge_sql.engine.database import Database
-    from forge_sql.engine.settings import SessionSettings
+    from forge_sql.engine.session_settings import SessionSettings
+    from forge_sql.engine.sql_cursors import Cursors
 
 MAX_WRITES = 10_000  # journaled statements per transaction block
 MAX_BYTES = 64 << 20  # text and bytes held in journaled parameters

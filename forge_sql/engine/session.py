@@ -18,18 +18,18 @@ from forge_sql.engine import (
     batching,
     byte_batches,
     column_names,
+    copy_statement,
     copyin,
     lock_targets,
     locks,
     relations,
     savepoints,
+    session_settings,
+    sql_cursors,
     storage_calls,
     timetravel,
 )
-from forge_sql.engine import copy as copy_statement
-from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
-from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.ownership import Ownership
