@@ -110,6 +110,10 @@ class Connection:
         """``result`` reads from the cursor batch by batch (its catalog lock is held)."""
         self._streaming = result
 
+    def streams(self, result: object) -> bool:
+        """Whether ``result`` is the one reading from the cursor now."""
+        return result is not None and result is self._streaming
+
     def stream_finished(self, result: ArrowResult) -> None:
         if self._streaming is result:
             self._streaming = None

@@ -259,8 +259,9 @@ class EngineSession:
             return maintained
         copy = copy_statement.parse(plan.statement)
         if copy.direction == "out":
-            with self.holding_catalog(locks.ACCESS_SHARE):
-                return self._copy_out(plan.statement, copy)
+            return self._holding_catalog_for(
+                locks.ACCESS_SHARE, lambda: self._copy_out(plan.statement, copy)
+            )
         self._refuse_if_read_only(plan)
         return self._in_transaction(plan, params, copy)
 
@@ -292,8 +293,29 @@ class EngineSession:
         ddl = kind in lock_targets.DDL
         if ddl:
             self._connection.detach_stream()  # its result holds the catalog shared
-        with self.holding_catalog(locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE):
-            return self._perform(plan, params, copy)
+        return self._holding_catalog_for(
+            locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE,
+            lambda: self._perform(plan, params, copy),
+        )
+
+    def _holding_catalog_for(self, mode: str, run: Callable[[], Result]) -> Result:
+        """``run()`` with the catalog held in ``mode``. DuckDB reads the lake as a streamed
+        result's rows are fetched: the stream goes on holding the catalog in
+        AccessShareLock until it is read or dropped (the statement's own hold, handed on
+        rather than taken again)."""
+        self._acquire([(locks.CATALOG, mode)], counted=True)
+        handed_on = False
+        try:
+            result = run()
+            if self._connection.streams(result):
+                if mode != locks.ACCESS_SHARE:
+                    self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
+                else:
+                    handed_on = True
+            return result
+        finally:
+            if not handed_on:
+                self._database.locks.release(self.backend.token, locks.CATALOG, mode)
 
     # -- roles and privileges --------------------------------------------------------------
     def authorize(self, plan: Plan) -> None:
@@ -421,24 +443,29 @@ class EngineSession:
         if not missing:
             return
         timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
-        self.running(True)
-        try:
-            for target, mode in missing:
+        connection = self._connection
+        for target, mode in missing:
 
-                def waiting(flag: bool, locktype: str = target.locktype) -> None:
-                    backend.waiting(locktype if flag else None)
+            def waiting(flag: bool, locktype: str = target.locktype) -> None:
+                """Only a wait is marked running (cancel and statement_timeout end it): a
+                lock granted at once costs no timer."""
+                backend.waiting(locktype if flag else None)
+                if not flag:
+                    connection.running(False)
+                    return
+                # A cancel that came before: the wait sees cancel_requested and ends.
+                with contextlib.suppress(errors.QueryCanceled):
+                    connection.running(True)
 
-                table.acquire(
-                    backend.token,
-                    backend.pid,
-                    target,
-                    mode,
-                    cancelled=self.cancel_requested,
-                    timeout_ms=timeout,
-                    waiting=waiting,
-                )
-        finally:
-            self.running(False)
+            table.acquire(
+                backend.token,
+                backend.pid,
+                target,
+                mode,
+                cancelled=self.cancel_requested,
+                timeout_ms=timeout,
+                waiting=waiting,
+            )
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
@@ -590,8 +617,9 @@ class EngineSession:
             table = cursor.fetch_arrow_table()
             self.apply_timezone()
             return TableResult(table, columns, "SELECT")
-        return self._stream(ArrowResult(connection, self.fail, statement,
-                                        connection.open_reader(), columns))
+        result = ArrowResult(connection, self.fail, statement, connection.open_reader(), columns)
+        connection.stream(result)
+        return result
 
     def _maintain(
         self, call: storage_calls.MaintenanceCall | storage_calls.BackupCall
@@ -614,14 +642,11 @@ class EngineSession:
         select = copy.select_sql()
         description = connection.execute(select).description or ()
         columns = column_names.result_columns(select, description)
-        return self._stream(ArrowResult(connection, self.fail, statement,
-                                        connection.open_reader(), columns, CopyOut(copy.format)))
-
-    def _stream(self, result: ArrowResult) -> ArrowResult:
-        """DuckDB reads the lake as the rows are fetched: the catalog stays held in
-        AccessShareLock until the result is read or dropped."""
-        self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
-        self._connection.stream(result)
+        result = ArrowResult(
+            connection, self.fail, statement, connection.open_reader(), columns,
+            CopyOut(copy.format),
+        )
+        connection.stream(result)  # holding the catalog: _holding_catalog_for
         return result
 
     def apply_timezone(self) -> None:
