@@ -629,12 +629,10 @@ class EngineSession:
             raise errors.ActiveSqlTransaction(
                 "storage maintenance cannot run inside a transaction block"
             )
-        connection = self._connection
-        connection.detach_stream()
         if isinstance(call, storage_calls.BackupCall):
+            self._connection.detach_stream()
             return storage_calls.backup(call, self._database)
-        # storage_calls marks the whole call running around its statements.
-        return storage_calls.run(call, connection.raw, self._database, connection.running)
+        return storage_calls.run(call, self._connection, self._database)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
