@@ -51,7 +51,8 @@ _DICTIONARY_SAMPLE = 4096  # values looked at to decide on dictionary encoding
 
 
 class Session(Protocol):
-    """What a COPY FROM STDIN needs of the session it runs in."""
+    """What an Arrow insert of client rows needs of the session it runs in (the gathered
+    INSERT rows of engine.batching; COPY itself takes the connection and the block)."""
 
     @property
     def block(self) -> TransactionBlock: ...
