@@ -60,10 +60,10 @@ def definitions(lake: str, has_metadata: bool) -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {SCHEMA}.lake_tables() AS TABLE "
         "SELECT c.schema_name, c.table_name, "
         "c.column_count, d.comment, d.row_estimate FROM ("
-        "SELECT schema_name, table_name, count(*) AS column_count FROM duckdb_columns() "
+        f"SELECT schema_name, table_name, count(*) AS column_count FROM {SCHEMA}.lake_columns "
         "WHERE database_name = current_database() AND NOT internal "
         f"AND {visible('schema_name')} GROUP BY ALL) AS c "
         f"LEFT JOIN {SCHEMA}.lake_table_details AS d USING (schema_name, table_name) "
-        "ANTI JOIN (SELECT schema_name, view_name AS table_name FROM duckdb_views() "
+        f"ANTI JOIN (SELECT schema_name, view_name AS table_name FROM {SCHEMA}.lake_views "
         "WHERE database_name = current_database()) AS v USING (schema_name, table_name)"
     )

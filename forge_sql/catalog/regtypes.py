@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA, literal, pg_type
+from forge_sql.catalog import SCHEMA, literal, pg_type, visible
 
 # [schema.]name with either part double-quoted (PostgreSQL's stringToQualifiedNameList).
 _QUALIFIED = r'^\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*(?:\.\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*)?$'
@@ -34,7 +34,7 @@ def definitions() -> Iterator[str]:
         f"SELECT oid FROM {s}.catalog_relations WHERE nsp = 'pg_catalog' AND relname = rel "
         f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name) FROM {s}.lake_tables() "
         "WHERE schema_name = nsp AND table_name = rel "
-        f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name) FROM duckdb_views() "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name) FROM {s}.lake_views "
         "WHERE database_name = current_database() AND schema_name = nsp AND view_name = rel "
         f"UNION ALL SELECT index_oid FROM {s}.declared "
         "WHERE schema_name = nsp AND name = rel AND kind IN ('p', 'u', 'i')))"
@@ -59,12 +59,24 @@ def definitions() -> Iterator[str]:
         "error('relation \"' || x::VARCHAR || '\" does not exist')) END"
     )
     # The name of a relation OID, schema-qualified unless on the search path.
+    # Reads the relations' names alone: pg_class joined to pg_namespace, as a subquery
+    # per call, made DuckDB bind and optimize both views (with their ACL joins) each time.
+    yield (
+        f"CREATE OR REPLACE VIEW {s}.relation_names AS "
+        f"SELECT {s}.relation_oid(schema_name, table_name) AS oid, schema_name AS nspname, "
+        f"table_name AS relname FROM {s}.lake_tables() "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), schema_name, view_name "
+        f"FROM {s}.lake_views WHERE database_name = current_database() AND NOT internal "
+        f"AND {visible('schema_name')} "
+        f"UNION ALL SELECT index_oid, schema_name, name FROM {s}.declared "
+        "WHERE kind IN ('p', 'u', 'i') "
+        f"UNION ALL SELECT oid, 'pg_catalog', relname FROM {s}.catalog_relations"
+    )
     yield (
         f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS coalesce(("
-        "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname "
-        "ELSE n.nspname || '.' || c.relname END) "
-        f"FROM {s}.pg_class AS c JOIN {s}.pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE c.oid = x), x::VARCHAR)"
+        "SELECT first(CASE WHEN nspname IN ('public', 'pg_catalog') THEN relname "
+        f"ELSE nspname || '.' || relname END) FROM {s}.relation_names WHERE oid = x), "
+        "x::VARCHAR)"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
     # to_regclass/to_regtype: NULL where the cast raises (they answer the OID).

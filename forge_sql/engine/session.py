@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 import duckdb
 
 from forge_sql import errors
+from forge_sql.catalog import lake_objects
 from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
@@ -136,6 +137,7 @@ class EngineSession:
         self._roles = RoleCommands(self._cursor, database.catalog, database.checker)
         self._ownership = Ownership(self._cursor, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
+        self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         self.apply_timezone()
 
@@ -310,6 +312,7 @@ class EngineSession:
             return self._gather(plan, params)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._detach_stream()
+            self._read_catalog_copies(False)
             declared = self._declarations.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
@@ -526,6 +529,9 @@ class EngineSession:
         sql = plan.sql
         if plan.at_parameters:
             sql, params = timetravel.bind(sql, params)
+        self._read_catalog_copies(
+            not self.block.in_transaction and catalog_sql.needed(plan.statement.sql)
+        )
         self._execute(sql, params)
         statement = plan.statement
         block = self.block
@@ -582,6 +588,7 @@ class EngineSession:
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
         self._detach_stream()
+        self._read_catalog_copies(False)
         self.running(True)
         try:
             self._cursor.execute(copy.select_sql())
@@ -592,6 +599,17 @@ class EngineSession:
         result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
         self._stream(result)
         return result
+
+    def _read_catalog_copies(self, wanted: bool) -> None:
+        """Point the catalog views at the lake's objects as copied at its latest snapshot
+        (forge_sql.catalog.lake_objects), or at DuckDB's functions, which also see this
+        transaction's uncommitted changes; ``wanted`` only outside a transaction."""
+        if wanted:
+            wanted = self._database.refresh_catalog()
+        if wanted != self._catalog_copies:
+            value = "true" if wanted else "false"
+            self._cursor.execute(f"SET VARIABLE {lake_objects.VARIABLE} = {value}")
+            self._catalog_copies = wanted
 
     def _stream(self, result: ArrowResult) -> None:
         """DuckDB reads the lake as the rows are fetched: the catalog stays held in
