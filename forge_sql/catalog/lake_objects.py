@@ -12,7 +12,7 @@ from forge_sql.catalog import SCHEMA, literal
 # DuckDB function would, i.e. outside a transaction (whose uncommitted catalog changes
 # only the functions see) and at the lake's latest snapshot. Unset: the functions.
 VARIABLE = "forge_catalog_copies"
-_COPIES_ON = f"coalesce(getvariable('{VARIABLE}'), false)"
+COPIES_ON = f"coalesce(getvariable('{VARIABLE}'), false)"
 
 # relation -> the DuckDB function listing it
 _FUNCTIONS = {
@@ -38,6 +38,6 @@ def definitions(lake: str) -> Iterator[str]:
         # does not call the function at all when the copy is read.
         yield (
             f"CREATE OR REPLACE VIEW {s}.{name} AS SELECT * FROM {s}.{name}_copy "
-            f"WHERE {_COPIES_ON} UNION ALL SELECT * FROM {function} "
-            f"WHERE database_name = current_database() AND NOT {_COPIES_ON}"
+            f"WHERE {COPIES_ON} UNION ALL SELECT * FROM {function} "
+            f"WHERE database_name = current_database() AND NOT {COPIES_ON}"
         )
