@@ -345,10 +345,15 @@ class EngineSession:
             self._database.locks.release(self.backend.token, locks.CATALOG, mode)
 
     def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]:
-        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone."""
-        table = self._database.locks
-        if table.holds(self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
+        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone;
+        one that wrote to tables queues behind other commits (locks.COMMITS)."""
+        table, backend = self._database.locks, self.backend
+        if table.holds(backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
             return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
+        if table.wrote(backend.token):
+            return table.committing(
+                backend.token, backend.pid, lambda f: backend.waiting("object" if f else None)
+            )
         return contextlib.nullcontext()
 
     def refresh_catalog(self) -> None:
