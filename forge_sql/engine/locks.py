@@ -111,10 +111,12 @@ class LockTable:
         cancelled: Callable[[], bool] = lambda: False,
         timeout_ms: float = 0,
         waiting: Callable[[bool], None] = lambda flag: None,
+        interrupted: Callable[[], BaseException | None] = lambda: None,
     ) -> None:
         """Hold ``target`` in ``mode`` (once more if already held), waiting while another
         session holds or queued first for a conflicting mode. Raises QueryCanceled,
-        LockNotAvailable (lock_timeout) or DeadlockDetected."""
+        LockNotAvailable (lock_timeout), DeadlockDetected, or what ``interrupted``
+        returns."""
         with self._changed:
             if self._grantable(session, target, mode, None):
                 self._grant(session, pid, target, mode)
@@ -135,6 +137,9 @@ class LockTable:
                         check_at = time.monotonic() + DEADLOCK_RECHECK
                     if cancelled():
                         raise errors.QueryCanceled("canceling statement due to user request")
+                    problem = interrupted()
+                    if problem is not None:
+                        raise problem
                     if deadline is not None and time.monotonic() >= deadline:
                         raise errors.LockNotAvailable("canceling statement due to lock timeout")
                     self._changed.wait(POLL_SECONDS)
@@ -164,16 +169,30 @@ class LockTable:
 
     @contextlib.contextmanager
     def committing(
-        self, session: str, pid: int, waiting: Callable[[bool], None] = lambda flag: None
+        self,
+        session: str,
+        pid: int,
+        waiting: Callable[[bool], None] = lambda flag: None,
+        interrupted: Callable[[], BaseException | None] = lambda: None,
     ) -> Iterator[None]:
-        """Hold COMMITS while the transaction of ``session`` commits or rolls back. The wait
-        is neither cancelled nor timed out: the transaction would be left open. It cannot
-        deadlock either, as the holder waits for no lock while it commits."""
-        self.acquire(session, pid, COMMITS, EXCLUSIVE, waiting=waiting)
+        """Hold the catalog shared and COMMITS while the transaction of ``session`` commits
+        or rolls back: a DuckLake commit reads the catalog (a catalog change committing
+        meanwhile crashed DuckDB: "Information loss on integer cast"), and writes the next
+        snapshot. Neither a cancel nor lock_timeout ends the wait, which would leave the
+        transaction open; ``interrupted`` does (the database was invalidated)."""
+        self.acquire(
+            session, pid, CATALOG, ACCESS_SHARE, waiting=waiting, interrupted=interrupted
+        )
         try:
-            yield
+            self.acquire(
+                session, pid, COMMITS, EXCLUSIVE, waiting=waiting, interrupted=interrupted
+            )
+            try:
+                yield
+            finally:
+                self.release(session, COMMITS, EXCLUSIVE)
         finally:
-            self.release(session, COMMITS, EXCLUSIVE)
+            self.release(session, CATALOG, ACCESS_SHARE)
 
     def release(self, session: str, target: Target, mode: str) -> None:
         """Give back one hold of ``target`` in ``mode`` (a statement-level hold)."""

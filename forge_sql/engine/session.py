@@ -351,8 +351,12 @@ class EngineSession:
         if table.holds(backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
             return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
         if table.wrote(backend.token):
+            database = self._database
             return table.committing(
-                backend.token, backend.pid, lambda f: backend.waiting("object" if f else None)
+                backend.token,
+                backend.pid,
+                lambda f: backend.waiting("object" if f else None),
+                lambda: engine_errors.crash(database.invalidated) if database.invalidated else None,
             )
         return contextlib.nullcontext()
 
