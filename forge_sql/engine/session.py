@@ -586,7 +586,13 @@ class EngineSession:
         self._detach_stream()
         if isinstance(call, storage_calls.BackupCall):
             return storage_calls.backup(call, self._database)
-        return storage_calls.run(call, self._cursor, self._database, self.running)
+        # Not beside a transaction changing the catalog, nor a catalog change running.
+        self._acquire([(locks.CATALOG_CHANGES, locks.EXCLUSIVE)], counted=True)
+        try:
+            with self.holding_catalog(locks.ACCESS_SHARE):
+                return storage_calls.run(call, self._cursor, self._database, self.running)
+        finally:
+            self._database.locks.release(self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
