@@ -351,14 +351,19 @@ class EngineSession:
         if table.holds(backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
             return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
         if table.wrote(backend.token):
-            database = self._database
             return table.committing(
                 backend.token,
                 backend.pid,
                 lambda f: backend.waiting("object" if f else None),
-                lambda: engine_errors.crash(database.invalidated) if database.invalidated else None,
+                self._invalidated,
             )
         return contextlib.nullcontext()
+
+    def _invalidated(self) -> BaseException | None:
+        """Ends a lock wait once DuckDB invalidated the database: it reopens when the
+        sessions using it are done, which a waiter would otherwise hold up."""
+        reason = self._database.invalidated
+        return None if reason is None else engine_errors.crash(reason)
 
     def refresh_catalog(self) -> None:
         self._database.refresh_catalog()
@@ -390,6 +395,7 @@ class EngineSession:
                     cancelled=self.cancel_requested,
                     timeout_ms=timeout,
                     waiting=waiting,
+                    interrupted=self._invalidated,
                 )
         finally:
             self.running(False)
