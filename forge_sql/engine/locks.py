@@ -70,6 +70,9 @@ CATALOG_CHANGES = Target("object", "", "catalog changes")
 # of a transaction that wrote holds COMMITS in ExclusiveLock, so this server's commits
 # queue instead; only servers sharing the lake still race.
 COMMITS = Target("object", "", "lake commits")
+# Role commands write the lake's role tables: two transactions doing so would conflict at
+# commit, so they queue on this table lock (held to the end of the transaction).
+ROLES = Target("relation", "forge_meta", "roles")
 
 
 def relation(schema: str, name: str) -> Target:

@@ -275,6 +275,7 @@ class EngineSession:
         block = self.block
         if not block.in_transaction:
             block.begin_implicit()
+        self._acquire([(locks.ROLES, locks.EXCLUSIVE)])
         self._database.acl_changing()
         statement, acl, user = plan.statement, self._database.acl(), self.backend.user
         result = self._roles.run(statement, acl, user)
