@@ -355,6 +355,7 @@ class EngineSession:
         block = self.block
         if not block.in_transaction:
             block.begin_implicit()
+        self._acquire([(locks.ROLES, locks.EXCLUSIVE)])
         self._database.acl_changing()
         statement, acl, user = plan.statement, self._database.acl(), self.backend.user
         result = self._roles.run(statement, acl, user)
@@ -425,11 +426,25 @@ class EngineSession:
             self._database.locks.release(self.backend.token, locks.CATALOG, mode)
 
     def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]:
-        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone."""
-        table = self._database.locks
-        if table.holds(self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
+        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone;
+        one that wrote to tables queues behind other commits (locks.COMMITS)."""
+        table, backend = self._database.locks, self.backend
+        if table.holds(backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
             return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
+        if table.wrote(backend.token):
+            return table.committing(
+                backend.token,
+                backend.pid,
+                lambda f: backend.waiting("object" if f else None),
+                self._invalidated,
+            )
         return contextlib.nullcontext()
+
+    def _invalidated(self) -> BaseException | None:
+        """Ends a lock wait once DuckDB invalidated the database: it reopens when the
+        sessions using it are done, which a waiter would otherwise hold up."""
+        reason = self._database.invalidated
+        return None if reason is None else engine_errors.crash(reason)
 
     def refresh_catalog(self) -> None:
         self._database.refresh_catalog()
@@ -468,6 +483,7 @@ class EngineSession:
                 cancelled=self.cancel_requested,
                 timeout_ms=timeout,
                 waiting=waiting,
+                interrupted=self._invalidated,
             )
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
@@ -638,7 +654,15 @@ class EngineSession:
         if isinstance(call, storage_calls.BackupCall):
             self._connection.detach_stream()
             return storage_calls.backup(call, self._database)
-        return storage_calls.run(call, self._connection, self._database)
+        # Not beside a transaction changing the catalog, nor a catalog change running.
+        self._acquire([(locks.CATALOG_CHANGES, locks.EXCLUSIVE)], counted=True)
+        try:
+            with self.holding_catalog(locks.ACCESS_SHARE):
+                return storage_calls.run(call, self._connection, self._database)
+        finally:
+            self._database.locks.release(
+                self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE
+            )
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""

@@ -203,3 +203,22 @@ def test_counter_updates_never_fail(server: RunningServer, conn: psycopg.Connect
     assert conn.execute(
         f"SELECT sum(v) FILTER (WHERE id = 1), count(*) FILTER (WHERE id = 2) FROM {table_name}"
     ).fetchone() == (sessions * rounds, sessions * rounds)
+
+
+def test_maintenance_waits_for_a_transaction_changing_the_catalog(
+    conn: psycopg.Connection, other: psycopg.Connection, table_name: str
+) -> None:
+    conn.execute("BEGIN")
+    conn.execute(f"CREATE TABLE {table_name} (v INTEGER)")
+    other.execute("SET lock_timeout = '200ms'")
+    with pytest.raises(pgerrors.LockNotAvailable, match="lock timeout"):
+        other.execute("CALL forge_compact()")
+    other.execute("SET lock_timeout = 0")
+    call = Background(lambda: other.execute("CALL forge_compact()").fetchall())
+    time.sleep(0.3)
+    assert call.running  # still waiting for the transaction to end
+    conn.execute(f"INSERT INTO {table_name} VALUES (1)")
+    conn.execute("COMMIT")
+    call.join()
+    assert call.error is None, call.error
+    assert other.execute(f"SELECT v FROM {table_name}").fetchall() == [(1,)]

@@ -413,3 +413,17 @@ def test_pgjdbc_table_privileges(users: RunningServer, connect: Connect, name: s
     assert {("bob", "SELECT"), ("bob", "UPDATE")} <= granted
     assert ("bob", "INSERT") not in granted
     assert {row["GRANTOR"] for row in found["privileges"]} == {"admin"}
+
+
+def test_role_commands_of_two_transactions_queue(connect: Connect, name: str) -> None:
+    first, second = connect("admin"), connect("admin")
+    first.execute("BEGIN")
+    first.execute(f"CREATE ROLE {name}_one")
+    second.execute("SET lock_timeout = '200ms'")
+    with pytest.raises(psycopg.errors.LockNotAvailable, match="lock timeout"):
+        second.execute(f"CREATE ROLE {name}_two")
+    first.execute("COMMIT")
+    second.execute(f"CREATE ROLE {name}_two")  # the first transaction ended: no wait
+    assert first.execute(
+        "SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", (f"{name}_one", f"{name}_two")
+    ).fetchone() == (2,)

@@ -113,3 +113,75 @@ def test_cancel_ends_a_wait() -> None:
     thread.join(10)
     assert len(raised) == 1 and isinstance(raised[0], errors.QueryCanceled)
     assert all(row[3] for row in table.rows())  # the wait is gone from pg_locks
+
+
+def test_only_a_transaction_holding_a_table_lock_wrote() -> None:
+    table = LockTable()
+    table.acquire("reader", 1, locks.CATALOG, locks.ACCESS_SHARE)
+    table.acquire("writer", 2, T1, locks.EXCLUSIVE)
+    assert not table.wrote("reader")
+    assert table.wrote("writer")
+    table.release_all("writer")
+    assert not table.wrote("writer")
+
+
+def test_commits_queue_one_at_a_time() -> None:
+    table = LockTable()
+    order: list[str] = []
+    first_in = threading.Event()
+    release_first = threading.Event()
+
+    def commit(session: str, pid: int, hold: threading.Event | None) -> None:
+        with table.committing(session, pid):
+            order.append(f"{session} in")
+            if hold is not None:
+                first_in.set()
+                assert release_first.wait(10)
+            order.append(f"{session} out")
+
+    first, raised_first = _in_thread(lambda: commit("a", 1, release_first))
+    assert first_in.wait(10)
+    second, raised_second = _in_thread(lambda: commit("b", 2, None))
+    _wait_for_waiters(table, 1)
+    assert (locks.COMMITS, 2, locks.EXCLUSIVE, False) in [row[:4] for row in table.rows()]
+    release_first.set()
+    first.join(10)
+    second.join(10)
+    assert raised_first == raised_second == []
+    assert order == ["a in", "a out", "b in", "b out"]
+    assert table.rows() == []  # nothing stays held after the commits
+
+
+def test_commits_wait_for_a_catalog_change_and_nest() -> None:
+    table = LockTable()
+    table.acquire("changer", 1, locks.CATALOG, locks.ACCESS_EXCLUSIVE)
+    done = threading.Event()
+
+    def commit() -> None:
+        with table.committing("writer", 2), table.committing("writer", 2):  # ROLLBACK nests
+            done.set()
+
+    thread, raised = _in_thread(commit)
+    _wait_for_waiters(table, 1)
+    assert not done.is_set()  # a catalog change is running: the commit waits
+    table.release("changer", locks.CATALOG, locks.ACCESS_EXCLUSIVE)
+    thread.join(10)
+    assert raised == [] and done.is_set()
+    assert table.rows() == []
+
+
+def test_an_invalidated_database_ends_a_commit_wait() -> None:
+    table = LockTable()
+    table.acquire("other", 1, locks.COMMITS, locks.EXCLUSIVE)
+    problem: list[BaseException] = []
+
+    def commit() -> None:
+        with table.committing("writer", 2, interrupted=lambda: problem[0] if problem else None):
+            pass
+
+    thread, raised = _in_thread(commit)
+    _wait_for_waiters(table, 1)
+    problem.append(errors.CrashShutdown("the database was invalidated"))
+    thread.join(10)
+    assert raised == problem
+    assert [row[:4] for row in table.rows()] == [(locks.COMMITS, 1, locks.EXCLUSIVE, True)]
