@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import duckdb
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching, column_names, literals, storage_calls, timetravel
+from forge_sql.engine import batching, column_names, storage_calls, timetravel
 from forge_sql.engine import cursors as sql_cursors
 from forge_sql.engine import params as parameters
+from forge_sql.engine.rules import RULES
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
-from forge_sql.sql import configuration
-from forge_sql.sql.statements import Statement, classify
+from forge_sql.sql.statements import Statement, classify, tokenize
 from forge_sql.sql.types import column
 
 
@@ -27,7 +27,7 @@ from forge_sql.sql.types import column
 class Plan:
     """The engine's state behind a PreparedStatement."""
 
-    statement: Statement
+    statement: Statement  # as rewritten for DuckDB (the client's when no rule applied)
     sql: str  # with typed placeholders cast
     param_count: int
     describe_values: tuple[object, ...] = ()
@@ -37,6 +37,8 @@ class Plan:
     arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
     superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
     at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
+    # DuckDB's parse of ``sql`` when nothing changes it at Bind: executed as parsed.
+    parsed: duckdb.Statement | None = field(default=None, compare=False, repr=False)
 
     def locate(self, error: errors.ForgeError) -> errors.ForgeError:
         """Make the error position count from the start of the client's query string."""
@@ -85,7 +87,7 @@ class Planner:
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
-            command = configuration.parse(statement.sql)
+            command = statement.command
             if command is not None and command.verb == "SHOW":
                 columns = tuple(column(n, "VARCHAR") for n in show_names(command))
             return PreparedStatement(
@@ -107,10 +109,13 @@ class Planner:
         columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
             self._session.refresh_catalog()
-            statement = catalog_sql.rewrite_statement(statement)
-        if literals.needed(statement.sql):
-            statement = literals.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
+        at_parameters = bool(resolved.oids) and timetravel.has_parameters(statement.tokens)
+        parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
+        if statement.rewritten is not None:
+            # What runs, for what reads the text after planning (privileges, column names).
+            rewritten = statement.rewritten
+            statement = Statement(rewritten, statement.kind, tokenize(rewritten), statement.offset)
         plan = Plan(
             statement,
             resolved.sql,
@@ -120,7 +125,8 @@ class Planner:
             resolved.casts,
             arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
             superuser_only=superuser_only,
-            at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
+            at_parameters=at_parameters,
+            parsed=None if at_parameters else parsed,
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -172,7 +178,7 @@ class Planner:
             return PreparedStatement(statement.sql, tuple(given), columns, plan)
         declare = sql_cursors.parse_declare(statement)
         try:
-            query = classify(declare.query, catalog_sql.reparse)
+            query = classify(declare.query, RULES)
         except errors.ForgeError as exc:
             if exc.position is not None:
                 exc.position += declare.offset + statement.offset  # from the query's start

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 import duckdb
 
 from forge_sql import errors
-from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
     batching,
@@ -36,6 +35,7 @@ from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
+from forge_sql.engine.rules import RULES
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.seam.backend import (
@@ -147,11 +147,11 @@ class EngineSession:
     def split(self, sql: str) -> list[PreparedStatement]:
         return [
             self._planner.plan(statement, (), describe=False)
-            for statement in split(sql, catalog_sql.reparse)
+            for statement in split(sql, RULES)
         ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        return self._planner.plan(classify(sql, catalog_sql.reparse), param_oids, describe=True)
+        return self._planner.plan(classify(sql, RULES), param_oids, describe=True)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
@@ -526,7 +526,7 @@ class EngineSession:
         sql = plan.sql
         if plan.at_parameters:
             sql, params = timetravel.bind(sql, params)
-        self._execute(sql, params)
+        self._execute(sql if plan.parsed is None else plan.parsed, params)  # parsed once, when split or prepared
         statement = plan.statement
         block = self.block
         if block.status == "T" and statement.kind not in _READS:
@@ -559,7 +559,7 @@ class EngineSession:
             count = int(row[0]) if row and row[0] is not None else 0
         return TagResult(statement.tag(count))
 
-    def _execute(self, sql: str, params: Sequence[object]) -> None:
+    def _execute(self, sql: str | duckdb.Statement, params: Sequence[object]) -> None:
         self.running(True)
         try:
             self._cursor.execute(sql, list(params) if params else None)
