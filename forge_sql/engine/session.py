@@ -526,7 +526,7 @@ class EngineSession:
         sql = plan.sql
         if plan.at_parameters:
             sql, params = timetravel.bind(sql, params)
-        self._execute(sql if plan.parsed is None else plan.parsed, params)  # parsed once, when split or prepared
+        self._execute(sql if plan.parsed is None else plan.parsed, params)  # parsed once
         statement = plan.statement
         block = self.block
         if block.status == "T" and statement.kind not in _READS:
