@@ -181,8 +181,10 @@ def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> i
     if before is not None and before.upper == "COLLATE":
         edits.append(Edit(before.start, member.end, ""))
         return 3
-    if not _is_name(member) or _name(member) == "pg_partition_ancestors":
-        return 0  # the ancestors' call is replaced whole, schema included
+    if not _is_name(member):
+        return 0
+    if _name(member) == "pg_partition_ancestors" and _in_from(tokens, index + 2):
+        return 0  # the ancestors' call in FROM is replaced whole, schema included
     if _name(member) in PROVIDED:
         edits.append(Edit(token.start, token.end, SCHEMA))
         return 3

@@ -340,12 +340,20 @@ def _cast_edits(
     return tuple(edits)
 
 
-def adapt_arrays(sql: str, casts: Sequence[str | None], params: Sequence[object]) -> str:
-    """``sql`` with a cast of as many dimensions as each array value has.
+def cast_edits(tokens: Sequence[Token], casts: Sequence[str | None]) -> tuple[Edit, ...]:
+    """The edits casting each ``$n`` to ``casts[n - 1]`` (None: left as it is)."""
+    tokens = [t for t in tokens if t.kind != "comment"]
+    cast_to = {n: c for n, c in enumerate(casts, start=1) if c is not None}
+    return _cast_edits(tokens, _placeholders(tokens), cast_to)
+
+
+def array_casts(casts: Sequence[str | None], params: Sequence[object]) -> tuple[str | None, ...]:
+    """``casts`` with as many dimensions as each array value has.
 
     PostgreSQL's array types cover every dimension (``{{1,2},{3,4}}`` is an int4[]), DuckDB's
     do not: a value nested deeper than its placeholder's cast gets a deeper cast.
     """
+    adapted = list(casts)
     for index, target in enumerate(casts):
         if not target or not target.endswith("[]") or index >= len(params):
             continue
@@ -353,9 +361,8 @@ def adapt_arrays(sql: str, casts: Sequence[str | None], params: Sequence[object]
         if isinstance(value, list):
             missing = _depth(value) - target.count("[]")
             if missing > 0:
-                placeholder = f"CAST(${index + 1} AS {target})"
-                sql = sql.replace(placeholder, f"CAST(${index + 1} AS {target}{'[]' * missing})")
-    return sql
+                adapted[index] = target + "[]" * missing
+    return tuple(adapted)
 
 
 def _depth(value: list[object]) -> int:

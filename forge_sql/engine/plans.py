@@ -19,6 +19,8 @@ from forge_sql.engine.rules import RULES
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
+from forge_sql.sql import rewrite
+from forge_sql.sql.rewrite import Edit
 from forge_sql.sql.statements import Statement, classify, tokenize
 from forge_sql.sql.types import column
 
@@ -39,6 +41,26 @@ class Plan:
     at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
     # DuckDB's parse of ``sql`` when nothing changes it at Bind: executed as parsed.
     parsed: duckdb.Statement | None = field(default=None, compare=False, repr=False)
+    source: Statement | None = None  # the client's statement, with the pass's edits
+
+    def bound(
+        self, params: Sequence[object], *, travel: bool = True, drop: bool = False
+    ) -> tuple[str, list[object]]:
+        """The SQL and values to run with ``params``: the statement's edits, placeholder
+        casts as deep as the array values are, and (``travel``) time travel's literals
+        (``drop``: its clauses removed) spliced into the client's text at once."""
+        source = self.source
+        if source is None:
+            return self.sql, list(params)
+        casts = parameters.array_casts(self.casts, params) if self.arrays else self.casts
+        edits: list[Edit] = []
+        values = list(params)
+        if travel and self.at_parameters:
+            # First, so that they win over the casts inside a dropped clause.
+            edits, values = timetravel.edits(source.tokens, params, drop=drop)
+        edits.extend(source.edits)
+        edits.extend(parameters.cast_edits(source.tokens, casts))
+        return rewrite.apply(source.sql, edits), values
 
     def locate(self, error: errors.ForgeError) -> errors.ForgeError:
         """Make the error position count from the start of the client's query string."""
@@ -112,6 +134,7 @@ class Planner:
         resolved = parameters.resolve(statement, given, self._column_types)
         at_parameters = bool(resolved.oids) and timetravel.has_parameters(statement.tokens)
         parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
+        source = statement
         if statement.rewritten is not None:
             # What runs, for what reads the text after planning (privileges, column names).
             rewritten = statement.rewritten
@@ -127,6 +150,7 @@ class Planner:
             superuser_only=superuser_only,
             at_parameters=at_parameters,
             parsed=None if at_parameters else parsed,
+            source=source,
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -143,7 +167,7 @@ class Planner:
         values = list(plan.describe_values)
         sql = plan.sql
         if plan.at_parameters:
-            sql, values = timetravel.bind(sql, values, drop=True)
+            sql, values = plan.bound(values, drop=True)
         try:
             relation = self._cursor.sql(sql, params=values or None)
             names, kinds = relation.columns, relation.types
@@ -198,6 +222,7 @@ class Planner:
             casts=inner_plan.casts,
             query=inner_plan.statement,
             arrays=inner_plan.arrays,
+            source=inner_plan.source,
         )
         return PreparedStatement(statement.sql, inner.param_oids, None, plan)
 

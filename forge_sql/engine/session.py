@@ -23,11 +23,9 @@ from forge_sql.engine import (
     relations,
     savepoints,
     storage_calls,
-    timetravel,
 )
 from forge_sql.engine import copy as copy_statement
 from forge_sql.engine import cursors as sql_cursors
-from forge_sql.engine import params as parameters
 from forge_sql.engine import settings as session_settings
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
@@ -173,7 +171,7 @@ class EngineSession:
                 f"but prepared statement requires {plan.param_count}"
             )
         if plan.arrays and params:
-            sql = parameters.adapt_arrays(plan.sql, plan.casts, params)
+            sql = plan.bound(params, travel=False)[0]
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
@@ -525,7 +523,7 @@ class EngineSession:
         self._detach_stream()
         sql = plan.sql
         if plan.at_parameters:
-            sql, params = timetravel.bind(sql, params)
+            sql, params = plan.bound(params)
         self._execute(sql if plan.parsed is None else plan.parsed, params)  # parsed once
         statement = plan.statement
         block = self.block
