@@ -125,12 +125,42 @@ def _operand_end(tokens: Sequence[Token], at: int) -> int | None:
 
 
 def _function_edits(source: Source) -> Iterator[Edit]:
+    """The call under DuckDB's name; as a whole select-list item it keeps PostgreSQL's
+    column name (``json_build_object``) through an alias."""
     tokens = source.tokens
     for index, token in enumerate(tokens):
         if syntax.is_name(token) and syntax.name(token) in RENAMED and syntax.called(
             tokens, index
         ):
             yield Edit(token.start, token.end, RENAMED[syntax.name(token)])
+            close = syntax.closing(tokens, index + 1)
+            if close is not None and _select_item(tokens, index, close):
+                yield Edit(tokens[close].end, tokens[close].end, f" AS {syntax.name(token)}")
+
+
+def _select_item(tokens: Sequence[Token], first: int, last: int) -> bool:
+    """Tokens ``first`` to ``last`` are a whole item of a select list, without an alias."""
+    after = tokens[last + 1] if last + 1 < len(tokens) else None
+    if after is not None and not (after.text in (",", ")") or after.upper == "FROM"):
+        return False
+    if first == 0 or (tokens[first - 1].text != "," and tokens[first - 1].upper not in (
+        "SELECT", "DISTINCT"
+    )):
+        return False
+    depth = 0
+    for at in range(first - 1, -1, -1):
+        text = tokens[at].text
+        if text in syntax.CLOSE:
+            depth += 1
+        elif text in syntax.OPEN:
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tokens[at].upper in ("SELECT", "DISTINCT"):
+            return True
+        elif depth == 0 and tokens[at].kind == "keyword" and tokens[at].upper != "ALL":
+            return False
+    return False
 
 
 def _array_edits(source: Source) -> Iterator[Edit]:
