@@ -36,7 +36,7 @@ class Plan:
     batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
     casts: tuple[str | None, ...] = ()
     query: Statement | None = None  # DECLARE: the cursor's query
-    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
+    arrays: bool = False  # a placeholder is cast to a list type (params.array_casts)
     superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
     at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
     # DuckDB's parse of ``sql`` when nothing changes it at Bind: executed as parsed.
