@@ -89,7 +89,7 @@ def serve(config_file: Path | None, **flags: Any) -> None:
 
 async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
     # Imported here so `forge-sql --help` stays fast.
-    from forge_sql.engine import Engine
+    from forge_sql.engine.backend import Engine
     from forge_sql.wire.auth import parse_verifier
     from forge_sql.wire.server import Server
 

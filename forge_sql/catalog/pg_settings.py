@@ -1,5 +1,5 @@
 """pg_settings: the PostgreSQL settings the server answers SET/SHOW for, with their
-defaults, from forge_sql.engine.settings (one definition for both)."""
+defaults, from forge_sql.engine.session_settings (one definition for both)."""
 
 from __future__ import annotations
 

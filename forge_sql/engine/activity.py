@@ -14,17 +14,42 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import duckdb
 
 from forge_sql import errors
-
-if TYPE_CHECKING:
-    from forge_sql.engine.session import EngineSession
+from forge_sql.engine.session_settings import SessionSettings
 
 _PEER = re.compile(r"^\('?([^',]*)'?,\s*(\d+)")
 _STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
+
+
+class XactLocks(Protocol):
+    """A transaction block's transaction-level advisory locks, in the order taken."""
+
+    xact_locks: list[tuple[tuple[int, ...], bool]]
+
+
+class Session(Protocol):
+    """What other sessions and the session's own SQL functions reach of a session."""
+
+    function_error: errors.ForgeError | None  # kept for the client (pg_functions)
+
+    @property
+    def settings(self) -> SessionSettings: ...
+
+    @property
+    def block(self) -> XactLocks: ...
+
+    @property
+    def backend(self) -> BackendStatus: ...
+
+    def cancel_requested(self) -> bool: ...
+
+    def interrupt(self) -> None: ...
+
+    def terminate(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -36,7 +61,7 @@ class BackendStatus:
     database: str
     superuser: bool
     remote: str
-    session: EngineSession
+    session: Session
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     backend_start: float = field(default_factory=time.time)
     xact_start: float | None = None

@@ -14,6 +14,7 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
+from forge_sql.engine.connection import Connection
 from forge_sql.engine.result import TagResult
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
@@ -30,8 +31,8 @@ _NOT_ENFORCED = (
 class Declarations:
     """Runs the DDL that declares or drops keys, checks and indexes, on one session's cursor."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, lake: str) -> None:
-        self._cursor = cursor
+    def __init__(self, connection: Connection, lake: str) -> None:
+        self._connection = connection
         self._lake = lake
         self._table = f"{quote_ident(lake)}.{meta.SCHEMA}.constraints"
 
@@ -51,7 +52,7 @@ class Declarations:
         if statement.kind == "DROP" and words[:2] == ["DROP", "INDEX"]:
             return self._drop_index(statement)
         if statement.kind == "DROP" and words[1:2] in (["TABLE"], ["SCHEMA"]):
-            self._cursor.execute(statement.sql)
+            self._connection.execute(statement.sql)
             self._forget_missing_tables()
             return TagResult(statement.tag(0))
         return None
@@ -67,7 +68,7 @@ class Declarations:
                 statement.tag(0),
                 [("00000", f'relation "{create.table[-1]}" already exists, skipping')],
             )
-        self._cursor.execute(create.sql)
+        self._connection.execute(create.sql)
         located = self._locate(schema, create.table[-1])
         assert located is not None
         if create.or_replace:
@@ -104,7 +105,7 @@ class Declarations:
                 )
             return None
         if alter.rename_table is not None or alter.rename_column is not None:
-            self._cursor.execute(statement.sql)
+            self._connection.execute(statement.sql)
             self._follow_rename(located, alter)
             return TagResult(statement.tag(0))
         if alter.rename_constraint is not None:
@@ -113,7 +114,7 @@ class Declarations:
             return TagResult(statement.tag(0))
         if not alter.add and not alter.drop:
             # Another action (DROP COLUMN among them): keys on a dropped column go with it.
-            self._cursor.execute(statement.sql)
+            self._connection.execute(statement.sql)
             self._forget_missing_columns(located)
             return TagResult(statement.tag(0))
         for name in alter.drop:
@@ -140,7 +141,7 @@ class Declarations:
         for name, kind, cols in rows:
             if any(c.lower() == old.lower() for c in cols):
                 renamed_cols = [new_name if c.lower() == old.lower() else c for c in cols]
-                self._cursor.execute(
+                self._connection.execute(
                     f"UPDATE {self._table} SET columns = ? WHERE schema_name = ? "
                     "AND table_name = ? AND name = ? AND kind = ?",
                     [renamed_cols, schema, table, name, kind],
@@ -154,7 +155,7 @@ class Declarations:
             )
         if new.lower() in self._names(located[0], ("p", "u", "c", "f", "i")):
             raise errors.DuplicateTable(f'relation "{new}" already exists')
-        self._cursor.execute(
+        self._connection.execute(
             f"UPDATE {self._table} SET name = ? WHERE schema_name = ? AND table_name = ? "
             "AND name = ?",
             [new, located[0], located[1], names[old.lower()]],
@@ -189,7 +190,7 @@ class Declarations:
                         )
                     self._set_not_null(relation, name)
             not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in names)
-            duplicate = self._cursor.execute(
+            duplicate = self._connection.execute(
                 f"SELECT {listed} FROM {relation} WHERE {not_null} GROUP BY ALL "
                 "HAVING count(*) > 1 LIMIT 1"
             ).fetchone()
@@ -213,7 +214,7 @@ class Declarations:
         DuckLake cannot SET NOT NULL on a table without data files (no statistics), so an
         empty table keeps the key recorded only."""
         try:
-            self._cursor.execute(
+            self._connection.execute(
                 f"ALTER TABLE {relation} ALTER COLUMN {quote_ident(column)} SET NOT NULL"
             )
         except duckdb.CatalogException:
@@ -229,7 +230,7 @@ class Declarations:
         found: list[tuple[str, str, str]] = []
         for parts in names:
             schema = self._schema_of(parts)
-            rows = self._cursor.execute(
+            rows = self._connection.execute(
                 f"SELECT schema_name, table_name, name FROM {self._table} "
                 "WHERE kind = 'i' AND lower(schema_name) = lower(?) AND lower(name) = lower(?)",
                 [schema, parts[-1]],
@@ -253,7 +254,9 @@ class Declarations:
             f"SELECT count(*) FROM {self._table} AS c WHERE {condition}", [self._lake]
         )
         if gone:
-            self._cursor.execute(f"DELETE FROM {self._table} AS c WHERE {condition}", [self._lake])
+            self._connection.execute(
+                f"DELETE FROM {self._table} AS c WHERE {condition}", [self._lake]
+            )
 
     def _forget_missing_columns(self, located: tuple[str, str]) -> None:
         columns = set(self._columns(located))
@@ -311,14 +314,14 @@ class Declarations:
 
     def _insert(self, located: tuple[str, str], declared: list[ddl.Declared]) -> None:
         for item in declared:
-            self._cursor.execute(
+            self._connection.execute(
                 f"INSERT INTO {self._table} (schema_name, table_name, name, kind, columns, "
                 "definition) VALUES (?, ?, ?, ?, ?, ?)",
                 [*located, item.name, item.kind, list(item.columns), item.definition],
             )
 
     def _rows(self, located: tuple[str, str]) -> list[tuple[str, str, list[str]]]:
-        return self._cursor.execute(
+        return self._connection.execute(
             f"SELECT name, kind, columns FROM {self._table} "
             "WHERE schema_name = ? AND table_name = ?",
             list(located),
@@ -326,17 +329,17 @@ class Declarations:
 
     def _names(self, schema: str, kinds: tuple[str, ...]) -> dict[str, str]:
         """Lower-cased name -> name of the declared objects of ``kinds`` in ``schema``."""
-        rows = self._cursor.execute(
+        rows = self._connection.execute(
             f"SELECT name FROM {self._table} WHERE schema_name = ? AND list_contains(?, kind)",
             [schema, list(kinds)],
         ).fetchall()
         return {name.lower(): name for (name,) in rows}
 
     def _delete(self, where: str, values: tuple[str, ...]) -> None:
-        self._cursor.execute(f"DELETE FROM {self._table} WHERE {where}", list(values))
+        self._connection.execute(f"DELETE FROM {self._table} WHERE {where}", list(values))
 
     def _update(self, assignment: str, values: tuple[str, ...], located: tuple[str, str]) -> None:
-        self._cursor.execute(
+        self._connection.execute(
             f"UPDATE {self._table} SET {assignment} WHERE schema_name = ? AND table_name = ?",
             [*values, *located],
         )
@@ -348,12 +351,12 @@ class Declarations:
             return parts[-2] if parts[-3].lower() == self._lake.lower() else None
         if len(parts) == 2:
             return parts[0]
-        row = self._cursor.execute("SELECT current_schema()").fetchone()
+        row = self._connection.execute("SELECT current_schema()").fetchone()
         return str(row[0]) if row else "public"
 
     def _locate(self, schema: str | None, table: str) -> tuple[str, str] | None:
         """(schema, table) as the lake spells them, or None if the table is not there."""
-        row = self._cursor.execute(
+        row = self._connection.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
             "AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
             [self._lake, schema, table],
@@ -361,7 +364,7 @@ class Declarations:
         return (row[0], row[1]) if row else None
 
     def _columns(self, located: tuple[str, str]) -> dict[str, str]:
-        rows = self._cursor.execute(
+        rows = self._connection.execute(
             "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
             "AND schema_name = ? AND table_name = ? ORDER BY column_index",
             [self._lake, *located],
@@ -369,7 +372,7 @@ class Declarations:
         return {name.lower(): name for (name,) in rows}
 
     def _scalar(self, sql: str, params: list[object] | None = None) -> int:
-        row = self._cursor.execute(sql, params).fetchone()
+        row = self._connection.execute(sql, params).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     @staticmethod

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge_sql import errors
-from forge_sql.engine.copy import CopyStatement
+from forge_sql.engine.copy_statement import CopyStatement
 from forge_sql.seam.backend import Column, CopyIn
 from forge_sql.sql.duckdb_errors import translate
 from forge_sql.sql.quoting import quote_ident
@@ -28,6 +28,7 @@ from forge_sql.sql.types import column
 from forge_sql.storage import objectstore
 
 if TYPE_CHECKING:
+    from forge_sql.engine.connection import Connection
     from forge_sql.engine.database import Database
     from forge_sql.engine.transactions import TransactionBlock
 
@@ -50,7 +51,8 @@ _DICTIONARY_SAMPLE = 4096  # values looked at to decide on dictionary encoding
 
 
 class Session(Protocol):
-    """What a COPY FROM STDIN needs of the session it runs in."""
+    """What an Arrow insert of client rows needs of the session it runs in (the gathered
+    INSERT rows of engine.batching; COPY itself takes the connection and the block)."""
 
     @property
     def block(self) -> TransactionBlock: ...
@@ -87,8 +89,8 @@ class CopyInResult:
 
     def __init__(
         self,
-        session: Session,
-        cursor: duckdb.DuckDBPyConnection,
+        block: TransactionBlock,
+        connection: Connection,
         copy: CopyIn,
         table: str,
         names: Sequence[str],
@@ -97,8 +99,8 @@ class CopyInResult:
     ) -> None:
         self.copy = copy
         self.notices: list[tuple[str, str]] = []
-        self._session = session
-        self._cursor = cursor
+        self._block = block
+        self._connection = connection
         self._names = list(names)
         self._types = list(types)
         self._rows = 0
@@ -127,16 +129,16 @@ class CopyInResult:
             list(batch.columns), names=[f"c{i}" for i in range(batch.num_columns)]
         )
         typed = self.copy.format.binary
-        self._session.running(True)
+        self._connection.running(True)
         try:
             if self._staging is not None and batch.num_rows >= STAGE_ROWS:
                 self._stage(self._staging, typed, source)
             else:
-                self._cursor.from_arrow(source).query(SOURCE, self._insert[typed])
+                self._connection.raw.from_arrow(source).query(SOURCE, self._insert[typed])
         except duckdb.Error as exc:
             raise self._locate(exc, source, first_line, typed) from exc
         finally:
-            self._session.running(False)
+            self._connection.running(False)
         self._rows += batch.num_rows
 
     def _stage(self, staging: Staging, typed: bool, batch: pa.RecordBatch) -> None:
@@ -156,14 +158,15 @@ class CopyInResult:
         if not objectstore.is_url(staging.directory):
             Path(staging.directory).mkdir(parents=True, exist_ok=True)
         path = f"{staging.directory}{staging.schema}-{staging.table}-{uuid.uuid4().hex}.parquet"
-        self._session.block.staged_files.append(path)  # first: a failed write may leave a file
+        self._block.staged_files.append(path)  # first: a failed write may leave a file
         pairs = zip(batch.columns, self._arrow_types, strict=True)
         local = not objectstore.is_url(path)  # object storage is written with DuckDB's secrets
         if local and all(wanted is not None and column.type == wanted for column, wanted in pairs):
             _write_parquet(pa.Table.from_batches([batch]).rename_columns(self._names), path)
         else:
-            self._cursor.from_arrow(batch).project(aliased).to_parquet(path)
-        self._cursor.execute(
+            self._connection.raw.from_arrow(batch).project(aliased).to_parquet(path)
+        # raw: ``write`` has detached the stream and marked the COPY running already.
+        self._connection.raw.execute(
             "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
             [staging.catalog, staging.table, path, staging.schema],
         )
@@ -218,16 +221,15 @@ class CopyInResult:
 
 
 def start(
-    session: Session,
-    cursor: duckdb.DuckDBPyConnection,
+    block: TransactionBlock,
+    connection: Connection,
     database: Database,
     copy: CopyStatement,
 ) -> CopyInResult:
     """COPY ... FROM STDIN: check the target now; rows arrive through ``write``."""
     assert copy.table is not None
-    session.detach_stream()
     columns = ", ".join(quote_ident(c) for c in copy.columns) or "*"
-    relation = cursor.sql(f"SELECT {columns} FROM {copy.table}")
+    relation = connection.sql(f"SELECT {columns} FROM {copy.table}")
     names, kinds = relation.columns, [str(k) for k in relation.types]
     for name in copy.format.force_null + copy.format.force_not_null:
         if name not in names:
@@ -239,14 +241,14 @@ def start(
     )
     # duckdb_columns(), not duckdb_tables(): the latter asks DuckLake for every table's
     # statistics (~7 ms a table), which made each COPY slower as the lake grew.
-    schema, table = cursor.execute(
+    schema, table = connection.execute(
         "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
         "WHERE database_name = current_database() AND table_name = ? "
         "AND schema_name = coalesce(?, current_schema())",
         [copy.relation_name(), copy.schema_name()],
     ).fetchone() or (None, None)
     nullable = dict(
-        cursor.execute(
+        connection.execute(
             "SELECT column_name, is_nullable FROM duckdb_columns() "
             "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
             [schema, table],
@@ -261,7 +263,7 @@ def start(
             database.lake.staging_path,
             tuple(n for n in names if nullable.get(n) is False),
         )
-    return CopyInResult(session, cursor, target, copy.table, names, kinds, staging)
+    return CopyInResult(block, connection, target, copy.table, names, kinds, staging)
 
 
 def _write_parquet(table: pa.Table, path: str) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
-
 from forge_sql.engine import relations as rel
+from forge_sql.engine.connection import Connection
 from forge_sql.engine.grants import Checker
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
@@ -21,8 +20,8 @@ _WHERE = "object_kind = ? AND schema_name = ? AND object_name IS NOT DISTINCT FR
 class Ownership:
     """Keeps forge_meta.owners and privileges in step with one session's DDL."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, lake: str, checker: Checker) -> None:
-        self._cursor = cursor
+    def __init__(self, connection: Connection, lake: str, checker: Checker) -> None:
+        self._connection = connection
         self._meta = f"{quote_ident(lake)}.{meta.SCHEMA}"
         self._checker = checker
 
@@ -38,14 +37,14 @@ class Ownership:
             elif access.action == rel.CREATE_SCHEMA:
                 key = (SCHEMA, access.name.name, None)
                 if key not in acl.owners and access.name.name not in acl.schemas:
-                    self._cursor.execute(
+                    self._connection.execute(
                         f"INSERT INTO {self._meta}.owners VALUES (?, ?, ?, ?)", [*key, user]
                     )
             elif statement.kind == "DROP" and access.action == rel.OWN_SCHEMA:
-                self._cursor.execute(
+                self._connection.execute(
                     f"DELETE FROM {self._meta}.owners WHERE schema_name = ?", [access.name.name]
                 )
-                self._cursor.execute(
+                self._connection.execute(
                     f"DELETE FROM {self._meta}.privileges WHERE schema_name = ?",
                     [access.name.name],
                 )
@@ -58,7 +57,7 @@ class Ownership:
                 found = self._checker.resolve(acl, access.name)
                 if renamed is not None and isinstance(found, tuple):
                     for table in ("owners", "privileges"):
-                        self._cursor.execute(
+                        self._connection.execute(
                             f"UPDATE {self._meta}.{table} SET object_name = ? WHERE {_WHERE}",
                             [renamed, RELATION, *found],
                         )
@@ -73,17 +72,19 @@ class Ownership:
 
     def _created(self, key: ObjectKey, acl: Acl, user: str) -> None:
         self._forget(key)  # rows a dropped namesake left behind (dropped outside the server)
-        self._cursor.execute(f"INSERT INTO {self._meta}.owners VALUES (?, ?, ?, ?)", [*key, user])
+        self._connection.execute(
+            f"INSERT INTO {self._meta}.owners VALUES (?, ?, ?, ?)", [*key, user]
+        )
         for default in acl.defaults:
             if default.creator == user and default.schema in (None, key[1]):
-                self._cursor.execute(
+                self._connection.execute(
                     f"INSERT INTO {self._meta}.privileges VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [*key, default.grantee, default.privilege, user, default.grantable],
                 )
 
     def _forget(self, key: ObjectKey) -> None:
         for table in ("owners", "privileges"):
-            self._cursor.execute(f"DELETE FROM {self._meta}.{table} WHERE {_WHERE}", list(key))
+            self._connection.execute(f"DELETE FROM {self._meta}.{table} WHERE {_WHERE}", list(key))
 
 
 def _renamed_to(statement: Statement) -> str | None:

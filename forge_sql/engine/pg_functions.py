@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import duckdb
 from duckdb.func import FunctionNullHandling
 from duckdb.sqltypes import BIGINT, BOOLEAN, DOUBLE, INTEGER, VARCHAR
 
 from forge_sql import errors
-from forge_sql.engine.activity import Activity
+from forge_sql.engine.activity import Activity, Session
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.locks import LockTable
-from forge_sql.engine.settings import duration_ms
-
-if TYPE_CHECKING:
-    from forge_sql.engine.session import EngineSession
+from forge_sql.engine.session_settings import duration_ms
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,7 +71,7 @@ def register(
 ) -> None:
     """Create the functions on the database (once per server start)."""
 
-    def session(token: str | None) -> EngineSession:
+    def session(token: str | None) -> Session:
         return activity.caller(token).session
 
     def kept(function: F) -> F:

@@ -12,8 +12,13 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.engine import batching, column_names, storage_calls, timetravel
-from forge_sql.engine import cursors as sql_cursors
+from forge_sql.engine import (
+    batching,
+    column_names,
+    sql_cursors,
+    storage_calls,
+    timetravel,
+)
 from forge_sql.engine import params as parameters
 from forge_sql.engine.rules import RULES
 from forge_sql.engine.sandbox import Sandbox

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from forge_sql.engine.connection import Connection
 from forge_sql.storage import conflicts
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Replay:
         """Something ran that cannot run again: a conflict is the client's to handle."""
         self.steps = None
 
-    def commit(self, cursor: duckdb.DuckDBPyConnection, commit: Step, retries: int) -> None:
+    def commit(self, connection: Connection, commit: Step, retries: int) -> None:
         """``commit()``; on a conflict, begin again, replay the steps and commit again."""
         steps = self.steps
         attempt = 0
@@ -52,10 +53,10 @@ class Replay:
                 attempt += 1
                 log.info("commit conflict, running the statements again (%d/%d)", attempt, retries)
             time.sleep(conflicts.pause(attempt))
-            cursor.execute("BEGIN TRANSACTION")
+            connection.execute("BEGIN TRANSACTION", interruptible=False)
             try:
                 for step in steps:
                     step()
             except BaseException:
-                cursor.execute("ROLLBACK")
+                connection.execute("ROLLBACK", interruptible=False)
                 raise

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
@@ -13,8 +13,13 @@ from forge_sql.engine.byte_batches import ResultReader
 from forge_sql.seam.backend import Column, CopyIn, CopyOut
 from forge_sql.sql.statements import Statement
 
-if TYPE_CHECKING:
-    from forge_sql.engine.session import EngineSession
+
+class Source(Protocol):
+    """The connection a streamed result reads from (forge_sql.engine.connection)."""
+
+    def running(self, flag: bool) -> None: ...
+
+    def stream_finished(self, result: ArrowResult) -> None: ...
 
 
 class _NoCopy:
@@ -82,7 +87,8 @@ class ArrowResult(_NoCopy):
 
     def __init__(
         self,
-        session: EngineSession,
+        source: Source,
+        fail: Callable[[BaseException, str | None], errors.ForgeError],
         statement: Statement,
         reader: ResultReader,
         columns: tuple[Column, ...],
@@ -91,7 +97,8 @@ class ArrowResult(_NoCopy):
         self.columns = columns
         self.copy = copy
         self.notices: list[tuple[str, str]] = []
-        self._session = session
+        self._source = source
+        self._fail = fail  # translates a read error and fails the transaction
         self._statement = statement
         self._reader: ResultReader | None = reader
         self._held: list[pa.RecordBatch] | None = None
@@ -112,7 +119,7 @@ class ArrowResult(_NoCopy):
     def _read(self) -> pa.RecordBatch | None:
         if self._reader is None:
             return None
-        self._session.running(True)
+        self._source.running(True)
         try:
             return self._reader.read_next_batch()
         except StopIteration:
@@ -120,9 +127,9 @@ class ArrowResult(_NoCopy):
             return None
         except duckdb.Error as exc:
             self._finish()
-            raise self._session.fail(exc, self._statement.sql) from exc
+            raise self._fail(exc, self._statement.sql) from exc
         finally:
-            self._session.running(False)
+            self._source.running(False)
 
     def materialize(self) -> None:
         """Read the rest now, because another statement needs the cursor (open portals)."""
@@ -137,10 +144,10 @@ class ArrowResult(_NoCopy):
 
     def _finish(self) -> None:
         self._reader = None
-        self._session.stream_finished(self)
+        self._source.stream_finished(self)
 
     def close(self) -> None:
         self._held = None
         if self._reader is not None:
             self._reader = None
-            self._session.stream_finished(self)
+            self._source.stream_finished(self)

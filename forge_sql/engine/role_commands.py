@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
-
 from forge_sql import errors
+from forge_sql.engine.connection import Connection
 from forge_sql.engine.grants import Checker
 from forge_sql.engine.relations import Name
 from forge_sql.engine.result import TagResult
@@ -113,9 +112,9 @@ class RoleCommands:
     """Runs role and privilege commands for ``user`` over the session's cursor."""
 
     def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, lake: str, checker: Checker
+        self, connection: Connection, lake: str, checker: Checker
     ) -> None:
-        self._cursor = cursor
+        self._connection = connection
         self._meta = f"{quote_ident(lake)}.{meta.SCHEMA}"
         self._checker = checker
 
@@ -187,7 +186,7 @@ class RoleCommands:
         options = self._options(words)
         for role in options.in_roles:
             _existing(acl, role)
-        self._cursor.execute(
+        self._connection.execute(
             f"INSERT INTO {self._meta}.roles (name, login, superuser, inherit, password) "
             "VALUES (?, ?, ?, ?, ?)",
             [name, options.login if options.login is not None else user,
@@ -227,7 +226,7 @@ class RoleCommands:
             changes.append("password = ?")
             values.append(options.password)
         if changes:
-            self._cursor.execute(
+            self._connection.execute(
                 f"UPDATE {self._meta}.roles SET {', '.join(changes)} WHERE name = ?",
                 [*values, name],
             )
@@ -262,23 +261,23 @@ class RoleCommands:
                     f'role "{name}" cannot be dropped because some objects depend on it',
                     detail="\n".join(sorted(set(details))),
                 )
-            self._cursor.execute(f"DELETE FROM {self._meta}.roles WHERE name = ?", [name])
-            self._cursor.execute(
+            self._connection.execute(f"DELETE FROM {self._meta}.roles WHERE name = ?", [name])
+            self._connection.execute(
                 f"DELETE FROM {self._meta}.role_members WHERE role = ? OR member = ?",
                 [name, name],
             )
-            self._cursor.execute(
+            self._connection.execute(
                 f"DELETE FROM {self._meta}.default_privileges WHERE creator = ? OR grantee = ?",
                 [name, name],
             )
         return TagResult("DROP ROLE")
 
     def _add_member(self, role: str, member: str, grantor: str, admin: bool = False) -> None:
-        self._cursor.execute(
+        self._connection.execute(
             f"DELETE FROM {self._meta}.role_members WHERE role = ? AND member = ?",
             [role, member],
         )
-        self._cursor.execute(
+        self._connection.execute(
             f"INSERT INTO {self._meta}.role_members VALUES (?, ?, ?, ?)",
             [role, member, grantor, admin],
         )
@@ -325,11 +324,11 @@ class RoleCommands:
             for member in members:
                 if revoke:
                     if admin_only:
-                        self._cursor.execute(
+                        self._connection.execute(
                             f"UPDATE {self._meta}.role_members SET admin_option = false "
                             "WHERE role = ? AND member = ?", [role, member])
                     else:
-                        self._cursor.execute(
+                        self._connection.execute(
                             f"DELETE FROM {self._meta}.role_members WHERE role = ? AND member = ?",
                             [role, member])
                     continue
@@ -415,14 +414,14 @@ class RoleCommands:
                     else:
                         sql = (f"DELETE FROM {self._meta}.privileges WHERE {where} "
                                f"AND grantee = ? AND privilege = ?{by}")
-                    self._cursor.execute(sql, [*args, *extra])
+                    self._connection.execute(sql, [*args, *extra])
                     continue
-                self._cursor.execute(
+                self._connection.execute(
                     f"DELETE FROM {self._meta}.privileges WHERE {where} AND grantee = ? "
                     "AND privilege = ? AND grantor = ? AND NOT grantable AND ?",
                     [*args, grantor, grantable],
                 )
-                self._cursor.execute(
+                self._connection.execute(
                     f"INSERT INTO {self._meta}.privileges SELECT ?, ?, ?, ?, ?, ?, ? "
                     f"WHERE NOT EXISTS (SELECT 1 FROM {self._meta}.privileges WHERE {where} "
                     "AND grantee = ? AND privilege = ? AND grantor = ?)",
@@ -433,11 +432,11 @@ class RoleCommands:
         """Schema public's implicit ACL becomes rows before it first changes."""
         if key != (SCHEMA, "public", None) or key in acl.owners:
             return
-        self._cursor.execute(
+        self._connection.execute(
             f"INSERT INTO {self._meta}.owners VALUES ('n', 'public', NULL, ?)", [acls.BOOTSTRAP]
         )
         for grant in acl.grants.get(key, ()):
-            self._cursor.execute(
+            self._connection.execute(
                 f"INSERT INTO {self._meta}.privileges VALUES ('n', 'public', NULL, ?, ?, ?, ?)",
                 [grant.grantee, grant.privilege, grant.grantor, grant.grantable],
             )
@@ -480,14 +479,14 @@ class RoleCommands:
             for schema in schemas:
                 for grantee in grantees:
                     for letter in letters:
-                        self._cursor.execute(
+                        self._connection.execute(
                             f"DELETE FROM {self._meta}.default_privileges WHERE creator = ? "
                             "AND schema_name IS NOT DISTINCT FROM ? AND grantee = ? "
                             "AND privilege = ?",
                             [creator, schema, grantee, letter],
                         )
                         if not revoke:
-                            self._cursor.execute(
+                            self._connection.execute(
                                 f"INSERT INTO {self._meta}.default_privileges "
                                 "VALUES (?, ?, ?, ?, ?)",
                                 [creator, schema, grantee, letter, grantable],

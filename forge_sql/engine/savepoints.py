@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import duckdb
-
 from forge_sql import errors
 from forge_sql.engine import params as parameters
 from forge_sql.engine.result import TagResult
@@ -25,10 +23,10 @@ from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement, identifier
 
 if TYPE_CHECKING:
+    from forge_sql.engine.connection import Connection
     from forge_sql.engine.constraints import Declarations
-    from forge_sql.engine.cursors import Cursors
     from forge_sql.engine.database import Database
-    from forge_sql.engine.settings import SessionSettings
+    from forge_sql.engine.session_settings import SessionSettings
 
 MAX_WRITES = 10_000  # journaled statements per transaction block
 MAX_BYTES = 64 << 20  # text and bytes held in journaled parameters
@@ -126,20 +124,6 @@ class Transaction(Protocol):
     def release_xact_locks_after(self, mark: int) -> None: ...
 
 
-class Session(Protocol):
-    """What savepoints need of the session they belong to."""
-
-    @property
-    def settings(self) -> SessionSettings: ...
-
-    @property
-    def cursors(self) -> Cursors: ...
-
-    def running(self, flag: bool) -> None: ...
-
-    def apply_timezone(self) -> None: ...
-
-
 def is_command(statement: Statement) -> bool:
     """SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [WORK] TO [SAVEPOINT]."""
     words = statement.words
@@ -153,16 +137,16 @@ class Savepoints:
     def __init__(
         self,
         block: Transaction,
-        cursor: duckdb.DuckDBPyConnection,
+        connection: Connection,
         database: Database,
         declarations: Declarations,
-        session: Session,
+        settings: SessionSettings,
     ) -> None:
         self._block = block
-        self._cursor = cursor
+        self._connection = connection
         self._database = database
         self._declarations = declarations
-        self._session = session
+        self._settings = settings
 
     def command(self, statement: Statement) -> TagResult:
         verb = statement.words[0]
@@ -182,7 +166,7 @@ class Savepoints:
         try:
             self._rollback_to(journal, name)
         finally:
-            self._session.apply_timezone()
+            self._connection.set_timezone(self._settings.timezone)
         return TagResult("ROLLBACK")
 
     def _set(self, journal: Journal, name: str) -> None:
@@ -196,8 +180,8 @@ class Savepoints:
             Savepoint(
                 name,
                 len(journal.writes),
-                self._session.settings.snapshot(),
-                frozenset(self._session.cursors.open),
+                self._settings.snapshot(),
+                frozenset(self._connection.cursors.open),
                 len(self._block.xact_locks),
             )
         )
@@ -208,8 +192,8 @@ class Savepoints:
         index = journal.find(name)
         point = journal.savepoints[index]
         del journal.savepoints[index + 1 :]
-        self._session.settings.restore(point.settings)
-        self._session.cursors.keep_only(point.cursors)
+        self._settings.restore(point.settings)
+        self._connection.cursors.keep_only(point.cursors)
         block.release_xact_locks_after(point.xact_locks)
         if not block.failed and len(journal.writes) == point.mark:
             return  # nothing written since the savepoint: the DuckDB transaction is as it was
@@ -249,17 +233,13 @@ class Savepoints:
 
     def _replay(self, write: Write) -> None:
         """Run a journaled write again, the way the session ran it."""
-        self._session.running(True)
-        try:
-            declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
-            if not declares or self._declarations.execute(write.statement) is None:
-                self._cursor.execute(write.sql, write.params)
-        finally:
-            self._session.running(False)
+        declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
+        if not declares or self._declarations.execute(write.statement) is None:
+            self._connection.execute(write.sql, write.params)
 
     def _lake_snapshot(self) -> int | None:
         """The lake snapshot this session's transaction reads."""
-        row = self._cursor.execute(
+        row = self._connection.execute(
             f"SELECT id FROM {quote_ident(self._database.catalog)}.current_snapshot()"
         ).fetchone()
         return int(row[0]) if row else None
@@ -273,7 +253,7 @@ class Savepoints:
             return f"a statement calls {name}(), whose value changes"
         if write.statement.kind in ("INSERT", "UPDATE", "MERGE_INTO"):
             tables = parameters.tables(write.statement)
-            if tables and self._cursor.execute(
+            if tables and self._connection.execute(
                 "SELECT count(*) FROM duckdb_columns() WHERE lower(table_name) IN "
                 "(SELECT lower(unnest(?))) AND contains(column_default, '(')",
                 [tables],

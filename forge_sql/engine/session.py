@@ -1,13 +1,13 @@
-"""One client session over its own DuckDB cursor: routes each statement to the part of the
-engine that answers it (plans, transactions, savepoints, cursors, COPY, session commands)
-and runs the rest on DuckDB."""
+"""One client session over its own DuckDB cursor: routes each statement, by its kind, to
+the part of the engine that answers it (transactions, savepoints, SQL cursors, COPY,
+session and role commands) and runs the rest on DuckDB."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import duckdb
 
@@ -15,18 +15,18 @@ from forge_sql import errors
 from forge_sql.engine import (
     activity,
     batching,
-    byte_batches,
     column_names,
+    copy_statement,
     copyin,
     lock_targets,
     locks,
     relations,
     savepoints,
+    session_settings,
+    sql_cursors,
     storage_calls,
 )
-from forge_sql.engine import copy as copy_statement
-from forge_sql.engine import cursors as sql_cursors
-from forge_sql.engine import settings as session_settings
+from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.ownership import Ownership
@@ -44,7 +44,6 @@ from forge_sql.seam.backend import (
     StartupInfo,
 )
 from forge_sql.sql import duckdb_errors as engine_errors
-from forge_sql.sql.duckdb_errors import translate
 from forge_sql.sql.quoting import literal, redact_passwords
 from forge_sql.sql.statements import Statement, classify, split
 
@@ -71,6 +70,9 @@ _WRITES = {
 }
 # Kinds after which the creator of a table, view or schema is recorded as its owner.
 _DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
+# Kinds whose DuckDB result is one row holding the number of rows they changed (CREATE
+# TABLE AS too: _counts_rows), which PostgreSQL reports in the command tag only.
+_COUNTED = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
 _ACCESSES_KEPT = 512  # statements whose relation accesses a session remembers
 
 
@@ -82,35 +84,45 @@ class EngineSession:
         """``superuser``: None to follow the configuration (a client); True for a process
         that opened the data directory itself (offline migrate)."""
         self._database = database
-        self._cursor = database.cursor()
-        self._declarations = Declarations(self._cursor, database.catalog)
         self._startup = startup
         self.settings = session_settings.SessionSettings(
             dict(startup.parameters), session_settings.server_defaults(database.settings)
         )
-        self._streaming: ArrowResult | None = None
-        self._execution = activity.Execution(self._cursor, self._statement_timeout)
-        self._timezone = ""
-        self.batch_rows = database.settings.batch_rows
-        self.batch_bytes = database.settings.batch_bytes
-        self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
-        self.function_error: errors.ForgeError | None = None  # raised in pg_functions
         if superuser is None:
             superuser = database.is_superuser(startup.user)
         if not superuser:
             self.settings.server_value("is_superuser", "off")
+        self._superuser = superuser  # storage maintenance: superusers only
         self.backend = activity.BackendStatus(
             startup.process_id, startup.user, startup.database, superuser, startup.remote, self
         )
-        self.block = TransactionBlock(self._cursor, database, self)
+        self.cursors = sql_cursors.Cursors(database.data_dir / "tmp")
+        self.batch_rows = database.settings.batch_rows
+        self.batch_bytes = database.settings.batch_bytes
+        connection = self._connection = Connection(
+            database.cursor(),
+            self.cursors,
+            database.locks,
+            self.backend.token,
+            database.workload,
+            self._statement_timeout,
+            self.batch_rows,
+            self.batch_bytes,
+        )
+        self._cursor = connection.raw  # for the parts that read a result just executed
+        self._execution = connection.execution
+        self._declarations = Declarations(connection, database.catalog)
+        self.block = TransactionBlock(
+            connection, database, self.settings, self.backend.token, self.ending_catalog_change
+        )
         self._planner = Planner(
             self._cursor, self, self.reading_catalog, database.sandbox, superuser
         )
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
-            self.block, self._cursor, database, self._declarations, self
+            self.block, connection, database, self._declarations, self.settings
         )
-        self._cursor_commands = sql_cursors.CursorCommands(self.cursors, self._cursor, self)
+        self._cursor_commands = sql_cursors.CursorCommands(self.cursors, connection, self.block)
         self._commands = SessionCommands(
             self.settings,
             self.block,
@@ -121,21 +133,38 @@ class EngineSession:
         )
         # The token lets pg_functions know the calling session; it is random, so a client
         # cannot act as another session by setting the variable.
-        self._cursor.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
+        connection.execute(f"SET VARIABLE forge_session = '{self.backend.token}'")
         # current_user and friends name the session's role (DuckDB's say "duckdb"), as
         # has_table_privilege(current_user, ...) and clients' catalog queries expect.
         user = literal(startup.user)
-        self._cursor.execute("".join(
+        connection.execute("".join(
             f"CREATE OR REPLACE TEMP MACRO {name}() AS {user};"
             for name in ("current_user", "session_user", "current_role", '"user"')
         ))
         database.activity.register(self.backend)
-        self._superuser = superuser  # storage maintenance: superusers only
-        self._roles = RoleCommands(self._cursor, database.catalog, database.checker)
-        self._ownership = Ownership(self._cursor, database.catalog, database.checker)
+        self._roles = RoleCommands(connection, database.catalog, database.checker)
+        self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
+        # What answers each kind of statement; the others run on DuckDB (_statement).
+        self._by_kind: dict[str, Callable[[Plan, Sequence[object]], Result]] = {
+            "TRANSACTION": self._transaction,
+            "SETTING": lambda plan, _: self._commands.setting(plan.statement),
+            "SESSION": lambda plan, _: self._commands.session_command(plan.statement),
+            "ROLE": self._role_command,
+            "CURSOR": self._sql_cursor,
+            "COPY": self._copy,
+        }
         self.apply_timezone()
+
+    @property
+    def function_error(self) -> errors.ForgeError | None:
+        """The error a Python function of this session raised inside DuckDB (pg_functions)."""
+        return self._connection.function_error
+
+    @function_error.setter
+    def function_error(self, error: errors.ForgeError | None) -> None:
+        self._connection.function_error = error
 
     # -- BackendSession -----------------------------------------------------------------
     @property
@@ -184,55 +213,107 @@ class EngineSession:
                     return self._gather(plan, params)
                 with self.holding_catalog(locks.ACCESS_SHARE):
                     inserts.flush()
-            if kind == "TRANSACTION":
-                if savepoints.is_command(plan.statement):
-                    # ROLLBACK TO rolls the DuckDB transaction back and runs writes again.
-                    table, token = self._database.locks, self.backend.token
-                    changes = table.holds(token, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
-                    mode = locks.ACCESS_EXCLUSIVE if changes else locks.ACCESS_SHARE
-                    with self.holding_catalog(mode):
-                        return self._savepoints.command(plan.statement)
-                return self.block.command(plan.statement)
-            if kind == "SETTING":
-                return self._commands.setting(plan.statement)
-            if kind == "SESSION":
-                return self._commands.session_command(plan.statement)
-            if kind == "ROLE":
-                return self._role_command(plan)
-            if plan.superuser_only:
-                if not self._superuser:
-                    raise storage_calls.refuse(plan.statement)
-                call = storage_calls.parse(plan.statement)
-                if call is not None:
-                    return self._maintain(call)
-            if kind == "CURSOR":
-                with self.holding_catalog(locks.ACCESS_SHARE):
-                    return self._cursor_commands.run(plan.statement, plan.sql, params)
-            copy = copy_statement.parse(plan.statement) if kind == "COPY" else None
-            if (kind in _WRITES or (copy is not None and copy.direction == "in")) and (
-                self.settings.read_only
-            ):
-                raise errors.ReadOnlySqlTransaction(
-                    f"cannot execute {plan.statement.words[0]} in a read-only transaction"
-                )
-            if copy is not None and copy.direction == "out":
-                with self.holding_catalog(locks.ACCESS_SHARE):
-                    return self._copy_out(plan.statement, copy)
-            block = self.block
-            if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
-                block.begin_implicit()  # reads alone need no transaction
-            self._lock(plan.statement, copy is not None)
-            ddl = kind in lock_targets.DDL
-            if ddl:
-                self._detach_stream()  # its result holds the catalog shared
-            with self.holding_catalog(locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE):
-                return self._perform(plan, params, copy)
+            return self._by_kind.get(kind, self._statement)(plan, params)
         except errors.ForgeError as exc:
             if exc.deferred_row is not None:
                 raise  # an earlier, gathered row failed: already translated
             raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
             raise plan.locate(self.fail(exc, plan.sql)) from exc
+
+    # -- statement kinds ------------------------------------------------------------------
+    def _transaction(self, plan: Plan, params: Sequence[object]) -> Result:
+        """BEGIN, COMMIT, ROLLBACK; SAVEPOINT, RELEASE, ROLLBACK TO."""
+        if not savepoints.is_command(plan.statement):
+            return self.block.command(plan.statement)
+        # ROLLBACK TO rolls the DuckDB transaction back and runs writes again.
+        table, token = self._database.locks, self.backend.token
+        changes = table.holds(token, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
+        mode = locks.ACCESS_EXCLUSIVE if changes else locks.ACCESS_SHARE
+        with self.holding_catalog(mode):
+            return self._savepoints.command(plan.statement)
+
+    def _maintenance(self, plan: Plan) -> Result | None:
+        """CALL forge_compact() and friends (superusers only), or None for the others."""
+        if not plan.superuser_only:
+            return None
+        if not self._superuser:
+            raise storage_calls.refuse(plan.statement)
+        call = storage_calls.parse(plan.statement)
+        return None if call is None else self._maintain(call)
+
+    def _sql_cursor(self, plan: Plan, params: Sequence[object]) -> Result:
+        """DECLARE, FETCH, MOVE."""
+        maintained = self._maintenance(plan)
+        if maintained is not None:
+            return maintained
+        with self.holding_catalog(locks.ACCESS_SHARE):
+            return self._cursor_commands.run(plan.statement, plan.sql, params)
+
+    def _copy(self, plan: Plan, params: Sequence[object]) -> Result:
+        """COPY ... FROM STDIN and COPY ... TO STDOUT."""
+        maintained = self._maintenance(plan)
+        if maintained is not None:
+            return maintained
+        copy = copy_statement.parse(plan.statement)
+        if copy.direction == "out":
+            return self._holding_catalog_for(
+                locks.ACCESS_SHARE, lambda: self._copy_out(plan.statement, copy)
+            )
+        self._refuse_if_read_only(plan)
+        return self._in_transaction(plan, params, copy)
+
+    def _statement(self, plan: Plan, params: Sequence[object]) -> Result:
+        """What DuckDB runs: queries, DML and DDL."""
+        maintained = self._maintenance(plan)
+        if maintained is not None:
+            return maintained
+        if plan.statement.kind in _WRITES:
+            self._refuse_if_read_only(plan)
+        return self._in_transaction(plan, params, None)
+
+    def _refuse_if_read_only(self, plan: Plan) -> None:
+        if self.settings.read_only:
+            raise errors.ReadOnlySqlTransaction(
+                f"cannot execute {plan.statement.words[0]} in a read-only transaction"
+            )
+
+    def _in_transaction(
+        self, plan: Plan, params: Sequence[object], copy: copy_statement.CopyStatement | None
+    ) -> Result:
+        """Run ``plan`` in the session's transaction (the implicit one if none is open),
+        holding the locks it needs."""
+        kind = plan.statement.kind
+        block = self.block
+        if kind not in _OUTSIDE_IMPLICIT and not block.in_transaction:
+            block.begin_implicit()  # reads alone need no transaction
+        self._lock(plan.statement, copy is not None)
+        ddl = kind in lock_targets.DDL
+        if ddl:
+            self._connection.detach_stream()  # its result holds the catalog shared
+        return self._holding_catalog_for(
+            locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE,
+            lambda: self._perform(plan, params, copy),
+        )
+
+    def _holding_catalog_for(self, mode: str, run: Callable[[], Result]) -> Result:
+        """``run()`` with the catalog held in ``mode``. DuckDB reads the lake as a streamed
+        result's rows are fetched: the stream goes on holding the catalog in
+        AccessShareLock until it is read or dropped (the statement's own hold, handed on
+        rather than taken again)."""
+        self._acquire([(locks.CATALOG, mode)], counted=True)
+        handed_on = False
+        try:
+            result = run()
+            if self._connection.streams(result):
+                if mode != locks.ACCESS_SHARE:
+                    self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
+                else:
+                    handed_on = True
+            return result
+        finally:
+            if not handed_on:
+                self._database.locks.release(self.backend.token, locks.CATALOG, mode)
 
     # -- roles and privileges --------------------------------------------------------------
     def authorize(self, plan: Plan) -> None:
@@ -262,14 +343,11 @@ class EngineSession:
             self._accesses[statement.sql] = found
         return found
 
-    def _role_command(self, plan: Plan) -> Result:
+    def _role_command(self, plan: Plan, params: Sequence[object]) -> Result:
         """CREATE ROLE, GRANT, REVOKE ...: rows of the lake's role tables, written in the
         session's transaction (so they commit or roll back with it)."""
-        if self.settings.read_only:
-            raise errors.ReadOnlySqlTransaction(
-                f"cannot execute {plan.statement.words[0]} in a read-only transaction"
-            )
-        self._detach_stream()
+        self._refuse_if_read_only(plan)
+        self._connection.detach_stream()
         block = self.block
         if not block.in_transaction:
             block.begin_implicit()
@@ -303,11 +381,10 @@ class EngineSession:
         if copy is not None:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
-            return copyin.start(self, self._cursor, self._database, copy)
+            return copyin.start(block, self._connection, self._database, copy)
         if plan.batch is not None and params and (block.implicit or block.status == "T"):
             return self._gather(plan, params)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
-            self._detach_stream()
             declared = self._declarations.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
@@ -364,24 +441,29 @@ class EngineSession:
         if not missing:
             return
         timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
-        self.running(True)
-        try:
-            for target, mode in missing:
+        connection = self._connection
+        for target, mode in missing:
 
-                def waiting(flag: bool, locktype: str = target.locktype) -> None:
-                    backend.waiting(locktype if flag else None)
+            def waiting(flag: bool, locktype: str = target.locktype) -> None:
+                """Only a wait is marked running (cancel and statement_timeout end it): a
+                lock granted at once costs no timer."""
+                backend.waiting(locktype if flag else None)
+                if not flag:
+                    connection.running(False)
+                    return
+                # A cancel that came before: the wait sees cancel_requested and ends.
+                with contextlib.suppress(errors.QueryCanceled):
+                    connection.running(True)
 
-                table.acquire(
-                    backend.token,
-                    backend.pid,
-                    target,
-                    mode,
-                    cancelled=self.cancel_requested,
-                    timeout_ms=timeout,
-                    waiting=waiting,
-                )
-        finally:
-            self.running(False)
+            table.acquire(
+                backend.token,
+                backend.pid,
+                target,
+                mode,
+                cancelled=self.cancel_requested,
+                timeout_ms=timeout,
+                waiting=waiting,
+            )
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
@@ -465,11 +547,10 @@ class EngineSession:
         self._database.activity.unregister(self.backend)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
-        self._detach_stream()
+        self._connection.detach_stream()
         self.block.close()
         self._database.locks.release_all(self.backend.token)  # after the rollback
-        with contextlib.suppress(duckdb.Error):  # an invalidated database refuses even this
-            self._cursor.close()
+        self._connection.close()
         database = self._database
         if database.invalidated is not None and not database.activity.count():
             try:
@@ -480,14 +561,12 @@ class EngineSession:
     # -- used by results and the session's parts ---------------------------------------------
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """Translate ``exc`` and mark an open transaction block as failed."""
-        error, self.function_error = self.function_error or translate(exc, sql), None
+        error = self._connection.translate(exc, sql)
         if isinstance(error, errors.DataCorrupted):
             self._database.data_corrupted(error)
         if isinstance(error, errors.CrashShutdown):
             self._database.invalidate(error.detail or error.message)
         self._inserts.discard()
-        if isinstance(error, errors.QueryCanceled) and self._execution.timed_out:
-            error = errors.QueryCanceled("canceling statement due to statement timeout")
         self.block.fail()
         if not isinstance(exc, duckdb.Error | errors.ForgeError):
             log.error("unexpected error running %r", sql and redact_passwords(sql), exc_info=exc)
@@ -495,36 +574,23 @@ class EngineSession:
 
     def running(self, flag: bool) -> None:
         """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
-        # An open transaction counts as activity too: maintenance that rewrote the files it
-        # reads or deletes from could make its COMMIT conflict.
-        self._database.workload.running(id(self), flag or self.block.in_transaction)
-        self._execution.running(flag)
+        self._connection.running(flag)
 
     def _statement_timeout(self) -> float:
         return session_settings.duration_ms(self.settings.get("statement_timeout"))
 
     def detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
-        self._detach_stream()
-
-    def drop_stream(self) -> None:
-        """The transaction's portals end with it: nothing to keep readable."""
-        if self._streaming is not None:
-            self._streaming.close()
-            self._streaming = None
-
-    def stream_finished(self, result: ArrowResult) -> None:
-        if self._streaming is result:
-            self._streaming = None
-            self._database.locks.release(self.backend.token, locks.CATALOG, locks.ACCESS_SHARE)
+        self._connection.detach_stream()
 
     # -- execution ----------------------------------------------------------------------
     def _run(self, plan: Plan, params: Sequence[object]) -> Result:
-        self._detach_stream()
         sql = plan.sql
         if plan.at_parameters:
             sql, params = plan.bound(params)
-        self._execute(sql if plan.parsed is None else plan.parsed, params)  # parsed once
+        connection = self._connection
+        # Parsed once, when split or prepared: DuckDB runs that parse.
+        cursor = connection.execute(sql if plan.parsed is None else plan.parsed, params)
         statement = plan.statement
         block = self.block
         if block.status == "T" and statement.kind not in _READS:
@@ -535,34 +601,24 @@ class EngineSession:
             if statement.returns_rows:
                 block.replay.spoil()  # the rows go to the client: it has seen this run
             else:
-                block.replay.record(lambda: self._execute(sql, params))
-        description = self._cursor.description
-        if self.settings.timezone != self._timezone and statement.returns_rows:
+                block.replay.record(lambda: connection.execute(sql, params))
+        if not statement.returns_rows:
+            # DuckDB answers INSERT/UPDATE/DELETE/CREATE TABLE AS with one "Count" row and
+            # DROP/ALTER with a "Success" one; PostgreSQL sends neither, only the tag.
+            count = 0
+            if _counts_rows(statement):
+                row = cursor.fetchone()
+                count = int(row[0]) if row and isinstance(row[0], int) else 0
+            return TagResult(statement.tag(count))
+        columns = column_names.result_columns(statement.sql, cursor.description or ())
+        if self.settings.timezone != connection.timezone:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
-            table = self._cursor.fetch_arrow_table()
+            table = cursor.fetch_arrow_table()
             self.apply_timezone()
-            columns = column_names.result_columns(statement.sql, description or ())
             return TableResult(table, columns, "SELECT")
-        if statement.returns_rows:
-            columns = column_names.result_columns(statement.sql, description or ())
-            reader = byte_batches.open_reader(self._cursor, self.batch_rows, self.batch_bytes)
-            result = ArrowResult(self, statement, reader, columns)
-            self._stream(result)
-            return result
-        # INSERT/UPDATE/DELETE/CREATE TABLE AS answer one "Count" row; DROP/ALTER a
-        # "Success" column. PostgreSQL sends neither, only the tag.
-        count = 0
-        if description and description[0][0] == "Count" and len(description) == 1:
-            row = self._cursor.fetchone()
-            count = int(row[0]) if row and row[0] is not None else 0
-        return TagResult(statement.tag(count))
-
-    def _execute(self, sql: str | duckdb.Statement, params: Sequence[object]) -> None:
-        self.running(True)
-        try:
-            self._cursor.execute(sql, list(params) if params else None)
-        finally:
-            self.running(False)
+        result = ArrowResult(connection, self.fail, statement, connection.open_reader(), columns)
+        connection.stream(result)
+        return result
 
     def _maintain(
         self, call: storage_calls.MaintenanceCall | storage_calls.BackupCall
@@ -572,48 +628,33 @@ class EngineSession:
             raise errors.ActiveSqlTransaction(
                 "storage maintenance cannot run inside a transaction block"
             )
-        self._detach_stream()
         if isinstance(call, storage_calls.BackupCall):
+            self._connection.detach_stream()
             return storage_calls.backup(call, self._database)
-        return storage_calls.run(call, self._cursor, self._database, self.running)
+        return storage_calls.run(call, self._connection, self._database)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
-        self._detach_stream()
-        self.running(True)
-        try:
-            self._cursor.execute(copy.select_sql())
-        finally:
-            self.running(False)
-        columns = column_names.result_columns(copy.select_sql(), self._cursor.description or ())
-        reader = byte_batches.open_reader(self._cursor, self.batch_rows, self.batch_bytes)
-        result = ArrowResult(self, statement, reader, columns, CopyOut(copy.format))
-        self._stream(result)
+        connection = self._connection
+        select = copy.select_sql()
+        description = connection.execute(select).description or ()
+        columns = column_names.result_columns(select, description)
+        result = ArrowResult(
+            connection, self.fail, statement, connection.open_reader(), columns,
+            CopyOut(copy.format),
+        )
+        connection.stream(result)  # holding the catalog: _holding_catalog_for
         return result
-
-    def _stream(self, result: ArrowResult) -> None:
-        """DuckDB reads the lake as the rows are fetched: the catalog stays held in
-        AccessShareLock until the result is read or dropped."""
-        self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
-        self._streaming = result
-
-    def _detach_stream(self) -> None:
-        """Another statement is about to run on the cursor: keep the open result readable."""
-        if self._streaming is not None:
-            streaming, self._streaming = self._streaming, None
-            try:
-                streaming.materialize()
-            finally:
-                self._database.locks.release(
-                    self.backend.token, locks.CATALOG, locks.ACCESS_SHARE
-                )
-        if self.cursors.open:
-            self.cursors.spill_live(self.running)
 
     def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
-        zone = self.settings.timezone
-        if zone != self._timezone:
-            self._detach_stream()
-            self._cursor.execute("SET TimeZone = '" + zone.replace("'", "''") + "'")
-            self._timezone = zone
+        self._connection.set_timezone(self.settings.timezone)
+
+
+def _counts_rows(statement: Statement) -> bool:
+    """Whether DuckDB answers ``statement`` with the number of rows it changed."""
+    if statement.kind in _COUNTED:
+        return True
+    return statement.kind == "CREATE" and "TABLE" in statement.words and (
+        statement.has_keyword("AS")
+    )

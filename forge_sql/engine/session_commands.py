@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.engine import settings as session_settings
+from forge_sql.engine import session_settings
 from forge_sql.engine.result import TableResult, TagResult
 from forge_sql.seam.backend import ALL_STATEMENTS, Result
 from forge_sql.sql import configuration
@@ -17,8 +17,8 @@ from forge_sql.sql.statements import Statement, identifier
 from forge_sql.sql.types import column
 
 if TYPE_CHECKING:
-    from forge_sql.engine.cursors import Cursors
     from forge_sql.engine.database import Database
+    from forge_sql.engine.sql_cursors import Cursors
     from forge_sql.engine.transactions import TransactionBlock
 
 _TRANSACTION_ONLY = ("25P01", "SET LOCAL and SET TRANSACTION only apply in transaction blocks")

@@ -3,13 +3,12 @@ storage maintenance over SQL, for superusers; DuckLake's own maintenance functio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
@@ -22,6 +21,7 @@ from forge_sql.storage.maintenance import Outcome
 from forge_sql.storage.policy import parse_duration
 
 if TYPE_CHECKING:
+    from forge_sql.engine.connection import Connection
     from forge_sql.engine.database import Database
 
 PROCEDURES = {
@@ -204,17 +204,20 @@ def backup(call: BackupCall, database: Database) -> TableResult:
 
 
 def run(
-    call: MaintenanceCall,
-    cursor: duckdb.DuckDBPyConnection,
-    database: Database,
-    running: Callable[[bool], None],
+    call: MaintenanceCall, connection: Connection, database: Database
 ) -> TableResult:
-    """Run the maintenance outside any transaction, as VACUUM; one row per action."""
+    """Run the maintenance outside any transaction, as VACUUM; one row per action.
+
+    Storage runs its statements on the raw cursor: the whole call is marked running
+    (cancel and statement_timeout interrupt it) and the open result was read before.
+    """
+    connection.detach_stream()
+    running = connection.running
     running(True)
     try:
         with database.files:
             outcomes = maintenance.run(
-                cursor,
+                connection.raw,
                 database.catalog,
                 call.action,
                 call.older_than,

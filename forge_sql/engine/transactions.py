@@ -6,47 +6,47 @@ what ends with a transaction besides the data (COPY's staged files, xact advisor
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from forge_sql.engine import savepoints
+from forge_sql.engine.connection import Connection
 from forge_sql.engine.replay import Replay
 from forge_sql.engine.result import TagResult
 from forge_sql.sql.statements import Statement
 from forge_sql.storage import objectstore
 
 if TYPE_CHECKING:
-    from forge_sql.engine.activity import BackendStatus
     from forge_sql.engine.database import Database
+    from forge_sql.engine.session_settings import SessionSettings
 
 _NO_TRANSACTION = ("25P01", "there is no transaction in progress")
 
 
-class Session(savepoints.Session, Protocol):
-    """What a transaction block needs of the session it belongs to."""
-
-    @property
-    def backend(self) -> BackendStatus: ...
-
-    def detach_stream(self) -> None: ...
-
-    def drop_stream(self) -> None: ...
-
-    def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]: ...
-
-
 class TransactionBlock:
-    """The transaction state of one session over its DuckDB cursor."""
+    """The transaction state of one session over its DuckDB cursor.
+
+    ``ending_catalog_change``: the catalog lock a COMMIT or ROLLBACK takes (exclusive after
+    the transaction changed the catalog, forge_sql.engine.locks).
+    """
 
     def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, database: Database, session: Session
+        self,
+        connection: Connection,
+        database: Database,
+        settings: SessionSettings,
+        token: str,
+        ending_catalog_change: Callable[[], contextlib.AbstractContextManager[None]],
     ) -> None:
-        self._cursor = cursor
+        self._connection = connection
         self._database = database
-        self._session = session
+        self._settings = settings
+        self._token = token
+        self._ending_catalog_change = ending_catalog_change
+        connection.in_transaction = lambda: self.in_transaction
         self.status = "I"
         self.implicit = False  # a transaction the server opened for a Query or pipeline
         self.staged_files: list[str] = []  # Parquet files of this transaction's COPYs
@@ -69,8 +69,7 @@ class TransactionBlock:
     def begin_implicit(self) -> None:
         """Statements of one Query, or of one pipeline up to Sync, commit or fail together,
         as in PostgreSQL."""
-        self._session.detach_stream()
-        self._cursor.execute("BEGIN TRANSACTION")
+        self._connection.execute("BEGIN TRANSACTION", interruptible=False)
         self.implicit = True
         self.replay = Replay()
 
@@ -89,14 +88,13 @@ class TransactionBlock:
             tag = "BEGIN" if verb == "BEGIN" else "START TRANSACTION"
             if self.status != "I":
                 return TagResult(tag, [("25001", "there is already a transaction in progress")])
-            self._session.settings.begin(statement.sql)
+            self._settings.begin(statement.sql)
             self.journal.reset(unknown_start=self.implicit)
             if self.implicit:
                 # BEGIN inside a multi-statement Query turns its implicit block explicit.
                 self.implicit = False
             else:
-                self._session.detach_stream()
-                self._cursor.execute("BEGIN TRANSACTION")
+                self._connection.execute("BEGIN TRANSACTION", interruptible=False)
             self.status = "T"
             return TagResult(tag)
         if self.implicit:
@@ -120,12 +118,12 @@ class TransactionBlock:
 
     def end_implicit(self, verb: str) -> None:
         self.implicit = False
-        self._session.drop_stream()
+        self._connection.drop_stream()
         try:
-            with self._session.ending_catalog_change():
+            with self._ending_catalog_change():
                 if verb == "COMMIT":
                     retries = self._database.settings.commit_retries
-                    self.replay.commit(self._cursor, self._commit, retries)
+                    self.replay.commit(self._connection, self._commit, retries)
                 else:
                     self.rollback()
         finally:
@@ -134,9 +132,9 @@ class TransactionBlock:
     def end_block(self, verb: str) -> None:
         """COMMIT or ROLLBACK of an explicit transaction block (status T or E)."""
         commit = verb == "COMMIT"
-        session = self._session
-        session.detach_stream()
-        cursors = session.cursors
+        connection = self._connection
+        connection.detach_stream()
+        cursors = connection.cursors
         held = frozenset(n for n, c in cursors.open.items() if c.committed)
         self.status = "I"
         try:
@@ -144,15 +142,15 @@ class TransactionBlock:
                 try:
                     # WITH HOLD cursors are read to the end while their transaction lasts;
                     # if that fails, the block fails, as in PostgreSQL.
-                    cursors.end_transaction(True, session.running)
+                    cursors.end_transaction(True, connection.running)
                 except BaseException:
                     commit = False
                     self.rollback()
                     raise
-                with session.ending_catalog_change():
+                with self._ending_catalog_change():
                     self._commit()
             else:
-                cursors.end_transaction(False, session.running)
+                cursors.end_transaction(False, connection.running)
                 self.rollback()
         except BaseException:
             commit = False
@@ -184,16 +182,17 @@ class TransactionBlock:
 
     def _ended(self, committed: bool) -> None:
         """What PostgreSQL undoes or ends with a transaction besides the data."""
-        self._session.settings.end(committed)
+        self._settings.end(committed)
         if self.journal.writes or self.journal.savepoints:
             self.journal.reset()
         self.release_xact_locks()
-        self._database.locks.release_all(self._session.backend.token)
-        self._session.apply_timezone()  # a SET TimeZone of the block may have been undone
+        self._database.locks.release_all(self._token)
+        # A SET TimeZone of the block may have been undone.
+        self._connection.set_timezone(self._settings.timezone)
 
     def release_xact_locks(self) -> None:
         locks = self._database.advisory_locks
-        token = self._session.backend.token
+        token = self._token
         if token in locks.xact_holders:
             locks.release_all(token, xact=True)
         self.xact_locks.clear()
@@ -202,17 +201,17 @@ class TransactionBlock:
         """ROLLBACK TO: the transaction-level advisory locks taken since the savepoint go."""
         locks = self._database.advisory_locks
         for key, shared in self.xact_locks[mark:]:
-            locks.release(self._session.backend.token, key, shared=shared, xact=True)
+            locks.release(self._token, key, shared=shared, xact=True)
         del self.xact_locks[mark:]
 
     def _commit(self) -> None:
         try:
-            self._cursor.execute("COMMIT")
+            self._connection.execute("COMMIT", interruptible=False)
         except BaseException:
             self._discard_staged()  # DuckDB rolled the transaction back
             raise
         finally:
-            self._database.workload.running(id(self._session), False)
+            self._connection.idle()
         self.staged_files.clear()
 
     def _discard_staged(self) -> None:
@@ -231,22 +230,21 @@ class TransactionBlock:
         # DuckDB may already have ended the failed transaction.
         try:
             with (
-                self._session.ending_catalog_change(),
+                self._ending_catalog_change(),
                 contextlib.suppress(duckdb.TransactionException),
             ):
-                self._cursor.execute("ROLLBACK")
+                self._connection.execute("ROLLBACK", interruptible=False)
         finally:
             self._discard_staged()
-            self._database.workload.running(id(self._session), False)
+            self._connection.idle()
 
     def restart(self) -> None:
         """Roll the DuckDB transaction back and begin another; the block goes on."""
-        self._session.detach_stream()
         with contextlib.suppress(duckdb.TransactionException):
-            self._cursor.execute("ROLLBACK")
+            self._connection.execute("ROLLBACK", interruptible=False)
         self._discard_staged()
         self.status = "E"  # until the new transaction has begun
-        self._cursor.execute("BEGIN TRANSACTION")
+        self._connection.execute("BEGIN TRANSACTION", interruptible=False)
         self.status = "T"
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.config import Settings
-from forge_sql.engine import Engine, EngineSession
+from forge_sql.engine.backend import Engine
+from forge_sql.engine.session import EngineSession
 from forge_sql.seam.backend import StartupInfo
 
 STARTUP = StartupInfo(user="forge", database="forge")

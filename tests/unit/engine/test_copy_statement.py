@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine import copy
+from forge_sql.engine import copy_statement as copy
 from forge_sql.sql.statements import classify
 
 

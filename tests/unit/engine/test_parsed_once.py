@@ -10,8 +10,10 @@ import duckdb
 import pytest
 
 from forge_sql.config import Settings
-from forge_sql.engine import Engine, EngineSession, column_names
+from forge_sql.engine import column_names
+from forge_sql.engine.backend import Engine
 from forge_sql.engine.plans import Plan
+from forge_sql.engine.session import EngineSession
 from forge_sql.seam.backend import StartupInfo
 from forge_sql.sql import statements, tokens
 

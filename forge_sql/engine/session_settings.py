@@ -6,6 +6,7 @@ and BI tools send on connect are kept here, per session, under their PostgreSQL 
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from typing import Protocol
@@ -261,6 +262,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$", re.I)
 _UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
+@functools.lru_cache(maxsize=64)  # read for every statement and lock (statement_timeout...)
 def duration_ms(value: str) -> float:
     """A PostgreSQL time setting (``5000``, ``5s``, ``1min``) in milliseconds."""
     match = _DURATION.match(value)

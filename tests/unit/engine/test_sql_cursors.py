@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine import cursors
+from forge_sql.engine import sql_cursors as cursors
 from forge_sql.seam.backend import Column
 from forge_sql.sql.statements import classify
 

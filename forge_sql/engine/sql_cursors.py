@@ -291,32 +291,34 @@ class FetchResult:
         self._left = 0
 
 
-class Session(Protocol):
-    """What cursor commands need of the session they run in."""
+class Connection(Protocol):
+    """The session's DuckDB cursor, as forge_sql.engine.connection owns it."""
 
     @property
-    def transaction_status(self) -> str: ...
+    def raw(self) -> duckdb.DuckDBPyConnection: ...
 
-    @property
-    def batch_rows(self) -> int: ...
-
-    @property
-    def batch_bytes(self) -> int: ...
+    def execute(
+        self, sql: str, params: Sequence[object] | None = None, *, interruptible: bool = True
+    ) -> duckdb.DuckDBPyConnection: ...
 
     def running(self, flag: bool) -> None: ...
 
-    def detach_stream(self) -> None: ...
+    def open_reader(self) -> byte_batches.ResultReader: ...
+
+
+class Block(Protocol):
+    """The session's transaction block: I (idle), T or E."""
+
+    status: str
 
 
 class CursorCommands:
     """DECLARE, FETCH and MOVE over one session's DuckDB connection."""
 
-    def __init__(
-        self, cursors: Cursors, connection: duckdb.DuckDBPyConnection, session: Session
-    ) -> None:
+    def __init__(self, cursors: Cursors, connection: Connection, block: Block) -> None:
         self._cursors = cursors
         self._connection = connection
-        self._session = session
+        self._block = block
 
     def run(self, statement: Statement, sql: str, params: Sequence[object]) -> Result:
         """``sql``: DECLARE's query, its placeholders typed."""
@@ -324,36 +326,28 @@ class CursorCommands:
             return self._declare(statement, sql, params)
         fetch = parse_fetch(statement)
         cursor = self._cursors.get(fetch.name)
-        result = FetchResult(cursor, fetch.count, self._session.running, fetch.verb)
+        result = FetchResult(cursor, fetch.count, self._connection.running, fetch.verb)
         if fetch.verb == "MOVE":
             result.skip()
         return result
 
     def _declare(self, statement: Statement, sql: str, params: Sequence[object]) -> Result:
         declare = parse_declare(statement)
-        session = self._session
-        if session.transaction_status == "I" and not declare.hold:
+        connection, block = self._connection, self._block
+        if block.status == "I" and not declare.hold:
             raise errors.NoActiveSqlTransaction(
                 "DECLARE CURSOR can only be used in transaction blocks"
             )
         if declare.name in self._cursors.open:
             raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
-        session.detach_stream()
-        session.running(True)
-        try:
-            self._connection.execute(sql, list(params) if params else None)
-        finally:
-            session.running(False)
-        description = self._connection.description or ()
+        description = connection.execute(sql, params).description or ()
         columns = column_names.result_columns(sql, description)
-        reader = byte_batches.open_reader(
-            self._connection, session.batch_rows, session.batch_bytes
-        )
+        reader = connection.open_reader()
         cursor = Cursor(declare.name, columns, declare.hold, reader, self._cursors.spill_dir)
         cursor.binary = declare.binary
         self._cursors.add(cursor)
-        if session.transaction_status == "I":
+        if block.status == "I":
             # WITH HOLD outside a block: its transaction ends now, as at a COMMIT.
-            cursor.spill(session.running)
+            cursor.spill(connection.running)
             cursor.committed = True
         return TagResult("DECLARE CURSOR")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine import settings
+from forge_sql.engine import session_settings as settings
 from forge_sql.sql import configuration
 
 

@@ -1,0 +1,156 @@
+"""A session's DuckDB cursor and the one way SQL reaches it: the open streaming result is
+read first, live SQL cursors are spilled, and the statement is marked running so cancel
+and statement_timeout can interrupt it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+
+import duckdb
+
+from forge_sql import errors
+from forge_sql.engine import byte_batches, locks
+from forge_sql.engine.activity import Execution
+from forge_sql.engine.locks import LockTable
+from forge_sql.engine.result import ArrowResult
+from forge_sql.engine.sql_cursors import Cursors
+from forge_sql.sql.duckdb_errors import translate
+from forge_sql.storage.schedule import Workload
+
+
+class Connection:
+    """Owns one session's DuckDB cursor (``raw``: for reading a result just executed).
+
+    DuckDB runs one statement at a time on a cursor, and executing another discards the
+    unread rows of the previous one: ``execute`` keeps an open result readable by reading
+    it into memory first, so portals and SQL cursors survive the statements after them.
+    """
+
+    def __init__(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        cursors: Cursors,
+        lock_table: LockTable,
+        token: str,
+        workload: Workload,
+        statement_timeout: Callable[[], float],
+        batch_rows: int,
+        batch_bytes: int,
+    ) -> None:
+        self.raw = cursor
+        self.cursors = cursors  # DECLARE's SQL cursors, read from this cursor
+        self.execution = Execution(cursor, statement_timeout)
+        self.batch_rows = batch_rows
+        self.batch_bytes = batch_bytes
+        # Whether the session's transaction is open (set by its transaction block): an
+        # open transaction counts as activity for the maintenance schedule.
+        self.in_transaction: Callable[[], bool] = lambda: False
+        self.function_error: errors.ForgeError | None = None  # raised in pg_functions
+        self._locks = lock_table
+        self._token = token
+        self._workload = workload
+        self._streaming: ArrowResult | None = None
+        self._timezone = ""
+
+    def execute(
+        self,
+        sql: str | duckdb.Statement,
+        params: Sequence[object] | None = None,
+        *,
+        interruptible: bool = True,
+    ) -> duckdb.DuckDBPyConnection:
+        """Run ``sql`` on the cursor; its result is then read from ``raw``.
+
+        ``interruptible=False`` for BEGIN, COMMIT and ROLLBACK: a cancel request must not
+        leave the transaction half ended.
+        """
+        self.detach_stream()
+        if not interruptible:
+            return self.raw.execute(sql, list(params) if params else None)
+        self.running(True)
+        try:
+            return self.raw.execute(sql, list(params) if params else None)
+        finally:
+            self.running(False)
+
+    def executemany(self, sql: str, rows: list[list[object]]) -> None:
+        self.detach_stream()
+        self.running(True)
+        try:
+            self.raw.executemany(sql, rows)
+        finally:
+            self.running(False)
+
+    def sql(self, sql: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyRelation:
+        """A relation over ``sql``: DuckDB binds it now and runs it when it is read."""
+        self.detach_stream()
+        return self.raw.sql(sql, params=list(params) if params else None)
+
+    def running(self, flag: bool) -> None:
+        """Mark a statement as executing (cancel may interrupt it), arming statement_timeout."""
+        # An open transaction counts as activity too: maintenance that rewrote the files it
+        # reads or deletes from could make its COMMIT conflict.
+        self._workload.running(id(self), flag or self.in_transaction())
+        self.execution.running(flag)
+
+    def idle(self) -> None:
+        """The transaction ended: no activity to keep maintenance away from."""
+        self._workload.running(id(self), False)
+
+    def translate(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
+        """The PostgreSQL error for ``exc``: the one a Python function of this session
+        raised inside DuckDB, if any, else DuckDB's translated."""
+        error, self.function_error = self.function_error or translate(exc, sql), None
+        if isinstance(error, errors.QueryCanceled) and self.execution.timed_out:
+            error = errors.QueryCanceled("canceling statement due to statement timeout")
+        return error
+
+    # -- the result streaming to the client ----------------------------------------------
+    def open_reader(self) -> byte_batches.ResultReader:
+        return byte_batches.open_reader(self.raw, self.batch_rows, self.batch_bytes)
+
+    def stream(self, result: ArrowResult) -> None:
+        """``result`` reads from the cursor batch by batch (its catalog lock is held)."""
+        self._streaming = result
+
+    def streams(self, result: object) -> bool:
+        """Whether ``result`` is the one reading from the cursor now."""
+        return result is not None and result is self._streaming
+
+    def stream_finished(self, result: ArrowResult) -> None:
+        if self._streaming is result:
+            self._streaming = None
+            self._locks.release(self._token, locks.CATALOG, locks.ACCESS_SHARE)
+
+    def detach_stream(self) -> None:
+        """Another statement is about to run on the cursor: keep the open result readable."""
+        if self._streaming is not None:
+            streaming, self._streaming = self._streaming, None
+            try:
+                streaming.materialize()
+            finally:
+                self._locks.release(self._token, locks.CATALOG, locks.ACCESS_SHARE)
+        if self.cursors.open:
+            self.cursors.spill_live(self.running)
+
+    def drop_stream(self) -> None:
+        """The transaction's portals end with it: nothing to keep readable."""
+        if self._streaming is not None:
+            self._streaming.close()
+            self._streaming = None
+
+    def set_timezone(self, zone: str) -> None:
+        """DuckDB computes and prints timestamptz in the connection's TimeZone."""
+        if zone != self._timezone:
+            self.execute("SET TimeZone = '" + zone.replace("'", "''") + "'", interruptible=False)
+            self._timezone = zone
+
+    @property
+    def timezone(self) -> str:
+        return self._timezone
+
+    def close(self) -> None:
+        self.detach_stream()
+        with contextlib.suppress(duckdb.Error):  # an invalidated database refuses even this
+            self.raw.close()
