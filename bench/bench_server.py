@@ -47,9 +47,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import baseline  # noqa: E402
 from pg import ManagedServer, PostgresServer  # noqa: E402
 
 FORGE, PG, DUCK = "forge-sql", "PostgreSQL", "DuckDB"
+BASE = "baseline"  # forge-sql of another commit (--baseline)
 DUCK_REF = "fetchall"  # the DuckDB client every forge-sql row is compared with
 WORKLOADS = ("select", "latency", "aggregate")
 TABLE = "bench_t"
@@ -205,18 +207,27 @@ class Endpoint:
 class ForgeServer(ManagedServer):
     """``python -m forge_sql serve --port 0`` in a temp data dir; waits for 'listening on'."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, source: Path = REPO, target: str = FORGE,
+                 env: dict[str, str] | None = None) -> None:
+        """``source``: the checkout whose forge_sql runs (bench/baseline.py makes others);
+        ``target``: the name results carry; ``env``: added to the server's environment."""
         self.data_dir = workdir / "forge-data"
         self.log_file = workdir / "forge-sql.log"
+        self.source = source
+        self.target = target
+        self.env = env or {}
         self.process: subprocess.Popen[str] | None = None
         self.endpoint: Endpoint | None = None
 
     def start(self) -> None:
         command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0",
                    "--data-dir", str(self.data_dir)]
+        # The checkout's package comes first on the path, before the editable install's.
+        env = {**os.environ, **self.env, "PYTHONPATH": str(self.source)}
         with open(self.log_file, "w") as stderr:
-            self.process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+            self.process = subprocess.Popen(command, cwd=self.source, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                            env=env)
         assert self.process.stdout is not None
         end = time.monotonic() + FORGE_START_TIMEOUT
         while time.monotonic() < end and self.process.poll() is None:
@@ -224,7 +235,7 @@ class ForgeServer(ManagedServer):
             line = self.process.stdout.readline() if ready else ""
             if line.startswith("listening on "):
                 host, _, port = line.split()[-1].rpartition(":")
-                self.endpoint = Endpoint(FORGE, f"host={host} port={port} dbname=forge "
+                self.endpoint = Endpoint(self.target, f"host={host} port={port} dbname=forge "
                                                 "user=bench connect_timeout=10",
                                          self.process.pid)
                 return
@@ -412,8 +423,9 @@ def fmt_ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else "-"
 
 
-def table_rows(rec: Recorder) -> list[list[str]]:
-    """One row per (workload, client); DuckDB-only clients other than fetchall get their own."""
+def table_rows(rec: Recorder, with_baseline: bool = False) -> list[list[str]]:
+    """One row per (workload, client); DuckDB-only clients other than fetchall get their own.
+    ``with_baseline``: two more columns, after forge-sql's, for --baseline's server."""
     keys: list[tuple[str, str, bool]] = []
     for r in rec.results:
         key = (r.label, r.client, r.target == DUCK)
@@ -424,11 +436,15 @@ def table_rows(rec: Recorder) -> list[list[str]]:
         forge = None if duck_only else rec.find(label, client, FORGE)
         pg = None if duck_only else rec.find(label, client, PG)
         duck = rec.find(label, client if duck_only else DUCK_REF, DUCK)
-        f, p, d = (x.median if x else None for x in (forge, pg, duck))
+        base = None if duck_only else rec.find(label, client, BASE)
+        f, p, d, b = (x.median if x else None for x in (forge, pg, duck, base))
         rows = next((x.rows for x in (forge, pg, duck) if x), None)
         shown = f"DuckDB {client} (ref)" if duck_only else client
-        out.append([label, shown, cell(forge), cell(pg), cell(duck), fmt_rate(rows, f),
-                    fmt_rate(rows, p), fmt_ratio(f, p), fmt_ratio(f, d)])
+        row = [label, shown, cell(forge), cell(pg), cell(duck), fmt_rate(rows, f),
+               fmt_rate(rows, p), fmt_ratio(f, p), fmt_ratio(f, d)]
+        if with_baseline:
+            row[3:3] = [cell(base), fmt_ratio(f, b)]
+        out.append(row)
     return out
 
 
@@ -481,8 +497,12 @@ def report(args: argparse.Namespace, rec: Recorder, facts: dict[str, Any],
     print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
     print(f"load {args.rows} rows: " + ", ".join(f"{k} {fmt_time(v)}" for k, v in loads.items()))
     print()
-    print_table(["workload", "client", FORGE, PG, "DuckDB", "forge rows/s", "PG rows/s",
-                 "forge/PG", "forge/DuckDB"], table_rows(rec))
+    header = ["workload", "client", FORGE, PG, "DuckDB", "forge rows/s", "PG rows/s",
+              "forge/PG", "forge/DuckDB"]
+    with_baseline = any(r.target == BASE for r in rec.results)
+    if with_baseline:
+        header[3:3] = [f"{BASE} {args.baseline}", "forge/baseline"]
+    print_table(header, table_rows(rec, with_baseline))
     print("DuckDB = in-process duckdb execute(q).fetchall() (the 'arrow' row: "
           ".to_arrow_table()); times are medians; ratios > 1 mean forge-sql is slower.")
     errors = [r for r in rec.results if r.error]
@@ -513,6 +533,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                     "starting one; the table bench_t is replaced")
     p.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     p.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
+    p.add_argument("--baseline", metavar="REF",
+                   help="also measure forge-sql at this git ref (bench/baseline.py checks it "
+                        "out in a temporary worktree), e.g. be48752")
     args = p.parse_args(argv)
     args.only = [w.strip() for w in args.only.split(",") if w.strip()]
     unknown = set(args.only) - set(WORKLOADS)
@@ -552,12 +575,22 @@ def postgres(args: argparse.Namespace, tables: tuple[str, ...] = (TABLE,)
 def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="forge-bench-"))
     try:
-        with ForgeServer(workdir) as forge, postgres(args) as (pg, pg_version):
+        with contextlib.ExitStack() as stack:
+            forge = stack.enter_context(ForgeServer(workdir))
+            pg, pg_version = stack.enter_context(postgres(args))
             assert forge.endpoint is not None
             print(f"forge-sql started on {forge.endpoint.conninfo.split(' dbname')[0]}",
                   flush=True)
             loads = {FORGE: load_server(forge.endpoint, [duckdb_create_sql(args.rows)])}
             endpoints = [forge.endpoint]
+            if args.baseline:
+                source = stack.enter_context(baseline.checkout(args.baseline))
+                (workdir / BASE).mkdir()
+                other = stack.enter_context(ForgeServer(workdir / BASE, source, BASE))
+                assert other.endpoint is not None
+                print(f"baseline {baseline.describe(args.baseline)} started", flush=True)
+                loads[BASE] = load_server(other.endpoint, [duckdb_create_sql(args.rows)])
+                endpoints.append(other.endpoint)
             if pg is not None:
                 loads[PG] = load_server(pg, pg_load_sql(args.rows))
                 endpoints.append(pg)

@@ -26,7 +26,7 @@ def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE VIEW {s}.view_definitions AS SELECT "
         f"{s}.relation_oid(schema_name, view_name) AS oid, schema_name, view_name, "
-        f"{_VIEW_QUERY} AS definition FROM duckdb_views() "
+        f"{_VIEW_QUERY} AS definition FROM {s}.lake_views "
         "WHERE database_name = current_database() AND NOT internal"
     )
     by_oid = (

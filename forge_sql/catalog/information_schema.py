@@ -64,9 +64,9 @@ def _columns() -> str:
         "'NO' AS identity_cycle, 'NEVER' AS is_generated, "
         "NULL::VARCHAR AS generation_expression, "
         "CASE WHEN v.view_name IS NULL THEN 'YES' ELSE 'NO' END AS is_updatable "
-        f"FROM duckdb_columns() AS c JOIN {s}.pg_type_rows AS t "
+        f"FROM {s}.lake_columns AS c JOIN {s}.pg_type_rows AS t "
         f"ON t.oid = {s}.type_oid(c.data_type) "
-        "LEFT JOIN duckdb_views() AS v ON v.database_name = c.database_name "
+        f"LEFT JOIN {s}.lake_views AS v ON v.database_name = c.database_name "
         "AND v.schema_name = c.schema_name AND v.view_name = c.table_name "
         f"WHERE c.{_HERE} AND NOT c.internal AND {visible('c.schema_name')} "
         "ORDER BY c.schema_name, c.table_name, c.column_index"
@@ -87,7 +87,7 @@ def definitions() -> Iterator[str]:
         f"FROM {s}.lake_tables() "
         "UNION ALL SELECT database_name, schema_name, view_name, 'VIEW', NULL, NULL, NULL, "
         "NULL, NULL, 'NO', 'NO', NULL "
-        f"FROM duckdb_views() WHERE {_HERE} AND NOT internal AND {visible('schema_name')}"
+        f"FROM {s}.lake_views WHERE {_HERE} AND NOT internal AND {visible('schema_name')}"
     )
     yield _columns()
     # PostgreSQL shows the privileges granted to or by a role the caller has (all of them

@@ -15,6 +15,7 @@ from forge_sql.catalog import (
     deparse,
     identifiers,
     information_schema,
+    lake_objects,
     lake_tables,
     listings,
     pg_attrdef,
@@ -56,6 +57,7 @@ def statements(
     yield from pg_type.definitions()
     yield from pg_range.definitions()
     yield from roles.acl_tables()
+    yield from lake_objects.definitions(lake)
     yield from pg_namespace.definitions()
     yield from pg_class.macros()
     yield from lake_tables.definitions(lake, has_metadata)

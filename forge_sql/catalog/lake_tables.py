@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import duckdb
 
 from forge_sql.catalog import SCHEMA, literal, visible
+from forge_sql.catalog.lake_objects import COPIES_ON
 from forge_sql.sql.quoting import quote_ident
 
 
@@ -28,7 +29,7 @@ def has_metadata(con: duckdb.DuckDBPyConnection, lake: str) -> bool:
 # The table list comes from duckdb_columns() (cheap, and it sees the session's uncommitted
 # tables); comments and row estimates from the lake's metadata database, copied once per
 # snapshot by forge_sql.catalog.snapshot from the view "<name>_source".
-MATERIALIZED = ("lake_table_details",)
+MATERIALIZED = ("lake_table_details", "lake_tables_copy")
 
 
 def definitions(lake: str, has_metadata: bool) -> Iterator[str]:
@@ -55,15 +56,34 @@ def definitions(lake: str, has_metadata: bool) -> Iterator[str]:
         f"SELECT * FROM {SCHEMA}.lake_table_details_source"
     )
     yield (
+        # Copied once per snapshot too, after lake_table_details; lake_objects.py says
+        # when a session reads the copy.
+        f"CREATE OR REPLACE VIEW {SCHEMA}.lake_tables_copy_source AS "
+        f"{_tables(literal(lake))}"
+    )
+    yield (
+        f"CREATE OR REPLACE TABLE {SCHEMA}.lake_tables_copy AS "
+        f"SELECT * FROM {SCHEMA}.lake_tables_copy_source"
+    )
+    yield (
         # A table macro: as a view in the server's database the same query runs ~20x slower
         # (DuckDB 1.5.5 plans it differently).
         f"CREATE OR REPLACE MACRO {SCHEMA}.lake_tables() AS TABLE "
+        f"SELECT * FROM {SCHEMA}.lake_tables_copy WHERE {COPIES_ON} "
+        f"UNION ALL SELECT * FROM ({_tables('current_database()')}) WHERE NOT {COPIES_ON}"
+    )
+
+
+def _tables(database: str) -> str:
+    """The lake's tables with their column counts, comments and row estimates, read from
+    DuckDB's functions (which see a transaction's uncommitted tables)."""
+    return (
         "SELECT c.schema_name, c.table_name, "
         "c.column_count, d.comment, d.row_estimate FROM ("
         "SELECT schema_name, table_name, count(*) AS column_count FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND NOT internal "
+        f"WHERE database_name = {database} AND NOT internal "
         f"AND {visible('schema_name')} GROUP BY ALL) AS c "
         f"LEFT JOIN {SCHEMA}.lake_table_details AS d USING (schema_name, table_name) "
         "ANTI JOIN (SELECT schema_name, view_name AS table_name FROM duckdb_views() "
-        "WHERE database_name = current_database()) AS v USING (schema_name, table_name)"
+        f"WHERE database_name = {database}) AS v USING (schema_name, table_name)"
     )

@@ -19,6 +19,6 @@ def definitions() -> Iterator[str]:
         f"% {1 << 31} AS oid, "
         f"{SCHEMA}.relation_oid(schema_name, table_name) AS adrelid, "
         "column_index::SMALLINT AS adnum, column_default::VARCHAR AS adbin "
-        "FROM duckdb_columns() WHERE database_name = current_database() AND NOT internal "
+        f"FROM {SCHEMA}.lake_columns WHERE database_name = current_database() AND NOT internal "
         f"AND column_default <> 'NULL' AND {visible('schema_name')}"
     )

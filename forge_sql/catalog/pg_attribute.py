@@ -25,7 +25,7 @@ def definitions() -> Iterator[str]:
         "coalesce(t.typcollation, 0) AS attcollation, NULL::VARCHAR[] AS attacl, "
         "NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, "
         "NULL::VARCHAR AS attmissingval "
-        f"FROM duckdb_columns() AS c LEFT JOIN {SCHEMA}.pg_type_rows AS t "
+        f"FROM {SCHEMA}.lake_columns AS c LEFT JOIN {SCHEMA}.pg_type_rows AS t "
         f"ON t.oid = {SCHEMA}.type_oid(c.data_type) "
         "WHERE c.database_name = current_database() AND NOT c.internal "
         f"AND {visible('c.schema_name')}"

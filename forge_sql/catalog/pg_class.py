@@ -101,11 +101,20 @@ def macros() -> Iterator[str]:
     )
 
 
-def _granted(column: str, schema: str, name: str, default: object) -> str:
-    """The owner or ACL the server's grants record for a relation (forge_sql.catalog.roles)."""
+def _granted(column: str, default: object) -> str:
+    """The owner or ACL the server's grants record for a relation (forge_sql.catalog.roles),
+    from the row of relation_acl joined as ``a`` (see _ACL_JOIN)."""
+    return f"coalesce(a.{column}, {default})"
+
+
+def _acl_join(schema: str, name: str) -> str:
+    """relation_acl has one row per relation. A join rather than a subquery per column:
+    DuckDB plans each correlated subquery as a join of its own, which made binding and
+    optimizing pg_class several times slower (a BI tool's query names it two or three
+    times)."""
     return (
-        f"coalesce((SELECT a.{column} FROM {SCHEMA}.relation_acl AS a WHERE a.nspname = "
-        f"lower({schema}) AND a.relname = lower({name})), {default})"
+        f"LEFT JOIN {SCHEMA}.relation_acl AS a ON a.nspname = lower({schema}) "
+        f"AND a.relname = lower({name})"
     )
 
 
@@ -130,8 +139,8 @@ def definitions() -> Iterator[str]:
         reltuples="coalesce(t.row_estimate, -1)",
         hasindex="coalesce(k.indexes, 0) > 0",
         relkind="'r'",
-        owner=_granted("owner", "t.schema_name", "t.table_name", BOOTSTRAP_SUPERUSER),
-        acl=_granted("acl", "t.schema_name", "t.table_name", "NULL"),
+        owner=_granted("owner", BOOTSTRAP_SUPERUSER),
+        acl=_granted("acl", "NULL"),
         natts="t.column_count",
         checks="coalesce(k.checks, 0)",
         triggers="coalesce(k.foreign_keys, 0) > 0",
@@ -145,8 +154,8 @@ def definitions() -> Iterator[str]:
         hasindex="false",
         persistence="CASE WHEN v.temporary THEN 't' ELSE 'p' END",
         relkind="'v'",
-        owner=_granted("owner", "v.schema_name", "v.view_name", BOOTSTRAP_SUPERUSER),
-        acl=_granted("acl", "v.schema_name", "v.view_name", "NULL"),
+        owner=_granted("owner", BOOTSTRAP_SUPERUSER),
+        acl=_granted("acl", "NULL"),
         natts="v.column_count",
         checks=0,
     )
@@ -176,7 +185,8 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE VIEW {s}.pg_class AS "
         f"{tables} FROM {s}.lake_tables() AS t LEFT JOIN {s}.declared_counts AS k "
         f"ON k.relid = {s}.relation_oid(t.schema_name, t.table_name) "
-        f"UNION ALL {views} FROM duckdb_views() AS v "
+        f"{_acl_join('t.schema_name', 't.table_name')} "
+        f"UNION ALL {views} FROM {s}.lake_views AS v {_acl_join('v.schema_name', 'v.view_name')} "
         "WHERE v.database_name = current_database() AND NOT v.internal "
         f"AND {visible('v.schema_name')} "
         f"UNION ALL {indexes} FROM {s}.declared AS d WHERE d.kind IN ('p', 'u', 'i') "

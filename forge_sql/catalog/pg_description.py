@@ -21,12 +21,12 @@ def definitions() -> Iterator[str]:
         f"{_PG_CLASS}::BIGINT AS classoid, 0 AS objsubid, comment AS description "
         f"FROM {s}.lake_tables() WHERE comment IS NOT NULL AND comment <> '' "
         f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), {_PG_CLASS}, 0, comment "
-        f"FROM duckdb_views() WHERE {here} AND NOT internal AND {visible('schema_name')} "
+        f"FROM {s}.lake_views WHERE {here} AND NOT internal AND {visible('schema_name')} "
         f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name), {_PG_CLASS}, "
         "column_index, comment "
-        f"FROM duckdb_columns() WHERE {here} AND NOT internal AND {visible('schema_name')} "
+        f"FROM {s}.lake_columns WHERE {here} AND NOT internal AND {visible('schema_name')} "
         f"UNION ALL SELECT {s}.namespace_oid(schema_name), {_PG_NAMESPACE}, 0, comment "
-        f"FROM duckdb_schemas() WHERE {here} AND {visible('schema_name')}"
+        f"FROM {s}.lake_schemas WHERE {here} AND {visible('schema_name')}"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.obj_description(object_oid, catalog_name) AS ("

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA, literal, pg_type
+from forge_sql.catalog import SCHEMA, literal, pg_type, visible
 
 # [schema.]name with either part double-quoted (PostgreSQL's stringToQualifiedNameList).
 _QUALIFIED = r'^\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*(?:\.\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*)?$'
@@ -27,28 +27,31 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {s}.identifier(quoted, plain) AS "
         "CASE WHEN quoted <> '' THEN replace(quoted, '\"\"', '\"') ELSE lower(plain) END"
     )
-    # Relations of one schema by name: the catalog's own, tables, views, declared indexes.
-    # Reads lake_tables/duckdb_views() directly: the pg_class view would scan more.
+    # Relations by name: the catalog's own, tables, views, declared indexes; also what
+    # regclass output reads. One small view rather than pg_class joined to pg_namespace:
+    # each use is a subquery that DuckDB binds and flattens into a join of its own.
     yield (
-        f"CREATE OR REPLACE MACRO {s}.relation_lookup(nsp, rel) AS (SELECT first(oid) FROM ("
-        f"SELECT oid FROM {s}.catalog_relations WHERE nsp = 'pg_catalog' AND relname = rel "
-        f"UNION ALL SELECT {s}.relation_oid(schema_name, table_name) FROM {s}.lake_tables() "
-        "WHERE schema_name = nsp AND table_name = rel "
-        f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name) FROM duckdb_views() "
-        "WHERE database_name = current_database() AND schema_name = nsp AND view_name = rel "
-        f"UNION ALL SELECT index_oid FROM {s}.declared "
-        "WHERE schema_name = nsp AND name = rel AND kind IN ('p', 'u', 'i')))"
+        f"CREATE OR REPLACE VIEW {s}.relation_names AS "
+        f"SELECT {s}.relation_oid(schema_name, table_name) AS oid, schema_name AS nspname, "
+        f"table_name AS relname FROM {s}.lake_tables() "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), schema_name, view_name "
+        f"FROM {s}.lake_views WHERE database_name = current_database() AND NOT internal "
+        f"AND {visible('schema_name')} "
+        f"UNION ALL SELECT index_oid, schema_name, name FROM {s}.declared "
+        "WHERE kind IN ('p', 'u', 'i') "
+        f"UNION ALL SELECT oid, 'pg_catalog', relname FROM {s}.catalog_relations"
     )
     # An unqualified name is looked up in pg_catalog, then public, as with PostgreSQL's
-    # default search_path (pg_catalog is searched first implicitly).
+    # default search_path (pg_catalog is searched first implicitly): one lookup for both.
     part = {name: f"{s}.qualified_name(x).{name}" for name in ("q1", "p1", "q2", "p2")}
     first = f"{s}.identifier({part['q1']}, {part['p1']})"
     second = f"{s}.identifier({part['q2']}, {part['p2']})"
     yield (
-        f"CREATE OR REPLACE MACRO {s}.relation_oid_of(x) AS CASE "
-        f"WHEN {part['q2']} = '' AND {part['p2']} = '' THEN coalesce("
-        f"{s}.relation_lookup('pg_catalog', {first}), {s}.relation_lookup('public', {first})) "
-        f"ELSE {s}.relation_lookup({first}, {second}) END"
+        f"CREATE OR REPLACE MACRO {s}.relation_oid_of(x) AS (SELECT first(r.oid ORDER BY "
+        f"r.nspname = 'public') FROM {s}.relation_names AS r WHERE CASE "
+        f"WHEN {part['q2']} = '' AND {part['p2']} = '' THEN r.relname = {first} "
+        "AND r.nspname IN ('pg_catalog', 'public') "
+        f"ELSE r.nspname = {first} AND r.relname = {second} END)"
     )
     # '' answers NULL rather than an error: it is the stand-in value the engine describes
     # untyped parameters with (ADBC's ``$1::regclass``), and PostgreSQL rejects it anyway.
@@ -61,10 +64,9 @@ def definitions() -> Iterator[str]:
     # The name of a relation OID, schema-qualified unless on the search path.
     yield (
         f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS coalesce(("
-        "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname "
-        "ELSE n.nspname || '.' || c.relname END) "
-        f"FROM {s}.pg_class AS c JOIN {s}.pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE c.oid = x), x::VARCHAR)"
+        "SELECT first(CASE WHEN nspname IN ('public', 'pg_catalog') THEN relname "
+        f"ELSE nspname || '.' || relname END) FROM {s}.relation_names WHERE oid = x), "
+        "x::VARCHAR)"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
     # to_regclass/to_regtype: NULL where the cast raises (they answer the OID).

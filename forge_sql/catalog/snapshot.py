@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import duckdb
 
-from forge_sql.catalog import SCHEMA, declared, lake_tables
+from forge_sql.catalog import SCHEMA, declared, lake_objects, lake_tables
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.storage import meta
 
 # Each filled from the view "<name>_source", in this order (later ones read earlier ones).
-COPIES = (*lake_tables.MATERIALIZED, *declared.MATERIALIZED)
+COPIES = (*lake_objects.MATERIALIZED, *lake_tables.MATERIALIZED, *declared.MATERIALIZED)
 
 
 def latest(con: duckdb.DuckDBPyConnection, lake: str) -> int | None:

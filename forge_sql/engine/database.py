@@ -363,15 +363,17 @@ class Database:
             log.warning("role %r has an invalid SCRAM verifier; it cannot log in", user)
             return None
 
-    def refresh_catalog(self) -> None:
-        """Renew the catalog's copies (declared keys, table comments) when the lake has a
-        new snapshot (forge_sql.catalog.snapshot); called before catalog queries."""
+    def refresh_catalog(self) -> bool:
+        """Renew the catalog's copies (declared keys, table comments, the lake's columns)
+        when the lake has a new snapshot (forge_sql.catalog.snapshot); called before catalog
+        queries. True: the copies are those of the lake's latest snapshot, committed."""
         self.acl()
         with self._catalog_lock:
             latest = snapshot.latest(self._catalog_cursor, self.catalog)
             if latest is None or latest != self._catalog_snapshot:
                 snapshot.refresh(self._catalog_cursor, self.catalog)
                 self._catalog_snapshot = latest
+        return latest is not None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""

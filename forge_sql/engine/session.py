@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 import duckdb
 
 from forge_sql import errors
+from forge_sql.catalog import lake_objects
+from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     activity,
     batching,
@@ -145,6 +147,7 @@ class EngineSession:
         self._roles = RoleCommands(connection, database.catalog, database.checker)
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
+        self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         # What answers each kind of statement; the others run on DuckDB (_statement).
         self._by_kind: dict[str, Callable[[Plan, Sequence[object]], Result]] = {
@@ -385,6 +388,7 @@ class EngineSession:
         if plan.batch is not None and params and (block.implicit or block.status == "T"):
             return self._gather(plan, params)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
+            self._read_catalog_copies(False)
             declared = self._declarations.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
@@ -588,6 +592,9 @@ class EngineSession:
         sql = plan.sql
         if plan.at_parameters:
             sql, params = plan.bound(params)
+        self._read_catalog_copies(
+            not self.block.in_transaction and catalog_sql.needed(plan.statement.sql)
+        )
         connection = self._connection
         # Parsed once, when split or prepared: DuckDB runs that parse.
         cursor = connection.execute(sql if plan.parsed is None else plan.parsed, params)
@@ -635,6 +642,7 @@ class EngineSession:
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
+        self._read_catalog_copies(False)
         connection = self._connection
         select = copy.select_sql()
         description = connection.execute(select).description or ()
@@ -645,6 +653,19 @@ class EngineSession:
         )
         connection.stream(result)  # holding the catalog: _holding_catalog_for
         return result
+
+    def _read_catalog_copies(self, wanted: bool) -> None:
+        """Point the catalog views at the lake's objects as copied at its latest snapshot
+        (forge_sql.catalog.lake_objects), or at DuckDB's functions, which also see this
+        transaction's uncommitted changes; ``wanted`` only outside a transaction."""
+        if wanted:
+            wanted = self._database.refresh_catalog()
+        if wanted != self._catalog_copies:
+            value = "true" if wanted else "false"
+            self._connection.execute(
+                f"SET VARIABLE {lake_objects.VARIABLE} = {value}", interruptible=False
+            )
+            self._catalog_copies = wanted
 
     def apply_timezone(self) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""
