@@ -1,21 +1,19 @@
-"""Rewrite catalog SQL written for PostgreSQL into what the server.pgc emulation answers.
+"""Catalog SQL written for PostgreSQL, rewritten into what the server.pgc emulation answers
+(the rewrite pass's ``catalog`` slot; forge_sql.sql.postgres has the general rules).
 
 Works on DuckDB's tokens, so string literals and quoted identifiers are never touched:
 
 - ``pg_catalog.X`` -> ``server.pgc.X`` for the relations the emulation provides
   (catalog.PROVIDED); ``pg_catalog.f(...)`` -> ``f(...)``, which the session's search path
   resolves to the emulation's macro or DuckDB's built-in; ``::pg_catalog.text`` ->
-  ``::text``; ``OPERATOR(pg_catalog.~)`` -> ``~``; ``COLLATE pg_catalog.default`` dropped.
+  ``::text``; ``COLLATE pg_catalog.default`` dropped.
 - ``information_schema.X`` -> the emulation's PostgreSQL-typed views, for the X it provides.
 - ``X::regclass`` -> ``server.pgc.regclass(X)`` (the OID), ``X::regclass::text`` ->
   ``server.pgc.regclass_name(X)`` (the name); the same for regtype and regnamespace;
   ``X::regproc`` -> the function's name; ``X::regtype[]`` -> the list of type names.
   DuckDB has no OID-alias types: a VARCHAR alias would parse ``'t'::regclass`` but could
   not turn into an OID.
-- ``x ~ 'pattern'``: PostgreSQL's regular expression match finds the pattern anywhere,
-  DuckDB's ``~`` matches the whole string, so the literal pattern is widened.
-- ``'{a,b}'::text[]`` and ``= ANY('{a,b}')``: PostgreSQL's array literal in DuckDB's
-  list spelling ``'[a,b]'``.
+- ``FROM pg_partition_ancestors(x)``: the relation itself (there are no partitions).
 - ``proc.oid = typ.typreceive`` -> ``proc.proname = typ.typreceive``, and
   ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
   ``typreceive != '-'``: those columns are text, and ``-`` is how PostgreSQL prints the
@@ -25,6 +23,7 @@ Works on DuckDB's tokens, so string literals and quoted identifiers are never to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from forge_sql.catalog import (
@@ -34,7 +33,16 @@ from forge_sql.catalog import (
     SCHEMA,
     introspection,
 )
-from forge_sql.sql.statements import Statement, Token, tokenize
+from forge_sql.sql import postgres
+from forge_sql.sql import rewrite as rewriting
+from forge_sql.sql.rewrite import Edit, Rule, Source
+from forge_sql.sql.statements import Token, tokenize
+from forge_sql.sql.syntax import CLOSE as _CLOSE
+from forge_sql.sql.syntax import OPEN as _OPEN
+from forge_sql.sql.syntax import closing as _closing
+from forge_sql.sql.syntax import in_from as _in_from
+from forge_sql.sql.syntax import is_name as _is_name
+from forge_sql.sql.syntax import name as _name
 
 _REG_TYPES = {"regclass", "regtype", "regnamespace", "regproc", "regprocedure"}
 _TEXT_TYPES = {"text", "varchar", "name"}
@@ -49,16 +57,9 @@ _REGPROC_COLUMNS = {
     "typsubscript",
 }
 _EQUALITY = {"=", "!=", "<>"}
-_REGEX_OPERATORS = {"~", "!~", "~*", "!~*"}
-# Set-returning functions whose alias in FROM also names their one column in PostgreSQL.
-_SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
 # Tokens after which an operand is part of a larger expression, not a select-list item.
 _OPERATORS = {"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "*", "/", "AND", "OR",
               "NOT", "IN", "IS", "WHEN", "THEN", "ELSE", "CASE", "LIKE", "ANY", "ALL"}
-# PostgreSQL functions DuckDB has under another name (same arguments).
-_RENAMED = {"json_build_object": "json_object", "jsonb_build_object": "json_object"}
-# Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
-_SCALAR_FUNCTIONS = {"string_to_array", "regexp_split_to_array", "current_schemas"}
 _CLAUSES = {"SELECT", "WHERE", "ON", "GROUP", "ORDER", "HAVING", "SET", "RETURNING", "VALUES"}
 # Keywords that DuckDB's lexer reports for what reads as a function call.
 _FUNCTION_KEYWORDS = {
@@ -77,14 +78,10 @@ _FUNCTION_KEYWORDS = {
     "row",
     "array",
 }
-_OPEN = {"(", "["}
-_CLOSE = {")": "(", "]": "["}
-
-Edit = tuple[int, int, int, str]  # (start, end, order, text)
 
 
 def needed(sql: str) -> bool:
-    """Cheap pre-check for the session's hot path: only catalog SQL pays for tokenizing."""
+    """Cheap pre-check for the session's hot path: only catalog SQL pays for these rules."""
     return (
         "pg_" in sql  # pg_catalog, and pg_class & co. unqualified (catalog copies refresh)
         or "PG_" in sql
@@ -95,25 +92,16 @@ def needed(sql: str) -> bool:
     )
 
 
-def rewrite_statement(statement: Statement) -> Statement:
-    """``statement`` with its SQL rewritten (the same object when nothing changes)."""
-    sql = rewrite(statement.sql)
-    if sql == statement.sql:
-        return statement
-    return Statement(sql, statement.kind, tokenize(sql), statement.offset)
+def _introspection(source: Source) -> list[Edit]:
+    """asyncpg's type introspection query -> the emulation's (the whole text)."""
+    if introspection.is_asyncpg_lookup(source.tokens):
+        return [Edit(0, len(source.sql), introspection.QUERY)]
+    return []
 
 
-def reparse(sql: str) -> str:
-    """``sql`` as the session would execute it, for classifying statements DuckDB's parser
-    refuses (forge_sql.sql.statements.split)."""
-    return rewrite(sql) if needed(sql) else sql
-
-
-def rewrite(sql: str) -> str:
-    """``sql`` with the rewrites above applied (unchanged when none applies)."""
-    tokens = [t for t in tokenize(sql) if t.kind != "comment"]
-    if introspection.is_asyncpg_lookup(tokens):
-        return introspection.QUERY
+def _edits(source: Source) -> list[Edit]:
+    """Catalog names, reg* casts and regproc comparisons."""
+    sql, tokens = source.sql, source.tokens
     edits: list[Edit] = []
     index = 0
     while index < len(tokens):
@@ -126,14 +114,10 @@ def rewrite(sql: str) -> str:
                 function = _for_operand(function, tokens[first : index])
                 # Nested casts open at the same place: the outer one (later ::) first.
                 opening = f"{SCHEMA}.{function}(" if function else "("
-                edits.append((tokens[first].start, tokens[first].start, -index, opening))
-                edits.append((token.start, tokens[end_index].end, 0, ")"))
+                edits.append(Edit(tokens[first].start, tokens[first].start, opening, -index))
+                edits.append(Edit(token.start, tokens[end_index].end, ")"))
                 index = end_index + 1
                 continue
-        if _is_name(token) and _name(token) in _RENAMED and index + 1 < len(tokens) and (
-            tokens[index + 1].text == "(" and (index == 0 or tokens[index - 1].text != ".")
-        ):
-            edits.append((token.start, token.end, 0, _RENAMED[_name(token)]))
         if token.upper == "CAST":
             inner = _reg_cast_call(tokens, index, edits)
             if inner is not None:
@@ -143,32 +127,35 @@ def rewrite(sql: str) -> str:
         if skip:
             index += skip
             continue
-        if _is_name(token) and _name(token) in _SET_FUNCTIONS | _SCALAR_FUNCTIONS:
-            _function_in_from(tokens, index, edits)
-        elif _is_name(token) and _name(token) == "pg_partition_ancestors":
+        if _is_name(token) and _name(token) == "pg_partition_ancestors":
             _ancestors_in_from(sql, tokens, index, edits)
-        if token.text in _REGEX_OPERATORS and index + 1 < len(tokens):
-            operator = _regex_match(token.text, tokens[index + 1], edits)
-            if operator != token.text:
-                edits.append((token.start, token.end, 0, operator))
-        elif token.kind == "string_const":
-            _array_literal(tokens, index, edits)
-        elif _is_regproc_zero(tokens, index):
-            edits.append((token.start, token.end, 0, "'-'"))
+        if _is_regproc_zero(tokens, index):
+            edits.append(Edit(token.start, token.end, "'-'"))
         elif token.text == "=":
             _regproc_join(tokens, index, edits)
         index += 1
-    if not edits:
-        return sql
-    edits.sort(key=lambda e: (e[0], e[1] != e[0], e[2]))
-    pieces: list[str] = []
-    position = 0
-    for start, end, _, text in edits:
-        pieces.append(sql[position:start])
-        pieces.append(text)
-        position = end
-    pieces.append(sql[position:])
-    return "".join(pieces)
+    return edits
+
+
+_REG_WORD = re.compile(r"\breg(class|type|namespace|proc)", re.IGNORECASE)
+
+
+def _wanted(sql: str) -> bool:
+    """``needed``, or a reg* type named some other way (``CAST(x AS regclass)``)."""
+    return needed(sql) or _REG_WORD.search(sql) is not None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("asyncpg introspection", _introspection, needed),
+    Rule("catalog names", _edits, _wanted),
+)
+
+
+def rewrite(sql: str) -> str:
+    """``sql`` through the catalog and PostgreSQL rules (unchanged when none applies): what
+    a session runs for a catalog query without placeholders."""
+    source = Source.of(sql, tokenize(sql))
+    return rewriting.apply(sql, rewriting.edits(source, RULES + postgres.RULES))
 
 
 def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int:
@@ -186,84 +173,34 @@ def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> i
     after = tokens[index + 3] if index + 3 < len(tokens) else None
     if schema == "information_schema":
         if _is_name(member) and _name(member) in INFORMATION_PROVIDED:
-            edits.append((token.start, token.end, 0, INFORMATION_SCHEMA))
+            edits.append(Edit(token.start, token.end, INFORMATION_SCHEMA))
             return 3
         return 0
     if schema != "pg_catalog":
         return 0
-    if (
-        before is not None
-        and before.text == "("
-        and index >= 2
-        and tokens[index - 2].upper == "OPERATOR"
-        and after is not None
-        and after.text == ")"
-    ):
-        # OPERATOR(pg_catalog.~) -> ~
-        operator = member.text
-        if operator in _REGEX_OPERATORS and index + 4 < len(tokens):
-            operator = _regex_match(operator, tokens[index + 4], edits)
-        edits.append((tokens[index - 2].start, after.end, 0, operator))
-        return 4
     if before is not None and before.upper == "COLLATE":
-        edits.append((before.start, member.end, 0, ""))
+        edits.append(Edit(before.start, member.end, ""))
         return 3
     if not _is_name(member):
         return 0
+    if _name(member) == "pg_partition_ancestors" and _in_from(tokens, index + 2):
+        return 0  # the ancestors' call in FROM is replaced whole, schema included
     if _name(member) in PROVIDED:
-        edits.append((token.start, token.end, 0, SCHEMA))
+        edits.append(Edit(token.start, token.end, SCHEMA))
         return 3
     called = after is not None and after.text == "("
     typed = before is not None and (before.text == "::" or before.upper == "AS")
     if typed and _name(member) in _REG_TYPES:
         return 0  # a reg* cast: _reg_cast_call rewrites it whole
-    if called and _name(member) in _RENAMED:
-        edits.append((token.start, member.end, 0, _RENAMED[_name(member)]))
+    if called and _name(member) in postgres.RENAMED:
+        edits.append(Edit(token.start, member.end, postgres.RENAMED[_name(member)]))
         return 3
     if called or typed:
         # Functions resolve through the search path (the emulation, then DuckDB's own);
         # DuckDB knows PostgreSQL's type names unqualified only.
-        edits.append((token.start, member.start, 0, ""))
+        edits.append(Edit(token.start, member.start, ""))
         return 2
     return 0
-
-
-def _regex_match(operator: str, pattern: Token, edits: list[Edit]) -> str:
-    """PostgreSQL's ``~`` finds the pattern anywhere, DuckDB's ``~`` must match the whole
-    string: a literal pattern gets ``.*`` on both sides (``(?s)``: in PostgreSQL ``.`` also
-    matches a newline). Returns the DuckDB operator (``~*`` becomes ``~`` with ``(?i)``)."""
-    text = pattern.text
-    if pattern.kind != "string_const" or not text.startswith("'"):
-        return operator
-    flags = "is" if operator.endswith("*") else "s"
-    edits.append((pattern.start, pattern.end, 0, f"'(?{flags}).*(?:{text[1:-1]}).*'"))
-    return operator.rstrip("*")
-
-
-def _function_in_from(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
-    """A function call in FROM with an alias: ``generate_series(1, 3) s`` -> ``... s(s)``
-    (PostgreSQL lets ``s`` stand for the single column, DuckDB reads it as the whole row);
-    ``string_to_array(x, ',') s`` -> ``(SELECT string_to_array(x, ',') AS s) s`` (DuckDB
-    has no scalar functions in FROM)."""
-    close = _closing(tokens, index + 1)
-    if close is None or not _in_from(tokens, index):
-        return
-    alias = close + 1
-    if alias < len(tokens) and tokens[alias].upper == "AS":
-        alias += 1
-    if not (
-        alias < len(tokens)
-        and tokens[alias].kind == "identifier"
-        and (alias + 1 == len(tokens) or tokens[alias + 1].text not in ("(", "."))
-    ):
-        return
-    name = tokens[alias].text
-    if _name(tokens[index]) in _SET_FUNCTIONS:
-        edits.append((tokens[alias].end, tokens[alias].end, 0, f"({name})"))
-        return
-    start = index - 2 if index >= 2 and tokens[index - 1].text == "." else index
-    edits.append((tokens[start].start, tokens[start].start, 0, "(SELECT "))
-    edits.append((tokens[close].end, tokens[alias].end, 0, f" AS {name}) {name}"))
 
 
 def _ancestors_in_from(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
@@ -280,76 +217,7 @@ def _ancestors_in_from(sql: str, tokens: Sequence[Token], index: int, edits: lis
         "ORDINALITY",
     ]:
         end, row = close + 2, f"(SELECT {argument} AS relid, 1::BIGINT AS depth)"
-    edits.append((tokens[start].start, tokens[end].end, 0, row))
-
-
-def _closing(tokens: Sequence[Token], opening: int) -> int | None:
-    """Index of the parenthesis closing the one at ``opening``."""
-    if opening >= len(tokens) or tokens[opening].text != "(":
-        return None
-    depth = 0
-    for at in range(opening, len(tokens)):
-        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
-        if depth == 0:
-            return at
-    return None
-
-
-def _in_from(tokens: Sequence[Token], index: int) -> bool:
-    """The token at ``index`` stands in a FROM clause (of its own parenthesis level)."""
-    depth = 0
-    for at in range(index - 1, -1, -1):
-        text = tokens[at].text
-        if text == ")":
-            depth += 1
-        elif text == "(":
-            if depth == 0:
-                return False
-            depth -= 1
-        elif depth == 0 and tokens[at].upper in ("FROM", "JOIN"):
-            return True
-        elif depth == 0 and tokens[at].upper in _CLAUSES:
-            return False
-    return False
-
-
-def _array_literal(tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
-    """``'{a,b}'`` as an array: ``'[a,b]'``, typed as a list when nothing casts it."""
-    token = tokens[index]
-    text = token.text
-    if not (text.startswith("'{") and text.endswith("}'")) or "{" in text[2:-2]:
-        return
-    literal = "'[" + text[2:-2] + "]'"
-    after = tokens[index + 1] if index + 1 < len(tokens) else None
-    if after is not None and after.text == "::" and _casts_to_array(tokens, index + 2):
-        edits.append((token.start, token.end, 0, literal))
-        return
-    quantified = (
-        index >= 2 and tokens[index - 1].text == "(" and tokens[index - 2].upper in ("ANY", "ALL")
-    )
-    if quantified and after is not None and after.text == ")":
-        edits.append((token.start, token.end, 0, literal + "::VARCHAR[]"))
-
-
-def _casts_to_array(tokens: Sequence[Token], index: int) -> bool:
-    """A type name (maybe qualified) followed by ``[]`` starts at ``index``."""
-    while index + 1 < len(tokens) and tokens[index + 1].text == ".":
-        index += 2
-    return (
-        index + 2 < len(tokens) and tokens[index + 1].text == "[" and tokens[index + 2].text == "]"
-    )
-
-
-def _name(token: Token) -> str:
-    """An identifier as PostgreSQL resolves it: quoted keeps case, unquoted folds."""
-    text = token.text
-    if text.startswith('"') and text.endswith('"') and len(text) > 1:
-        return text[1:-1].replace('""', '"')
-    return text.lower()
-
-
-def _is_name(token: Token) -> bool:
-    return token.kind in ("identifier", "keyword") and token.text not in ("::",)
+    edits.append(Edit(tokens[start].start, tokens[end].end, row))
 
 
 def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
@@ -394,8 +262,8 @@ def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> in
         if name not in _REG_TYPES:
             return None
         function = _for_operand(f"{_reg(name)}_name", tokens[inner[0] + 1 : inner[1]])
-        edits.append((tokens[index].start, tokens[inner[0]].end, 0, f"{SCHEMA}.{function}("))
-        edits.append((tokens[inner[1] - 1].end, tokens[close].end, 0, ")"))
+        edits.append(Edit(tokens[index].start, tokens[inner[0]].end, f"{SCHEMA}.{function}("))
+        edits.append(Edit(tokens[inner[1] - 1].end, tokens[close].end, ")"))
         return inner[0] + 1
     if target not in _REG_TYPES:
         return None
@@ -404,8 +272,8 @@ def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> in
         function += "_name"
     function = _for_operand(function, tokens[open_at + 1 : as_at])
     opening = f"{SCHEMA}.{function}(" if function else "("
-    edits.append((tokens[index].start, tokens[open_at].end, 0, opening))
-    edits.append((tokens[as_at - 1].end, tokens[close].end, 0, ")"))
+    edits.append(Edit(tokens[index].start, tokens[open_at].end, opening))
+    edits.append(Edit(tokens[as_at - 1].end, tokens[close].end, ")"))
     return open_at + 1
 
 
@@ -532,7 +400,7 @@ def _regproc_join(tokens: Sequence[Token], index: int, edits: list[Edit]) -> Non
             and other.kind == "identifier"
             and _name(other) in _REGPROC_COLUMNS
         ):
-            edits.append((oid.start, oid.end, 0, "proname"))
+            edits.append(Edit(oid.start, oid.end, "proname"))
 
 
 def _is_regproc_zero(tokens: Sequence[Token], index: int) -> bool:

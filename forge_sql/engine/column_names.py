@@ -42,6 +42,12 @@ _KEYWORD_NAMES = {
     "OPERATOR_NULLIF": "nullif",
 }
 
+# A select list of constants only (``SELECT 1``, ``SELECT 'a', 2.5``): each is ?column?, no
+# parse needed (the most common statement a pool or a health check sends).
+_CONSTANTS = re.compile(
+    r"\s*SELECT\s+(?:\d+(?:\.\d*)?|'[^'\\]*')(?:\s*,\s*(?:\d+(?:\.\d*)?|'[^'\\]*'))*\s*;?\s*",
+    re.IGNORECASE,
+)
 _NO_LOCATION = 2**63  # DuckDB's query_location of nodes without a place in the text
 _lock = threading.Lock()
 _parser: duckdb.DuckDBPyConnection | None = None
@@ -58,6 +64,8 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
     matched to the columns (several ``*``, not a SELECT)."""
     if not needed(names):
         return list(names)
+    if _CONSTANTS.fullmatch(sql):
+        return [UNNAMED] * len(names)
     select_list = _select_list(sql)
     if select_list is None:
         return list(names)

@@ -54,7 +54,11 @@ class Connection:
         self._timezone = ""
 
     def execute(
-        self, sql: str, params: Sequence[object] | None = None, *, interruptible: bool = True
+        self,
+        sql: str | duckdb.Statement,
+        params: Sequence[object] | None = None,
+        *,
+        interruptible: bool = True,
     ) -> duckdb.DuckDBPyConnection:
         """Run ``sql`` on the cursor; its result is then read from ``raw``.
 

@@ -5,7 +5,8 @@ PostgreSQL clients (asyncpg, pgjdbc) encode arguments by the types ParameterDesc
 reports. PostgreSQL infers them from context; this module does the same for the common
 contexts (comparison with a column, INSERT ... VALUES, UPDATE ... SET, LIMIT/OFFSET, casts)
 and rewrites each typed placeholder as ``CAST($n AS type)`` so that describing and executing
-the statement agree on every type.
+the statement agree on every type: the rewrite pass's ``parameters`` slot, whose edits are
+applied together with the statement's others (forge_sql.sql.rewrite).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from forge_sql.seam import oids
-from forge_sql.sql import types
+from forge_sql.sql import rewrite, types
+from forge_sql.sql.rewrite import Edit
 from forge_sql.sql.statements import Statement, Token
 
 _PARAM = re.compile(r"\$(\d+)$")
@@ -70,7 +72,7 @@ class Parameters:
     """What Describe reports for the placeholders, and the SQL to run with them."""
 
     oids: tuple[int, ...]
-    sql: str
+    sql: str  # the statement's text for DuckDB, its rewrite edits and these casts applied
     # Values to describe the statement with, typed as execution will bind them: NULL where
     # the placeholder is cast, a string where it is bound as text, a Decimal for numeric.
     stand_ins: tuple[object, ...] = ()
@@ -84,7 +86,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     count = max((n for n, _ in places), default=0)
     count = max(count, len(given))
     if count == 0:
-        return Parameters((), statement.sql)
+        return Parameters((), statement.for_duckdb)
     declared = [
         given[i] if i < len(given) and given[i] not in (0, oids.UNKNOWN) else 0
         for i in range(count)
@@ -116,12 +118,13 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             result_oids.append(oid or _param_oid(column_type))
         else:
             result_oids.append(oids.TEXT)
-    starts = [(number, tokens[index].start) for number, index in places]
     for number in (*cast_to, *explicit):
         stand_ins[number] = None
     values = tuple(stand_ins.get(n, "") for n in range(1, count + 1))
     casts = tuple(cast_to.get(n) for n in range(1, count + 1))
-    return Parameters(tuple(result_oids), _rewrite(statement.sql, starts, cast_to), values, casts)
+    edits = _cast_edits(tokens, places, cast_to)
+    sql = rewrite.apply(statement.sql, statement.edits + edits) if edits else statement.for_duckdb
+    return Parameters(tuple(result_oids), sql, values, casts)
 
 
 def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
@@ -323,29 +326,34 @@ def _infer_insert(
                 inferred.setdefault(int(match.group(1)), type_name)
 
 
-def _rewrite(sql: str, starts: list[tuple[int, int]], cast_to: dict[int, str]) -> str:
-    """Replace each typed ``$n`` (at its token's offset) with ``CAST($n AS type)``."""
-    if not cast_to:
-        return sql
-    pieces = []
-    last = 0
-    for number, start in sorted(starts, key=lambda place: place[1]):
+def _cast_edits(
+    tokens: Sequence[Token], places: list[tuple[int, int]], cast_to: dict[int, str]
+) -> tuple[Edit, ...]:
+    """Each typed ``$n`` as ``CAST($n AS type)``: insertions around the placeholder, so that
+    edits of the same token (time travel's literals) and wrapping rules compose."""
+    edits: list[Edit] = []
+    for number, index in places:
         target = cast_to.get(number)
-        if target is None:
-            continue
-        pieces.append(sql[last:start])
-        pieces.append(f"CAST(${number} AS {target})")
-        last = start + len(f"${number}")
-    pieces.append(sql[last:])
-    return "".join(pieces)
+        if target is not None:
+            edits.append(Edit(tokens[index].start, tokens[index].start, "CAST("))
+            edits.append(Edit(tokens[index].end, tokens[index].end, f" AS {target})"))
+    return tuple(edits)
 
 
-def adapt_arrays(sql: str, casts: Sequence[str | None], params: Sequence[object]) -> str:
-    """``sql`` with a cast of as many dimensions as each array value has.
+def cast_edits(tokens: Sequence[Token], casts: Sequence[str | None]) -> tuple[Edit, ...]:
+    """The edits casting each ``$n`` to ``casts[n - 1]`` (None: left as it is)."""
+    tokens = [t for t in tokens if t.kind != "comment"]
+    cast_to = {n: c for n, c in enumerate(casts, start=1) if c is not None}
+    return _cast_edits(tokens, _placeholders(tokens), cast_to)
+
+
+def array_casts(casts: Sequence[str | None], params: Sequence[object]) -> tuple[str | None, ...]:
+    """``casts`` with as many dimensions as each array value has.
 
     PostgreSQL's array types cover every dimension (``{{1,2},{3,4}}`` is an int4[]), DuckDB's
     do not: a value nested deeper than its placeholder's cast gets a deeper cast.
     """
+    adapted = list(casts)
     for index, target in enumerate(casts):
         if not target or not target.endswith("[]") or index >= len(params):
             continue
@@ -353,9 +361,8 @@ def adapt_arrays(sql: str, casts: Sequence[str | None], params: Sequence[object]
         if isinstance(value, list):
             missing = _depth(value) - target.count("[]")
             if missing > 0:
-                placeholder = f"CAST(${index + 1} AS {target})"
-                sql = sql.replace(placeholder, f"CAST(${index + 1} AS {target}{'[]' * missing})")
-    return sql
+                adapted[index] = target + "[]" * missing
+    return tuple(adapted)
 
 
 def _depth(value: list[object]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import duckdb
@@ -15,17 +15,18 @@ from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     batching,
     column_names,
-    literals,
     sql_cursors,
     storage_calls,
     timetravel,
 )
 from forge_sql.engine import params as parameters
+from forge_sql.engine.rules import RULES
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
-from forge_sql.sql import configuration
-from forge_sql.sql.statements import Statement, classify
+from forge_sql.sql import rewrite
+from forge_sql.sql.rewrite import Edit
+from forge_sql.sql.statements import Statement, classify, tokenize
 from forge_sql.sql.types import column
 
 
@@ -33,16 +34,38 @@ from forge_sql.sql.types import column
 class Plan:
     """The engine's state behind a PreparedStatement."""
 
-    statement: Statement
+    statement: Statement  # as rewritten for DuckDB (the client's when no rule applied)
     sql: str  # with typed placeholders cast
     param_count: int
     describe_values: tuple[object, ...] = ()
     batch: batching.InsertShape | None = None  # a single-row INSERT of placeholders
     casts: tuple[str | None, ...] = ()
     query: Statement | None = None  # DECLARE: the cursor's query
-    arrays: bool = False  # a placeholder is cast to a list type (params.adapt_arrays)
+    arrays: bool = False  # a placeholder is cast to a list type (params.array_casts)
     superuser_only: bool = False  # storage maintenance (storage_calls.needs_superuser)
     at_parameters: bool = False  # placeholders in AT (VERSION => $n): see engine.timetravel
+    # DuckDB's parse of ``sql`` when nothing changes it at Bind: executed as parsed.
+    parsed: duckdb.Statement | None = field(default=None, compare=False, repr=False)
+    source: Statement | None = None  # the client's statement, with the pass's edits
+
+    def bound(
+        self, params: Sequence[object], *, travel: bool = True, drop: bool = False
+    ) -> tuple[str, list[object]]:
+        """The SQL and values to run with ``params``: the statement's edits, placeholder
+        casts as deep as the array values are, and (``travel``) time travel's literals
+        (``drop``: its clauses removed) spliced into the client's text at once."""
+        source = self.source
+        if source is None:
+            return self.sql, list(params)
+        casts = parameters.array_casts(self.casts, params) if self.arrays else self.casts
+        edits: list[Edit] = []
+        values = list(params)
+        if travel and self.at_parameters:
+            # First, so that they win over the casts inside a dropped clause.
+            edits, values = timetravel.edits(source.tokens, params, drop=drop)
+        edits.extend(source.edits)
+        edits.extend(parameters.cast_edits(source.tokens, casts))
+        return rewrite.apply(source.sql, edits), values
 
     def locate(self, error: errors.ForgeError) -> errors.ForgeError:
         """Make the error position count from the start of the client's query string."""
@@ -91,7 +114,7 @@ class Planner:
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
-            command = configuration.parse(statement.sql)
+            command = statement.command
             if command is not None and command.verb == "SHOW":
                 columns = tuple(column(n, "VARCHAR") for n in show_names(command))
             return PreparedStatement(
@@ -113,10 +136,14 @@ class Planner:
         columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
             self._session.refresh_catalog()
-            statement = catalog_sql.rewrite_statement(statement)
-        if literals.needed(statement.sql):
-            statement = literals.rewrite_statement(statement)
         resolved = parameters.resolve(statement, given, self._column_types)
+        at_parameters = bool(resolved.oids) and timetravel.has_parameters(statement.tokens)
+        parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
+        source = statement
+        if statement.rewritten is not None:
+            # What runs, for what reads the text after planning (privileges, column names).
+            rewritten = statement.rewritten
+            statement = Statement(rewritten, statement.kind, tokenize(rewritten), statement.offset)
         plan = Plan(
             statement,
             resolved.sql,
@@ -126,7 +153,9 @@ class Planner:
             resolved.casts,
             arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
             superuser_only=superuser_only,
-            at_parameters=bool(resolved.oids) and timetravel.has_parameters(statement.tokens),
+            at_parameters=at_parameters,
+            parsed=None if at_parameters else parsed,
+            source=source,
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -143,7 +172,7 @@ class Planner:
         values = list(plan.describe_values)
         sql = plan.sql
         if plan.at_parameters:
-            sql, values = timetravel.bind(sql, values, drop=True)
+            sql, values = plan.bound(values, drop=True)
         try:
             relation = self._cursor.sql(sql, params=values or None)
             names, kinds = relation.columns, relation.types
@@ -178,7 +207,7 @@ class Planner:
             return PreparedStatement(statement.sql, tuple(given), columns, plan)
         declare = sql_cursors.parse_declare(statement)
         try:
-            query = classify(declare.query, catalog_sql.reparse)
+            query = classify(declare.query, RULES)
         except errors.ForgeError as exc:
             if exc.position is not None:
                 exc.position += declare.offset + statement.offset  # from the query's start
@@ -198,6 +227,7 @@ class Planner:
             casts=inner_plan.casts,
             query=inner_plan.statement,
             arrays=inner_plan.arrays,
+            source=inner_plan.source,
         )
         return PreparedStatement(statement.sql, inner.param_oids, None, plan)
 

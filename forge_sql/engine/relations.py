@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from forge_sql import errors
-from forge_sql.sql.statements import Statement, Token, classify, identifier
+from forge_sql.sql.statements import Statement, Token, identifier, tail
 
 # Actions: aclitem letters for what a relation privilege allows, and the rest.
 READ, INSERT, UPDATE, DELETE, TRUNCATE = "r", "a", "w", "d", "D"
@@ -515,6 +515,6 @@ def _inner_statement(statement: Statement) -> Statement | None:
     if start >= len(tokens):
         return None
     try:
-        return classify(statement.sql[tokens[start].start :])
+        return tail(statement, start)
     except errors.ForgeError:
         return Statement("?", "UNKNOWN", tokens[start:])

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import duckdb
 
 from forge_sql import catalog, errors
-from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.sql.statements import Statement, Token, classify
+from forge_sql.engine.rules import RULES
+from forge_sql.sql.statements import Statement, Token, tail
 
 _HINT = "forge-sql clients read and write data through SQL and COPY over the connection only."
 
@@ -314,12 +314,14 @@ def _refuse(reason: str) -> errors.ForgeError:
 def _nested(statement: Statement) -> Iterator[Statement]:
     """The statement, then the statements PREPARE ... AS and EXPLAIN [ANALYZE] wrap."""
     yield statement
-    inner = _inner_sql(statement)
-    if inner:
-        yield from _nested(classify(inner, catalog_sql.reparse))
+    inner = _inner_start(statement)
+    if inner is not None:
+        # From the tokens made once (forge_sql.sql.statements.tail), not the text again.
+        yield from _nested(tail(statement, statement.tokens.index(inner), RULES))
 
 
-def _inner_sql(statement: Statement) -> str | None:
+def _inner_start(statement: Statement) -> Token | None:
+    """The first token of the statement PREPARE ... AS or EXPLAIN holds."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
     if not tokens:
         return None
@@ -327,7 +329,8 @@ def _inner_sql(statement: Statement) -> str | None:
     if statement.kind == "PREPARE" or first == "PREPARE":
         for token in tokens[1:]:
             if token.upper == "AS":
-                return statement.sql[token.end:]
+                following = tokens.index(token) + 1
+                return tokens[following] if following < len(tokens) else None
         return None
     if statement.kind == "EXPLAIN" or first == "EXPLAIN":
         index = 1
@@ -341,7 +344,7 @@ def _inner_sql(statement: Statement) -> str | None:
         while index < len(tokens) and tokens[index].upper in ("ANALYZE", "VERBOSE"):
             index += 1
         if index < len(tokens):
-            return statement.sql[tokens[index].start:]
+            return tokens[index]
     return None
 
 

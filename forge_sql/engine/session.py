@@ -27,9 +27,7 @@ from forge_sql.engine import (
     session_settings,
     sql_cursors,
     storage_calls,
-    timetravel,
 )
-from forge_sql.engine import params as parameters
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
@@ -37,6 +35,7 @@ from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
+from forge_sql.engine.rules import RULES
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.seam.backend import (
@@ -178,11 +177,11 @@ class EngineSession:
     def split(self, sql: str) -> list[PreparedStatement]:
         return [
             self._planner.plan(statement, (), describe=False)
-            for statement in split(sql, catalog_sql.reparse)
+            for statement in split(sql, RULES)
         ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        return self._planner.plan(classify(sql, catalog_sql.reparse), param_oids, describe=True)
+        return self._planner.plan(classify(sql, RULES), param_oids, describe=True)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
@@ -204,7 +203,7 @@ class EngineSession:
                 f"but prepared statement requires {plan.param_count}"
             )
         if plan.arrays and params:
-            sql = parameters.adapt_arrays(plan.sql, plan.casts, params)
+            sql = plan.bound(params, travel=False)[0]
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
@@ -608,12 +607,13 @@ class EngineSession:
     def _run(self, plan: Plan, params: Sequence[object]) -> Result:
         sql = plan.sql
         if plan.at_parameters:
-            sql, params = timetravel.bind(sql, params)
+            sql, params = plan.bound(params)
         self._read_catalog_copies(
             not self.block.in_transaction and catalog_sql.needed(plan.statement.sql)
         )
         connection = self._connection
-        cursor = connection.execute(sql, params)
+        # Parsed once, when split or prepared: DuckDB runs that parse.
+        cursor = connection.execute(sql if plan.parsed is None else plan.parsed, params)
         statement = plan.statement
         block = self.block
         if block.status == "T" and statement.kind not in _READS:

@@ -50,7 +50,7 @@ class SessionCommands:
         return names
 
     def setting(self, statement: Statement) -> Result:
-        command = configuration.parse(statement.sql)
+        command = statement.command  # parsed once, by forge_sql.sql.statements
         assert command is not None
         if command.verb == "SHOW":
             names = show_names(command)

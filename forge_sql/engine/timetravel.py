@@ -3,7 +3,8 @@
 DuckDB reads the snapshot of ``AT (VERSION => ...)`` / ``AT (TIMESTAMP => ...)`` when it
 binds the query, before prepared-statement values exist, so a placeholder there is bound
 as NULL. The server writes those values into the SQL as literals instead, and renumbers
-the placeholders left.
+the placeholders left: edits of the rewrite pass made at Bind, when the values are known
+(forge_sql.engine.plans.Plan.bound).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import datetime
 from collections.abc import Sequence
 from decimal import Decimal
 
-from forge_sql.sql.statements import Token, tokenize
+from forge_sql.sql.rewrite import Edit
+from forge_sql.sql.statements import Token
 
 _CLAUSE_WORDS = ("VERSION", "TIMESTAMP")
 
@@ -47,14 +49,15 @@ def _number(token: Token) -> int | None:
     return None
 
 
-def bind(sql: str, params: Sequence[object], *, drop: bool = False) -> tuple[str, list[object]]:
-    """``sql`` with the AT clauses' placeholders replaced by literals of ``params``
-    (or, with ``drop``, the clauses removed, to describe the current version), and the
-    other placeholders renumbered; returns the SQL and the values still to bind."""
-    tokens = tokenize(sql)
+def edits(
+    tokens: Sequence[Token], params: Sequence[object], *, drop: bool = False
+) -> tuple[list[Edit], list[object]]:
+    """Edits writing the AT clauses' placeholders as literals of ``params`` (or, with
+    ``drop``, removing the clauses, to describe the current version) and renumbering the
+    other placeholders; and the values still to bind."""
+    tokens = [t for t in tokens if t.kind != "comment"]
     clauses = _clauses(tokens)
     inside = {i for first, last in clauses for i in range(first, last + 1)}
-    removed = {i for first, last in clauses for i in range(first, last + 1)} if drop else set()
     kept = sorted(
         {
             n
@@ -63,24 +66,19 @@ def bind(sql: str, params: Sequence[object], *, drop: bool = False) -> tuple[str
         }
     )
     renumber = {old: new for new, old in enumerate(kept, start=1)}
-    pieces: list[str] = []
-    last = 0
+    found: list[Edit] = []
+    if drop:
+        found.extend(Edit(tokens[first].start, tokens[last].end, "") for first, last in clauses)
     for index, token in enumerate(tokens):
         number = _number(token)
-        if index in removed:
-            pieces.append(sql[last : token.start])
-            last = token.end
+        if number is None or (drop and index in inside):
             continue
-        if number is None:
-            continue
-        pieces.append(sql[last : token.start])
         if index in inside:
-            pieces.append(literal(params[number - 1] if number <= len(params) else None))
-        else:
-            pieces.append(f"${renumber.get(number, number)}")
-        last = token.end
-    pieces.append(sql[last:])
-    return "".join(pieces), [params[n - 1] for n in kept]
+            value = params[number - 1] if number <= len(params) else None
+            found.append(Edit(token.start, token.end, literal(value)))
+        elif renumber.get(number, number) != number:
+            found.append(Edit(token.start, token.end, f"${renumber[number]}"))
+    return found, [params[n - 1] for n in kept]
 
 
 def literal(value: object) -> str:

@@ -1,19 +1,21 @@
-"""Statement splitting and classification: kind and command tag."""
+"""Statement splitting and classification: kind and command tag, tokens made once, the
+rewrite pass's edits, and DuckDB's parse of what will run."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import duckdb
 
 from forge_sql import errors
-from forge_sql.sql import configuration
+from forge_sql.sql import configuration, rewrite
 from forge_sql.sql.duckdb_errors import translate
+from forge_sql.sql.rewrite import Edit, Rules, Source
+from forge_sql.sql.tokens import Token, tokenize
 
-T = TypeVar("T")
+__all__ = ["Statement", "Token", "classify", "identifier", "is_role_command", "split",
+           "tokenize"]
 
 _CREATE_OBJECTS = {
     "TABLE",
@@ -29,18 +31,6 @@ _CREATE_OBJECTS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Token:
-    start: int
-    end: int
-    kind: str  # identifier, numeric_const, string_const, operator, keyword, comment
-    text: str
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper()
-
-
-@dataclass(frozen=True, slots=True)
 class Statement:
     """One SQL statement as the engine sees it."""
 
@@ -48,6 +38,18 @@ class Statement:
     kind: str  # DuckDB StatementType name: SELECT, INSERT, TRANSACTION, SET, ...
     tokens: tuple[Token, ...]
     offset: int = 0  # where the statement starts in the query string it came from
+    # The rewrite pass's edits of ``sql`` (on its token offsets), and their result.
+    edits: tuple[Edit, ...] = ()
+    rewritten: str | None = None
+    # SET/SHOW/RESET of a PostgreSQL parameter: the command, parsed once here.
+    command: configuration.SettingCommand | None = None
+    # DuckDB's parse of ``rewritten or sql``: executed as is, not parsed again.
+    parsed: duckdb.Statement | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def for_duckdb(self) -> str:
+        """The text DuckDB runs: the client's, rewritten."""
+        return self.sql if self.rewritten is None else self.rewritten
 
     @property
     def words(self) -> list[str]:
@@ -84,81 +86,9 @@ class Statement:
         return words[0] if words else kind
 
 
-def tokenize(sql: str) -> tuple[Token, ...]:
-    """DuckDB's lexer (comments dropped), with each token's text."""
-    starts = duckdb.tokenize(sql)
-    if not sql.isascii():
-        starts = _character_offsets(sql, starts)
-    tokens = []
-    for index, (start, kind) in enumerate(starts):
-        end = starts[index + 1][0] if index + 1 < len(starts) else len(sql)
-        text = sql[start:end]
-        if kind.name == "identifier" and text.startswith('"'):
-            quoted = _QUOTED.match(text)
-            text = quoted.group(0) if quoted else text
-        elif kind.name == "string_const":
-            text = text[: _string_end(text)]
-        else:
-            # The lexer gives starts only: cut at trailing white space or a comment.
-            text = _TOKEN_END.split(text, maxsplit=1)[0]
-        text = text.rstrip()
-        tokens.append(Token(start, start + len(text), kind.name, text))
-    return tuple(tokens)
-
-
-_TOKEN_END = re.compile(r"\s|--|/\*")
-_DOLLAR_TAG = re.compile(r"\$[A-Za-z_0-9]*\$")
-
-
-def _string_end(text: str) -> int:
-    """Length of the string literal at the start of ``text`` (what follows may be a
-    comment): '...' with '' inside, E'...' with backslash escapes, or $tag$...$tag$."""
-    dollar = _DOLLAR_TAG.match(text)
-    if dollar is not None:
-        end = text.find(dollar.group(0), dollar.end())
-        return len(text) if end < 0 else end + len(dollar.group(0))
-    quote = text.find("'")
-    if quote < 0:
-        return len(text)
-    backslash = text[:quote].upper().endswith("E")
-    index = quote + 1
-    while index < len(text):
-        char = text[index]
-        if backslash and char == "\\":
-            index += 2
-            continue
-        if char == "'":
-            if text[index + 1 : index + 2] == "'":
-                index += 2
-                continue
-            return index + 1
-        index += 1
-    return len(text)
-# A quoted identifier may hold spaces; "" inside it is an escaped quote.
-_QUOTED = re.compile(r'"(?:[^"]|"")*"?')
-
-
-def _character_offsets(sql: str, starts: list[tuple[int, T]]) -> list[tuple[int, T]]:
-    """DuckDB's lexer counts UTF-8 bytes; Python strings count characters."""
-    encoded = sql.encode()
-    converted = []
-    byte, char = 0, 0
-    for start, kind in starts:
-        char += len(encoded[byte:start].decode())
-        byte = start
-        converted.append((char, kind))
-    return converted
-
-
-# Rewrites SQL that DuckDB's parser refuses into what the session would execute (for
-# classification only), or returns it unchanged.
-Reparse = Callable[[str], str]
-
-
-def split(sql: str, reparse: Reparse | None = None) -> list[Statement]:
-    """Statements of a simple-query string, in order, split at top-level semicolons.
-    ``reparse``: a statement DuckDB's parser refuses is classified by what it rewrites it
-    to (the pg_catalog emulation's ``OPERATOR(pg_catalog.~)``, ``::pg_catalog.text``)."""
+def split(sql: str, rules: Rules = ()) -> list[Statement]:
+    """Statements of a simple-query string, in order, split at top-level semicolons, each
+    rewritten by ``rules`` (forge_sql.sql.rewrite) and parsed by DuckDB once."""
     tokens = tokenize(sql)
     pieces: list[Statement] = []
     first = 0
@@ -166,21 +96,17 @@ def split(sql: str, reparse: Reparse | None = None) -> list[Statement]:
         if token.kind == "operator" and token.text.startswith(";"):
             if index > first:
                 pieces.append(
-                    _statement(
-                        sql, tokens[first].start, token.start, tokens[first:index], reparse
-                    )
+                    _statement(sql, tokens[first].start, token.start, tokens[first:index], rules)
                 )
             first = index + 1
     if first < len(tokens):
-        pieces.append(
-            _statement(sql, tokens[first].start, len(sql), tokens[first:], reparse)
-        )
+        pieces.append(_statement(sql, tokens[first].start, len(sql), tokens[first:], rules))
     return pieces
 
 
-def classify(sql: str, reparse: Reparse | None = None) -> Statement:
+def classify(sql: str, rules: Rules = ()) -> Statement:
     """One statement (a Parse message): more than one is an error, as in PostgreSQL."""
-    statements = split(sql, reparse)
+    statements = split(sql, rules)
     if len(statements) > 1:
         raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
     if not statements:
@@ -188,43 +114,64 @@ def classify(sql: str, reparse: Reparse | None = None) -> Statement:
     return statements[0]
 
 
+def tail(statement: Statement, index: int, rules: Rules = ()) -> Statement:
+    """The statement starting at token ``index`` of ``statement`` (what EXPLAIN or PREPARE
+    ... AS holds), from the tokens already made; its offset counts from ``statement``'s."""
+    first = statement.tokens[index].start
+    return _statement(statement.sql, first, len(statement.sql), statement.tokens[index:], rules)
+
+
 def _statement(
-    query: str, start: int, end: int, tokens: Sequence[Token], reparse: Reparse | None
+    query: str, start: int, end: int, tokens: Sequence[Token], rules: Rules
 ) -> Statement:
     sql = query[start:end]
     shifted = tuple(Token(t.start - start, t.end - start, t.kind, t.text) for t in tokens)
-    kind = _server_kind(sql, shifted)
-    if kind is None:
-        try:
-            parsed = _parse(sql, reparse)
-        except duckdb.Error as exc:
-            error = translate(exc, sql)
-            if error.position is not None:
-                error.position += start
-            raise error from exc
-        kind = parsed[0].type.name if parsed else "EMPTY"
-    return Statement(sql, kind, shifted, start)
-
-
-def _parse(sql: str, reparse: Reparse | None) -> list[duckdb.Statement]:
-    """DuckDB's parse of ``sql``, or of what ``reparse`` makes of it."""
+    command = None
+    if shifted[0].upper in ("SET", "SHOW", "RESET"):
+        command = configuration.parse(sql)
+    kind = _server_kind(shifted, command)
+    if kind is not None:
+        return Statement(sql, kind, shifted, start, command=command)
+    edits = rewrite.edits(Source.of(sql, shifted), rules) if rules else ()
+    rewritten = rewrite.apply(sql, edits) if edits else None
     try:
+        parsed = _parse(sql, rewritten)
+    except duckdb.Error as exc:
+        error = translate(exc, sql)
+        if error.position is not None:
+            error.position += start
+        raise error from exc
+    if len(parsed) != 1:
+        kind = parsed[0].type.name if parsed else "EMPTY"
+        return Statement(sql, kind, shifted, start, edits, rewritten)
+    return Statement(sql, parsed[0].type.name, shifted, start, edits, rewritten, None, parsed[0])
+
+
+def _parse(sql: str, rewritten: str | None) -> list[duckdb.Statement]:
+    """DuckDB's parse of the text that will run; when the rewritten text does not parse,
+    the client's own text's error (its positions are the client's)."""
+    if rewritten is None:
         return duckdb.extract_statements(sql)
-    except duckdb.ParserException:
-        rewritten = reparse(sql) if reparse is not None else sql
-        if rewritten == sql:
-            raise
+    try:
         return duckdb.extract_statements(rewritten)
+    except duckdb.ParserException as exc:
+        try:
+            duckdb.extract_statements(sql)
+        except duckdb.ParserException:
+            raise
+        raise translate(exc, None) from exc
 
 
-def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
+def _server_kind(
+    tokens: Sequence[Token], command: configuration.SettingCommand | None
+) -> str | None:
     """Kinds the server answers itself (PostgreSQL syntax DuckDB's parser refuses)."""
     first = tokens[0].upper
     if first in ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"):
         return "TRANSACTION"
     if first in ("SAVEPOINT", "RELEASE"):
         return "TRANSACTION"
-    if first in ("SET", "SHOW", "RESET") and configuration.parse(sql):
+    if command is not None:
         return "SETTING"
     if first in ("DEALLOCATE", "DISCARD", "CLOSE", "LISTEN", "UNLISTEN", "NOTIFY"):
         return "SESSION"
@@ -237,6 +184,7 @@ def _server_kind(sql: str, tokens: Sequence[Token]) -> str | None:
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
         return "COPY"  # PostgreSQL's option syntax, which DuckDB's parser refuses
     return None
+
 
 def is_role_command(tokens: Sequence[Token]) -> bool:
     """CREATE ROLE, GRANT, REVOKE, ALTER DEFAULT PRIVILEGES ...: answered by the server

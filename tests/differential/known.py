@@ -205,11 +205,6 @@ PENDING: tuple[Pending, ...] = (
                                           r"concatenate (lists of )?types",
                                           o.forge.error[2]) is not None)
                         and (o.pg.error is None or o.pg.error[1] != "42883"))))),
-    Pending("regex operators", "~ matches the whole string in DuckDB (PostgreSQL: anywhere); "
-            "~*, !~ and !~* do not exist",
-            lambda o, d: (d.kind in ERROR_KINDS and forge_error(
-                o, r"Function with name (~\*|!~\*?) does not exist", "42883"))
-            or results_differ_with("pattern:regex")(o, d)),
     Pending("integer overflow not detected", "a cast of a float to an integer type out of "
             "range gives NULL or wraps in DuckDB; PostgreSQL raises 22003",
             lambda o, d: d.kind == "error_only_pg" and pg_error(

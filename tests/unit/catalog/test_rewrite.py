@@ -135,3 +135,8 @@ def test_adbc_type_query_is_rewritten_once() -> None:
     )
     once = rewrite(sql)
     assert rewrite(once) == once
+
+
+def test_ancestors_outside_from_only_lose_their_schema() -> None:
+    sql = "SELECT 1 WHERE x IN (SELECT pg_catalog.pg_partition_ancestors('1'))"
+    assert rewrite(sql) == "SELECT 1 WHERE x IN (SELECT pg_partition_ancestors('1'))"

@@ -9,6 +9,7 @@ import pytest
 
 from forge_sql.engine import params
 from forge_sql.seam import oids
+from forge_sql.sql.rewrite import apply
 from forge_sql.sql.statements import classify
 
 TABLES = {
@@ -118,8 +119,9 @@ def test_stand_ins_match_how_values_are_bound() -> None:
     (("INTEGER",), ["{1}"], "SELECT CAST($1 AS INTEGER)"),
 ])
 def test_adapt_arrays(casts: tuple[str | None, ...], values: list[object], sql: str) -> None:
-    given = "SELECT CAST($1 AS " + (casts[0] or "INTEGER") + ")"
-    assert params.adapt_arrays(given, casts, values) == sql
+    tokens = classify("SELECT $1").tokens
+    adapted = params.array_casts(casts, values)
+    assert apply("SELECT $1", params.cast_edits(tokens, adapted)) == sql
 
 
 def test_nested_list_columns_describe_array_parameters() -> None:

@@ -1,4 +1,5 @@
-"""SQL literals that PostgreSQL and DuckDB read differently, rewritten to DuckDB's spelling.
+"""SQL literals that PostgreSQL and DuckDB read differently, respelled for DuckDB (the
+rewrite pass's ``literals`` slot).
 
 - PostgreSQL reads ``'\\x0001ff'::bytea`` in bytea's hex format (three bytes); DuckDB's BLOB
   cast reads ``\\xHH`` escapes, so the same text is one NUL byte and the characters ``01ff``.
@@ -12,9 +13,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from forge_sql.sql.statements import Statement, Token, tokenize
+from forge_sql.sql.rewrite import Edit, Rule, Source
+from forge_sql.sql.tokens import Token
 
 _BYTE_TYPES = {"BYTEA", "BLOB"}
 _HEX_LITERAL = re.compile(r"'\\x((?:[0-9a-fA-F]{2})*)'")
@@ -22,31 +24,17 @@ _LIKE = {"LIKE", "ILIKE"}
 _ESCAPE = " ESCAPE '\\'"
 
 
-def needed(sql: str) -> bool:
-    """Cheap pre-check for the hot path: only SQL with a backslash pays for tokenizing."""
-    return "\\" in sql
-
-
-def rewrite_statement(statement: Statement) -> Statement:
-    """``statement`` with such literals respelled (the same object when none is there)."""
-    tokens = statement.tokens
-    edits: list[tuple[int, int, str]] = []
+def _edits(source: Source) -> Iterator[Edit]:
+    tokens = source.tokens
     for index, token in enumerate(tokens):
         if _is_bytea_hex(tokens, index):
-            edits.append((token.start, token.end, _escaped(token)))
+            yield Edit(token.start, token.end, _escaped(token))
         elif _is_like_pattern(tokens, index):
-            edits.append((token.end, token.end, _ESCAPE))
-    if not edits:
-        return statement
-    pieces = []
-    position = 0
-    for start, end, text in edits:
-        pieces.append(statement.sql[position:start])
-        pieces.append(text)
-        position = end
-    pieces.append(statement.sql[position:])
-    sql = "".join(pieces)
-    return Statement(sql, statement.kind, tokenize(sql), statement.offset)
+            yield Edit(token.end, token.end, _ESCAPE)
+
+
+# Only SQL with a backslash pays for looking.
+RULES: tuple[Rule, ...] = (Rule("literals", _edits, lambda sql: "\\" in sql),)
 
 
 def _is_bytea_hex(tokens: Sequence[Token], index: int) -> bool:

@@ -1,0 +1,69 @@
+"""Reading a token stream: names as PostgreSQL folds them, matching brackets, the clause a
+token stands in. Shared by the rewrite rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from forge_sql.sql.tokens import Token
+
+# Clause keywords that end a FROM list at their parenthesis level.
+CLAUSES = {"SELECT", "WHERE", "ON", "GROUP", "ORDER", "HAVING", "SET", "RETURNING", "VALUES"}
+OPEN = {"(", "["}
+CLOSE = {")": "(", "]": "["}
+
+
+def name(token: Token) -> str:
+    """An identifier as PostgreSQL resolves it: quoted keeps case, unquoted folds."""
+    text = token.text
+    if text.startswith('"') and text.endswith('"') and len(text) > 1:
+        return text[1:-1].replace('""', '"')
+    return text.lower()
+
+
+def is_name(token: Token) -> bool:
+    return token.kind in ("identifier", "keyword") and token.text != "::"
+
+
+def closing(tokens: Sequence[Token], opening: int) -> int | None:
+    """Index of the parenthesis closing the one at ``opening``."""
+    if opening >= len(tokens) or tokens[opening].text != "(":
+        return None
+    depth = 0
+    for at in range(opening, len(tokens)):
+        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
+        if depth == 0:
+            return at
+    return None
+
+
+def in_from(tokens: Sequence[Token], index: int) -> bool:
+    """The token at ``index`` stands in a FROM clause (of its own parenthesis level)."""
+    depth = 0
+    for at in range(index - 1, -1, -1):
+        text = tokens[at].text
+        if text == ")":
+            depth += 1
+        elif text == "(":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tokens[at].upper in ("FROM", "JOIN"):
+            return True
+        elif depth == 0 and tokens[at].upper in CLAUSES:
+            return False
+    return False
+
+
+def called(tokens: Sequence[Token], index: int) -> bool:
+    """The name at ``index`` is called (``f(``) and not qualified (``s.f(``)."""
+    return (
+        index + 1 < len(tokens)
+        and tokens[index + 1].text == "("
+        and (index == 0 or tokens[index - 1].text != ".")
+    )
+
+
+def qualified_start(tokens: Sequence[Token], index: int) -> int:
+    """The first token of ``s.f`` when ``index`` is at ``f``."""
+    return index - 2 if index >= 2 and tokens[index - 1].text == "." else index

@@ -1,0 +1,91 @@
+"""A statement is tokenized and parsed once on its way through the engine: split makes the
+tokens and DuckDB's parse, and execution runs that parse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+import pytest
+
+from forge_sql.config import Settings
+from forge_sql.engine import column_names
+from forge_sql.engine.backend import Engine
+from forge_sql.engine.plans import Plan
+from forge_sql.engine.session import EngineSession
+from forge_sql.seam.backend import StartupInfo
+from forge_sql.sql import statements, tokens
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineSession]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("parsed") / "data")
+    engine = Engine(settings)
+    opened = engine.open_session(StartupInfo("forge", settings.database))
+    try:
+        yield opened
+    finally:
+        opened.close()
+        engine.database.close()
+
+
+class Counter:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: dict[str, int] = {}
+        self._monkeypatch = monkeypatch
+
+    def wrap(self, owner: object, name: str) -> None:
+        original: Callable[..., Any] = getattr(owner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return original(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, name, counted)
+
+
+@pytest.fixture
+def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
+    counter = Counter(monkeypatch)
+    counter.wrap(tokens.duckdb, "tokenize")
+    counter.wrap(statements.duckdb, "extract_statements")
+    column_names._parse.cache_clear()
+    counter.wrap(column_names, "_parse")  # json_serialize_sql
+    return counter
+
+
+@pytest.mark.parametrize("protocol", ["simple", "extended"])
+def test_select_1_is_tokenized_and_parsed_once(
+    session: EngineSession, counter: Counter, protocol: str
+) -> None:
+    if protocol == "simple":
+        [prepared] = session.split("SELECT 1")
+    else:
+        prepared = session.prepare("SELECT 1", ())
+    result = session.execute(prepared, ())
+    assert [c.name for c in result.columns or ()] == ["?column?"]
+    assert counter.calls == {"tokenize": 1, "extract_statements": 1}
+    plan = prepared.handle
+    assert isinstance(plan, Plan)
+    assert isinstance(plan.parsed, duckdb.Statement)  # executed as parsed, not re-parsed
+
+
+def test_catalog_query_is_rewritten_and_parsed_once(
+    session: EngineSession, counter: Counter
+) -> None:
+    sql = "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) 'x'"
+    [prepared] = session.split(sql)
+    assert counter.calls["extract_statements"] == 1
+    plan = prepared.handle
+    assert isinstance(plan, Plan)
+    assert "server.pgc.pg_class" in plan.sql and "OPERATOR" not in plan.sql
+    assert isinstance(plan.parsed, duckdb.Statement)
+
+
+def test_setting_command_is_parsed_once(session: EngineSession, counter: Counter) -> None:
+    [prepared] = session.split("SHOW TimeZone")
+    plan = prepared.handle
+    assert isinstance(plan, Plan)
+    assert plan.statement.command is not None and plan.statement.command.verb == "SHOW"
+    assert counter.calls == {"tokenize": 1}
