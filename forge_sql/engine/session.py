@@ -230,7 +230,7 @@ class EngineSession:
             with self.holding_catalog(locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE):
                 return self._perform(plan, params, copy)
         except errors.ForgeError as exc:
-            if exc.deferred_row is not None:
+            if self._inserts.failed(exc):
                 raise  # an earlier, gathered row failed: already translated
             raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
@@ -306,7 +306,9 @@ class EngineSession:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
             return copyin.start(self, self._cursor, self._database, copy)
-        if plan.batch is not None and params and (block.implicit or block.status == "T"):
+        if plan.batch is not None and params and self._inserts.collecting and (
+            block.implicit or block.status == "T"
+        ):
             return self._gather(plan, params)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._detach_stream()
@@ -389,23 +391,34 @@ class EngineSession:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
 
-    def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
+    def execute_many(
+        self, statement: PreparedStatement, param_sets: Sequence[Sequence[object]]
+    ) -> tuple[list[Result], Exception | None]:
+        """A single-row INSERT's parameter sets become one Arrow insert (engine.batching);
+        any other statement runs for the first set only, and the wire comes back."""
         plan = statement.handle
-        if not isinstance(plan, Plan) or plan.batch is None or not params:
-            return False
-        if self.block.status == "E" or len(params) != plan.param_count:
-            return False
-        return self._inserts.has_room(plan.batch, plan.casts)
-
-    def flush_pending(self) -> None:
-        if self._inserts.pending is None:
-            self._inserts.flush_pending()
-            return
-        with self.holding_catalog(locks.ACCESS_SHARE):
-            self._inserts.flush_pending()
+        if not isinstance(plan, Plan) or plan.batch is None or plan.arrays:
+            try:
+                return [self.execute(statement, param_sets[0])], None
+            except errors.ForgeError as exc:
+                return [], exc
+        results: list[Result] = []
+        inserts = self._inserts
+        inserts.start()
+        try:
+            for params in param_sets:
+                results.append(self.execute(statement, params))
+            if inserts.pending is not None:
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    inserts.flush()
+        except errors.ForgeError as exc:
+            at = inserts.failed_at if inserts.failed_at is not None else len(results)
+            return results[:at], exc
+        finally:
+            inserts.stop()
+        return results, None
 
     def error_occurred(self) -> None:
-        self._inserts.pending = None
         self.block.error_occurred()
 
     @property
@@ -415,9 +428,6 @@ class EngineSession:
     def sync(self) -> None:
         if self.block.implicit:
             try:
-                if self._inserts.pending is not None:
-                    with self.holding_catalog(locks.ACCESS_SHARE):
-                        self._inserts.flush()
                 self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
@@ -463,7 +473,6 @@ class EngineSession:
         self.backend.ready(self.block.status)
 
     def close(self) -> None:
-        self._inserts.pending = None
         self._database.activity.unregister(self.backend)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
