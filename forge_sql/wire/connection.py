@@ -166,20 +166,25 @@ class Connection:
     async def _handle(self, protocol: QueryProtocol) -> None:
         """Let the protocol handle what was received, one worker job at a time; while the
         event loop writes a job's output, the next job encodes the next rows."""
-        job: asyncio.Future[Pause] | None = self._step(protocol)
+        # Awaited directly, not as a task: most exchanges are one job, and a task costs.
+        pause = await self.in_worker(protocol.step)
+        job: asyncio.Future[Pause] | None = None
         try:
-            while job is not None:
-                current, job = job, None
-                pause = await current
+            while True:
                 out = protocol.take_output()
                 if pause is Pause.OUTPUT:
-                    job = self._step(protocol)
+                    job = asyncio.ensure_future(self.in_worker(protocol.step))
                 for piece in out:
                     self.queue(piece)
                 await self.flush()
                 if pause is Pause.COPY:
                     await self._copy(protocol)
-                    job = self._step(protocol)
+                    pause = await self.in_worker(protocol.step)
+                    continue
+                if job is None:
+                    return
+                current, job = job, None
+                pause = await current
         except BaseException:
             if job is not None:
                 # The worker still uses the session: stop it and let it finish first.
@@ -188,9 +193,6 @@ class Connection:
                 if not job.cancelled():
                     job.exception()  # retrieved: the error being raised is the one to report
             raise
-
-    def _step(self, protocol: QueryProtocol) -> asyncio.Future[Pause]:
-        return asyncio.ensure_future(self.in_worker(protocol.step))
 
     async def _copy(self, protocol: QueryProtocol) -> None:
         result = protocol.copy
