@@ -395,14 +395,20 @@ class EngineSession:
         self, statement: PreparedStatement, param_sets: Sequence[Sequence[object]]
     ) -> tuple[list[Result], Exception | None]:
         """A single-row INSERT's parameter sets become one Arrow insert (engine.batching);
-        any other statement runs for the first set only, and the wire comes back."""
+        other statements run one set after the other, up to a result with rows or a COPY
+        (the wire reads it, then comes back with the rest)."""
         plan = statement.handle
-        if not isinstance(plan, Plan) or plan.batch is None or plan.arrays:
-            try:
-                return [self.execute(statement, param_sets[0])], None
-            except errors.ForgeError as exc:
-                return [], exc
         results: list[Result] = []
+        if not isinstance(plan, Plan) or plan.batch is None or plan.arrays:
+            for params in param_sets:
+                try:
+                    result = self.execute(statement, params)
+                except errors.ForgeError as exc:
+                    return results, exc
+                results.append(result)
+                if result.columns is not None or result.copy is not None:
+                    break
+            return results, None
         inserts = self._inserts
         inserts.start()
         try:
