@@ -10,6 +10,7 @@ Statements (one per ``;``-separated piece, case-sensitive):
 - ``INSERT $1``: no rows, tag ``INSERT 0 1``; 22P02 at execution when the int4 parameter
   (text) is not a number; the values stored are kept in ``FakeSession.inserted``;
 - ``SET name = value``: reports a ParameterStatus change;
+- ``COPY``: a COPY TO STDOUT (text) of no rows, for the protocol to hand over;
 - ``SLEEP``: blocks until :meth:`FakeSession.cancel`, then 57014;
 - ``FAIL``: 42601 at execution; ``CRASH``: RuntimeError at execution (not a ForgeError);
 - ``BEGIN`` / ``COMMIT`` / ``ROLLBACK``: transaction status I/T/E as PostgreSQL keeps it;
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.seam.backend import Column, PreparedStatement, StartupInfo
+from forge_sql.seam.backend import Column, CopyFormat, CopyOut, PreparedStatement, StartupInfo
 
 INT4 = 23
 BATCH_ROWS = 2
@@ -40,7 +41,9 @@ SERVER_PARAMETERS = {"server_version": "16.0", "client_encoding": "UTF8", "DateS
 _SELECT = re.compile(r"SELECT (\d+)")
 _ERRMID = re.compile(r"ERRMID (\d+)")
 _SET = re.compile(r"SET (\w+) = (\S+)")
-_NO_ROWS = {"BEGIN", "COMMIT", "ROLLBACK", "INSERT", "NOTICE", "SLEEP", "FAIL", "CRASH", ""}
+_NO_ROWS = {
+    "BEGIN", "COMMIT", "ROLLBACK", "INSERT", "NOTICE", "SLEEP", "FAIL", "CRASH", "COPY", ""
+}
 
 
 @dataclass(slots=True)
@@ -182,6 +185,10 @@ class FakeSession:
             raise RuntimeError("the fake backend crashed")
         if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
             return self._tag(self._transaction(verb))
+        if verb == "COPY":
+            result = self._tag("COPY 0")
+            result.copy = CopyOut(CopyFormat())  # type: ignore[assignment]
+            return result
         if verb == "NOTICE":
             return self._tag("DO", [("01000", "a notice")])
         if verb == "INSERT":

@@ -21,6 +21,7 @@ from frontend import (
     sync,
 )
 
+from forge_sql import errors
 from forge_sql.seam.backend import StartupInfo
 from forge_sql.wire import messages as m
 from forge_sql.wire.codec import MessageReader
@@ -177,6 +178,29 @@ def test_error_skips_to_sync_and_fails_the_block() -> None:
     assert out[-1].fields == "E" and driver.protocol.waiting
     out = driver.send(query("ROLLBACK"))
     assert out[-1].fields == "I"
+
+
+def test_copy_pauses_for_the_connection_then_completes() -> None:
+    driver = Driver()
+    driver.protocol.receive(m.Query("COPY; SELECT 1"))
+    assert driver.protocol.step() is Pause.COPY
+    result = driver.protocol.copy
+    assert result is not None and result.copy is not None
+    driver.protocol.copy_finished("COPY 3")
+    assert driver.protocol.step() is Pause.INPUT
+    out = _messages(b"".join(bytes(p) for p in driver.protocol.take_output()))
+    assert kinds(out) == "CTDCZ" and out[0].fields == "COPY 3"
+    assert driver.protocol.copy is None and result.closed
+
+
+def test_failed_copy_fails_the_statement() -> None:
+    driver = Driver()
+    driver.protocol.receive(m.Query("COPY; SELECT 1"))
+    assert driver.protocol.step() is Pause.COPY
+    driver.protocol.copy_failed(errors.QueryCanceled("COPY from stdin failed: no"))
+    assert driver.protocol.step() is Pause.INPUT
+    out = _messages(b"".join(bytes(p) for p in driver.protocol.take_output()))
+    assert kinds(out) == "EZ" and codes(out) == ["57014"]
 
 
 def test_close_releases_open_results() -> None:
