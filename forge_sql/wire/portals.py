@@ -3,7 +3,7 @@ encoded into DataRow messages a chunk at a time, so a large result streams."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -12,6 +12,8 @@ from forge_sql import errors
 from forge_sql.seam.backend import PreparedStatement, Result
 from forge_sql.wire.encode.parts import encode_in_parts
 from forge_sql.wire.encode.rows import encode_batch
+
+MAX_ROWS_PER_CHUNK = 65536  # rows encoded before the output goes out
 
 
 @dataclass(slots=True)
@@ -39,7 +41,34 @@ class Chunk:
 
     data: list[bytes | pa.Buffer] = field(default_factory=list)
     rows: int = 0
-    finished: bool = False
+    finished: bool = False  # the result has no more rows
+    last: bool = False  # this Execute ends with it (the result's end, or the row limit)
+
+
+def chunks(portal: Portal, max_rows: int, max_bytes: int) -> Iterator[Chunk]:
+    """The rows of the portal's open result until its end or ``max_rows`` (0: all), in
+    chunks of about ``max_bytes``; marks the portal done (with its tag) or suspended."""
+    result = portal.result
+    assert result is not None
+    sent = 0
+    while True:
+        budget = MAX_ROWS_PER_CHUNK
+        if max_rows > 0:
+            budget = min(max_rows - sent, budget)
+        chunk = next_chunk(portal, budget, max_bytes)
+        sent += chunk.rows
+        if chunk.finished:
+            portal.done, chunk.last = True, True
+            portal.tag = result.command_tag()
+            if portal.suspended and portal.tag.startswith("SELECT "):
+                # A resumed portal's tag counts the rows of this Execute only.
+                portal.tag = f"SELECT {sent}"
+            result.close()
+        elif 0 < max_rows <= sent:
+            portal.suspended, chunk.last = True, True
+        yield chunk
+        if chunk.last:
+            return
 
 
 def next_chunk(portal: Portal, budget: int, max_bytes: int) -> Chunk:

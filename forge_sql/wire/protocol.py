@@ -19,10 +19,9 @@ from forge_sql import errors
 from forge_sql.seam.backend import ALL_STATEMENTS, BackendSession, PreparedStatement, Result
 from forge_sql.wire import messages as m
 from forge_sql.wire.pipeline import Execution, bind_values, run_ahead
-from forge_sql.wire.portals import Portal, expand_formats, next_chunk, zero_rows
+from forge_sql.wire.portals import Portal, chunks, expand_formats, zero_rows
 
 FLUSH_BYTES = 256 * 1024  # output buffered beyond this goes out before more is done
-MAX_ROWS_PER_CHUNK = 65536  # rows encoded before the output goes out
 
 
 class Pause(enum.Enum):
@@ -307,27 +306,11 @@ class QueryProtocol:
                 return
             if first and describe and result.columns is not None:
                 self.queue(m.row_description(result.columns, portal.formats))
-            sent = 0
-            while True:
-                budget = MAX_ROWS_PER_CHUNK
-                if max_rows > 0:
-                    budget = min(max_rows - sent, budget)
-                chunk = next_chunk(portal, budget, self.batch_bytes)
+            for chunk in chunks(portal, max_rows, self.batch_bytes):
                 for piece in chunk.data:
                     self.queue(piece)
-                sent += chunk.rows
-                if chunk.finished:
-                    portal.done = True
-                    portal.tag = result.command_tag()
-                    if portal.suspended and portal.tag.startswith("SELECT "):
-                        # A resumed portal's tag counts the rows of this Execute only.
-                        portal.tag = f"SELECT {sent}"
-                    result.close()
-                    break
-                if 0 < max_rows <= sent:
-                    portal.suspended = True
-                    break
-                yield Pause.OUTPUT
+                if not chunk.last:
+                    yield Pause.OUTPUT
         except BaseException:
             result.close()
             raise
