@@ -22,6 +22,7 @@ from forge_sql.wire.pipeline import Execution, bind_values, run_ahead
 from forge_sql.wire.portals import Portal, chunks, expand_formats, zero_rows
 
 FLUSH_BYTES = 256 * 1024  # output buffered beyond this goes out before more is done
+MAX_RUN_MESSAGES = 200_000  # pipelined messages gathered before their run is executed
 
 
 class Pause(enum.Enum):
@@ -192,6 +193,11 @@ class QueryProtocol:
         if message.portal and message.portal in self.portals:
             raise errors.DuplicateCursor(f'cursor "{message.portal}" already exists')
         self._drop_portal(message.portal)
+        if not message.portal and statement.columns is None:
+            # Pipelined executions still arriving: wait for them, as PostgreSQL's answers
+            # wait for Sync or Flush too, so that the run is one backend call.
+            while _run_continues(self.inbox):
+                yield Pause.INPUT
         run, taken = run_ahead(message, statement, values, self.inbox)
         if run:
             for _ in range(taken):
@@ -356,3 +362,15 @@ class QueryProtocol:
         portal = self.portals.pop(name, None)
         if portal is not None:
             portal.close()
+
+
+def _run_continues(received: deque[m.FrontendMessage]) -> bool:
+    """Whether the messages after a Bind end inside a pipelined run: another execution
+    came, and nothing (Sync, Flush, another kind of message) has ended it yet."""
+    if not 2 < len(received) < MAX_RUN_MESSAGES:
+        return False
+    if not isinstance(received[-1], m.Bind | m.Describe | m.Execute):
+        return False
+    first = received[0]
+    second = received[1] if isinstance(first, m.Execute) else received[2]
+    return isinstance(first, m.Describe | m.Execute) and isinstance(second, m.Bind)

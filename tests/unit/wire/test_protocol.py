@@ -102,6 +102,19 @@ def test_pipelined_executions_are_one_backend_call() -> None:
     assert driver.pauses == [Pause.INPUT]
 
 
+def test_a_run_still_arriving_is_awaited_until_sync() -> None:
+    driver = Driver()
+    first = [p for v in (b"1", b"2") for p in (bind(params=(v,)), execute())]
+    assert kinds(driver.send(parse("INSERT $1"), *first)) == "1"
+    assert driver.db.batches == [] and driver.pauses == [Pause.INPUT]
+    rest = [p for v in (b"3", b"4", b"5") for p in (bind(params=(v,)), execute())]
+    out = driver.send(*rest)
+    assert out == [] and driver.db.batches == []
+    out = driver.send(sync())
+    assert kinds(out) == "2C" * 5 + "Z"
+    assert driver.db.batches == [5] and driver.db.inserted == [1, 2, 3, 4, 5]
+
+
 def test_pipelined_execution_that_fails_ends_the_run_as_postgresql_does() -> None:
     driver = Driver()
     executions = [
