@@ -413,7 +413,14 @@ class EngineSession:
         inserts.start()
         try:
             for params in param_sets:
-                results.append(self.execute(statement, params))
+                pending = inserts.pending
+                if (pending is not None and len(params) == plan.param_count
+                        and pending.accepts(plan.batch, plan.casts)):
+                    # What execute does with the rows after the first, without the checks
+                    # that the first made for the whole call (status, privileges, locks).
+                    results.append(self._gather(plan, params))
+                else:
+                    results.append(self.execute(statement, params))
             if inserts.pending is not None:
                 with self.holding_catalog(locks.ACCESS_SHARE):
                     inserts.flush()

@@ -22,7 +22,7 @@ from forge_sql.wire.pipeline import Execution, bind_values, run_ahead
 from forge_sql.wire.portals import Portal, chunks, expand_formats, zero_rows
 
 FLUSH_BYTES = 256 * 1024  # output buffered beyond this goes out before more is done
-MAX_RUN_MESSAGES = 200_000  # pipelined messages gathered before their run is executed
+MAX_RUN_MESSAGES = 24_000  # pipelined messages gathered before their run is executed
 
 
 class Pause(enum.Enum):
