@@ -146,7 +146,8 @@ class Connection:
                 if not message_buffered(self.reader):
                     break
                 message = await self._receive()  # already here: returns at once
-            await self._handle(protocol)
+            if not protocol.run_arriving():
+                await self._handle(protocol)
 
     async def _read_next(self, idle: bool) -> m.FrontendMessage:
         """The next message; the idle timeouts apply after ReadyForQuery, as in PostgreSQL."""

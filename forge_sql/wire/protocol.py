@@ -53,6 +53,7 @@ class QueryProtocol:
         self._task: Task | None = None
         self._copy_tag = ""
         self._copy_error: errors.ForgeError | None = None
+        self._run_arriving = False  # the task waits for the rest of a pipelined run
 
     # -- driving ------------------------------------------------------------------------
     def receive(self, message: m.FrontendMessage) -> None:
@@ -80,6 +81,11 @@ class QueryProtocol:
                 self._task = None
                 raise
             return pause
+
+    def run_arriving(self) -> bool:
+        """Whether a pipelined run is still arriving: :meth:`step` would only wait for
+        more, so the connection reads on first (no worker job)."""
+        return self._run_arriving and _run_continues(self.inbox)
 
     def copy_finished(self, tag: str) -> None:
         """The COPY of a Pause.COPY completed with CommandComplete ``tag``."""
@@ -197,7 +203,9 @@ class QueryProtocol:
             # Pipelined executions still arriving: wait for them, as PostgreSQL's answers
             # wait for Sync or Flush too, so that the run is one backend call.
             while _run_continues(self.inbox):
+                self._run_arriving = True
                 yield Pause.INPUT
+                self._run_arriving = False
         run, taken = run_ahead(message, statement, values, self.inbox)
         if run:
             for _ in range(taken):

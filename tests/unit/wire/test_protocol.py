@@ -107,11 +107,13 @@ def test_a_run_still_arriving_is_awaited_until_sync() -> None:
     first = [p for v in (b"1", b"2") for p in (bind(params=(v,)), execute())]
     assert kinds(driver.send(parse("INSERT $1"), *first)) == "1"
     assert driver.db.batches == [] and driver.pauses == [Pause.INPUT]
+    assert driver.protocol.run_arriving()  # the connection reads on without a step
     rest = [p for v in (b"3", b"4", b"5") for p in (bind(params=(v,)), execute())]
     out = driver.send(*rest)
     assert out == [] and driver.db.batches == []
     out = driver.send(sync())
     assert kinds(out) == "2C" * 5 + "Z"
+    assert not driver.protocol.run_arriving()
     assert driver.db.batches == [5] and driver.db.inserted == [1, 2, 3, 4, 5]
 
 
