@@ -5,6 +5,7 @@ run goes to the backend as one ``execute_many`` call."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from forge_sql.seam.backend import PreparedStatement
 from forge_sql.wire import messages as m
 from forge_sql.wire.decode import decode_param
 from forge_sql.wire.portals import expand_formats
+
+MAX_RUN_MESSAGES = 24_000  # pipelined messages gathered before their run is executed
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +82,15 @@ def run_ahead(
     if len(runs) < 2:
         return [], 0
     return runs, taken
+
+
+def run_continues(received: deque[m.FrontendMessage]) -> bool:
+    """Whether the messages after a Bind end inside a pipelined run: another execution
+    came, and nothing (Sync, Flush, another kind of message) has ended it yet."""
+    if not 2 < len(received) < MAX_RUN_MESSAGES:
+        return False
+    if not isinstance(received[-1], m.Bind | m.Describe | m.Execute):
+        return False
+    first = received[0]
+    second = received[1] if isinstance(first, m.Execute) else received[2]
+    return isinstance(first, m.Describe | m.Execute) and isinstance(second, m.Bind)

@@ -18,11 +18,10 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.seam.backend import ALL_STATEMENTS, BackendSession, PreparedStatement, Result
 from forge_sql.wire import messages as m
-from forge_sql.wire.pipeline import Execution, bind_values, run_ahead
+from forge_sql.wire.pipeline import Execution, bind_values, run_ahead, run_continues
 from forge_sql.wire.portals import Portal, chunks, expand_formats, zero_rows
 
 FLUSH_BYTES = 256 * 1024  # output buffered beyond this goes out before more is done
-MAX_RUN_MESSAGES = 24_000  # pipelined messages gathered before their run is executed
 
 
 class Pause(enum.Enum):
@@ -85,7 +84,7 @@ class QueryProtocol:
     def run_arriving(self) -> bool:
         """Whether a pipelined run is still arriving: :meth:`step` would only wait for
         more, so the connection reads on first (no worker job)."""
-        return self._run_arriving and _run_continues(self.inbox)
+        return self._run_arriving and run_continues(self.inbox)
 
     def copy_finished(self, tag: str) -> None:
         """The COPY of a Pause.COPY completed with CommandComplete ``tag``."""
@@ -202,7 +201,7 @@ class QueryProtocol:
         if not message.portal and statement.columns is None:
             # Pipelined executions still arriving: wait for them, as PostgreSQL's answers
             # wait for Sync or Flush too, so that the run is one backend call.
-            while _run_continues(self.inbox):
+            while run_continues(self.inbox):
                 self._run_arriving = True
                 yield Pause.INPUT
                 self._run_arriving = False
@@ -371,14 +370,3 @@ class QueryProtocol:
         if portal is not None:
             portal.close()
 
-
-def _run_continues(received: deque[m.FrontendMessage]) -> bool:
-    """Whether the messages after a Bind end inside a pipelined run: another execution
-    came, and nothing (Sync, Flush, another kind of message) has ended it yet."""
-    if not 2 < len(received) < MAX_RUN_MESSAGES:
-        return False
-    if not isinstance(received[-1], m.Bind | m.Describe | m.Execute):
-        return False
-    first = received[0]
-    second = received[1] if isinstance(first, m.Execute) else received[2]
-    return isinstance(first, m.Describe | m.Execute) and isinstance(second, m.Bind)
