@@ -34,8 +34,6 @@ class ForgeError(Exception):
         self.hint = hint
         self.position = position
         self.context = context
-        # Set when the error belongs to an earlier, deferred statement of a pipeline.
-        self.deferred_row: int | None = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -1,11 +1,11 @@
 """Pipelined single-row INSERTs (psycopg ``executemany``, pgjdbc batches) as one Arrow insert.
 
-Drivers send ``INSERT INTO t VALUES ($1, $2)`` once per row, all before one Sync. DuckDB
-runs a single-row INSERT in about a millisecond but inserts an Arrow table at millions of
-rows a second (DESIGN.md), so the rows of consecutive executions are gathered and inserted
-together before anything else runs on the session, and at the latest at Sync or COMMIT.
-The rows belong to the transaction that groups the pipeline, so gathering them changes
-what is stored in no case; only an error surfaces at the flush rather than at the row.
+Drivers send ``INSERT INTO t VALUES ($1, $2)`` once per row, all before one Sync; the
+protocol hands such a run over as one ``execute_many``. DuckDB runs a single-row INSERT in
+about a millisecond but inserts an Arrow table at millions of rows a second (DESIGN.md), so
+the rows of the run are gathered and inserted together before the call returns. The rows
+belong to the transaction that groups the pipeline, so gathering them changes what is
+stored in no case; a failure is reported for the first row at fault.
 """
 
 from __future__ import annotations
@@ -107,13 +107,27 @@ class Session(copyin.Session, Protocol):
 
 
 class Gathering:
-    """The rows of one session's pipelined single-row INSERTs not inserted yet."""
+    """The rows of one ``execute_many`` call's single-row INSERTs not inserted yet."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, session: Session) -> None:
         self._cursor = cursor
         self._session = session
+        self.collecting = False  # an execute_many runs: its INSERT rows are gathered
         self.pending: PendingInsert | None = None  # gathered pipelined INSERT rows
-        self.deferred = 0  # deferred statements since the wire last called flush_pending
+        self.gathered = 0  # rows gathered by this execute_many so far
+        self.failed_at: int | None = None  # the row at fault when a flush failed
+        self._failure: errors.ForgeError | None = None
+
+    def start(self) -> None:
+        self.collecting, self.pending, self.gathered = True, None, 0
+        self.failed_at = self._failure = None
+
+    def stop(self) -> None:
+        self.collecting, self.pending, self._failure = False, None, None
+
+    def failed(self, error: errors.ForgeError) -> bool:
+        """Whether ``error`` is the failure of a flush (translated already)."""
+        return error is self._failure
 
     def gather(
         self,
@@ -129,39 +143,25 @@ class Gathering:
             self.pending = PendingInsert(shape, casts)
         self.pending.rows.append(tuple(params))
         self._session.block.record(statement, sql, params)
-        self.deferred += 1
+        self.gathered += 1
         if len(self.pending.rows) >= MAX_ROWS:
             self.flush()
-        return TagResult("INSERT 0 1", deferred=True)
-
-    def has_room(self, shape: InsertShape, casts: tuple[str | None, ...]) -> bool:
-        """Whether one more row of ``shape`` can join the gathered ones without a flush."""
-        if self.pending is None:
-            return False  # the first row may open the implicit transaction: a worker's job
-        return self.pending.accepts(shape, casts) and len(self.pending.rows) + 1 < MAX_ROWS
-
-    def flush_pending(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self.deferred = 0
+        return TagResult("INSERT 0 1")
 
     def discard(self) -> None:
         """A statement failed: gathered rows go with the failed transaction."""
-        if self.pending is not None:
-            self.pending = None
-            self.deferred = 0
+        self.pending = None
 
     def flush(self) -> None:
         """Insert the gathered rows: one Arrow scan, or row by row if Arrow refuses them.
 
         A failure is the failure of the first row at fault, as if the rows had run one by
-        one: its ``deferred_row`` tells the wire which Execute it answers.
+        one: ``failed_at`` tells which of the call's parameter sets it belongs to.
         """
         pending, self.pending = self.pending, None
         if pending is None or not pending.rows:
             return
-        first = self.deferred - len(pending.rows)
+        first = self.gathered - len(pending.rows)
         block = self._session.block
         try:
             self._insert_rows(pending)
@@ -170,7 +170,8 @@ class Gathering:
         except BaseException as exc:
             error = self._session.fail(exc)
             error.position = None
-            error.deferred_row = first + first_bad_row(pending, error)
+            self.failed_at = first + first_bad_row(pending, error)
+            self._failure = error
             raise error from exc
 
     def _insert_rows(self, pending: PendingInsert) -> None:

@@ -84,7 +84,6 @@ class CopyInResult:
     """A running COPY FROM STDIN; its tag is ``COPY n`` once the client's data is in."""
 
     columns: tuple[Column, ...] | None = None
-    deferred = False
     binary = False
 
     def __init__(

@@ -26,7 +26,6 @@ class _NoCopy:
     """Results that are not a COPY over the connection."""
 
     copy: CopyIn | CopyOut | None = None
-    deferred: bool = False
     binary: bool = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
@@ -38,12 +37,9 @@ class TagResult(_NoCopy):
 
     columns: tuple[Column, ...] | None = None
 
-    def __init__(
-        self, tag: str, notices: Sequence[tuple[str, str]] = (), deferred: bool = False
-    ) -> None:
+    def __init__(self, tag: str, notices: Sequence[tuple[str, str]] = ()) -> None:
         self._tag = tag
         self.notices = list(notices)
-        self.deferred = deferred
 
     def next_batch(self) -> pa.RecordBatch | None:
         return None

@@ -218,7 +218,7 @@ class EngineSession:
                     inserts.flush()
             return self._by_kind.get(kind, self._statement)(plan, params)
         except errors.ForgeError as exc:
-            if exc.deferred_row is not None:
+            if self._inserts.failed(exc):
                 raise  # an earlier, gathered row failed: already translated
             raise plan.locate(self.fail(exc, plan.sql)) from exc
         except BaseException as exc:
@@ -386,7 +386,9 @@ class EngineSession:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
             return copyin.start(block, self._connection, self._database, copy)
-        if plan.batch is not None and params and (block.implicit or block.status == "T"):
+        if plan.batch is not None and params and self._inserts.collecting and (
+            block.implicit or block.status == "T"
+        ):
             return self._gather(plan, params)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
@@ -489,23 +491,47 @@ class EngineSession:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
 
-    def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
+    def execute_many(
+        self, statement: PreparedStatement, param_sets: Sequence[Sequence[object]]
+    ) -> tuple[list[Result], Exception | None]:
+        """A single-row INSERT's parameter sets become one Arrow insert (engine.batching);
+        other statements run one set after the other, up to a result with rows or a COPY
+        (the wire reads it, then comes back with the rest)."""
         plan = statement.handle
-        if not isinstance(plan, Plan) or plan.batch is None or not params:
-            return False
-        if self.block.status == "E" or len(params) != plan.param_count:
-            return False
-        return self._inserts.has_room(plan.batch, plan.casts)
-
-    def flush_pending(self) -> None:
-        if self._inserts.pending is None:
-            self._inserts.flush_pending()
-            return
-        with self.holding_catalog(locks.ACCESS_SHARE):
-            self._inserts.flush_pending()
+        results: list[Result] = []
+        if not isinstance(plan, Plan) or plan.batch is None or plan.arrays:
+            for params in param_sets:
+                try:
+                    result = self.execute(statement, params)
+                except errors.ForgeError as exc:
+                    return results, exc
+                results.append(result)
+                if result.columns is not None or result.copy is not None:
+                    break
+            return results, None
+        inserts = self._inserts
+        inserts.start()
+        try:
+            for params in param_sets:
+                pending = inserts.pending
+                if (pending is not None and len(params) == plan.param_count
+                        and pending.accepts(plan.batch, plan.casts)):
+                    # What execute does with the rows after the first, without the checks
+                    # that the first made for the whole call (status, privileges, locks).
+                    results.append(self._gather(plan, params))
+                else:
+                    results.append(self.execute(statement, params))
+            if inserts.pending is not None:
+                with self.holding_catalog(locks.ACCESS_SHARE):
+                    inserts.flush()
+        except errors.ForgeError as exc:
+            at = inserts.failed_at if inserts.failed_at is not None else len(results)
+            return results[:at], exc
+        finally:
+            inserts.stop()
+        return results, None
 
     def error_occurred(self) -> None:
-        self._inserts.pending = None
         self.block.error_occurred()
 
     @property
@@ -515,9 +541,6 @@ class EngineSession:
     def sync(self) -> None:
         if self.block.implicit:
             try:
-                if self._inserts.pending is not None:
-                    with self.holding_catalog(locks.ACCESS_SHARE):
-                        self._inserts.flush()
                 self.block.end_implicit("COMMIT")
             except BaseException as exc:
                 raise self.fail(exc) from exc
@@ -563,7 +586,6 @@ class EngineSession:
         self.backend.ready(self.block.status)
 
     def close(self) -> None:
-        self._inserts.pending = None
         self._database.activity.unregister(self.backend)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()

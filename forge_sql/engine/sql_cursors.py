@@ -249,7 +249,6 @@ class FetchResult:
     """The rows of one FETCH, read from the cursor as the client takes them."""
 
     copy: CopyIn | CopyOut | None = None
-    deferred = False
 
     def __init__(
         self, cursor: Cursor, count: int, running: Callable[[bool], None], verb: str = "FETCH"

@@ -76,9 +76,14 @@ class EngineConnection:
         session = self._session
         try:
             prepared = session.prepare(sql, ())
-            for row in rows:
-                session.execute(prepared, list(row)).close()
-            session.flush_pending()
+            remaining = [list(row) for row in rows]
+            while remaining:
+                results, error = session.execute_many(prepared, remaining)
+                for result in results:
+                    result.close()
+                if error is not None:
+                    raise error
+                remaining = remaining[len(results):]
             self._sync()
         except errors.ForgeError as exc:
             session.error_occurred()
@@ -94,7 +99,6 @@ class EngineConnection:
                     found.extend(tuple(r.values()) for r in batch.to_pylist())
             finally:
                 result.close()
-            session.flush_pending()
             self._sync()
         except errors.ForgeError as exc:
             session.error_occurred()

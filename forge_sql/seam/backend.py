@@ -103,11 +103,6 @@ class Result(Protocol):
         """(SQLSTATE, message) WARNING notices to send before the CommandComplete."""
 
     @property
-    def deferred(self) -> bool:
-        """The statement's rows were gathered, not stored yet: they are stored, or their
-        error raised, by :meth:`BackendSession.flush_pending`."""
-
-    @property
     def copy(self) -> CopyIn | CopyOut | None:
         """Set when the statement is a COPY over the connection."""
 
@@ -153,6 +148,19 @@ class BackendSession(Protocol):
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         """Run a prepared statement with parameter values already decoded."""
 
+    def execute_many(
+        self, statement: PreparedStatement, param_sets: Sequence[Sequence[object]]
+    ) -> tuple[list[Result], Exception | None]:
+        """Run a prepared statement once per parameter set, in order, as a pipeline of
+        Bind/Execute pairs on it asks ("53.2.4 Pipelining").
+
+        Returns the results of the sets that ran, in order, and the error (a ForgeError)
+        of the set that failed after them (None if none did); the sets after a failure
+        do not run. The backend may also stop early without an error, after a result that
+        still has to be read (rows, COPY): the caller reads it, then passes the remaining
+        sets again.
+        """
+
     @property
     def pending_commit(self) -> bool:
         """Whether an implicit transaction is open that :meth:`sync` would end."""
@@ -160,15 +168,6 @@ class BackendSession(Protocol):
     def sync(self) -> None:
         """End of a simple Query or an extended-query Sync: commit the implicit transaction
         that groups the statements since the last one ("53.2.4 Pipelining")."""
-
-    def can_defer(self, statement: PreparedStatement, params: Sequence[object]) -> bool:
-        """Whether :meth:`execute` would only gather this statement's row (no I/O, returns
-        at once), so the session may run it without a worker thread."""
-
-    def flush_pending(self) -> None:
-        """Store the rows of deferred statements. On failure the ForgeError raised has
-        ``deferred_row`` set: the index, among the deferred statements since the last call,
-        of the one that failed."""
 
     def take_deallocations(self) -> list[str]:
         """Names of prepared statements dropped by DEALLOCATE / DISCARD since the last call;

@@ -178,6 +178,15 @@ async def read_startup(reader: asyncio.StreamReader, max_size: int = MAX_STARTUP
     return await _read_exactly(reader, length - 4, at_boundary=False)
 
 
+def message_buffered(reader: asyncio.StreamReader) -> bool:
+    """Whether a whole typed message already waits in ``reader``: reading it will not wait
+    for the peer. (StreamReader keeps what it received in ``_buffer``.)"""
+    buffer = getattr(reader, "_buffer", b"")
+    if len(buffer) < 5:
+        return False
+    return len(buffer) >= 1 + int.from_bytes(buffer[1:5], "big")
+
+
 async def read_message(
     reader: asyncio.StreamReader, max_size: int = MAX_MESSAGE_SIZE, *, typed: bool = True
 ) -> tuple[int, bytes | memoryview]:

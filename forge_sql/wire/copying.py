@@ -9,19 +9,17 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.seam.backend import CopyFormat, CopyIn, CopyOut, Result
 from forge_sql.wire import messages as m
-from forge_sql.wire.codec import ConnectionClosed, read_message
-from forge_sql.wire.copy import CopyDecoder, copy_header, copy_trailer, encode_copy
+from forge_sql.wire.codec import ConnectionClosed
+from forge_sql.wire.copy.decoder import CopyDecoder
+from forge_sql.wire.copy.encoder import copy_header, copy_trailer, encode_copy
 from forge_sql.wire.encode.parts import encode_in_parts
-
-if TYPE_CHECKING:
-    from forge_sql.wire.session import Session
 
 _COPY_DATA = struct.Struct("!cI")
 # COPY data gathered on the event loop before a worker decodes it: one decoder batch, so
@@ -30,20 +28,37 @@ HANDOFF_BYTES = 8 << 20
 T = TypeVar("T")
 
 
-async def run(session: Session, result: Result, copy: CopyIn | CopyOut) -> str:
+class Channel(Protocol):
+    """The connection a COPY runs over."""
+
+    def queue(self, data: bytes | pa.Buffer) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def read(self) -> m.FrontendMessage:
+        """The client's next message."""
+
+    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker thread; the connection is watched meanwhile."""
+
+    def cancel(self) -> None:
+        """Interrupt what the backend session runs."""
+
+
+async def run(session: Channel, result: Result, copy: CopyIn | CopyOut) -> str:
     """Drive the COPY of ``result``; return its CommandComplete tag."""
     if isinstance(copy, CopyOut):
         return await _copy_out(session, result, copy)
     return await _copy_in(session, result, copy)
 
 
-def _copy_data(session: Session, data: bytes | pa.Buffer) -> None:
+def _copy_data(session: Channel, data: bytes | pa.Buffer) -> None:
     if len(data):
         session.queue(_COPY_DATA.pack(b"d", len(data) + 4))
         session.queue(data)
 
 
-async def _copy_out(session: Session, result: Result, copy: CopyOut) -> str:
+async def _copy_out(session: Channel, result: Result, copy: CopyOut) -> str:
     """CopyOutResponse, one CopyData per row as PostgreSQL sends them, CopyDone.
 
     A worker encodes the next batch while the event loop sends the previous one.
@@ -77,7 +92,7 @@ class _OneJob:
     """At most one worker job of a COPY running beside the event loop. Leaving the block
     on an error first stops and waits for the job: it still uses the session's cursor."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Channel) -> None:
         self._session = session
         self._job: asyncio.Future[Any] | None = None
 
@@ -99,8 +114,7 @@ class _OneJob:
         if job is None or kind is None:
             return
         if not job.done():
-            if self._session.db is not None:
-                self._session.db.cancel()
+            self._session.cancel()
             await asyncio.wait([job])
         if not job.cancelled():
             job.exception()  # retrieved: the error being raised is the one to report
@@ -119,7 +133,7 @@ def _encode_some(
     return None
 
 
-async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:
+async def _copy_in(session: Channel, result: Result, copy: CopyIn) -> str:
     """CopyInResponse, then CopyData until CopyDone; a worker decodes and stores one batch of
     data while the event loop reads the next."""
     session.queue(m.copy_in_response(copy.format.binary, len(copy.columns)))
@@ -127,11 +141,9 @@ async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:
     decoder = CopyDecoder(copy)
     pending: list[bytes] = []
     size = 0
-    max_size = session.server.settings.max_message_size
     async with _OneJob(session) as jobs:
         while True:
-            type_code, body = await read_message(session.reader, max_size)
-            message = m.decode_frontend(type_code, body)
+            message = await session.read()
             if isinstance(message, m.CopyData):
                 pending.append(bytes(message.data))
                 size += len(message.data)
@@ -152,7 +164,7 @@ async def _copy_in(session: Session, result: Result, copy: CopyIn) -> str:
                 raise ConnectionClosed(clean=True)  # the COPY is abandoned: nothing is stored
             else:
                 raise errors.ProtocolError(
-                    f"unexpected message type 0x{type_code:02X} during COPY from stdin"
+                    f"unexpected message type 0x{m.type_code(message):02X} during COPY from stdin"
                 )
 
 

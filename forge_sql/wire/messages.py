@@ -291,6 +291,18 @@ _EMPTY: dict[int, FrontendMessage] = {
 }
 
 
+_TYPE_CODES: dict[type, int] = {
+    Query: 0x51, Parse: 0x50, Bind: 0x42, Describe: 0x44, Execute: 0x45, Close: 0x43,
+    CopyFail: 0x66, Sync: 0x53, Flush: 0x48, Terminate: 0x58, CopyDone: 0x63, CopyData: 0x64,
+    PasswordMessage: 0x70, FunctionCall: 0x46,
+}
+
+
+def type_code(message: FrontendMessage) -> int:
+    """The type byte ``message`` was sent with."""
+    return _TYPE_CODES[type(message)]
+
+
 def decode_startup(body: bytes) -> StartupMessage | SSLRequest | GSSENCRequest | CancelRequest:
     """Decode a startup packet body (after its length word), "53.7 Message Formats"."""
     cur = _Body(body, "startup packet")

@@ -1,4 +1,4 @@
-"""The asyncio TCP server: accepts connections, runs a Session each, routes CancelRequests."""
+"""The asyncio TCP server: accepts connections, runs a Connection each, routes CancelRequests."""
 
 from __future__ import annotations
 
@@ -11,24 +11,14 @@ import socket
 import ssl
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
 
 from forge_sql import errors
 from forge_sql.seam.backend import Backend
-from forge_sql.wire import messages as m
 from forge_sql.wire.auth import ScramVerifier
-from forge_sql.wire.session import Session
+from forge_sql.wire.connection import Connection
+from forge_sql.wire.host import Client, ServerSettings
 
 log = logging.getLogger(__name__)
-
-
-class ServerSettings(Protocol):
-    max_connections: int
-    superuser_reserved_connections: int
-    authentication_timeout: float
-    max_message_size: int
-    batch_bytes: int
-    tls_required: bool
 
 
 class Server:
@@ -54,7 +44,7 @@ class Server:
         self.executor = ThreadPoolExecutor(
             max_workers=settings.max_connections + 8, thread_name_prefix="forge-sql"
         )
-        self.sessions: dict[int, Session] = {}
+        self.sessions: dict[int, Client] = {}
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,9 +65,7 @@ class Server:
         if self._server is not None:
             self._server.close()
         for session in list(self.sessions.values()):
-            if session.db is not None:
-                session.db.cancel()
-            session.writer.close()
+            session.abort()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -86,7 +74,7 @@ class Server:
         sock = writer.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        session = Session(reader, writer, self)
+        session = Connection(reader, writer, self)
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -96,7 +84,7 @@ class Server:
             if task is not None:
                 self._tasks.discard(task)
 
-    def register(self, session: Session, superuser: bool) -> int:
+    def register(self, client: Client, superuser: bool) -> int:
         """Admit an authenticated session and give it its process id.
 
         As in PostgreSQL, the last ``superuser_reserved_connections`` slots are for
@@ -112,12 +100,12 @@ class Server:
                 "remaining connection slots are reserved for roles with the SUPERUSER attribute"
             )
         pid = next(self._pids)
-        self.sessions[pid] = session
+        self.sessions[pid] = client
         return pid
 
-    def unregister(self, session: Session) -> None:
-        if self.sessions.get(session.process_id) is session:
-            del self.sessions[session.process_id]
+    def unregister(self, client: Client) -> None:
+        if self.sessions.get(client.process_id) is client:
+            del self.sessions[client.process_id]
 
     def cancel(self, process_id: int, secret_key: bytes) -> None:
         """CancelRequest: interrupt the session's running statement if the key matches."""
@@ -125,8 +113,7 @@ class Server:
         if session is None or not hmac.compare_digest(session.secret_key, secret_key):
             log.info("ignored cancel request for process %s", process_id)
             return
-        if session.db is not None:
-            session.db.cancel()
+        session.cancel()
 
 
-__all__ = ["Server", "m"]
+__all__ = ["Server", "ServerSettings"]

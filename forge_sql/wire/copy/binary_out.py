@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from forge_sql.wire.copy import framing
-from forge_sql.wire.encode import buffers, encode_binary, framer
-from forge_sql.wire.encode.binary import binary_spec
+from forge_sql.wire.encode import buffers, framer
+from forge_sql.wire.encode.binary import binary_spec, encode_binary
 from forge_sql.wire.encode.rows import Piece, _as_matrix, _join, _merge
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 
 from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy.text_out import delimited_rows, may_contain, present
-from forge_sql.wire.encode import buffers, encode_text
+from forge_sql.wire.encode import buffers
+from forge_sql.wire.encode.text import encode_text
 
 Bools = npt.NDArray[np.bool_]
 _END_MARKER = b"\\."  # quoted when it is a whole line, so a reader does not stop there

@@ -10,7 +10,8 @@ import pyarrow.compute as pc
 
 from forge_sql.seam.backend import CopyFormat
 from forge_sql.wire.copy import framing
-from forge_sql.wire.encode import buffers, encode_text, framer
+from forge_sql.wire.encode import buffers, framer
+from forge_sql.wire.encode.text import encode_text
 
 # CopyAttributeOutText: these control characters get letter escapes, backslash and the
 # delimiter a backslash; other control characters are sent as they are.

@@ -7,7 +7,10 @@ Statements (one per ``;``-separated piece, case-sensitive):
 - ``SELECT $1``: one row, the int4 parameter (text or binary) or NULL;
 - ``ERRMID n``: the first batch of ``SELECT n``, then 22012 from ``next_batch``;
 - ``INSERT``: no rows, tag ``INSERT 0 1``; ``NOTICE``: no rows, one notice;
+- ``INSERT $1``: no rows, tag ``INSERT 0 1``; 22P02 at execution when the int4 parameter
+  (text) is not a number; the values stored are kept in ``FakeSession.inserted``;
 - ``SET name = value``: reports a ParameterStatus change;
+- ``COPY``: a COPY TO STDOUT (text) of no rows, for the protocol to hand over;
 - ``SLEEP``: blocks until :meth:`FakeSession.cancel`, then 57014;
 - ``FAIL``: 42601 at execution; ``CRASH``: RuntimeError at execution (not a ForgeError);
 - ``BEGIN`` / ``COMMIT`` / ``ROLLBACK``: transaction status I/T/E as PostgreSQL keeps it;
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.seam.backend import Column, PreparedStatement, StartupInfo
+from forge_sql.seam.backend import Column, CopyFormat, CopyOut, PreparedStatement, StartupInfo
 
 INT4 = 23
 BATCH_ROWS = 2
@@ -38,7 +41,9 @@ SERVER_PARAMETERS = {"server_version": "16.0", "client_encoding": "UTF8", "DateS
 _SELECT = re.compile(r"SELECT (\d+)")
 _ERRMID = re.compile(r"ERRMID (\d+)")
 _SET = re.compile(r"SET (\w+) = (\S+)")
-_NO_ROWS = {"BEGIN", "COMMIT", "ROLLBACK", "INSERT", "NOTICE", "SLEEP", "FAIL", "CRASH", ""}
+_NO_ROWS = {
+    "BEGIN", "COMMIT", "ROLLBACK", "INSERT", "NOTICE", "SLEEP", "FAIL", "CRASH", "COPY", ""
+}
 
 
 @dataclass(slots=True)
@@ -54,7 +59,6 @@ class FakeResult:
     """Batches of one int4 column, or none; records whether the session closed it."""
 
     copy = None  # the fake backend has no COPY
-    deferred = False
     binary = False
 
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
@@ -104,6 +108,8 @@ class FakeSession:
         self.sleeping = threading.Event()  # set while SLEEP runs
         self._cancel = threading.Event()
         self._changes: dict[str, str] = {}
+        self.inserted: list[int | None] = []
+        self.batches: list[int] = []  # the number of parameter sets of each execute_many
 
     @property
     def transaction_status(self) -> str:
@@ -121,8 +127,9 @@ class FakeSession:
             raise
         oids: tuple[int, ...] = ()
         columns: tuple[Column, ...] | None = None
-        if plan.verb == "SELECT $1":
+        if plan.verb in ("SELECT $1", "INSERT $1"):
             oids = (param_oids[0] if param_oids and param_oids[0] else INT4,)
+        if plan.verb == "SELECT $1":
             columns = (Column("?column?", INT4, 4),)
         elif plan.verb in ("SELECT", "ERRMID"):
             columns = (Column("n", INT4, 4),)
@@ -142,6 +149,18 @@ class FakeSession:
             raise
         self.backend.results.append(result)
         return result
+
+    def execute_many(
+        self, statement: PreparedStatement, param_sets: Sequence[Sequence[object]]
+    ) -> tuple[list[FakeResult], Exception | None]:
+        self.batches.append(len(param_sets))
+        results: list[FakeResult] = []
+        for params in param_sets:
+            try:
+                results.append(self.execute(statement, params))
+            except errors.ForgeError as exc:
+                return results, exc
+        return results, None
 
     def _run(
         self, plan: Plan, statement: PreparedStatement, params: Sequence[object]
@@ -166,9 +185,16 @@ class FakeSession:
             raise RuntimeError("the fake backend crashed")
         if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
             return self._tag(self._transaction(verb))
+        if verb == "COPY":
+            result = self._tag("COPY 0")
+            result.copy = CopyOut(CopyFormat())  # type: ignore[assignment]
+            return result
         if verb == "NOTICE":
             return self._tag("DO", [("01000", "a notice")])
         if verb == "INSERT":
+            return self._tag("INSERT 0 1")
+        if verb == "INSERT $1":
+            self.inserted.append(_int4(params[0]))
             return self._tag("INSERT 0 1")
         return self._tag("")  # the empty query
 
@@ -210,12 +236,6 @@ class FakeSession:
 
     def cursor_columns(self, name: str) -> tuple[Column, ...] | None:
         raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
-
-    def flush_pending(self) -> None:
-        pass
-
-    def can_defer(self, statement: object, params: object) -> bool:
-        return False
 
     def error_occurred(self) -> None:
         self.failed()
@@ -267,8 +287,8 @@ class FakeBackend:
 
 
 def _plan(sql: str) -> Plan:
-    if sql == "SELECT $1":
-        return Plan("SELECT $1")
+    if sql in ("SELECT $1", "INSERT $1"):
+        return Plan(sql)
     if match := _SELECT.fullmatch(sql):
         return Plan("SELECT", int(match[1]))
     if match := _ERRMID.fullmatch(sql):

@@ -20,8 +20,11 @@ import pyarrow as pa
 
 from forge_sql.seam import oids
 from forge_sql.seam.backend import Column, CopyFormat, CopyIn
-from forge_sql.wire.copy import CopyDecoder, copy_header, copy_trailer, decoder, encode_copy
-from forge_sql.wire.encode import encode_batch, framer
+from forge_sql.wire.copy import decoder
+from forge_sql.wire.copy.decoder import CopyDecoder
+from forge_sql.wire.copy.encoder import copy_header, copy_trailer, encode_copy
+from forge_sql.wire.encode import framer
+from forge_sql.wire.encode.rows import encode_batch
 
 COMPILED = (framer.compiled, decoder.ARROW_READER)
 PATHS = {"compiled": COMPILED, "pure": (None, False)}

@@ -10,7 +10,7 @@ import pytest
 
 from forge_sql.seam import oids
 from forge_sql.seam.backend import Column, CopyFormat, CopyIn
-from forge_sql.wire.copy import CopyBatch, CopyDecoder
+from forge_sql.wire.copy.decoder import CopyBatch, CopyDecoder
 
 TEXT = CopyFormat()
 CSV = CopyFormat(kind="csv", delimiter=",", null="")

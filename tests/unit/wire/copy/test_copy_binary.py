@@ -20,7 +20,7 @@ from forge_sql.errors import (
 )
 from forge_sql.seam import oids
 from forge_sql.seam.backend import CopyFormat
-from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
+from forge_sql.wire.copy.encoder import copy_header, copy_trailer, encode_copy
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = SIGNATURE + b"\x00" * 8
@@ -217,7 +217,7 @@ def _same_nan(a: list[Any], b: list[Any]) -> bool:
 @pytest.mark.parametrize("kind", ["text", "csv"])
 def test_text_round_trip(oid: int, values: pa.Array, decoded: pa.Array | None, kind: str) -> None:
     """text and csv decode to the exact text output of the value (the engine casts it)."""
-    from forge_sql.wire.encode import encode_text
+    from forge_sql.wire.encode.text import encode_text
 
     fmt = TEXT if kind == "text" else CopyFormat(kind="csv", delimiter=",", null="")
     batch = pa.record_batch({"v": values})

@@ -9,7 +9,7 @@ from conftest import CSV, copy_in, decode, decode_batches
 from forge_sql.errors import BadCopyFileFormat
 from forge_sql.seam import oids
 from forge_sql.seam.backend import CopyFormat
-from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
+from forge_sql.wire.copy.encoder import copy_header, copy_trailer, encode_copy
 
 ABC = copy_in(CSV, "a", "b", "c")
 

@@ -24,7 +24,7 @@ from psycopg.pq import Format
 from forge_sql.errors import ForgeError
 from forge_sql.seam import oids
 from forge_sql.seam.backend import CopyFormat
-from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
+from forge_sql.wire.copy.encoder import copy_header, copy_trailer, encode_copy
 
 NAMES = ("a", "b", "c")
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from conftest import TEXT, copy_in, decode, decode_batches
 from forge_sql.errors import BadCopyFileFormat, CharacterNotInRepertoire, ForgeError
 from forge_sql.seam import oids
 from forge_sql.seam.backend import CopyFormat
-from forge_sql.wire.copy import copy_header, copy_trailer, encode_copy
+from forge_sql.wire.copy.encoder import copy_header, copy_trailer, encode_copy
 
 AB = copy_in(TEXT, "a", "b")
 

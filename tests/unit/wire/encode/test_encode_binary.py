@@ -16,7 +16,8 @@ import pytest
 
 from forge_sql.errors import FeatureNotSupported
 from forge_sql.seam import oids
-from forge_sql.wire.encode import encode_binary, encode_text
+from forge_sql.wire.encode.binary import encode_binary
+from forge_sql.wire.encode.text import encode_text
 
 Load = Callable[[bytes, int, int], object]
 D = decimal.Decimal

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forge_sql.seam import oids
-from forge_sql.wire.encode import encode_binary, encode_text
+from forge_sql.wire.encode.binary import encode_binary
+from forge_sql.wire.encode.text import encode_text
 
 Load = Callable[[bytes, int, int], object]
 

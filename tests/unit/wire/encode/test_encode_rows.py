@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from forge_sql.errors import InvalidParameterValue, ProtocolError
 from forge_sql.seam import oids
-from forge_sql.wire.encode import encode_batch, encode_binary, encode_text
+from forge_sql.wire.encode.binary import encode_binary
+from forge_sql.wire.encode.rows import encode_batch
+from forge_sql.wire.encode.text import encode_text
 
 Row = list[bytes | None]
 

@@ -11,7 +11,7 @@ import pytest
 
 from forge_sql.errors import FeatureNotSupported
 from forge_sql.seam import oids
-from forge_sql.wire.encode import encode_text
+from forge_sql.wire.encode.text import encode_text
 
 D = decimal.Decimal
 M = pa.MonthDayNano

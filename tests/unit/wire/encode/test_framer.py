@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 from forge_sql.seam import oids
 from forge_sql.seam.backend import CopyFormat
-from forge_sql.wire.copy import binary_out, encode_copy
-from forge_sql.wire.encode import encode_batch, framer
+from forge_sql.wire.copy import binary_out
+from forge_sql.wire.copy.encoder import encode_copy
+from forge_sql.wire.encode import framer
+from forge_sql.wire.encode.rows import encode_batch
 
 _framer = pytest.importorskip("forge_sql.wire.encode._framer")
 

@@ -10,8 +10,10 @@ import pytest
 
 from forge_sql.seam import oids
 from forge_sql.seam.backend import CopyFormat
-from forge_sql.wire.copy import binary_out, encode_copy
-from forge_sql.wire.encode import encode_batch, parts
+from forge_sql.wire.copy import binary_out
+from forge_sql.wire.copy.encoder import encode_copy
+from forge_sql.wire.encode import parts
+from forge_sql.wire.encode.rows import encode_batch
 
 ROWS = parts.PARALLEL_ROWS * 2 + 13  # several parts, the last one shorter
 TYPES = [oids.INT8, oids.TEXT, oids.FLOAT8, oids.TIMESTAMP, oids.BOOL]
