@@ -26,7 +26,8 @@ from bench_statements import dashboard_create_sql, dashboard_statements  # noqa:
 
 from forge_sql import errors  # noqa: E402
 from forge_sql.config import Settings  # noqa: E402
-from forge_sql.engine import Engine, EngineSession  # noqa: E402
+from forge_sql.engine.backend import Engine  # noqa: E402
+from forge_sql.engine.session import EngineSession  # noqa: E402
 from forge_sql.seam.backend import PreparedStatement, StartupInfo  # noqa: E402
 
 

@@ -34,7 +34,6 @@ ALLOWED: dict[str, set[str]] = {
         "forge_sql", "config", "engine", "errors", "migrate", "storage", "storage_cli", "wire"
     },
     "__main__": {"cli"},
-    "plugins": set(),
 }
 WIRE_FROM_SQL = {"forge_sql.sql.quoting"}
 

@@ -1,1 +1,0 @@
-"""The extension API: decorators for UDFs and table functions, discovery of extensions/."""
