@@ -94,9 +94,9 @@ def _swap_on_a_new_server(
 def test_table_swaps_in_parallel(
     tmp_path_factory: pytest.TempPathFactory, sessions: int
 ) -> None:
-    """Eighty swaps: before catalog changes ran alone, the server died
+    """Forty-eight swaps: before catalog changes ran alone, the server died
     within 4 to 20 seconds of this workload (a segfault or a DuckDB FATAL)."""
-    _swap_on_a_new_server(tmp_path_factory, sessions, 80 // sessions)
+    _swap_on_a_new_server(tmp_path_factory, sessions, 48 // sessions)
 
 
 @pytest.mark.slow

@@ -212,9 +212,9 @@ def test_maintenance_waits_for_a_transaction_changing_the_catalog(
     conn.execute(f"CREATE TABLE {table_name} (v INTEGER)")
     other.execute("SET lock_timeout = '200ms'")
     with pytest.raises(pgerrors.LockNotAvailable, match="lock timeout"):
-        other.execute("CALL forge_compact()")
+        other.execute("CALL forge_expire()")
     other.execute("SET lock_timeout = 0")
-    call = Background(lambda: other.execute("CALL forge_compact()").fetchall())
+    call = Background(lambda: other.execute("CALL forge_expire()").fetchall())
     time.sleep(0.3)
     assert call.running  # still waiting for the transaction to end
     conn.execute(f"INSERT INTO {table_name} VALUES (1)")
