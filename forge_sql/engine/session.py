@@ -18,6 +18,7 @@ from forge_sql.engine import (
     activity,
     batching,
     column_names,
+    constant_rows,
     copy_statement,
     copyin,
     lock_targets,
@@ -680,6 +681,13 @@ class EngineSession:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
             table = cursor.fetch_arrow_table()
             self.apply_timezone()
+            return TableResult(table, columns, "SELECT")
+        if constant_rows.applies(statement, cursor.description or ()):
+            connection.running(True)  # as a stream's reads are: cancel and timeout apply
+            try:
+                table = constant_rows.fetch(cursor)
+            finally:
+                connection.running(False)
             return TableResult(table, columns, "SELECT")
         result = ArrowResult(connection, self.fail, statement, connection.open_reader(), columns)
         connection.stream(result)
