@@ -90,7 +90,11 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
 def result_columns(sql: str, described: Iterable[Sequence[Any]]) -> tuple[Column, ...]:
     """The columns of ``sql``'s result from DuckDB's description (name, type, ...), named as
     PostgreSQL names them."""
-    pairs = [(str(d[0]), str(d[1])) for d in described]
+    return _columns(sql, tuple((str(d[0]), str(d[1])) for d in described))
+
+
+@functools.lru_cache(maxsize=512)  # the same statements come again and again
+def _columns(sql: str, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]:
     names = postgres_names(sql, [name for name, _ in pairs])
     return tuple(column(name, kind) for name, (_, kind) in zip(names, pairs, strict=True))
 

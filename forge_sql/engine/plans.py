@@ -127,6 +127,10 @@ class Planner:
         # below only map catalog names and literals). Maintenance statements are refused
         # at execution with their own message (storage_calls.refuse).
         self._sandbox.check(statement, self._superuser or superuser_only)
+        if not (describe or given or "$" in statement.sql or catalog_sql.needed(statement.sql)):
+            # Nothing to describe, no parameter types to infer, no catalog copies to
+            # renew: planning reads nothing of the catalog (a simple query's SELECT 1).
+            return self._plan(statement, given, describe, superuser_only)
         with self._reading_catalog():
             return self._plan(statement, given, describe, superuser_only)
 

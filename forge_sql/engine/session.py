@@ -18,6 +18,7 @@ from forge_sql.engine import (
     activity,
     batching,
     column_names,
+    constant_rows,
     copy_statement,
     copyin,
     lock_targets,
@@ -47,7 +48,7 @@ from forge_sql.seam.backend import (
 )
 from forge_sql.sql import duckdb_errors as engine_errors
 from forge_sql.sql.quoting import literal, redact_passwords
-from forge_sql.sql.statements import Statement, classify, split
+from forge_sql.sql.statements import Statement, split
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ _DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
 # TABLE AS too: _counts_rows), which PostgreSQL reports in the command tag only.
 _COUNTED = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
 _ACCESSES_KEPT = 512  # statements whose relation accesses a session remembers
+_TEXTS_KEPT = 256  # query strings whose split a session remembers
+_TEXT_KEPT_CHARS = 4096  # longer ones (bulk INSERT ... VALUES) are split each time
 
 
 class EngineSession:
@@ -147,6 +150,7 @@ class EngineSession:
         self._roles = RoleCommands(connection, database.catalog, database.checker)
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
+        self._texts: dict[str, tuple[Statement, ...]] = {}
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         # What answers each kind of statement; the others run on DuckDB (_statement).
@@ -177,11 +181,28 @@ class EngineSession:
     def split(self, sql: str) -> list[PreparedStatement]:
         return [
             self._planner.plan(statement, (), describe=False)
-            for statement in split(sql, RULES)
+            for statement in self._split(sql)
         ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        return self._planner.plan(classify(sql, RULES), param_oids, describe=True)
+        statements = self._split(sql)
+        if len(statements) > 1:
+            raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
+        statement = statements[0] if statements else Statement("", "EMPTY", ())
+        return self._planner.plan(statement, param_oids, describe=True)
+
+    def _split(self, sql: str) -> tuple[Statement, ...]:
+        """``split(sql, RULES)``, remembered per query string: a statement's kind, tokens,
+        rewrite and DuckDB parse depend on its text alone, and clients send the same few
+        texts again and again (tokenizing and parsing cost more than running SELECT 1)."""
+        found = self._texts.get(sql)
+        if found is None:
+            found = tuple(split(sql, RULES))
+            if len(sql) <= _TEXT_KEPT_CHARS:
+                if len(self._texts) >= _TEXTS_KEPT:
+                    self._texts.clear()
+                self._texts[sql] = found
+        return found
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
@@ -660,6 +681,13 @@ class EngineSession:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
             table = cursor.fetch_arrow_table()
             self.apply_timezone()
+            return TableResult(table, columns, "SELECT")
+        if constant_rows.applies(statement, cursor.description or ()):
+            connection.running(True)  # as a stream's reads are: cancel and timeout apply
+            try:
+                table = constant_rows.fetch(cursor)
+            finally:
+                connection.running(False)
             return TableResult(table, columns, "SELECT")
         result = ArrowResult(connection, self.fail, statement, connection.open_reader(), columns)
         connection.stream(result)

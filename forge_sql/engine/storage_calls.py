@@ -44,6 +44,7 @@ _DUCKLAKE_ADMIN = frozenset(
         "ducklake_set_option",
     }
 )
+_SUPERUSER_NAMES = _DUCKLAKE_ADMIN.union(PROCEDURES)  # checked for every statement planned
 _RECORD = "external_datasets"  # forge_meta.external_datasets (forge_sql.storage.meta)
 COLUMNS = (("action", "VARCHAR"), ("count", "BIGINT"), ("detail", "VARCHAR"))
 
@@ -71,7 +72,7 @@ def needs_superuser(statement: Statement) -> bool:
         return True
     return any(
         t.kind in ("identifier", "keyword")
-        and t.text.strip('"').lower() in _DUCKLAKE_ADMIN.union(PROCEDURES)
+        and t.text.strip('"').lower() in _SUPERUSER_NAMES
         for t in statement.tokens
     ) or (statement.kind != "SELECT" and _names_record(statement))
 

@@ -91,10 +91,21 @@ def encode_batch(
 def _few_rows(batch: pa.RecordBatch, type_oids: Sequence[int], codes: Sequence[int]) -> bytes:
     """A handful of rows: per-row framing costs less than the columnar set-up (SELECT 1)."""
     cells = [
-        (binary_of(column, oid) if code == BINARY else text_of(column, oid)).to_pylist()
+        _few_values(column, oid, code)
         for column, oid, code in zip(batch.columns, type_oids, codes, strict=True)
     ]
     return b"".join([data_row(row) for row in zip(*cells, strict=True)])
+
+
+def _few_values(column: pa.Array, oid: int, code: int) -> list[bytes | None]:
+    """One column of a handful of rows; integers in text print as Python prints them,
+    which is PostgreSQL's output too and skips a compute kernel's set-up."""
+    if code == TEXT and pa.types.is_integer(column.type):
+        return [None if v is None else str(v).encode() for v in column.to_pylist()]
+    values: list[bytes | None] = (
+        binary_of(column, oid) if code == BINARY else text_of(column, oid)
+    ).to_pylist()
+    return values
 
 
 def _as_matrix(body: pa.Array, lengths: npt.NDArray[np.int64]) -> Piece:

@@ -46,7 +46,8 @@ class Counter:
 
 
 @pytest.fixture
-def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
+def counter(monkeypatch: pytest.MonkeyPatch, session: EngineSession) -> Counter:
+    session._texts.clear()  # the split each query string had in earlier tests
     counter = Counter(monkeypatch)
     counter.wrap(tokens.duckdb, "tokenize")
     counter.wrap(statements.duckdb, "extract_statements")
@@ -69,6 +70,21 @@ def test_select_1_is_tokenized_and_parsed_once(
     plan = prepared.handle
     assert isinstance(plan, Plan)
     assert isinstance(plan.parsed, duckdb.Statement)  # executed as parsed, not re-parsed
+
+
+@pytest.mark.parametrize("protocol", ["simple", "extended"])
+def test_a_text_sent_again_is_not_tokenized_again(
+    session: EngineSession, counter: Counter, protocol: str
+) -> None:
+    for _ in range(3):
+        if protocol == "simple":
+            [prepared] = session.split("SELECT 2")
+        else:
+            prepared = session.prepare("SELECT 2", ())
+        result = session.execute(prepared, ())
+        assert result.next_batch() is not None
+        result.close()
+    assert counter.calls == {"tokenize": 1, "extract_statements": 1}
 
 
 def test_catalog_query_is_rewritten_and_parsed_once(

@@ -1,0 +1,46 @@
+"""The rows of a SELECT without FROM (``SELECT 1``, what pools and health checks send),
+taken as Python values: DuckDB's Arrow stream costs more to set up than such a row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from forge_sql.sql.statements import Statement
+
+# DuckDB types whose Python values become the same Arrow values DuckDB's export gives.
+_ARROW_TYPES = {
+    "BOOLEAN": pa.bool_(),
+    "TINYINT": pa.int8(),
+    "SMALLINT": pa.int16(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "VARCHAR": pa.string(),
+}
+
+
+def applies(statement: Statement, description: Sequence[Sequence[Any]]) -> bool:
+    """Whether ``statement`` reads no table, so its rows are as few as its text spells
+    (UNNEST aside), and every column has one of the plain types above."""
+    if statement.kind != "SELECT" or not description:
+        return False
+    if any(t.upper in ("FROM", "UNNEST") for t in statement.tokens):
+        return False
+    return all(str(d[1]) in _ARROW_TYPES for d in description)
+
+
+def fetch(cursor: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The executed statement's rows (``applies`` was true for it)."""
+    description = cursor.description or ()
+    rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(description)
+    return pa.Table.from_arrays(
+        [
+            pa.array(values, _ARROW_TYPES[str(d[1])])
+            for values, d in zip(columns, description, strict=True)
+        ],
+        names=[str(d[0]) for d in description],
+    )

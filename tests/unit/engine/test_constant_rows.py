@@ -1,0 +1,45 @@
+"""A SELECT without FROM is read as Python values: the same Arrow values DuckDB's
+export gives, and the streaming path for everything else."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from forge_sql.engine import constant_rows
+from forge_sql.sql.statements import split
+
+SAME = [
+    "SELECT 1",
+    "SELECT 1 AS a, 'x' AS b, true AS c, NULL::INTEGER AS d, 2::BIGINT AS e",
+    "SELECT (-128)::TINYINT, 32767::SMALLINT, 9223372036854775807, '', 'é'",
+    "VALUES (1, 'a'), (2, NULL), (NULL, 'c')",
+    "SELECT 1 UNION ALL SELECT 2",
+    "SELECT 1 WHERE false",
+]
+
+
+@pytest.mark.parametrize("sql", SAME)
+def test_rows_are_those_of_duckdbs_arrow_export(sql: str) -> None:
+    con = duckdb.connect()
+    [statement] = split(sql)
+    cursor = con.execute(sql)
+    assert constant_rows.applies(statement, cursor.description or ())
+    table = constant_rows.fetch(cursor)
+    expected = con.execute(sql).to_arrow_table()
+    assert table.schema.types == expected.schema.types
+    assert table.to_pylist() == expected.to_pylist()
+    assert table.num_rows == expected.num_rows
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM range(3)",
+    "SELECT unnest([1, 2, 3])",
+    "SELECT 1.5",  # DECIMAL
+    "SELECT now()",  # TIMESTAMP WITH TIME ZONE
+    "SELECT [1, 2]",
+])
+def test_other_statements_stream(sql: str) -> None:
+    con = duckdb.connect()
+    [statement] = split(sql)
+    assert not constant_rows.applies(statement, con.execute(sql).description or ())
