@@ -4,6 +4,7 @@ taken as Python values: DuckDB's Arrow stream costs more to set up than such a r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import duckdb
@@ -23,11 +24,16 @@ _ARROW_TYPES = {
 
 
 def applies(statement: Statement, description: Sequence[Sequence[Any]]) -> bool:
-    """Whether ``statement`` reads no table, so its rows are as few as its text spells
-    (UNNEST aside), and every column has one of the plain types above."""
+    """Whether ``statement`` reads no table and calls no function, so its rows are as few
+    as its text spells, and every column has one of the plain types above."""
     if statement.kind != "SELECT" or not description:
         return False
-    if any(t.upper in ("FROM", "UNNEST") for t in statement.tokens):
+    tokens = statement.tokens
+    if any(t.upper in ("FROM", "UNNEST") for t in tokens):
+        return False
+    # A function call may be a macro that unnests (``CREATE MACRO u(x) AS unnest(x)``):
+    # its rows are not bounded by the text, so they stream with bounded memory.
+    if any(t.kind == "identifier" and n.text == "(" for t, n in pairwise(tokens)):
         return False
     return all(str(d[1]) in _ARROW_TYPES for d in description)
 
