@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import duckdb
 
@@ -48,7 +49,7 @@ from forge_sql.seam.backend import (
 )
 from forge_sql.sql import duckdb_errors as engine_errors
 from forge_sql.sql.quoting import literal, redact_passwords
-from forge_sql.sql.statements import Statement, split
+from forge_sql.sql.statements import Statement, single, split
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ _DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
 # Kinds whose DuckDB result is one row holding the number of rows they changed (CREATE
 # TABLE AS too: _counts_rows), which PostgreSQL reports in the command tag only.
 _COUNTED = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
+T = TypeVar("T")
+
 _ACCESSES_KEPT = 512  # statements whose relation accesses a session remembers
 _TEXTS_KEPT = 256  # query strings whose split a session remembers
 _TEXT_KEPT_CHARS = 4096  # longer ones (bulk INSERT ... VALUES) are split each time
@@ -185,24 +188,15 @@ class EngineSession:
         ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
-        statements = self._split(sql)
-        if len(statements) > 1:
-            raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
-        statement = statements[0] if statements else Statement("", "EMPTY", ())
-        return self._planner.plan(statement, param_oids, describe=True)
+        return self._planner.plan(single(self._split(sql)), param_oids, describe=True)
 
     def _split(self, sql: str) -> tuple[Statement, ...]:
         """``split(sql, RULES)``, remembered per query string: a statement's kind, tokens,
         rewrite and DuckDB parse depend on its text alone, and clients send the same few
         texts again and again (tokenizing and parsing cost more than running SELECT 1)."""
-        found = self._texts.get(sql)
-        if found is None:
-            found = tuple(split(sql, RULES))
-            if len(sql) <= _TEXT_KEPT_CHARS:
-                if len(self._texts) >= _TEXTS_KEPT:
-                    self._texts.clear()
-                self._texts[sql] = found
-        return found
+        if len(sql) > _TEXT_KEPT_CHARS:
+            return tuple(split(sql, RULES))
+        return _remember(self._texts, sql, lambda: tuple(split(sql, RULES)), _TEXTS_KEPT)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
@@ -359,13 +353,9 @@ class EngineSession:
         )
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
-        found = self._accesses.get(statement.sql)
-        if found is None:
-            found = relations.accesses(statement)
-            if len(self._accesses) >= _ACCESSES_KEPT:
-                self._accesses.clear()
-            self._accesses[statement.sql] = found
-        return found
+        return _remember(
+            self._accesses, statement.sql, lambda: relations.accesses(statement), _ACCESSES_KEPT
+        )
 
     def _role_command(self, plan: Plan, params: Sequence[object]) -> Result:
         """CREATE ROLE, GRANT, REVOKE ...: rows of the lake's role tables, written in the
@@ -753,3 +743,15 @@ def _counts_rows(statement: Statement) -> bool:
     return statement.kind == "CREATE" and "TABLE" in statement.words and (
         statement.has_keyword("AS")
     )
+
+
+def _remember(cache: dict[str, T], key: str, make: Callable[[], T], kept: int) -> T:
+    """``cache[key]``, made and kept on first use; a full cache starts over (the texts a
+    session sends again are few, so it fills again at once)."""
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        if len(cache) >= kept:
+            cache.clear()
+        cache[key] = found
+    return found

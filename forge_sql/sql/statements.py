@@ -106,7 +106,11 @@ def split(sql: str, rules: Rules = ()) -> list[Statement]:
 
 def classify(sql: str, rules: Rules = ()) -> Statement:
     """One statement (a Parse message): more than one is an error, as in PostgreSQL."""
-    statements = split(sql, rules)
+    return single(split(sql, rules))
+
+
+def single(statements: Sequence[Statement]) -> Statement:
+    """The one statement of a Parse message's split text (``classify``)."""
     if len(statements) > 1:
         raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
     if not statements:
