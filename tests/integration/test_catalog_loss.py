@@ -3,6 +3,7 @@ the orphan sweep deletes only files it can prove are garbage."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -124,14 +125,18 @@ def test_sweep_deletes_old_orphans_only(tmp_path: Path) -> None:
     server = start_server(data_dir, config=QUIET)
     try:
         existing = sorted((data_dir / "lake" / "public" / "base").glob("*.parquet"))
-        now = datetime.now(UTC)
-        old = plant(existing[0], ducklake_name(now - timedelta(seconds=3)), now - timedelta(
-            seconds=3))
-        foreign = plant(existing[0], "exported-by-hand.parquet", now - timedelta(days=3))
-        # Made by DuckLake before this catalog existed: another catalog's file.
-        before = plant(existing[0], ducklake_name(now - timedelta(days=3)), now - timedelta(
+        # The lake record says when this catalog began; files named before it are another
+        # catalog's. A crashed transaction's file is made after it.
+        since = datetime.fromisoformat(
+            json.loads((data_dir / "lake-record.json").read_text())["since"]
+        )
+        made = since + timedelta(milliseconds=50)
+        old = plant(existing[0], ducklake_name(made), made)
+        foreign = plant(existing[0], "exported-by-hand.parquet", since - timedelta(days=3))
+        before = plant(existing[0], ducklake_name(since - timedelta(days=3)), since - timedelta(
             days=3))
-        time.sleep(2.2)  # what retention means: the next file is young, the first is not
+        # What retention means: the next file is young, the first is not.
+        time.sleep(max(0.0, (made + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()))
         fresh = plant(existing[0], ducklake_name(datetime.now(UTC)), datetime.now(UTC))
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             swept = conn.execute("CALL forge_cleanup('2s')").fetchall()
