@@ -148,15 +148,25 @@ def deadline(seconds: float) -> Iterator[None]:
 
 def time_runs(run: Callable[[], int], runs: int, expect_rows: int | None) -> list[float]:
     """One untimed warm-up, then ``runs`` timed calls; ``run`` returns its row count."""
-    got = run()
-    if expect_rows is not None and got != expect_rows:
-        raise AssertionError(f"expected {expect_rows} rows, got {got}")
-    times = []
+    return interleave({"": run}, runs, expect_rows)[""]
+
+
+def interleave(runners: dict[str, Callable[[], int]], runs: int,
+               expect_rows: int | None) -> dict[str, list[float]]:
+    """Seconds of each of ``runs`` timed calls per target, run i of every target before
+    run i+1 of any: a machine that slows down during the bench slows every target alike,
+    so the medians stay comparable. Each runner is warmed up once, untimed."""
+    for target, run in runners.items():
+        got = run()
+        if expect_rows is not None and got != expect_rows:
+            raise AssertionError(f"{target}: expected {expect_rows} rows, got {got}")
+    times: dict[str, list[float]] = {target: [] for target in runners}
     for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
+        for target, run in runners.items():
+            gc.collect()
+            start = time.perf_counter()
+            run()
+            times[target].append(time.perf_counter() - start)
     return times
 
 
@@ -165,21 +175,25 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def latency_runs(one: Callable[[], Any], iters: int, runs: int) -> dict[str, list[float]]:
-    """``runs`` runs of ``iters`` round trips; p50 and p99 of each run."""
-    for _ in range(min(iters, 200)):
-        one()
-    out: dict[str, list[float]] = {"p50": [], "p99": []}
+def latency_runs(ones: dict[str, Callable[[], Any]], iters: int,
+                 runs: int) -> dict[str, dict[str, list[float]]]:
+    """``runs`` runs of ``iters`` round trips per target, the targets' runs alternating;
+    p50 and p99 of each run."""
+    for one in ones.values():
+        for _ in range(min(iters, 200)):
+            one()
+    out: dict[str, dict[str, list[float]]] = {t: {"p50": [], "p99": []} for t in ones}
     clock = time.perf_counter
     for _ in range(runs):
-        gc.collect()
-        samples = []
-        for _ in range(iters):
-            start = clock()
-            one()
-            samples.append(clock() - start)
-        out["p50"].append(percentile(samples, 0.50))
-        out["p99"].append(percentile(samples, 0.99))
+        for target, one in ones.items():
+            gc.collect()
+            samples = []
+            for _ in range(iters):
+                start = clock()
+                one()
+                samples.append(clock() - start)
+            out[target]["p50"].append(percentile(samples, 0.50))
+            out[target]["p99"].append(percentile(samples, 0.99))
     return out
 
 
@@ -280,7 +294,13 @@ def load_duckdb(path: Path, rows: int) -> tuple[duckdb.DuckDBPyConnection, float
 
 # --------------------------------------------------------------------------- workloads
 
+Runner = Callable[[Endpoint], contextlib.AbstractContextManager[Callable[[], Any]]]
+
+
 class Bench:
+    """The workloads. The servers (forge-sql, --baseline's, PostgreSQL) are measured with
+    their runs alternating (``interleave``); in-process DuckDB on its own."""
+
     def __init__(self, args: argparse.Namespace, endpoints: list[Endpoint],
                  duck: duckdb.DuckDBPyConnection) -> None:
         self.args = args
@@ -298,73 +318,71 @@ class Bench:
             result.error = error_text(error)
         self.rec.add(result)
 
+    def measure_servers(self, label: str, client: str, query: str, rows: int | None,
+                        runner: Runner, runs: int, expect_rows: int) -> None:
+        """Every server's runs of ``query`` through ``runner``'s client, alternating."""
+        times: dict[str, list[float]] = {}
+        error = None
+        try:
+            with deadline(self.args.timeout * len(self.endpoints)), \
+                    contextlib.ExitStack() as stack:
+                runners = {e.target: stack.enter_context(runner(e)) for e in self.endpoints}
+                times = interleave(runners, runs, expect_rows)
+        except Exception as exc:  # reported, the bench goes on
+            error = error_text(exc)
+        for endpoint in self.endpoints:
+            self.rec.add(Result(label, client, endpoint.target, query, rows,
+                                times.get(endpoint.target, []), error))
+
     # ---- select
 
     def select(self) -> None:
         rows, runs = self.args.rows, self.args.runs
         label = f"select {rows} rows"
-        clients: list[tuple[str, Callable[[Endpoint], list[float]]]] = [
-            ("psycopg text", partial(self._psycopg_query, SELECT_ALL, runs, rows, False)),
-            ("psycopg binary", partial(self._psycopg_query, SELECT_ALL, runs, rows, True)),
-            ("asyncpg fetch", self._asyncpg_select),
+        clients: list[tuple[str, Runner]] = [
+            ("psycopg text", partial(psycopg_runner, SELECT_ALL, False)),
+            ("psycopg binary", partial(psycopg_runner, SELECT_ALL, True)),
+            ("asyncpg fetch", partial(asyncpg_runner, SELECT_ALL, self.args.timeout)),
         ]
-        for client, body in clients:
-            for endpoint in self.endpoints:
-                self.measure(label, client, endpoint.target, SELECT_ALL, rows,
-                             partial(body, endpoint))
+        for client, runner in clients:
+            self.measure_servers(label, client, SELECT_ALL, rows, runner, runs, rows)
         self.measure(label, "fetchall", DUCK, SELECT_ALL, rows,
                      partial(self._duck_query, SELECT_ALL, runs, rows))
         self.measure(label, "arrow", DUCK, SELECT_ALL, rows,
                      partial(self._duck_query, SELECT_ALL, runs, rows, arrow=True))
-
-    def _asyncpg_select(self, endpoint: Endpoint) -> list[float]:
-        loop = asyncio.new_event_loop()
-        try:
-            conn = loop.run_until_complete(asyncpg.connect(
-                **endpoint.asyncpg_kwargs(), timeout=10, command_timeout=self.args.timeout))
-            try:
-                return time_runs(lambda: len(loop.run_until_complete(conn.fetch(SELECT_ALL))),
-                                 self.args.runs, self.args.rows)
-            finally:
-                loop.run_until_complete(conn.close(timeout=10))
-        finally:
-            loop.close()
 
     # ---- latency
 
     def latency(self) -> None:
         query, iters, runs = "SELECT 1", self.args.latency_iters, self.args.fast_runs
         for client, prepare in (("psycopg simple", False), ("psycopg prepared", True)):
+            stats: dict[str, dict[str, list[float]]] = {}
+            error = None
+            try:
+                with deadline(self.args.timeout * len(self.endpoints)), \
+                        contextlib.ExitStack() as stack:
+                    ones = {e.target: stack.enter_context(
+                        psycopg_round_trip(query, prepare, e)) for e in self.endpoints}
+                    stats = latency_runs(ones, iters, runs)
+            except Exception as exc:  # reported, the bench goes on
+                error = error_text(exc)
             for endpoint in self.endpoints:
-                self._latency(client, endpoint.target, query, partial(
-                    self._psycopg_latency, endpoint, query, prepare, iters, runs))
-        self._latency(DUCK_REF, DUCK, query, partial(
-            latency_runs, partial(self._duck_fetchall, query), iters, runs))
-
-    def _latency(self, client: str, target: str, query: str,
-                 body: Callable[[], dict[str, list[float]]]) -> None:
-        stats: dict[str, list[float]] = {}
+                self._record_latency(client, endpoint.target, query,
+                                     stats.get(endpoint.target, {}), error)
         error = None
         try:
             with deadline(self.args.timeout):
-                stats = body()
-        except Exception as exc:  # reported, the bench goes on
-            error = error_text(exc)
+                duck = latency_runs({DUCK: partial(self._duck_fetchall, query)}, iters, runs)
+        except Exception as exc:
+            duck, error = {}, error_text(exc)
+        self._record_latency(DUCK_REF, DUCK, query, duck.get(DUCK, {}), error)
+
+    def _record_latency(self, client: str, target: str, query: str,
+                        stats: dict[str, list[float]], error: str | None) -> None:
         note = f"  [{self.args.fast_runs} x {self.args.latency_iters} round trips]"
         for stat in ("p50", "p99"):
             self.rec.add(Result(f"{query} {stat}", client, target, query, None,
                                 stats.get(stat, []), error), note)
-
-    @staticmethod
-    def _psycopg_latency(endpoint: Endpoint, query: str, prepare: bool, iters: int,
-                         runs: int) -> dict[str, list[float]]:
-        # prepare=False: simple query protocol, never auto-prepared (psycopg prepares
-        # after 5 executions by default); prepare=True: Parse once, then Bind/Execute.
-        with endpoint.psycopg() as conn, conn.cursor() as cur:
-            def one() -> None:
-                cur.execute(query, prepare=prepare)
-                cur.fetchall()
-            return latency_runs(one, iters, runs)
 
     # ---- aggregate
 
@@ -372,22 +390,12 @@ class Bench:
         rows, runs = self.args.rows, self.args.fast_runs
         groups = {"group by flag": min(2, rows), "group by id % 1000": min(1000, rows)}
         for label, query in AGGREGATES.items():
-            for endpoint in self.endpoints:
-                self.measure(label, "psycopg text", endpoint.target, query, rows, partial(
-                    self._psycopg_query, query, runs, groups[label], False, endpoint))
+            self.measure_servers(label, "psycopg text", query, rows,
+                                 partial(psycopg_runner, query, False), runs, groups[label])
             self.measure(label, DUCK_REF, DUCK, query, rows,
                          partial(self._duck_query, query, runs, groups[label]))
 
-    # ---- clients
-
-    @staticmethod
-    def _psycopg_query(query: str, runs: int, expect_rows: int, binary: bool,
-                       endpoint: Endpoint) -> list[float]:
-        with endpoint.psycopg() as conn, conn.cursor(binary=binary) as cur:
-            def run() -> int:
-                cur.execute(query)
-                return len(cur.fetchall())
-            return time_runs(run, runs, expect_rows)
+    # ---- in-process DuckDB
 
     def _duck_fetchall(self, query: str) -> int:
         return len(self.duck.execute(query).fetchall())
@@ -398,6 +406,44 @@ class Bench:
             return time_runs(lambda: self.duck.execute(query).to_arrow_table().num_rows,
                              runs, expect_rows)
         return time_runs(partial(self._duck_fetchall, query), runs, expect_rows)
+
+
+# ---- clients: each opens a connection and gives one timed call
+
+@contextlib.contextmanager
+def psycopg_runner(query: str, binary: bool, endpoint: Endpoint) -> Iterator[Callable[[], int]]:
+    with endpoint.psycopg() as conn, conn.cursor(binary=binary) as cur:
+        def run() -> int:
+            cur.execute(query)
+            return len(cur.fetchall())
+        yield run
+
+
+@contextlib.contextmanager
+def psycopg_round_trip(query: str, prepare: bool,
+                       endpoint: Endpoint) -> Iterator[Callable[[], None]]:
+    # prepare=False: simple query protocol, never auto-prepared (psycopg prepares after 5
+    # executions by default); prepare=True: Parse once, then Bind/Execute.
+    with endpoint.psycopg() as conn, conn.cursor() as cur:
+        def one() -> None:
+            cur.execute(query, prepare=prepare)
+            cur.fetchall()
+        yield one
+
+
+@contextlib.contextmanager
+def asyncpg_runner(query: str, timeout: float,
+                   endpoint: Endpoint) -> Iterator[Callable[[], int]]:
+    loop = asyncio.new_event_loop()
+    try:
+        conn = loop.run_until_complete(asyncpg.connect(
+            **endpoint.asyncpg_kwargs(), timeout=10, command_timeout=timeout))
+        try:
+            yield lambda: len(loop.run_until_complete(conn.fetch(query)))
+        finally:
+            loop.run_until_complete(conn.close(timeout=10))
+    finally:
+        loop.close()
 
 
 # --------------------------------------------------------------------------- report
