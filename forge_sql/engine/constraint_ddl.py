@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from forge_sql import errors
-from forge_sql.sql.statements import Statement, Token
+from forge_sql.sql import rewrite, storage_parameters
+from forge_sql.sql.rewrite import Source
+from forge_sql.sql.statements import Statement, Token, tokenize
 
 KEY_WORDS = {"PRIMARY", "UNIQUE", "CHECK", "REFERENCES", "FOREIGN", "CONSTRAINT", "EXCLUDE"}
 _TABLE_CONSTRAINTS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE")
@@ -177,6 +179,7 @@ def declares_keys(statement: Statement) -> bool:
 def parse_create_table(statement: Statement) -> CreateTable | None:
     """The CREATE TABLE without its keys and checks, or None if it has none (or is TEMP,
     LIKE or AS: DuckDB's own tables keep DuckDB's own constraint handling)."""
+    statement = _without_storage_parameters(statement)
     tokens = significant(statement)
     cur = _Cursor(tokens, statement.sql)
     if not cur.take("CREATE"):
@@ -230,6 +233,19 @@ def parse_create_table(statement: Statement) -> CreateTable | None:
         + statement.sql[tokens[close_at].start :]
     )
     return CreateTable(sql, table, tuple(declared), if_not_exists, or_replace)
+
+
+def _without_storage_parameters(statement: Statement) -> Statement:
+    """The statement without its WITH (storage parameters) (sql.storage_parameters: this
+    statement is the server's, so the rewrite pass did not see it)."""
+    source = Source.of(statement.sql, statement.tokens)
+    if not storage_parameters.RULE.wants(source.sql):
+        return statement
+    edits = tuple(storage_parameters.RULE.edits(source))
+    if not edits:
+        return statement
+    sql = rewrite.apply(statement.sql, edits)
+    return Statement(sql, statement.kind, tokenize(sql), statement.offset)
 
 
 def _says_not_null(text: str) -> bool:

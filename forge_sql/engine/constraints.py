@@ -16,6 +16,7 @@ from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.result import TagResult
+from forge_sql.sql import object_lists
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
 from forge_sql.storage import meta
@@ -52,7 +53,8 @@ class Declarations:
         if statement.kind == "DROP" and words[:2] == ["DROP", "INDEX"]:
             return self._drop_index(statement)
         if statement.kind == "DROP" and words[1:2] in (["TABLE"], ["SCHEMA"]):
-            self._connection.execute(statement.sql)
+            several = object_lists.parse(statement.sql, statement.tokens)
+            self._connection.execute(statement.sql if several is None else several.duckdb_sql())
             self._forget_missing_tables()
             return TagResult(statement.tag(0))
         return None
@@ -188,7 +190,7 @@ class Declarations:
                         raise errors.NotNullViolation(
                             f'column "{name}" of relation "{located[1]}" contains null values'
                         )
-                    self._set_not_null(relation, name)
+                    self._set_not_null(located, relation, name)
             not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in names)
             duplicate = self._connection.execute(
                 f"SELECT {listed} FROM {relation} WHERE {not_null} GROUP BY ALL "
@@ -209,10 +211,17 @@ class Declarations:
                     f'"{located[1]}" is violated by some row'
                 )
 
-    def _set_not_null(self, relation: str, column: str) -> None:
+    def _set_not_null(self, located: tuple[str, str], relation: str, column: str) -> None:
         """Key columns become NOT NULL, which DuckLake enforces; but checked on DuckDB 1.5.5,
         DuckLake cannot SET NOT NULL on a table without data files (no statistics), so an
         empty table keeps the key recorded only."""
+        nullable = self._connection.execute(
+            "SELECT is_nullable FROM duckdb_columns() WHERE database_name = ? "
+            "AND schema_name = ? AND table_name = ? AND column_name = ?",
+            [self._lake, *located, column],
+        ).fetchone()
+        if nullable is not None and not nullable[0]:
+            return  # NOT NULL already (DuckDB refuses to set it again)
         try:
             self._connection.execute(
                 f"ALTER TABLE {relation} ALTER COLUMN {quote_ident(column)} SET NOT NULL"
