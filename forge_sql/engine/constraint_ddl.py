@@ -406,6 +406,17 @@ def _table_constraint(cur: _Cursor) -> Declared:
     raise errors.SyntaxError_(f'syntax error at or near "{found}"')
 
 
+def references(definition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The referenced table (name parts) and columns (() for its primary key) of a foreign
+    key's definition, ``FOREIGN KEY (a) REFERENCES t [(b)] ...``."""
+    cur = _Cursor(tokenize(definition), definition)
+    while not cur.done() and not cur.take("REFERENCES"):
+        cur.at += 1
+    table = cur.name()
+    columns = cur.names_in_group() if cur.peek() == "(" else ()
+    return table, columns
+
+
 def _finish(cur: _Cursor, item: Declared) -> Declared:
     if not cur.done():
         raise errors.SyntaxError_(f'syntax error at or near "{cur.tokens[cur.at].text}"')

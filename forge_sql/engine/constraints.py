@@ -202,6 +202,8 @@ class Declarations:
                     f'could not create unique index "{item.name}"',
                     detail=f"Key ({', '.join(names)})=({values}) is duplicated.",
                 )
+        elif item.kind == "f" and item.definition is not None:
+            self._check_references(located, relation, item, item.definition)
         elif item.kind == "c" and item.definition is not None:
             expression = item.definition[len("CHECK ") :]
             broken = self._scalar(f"SELECT count(*) FROM {relation} WHERE NOT {expression}")
@@ -210,6 +212,45 @@ class Declarations:
                     f'check constraint "{item.name}" of relation '
                     f'"{located[1]}" is violated by some row'
                 )
+
+    def _check_references(
+        self, located: tuple[str, str], relation: str, item: ddl.Declared, definition: str
+    ) -> None:
+        """Every row whose key columns are all set must find its key in the referenced
+        table (MATCH SIMPLE, PostgreSQL's default), or the foreign key is refused (23503)."""
+        parts, referenced = ddl.references(definition)
+        schema = self._schema_of(parts)
+        target = self._locate(schema, parts[-1]) if schema else None
+        if target is None:
+            raise errors.UndefinedTable(f'relation "{parts[-1]}" does not exist')
+        if not referenced:
+            keys = [cols for _, kind, cols in self._rows(target) if kind == "p"]
+            if not keys:
+                raise errors.InvalidForeignKey(
+                    f'there is no primary key for referenced table "{target[1]}"'
+                )
+            referenced = tuple(keys[0])
+        if len(referenced) != len(item.columns):
+            raise errors.InvalidForeignKey(
+                "number of referencing and referenced columns for foreign key disagree"
+            )
+        other = f"{quote_ident(self._lake)}.{quote_ident(target[0])}.{quote_ident(target[1])}"
+        pairs = list(zip(item.columns, referenced, strict=True))
+        missing = self._connection.execute(
+            f"SELECT {', '.join('c.' + quote_ident(c) for c, _ in pairs)} FROM {relation} AS c "
+            f"WHERE {' AND '.join(f'c.{quote_ident(c)} IS NOT NULL' for c, _ in pairs)} "
+            f"AND NOT EXISTS (SELECT 1 FROM {other} AS r WHERE "
+            f"{' AND '.join(f'r.{quote_ident(r)} = c.{quote_ident(c)}' for c, r in pairs)}) "
+            "LIMIT 1"
+        ).fetchone()
+        if missing is not None:
+            values = ", ".join(str(v) for v in missing)
+            raise errors.ForeignKeyViolation(
+                f'insert or update on table "{located[1]}" violates foreign key constraint '
+                f'"{item.name}"',
+                detail=f"Key ({', '.join(item.columns)})=({values}) is not present in table "
+                f'"{target[1]}".',
+            )
 
     def _set_not_null(self, located: tuple[str, str], relation: str, column: str) -> None:
         """Key columns become NOT NULL, which DuckLake enforces; but checked on DuckDB 1.5.5,

@@ -62,7 +62,7 @@ def parse(statement: Statement) -> Maintenance:
                 raise errors.SyntaxError_(
                     f'unrecognized {verb} option "{item[0].text.lower()}"'
                 )
-            if not (len(item) == 1 or _false(item[1])):
+            if len(item) == 1 or not _false(item[1]):
                 options.append(word)
         at = close + 1
     old_words = _OLD_VACUUM_WORDS if verb == "VACUUM" else ("VERBOSE",)
