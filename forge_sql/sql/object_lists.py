@@ -13,7 +13,7 @@ from forge_sql import errors
 from forge_sql.sql.tokens import Token
 
 # DROP <object> with a list of names (DROP INDEX is the engine's: engine.constraints).
-DROPPED = ("TABLE", "VIEW", "SCHEMA", "SEQUENCE", "MATERIALIZED VIEW")
+DROPPED = ("TABLE", "VIEW", "SCHEMA", "SEQUENCE")
 _BEHAVIOURS = ("CASCADE", "RESTRICT")
 
 
@@ -62,8 +62,6 @@ def parse(sql: str, tokens: Sequence[Token]) -> ObjectList | None:
 def _drop(sql: str, tokens: Sequence[Token]) -> ObjectList | None:
     at = 1
     kind = tokens[at].upper if at < len(tokens) else ""
-    if kind == "MATERIALIZED" and at + 1 < len(tokens) and tokens[at + 1].upper == "VIEW":
-        kind, at = "MATERIALIZED VIEW", at + 1
     if kind not in DROPPED:
         return None
     at += 1
