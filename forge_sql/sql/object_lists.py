@@ -27,6 +27,7 @@ class ObjectList:
     if_exists: bool = False
     behaviour: str = ""  # CASCADE or RESTRICT, as given
     identity: str = ""  # TRUNCATE's RESTART IDENTITY or CONTINUE IDENTITY
+    written: int = 1  # names as written, a name given twice counted twice
 
     def statements(self) -> list[str]:
         """One statement per object, as DuckDB reads it. TRUNCATE's options go: tables of
@@ -54,7 +55,7 @@ def parse(sql: str, tokens: Sequence[Token]) -> ObjectList | None:
         found = _drop(sql, tokens) if first == "DROP" else _truncate(sql, tokens)
     except errors.SyntaxError_:
         return None  # not a shape read here: DuckDB's parser reports it
-    if found is None or (len(found.names) == 1 and not found.identity):
+    if found is None or (found.written == 1 and not found.identity):
         return None
     return found
 
@@ -74,7 +75,9 @@ def _drop(sql: str, tokens: Sequence[Token]) -> ObjectList | None:
         behaviour = tokens[at].upper
         at += 1
     _end(tokens, at)
-    return ObjectList("DROP", kind, tuple(names), if_exists, behaviour)
+    # PostgreSQL drops an object named twice once.
+    return ObjectList("DROP", kind, tuple(dict.fromkeys(names)), if_exists, behaviour,
+                      written=len(names))
 
 
 def _truncate(sql: str, tokens: Sequence[Token]) -> ObjectList | None:
@@ -91,7 +94,8 @@ def _truncate(sql: str, tokens: Sequence[Token]) -> ObjectList | None:
         behaviour = tokens[at].upper
         at += 1
     _end(tokens, at)
-    return ObjectList("TRUNCATE", "TABLE", tuple(names), behaviour=behaviour, identity=identity)
+    return ObjectList("TRUNCATE", "TABLE", tuple(dict.fromkeys(names)), behaviour=behaviour,
+                      identity=identity, written=len(names))
 
 
 def _names(sql: str, tokens: Sequence[Token], at: int) -> tuple[list[str], int]:

@@ -26,6 +26,8 @@ def separated(sql: str) -> list[str] | None:
         ("DROP SEQUENCE q1, q2", ["DROP SEQUENCE q1", "DROP SEQUENCE q2"]),
         ("DROP SCHEMA s1, s2", ["DROP SCHEMA s1", "DROP SCHEMA s2"]),
         ("TRUNCATE a, b", ["TRUNCATE a", "TRUNCATE b"]),
+        ("TRUNCATE a, b, a", ["TRUNCATE a", "TRUNCATE b"]),
+        ("DROP TABLE a, a, b", ["DROP TABLE a", "DROP TABLE b"]),
         ("truncate table only a, b * restart identity cascade", ["TRUNCATE a", "TRUNCATE b"]),
         ("TRUNCATE a CONTINUE IDENTITY", ["TRUNCATE a"]),
         ("TRUNCATE lake.public.a RESTART IDENTITY RESTRICT", ["TRUNCATE lake.public.a"]),
