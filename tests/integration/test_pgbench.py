@@ -150,7 +150,17 @@ def test_init_with_client_side_generation(
     assert primary_keys(conn) == KEYS
 
 
-def test_tables_have_postgresql_columns(
+def constraints(dsn: str) -> list[tuple[str, str, str]]:
+    """The pgbench tables' constraints as pg_constraint lists them."""
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        return connection.execute(
+            "SELECT c.relname::text, k.conname::text, k.contype::text FROM pg_constraint k "
+            "JOIN pg_class c ON c.oid = k.conrelid WHERE c.relname LIKE 'pgbench%' "
+            "ORDER BY 1, 2"
+        ).fetchall()
+
+
+def test_tables_have_postgresql_columns_and_keys(
     server: RunningServer, pgbench_path: str, postgres: PostgresServer,  # noqa: F811
     initialized: str,
 ) -> None:
@@ -167,3 +177,6 @@ def test_tables_have_postgresql_columns(
         (t, c, "character varying" if kind == "character" else kind) for t, c, kind in expected
     ]
     assert columns(server.dsn()) == expected
+    assert constraints(server.dsn()) == constraints(postgres.dsn) == [
+        (table, f"{table}_pkey", "p") for table in KEYS
+    ]
