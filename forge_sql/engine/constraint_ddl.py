@@ -8,7 +8,7 @@ DDL DuckDB can run plus what was declared. forge_sql.engine.constraints records 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from forge_sql import errors
@@ -415,6 +415,30 @@ def references(definition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     table = cur.name()
     columns = cur.names_in_group() if cur.peek() == "(" else ()
     return table, columns
+
+
+def spelled_references(
+    definition: str, primary_key: Callable[[tuple[str, ...]], tuple[str, ...]]
+) -> str:
+    """A foreign key's definition with ``REFERENCES`` in capitals and the referenced columns
+    listed (``primary_key(table)``'s when the statement left them out, as PostgreSQL fills
+    them in): what pg_get_constraintdef prints and what the catalog reads confkey from."""
+    tokens = tokenize(definition)
+    cur = _Cursor(tokens, definition)
+    while not cur.done() and cur.peek() != "REFERENCES":
+        cur.at += 1
+    if cur.done():
+        return definition
+    word = tokens[cur.at]
+    cur.at += 1
+    table = cur.name()
+    end = tokens[cur.at - 1].end
+    text = definition[: word.start] + "REFERENCES" + definition[word.end : end]
+    if cur.peek() != "(":
+        columns = primary_key(table)
+        if columns:
+            text += " (" + ", ".join(quote(c) for c in columns) + ")"
+    return text + definition[end:]
 
 
 def _finish(cur: _Cursor, item: Declared) -> Declared:

@@ -223,13 +223,10 @@ class Declarations:
         target = self._locate(schema, parts[-1]) if schema else None
         if target is None:
             raise errors.UndefinedTable(f'relation "{parts[-1]}" does not exist')
-        if not referenced:
-            keys = [cols for _, kind, cols in self._rows(target) if kind == "p"]
-            if not keys:
-                raise errors.InvalidForeignKey(
-                    f'there is no primary key for referenced table "{target[1]}"'
-                )
-            referenced = tuple(keys[0])
+        if not referenced:  # not filled in by _resolve: the table has no primary key
+            raise errors.InvalidForeignKey(
+                f'there is no primary key for referenced table "{target[1]}"'
+            )
         if len(referenced) != len(item.columns):
             raise errors.InvalidForeignKey(
                 "number of referencing and referenced columns for foreign key disagree"
@@ -359,8 +356,20 @@ class Declarations:
             if item.kind in ("p", "u", "i"):
                 relation_names[name.lower()] = name
             table_names.add(name.lower())
-            resolved.append(ddl.Declared(item.kind, tuple(names), name, item.definition))
+            definition = item.definition
+            if item.kind == "f" and definition is not None:
+                definition = ddl.spelled_references(definition, self._primary_key)
+            resolved.append(ddl.Declared(item.kind, tuple(names), name, definition))
         return resolved
+
+    def _primary_key(self, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """The declared primary key columns of the table ``parts`` names, or ()."""
+        schema = self._schema_of(parts)
+        located = self._locate(schema, parts[-1]) if schema else None
+        if located is None:
+            return ()
+        keys = [cols for _, kind, cols in self._rows(located) if kind == "p"]
+        return tuple(keys[0]) if keys else ()
 
     def _insert(self, located: tuple[str, str], declared: list[ddl.Declared]) -> None:
         for item in declared:

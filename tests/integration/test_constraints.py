@@ -242,5 +242,12 @@ def test_foreign_key_added_to_rows_checks_them(conn: psycopg.Connection, table_n
     with pytest.raises(pgerrors.ForeignKeyViolation):
         conn.execute(f"ALTER TABLE {child} ADD FOREIGN KEY (pid) REFERENCES {parent} (id)")
     conn.execute(f"DELETE FROM {child} WHERE pid = 3")
-    conn.execute(f"ALTER TABLE {child} ADD FOREIGN KEY (pid) REFERENCES {parent} (id)")
+    conn.execute(f"ALTER TABLE {child} ADD FOREIGN KEY (pid) references {parent}")
     assert [row[:3] for row in declared(conn, child)] == [(f"{child}_pid_fkey", "f", ["pid"])]
+    # As PostgreSQL prints it: the referenced primary key filled in.
+    row = conn.execute(
+        "SELECT pg_get_constraintdef(k.oid), k.confrelid = r.oid, k.confkey FROM pg_constraint k "
+        "JOIN pg_class r ON r.relname = %s WHERE k.conname = %s",
+        [parent, f"{child}_pid_fkey"],
+    ).fetchone()
+    assert row == (f"FOREIGN KEY (pid) REFERENCES {parent}(id)", True, [1])
