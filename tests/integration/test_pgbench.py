@@ -151,13 +151,35 @@ def test_init_with_client_side_generation(
 
 
 def constraints(dsn: str) -> list[tuple[str, str, str]]:
-    """The pgbench tables' constraints as pg_constraint lists them."""
+    """The pgbench tables' primary keys as pg_constraint lists them."""
     with psycopg.connect(dsn, autocommit=True) as connection:
         return connection.execute(
             "SELECT c.relname::text, k.conname::text, k.contype::text FROM pg_constraint k "
             "JOIN pg_class c ON c.oid = k.conrelid WHERE c.relname LIKE 'pgbench%' "
-            "ORDER BY 1, 2"
+            "AND k.contype = 'p' ORDER BY 1, 2"
         ).fetchall()
+
+
+@pytest.mark.slow
+def test_init_with_foreign_keys_as_on_postgresql(
+    server: RunningServer, pgbench_path: str, postgres: PostgresServer,  # noqa: F811
+    conn: psycopg.Connection,
+) -> None:
+    """-I f adds pgbench's foreign keys to the tables with rows (each row's key checked);
+    pg_constraint lists them as PostgreSQL does."""
+    steps = ("-i", "-s", "1", "-I", "dtgvpf")
+    pgbench(pgbench_path, server.dsn(), *steps)
+    pgbench(pgbench_path, postgres.dsn, *steps)
+    query = (
+        "SELECT c.relname::text, k.conname::text, k.contype::text, "
+        "pg_get_constraintdef(k.oid), f.relname::text, k.confkey FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_class f ON f.oid = k.confrelid "
+        "WHERE c.relname LIKE 'pgbench%' ORDER BY 1, 2"
+    )
+    with psycopg.connect(postgres.dsn, autocommit=True) as reference:
+        expected = reference.execute(query).fetchall()
+    assert len([row for row in expected if row[2] == "f"]) == 5
+    assert conn.execute(query).fetchall() == expected
 
 
 def test_tables_have_postgresql_columns_and_keys(
