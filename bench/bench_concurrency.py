@@ -1,12 +1,14 @@
 """Concurrent writers: forge-sql against PostgreSQL in the same run.
 
   tpcb      pgbench's builtin TPC-B-like script (pgbench -n), 4 and 16 clients, on tables
-            made as ``pgbench -i -s 1`` makes them: tps and failed transactions
+            made by ``pgbench -i -s 1`` itself (``--init sql``: the same tables made by
+            bench/pgbench_tables.py's statements): tps and failed transactions
   inserts   N sessions committing two-row INSERT transactions: transactions/s, p99
             latency, errors
 
 Each figure is the median of ``--runs`` runs; the last column is forge-sql / PostgreSQL.
 Usage: python bench/bench_concurrency.py [--seconds 10] [--runs 3] [--sessions 200]
+       [--init pgbench|sql]
 """
 
 from __future__ import annotations
@@ -55,6 +57,19 @@ def pgbench(dsn: str, clients: int, seconds: int) -> dict[str, float]:
         "failed": number(r"number of failed transactions: (\d+)"),
         "aborted": float(completed.returncode != 0),
     }
+
+
+def pgbench_init(dsn: str, scale: int = 1) -> None:
+    """``pgbench -i -s scale``: pgbench makes its tables and rows itself."""
+    info = conninfo_to_dict(dsn)
+    completed = subprocess.run(
+        [str(PGBENCH), "-i", "-q", "-s", str(scale),
+         "-h", str(info["host"]), "-p", str(info["port"]), "-U", str(info["user"]),
+         str(info["dbname"])],
+        capture_output=True, text=True, timeout=900,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"pgbench -i failed:\n{completed.stdout}{completed.stderr}")
 
 
 def inserts(dsn: str, sessions: int, seconds: float) -> dict[str, float]:
@@ -122,6 +137,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--init", choices=("pgbench", "sql"), default="pgbench",
+                        help="make pgbench's tables with pgbench -i, or with SQL statements")
     args = parser.parse_args()
     # Both servers admit 100 connections by default.
     os.environ["FORGE_SQL_MAX_CONNECTIONS"] = str(args.sessions + 50)
@@ -133,8 +150,11 @@ def main() -> int:
         targets = {"postgres": pg.dsn, "forge-sql": forge.endpoint.conninfo}
         results: dict[str, dict[str, dict[str, float]]] = {}
         for name, dsn in targets.items():
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                pgbench_tables.create(conn)
+            if args.init == "pgbench":
+                pgbench_init(dsn)
+            else:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    pgbench_tables.create(conn)
             found = results.setdefault(name, {})
             for clients in (4, 16):
                 found[f"tpcb {clients} clients"] = median_of(

@@ -192,6 +192,10 @@ class UndefinedTable(ForgeError):
     sqlstate = "42P01"
 
 
+class InvalidForeignKey(ForgeError):
+    sqlstate = "42830"
+
+
 class ReservedName(ForgeError):
     sqlstate = "42939"
 

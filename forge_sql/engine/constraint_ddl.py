@@ -8,11 +8,13 @@ DDL DuckDB can run plus what was declared. forge_sql.engine.constraints records 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from forge_sql import errors
-from forge_sql.sql.statements import Statement, Token
+from forge_sql.sql import rewrite, storage_parameters
+from forge_sql.sql.rewrite import Source
+from forge_sql.sql.statements import Statement, Token, tokenize
 
 KEY_WORDS = {"PRIMARY", "UNIQUE", "CHECK", "REFERENCES", "FOREIGN", "CONSTRAINT", "EXCLUDE"}
 _TABLE_CONSTRAINTS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE")
@@ -177,6 +179,7 @@ def declares_keys(statement: Statement) -> bool:
 def parse_create_table(statement: Statement) -> CreateTable | None:
     """The CREATE TABLE without its keys and checks, or None if it has none (or is TEMP,
     LIKE or AS: DuckDB's own tables keep DuckDB's own constraint handling)."""
+    statement = _without_storage_parameters(statement)
     tokens = significant(statement)
     cur = _Cursor(tokens, statement.sql)
     if not cur.take("CREATE"):
@@ -230,6 +233,19 @@ def parse_create_table(statement: Statement) -> CreateTable | None:
         + statement.sql[tokens[close_at].start :]
     )
     return CreateTable(sql, table, tuple(declared), if_not_exists, or_replace)
+
+
+def _without_storage_parameters(statement: Statement) -> Statement:
+    """The statement without its WITH (storage parameters) (sql.storage_parameters: this
+    statement is the server's, so the rewrite pass did not see it)."""
+    source = Source.of(statement.sql, statement.tokens)
+    if not storage_parameters.RULE.wants(source.sql):
+        return statement
+    edits = tuple(storage_parameters.RULE.edits(source))
+    if not edits:
+        return statement
+    sql = rewrite.apply(statement.sql, edits)
+    return Statement(sql, statement.kind, tokenize(sql), statement.offset)
 
 
 def _says_not_null(text: str) -> bool:
@@ -388,6 +404,41 @@ def _table_constraint(cur: _Cursor) -> Declared:
         raise errors.FeatureNotSupported("EXCLUDE constraints are not supported")
     found = cur.tokens[cur.at].text if not cur.done() else "end of input"
     raise errors.SyntaxError_(f'syntax error at or near "{found}"')
+
+
+def references(definition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The referenced table (name parts) and columns (() for its primary key) of a foreign
+    key's definition, ``FOREIGN KEY (a) REFERENCES t [(b)] ...``."""
+    cur = _Cursor(tokenize(definition), definition)
+    while not cur.done() and not cur.take("REFERENCES"):
+        cur.at += 1
+    table = cur.name()
+    columns = cur.names_in_group() if cur.peek() == "(" else ()
+    return table, columns
+
+
+def spelled_references(
+    definition: str, primary_key: Callable[[tuple[str, ...]], tuple[str, ...]]
+) -> str:
+    """A foreign key's definition with ``REFERENCES`` in capitals and the referenced columns
+    listed (``primary_key(table)``'s when the statement left them out, as PostgreSQL fills
+    them in): what pg_get_constraintdef prints and what the catalog reads confkey from."""
+    tokens = tokenize(definition)
+    cur = _Cursor(tokens, definition)
+    while not cur.done() and cur.peek() != "REFERENCES":
+        cur.at += 1
+    if cur.done():
+        return definition
+    word = tokens[cur.at]
+    cur.at += 1
+    table = cur.name()
+    end = tokens[cur.at - 1].end
+    text = definition[: word.start] + "REFERENCES" + definition[word.end : end]
+    if cur.peek() != "(":
+        columns = primary_key(table)
+        if columns:
+            text += " (" + ", ".join(quote(c) for c in columns) + ")"
+    return text + definition[end:]
 
 
 def _finish(cur: _Cursor, item: Declared) -> Declared:

@@ -16,6 +16,7 @@ from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.result import TagResult
+from forge_sql.sql import object_lists
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
 from forge_sql.storage import meta
@@ -52,7 +53,8 @@ class Declarations:
         if statement.kind == "DROP" and words[:2] == ["DROP", "INDEX"]:
             return self._drop_index(statement)
         if statement.kind == "DROP" and words[1:2] in (["TABLE"], ["SCHEMA"]):
-            self._connection.execute(statement.sql)
+            several = object_lists.parse(statement.sql, statement.tokens)
+            self._connection.execute(statement.sql if several is None else several.duckdb_sql())
             self._forget_missing_tables()
             return TagResult(statement.tag(0))
         return None
@@ -188,7 +190,7 @@ class Declarations:
                         raise errors.NotNullViolation(
                             f'column "{name}" of relation "{located[1]}" contains null values'
                         )
-                    self._set_not_null(relation, name)
+                    self._set_not_null(located, relation, name)
             not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in names)
             duplicate = self._connection.execute(
                 f"SELECT {listed} FROM {relation} WHERE {not_null} GROUP BY ALL "
@@ -200,6 +202,8 @@ class Declarations:
                     f'could not create unique index "{item.name}"',
                     detail=f"Key ({', '.join(names)})=({values}) is duplicated.",
                 )
+        elif item.kind == "f" and item.definition is not None:
+            self._check_references(located, relation, item, item.definition)
         elif item.kind == "c" and item.definition is not None:
             expression = item.definition[len("CHECK ") :]
             broken = self._scalar(f"SELECT count(*) FROM {relation} WHERE NOT {expression}")
@@ -209,10 +213,53 @@ class Declarations:
                     f'"{located[1]}" is violated by some row'
                 )
 
-    def _set_not_null(self, relation: str, column: str) -> None:
+    def _check_references(
+        self, located: tuple[str, str], relation: str, item: ddl.Declared, definition: str
+    ) -> None:
+        """Every row whose key columns are all set must find its key in the referenced
+        table (MATCH SIMPLE, PostgreSQL's default), or the foreign key is refused (23503)."""
+        parts, referenced = ddl.references(definition)
+        schema = self._schema_of(parts)
+        target = self._locate(schema, parts[-1]) if schema else None
+        if target is None:
+            raise errors.UndefinedTable(f'relation "{parts[-1]}" does not exist')
+        if not referenced:  # not filled in by _resolve: the table has no primary key
+            raise errors.InvalidForeignKey(
+                f'there is no primary key for referenced table "{target[1]}"'
+            )
+        if len(referenced) != len(item.columns):
+            raise errors.InvalidForeignKey(
+                "number of referencing and referenced columns for foreign key disagree"
+            )
+        other = f"{quote_ident(self._lake)}.{quote_ident(target[0])}.{quote_ident(target[1])}"
+        pairs = list(zip(item.columns, referenced, strict=True))
+        missing = self._connection.execute(
+            f"SELECT {', '.join('c.' + quote_ident(c) for c, _ in pairs)} FROM {relation} AS c "
+            f"WHERE {' AND '.join(f'c.{quote_ident(c)} IS NOT NULL' for c, _ in pairs)} "
+            f"AND NOT EXISTS (SELECT 1 FROM {other} AS r WHERE "
+            f"{' AND '.join(f'r.{quote_ident(r)} = c.{quote_ident(c)}' for c, r in pairs)}) "
+            "LIMIT 1"
+        ).fetchone()
+        if missing is not None:
+            values = ", ".join(str(v) for v in missing)
+            raise errors.ForeignKeyViolation(
+                f'insert or update on table "{located[1]}" violates foreign key constraint '
+                f'"{item.name}"',
+                detail=f"Key ({', '.join(item.columns)})=({values}) is not present in table "
+                f'"{target[1]}".',
+            )
+
+    def _set_not_null(self, located: tuple[str, str], relation: str, column: str) -> None:
         """Key columns become NOT NULL, which DuckLake enforces; but checked on DuckDB 1.5.5,
         DuckLake cannot SET NOT NULL on a table without data files (no statistics), so an
         empty table keeps the key recorded only."""
+        nullable = self._connection.execute(
+            "SELECT is_nullable FROM duckdb_columns() WHERE database_name = ? "
+            "AND schema_name = ? AND table_name = ? AND column_name = ?",
+            [self._lake, *located, column],
+        ).fetchone()
+        if nullable is not None and not nullable[0]:
+            return  # NOT NULL already (DuckDB refuses to set it again)
         try:
             self._connection.execute(
                 f"ALTER TABLE {relation} ALTER COLUMN {quote_ident(column)} SET NOT NULL"
@@ -309,8 +356,20 @@ class Declarations:
             if item.kind in ("p", "u", "i"):
                 relation_names[name.lower()] = name
             table_names.add(name.lower())
-            resolved.append(ddl.Declared(item.kind, tuple(names), name, item.definition))
+            definition = item.definition
+            if item.kind == "f" and definition is not None:
+                definition = ddl.spelled_references(definition, self._primary_key)
+            resolved.append(ddl.Declared(item.kind, tuple(names), name, definition))
         return resolved
+
+    def _primary_key(self, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """The declared primary key columns of the table ``parts`` names, or ()."""
+        schema = self._schema_of(parts)
+        located = self._locate(schema, parts[-1]) if schema else None
+        if located is None:
+            return ()
+        keys = [cols for _, kind, cols in self._rows(located) if kind == "p"]
+        return tuple(keys[0]) if keys else ()
 
     def _insert(self, located: tuple[str, str], declared: list[ddl.Declared]) -> None:
         for item in declared:

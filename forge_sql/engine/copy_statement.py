@@ -15,6 +15,7 @@ from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement, Token
 
 _FLAGS = {"HEADER", "FREEZE", "CSV", "BINARY", "TEXT"}
+_BOOLEANS = {"true", "false", "on", "off", "1", "0", "yes", "no"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,12 @@ def _options(tokens: Sequence[Token], sql: str) -> CopyFormat:
             if value is None:
                 raise errors.SyntaxError_(f"COPY option {name} needs a value")
             values[name.lower()] = value
-        elif name in ("FREEZE", "DEFAULT", "ON_ERROR", "LOG_VERBOSITY"):
+        elif name == "FREEZE":
+            # PostgreSQL's FREEZE writes rows already frozen, to spare a later VACUUM;
+            # rows of this storage never need freezing, so it changes nothing.
+            if (value or "true").lower() not in _BOOLEANS:
+                raise errors.SyntaxError_("freeze requires a Boolean value")
+        elif name in ("DEFAULT", "ON_ERROR", "LOG_VERBOSITY"):
             raise errors.FeatureNotSupported(f"COPY option {name} is not supported")
         else:
             raise errors.SyntaxError_(f'option "{name.lower()}" not recognized')

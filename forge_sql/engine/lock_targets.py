@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forge_sql.engine import locks
-from forge_sql.sql.statements import Statement, Token
+from forge_sql.sql import object_lists
+from forge_sql.sql.statements import Statement, Token, tokenize
 
 # Kinds that change the catalog; COMMENT ON is an ALTER to DuckDB.
 DDL = frozenset({"CREATE", "CREATE_FUNC", "DROP", "ALTER"})
@@ -23,6 +24,10 @@ def targets(statement: Statement, copy_in: bool = False) -> list[tuple[locks.Tar
         found = [(locks.CATALOG_CHANGES, locks.EXCLUSIVE)]
         words = statement.words
         if kind in ("ALTER", "DROP") and "TABLE" in words[:3]:
+            several = object_lists.parse(statement.sql, tokens)
+            if several is not None:  # DROP TABLE a, b: each of them
+                found.extend((_relation(n), locks.ACCESS_EXCLUSIVE) for n in several.names)
+                return found
             name = _name_after(tokens, "TABLE", skip=("IF", "EXISTS", "ONLY"))
             if name is not None:
                 found.append((locks.relation(*name), locks.ACCESS_EXCLUSIVE))
@@ -31,6 +36,9 @@ def targets(statement: Statement, copy_in: bool = False) -> list[tuple[locks.Tar
         name = _name_after(tokens, "COPY") if copy_in else None
         return [] if name is None else [(locks.relation(*name), locks.EXCLUSIVE)]
     if kind == "DELETE" and statement.words[:1] == ["TRUNCATE"]:
+        several = object_lists.parse(statement.sql, tokens)
+        if several is not None:  # TRUNCATE a, b: each of them
+            return [(_relation(n), locks.ACCESS_EXCLUSIVE) for n in several.names]
         name = _name_after(tokens, "TRUNCATE", skip=("TABLE", "ONLY"))
         return [] if name is None else [(locks.relation(*name), locks.ACCESS_EXCLUSIVE)]
     verb = {"INSERT": "INSERT", "UPDATE": "UPDATE", "DELETE": "DELETE", "MERGE_INTO": "MERGE"}
@@ -77,6 +85,12 @@ def _name_after(
     if not parts:
         return None
     return ("public" if len(parts) == 1 else parts[-2]), parts[-1]
+
+
+def _relation(name: str) -> locks.Target:
+    """The lock target of a (possibly qualified) name as written."""
+    parts = [_identifier(t.text) for t in tokenize(name) if t.text != "."]
+    return locks.relation("public" if len(parts) == 1 else parts[-2], parts[-1])
 
 
 def _identifier(text: str) -> str:

@@ -29,6 +29,7 @@ from forge_sql.engine import (
     session_settings,
     sql_cursors,
     storage_calls,
+    vacuum,
 )
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
@@ -48,6 +49,7 @@ from forge_sql.seam.backend import (
     StartupInfo,
 )
 from forge_sql.sql import duckdb_errors as engine_errors
+from forge_sql.sql import object_lists
 from forge_sql.sql.quoting import literal, redact_passwords
 from forge_sql.sql.statements import Statement, single, split
 
@@ -164,6 +166,7 @@ class EngineSession:
             "ROLE": self._role_command,
             "CURSOR": self._sql_cursor,
             "COPY": self._copy,
+            "VACUUM": self._vacuum,
         }
         self.apply_timezone()
 
@@ -280,6 +283,12 @@ class EngineSession:
             )
         self._refuse_if_read_only(plan)
         return self._in_transaction(plan, params, copy)
+
+    def _vacuum(self, plan: Plan, params: Sequence[object]) -> Result:
+        """VACUUM and ANALYZE: checked, with nothing to do on this storage (engine.vacuum)."""
+        self._connection.detach_stream()
+        with self.holding_catalog(locks.ACCESS_SHARE):
+            return vacuum.run(plan.statement, self._connection, self.block.in_transaction)
 
     def _statement(self, plan: Plan, params: Sequence[object]) -> Result:
         """What DuckDB runs: queries, DML and DDL."""
@@ -401,6 +410,9 @@ class EngineSession:
             block.implicit or block.status == "T"
         ):
             return self._gather(plan, params)
+        several = object_lists.parse(plan.statement.sql, plan.statement.tokens)
+        if several is not None:  # DROP TABLE a, b / TRUNCATE a, b: one DuckDB statement each
+            plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
             declared = self._declarations.execute(plan.statement)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from forge_sql.sql import syntax
+from forge_sql.sql import storage_parameters, syntax
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -238,4 +238,5 @@ RULES: tuple[Rule, ...] = (
     Rule("array literals", _array_edits, lambda sql: "'{" in sql),
     Rule("functions in FROM", _from_function_edits,
          lambda sql: _FROM_WANTED.search(sql) is not None),
+    storage_parameters.RULE,
 )

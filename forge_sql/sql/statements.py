@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from forge_sql import errors
-from forge_sql.sql import configuration, rewrite
+from forge_sql.sql import configuration, object_lists, rewrite
 from forge_sql.sql.duckdb_errors import translate
 from forge_sql.sql.rewrite import Edit, Rules, Source
 from forge_sql.sql.tokens import Token, tokenize
@@ -133,7 +133,7 @@ def _statement(
     command = None
     if shifted[0].upper in ("SET", "SHOW", "RESET"):
         command = configuration.parse(sql)
-    kind = _server_kind(shifted, command)
+    kind = _server_kind(sql, shifted, command)
     if kind is not None:
         return Statement(sql, kind, shifted, start, command=command)
     edits = rewrite.edits(Source.of(sql, shifted), rules) if rules else ()
@@ -167,7 +167,7 @@ def _parse(sql: str, rewritten: str | None) -> list[duckdb.Statement]:
 
 
 def _server_kind(
-    tokens: Sequence[Token], command: configuration.SettingCommand | None
+    sql: str, tokens: Sequence[Token], command: configuration.SettingCommand | None
 ) -> str | None:
     """Kinds the server answers itself (PostgreSQL syntax DuckDB's parser refuses)."""
     first = tokens[0].upper
@@ -183,6 +183,11 @@ def _server_kind(
         return "CURSOR"
     if is_role_command(tokens):
         return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
+    if first in ("DROP", "TRUNCATE") and object_lists.parse(sql, tokens) is not None:
+        # DROP TABLE a, b / TRUNCATE a, b: one DuckDB statement per object (sql.object_lists)
+        return "DROP" if first == "DROP" else "DELETE"
+    if first in ("VACUUM", "ANALYZE", "ANALYSE"):
+        return "VACUUM"  # nothing to reclaim or gather on this storage (engine.vacuum)
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):

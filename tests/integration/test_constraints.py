@@ -206,3 +206,48 @@ def test_temporary_tables_keep_duckdb_enforcement(conn: psycopg.Connection) -> N
     with pytest.raises(pgerrors.UniqueViolation):
         conn.execute("INSERT INTO temp_keys VALUES (1)")
     assert declared(conn, "temp_keys") == []
+
+
+def test_primary_key_on_a_not_null_column_with_rows(
+    conn: psycopg.Connection, table_name: str
+) -> None:
+    """What pgbench -i does: the key column was declared NOT NULL and the table has rows."""
+    conn.execute(f"CREATE TABLE {table_name} (id INT NOT NULL, v INT)")
+    conn.execute(f"INSERT INTO {table_name} VALUES (1, 1), (2, 2), (2, 3)")
+    with pytest.raises(pgerrors.UniqueViolation, match="Key \\(id\\)=\\(2\\) is duplicated"):
+        conn.execute(f"ALTER TABLE {table_name} ADD PRIMARY KEY (id)")
+    conn.execute(f"DELETE FROM {table_name} WHERE v = 3")
+    conn.execute(f"ALTER TABLE {table_name} ADD PRIMARY KEY (id)")
+    assert [row[:3] for row in declared(conn, table_name)] == [
+        (f"{table_name}_pkey", "p", ["id"])
+    ]
+
+
+def test_foreign_key_added_to_rows_checks_them(conn: psycopg.Connection, table_name: str) -> None:
+    parent, child = f"{table_name}_p", f"{table_name}_c"
+    conn.execute(f"CREATE TABLE {parent} (id INT NOT NULL)")
+    conn.execute(f"INSERT INTO {parent} VALUES (1), (2)")
+    conn.execute(f"ALTER TABLE {parent} ADD PRIMARY KEY (id)")
+    conn.execute(f"CREATE TABLE {child} (pid INT, v INT)")
+    conn.execute(f"INSERT INTO {child} VALUES (1, 1), (3, 2), (NULL, 3)")
+    with pytest.raises(pgerrors.ForeignKeyViolation) as info:
+        conn.execute(f"ALTER TABLE {child} ADD CONSTRAINT c_fk FOREIGN KEY (pid) "
+                     f"REFERENCES {parent}")
+    assert info.value.diag.message_primary == (
+        f'insert or update on table "{child}" violates foreign key constraint "c_fk"'
+    )
+    assert info.value.diag.message_detail == (
+        f'Key (pid)=(3) is not present in table "{parent}".'
+    )
+    with pytest.raises(pgerrors.ForeignKeyViolation):
+        conn.execute(f"ALTER TABLE {child} ADD FOREIGN KEY (pid) REFERENCES {parent} (id)")
+    conn.execute(f"DELETE FROM {child} WHERE pid = 3")
+    conn.execute(f"ALTER TABLE {child} ADD FOREIGN KEY (pid) references {parent}")
+    assert [row[:3] for row in declared(conn, child)] == [(f"{child}_pid_fkey", "f", ["pid"])]
+    # As PostgreSQL prints it: the referenced primary key filled in.
+    row = conn.execute(
+        "SELECT pg_get_constraintdef(k.oid), k.confrelid = r.oid, k.confkey FROM pg_constraint k "
+        "JOIN pg_class r ON r.relname = %s WHERE k.conname = %s",
+        [parent, f"{child}_pid_fkey"],
+    ).fetchone()
+    assert row == (f"FOREIGN KEY (pid) REFERENCES {parent}(id)", True, [1])

@@ -427,3 +427,21 @@ def test_role_commands_of_two_transactions_queue(connect: Connect, name: str) ->
     assert first.execute(
         "SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", (f"{name}_one", f"{name}_two")
     ).fetchone() == (2,)
+
+
+def test_lists_of_tables_need_the_privilege_on_each(connect: Connect, name: str) -> None:
+    """TRUNCATE a, b and DROP TABLE a, b: refused as a whole when one table is not the
+    role's to empty or drop, with nothing emptied or dropped."""
+    admin, bob = connect("admin"), connect("bob")
+    admin.execute(f"CREATE TABLE {name}_mine (id INTEGER)")
+    admin.execute(f"CREATE TABLE {name}_theirs (id INTEGER)")
+    admin.execute(f"INSERT INTO {name}_mine VALUES (1)")
+    admin.execute(f"INSERT INTO {name}_theirs VALUES (1)")
+    admin.execute(f"GRANT TRUNCATE ON {name}_mine TO bob")
+    refused(bob, f"TRUNCATE {name}_mine, {name}_theirs",
+            f"permission denied for table {name}_theirs")
+    refused(bob, f"DROP TABLE {name}_mine, {name}_theirs", "must be owner of table")
+    for table in ("mine", "theirs"):
+        assert admin.execute(f"SELECT count(*) FROM {name}_{table}").fetchone() == (1,)
+    bob.execute(f"TRUNCATE {name}_mine")
+    assert admin.execute(f"SELECT count(*) FROM {name}_mine").fetchone() == (0,)

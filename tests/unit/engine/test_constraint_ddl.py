@@ -127,3 +127,20 @@ def test_alter_table_actions() -> None:
     assert other is not None and not other.add and not other.drop
     with pytest.raises(errors.FeatureNotSupported):
         ddl.parse_alter_table(classify("ALTER TABLE t ADD UNIQUE (a), ADD COLUMN c INT"))
+
+
+@pytest.mark.parametrize(
+    ("definition", "spelled"),
+    [
+        # pgbench -I f: the referenced table's primary key filled in, as PostgreSQL does
+        ("FOREIGN KEY (bid) references pgbench_branches",
+         "FOREIGN KEY (bid) REFERENCES pgbench_branches (bid)"),
+        ("FOREIGN KEY (a) REFERENCES s.t (x) ON DELETE CASCADE",
+         "FOREIGN KEY (a) REFERENCES s.t (x) ON DELETE CASCADE"),
+        ("FOREIGN KEY (a) REFERENCES nokey MATCH FULL",
+         "FOREIGN KEY (a) REFERENCES nokey MATCH FULL"),
+    ],
+)
+def test_spelled_references(definition: str, spelled: str) -> None:
+    keys = {("pgbench_branches",): ("bid",)}
+    assert ddl.spelled_references(definition, lambda table: keys.get(table, ())) == spelled

@@ -53,8 +53,23 @@ def test_select_sql_of_a_table() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sql", "plain"),
+    [
+        # what pgbench -i sends
+        ("COPY pgbench_accounts FROM STDIN WITH (FREEZE ON)", "COPY pgbench_accounts FROM STDIN"),
+        ("COPY t FROM STDIN (FORMAT csv, FREEZE)", "COPY t FROM STDIN (FORMAT csv)"),
+        ("COPY t FROM STDIN (FREEZE false)", "COPY t FROM STDIN"),
+        ("COPY t FROM STDIN WITH CSV FREEZE", "COPY t FROM STDIN WITH CSV"),
+    ],
+)
+def test_freeze_changes_nothing(sql: str, plain: str) -> None:
+    assert parse(sql) == parse(plain)
+
+
+@pytest.mark.parametrize(
     ("sql", "error"),
     [
+        ("COPY t FROM STDIN (FREEZE maybe)", errors.SyntaxError_),
         ("COPY t FROM STDIN (FORMAT xml)", errors.InvalidParameterValue),
         ("COPY t FROM STDIN (FORMAT binary, HEADER)", errors.SyntaxError_),
         ("COPY t FROM STDIN (DELIMITER ',,')", errors.FeatureNotSupported),
