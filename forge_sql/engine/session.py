@@ -76,6 +76,9 @@ _WRITES = {
 }
 # Kinds after which the creator of a table, view or schema is recorded as its owner.
 _DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
+# Statement kinds that read no data: a transaction that ran only these has taken no snapshot
+# (savepoints are the server's own journal until a ROLLBACK TO runs writes again).
+_SNAPSHOT_FREE = {"TRANSACTION", "SETTING", "SESSION", "VACUUM", "EMPTY"}
 # Kinds whose DuckDB result is one row holding the number of rows they changed (CREATE
 # TABLE AS too: _counts_rows), which PostgreSQL reports in the command tag only.
 _COUNTED = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
@@ -234,7 +237,10 @@ class EngineSession:
                     return self._gather(plan, params)
                 with self.holding_catalog(locks.ACCESS_SHARE):
                     inserts.flush()
-            return self._by_kind.get(kind, self._statement)(plan, params)
+            result = self._by_kind.get(kind, self._statement)(plan, params)
+            if kind not in _SNAPSHOT_FREE:
+                self.block.touched = True
+            return result
         except errors.ForgeError as exc:
             if self._inserts.failed(exc):
                 raise  # an earlier, gathered row failed: already translated
@@ -433,8 +439,8 @@ class EngineSession:
         DuckDB reads anything for it: a writer that waited then works on the data the
         previous holder committed (forge_sql.engine.locks)."""
         wanted = lock_targets.targets(statement, copy_in)
-        if wanted:
-            self._acquire(wanted)
+        if wanted and self._acquire(wanted) and not self.block.touched:
+            self.block.take_fresh_snapshot()
 
     def reading_catalog(self) -> contextlib.AbstractContextManager[None]:
         """Planning reads the lake's catalog: no catalog change may run meanwhile."""
@@ -475,15 +481,17 @@ class EngineSession:
 
     def _acquire(
         self, wanted: Sequence[tuple[locks.Target, str]], counted: bool = False
-    ) -> None:
-        """Take ``wanted`` in order; without ``counted``, skip what is held already."""
+    ) -> bool:
+        """Take ``wanted`` in order; without ``counted``, skip what is held already.
+        Whether it had to wait."""
         table = self._database.locks
         backend = self.backend
         missing = [
             (t, m) for t, m in wanted if counted or not table.holds(backend.token, t, m)
         ]
+        waited = False
         if not missing:
-            return
+            return waited
         timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
         connection = self._connection
         for target, mode in missing:
@@ -491,6 +499,8 @@ class EngineSession:
             def waiting(flag: bool, locktype: str = target.locktype) -> None:
                 """Only a wait is marked running (cancel and statement_timeout end it): a
                 lock granted at once costs no timer."""
+                nonlocal waited
+                waited = waited or flag
                 backend.waiting(locktype if flag else None)
                 if not flag:
                     connection.running(False)
@@ -509,6 +519,7 @@ class EngineSession:
                 waiting=waiting,
                 interrupted=self._invalidated,
             )
+        return waited
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""

@@ -53,6 +53,8 @@ class TransactionBlock:
         self.replay = Replay()  # what the implicit transaction ran, to run after a conflict
         self.journal = savepoints.Journal()
         self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
+        # A statement of this transaction ran (planning aside): its snapshot may be taken.
+        self.touched = False
 
     @property
     def in_transaction(self) -> bool:
@@ -71,6 +73,7 @@ class TransactionBlock:
         as in PostgreSQL."""
         self._connection.execute("BEGIN TRANSACTION", interruptible=False)
         self.implicit = True
+        self.touched = False
         self.replay = Replay()
 
     def record(
@@ -95,6 +98,7 @@ class TransactionBlock:
                 self.implicit = False
             else:
                 self._connection.execute("BEGIN TRANSACTION", interruptible=False)
+                self.touched = False
             self.status = "T"
             return TagResult(tag)
         if self.implicit:
@@ -237,6 +241,15 @@ class TransactionBlock:
         finally:
             self._discard_staged()
             self._connection.idle()
+
+    def take_fresh_snapshot(self) -> None:
+        """The transaction ran nothing yet, but planning its statements (Parse, Describe)
+        may have begun DuckDB's transaction and fixed its snapshot: begin it again, so a
+        first write that waited for a lock works on what the previous holder committed, as
+        a PostgreSQL transaction whose first statement waited does."""
+        assert not self.touched and not self.staged_files
+        self._connection.execute("ROLLBACK", interruptible=False)
+        self._connection.execute("BEGIN TRANSACTION", interruptible=False)
 
     def restart(self) -> None:
         """Roll the DuckDB transaction back and begin another; the block goes on."""

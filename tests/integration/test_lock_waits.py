@@ -94,6 +94,38 @@ def test_second_writer_waits_for_commit(
     ).fetchone() == (0,)
 
 
+def test_prepared_writer_waits_on_what_was_committed(
+    conn: psycopg.Connection, other: psycopg.Connection, third: psycopg.Connection,
+    table_name: str,
+) -> None:
+    """pgbench -M prepared: every statement of the script is prepared (Parse, which binds
+    it in DuckDB) before the first one runs; the UPDATE that then waits for the table works
+    on the rows the holder committed, and its COMMIT succeeds."""
+    conn.execute(f"CREATE TABLE {table_name} (id INTEGER, v INTEGER)")
+    conn.execute(f"INSERT INTO {table_name} VALUES (1, 0)")
+    conn.execute("BEGIN")
+    conn.execute(f"UPDATE {table_name} SET v = v + 1 WHERE id = 1")
+
+    def prepared_update() -> object:
+        with other.transaction():
+            for name, sql in (("read", f"SELECT v FROM {table_name} WHERE id = $1"),
+                              ("write", f"UPDATE {table_name} SET v = v + $1 WHERE id = $2")):
+                prepared = other.pgconn.prepare(name.encode(), sql.encode())
+                assert prepared.status == psycopg.pq.ExecStatus.COMMAND_OK, prepared
+            wrote = other.pgconn.exec_prepared(b"write", [b"10", b"1"])
+            assert wrote.status == psycopg.pq.ExecStatus.COMMAND_OK, wrote.error_message
+            read = other.pgconn.exec_prepared(b"read", [b"1"])
+            return read.get_value(0, 0)
+
+    waiter = Background(prepared_update)
+    _wait_until(lambda: _waiting(third, other.info.backend_pid))
+    conn.execute("COMMIT")
+    waiter.join()
+    assert waiter.error is None
+    assert waiter.result == b"11"
+    assert third.execute(f"SELECT v FROM {table_name}").fetchone() == (11,)
+
+
 def test_readers_do_not_wait_for_a_writer(
     conn: psycopg.Connection, other: psycopg.Connection, table_name: str
 ) -> None:
