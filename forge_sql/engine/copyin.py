@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 from forge_sql import errors
 from forge_sql.engine.copy_statement import CopyStatement
 from forge_sql.seam.backend import Column, CopyIn
+from forge_sql.seam.numeric import DUCKDB_TYPE as DUCKDB_NUMERIC
+from forge_sql.sql import numeric
 from forge_sql.sql.duckdb_errors import translate
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.types import column
@@ -280,6 +282,8 @@ def _write_parquet(table: pa.Table, path: str) -> None:
 
 def _convert(column: str, kind: str, typed: bool) -> str:
     """SQL that turns the decoded column into the table column's type."""
+    if kind == DUCKDB_NUMERIC:  # text in both formats (binary numeric arrives as its text)
+        return numeric.copy_cast(column)  # digits the cast would round are refused
     if typed:
         return f"CAST({column} AS {kind})"
     if kind == "BLOB":
@@ -298,6 +302,8 @@ def _null_check(column: str, kind: str, typed: bool, error: errors.ForgeError) -
     """Rows at fault: a value that does not convert, or a NULL a NOT NULL column refuses."""
     if isinstance(error, errors.NotNullViolation):
         return f"{column} IS NULL"
+    if kind == DUCKDB_NUMERIC:
+        return numeric.copy_refused(column)
     expression = _convert(column, kind, typed).replace("CAST(", "TRY_CAST(", 1)
     if expression.startswith("CASE"):
         expression = f"TRY_CAST({column} AS BLOB)"
