@@ -48,6 +48,16 @@ def _edits(source: Source) -> Iterator[Edit]:
 RULES: tuple[Rule, ...] = (Rule("numeric", _edits, lambda sql: _WANTS.search(sql) is not None),)
 
 
+_BARE = re.compile(r"\s*(numeric|decimal)\s*((\[\s*\])*)\s*", re.I)
+
+
+def type_name(text: str) -> str:
+    """A type's text with a bare numeric respelled (``numeric[]`` -> ``DECIMAL(38,10)[]``),
+    for type names written outside SQL statements (migrations' YAML declarations)."""
+    bare = _BARE.fullmatch(text)
+    return text if bare is None else DUCKDB_TYPE + re.sub(r"\s", "", bare.group(2))
+
+
 def _is_type(tokens: Sequence[Token], index: int, ddl: bool) -> bool:
     """Whether the word at ``index`` names a type: after ``::``, as CAST's target, after
     TYPE (ALTER COLUMN), before a string (``numeric '1.5'``) or as a column's type in DDL."""
@@ -177,9 +187,7 @@ def check_parameters(
     for number, value in enumerate(values):
         cast = casts[number] if number < len(casts) else None
         if isinstance(value, Decimal):
-            if cast == DUCKDB_TYPE or not value.is_finite():
-                check_value(value)
-            elif sum(digits(value)) > PRECISION:
+            if cast == DUCKDB_TYPE or not value.is_finite() or sum(digits(value)) > PRECISION:
                 check_value(value)
         elif isinstance(value, str) and (
             cast == DUCKDB_TYPE

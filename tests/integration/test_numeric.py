@@ -88,7 +88,7 @@ def test_values_as_postgres_prints_them(both: Pair, sql: str, binary: bool) -> N
     assert [tuple(map(str, r)) for r in forge_rows] == [tuple(map(str, r)) for r in pg_rows]
 
 
-@pytest.mark.parametrize("sql", SAME[:5] + ["SELECT '1.5'::numeric(12,2), 7::numeric(5,0)"])
+@pytest.mark.parametrize("sql", [*SAME[:5], "SELECT '1.5'::numeric(12,2), 7::numeric(5,0)"])
 def test_types_and_typmods_as_postgres(both: Pair, sql: str) -> None:
     forge, pg = both
     assert answer(forge, sql)[1] == answer(pg, sql)[1]
@@ -159,9 +159,9 @@ def test_psycopg_decimal_parameters(both: Pair, table: str, binary: bool) -> Non
     forge, pg = both
     assert texts(forge, sql) == texts(pg, sql) == [(str(v),) for v in values]
     tiny = (Decimal("0.00000000000000000001"),)
-    assert sqlstate(forge, f"INSERT INTO {table} (id, x) VALUES (9, %s)", (9, *tiny)[1:],
+    assert sqlstate(forge, f"INSERT INTO {table} (id, x) VALUES (9, %s)", tiny,
                     binary=binary) == "22003"
-    assert sqlstate(pg, f"SELECT %s::numeric", tiny, binary=binary) is None
+    assert sqlstate(pg, "SELECT %s::numeric", tiny, binary=binary) is None
     assert answer(forge, "SELECT %s::numeric", (values[0],), binary=binary)[0] == [(values[0],)]
 
 
@@ -192,9 +192,9 @@ def test_copy_in_numeric(both: Pair, table: str) -> None:
     assert texts(forge, sql) == texts(pg, sql)
     for bad, state in (("0.00000000000000000001", "22003"), ("NaN", "0A000"),
                        ("1e-30", "22003")):
-        with pytest.raises(psycopg.Error) as caught:
-            with forge.cursor() as cur, cur.copy(f"COPY {table} (id, x) FROM STDIN") as copy:
-                copy.write(f"7\t1\n8\t{bad}\n")
+        with pytest.raises(psycopg.Error) as caught, forge.cursor() as cur, \
+                cur.copy(f"COPY {table} (id, x) FROM STDIN") as copy:
+            copy.write(f"7\t1\n8\t{bad}\n")
         assert caught.value.sqlstate == state
         assert "line 2" in str(caught.value.diag.context)
     assert texts(forge, f"SELECT count(*) FROM {table}") == [("2",)]

@@ -147,3 +147,11 @@ def test_announced_types() -> None:
     assert pg_type("DECIMAL(12,2)") == (oids.NUMERIC, (12 << 16 | 2) + 4)
     assert pg_type("DECIMAL(38,2)") == (oids.NUMERIC, (38 << 16 | 2) + 4)  # sum(numeric(12,2))
     assert unconstrained(38, 10) and not unconstrained(18, 10)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("numeric", "DECIMAL(38,10)"), (" Decimal [] ", "DECIMAL(38,10)[]"),
+    ("numeric(12,2)", "numeric(12,2)"), ("INTEGER", "INTEGER"),
+])
+def test_type_names_outside_statements(text: str, expected: str) -> None:
+    assert numeric.type_name(text) == expected
