@@ -224,7 +224,7 @@ class EngineSession:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
             if params:  # NaN, and digits the unconstrained numeric would round: refused
-                numeric.check_parameters(params, statement.param_oids, plan.casts)
+                params = numeric.check_parameters(params, statement.param_oids, plan.casts)
             if not self._superuser:
                 with self.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)

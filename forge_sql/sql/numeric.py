@@ -14,7 +14,11 @@ import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 
-from forge_sql.errors import FeatureNotSupported, NumericValueOutOfRange
+from forge_sql.errors import (
+    FeatureNotSupported,
+    InvalidTextRepresentation,
+    NumericValueOutOfRange,
+)
 from forge_sql.seam import oids
 from forge_sql.seam.numeric import DUCKDB_TYPE, PRECISION, SCALE
 from forge_sql.sql.rewrite import Edit, Rule, Source
@@ -180,20 +184,33 @@ def digits(value: Decimal) -> tuple[int, int]:
 
 def check_parameters(
     values: Sequence[object], param_oids: Sequence[int], casts: Sequence[str | None]
-) -> None:
-    """Bound values of numeric parameters: NaN and Infinity are refused (DuckDB would bind
-    NULL or a double), so are values with more than 38 digits, and values cast to the
-    unconstrained numeric (a numeric column) that it would round."""
+) -> list[object]:
+    """Bound values of numeric parameters, checked: NaN and Infinity are refused (DuckDB
+    would bind NULL or a double), so are values of more than 38 digits and values cast to
+    the unconstrained numeric (a numeric column) that it would round. A numeric parameter
+    sent as text and bound uncast becomes a Decimal: DuckDB then types it as a number (its
+    own DECIMAL(p,s)), as PostgreSQL types it numeric, not as text."""
+    checked = list(values)
     for number, value in enumerate(values):
         cast = casts[number] if number < len(casts) else None
         if isinstance(value, Decimal):
             if cast == DUCKDB_TYPE or not value.is_finite() or sum(digits(value)) > PRECISION:
                 check_value(value)
-        elif isinstance(value, str) and (
-            cast == DUCKDB_TYPE
-            or (cast is None and number < len(param_oids) and param_oids[number] == oids.NUMERIC)
-        ):
+        elif isinstance(value, str) and cast == DUCKDB_TYPE:
             check_text(value)
+        elif isinstance(value, str) and cast is None and number < len(param_oids) and (
+            param_oids[number] == oids.NUMERIC
+        ):
+            try:
+                number_value = Decimal(value.strip())
+            except (InvalidOperation, ValueError):
+                raise InvalidTextRepresentation(
+                    f'invalid input syntax for type numeric: "{value[:60]}"'
+                ) from None
+            if not number_value.is_finite() or sum(digits(number_value)) > PRECISION:
+                check_value(number_value, value)
+            checked[number] = number_value
+    return checked
 
 
 def copy_cast(column: str) -> str:

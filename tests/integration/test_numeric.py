@@ -165,6 +165,14 @@ def test_psycopg_decimal_parameters(both: Pair, table: str, binary: bool) -> Non
     assert answer(forge, "SELECT %s::numeric", (values[0],), binary=binary)[0] == [(values[0],)]
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_uncast_numeric_parameter_is_a_number(both: Pair, binary: bool) -> None:
+    sql = ("WITH c AS (SELECT 1 AS id, %s AS x) SELECT id, x, x + 1, x > 5 FROM c")
+    value = (Decimal("12345678901234567890.123456789"),)
+    forge, pg = both
+    assert answer(forge, sql, value, binary=binary)[0] == answer(pg, sql, value, binary=binary)[0]
+
+
 def test_asyncpg_numeric(server: RunningServer, table: str) -> None:
     async def body(con: object) -> list[object]:
         import asyncpg

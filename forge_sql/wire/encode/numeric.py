@@ -89,6 +89,13 @@ def numeric_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
         return pa.array(
             [None if v is None else _one(v, scale) for v in array.to_pylist()], pa.binary()
         )
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        # A value typed numeric that DuckDB kept as text (a parameter bound as a string).
+        try:
+            values = [None if v is None else decimal.Decimal(v) for v in array.to_pylist()]
+        except decimal.InvalidOperation:
+            raise FeatureNotSupported("cannot send text that is no number as numeric") from None
+        return pa.array([None if v is None else numeric_bytes(v) for v in values], pa.binary())
     raise FeatureNotSupported(f"cannot send {typ} as numeric")
 
 

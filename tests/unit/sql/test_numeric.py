@@ -8,7 +8,11 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from forge_sql.errors import FeatureNotSupported, NumericValueOutOfRange
+from forge_sql.errors import (
+    FeatureNotSupported,
+    InvalidTextRepresentation,
+    NumericValueOutOfRange,
+)
 from forge_sql.seam import oids
 from forge_sql.seam.numeric import DUCKDB_TYPE, unconstrained
 from forge_sql.sql import numeric
@@ -102,7 +106,9 @@ def test_parameters() -> None:
     with pytest.raises(NumericValueOutOfRange):  # going into a numeric column
         check([Decimal("1E-20")], [oids.NUMERIC], [DUCKDB_TYPE])
     with pytest.raises(NumericValueOutOfRange):
-        check(["0.00000000000000000001"], [oids.NUMERIC], [None])
+        check(["0.00000000000000000001"], [oids.NUMERIC], [DUCKDB_TYPE])
+    with pytest.raises(NumericValueOutOfRange):
+        check(["1" * 39], [oids.NUMERIC], [None])
     with pytest.raises(NumericValueOutOfRange):
         check([Decimal("1" * 39)], [oids.NUMERIC], [None])
     with pytest.raises(FeatureNotSupported):
@@ -110,6 +116,11 @@ def test_parameters() -> None:
     with pytest.raises(FeatureNotSupported):
         check(["NaN"], [oids.NUMERIC], [None])
     check(["NaN"], [oids.FLOAT8], ["DOUBLE"])  # not numeric: not ours
+    # Text sent for an uncast numeric parameter is bound as the number it is.
+    assert check([" 2.50", "x"], [oids.NUMERIC, oids.TEXT], [None, None]) == [
+        Decimal("2.50"), "x"]
+    with pytest.raises(InvalidTextRepresentation, match="numeric"):
+        check(["abc"], [oids.NUMERIC], [None])
 
 
 @pytest.mark.parametrize(("text", "expected"), [
