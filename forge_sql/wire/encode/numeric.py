@@ -39,8 +39,9 @@ def numeric_text(array: pa.Array) -> pa.Array:
     if pa.types.is_decimal(array.type) and array.type.scale > 0:
         text = _without_exponent(array, text)
     if own_scale(array.type):
-        # Every value has a point (scale >= 10): drop the zeros after it, and the point.
-        text = pc.replace_substring_regex(text, r"\.?0+$", "")
+        # Every value has a point (scale >= 10), which stops the trim of zeros: 100.000 is
+        # 100., then 100 (a trim is several times faster than a regex replace).
+        text = pc.ascii_rtrim(pc.ascii_rtrim(text, "0"), ".")
     return buffers.as_binary(text)
 
 
