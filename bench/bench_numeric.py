@@ -53,10 +53,10 @@ def main() -> None:
             f"CREATE TABLE {table} AS SELECT range % 1000 AS k, "
             f"CAST(round(random() * 1000000, 3) AS {kind}) AS x FROM range({args.rows})"
         )
-        timings = {
-            label: median(lambda q=sql.format(t=table): con.execute(q).fetchall(), args.runs)
-            for label, sql in QUERIES.items()
-        }
+        timings = {}
+        for label, sql in QUERIES.items():
+            query = sql.format(t=table)
+            timings[label] = median(lambda q=query: con.execute(q).fetchall(), args.runs)
         column = con.execute(f"SELECT x FROM {table}").to_arrow_table().column(0)
         chunks: list[pa.Array] = list(column.chunks)
         timings["text encode"] = median(
