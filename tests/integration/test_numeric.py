@@ -206,3 +206,22 @@ def test_copy_in_numeric(both: Pair, table: str) -> None:
         assert caught.value.sqlstate == state
         assert "line 2" in str(caught.value.diag.context)
     assert texts(forge, f"SELECT count(*) FROM {table}") == [("2",)]
+
+
+def test_binary_copy_in_numeric(both: Pair, table: str) -> None:
+    rows = [(1, Decimal("3.14159")), (2, Decimal("-12345678901234567890.0123456789"))]
+    sql = f"SELECT id, x FROM {table} ORDER BY id"
+    for conn in both:
+        with conn.cursor() as cur, \
+                cur.copy(f"COPY {table} (id, x) FROM STDIN (FORMAT binary)") as copy:
+            copy.set_types(["int4", "numeric"])
+            for row in rows:
+                copy.write_row(row)
+    forge, pg = both
+    assert texts(forge, sql) == texts(pg, sql)
+    for bad, state in ((Decimal("1E-20"), "22003"), (Decimal("NaN"), "0A000")):
+        with pytest.raises(psycopg.Error) as caught, forge.cursor() as cur, \
+                cur.copy(f"COPY {table} (id, x) FROM STDIN (FORMAT binary)") as copy:
+            copy.set_types(["int4", "numeric"])
+            copy.write_row((9, bad))
+        assert caught.value.sqlstate == state
