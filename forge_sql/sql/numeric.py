@@ -78,6 +78,7 @@ def _is_type(tokens: Sequence[Token], index: int, ddl: bool) -> bool:
     return (
         ddl
         and before.kind in ("identifier", "keyword")
+        and before.upper not in _COLUMN_STARTS  # ADD COLUMN numeric: the column's name
         and index >= 2
         and tokens[index - 2].upper in _COLUMN_STARTS
     )

@@ -33,6 +33,8 @@ def rewritten(sql: str) -> str:
     ("CREATE TABLE t (numeric numeric, b decimal NOT NULL, c numeric(10,2))",
      "CREATE TABLE t (numeric DECIMAL(38,10), b DECIMAL(38,10) NOT NULL, c numeric(10,2))"),
     ("ALTER TABLE t ADD COLUMN a numeric", "ALTER TABLE t ADD COLUMN a DECIMAL(38,10)"),
+    ("ALTER TABLE t ADD COLUMN numeric numeric",
+     "ALTER TABLE t ADD COLUMN numeric DECIMAL(38,10)"),
     ("ALTER TABLE t ALTER a SET DATA TYPE numeric USING a::numeric",
      "ALTER TABLE t ALTER a SET DATA TYPE DECIMAL(38,10) USING a::DECIMAL(38,10)"),
     ("SELECT CAST(f(x, (1)) AS numeric)", "SELECT CAST(f(x, (1)) AS DECIMAL(38,10))"),
