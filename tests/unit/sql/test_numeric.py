@@ -121,6 +121,7 @@ def test_parameters() -> None:
     # Text sent for an uncast numeric parameter is bound as the number it is.
     assert check([" 2.50", "x"], [oids.NUMERIC, oids.TEXT], [None, None]) == [
         Decimal("2.50"), "x"]
+    assert check(["1.25", "x"], [0, 0], [DUCKDB_TYPE, DUCKDB_TYPE]) == [Decimal("1.25"), "x"]
     with pytest.raises(InvalidTextRepresentation, match="numeric"):
         check(["abc"], [oids.NUMERIC], [None])
 
