@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from forge_sql.catalog import SCHEMA, literal
-from forge_sql.seam import oids
+from forge_sql.seam import numeric, oids
 from forge_sql.sql import types
 
 # Parameterised types are looked up by their bare name; pg_type() needs a full one.
@@ -50,9 +50,12 @@ def definitions(duckdb_names: Iterable[str]) -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {SCHEMA}.type_oid(t) AS "
         f"COALESCE((MAP {{{pairs}}})[{_normalized('t')}], {oids.JSON})"
     )
-    # PostgreSQL's numeric typmod: ((precision << 16) | scale) + VARHDRSZ.
+    # PostgreSQL's numeric typmod: ((precision << 16) | scale) + VARHDRSZ; the
+    # unconstrained numeric (forge_sql.seam.numeric) has none, as in results.
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.type_typmod(t) AS CASE "
+        f"WHEN regexp_matches(t, '^DECIMAL\\({numeric.PRECISION},\\s*\\d+\\)$') "
+        f"AND regexp_extract(t, ',\\s*(\\d+)\\)$', 1)::INTEGER >= {numeric.SCALE} THEN -1 "
         r"WHEN regexp_matches(t, '^DECIMAL\(\d+,\s*\d+\)$') THEN "
         r"(regexp_extract(t, '^DECIMAL\((\d+)', 1)::INTEGER * 65536 "
         r"+ regexp_extract(t, ',\s*(\d+)\)$', 1)::INTEGER + 4) "

@@ -50,6 +50,7 @@ from forge_sql.seam.backend import (
 )
 from forge_sql.sql import duckdb_errors as engine_errors
 from forge_sql.sql import object_lists
+from forge_sql.sql import numeric
 from forge_sql.sql.quoting import literal, redact_passwords
 from forge_sql.sql.statements import Statement, single, split
 
@@ -228,6 +229,8 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
+            if params:  # NaN, and digits the unconstrained numeric would round: refused
+                params = numeric.check_parameters(params, statement.param_oids, plan.casts)
             if not self._superuser:
                 with self.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)

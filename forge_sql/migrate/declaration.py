@@ -27,6 +27,7 @@ from forge_sql.migrate import expressions, positions
 from forge_sql.migrate.errors import MigrationError
 from forge_sql.migrate.expressions import InvalidExpression, Kind
 from forge_sql.migrate.files import read_text
+from forge_sql.sql import numeric
 from forge_sql.storage.external import Format, OptionValue, readable_directory
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
@@ -42,6 +43,7 @@ def duckdb_type(text: str) -> str:
     """
     if not _TYPE_TEXT.match(text) or text.count("(") != text.count(")"):
         raise ValueError(f"not a type: {text!r}")
+    text = numeric.type_name(text)  # a bare numeric is DECIMAL(38,10), not DuckDB's (18,3)
     try:
         expressions.check(f"CAST(NULL AS {text})", Kind.DEFAULT)
     except InvalidExpression:

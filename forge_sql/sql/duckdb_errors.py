@@ -46,6 +46,10 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     # "RETURNING clause not yet supported for insertion into DuckLake table"
     ("BinderException", re.compile(r"not (yet )?supported"), e.FeatureNotSupported),
     ("BinderException", None, e.SyntaxError_),
+    # A number too wide for DECIMAL(p,s): PostgreSQL's "numeric field overflow".
+    ("ConversionException", re.compile(
+        r'Could not convert string "\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*" to DECIMAL'
+        r"|Could not cast value -?[\d.]+(e[-+]?\d+)? to DECIMAL"), e.NumericValueOutOfRange),
     ("ConversionException", re.compile(r"out of range|Overflow", re.I), e.NumericValueOutOfRange),
     ("ConversionException", None, e.InvalidTextRepresentation),
     ("OutOfRangeException", None, e.NumericValueOutOfRange),
@@ -67,6 +71,9 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
         re.compile(r"configuration has been locked"),
         e.InsufficientPrivilege,
     ),
+    # forge_sql.sql.numeric's refusals, raised with error() inside DuckDB (COPY).
+    ("InvalidInputException", re.compile(r"^numeric field overflow"), e.NumericValueOutOfRange),
+    ("InvalidInputException", re.compile(r"^numeric NaN"), e.FeatureNotSupported),
     (
         "InvalidInputException",
         re.compile(r"Malformed JSON|Could not convert|Could not parse"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from forge_sql.seam import oids
+from forge_sql.seam import numeric, oids
 from forge_sql.seam.backend import Column
 
 _SCALARS: dict[str, int] = {
@@ -62,6 +62,8 @@ def pg_type(duckdb_type: str) -> tuple[int, int]:
     decimal = _DECIMAL.fullmatch(name)
     if decimal:
         precision, scale = int(decimal.group(1)), int(decimal.group(2))
+        if numeric.unconstrained(precision, scale):
+            return oids.NUMERIC, -1  # PostgreSQL's numeric without typmod
         # PostgreSQL's numeric typmod: ((precision << 16) | scale) + VARHDRSZ.
         return oids.NUMERIC, ((precision << 16) | scale) + 4
     if name.startswith("ENUM("):
@@ -100,9 +102,8 @@ _PARAM_TYPES: dict[int, str] = {
     oids.TIMESTAMPTZ: "TIMESTAMPTZ",
     oids.INTERVAL: "INTERVAL",
     oids.TIMETZ: "TIMETZ",
-    # Unconstrained numeric has no DuckDB equivalent; 38 digits with 10 after the point
-    # keeps what drivers send for Decimal values of ordinary size exact.
-    oids.NUMERIC: "DECIMAL(38,10)",
+    # Unconstrained numeric: forge_sql.seam.numeric's DECIMAL(38,10).
+    oids.NUMERIC: numeric.DUCKDB_TYPE,
     oids.UUID: "UUID",
 }
 

@@ -64,7 +64,9 @@ def binary_of(array: pa.Array, type_oid: int) -> pa.Array:
     fixed = fixed_binary(array, type_oid)
     if fixed is not None:
         return buffers.fixed(fixed, valid)
-    if type_oid == oids.NUMERIC and (pa.types.is_integer(typ) or pa.types.is_decimal(typ)):
+    if type_oid == oids.NUMERIC and (
+        pa.types.is_integer(typ) or pa.types.is_decimal(typ) or pa.types.is_string(typ)
+    ):
         return numeric.numeric_binary(array, valid)
     if type_oid == oids.BYTEA and (
         pa.types.is_binary(typ)

@@ -1,6 +1,9 @@
-"""numeric binary send format (numeric.c ``numeric_send``) from decimal128 and integer arrays.
+"""numeric text and binary send format (numeric.c ``numeric_out``, ``numeric_send``) from
+decimal128 and integer arrays.
 
-Unscaled values that fit int64 are encoded on whole arrays; the others one by one.
+Unscaled values that fit int64 are encoded on whole arrays; the others one by one. The
+unconstrained numeric (forge_sql.seam.numeric) is printed with each value's own scale, as
+PostgreSQL's numeric without typmod: 1.5, not 1.5000000000.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forge_sql.errors import FeatureNotSupported
+from forge_sql.seam.numeric import unconstrained
 from forge_sql.wire.encode import buffers
 from forge_sql.wire.encode.buffers import Bools
 
@@ -24,8 +28,43 @@ _MAX_VECTOR_SCALE = 18
 U64 = npt.NDArray[np.uint64]
 
 
+def own_scale(typ: pa.DataType) -> bool:
+    """Whether values of ``typ`` are shown with their own scale (trailing zeros dropped)."""
+    return pa.types.is_decimal(typ) and unconstrained(typ.precision, typ.scale)
+
+
+def numeric_text(array: pa.Array) -> pa.Array:
+    """numeric_out of integers and decimals (binary array, nulls kept)."""
+    text = pc.cast(array, pa.string())
+    if pa.types.is_decimal(array.type) and array.type.scale > 0:
+        text = _without_exponent(array, text)
+    if own_scale(array.type):
+        # Every value has a point (scale >= 10), which stops the trim of zeros: 100.000 is
+        # 100., then 100 (a trim is several times faster than a regex replace).
+        text = pc.ascii_rtrim(pc.ascii_rtrim(text, "0"), ".")
+    return buffers.as_binary(text)
+
+
+def _without_exponent(array: pa.Array, text: pa.Array) -> pa.Array:
+    """Arrow prints zero and values below 1e-6 of a decimal type with an exponent (0E-10,
+    1.000E-7); numeric_out never does."""
+    exponent = pc.fill_null(pc.match_substring(text, "E"), False)
+    if not pc.any(exponent).as_py():
+        return text
+    zero = pc.fill_null(pc.match_substring_regex(text, r"^-?0E[-+]?\d+$"), False)
+    text = pc.if_else(zero, pa.scalar("0." + "0" * array.type.scale), text)
+    rows = np.flatnonzero(pc.and_(exponent, pc.invert(zero)).to_numpy(zero_copy_only=False))
+    if len(rows) == 0:
+        return text
+    mask = np.zeros(len(array), np.bool_)
+    mask[rows] = True
+    plain = [format(array[int(i)].as_py(), "f") for i in rows]
+    return pc.replace_with_mask(text, pa.array(mask), pa.array(plain, pa.string()))
+
+
 def numeric_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
     typ = array.type
+    own = own_scale(typ)
     if pa.types.is_integer(typ):
         values = array.fill_null(0).to_numpy()
         negative = values < 0 if pa.types.is_signed_integer(typ) else np.zeros(len(values), bool)
@@ -38,19 +77,26 @@ def numeric_binary(array: pa.Array, valid: Bools | None) -> pa.Array:
         if valid is not None:
             fits |= ~valid
         low = np.where(fits, low, 0)
-        result = _vector(_magnitude(low), low < 0, typ.scale, valid)
+        result = _vector(_magnitude(low), low < 0, typ.scale, valid, own)
         if fits.all():
             return result
         odd = np.flatnonzero(~fits)
-        slow = [_one(array[int(i)].as_py(), typ.scale) for i in odd]
+        slow = [_one(array[int(i)].as_py(), None if own else typ.scale) for i in odd]
         mask = np.zeros(len(array), np.bool_)
         mask[odd] = True
         return pc.replace_with_mask(result, pa.array(mask), pa.array(slow, pa.binary()))
     if pa.types.is_decimal(typ):
-        scale = max(typ.scale, 0)
+        scale = None if own else max(typ.scale, 0)
         return pa.array(
             [None if v is None else _one(v, scale) for v in array.to_pylist()], pa.binary()
         )
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        # A value typed numeric that DuckDB kept as text (a parameter bound as a string).
+        try:
+            values = [None if v is None else decimal.Decimal(v) for v in array.to_pylist()]
+        except decimal.InvalidOperation:
+            raise FeatureNotSupported("cannot send text that is no number as numeric") from None
+        return pa.array([None if v is None else numeric_bytes(v) for v in values], pa.binary())
     raise FeatureNotSupported(f"cannot send {typ} as numeric")
 
 
@@ -64,9 +110,12 @@ def _magnitude(values: np.ndarray) -> U64:
     return result
 
 
-def _vector(mag: U64, negative: Bools, scale: int, valid: Bools | None) -> pa.Array:
+def _vector(
+    mag: U64, negative: Bools, scale: int, valid: Bools | None, own: bool = False
+) -> pa.Array:
     """int16 ndigits, int16 weight (power of 10000 of the first digit), uint16 sign, int16
-    dscale, then the base-10000 digits with leading and trailing zero digits stripped."""
+    dscale, then the base-10000 digits with leading and trailing zero digits stripped.
+    ``own``: each value's dscale leaves out its trailing zeros."""
     n = len(mag)
     frac_groups = -(-scale // 4)
     ten = np.uint64(10)
@@ -92,7 +141,7 @@ def _vector(mag: U64, negative: Bools, scale: int, valid: Bools | None) -> pa.Ar
     header["ndigits"] = ndigits
     header["weight"] = np.where(any_nonzero, _INT_GROUPS - 1 - first, 0)
     header["sign"] = np.where(negative & any_nonzero, _NEG, _POS)
-    header["dscale"] = scale
+    header["dscale"] = _own_scales(frac, scale) if own else scale
     shifted = np.take_along_axis(
         groups, np.minimum(first[:, None] + np.arange(width), width - 1), axis=1
     )
@@ -102,9 +151,30 @@ def _vector(mag: U64, negative: Bools, scale: int, valid: Bools | None) -> pa.Ar
     return buffers.from_matrix(chars, 8 + 2 * ndigits, valid)
 
 
-def _one(value: decimal.Decimal | int, scale: int) -> bytes:
-    """numeric send bytes of one value (any size), with display scale ``scale``."""
-    return numeric_bytes(decimal.Decimal(value), scale)
+def _own_scales(frac: U64, scale: int) -> npt.NDArray[np.int64]:
+    """Digits after the point of each value, its fraction ``frac`` given at ``scale``
+    without the trailing zeros."""
+    ten = np.uint64(10)
+    dscale = np.full(len(frac), scale, np.int64)
+    for _ in range(scale):
+        zero = (frac % ten == 0) & (dscale > 0)
+        if not zero.any():
+            break
+        dscale -= zero
+        frac = np.where(zero, frac // ten, frac)
+    return dscale
+
+
+def _one(value: decimal.Decimal | int, scale: int | None) -> bytes:
+    """numeric send bytes of one value (any size), with display scale ``scale`` (None:
+    the value's digits after the point, trailing zeros left out)."""
+    value = decimal.Decimal(value)
+    if scale is None and value.is_finite():
+        _, numerals, exponent = value.as_tuple()
+        assert isinstance(exponent, int)
+        zeros = len(numerals) - len("".join(map(str, numerals)).rstrip("0"))
+        scale = max(0, -(exponent + zeros)) if zeros < len(numerals) else 0
+    return numeric_bytes(value, scale)
 
 
 def numeric_bytes(value: decimal.Decimal, scale: int | None = None) -> bytes:

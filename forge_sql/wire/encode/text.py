@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from forge_sql.errors import FeatureNotSupported
 from forge_sql.seam import oids
-from forge_sql.wire.encode import arrays, buffers, floats, intervals, nested, temporal
+from forge_sql.wire.encode import arrays, buffers, floats, intervals, nested, numeric, temporal
 
 _HEX = (
     np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint8).reshape(256, 2)
@@ -35,7 +35,7 @@ def text_of(array: pa.Array, type_oid: int) -> pa.Array:
     if pa.types.is_boolean(typ):
         return pc.if_else(array, pa.scalar(b"t"), pa.scalar(b"f"))
     if pa.types.is_integer(typ) or pa.types.is_decimal(typ):
-        return buffers.as_binary(pc.cast(array, pa.string()))
+        return numeric.numeric_text(array)
     if pa.types.is_floating(typ):
         return floats.float_text(array)
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):

@@ -267,3 +267,10 @@ def test_external_dataset_consistency() -> None:
         "migrations/V1__t.yaml:1:1: declare at least one table (tables:) or dataset "
         "(external:)"
     )
+
+
+def test_bare_numeric_keeps_every_digit() -> None:
+    """A declared numeric is the server's unconstrained numeric, not DuckDB's DECIMAL(18,3)."""
+    assert declaration.duckdb_type("numeric") == "DECIMAL(38,10)"
+    assert declaration.duckdb_type("decimal[]") == "DECIMAL(38,10)[]"
+    assert declaration.duckdb_type("numeric(12, 2)") == "DECIMAL(12,2)"

@@ -83,8 +83,25 @@ def test_text_like_and_special() -> None:
 def test_wide_decimals_one_by_one() -> None:
     assert binary([D("-1.5"), None], pa.decimal256(50, 1), oids.NUMERIC) == [
         struct.pack(">hhHh2H", 2, 0, 0x4000, 1, 1, 5000), None]
-    assert binary([D("12.5")], pa.decimal128(38, 20), oids.NUMERIC) == [
+    assert binary([D("12.5")], pa.decimal128(37, 20), oids.NUMERIC) == [
         struct.pack(">hhHh2H", 2, 0, 0, 20, 12, 5000)]
+
+
+def test_unconstrained_numeric_has_each_values_own_dscale() -> None:
+    """DECIMAL(38,10) is numeric without typmod (forge_sql.seam.numeric), and arithmetic on
+    it (DECIMAL(38,20)): dscale leaves out trailing zeros, as numeric_send of 1.5 does."""
+    values = [D("1.5"), D("100"), D("0"), None, D("-0.0000000001"), D("12345678901234567.25")]
+    expected = [
+        struct.pack(">hhHh2H", 2, 0, 0, 1, 1, 5000),
+        struct.pack(">hhHh1H", 1, 0, 0, 0, 100),
+        struct.pack(">hhHh", 0, 0, 0, 0),
+        None,
+        struct.pack(">hhHh1H", 1, -3, 0x4000, 10, 100),
+        struct.pack(">hhHh6H", 6, 4, 0, 2, 1, 2345, 6789, 123, 4567, 2500),
+    ]
+    assert binary(values, pa.decimal128(38, 10), oids.NUMERIC) == expected
+    assert binary([D("12.5")], pa.decimal128(38, 20), oids.NUMERIC) == [
+        struct.pack(">hhHh2H", 2, 0, 0, 1, 12, 5000)]
 
 
 def test_unsupported_combinations() -> None:
