@@ -49,8 +49,7 @@ from forge_sql.seam.backend import (
     StartupInfo,
 )
 from forge_sql.sql import duckdb_errors as engine_errors
-from forge_sql.sql import object_lists
-from forge_sql.sql import numeric
+from forge_sql.sql import numeric, object_lists
 from forge_sql.sql.quoting import literal, redact_passwords
 from forge_sql.sql.statements import Statement, single, split
 
