@@ -122,7 +122,7 @@ def test_defaults_and_comments(query: Query) -> None:
     assert query(
         "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
         "JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
-    ) == [("name", "'x'")]
+    ) == [("name", "'x'::character varying")]
     assert query("SELECT obj_description('items'::regclass, 'pg_class'), "
                  "col_description('items'::regclass, 3), col_description('items'::regclass, 1)"
                  ) == [("things we sell", "in euros", None)]

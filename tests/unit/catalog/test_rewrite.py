@@ -23,7 +23,7 @@ CASES = [
     ),
     ("WHERE n !~ '^pg_' AND m ~* 'x'", "WHERE n !~ '(?s).*(?:^pg_).*' AND m ~ '(?is).*(?:x).*'"),
     ("SELECT information_schema.tables", "SELECT server.pgc_information_schema.tables"),
-    ("SELECT * FROM information_schema.routines", "SELECT * FROM information_schema.routines"),
+    ("SELECT * FROM information_schema.sequences", "SELECT * FROM information_schema.sequences"),
     # array literals
     ("WHERE c.relkind = ANY('{r,p}')", "WHERE c.relkind = ANY('[r,p]'::VARCHAR[])"),
     ("WHERE w <> ALL ('{a,b}'::text[])", "WHERE w <> ALL ('[a,b]'::text[])"),
@@ -102,6 +102,25 @@ CASES = [
     (
         "LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive",
         "LEFT JOIN pg_proc AS proc ON proc.proname = typ.typreceive",
+    ),
+    # = ANY(list) in an outer join's ON: DuckDB cannot plan it as a subquery there
+    (
+        "FROM pg_class t LEFT JOIN pg_attribute a ON t.oid = a.attrelid "
+        "AND a.attnum = ANY(ix.indkey) LEFT JOIN c ON (c.x = ANY(t.y) AND c.z = 1)",
+        "FROM pg_class t LEFT JOIN pg_attribute a ON t.oid = a.attrelid "
+        "AND list_contains(ix.indkey, a.attnum) LEFT JOIN c ON (list_contains(t.y, c.x) "
+        "AND c.z = 1)",
+    ),
+    ("FROM pg_class t WHERE t.k = ANY(t.l)", "FROM pg_class t WHERE t.k = ANY(t.l)"),
+    (
+        "FROM pg_class t JOIN x ON t.k = ANY('{r,v}')",
+        "FROM pg_class t JOIN x ON t.k = ANY('[r,v]'::VARCHAR[])",
+    ),
+    # int2vector / oidvector columns as text: their numbers separated by spaces
+    (
+        "SELECT ix.indkey::varchar, p.proargtypes::pg_catalog.text, indkey::int[] FROM pg_index",
+        "SELECT array_to_string(ix.indkey, ' '), array_to_string(p.proargtypes, ' '), "
+        "indkey::int[] FROM pg_index",
     ),
 ]
 
