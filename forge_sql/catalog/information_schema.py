@@ -158,8 +158,10 @@ def _routines() -> str:
         "NULL::VARCHAR AS new_savepoint_level, 'NO' AS is_udt_dependent, "
         f"{_nulls(_ROUTINE_RESULT_CAST)} "
         f"FROM duckdb_functions() AS f LEFT JOIN {s}.pg_type_rows AS t ON t.oid = {result} "
+        # Operators are functions in DuckDB's list; PostgreSQL's routines are named ones.
         "WHERE f.function_type <> 'pragma' AND NOT starts_with(f.function_name, 'forge_') "
-        "AND NOT starts_with(f.function_name, '__') AND ("
+        "AND NOT starts_with(f.function_name, '__') "
+        "AND regexp_full_match(f.function_name, '[A-Za-z_][A-Za-z0-9_$]*') AND ("
         "(f.database_name = 'system' AND f.schema_name = 'main') "
         f"OR (f.database_name = {literal(database)} AND f.schema_name = {literal(schema)}) "
         "OR (f.database_name = current_database() AND NOT f.internal "

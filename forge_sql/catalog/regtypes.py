@@ -63,10 +63,11 @@ def definitions() -> Iterator[str]:
     )
     # The name of a relation OID, schema-qualified unless on the search path.
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS coalesce(("
+        f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS CASE WHEN x = 0 THEN '-' ELSE "
+        "coalesce(("
         "SELECT first(CASE WHEN nspname IN ('public', 'pg_catalog') THEN relname "
         f"ELSE nspname || '.' || relname END) FROM {s}.relation_names WHERE oid = x), "
-        "x::VARCHAR)"
+        "x::VARCHAR) END"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
     # to_regclass/to_regtype: NULL where the cast raises (they answer the OID).
@@ -85,8 +86,9 @@ def definitions() -> Iterator[str]:
     names = ", ".join(f"{row['oid']}: {literal(row[pg_type.SQL_NAME])}" for row in pg_type.rows())
     yield f"CREATE OR REPLACE MACRO {s}.type_sql_name(x) AS MAP {{{names}}}[x]"
     yield (
+        # The zero OID prints as "-", as PostgreSQL's regtypeout prints InvalidOid.
         f"CREATE OR REPLACE MACRO {s}.regtype_name_of(x) AS "
-        f"coalesce({s}.type_sql_name(x), x::VARCHAR)"
+        f"CASE WHEN x = 0 THEN '-' ELSE coalesce({s}.type_sql_name(x), x::VARCHAR) END"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS {s}.regtype_name_of({s}.regtype(x))"
     yield (

@@ -131,6 +131,9 @@ def _edits(source: Source) -> list[Edit]:
                 opening = f"{SCHEMA}.{function}(" if function else "("
                 edits.append(Edit(tokens[first].start, tokens[first].start, opening, -index))
                 edits.append(Edit(token.start, tokens[end_index].end, ")"))
+                label = _output_name(tokens, first, index, end_index)
+                if label is not None:
+                    edits.append(Edit(tokens[end_index].end, tokens[end_index].end, label))
                 index = end_index + 1
                 continue
         if token.upper == "CAST":
@@ -439,6 +442,25 @@ def _vector_as_text(sql: str, tokens: Sequence[Token], index: int, edits: list[E
     operand = sql[tokens[first].start : column.end]
     edits.append(Edit(tokens[first].start, tokens[at].end, f"array_to_string({operand}, ' ')"))
     return at + 1
+
+
+def _output_name(tokens: Sequence[Token], first: int, cast: int, last: int) -> str | None:
+    """`` AS "name"`` for a reg* cast that is an unnamed select-list item: the name
+    PostgreSQL gives it (FigureColname: the operand's column or function name, else the
+    type's), which the emulation's function call in its place would not have."""
+    after = tokens[last + 1] if last + 1 < len(tokens) else None
+    if after is not None and (after.upper == "AS" or after.kind == "identifier"):
+        return None
+    if not _is_output(tokens, cast, last):
+        return None
+    operand = tokens[first:cast]
+    if _column_reference(operand):
+        label = _name(operand[-1])
+    elif operand[0].kind == "identifier" and len(operand) > 1 and operand[1].text == "(":
+        label = _name(operand[0])
+    else:
+        label = _name(tokens[last - 2] if tokens[last].text == "]" else tokens[last])
+    return ' AS "' + label.replace('"', '""') + '"'
 
 
 def _column_reference(tokens: Sequence[Token]) -> bool:

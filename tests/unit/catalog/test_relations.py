@@ -30,8 +30,8 @@ POSTGRES_COLUMNS = {
     "pg_database": "oid datname datdba encoding datlocprovider datistemplate datallowconn "
     "datconnlimit datfrozenxid datminmxid dattablespace datcollate datctype daticulocale "
     "daticurules datcollversion datacl",
-    "pg_roles": "oid rolname rolsuper rolinherit rolcreaterole rolcreatedb rolcanlogin "
-    "rolreplication rolconnlimit rolpassword rolvaliduntil rolbypassrls rolconfig",
+    "pg_roles": "rolname rolsuper rolinherit rolcreaterole rolcreatedb rolcanlogin "
+    "rolreplication rolconnlimit rolpassword rolvaliduntil rolbypassrls rolconfig oid",
     "pg_user": "usename usesysid usecreatedb usesuper userepl usebypassrls passwd valuntil "
     "useconfig",
     "pg_am": "oid amname amhandler amtype",

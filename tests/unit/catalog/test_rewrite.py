@@ -62,10 +62,10 @@ CASES = [
     ("SELECT 't'::regclass::oid", "SELECT server.pgc.regclass('t')::oid"),
     ("WHERE a.attrelid = $1::regclass::oid", "WHERE a.attrelid = server.pgc.regclass($1)::oid"),
     # a reg* value the client reads is a name; in expressions it is the OID
-    ("SELECT c.oid::pg_catalog.regclass", "SELECT server.pgc.regclass_name_of(c.oid)"),
+    ("SELECT c.oid::pg_catalog.regclass", 'SELECT server.pgc.regclass_name_of(c.oid) AS "oid"'),
     ("SELECT c.oid::regclass AS t, 1", "SELECT server.pgc.regclass_name_of(c.oid) AS t, 1"),
     ("WHERE c.oid = 'x'::pg_catalog.regclass", "WHERE c.oid = server.pgc.regclass('x')"),
-    ("SELECT x::regnamespace::text", "SELECT server.pgc.regnamespace_name_of(x)"),
+    ("SELECT x::regnamespace::text", 'SELECT server.pgc.regnamespace_name_of(x) AS "x"'),
     (
         "WHERE typinput = 'array_in'::regproc",
         "WHERE typinput = server.pgc.regproc_name('array_in')",
@@ -79,8 +79,8 @@ CASES = [
     ("SELECT CAST(x AS pg_catalog.regtype) FROM t", "SELECT server.pgc.regtype_name_of(x) FROM t"),
     ("SELECT CAST(x AS TEXT)", "SELECT CAST(x AS TEXT)"),
     ("SELECT pg_catalog.json_build_object('a', 1)", "SELECT json_object('a', 1)"),
-    ("SELECT c.oid::regclass::text", "SELECT server.pgc.regclass_name_of(c.oid)"),
-    ("SELECT x::REGTYPE::TEXT", "SELECT server.pgc.regtype_name_of(x)"),
+    ("SELECT c.oid::regclass::text", 'SELECT server.pgc.regclass_name_of(c.oid) AS "oid"'),
+    ("SELECT x::REGTYPE::TEXT", 'SELECT server.pgc.regtype_name_of(x) AS "x"'),
     ("WHERE t = 'int4'::regtype", "WHERE t = server.pgc.regtype('int4')"),
     ("WHERE c = lower(n)::regclass", "WHERE c = server.pgc.regclass(lower(n))"),
     ("WHERE c = coalesce(a, b)::regclass", "WHERE c = server.pgc.regclass(coalesce(a, b))"),
@@ -88,7 +88,7 @@ CASES = [
     ("WHERE c = ?::regclass", "WHERE c = server.pgc.regclass(?)"),
     (
         "SELECT ('t'::regclass)::regtype::text",
-        "SELECT server.pgc.regtype_name((server.pgc.regclass('t')))",
+        "SELECT server.pgc.regtype_name((server.pgc.regclass('t'))) AS \"text\"",
     ),
     ("SELECT x::regclassx", "SELECT x::regclassx"),
     # regproc columns compared with 0
