@@ -263,9 +263,22 @@ def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
             text += 2
         if _is_name(tokens[text]) and _name(tokens[text]) in _TEXT_TYPES:
             return f"{name}_name", text
+    oid = _cast_to_oid(tokens, at + 1) if name == "regproc" else None
+    if oid is not None:
+        return "regproc", oid  # ::regproc::oid: the function's OID
     if name == "regproc" or _is_output(tokens, index, at):
         return f"{name}_name", at  # what a client reads: the name (regproc: always)
     return name, at
+
+
+def _cast_to_oid(tokens: Sequence[Token], at: int) -> int | None:
+    """Index of ``oid`` in ``::oid`` / ``::pg_catalog.oid`` starting at ``at``, else None."""
+    if at + 1 >= len(tokens) or tokens[at].text != "::":
+        return None
+    at += 1
+    if at + 2 < len(tokens) and _name(tokens[at]) == "pg_catalog" and tokens[at + 1].text == ".":
+        at += 2
+    return at if _is_name(tokens[at]) and _name(tokens[at]) == "oid" else None
 
 
 def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int | None:

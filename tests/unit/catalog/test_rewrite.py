@@ -122,6 +122,11 @@ CASES = [
         "SELECT array_to_string(ix.indkey, ' '), array_to_string(p.proargtypes, ' '), "
         "indkey::int[] FROM pg_index",
     ),
+    # 'name'::regproc::oid: the function's OID (pgcli's function definition lookup)
+    (
+        "WITH f AS (SELECT $1::pg_catalog.regproc::pg_catalog.oid AS f_oid) SELECT 1",
+        "WITH f AS (SELECT server.pgc.regproc($1) AS f_oid) SELECT 1",
+    ),
 ]
 
 
