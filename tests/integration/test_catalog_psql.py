@@ -74,7 +74,7 @@ def test_describe_table(server: RunningServer, table: str) -> None:
     assert f'Table "public.{table}"' in out
     assert rows(out) == [
         ["id", "bigint", "", "not null", ""],
-        ["name", "character varying", "", "", "'x'"],
+        ["name", "character varying", "", "", "'x'::character varying"],
         ["price", "numeric(10,2)", "", "", ""],
         ["tags", "character varying[]", "", "", ""],
         ["seen", "timestamp with time zone", "", "", ""],
