@@ -85,6 +85,7 @@ INFORMATION_PROVIDED = frozenset(
         "views",
         "table_constraints",
         "key_column_usage",
+        "routines",
         "table_privileges",
         "role_table_grants",
         "_pg_expandarray",

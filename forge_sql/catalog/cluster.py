@@ -110,7 +110,7 @@ def definitions() -> Iterator[str]:
         "NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl"
     )
     # DuckDB's own txid_current() fails on a DuckLake database; its transaction id does not.
-    yield f"CREATE OR REPLACE MACRO {SCHEMA}.txid_current() AS current_transaction_id()"
+    yield f"CREATE OR REPLACE MACRO {SCHEMA}.txid_current() AS current_transaction_id()::BIGINT"
     yield f"CREATE OR REPLACE MACRO {SCHEMA}.pg_is_in_recovery() AS false"  # no standbys
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.pg_encoding_to_char(encoding) AS "

@@ -8,13 +8,58 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA
+from forge_sql.catalog import SCHEMA, literal
 
 # duckdb_views().sql is the whole CREATE VIEW statement; PostgreSQL shows the query only.
 _VIEW_QUERY = (
     "regexp_replace(rtrim(trim(sql), ';'), "
     r"'(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP(ORARY)?\s+)?VIEW\s+.*?\s+AS\s+', '') || ';'"
 )
+
+# A column, a dotted column or a constant: what ``CAST(x AS t)`` becomes ``x::t`` around.
+_OPERAND = r"((?:[A-Za-z_][\w$]*\.)*[A-Za-z_][\w$]*|'(?:[^']|'')*'|-?\d+(?:\.\d+)?)"
+# The pattern a regular-expression operator was rewritten to (forge_sql.sql.postgres).
+_WIDENED = r"\((\?i?s)\)\.\*\(\?:((?:[^']|'')*)\)\.\*"
+# DuckDB's spellings in a stored view's text -> PostgreSQL's (pg_get_viewdef prints them
+# so: ruleutils.c), in order. The text comes from DuckDB's own deparser, so a pattern
+# meets only the forms it writes.
+SPELLINGS: tuple[tuple[str, str], ...] = (
+    (r"\bcount_star\(\)", "count(*)"),
+    (r"\bcount\(\) OVER", "count(*) OVER"),
+    (r"\bmain\.(\"?[A-Za-z_]\w*\"?\()", r"\1"),
+    (rf"\(NOT regexp_full_match\(([^,()]+), '{_WIDENED}'\)\)", r"(\1 !~_\2 '\3')"),
+    (rf"regexp_full_match\(([^,()]+), '{_WIDENED}'\)", r"(\1 ~_\2 '\3')"),
+    (r" (!?~)_\?is ", r" \1* "),
+    (r" (!?~)_\?s ", r" \1 "),
+    (r" != ", " <> "),
+    (r"ANY\(SELECT unnest\(\(([^()]*)\)\)\)", r"ANY (\1)"),
+    (r"CASE  WHEN", "CASE WHEN"),
+    (rf"CAST\({_OPERAND} AS (\"?[A-Z][A-Z ]*\"?(?:\(\d+(?:, \d+)?\))?)\)", r"\1::\2"),
+    (r'::"?DATE"?', "::date"),
+    (r"::BIGINT\b", "::bigint"),
+    (r"::INTEGER\b", "::integer"),
+    (r"::SMALLINT\b", "::smallint"),
+    (r"::BOOLEAN\b", "::boolean"),
+    (r"::VARCHAR\(", "::character varying("),
+    (r"::VARCHAR\b", "::text"),
+    (r"::INTERVAL\b", "::interval"),
+    (r"::DECIMAL\((\d+), (\d+)\)", r"::numeric(\1,\2)"),
+    (r"::DOUBLE\b", "::double precision"),
+    (r"::FLOAT\b", "::real"),
+    (r'::"?TIMESTAMP WITH TIME ZONE"?', "::timestamp with time zone"),
+    (r'::"?TIMESTAMP"?(\W)', r"::timestamp without time zone\1"),
+    (r'::"?TIME"?(\W)', r"::time without time zone\1"),
+    (r"::UUID\b", "::uuid"),
+    (r"::JSON\b", "::json"),
+    (r"::BLOB\b", "::bytea"),
+)
+
+
+def postgres_spelling(text: str) -> str:
+    """SQL: ``text`` (a stored view's query) with PostgreSQL's spellings."""
+    for pattern, replacement in SPELLINGS:
+        text = f"regexp_replace({text}, {literal(pattern)}, {literal(replacement)}, 'g')"
+    return text
 
 
 def definitions() -> Iterator[str]:
@@ -26,7 +71,7 @@ def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE VIEW {s}.view_definitions AS SELECT "
         f"{s}.relation_oid(schema_name, view_name) AS oid, schema_name, view_name, "
-        f"{_VIEW_QUERY} AS definition FROM {s}.lake_views "
+        f"{postgres_spelling(_VIEW_QUERY)} AS definition FROM {s}.lake_views "
         "WHERE database_name = current_database() AND NOT internal"
     )
     by_oid = (
@@ -63,17 +108,24 @@ def definitions() -> Iterator[str]:
     )
     # Checks as PostgreSQL prints them, "CHECK ((a > 0))"; foreign keys with no space
     # between the referenced table and its columns, as SQLAlchemy's parser expects.
+    # Pretty-printed, PostgreSQL leaves out the check's outer brackets: "CHECK (a > 0)".
+    check = (
+        "CASE WHEN {pretty} THEN 'CHECK ' || regexp_replace(d.definition, '^CHECK\\s*', '') "
+        "ELSE 'CHECK (' || regexp_replace(d.definition, '^CHECK\\s*', '') || ')' END"
+    )
     constraint = (
         "(SELECT first(CASE d.kind "
         f"WHEN 'p' THEN 'PRIMARY KEY (' || {columns} || ')' "
         f"WHEN 'u' THEN 'UNIQUE (' || {columns} || ')' "
-        "WHEN 'c' THEN 'CHECK (' || regexp_replace(d.definition, '^CHECK\\s*', '') || ')' "
+        "WHEN 'c' THEN {check} "
         "ELSE regexp_replace(d.definition, '(REFERENCES\\s+\\S+?)\\s+\\(', '\\1(') END) "
         f"FROM {s}.declared AS d WHERE d.conoid = x)"
     )
+    plain = constraint.format(check=check.format(pretty="false"))
+    pretty = constraint.format(check=check.format(pretty="coalesce(pretty, false)"))
     yield (
-        f"CREATE OR REPLACE MACRO {s}.pg_get_constraintdef(x) AS {constraint}, "
-        f"(x, pretty) AS {constraint}"
+        f"CREATE OR REPLACE MACRO {s}.pg_get_constraintdef(x) AS {plain}, "
+        f"(x, pretty) AS {pretty}"
     )
     # Macros take untyped parameters: psql's \df lists them by name.
     function = f"(SELECT first({{}}) FROM {s}.pg_proc WHERE oid = x)"

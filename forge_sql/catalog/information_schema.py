@@ -33,7 +33,8 @@ def _columns() -> str:
         f"CREATE OR REPLACE VIEW {INFORMATION_SCHEMA}.columns AS SELECT "
         "c.database_name AS table_catalog, c.schema_name AS table_schema, "
         "c.table_name, c.column_name, c.column_index AS ordinal_position, "
-        "CASE WHEN c.column_default <> 'NULL' THEN c.column_default END AS column_default, "
+        "CASE WHEN c.column_default <> 'NULL' THEN "
+        f"{s}.default_text(c.column_default, c.data_type) END AS column_default, "
         "CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable, "
         "CASE WHEN t.typcategory = 'A' THEN 'ARRAY' ELSE t.sql_name END AS data_type, "
         "NULL::INTEGER AS character_maximum_length, "
@@ -73,6 +74,101 @@ def _columns() -> str:
     )
 
 
+# information_schema.routines' columns after the ones filled in, all NULL here (PostgreSQL's
+# too, for functions of SQL or C with no result cast): (name, DuckDB type).
+_ROUTINE_NULLS = (
+    ("module_catalog", "VARCHAR"), ("module_schema", "VARCHAR"), ("module_name", "VARCHAR"),
+    ("udt_catalog", "VARCHAR"), ("udt_schema", "VARCHAR"), ("udt_name", "VARCHAR"),
+)
+_ROUTINE_TYPE_NULLS = (
+    ("character_maximum_length", "INTEGER"), ("character_octet_length", "INTEGER"),
+    ("character_set_catalog", "VARCHAR"), ("character_set_schema", "VARCHAR"),
+    ("character_set_name", "VARCHAR"), ("collation_catalog", "VARCHAR"),
+    ("collation_schema", "VARCHAR"), ("collation_name", "VARCHAR"),
+    ("numeric_precision", "INTEGER"), ("numeric_precision_radix", "INTEGER"),
+    ("numeric_scale", "INTEGER"), ("datetime_precision", "INTEGER"),
+    ("interval_type", "VARCHAR"), ("interval_precision", "INTEGER"),
+)
+_ROUTINE_RESULT_CAST = (
+    ("result_cast_from_data_type", "VARCHAR"), ("result_cast_as_locator", "VARCHAR"),
+    ("result_cast_char_max_length", "INTEGER"), ("result_cast_char_octet_length", "INTEGER"),
+    ("result_cast_char_set_catalog", "VARCHAR"), ("result_cast_char_set_schema", "VARCHAR"),
+    ("result_cast_char_set_name", "VARCHAR"), ("result_cast_collation_catalog", "VARCHAR"),
+    ("result_cast_collation_schema", "VARCHAR"), ("result_cast_collation_name", "VARCHAR"),
+    ("result_cast_numeric_precision", "INTEGER"),
+    ("result_cast_numeric_precision_radix", "INTEGER"),
+    ("result_cast_numeric_scale", "INTEGER"), ("result_cast_datetime_precision", "INTEGER"),
+    ("result_cast_interval_type", "VARCHAR"), ("result_cast_interval_precision", "INTEGER"),
+    ("result_cast_type_udt_catalog", "VARCHAR"), ("result_cast_type_udt_schema", "VARCHAR"),
+    ("result_cast_type_udt_name", "VARCHAR"), ("result_cast_scope_catalog", "VARCHAR"),
+    ("result_cast_scope_schema", "VARCHAR"), ("result_cast_scope_name", "VARCHAR"),
+    ("result_cast_maximum_cardinality", "INTEGER"), ("result_cast_dtd_identifier", "VARCHAR"),
+)
+
+
+def _nulls(columns: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns)
+
+
+def _routines() -> str:
+    """information_schema.routines: DuckDB's built-in functions and the server's catalog
+    macros as pg_catalog's (every role may call them, as PostgreSQL's), then the macros
+    users created in the lake. Aggregates have no routine_type, as in PostgreSQL."""
+    s = SCHEMA
+    database, schema = SCHEMA.split(".")
+    routine_schema = (
+        "CASE WHEN f.database_name = current_database() THEN f.schema_name "
+        "ELSE 'pg_catalog' END"
+    )
+    result = f"{s}.type_oid(f.return_type)"
+    return (
+        f"CREATE OR REPLACE VIEW {INFORMATION_SCHEMA}.routines AS SELECT "
+        "current_database() AS specific_catalog, "
+        f"{routine_schema} AS specific_schema, "
+        "f.function_name || '_' || (hash(f.function_oid, f.parameter_types) % 100000000)"
+        "::VARCHAR AS specific_name, "
+        f"current_database() AS routine_catalog, {routine_schema} AS routine_schema, "
+        "f.function_name AS routine_name, "
+        "CASE WHEN f.function_type <> 'aggregate' THEN 'FUNCTION' END AS routine_type, "
+        f"{_nulls(_ROUTINE_NULLS)}, "
+        "CASE WHEN f.return_type IS NULL THEN 'USER-DEFINED' "
+        "WHEN t.typcategory = 'A' THEN 'ARRAY' ELSE t.sql_name END AS data_type, "
+        f"{_nulls(_ROUTINE_TYPE_NULLS)}, "
+        "current_database() AS type_udt_catalog, 'pg_catalog' AS type_udt_schema, "
+        "t.typname AS type_udt_name, NULL::VARCHAR AS scope_catalog, "
+        "NULL::VARCHAR AS scope_schema, NULL::VARCHAR AS scope_name, "
+        "NULL::INTEGER AS maximum_cardinality, '0' AS dtd_identifier, "
+        "CASE WHEN f.macro_definition IS NULL THEN 'EXTERNAL' ELSE 'SQL' END "
+        "AS routine_body, "
+        "CASE WHEN f.database_name = current_database() THEN f.macro_definition END "
+        "AS routine_definition, "
+        "CASE WHEN f.macro_definition IS NULL THEN f.function_name END AS external_name, "
+        "CASE WHEN f.macro_definition IS NULL THEN 'C' ELSE 'SQL' END "
+        "AS external_language, "
+        "'GENERAL' AS parameter_style, "
+        "CASE WHEN f.stability = 'CONSISTENT' THEN 'YES' ELSE 'NO' END AS is_deterministic, "
+        "'MODIFIES' AS sql_data_access, "
+        "CASE WHEN f.function_type = 'aggregate' THEN NULL ELSE 'NO' END AS is_null_call, "
+        "NULL::VARCHAR AS sql_path, 'YES' AS schema_level_routine, "
+        "0 AS max_dynamic_result_sets, 'NO' AS is_user_defined_cast, "
+        "'NO' AS is_implicitly_invocable, 'INVOKER' AS security_type, "
+        "NULL::VARCHAR AS to_sql_specific_catalog, NULL::VARCHAR AS to_sql_specific_schema, "
+        "NULL::VARCHAR AS to_sql_specific_name, 'NO' AS as_locator, "
+        "NULL::TIMESTAMPTZ AS created, NULL::TIMESTAMPTZ AS last_altered, "
+        "NULL::VARCHAR AS new_savepoint_level, 'NO' AS is_udt_dependent, "
+        f"{_nulls(_ROUTINE_RESULT_CAST)} "
+        f"FROM duckdb_functions() AS f LEFT JOIN {s}.pg_type_rows AS t ON t.oid = {result} "
+        # Operators are functions in DuckDB's list; PostgreSQL's routines are named ones.
+        "WHERE f.function_type <> 'pragma' AND NOT starts_with(f.function_name, 'forge_') "
+        "AND NOT starts_with(f.function_name, '__') "
+        "AND regexp_full_match(f.function_name, '[A-Za-z_][A-Za-z0-9_$]*') AND ("
+        "(f.database_name = 'system' AND f.schema_name = 'main') "
+        f"OR (f.database_name = {literal(database)} AND f.schema_name = {literal(schema)}) "
+        "OR (f.database_name = current_database() AND NOT f.internal "
+        f"AND {visible('f.schema_name')}))"
+    )
+
+
 def definitions() -> Iterator[str]:
     s, i = SCHEMA, INFORMATION_SCHEMA
     yield f"DROP SCHEMA IF EXISTS {i} CASCADE"
@@ -90,6 +186,7 @@ def definitions() -> Iterator[str]:
         f"FROM {s}.lake_views WHERE {_HERE} AND NOT internal AND {visible('schema_name')}"
     )
     yield _columns()
+    yield _routines()
     # PostgreSQL shows the privileges granted to or by a role the caller has (all of them
     # to a superuser); forge_enabled_roles gives those roles, or NULL for all.
     yield (

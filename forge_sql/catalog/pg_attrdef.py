@@ -1,4 +1,5 @@
-"""pg_attrdef: column defaults, as DuckDB prints them (pg_get_expr returns adbin as is).
+"""pg_attrdef: column defaults, as DuckDB prints them (pg_get_expr returns adbin as is),
+with the cast PostgreSQL stores on a string constant (``'x'::character varying``).
 
 DuckLake reports the text NULL as the default of a column declared without one.
 """
@@ -7,18 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from forge_sql.catalog import SCHEMA, visible
+from forge_sql.catalog import SCHEMA, literal, visible
 
 _CLASS_OID = 2604  # pg_attrdef's own OID, salted into the row OIDs
+_STRING_CONSTANT = r"'(?:[^']|'')*'"
 
 
 def definitions() -> Iterator[str]:
+    # PostgreSQL coerces a string constant to the column's type when the default is
+    # stored, and prints it with that cast (ruleutils.c's get_const_expr).
+    yield (
+        f"CREATE OR REPLACE MACRO {SCHEMA}.default_text(expression, data_type) AS "
+        f"CASE WHEN regexp_full_match(expression, {literal(_STRING_CONSTANT)}) "
+        f"THEN expression || '::' || {SCHEMA}.regtype_name_of({SCHEMA}.type_oid(data_type)) "
+        "ELSE expression END"
+    )
     yield (
         f"CREATE OR REPLACE VIEW {SCHEMA}.pg_attrdef AS SELECT "
         f"({SCHEMA}.relation_oid(schema_name, table_name) + column_index * {_CLASS_OID}) "
         f"% {1 << 31} AS oid, "
         f"{SCHEMA}.relation_oid(schema_name, table_name) AS adrelid, "
-        "column_index::SMALLINT AS adnum, column_default::VARCHAR AS adbin "
+        f"column_index::SMALLINT AS adnum, {SCHEMA}.default_text(column_default, data_type) "
+        "::VARCHAR AS adbin "
         f"FROM {SCHEMA}.lake_columns WHERE database_name = current_database() AND NOT internal "
         f"AND column_default <> 'NULL' AND {visible('schema_name')}"
     )

@@ -14,6 +14,9 @@ PUBLIC = 2200
 INFORMATION_SCHEMA = 13183
 FIRST_NORMAL_OID = 16384
 BOOTSTRAP_SUPERUSER = 10
+# DuckDB's default schema, in every database (the lake's included): PostgreSQL has no such
+# schema, so it is listed only when something was created in it.
+DUCKDB_DEFAULT = "main"
 
 
 def _granted(column: str, default: object) -> str:
@@ -43,5 +46,7 @@ def definitions() -> Iterator[str]:
         f"FROM {SCHEMA}.lake_schemas AS sc LEFT JOIN {SCHEMA}.namespace_acl AS a "
         "ON a.nspname = sc.schema_name WHERE sc.database_name = current_database() "
         "AND sc.schema_name NOT IN ('public', 'pg_catalog', 'information_schema') "
-        f"AND {visible('sc.schema_name')}"
+        f"AND {visible('sc.schema_name')} AND (sc.schema_name <> '{DUCKDB_DEFAULT}' "
+        f"OR EXISTS (SELECT 1 FROM {SCHEMA}.lake_columns AS c "
+        f"WHERE c.database_name = current_database() AND c.schema_name = '{DUCKDB_DEFAULT}'))"
     )

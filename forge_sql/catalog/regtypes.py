@@ -63,10 +63,11 @@ def definitions() -> Iterator[str]:
     )
     # The name of a relation OID, schema-qualified unless on the search path.
     yield (
-        f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS coalesce(("
+        f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS CASE WHEN x = 0 THEN '-' ELSE "
+        "coalesce(("
         "SELECT first(CASE WHEN nspname IN ('public', 'pg_catalog') THEN relname "
         f"ELSE nspname || '.' || relname END) FROM {s}.relation_names WHERE oid = x), "
-        "x::VARCHAR)"
+        "x::VARCHAR) END"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regclass_name(x) AS {s}.regclass_name_of({s}.regclass(x))"
     # to_regclass/to_regtype: NULL where the cast raises (they answer the OID).
@@ -85,8 +86,9 @@ def definitions() -> Iterator[str]:
     names = ", ".join(f"{row['oid']}: {literal(row[pg_type.SQL_NAME])}" for row in pg_type.rows())
     yield f"CREATE OR REPLACE MACRO {s}.type_sql_name(x) AS MAP {{{names}}}[x]"
     yield (
+        # The zero OID prints as "-", as PostgreSQL's regtypeout prints InvalidOid.
         f"CREATE OR REPLACE MACRO {s}.regtype_name_of(x) AS "
-        f"coalesce({s}.type_sql_name(x), x::VARCHAR)"
+        f"CASE WHEN x = 0 THEN '-' ELSE coalesce({s}.type_sql_name(x), x::VARCHAR) END"
     )
     yield f"CREATE OR REPLACE MACRO {s}.regtype_name(x) AS {s}.regtype_name_of({s}.regtype(x))"
     yield (
@@ -112,9 +114,25 @@ def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE MACRO {s}.regproc_name(x) AS CASE "
         "WHEN TRY_CAST(x AS BIGINT) IS NOT NULL THEN coalesce(("
-        f"SELECT first(proname) FROM {s}.pg_proc WHERE oid = TRY_CAST(x AS BIGINT)), "
+        # Schema-qualified unless on the search path, as PostgreSQL's regprocout prints.
+        "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN p.proname "
+        "ELSE n.nspname || '.' || p.proname END) "
+        f"FROM {s}.pg_proc AS p JOIN {s}.pg_namespace AS n ON n.oid = p.pronamespace "
+        "WHERE p.oid = TRY_CAST(x AS BIGINT)), "
         "CASE WHEN x::BIGINT = 0 THEN '-' ELSE x::VARCHAR END) "
         "ELSE regexp_replace(x::VARCHAR, '^pg_catalog\\.', '') END"
+    )
+    # The OID of ``'name'::regproc::oid`` (pgcli's \\ef looks a function up so): the one
+    # function of that name, or 42883 as PostgreSQL raises for an unknown one.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.regproc(x) AS CASE WHEN x IS NULL THEN NULL "
+        "ELSE coalesce(TRY_CAST(x AS BIGINT), "
+        f"(SELECT first(p.oid ORDER BY p.oid) FROM {s}.pg_proc AS p "
+        f"JOIN {s}.pg_namespace AS n ON n.oid = p.pronamespace "
+        f"WHERE p.proname = {s}.parse_ident(x::VARCHAR)[-1] "
+        f"AND (len({s}.parse_ident(x::VARCHAR)) = 1 "
+        f"OR n.nspname = {s}.parse_ident(x::VARCHAR)[1])), "
+        "error('function \"' || x::VARCHAR || '\" does not exist')) END"
     )
     # PostgreSQL's format_type(): the SQL name, with the typmod spelled out.
     yield (

@@ -18,6 +18,14 @@ Works on DuckDB's tokens, so string literals and quoted identifiers are never to
   ``typreceive != 0`` (and the other regproc columns of pg_type, with ``=``/``<>``) ->
   ``typreceive != '-'``: those columns are text, and ``-`` is how PostgreSQL prints the
   zero regproc, so the comparison keeps its meaning while ``typreceive::text`` still works.
+- ``a.x = ANY(b.list)`` in a join's ON -> ``list_contains(b.list, a.x)``: DuckDB plans
+  ``= ANY(list)`` as a subquery, which it cannot put in an outer join's condition
+  (SQLAlchemy 1.4's get_indexes joins pg_attribute so on ``attnum = ANY(ix.indkey)``).
+  A join condition treats NULL as false, so list_contains's false for "no match" among
+  NULL elements keeps the join's rows.
+- ``ix.indkey::varchar`` (and the other int2vector / oidvector columns cast to text) ->
+  ``array_to_string(ix.indkey, ' ')``: the columns are lists here, and PostgreSQL prints
+  a vector as its numbers separated by spaces (SQLAlchemy 1.4 splits indkey so).
 - asyncpg's type introspection query -> forge_sql.catalog.introspection.QUERY.
 """
 
@@ -57,6 +65,9 @@ _REGPROC_COLUMNS = {
     "typsubscript",
 }
 _EQUALITY = {"=", "!=", "<>"}
+# pg_catalog columns of type int2vector or oidvector that the emulation keeps as lists
+# (indoption is text already).
+_VECTOR_COLUMNS = {"indkey", "indclass", "indcollation", "proargtypes", "stxkeys"}
 # Tokens after which an operand is part of a larger expression, not a select-list item.
 _OPERATORS = {"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "*", "/", "AND", "OR",
               "NOT", "IN", "IS", "WHEN", "THEN", "ELSE", "CASE", "LIKE", "ANY", "ALL"}
@@ -106,6 +117,10 @@ def _edits(source: Source) -> list[Edit]:
     index = 0
     while index < len(tokens):
         token = tokens[index]
+        vector = _vector_as_text(sql, tokens, index, edits)
+        if vector:
+            index = vector
+            continue
         cast = _reg_cast(tokens, index)
         if cast is not None:
             function, end_index = cast
@@ -116,6 +131,9 @@ def _edits(source: Source) -> list[Edit]:
                 opening = f"{SCHEMA}.{function}(" if function else "("
                 edits.append(Edit(tokens[first].start, tokens[first].start, opening, -index))
                 edits.append(Edit(token.start, tokens[end_index].end, ")"))
+                label = _output_name(tokens, first, index, end_index)
+                if label is not None:
+                    edits.append(Edit(tokens[end_index].end, tokens[end_index].end, label))
                 index = end_index + 1
                 continue
         if token.upper == "CAST":
@@ -132,6 +150,10 @@ def _edits(source: Source) -> list[Edit]:
         if _is_regproc_zero(tokens, index):
             edits.append(Edit(token.start, token.end, "'-'"))
         elif token.text == "=":
+            after_any = _any_in_join(sql, tokens, index, edits)
+            if after_any:
+                index = after_any
+                continue
             _regproc_join(tokens, index, edits)
         index += 1
     return edits
@@ -241,9 +263,22 @@ def _reg_cast(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
             text += 2
         if _is_name(tokens[text]) and _name(tokens[text]) in _TEXT_TYPES:
             return f"{name}_name", text
+    oid = _cast_to_oid(tokens, at + 1) if name == "regproc" else None
+    if oid is not None:
+        return "regproc", oid  # ::regproc::oid: the function's OID
     if name == "regproc" or _is_output(tokens, index, at):
         return f"{name}_name", at  # what a client reads: the name (regproc: always)
     return name, at
+
+
+def _cast_to_oid(tokens: Sequence[Token], at: int) -> int | None:
+    """Index of ``oid`` in ``::oid`` / ``::pg_catalog.oid`` starting at ``at``, else None."""
+    if at + 1 >= len(tokens) or tokens[at].text != "::":
+        return None
+    at += 1
+    if at + 2 < len(tokens) and _name(tokens[at]) == "pg_catalog" and tokens[at + 1].text == ".":
+        at += 2
+    return at if _is_name(tokens[at]) and _name(tokens[at]) == "oid" else None
 
 
 def _reg_cast_call(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int | None:
@@ -401,6 +436,86 @@ def _regproc_join(tokens: Sequence[Token], index: int, edits: list[Edit]) -> Non
             and _name(other) in _REGPROC_COLUMNS
         ):
             edits.append(Edit(oid.start, oid.end, "proname"))
+
+
+def _vector_as_text(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> int:
+    """``x.indkey::text`` -> ``array_to_string(x.indkey, ' ')``; returns the index after
+    the cast, 0 when the token at ``index`` does not start such a cast."""
+    if tokens[index].text != "::" or index == 0 or index + 1 >= len(tokens):
+        return 0
+    column = tokens[index - 1]
+    if column.kind != "identifier" or _name(column) not in _VECTOR_COLUMNS:
+        return 0
+    at = index + 1
+    if at + 2 < len(tokens) and _name(tokens[at]) == "pg_catalog" and tokens[at + 1].text == ".":
+        at += 2
+    if not _is_name(tokens[at]) or _name(tokens[at]) not in _TEXT_TYPES:
+        return 0
+    first = _dotted_start(tokens, index - 1)
+    operand = sql[tokens[first].start : column.end]
+    edits.append(Edit(tokens[first].start, tokens[at].end, f"array_to_string({operand}, ' ')"))
+    return at + 1
+
+
+def _output_name(tokens: Sequence[Token], first: int, cast: int, last: int) -> str | None:
+    """`` AS "name"`` for a reg* cast that is an unnamed select-list item: the name
+    PostgreSQL gives it (FigureColname: the operand's column or function name, else the
+    type's), which the emulation's function call in its place would not have."""
+    after = tokens[last + 1] if last + 1 < len(tokens) else None
+    if after is not None and (after.upper == "AS" or after.kind == "identifier"):
+        return None
+    if not _is_output(tokens, cast, last):
+        return None
+    operand = tokens[first:cast]
+    if _column_reference(operand):
+        label = _name(operand[-1])
+    elif operand[0].kind == "identifier" and len(operand) > 1 and operand[1].text == "(":
+        label = _name(operand[0])
+    else:
+        label = _name(tokens[last - 2] if tokens[last].text == "]" else tokens[last])
+    return ' AS "' + label.replace('"', '""') + '"'
+
+
+def _column_reference(tokens: Sequence[Token]) -> bool:
+    """``a`` or ``a.b``: identifiers joined by dots."""
+    return bool(tokens) and len(tokens) % 2 == 1 and all(
+        t.kind == "identifier" if i % 2 == 0 else t.text == "." for i, t in enumerate(tokens)
+    )
+
+
+def _in_on(tokens: Sequence[Token], index: int) -> bool:
+    """The token at ``index`` stands in a join's ON condition (of its parenthesis level
+    or an enclosing bracket of it, as in ``ON (a = b AND ...)``)."""
+    depth = 0
+    for at in range(index - 1, -1, -1):
+        text = tokens[at].text
+        if text in _CLOSE:
+            depth += 1
+        elif text in _OPEN:
+            depth = max(depth - 1, 0)
+        elif depth == 0 and tokens[at].upper in _CLAUSES:
+            return tokens[at].upper == "ON"
+    return False
+
+
+def _any_in_join(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> int:
+    """``col = ANY(other.list)`` in an ON condition -> ``list_contains(other.list, col)``.
+    Returns the index after the call's closing bracket, 0 when not such a comparison."""
+    if index + 2 >= len(tokens) or tokens[index + 1].upper != "ANY":
+        return 0
+    close = _closing(tokens, index + 2)
+    first = _operand_start(tokens, index - 1) if index > 0 else None
+    if close is None or first is None:
+        return 0
+    left, listed = tokens[first:index], tokens[index + 3 : close]
+    if not (_column_reference(left) and _column_reference(listed)) or not _in_on(tokens, index):
+        return 0
+    operand = sql[tokens[first].start : tokens[index - 1].end]
+    target = sql[listed[0].start : listed[-1].end]
+    edits.append(
+        Edit(tokens[first].start, tokens[close].end, f"list_contains({target}, {operand})")
+    )
+    return close + 1
 
 
 def _is_regproc_zero(tokens: Sequence[Token], index: int) -> bool:

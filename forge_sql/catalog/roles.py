@@ -18,8 +18,8 @@ _FIRST_ROLE_OID = 16385
 # PostgreSQL 14's OIDs of its predefined roles (pg_authid.dat).
 _PREDEFINED_OIDS = {"pg_read_all_data": 6181, "pg_write_all_data": 6182}
 
+# In PostgreSQL's column order: pg_roles has its oid last (SELECT r.oid, r.* reads so).
 _ROLE = {
-    "oid": "BIGINT",
     "rolname": "VARCHAR",
     "rolsuper": "BOOLEAN",
     "rolinherit": "BOOLEAN",
@@ -32,6 +32,7 @@ _ROLE = {
     "rolvaliduntil": "TIMESTAMPTZ",
     "rolbypassrls": "BOOLEAN",
     "rolconfig": "VARCHAR[]",
+    "oid": "BIGINT",
 }
 
 
@@ -39,9 +40,9 @@ def definitions(users: Sequence[str]) -> Iterator[str]:
     names = [OWNER, *sorted(set(users) - {OWNER})]
     rows = [
         (
-            BOOTSTRAP_SUPERUSER if index == 0 else _FIRST_ROLE_OID + index,
             name,
             True, True, True, True, True, False, -1, "********", None, True, None,
+            BOOTSTRAP_SUPERUSER if index == 0 else _FIRST_ROLE_OID + index,
         )
         for index, name in enumerate(names)
     ]
@@ -105,8 +106,8 @@ def role_oid(name: str) -> int:
 def refresh(con: duckdb.DuckDBPyConnection, acl: Acl) -> None:
     """Rewrite the role listings and ACL columns from ``acl``, in one transaction."""
     roles = [
-        (role_oid(r.name), r.name, r.superuser, r.inherit, r.superuser, r.superuser, r.login,
-         False, -1, "********" if r.password else None, None, r.superuser, None)
+        (r.name, r.superuser, r.inherit, r.superuser, r.superuser, r.login,
+         False, -1, "********" if r.password else None, None, r.superuser, None, role_oid(r.name))
         for r in sorted(acl.roles.values(), key=lambda r: r.name)
     ]
     members = [

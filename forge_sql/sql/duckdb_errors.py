@@ -80,6 +80,11 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
         e.InvalidTextRepresentation,
     ),
     ("InvalidInputException", re.compile(r"[Aa]borted"), e.InFailedSqlTransaction),
+    # The catalog's reg* casts raise these through error() (forge_sql.catalog.regtypes).
+    ("InvalidInputException", re.compile(r'relation ".*" does not exist'), e.UndefinedTable),
+    ("InvalidInputException", re.compile(r'function ".*" does not exist'), e.UndefinedFunction),
+    ("InvalidInputException", re.compile(r'type ".*" does not exist'), e.UndefinedObject),
+    ("InvalidInputException", re.compile(r'schema ".*" does not exist'), e.UndefinedSchema),
     ("InvalidInputException", None, e.InvalidParameterValue),
     ("NotImplementedException", None, e.FeatureNotSupported),
     ("TypeMismatchException", None, e.DatatypeMismatch),

@@ -336,7 +336,7 @@ def test_pgjdbc_metadata(conn: psycopg.Connection, table_name: str) -> None:
     columns = conn.execute(PGJDBC_COLUMNS, [table_name]).fetchall()
     assert [(r[2], r[3], r[4], r[5], r[8], r[11], r[12]) for r in columns] == [
         ("a", oids.INT4, True, -1, 1, None, None),
-        ("b", oids.VARCHAR, True, -1, 2, "'z'", None),
+        ("b", oids.VARCHAR, True, -1, 2, "'z'::character varying", None),
         ("c", oids.NUMERIC, False, (8 << 16 | 3) + 4, 3, None, "money"),
     ]
     keys = conn.execute(PGJDBC_PRIMARY_KEYS, [table_name]).fetchall()

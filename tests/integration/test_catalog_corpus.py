@@ -1,9 +1,11 @@
 """Replay of the statements BI tools and drivers send on connect and browse
-(shared/corpus beside the repository): each succeeds, and the important ones return the
-rows the tool needs."""
+(shared/corpus beside the repository): each succeeds, the important ones return the rows
+the tool needs, and each gives the column names and types a real PostgreSQL gives for the
+same objects."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,10 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from postgres import PostgresServer, postgres  # noqa: F401
 from server import RunningServer, start_server
+
+from forge_sql.seam import oids
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # The corpus lives beside the repository (worktrees sit one level deeper).
@@ -116,15 +121,85 @@ def _catalog_statements() -> list[dict[str, Any]]:
     return list(yaml.safe_load((CORPUS / "catalog_queries.yaml").read_text()))
 
 
+OBJECTS = [
+    "CREATE TABLE clubs (id BIGINT PRIMARY KEY, name VARCHAR, founded DATE)",
+    "COMMENT ON TABLE clubs IS 'football clubs'",
+    "CREATE TABLE games (id INTEGER, home BIGINT, score DECIMAL(5,1))",
+    "CREATE VIEW recent_games AS SELECT id, score FROM games",
+]
+
+# PostgreSQL types of catalog columns that a DuckDB result cannot carry, and the types they
+# arrive as (PostgreSQL's type -> the ones accepted): OID-like values as int8, names and
+# other text-like catalog types as varchar or text, vectors as arrays of their elements.
+_TEXTUAL = {oids.VARCHAR, oids.TEXT}
+CARRIED_AS: dict[int, set[int]] = {
+    oids.OID: {oids.INT8},
+    28: {oids.INT8},  # xid
+    oids.REGPROC: {oids.INT8, *_TEXTUAL},  # regproc columns hold names, casts the name
+    2205: _TEXTUAL,  # regclass
+    2206: _TEXTUAL,  # regtype
+    oids.NAME: _TEXTUAL,
+    oids.TEXT: _TEXTUAL,
+    oids.CHAR: _TEXTUAL,
+    194: _TEXTUAL,  # pg_node_tree
+    869: _TEXTUAL,  # inet
+    22: {1005, *_TEXTUAL},  # int2vector: a list, indoption its printed text
+    30: {oids.ARRAY_OF[oids.INT8]},  # oidvector
+    oids.OID_ARRAY: {oids.ARRAY_OF[oids.INT8]},
+    oids.TEXT_ARRAY: {oids.VARCHAR_ARRAY, oids.TEXT_ARRAY},
+    oids.NAME_ARRAY: {oids.VARCHAR_ARRAY, oids.TEXT_ARRAY},
+    oids.CHAR_ARRAY: {oids.VARCHAR_ARRAY, oids.TEXT_ARRAY},
+    1034: {oids.VARCHAR_ARRAY, oids.TEXT_ARRAY},  # aclitem[]
+}
+# Columns PostgreSQL 16 added, which forge-sql presents (its server_version is 16) and an
+# older PostgreSQL fixture lacks.
+POSTGRES_16_COLUMNS = {"daticurules", "collicurules", "oid", "inherit_option", "set_option"}
+# Differences the catalog cannot fix, with where they are decided: (a piece of the
+# statement, forge-sql's column name, PostgreSQL's).
+OTHER_NAMES = {
+    # SHOW's result column is named by the session's SHOW handling (lower case).
+    ("show time", "timezone", "TimeZone"),
+    # An unnamed CASE is named after its ELSE's operand by PostgreSQL (result naming).
+    ("c.reloftype::pg_catalog.regtype", "case", "reloftype"),
+    ("pol.polroles = '{0}'", "case", "array_to_string"),
+    # An unnamed NULL is ?column? in PostgreSQL (result naming).
+    ("SELECT pubname", "NULL", "?column?"),
+}
+# Statement piece -> column whose type is decided elsewhere: an untyped NULL in a CTE is
+# text in PostgreSQL (parameter and literal typing).
+OTHER_TYPES = {("with table_privileges as", "role")}
+
+
+def _described(dsn: str, sql: str) -> list[tuple[str, int]] | None:
+    """The result's (name, type OID) pairs, None when the statement fails."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            cur = conn.execute(sql)
+        except psycopg.Error:
+            return None
+        return [(column.name, column.type_code) for column in cur.description or ()]
+
+
+@pytest.fixture(scope="module")
+def corpus_postgres(postgres: PostgresServer) -> str:  # noqa: F811
+    """A PostgreSQL database with the same objects as corpus_server."""
+    name = f"corpus_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"host=127.0.0.1 port={postgres.port} dbname={name} user=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in OBJECTS:
+            conn.execute(statement)
+    return dsn
+
+
 @pytest.fixture(scope="module")
 def corpus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server of its own, with the objects the captured statements name."""
     running = start_server(tmp_path_factory.mktemp("corpus") / "data")
     with psycopg.connect(running.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE TABLE clubs (id BIGINT PRIMARY KEY, name VARCHAR, founded DATE)")
-        conn.execute("COMMENT ON TABLE clubs IS 'football clubs'")
-        conn.execute("CREATE TABLE games (id INTEGER, home BIGINT, score DECIMAL(5,1))")
-        conn.execute("CREATE VIEW recent_games AS SELECT id, score FROM games")
+        for statement in OBJECTS:
+            conn.execute(statement)
     yield running
     err = running.stop()
     assert "Traceback" not in err, err
@@ -167,3 +242,30 @@ def test_tool_statement(corpus_server: RunningServer, tool: str, index: int, sql
 @pytest.mark.parametrize("item", _catalog_statements(), ids=lambda i: f"{i['suite']}-{i['name']}")
 def test_catalog_statement(corpus_server: RunningServer, item: dict[str, Any]) -> None:
     _check(corpus_server, item["sql"])
+
+
+def _same_columns(sql: str, forge: list[tuple[str, int]], pg: list[tuple[str, int]]) -> None:
+    pg_names = {name for name, _ in pg}
+    forge = [(n, t) for n, t in forge if n in pg_names or n not in POSTGRES_16_COLUMNS]
+    assert len(forge) == len(pg), f"{sql[:120]!r}: {forge} vs {pg}"
+    for (name, kind), (pg_name, pg_kind) in zip(forge, pg, strict=True):
+        known = any(piece in sql and (name, pg_name) == (a, b) for piece, a, b in OTHER_NAMES)
+        assert name == pg_name or known, f"{sql[:120]!r}: column {name!r}, not {pg_name!r}"
+        other = any(piece in sql and column == pg_name for piece, column in OTHER_TYPES)
+        assert kind == pg_kind or kind in CARRIED_AS.get(pg_kind, ()) or other, (
+            f"{sql[:120]!r}: column {name!r} has type {kind}, PostgreSQL's is {pg_kind}"
+        )
+
+
+@pytest.mark.parametrize("sql", [sql for _, _, sql in _tool_statements()]
+                         + [item["sql"] for item in _catalog_statements()],
+                         ids=lambda sql: " ".join(sql.split())[:40])
+def test_columns_as_on_postgres(corpus_server: RunningServer, corpus_postgres: str,
+                                sql: str) -> None:
+    """Column names and type OIDs as PostgreSQL's, where PostgreSQL runs the statement."""
+    pg = _described(corpus_postgres, sql)
+    if pg is None:
+        return  # FAILS_ON_POSTGRESQL, or a newer psql's statement an older server refuses
+    forge = _described(corpus_server.dsn(), sql)
+    assert forge is not None, f"{sql[:120]!r} failed"
+    _same_columns(sql, forge, pg)

@@ -59,7 +59,8 @@ def test_columns(engine: Engine, table: str) -> None:
     assert (columns[2]["type"].precision, columns[2]["type"].scale) == (10, 2)
     assert columns[4]["type"].timezone is True
     assert [c["nullable"] for c in columns] == [False, True, True, True, True, True]
-    assert [c["default"] for c in columns] == [None, "'x'", None, None, None, None]
+    assert [c["default"] for c in columns] == [
+        None, "'x'::character varying", None, None, None, None]
     assert [c["comment"] for c in columns] == [None, None, "in euros", None, None, None]
 
 

@@ -30,8 +30,8 @@ POSTGRES_COLUMNS = {
     "pg_database": "oid datname datdba encoding datlocprovider datistemplate datallowconn "
     "datconnlimit datfrozenxid datminmxid dattablespace datcollate datctype daticulocale "
     "daticurules datcollversion datacl",
-    "pg_roles": "oid rolname rolsuper rolinherit rolcreaterole rolcreatedb rolcanlogin "
-    "rolreplication rolconnlimit rolpassword rolvaliduntil rolbypassrls rolconfig",
+    "pg_roles": "rolname rolsuper rolinherit rolcreaterole rolcreatedb rolcanlogin "
+    "rolreplication rolconnlimit rolpassword rolvaliduntil rolbypassrls rolconfig oid",
     "pg_user": "usename usesysid usecreatedb usesuper userepl usebypassrls passwd valuntil "
     "useconfig",
     "pg_am": "oid amname amhandler amtype",
@@ -122,7 +122,7 @@ def test_defaults_and_comments(query: Query) -> None:
     assert query(
         "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
         "JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
-    ) == [("name", "'x'")]
+    ) == [("name", "'x'::character varying")]
     assert query("SELECT obj_description('items'::regclass, 'pg_class'), "
                  "col_description('items'::regclass, 3), col_description('items'::regclass, 1)"
                  ) == [("things we sell", "in euros", None)]

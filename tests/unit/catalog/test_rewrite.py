@@ -23,7 +23,7 @@ CASES = [
     ),
     ("WHERE n !~ '^pg_' AND m ~* 'x'", "WHERE n !~ '(?s).*(?:^pg_).*' AND m ~ '(?is).*(?:x).*'"),
     ("SELECT information_schema.tables", "SELECT server.pgc_information_schema.tables"),
-    ("SELECT * FROM information_schema.routines", "SELECT * FROM information_schema.routines"),
+    ("SELECT * FROM information_schema.sequences", "SELECT * FROM information_schema.sequences"),
     # array literals
     ("WHERE c.relkind = ANY('{r,p}')", "WHERE c.relkind = ANY('[r,p]'::VARCHAR[])"),
     ("WHERE w <> ALL ('{a,b}'::text[])", "WHERE w <> ALL ('[a,b]'::text[])"),
@@ -62,10 +62,10 @@ CASES = [
     ("SELECT 't'::regclass::oid", "SELECT server.pgc.regclass('t')::oid"),
     ("WHERE a.attrelid = $1::regclass::oid", "WHERE a.attrelid = server.pgc.regclass($1)::oid"),
     # a reg* value the client reads is a name; in expressions it is the OID
-    ("SELECT c.oid::pg_catalog.regclass", "SELECT server.pgc.regclass_name_of(c.oid)"),
+    ("SELECT c.oid::pg_catalog.regclass", 'SELECT server.pgc.regclass_name_of(c.oid) AS "oid"'),
     ("SELECT c.oid::regclass AS t, 1", "SELECT server.pgc.regclass_name_of(c.oid) AS t, 1"),
     ("WHERE c.oid = 'x'::pg_catalog.regclass", "WHERE c.oid = server.pgc.regclass('x')"),
-    ("SELECT x::regnamespace::text", "SELECT server.pgc.regnamespace_name_of(x)"),
+    ("SELECT x::regnamespace::text", 'SELECT server.pgc.regnamespace_name_of(x) AS "x"'),
     (
         "WHERE typinput = 'array_in'::regproc",
         "WHERE typinput = server.pgc.regproc_name('array_in')",
@@ -79,8 +79,8 @@ CASES = [
     ("SELECT CAST(x AS pg_catalog.regtype) FROM t", "SELECT server.pgc.regtype_name_of(x) FROM t"),
     ("SELECT CAST(x AS TEXT)", "SELECT CAST(x AS TEXT)"),
     ("SELECT pg_catalog.json_build_object('a', 1)", "SELECT json_object('a', 1)"),
-    ("SELECT c.oid::regclass::text", "SELECT server.pgc.regclass_name_of(c.oid)"),
-    ("SELECT x::REGTYPE::TEXT", "SELECT server.pgc.regtype_name_of(x)"),
+    ("SELECT c.oid::regclass::text", 'SELECT server.pgc.regclass_name_of(c.oid) AS "oid"'),
+    ("SELECT x::REGTYPE::TEXT", 'SELECT server.pgc.regtype_name_of(x) AS "x"'),
     ("WHERE t = 'int4'::regtype", "WHERE t = server.pgc.regtype('int4')"),
     ("WHERE c = lower(n)::regclass", "WHERE c = server.pgc.regclass(lower(n))"),
     ("WHERE c = coalesce(a, b)::regclass", "WHERE c = server.pgc.regclass(coalesce(a, b))"),
@@ -88,7 +88,7 @@ CASES = [
     ("WHERE c = ?::regclass", "WHERE c = server.pgc.regclass(?)"),
     (
         "SELECT ('t'::regclass)::regtype::text",
-        "SELECT server.pgc.regtype_name((server.pgc.regclass('t')))",
+        "SELECT server.pgc.regtype_name((server.pgc.regclass('t'))) AS \"text\"",
     ),
     ("SELECT x::regclassx", "SELECT x::regclassx"),
     # regproc columns compared with 0
@@ -102,6 +102,30 @@ CASES = [
     (
         "LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive",
         "LEFT JOIN pg_proc AS proc ON proc.proname = typ.typreceive",
+    ),
+    # = ANY(list) in an outer join's ON: DuckDB cannot plan it as a subquery there
+    (
+        "FROM pg_class t LEFT JOIN pg_attribute a ON t.oid = a.attrelid "
+        "AND a.attnum = ANY(ix.indkey) LEFT JOIN c ON (c.x = ANY(t.y) AND c.z = 1)",
+        "FROM pg_class t LEFT JOIN pg_attribute a ON t.oid = a.attrelid "
+        "AND list_contains(ix.indkey, a.attnum) LEFT JOIN c ON (list_contains(t.y, c.x) "
+        "AND c.z = 1)",
+    ),
+    ("FROM pg_class t WHERE t.k = ANY(t.l)", "FROM pg_class t WHERE t.k = ANY(t.l)"),
+    (
+        "FROM pg_class t JOIN x ON t.k = ANY('{r,v}')",
+        "FROM pg_class t JOIN x ON t.k = ANY('[r,v]'::VARCHAR[])",
+    ),
+    # int2vector / oidvector columns as text: their numbers separated by spaces
+    (
+        "SELECT ix.indkey::varchar, p.proargtypes::pg_catalog.text, indkey::int[] FROM pg_index",
+        "SELECT array_to_string(ix.indkey, ' '), array_to_string(p.proargtypes, ' '), "
+        "indkey::int[] FROM pg_index",
+    ),
+    # 'name'::regproc::oid: the function's OID (pgcli's function definition lookup)
+    (
+        "WITH f AS (SELECT $1::pg_catalog.regproc::pg_catalog.oid AS f_oid) SELECT 1",
+        "WITH f AS (SELECT server.pgc.regproc($1) AS f_oid) SELECT 1",
     ),
 ]
 
