@@ -73,6 +73,9 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
         e.InvalidTextRepresentation,
     ),
     ("InvalidInputException", re.compile(r"[Aa]borted"), e.InFailedSqlTransaction),
+    # format('%I', NULL), translated by forge_sql.sql.semantics
+    ("InvalidInputException", re.compile(r"null values cannot be formatted"),
+     e.NullValueNotAllowed),
     ("InvalidInputException", None, e.InvalidParameterValue),
     ("NotImplementedException", None, e.FeatureNotSupported),
     ("TypeMismatchException", None, e.DatatypeMismatch),
