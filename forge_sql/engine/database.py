@@ -161,6 +161,7 @@ class Database:
         self._acl_pending_since = 0.0
         privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
+        semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)
         self._catalog_cursor = self._con.cursor()
         self._catalog_snapshot: int | None = None
         self.refresh_catalog()

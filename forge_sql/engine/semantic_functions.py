@@ -5,6 +5,10 @@ once per start (forge_sql.sql.semantics rewrites statements to use them).
 DOUBLE)`` divides as PostgreSQL's interval_div does (src/backend/utils/adt/timestamp.c):
 whole months and days divided, their fractions cascaded down to days and microseconds.
 It works on whole Arrow batches.
+
+A divisor that may be zero is wrapped in ``forge_divisor``, a macro of the catalog schema
+(on every session's search path): PostgreSQL raises 22012 where DuckDB's ``/``, ``//`` and
+``%`` give NULL.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 from duckdb.func import PythonUDFType
 from duckdb.sqltypes import DOUBLE, INTERVAL
+
+from forge_sql.sql.semantics import DIVISOR
 
 _DAYS_PER_MONTH = 30
 _SECONDS_PER_DAY = 86_400
@@ -25,6 +31,14 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     """Add the functions to the database (once per server start)."""
     con.create_function(
         "//", divide_interval, [INTERVAL, DOUBLE], INTERVAL, type=PythonUDFType.ARROW
+    )
+
+
+def install(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Create the macros in the catalog schema (after it is made, at every start)."""
+    con.execute(
+        f"CREATE OR REPLACE MACRO {schema}.{DIVISOR}(b) AS "
+        "CASE WHEN b = 0 THEN error('division by zero') ELSE b END"
     )
 
 

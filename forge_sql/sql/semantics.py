@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from forge_sql import errors
 from forge_sql.sql import syntax
+from forge_sql.sql.postgres import _operand_end
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -35,10 +36,55 @@ UNTERMINATED = "unterminated format() type specifier"
 
 # -- integer division ------------------------------------------------------------------
 
+# What a divisor is wrapped in: PostgreSQL raises 22012 where DuckDB's / and % give NULL
+# (a macro of the catalog schema, forge_sql.engine.semantic_functions).
+DIVISOR = "forge_divisor"
+
+
 def _division_edits(source: Source) -> Iterator[Edit]:
-    for token in source.tokens:
-        if token.kind == "operator" and token.text == "/":
+    tokens = source.tokens
+    for index, token in enumerate(tokens):
+        if token.kind != "operator" or token.text not in ("/", "%"):
+            continue
+        if token.text == "/":
             yield Edit(token.start, token.end, "//")
+        divisor = _divisor(tokens, index + 1)
+        if divisor is not None:
+            first, last = divisor
+            yield Edit(tokens[first].start, tokens[first].start, f"{DIVISOR}(", -3)
+            yield Edit(tokens[last].end, tokens[last].end, ")", 3)
+
+
+def _divisor(tokens: Sequence[Token], at: int) -> tuple[int, int] | None:
+    """(first, last) token of the divisor starting at ``at`` when it may be zero and its
+    extent is certain: a signed primary expression not followed by ``^`` (which binds
+    tighter than ``/``); None for a non-zero number, or what cannot be delimited."""
+    first = at
+    while at < len(tokens) and tokens[at].text in ("-", "+"):
+        at += 1
+    if at >= len(tokens):
+        return None
+    token = tokens[at]
+    if token.kind == "numeric_const":
+        try:
+            if float(token.text.replace("_", "")) != 0:
+                return None
+        except ValueError:
+            return None
+        last: int | None = at
+    elif token.kind == "operator" and token.text.startswith("$"):
+        return None  # a parameter: its type would be inferred from the check, not the /
+    elif token.kind == "string_const" and not (
+        at + 1 < len(tokens) and tokens[at + 1].text == "::"
+    ):
+        return None  # an untyped literal takes the dividend's type only as an operand
+    else:
+        last = _operand_end(tokens, at)
+    if last is None:
+        return None
+    if last + 1 < len(tokens) and tokens[last + 1].text in ("^", "**", "::", "["):
+        return None
+    return first, last
 
 
 # -- format() ---------------------------------------------------------------------------

@@ -1,0 +1,179 @@
+"""PostgreSQL value semantics for every statement (issue 16), side by side with a real
+PostgreSQL: integer division, NULLs first in descending order, format(), SIMILAR TO; and
+``forge.semantics = 'duckdb'`` giving a session (or the server) DuckDB's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from postgres import PostgresServer, postgres  # noqa: F401
+from server import RunningServer, start_server
+
+TABLE = "semantics_t"
+CREATE = f"CREATE TABLE {TABLE} (id integer, i integer, s text, iv interval)"
+FILL = (
+    f"INSERT INTO {TABLE} VALUES (1, 7, 'abc', INTERVAL '1 hour'), (2, NULL, NULL, NULL), "
+    f"(3, -7, 'a_c', INTERVAL '1 month'), (4, 2, 'a%c', INTERVAL '3 days 5 hours'), "
+    f"(5, NULL, 'xyz', INTERVAL '1 year 2 months')"
+)
+
+# Each statement's rows must equal PostgreSQL's.
+SAME = [
+    "SELECT 7 / 2, -7 / 2, 7 / -2, 7.0 / 2, 7 / 2.0, 1 / 3 * 3",
+    "SELECT 7::int2 / 2::int2, 7::int8 / 2, 9 / 3 / 2, 10 % 3, -10 % 3",
+    f"SELECT id, i / 2, (i / 2)::text, i * 1.0 / 4 FROM {TABLE} ORDER BY id",
+    f"SELECT id, iv / 2, iv / 2.5, iv / 7 FROM {TABLE} ORDER BY id",
+    f"SELECT avg(i), sum(i) / count(i) FROM {TABLE}",
+    f"SELECT id FROM {TABLE} ORDER BY i DESC, id LIMIT 3",
+    f"SELECT id FROM {TABLE} ORDER BY i, id LIMIT 3",
+    f"SELECT id FROM {TABLE} ORDER BY i DESC NULLS LAST, id LIMIT 3",
+    f"SELECT id, row_number() OVER (ORDER BY i DESC, id) FROM {TABLE} ORDER BY id",
+    f"SELECT id, first_value(id) OVER (ORDER BY s DESC) FROM {TABLE} ORDER BY id",
+    f"SELECT string_agg(id::text, ',' ORDER BY i DESC, id) FROM {TABLE}",
+    f"SELECT id FROM (SELECT id, i FROM {TABLE} ORDER BY i DESC, id LIMIT 2) t ORDER BY id",
+    "SELECT format('%s-%s', 'a', 1), format('%s|%s|', NULL, 'x'), format('100%%')",
+    "SELECT format('%3$s, %2$s, %1$s', 'a', 'b', 'c'), format('%1$s %1$s', 'x')",
+    "SELECT format('|%10s|%-10s|%*s|%*s|', 'foo', 'bar', 6, 'ab', -6, 'cd')",
+    "SELECT format('%I.%I', 'public', 'My Table'), format('%I', 'select'), format('%I', 'ok')",
+    "SELECT format('%L, %L, %L', 'it''s', NULL, 42), format('INSERT INTO %I VALUES (%L)', "
+    "'t', 'x')",
+    "SELECT format('{}', 1), format('%s', 2.50), format(NULL, 1)",
+    f"SELECT id, format('%s:%L', s, i) FROM {TABLE} ORDER BY id",
+    f"SELECT id, s SIMILAR TO 'a%' FROM {TABLE} ORDER BY id",
+    f"SELECT id, s SIMILAR TO 'a_c', s NOT SIMILAR TO '%(b|y)%' FROM {TABLE} ORDER BY id",
+    f"SELECT id, s SIMILAR TO 'a#%c' ESCAPE '#', s SIMILAR TO 'a\\_c' FROM {TABLE} ORDER BY id",
+    "SELECT 'abc' SIMILAR TO 'a.c', 'a.c' SIMILAR TO 'a.c', 'abbbc' SIMILAR TO 'ab{2,3}c', "
+    "'abc' SIMILAR TO '[a-c]+', 'abc' SIMILAR TO '(a|x)(b|y)c', 'ab' SIMILAR TO 'a?b+'",
+]
+
+
+@pytest.fixture(scope="module")
+def both(server: RunningServer, postgres: PostgresServer  # noqa: F811
+         ) -> Iterator[tuple[psycopg.Connection, psycopg.Connection]]:
+    with psycopg.connect(server.dsn(), autocommit=True) as forge, \
+            psycopg.connect(postgres.dsn, autocommit=True) as pg:
+        for conn in (forge, pg):
+            conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+            conn.execute(CREATE)
+            conn.execute(FILL)
+        yield forge, pg
+        for conn in (forge, pg):
+            conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def rows(conn: psycopg.Connection, sql: str) -> list[tuple[object, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.mark.parametrize("sql", SAME)
+def test_values_as_postgresql(
+    both: tuple[psycopg.Connection, psycopg.Connection], sql: str
+) -> None:
+    forge, pg = both
+    assert rows(forge, sql) == rows(pg, sql)
+
+
+@pytest.mark.parametrize("sql", SAME[:2])
+def test_prepared_as_postgresql(
+    both: tuple[psycopg.Connection, psycopg.Connection], sql: str
+) -> None:
+    """The extended protocol (binary results) gives the same values and types."""
+    forge, pg = both
+    with forge.cursor(binary=True) as one, pg.cursor(binary=True) as two:
+        one.execute(sql, prepare=True)
+        two.execute(sql, prepare=True)
+        assert [c.type_code for c in one.description or ()] == [
+            c.type_code for c in two.description or ()]
+        assert one.fetchall() == two.fetchall()
+
+
+@pytest.mark.parametrize(
+    ("sql", "sqlstate"),
+    [
+        ("SELECT 1 / 0", "22012"),
+        ("SELECT INTERVAL '1 hour' / 0", "22012"),
+        ("SELECT format('%I', NULL)", "22004"),
+        ("SELECT format('%s %s', 1)", "22023"),
+        ("SELECT format('%d', 1)", "22023"),
+    ],
+)
+def test_errors_as_postgresql(
+    both: tuple[psycopg.Connection, psycopg.Connection], sql: str, sqlstate: str
+) -> None:
+    forge, pg = both
+    codes = []
+    for conn in (forge, pg):
+        with pytest.raises(psycopg.Error) as caught:
+            rows(conn, sql)
+        codes.append(caught.value.sqlstate)
+    assert codes == [sqlstate, sqlstate]
+
+
+def test_session_asks_for_duckdb_semantics(server: RunningServer) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        nulls = "SELECT x FROM (VALUES (1), (NULL), (3)) t(x) ORDER BY x DESC"
+        assert rows(conn, "SHOW forge.semantics") == [("postgres",)]
+        assert rows(conn, "SELECT 7 / 2") == [(3,)]
+        conn.execute("SET forge.semantics = 'duckdb'")
+        assert rows(conn, "SHOW forge.semantics") == [("duckdb",)]
+        assert rows(conn, "SELECT 7 / 2") == [(3.5,)]
+        assert rows(conn, nulls) == [(3,), (1,), (None,)]
+        assert rows(conn, "SELECT format('{}-{}', 'a', 1)") == [("a-1",)]
+        assert rows(conn, "SELECT 'abc' SIMILAR TO 'a.c'") == [(True,)]
+        conn.execute("RESET forge.semantics")
+        assert rows(conn, "SELECT 7 / 2") == [(3,)]
+        assert rows(conn, nulls) == [(None,), (3,), (1,)]
+        # Inside a transaction, as other SETs: ROLLBACK undoes it, SET LOCAL ends with it.
+        conn.execute("BEGIN")
+        conn.execute("SET forge.semantics = duckdb")
+        assert rows(conn, nulls) == [(3,), (1,), (None,)]
+        conn.execute("ROLLBACK")
+        assert rows(conn, nulls) == [(None,), (3,), (1,)]
+        assert rows(conn, "SELECT 7 / 2") == [(3,)]
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL forge.semantics = 'duckdb'")
+        assert rows(conn, "SELECT 7 / 2") == [(3.5,)]
+        conn.execute("COMMIT")
+        assert rows(conn, "SELECT 7 / 2") == [(3,)]
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET forge.semantics = 'oracle'")
+        assert rows(conn, "SELECT setting FROM pg_settings WHERE name = 'forge.semantics'") == [
+            ("postgres",)]
+
+
+def test_one_session_does_not_change_another(server: RunningServer) -> None:
+    """DuckDB's plain SET of default_null_order is global: sessions set their own."""
+    nulls = "SELECT x FROM (VALUES (1), (NULL)) t(x) ORDER BY x DESC"
+    with psycopg.connect(server.dsn(), autocommit=True) as one, \
+            psycopg.connect(server.dsn(), autocommit=True) as two:
+        one.execute("SET forge.semantics = 'duckdb'")
+        assert rows(one, nulls) == [(1,), (None,)]
+        assert rows(two, nulls) == [(None,), (1,)]
+
+
+def test_views_keep_the_semantics_they_were_created_with(server: RunningServer) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE VIEW semantics_half AS SELECT 7 / 2 AS half")
+        conn.execute("SET forge.semantics = 'duckdb'")
+        assert rows(conn, "SELECT half FROM semantics_half") == [(3,)]
+        conn.execute("DROP VIEW semantics_half")
+
+
+@pytest.mark.slow
+def test_server_configured_for_duckdb_semantics(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "data", env={"FORGE_SQL_SEMANTICS": "duckdb"})
+    try:
+        with psycopg.connect(running.dsn(), autocommit=True) as conn:
+            assert rows(conn, "SELECT 7 / 2") == [(3.5,)]
+            conn.execute("SET forge.semantics = 'postgres'")
+            assert rows(conn, "SELECT 7 / 2") == [(3,)]
+            conn.execute("RESET forge.semantics")  # the server's default
+            assert rows(conn, "SHOW forge.semantics") == [("duckdb",)]
+            assert rows(conn, "SELECT 7 / 2") == [(3.5,)]
+    finally:
+        running.stop()
