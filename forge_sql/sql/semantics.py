@@ -377,7 +377,7 @@ _FORMAT_WANTED = re.compile(r"format\s*\(", re.IGNORECASE)
 _SIMILAR_WANTED = re.compile(r"similar", re.IGNORECASE)
 
 RULES: tuple[Rule, ...] = (
-    Rule("integer division", _division_edits, lambda sql: "/" in sql),
+    Rule("division", _division_edits, lambda sql: "/" in sql or "%" in sql),
     Rule("format", _format_edits, lambda sql: _FORMAT_WANTED.search(sql) is not None),
     Rule("similar to", _similar_edits, lambda sql: _SIMILAR_WANTED.search(sql) is not None),
 )

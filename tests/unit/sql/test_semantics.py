@@ -3,18 +3,23 @@ PostgreSQL answers the original (values from PostgreSQL 16's documentation and p
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine import rules
+from forge_sql.engine import rules, semantic_functions
 from forge_sql.sql import semantics
 from forge_sql.sql.statements import classify
 
 
 @pytest.fixture(scope="module")
 def con() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()
+    con = duckdb.connect()
+    semantic_functions.register(con)
+    semantic_functions.install(con, "main")
+    return con
 
 
 def rewritten(sql: str) -> str:
@@ -25,7 +30,14 @@ def rewritten(sql: str) -> str:
     ("sql", "expected"),
     [
         ("SELECT 7 / 2", "SELECT 7 // 2"),
-        ("SELECT a/-b FROM t", "SELECT a//-b FROM t"),
+        ("SELECT a/-b FROM t", "SELECT a//forge_divisor(-b) FROM t"),
+        ("SELECT a / 0, a % b FROM t",
+         "SELECT a // forge_divisor(0), a % forge_divisor(b) FROM t"),
+        ("SELECT a / t.b::int, a / f(b) FROM t",
+         "SELECT a // forge_divisor(t.b::int), a // forge_divisor(f(b)) FROM t"),
+        # Non-zero numbers, parameters, untyped literals and what binds tighter than /.
+        ("SELECT a / 2.5, a / $1, a / '2', a / b ^ 2 FROM t",
+         "SELECT a // 2.5, a // $1, a // '2', a // b ^ 2 FROM t"),
         ("SELECT '1/2', x // 2 FROM t /* a/b */", "SELECT '1/2', x // 2 FROM t /* a/b */"),
         (
             "SELECT format('%s-%s', 'a', 1)",
@@ -105,6 +117,28 @@ def test_duckdb_answers_as_postgresql(
     sql: str, expected: object, con: duckdb.DuckDBPyConnection
 ) -> None:
     assert con.execute(rewritten(sql)).fetchone() == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT INTERVAL '1 hour' / 2", dt.timedelta(minutes=30)),
+        ("SELECT INTERVAL '1 month' / 3", dt.timedelta(days=10)),
+        ("SELECT INTERVAL '1 day 3 hours' / 2.5", dt.timedelta(hours=10, minutes=48)),
+        ("SELECT CAST(NULL AS INTERVAL) / 2", None),
+    ],
+)
+def test_interval_division(sql: str, expected: object, con: duckdb.DuckDBPyConnection) -> None:
+    assert con.execute(rewritten(sql)).fetchone() == (expected,)
+
+
+@pytest.mark.parametrize(
+    "sql", ["SELECT 1 / 0", "SELECT 7 % 0", "SELECT 1.5 / 0.0", "SELECT INTERVAL '1 day' / 0",
+            "SELECT sum(i / (i - 3)) FROM range(5) t(i)"]
+)
+def test_division_by_zero_raises(sql: str, con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(duckdb.Error, match="division by zero"):
+        con.execute(rewritten(sql)).fetchall()
 
 
 @pytest.mark.parametrize(
