@@ -228,6 +228,10 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
+            semantics = self.settings.get(SEMANTICS)
+            if semantics != self._connection.semantics:
+                # SET, RESET, set_config or a rollback changed it: NULL order is the cursor's.
+                self._connection.set_semantics(semantics)
             if not self._superuser:
                 with self.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)
@@ -651,9 +655,6 @@ class EngineSession:
             not self.block.in_transaction and catalog_sql.needed(plan.statement.sql)
         )
         connection = self._connection
-        semantics = self.settings.get(SEMANTICS)
-        if semantics != connection.semantics:
-            connection.set_semantics(semantics)  # SET, RESET or a rollback changed it
         # Parsed once, when split or prepared: DuckDB runs that parse.
         cursor = connection.execute(sql if plan.parsed is None else plan.parsed, params)
         statement = plan.statement

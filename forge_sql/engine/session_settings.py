@@ -236,7 +236,9 @@ _FALSE = {"off", "false", "no", "0", "f", "n"}
 class ServerDefaults(Protocol):
     idle_session_timeout: int
     idle_in_transaction_session_timeout: int
-    semantics: str
+
+    @property
+    def semantics(self) -> str: ...  # a Literal in the configuration: read-only here
 
 
 def server_defaults(config: ServerDefaults) -> dict[str, str]:

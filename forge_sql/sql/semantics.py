@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from forge_sql import errors
 from forge_sql.sql import syntax
-from forge_sql.sql.postgres import _operand_end
+from forge_sql.sql.postgres import _operand_end, _select_item
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -243,7 +243,8 @@ def _format_edits(source: Source) -> Iterator[Edit]:
             raise errors.FeatureNotSupported("format() with VARIADIC arguments is not supported")
         if first != last or not _plain_string(pattern):
             if pattern.upper == "NULL" and first == last:
-                yield Edit(token.start, tokens[close].end, "CAST(NULL AS VARCHAR)")
+                alias = " AS format" if _select_item(tokens, index, close) else ""
+                yield Edit(token.start, tokens[close].end, "CAST(NULL AS VARCHAR)" + alias)
                 continue
             raise errors.FeatureNotSupported(
                 "format() is supported with a constant format string only",
@@ -253,6 +254,8 @@ def _format_edits(source: Source) -> Iterator[Edit]:
         pieces = parse_format(pattern.text[1:-1].replace("''", "'"))
         translated, used = printf_call(pieces, len(arguments) - 1)
         yield Edit(token.start, token.end, "printf")
+        if _select_item(tokens, index, close):  # keep PostgreSQL's column name
+            yield Edit(tokens[close].end, tokens[close].end, " AS format")
         yield Edit(pattern.start, pattern.end, "'" + translated.replace("'", "''") + "'")
         for number, (start, end) in enumerate(arguments[1:]):
             before, after = _WIDTH if used.get(number) == "w" else _WRAP[used.get(number, "s")]

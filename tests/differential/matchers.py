@@ -137,17 +137,6 @@ def returning_refused(o: Outcome, d: Difference) -> bool:
                                                  "0A000")
 
 
-def integer_division(o: Outcome, d: Difference) -> bool:
-    if "int_div" not in o.case.tags:
-        return False
-    if d.kind == "column_types":
-        forge, pg = column_pair(o, d)
-        return (forge[1] == 701 and pg[1] in INT_OIDS) or (forge[1] == 1022 and pg[1] == 1007)
-    if d.kind in ERROR_KINDS:  # the double then meets an operator that takes integers
-        return forge_error(o, r"argument types '[^']*DOUBLE", "42883")
-    return d.kind in RESULT_KINDS
-
-
 def column_values(o: Outcome, d: Difference) -> tuple[list[bytes | None], list[bytes | None]]:
     assert d.column is not None
     return ([row[d.column] for row in o.forge.rows], [row[d.column] for row in o.pg.rows])
@@ -290,7 +279,6 @@ def float_last_digits(o: Outcome, d: Difference) -> bool:
                                                                              strict=True))
 
 
-NULLS_DESC_TAGS = ("order_desc", "group_order desc", "window_order desc")
 SQLSTATE_PAIRS = frozenset({("22003", "2201F"), ("22003", "2201E"), ("22P02", "22007"),
                             ("22003", "22007"), ("22003", "22008"), ("22P02", "22023"),
                             ("22003", "22012"), ("22P02", "22003")})

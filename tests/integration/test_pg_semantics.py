@@ -79,7 +79,9 @@ def test_values_as_postgresql(
 
 
 @pytest.mark.parametrize(
-    "sql", ["SELECT 7 / 2, -7 / 2, 7 / -2, 1 / 3 * 3", SAME[1], f"SELECT id, i / 2, i % 3 FROM {TABLE} ORDER BY id"]
+    "sql",
+    ["SELECT 7 / 2, -7 / 2, 7 / -2, 1 / 3 * 3", SAME[1],
+     f"SELECT id, i / 2, i % 3 FROM {TABLE} ORDER BY id"],
 )
 def test_prepared_as_postgresql(
     both: tuple[psycopg.Connection, psycopg.Connection], sql: str

@@ -42,19 +42,21 @@ def rewritten(sql: str) -> str:
         (
             "SELECT format('%s-%s', 'a', 1)",
             "SELECT printf('%1$s-%2$s', coalesce(CAST('a' AS VARCHAR), ''), "
-            "coalesce(CAST(1 AS VARCHAR), ''))",
+            "coalesce(CAST(1 AS VARCHAR), '')) AS format",
         ),
         (
             "SELECT format('%2$s %1$L', x, y) FROM t",
             "SELECT printf('%2$s %1$s', quote_nullable(CAST(x AS VARCHAR)), "
-            "coalesce(CAST(y AS VARCHAR), '')) FROM t",
+            "coalesce(CAST(y AS VARCHAR), '')) AS format FROM t",
         ),
-        ("SELECT format('100%%')", "SELECT printf('100%%')"),
-        ("SELECT format(NULL, 1)", "SELECT CAST(NULL AS VARCHAR)"),
+        ("SELECT format('100%%')", "SELECT printf('100%%') AS format"),
+        ("SELECT format('%s', a) AS f, upper(format('x')) FROM t",
+         "SELECT printf('%1$s', coalesce(CAST(a AS VARCHAR), '')) AS f, upper(printf('x')) FROM t"),
+        ("SELECT format(NULL, 1)", "SELECT CAST(NULL AS VARCHAR) AS format"),
         (
             "SELECT format('%*s', w, v) FROM t",
             "SELECT printf('%*s', coalesce(CAST(w AS INTEGER), 0), "
-            "coalesce(CAST(v AS VARCHAR), '')) FROM t",
+            "coalesce(CAST(v AS VARCHAR), '')) AS format FROM t",
         ),
         ("SELECT s SIMILAR TO 'a%b_c' FROM t", "SELECT s SIMILAR TO '(?s)a.*b.c' FROM t"),
         (
