@@ -50,6 +50,7 @@ from forge_sql.seam.backend import (
 from forge_sql.sql import duckdb_errors as engine_errors
 from forge_sql.sql.configuration import SEMANTICS
 from forge_sql.sql.quoting import literal, redact_passwords
+from forge_sql.sql.rewrite import Rules
 from forge_sql.sql.statements import Statement, single, split
 
 log = logging.getLogger(__name__)
@@ -192,13 +193,17 @@ class EngineSession:
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
         return self._planner.plan(single(self._split(sql)), param_oids, describe=True)
 
+    @property
+    def rules(self) -> Rules:
+        """The rewrite rules of the session's ``forge.semantics``."""
+        return rules.for_semantics(self.settings.get(SEMANTICS))
+
     def _split(self, sql: str) -> tuple[Statement, ...]:
         """``split(sql, rules)``, remembered per query string: a statement's kind, tokens,
         rewrite and DuckDB parse depend on its text alone (and the session's semantics,
         which choose the rules), and clients send the same few texts again and again
         (tokenizing and parsing cost more than running SELECT 1)."""
-        semantics = self.settings.get(SEMANTICS)
-        chosen = rules.for_semantics(semantics)
+        chosen = self.rules
         if len(sql) > _TEXT_KEPT_CHARS:
             return tuple(split(sql, chosen))
         texts = self._texts if chosen is rules.RULES else self._duckdb_texts

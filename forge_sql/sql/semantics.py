@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from forge_sql import errors
 from forge_sql.sql import syntax
-from forge_sql.sql.postgres import _operand_end, _select_item
+from forge_sql.sql.postgres import _operand_end
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -50,9 +50,30 @@ def _division_edits(source: Source) -> Iterator[Edit]:
             yield Edit(token.start, token.end, "//")
         divisor = _divisor(tokens, index + 1)
         if divisor is not None:
-            first, last = divisor
-            yield Edit(tokens[first].start, tokens[first].start, f"{DIVISOR}(", -3)
-            yield Edit(tokens[last].end, tokens[last].end, ")", 3)
+            yield from _checked(tokens, *divisor)
+
+
+def _checked(tokens: Sequence[Token], first: int, last: int) -> Iterator[Edit]:
+    """Tokens ``first`` to ``last`` wrapped in the zero check (around inner edits)."""
+    yield Edit(tokens[first].start, tokens[first].start, f"{DIVISOR}(", -3)
+    yield Edit(tokens[last].end, tokens[last].end, ")", 3)
+
+
+def _mod_edits(source: Source) -> Iterator[Edit]:
+    """``mod(a, b)``: the divisor checked as for ``%``."""
+    tokens = source.tokens
+    for index, token in enumerate(tokens):
+        if not (syntax.is_name(token) and syntax.name(token) == "mod"
+                and syntax.called(tokens, index)):
+            continue
+        close = syntax.closing(tokens, index + 1)
+        arguments = _arguments(tokens, index + 1, close) if close is not None else []
+        if len(arguments) != 2:
+            continue
+        first, last = arguments[1]
+        divisor = _divisor(tokens, first)
+        if divisor is not None and divisor[1] == last:
+            yield from _checked(tokens, *divisor)
 
 
 def _divisor(tokens: Sequence[Token], at: int) -> tuple[int, int] | None:
@@ -82,9 +103,56 @@ def _divisor(tokens: Sequence[Token], at: int) -> tuple[int, int] | None:
         last = _operand_end(tokens, at)
     if last is None:
         return None
-    if last + 1 < len(tokens) and tokens[last + 1].text in ("^", "**", "::", "["):
+    last = _type_end(tokens, last)
+    if last + 1 < len(tokens) and not _ends_operand(tokens[last + 1]):
         return None
     return first, last
+
+
+# Words after which a divisor has certainly ended (clauses, boolean operators, CASE parts).
+_ENDING_WORDS = {
+    "AND", "OR", "THEN", "ELSE", "END", "WHEN", "FROM", "WHERE", "AS", "ORDER", "GROUP",
+    "HAVING", "LIMIT", "OFFSET", "UNION", "EXCEPT", "INTERSECT", "IS", "NOT", "IN", "BETWEEN",
+    "LIKE", "ILIKE", "SIMILAR", "ASC", "DESC", "NULLS", "ON", "USING", "JOIN", "WINDOW",
+    "RETURNING", "FILTER", "OVER", "ESCAPE", "FOR", "SET", "VALUES",
+}
+
+
+def _ends_operand(token: Token) -> bool:
+    """``token`` cannot continue the operand before it (``^`` binds tighter than ``/``)."""
+    if token.kind == "operator":
+        return token.text not in ("^", "**", "::", "[", "(", ".")
+    return token.upper in _ENDING_WORDS
+
+
+def _type_end(tokens: Sequence[Token], last: int) -> int:
+    """Past the rest of a cast's type name that ``_operand_end`` stops short of:
+    ``double precision``, ``character varying``, ``numeric(10, 2)``, ``with time zone``, and
+    casts after it."""
+    while last + 1 < len(tokens):
+        following = tokens[last + 1]
+        if following.upper in ("PRECISION", "VARYING"):
+            last += 1
+        elif following.upper in ("WITH", "WITHOUT") and [
+            t.upper for t in tokens[last + 2 : last + 4]
+        ] == ["TIME", "ZONE"]:
+            last += 3
+        elif following.text == "(" and last >= 1 and (
+            tokens[last - 1].text == "::" or tokens[last].upper in ("PRECISION", "VARYING")
+        ):
+            close = syntax.closing(tokens, last + 1)
+            if close is None:
+                return last
+            last = close
+        elif following.text == "::" and last + 2 < len(tokens) and syntax.is_name(
+            tokens[last + 2]
+        ):
+            last += 2
+        elif following.text == "[" and last + 2 < len(tokens) and tokens[last + 2].text == "]":
+            last += 2
+        else:
+            return last
+    return last
 
 
 # -- format() ---------------------------------------------------------------------------
@@ -183,6 +251,10 @@ _WRAP = {
     "I": ("quote_ident(coalesce(CAST(", f" AS VARCHAR), error('{NULL_IDENTIFIER}')))"),
 }
 _WIDTH = ("coalesce(CAST(", " AS INTEGER), 0)")
+# DuckDB's printf, qualified as its parser qualifies the calls it writes for SQL syntax:
+# result column names (forge_sql.engine.column_names) call such a call ``format``, as
+# PostgreSQL names the column of format(...), where a plain printf(...) keeps its name.
+PRINTF = "main.printf"
 
 
 def printf_call(pieces: Sequence[str | Spec], count: int) -> tuple[str, dict[int, str]]:
@@ -243,8 +315,7 @@ def _format_edits(source: Source) -> Iterator[Edit]:
             raise errors.FeatureNotSupported("format() with VARIADIC arguments is not supported")
         if first != last or not _plain_string(pattern):
             if pattern.upper == "NULL" and first == last:
-                alias = " AS format" if _select_item(tokens, index, close) else ""
-                yield Edit(token.start, tokens[close].end, "CAST(NULL AS VARCHAR)" + alias)
+                yield Edit(token.start, tokens[close].end, f"{PRINTF}(CAST(NULL AS VARCHAR))")
                 continue
             raise errors.FeatureNotSupported(
                 "format() is supported with a constant format string only",
@@ -253,9 +324,7 @@ def _format_edits(source: Source) -> Iterator[Edit]:
             )
         pieces = parse_format(pattern.text[1:-1].replace("''", "'"))
         translated, used = printf_call(pieces, len(arguments) - 1)
-        yield Edit(token.start, token.end, "printf")
-        if _select_item(tokens, index, close):  # keep PostgreSQL's column name
-            yield Edit(tokens[close].end, tokens[close].end, " AS format")
+        yield Edit(token.start, token.end, PRINTF)
         yield Edit(pattern.start, pattern.end, "'" + translated.replace("'", "''") + "'")
         for number, (start, end) in enumerate(arguments[1:]):
             before, after = _WIDTH if used.get(number) == "w" else _WRAP[used.get(number, "s")]
@@ -376,11 +445,13 @@ def _similar_edits(source: Source) -> Iterator[Edit]:
         yield Edit(pattern.start, end, "'" + regex.replace("'", "''") + "'")
 
 
+_MOD_WANTED = re.compile(r"mod\s*\(", re.IGNORECASE)
 _FORMAT_WANTED = re.compile(r"format\s*\(", re.IGNORECASE)
 _SIMILAR_WANTED = re.compile(r"similar", re.IGNORECASE)
 
 RULES: tuple[Rule, ...] = (
     Rule("division", _division_edits, lambda sql: "/" in sql or "%" in sql),
+    Rule("mod", _mod_edits, lambda sql: _MOD_WANTED.search(sql) is not None),
     Rule("format", _format_edits, lambda sql: _FORMAT_WANTED.search(sql) is not None),
     Rule("similar to", _similar_edits, lambda sql: _SIMILAR_WANTED.search(sql) is not None),
 )

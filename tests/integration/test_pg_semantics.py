@@ -150,6 +150,19 @@ def test_session_asks_for_duckdb_semantics(server: RunningServer) -> None:
             ("postgres",)]
 
 
+def test_cursors_and_copy_follow_the_session(server: RunningServer) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        copy = "COPY (SELECT x FROM (VALUES (1), (NULL)) t(x) ORDER BY x DESC) TO STDOUT"
+        for semantics, half, first in (("postgres", 3, "\\N"), ("duckdb", 3.5, "1")):
+            conn.execute(f"SET forge.semantics = {semantics}")
+            with conn.transaction():
+                conn.execute("DECLARE c CURSOR FOR SELECT 7 / 2")
+                assert rows(conn, "FETCH c") == [(half,)]
+            with conn.cursor().copy(copy) as out:
+                text = b"".join(bytes(block) for block in out).decode()
+            assert text.split("\n")[0] == first
+
+
 def test_one_session_does_not_change_another(server: RunningServer) -> None:
     """DuckDB's plain SET of default_null_order is global: sessions set their own."""
     nulls = "SELECT x FROM (VALUES (1), (NULL)) t(x) ORDER BY x DESC"

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine import rules, semantic_functions
+from forge_sql.engine import column_names, rules, semantic_functions
 from forge_sql.sql import semantics
 from forge_sql.sql.statements import classify
 
@@ -35,28 +35,36 @@ def rewritten(sql: str) -> str:
          "SELECT a // forge_divisor(0), a % forge_divisor(b) FROM t"),
         ("SELECT a / t.b::int, a / f(b) FROM t",
          "SELECT a // forge_divisor(t.b::int), a // forge_divisor(f(b)) FROM t"),
+        ("SELECT a / '2'::double precision, a / b::numeric(10, 2)::int FROM t",
+         "SELECT a // forge_divisor('2'::double precision), "
+         "a // forge_divisor(b::numeric(10, 2)::int) FROM t"),
+        ("SELECT mod(a, b), mod(a, 3), mod(a, $1), mod(a, b + 1) FROM t",
+         "SELECT mod(a, forge_divisor(b)), mod(a, 3), mod(a, $1), mod(a, b + 1) FROM t"),
+        ("SELECT a / b.c FROM t WHERE a % (b - 1) = 0 AND x",
+         "SELECT a // forge_divisor(b.c) FROM t WHERE a % forge_divisor((b - 1)) = 0 AND x"),
         # Non-zero numbers, parameters, untyped literals and what binds tighter than /.
         ("SELECT a / 2.5, a / $1, a / '2', a / b ^ 2 FROM t",
          "SELECT a // 2.5, a // $1, a // '2', a // b ^ 2 FROM t"),
         ("SELECT '1/2', x // 2 FROM t /* a/b */", "SELECT '1/2', x // 2 FROM t /* a/b */"),
         (
             "SELECT format('%s-%s', 'a', 1)",
-            "SELECT printf('%1$s-%2$s', coalesce(CAST('a' AS VARCHAR), ''), "
-            "coalesce(CAST(1 AS VARCHAR), '')) AS format",
+            "SELECT main.printf('%1$s-%2$s', coalesce(CAST('a' AS VARCHAR), ''), "
+            "coalesce(CAST(1 AS VARCHAR), ''))",
         ),
         (
             "SELECT format('%2$s %1$L', x, y) FROM t",
-            "SELECT printf('%2$s %1$s', quote_nullable(CAST(x AS VARCHAR)), "
-            "coalesce(CAST(y AS VARCHAR), '')) AS format FROM t",
+            "SELECT main.printf('%2$s %1$s', quote_nullable(CAST(x AS VARCHAR)), "
+            "coalesce(CAST(y AS VARCHAR), '')) FROM t",
         ),
-        ("SELECT format('100%%')", "SELECT printf('100%%') AS format"),
+        ("SELECT format('100%%')", "SELECT main.printf('100%%')"),
         ("SELECT format('%s', a) AS f, upper(format('x')) FROM t",
-         "SELECT printf('%1$s', coalesce(CAST(a AS VARCHAR), '')) AS f, upper(printf('x')) FROM t"),
-        ("SELECT format(NULL, 1)", "SELECT CAST(NULL AS VARCHAR) AS format"),
+         "SELECT main.printf('%1$s', coalesce(CAST(a AS VARCHAR), '')) AS f, "
+         "upper(main.printf('x')) FROM t"),
+        ("SELECT format(NULL, 1)", "SELECT main.printf(CAST(NULL AS VARCHAR))"),
         (
             "SELECT format('%*s', w, v) FROM t",
-            "SELECT printf('%*s', coalesce(CAST(w AS INTEGER), 0), "
-            "coalesce(CAST(v AS VARCHAR), '')) AS format FROM t",
+            "SELECT main.printf('%*s', coalesce(CAST(w AS INTEGER), 0), "
+            "coalesce(CAST(v AS VARCHAR), '')) FROM t",
         ),
         ("SELECT s SIMILAR TO 'a%b_c' FROM t", "SELECT s SIMILAR TO '(?s)a.*b.c' FROM t"),
         (
@@ -73,6 +81,12 @@ def rewritten(sql: str) -> str:
 )
 def test_fixture_pairs(sql: str, expected: str) -> None:
     assert rewritten(sql) == expected
+
+
+def test_format_column_keeps_postgresql_name() -> None:
+    sql = "SELECT format('%s', 1), format('%s', 2)::text, printf('%s', 'x')"
+    names = column_names.postgres_names(rewritten(sql), ["a()", "b()", "c()"])
+    assert names == ["format", "format", "printf"]
 
 
 def test_duckdb_semantics_leave_statements_alone() -> None:
@@ -136,7 +150,7 @@ def test_interval_division(sql: str, expected: object, con: duckdb.DuckDBPyConne
 
 @pytest.mark.parametrize(
     "sql", ["SELECT 1 / 0", "SELECT 7 % 0", "SELECT 1.5 / 0.0", "SELECT INTERVAL '1 day' / 0",
-            "SELECT sum(i / (i - 3)) FROM range(5) t(i)"]
+            "SELECT sum(i / (i - 3)) FROM range(5) t(i)", "SELECT mod(7, 0)"]
 )
 def test_division_by_zero_raises(sql: str, con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(duckdb.Error, match="division by zero"):
