@@ -144,11 +144,10 @@ def _type_end(tokens: Sequence[Token], last: int) -> int:
             if close is None:
                 return last
             last = close
-        elif following.text == "::" and last + 2 < len(tokens) and syntax.is_name(
-            tokens[last + 2]
+        elif last + 2 < len(tokens) and (
+            (following.text == "::" and syntax.is_name(tokens[last + 2]))
+            or (following.text == "[" and tokens[last + 2].text == "]")  # ::int[]
         ):
-            last += 2
-        elif following.text == "[" and last + 2 < len(tokens) and tokens[last + 2].text == "]":
             last += 2
         else:
             return last
