@@ -9,6 +9,10 @@ It works on whole Arrow batches.
 A divisor that may be zero is wrapped in ``forge_divisor``, a macro of the catalog schema
 (on every session's search path): PostgreSQL raises 22012 where DuckDB's ``/``, ``//`` and
 ``%`` give NULL.
+
+``SIMILAR TO`` with a pattern computed at run time (a column, a parameter) gets it
+translated by ``forge_similar_to_regex``, as a constant pattern is when the statement is
+prepared.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 from duckdb.func import PythonUDFType
-from duckdb.sqltypes import DOUBLE, INTERVAL
+from duckdb.sqltypes import DOUBLE, INTERVAL, VARCHAR
 
-from forge_sql.sql.semantics import DIVISOR
+from forge_sql.sql.semantics import DIVISOR, SIMILAR_FUNCTION, similar_to_regex
 
 _DAYS_PER_MONTH = 30
 _SECONDS_PER_DAY = 86_400
@@ -32,6 +36,29 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(
         "//", divide_interval, [INTERVAL, DOUBLE], INTERVAL, type=PythonUDFType.ARROW
     )
+    con.create_function(
+        SIMILAR_FUNCTION, similar_patterns, [VARCHAR, VARCHAR], VARCHAR,
+        type=PythonUDFType.ARROW,
+    )
+
+
+def similar_patterns(
+    patterns: pa.Array | pa.ChunkedArray, escapes: pa.Array | pa.ChunkedArray
+) -> pa.Array:
+    """SIMILAR TO patterns computed at run time as regular expressions, each distinct
+    (pattern, escape) translated once per batch (a parameter is one for all rows)."""
+    pairs = zip(_whole(patterns).to_pylist(), _whole(escapes).to_pylist(), strict=True)
+    translated: dict[tuple[str, str], str] = {}
+    out: list[str | None] = []
+    for pattern, escape in pairs:
+        if pattern is None or escape is None:
+            out.append(None)
+            continue
+        key = (pattern, escape)
+        if key not in translated:
+            translated[key] = similar_to_regex(pattern, escape)
+        out.append(translated[key])
+    return pa.array(out, pa.string())
 
 
 def install(con: duckdb.DuckDBPyConnection, schema: str) -> None:

@@ -359,6 +359,9 @@ def _arguments(tokens: Sequence[Token], opening: int, close: int) -> list[tuple[
 
 # -- SIMILAR TO --------------------------------------------------------------------------
 
+# Translates a pattern computed at run time (forge_sql.engine.semantic_functions).
+SIMILAR_FUNCTION = "forge_similar_to_regex"
+
 _SPECIAL = set(".^$*+?()[]{}|\\-")
 
 
@@ -418,12 +421,21 @@ def _similar_edits(source: Source) -> Iterator[Edit]:
     for index, token in enumerate(tokens):
         if token.upper != "SIMILAR" or index + 2 >= len(tokens) or tokens[index + 1].upper != "TO":
             continue
-        pattern = tokens[index + 2]
-        escape_at = index + 3
+        at = index + 2
+        pattern = tokens[at]
+        last = at
+        if not (_plain_string(pattern) or pattern.upper == "NULL"):
+            operand_end = _operand_end(tokens, at)
+            if operand_end is None:
+                raise errors.FeatureNotSupported(
+                    "SIMILAR TO is supported with a constant or a simple expression as pattern",
+                    hint="Put the pattern's expression in parentheses.",
+                )
+            last = _type_end(tokens, operand_end)
         escape: str | None = "\\"
-        end = pattern.end
-        if escape_at + 1 < len(tokens) and tokens[escape_at].upper == "ESCAPE":
-            given = tokens[escape_at + 1]
+        end = tokens[last].end
+        if last + 2 < len(tokens) and tokens[last + 1].upper == "ESCAPE":
+            given = tokens[last + 2]
             if given.upper == "NULL":
                 yield Edit(token.start, given.end, "SIMILAR TO CAST(NULL AS VARCHAR)")
                 continue
@@ -433,13 +445,14 @@ def _similar_edits(source: Source) -> Iterator[Edit]:
                 )
             escape = given.text[1:-1].replace("''", "'")
             end = given.end
+        if pattern.upper == "NULL":
+            continue
         if not _plain_string(pattern):
-            if pattern.upper == "NULL":
-                continue
-            raise errors.FeatureNotSupported(
-                "SIMILAR TO is supported with a constant pattern only",
-                hint="Use ~ with a regular expression for patterns computed at run time.",
-            )
+            # Computed at run time: translated by a function of the engine (per batch).
+            given_escape = "NULL" if escape is None else "'" + escape.replace("'", "''") + "'"
+            yield Edit(pattern.start, pattern.start, f"{SIMILAR_FUNCTION}(", -3)
+            yield Edit(tokens[last].end, end, f", {given_escape})", 3)
+            continue
         regex = similar_to_regex(pattern.text[1:-1].replace("''", "'"), escape)
         yield Edit(pattern.start, end, "'" + regex.replace("'", "''") + "'")
 

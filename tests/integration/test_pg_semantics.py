@@ -96,6 +96,21 @@ def test_prepared_as_postgresql(
         assert one.fetchall() == two.fetchall()
 
 
+@pytest.mark.parametrize("pattern", ["a%", "a_c", "%(b|y)%", "a.c", "[a-c]+%"])
+def test_similar_to_a_parameter(
+    both: tuple[psycopg.Connection, psycopg.Connection], pattern: str
+) -> None:
+    """A pattern known only when the statement runs is translated then."""
+    forge, pg = both
+    sql = f"SELECT id, s SIMILAR TO %s FROM {TABLE} ORDER BY id"
+    answers = []
+    for conn in (forge, pg):
+        with conn.cursor() as cur:
+            cur.execute(sql, (pattern,))
+            answers.append(cur.fetchall())
+    assert answers[0] == answers[1]
+
+
 @pytest.mark.parametrize(
     ("sql", "sqlstate"),
     [
