@@ -7,13 +7,16 @@
   respelled. The respelling lives in the statement's text, so a view or macro a client
   creates keeps PostgreSQL's meaning whoever reads it later. ``//`` has no ``interval``
   overload: the engine adds one (forge_sql.engine.semantic_functions).
+- ``a / 0``, ``a % 0``, ``mod(a, 0)``: PostgreSQL raises 22012, DuckDB gives NULL; a divisor
+  that may be zero and whose extent the tokens show is wrapped in ``forge_divisor``.
 - ``format('%s ...', ...)``: PostgreSQL's ``format`` (``%s``, ``%I``, ``%L``, ``%%``,
   positions ``%2$s``, widths ``%-10s`` and ``%*s``) as DuckDB's C-style ``printf``, with each
   argument turned into the text PostgreSQL would put there (docs: functions-string,
   "format"). DuckDB's ``format`` reads fmt's ``{}`` syntax instead.
 - ``x SIMILAR TO 'p' [ESCAPE 'e']``: DuckDB reads ``p`` as a regular expression; PostgreSQL
   reads SQL's pattern language (``%``, ``_``, and ``.`` as a plain dot), translated here
-  as PostgreSQL's ``similar_to_escape`` does (docs: functions-matching, "SIMILAR TO").
+  as PostgreSQL's ``similar_to_escape`` does (docs: functions-matching, "SIMILAR TO");
+  a pattern computed at run time goes through ``forge_similar_to_regex``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 from forge_sql import errors
 from forge_sql.sql import syntax
-from forge_sql.sql.postgres import _operand_end
+from forge_sql.sql.postgres import _operand_end  # one reading of an operand's extent
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -34,7 +37,7 @@ TOO_FEW_ARGUMENTS = "too few arguments for format()"
 UNTERMINATED = "unterminated format() type specifier"
 
 
-# -- integer division ------------------------------------------------------------------
+# -- division ---------------------------------------------------------------------------
 
 # What a divisor is wrapped in: PostgreSQL raises 22012 where DuckDB's / and % give NULL
 # (a macro of the catalog schema, forge_sql.engine.semantic_functions).
