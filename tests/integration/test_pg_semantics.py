@@ -12,6 +12,8 @@ import pytest
 from postgres import PostgresServer, postgres  # noqa: F401
 from server import RunningServer, start_server
 
+from forge_sql.wire.auth import make_verifier
+
 TABLE = "semantics_t"
 CREATE = f"CREATE TABLE {TABLE} (id integer, i integer, s text, iv interval)"
 FILL = (
@@ -198,14 +200,24 @@ def test_views_keep_the_semantics_they_were_created_with(server: RunningServer) 
 
 @pytest.mark.slow
 def test_server_configured_for_duckdb_semantics(tmp_path: Path) -> None:
-    running = start_server(tmp_path / "data", env={"FORGE_SQL_SEMANTICS": "duckdb"})
+    """The configuration file gives the server's default; a role that is not a superuser
+    may use what the rewrites call (forge_divisor, forge_similar_to_regex, quote_ident)."""
+    config = f'semantics = "duckdb"\n\n[users.bob]\npassword = "{make_verifier("pw")}"\n'
+    running = start_server(tmp_path / "data", config=config)
     try:
-        with psycopg.connect(running.dsn(), autocommit=True) as conn:
+        with psycopg.connect(running.dsn(user="bob", password="pw"), autocommit=True) as conn:
             assert rows(conn, "SELECT 7 / 2") == [(3.5,)]
             conn.execute("SET forge.semantics = 'postgres'")
-            assert rows(conn, "SELECT 7 / 2") == [(3,)]
+            assert rows(conn, "SELECT x / 2, x % 4 FROM (VALUES (7)) t(x)") == [(3, 3)]
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                conn.execute("SELECT x / (x - 7) FROM (VALUES (7)) t(x)")
+            assert rows(conn, "SELECT format('%I.%L', 'a b', 'c')") == [('"a b".\'c\'',)]
+            with conn.cursor() as cur:
+                cur.execute("SELECT 'a.c' SIMILAR TO %s", ("a_c",))
+                assert cur.fetchall() == [(True,)]
             conn.execute("RESET forge.semantics")  # the server's default
             assert rows(conn, "SHOW forge.semantics") == [("duckdb",)]
             assert rows(conn, "SELECT 7 / 2") == [(3.5,)]
     finally:
-        running.stop()
+        log = running.stop()
+    assert "Traceback" not in log, log
