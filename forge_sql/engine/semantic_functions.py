@@ -23,7 +23,8 @@ import pyarrow as pa
 from duckdb.func import PythonUDFType
 from duckdb.sqltypes import DOUBLE, INTERVAL, VARCHAR
 
-from forge_sql.sql.semantics import DIVISOR, SIMILAR_FUNCTION, similar_to_regex
+from forge_sql.sql.semantics import DIVISOR
+from forge_sql.sql.similar_to import SIMILAR_FUNCTION, similar_to_regex
 
 _DAYS_PER_MONTH = 30
 _SECONDS_PER_DAY = 86_400
