@@ -10,7 +10,7 @@ import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Milliseconds a session may stay idle inside an open transaction before "
         "it is closed with FATAL 25P03 (0: never). Sessions may SET their own.",
+    )
+    semantics: Literal["postgres", "duckdb"] = Field(
+        "postgres",
+        description="Value semantics of client statements: postgres (PostgreSQL's integer "
+        "division, NULL ordering, format() and SIMILAR TO) or duckdb (DuckDB's own). "
+        "Sessions may SET forge.semantics to their own.",
     )
     max_message_size: int = Field(
         64 * 1024 * 1024,

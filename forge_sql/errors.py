@@ -97,6 +97,18 @@ class InvalidParameterValue(DataError):
     sqlstate = "22023"
 
 
+class NullValueNotAllowed(DataError):
+    sqlstate = "22004"
+
+
+class InvalidEscapeSequence(DataError):
+    sqlstate = "22025"
+
+
+class InvalidRegularExpression(DataError):
+    sqlstate = "2201B"
+
+
 class CharacterNotInRepertoire(DataError):
     sqlstate = "22021"
 

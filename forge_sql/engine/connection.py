@@ -18,6 +18,10 @@ from forge_sql.engine.sql_cursors import Cursors
 from forge_sql.sql.duckdb_errors import translate
 from forge_sql.storage.schedule import Workload
 
+# DuckDB's default_null_order per forge.semantics: PostgreSQL sorts NULL as larger than
+# any value (docs: queries-order, "NULLS FIRST is the default for DESC order").
+NULL_ORDER = {"postgres": "nulls_last_on_asc_first_on_desc", "duckdb": "nulls_last"}
+
 
 class Connection:
     """Owns one session's DuckDB cursor (``raw``: for reading a result just executed).
@@ -52,6 +56,8 @@ class Connection:
         self._workload = workload
         self._streaming: ArrowResult | None = None
         self._timezone = ""
+        # Database.cursor sets PostgreSQL's NULL ordering on every session's cursor.
+        self.semantics = "postgres"
 
     def execute(
         self,
@@ -145,6 +151,14 @@ class Connection:
         if zone != self._timezone:
             self.execute("SET TimeZone = '" + zone.replace("'", "''") + "'", interruptible=False)
             self._timezone = zone
+
+    def set_semantics(self, semantics: str) -> None:
+        """NULL ordering for ``forge.semantics`` (the other differences are rewrites of
+        the statement's text, forge_sql.sql.semantics): PostgreSQL puts NULLs first in
+        descending order, DuckDB last. SET SESSION: DuckDB's SET of this one is global."""
+        order = NULL_ORDER[semantics]
+        self.execute(f"SET SESSION default_null_order = '{order}'", interruptible=False)
+        self.semantics = semantics
 
     @property
     def timezone(self) -> str:

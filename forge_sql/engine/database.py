@@ -18,9 +18,17 @@ from forge_sql.catalog import install as catalog_install
 from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
-from forge_sql.engine import corruption, grants, locks, pg_functions, privilege_functions
+from forge_sql.engine import (
+    corruption,
+    grants,
+    locks,
+    pg_functions,
+    privilege_functions,
+    semantic_functions,
+)
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
+from forge_sql.engine.connection import NULL_ORDER
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.errors import ConfigError, DataCorrupted
@@ -144,6 +152,7 @@ class Database:
             self.schedule.run_once()
         external.create_views(self._con, self.catalog, settings.external)
         pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
+        semantic_functions.register(self._con)  # interval // float (forge.semantics)
         self._acl_cursor = self._con.cursor()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
@@ -152,6 +161,7 @@ class Database:
         self._acl_pending_since = 0.0
         privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
+        semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)
         self._catalog_cursor = self._con.cursor()
         self._catalog_snapshot: int | None = None
         self.refresh_catalog()
@@ -389,6 +399,9 @@ class Database:
         # default ~1 MB, SELECT repeat('x', 40000) FROM range(60000) buffers all 2.4 GB).
         # One vector ahead keeps a session's unread rows bounded by the width of its rows.
         cursor.execute(f"SET streaming_buffer_size = '{STREAMING_BUFFER}'")
+        # PostgreSQL's NULL ordering (forge.semantics; the session switches it when asked).
+        # SET SESSION: a plain SET of default_null_order changes every connection.
+        cursor.execute(f"SET SESSION default_null_order = '{NULL_ORDER['postgres']}'")
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor

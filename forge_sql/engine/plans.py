@@ -20,12 +20,11 @@ from forge_sql.engine import (
     timetravel,
 )
 from forge_sql.engine import params as parameters
-from forge_sql.engine.rules import RULES
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
 from forge_sql.sql import rewrite
-from forge_sql.sql.rewrite import Edit
+from forge_sql.sql.rewrite import Edit, Rules
 from forge_sql.sql.statements import Statement, classify, tokenize
 from forge_sql.sql.types import column
 
@@ -88,6 +87,9 @@ class Session(Protocol):
     def authorize(self, plan: Plan) -> None: ...
 
     def refresh_catalog(self) -> None: ...
+
+    @property
+    def rules(self) -> Rules: ...  # the rewrite rules of the session's forge.semantics
 
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
@@ -211,7 +213,7 @@ class Planner:
             return PreparedStatement(statement.sql, tuple(given), columns, plan)
         declare = sql_cursors.parse_declare(statement)
         try:
-            query = classify(declare.query, RULES)
+            query = classify(declare.query, self._session.rules)
         except errors.ForgeError as exc:
             if exc.position is not None:
                 exc.position += declare.offset + statement.offset  # from the query's start

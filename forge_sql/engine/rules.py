@@ -5,13 +5,20 @@ forge_sql.engine.params)."""
 from __future__ import annotations
 
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.sql import literals, numeric, postgres
-from forge_sql.sql.rewrite import ordered
+from forge_sql.sql import literals, numeric, postgres, semantics
+from forge_sql.sql.rewrite import Rules, ordered
 
 RULES = ordered(
     catalog=catalog_sql.RULES,
     postgres=postgres.RULES,
     literals=(*literals.RULES, *numeric.RULES),  # numeric: bare numeric is DECIMAL(38,10)
-    semantics=(),  # PostgreSQL value semantics: integer division, NULL ordering, typmods
+    semantics=semantics.RULES,  # PostgreSQL value semantics: integer division, format()...
     table_functions=(),  # Python table functions called in FROM
 )
+# A session with forge.semantics = 'duckdb' keeps DuckDB's own value semantics.
+DUCKDB_RULES = tuple(rule for rule in RULES if rule not in semantics.RULES)
+
+
+def for_semantics(name: str) -> Rules:
+    """The rules of a session whose ``forge.semantics`` is ``name``."""
+    return DUCKDB_RULES if name == "duckdb" else RULES

@@ -25,6 +25,7 @@ from forge_sql.engine import (
     lock_targets,
     locks,
     relations,
+    rules,
     savepoints,
     session_settings,
     sql_cursors,
@@ -38,7 +39,6 @@ from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
-from forge_sql.engine.rules import RULES
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.seam.backend import (
@@ -50,7 +50,9 @@ from forge_sql.seam.backend import (
 )
 from forge_sql.sql import duckdb_errors as engine_errors
 from forge_sql.sql import numeric, object_lists
+from forge_sql.sql.configuration import SEMANTICS
 from forge_sql.sql.quoting import literal, redact_passwords
+from forge_sql.sql.rewrite import Rules
 from forge_sql.sql.statements import Statement, single, split
 
 log = logging.getLogger(__name__)
@@ -159,6 +161,7 @@ class EngineSession:
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
+        self._duckdb_texts: dict[str, tuple[Statement, ...]] = {}  # forge.semantics = duckdb
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         # What answers each kind of statement; the others run on DuckDB (_statement).
@@ -196,13 +199,21 @@ class EngineSession:
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
         return self._planner.plan(single(self._split(sql)), param_oids, describe=True)
 
+    @property
+    def rules(self) -> Rules:
+        """The rewrite rules of the session's ``forge.semantics``."""
+        return rules.for_semantics(self.settings.get(SEMANTICS))
+
     def _split(self, sql: str) -> tuple[Statement, ...]:
-        """``split(sql, RULES)``, remembered per query string: a statement's kind, tokens,
-        rewrite and DuckDB parse depend on its text alone, and clients send the same few
-        texts again and again (tokenizing and parsing cost more than running SELECT 1)."""
+        """``split(sql, rules)``, remembered per query string: a statement's kind, tokens,
+        rewrite and DuckDB parse depend on its text alone (and the session's semantics,
+        which choose the rules), and clients send the same few texts again and again
+        (tokenizing and parsing cost more than running SELECT 1)."""
+        chosen = self.rules
         if len(sql) > _TEXT_KEPT_CHARS:
-            return tuple(split(sql, RULES))
-        return _remember(self._texts, sql, lambda: tuple(split(sql, RULES)), _TEXTS_KEPT)
+            return tuple(split(sql, chosen))
+        texts = self._texts if chosen is rules.RULES else self._duckdb_texts
+        return _remember(texts, sql, lambda: tuple(split(sql, chosen)), _TEXTS_KEPT)
 
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
@@ -228,6 +239,10 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
+            semantics = self.settings.get(SEMANTICS)
+            if semantics != self._connection.semantics:
+                # SET, RESET, set_config or a rollback changed it: NULL order is the cursor's.
+                self._connection.set_semantics(semantics)
             if params:  # NaN, and digits the unconstrained numeric would round: refused
                 params = numeric.check_parameters(params, statement.param_oids, plan.casts)
             if not self._superuser:

@@ -15,6 +15,8 @@ from forge_sql import errors
 from forge_sql.sql.configuration import (
     CUSTOM,
     DISPLAY_NAMES,
+    SEMANTICS,
+    SEMANTICS_VALUES,
     SETTINGS,
     Setting,
     isolation_level,
@@ -197,6 +199,13 @@ class SessionSettings:
             return level
         if key == "timezone":
             return _timezone(value)
+        if key == SEMANTICS:
+            if value.strip().lower() not in SEMANTICS_VALUES:
+                raise errors.InvalidParameterValue(
+                    f'invalid value for parameter "{SEMANTICS}": "{value}"',
+                    hint="Available values: " + ", ".join(SEMANTICS_VALUES) + ".",
+                )
+            return value.strip().lower()
         if key in _DURATIONS:
             duration_ms(value)
         if key == "datestyle" and "ISO" not in value.upper():
@@ -228,12 +237,16 @@ class ServerDefaults(Protocol):
     idle_session_timeout: int
     idle_in_transaction_session_timeout: int
 
+    @property
+    def semantics(self) -> str: ...  # a Literal in the configuration: read-only here
+
 
 def server_defaults(config: ServerDefaults) -> dict[str, str]:
     """The session settings whose default the server's configuration gives."""
     return {
         "idle_session_timeout": str(config.idle_session_timeout),
         "idle_in_transaction_session_timeout": str(config.idle_in_transaction_session_timeout),
+        SEMANTICS: config.semantics,
     }
 
 

@@ -18,6 +18,9 @@ class Setting:
     read_only: bool = False
 
 
+SEMANTICS = "forge.semantics"
+SEMANTICS_VALUES = ("postgres", "duckdb")
+
 SETTINGS: dict[str, Setting] = {
     "application_name": Setting("", "Sets the application name to be reported.", True),
     "client_encoding": Setting("UTF8", "Sets the client's character set encoding.", True),
@@ -60,6 +63,13 @@ SETTINGS: dict[str, Setting] = {
     # SQLAlchemy's table reflection compares pg_am.amname with it; pg_dump output SETs it.
     "default_table_access_method": Setting("heap", "Default table access method (advisory)."),
     "default_tablespace": Setting("", "Default tablespace for new tables (advisory)."),
+    # forge-sql's own (issue 16): PostgreSQL's value semantics unless a session or the
+    # server's configuration (semantics = "duckdb") asks for DuckDB's.
+    SEMANTICS: Setting(
+        "postgres",
+        "Value semantics of statements: postgres (integer division truncates, NULLs first "
+        "in descending order, PostgreSQL's format() and SIMILAR TO) or duckdb (DuckDB's own).",
+    ),
 }
 
 CUSTOM = Setting("", "A custom setting.")

@@ -85,6 +85,9 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     ("InvalidInputException", re.compile(r'function ".*" does not exist'), e.UndefinedFunction),
     ("InvalidInputException", re.compile(r'type ".*" does not exist'), e.UndefinedObject),
     ("InvalidInputException", re.compile(r'schema ".*" does not exist'), e.UndefinedSchema),
+    # format('%I', NULL), translated by forge_sql.sql.semantics
+    ("InvalidInputException", re.compile(r"null values cannot be formatted"),
+     e.NullValueNotAllowed),
     ("InvalidInputException", None, e.InvalidParameterValue),
     ("NotImplementedException", None, e.FeatureNotSupported),
     ("TypeMismatchException", None, e.DatatypeMismatch),

@@ -46,33 +46,33 @@ def test_hundred_thousand_statements(server: RunningServer,
 
 def test_a_known_difference_is_found_and_explained(
         server: RunningServer, postgres: PostgresServer) -> None:  # noqa: F811
-    """The machinery sees a difference the issue names (7 / 2) and files it in its class;
-    an identical answer gives no difference at all."""
+    """The machinery sees a difference kept on purpose (DuckDB casts boolean to smallint,
+    PostgreSQL refuses) and files it in its class; an identical answer gives no difference
+    at all."""
     from tests.differential.nodes import Node, items, leaf
     from tests.differential.shrink import shrink
     from tests.differential.statements import Case
 
     pair = Pair(server.dsn(), postgres.dsn)
     try:
-        quotient = Node("({0} / {1})", (leaf("7", "int4"), leaf("2", "int4")), "int4", "expr",
-                        frozenset({"int_div"}))
-        division = Case(0, 0, Node("SELECT {0}", (quotient,), kind="fixed",
-                                   tags=frozenset({"total_order"})), "constant")
-        outcome = pair.check(division)
-        assert outcome.pg.rows == [(b"3",)]
+        cast = Node("CAST({0} AS int2)", (leaf("true", "bool"),), "int2", "expr")
+        refused = Case(0, 0, Node("SELECT {0}", (cast,), kind="fixed",
+                                  tags=frozenset({"total_order"})), "constant")
+        outcome = pair.check(refused)
+        assert outcome.forge.rows == [(b"1",)]
         assert outcome.differences, outcome.describe()
         names = {entry.name for d in outcome.differences
                  if (entry := explain(outcome, d)) is not None}
-        assert names == {"integer division"}, outcome.describe()
+        assert names == {"casts PostgreSQL refuses"}, outcome.describe()
         same = pair.check(Case(0, 1, Node("SELECT 1 + 1 AS two", kind="fixed",
                                           tags=frozenset({"total_order"})), "constant"))
         assert same.differences == [], same.describe()
         # Shrinking keeps the difference and drops what does not take part in it.
         sum_ = Node("({0} + {1})", (leaf("2", "int4"), leaf("3", "int4")), "int4")
-        wider = Case(0, 2, Node("SELECT {0}", (items([leaf("1", "int4"), sum_, quotient]),),
+        wider = Case(0, 2, Node("SELECT {0}", (items([leaf("1", "int4"), sum_, cast]),),
                                 kind="fixed", tags=frozenset({"total_order"})), "constant")
         small = shrink(pair.check(wider), pair.check)
-        assert small.case.sql == "SELECT (7 / 2)", small.describe()
+        assert small.case.sql == "SELECT CAST(true AS int2)", small.describe()
     finally:
         pair.close()
 
