@@ -16,8 +16,8 @@ from forge_sql.sql.tokens import Token, tokenize
 from forge_sql.sql.types import TEXT_TYPMOD as TEXT
 
 # Functions whose result has their first typed argument's type.
-_PASSING = {"nullif", "greatest", "least", "array_agg", "list", "min", "max", "first",
-            "any_value", "arbitrary", "last"}
+# (min, max and nullif are declared on text: a varchar argument gives text.)
+_PASSING = {"greatest", "least", "array_agg", "list"}
 _NO_LOCATION = 2**63
 _VARCHAR_NAMES = ("VARCHAR", "CHARACTER VARYING", "CHAR VARYING")
 

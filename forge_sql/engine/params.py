@@ -19,7 +19,7 @@ from decimal import Decimal
 from forge_sql.seam import oids
 from forge_sql.sql import rewrite, types
 from forge_sql.sql.rewrite import Edit
-from forge_sql.sql.statements import Statement, Token
+from forge_sql.sql.statements import Statement, Token, tokenize
 
 _PARAM = re.compile(r"\$(\d+)$")
 _COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}
@@ -92,8 +92,9 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         for i in range(count)
     ]
     inferred: dict[int, str] = {}
+    contexts: dict[int, str] = {}
     if any(oid == 0 or oid == oids.NUMERIC for oid in declared):
-        inferred = _infer(tokens, places, column_types)
+        inferred, contexts = _infer(tokens, places, column_types)
     result_oids: list[int] = []
     cast_to: dict[int, str] = {}
     stand_ins: dict[int, object] = {}
@@ -101,6 +102,8 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     for number in range(1, count + 1):
         oid = declared[number - 1]
         column_type = inferred.get(number)
+        if oid == oids.NUMERIC and contexts.get(number) == _OPERAND:
+            column_type = None  # numeric * int4 is numeric: the Decimal keeps its digits
         if number in explicit:
             result_oids.append(oid or explicit[number])
             continue
@@ -115,7 +118,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             result_oids.append(oid)
         elif column_type:
             cast_to[number] = column_type
-            result_oids.append(oid or _param_oid(column_type))
+            result_oids.append(oid or _param_oid(column_type, contexts.get(number)))
         else:
             result_oids.append(oids.TEXT)
     for number in (*cast_to, *explicit):
@@ -156,7 +159,11 @@ def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> d
 def _cast_target(tokens: Sequence[Token], at: int) -> int:
     """The OID of the type named at ``tokens[at]``: ``INTEGER[]``, ``DECIMAL(12,3)``,
     ``TIMESTAMP WITH TIME ZONE``."""
-    name = tokens[at].upper
+    if at + 2 < len(tokens) and tokens[at].upper.strip('"') == "PG_CATALOG" and (
+        tokens[at + 1].text == "."
+    ):
+        at += 2  # $1::pg_catalog.int4, $1::"pg_catalog"."int4" (asyncpg's own casts)
+    name = tokens[at].upper.strip('"')
     oid = _CAST_NAMES.get(name) or types.scalar_oid(name) or oids.TEXT
     after = at + 1
     if name == "TIMESTAMP" and after < len(tokens) and tokens[after].upper == "WITH":
@@ -172,15 +179,25 @@ def _cast_target(tokens: Sequence[Token], at: int) -> int:
 
 def _infer(
     tokens: Sequence[Token], places: list[tuple[int, int]], column_types: ColumnTypes
-) -> dict[int, str]:
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The DuckDB type of each placeholder whose context gives one, and that context
+    (_ASSIGNED, _COMPARED, _OPERAND) where it changes the type PostgreSQL describes."""
     tables = _tables(tokens)
     columns = column_types(tables) if tables else {}
     inferred: dict[int, str] = {}
+    contexts: dict[int, str] = {}
     _infer_insert(tokens, columns, column_types, inferred)
+    assigned = _assignments(tokens)
     for number, index in places:
         if number in inferred:
             continue
         before = tokens[index - 1].upper if index > 0 else ""
+        element = _any_column(tokens, index)
+        if element and element in columns:
+            # col = ANY($1), col <> ALL($1): an array of the column's type.
+            inferred[number] = columns[element] + "[]"
+            contexts[number] = _COMPARED
+            continue
         if before in ("LIMIT", "OFFSET"):
             inferred[number] = "BIGINT"
             continue
@@ -190,11 +207,51 @@ def _infer(
         column = _compared_column(tokens, index)
         if column and column in columns:
             inferred[number] = columns[column]
+            if not any(start < index < end for start, end in assigned):
+                contexts[number] = _COMPARED
             continue
         operand = _arithmetic_operand(tokens, index, columns)
         if operand:
             inferred[number] = operand
-    return inferred
+            contexts[number] = _OPERAND
+    return inferred, contexts
+
+
+_ASSIGNED, _COMPARED, _OPERAND = "assigned", "compared", "operand"
+_CLAUSE_ENDS = {"WHERE", "FROM", "RETURNING"}
+
+
+def _assignments(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """Token ranges of UPDATE's SET lists: ``col = $1`` there stores into the column."""
+    ranges = []
+    for index, token in enumerate(tokens):
+        if token.kind == "keyword" and token.upper == "SET" and any(
+            t.upper == "UPDATE" for t in tokens[:index]
+        ):
+            depth, end = 0, len(tokens)
+            for at in range(index + 1, len(tokens)):
+                text = tokens[at].text
+                depth += (text == "(") - (text == ")")
+                if depth == 0 and tokens[at].upper in _CLAUSE_ENDS:
+                    end = at
+                    break
+            ranges.append((index, end))
+    return ranges
+
+
+def _any_column(tokens: Sequence[Token], index: int) -> str | None:
+    """The column of ``col = ANY ($n)`` (ALL, SOME, any comparison)."""
+    if (
+        index >= 4
+        and index + 1 < len(tokens)
+        and tokens[index + 1].text == ")"
+        and tokens[index - 1].text == "("
+        and tokens[index - 2].upper in ("ANY", "ALL", "SOME")
+        and tokens[index - 3].upper in _COMPARISON - {"IN", "BETWEEN"}
+        and tokens[index - 4].kind in ("identifier", "keyword")
+    ):
+        return tokens[index - 4].text.strip('"').lower()
+    return None
 
 
 def _arithmetic_operand(tokens: Sequence[Token], index: int, columns: dict[str, str]) -> str | None:
@@ -211,6 +268,8 @@ def _arithmetic_operand(tokens: Sequence[Token], index: int, columns: dict[str, 
     for token in neighbours:
         if token.kind == "numeric_const" and token.text.isdigit():
             return "INTEGER" if int(token.text) < 2**31 else "BIGINT"
+        if token.kind == "numeric_const":
+            return types.duckdb_type(oids.NUMERIC)  # 1.5 and 1e5 are numeric constants
         if token.kind in ("identifier", "keyword"):
             type_name = columns.get(token.text.strip('"').lower(), "")
             if type_name.split("(")[0] in _NUMERIC_TYPES:
@@ -303,6 +362,9 @@ def _infer_insert(
     else:
         ordered = column_types([table])
         names = list(ordered)
+    if index < len(tokens) and tokens[index].upper == "SELECT":
+        _infer_insert_select(tokens, index + 1, names, columns, column_types, table, inferred)
+        return
     if index >= len(tokens) or tokens[index].upper != "VALUES":
         return
     position = 0
@@ -324,6 +386,40 @@ def _infer_insert(
             type_name = columns.get(names[position]) or column_types([table]).get(names[position])
             if type_name:
                 inferred.setdefault(int(match.group(1)), type_name)
+
+
+def _infer_insert_select(
+    tokens: Sequence[Token],
+    index: int,
+    names: list[str],
+    columns: dict[str, str],
+    column_types: ColumnTypes,
+    table: str,
+    inferred: dict[int, str],
+) -> None:
+    """``INSERT INTO t (a, b) SELECT $1, $2 [FROM ...]``: a placeholder that is a whole item
+    of the select list takes its target column's type, as PostgreSQL infers it."""
+    items: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[index:]:
+        if depth == 0 and token.kind == "keyword" and token.upper in _SELECT_LIST_ENDS:
+            break
+        depth += (token.text == "(") - (token.text == ")")
+        if depth == 0 and token.text == ",":
+            items.append([])
+        else:
+            items[-1].append(token)
+    for position, item in enumerate(items[: len(names)]):
+        match = _PARAM.match(item[0].text) if len(item) == 1 else None
+        if match:
+            name = names[position]
+            type_name = columns.get(name) or column_types([table]).get(name)
+            if type_name:
+                inferred.setdefault(int(match.group(1)), type_name)
+
+
+_SELECT_LIST_ENDS = {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "UNION", "EXCEPT",
+                     "INTERSECT", "RETURNING", "ON", "WINDOW", "OFFSET"}
 
 
 def _cast_edits(
@@ -370,8 +466,11 @@ def _depth(value: list[object]) -> int:
     return 1 + _depth(inner) if isinstance(inner, list) else 1
 
 
-def _param_oid(column_type: str) -> int:
+def _param_oid(column_type: str, context: str | None = None) -> int:
     """The type a placeholder compared with or stored in a column is described with.
+
+    Compared with a varchar column it is text: PostgreSQL's varchar has no operators of its
+    own, the column is compared as text (varchar[] likewise).
 
     Results of nested-list columns go out as JSON, but PostgreSQL describes their
     parameters by the element's array type (int4[] for INTEGER[][]), so drivers send
@@ -383,4 +482,46 @@ def _param_oid(column_type: str) -> int:
         element = element[:-2]
     if oid == oids.JSON and element != column_type:
         oid = oids.ARRAY_OF.get(types.pg_type(element)[0], oid)
+    if context == _COMPARED:
+        oid = {oids.VARCHAR: oids.TEXT, oids.VARCHAR_ARRAY: oids.TEXT_ARRAY}.get(oid, oid)
     return oid
+
+
+# A NULL DuckDB does not fold: binding a constant NULL types every function of it INTEGER
+# (CAST(NULL AS VARCHAR) || 'b' is INTEGER), and a value would be computed with (ln(0)).
+_UNFOLDED_NULL = "(CASE WHEN random() < 0 THEN NULL END)"
+
+
+def describing(sql: str, stand_ins: Sequence[object]) -> str:
+    """``sql`` with each ``$n`` replaced by an expression typed as ``stand_ins[n - 1]`` is
+    bound (a cast placeholder: a NULL it casts; text: an untyped string literal; a Decimal:
+    a DECIMAL), so that DuckDB describes the statement as a lazy relation, which binds it
+    without running it (a relation made with parameter values is executed whole), and each
+    typed NULL replaced by one DuckDB does not fold."""
+    if not stand_ins and "NULL" not in sql.upper():
+        return sql
+    tokens = [t for t in tokenize(sql) if t.kind != "comment"]
+    edits = []
+    for index, token in enumerate(tokens):
+        # NULL::text, CAST(NULL AS text): a typed NULL, which DuckDB would fold likewise.
+        if token.upper == "NULL" and token.kind == "keyword" and (
+            (index + 1 < len(tokens) and tokens[index + 1].text == "::")
+            or (
+                index >= 2
+                and index + 1 < len(tokens)
+                and tokens[index - 1].text == "("
+                and tokens[index - 2].upper in ("CAST", "TRY_CAST")
+                and tokens[index + 1].upper == "AS"
+            )
+        ):
+            edits.append(Edit(token.start, token.end, _UNFOLDED_NULL))
+    for number, index in _placeholders(tokens):
+        value = stand_ins[number - 1] if number <= len(stand_ins) else None
+        if isinstance(value, Decimal):
+            text = f"CAST({_UNFOLDED_NULL} AS DECIMAL(1,0))"
+        elif isinstance(value, str):
+            text = "'" + value.replace("'", "''") + "'"
+        else:
+            text = _UNFOLDED_NULL
+        edits.append(Edit(tokens[index].start, tokens[index].end, text))
+    return rewrite.apply(sql, tuple(edits)) if edits else sql

@@ -177,8 +177,9 @@ class Planner:
         sql = plan.sql
         if plan.at_parameters:
             sql, values = plan.bound(values, drop=True)
+        sql = parameters.describing(sql, values)
         try:
-            relation = self._cursor.sql(sql, params=values or None)
+            relation = self._cursor.sql(sql)
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc

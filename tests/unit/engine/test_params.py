@@ -38,7 +38,8 @@ def resolve(sql: str, given: Sequence[int] = ()) -> params.Parameters:
          "SELECT * FROM t WHERE id = CAST($1 AS INTEGER)"),
         ("SELECT * FROM t WHERE $1 < amount", (oids.NUMERIC,),
          "SELECT * FROM t WHERE CAST($1 AS DECIMAL(10,2)) < amount"),
-        ("SELECT * FROM t WHERE t.name LIKE $1", (oids.VARCHAR,),
+        # varchar has no operators of its own: compared with one, a parameter is text.
+        ("SELECT * FROM t WHERE t.name LIKE $1", (oids.TEXT,),
          "SELECT * FROM t WHERE t.name LIKE CAST($1 AS VARCHAR)"),
         ("SELECT * FROM t WHERE id IN ($1, $2)", (oids.INT4, oids.INT4),
          "SELECT * FROM t WHERE id IN (CAST($1 AS INTEGER), CAST($2 AS INTEGER))"),
