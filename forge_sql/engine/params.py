@@ -282,6 +282,29 @@ def tables(statement: Statement) -> list[str]:
     return _tables([t for t in statement.tokens if t.kind != "comment"])
 
 
+def target(statement: Statement) -> tuple[str, int] | None:
+    """The table an INSERT, UPDATE or DELETE writes, as written (``s."T"``), and where its
+    name starts; None for other statements (WITH ... INSERT, TRUNCATE)."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    words = [t.upper for t in tokens[:3]]
+    if words[:2] in (["INSERT", "INTO"], ["DELETE", "FROM"]):
+        index = 2
+    elif words[:1] == ["UPDATE"]:
+        index = 1
+    else:
+        return None
+    if index < len(tokens) and tokens[index].upper == "ONLY":
+        index += 1
+    if index >= len(tokens) or tokens[index].kind not in ("identifier", "keyword"):
+        return None
+    start, end = index, index
+    while end + 2 < len(tokens) and tokens[end + 1].text == "." and tokens[end + 2].kind in (
+        "identifier", "keyword"
+    ):
+        end += 2
+    return "".join(t.text for t in tokens[start : end + 1]), tokens[start].start
+
+
 def _tables(tokens: Sequence[Token]) -> list[str]:
     names = []
     for index, token in enumerate(tokens[:-1]):

@@ -110,6 +110,9 @@ class Planner:
         self._reading_catalog = reading_catalog
         self._sandbox = sandbox
         self._superuser = superuser
+        # DML targets found to exist since this session last planned other DDL than DML:
+        # each is bound once (binding a lake table costs milliseconds), not at every Parse.
+        self._targets: set[str] = set()
 
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
@@ -140,6 +143,10 @@ class Planner:
         columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
             self._session.refresh_catalog()
+        if describe and statement.kind in ("INSERT", "UPDATE", "DELETE"):
+            self._check_target(statement)
+        elif statement.kind not in ("SELECT", "EXPLAIN"):
+            self._targets.clear()
         resolved = parameters.resolve(statement, given, self._column_types)
         at_parameters = bool(resolved.oids) and timetravel.has_parameters(statement.tokens)
         parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
@@ -184,6 +191,27 @@ class Planner:
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc
         return column_names.result_columns(plan.statement.sql, zip(names, kinds, strict=True))
+
+    def _check_target(self, statement: Statement) -> None:
+        """PostgreSQL refuses INSERT, UPDATE and DELETE of a missing table at Parse (42P01),
+        with the position of its name; DuckDB only when the statement runs."""
+        found = parameters.target(statement)
+        if found is None or found[0] in self._targets:
+            return
+        name, position = found
+        self._session.detach_stream()
+        try:
+            self._cursor.sql(f"FROM {name}")  # binds the name, reads nothing
+        except duckdb.CatalogException as exc:
+            if "does not exist" not in str(exc):
+                return
+            bare = name.rsplit(".", 1)[-1].strip('"')
+            raise self._session.fail(errors.UndefinedTable(
+                f'relation "{bare}" does not exist', position=position + statement.offset + 1
+            )) from exc
+        except duckdb.Error:
+            return  # not for Parse to judge: execution reports it
+        self._targets.add(name)
 
     def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
         """Column name -> DuckDB type for tables named in a statement (for inference)."""
