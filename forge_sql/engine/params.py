@@ -63,6 +63,8 @@ _CAST_NAMES: dict[str, int] = {
     "OID": oids.OID,
 }
 
+UNTYPED = ""  # the stand-in of a placeholder bound as text, neither given nor inferred a type
+
 ColumnTypes = Callable[[Sequence[str]], dict[str, str]]
 """Given table names, map lower-cased column name -> DuckDB type (first table wins)."""
 
@@ -123,7 +125,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             result_oids.append(oids.TEXT)
     for number in (*cast_to, *explicit):
         stand_ins[number] = None
-    values = tuple(stand_ins.get(n, "") for n in range(1, count + 1))
+    values = tuple(stand_ins.get(n, UNTYPED) for n in range(1, count + 1))
     casts = tuple(cast_to.get(n) for n in range(1, count + 1))
     edits = _cast_edits(tokens, places, cast_to)
     sql = rewrite.apply(statement.sql, statement.edits + edits) if edits else statement.for_duckdb
@@ -548,3 +550,28 @@ def describing(sql: str, stand_ins: Sequence[object]) -> str:
             text = _UNFOLDED_NULL
         edits.append(Edit(tokens[index].start, tokens[index].end, text))
     return rewrite.apply(sql, tuple(edits)) if edits else sql
+
+
+_MARK = "\x01p"
+_MARKED_CAST = re.compile(r"CAST\('(?:\x01|\\u0001)p(\d+)' AS ((?:[^()]|\([^()]*\))+)\)")
+
+
+def marked(stand_ins: Sequence[object]) -> tuple[object, ...]:
+    """``stand_ins`` with each untyped placeholder's a string literal naming it."""
+    return tuple(
+        f"{_MARK}{n}" if value == UNTYPED else value for n, value in enumerate(stand_ins, 1)
+    )
+
+
+def marked_types(plan: str) -> dict[int, int]:
+    """Placeholder number -> parameter OID, from the casts on the marked literals in a plan
+    (EXPLAIN of ``describing(sql, marked(...))`` without optimizing). A literal the binder
+    did not cast is used as text, as PostgreSQL resolves an unknown it cannot type."""
+    found: dict[int, int] = {}
+    for match in _MARKED_CAST.finditer(plan):
+        number = int(match.group(1))
+        if number not in found:
+            oid = _param_oid(match.group(2).strip(), _COMPARED)  # text, not varchar
+            if oid != oids.JSON or match.group(2).strip() == "JSON":
+                found[number] = oid
+    return found

@@ -149,6 +149,13 @@ class Planner:
             self._targets.clear()
         resolved = parameters.resolve(statement, given, self._column_types)
         at_parameters = bool(resolved.oids) and timetravel.has_parameters(statement.tokens)
+        if describe and not at_parameters and parameters.UNTYPED in resolved.stand_ins:
+            inferred = self._infer_untyped(resolved)
+            if inferred:
+                typed = [given[i] if i < len(given) else 0 for i in range(len(resolved.oids))]
+                for number, oid in inferred.items():
+                    typed[number - 1] = oid
+                resolved = parameters.resolve(statement, typed, self._column_types)
         parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
         source = statement
         if statement.rewritten is not None:
@@ -191,6 +198,21 @@ class Planner:
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc
         return column_names.result_columns(plan.statement.sql, zip(names, kinds, strict=True))
+
+    def _infer_untyped(self, resolved: parameters.Parameters) -> dict[int, int]:
+        """The types DuckDB's binder gives the placeholders left untyped, as PostgreSQL
+        types an unknown operand by the other's: each is bound as a marked string literal
+        and the plan, made without optimizing, shows the cast the binder put on it."""
+        sql = parameters.describing(resolved.sql, parameters.marked(resolved.stand_ins))
+        self._session.detach_stream()
+        self._cursor.execute("PRAGMA disable_optimizer")  # which would fold the casts
+        try:
+            plan = self._cursor.execute("EXPLAIN (FORMAT json) " + sql).fetchall()
+        except duckdb.Error:
+            return {}  # (an ambiguous call, an error of the statement): left as text
+        finally:
+            self._cursor.execute("PRAGMA enable_optimizer")
+        return parameters.marked_types("\n".join(str(row[-1]) for row in plan))
 
     def _check_target(self, statement: Statement) -> None:
         """PostgreSQL refuses INSERT, UPDATE and DELETE of a missing table at Parse (42P01),
