@@ -105,7 +105,9 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         oid = declared[number - 1]
         column_type = inferred.get(number)
         if oid == oids.NUMERIC and contexts.get(number) == _OPERAND:
-            column_type = None  # numeric * int4 is numeric: the Decimal keeps its digits
+            # numeric * int4 is numeric: the Decimal keeps its digits (and is cast, for
+            # the text a client sends for it is no operand DuckDB can choose an operator for)
+            column_type = types.duckdb_type(oids.NUMERIC)
         if number in explicit:
             result_oids.append(oid or explicit[number])
             continue
