@@ -546,6 +546,8 @@ def describing(sql: str, stand_ins: Sequence[object]) -> str:
         value = stand_ins[number - 1] if number <= len(stand_ins) else None
         if isinstance(value, Decimal):
             text = f"CAST({_UNFOLDED_NULL} AS DECIMAL(1,0))"
+        elif isinstance(value, Preferred):
+            text = f"CAST('{value.mark}' AS DOUBLE)"
         elif isinstance(value, str):
             text = "'" + value.replace("'", "''") + "'"
         else:
@@ -562,6 +564,31 @@ def marked(stand_ins: Sequence[object]) -> tuple[object, ...]:
     """``stand_ins`` with each untyped placeholder's a string literal naming it."""
     return tuple(
         f"{_MARK}{n}" if value == UNTYPED else value for n, value in enumerate(stand_ins, 1)
+    )
+
+
+AMBIGUOUS = "Could not choose a best candidate function"
+
+
+@dataclass(frozen=True, slots=True)
+class Preferred:
+    """A marked literal cast to float8 (``describing`` writes the cast)."""
+
+    mark: str
+
+
+def unmarked(stand_ins: Sequence[object]) -> list[int]:
+    """Numbers of the marked placeholders (those ``marked`` named)."""
+    return [
+        n for n, v in enumerate(stand_ins, 1) if isinstance(v, str) and v.startswith(_MARK)
+    ]
+
+
+def preferring(stand_ins: Sequence[object], number: int) -> tuple[object, ...]:
+    """``stand_ins`` with placeholder ``number``'s marked literal cast to float8."""
+    return tuple(
+        Preferred(v) if n == number and isinstance(v, str) else v
+        for n, v in enumerate(stand_ins, 1)
     )
 
 

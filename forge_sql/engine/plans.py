@@ -202,17 +202,27 @@ class Planner:
     def _infer_untyped(self, resolved: parameters.Parameters) -> dict[int, int]:
         """The types DuckDB's binder gives the placeholders left untyped, as PostgreSQL
         types an unknown operand by the other's: each is bound as a marked string literal
-        and the plan, made without optimizing, shows the cast the binder put on it."""
-        sql = parameters.describing(resolved.sql, parameters.marked(resolved.stand_ins))
+        and the plan, made without optimizing, shows the cast the binder put on it. Where
+        the binder cannot choose between a function's numeric overloads (abs($1)), one
+        placeholder at a time is tried as float8, the type PostgreSQL prefers there."""
+        marks = parameters.marked(resolved.stand_ins)
+        preferred = [parameters.preferring(marks, n) for n in parameters.unmarked(marks)]
+        attempts = [marks, *preferred[:4]]
         self._session.detach_stream()
         self._cursor.execute("PRAGMA disable_optimizer")  # which would fold the casts
         try:
-            plan = self._cursor.execute("EXPLAIN (FORMAT json) " + sql).fetchall()
-        except duckdb.Error:
-            return {}  # (an ambiguous call, an error of the statement): left as text
+            for attempt in attempts:
+                sql = parameters.describing(resolved.sql, attempt)
+                try:
+                    plan = self._cursor.execute("EXPLAIN (FORMAT json) " + sql).fetchall()
+                except duckdb.Error as exc:
+                    if parameters.AMBIGUOUS not in str(exc) or "DOUBLE" not in str(exc):
+                        return {}  # an error of the statement: Describe reports it
+                    continue
+                return parameters.marked_types("\n".join(str(row[-1]) for row in plan))
+            return {}
         finally:
             self._cursor.execute("PRAGMA enable_optimizer")
-        return parameters.marked_types("\n".join(str(row[-1]) for row in plan))
 
     def _check_target(self, statement: Statement) -> None:
         """PostgreSQL refuses INSERT, UPDATE and DELETE of a missing table at Parse (42P01),

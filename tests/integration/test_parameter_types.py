@@ -65,6 +65,7 @@ CASES = [
     (f"SELECT $1 * n FROM {T}", [1700]),
     (f"SELECT $1 * n FROM {T}", None),
     ("SELECT $1 + 1.5", None),
+    ("SELECT abs($1), $2 - n FROM " + f"{TABLE}", None),  # float8 where overloads compete
     # Arrays compared with ANY / ALL: the column's array type (text[] for a varchar).
     (f"SELECT id FROM {T} WHERE name = ANY($1)", None),
     (f"SELECT id FROM {T} WHERE id = ANY($1)", None),

@@ -209,3 +209,11 @@ def test_describing_replaces_placeholders_and_typed_nulls() -> None:
 ])
 def test_dml_target(sql: str, expected: tuple[str, int] | None) -> None:
     assert params.target(classify(sql)) == expected
+
+
+def test_preferring_casts_one_marked_placeholder_to_float8() -> None:
+    marks = params.marked(("", None, ""))
+    assert params.unmarked(marks) == [1, 3]
+    preferred = params.preferring(marks, 3)
+    assert params.describing("SELECT $1, abs($3)", preferred) == (
+        "SELECT '\x01p1', abs(CAST('\x01p3' AS DOUBLE))")
