@@ -27,7 +27,7 @@ from forge_sql.seam.backend import Column, PreparedStatement
 from forge_sql.sql import rewrite
 from forge_sql.sql.rewrite import Edit
 from forge_sql.sql.statements import Statement, classify, tokenize
-from forge_sql.sql.types import column
+from forge_sql.sql.types import TEXT_TYPMOD, column
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ class Planner:
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
             command = statement.command
             if command is not None and command.verb == "SHOW":
-                columns = tuple(column(n, "VARCHAR") for n in show_names(command))
+                columns = tuple(column(n, "VARCHAR", TEXT_TYPMOD) for n in show_names(command))
             return PreparedStatement(
                 statement.sql, tuple(given), columns, Plan(statement, statement.sql, len(given))
             )

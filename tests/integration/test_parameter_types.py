@@ -84,6 +84,7 @@ CASES = [
      f"coalesce(name, 'x'), ARRAY['a'], ARRAY[name] FROM {T}", None),
     (f"SELECT name FROM {T} UNION SELECT 'z'", None),
     ("SELECT 'a' AS x, 'b'", None),
+    ("SHOW search_path", None),
     # DML on a missing table fails at Parse.
     ("INSERT INTO no_such_table VALUES (1)", None),
     ("UPDATE no_such_table SET a = 1", None),
