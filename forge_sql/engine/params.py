@@ -19,7 +19,7 @@ from decimal import Decimal
 from forge_sql.seam import oids
 from forge_sql.sql import rewrite, types
 from forge_sql.sql.rewrite import Edit
-from forge_sql.sql.statements import Statement, Token, tokenize
+from forge_sql.sql.statements import Statement, Token
 
 _PARAM = re.compile(r"\$(\d+)$")
 _COMPARISON = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE", "ILIKE", "IN", "BETWEEN"}
@@ -84,7 +84,7 @@ class Parameters:
 def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
     """Parameter OIDs (given ones win) and the statement rewritten with casts."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
-    places = _placeholders(tokens)
+    places = placeholders(tokens)
     count = max((n for n, _ in places), default=0)
     count = max(count, len(given))
     if count == 0:
@@ -122,7 +122,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             result_oids.append(oid)
         elif column_type:
             cast_to[number] = column_type
-            result_oids.append(oid or _param_oid(column_type, contexts.get(number)))
+            result_oids.append(oid or param_oid(column_type, contexts.get(number)))
         else:
             result_oids.append(oids.TEXT)
     for number in (*cast_to, *explicit):
@@ -134,7 +134,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     return Parameters(tuple(result_oids), sql, values, casts)
 
 
-def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+def placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
     """(parameter number, token index) of each ``$n`` outside strings and comments."""
     found = []
     for index, token in enumerate(tokens):
@@ -185,7 +185,7 @@ def _infer(
     tokens: Sequence[Token], places: list[tuple[int, int]], column_types: ColumnTypes
 ) -> tuple[dict[int, str], dict[int, str]]:
     """The DuckDB type of each placeholder whose context gives one, and that context
-    (_ASSIGNED, _COMPARED, _OPERAND) where it changes the type PostgreSQL describes."""
+    (_ASSIGNED, COMPARED, _OPERAND) where it changes the type PostgreSQL describes."""
     tables = _tables(tokens)
     columns = column_types(tables) if tables else {}
     inferred: dict[int, str] = {}
@@ -200,7 +200,7 @@ def _infer(
         if element and element in columns:
             # col = ANY($1), col <> ALL($1): an array of the column's type.
             inferred[number] = columns[element] + "[]"
-            contexts[number] = _COMPARED
+            contexts[number] = COMPARED
             continue
         if before in ("LIMIT", "OFFSET"):
             inferred[number] = "BIGINT"
@@ -212,7 +212,7 @@ def _infer(
         if column and column in columns:
             inferred[number] = columns[column]
             if not any(start < index < end for start, end in assigned):
-                contexts[number] = _COMPARED
+                contexts[number] = COMPARED
             continue
         operand = _arithmetic_operand(tokens, index, columns)
         if operand:
@@ -221,7 +221,7 @@ def _infer(
     return inferred, contexts
 
 
-_ASSIGNED, _COMPARED, _OPERAND = "assigned", "compared", "operand"
+_ASSIGNED, COMPARED, _OPERAND = "assigned", "compared", "operand"
 _CLAUSE_ENDS = {"WHERE", "FROM", "RETURNING"}
 
 
@@ -467,7 +467,7 @@ def cast_edits(tokens: Sequence[Token], casts: Sequence[str | None]) -> tuple[Ed
     """The edits casting each ``$n`` to ``casts[n - 1]`` (None: left as it is)."""
     tokens = [t for t in tokens if t.kind != "comment"]
     cast_to = {n: c for n, c in enumerate(casts, start=1) if c is not None}
-    return _cast_edits(tokens, _placeholders(tokens), cast_to)
+    return _cast_edits(tokens, placeholders(tokens), cast_to)
 
 
 def array_casts(casts: Sequence[str | None], params: Sequence[object]) -> tuple[str | None, ...]:
@@ -493,7 +493,7 @@ def _depth(value: list[object]) -> int:
     return 1 + _depth(inner) if isinstance(inner, list) else 1
 
 
-def _param_oid(column_type: str, context: str | None = None) -> int:
+def param_oid(column_type: str, context: str | None = None) -> int:
     """The type a placeholder compared with or stored in a column is described with.
 
     Compared with a varchar column it is text: PostgreSQL's varchar has no operators of its
@@ -509,98 +509,6 @@ def _param_oid(column_type: str, context: str | None = None) -> int:
         element = element[:-2]
     if oid == oids.JSON and element != column_type:
         oid = oids.ARRAY_OF.get(types.pg_type(element)[0], oid)
-    if context == _COMPARED:
+    if context == COMPARED:
         oid = {oids.VARCHAR: oids.TEXT, oids.VARCHAR_ARRAY: oids.TEXT_ARRAY}.get(oid, oid)
     return oid
-
-
-# A NULL DuckDB does not fold: binding a constant NULL types every function of it INTEGER
-# (CAST(NULL AS VARCHAR) || 'b' is INTEGER), and a value would be computed with (ln(0)).
-_UNFOLDED_NULL = "(CASE WHEN random() < 0 THEN NULL END)"
-
-
-def describing(sql: str, stand_ins: Sequence[object]) -> str:
-    """``sql`` with each ``$n`` replaced by an expression typed as ``stand_ins[n - 1]`` is
-    bound (a cast placeholder: a NULL it casts; text: an untyped string literal; a Decimal:
-    a DECIMAL), so that DuckDB describes the statement as a lazy relation, which binds it
-    without running it (a relation made with parameter values is executed whole), and each
-    typed NULL replaced by one DuckDB does not fold."""
-    if not stand_ins and "NULL" not in sql.upper():
-        return sql
-    tokens = [t for t in tokenize(sql) if t.kind != "comment"]
-    edits = []
-    for index, token in enumerate(tokens):
-        # NULL::text, CAST(NULL AS text): a typed NULL, which DuckDB would fold likewise.
-        if token.upper == "NULL" and token.kind == "keyword" and (
-            (index + 1 < len(tokens) and tokens[index + 1].text == "::")
-            or (
-                index >= 2
-                and index + 1 < len(tokens)
-                and tokens[index - 1].text == "("
-                and tokens[index - 2].upper in ("CAST", "TRY_CAST")
-                and tokens[index + 1].upper == "AS"
-            )
-        ):
-            edits.append(Edit(token.start, token.end, _UNFOLDED_NULL))
-    for number, index in _placeholders(tokens):
-        value = stand_ins[number - 1] if number <= len(stand_ins) else None
-        if isinstance(value, Decimal):
-            text = f"CAST({_UNFOLDED_NULL} AS DECIMAL(1,0))"
-        elif isinstance(value, Preferred):
-            text = f"CAST('{value.mark}' AS DOUBLE)"
-        elif isinstance(value, str):
-            text = "'" + value.replace("'", "''") + "'"
-        else:
-            text = _UNFOLDED_NULL
-        edits.append(Edit(tokens[index].start, tokens[index].end, text))
-    return rewrite.apply(sql, tuple(edits)) if edits else sql
-
-
-_MARK = "\x01p"
-_MARKED_CAST = re.compile(r"CAST\('(?:\x01|\\u0001)p(\d+)' AS ((?:[^()]|\([^()]*\))+)\)")
-
-
-def marked(stand_ins: Sequence[object]) -> tuple[object, ...]:
-    """``stand_ins`` with each untyped placeholder's a string literal naming it."""
-    return tuple(
-        f"{_MARK}{n}" if value == UNTYPED else value for n, value in enumerate(stand_ins, 1)
-    )
-
-
-AMBIGUOUS = "Could not choose a best candidate function"
-
-
-@dataclass(frozen=True, slots=True)
-class Preferred:
-    """A marked literal cast to float8 (``describing`` writes the cast)."""
-
-    mark: str
-
-
-def unmarked(stand_ins: Sequence[object]) -> list[int]:
-    """Numbers of the marked placeholders (those ``marked`` named)."""
-    return [
-        n for n, v in enumerate(stand_ins, 1) if isinstance(v, str) and v.startswith(_MARK)
-    ]
-
-
-def preferring(stand_ins: Sequence[object], number: int) -> tuple[object, ...]:
-    """``stand_ins`` with placeholder ``number``'s marked literal cast to float8."""
-    return tuple(
-        Preferred(v) if n == number and isinstance(v, str) else v
-        for n, v in enumerate(stand_ins, 1)
-    )
-
-
-def marked_types(plan: str) -> dict[int, int]:
-    """Placeholder number -> parameter OID, from the casts on the marked literals in a plan
-    (EXPLAIN of ``describing(sql, marked(...))`` without optimizing). A literal the binder
-    did not cast is used as text, as PostgreSQL resolves an unknown it cannot type."""
-    found: dict[int, int] = {}
-    for match in _MARKED_CAST.finditer(plan):
-        number = int(match.group(1))
-        if number not in found:
-            oid = _param_oid(match.group(2).strip(), _COMPARED)  # text, not varchar
-            if oid != oids.JSON or match.group(2).strip() == "JSON":
-                found[number] = oid
-    return found

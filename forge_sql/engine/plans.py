@@ -15,6 +15,7 @@ from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     batching,
     column_names,
+    describing,
     sql_cursors,
     storage_calls,
     timetravel,
@@ -191,7 +192,7 @@ class Planner:
         sql = plan.sql
         if plan.at_parameters:
             sql, values = plan.bound(values, drop=True)
-        sql = parameters.describing(sql, values)
+        sql = describing.statement(sql, values)
         try:
             relation = self._cursor.sql(sql)
             names, kinds = relation.columns, relation.types
@@ -205,21 +206,21 @@ class Planner:
         and the plan, made without optimizing, shows the cast the binder put on it. Where
         the binder cannot choose between a function's numeric overloads (abs($1)), one
         placeholder at a time is tried as float8, the type PostgreSQL prefers there."""
-        marks = parameters.marked(resolved.stand_ins)
-        preferred = [parameters.preferring(marks, n) for n in parameters.unmarked(marks)]
+        marks = describing.marked(resolved.stand_ins)
+        preferred = [describing.preferring(marks, n) for n in describing.unmarked(marks)]
         attempts = [marks, *preferred[:4]]
         self._session.detach_stream()
         self._cursor.execute("PRAGMA disable_optimizer")  # which would fold the casts
         try:
             for attempt in attempts:
-                sql = parameters.describing(resolved.sql, attempt)
+                sql = describing.statement(resolved.sql, attempt)
                 try:
                     plan = self._cursor.execute("EXPLAIN (FORMAT json) " + sql).fetchall()
                 except duckdb.Error as exc:
-                    if parameters.AMBIGUOUS not in str(exc) or "DOUBLE" not in str(exc):
+                    if describing.AMBIGUOUS not in str(exc) or "DOUBLE" not in str(exc):
                         return {}  # an error of the statement: Describe reports it
                     continue
-                return parameters.marked_types("\n".join(str(row[-1]) for row in plan))
+                return describing.marked_types("\n".join(str(row[-1]) for row in plan))
             return {}
         finally:
             self._cursor.execute("PRAGMA enable_optimizer")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from forge_sql.engine import params
+from forge_sql.engine import describing, params
 from forge_sql.seam import oids
 from forge_sql.sql import types
 from forge_sql.sql.rewrite import apply
@@ -172,7 +172,7 @@ def test_numeric_given_beside_an_integer_column_keeps_its_digits() -> None:
 def test_untyped_placeholders_are_marked() -> None:
     resolved = resolve("SELECT $1, $2 FROM t WHERE id = $3")
     assert resolved.stand_ins == (params.UNTYPED, params.UNTYPED, None)
-    assert params.marked(resolved.stand_ins) == ("\x01p1", "\x01p2", None)
+    assert describing.marked(resolved.stand_ins) == ("\x01p1", "\x01p2", None)
 
 
 def test_marked_types_read_from_a_plan() -> None:
@@ -182,12 +182,12 @@ def test_marked_types_read_from_a_plan() -> None:
         "\"CAST('\\u0001p3' AS VARCHAR) = s\", \"CAST('\\u0001p4' AS INTEGER[])\", "
         "\"CAST('\\u0001p1' AS INTEGER)\""
     )
-    assert params.marked_types(plan) == {
+    assert describing.marked_types(plan) == {
         1: oids.INT8, 2: oids.NUMERIC, 3: oids.TEXT, 4: oids.INT4_ARRAY}
 
 
 def test_describing_replaces_placeholders_and_typed_nulls() -> None:
-    described = params.describing(
+    described = describing.statement(
         "SELECT CAST($1 AS TEXT) || $2, NULL::text, CAST(NULL AS INT), x IS NULL, $3",
         (None, "", Decimal(0)),
     )
@@ -196,7 +196,7 @@ def test_describing_replaces_placeholders_and_typed_nulls() -> None:
         f"SELECT CAST({unfolded} AS TEXT) || '', {unfolded}::text, CAST({unfolded} AS INT), "
         f"x IS NULL, CAST({unfolded} AS DECIMAL(1,0))"
     )
-    assert params.describing("SELECT 1", ()) == "SELECT 1"
+    assert describing.statement("SELECT 1", ()) == "SELECT 1"
 
 
 @pytest.mark.parametrize(("sql", "expected"), [
@@ -212,8 +212,8 @@ def test_dml_target(sql: str, expected: tuple[str, int] | None) -> None:
 
 
 def test_preferring_casts_one_marked_placeholder_to_float8() -> None:
-    marks = params.marked(("", None, ""))
-    assert params.unmarked(marks) == [1, 3]
-    preferred = params.preferring(marks, 3)
-    assert params.describing("SELECT $1, abs($3)", preferred) == (
+    marks = describing.marked(("", None, ""))
+    assert describing.unmarked(marks) == [1, 3]
+    preferred = describing.preferring(marks, 3)
+    assert describing.statement("SELECT $1, abs($3)", preferred) == (
         "SELECT '\x01p1', abs(CAST('\x01p3' AS DOUBLE))")
