@@ -88,7 +88,11 @@ def _described(sql: str, names: Sequence[str], strings: bool) -> tuple[list[str]
     if min(widths, default=1) < 0 or sum(widths) != len(names):
         return list(names), plain
     typmods: list[int] = []
-    if strings:
+    values = _values_rows(sql) if strings and stars else None
+    if values and len(select_list) == 1 and all(len(row) == len(names) for row in values):
+        # VALUES (...), (...): each column typed as a UNION of the rows types it.
+        typmods = column_types.varchar_typmods(sql, values)
+    elif strings:
         computed = column_types.varchar_typmods(sql, _branches(sql))
         for entry, typmod, width in zip(select_list, computed, widths, strict=True):
             # A star's columns are the tables' (varchar, as pg_attribute says).
@@ -122,6 +126,15 @@ def _columns(sql: str, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]
         column(name, kind, typmod)
         for name, (_, kind), typmod in zip(renamed, pairs, typmods, strict=True)
     )
+
+
+def _values_rows(sql: str) -> list[list[dict[str, Any]]] | None:
+    """The rows of a VALUES list (DuckDB parses it as SELECT * FROM its rows), or None."""
+    tree = _parse(sql) or {}
+    source = tree.get("from_table") or {}
+    if tree.get("type") != "SELECT_NODE" or source.get("type") != "EXPRESSION_LIST":
+        return None
+    return [list(row) for row in source.get("values") or []] or None
 
 
 def _branches(sql: str) -> list[list[dict[str, Any]]]:

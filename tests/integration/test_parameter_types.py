@@ -85,6 +85,7 @@ CASES = [
     (f"SELECT name FROM {T} UNION SELECT 'z'", None),
     ("SELECT 'a' AS x, 'b'", None),
     ("SHOW search_path", None),
+    ("VALUES ('a', 1), ('b', 2)", None),
     # DML on a missing table fails at Parse.
     ("INSERT INTO no_such_table VALUES (1)", None),
     ("UPDATE no_such_table SET a = 1", None),

@@ -37,6 +37,7 @@ def con() -> duckdb.DuckDBPyConnection:
     ("SELECT 'a' UNION SELECT v FROM t", [VARCHAR]),
     ("SELECT upper(v) FROM t UNION SELECT v FROM t", [TEXT]),
     ("SELECT 'a' AS x, 'b'", [TEXT, TEXT]),
+    ("VALUES ('a', 1), ('b', 2)", [TEXT, (oids.INT4, -1)]),
     ("SELECT * FROM t", [(oids.INT4, -1), VARCHAR, (oids.VARCHAR_ARRAY, -1)]),
     ("SELECT (SELECT v FROM t LIMIT 1), (SELECT upper(v) FROM t LIMIT 1)", [VARCHAR, TEXT]),
 ])
