@@ -16,8 +16,9 @@ from typing import Any
 
 import duckdb
 
+from forge_sql.engine import column_types
 from forge_sql.seam.backend import Column
-from forge_sql.sql.types import column
+from forge_sql.sql.types import TEXT_TYPMOD, column, is_string
 
 UNNAMED = "?column?"
 # Names DuckDB gives plain columns and aliases: nothing to rename.
@@ -64,19 +65,38 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
     matched to the columns (several ``*``, not a SELECT)."""
     if not needed(names):
         return list(names)
+    return _described(sql, names, False)[0]
+
+
+def _described(sql: str, names: Sequence[str], strings: bool) -> tuple[list[str], list[int]]:
+    """PostgreSQL's names and (``strings``) each column's varchar typmod or TEXT_TYPMOD
+    (forge_sql.engine.column_types); -1 each where the select list cannot be matched."""
+    plain = [-1] * len(names)
     if _CONSTANTS.fullmatch(sql):
-        return [UNNAMED] * len(names)
+        return [UNNAMED] * len(names) if needed(names) else list(names), [TEXT_TYPMOD] * len(
+            names
+        )
     select_list = _select_list(sql)
     if select_list is None:
-        return list(names)
+        return list(names), plain
     stars = [i for i, e in enumerate(select_list) if e.get("class") == "STAR"]
     if len(stars) > 1:
-        return list(names)
+        return list(names), plain
     widths = [1] * len(select_list)
     if stars:
         widths[stars[0]] = len(names) - (len(select_list) - 1)
     if min(widths, default=1) < 0 or sum(widths) != len(names):
-        return list(names)
+        return list(names), plain
+    typmods: list[int] = []
+    values = _values_rows(sql) if strings and stars else None
+    if values and len(select_list) == 1 and all(len(row) == len(names) for row in values):
+        # VALUES (...), (...): each column typed as a UNION of the rows types it.
+        typmods = column_types.varchar_typmods(sql, values)
+    elif strings:
+        computed = column_types.varchar_typmods(sql, _branches(sql))
+        for entry, typmod, width in zip(select_list, computed, widths, strict=True):
+            # A star's columns are the tables' (varchar, as pg_attribute says).
+            typmods.extend([-1 if entry.get("class") == "STAR" else typmod] * width)
     renamed: list[str] = []
     for entry, width in zip(select_list, widths, strict=True):
         start = len(renamed)
@@ -84,19 +104,43 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
             renamed.append(_name(entry) or names[start])
         else:
             renamed.extend(names[start : start + width])
-    return renamed
+    if not needed(names):
+        renamed = list(names)
+    return renamed, typmods or plain
 
 
 def result_columns(sql: str, described: Iterable[Sequence[Any]]) -> tuple[Column, ...]:
     """The columns of ``sql``'s result from DuckDB's description (name, type, ...), named as
-    PostgreSQL names them."""
+    PostgreSQL names them and typed text or varchar as PostgreSQL types them."""
     return _columns(sql, tuple((str(d[0]), str(d[1])) for d in described))
 
 
 @functools.lru_cache(maxsize=512)  # the same statements come again and again
 def _columns(sql: str, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]:
-    names = postgres_names(sql, [name for name, _ in pairs])
-    return tuple(column(name, kind) for name, (_, kind) in zip(names, pairs, strict=True))
+    names = [name for name, _ in pairs]
+    strings = any(is_string(kind) for _, kind in pairs)
+    if not needed(names) and not strings:
+        return tuple(column(name, kind) for name, kind in pairs)
+    renamed, typmods = _described(sql, names, strings)
+    return tuple(
+        column(name, kind, typmod)
+        for name, (_, kind), typmod in zip(renamed, pairs, typmods, strict=True)
+    )
+
+
+def _values_rows(sql: str) -> list[list[dict[str, Any]]] | None:
+    """The rows of a VALUES list (DuckDB parses it as SELECT * FROM its rows), or None."""
+    tree = _parse(sql) or {}
+    source = tree.get("from_table") or {}
+    if tree.get("type") != "SELECT_NODE" or source.get("type") != "EXPRESSION_LIST":
+        return None
+    return [list(row) for row in source.get("values") or []] or None
+
+
+def _branches(sql: str) -> list[list[dict[str, Any]]]:
+    """The select lists of each SELECT of a set operation (one for a plain SELECT)."""
+    tree = _parse(sql)
+    return column_types.select_lists(tree) if tree is not None else []
 
 
 def _select_list(sql: str) -> list[dict[str, Any]] | None:

@@ -63,6 +63,8 @@ _CAST_NAMES: dict[str, int] = {
     "OID": oids.OID,
 }
 
+UNTYPED = ""  # the stand-in of a placeholder bound as text, neither given nor inferred a type
+
 ColumnTypes = Callable[[Sequence[str]], dict[str, str]]
 """Given table names, map lower-cased column name -> DuckDB type (first table wins)."""
 
@@ -82,7 +84,7 @@ class Parameters:
 def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
     """Parameter OIDs (given ones win) and the statement rewritten with casts."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
-    places = _placeholders(tokens)
+    places = placeholders(tokens)
     count = max((n for n, _ in places), default=0)
     count = max(count, len(given))
     if count == 0:
@@ -92,8 +94,9 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
         for i in range(count)
     ]
     inferred: dict[int, str] = {}
+    contexts: dict[int, str] = {}
     if any(oid == 0 or oid == oids.NUMERIC for oid in declared):
-        inferred = _infer(tokens, places, column_types)
+        inferred, contexts = _infer(tokens, places, column_types)
     result_oids: list[int] = []
     cast_to: dict[int, str] = {}
     stand_ins: dict[int, object] = {}
@@ -101,6 +104,10 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     for number in range(1, count + 1):
         oid = declared[number - 1]
         column_type = inferred.get(number)
+        if oid == oids.NUMERIC and contexts.get(number) == _OPERAND:
+            # numeric * int4 is numeric: the Decimal keeps its digits (and is cast, for
+            # the text a client sends for it is no operand DuckDB can choose an operator for)
+            column_type = types.duckdb_type(oids.NUMERIC)
         if number in explicit:
             result_oids.append(oid or explicit[number])
             continue
@@ -115,19 +122,19 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             result_oids.append(oid)
         elif column_type:
             cast_to[number] = column_type
-            result_oids.append(oid or _param_oid(column_type))
+            result_oids.append(oid or param_oid(column_type, contexts.get(number)))
         else:
             result_oids.append(oids.TEXT)
     for number in (*cast_to, *explicit):
         stand_ins[number] = None
-    values = tuple(stand_ins.get(n, "") for n in range(1, count + 1))
+    values = tuple(stand_ins.get(n, UNTYPED) for n in range(1, count + 1))
     casts = tuple(cast_to.get(n) for n in range(1, count + 1))
     edits = _cast_edits(tokens, places, cast_to)
     sql = rewrite.apply(statement.sql, statement.edits + edits) if edits else statement.for_duckdb
     return Parameters(tuple(result_oids), sql, values, casts)
 
 
-def _placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+def placeholders(tokens: Sequence[Token]) -> list[tuple[int, int]]:
     """(parameter number, token index) of each ``$n`` outside strings and comments."""
     found = []
     for index, token in enumerate(tokens):
@@ -156,7 +163,11 @@ def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> d
 def _cast_target(tokens: Sequence[Token], at: int) -> int:
     """The OID of the type named at ``tokens[at]``: ``INTEGER[]``, ``DECIMAL(12,3)``,
     ``TIMESTAMP WITH TIME ZONE``."""
-    name = tokens[at].upper
+    if at + 2 < len(tokens) and tokens[at].upper.strip('"') == "PG_CATALOG" and (
+        tokens[at + 1].text == "."
+    ):
+        at += 2  # $1::pg_catalog.int4, $1::"pg_catalog"."int4" (asyncpg's own casts)
+    name = tokens[at].upper.strip('"')
     oid = _CAST_NAMES.get(name) or types.scalar_oid(name) or oids.TEXT
     after = at + 1
     if name == "TIMESTAMP" and after < len(tokens) and tokens[after].upper == "WITH":
@@ -172,15 +183,25 @@ def _cast_target(tokens: Sequence[Token], at: int) -> int:
 
 def _infer(
     tokens: Sequence[Token], places: list[tuple[int, int]], column_types: ColumnTypes
-) -> dict[int, str]:
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The DuckDB type of each placeholder whose context gives one, and that context
+    (_ASSIGNED, COMPARED, _OPERAND) where it changes the type PostgreSQL describes."""
     tables = _tables(tokens)
     columns = column_types(tables) if tables else {}
     inferred: dict[int, str] = {}
+    contexts: dict[int, str] = {}
     _infer_insert(tokens, columns, column_types, inferred)
+    assigned = _assignments(tokens)
     for number, index in places:
         if number in inferred:
             continue
         before = tokens[index - 1].upper if index > 0 else ""
+        element = _any_column(tokens, index)
+        if element and element in columns:
+            # col = ANY($1), col <> ALL($1): an array of the column's type.
+            inferred[number] = columns[element] + "[]"
+            contexts[number] = COMPARED
+            continue
         if before in ("LIMIT", "OFFSET"):
             inferred[number] = "BIGINT"
             continue
@@ -190,11 +211,51 @@ def _infer(
         column = _compared_column(tokens, index)
         if column and column in columns:
             inferred[number] = columns[column]
+            if not any(start < index < end for start, end in assigned):
+                contexts[number] = COMPARED
             continue
         operand = _arithmetic_operand(tokens, index, columns)
         if operand:
             inferred[number] = operand
-    return inferred
+            contexts[number] = _OPERAND
+    return inferred, contexts
+
+
+_ASSIGNED, COMPARED, _OPERAND = "assigned", "compared", "operand"
+_CLAUSE_ENDS = {"WHERE", "FROM", "RETURNING"}
+
+
+def _assignments(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """Token ranges of UPDATE's SET lists: ``col = $1`` there stores into the column."""
+    ranges = []
+    for index, token in enumerate(tokens):
+        if token.kind == "keyword" and token.upper == "SET" and any(
+            t.upper == "UPDATE" for t in tokens[:index]
+        ):
+            depth, end = 0, len(tokens)
+            for at in range(index + 1, len(tokens)):
+                text = tokens[at].text
+                depth += (text == "(") - (text == ")")
+                if depth == 0 and tokens[at].upper in _CLAUSE_ENDS:
+                    end = at
+                    break
+            ranges.append((index, end))
+    return ranges
+
+
+def _any_column(tokens: Sequence[Token], index: int) -> str | None:
+    """The column of ``col = ANY ($n)`` (ALL, SOME, any comparison)."""
+    if (
+        index >= 4
+        and index + 1 < len(tokens)
+        and tokens[index + 1].text == ")"
+        and tokens[index - 1].text == "("
+        and tokens[index - 2].upper in ("ANY", "ALL", "SOME")
+        and tokens[index - 3].upper in _COMPARISON - {"IN", "BETWEEN"}
+        and tokens[index - 4].kind in ("identifier", "keyword")
+    ):
+        return tokens[index - 4].text.strip('"').lower()
+    return None
 
 
 def _arithmetic_operand(tokens: Sequence[Token], index: int, columns: dict[str, str]) -> str | None:
@@ -211,6 +272,8 @@ def _arithmetic_operand(tokens: Sequence[Token], index: int, columns: dict[str, 
     for token in neighbours:
         if token.kind == "numeric_const" and token.text.isdigit():
             return "INTEGER" if int(token.text) < 2**31 else "BIGINT"
+        if token.kind == "numeric_const":
+            return types.duckdb_type(oids.NUMERIC)  # 1.5 and 1e5 are numeric constants
         if token.kind in ("identifier", "keyword"):
             type_name = columns.get(token.text.strip('"').lower(), "")
             if type_name.split("(")[0] in _NUMERIC_TYPES:
@@ -221,6 +284,29 @@ def _arithmetic_operand(tokens: Sequence[Token], index: int, columns: dict[str, 
 def tables(statement: Statement) -> list[str]:
     """Names of the tables a statement reads or writes (after FROM, JOIN, INTO, UPDATE)."""
     return _tables([t for t in statement.tokens if t.kind != "comment"])
+
+
+def target(statement: Statement) -> tuple[str, int] | None:
+    """The table an INSERT, UPDATE or DELETE writes, as written (``s."T"``), and where its
+    name starts; None for other statements (WITH ... INSERT, TRUNCATE)."""
+    tokens = [t for t in statement.tokens if t.kind != "comment"]
+    words = [t.upper for t in tokens[:3]]
+    if words[:2] in (["INSERT", "INTO"], ["DELETE", "FROM"]):
+        index = 2
+    elif words[:1] == ["UPDATE"]:
+        index = 1
+    else:
+        return None
+    if index < len(tokens) and tokens[index].upper == "ONLY":
+        index += 1
+    if index >= len(tokens) or tokens[index].kind not in ("identifier", "keyword"):
+        return None
+    start, end = index, index
+    while end + 2 < len(tokens) and tokens[end + 1].text == "." and tokens[end + 2].kind in (
+        "identifier", "keyword"
+    ):
+        end += 2
+    return "".join(t.text for t in tokens[start : end + 1]), tokens[start].start
 
 
 def _tables(tokens: Sequence[Token]) -> list[str]:
@@ -303,6 +389,9 @@ def _infer_insert(
     else:
         ordered = column_types([table])
         names = list(ordered)
+    if index < len(tokens) and tokens[index].upper == "SELECT":
+        _infer_insert_select(tokens, index + 1, names, columns, column_types, table, inferred)
+        return
     if index >= len(tokens) or tokens[index].upper != "VALUES":
         return
     position = 0
@@ -326,6 +415,40 @@ def _infer_insert(
                 inferred.setdefault(int(match.group(1)), type_name)
 
 
+def _infer_insert_select(
+    tokens: Sequence[Token],
+    index: int,
+    names: list[str],
+    columns: dict[str, str],
+    column_types: ColumnTypes,
+    table: str,
+    inferred: dict[int, str],
+) -> None:
+    """``INSERT INTO t (a, b) SELECT $1, $2 [FROM ...]``: a placeholder that is a whole item
+    of the select list takes its target column's type, as PostgreSQL infers it."""
+    items: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[index:]:
+        if depth == 0 and token.kind == "keyword" and token.upper in _SELECT_LIST_ENDS:
+            break
+        depth += (token.text == "(") - (token.text == ")")
+        if depth == 0 and token.text == ",":
+            items.append([])
+        else:
+            items[-1].append(token)
+    for position, item in enumerate(items[: len(names)]):
+        match = _PARAM.match(item[0].text) if len(item) == 1 else None
+        if match:
+            name = names[position]
+            type_name = columns.get(name) or column_types([table]).get(name)
+            if type_name:
+                inferred.setdefault(int(match.group(1)), type_name)
+
+
+_SELECT_LIST_ENDS = {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "UNION", "EXCEPT",
+                     "INTERSECT", "RETURNING", "ON", "WINDOW", "OFFSET"}
+
+
 def _cast_edits(
     tokens: Sequence[Token], places: list[tuple[int, int]], cast_to: dict[int, str]
 ) -> tuple[Edit, ...]:
@@ -344,7 +467,7 @@ def cast_edits(tokens: Sequence[Token], casts: Sequence[str | None]) -> tuple[Ed
     """The edits casting each ``$n`` to ``casts[n - 1]`` (None: left as it is)."""
     tokens = [t for t in tokens if t.kind != "comment"]
     cast_to = {n: c for n, c in enumerate(casts, start=1) if c is not None}
-    return _cast_edits(tokens, _placeholders(tokens), cast_to)
+    return _cast_edits(tokens, placeholders(tokens), cast_to)
 
 
 def array_casts(casts: Sequence[str | None], params: Sequence[object]) -> tuple[str | None, ...]:
@@ -370,8 +493,11 @@ def _depth(value: list[object]) -> int:
     return 1 + _depth(inner) if isinstance(inner, list) else 1
 
 
-def _param_oid(column_type: str) -> int:
+def param_oid(column_type: str, context: str | None = None) -> int:
     """The type a placeholder compared with or stored in a column is described with.
+
+    Compared with a varchar column it is text: PostgreSQL's varchar has no operators of its
+    own, the column is compared as text (varchar[] likewise).
 
     Results of nested-list columns go out as JSON, but PostgreSQL describes their
     parameters by the element's array type (int4[] for INTEGER[][]), so drivers send
@@ -383,4 +509,6 @@ def _param_oid(column_type: str) -> int:
         element = element[:-2]
     if oid == oids.JSON and element != column_type:
         oid = oids.ARRAY_OF.get(types.pg_type(element)[0], oid)
+    if context == COMPARED:
+        oid = {oids.VARCHAR: oids.TEXT, oids.VARCHAR_ARRAY: oids.TEXT_ARRAY}.get(oid, oid)
     return oid

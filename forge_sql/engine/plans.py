@@ -15,6 +15,7 @@ from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
     batching,
     column_names,
+    describing,
     sql_cursors,
     storage_calls,
     timetravel,
@@ -26,7 +27,7 @@ from forge_sql.seam.backend import Column, PreparedStatement
 from forge_sql.sql import rewrite
 from forge_sql.sql.rewrite import Edit, Rules
 from forge_sql.sql.statements import Statement, classify, tokenize
-from forge_sql.sql.types import column
+from forge_sql.sql.types import TEXT_TYPMOD, column
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +113,16 @@ class Planner:
         self._reading_catalog = reading_catalog
         self._sandbox = sandbox
         self._superuser = superuser
+        # DML targets found to exist since this session last planned other DDL than DML:
+        # each is bound once (binding a lake table costs milliseconds), not at every Parse.
+        self._targets: set[str] = set()
 
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
         if statement.kind in ("TRANSACTION", "SETTING", "EMPTY"):
             command = statement.command
             if command is not None and command.verb == "SHOW":
-                columns = tuple(column(n, "VARCHAR") for n in show_names(command))
+                columns = tuple(column(n, "VARCHAR", TEXT_TYPMOD) for n in show_names(command))
             return PreparedStatement(
                 statement.sql, tuple(given), columns, Plan(statement, statement.sql, len(given))
             )
@@ -142,8 +146,19 @@ class Planner:
         columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
             self._session.refresh_catalog()
+        if describe and statement.kind in ("INSERT", "UPDATE", "DELETE"):
+            self._check_target(statement)
+        elif statement.kind not in ("SELECT", "EXPLAIN"):
+            self._targets.clear()
         resolved = parameters.resolve(statement, given, self._column_types)
         at_parameters = bool(resolved.oids) and timetravel.has_parameters(statement.tokens)
+        if describe and not at_parameters and parameters.UNTYPED in resolved.stand_ins:
+            inferred = self._infer_untyped(resolved)
+            if inferred:
+                typed = [given[i] if i < len(given) else 0 for i in range(len(resolved.oids))]
+                for number, oid in inferred.items():
+                    typed[number - 1] = oid
+                resolved = parameters.resolve(statement, typed, self._column_types)
         parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
         source = statement
         if statement.rewritten is not None:
@@ -179,12 +194,59 @@ class Planner:
         sql = plan.sql
         if plan.at_parameters:
             sql, values = plan.bound(values, drop=True)
+        sql = describing.statement(sql, values)
         try:
-            relation = self._cursor.sql(sql, params=values or None)
+            relation = self._cursor.sql(sql)
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc
         return column_names.result_columns(plan.statement.sql, zip(names, kinds, strict=True))
+
+    def _infer_untyped(self, resolved: parameters.Parameters) -> dict[int, int]:
+        """The types DuckDB's binder gives the placeholders left untyped, as PostgreSQL
+        types an unknown operand by the other's: each is bound as a marked string literal
+        and the plan, made without optimizing, shows the cast the binder put on it. Where
+        the binder cannot choose between a function's numeric overloads (abs($1)), one
+        placeholder at a time is tried as float8, the type PostgreSQL prefers there."""
+        marks = describing.marked(resolved.stand_ins)
+        preferred = [describing.preferring(marks, n) for n in describing.unmarked(marks)]
+        attempts = [marks, *preferred[:4]]
+        self._session.detach_stream()
+        self._cursor.execute("PRAGMA disable_optimizer")  # which would fold the casts
+        try:
+            for attempt in attempts:
+                sql = describing.statement(resolved.sql, attempt)
+                try:
+                    plan = self._cursor.execute("EXPLAIN (FORMAT json) " + sql).fetchall()
+                except duckdb.Error as exc:
+                    if describing.AMBIGUOUS not in str(exc) or "DOUBLE" not in str(exc):
+                        return {}  # an error of the statement: Describe reports it
+                    continue
+                return describing.marked_types("\n".join(str(row[-1]) for row in plan))
+            return {}
+        finally:
+            self._cursor.execute("PRAGMA enable_optimizer")
+
+    def _check_target(self, statement: Statement) -> None:
+        """PostgreSQL refuses INSERT, UPDATE and DELETE of a missing table at Parse (42P01),
+        with the position of its name; DuckDB only when the statement runs."""
+        found = parameters.target(statement)
+        if found is None or found[0] in self._targets:
+            return
+        name, position = found
+        self._session.detach_stream()
+        try:
+            self._cursor.sql(f"FROM {name}")  # binds the name, reads nothing
+        except duckdb.CatalogException as exc:
+            if "does not exist" not in str(exc):
+                return
+            bare = name.rsplit(".", 1)[-1].strip('"')
+            raise self._session.fail(errors.UndefinedTable(
+                f'relation "{bare}" does not exist', position=position + statement.offset + 1
+            )) from exc
+        except duckdb.Error:
+            return  # not for Parse to judge: execution reports it
+        self._targets.add(name)
 
     def _column_types(self, tables: Sequence[str]) -> dict[str, str]:
         """Column name -> DuckDB type for tables named in a statement (for inference)."""

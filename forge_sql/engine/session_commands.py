@@ -14,7 +14,7 @@ from forge_sql.engine.result import TableResult, TagResult
 from forge_sql.seam.backend import ALL_STATEMENTS, Result
 from forge_sql.sql import configuration
 from forge_sql.sql.statements import Statement, identifier
-from forge_sql.sql.types import column
+from forge_sql.sql.types import TEXT_TYPMOD, column
 
 if TYPE_CHECKING:
     from forge_sql.engine.database import Database
@@ -63,7 +63,7 @@ class SessionCommands:
                 [pa.array(list(values), pa.string()) for values in zip(*rows, strict=True)],
                 names=names,
             )
-            columns = tuple(column(n, "VARCHAR") for n in names)
+            columns = tuple(column(n, "VARCHAR", TEXT_TYPMOD) for n in names)  # text, as in PG
             return TableResult(table, columns, "SHOW")
         self._refuse_duckdb_setting(command.name)
         if command.verb == "RESET":

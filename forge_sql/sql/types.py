@@ -118,7 +118,23 @@ def duckdb_type(oid: int) -> str | None:
     return None
 
 
-def column(name: str, duckdb_type: str) -> Column:
-    """A RowDescription field for a DuckDB result column."""
+TEXT_TYPMOD = -2
+"""``column``'s ``varchar`` for a string expression PostgreSQL types text, not varchar."""
+
+
+def column(name: str, duckdb_type: str, varchar: int = -1) -> Column:
+    """A RowDescription field for a DuckDB result column. A VARCHAR (VARCHAR[]) column is
+    announced as varchar (varchar[]) with typmod ``varchar``, or, given TEXT_TYPMOD, as
+    text (text[])."""
     oid, typmod = pg_type(duckdb_type)
+    if is_string(duckdb_type):
+        if varchar == TEXT_TYPMOD:
+            oid = oids.TEXT if oid == oids.VARCHAR else oids.TEXT_ARRAY
+        elif oid == oids.VARCHAR:
+            typmod = varchar
     return Column(name, oid, oids.type_size(oid), typmod)
+
+
+def is_string(duckdb_type: str) -> bool:
+    """Whether PostgreSQL would type the column text or varchar (see ``column``)."""
+    return duckdb_type in ("VARCHAR", "VARCHAR[]")

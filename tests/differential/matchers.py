@@ -100,6 +100,14 @@ def varchar_typmod_lost(o: Outcome, d: Difference) -> bool:
     return forge[1] == pg[1] == 1043 and forge[2] == -1 and pg[2] != -1
 
 
+def text_column(o: Outcome, d: Difference) -> bool:
+    """text (text[]) announced as varchar (varchar[]) for a column: one of the tables' text
+    columns (s, k, ta), or a column of a WITH query or subquery, typed as its table's."""
+    if not (types_differ(1043, {25})(o, d) or types_differ(1015, {1009})(o, d)):
+        return False
+    return re.search(r"\b(s|k|ta)\b|\bWITH\b|\(\s*SELECT\b", o.case.sql, re.I) is not None
+
+
 def duplicate_names(o: Outcome, d: Difference) -> bool:
     if d.kind != "column_names" or d.column is None:
         return False
@@ -301,10 +309,5 @@ def input_error_phase(o: Outcome, d: Difference) -> bool:
         return o.pg.error[1] in ("22P02", "22007", "22008", "22003")
     return d.kind == "sqlstate" and o.pg.error[0] == "parse" and \
         o.forge.error[0] == "execute" and o.pg.error[1] in ("22P02", "22007", "22008")
-
-
-def dml_missing_table(o: Outcome, d: Difference) -> bool:
-    return d.kind == "phase" and o.forge.error is not None and o.pg.error is not None and \
-        o.pg.error[1] == "42P01" and o.pg.error[0] == "parse" and o.forge.error[0] == "execute"
 
 

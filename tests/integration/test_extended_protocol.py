@@ -74,7 +74,7 @@ def test_describe_statement(session: RawConnection) -> None:
     messages = session.read_until_ready()
     assert [t for t, _ in messages] == [b"1", b"t", b"T", b"Z"]
     assert messages[1][1] == struct.pack("!hii", 2, 23, 1082)  # ParameterDescription
-    assert _field_types(messages[2][1]) == [("a", 23), ("b", 1043), ("c", 1082)]
+    assert _field_types(messages[2][1]) == [("a", 23), ("b", 25), ("c", 1082)]  # text
 
 
 def test_describe_portal_and_no_data(session: RawConnection) -> None:
