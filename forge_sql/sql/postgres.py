@@ -23,7 +23,15 @@ from forge_sql.sql.tokens import Token
 
 REGEX_OPERATORS = {"~", "!~", "~*", "!~*"}
 # PostgreSQL functions DuckDB has under another name (same arguments).
-RENAMED = {"json_build_object": "json_object", "jsonb_build_object": "json_object"}
+RENAMED = {
+    "json_build_object": "json_object",
+    "jsonb_build_object": "json_object",
+    "json_build_array": "json_array",
+    "jsonb_build_array": "json_array",
+    # Aggregates: DuckDB's list under to_json keeps ORDER BY / FILTER / DISTINCT working.
+    "json_agg": "to_json(list",
+    "jsonb_agg": "to_json(list",
+}
 # Set-returning functions whose alias in FROM also names their one column in PostgreSQL.
 SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
 # Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
@@ -132,8 +140,11 @@ def _function_edits(source: Source) -> Iterator[Edit]:
         if syntax.is_name(token) and syntax.name(token) in RENAMED and syntax.called(
             tokens, index
         ):
-            yield Edit(token.start, token.end, RENAMED[syntax.name(token)])
+            renamed = RENAMED[syntax.name(token)]
+            yield Edit(token.start, token.end, renamed)
             close = syntax.closing(tokens, index + 1)
+            if close is not None and "(" in renamed:
+                yield Edit(tokens[close].end, tokens[close].end, ")", -1)
             if close is not None and _select_item(tokens, index, close):
                 yield Edit(tokens[close].end, tokens[close].end, f" AS {syntax.name(token)}")
 
@@ -226,7 +237,7 @@ def _from_function_edits(source: Source) -> Iterator[Edit]:
 
 
 _REGEX_WANTED = re.compile(r"~|operator", re.IGNORECASE)
-_FUNCTIONS_WANTED = re.compile(r"_build_object", re.IGNORECASE)
+_FUNCTIONS_WANTED = re.compile(r"_build_(object|array)|json_agg|jsonb_agg", re.IGNORECASE)
 _FROM_WANTED = re.compile(
     "|".join(sorted(SET_FUNCTIONS | SCALAR_FUNCTIONS)), re.IGNORECASE
 )
