@@ -145,34 +145,36 @@ def _intervals() -> Iterator[str]:
     )
     yield _macro(
         "interval_of",
-        ("f", "to_months(f.months) + to_days(f.days) + to_microseconds(f.us)"),
+        ("g", "list_transform([g], f -> to_months(f.months) + to_days(f.days) "
+              "+ to_microseconds(f.us))[1]"),
     )
     # interval_justify_hours / _days / _interval of PostgreSQL's timestamp.c: whole days out
     # of the time, whole months out of the days, then signs made to agree.
     yield _macro(
         "agree_days",
-        ("f", f"CASE WHEN f.days > 0 AND f.us < 0 THEN {{'months': f.months, "
+        ("g", f"list_transform([g], f -> CASE WHEN f.days > 0 AND f.us < 0 THEN {{'months': f.months, "
               f"'days': f.days - 1, 'us': f.us + {_DAY_US}}} "
               f"WHEN f.days < 0 AND f.us > 0 THEN {{'months': f.months, 'days': f.days + 1, "
-              f"'us': f.us - {_DAY_US}}} ELSE f END"),
+              f"'us': f.us - {_DAY_US}}} ELSE f END)[1]"),
     )
     yield _macro(
         "months_out_of_days",
-        ("f", "{'months': f.months + f.days // 30, 'days': f.days % 30, 'us': f.us}"),
+        ("g", "list_transform([g], f -> {'months': f.months + f.days // 30, "
+              "'days': f.days % 30, 'us': f.us})[1]"),
     )
     yield _macro(
         "agree_months",
-        ("f, with_time", "CASE WHEN f.months > 0 AND (f.days < 0 OR (with_time AND f.days = 0 "
+        ("g, with_time", "list_transform([g], f -> CASE WHEN f.months > 0 AND (f.days < 0 OR (with_time AND f.days = 0 "
                          "AND f.us < 0)) THEN {'months': f.months - 1, 'days': f.days + 30, "
                          "'us': f.us} "
                          "WHEN f.months < 0 AND (f.days > 0 OR (with_time AND f.days = 0 "
                          "AND f.us > 0)) THEN {'months': f.months + 1, 'days': f.days - 30, "
-                         "'us': f.us} ELSE f END"),
+                         "'us': f.us} ELSE f END)[1]"),
     )
     yield _macro(
         "justify_hours_fields",
-        ("f", f"{s}.agree_days({{'months': f.months, 'days': f.days + f.us // {_DAY_US}, "
-              f"'us': f.us % {_DAY_US}}})"),
+        ("g", f"{s}.agree_days(list_transform([g], f -> {{'months': f.months, "
+              f"'days': f.days + f.us // {_DAY_US}, 'us': f.us % {_DAY_US}}})[1])"),
     )
     yield _macro(
         "justify_hours",
@@ -186,9 +188,8 @@ def _intervals() -> Iterator[str]:
     yield _macro(
         "justify_interval",
         ("i", f"{s}.interval_of({s}.agree_days({s}.agree_months({s}.months_out_of_days("
-              f"{{'months': {s}.interval_fields(i).months, "
-              f"'days': {s}.interval_fields(i).days + {s}.interval_fields(i).us // {_DAY_US}, "
-              f"'us': {s}.interval_fields(i).us % {_DAY_US}}}), true)))"),
+              f"list_transform([{s}.interval_fields(i)], f -> {{'months': f.months, "
+              f"'days': f.days + f.us // {_DAY_US}, 'us': f.us % {_DAY_US}}})[1]), true)))"),
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.make_interval(years := 0, months := 0, weeks := 0, "

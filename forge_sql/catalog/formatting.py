@@ -38,17 +38,18 @@ def _datetime_output() -> Iterator[str]:
     # A number padded with zeros to ``width`` digits, unless FM; negative keeps its sign.
     yield _macro(
         "to_char_number",
-        ("v, width, fm", "CASE WHEN fm OR v IS NULL THEN v::VARCHAR WHEN v < 0 THEN "
-                         "'-' || lpad((-v)::VARCHAR, width, '0') "
-                         "ELSE lpad(v::VARCHAR, width, '0') END"),
+        ("v, width, fm", "list_transform([v], w -> CASE WHEN fm OR w IS NULL "
+                         "OR len(abs(w)::VARCHAR) >= width THEN w::VARCHAR "
+                         "WHEN w < 0 THEN '-' || lpad((-w)::VARCHAR, width, '0') "
+                         "ELSE lpad(w::VARCHAR, width, '0') END)[1]"),
     )
     # A name in the case of its pattern (MONTH, Month, month), blank-padded unless FM.
     yield _macro(
         "to_char_name",
         ("name, pattern, width, fm",
-         "(CASE WHEN pattern[1] <> upper(pattern[1]) THEN lower(name) "
-         "WHEN len(pattern) > 1 AND pattern[2] <> lower(pattern[2]) THEN upper(name) "
-         "ELSE name END) || CASE WHEN fm THEN '' ELSE repeat(' ', width - len(name)) END"),
+         "list_transform([name], n -> (CASE WHEN pattern[1] <> upper(pattern[1]) THEN lower(n) "
+         "WHEN len(pattern) > 1 AND pattern[2] <> lower(pattern[2]) THEN upper(n) "
+         "ELSE n END) || CASE WHEN fm THEN '' ELSE repeat(' ', width - len(n)) END)[1]"),
     )
     # English ordinal suffixes for the TH / th suffix.
     yield _macro(
@@ -119,15 +120,18 @@ def _datetime_output() -> Iterator[str]:
     whens = " ".join(f"WHEN '{key}' THEN {body}" for key, body in cases.items())
     yield _macro(
         "to_char_pattern",
-        ("f, p, fm", f"CASE upper(p) {whens} ELSE p END"),
+        # Macro arguments are copied where the body names them: a one-element list binds
+        # an expression once (list_transform([e], x -> ...)[1]), so bodies stay small.
+        ("f, p, fm", f"list_transform([upper(p)], key -> CASE key {whens} ELSE p END)[1]"),
     )
     # A token: quoted text, or a pattern with its FM prefix and TH suffix, or one character.
     yield _macro(
         "to_char_affixed",
-        ("f, p, fm", "CASE WHEN upper(p[-2:]) = 'TH' AND upper(p) NOT IN ('MONTH') THEN "
-                     f"{s}.to_char_pattern(f, p[:-3], fm) || {s}.ordinal_suffix(TRY_CAST("
-                     f"{s}.to_char_pattern(f, p[:-3], true) AS BIGINT), p[-2:]) "
-                     f"ELSE {s}.to_char_pattern(f, p, fm) END"),
+        ("f, p, fm", "list_transform([CASE WHEN upper(p[-2:]) = 'TH' AND upper(p) <> 'MONTH' "
+                     "THEN p[-2:] ELSE '' END], th -> list_transform([" f"{s}.to_char_pattern("
+                     "f, CASE WHEN th = '' THEN p ELSE p[:-3] END, fm)], out -> out || CASE "
+                     f"WHEN th = '' THEN '' ELSE {s}.ordinal_suffix(TRY_CAST(out AS BIGINT), th) "
+                     "END)[1])[1]"),
     )
     yield _macro(
         "to_char_token",
@@ -172,22 +176,59 @@ def _datetime_output() -> Iterator[str]:
     yield _macro("timestamp_fields", ("t", plain))
     yield _macro("timestamptz_fields", ("t", zoned))
     yield _macro("interval_tm_fields", ("t", interval))
+    # Templates made only of patterns strftime prints alike (most dashboards') become one
+    # strftime format when the template is a constant, which runs far faster than the
+    # pattern-by-pattern path; NULL when some pattern has no exact strftime equivalent.
+    exact = " ".join(f"WHEN '{key}' THEN '{spec}'" for key, spec in _STRFTIME_EXACT.items())
+    numeric = " ".join(f"WHEN '{key}' THEN '{spec}'" for key, spec in _STRFTIME.items())
+    yield _macro(
+        "strftime_part",
+        ("token", "CASE WHEN token[1] = '\"' THEN replace(token[2:-2], '%', '%%') "
+                  "WHEN token = '%' THEN '%%' "
+                  "WHEN len(token) = 1 AND upper(token) NOT IN ('Y', 'I', 'D', 'W', 'Q', 'J') "
+                  f"THEN token ELSE CASE token {exact} ELSE CASE upper(token) {numeric} END END "
+                  "END"),
+    )
+    yield _macro(
+        "strftime_of_template",
+        ("template", "list_transform([list_transform(regexp_extract_all(template, "
+                     f"'{_DATETIME_TOKENS}'), token -> {s}.strftime_part(token))], parts -> "
+                     "CASE WHEN len(list_filter(parts, x -> x IS NULL)) = 0 THEN "
+                     "array_to_string(parts, '') END)[1]"),
+    )
     # One macro for every argument type: typeof() is folded while binding, so each call
     # keeps one branch, and TRY_CAST binds whatever the type (typed macro parameters need
     # a newer storage version of the server's file).
+    fast = f"{s}.strftime_of_template(template)"
     yield _macro(
         "to_char",
         ("x, template",
          "CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN "
-         f"{s}.to_char_fields({s}.timestamptz_fields(TRY_CAST(x AS TIMESTAMPTZ)), template) "
+         f"CASE WHEN {fast} IS NOT NULL THEN strftime(TRY_CAST(x AS TIMESTAMPTZ), {fast}) ELSE "
+         f"{s}.to_char_fields({s}.timestamptz_fields(TRY_CAST(x AS TIMESTAMPTZ)), template) END "
          "WHEN typeof(x) IN ('TIMESTAMP', 'DATE', 'TIMESTAMP_S', 'TIMESTAMP_MS', "
          "'TIMESTAMP_NS') THEN "
-         f"{s}.to_char_fields({s}.timestamp_fields(TRY_CAST(x AS TIMESTAMP)), template) "
+         f"CASE WHEN {fast} IS NOT NULL THEN strftime(TRY_CAST(x AS TIMESTAMP), {fast}) ELSE "
+         f"{s}.to_char_fields({s}.timestamp_fields(TRY_CAST(x AS TIMESTAMP)), template) END "
          "WHEN typeof(x) = 'INTERVAL' THEN "
          f"{s}.to_char_fields({s}.interval_tm_fields(TRY_CAST(x AS INTERVAL)), template) "
          "WHEN typeof(x) = 'VARCHAR' THEN error('function to_char(text, text) does not exist') "
          f"ELSE {s}.to_char_numeric(TRY_CAST(x AS DOUBLE), template) END"),
     )
+
+
+# Patterns strftime prints exactly as PostgreSQL does, case as written (names, AM/PM) ...
+_STRFTIME_EXACT = {
+    "Mon": "%b", "FMMon": "%b", "FMMonth": "%B", "Dy": "%a", "FMDy": "%a", "FMDay": "%A",
+    "AM": "%p", "PM": "%p", "FMAM": "%p", "FMPM": "%p",
+}
+# ... and numeric patterns in any case.
+_STRFTIME = {
+    "YYYY": "%Y", "YY": "%y", "MM": "%m", "FMMM": "%-m", "DD": "%d", "FMDD": "%-d",
+    "HH24": "%H", "FMHH24": "%-H", "HH": "%I", "HH12": "%I", "FMHH": "%-I", "FMHH12": "%-I",
+    "MI": "%M", "FMMI": "%-M", "SS": "%S", "FMSS": "%-S", "US": "%f", "MS": "%g", "DDD": "%j",
+    "IW": "%V", "IYYY": "%G",
+}
 
 
 def _numeric_output() -> Iterator[str]:
@@ -263,8 +304,8 @@ def _numeric_output() -> Iterator[str]:
     # it; PR wraps a negative value in <>.
     yield _macro(
         "number_signed",
-        ("l, g, body",
-         "CASE WHEN list_contains(list_transform(l.tokens, x -> upper(x)), 'PR') THEN "
+        ("l, g, text",
+         "list_transform([text], body -> CASE WHEN list_contains(list_transform(l.tokens, x -> upper(x)), 'PR') THEN "
          "CASE WHEN g.negative THEN '<' || body || '>' WHEN l.fm THEN body "
          "ELSE ' ' || body || ' ' END "
          "WHEN l.explicit_sign AND NOT (upper(l.tokens[1]) = 'S' OR (upper(l.tokens[1]) = 'FM' "
@@ -272,7 +313,7 @@ def _numeric_output() -> Iterator[str]:
          "WHEN l.fm THEN (CASE WHEN g.negative THEN '-' WHEN l.explicit_sign THEN '+' ELSE '' END) "
          "|| ltrim(body) "
          "ELSE regexp_replace(' ' || body, '^( *) ', '\\1' || CASE WHEN g.negative THEN '-' "
-         "WHEN l.explicit_sign THEN '+' ELSE ' ' END) END"),
+         "WHEN l.explicit_sign THEN '+' ELSE ' ' END) END)[1]"),
     )
     yield _macro(
         "number_format",
