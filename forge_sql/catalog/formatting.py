@@ -38,18 +38,17 @@ def _datetime_output() -> Iterator[str]:
     # A number padded with zeros to ``width`` digits, unless FM; negative keeps its sign.
     yield _macro(
         "to_char_number",
-        ("v, width, fm", "list_transform([v], w -> CASE WHEN fm OR w IS NULL "
-                         "OR len(abs(w)::VARCHAR) >= width THEN w::VARCHAR "
-                         "WHEN w < 0 THEN '-' || lpad((-w)::VARCHAR, width, '0') "
-                         "ELSE lpad(w::VARCHAR, width, '0') END)[1]"),
+        ("v, width, fm", "CASE WHEN fm OR v IS NULL OR len(abs(v)::VARCHAR) >= width "
+                         "THEN v::VARCHAR WHEN v < 0 THEN '-' || lpad((-v)::VARCHAR, width, '0') "
+                         "ELSE lpad(v::VARCHAR, width, '0') END"),
     )
     # A name in the case of its pattern (MONTH, Month, month), blank-padded unless FM.
     yield _macro(
         "to_char_name",
         ("name, pattern, width, fm",
-         "list_transform([name], n -> (CASE WHEN pattern[1] <> upper(pattern[1]) THEN lower(n) "
-         "WHEN len(pattern) > 1 AND pattern[2] <> lower(pattern[2]) THEN upper(n) "
-         "ELSE n END) || CASE WHEN fm THEN '' ELSE repeat(' ', width - len(n)) END)[1]"),
+         "(CASE WHEN pattern[1] <> upper(pattern[1]) THEN lower(name) "
+         "WHEN len(pattern) > 1 AND pattern[2] <> lower(pattern[2]) THEN upper(name) "
+         "ELSE name END) || CASE WHEN fm THEN '' ELSE repeat(' ', width - len(name)) END"),
     )
     # English ordinal suffixes for the TH / th suffix.
     yield _macro(
@@ -200,20 +199,25 @@ def _datetime_output() -> Iterator[str]:
     # keeps one branch, and TRY_CAST binds whatever the type (typed macro parameters need
     # a newer storage version of the server's file).
     fast = f"{s}.strftime_of_template(template)"
+    temporal = "('TIMESTAMP', 'DATE', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS')"
+    # The fields of whichever type x has, so the template is laid out by one expression.
+    yield _macro(
+        "to_char_fields_of",
+        ("x", "CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN "
+              f"{s}.timestamptz_fields(TRY_CAST(x AS TIMESTAMPTZ)) "
+              f"WHEN typeof(x) = 'INTERVAL' THEN {s}.interval_tm_fields(TRY_CAST(x AS INTERVAL)) "
+              f"ELSE {s}.timestamp_fields(TRY_CAST(x AS TIMESTAMP)) END"),
+    )
     yield _macro(
         "to_char",
         ("x, template",
-         "CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN "
-         f"CASE WHEN {fast} IS NOT NULL THEN strftime(TRY_CAST(x AS TIMESTAMPTZ), {fast}) ELSE "
-         f"{s}.to_char_fields({s}.timestamptz_fields(TRY_CAST(x AS TIMESTAMPTZ)), template) END "
-         "WHEN typeof(x) IN ('TIMESTAMP', 'DATE', 'TIMESTAMP_S', 'TIMESTAMP_MS', "
-         "'TIMESTAMP_NS') THEN "
-         f"CASE WHEN {fast} IS NOT NULL THEN strftime(TRY_CAST(x AS TIMESTAMP), {fast}) ELSE "
-         f"{s}.to_char_fields({s}.timestamp_fields(TRY_CAST(x AS TIMESTAMP)), template) END "
-         "WHEN typeof(x) = 'INTERVAL' THEN "
-         f"{s}.to_char_fields({s}.interval_tm_fields(TRY_CAST(x AS INTERVAL)), template) "
-         "WHEN typeof(x) = 'VARCHAR' THEN error('function to_char(text, text) does not exist') "
-         f"ELSE {s}.to_char_numeric(TRY_CAST(x AS DOUBLE), template) END"),
+         "CASE WHEN typeof(x) = 'VARCHAR' THEN "
+         "error('function to_char(text, text) does not exist') "
+         f"WHEN typeof(x) NOT IN {temporal[:-1]}, 'TIMESTAMP WITH TIME ZONE', 'INTERVAL') THEN "
+         f"{s}.to_char_numeric(TRY_CAST(x AS DOUBLE), template) "
+         f"WHEN typeof(x) <> 'INTERVAL' AND {fast} IS NOT NULL THEN "
+         f"strftime(TRY_CAST(x AS TIMESTAMP), {fast}) "
+         f"ELSE {s}.to_char_fields({s}.to_char_fields_of(x), template) END"),
     )
 
 
