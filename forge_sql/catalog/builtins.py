@@ -152,8 +152,8 @@ def _intervals() -> Iterator[str]:
     # of the time, whole months out of the days, then signs made to agree.
     yield _macro(
         "agree_days",
-        ("g", f"list_transform([g], f -> CASE WHEN f.days > 0 AND f.us < 0 THEN {{'months': f.months, "
-              f"'days': f.days - 1, 'us': f.us + {_DAY_US}}} "
+        ("g", "list_transform([g], f -> CASE WHEN f.days > 0 AND f.us < 0 THEN "
+              f"{{'months': f.months, 'days': f.days - 1, 'us': f.us + {_DAY_US}}} "
               f"WHEN f.days < 0 AND f.us > 0 THEN {{'months': f.months, 'days': f.days + 1, "
               f"'us': f.us - {_DAY_US}}} ELSE f END)[1]"),
     )
@@ -164,9 +164,9 @@ def _intervals() -> Iterator[str]:
     )
     yield _macro(
         "agree_months",
-        ("g, with_time", "list_transform([g], f -> CASE WHEN f.months > 0 AND (f.days < 0 OR (with_time AND f.days = 0 "
-                         "AND f.us < 0)) THEN {'months': f.months - 1, 'days': f.days + 30, "
-                         "'us': f.us} "
+        ("g, with_time", "list_transform([g], f -> CASE WHEN f.months > 0 AND (f.days < 0 "
+                         "OR (with_time AND f.days = 0 AND f.us < 0)) THEN "
+                         "{'months': f.months - 1, 'days': f.days + 30, 'us': f.us} "
                          "WHEN f.months < 0 AND (f.days > 0 OR (with_time AND f.days = 0 "
                          "AND f.us > 0)) THEN {'months': f.months + 1, 'days': f.days - 30, "
                          "'us': f.us} ELSE f END)[1]"),
@@ -224,6 +224,11 @@ def _numbers() -> Iterator[str]:
                  "ELSE round((a - a % b) / b)::DECIMAL(38, 0) END"),
     )
     yield _macro("every", ("x", "bool_and(x)"))
+    # x BETWEEN SYMMETRIC a AND b, as forge_sql.sql.between spells it.
+    yield _macro(
+        "between_symmetric",
+        ("x, a, b", "(x BETWEEN a AND b) OR (x BETWEEN b AND a)"),
+    )
 
 
 def _json() -> Iterator[str]:
@@ -239,8 +244,8 @@ def _json() -> Iterator[str]:
 def _bytes() -> Iterator[str]:
     # encode(bytea, format) is text; DuckDB's encode(text) is its text -> bytes cast.
     newline = "chr(10)"
-    base64 = (f"rtrim(regexp_replace(to_base64(TRY_CAST(b AS BLOB)), '(.{{76}})', '\\1' || {newline}, 'g'), "
-              f"{newline})")
+    base64 = (f"rtrim(regexp_replace(to_base64(TRY_CAST(b AS BLOB)), '(.{{76}})', "
+              f"'\\1' || {newline}, 'g'), {newline})")
     yield _macro(
         "encode",
         ("b, format",
@@ -273,15 +278,18 @@ def _functiondef() -> Iterator[str]:
     s = SCHEMA
     # PostgreSQL's pg_get_functiondef layout (ruleutils.c); a macro's parameters and result
     # have no declared type, a table macro returns a set of records.
+    # Aliases no caller uses: the argument is often the caller's own p.oid.
+    body = (
+        "'CREATE OR REPLACE FUNCTION ' || def_n.nspname || '.' || def_p.proname || '(' || "
+        "coalesce(array_to_string(list_transform(def_p.proargnames, a -> a || ' unknown'), "
+        "', '), '') || ')' || chr(10) || ' RETURNS ' || CASE WHEN def_p.proretset THEN "
+        "'SETOF record' WHEN def_p.prolang = 12 THEN 'internal' ELSE 'unknown' END || chr(10) "
+        "|| ' LANGUAGE ' || CASE def_p.prolang WHEN 14 THEN 'sql' ELSE 'internal' END || "
+        "chr(10) || 'AS $function$' || CASE WHEN def_p.prolang = 14 AND NOT def_p.proretset "
+        "THEN 'SELECT ' ELSE '' END || def_p.prosrc || '$function$' || chr(10)"
+    )
     yield _macro(
         "pg_get_functiondef",
-        ("func", "(SELECT 'CREATE OR REPLACE FUNCTION ' || n.nspname || '.' || p.proname || '('"
-                 " || coalesce(array_to_string(list_transform(p.proargnames, a -> a || "
-                 "' unknown'), ', '), '') || ')' || chr(10) || ' RETURNS ' || CASE WHEN "
-                 "p.proretset THEN 'SETOF record' WHEN p.prolang = 12 THEN 'internal' "
-                 "ELSE 'unknown' END || chr(10) || ' LANGUAGE ' || CASE p.prolang WHEN 14 THEN "
-                 "'sql' ELSE 'internal' END || chr(10) || 'AS $function$' || CASE WHEN "
-                 "p.prolang = 14 AND NOT p.proretset THEN 'SELECT ' ELSE '' END || p.prosrc || "
-                 f"'$function$' || chr(10) FROM {s}.pg_proc AS p JOIN {s}.pg_namespace AS n "
-                 "ON n.oid = p.pronamespace WHERE p.oid = func)"),
+        ("func", f"(SELECT {body} FROM {s}.pg_proc AS def_p JOIN {s}.pg_namespace AS def_n "
+                 "ON def_n.oid = def_p.pronamespace WHERE def_p.oid = func)"),
     )

@@ -94,8 +94,8 @@ def _datetime_output() -> Iterator[str]:
         "SS": f"{number}(f.second, 2, fm)",
         "MS": f"{number}(f.us // 1000, 3, fm)",
         "US": f"{number}(f.us, 6, fm)",
-        "SSSS": f"(f.hour * 3600 + f.minute * 60 + f.second)::VARCHAR",
-        "SSSSS": f"(f.hour * 3600 + f.minute * 60 + f.second)::VARCHAR",
+        "SSSS": "(f.hour * 3600 + f.minute * 60 + f.second)::VARCHAR",
+        "SSSSS": "(f.hour * 3600 + f.minute * 60 + f.second)::VARCHAR",
         "AM": f"{name}(CASE WHEN f.hour < 12 THEN 'AM' ELSE 'PM' END, p, 0, true)",
         "PM": f"{name}(CASE WHEN f.hour < 12 THEN 'AM' ELSE 'PM' END, p, 0, true)",
         "A.M.": f"{name}(CASE WHEN f.hour < 12 THEN 'A.M.' ELSE 'P.M.' END, p, 0, true)",
@@ -253,8 +253,8 @@ def _numeric_output() -> Iterator[str]:
               "'int_digits': len(list_filter(p.tokens[:p.point - 1], x -> x IN ('9', '0'))), "
               "'frac_digits': len(list_filter(p.tokens[p.point + 1:], x -> x IN ('9', '0'))), "
               "'first_zero': coalesce(list_position(p.tokens[:p.point - 1], '0'), p.point), "
-              "'last_zero': coalesce(len(p.tokens) - list_position(list_reverse(p.tokens), '0') + 1, "
-              "0), "
+              "'last_zero': coalesce(len(p.tokens) + 1 - "
+              "list_position(list_reverse(p.tokens), '0'), 0), "
               "'explicit_sign': list_has_any(list_transform(p.tokens, x -> upper(x)), "
               "['S', 'MI', 'PL', 'SG', 'PR'])})[1]"),
     )
@@ -309,7 +309,8 @@ def _numeric_output() -> Iterator[str]:
     yield _macro(
         "number_signed",
         ("l, g, text",
-         "list_transform([text], body -> CASE WHEN list_contains(list_transform(l.tokens, x -> upper(x)), 'PR') THEN "
+         "list_transform([text], body -> CASE WHEN list_contains(list_transform(l.tokens, "
+         "x -> upper(x)), 'PR') THEN "
          "CASE WHEN g.negative THEN '<' || body || '>' WHEN l.fm THEN body "
          "ELSE ' ' || body || ' ' END "
          "WHEN l.explicit_sign AND NOT (upper(l.tokens[1]) = 'S' OR (upper(l.tokens[1]) = 'FM' "

@@ -6,7 +6,8 @@
   ``!~*`` (which DuckDB lacks) become ``~`` and ``!~`` with the ``(?i)`` flag.
   ``OPERATOR(pg_catalog.~)`` is the operator itself.
 - ``json_build_object(...)``: DuckDB's ``json_object`` (the same arguments).
-- ``'{a,b}'::text[]`` and ``= ANY('{a,b}')``: PostgreSQL's array literal in DuckDB's list
+- ``'{a,b}'::text[]``, ``CAST('{a,b}' AS text[])`` and ``= ANY('{a,b}')``: PostgreSQL's
+  array literal in DuckDB's list
   spelling ``'[a,b]'``.
 - ``FROM generate_series(1, 3) s``: PostgreSQL lets ``s`` name the one column (``s(s)``);
   scalar functions in FROM (``string_to_array(x, ',') s``) become a one-row subquery.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from forge_sql.sql import syntax
+from forge_sql.sql import between, syntax
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -144,9 +145,24 @@ def _function_edits(source: Source) -> Iterator[Edit]:
             yield Edit(token.start, token.end, renamed)
             close = syntax.closing(tokens, index + 1)
             if close is not None and "(" in renamed:
+                close = _aggregate_end(tokens, close)
                 yield Edit(tokens[close].end, tokens[close].end, ")", -1)
             if close is not None and _select_item(tokens, index, close):
                 yield Edit(tokens[close].end, tokens[close].end, f" AS {syntax.name(token)}")
+
+
+def _aggregate_end(tokens: Sequence[Token], close: int) -> int:
+    """The last token of an aggregate call ending at ``close``, with its FILTER and OVER
+    clauses (which belong inside the wrapping call)."""
+    for clause in ("FILTER", "OVER"):
+        if close + 1 < len(tokens) and tokens[close + 1].upper == clause:
+            following = close + 2
+            if following < len(tokens) and tokens[following].text == "(":
+                end = syntax.closing(tokens, following)
+                close = end if end is not None else close
+            elif following < len(tokens) and clause == "OVER":
+                close = following  # a named window
+    return close
 
 
 def _select_item(tokens: Sequence[Token], first: int, last: int) -> bool:
@@ -186,6 +202,11 @@ def _array_edits(source: Source) -> Iterator[Edit]:
         literal = "'[" + text[2:-2] + "]'"
         after = tokens[index + 1] if index + 1 < len(tokens) else None
         if after is not None and after.text == "::" and _casts_to_array(tokens, index + 2):
+            yield Edit(token.start, token.end, literal)
+            continue
+        cast = index >= 2 and tokens[index - 1].text == "(" and tokens[index - 2].upper == "CAST"
+        if cast and after is not None and after.upper == "AS" and _casts_to_array(
+                tokens, index + 2):
             yield Edit(token.start, token.end, literal)
             continue
         quantified = index >= 2 and tokens[index - 1].text == "(" and tokens[
@@ -249,4 +270,5 @@ RULES: tuple[Rule, ...] = (
     Rule("array literals", _array_edits, lambda sql: "'{" in sql),
     Rule("functions in FROM", _from_function_edits,
          lambda sql: _FROM_WANTED.search(sql) is not None),
+    *between.RULES,
 )

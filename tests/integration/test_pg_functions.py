@@ -72,6 +72,11 @@ CASES = [
     "width_bucket(5.35, 0.024, 10.06, 5)", "width_bucket(-1, 0, 100, 5)",
     "width_bucket(100, 0, 100, 5)", "width_bucket(7, 10, 0, 4)",
     "div(9, 4)", "div(-9.5, 4)",
+    # BETWEEN SYMMETRIC, array input
+    "3 BETWEEN SYMMETRIC 5 AND 1", "7 NOT BETWEEN SYMMETRIC 5 AND 1",
+    "3 BETWEEN SYMMETRIC NULL AND 5", "'b' BETWEEN SYMMETRIC 'c' AND 'a'",
+    "2 BETWEEN ASYMMETRIC 1 AND 3", "CAST('{1,NULL,3}' AS int4[])",
+    "CAST('{}' AS integer[])",
     # json, bytes
     "json_typeof('{\"a\": 1}')", "json_typeof('1.5')", "json_typeof('\"s\"')",
     "json_typeof('[1]')", "json_typeof('null')", "json_typeof(NULL::json)",
@@ -120,10 +125,12 @@ def test_every_is_bool_and(both: tuple[psycopg.Connection, psycopg.Connection]) 
         (1, False), (2, True), (3, None)]
 
 
-def test_json_agg_keeps_order_by(both: tuple[psycopg.Connection, psycopg.Connection]) -> None:
-    sql = "SELECT json_agg(x ORDER BY x DESC) FROM (VALUES (1), (3), (2)) AS t(x)"
+def test_json_agg_keeps_order_by_and_filter(
+        both: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    sql = ("SELECT json_agg(x ORDER BY x DESC), json_agg(x) FILTER (WHERE x > 1) "
+           "FROM (VALUES (1), (3), (2)) AS t(x)")
     forge, pg = both
-    assert forge.execute(sql).fetchall() == pg.execute(sql).fetchall() == [([3, 2, 1],)]
+    assert forge.execute(sql).fetchall() == pg.execute(sql).fetchall() == [([3, 2, 1], [3, 2])]
 
 
 def test_errors_have_postgresql_codes(
