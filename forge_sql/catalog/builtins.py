@@ -205,7 +205,8 @@ def _numbers() -> Iterator[str]:
     yield _macro(
         "width_bucket",
         ("x, low, high, count",
-         "CASE WHEN count <= 0 THEN error('count must be greater than zero') "
+         "CASE WHEN x IS NULL OR low IS NULL OR high IS NULL OR count IS NULL THEN NULL "
+         "WHEN count <= 0 THEN error('count must be greater than zero') "
          "WHEN low = high THEN error('lower bound cannot equal upper bound') "
          "WHEN isnan(x::DOUBLE) OR isnan(low::DOUBLE) OR isnan(high::DOUBLE) THEN "
          "error('operand, lower bound, and upper bound cannot be NaN') "

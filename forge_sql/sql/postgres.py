@@ -185,9 +185,16 @@ def _select_item(tokens: Sequence[Token], first: int, last: int) -> bool:
             depth -= 1
         elif depth == 0 and tokens[at].upper in ("SELECT", "DISTINCT"):
             return True
-        elif depth == 0 and tokens[at].kind == "keyword" and tokens[at].upper != "ALL":
+        elif depth == 0 and tokens[at].upper in _NOT_SELECT_LIST:
             return False
     return False
+
+
+# Keywords that end a select list: a comma after one of them separates something else.
+_NOT_SELECT_LIST = frozenset({
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "BY", "LIMIT", "OFFSET", "UNION", "INTERSECT",
+    "EXCEPT", "WINDOW", "QUALIFY", "ON", "JOIN", "USING", "SET", "VALUES", "RETURNING", "INTO",
+})
 
 
 def _array_edits(source: Source) -> Iterator[Edit]:
