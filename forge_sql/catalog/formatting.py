@@ -293,7 +293,7 @@ def _numeric_output() -> Iterator[str]:
          "x -> x IN ('9', '0'))), k) "
          "WHEN upper(token) IN ('.', 'D') THEN '.' "
          "WHEN upper(token) IN (',', 'G') THEN CASE WHEN len(g.int) > 0 AND "
-         "len(g.int) >= l.int_digits - len(list_filter(l.tokens[:k - 1], x -> x IN ('9', '0'))) "
+         "len(g.int) > l.int_digits - len(list_filter(l.tokens[:k - 1], x -> x IN ('9', '0'))) "
          "OR k > l.first_zero THEN ',' WHEN l.fm THEN '' ELSE ' ' END "
          "WHEN upper(token) = 'S' AND k > 1 THEN CASE WHEN g.negative THEN '-' ELSE '+' END "
          "WHEN upper(token) = 'S' THEN '' "

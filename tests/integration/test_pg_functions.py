@@ -150,3 +150,27 @@ def test_functiondef_of_a_macro(server: RunningServer) -> None:
         ).fetchone() or (None,)
         assert text == ("CREATE OR REPLACE FUNCTION public.add_one(x unknown)\n RETURNS unknown"
                         "\n LANGUAGE sql\nAS $function$SELECT (x + 1)$function$\n")
+
+
+@pytest.mark.parametrize("template", ["YYYY-MM-DD HH24:MI:SS", "DD Mon YYYY HH12 PM OF",
+                                      "FMDD FMMonth YYYY Q"])
+def test_to_char_in_the_session_time_zone(
+        server: RunningServer, postgres: PostgresServer, template: str) -> None:  # noqa: F811
+    """timestamptz is laid out in the session's zone on both paths (strftime and patterns)."""
+    sql = f"SELECT to_char(timestamptz '2024-07-05 01:30:00+00', '{template}')"
+    answers = []
+    for dsn in (server.dsn(), postgres.dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET TimeZone = 'America/New_York'")
+            answers.append(conn.execute(sql).fetchone())
+    assert answers[0] == answers[1]
+
+
+def test_to_char_over_many_rows(both: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """Row by row, through both layouts, as dashboards group by a formatted day."""
+    sql = ("SELECT to_char(t, 'YYYY-MM-DD'), to_char(t, 'Q/YYYY'), to_char(n, 'FM999G990D00'), "
+           "count(*) FROM (SELECT timestamp '2024-01-01' + i * interval '7 hours' AS t, "
+           "(i * 37.5)::numeric AS n FROM generate_series(1, 2000) AS g(i)) AS s "
+           "GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT 20")
+    forge, pg = both
+    assert forge.execute(sql).fetchall() == pg.execute(sql).fetchall()
