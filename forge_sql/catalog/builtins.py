@@ -279,7 +279,8 @@ def _functiondef() -> Iterator[str]:
     s = SCHEMA
     # PostgreSQL's pg_get_functiondef layout (ruleutils.c); a macro's parameters and result
     # have no declared type, a table macro returns a set of records.
-    # Aliases no caller uses: the argument is often the caller's own p.oid.
+    # Aliases no caller uses: the argument is often the caller's own p.oid. A name is
+    # taken too: X::regproc is rewritten to the function's name (forge_sql.catalog.regtypes).
     body = (
         "'CREATE OR REPLACE FUNCTION ' || def_n.nspname || '.' || def_p.proname || '(' || "
         "coalesce(array_to_string(list_transform(def_p.proargnames, a -> a || ' unknown'), "
@@ -292,5 +293,6 @@ def _functiondef() -> Iterator[str]:
     yield _macro(
         "pg_get_functiondef",
         ("func", f"(SELECT {body} FROM {s}.pg_proc AS def_p JOIN {s}.pg_namespace AS def_n "
-                 "ON def_n.oid = def_p.pronamespace WHERE def_p.oid = func)"),
+                 "ON def_n.oid = def_p.pronamespace WHERE def_p.oid = TRY_CAST(func AS BIGINT) "
+                 "OR (TRY_CAST(func AS BIGINT) IS NULL AND def_p.proname = func::VARCHAR))"),
     )

@@ -150,6 +150,10 @@ def test_functiondef_of_a_macro(server: RunningServer) -> None:
         ).fetchone() or (None,)
         assert text == ("CREATE OR REPLACE FUNCTION public.add_one(x unknown)\n RETURNS unknown"
                         "\n LANGUAGE sql\nAS $function$SELECT (x + 1)$function$\n")
+        # pgcli's \ef looks the function up by name
+        (by_name,) = conn.execute(
+            "SELECT pg_get_functiondef('add_one'::regproc)").fetchone() or (None,)
+        assert by_name == text
 
 
 @pytest.mark.parametrize("template", ["YYYY-MM-DD HH24:MI:SS", "DD Mon YYYY HH12 PM OF",
