@@ -3,9 +3,10 @@ schema every session has on its search path (PostgreSQL 16 docs, "Functions and 
 
 A macro in that schema hides DuckDB's built-in function of the same name, so where DuckDB has
 one with other semantics (to_hex, string_to_array, array_length, encode) the macro gives
-PostgreSQL's answer for PostgreSQL's argument types and calls ``system.main.<name>`` for the
-DuckDB-only ones, which keep working. Aggregates a macro can only alias (``every``) lose
-DISTINCT/FILTER/ORDER BY, which DuckDB refuses on macros.
+PostgreSQL's answer for PostgreSQL's argument types (told apart by ``typeof``, folded while
+the call is bound) and calls ``system.main.<name>`` for DuckDB-only uses, which keep
+working. Aggregates a macro can only alias (``every``) lose DISTINCT/FILTER/ORDER BY, which
+DuckDB refuses on macros.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from forge_sql.catalog import SCHEMA, formatting
+from forge_sql.catalog.formatting import macro as _macro
 
 _DAY_US = 86_400_000_000
 _UTF8_NAMES = "('UTF8', 'UTF-8', 'UNICODE')"
@@ -28,12 +30,6 @@ def definitions() -> Iterator[str]:
     yield from _bytes()
     yield from formatting.definitions()
     yield from _functiondef()
-
-
-def _macro(name: str, *overloads: tuple[str, str]) -> str:
-    """``CREATE MACRO`` with one ``(parameters) AS body`` per overload."""
-    spelled = ", ".join(f"({params}) AS {body}" for params, body in overloads)
-    return f"CREATE OR REPLACE MACRO {SCHEMA}.{name}{spelled}"
 
 
 def _strings() -> Iterator[str]:

@@ -28,7 +28,8 @@ def definitions() -> Iterator[str]:
     yield from _input()
 
 
-def _macro(name: str, *overloads: tuple[str, str]) -> str:
+def macro(name: str, *overloads: tuple[str, str]) -> str:
+    """``CREATE MACRO`` in the catalog schema, one ``(parameters) AS body`` per overload."""
     spelled = ", ".join(f"({params}) AS {body}" for params, body in overloads)
     return f"CREATE OR REPLACE MACRO {SCHEMA}.{name}{spelled}"
 
@@ -36,14 +37,14 @@ def _macro(name: str, *overloads: tuple[str, str]) -> str:
 def _datetime_output() -> Iterator[str]:
     s = SCHEMA
     # A number padded with zeros to ``width`` digits, unless FM; negative keeps its sign.
-    yield _macro(
+    yield macro(
         "to_char_number",
         ("v, width, fm", "CASE WHEN fm OR v IS NULL OR len(abs(v)::VARCHAR) >= width "
                          "THEN v::VARCHAR WHEN v < 0 THEN '-' || lpad((-v)::VARCHAR, width, '0') "
                          "ELSE lpad(v::VARCHAR, width, '0') END"),
     )
     # A name in the case of its pattern (MONTH, Month, month), blank-padded unless FM.
-    yield _macro(
+    yield macro(
         "to_char_name",
         ("name, pattern, width, fm",
          "(CASE WHEN pattern[1] <> upper(pattern[1]) THEN lower(name) "
@@ -51,12 +52,12 @@ def _datetime_output() -> Iterator[str]:
          "ELSE name END) || CASE WHEN fm THEN '' ELSE repeat(' ', width - len(name)) END"),
     )
     # English ordinal suffixes for the TH / th suffix.
-    yield _macro(
+    yield macro(
         "ordinal",
         ("v", "CASE WHEN abs(v) % 100 IN (11, 12, 13) THEN 'th' WHEN abs(v) % 10 = 1 THEN 'st' "
               "WHEN abs(v) % 10 = 2 THEN 'nd' WHEN abs(v) % 10 = 3 THEN 'rd' ELSE 'th' END"),
     )
-    yield _macro(
+    yield macro(
         "ordinal_suffix",
         ("v, pattern", f"CASE WHEN pattern = 'TH' THEN upper({s}.ordinal(v)) "
                        f"ELSE {s}.ordinal(v) END"),
@@ -117,14 +118,14 @@ def _datetime_output() -> Iterator[str]:
     for digits in range(1, 7):
         cases[f"FF{digits}"] = f"left(lpad(f.us::VARCHAR, 6, '0'), {digits})"
     whens = " ".join(f"WHEN '{key}' THEN {body}" for key, body in cases.items())
-    yield _macro(
+    yield macro(
         "to_char_pattern",
         # Macro arguments are copied where the body names them: a one-element list binds
         # an expression once (list_transform([e], x -> ...)[1]), so bodies stay small.
         ("f, p, fm", f"list_transform([upper(p)], key -> CASE key {whens} ELSE p END)[1]"),
     )
     # A token: quoted text, or a pattern with its FM prefix and TH suffix, or one character.
-    yield _macro(
+    yield macro(
         "to_char_affixed",
         ("f, p, fm", "list_transform([CASE WHEN upper(p[-2:]) = 'TH' AND upper(p) <> 'MONTH' "
                      "THEN p[-2:] ELSE '' END], th -> list_transform([" f"{s}.to_char_pattern("
@@ -132,7 +133,7 @@ def _datetime_output() -> Iterator[str]:
                      f"WHEN th = '' THEN '' ELSE {s}.ordinal_suffix(TRY_CAST(out AS BIGINT), th) "
                      "END)[1])[1]"),
     )
-    yield _macro(
+    yield macro(
         "to_char_token",
         ("f, token", "CASE WHEN token[1] = '\"' THEN token[2:-2] "
                      "WHEN len(token) = 1 AND upper(token) NOT IN ('Y', 'I', 'D', 'W', 'Q', 'J') "
@@ -140,7 +141,7 @@ def _datetime_output() -> Iterator[str]:
                      f"ELSE {s}.to_char_affixed(f, CASE WHEN upper(token[1:2]) = 'FM' "
                      "THEN token[3:] ELSE token END, upper(token[1:2]) = 'FM') END"),
     )
-    yield _macro(
+    yield macro(
         "to_char_fields",
         # The fields are computed once per row: a one-element list binds them to x.
         ("f, template", "list_transform([f], x -> CASE WHEN x IS NULL OR template IS NULL "
@@ -172,15 +173,15 @@ def _datetime_output() -> Iterator[str]:
         "'us': datepart('microseconds', t) % 1000000, 'month_name': '', 'day_name': '', "
         "'zone': '', 'offset': ''}"
     )
-    yield _macro("timestamp_fields", ("t", plain))
-    yield _macro("timestamptz_fields", ("t", zoned))
-    yield _macro("interval_tm_fields", ("t", interval))
+    yield macro("timestamp_fields", ("t", plain))
+    yield macro("timestamptz_fields", ("t", zoned))
+    yield macro("interval_tm_fields", ("t", interval))
     # Templates made only of patterns strftime prints alike (most dashboards') become one
     # strftime format when the template is a constant, which runs far faster than the
     # pattern-by-pattern path; NULL when some pattern has no exact strftime equivalent.
     exact = " ".join(f"WHEN '{key}' THEN '{spec}'" for key, spec in _STRFTIME_EXACT.items())
     numeric = " ".join(f"WHEN '{key}' THEN '{spec}'" for key, spec in _STRFTIME.items())
-    yield _macro(
+    yield macro(
         "strftime_part",
         ("token", "CASE WHEN token[1] = '\"' THEN replace(token[2:-2], '%', '%%') "
                   "WHEN token = '%' THEN '%%' "
@@ -188,7 +189,7 @@ def _datetime_output() -> Iterator[str]:
                   f"THEN token ELSE CASE token {exact} ELSE CASE upper(token) {numeric} END END "
                   "END"),
     )
-    yield _macro(
+    yield macro(
         "strftime_of_template",
         ("template", "list_transform([list_transform(regexp_extract_all(template, "
                      f"'{_DATETIME_TOKENS}'), token -> {s}.strftime_part(token))], parts -> "
@@ -201,14 +202,14 @@ def _datetime_output() -> Iterator[str]:
     fast = f"{s}.strftime_of_template(template)"
     temporal = "('TIMESTAMP', 'DATE', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS')"
     # The fields of whichever type x has, so the template is laid out by one expression.
-    yield _macro(
+    yield macro(
         "to_char_fields_of",
         ("x", "CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN "
               f"{s}.timestamptz_fields(TRY_CAST(x AS TIMESTAMPTZ)) "
               f"WHEN typeof(x) = 'INTERVAL' THEN {s}.interval_tm_fields(TRY_CAST(x AS INTERVAL)) "
               f"ELSE {s}.timestamp_fields(TRY_CAST(x AS TIMESTAMP)) END"),
     )
-    yield _macro(
+    yield macro(
         "to_char",
         ("x, template",
          "CASE WHEN typeof(x) = 'VARCHAR' THEN "
@@ -240,14 +241,14 @@ def _numeric_output() -> Iterator[str]:
     SG, PR, FM, as PostgreSQL's NUM_processor lays them out."""
     s = SCHEMA
     # The template's tokens and where its digits are: the plan is computed once per call.
-    yield _macro(
+    yield macro(
         "number_plan",
         ("tokens", "list_transform([tokens], tokens -> {'tokens': tokens, "
                    "'point': coalesce(list_position(list_transform(tokens, x -> upper(x) IN "
                    "('.', 'D')), true), len(tokens) + 1), "
                    "'fm': list_contains(list_transform(tokens, x -> upper(x)), 'FM')})[1]"),
     )
-    yield _macro(
+    yield macro(
         "number_layout",
         ("plan", "list_transform([plan], p -> {'tokens': p.tokens, 'point': p.point, 'fm': p.fm, "
               "'int_digits': len(list_filter(p.tokens[:p.point - 1], x -> x IN ('9', '0'))), "
@@ -259,7 +260,7 @@ def _numeric_output() -> Iterator[str]:
               "['S', 'MI', 'PL', 'SG', 'PR'])})[1]"),
     )
     # The absolute value rounded to the fraction digits, as integer and fraction digits.
-    yield _macro(
+    yield macro(
         "number_digits",
         ("n, l", "list_transform([format('{:.{}f}', round(abs(n)::DOUBLE, l.frac_digits::INTEGER), "
                  "l.frac_digits)], d -> {'int': CASE WHEN split_part(d, '.', 1) = '0' AND "
@@ -267,20 +268,20 @@ def _numeric_output() -> Iterator[str]:
                  "'frac': split_part(d, '.', 2), 'negative': n < 0})[1]"),
     )
     # The integer digit ``r`` places left of the point: '#' when the value is too wide.
-    yield _macro(
+    yield macro(
         "number_int_digit",
         ("l, g, r, k", "CASE WHEN len(g.int) > l.int_digits THEN '#' "
                        "WHEN r <= len(g.int) THEN g.int[len(g.int) - r + 1] "
                        "WHEN k >= l.first_zero THEN '0' WHEN l.fm THEN '' ELSE ' ' END"),
     )
     # The fraction digit ``j``; FM drops trailing zeros of 9 places after the last 0 place.
-    yield _macro(
+    yield macro(
         "number_frac_digit",
         ("l, g, j, k", "CASE WHEN len(g.int) > l.int_digits THEN '#' "
                        "WHEN l.fm AND k > l.last_zero AND regexp_full_match(g.frac[j:], '0*') "
                        "THEN '' ELSE g.frac[j] END"),
     )
-    yield _macro(
+    yield macro(
         "number_token",
         ("l, g, token, k",
          "CASE WHEN token[1] = '\"' THEN token[2:-2] "
@@ -306,7 +307,7 @@ def _numeric_output() -> Iterator[str]:
     )
     # The sign: before the first digit (a blank when positive) unless the template places
     # it; PR wraps a negative value in <>.
-    yield _macro(
+    yield macro(
         "number_signed",
         ("l, g, text",
          "list_transform([text], body -> CASE WHEN list_contains(list_transform(l.tokens, "
@@ -320,12 +321,12 @@ def _numeric_output() -> Iterator[str]:
          "ELSE regexp_replace(' ' || body, '^( *) ', '\\1' || CASE WHEN g.negative THEN '-' "
          "WHEN l.explicit_sign THEN '+' ELSE ' ' END) END)[1]"),
     )
-    yield _macro(
+    yield macro(
         "number_format",
         ("n, l, g", f"{s}.number_signed(l, g, array_to_string(list_transform(l.tokens, "
                     f"(token, k) -> {s}.number_token(l, g, token, k)), ''))"),
     )
-    yield _macro(
+    yield macro(
         "to_char_numeric",
         ("n, template",
          "CASE WHEN n IS NULL OR template IS NULL THEN NULL "
@@ -355,25 +356,25 @@ def _input() -> Iterator[str]:
     # strptime wants a constant format, and DuckDB checks a macro body when it is created:
     # to_timestamp is created over a stand-in strptime_format, replaced by the real one
     # below (macros are expanded when called), so a constant template folds to a constant.
-    yield _macro("strptime_format", ("template", "template"))
+    yield macro("strptime_format", ("template", "template"))
     # to_timestamp(text, text) reads the text in the session's time zone (timestamptz).
-    yield _macro(
+    yield macro(
         "to_timestamp",
         ("x, template", f"strptime(x, {s}.strptime_format(template))::TIMESTAMPTZ"),
         ("x", "system.main.to_timestamp(x)"),
     )
-    yield _macro(
+    yield macro(
         "to_date",
         ("x, template", f"strptime(x, {s}.strptime_format(template))::DATE"),
     )
-    yield _macro(
+    yield macro(
         "strptime_token",
         ("token", "CASE WHEN token[1] = '\"' THEN replace(token[2:-2], '%', '%%') "
                   "WHEN token = '%' THEN '%%' ELSE coalesce(CASE upper(CASE WHEN upper("
                   f"token[1:2]) IN ('FM', 'FX') THEN token[3:] ELSE token END) {whens} END, "
                   "token) END"),
     )
-    yield _macro(
+    yield macro(
         "strptime_format",
         ("template", "array_to_string(list_transform(regexp_extract_all(template, "
                      f"'{_INPUT_TOKENS}'), token -> {s}.strptime_token(token)), '')"),

@@ -7,6 +7,7 @@ text stays where it is, so other rules' edits inside them still apply.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 from forge_sql.sql import syntax
@@ -185,6 +186,8 @@ def _operand_end(tokens: Sequence[Token], at: int) -> int | None:
         return last
 
 
+_WANTED = re.compile(r"symmetric", re.IGNORECASE)
+
 RULES: tuple[Rule, ...] = (
-    Rule("BETWEEN SYMMETRIC", _edits, lambda sql: "symmetric" in sql.lower()),
+    Rule("BETWEEN SYMMETRIC", _edits, lambda sql: _WANTED.search(sql) is not None),
 )
