@@ -10,6 +10,7 @@ from forge_sql.catalog import (
     SCHEMA,
     absent,
     arrays,
+    builtins,
     cluster,
     declared,
     deparse,
@@ -84,6 +85,7 @@ def statements(
     yield from session_functions.definitions()
     yield from pg_stat_activity.definitions()
     yield from pg_locks.definitions()
+    yield from builtins.definitions()
 
 
 def install(con: duckdb.DuckDBPyConnection, lake: str, users: Sequence[str] = ()) -> None:

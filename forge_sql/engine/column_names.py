@@ -35,7 +35,9 @@ _TYPE_NAMES = {
 }
 # DuckDB's names for functions PostgreSQL names otherwise: in general, and where DuckDB's
 # parser wrote the call for special syntax (it qualifies those with schema "main").
-_FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED}
+# between_symmetric is how forge_sql.sql.between spells x BETWEEN SYMMETRIC a AND b.
+_FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
+                   "between_symmetric": UNNAMED}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
 # Expressions PostgreSQL names after a keyword.
 _KEYWORD_NAMES = {

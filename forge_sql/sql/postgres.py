@@ -6,7 +6,8 @@
   ``!~*`` (which DuckDB lacks) become ``~`` and ``!~`` with the ``(?i)`` flag.
   ``OPERATOR(pg_catalog.~)`` is the operator itself.
 - ``json_build_object(...)``: DuckDB's ``json_object`` (the same arguments).
-- ``'{a,b}'::text[]`` and ``= ANY('{a,b}')``: PostgreSQL's array literal in DuckDB's list
+- ``'{a,b}'::text[]``, ``CAST('{a,b}' AS text[])`` and ``= ANY('{a,b}')``: PostgreSQL's
+  array literal in DuckDB's list
   spelling ``'[a,b]'``.
 - ``FROM generate_series(1, 3) s``: PostgreSQL lets ``s`` name the one column (``s(s)``);
   scalar functions in FROM (``string_to_array(x, ',') s``) become a one-row subquery.
@@ -17,13 +18,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from forge_sql.sql import storage_parameters, syntax
+from forge_sql.sql import between, storage_parameters, syntax
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
 REGEX_OPERATORS = {"~", "!~", "~*", "!~*"}
 # PostgreSQL functions DuckDB has under another name (same arguments).
-RENAMED = {"json_build_object": "json_object", "jsonb_build_object": "json_object"}
+RENAMED = {
+    "json_build_object": "json_object",
+    "jsonb_build_object": "json_object",
+    "json_build_array": "json_array",
+    "jsonb_build_array": "json_array",
+    # Aggregates: DuckDB's list under to_json keeps ORDER BY / FILTER / DISTINCT working.
+    "json_agg": "to_json(list",
+    "jsonb_agg": "to_json(list",
+}
 # Set-returning functions whose alias in FROM also names their one column in PostgreSQL.
 SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
 # Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
@@ -132,10 +141,28 @@ def _function_edits(source: Source) -> Iterator[Edit]:
         if syntax.is_name(token) and syntax.name(token) in RENAMED and syntax.called(
             tokens, index
         ):
-            yield Edit(token.start, token.end, RENAMED[syntax.name(token)])
+            renamed = RENAMED[syntax.name(token)]
+            yield Edit(token.start, token.end, renamed)
             close = syntax.closing(tokens, index + 1)
+            if close is not None and "(" in renamed:
+                close = _aggregate_end(tokens, close)
+                yield Edit(tokens[close].end, tokens[close].end, ")", -1)
             if close is not None and _select_item(tokens, index, close):
                 yield Edit(tokens[close].end, tokens[close].end, f" AS {syntax.name(token)}")
+
+
+def _aggregate_end(tokens: Sequence[Token], close: int) -> int:
+    """The last token of an aggregate call ending at ``close``, with its FILTER and OVER
+    clauses (which belong inside the wrapping call)."""
+    for clause in ("FILTER", "OVER"):
+        if close + 1 < len(tokens) and tokens[close + 1].upper == clause:
+            following = close + 2
+            if following < len(tokens) and tokens[following].text == "(":
+                end = syntax.closing(tokens, following)
+                close = end if end is not None else close
+            elif following < len(tokens) and clause == "OVER":
+                close = following  # a named window
+    return close
 
 
 def _select_item(tokens: Sequence[Token], first: int, last: int) -> bool:
@@ -158,9 +185,16 @@ def _select_item(tokens: Sequence[Token], first: int, last: int) -> bool:
             depth -= 1
         elif depth == 0 and tokens[at].upper in ("SELECT", "DISTINCT"):
             return True
-        elif depth == 0 and tokens[at].kind == "keyword" and tokens[at].upper != "ALL":
+        elif depth == 0 and tokens[at].upper in _NOT_SELECT_LIST:
             return False
     return False
+
+
+# Keywords that end a select list: a comma after one of them separates something else.
+_NOT_SELECT_LIST = frozenset({
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "BY", "LIMIT", "OFFSET", "UNION", "INTERSECT",
+    "EXCEPT", "WINDOW", "QUALIFY", "ON", "JOIN", "USING", "SET", "VALUES", "RETURNING", "INTO",
+})
 
 
 def _array_edits(source: Source) -> Iterator[Edit]:
@@ -175,6 +209,11 @@ def _array_edits(source: Source) -> Iterator[Edit]:
         literal = "'[" + text[2:-2] + "]'"
         after = tokens[index + 1] if index + 1 < len(tokens) else None
         if after is not None and after.text == "::" and _casts_to_array(tokens, index + 2):
+            yield Edit(token.start, token.end, literal)
+            continue
+        cast = index >= 2 and tokens[index - 1].text == "(" and tokens[index - 2].upper == "CAST"
+        if cast and after is not None and after.upper == "AS" and _casts_to_array(
+                tokens, index + 2):
             yield Edit(token.start, token.end, literal)
             continue
         quantified = index >= 2 and tokens[index - 1].text == "(" and tokens[
@@ -226,7 +265,7 @@ def _from_function_edits(source: Source) -> Iterator[Edit]:
 
 
 _REGEX_WANTED = re.compile(r"~|operator", re.IGNORECASE)
-_FUNCTIONS_WANTED = re.compile(r"_build_object", re.IGNORECASE)
+_FUNCTIONS_WANTED = re.compile(r"_build_(object|array)|json_agg|jsonb_agg", re.IGNORECASE)
 _FROM_WANTED = re.compile(
     "|".join(sorted(SET_FUNCTIONS | SCALAR_FUNCTIONS)), re.IGNORECASE
 )
@@ -239,4 +278,5 @@ RULES: tuple[Rule, ...] = (
     Rule("functions in FROM", _from_function_edits,
          lambda sql: _FROM_WANTED.search(sql) is not None),
     storage_parameters.RULE,
+    *between.RULES,
 )
