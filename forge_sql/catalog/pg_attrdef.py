@@ -12,14 +12,29 @@ from forge_sql.catalog import SCHEMA, literal, visible
 
 _CLASS_OID = 2604  # pg_attrdef's own OID, salted into the row OIDs
 _STRING_CONSTANT = r"'(?:[^']|'')*'"
+_NUMBER_TYPES = r"U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|DECIMAL\(.*\)|FLOAT|DOUBLE"
+_UNSIGNED = r"'[0-9]+(\.[0-9]+)?'"
+_NEGATIVE_INTEGER = r"'-[0-9]+'"
+_NEGATIVE_DECIMAL = r"'-[0-9]*\.[0-9]+'"
 
 
 def definitions() -> Iterator[str]:
     # PostgreSQL coerces a string constant to the column's type when the default is
     # stored, and prints it with that cast (ruleutils.c's get_const_expr).
+    # DuckLake keeps a default as its value's text in quotes ('0'). PostgreSQL's number
+    # constant under the implicit cast to the column's type prints bare (0, 1.5); a negative
+    # one prints quoted with the constant's own type ('-1'::integer).
+    number = f"regexp_full_match(data_type, {literal(_NUMBER_TYPES)})"
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.default_text(expression, data_type) AS "
-        f"CASE WHEN regexp_full_match(expression, {literal(_STRING_CONSTANT)}) "
+        f"CASE WHEN {number} AND regexp_full_match(expression, {literal(_UNSIGNED)}) "
+        "THEN substr(expression, 2, length(expression) - 2) "
+        f"WHEN {number} AND regexp_full_match(expression, {literal(_NEGATIVE_INTEGER)}) "
+        "THEN expression || CASE WHEN length(expression) > 12 THEN '::bigint' "
+        "ELSE '::integer' END "
+        f"WHEN {number} AND regexp_full_match(expression, {literal(_NEGATIVE_DECIMAL)}) "
+        "THEN expression || '::numeric' "
+        f"WHEN regexp_full_match(expression, {literal(_STRING_CONSTANT)}) "
         f"THEN expression || '::' || {SCHEMA}.regtype_name_of({SCHEMA}.type_oid(data_type)) "
         "ELSE expression END"
     )

@@ -32,12 +32,6 @@ FUNCTION = {
     "AS 'SELECT x + 1' LANGUAGE sql",
 }
 
-# pgcli sends relkind = ANY(%s) with a Python list (a text[] parameter): the parameter
-# work makes DuckDB accept it; until then these fail with DuckDB's 0A000.
-ANY_PARAMETER = pytest.mark.xfail(
-    raises=psycopg.errors.FeatureNotSupported, strict=False,
-    reason="relkind = ANY($1) with a text[] parameter",
-)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +77,7 @@ def test_search_path(executors: dict[str, PGExecute]) -> None:
     assert forge == pg
 
 
-@ANY_PARAMETER
+# pgcli sends relkind = ANY(%s) with a Python list: a text[] parameter.
 @pytest.mark.parametrize("method", ["tables", "views", "table_columns", "view_columns"])
 def test_relations_and_columns(executors: dict[str, PGExecute], method: str) -> None:
     forge, pg = (_ours(getattr(e, method)()) for e in executors.values())
@@ -125,8 +119,6 @@ def _unqualified(definition: str) -> str:
     return re.sub(r"\b\w+\.(?=\w)", "", " ".join(definition.split()))
 
 
-@pytest.mark.xfail(raises=RuntimeError, strict=False,
-                   reason="pgcli's view query calls array_remove (PostgreSQL functions work)")
 def test_view_definition(executors: dict[str, PGExecute]) -> None:
     """``\\ev``: the view's text in PostgreSQL's spelling (count(*), not count_star())."""
     forge, pg = (e.view_definition(f"{SCHEMA}.team_size") for e in executors.values())
