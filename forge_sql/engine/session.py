@@ -35,6 +35,7 @@ from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
+from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.rules import RULES
@@ -120,6 +121,7 @@ class EngineSession:
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
         self._declarations = Declarations(connection, database.catalog)
+        self._relation_ddl = RelationDdl(connection, self._declarations, database.catalog)
         self.block = TransactionBlock(
             connection, database, self.settings, self.backend.token, self.ending_catalog_change
         )
@@ -403,12 +405,12 @@ class EngineSession:
             return self._gather(plan, params)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
-            declared = self._declarations.execute(plan.statement)
+            declared = self._relation_ddl.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
                 if block.implicit:
                     ddl = plan.statement
-                    block.replay.record(lambda: self._declarations.execute(ddl))
+                    block.replay.record(lambda: self._relation_ddl.execute(ddl))
                 self._record_owner(plan.statement)
                 return declared
         result = self._run(plan, params)
