@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from forge_sql import errors
 from forge_sql.engine import relations
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
@@ -71,9 +72,7 @@ class RelationDdl:
             if renamed is not None:
                 return renamed
         if statement.kind == "DROP" and words[1:2] in (["TABLE"], ["VIEW"]):
-            cascade = _cascade_token(statement)
-            if cascade is not None:
-                return self._drop_cascade(statement, cascade)
+            return self._drop(statement)
         return self._declarations.execute(statement)
 
     # -- ALTER TABLE view RENAME TO ... --------------------------------------------------
@@ -112,34 +111,63 @@ class RelationDdl:
         return [(parts[-3], parts[-2], parts[-1])]
 
     # -- DROP TABLE|VIEW ... CASCADE -----------------------------------------------------
-    def _drop_cascade(self, statement: Statement, cascade: Token) -> TagResult:
-        targets = self._targets(statement)
-        dependents = self._dependents(targets)
-        for view in dependents:
-            self._connection.execute(f"DROP VIEW IF EXISTS {view.quoted()}")
-        sql = statement.sql
-        restricted = classify(f"{sql[: cascade.start]}{sql[cascade.end :]}".rstrip())
+    def _drop(self, statement: Statement) -> TagResult:
+        """DROP TABLE|VIEW [IF EXISTS] names [CASCADE | RESTRICT], as PostgreSQL's
+        RemoveRelations: CASCADE drops the views reading them first, RESTRICT (the
+        default) refuses while there are some; IF EXISTS notes each missing name."""
+        targets, missing = self._targets(statement)
+        kind = statement.words[1].lower()
+        cascade = _cascade_token(statement)
+        if cascade is None:
+            dependents = [v for v in self._dependents(targets, nearest=True)
+                          if (v.database, v.schema, v.name) not in targets]
+            if dependents:
+                raise errors.DependentObjectsStillExist(
+                    f"cannot drop {kind} {targets[0][2]} because other objects depend on it",
+                    detail="\n".join(
+                        f"view {_described(v)} depends on {kind} {targets[0][2]}"
+                        for v in dependents
+                    ),
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                )
+            restricted = statement
+        else:
+            dependents = self._dependents(targets)
+            for view in dependents:
+                self._connection.execute(f"DROP VIEW IF EXISTS {view.quoted()}")
+            sql = statement.sql
+            restricted = classify(f"{sql[: cascade.start]}{sql[cascade.end :]}".rstrip())
         result = self._declarations.execute(restricted)
         if result is None:
             self._connection.execute(restricted.sql)
             result = TagResult(statement.tag(0))
-        return TagResult(result.command_tag(), [*_notices(dependents), *result.notices])
+        skipped = [("00000", f'{kind} "{name}" does not exist, skipping') for name in missing]
+        return TagResult(
+            result.command_tag(), [*_notices(dependents), *skipped, *result.notices]
+        )
 
-    def _targets(self, statement: Statement) -> list[tuple[str, str, str]]:
-        """The relations a DROP names that exist (IF EXISTS may name missing ones)."""
+    def _targets(
+        self, statement: Statement
+    ) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """The relations a DROP names that exist, and the names IF EXISTS skips."""
         tokens = _words(statement)
-        index = 4 if [t.upper for t in tokens[2:4]] == ["IF", "EXISTS"] else 2
+        if_exists = [t.upper for t in tokens[2:4]] == ["IF", "EXISTS"]
+        index = 4 if if_exists else 2
         found: list[tuple[str, str, str]] = []
+        missing: list[str] = []
         while index < len(tokens):
             parts, index = _name(statement, tokens, index)
             if not parts:
                 break
-            found.extend(self._existing(parts))
+            existing = self._existing(parts)
+            found.extend(existing)
+            if not existing and if_exists:
+                missing.append(parts[-1])
             if index < len(tokens) and tokens[index].text == ",":
                 index += 1
             else:
                 break
-        return found
+        return found, missing
 
     def _existing(self, parts: Sequence[str]) -> list[tuple[str, str, str]]:
         for database, schema, name in self._candidates(parts):
@@ -153,8 +181,11 @@ class RelationDdl:
                 return [(database, schema, name)]
         return []
 
-    def _dependents(self, targets: list[tuple[str, str, str]]) -> list[View]:
-        """Views reading the targets, and the views reading those, nearest first."""
+    def _dependents(
+        self, targets: list[tuple[str, str, str]], nearest: bool = False
+    ) -> list[View]:
+        """Views reading the targets, and the views reading those, nearest first
+        (``nearest``: only the views reading the targets themselves)."""
         if not targets:
             return []
         views = [
@@ -176,7 +207,8 @@ class RelationDdl:
                 if key not in seen and view.reads(target):
                     seen.add(key)
                     found.append(view)
-                    pending.append(key)
+                    if not nearest:
+                        pending.append(key)
         return found
 
 
@@ -201,7 +233,8 @@ def _cascade_token(statement: Statement) -> Token | None:
     tokens = _words(statement)
     if tokens and tokens[-1].text == ";":
         tokens = tokens[:-1]
-    if tokens and tokens[-1].kind == "keyword" and tokens[-1].upper == "CASCADE":
+    # DROP TABLE name CASCADE: at least a name before it (``DROP TABLE cascade`` names one).
+    if len(tokens) >= 4 and tokens[-1].kind == "keyword" and tokens[-1].upper == "CASCADE":
         return tokens[-1]
     return None
 

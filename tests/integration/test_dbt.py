@@ -166,9 +166,18 @@ def test_every_step_builds_what_postgresql_builds(
         catalogs[label] = _catalog_columns(project.directory / "target" / "catalog.json")
     assert outcomes["forge-sql"] == outcomes["postgresql"]
     assert sorted(tables["forge-sql"]) == sorted(tables["postgresql"])
-    for name, expected in tables["postgresql"].items():
-        assert tables["forge-sql"][name] == expected, name
-    assert catalogs["forge-sql"] == catalogs["postgresql"]
+    differences = [
+        f"{name}:\n  forge-sql  {tables['forge-sql'][name]}\n  postgresql {expected}"
+        for name, expected in tables["postgresql"].items()
+        if tables["forge-sql"][name] != expected
+    ]
+    differences += [
+        f"catalog.json {uid}:\n  forge-sql  {catalogs['forge-sql'].get(uid)}\n"
+        f"  postgresql {expected}"
+        for uid, expected in catalogs["postgresql"].items()
+        if catalogs["forge-sql"].get(uid) != expected
+    ]
+    assert not differences, "\n".join(differences)
 
 
 def _relations(target: Target) -> dict[str, Any]:

@@ -23,6 +23,17 @@ CASES = [
     ),
     ("WHERE n !~ '^pg_' AND m ~* 'x'", "WHERE n !~ '(?s).*(?:^pg_).*' AND m ~ '(?is).*(?:x).*'"),
     ("SELECT information_schema.tables", "SELECT server.pgc_information_schema.tables"),
+    # the database's own name in front (dbt): the emulation too; sandbox refuses another
+    (
+        'SELECT * FROM "forge".INFORMATION_SCHEMA.columns',
+        "SELECT * FROM server.pgc_information_schema.columns",
+    ),
+    ('SELECT 1 FROM "forge".pg_catalog.pg_class c', "SELECT 1 FROM server.pgc.pg_class c"),
+    (
+        "SELECT 1 FROM forge.pg_catalog.pg_prepared_statements",
+        "SELECT 1 FROM forge.pg_catalog.pg_prepared_statements",
+    ),
+    ("SELECT 1 FROM a.b.pg_catalog.pg_class", "SELECT 1 FROM a.b.pg_catalog.pg_class"),
     ("SELECT * FROM information_schema.routines", "SELECT * FROM information_schema.routines"),
     # array literals
     ("WHERE c.relkind = ANY('{r,p}')", "WHERE c.relkind = ANY('[r,p]'::VARCHAR[])"),
