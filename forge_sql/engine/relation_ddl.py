@@ -11,7 +11,7 @@ declared-constraints DDL (forge_sql.engine.constraints).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from forge_sql import errors
@@ -59,10 +59,13 @@ class RelationDdl:
     """Runs the relation DDL DuckLake lacks on one session's cursor, before handing the
     rest to the declared-constraints DDL."""
 
-    def __init__(self, connection: Connection, declarations: Declarations, lake: str) -> None:
+    def __init__(self, connection: Connection, declarations: Declarations, lake: str,
+                 dropped: Callable[[Statement], None]) -> None:
+        """``dropped`` is told of each DROP VIEW a cascade ran (the owner records go)."""
         self._connection = connection
         self._declarations = declarations
         self._lake = lake
+        self._dropped = dropped
 
     def execute(self, statement: Statement) -> TagResult | None:
         """The statement's result, or None when DuckDB runs it as it is."""
@@ -134,7 +137,9 @@ class RelationDdl:
         else:
             dependents = self._dependents(targets)
             for view in dependents:
-                self._connection.execute(f"DROP VIEW IF EXISTS {view.quoted()}")
+                drop = classify(f"DROP VIEW IF EXISTS {view.quoted()}")
+                self._connection.execute(drop.sql)
+                self._dropped(drop)
             sql = statement.sql
             restricted = classify(f"{sql[: cascade.start]}{sql[cascade.end :]}".rstrip())
         result = self._declarations.execute(restricted)

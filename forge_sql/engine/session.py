@@ -121,7 +121,12 @@ class EngineSession:
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
         self._declarations = Declarations(connection, database.catalog)
-        self._relation_ddl = RelationDdl(connection, self._declarations, database.catalog)
+        # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
+        # (inside the step the replay already runs again, so not recorded twice).
+        self._relation_ddl = RelationDdl(
+            connection, self._declarations, database.catalog,
+            lambda dropped: self._record_owner(dropped, replay=False),
+        )
         self.block = TransactionBlock(
             connection, database, self.settings, self.backend.token, self.ending_catalog_change
         )
@@ -376,7 +381,7 @@ class EngineSession:
             block.replay.record(lambda: self._roles.run(statement, acl, user))
         return result
 
-    def _record_owner(self, statement: Statement) -> None:
+    def _record_owner(self, statement: Statement, replay: bool = True) -> None:
         """The DDL succeeded: record the owner of what it created (with users configured)."""
         if self._database.trusted:
             return
@@ -388,7 +393,7 @@ class EngineSession:
         if user not in acl.roles:
             return  # offline migrate as an OS user: the bootstrap superuser owns it
         self._ownership.after(statement, accesses, acl, user)
-        if self.block.implicit:
+        if replay and self.block.implicit:
             self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
 
     def _perform(
