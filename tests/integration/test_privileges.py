@@ -427,3 +427,17 @@ def test_role_commands_of_two_transactions_queue(connect: Connect, name: str) ->
     assert first.execute(
         "SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", (f"{name}_one", f"{name}_two")
     ).fetchone() == (2,)
+
+
+def test_views_a_cascade_drops_lose_their_owner(connect: Connect, name: str) -> None:
+    """DROP ... CASCADE removes the views on the table with their owner records: a view of
+    the same name made later belongs to its new creator."""
+    admin, bob = connect("admin"), connect("bob")
+    admin.execute(f"CREATE TABLE {name} (id INTEGER)")
+    admin.execute(f"CREATE VIEW {name}_v AS SELECT id FROM {name}")
+    admin.execute(f"DROP TABLE {name} CASCADE")
+    bob.execute(f"CREATE TABLE {name} (id INTEGER)")
+    bob.execute(f"CREATE VIEW {name}_v AS SELECT id FROM {name}")
+    assert admin.execute(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = %s", (f"{name}_v",)
+    ).fetchone() == ("bob",)
