@@ -22,8 +22,18 @@ $(VENV)/.test-deps: pyproject.toml $(BIN)/forge-sql
 	@touch $@
 
 NODE_CLIENT := tests/clients/node
+# dbt, run by tests/integration/test_dbt.py as a program: its own venv, since its pins
+# conflict with the test tools' (the requirements file says which).
+DBT_VENV := .venv-dbt
+DBT_REQUIREMENTS := tests/integration/dbt_project/requirements.txt
 
-install-test: $(VENV)/.test-deps system-deps $(NODE_CLIENT)/node_modules/.package-lock.json
+install-test: $(VENV)/.test-deps system-deps $(NODE_CLIENT)/node_modules/.package-lock.json \
+	$(DBT_VENV)/bin/dbt
+
+$(DBT_VENV)/bin/dbt: $(DBT_REQUIREMENTS)
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/pip install --quiet -r $(DBT_REQUIREMENTS)
+	@touch $@
 
 # Programs the integration tests drive: psql and a PostgreSQL server to hold a shared lake's
 # catalog (tests/integration/postgres.py starts its own cluster on loopback), a JDK with the
@@ -71,4 +81,4 @@ typecheck: install-test
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DBT_VENV) .pytest_cache .mypy_cache .ruff_cache

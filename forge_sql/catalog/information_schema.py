@@ -64,13 +64,36 @@ def _columns() -> str:
         "NULL::VARCHAR AS identity_maximum, NULL::VARCHAR AS identity_minimum, "
         "'NO' AS identity_cycle, 'NEVER' AS is_generated, "
         "NULL::VARCHAR AS generation_expression, "
-        "CASE WHEN v.view_name IS NULL THEN 'YES' ELSE 'NO' END AS is_updatable "
-        f"FROM {s}.lake_columns AS c JOIN {s}.pg_type_rows AS t "
+        "CASE WHEN c.updatable THEN 'YES' ELSE 'NO' END AS is_updatable "
+        f"FROM ({_column_rows()}) AS c JOIN {s}.pg_type_rows AS t "
         f"ON t.oid = {s}.type_oid(c.data_type) "
+        "ORDER BY c.schema_name, c.table_name, c.column_index"
+    )
+
+
+# The session's temporary relations, in the schema PostgreSQL gives them (pg_temp_N, N the
+# backend's number: here its process id); DuckDB keeps them in catalog temp.
+_TEMP_SCHEMA = "'pg_temp_' || forge_backend_pid(getvariable('forge_session'))"
+_COLUMN_FIELDS = (
+    "c.table_name, c.column_name, c.column_index, c.column_default, c.is_nullable, c.data_type"
+)
+
+
+def _column_rows() -> str:
+    """Columns of the database's relations, then of the session's temporary ones."""
+    s = SCHEMA
+    return (
+        f"SELECT c.database_name, c.schema_name, {_COLUMN_FIELDS}, "
+        "v.view_name IS NULL AS updatable "
+        f"FROM {s}.lake_columns AS c "
         f"LEFT JOIN {s}.lake_views AS v ON v.database_name = c.database_name "
         "AND v.schema_name = c.schema_name AND v.view_name = c.table_name "
         f"WHERE c.{_HERE} AND NOT c.internal AND {visible('c.schema_name')} "
-        "ORDER BY c.schema_name, c.table_name, c.column_index"
+        f"UNION ALL SELECT current_database(), {_TEMP_SCHEMA}, {_COLUMN_FIELDS}, "
+        "v.view_name IS NULL "
+        "FROM duckdb_columns() AS c LEFT JOIN duckdb_views() AS v "
+        "ON v.database_name = 'temp' AND v.view_name = c.table_name "
+        "WHERE c.database_name = 'temp' AND NOT c.internal"
     )
 
 
@@ -183,7 +206,13 @@ def definitions() -> Iterator[str]:
         f"FROM {s}.lake_tables() "
         "UNION ALL SELECT database_name, schema_name, view_name, 'VIEW', NULL, NULL, NULL, "
         "NULL, NULL, 'NO', 'NO', NULL "
-        f"FROM {s}.lake_views WHERE {_HERE} AND NOT internal AND {visible('schema_name')}"
+        f"FROM {s}.lake_views WHERE {_HERE} AND NOT internal AND {visible('schema_name')} "
+        f"UNION ALL SELECT current_database(), {_TEMP_SCHEMA}, table_name, "
+        "'LOCAL TEMPORARY', NULL, NULL, NULL, NULL, NULL, 'YES', 'NO', 'PRESERVE' "
+        "FROM duckdb_tables() WHERE database_name = 'temp' AND NOT internal "
+        f"UNION ALL SELECT current_database(), {_TEMP_SCHEMA}, view_name, 'VIEW', NULL, "
+        "NULL, NULL, NULL, NULL, 'NO', 'NO', NULL "
+        "FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal"
     )
     yield _columns()
     yield _routines()

@@ -183,22 +183,27 @@ def rewrite(sql: str) -> str:
 def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> int:
     """Edits for ``pg_catalog.X`` / ``information_schema.X`` at ``index``; tokens consumed."""
     token = tokens[index]
-    if (
-        token.kind != "identifier"
-        or index + 2 >= len(tokens)
-        or tokens[index + 1].text != "."
-        or (index > 0 and tokens[index - 1].text == ".")
-    ):
+    if token.kind != "identifier" or index + 2 >= len(tokens) or tokens[index + 1].text != ".":
+        return 0
+    # ``"db".pg_catalog.X``: the database's own catalog (another database is refused before
+    # the rewrite runs: forge_sql.engine.sandbox), so the qualifier goes with the schema.
+    start = database_qualifier(tokens, index)
+    if start is None:
         return 0
     schema, member = _name(token), tokens[index + 2]
-    before = tokens[index - 1] if index > 0 else None
+    before = tokens[index - 1] if index > 0 and start == token.start else None
     after = tokens[index + 3] if index + 3 < len(tokens) else None
     if schema == "information_schema":
         if _is_name(member) and _name(member) in INFORMATION_PROVIDED:
-            edits.append(Edit(token.start, token.end, INFORMATION_SCHEMA))
+            edits.append(Edit(start, token.end, INFORMATION_SCHEMA))
             return 3
         return 0
     if schema != "pg_catalog":
+        return 0
+    if start != token.start:
+        if _is_name(member) and _name(member) in PROVIDED:
+            edits.append(Edit(start, token.end, SCHEMA))
+            return 3
         return 0
     if before is not None and before.upper == "COLLATE":
         edits.append(Edit(before.start, member.end, ""))
@@ -223,6 +228,18 @@ def _qualified_name(tokens: Sequence[Token], index: int, edits: list[Edit]) -> i
         edits.append(Edit(token.start, member.start, ""))
         return 2
     return 0
+
+
+def database_qualifier(tokens: Sequence[Token], index: int) -> int | None:
+    """Where the name whose schema part is ``tokens[index]`` starts: the schema's own
+    offset, or its database qualifier's (``db.schema.x``); None for a longer chain."""
+    if index == 0 or tokens[index - 1].text != ".":
+        return tokens[index].start
+    if index >= 2 and tokens[index - 2].kind == "identifier" and (
+        index == 2 or tokens[index - 3].text != "."
+    ):
+        return tokens[index - 2].start
+    return None
 
 
 def _ancestors_in_from(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:

@@ -210,11 +210,27 @@ class Sandbox:
             return
         for part in _nested(statement):
             _check_any(part)
+            self._check_databases(part)
             if not superuser:
                 self._check_role(part)
         if len(self._passed) >= _PASSED_KEPT:
             self._passed.clear()
         self._passed.add(key)
+
+    def _check_databases(self, statement: Statement) -> None:
+        """``db.pg_catalog.x`` and ``db.information_schema.x`` name the emulation's relations
+        (forge_sql.catalog.rewrite drops the qualifier) in this database only; PostgreSQL
+        refuses any other database (namespace.c, DeconstructQualifiedName)."""
+        for name in _names(statement):
+            parts = name.parts
+            if (
+                len(parts) >= 3
+                and parts[-2] in ("pg_catalog", "information_schema")
+                and parts[-3] != self.lake
+            ):
+                raise errors.FeatureNotSupported(
+                    f"cross-database references are not implemented: {'.'.join(parts)}"
+                )
 
     # -- rules for roles that are not superusers ---------------------------------------------
     def _check_role(self, statement: Statement) -> None:

@@ -37,6 +37,7 @@ from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
+from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.session_commands import SessionCommands
@@ -127,6 +128,12 @@ class EngineSession:
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
         self._declarations = Declarations(connection, database.catalog)
+        # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
+        # (inside the step the replay already runs again, so not recorded twice).
+        self._relation_ddl = RelationDdl(
+            connection, self._declarations, database.catalog,
+            lambda dropped: self._record_owner(dropped, replay=False),
+        )
         self.block = TransactionBlock(
             connection, database, self.settings, self.backend.token, self.ending_catalog_change
         )
@@ -406,7 +413,7 @@ class EngineSession:
             block.replay.record(lambda: self._roles.run(statement, acl, user))
         return result
 
-    def _record_owner(self, statement: Statement) -> None:
+    def _record_owner(self, statement: Statement, replay: bool = True) -> None:
         """The DDL succeeded: record the owner of what it created (with users configured)."""
         if self._database.trusted:
             return
@@ -418,7 +425,7 @@ class EngineSession:
         if user not in acl.roles:
             return  # offline migrate as an OS user: the bootstrap superuser owns it
         self._ownership.after(statement, accesses, acl, user)
-        if self.block.implicit:
+        if replay and self.block.implicit:
             self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
 
     def _perform(
@@ -438,12 +445,12 @@ class EngineSession:
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
-            declared = self._declarations.execute(plan.statement)
+            declared = self._relation_ddl.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
                 if block.implicit:
                     ddl = plan.statement
-                    block.replay.record(lambda: self._declarations.execute(ddl))
+                    block.replay.record(lambda: self._relation_ddl.execute(ddl))
                 self._record_owner(plan.statement)
                 return declared
         result = self._run(plan, params)

@@ -66,7 +66,8 @@ def state(conn: psycopg.Connection, data_dir: Path, prefix: str) -> tuple[object
 # (statement, query that shows the committed effect, its result). {t} is the test's table.
 STATEMENTS = [
     ("CREATE TABLE {t}_new (a INTEGER)", "SELECT count(*) FROM {t}_new", [(0,)]),
-    ("DROP TABLE {t}", None, None),
+    # The view on {t} goes first: PostgreSQL refuses to drop a table views read (2BP01).
+    ("DROP VIEW {t}_v; DROP TABLE {t}", None, None),
     ("ALTER TABLE {t} ADD COLUMN extra INTEGER", "SELECT count(extra) FROM {t}", [(0,)]),
     ("ALTER TABLE {t} DROP COLUMN name", "SELECT count(*) FROM {t}", [(100,)]),
     ("ALTER TABLE {t} RENAME COLUMN name TO label", "SELECT max(label) FROM {t}", [("n99",)]),
@@ -162,7 +163,6 @@ def test_failed_statement_rolls_back_the_transaction(
         ("CREATE TABLE {t}_s (id SERIAL, x INTEGER)", "sequences"),
         ("CREATE TABLE {t}_g (id INTEGER GENERATED ALWAYS AS IDENTITY)", "identity"),
         ("CREATE SEQUENCE {t}_q", None),
-        ("DROP TABLE {t} CASCADE", None),
     ],
 )
 def test_what_ducklake_cannot_do_is_0A000(

@@ -445,3 +445,17 @@ def test_lists_of_tables_need_the_privilege_on_each(connect: Connect, name: str)
         assert admin.execute(f"SELECT count(*) FROM {name}_{table}").fetchone() == (1,)
     bob.execute(f"TRUNCATE {name}_mine")
     assert admin.execute(f"SELECT count(*) FROM {name}_mine").fetchone() == (0,)
+
+
+def test_views_a_cascade_drops_lose_their_owner(connect: Connect, name: str) -> None:
+    """DROP ... CASCADE removes the views on the table with their owner records: a view of
+    the same name made later belongs to its new creator."""
+    admin, bob = connect("admin"), connect("bob")
+    admin.execute(f"CREATE TABLE {name} (id INTEGER)")
+    admin.execute(f"CREATE VIEW {name}_v AS SELECT id FROM {name}")
+    admin.execute(f"DROP TABLE {name} CASCADE")
+    bob.execute(f"CREATE TABLE {name} (id INTEGER)")
+    bob.execute(f"CREATE VIEW {name}_v AS SELECT id FROM {name}")
+    assert admin.execute(
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = %s", (f"{name}_v",)
+    ).fetchone() == ("bob",)

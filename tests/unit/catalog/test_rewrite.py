@@ -24,6 +24,17 @@ CASES = [
     ("WHERE n !~ '^pg_' AND m ~* 'x'", "WHERE n !~ '(?s).*(?:^pg_).*' AND m ~ '(?is).*(?:x).*'"),
     ("SELECT information_schema.tables", "SELECT server.pgc_information_schema.tables"),
     ("SELECT * FROM information_schema.sequences", "SELECT * FROM information_schema.sequences"),
+    # the database's own name in front (dbt): the emulation too; sandbox refuses another
+    (
+        'SELECT * FROM "forge".INFORMATION_SCHEMA.columns',
+        "SELECT * FROM server.pgc_information_schema.columns",
+    ),
+    ('SELECT 1 FROM "forge".pg_catalog.pg_class c', "SELECT 1 FROM server.pgc.pg_class c"),
+    (
+        "SELECT 1 FROM forge.pg_catalog.pg_prepared_statements",
+        "SELECT 1 FROM forge.pg_catalog.pg_prepared_statements",
+    ),
+    ("SELECT 1 FROM a.b.pg_catalog.pg_class", "SELECT 1 FROM a.b.pg_catalog.pg_class"),
     # array literals
     ("WHERE c.relkind = ANY('{r,p}')", "WHERE c.relkind = ANY('[r,p]'::VARCHAR[])"),
     ("WHERE w <> ALL ('{a,b}'::text[])", "WHERE w <> ALL ('[a,b]'::text[])"),

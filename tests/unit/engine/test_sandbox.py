@@ -118,3 +118,18 @@ def test_refused_to_every_client(sql: str) -> None:
 def test_reserved_schema_names(sql: str) -> None:
     with pytest.raises(errors.ReservedName):
         _sandbox().check(split(sql)[0], superuser=True)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ['SELECT * FROM "other".pg_catalog.pg_class', "SELECT * FROM x.information_schema.columns"],
+)
+def test_other_databases_catalogs_refused(sql: str) -> None:
+    """PostgreSQL: cross-database references are not implemented (0A000)."""
+    with pytest.raises(errors.FeatureNotSupported, match="cross-database references"):
+        _sandbox().check(split(sql)[0], superuser=True)
+
+
+def test_own_databases_catalogs_allowed() -> None:
+    _sandbox().check(split('SELECT * FROM "forge".INFORMATION_SCHEMA.columns')[0], superuser=True)
+    _sandbox().check(split('SELECT * FROM "FORGE".pg_catalog.pg_class')[0], superuser=False)
