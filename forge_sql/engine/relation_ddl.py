@@ -19,6 +19,7 @@ from forge_sql.engine import relations
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.result import TagResult
+from forge_sql.sql import object_lists
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement, Token, classify, identifier, tokenize
 
@@ -144,7 +145,9 @@ class RelationDdl:
             restricted = classify(f"{sql[: cascade.start]}{sql[cascade.end :]}".rstrip())
         result = self._declarations.execute(restricted)
         if result is None:
-            self._connection.execute(restricted.sql)
+            several = object_lists.parse(restricted.sql, restricted.tokens)
+            # DROP VIEW a, b: DuckDB drops one object a statement.
+            self._connection.execute(restricted.sql if several is None else several.duckdb_sql())
             result = TagResult(statement.tag(0))
         skipped = [("00000", f'{kind} "{name}" does not exist, skipping') for name in missing]
         return TagResult(

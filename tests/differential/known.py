@@ -227,6 +227,9 @@ PENDING: tuple[Pending, ...] = (
     Pending("boolean cast to text", "CAST(false AS text) is 'f' in the server, 'false' in "
             "PostgreSQL", cells_differ_as(lambda a, b: (a, b) in ((b"f", b"false"),
                                                                   (b"t", b"true")))),
+    Pending("array cast to text", "an array cast to text prints DuckDB's list text "
+            "([1, 2, 3]); PostgreSQL prints its array text ({1,2,3})",
+            cells_differ_as(lambda a, b: a.startswith(b"[") and b.startswith(b"{"))),
     Pending("float cast to text", "a whole float cast to text or json prints '7.0' where "
             "PostgreSQL prints '7'", cells_differ_as(lambda a, b: a == b + b".0")),
     Pending("float special values cast to text", "NaN and infinities of a float cast to "
