@@ -32,8 +32,11 @@ def _intact(server: RunningServer) -> None:
 
 
 @pytest.mark.parametrize("damage", [
-    pytest.param(lambda data: os.urandom(len(data)), id="random-bytes"),
-    pytest.param(lambda data: data[: len(data) // 2], id="cut-in-half"),
+    # Each starts servers twice (~9 s): one damage in the default run, the others slow.
+    pytest.param(lambda data: os.urandom(len(data)), id="random-bytes",
+                 marks=pytest.mark.slow),
+    pytest.param(lambda data: data[: len(data) // 2], id="cut-in-half",
+                 marks=pytest.mark.slow),
     pytest.param(lambda data: data[:4096] + b"\xff" * 8192 + data[12288:], id="header-block"),
 ])
 def test_corrupt_server_database_is_set_aside_and_rebuilt(

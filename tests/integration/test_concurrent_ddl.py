@@ -90,7 +90,8 @@ def _swap_on_a_new_server(
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("sessions", [4, 8])
+# 4 sessions in the default run (~30 s); 8 with the slow tests.
+@pytest.mark.parametrize("sessions", [4, pytest.param(8, marks=pytest.mark.slow)])
 def test_table_swaps_in_parallel(
     tmp_path_factory: pytest.TempPathFactory, sessions: int
 ) -> None:

@@ -54,7 +54,8 @@ def run_pgbench(server: RunningServer, clients: int, seconds: int) -> dict[str, 
     }
 
 
-@pytest.mark.parametrize("clients", [4, 16])
+# 4 clients run in the default suite's test_pgbench.py (-M simple and -M prepared).
+@pytest.mark.parametrize("clients", [pytest.param(4, marks=pytest.mark.slow), 16])
 def test_pgbench_tpcb_never_fails(own: RunningServer, clients: int) -> None:
     with psycopg.connect(own.dsn(), autocommit=True) as conn:
         pgbench_tables.create(conn)
