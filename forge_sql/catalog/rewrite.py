@@ -47,6 +47,7 @@ from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.statements import Token, tokenize
 from forge_sql.sql.syntax import CLOSE as _CLOSE
 from forge_sql.sql.syntax import OPEN as _OPEN
+from forge_sql.sql.syntax import cast_parts as _cast_as
 from forge_sql.sql.syntax import closing as _closing
 from forge_sql.sql.syntax import in_from as _in_from
 from forge_sql.sql.syntax import is_name as _is_name
@@ -349,20 +350,8 @@ def _reg(name: str) -> str:
 
 def _cast_parts(tokens: Sequence[Token], index: int) -> tuple[int, int, int] | None:
     """For ``CAST ( ... AS type )`` at ``index``: positions of ``(``, the ``AS``, ``)``."""
-    if tokens[index].upper != "CAST" or index + 1 >= len(tokens) or tokens[index + 1].text != "(":
-        return None
-    depth, as_at = 0, None
-    for at in range(index + 1, len(tokens)):
-        text = tokens[at].text
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-            if depth == 0:
-                return (index + 1, as_at, at) if as_at is not None else None
-        elif depth == 1 and tokens[at].upper == "AS":
-            as_at = at
-    return None
+    parts = _cast_as(tokens, index)
+    return None if parts is None else (index + 1, *parts)
 
 
 def _cast_target(tokens: Sequence[Token], as_at: int, close: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forge_sql.sql import syntax
 from forge_sql.sql.tokens import Token, tokenize
 from forge_sql.sql.types import TEXT_TYPMOD as TEXT
 
@@ -99,18 +100,8 @@ def _cast_typmod(sql: str, tokens: tuple[Token, ...], location: int) -> int:
         return TEXT
     if tokens[index].text == "::":
         return _type_typmod(tokens, index + 1)
-    depth = 0
-    for at in range(index + 1, len(tokens)):
-        text = tokens[at].text
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-            if depth == 0:
-                break
-        elif depth == 1 and tokens[at].upper == "AS":
-            return _type_typmod(tokens, at + 1)
-    return TEXT
+    parts = syntax.cast_parts(tokens, index)
+    return TEXT if parts is None else _type_typmod(tokens, parts[0] + 1)
 
 
 def _type_typmod(tokens: tuple[Token, ...], at: int) -> int:

@@ -37,6 +37,21 @@ def closing(tokens: Sequence[Token], opening: int) -> int | None:
     return None
 
 
+def cast_parts(tokens: Sequence[Token], index: int) -> tuple[int, int] | None:
+    """For ``CAST ( ... AS type )`` at ``index``: the positions of its ``AS`` and ``)``."""
+    if tokens[index].upper != "CAST":
+        return None
+    end = closing(tokens, index + 1)
+    if end is None:
+        return None
+    depth = 0
+    for at in range(index + 1, end):
+        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
+        if depth == 1 and tokens[at].upper == "AS":
+            return at, end
+    return None
+
+
 def in_from(tokens: Sequence[Token], index: int) -> bool:
     """The token at ``index`` stands in a FROM clause (of its own parenthesis level)."""
     depth = 0
