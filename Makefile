@@ -63,9 +63,12 @@ run: install
 	$(BIN)/forge-sql migrate --data-dir $(DATA) --dir migrations
 	$(BIN)/forge-sql serve --data-dir $(DATA) --port $(PORT)
 
-## Install everything the tests need, then run the default (fast) test suite.
+## Install everything the tests need, then run the default (fast) test suite on
+## TEST_WORKERS processes (pytest-xdist), each taking whole test files so that a module's
+## fixtures start once.
+TEST_WORKERS ?= 2
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## Also the slow tests.
 test-all: install-test
