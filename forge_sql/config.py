@@ -150,6 +150,13 @@ class Settings(BaseSettings):
         "new Parquet file each, and written out as Parquet at start-up and shutdown "
         "(0: always write Parquet).",
     )
+    shutdown_flush_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="At shutdown, inlined rows are written out as Parquet for at most this "
+        "many seconds, table by table; the tables not reached keep their committed rows in "
+        "the catalog until the next start writes them out.",
+    )
     tls_cert: Path | None = Field(
         None,
         description="PEM certificate (chain) file. With tls_key, clients can connect over "

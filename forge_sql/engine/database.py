@@ -267,6 +267,17 @@ class Database:
         for problem in failed:
             log.warning("inlined rows kept in the catalog: %s", problem)
 
+    def _flush_inlined_before(self, deadline: float) -> None:
+        """Write inlined rows out table by table until ``deadline``. The tables not reached
+        keep their rows in the catalog, committed, and the next start writes them out."""
+        _, failed, left = maintenance.flush_tables(self._con, self.settings.database, deadline)
+        for problem in failed:
+            log.warning("inlined rows kept in the catalog: %s", problem)
+        if left:
+            log.info("inlined rows of up to %d tables kept in the catalog until the next "
+                     "start (shutdown_flush_seconds = %g)", left,
+                     self.settings.shutdown_flush_seconds)
+
     def _sandbox(self) -> None:
         """Confine clients to the data directory and the external datasets' directories
         (configured, or recorded by migrations in forge_meta.external_datasets).
@@ -463,11 +474,14 @@ class Database:
             cursor.close()
 
     def close(self) -> None:
-        """Write inlined rows out as Parquet, then close the database."""
+        """Write inlined rows out as Parquet for at most ``shutdown_flush_seconds``, then
+        close the database. Shutdown stays prompt: service managers wait a fixed time, then
+        kill, and a lake of thousands of tables takes minutes to flush whole."""
         self.schedule.stop()
         with self._lock:
             try:
-                self._flush_inlined()
+                budget = self.settings.shutdown_flush_seconds
+                self._flush_inlined_before(time.monotonic() + budget)
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
         self._recorder.stop()  # the flush was a snapshot too
