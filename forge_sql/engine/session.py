@@ -130,6 +130,8 @@ class EngineSession:
         self.locks = SessionLocks(
             database, self.backend, self.settings, connection, self.cancel_requested
         )
+        # Reading a live SQL cursor reads the lake: the catalog is held as by a statement.
+        self.cursors.reading = lambda: self.locks.holding_catalog(locks.ACCESS_SHARE)
         self._declarations = Declarations(connection, database.catalog)
         # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
         # (inside the step the replay already runs again, so not recorded twice).
