@@ -4,10 +4,9 @@ session and role commands) and runs the rest on DuckDB."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import duckdb
@@ -41,6 +40,7 @@ from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.session_commands import SessionCommands
+from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.seam.backend import (
     Column,
@@ -127,6 +127,11 @@ class EngineSession:
         )
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
+        self.locks = SessionLocks(
+            database, self.backend, self.settings, connection, self.cancel_requested
+        )
+        # Reading a live SQL cursor reads the lake: the catalog is held as by a statement.
+        self.cursors.reading = lambda: self.locks.holding_catalog(locks.ACCESS_SHARE)
         self._declarations = Declarations(connection, database.catalog)
         # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
         # (inside the step the replay already runs again, so not recorded twice).
@@ -135,10 +140,10 @@ class EngineSession:
             lambda dropped: self._record_owner(dropped, replay=False),
         )
         self.block = TransactionBlock(
-            connection, database, self.settings, self.backend.token, self.ending_catalog_change
+            connection, database, self.settings, self.backend.token, self.locks.ending_transaction
         )
         self._planner = Planner(
-            self._cursor, self, self.reading_catalog, database.sandbox, superuser
+            self._cursor, self, self.locks.reading_catalog, database.sandbox, superuser
         )
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
@@ -253,13 +258,13 @@ class EngineSession:
             if params:  # NaN, and digits the unconstrained numeric would round: refused
                 params = numeric.check_parameters(params, statement.param_oids, plan.casts)
             if not self._superuser:
-                with self.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
+                with self.locks.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)
             inserts = self._inserts
             if inserts.pending is not None:
                 if inserts.pending.accepts(plan.batch, plan.casts):
                     return self._gather(plan, params)
-                with self.holding_catalog(locks.ACCESS_SHARE):
+                with self.locks.holding_catalog(locks.ACCESS_SHARE):
                     inserts.flush()
             result = self._by_kind.get(kind, self._statement)(plan, params)
             if kind not in _SNAPSHOT_FREE:
@@ -278,10 +283,9 @@ class EngineSession:
         if not savepoints.is_command(plan.statement):
             return self.block.command(plan.statement)
         # ROLLBACK TO rolls the DuckDB transaction back and runs writes again.
-        table, token = self._database.locks, self.backend.token
-        changes = table.holds(token, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
+        changes = self.locks.changes_catalog
         mode = locks.ACCESS_EXCLUSIVE if changes else locks.ACCESS_SHARE
-        with self.holding_catalog(mode):
+        with self.locks.holding_catalog(mode):
             return self._savepoints.command(plan.statement)
 
     def _maintenance(self, plan: Plan) -> Result | None:
@@ -298,7 +302,7 @@ class EngineSession:
         maintained = self._maintenance(plan)
         if maintained is not None:
             return maintained
-        with self.holding_catalog(locks.ACCESS_SHARE):
+        with self.locks.holding_catalog(locks.ACCESS_SHARE):
             return self._cursor_commands.run(plan.statement, plan.sql, params)
 
     def _copy(self, plan: Plan, params: Sequence[object]) -> Result:
@@ -308,7 +312,7 @@ class EngineSession:
             return maintained
         copy = copy_statement.parse(plan.statement)
         if copy.direction == "out":
-            return self._holding_catalog_for(
+            return self.locks.holding_catalog_for(
                 locks.ACCESS_SHARE, lambda: self._copy_out(plan.statement, copy)
             )
         self._refuse_if_read_only(plan)
@@ -317,7 +321,7 @@ class EngineSession:
     def _vacuum(self, plan: Plan, params: Sequence[object]) -> Result:
         """VACUUM and ANALYZE: checked, with nothing to do on this storage (engine.vacuum)."""
         self._connection.detach_stream()
-        with self.holding_catalog(locks.ACCESS_SHARE):
+        with self.locks.holding_catalog(locks.ACCESS_SHARE):
             return vacuum.run(plan.statement, self._connection, self.block.in_transaction)
 
     def _statement(self, plan: Plan, params: Sequence[object]) -> Result:
@@ -348,29 +352,10 @@ class EngineSession:
         ddl = kind in lock_targets.DDL
         if ddl:
             self._connection.detach_stream()  # its result holds the catalog shared
-        return self._holding_catalog_for(
+        return self.locks.holding_catalog_for(
             locks.ACCESS_EXCLUSIVE if ddl else locks.ACCESS_SHARE,
             lambda: self._perform(plan, params, copy),
         )
-
-    def _holding_catalog_for(self, mode: str, run: Callable[[], Result]) -> Result:
-        """``run()`` with the catalog held in ``mode``. DuckDB reads the lake as a streamed
-        result's rows are fetched: the stream goes on holding the catalog in
-        AccessShareLock until it is read or dropped (the statement's own hold, handed on
-        rather than taken again)."""
-        self._acquire([(locks.CATALOG, mode)], counted=True)
-        handed_on = False
-        try:
-            result = run()
-            if self._connection.streams(result):
-                if mode != locks.ACCESS_SHARE:
-                    self._acquire([(locks.CATALOG, locks.ACCESS_SHARE)], counted=True)
-                else:
-                    handed_on = True
-            return result
-        finally:
-            if not handed_on:
-                self._database.locks.release(self.backend.token, locks.CATALOG, mode)
 
     # -- roles and privileges --------------------------------------------------------------
     def authorize(self, plan: Plan) -> None:
@@ -404,7 +389,7 @@ class EngineSession:
         block = self.block
         if not block.in_transaction:
             block.begin_implicit()
-        self._acquire([(locks.ROLES, locks.EXCLUSIVE)])
+        self.locks.acquire([(locks.ROLES, locks.EXCLUSIVE)])
         self._database.acl_changing()
         statement, acl, user = plan.statement, self._database.acl(), self.backend.user
         result = self._roles.run(statement, acl, user)
@@ -462,88 +447,11 @@ class EngineSession:
         """Take the locks ``statement`` needs, held to the end of the transaction, before
         DuckDB reads anything for it: a writer that waited then works on the data the
         previous holder committed (forge_sql.engine.locks)."""
-        wanted = lock_targets.targets(statement, copy_in)
-        if wanted and self._acquire(wanted) and not self.block.touched:
+        if self.locks.statement_locks(statement, copy_in) and not self.block.touched:
             self.block.take_fresh_snapshot()
-
-    def reading_catalog(self) -> contextlib.AbstractContextManager[None]:
-        """Planning reads the lake's catalog: no catalog change may run meanwhile."""
-        return self.holding_catalog(locks.ACCESS_SHARE)
-
-    @contextlib.contextmanager
-    def holding_catalog(self, mode: str) -> Iterator[None]:
-        """Hold the catalog in ``mode`` while a statement runs (forge_sql.engine.locks)."""
-        self._acquire([(locks.CATALOG, mode)], counted=True)
-        try:
-            yield
-        finally:
-            self._database.locks.release(self.backend.token, locks.CATALOG, mode)
-
-    def ending_catalog_change(self) -> contextlib.AbstractContextManager[None]:
-        """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone;
-        one that wrote to tables queues behind other commits (locks.COMMITS)."""
-        table, backend = self._database.locks, self.backend
-        if table.holds(backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE):
-            return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
-        if table.wrote(backend.token):
-            return table.committing(
-                backend.token,
-                backend.pid,
-                lambda f: backend.waiting("object" if f else None),
-                self._invalidated,
-            )
-        return contextlib.nullcontext()
-
-    def _invalidated(self) -> BaseException | None:
-        """Ends a lock wait once DuckDB invalidated the database: it reopens when the
-        sessions using it are done, which a waiter would otherwise hold up."""
-        reason = self._database.invalidated
-        return None if reason is None else engine_errors.crash(reason)
 
     def refresh_catalog(self) -> None:
         self._database.refresh_catalog()
-
-    def _acquire(
-        self, wanted: Sequence[tuple[locks.Target, str]], counted: bool = False
-    ) -> bool:
-        """Take ``wanted`` in order; without ``counted``, skip what is held already.
-        Whether it had to wait."""
-        table = self._database.locks
-        backend = self.backend
-        missing = [
-            (t, m) for t, m in wanted if counted or not table.holds(backend.token, t, m)
-        ]
-        waited = False
-        if not missing:
-            return waited
-        timeout = session_settings.duration_ms(self.settings.get("lock_timeout"))
-        connection = self._connection
-        for target, mode in missing:
-
-            def waiting(flag: bool, locktype: str = target.locktype) -> None:
-                """Only a wait is marked running (cancel and statement_timeout end it): a
-                lock granted at once costs no timer."""
-                nonlocal waited
-                waited = waited or flag
-                backend.waiting(locktype if flag else None)
-                if not flag:
-                    connection.running(False)
-                    return
-                # A cancel that came before: the wait sees cancel_requested and ends.
-                with contextlib.suppress(errors.QueryCanceled):
-                    connection.running(True)
-
-            table.acquire(
-                backend.token,
-                backend.pid,
-                target,
-                mode,
-                cancelled=self.cancel_requested,
-                timeout_ms=timeout,
-                waiting=waiting,
-                interrupted=self._invalidated,
-            )
-        return waited
 
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
@@ -580,7 +488,7 @@ class EngineSession:
                 else:
                     results.append(self.execute(statement, params))
             if inserts.pending is not None:
-                with self.holding_catalog(locks.ACCESS_SHARE):
+                with self.locks.holding_catalog(locks.ACCESS_SHARE):
                     inserts.flush()
         except errors.ForgeError as exc:
             at = inserts.failed_at if inserts.failed_at is not None else len(results)
@@ -741,15 +649,8 @@ class EngineSession:
         if isinstance(call, storage_calls.BackupCall):
             self._connection.detach_stream()
             return storage_calls.backup(call, self._database)
-        # Not beside a transaction changing the catalog, nor a catalog change running.
-        self._acquire([(locks.CATALOG_CHANGES, locks.EXCLUSIVE)], counted=True)
-        try:
-            with self.holding_catalog(locks.ACCESS_SHARE):
-                return storage_calls.run(call, self._connection, self._database)
-        finally:
-            self._database.locks.release(
-                self.backend.token, locks.CATALOG_CHANGES, locks.EXCLUSIVE
-            )
+        with self.locks.maintaining():
+            return storage_calls.run(call, self._connection, self._database)
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""
@@ -762,7 +663,7 @@ class EngineSession:
             connection, self.fail, statement, connection.open_reader(), columns,
             CopyOut(copy.format),
         )
-        connection.stream(result)  # holding the catalog: _holding_catalog_for
+        connection.stream(result)  # holding the catalog: SessionLocks.holding_catalog_for
         return result
 
     def _read_catalog_copies(self, wanted: bool) -> None:

@@ -5,6 +5,10 @@ connection, and running anything else on it ends an unread result, so before tha
 cursor's remaining rows are spilled to an Arrow IPC file in the data directory's tmp/ and
 read back from there: memory stays bounded whatever the cursor's size. A WITH HOLD cursor
 is spilled the same way at COMMIT, so it outlives its transaction.
+
+Reading a live cursor runs its query further, which reads the lake: each read holds the
+catalog shared as a statement does (forge_sql.engine.locks), so no catalog change runs
+beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -118,6 +123,8 @@ class Cursor:
     _batches: Iterator[pa.RecordBatch] | None = None
     _pending: pa.RecordBatch | None = None
     _source: pa.RecordBatchStreamReader | None = field(default=None, repr=False)
+    # Held while the live result is read (the catalog shared: Cursors.reading).
+    reading: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
 
     def next_batch(self, limit: int, running: Callable[[bool], None]) -> pa.RecordBatch | None:
         """Up to ``limit`` rows (ALL: a whole batch), or None at the end."""
@@ -138,14 +145,15 @@ class Cursor:
 
     def _read(self, running: Callable[[bool], None]) -> pa.RecordBatch | None:
         if self.reader is not None:
-            running(True)
-            try:
-                return self.reader.read_next_batch()
-            except StopIteration:
-                self.reader = None
-                return None
-            finally:
-                running(False)
+            with self.reading():
+                running(True)
+                try:
+                    return self.reader.read_next_batch()
+                except StopIteration:
+                    self.reader = None
+                    return None
+                finally:
+                    running(False)
         if self._batches is not None:
             return next(self._batches, None)
         return None
@@ -156,27 +164,28 @@ class Cursor:
 
     def spill(self, running: Callable[[bool], None]) -> None:
         """Move the unread rows off the DuckDB connection into a file."""
-        reader, self.reader = self.reader, None
-        if reader is None:
+        if self.reader is None:
             return
-        self.file = self.spill_dir / f"cursor-{uuid.uuid4().hex}.arrow"
-        running(True)
-        try:
-            with pa.OSFile(str(self.file), "wb") as sink, pa.ipc.new_stream(
-                sink, reader.schema
-            ) as writer:
-                if self._pending is not None:
-                    writer.write_batch(self._pending)
-                    self._pending = None
-                for batch in reader:
-                    writer.write_batch(batch)
-        except BaseException as exc:
-            self.close()
-            # Never an empty cursor in place of lost rows: reading it fails from now on.
-            self.broken = f"its rows could not be kept ({exc})"
-            raise
-        finally:
-            running(False)
+        with self.reading():  # a wait that fails leaves the cursor as it was
+            reader, self.reader = self.reader, None
+            self.file = self.spill_dir / f"cursor-{uuid.uuid4().hex}.arrow"
+            running(True)
+            try:
+                with pa.OSFile(str(self.file), "wb") as sink, pa.ipc.new_stream(
+                    sink, reader.schema
+                ) as writer:
+                    if self._pending is not None:
+                        writer.write_batch(self._pending)
+                        self._pending = None
+                    for batch in reader:
+                        writer.write_batch(batch)
+            except BaseException as exc:
+                self.close()
+                # Never an empty cursor in place of lost rows: reading it fails from now on.
+                self.broken = f"its rows could not be kept ({exc})"
+                raise
+            finally:
+                running(False)
         # Read with plain file reads, not a memory map: mapped pages would stay resident
         # (and counted against the process) until the cursor closes.
         self._source = pa.ipc.open_stream(pa.OSFile(str(self.file), "rb"))
@@ -196,8 +205,15 @@ class Cursor:
 class Cursors:
     """The session's open cursors, by name."""
 
-    def __init__(self, spill_dir: Path) -> None:
+    def __init__(
+        self,
+        spill_dir: Path,
+        reading: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+    ) -> None:
+        """``reading()``: held while a live cursor's result is read (the session holds
+        the catalog shared)."""
         self.spill_dir = spill_dir
+        self.reading = reading
         self.open: dict[str, Cursor] = {}
 
     def get(self, name: str) -> Cursor:
@@ -343,6 +359,7 @@ class CursorCommands:
         columns = column_names.result_columns(sql, description)
         reader = connection.open_reader()
         cursor = Cursor(declare.name, columns, declare.hold, reader, self._cursors.spill_dir)
+        cursor.reading = self._cursors.reading
         cursor.binary = declare.binary
         self._cursors.add(cursor)
         if block.status == "I":

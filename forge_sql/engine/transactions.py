@@ -29,7 +29,7 @@ _NO_TRANSACTION = ("25P01", "there is no transaction in progress")
 class TransactionBlock:
     """The transaction state of one session over its DuckDB cursor.
 
-    ``ending_catalog_change``: the catalog lock a COMMIT or ROLLBACK takes (exclusive after
+    ``ending_transaction``: the locks a COMMIT or ROLLBACK takes (exclusive after
     the transaction changed the catalog, forge_sql.engine.locks).
     """
 
@@ -39,13 +39,13 @@ class TransactionBlock:
         database: Database,
         settings: SessionSettings,
         token: str,
-        ending_catalog_change: Callable[[], contextlib.AbstractContextManager[None]],
+        ending_transaction: Callable[[], contextlib.AbstractContextManager[None]],
     ) -> None:
         self._connection = connection
         self._database = database
         self._settings = settings
         self._token = token
-        self._ending_catalog_change = ending_catalog_change
+        self._ending_transaction = ending_transaction
         connection.in_transaction = lambda: self.in_transaction
         self.status = "I"
         self.implicit = False  # a transaction the server opened for a Query or pipeline
@@ -124,7 +124,7 @@ class TransactionBlock:
         self.implicit = False
         self._connection.drop_stream()
         try:
-            with self._ending_catalog_change():
+            with self._ending_transaction():
                 if verb == "COMMIT":
                     retries = self._database.settings.commit_retries
                     self.replay.commit(self._connection, self._commit, retries)
@@ -151,7 +151,7 @@ class TransactionBlock:
                     commit = False
                     self.rollback()
                     raise
-                with self._ending_catalog_change():
+                with self._ending_transaction():
                     self._commit()
             else:
                 cursors.end_transaction(False, connection.running)
@@ -234,7 +234,7 @@ class TransactionBlock:
         # DuckDB may already have ended the failed transaction.
         try:
             with (
-                self._ending_catalog_change(),
+                self._ending_transaction(),
                 contextlib.suppress(duckdb.TransactionException),
             ):
                 self._connection.execute("ROLLBACK", interruptible=False)
