@@ -55,6 +55,24 @@ SAME = [
 ]
 
 
+# Each statement's result types (OIDs) and rows must equal PostgreSQL's.
+TYPED = [
+    # Lengths, positions, ntile, gcd: integer (int4) as in PostgreSQL, not bigint.
+    f"SELECT id, length(s), char_length(s), character_length(s), bit_length(s), "
+    f"strpos(s, 'c'), position('c' IN s), octet_length(s) FROM {TABLE} ORDER BY id",
+    f"SELECT id, ntile(2) OVER (ORDER BY id), ntile(3) OVER w FROM {TABLE} "
+    "WINDOW w AS (ORDER BY id DESC) ORDER BY id",
+    f"SELECT id, length(s) + 1, position('c' IN s) * 2, gcd(i, 4), lcm(i, 3) FROM {TABLE} "
+    "ORDER BY id",
+    "SELECT gcd(12::int8, 18), gcd(2::int2, 4), json_array_length('[1, [2, 3]]'::json), "
+    "json_array_length(NULL::json)",
+    # Casts are named after their type as written.
+    "SELECT 'x'::varchar, CAST('x' AS character varying(3)), '{a}'::text[], "
+    "CAST('{1}' AS integer[]), '[1]'::json, 1::double precision, '1'::float(3), "
+    "DATE '2024-01-15', TIME '01:02:03', true::text, ('1'::int)::text, 1::text::varchar",
+]
+
+
 @pytest.fixture(scope="module")
 def both(server: RunningServer, postgres: PostgresServer  # noqa: F811
          ) -> Iterator[tuple[psycopg.Connection, psycopg.Connection]]:
@@ -81,6 +99,22 @@ def test_values_as_postgresql(
 ) -> None:
     forge, pg = both
     assert rows(forge, sql) == rows(pg, sql)
+
+
+@pytest.mark.parametrize("sql", TYPED)
+def test_types_as_postgresql(
+    both: tuple[psycopg.Connection, psycopg.Connection], sql: str
+) -> None:
+    """Column names, type OIDs and values equal PostgreSQL's, in text and in binary."""
+    forge, pg = both
+    for binary in (False, True):
+        answers = []
+        for conn in (forge, pg):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute(sql)
+                answers.append(([(c.name, c.type_code) for c in cur.description or ()],
+                                cur.fetchall()))
+        assert answers[0] == answers[1]
 
 
 @pytest.mark.parametrize(
@@ -124,6 +158,20 @@ def test_similar_to_a_parameter(
         ("SELECT format('%I', NULL)", "22004"),
         ("SELECT format('%s %s', 1)", "22023"),
         ("SELECT format('%d', 1)", "22023"),
+        ("SELECT sqrt(-1::float8)", "2201F"),
+        ("SELECT ln(0::float8)", "2201E"),
+        ("SELECT log(-1::float8)", "2201E"),
+        ("SELECT s::date FROM semantics_t WHERE id = 1", "22007"),
+        ("SELECT s::time FROM semantics_t WHERE id = 1", "22007"),
+        ("SELECT (s || ' 1')::timestamp FROM semantics_t WHERE id = 1", "22007"),
+        ("SELECT s::interval FROM semantics_t WHERE id = 1", "22007"),
+        ("SELECT ('2024-13-' || id)::date FROM semantics_t WHERE id = 1", "22008"),
+        ("SELECT ('25:00:0' || id)::time FROM semantics_t WHERE id = 1", "22008"),
+        ("SELECT (1e11 * id)::numeric(20, 0)::int FROM semantics_t WHERE id = 1", "22003"),
+        ("SELECT to_timestamp(1e300 * id) FROM semantics_t WHERE id = 1", "22008"),
+        ("SELECT position('c' IN s) * 2147483647 FROM semantics_t WHERE id = 1", "22003"),
+        ("SELECT json_array_length('3'::json)", "22023"),
+        ("SELECT json_array_length('{}'::json)", "22023"),
     ],
 )
 def test_errors_as_postgresql(

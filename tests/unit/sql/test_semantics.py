@@ -82,6 +82,12 @@ def rewritten(sql: str) -> str:
             "SELECT s SIMILAR TO 'a' ESCAPE NULL FROM t",
             "SELECT s SIMILAR TO CAST(NULL AS VARCHAR) FROM t",
         ),
+        ("SELECT position('b' IN s) + 1 FROM t",
+         "SELECT CAST(position('b' IN s) AS INTEGER) + 1 FROM t"),
+        ("SELECT ntile(2) OVER (ORDER BY a), ntile(3) OVER w FROM t WINDOW w AS ()",
+         "SELECT CAST(ntile(2) OVER (ORDER BY a) AS INTEGER), CAST(ntile(3) OVER w AS INTEGER) "
+         "FROM t WINDOW w AS ()"),
+        ("SELECT s.position(a) FROM t", "SELECT s.position(a) FROM t"),
     ],
 )
 def test_fixture_pairs(sql: str, expected: str) -> None:
