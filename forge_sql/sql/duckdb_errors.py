@@ -54,6 +54,23 @@ _REWORDED: list[tuple[str, re.Pattern[str], type[e.ForgeError], str]] = [
     ("ConversionException", re.compile(r"^Epoch seconds out of range for TIMESTAMP"),
      e.DatetimeFieldOverflow, "timestamp out of range"),
 ]
+# Text that is no value of a type, named as PostgreSQL names the type; a whole number out
+# of an integer type's range is 22003 there, not 22P02.
+_INPUT_TYPES = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint", "BOOL": "boolean",
+                "DOUBLE": "double precision", "FLOAT": "real"}
+for _duckdb_name, _postgres_name in _INPUT_TYPES.items():
+    if _duckdb_name.startswith("INT"):
+        _REWORDED.append((
+            "ConversionException",
+            re.compile(rf"^Could not convert string '(\s*[-+]?\d+\s*)' to {_duckdb_name}"
+                       + _CASTING),
+            e.NumericValueOutOfRange, f'value "{{0}}" is out of range for type {_postgres_name}',
+        ))
+    _REWORDED.append((
+        "ConversionException",
+        re.compile(rf"^Could not convert string '(.*)' to {_duckdb_name}" + _CASTING),
+        e.InvalidTextRepresentation, f'invalid input syntax for type {_postgres_name}: "{{0}}"',
+    ))
 
 # (exception class name, message pattern, error class), first match wins.
 _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [

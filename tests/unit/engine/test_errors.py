@@ -75,6 +75,12 @@ def test_string_vector_over_2_gib_is_a_program_limit() -> None:
     ("SELECT 100000::decimal(20,0)::smallint", "22003", "smallint out of range"),
     ("SELECT to_timestamp(1e308)", "22008", "timestamp out of range"),
     ("SELECT 'inf'::double::decimal(20,4)", "22003", "Could not cast value inf to DECIMAL(20,4)"),
+    ("SELECT 'abc'::int4", "22P02", 'invalid input syntax for type integer: "abc"'),
+    ("SELECT ' 99999999999'::int4", "22003",
+     'value " 99999999999" is out of range for type integer'),
+    ("SELECT s::int8 FROM t2", "22P02", 'invalid input syntax for type bigint: "a, b"'),
+    ("SELECT 'x'::bool", "22P02", 'invalid input syntax for type boolean: "x"'),
+    ("SELECT 'x'::float8", "22P02", 'invalid input syntax for type double precision: "x"'),
 ])
 def test_postgres_sqlstate_and_words(con: duckdb.DuckDBPyConnection, sql: str, sqlstate: str,
                                      message: str) -> None:
