@@ -41,6 +41,7 @@ _TYPE_NAMES = {
 _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
                    "between_symmetric": UNNAMED}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
+_TYPED_AS = "cast_to_type"
 # Expressions PostgreSQL names after a keyword.
 _KEYWORD_NAMES = {
     "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array", "CASE_EXPR": "case",
@@ -217,6 +218,9 @@ def _figure(entry: dict[str, Any], text: _Text) -> tuple[str | None, bool]:
         return str(entry["alias"]), True
     if kind == "COLUMN_REF":
         return str((entry.get("column_names") or [UNNAMED])[-1]), True
+    if kind == "FUNCTION" and entry.get("function_name") == _TYPED_AS:
+        # The result type of an aggregate made PostgreSQL's (forge_sql.sql.aggregate_types).
+        return _figure((entry.get("children") or [{}])[0], text)
     if kind in ("FUNCTION", "WINDOW"):
         function = str(entry.get("function_name", "")).lower()
         if entry.get("schema") == "main":

@@ -12,6 +12,8 @@
 - ``format('%s ...', ...)``: PostgreSQL's format string (forge_sql.sql.format_string).
 - ``x SIMILAR TO 'p'``: SQL's pattern language, not a regular expression
   (forge_sql.sql.similar_to).
+- ``avg``, ``stddev``, ``variance`` of integers and numeric are numeric, ``sum`` of
+  integers bigint (forge_sql.sql.aggregate_types).
 - ``position(a IN b)`` and ``ntile(n) OVER (...)`` are integer (int4) in PostgreSQL, BIGINT in
   DuckDB: the call is cast. (Functions called by name get the same from macros of the
   catalog schema, forge_sql.catalog.builtins; these two are syntax a macro cannot hide.)
@@ -22,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from forge_sql.sql import format_string, operands, similar_to, syntax
+from forge_sql.sql import aggregate_types, format_string, operands, similar_to, syntax
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -131,4 +133,5 @@ RULES: tuple[Rule, ...] = (
          lambda sql: _INTEGER_WANTED.search(sql) is not None),
     *format_string.RULES,
     *similar_to.RULES,
+    *aggregate_types.RULES,
 )

@@ -66,6 +66,19 @@ TYPED = [
     "ORDER BY id",
     "SELECT gcd(12::int8, 18), gcd(2::int2, 4), json_array_length('[1, [2, 3]]'::json), "
     "json_array_length(NULL::json)",
+    # avg, stddev, variance of integers and numeric are numeric (of floats float8); sum of
+    # integers bigint, of bigint numeric. Compared at 10 decimals: the server's numeric
+    # keeps 10 where PostgreSQL's avg keeps 16 or 20.
+    f"SELECT round(avg(i), 10), round(avg(id::int2), 10), round(avg(id::int8), 10), "
+    f"round(avg(id::numeric), 10), avg(id::float8), avg(id::real), round(stddev(i), 10), "
+    f"round(variance(id::numeric), 10), round(var_pop(i), 10), stddev_samp(id::float8) "
+    f"FROM {TABLE}",
+    f"SELECT sum(i), sum(id::int2), sum(id::int8), sum(id::numeric(10, 2)), sum(id::float8), "
+    f"sum(id::real), sum(DISTINCT i), sum(i) FILTER (WHERE id > 2), sum(i * 2) FROM {TABLE}",
+    f"SELECT id, sum(i) OVER (ORDER BY id), round(avg(i) OVER (ORDER BY id), 10), "
+    f"sum(id::int2) OVER w FROM {TABLE} WINDOW w AS (PARTITION BY id % 2) ORDER BY id",
+    f"SELECT id % 2, sum(i), round(avg(i), 10) FROM {TABLE} GROUP BY 1 HAVING sum(i) > -10 "
+    "ORDER BY sum(i)",
     # Casts are named after their type as written.
     "SELECT 'x'::varchar, CAST('x' AS character varying(3)), '{a}'::text[], "
     "CAST('{1}' AS integer[]), '[1]'::json, 1::double precision, '1'::float(3), "

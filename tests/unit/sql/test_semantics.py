@@ -88,6 +88,16 @@ def rewritten(sql: str) -> str:
          "SELECT CAST(ntile(2) OVER (ORDER BY a) AS INTEGER), CAST(ntile(3) OVER w AS INTEGER) "
          "FROM t WINDOW w AS ()"),
         ("SELECT s.position(a) FROM t", "SELECT s.position(a) FROM t"),
+        ("SELECT avg(a), sum(DISTINCT b) FILTER (WHERE a > 0) FROM t",
+         "SELECT cast_to_type(avg(a), sum(a) - 0::DECIMAL(38,10)), "
+         "cast_to_type(sum(DISTINCT b) FILTER (WHERE a > 0), coalesce(coalesce(any_value(b), "
+         "NULL::UHUGEINT), NULL::UINTEGER)) FROM t"),
+        ("SELECT stddev(a::numeric) OVER (ORDER BY b) FROM t",
+         "SELECT cast_to_type(stddev(a::numeric) OVER (ORDER BY b), "
+         "(a::DECIMAL(38,10)) - 0::DECIMAL(38,10)) FROM t"),
+        # An argument another rule rewrites, or a call, is not written twice.
+        ("SELECT avg(a / 2), sum(f(a)), sum($1), sum(a, b) FROM t",
+         "SELECT avg(a // 2), sum(f(a)), sum($1), sum(a, b) FROM t"),
     ],
 )
 def test_fixture_pairs(sql: str, expected: str) -> None:
