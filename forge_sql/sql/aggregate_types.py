@@ -76,11 +76,12 @@ def _edits(source: Source) -> Iterator[Edit]:
 def _call_end(tokens: Sequence[Token], close: int) -> tuple[int | None, bool]:
     """The last token of the call whose argument list closes at ``close`` (past FILTER
     (...) and OVER (...) / OVER name), and whether it is a window function."""
-    end: int | None = close
+    end = close
     if end + 2 < len(tokens) and tokens[end + 1].upper == "FILTER":
-        end = syntax.closing(tokens, end + 2)
-        if end is None:
+        filtered = syntax.closing(tokens, end + 2)
+        if filtered is None:
             return None, False
+        end = filtered
     if end + 1 < len(tokens) and tokens[end + 1].upper == "OVER":
         if end + 2 >= len(tokens):
             return None, True
