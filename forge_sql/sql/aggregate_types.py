@@ -11,7 +11,8 @@ The call is wrapped in DuckDB's ``cast_to_type(call, marker)``, which casts to t
 derives as PostgreSQL's result type (``any_value(x)`` or ``sum(x)`` inside an aggregate
 query; DuckDB's optimizer drops the unused aggregate, so the rows cost nothing more). The
 argument is written twice, so only arguments no other rewrite rule changes are taken:
-columns, constants, casts and + - * of them.
+columns, constants, casts, arithmetic, comparisons, CASE and calls of functions that no rule
+renames or wraps.
 """
 
 from __future__ import annotations
@@ -41,10 +42,17 @@ _MARKERS = {
     "avg": _NUMERIC, "stddev": _NUMERIC, "stddev_samp": _NUMERIC, "stddev_pop": _NUMERIC,
     "variance": _NUMERIC, "var_samp": _NUMERIC, "var_pop": _NUMERIC, "sum": _SUM,
 }
-_WANTED = re.compile(r"\b(avg|sum|stddev\w*|var\w*)\s*\(", re.IGNORECASE)
-_COPIED_OPERATORS = frozenset({".", "::", "+", "-", "*", "(", ")", ",", "[", "]"})
-_CASTS = frozenset({"CAST", "TRY_CAST"})
-_QUERY_WORDS = frozenset({"SELECT", "ORDER", "DISTINCT", "ALL", "FILTER", "OVER", "WITHIN"})
+_WANTED = re.compile(r"\b(avg|sum|stddev\w*|var_samp|var_pop|variance)\s*\(", re.IGNORECASE)
+_COPIED_OPERATORS = frozenset({".", "::", "+", "-", "*", "(", ")", ",", "[", "]", "=", "<",
+                               ">", "<=", ">=", "<>", "!="})
+# Words whose text another rule of the pass rewrites (LIKE's pattern, BETWEEN SYMMETRIC,
+# SIMILAR TO) or that start a query or clause the copy would not stand in.
+_NOT_COPIED = frozenset({"SELECT", "ORDER", "DISTINCT", "ALL", "FILTER", "OVER", "WITHIN",
+                         "LIKE", "ILIKE", "SIMILAR", "ESCAPE", "SYMMETRIC"})
+# Functions another rule renames or casts (and the aggregates this rule casts itself).
+_NOT_COPIED_CALLS = frozenset({"position", "ntile", "format", "json_build_object",
+                               "jsonb_build_object", "json_build_array", "jsonb_build_array",
+                               "json_agg", "jsonb_agg"})
 _BARE_NUMERIC = frozenset({"NUMERIC", "DECIMAL"})
 
 
@@ -106,16 +114,17 @@ def _copied(source: Source, first: int, close: int) -> str | None:
         if token.kind == "operator":
             if token.text not in _COPIED_OPERATORS:
                 return None
-            if token.text == "(" and not _type_or_cast_bracket(tokens, at):
-                return None
             if token.text == "," and depth == 0:
                 return None  # several arguments
             depth += {"(": 1, ")": -1}.get(token.text, 0)
         elif token.kind == "string_const":
-            if not operands.plain_string(token):
+            # '{1,2}' (an array literal) and '\x01' (bytea) are respelled by other rules.
+            if not operands.plain_string(token) or token.text.startswith("'{") or (
+                "\\" in token.text
+            ):
                 return None
         elif (token.kind not in ("identifier", "keyword", "numeric_const")
-              or token.upper in _QUERY_WORDS):
+              or token.upper in _NOT_COPIED or not _copied_name(tokens, at)):
             return None
         text = token.text
         if token.upper in _BARE_NUMERIC and token.kind == "keyword" and not (
@@ -128,15 +137,16 @@ def _copied(source: Source, first: int, close: int) -> str | None:
     return "".join(pieces)
 
 
-def _type_or_cast_bracket(tokens: Sequence[Token], at: int) -> bool:
-    """``(`` opening CAST's arguments or a type's modifiers (``numeric(10, 2)``)."""
-    before = tokens[at - 1] if at else None
-    if before is None:
+def _copied_name(tokens: Sequence[Token], at: int) -> bool:
+    """A name the catalog rule leaves alone (no pg_ or reg* name), and, called, a function
+    no rule renames or casts, not qualified (a schema of the catalog)."""
+    name = syntax.name(tokens[at])
+    if name.startswith(("pg_", "reg")):
         return False
-    if before.upper in _CASTS:
-        return True
-    return at >= 2 and syntax.is_name(before) and (
-        tokens[at - 2].text == "::" or tokens[at - 2].upper == "AS")
+    if at + 1 < len(tokens) and tokens[at + 1].text == "(":
+        qualified = at >= 1 and tokens[at - 1].text == "."
+        return not qualified and name not in _NOT_COPIED_CALLS and name not in _MARKERS
+    return True
 
 
 RULES: tuple[Rule, ...] = (

@@ -95,9 +95,16 @@ def rewritten(sql: str) -> str:
         ("SELECT stddev(a::numeric) OVER (ORDER BY b) FROM t",
          "SELECT cast_to_type(stddev(a::numeric) OVER (ORDER BY b), "
          "(a::DECIMAL(38,10)) - 0::DECIMAL(38,10)) FROM t"),
-        # An argument another rule rewrites, or a call, is not written twice.
-        ("SELECT avg(a / 2), sum(f(a)), sum($1), sum(a, b) FROM t",
-         "SELECT avg(a // 2), sum(f(a)), sum($1), sum(a, b) FROM t"),
+        # An argument another rule rewrites is not written twice.
+        ("SELECT avg(a / 2), sum(position('a' IN s)), sum($1), sum(a, b), sum(pg_catalog.f(a)), "
+         "avg(s LIKE 'a\\_'), sum(avg(a)) OVER () FROM t",
+         "SELECT avg(a // 2), sum(CAST(position('a' IN s) AS INTEGER)), sum($1), sum(a, b), sum(pg_catalog.f(a)), "
+         "avg(s LIKE 'a\\_'), sum(cast_to_type(avg(a), sum(a) - 0::DECIMAL(38,10))) OVER () "
+         "FROM t"),
+        ("SELECT sum(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END) FROM t",
+         "SELECT cast_to_type(sum(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END), "
+         "coalesce(coalesce(any_value(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END), "
+         "NULL::UHUGEINT), NULL::UINTEGER)) FROM t"),
     ],
 )
 def test_fixture_pairs(sql: str, expected: str) -> None:
