@@ -29,6 +29,10 @@ from forge_sql.sql.tokens import Token
 # HUGEINT, DECIMAL(38,s) or DOUBLE, and subtracting a DECIMAL(38,10) gives DECIMAL(38,10)
 # for the first two and keeps DOUBLE.
 _NUMERIC = ("sum({0}) - 0::" + DUCKDB_TYPE, "({0}) - 0::" + DUCKDB_TYPE)
+# avg also takes intervals (which have no sum in DuckDB): a product with a DECIMAL(38,10)
+# is DECIMAL(38, 10 or more) for integers and numeric, DOUBLE for float8 and an interval
+# for an interval; but real for real, where PostgreSQL's avg is float8.
+_AVG = ("any_value({0}) * 1::" + DUCKDB_TYPE, "({0}) * 1::" + DUCKDB_TYPE)
 # bigint for smallint and integer, numeric (HUGEINT, DECIMAL(38,s)) for bigint and numeric,
 # the float itself for floats: DuckDB's common type with UHUGEINT is one integer type wider
 # (SMALLINT, INTEGER, BIGINT, HUGEINT) and DECIMAL(38,s) for DECIMAL(p,s); that with
@@ -39,7 +43,7 @@ _SUM = (
 )
 # (marker in an aggregate query, marker in a window function) by function.
 _MARKERS = {
-    "avg": _NUMERIC, "stddev": _NUMERIC, "stddev_samp": _NUMERIC, "stddev_pop": _NUMERIC,
+    "avg": _AVG, "stddev": _NUMERIC, "stddev_samp": _NUMERIC, "stddev_pop": _NUMERIC,
     "variance": _NUMERIC, "var_samp": _NUMERIC, "var_pop": _NUMERIC, "sum": _SUM,
 }
 _WANTED = re.compile(r"\b(avg|sum|stddev\w*|var_samp|var_pop|variance)\s*\(", re.IGNORECASE)

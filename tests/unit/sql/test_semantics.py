@@ -89,7 +89,7 @@ def rewritten(sql: str) -> str:
          "FROM t WINDOW w AS ()"),
         ("SELECT s.position(a) FROM t", "SELECT s.position(a) FROM t"),
         ("SELECT avg(a), sum(DISTINCT b) FILTER (WHERE a > 0) FROM t",
-         "SELECT cast_to_type(avg(a), sum(a) - 0::DECIMAL(38,10)), "
+         "SELECT cast_to_type(avg(a), any_value(a) * 1::DECIMAL(38,10)), "
          "cast_to_type(sum(DISTINCT b) FILTER (WHERE a > 0), coalesce(coalesce(any_value(b), "
          "NULL::UHUGEINT), NULL::UINTEGER)) FROM t"),
         ("SELECT stddev(a::numeric) OVER (ORDER BY b) FROM t",
@@ -98,8 +98,9 @@ def rewritten(sql: str) -> str:
         # An argument another rule rewrites is not written twice.
         ("SELECT avg(a / 2), sum(position('a' IN s)), sum($1), sum(a, b), sum(pg_catalog.f(a)), "
          "avg(s LIKE 'a\\_'), sum(avg(a)) OVER () FROM t",
-         "SELECT avg(a // 2), sum(CAST(position('a' IN s) AS INTEGER)), sum($1), sum(a, b), sum(pg_catalog.f(a)), "
-         "avg(s LIKE 'a\\_'), sum(cast_to_type(avg(a), sum(a) - 0::DECIMAL(38,10))) OVER () "
+         "SELECT avg(a // 2), sum(CAST(position('a' IN s) AS INTEGER)), sum($1), sum(a, b), "
+         "sum(pg_catalog.f(a)), "
+         "avg(s LIKE 'a\\_'), sum(cast_to_type(avg(a), any_value(a) * 1::DECIMAL(38,10))) OVER () "
          "FROM t"),
         ("SELECT sum(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END) FROM t",
          "SELECT cast_to_type(sum(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END), "
