@@ -44,7 +44,7 @@ _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  #
 _TYPED_AS = "cast_to_type"
 # Expressions PostgreSQL names after a keyword.
 _KEYWORD_NAMES = {
-    "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array", "CASE_EXPR": "case",
+    "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array",
     "OPERATOR_NULLIF": "nullif",
 }
 
@@ -227,11 +227,16 @@ def _figure(entry: dict[str, Any], text: _Text) -> tuple[str | None, bool]:
             function = _SYNTAX_NAMES.get(function, function)
         function = _FUNCTION_NAMES.get(function, function)
         return (function, True) if _IDENTIFIER.match(function) else (UNNAMED, False)
+    if kind == "CASE":
+        # A CASE is named after its ELSE when that names itself (a column, a function),
+        # else "case", which a cast around it overrides.
+        named, strong = _figure(entry.get("else_expr") or {}, text)
+        return (named, True) if strong else ("case", False)
     if expression in _KEYWORD_NAMES:
         return _KEYWORD_NAMES[expression], True
     if expression == "ARRAY_EXTRACT":
-        array = (entry.get("children") or [{}])[0]
-        return _figure(array, text) if array.get("class") == "COLUMN_REF" else (UNNAMED, False)
+        # A subscript takes the name of what it subscripts: f(x)[1] is f.
+        return _figure((entry.get("children") or [{}])[0], text)
     if kind == "CAST":
         child = entry.get("child") or {}
         inner, strong = _figure(child, text)

@@ -63,9 +63,9 @@ PENDING: tuple[Pending, ...] = (
             "computed numeric", numeric_typmod),
     Pending("varchar(n) typmod lost", "DuckDB keeps no declared length: a column declared "
             "varchar(n) is announced without it", varchar_typmod_lost),
-    Pending("names of CASE", "PostgreSQL names a CASE after its ELSE expression (a column "
-            "or function name) and an ORDER BY of that name then sorts by the CASE; the server "
-            "says case", case_names),
+    Pending("ORDER BY the name of a CASE", "a CASE is named after its ELSE column as in "
+            "PostgreSQL, but ORDER BY that name sorts by the input column in DuckDB, by the "
+            "CASE in PostgreSQL", case_names),
     Pending("duplicate column names renamed", "DuckDB renames a repeated column name "
             "(id, id_1); PostgreSQL keeps both names", duplicate_names),
     Pending("error phase of constant input", "a malformed constant fails at Execute, "
