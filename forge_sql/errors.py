@@ -85,6 +85,22 @@ class DivisionByZero(DataError):
     sqlstate = "22012"
 
 
+class InvalidDatetimeFormat(DataError):
+    sqlstate = "22007"
+
+
+class DatetimeFieldOverflow(DataError):
+    sqlstate = "22008"
+
+
+class InvalidArgumentForLogarithm(DataError):
+    sqlstate = "2201E"
+
+
+class InvalidArgumentForPowerFunction(DataError):
+    sqlstate = "2201F"
+
+
 class InvalidTextRepresentation(DataError):
     sqlstate = "22P02"
 

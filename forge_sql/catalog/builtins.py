@@ -77,6 +77,10 @@ def _strings() -> Iterator[str]:
               "WHEN typeof(x) = 'BIGINT' THEN lower(system.main.to_hex(TRY_CAST(x AS BIGINT))) "
               "ELSE system.main.to_hex(x) END"),
     )
+    # Lengths and positions are integer (int4) in PostgreSQL, BIGINT in DuckDB.
+    for name, arguments in (("length", "x"), ("char_length", "x"), ("character_length", "x"),
+                            ("bit_length", "x"), ("strpos", "x, y")):
+        yield _macro(name, (arguments, f"system.main.{name}({arguments})::INTEGER"))
     yield _macro(
         "octet_length",
         ("x", "CASE WHEN typeof(x) = 'BLOB' THEN "
@@ -220,6 +224,12 @@ def _numbers() -> Iterator[str]:
         ("a, b", "CASE WHEN b = 0 THEN error('division by zero') "
                  "ELSE round((a - a % b) / b)::DECIMAL(38, 0) END"),
     )
+    # gcd and lcm have the type of their arguments (smallint widened to integer); DuckDB
+    # computes them in BIGINT. cast_to_type takes only the second argument's type.
+    for name in ("gcd", "lcm"):
+        yield _macro(
+            name, ("a, b", f"cast_to_type(system.main.{name}(a, b), a + b + NULL::INTEGER)"),
+        )
     yield _macro("every", ("x", "bool_and(x)"))
     # x BETWEEN SYMMETRIC a AND b, as forge_sql.sql.between spells it.
     yield _macro(
@@ -229,6 +239,15 @@ def _numbers() -> Iterator[str]:
 
 
 def _json() -> Iterator[str]:
+    # An integer, and an error where PostgreSQL's json_array_length refuses (DuckDB says 0).
+    yield _macro(
+        "json_array_length",
+        ("j", "CASE WHEN j IS NULL THEN NULL WHEN json_type(j::JSON) = 'ARRAY' THEN "
+              "system.main.json_array_length(j)::INTEGER WHEN json_type(j::JSON) = 'OBJECT' "
+              "THEN error('cannot get array length of a non-array') "
+              "ELSE error('cannot get array length of a scalar') END"),
+        ("j, path", "system.main.json_array_length(j, path)"),
+    )
     yield _macro(
         "json_typeof",
         ("j", "CASE WHEN j IS NULL THEN NULL ELSE CASE json_type(j::JSON) "

@@ -18,6 +18,8 @@ import duckdb
 
 from forge_sql.engine import column_types
 from forge_sql.seam.backend import Column
+from forge_sql.sql import type_names
+from forge_sql.sql.tokens import Token, tokenize
 from forge_sql.sql.types import TEXT_TYPMOD, column, is_string
 
 UNNAMED = "?column?"
@@ -39,9 +41,10 @@ _TYPE_NAMES = {
 _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
                    "between_symmetric": UNNAMED}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
+_TYPED_AS = "cast_to_type"
 # Expressions PostgreSQL names after a keyword.
 _KEYWORD_NAMES = {
-    "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array", "CASE_EXPR": "case",
+    "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array",
     "OPERATOR_NULLIF": "nullif",
 }
 
@@ -100,10 +103,11 @@ def _described(sql: str, names: Sequence[str], strings: bool) -> tuple[list[str]
             # A star's columns are the tables' (varchar, as pg_attribute says).
             typmods.extend([-1 if entry.get("class") == "STAR" else typmod] * width)
     renamed: list[str] = []
+    text = _Text(sql)
     for entry, width in zip(select_list, widths, strict=True):
         start = len(renamed)
         if width == 1 and not entry.get("alias") and entry.get("class") != "STAR":
-            renamed.append(_name(entry) or names[start])
+            renamed.append(_name(entry, text) or names[start])
         else:
             renamed.extend(names[start : start + width])
     if not needed(names):
@@ -172,14 +176,41 @@ def _parse(sql: str) -> dict[str, Any] | None:
     return node
 
 
-def _name(entry: dict[str, Any]) -> str | None:
+class _Text:
+    """The statement's tokens, made when a cast's type has to be read from them."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self._tokens: tuple[Token, ...] | None = None
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        if self._tokens is None:
+            self._tokens = tokenize(self.sql)
+        return self._tokens
+
+    def cast_type(self, location: int) -> str | None:
+        """PostgreSQL's name of the type of the cast DuckDB located at ``location``."""
+        start = column_types.cast_type_start(self.sql, self.tokens, location)
+        found = type_names.written(self.tokens, start) if start is not None else None
+        return found[0] if found else None
+
+    def literal_type(self, location: int) -> str | None:
+        """The type written before the string constant at ``location`` (``DATE '...'``)."""
+        index = column_types.located(self.sql, self.tokens, location)
+        if index is None or self.tokens[index].kind != "string_const":
+            return None
+        return type_names.before_literal(self.tokens, index)
+
+
+def _name(entry: dict[str, Any], text: _Text) -> str | None:
     """PostgreSQL's name for an unaliased expression; None keeps DuckDB's (a column)."""
     if entry.get("class") == "COLUMN_REF":
         return None
-    return _figure(entry)[0] or UNNAMED
+    return _figure(entry, text)[0] or UNNAMED
 
 
-def _figure(entry: dict[str, Any]) -> tuple[str | None, bool]:
+def _figure(entry: dict[str, Any], text: _Text) -> tuple[str | None, bool]:
     """(name, strong) as PostgreSQL's FigureColname works it out: a column, function or
     keyword gives a strong name, which a cast keeps; otherwise the cast's type names it."""
     kind, expression = entry.get("class"), entry.get("type")
@@ -187,22 +218,43 @@ def _figure(entry: dict[str, Any]) -> tuple[str | None, bool]:
         return str(entry["alias"]), True
     if kind == "COLUMN_REF":
         return str((entry.get("column_names") or [UNNAMED])[-1]), True
+    if kind == "FUNCTION" and entry.get("function_name") == _TYPED_AS:
+        # The result type of an aggregate made PostgreSQL's (forge_sql.sql.aggregate_types).
+        return _figure((entry.get("children") or [{}])[0], text)
     if kind in ("FUNCTION", "WINDOW"):
         function = str(entry.get("function_name", "")).lower()
         if entry.get("schema") == "main":
             function = _SYNTAX_NAMES.get(function, function)
         function = _FUNCTION_NAMES.get(function, function)
         return (function, True) if _IDENTIFIER.match(function) else (UNNAMED, False)
+    if kind == "CASE":
+        # A CASE is named after its ELSE when that names itself (a column, a function),
+        # else "case", which a cast around it overrides.
+        named, strong = _figure(entry.get("else_expr") or {}, text)
+        return (named, True) if strong else ("case", False)
     if expression in _KEYWORD_NAMES:
         return _KEYWORD_NAMES[expression], True
     if expression == "ARRAY_EXTRACT":
-        array = (entry.get("children") or [{}])[0]
-        return _figure(array) if array.get("class") == "COLUMN_REF" else (UNNAMED, False)
+        # A subscript takes the name of what it subscripts: f(x)[1] is f.
+        return _figure((entry.get("children") or [{}])[0], text)
     if kind == "CAST":
-        inner, strong = _figure(entry.get("child") or {})
-        if strong or entry.get("query_location", 0) >= _NO_LOCATION:
-            # A cast the parser made up (``true`` is 't'::BOOLEAN) names nothing itself.
+        child = entry.get("child") or {}
+        inner, strong = _figure(child, text)
+        if strong:
             return inner, True
+        if entry.get("query_location", 0) >= _NO_LOCATION:
+            # A cast the parser made up: a typed literal (DATE '...') is named after its
+            # type, ``true`` ('t'::BOOLEAN) is not named.
+            if child.get("class") == "CONSTANT" and child.get("query_location", _NO_LOCATION) < (
+                _NO_LOCATION
+            ):
+                named = text.literal_type(int(child["query_location"]))
+                if named is not None:
+                    return named, False
+            return inner, False
+        named = text.cast_type(int(entry["query_location"]))
+        if named is not None:
+            return named, False
         cast_type = (entry.get("cast_type") or {}).get("id", "")
         return _TYPE_NAMES.get(str(cast_type), str(cast_type).lower() or UNNAMED), False
     if kind == "SUBQUERY":
@@ -212,7 +264,7 @@ def _figure(entry: dict[str, Any]) -> tuple[str | None, bool]:
         if subquery == "SCALAR":
             inner_list = _select_list_of((entry.get("subquery") or {}).get("node") or {})
             if inner_list:
-                return _figure(inner_list[0])[0] or UNNAMED, True
+                return _figure(inner_list[0], text)[0] or UNNAMED, True
     return UNNAMED, False
 
 

@@ -10,6 +10,7 @@ each converts implicitly to the other). Arrays likewise: varchar[] (1015) or tex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from forge_sql.sql import syntax
@@ -93,15 +94,27 @@ def select_lists(node: dict[str, Any]) -> list[list[dict[str, Any]]]:
 def _cast_typmod(sql: str, tokens: tuple[Token, ...], location: int) -> int:
     """The typmod of a cast to varchar / varchar(n) at ``location`` (DuckDB's byte offset of
     ``::`` or of ``CAST``), or TEXT if the cast names another type."""
+    start = cast_type_start(sql, tokens, location)
+    return TEXT if start is None else _type_typmod(tokens, start)
+
+
+def located(sql: str, tokens: Sequence[Token], location: int) -> int | None:
+    """Index of the token at DuckDB's ``query_location`` (a byte offset) in ``sql``."""
     if not sql.isascii():
         location = len(sql.encode()[:location].decode(errors="ignore"))
-    index = next((i for i, t in enumerate(tokens) if t.start == location), None)
+    return next((i for i, t in enumerate(tokens) if t.start == location), None)
+
+
+def cast_type_start(sql: str, tokens: Sequence[Token], location: int) -> int | None:
+    """Index of the first token of the type of the cast at ``location`` (DuckDB's offset of
+    ``::`` or of ``CAST``)."""
+    index = located(sql, tokens, location)
     if index is None:
-        return TEXT
+        return None
     if tokens[index].text == "::":
-        return _type_typmod(tokens, index + 1)
+        return index + 1
     parts = syntax.cast_parts(tokens, index)
-    return TEXT if parts is None else _type_typmod(tokens, parts[0] + 1)
+    return None if parts is None else parts[0] + 1
 
 
 def _type_typmod(tokens: tuple[Token, ...], at: int) -> int:

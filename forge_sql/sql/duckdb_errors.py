@@ -20,6 +20,58 @@ _CORRUPT = re.compile(
 )
 _FILE = re.compile(r"""(?:file|File) ['"](?P<path>[^'"]+)['"]""")
 
+# DuckDB's words for a value PostgreSQL rejects with another SQLSTATE, as (exception class
+# name, message pattern, error class, PostgreSQL's message from the pattern's groups).
+# DuckDB says "time field value out of range" for any bad time: PostgreSQL tells a field
+# out of range (22008) from text that is no time (22007), so the time rules look at it.
+_TIME_SHAPE = r"\s*(\d{4}-\d{1,2}-\d{1,2}[ T])?\d{1,2}:\d{1,2}(:\d{1,2}(\.\d*)?)?\s*"
+_CASTING = r"(?:, expected format is .*?)?(?: when casting from source column .*)?$"
+_REWORDED: list[tuple[str, re.Pattern[str], type[e.ForgeError], str]] = [
+    ("OutOfRangeException", re.compile(r"^cannot take logarithm of (zero|a negative number)$"),
+     e.InvalidArgumentForLogarithm, "cannot take logarithm of {0}"),
+    ("OutOfRangeException", re.compile(r"^cannot take square root of a negative number$"),
+     e.InvalidArgumentForPowerFunction, "cannot take square root of a negative number"),
+    ("ConversionException", re.compile(r'^invalid (date|timestamp) field format: "(.*)"'
+                                       + _CASTING),
+     e.InvalidDatetimeFormat, 'invalid input syntax for type {0}: "{1}"'),
+    ("ConversionException", re.compile(r'^(?:date|timestamp) field value out of range: "(.*)"'
+                                       + _CASTING),
+     e.DatetimeFieldOverflow, 'date/time field value out of range: "{0}"'),
+    ("ConversionException", re.compile(r'^time field value out of range: "(' + _TIME_SHAPE
+                                       + r')"' + _CASTING),
+     e.DatetimeFieldOverflow, 'date/time field value out of range: "{0}"'),
+    ("ConversionException", re.compile(r'^time field value out of range: "(.*)"' + _CASTING),
+     e.InvalidDatetimeFormat, 'invalid input syntax for type time: "{0}"'),
+    ("ConversionException", re.compile(r"^Could not convert string '(.*)' to INTERVAL"
+                                       + _CASTING),
+     e.InvalidDatetimeFormat, 'invalid input syntax for type interval: "{0}"'),
+    ("ConversionException", re.compile(r"^Failed to cast decimal value \S+ to type INT16"),
+     e.NumericValueOutOfRange, "smallint out of range"),
+    ("ConversionException", re.compile(r"^Failed to cast decimal value \S+ to type INT32"),
+     e.NumericValueOutOfRange, "integer out of range"),
+    ("ConversionException", re.compile(r"^Failed to cast decimal value \S+ to type INT64"),
+     e.NumericValueOutOfRange, "bigint out of range"),
+    ("ConversionException", re.compile(r"^Epoch seconds out of range for TIMESTAMP"),
+     e.DatetimeFieldOverflow, "timestamp out of range"),
+]
+# Text that is no value of a type, named as PostgreSQL names the type; a whole number out
+# of an integer type's range is 22003 there, not 22P02.
+_INPUT_TYPES = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint", "BOOL": "boolean",
+                "DOUBLE": "double precision", "FLOAT": "real"}
+for _duckdb_name, _postgres_name in _INPUT_TYPES.items():
+    if _duckdb_name.startswith("INT"):
+        _REWORDED.append((
+            "ConversionException",
+            re.compile(rf"^Could not convert string '(\s*[-+]?\d+\s*)' to {_duckdb_name}"
+                       + _CASTING),
+            e.NumericValueOutOfRange, f'value "{{0}}" is out of range for type {_postgres_name}',
+        ))
+    _REWORDED.append((
+        "ConversionException",
+        re.compile(rf"^Could not convert string '(.*)' to {_duckdb_name}" + _CASTING),
+        e.InvalidTextRepresentation, f'invalid input syntax for type {_postgres_name}: "{{0}}"',
+    ))
+
 # (exception class name, message pattern, error class), first match wins.
 _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     (None, re.compile(r"[Dd]ivision by zero"), e.DivisionByZero),
@@ -49,7 +101,8 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     # A number too wide for DECIMAL(p,s): PostgreSQL's "numeric field overflow".
     ("ConversionException", re.compile(
         r'Could not convert string "\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*" to DECIMAL'
-        r"|Could not cast value -?[\d.]+(e[-+]?\d+)? to DECIMAL"), e.NumericValueOutOfRange),
+        r"|Could not cast value (-?[\d.]+(e[-+]?\d+)?|-?inf) to DECIMAL"),
+     e.NumericValueOutOfRange),
     ("ConversionException", re.compile(r"out of range|Overflow", re.I), e.NumericValueOutOfRange),
     ("ConversionException", None, e.InvalidTextRepresentation),
     ("OutOfRangeException", None, e.NumericValueOutOfRange),
@@ -158,6 +211,10 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     for limit, lake_hint in _LAKE_LIMITS:
         if limit.search(message):
             return e.FeatureNotSupported(message, hint=lake_hint, position=position)
+    for reworded_kind, reworded, reworded_cls, words in _REWORDED:
+        found = reworded.search(message) if reworded_kind == kind else None
+        if found is not None:
+            return reworded_cls(words.format(*found.groups()), hint=hint, position=position)
     for exc_name, pattern, error_cls in _RULES:
         if exc_name is not None and exc_name != kind:
             continue

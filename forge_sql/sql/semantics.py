@@ -12,6 +12,11 @@
 - ``format('%s ...', ...)``: PostgreSQL's format string (forge_sql.sql.format_string).
 - ``x SIMILAR TO 'p'``: SQL's pattern language, not a regular expression
   (forge_sql.sql.similar_to).
+- ``avg``, ``stddev``, ``variance`` of integers and numeric are numeric, ``sum`` of
+  integers bigint (forge_sql.sql.aggregate_types).
+- ``position(a IN b)`` and ``ntile(n) OVER (...)`` are integer (int4) in PostgreSQL, BIGINT in
+  DuckDB: the call is cast. (Functions called by name get the same from macros of the
+  catalog schema, forge_sql.catalog.builtins; these two are syntax a macro cannot hide.)
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from forge_sql.sql import format_string, operands, similar_to, syntax
+from forge_sql.sql import aggregate_types, format_string, operands, similar_to, syntax
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -96,11 +101,37 @@ def _divisor(tokens: Sequence[Token], at: int) -> tuple[int, int] | None:
     return first, last
 
 
+def _integer_edits(source: Source) -> Iterator[Edit]:
+    """``position(...)`` and ``ntile(...) OVER window`` wrapped in a cast to INTEGER."""
+    tokens = source.tokens
+    for index, token in enumerate(tokens):
+        if not (syntax.is_name(token) and syntax.name(token) in _INTEGER_CALLS
+                and syntax.called(tokens, index)):
+            continue
+        last = syntax.closing(tokens, index + 1)
+        if last is None:
+            continue
+        if syntax.name(token) == "ntile":
+            if last + 2 >= len(tokens) or tokens[last + 1].upper != "OVER":
+                continue
+            last = (syntax.closing(tokens, last + 2) if tokens[last + 2].text == "("
+                    else last + 2 if syntax.is_name(tokens[last + 2]) else None)
+            if last is None:
+                continue
+        yield Edit(token.start, token.start, "CAST(", -4)
+        yield Edit(tokens[last].end, tokens[last].end, " AS INTEGER)", 4)
+
+
+_INTEGER_CALLS = frozenset({"position", "ntile"})
+_INTEGER_WANTED = re.compile(r"position\s*\(|ntile\s*\(", re.IGNORECASE)
 _MOD_WANTED = re.compile(r"mod\s*\(", re.IGNORECASE)
 
 RULES: tuple[Rule, ...] = (
     Rule("division", _division_edits, lambda sql: "/" in sql or "%" in sql),
     Rule("mod", _mod_edits, lambda sql: _MOD_WANTED.search(sql) is not None),
+    Rule("integer results", _integer_edits,
+         lambda sql: _INTEGER_WANTED.search(sql) is not None),
     *format_string.RULES,
     *similar_to.RULES,
+    *aggregate_types.RULES,
 )

@@ -34,6 +34,11 @@ QUERIES = [
     f"SELECT string_agg(s, ','), array_agg(a), bool_and(a > 0), count(DISTINCT a) FROM {TABLE}",
     f"SELECT x FROM (SELECT a AS x FROM {TABLE}) sub",
     "SELECT $1::int, $2::text",
+    f"SELECT CASE WHEN a > 0 THEN a ELSE b END, CASE WHEN a > 0 THEN 1 ELSE abs(b) END, "
+    f"CASE WHEN a > 0 THEN 'p' END::varchar, (ARRAY[a, b])[1], (array_remove(arr, 7))[1] "
+    f"FROM {TABLE}",
+    "SELECT 'x'::varchar, CAST('x' AS character varying(3)), '{a}'::text[], 1::double precision, "
+    "DATE '2024-01-15', TIMESTAMP WITH TIME ZONE '2024-01-15 00:00:00+00', true::text",
 ]
 
 

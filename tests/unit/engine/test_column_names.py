@@ -27,6 +27,17 @@ def duckdb_names(sql: str) -> list[str]:
     ("SELECT count(*) AS Total, a AS \"A b\" FROM t GROUP BY a", ["Total", "A b"]),
     ("SELECT *, count(*) OVER () FROM t", ["a", "b", "s", "arr", "count"]),
     ("SELECT count(*) FROM t UNION ALL SELECT 2", ["count"]),
+    # A cast is named after its type as written: varchar, text[] (as int4[]), json.
+    ("SELECT 'x'::varchar, CAST('x' AS character varying(3)), '[a]'::text[], "
+     "CAST('[1]' AS integer[]), '[1]'::json, 1::double precision",
+     ["varchar", "varchar", "text", "int4", "json", "float8"]),
+    # A CASE after its ELSE when that names itself; a subscript after what it subscripts.
+    ("SELECT CASE WHEN a > 0 THEN a ELSE b END, CASE WHEN a > 0 THEN 1 ELSE abs(b) END, "
+     "CASE WHEN a > 0 THEN 's' ELSE 't' END::varchar, (ARRAY[a])[1], (list_sort(arr))[1] "
+     "FROM t", ["b", "abs", "varchar", "array", "list_sort"]),
+    ("SELECT DATE '2024-01-15', TIME '01:00', TIMESTAMP WITH TIME ZONE '2024-01-15', "
+     "true::text, ('1'::int)::text, 'ü'::varchar, '1'::float(3)",
+     ["date", "time", "timestamptz", "text", "text", "varchar", "float4"]),
 ])
 def test_names(sql: str, expected: list[str]) -> None:
     assert postgres_names(sql, duckdb_names(sql)) == expected
