@@ -22,9 +22,11 @@ from forge_sql.engine import (
     constant_rows,
     copy_statement,
     copyin,
+    lake_dml,
     lock_targets,
     locks,
     relations,
+    returning,
     rules,
     savepoints,
     session_settings,
@@ -128,6 +130,7 @@ class EngineSession:
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
         self._declarations = Declarations(connection, database.catalog)
+        self._lake_dml = lake_dml.LakeDml(connection, database.catalog, self._declarations)
         # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
         # (inside the step the replay already runs again, so not recorded twice).
         self._relation_ddl = RelationDdl(
@@ -453,9 +456,31 @@ class EngineSession:
                     block.replay.record(lambda: self._relation_ddl.execute(ddl))
                 self._record_owner(plan.statement)
                 return declared
+        if returning.handles(plan.statement):
+            written = self._lake_written(plan, params)
+            if written is not None:
+                return written
         result = self._run(plan, params)
         if plan.statement.kind in _DDL:
             self._record_owner(plan.statement)
+        return result
+
+    def _lake_written(self, plan: Plan, params: Sequence[object]) -> Result | None:
+        """RETURNING and ON CONFLICT on a lake table, which the server runs itself
+        (engine.lake_dml); None when DuckDB runs the statement as written."""
+        sql, values = plan.bound(params) if plan.at_parameters else (plan.sql, list(params))
+        self._read_catalog_copies(False)
+        statement, dml = plan.statement, self._lake_dml
+        result = dml.run(statement, sql, values)
+        if result is None:
+            return None
+        block = self.block
+        block.record(statement, plan.sql, params, lake_dml.NOT_REPEATED)
+        if block.implicit:
+            if statement.returns_rows:
+                block.replay.spoil()  # the rows go to the client: it has seen this run
+            else:
+                block.replay.record(lambda: dml.run(statement, sql, values))
         return result
 
     def _lock(self, statement: Statement, copy_in: bool) -> None:

@@ -141,6 +141,10 @@ def _statement(
     try:
         parsed = _parse(sql, rewritten)
     except duckdb.Error as exc:
+        if _names_arbiter(shifted):
+            # ON CONFLICT ON CONSTRAINT, which DuckDB's parser refuses: the server runs it
+            # on lake tables (forge_sql.engine.upsert).
+            return Statement(sql, "INSERT", shifted, start, edits, rewritten)
         error = translate(exc, sql)
         if error.position is not None:
             error.position += start
@@ -149,6 +153,15 @@ def _statement(
         kind = parsed[0].type.name if parsed else "EMPTY"
         return Statement(sql, kind, shifted, start, edits, rewritten)
     return Statement(sql, parsed[0].type.name, shifted, start, edits, rewritten, None, parsed[0])
+
+
+def _names_arbiter(tokens: Sequence[Token]) -> bool:
+    """INSERT ... ON CONFLICT ON CONSTRAINT name."""
+    return tokens[0].upper in ("INSERT", "WITH") and any(
+        tokens[i].upper == "CONFLICT" and tokens[i + 1].upper == "ON"
+        and tokens[i + 2].upper == "CONSTRAINT"
+        for i in range(len(tokens) - 2)
+    )
 
 
 def _parse(sql: str, rewritten: str | None) -> list[duckdb.Statement]:
