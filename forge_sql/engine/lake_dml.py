@@ -12,9 +12,6 @@ from forge_sql.engine.result import TableResult, TagResult
 from forge_sql.sql import dml as clauses
 from forge_sql.sql.statements import Statement
 
-# Why ROLLBACK TO cannot repeat such a write (engine.savepoints journals the others).
-NOT_REPEATED = "RETURNING and ON CONFLICT on lake tables are not repeated"
-
 
 class LakeDml:
     """One session's runner of the writes DuckLake cannot run as written."""

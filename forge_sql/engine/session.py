@@ -145,7 +145,8 @@ class EngineSession:
         )
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
-            self.block, connection, database, self._declarations, self.settings
+            self.block, connection, database, self._declarations, self.settings,
+            self._lake_dml,
         )
         self._cursor_commands = sql_cursors.CursorCommands(self.cursors, connection, self.block)
         self._commands = SessionCommands(
@@ -475,7 +476,7 @@ class EngineSession:
         if result is None:
             return None
         block = self.block
-        block.record(statement, plan.sql, params, lake_dml.NOT_REPEATED)
+        block.record(statement, sql, values)  # ROLLBACK TO runs it again the same way
         if block.implicit:
             if statement.returns_rows:
                 block.replay.spoil()  # the rows go to the client: it has seen this run
