@@ -249,6 +249,10 @@ class Writes:
     def execute(self, sql: str, values: Sequence[object] = ()) -> None:
         self._connection.execute(sql, values)
 
+    def first(self, sql: str) -> tuple[object, ...] | None:
+        row = self._connection.execute(sql).fetchone()
+        return None if row is None else tuple(row)
+
     def count(self, sql: str) -> int:
         row = self._connection.execute(sql).fetchone()
         return int(row[0]) if row and row[0] is not None else 0

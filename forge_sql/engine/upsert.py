@@ -95,6 +95,8 @@ def run(
             f"(SELECT __forge_n FROM {CONFLICTS}) AND {earlier}"
         )
     execute(f"CREATE OR REPLACE TEMP TABLE __forge_dml_fresh AS {fresh}")
+    _refuse_duplicates(writes, table, [k for k in declarations.unique_keys(table.located)
+                                       if k[2] not in keys])
     inserted = execute(
         f"INSERT INTO {table.relation} ({columns}) SELECT {columns} FROM "
         "temp.main.__forge_dml_fresh ORDER BY __forge_n"
@@ -108,6 +110,27 @@ def run(
     result = writes.answer(statement, dml, source, inserted + updated, values)
     execute("DROP TABLE IF EXISTS temp.main.__forge_dml_fresh")
     return result
+
+
+def _refuse_duplicates(
+    writes: Writes, table: Table, others: list[tuple[str, str, tuple[str, ...]]]
+) -> None:
+    """The rows to insert break no other declared key (PostgreSQL checks every unique index,
+    the arbiter's conflicts only being let through): 23505 as PostgreSQL words it."""
+    fresh = "temp.main.__forge_dml_fresh"
+    for name, _, key in others:
+        listed = ", ".join(f"f.{quote_ident(c)}" for c in key)
+        found = writes.first(
+            f"SELECT {listed} FROM {fresh} AS f JOIN {table.relation} AS t ON "
+            f"{_equal(key, 'f', 't')} UNION ALL SELECT {listed} FROM {fresh} AS f JOIN "
+            f"{fresh} AS g ON {_equal(key, 'f', 'g')} AND f.__forge_n > g.__forge_n LIMIT 1"
+        )
+        if found is not None:
+            values = ", ".join("null" if v is None else str(v) for v in found)
+            raise errors.UniqueViolation(
+                f'duplicate key value violates unique constraint "{name}"',
+                detail=f"Key ({', '.join(key)})=({values}) already exists.",
+            )
 
 
 def _refuse_second_touch(writes: Writes, key: tuple[str, ...]) -> None:
