@@ -169,10 +169,9 @@ def test_savepoint_rollback_keeps_earlier_returning(
         conn.execute(f"INSERT INTO {table_name} (id) VALUES (1) RETURNING id")
         conn.execute(f"INSERT INTO {table_name} (id) VALUES (1) ON CONFLICT (id) "
                      "DO UPDATE SET n = 70")
-        with pytest.raises(psycopg.errors.CardinalityViolation):
-            with conn.transaction():
-                conn.execute(f"INSERT INTO {table_name} (id) VALUES (2), (2) ON CONFLICT (id) "
-                             "DO UPDATE SET n = 1")
+        with pytest.raises(psycopg.errors.CardinalityViolation), conn.transaction():
+            conn.execute(f"INSERT INTO {table_name} (id) VALUES (2), (2) ON CONFLICT (id) "
+                         "DO UPDATE SET n = 1")
     assert conn.execute(f"SELECT id, n FROM {table_name}").fetchall() == [(1, 70)]
 
 
