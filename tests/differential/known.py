@@ -32,7 +32,6 @@ from .matchers import (
     numeric_typmod,
     pg_error,
     results_differ_with,
-    returning_refused,
     sqlstate_mapping,
     text_column,
     types_differ,
@@ -76,8 +75,6 @@ PENDING: tuple[Pending, ...] = (
             "PostgreSQL's (22003 for 2201F, 22P02 for 22007...)", sqlstate_mapping),
     Pending("error phase of constant input", "a malformed constant fails at Execute, "
             "PostgreSQL rejects it at Parse", input_error_phase),
-    Pending("RETURNING on lake tables", "DuckLake refuses RETURNING (0A000); Describe "
-            "announces no columns", returning_refused),
     Pending("int4 results announced as int8", "DuckDB's length, strpos, date - date, gcd, "
             "ntile... return BIGINT where PostgreSQL returns integer",
             lambda o, d: types_differ(20, {23})(o, d) or types_differ(1016, {1007})(o, d)),
