@@ -366,8 +366,8 @@ class Declarations:
         """(name, kind, columns) of the table's primary key, unique constraints and unique
         indexes on plain columns: what ON CONFLICT may name as its arbiter."""
         rows = self._connection.execute(
-            f"SELECT name, kind, columns FROM {self._table} WHERE schema_name = ? "
-            "AND table_name = ? AND (kind IN ('p', 'u') OR (kind = 'i' AND "
+            f"SELECT name, kind, columns FROM {self._table} WHERE lower(schema_name) = "
+            "lower(?) AND lower(table_name) = lower(?) AND (kind IN ('p', 'u') OR (kind = 'i' AND "
             "starts_with(definition, 'UNIQUE '))) ORDER BY kind, name",
             list(located),
         ).fetchall()

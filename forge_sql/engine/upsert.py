@@ -22,6 +22,7 @@ from forge_sql.sql.statements import Statement
 
 CONFLICTS = "temp.main.__forge_dml_conflicts"  # (proposed row, table row) pairs
 UPDATED = "temp.main.__forge_dml_updated"  # DO UPDATE: the new values of updated rows
+FRESH = "temp.main.__forge_dml_fresh"  # the rows inserted
 
 
 def arbiters(
@@ -65,6 +66,7 @@ def run(
     conflict = dml.conflict
     assert conflict is not None
     keys = arbiters(conflict, table, declarations)
+    writes.staged = [ROWS, CONFLICTS, UPDATED, FRESH]
     writes.stage_inserted(dml, table, values, numbered=True)
     columns = table.column_list()
     execute = writes.count
@@ -107,9 +109,7 @@ def run(
             f"SELECT {columns} FROM (SELECT __forge_n, {columns} FROM temp.main.__forge_dml_fresh "
             f"UNION ALL SELECT __forge_n, {columns} FROM {UPDATED}) ORDER BY __forge_n"
         )
-    result = writes.answer(statement, dml, source, inserted + updated, values)
-    execute("DROP TABLE IF EXISTS temp.main.__forge_dml_fresh")
-    return result
+    return writes.answer(statement, dml, source, inserted + updated, values)
 
 
 def _refuse_duplicates(
@@ -117,7 +117,7 @@ def _refuse_duplicates(
 ) -> None:
     """The rows to insert break no other declared key (PostgreSQL checks every unique index,
     the arbiter's conflicts only being let through): 23505 as PostgreSQL words it."""
-    fresh = "temp.main.__forge_dml_fresh"
+    fresh = FRESH
     for name, _, key in others:
         listed = ", ".join(f"f.{quote_ident(c)}" for c in key)
         found = writes.first(
