@@ -6,6 +6,7 @@ import pytest
 
 from forge_sql import errors
 from forge_sql.sql import dml
+from forge_sql.sql.statements import split
 
 
 def test_insert_with_columns_conflict_and_returning() -> None:
@@ -65,3 +66,17 @@ def test_assignments() -> None:
 def test_bad_conflict_action() -> None:
     with pytest.raises(errors.SyntaxError_):
         dml.parse("INSERT INTO t VALUES (1) ON CONFLICT (a) DO SOMETHING")
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT c DO NOTHING RETURNING * FROM s "
+    "UNION SELECT 1",
+    "INSERT INTO t VALUES (1) ON CONFLICT ON CONSTRAINT c DO UPDATE SET a = 1 WHERE true "
+    "UNION SELECT * FROM s",
+])
+def test_on_constraint_text_must_parse_as_an_insert(sql: str) -> None:
+    """DuckDB's parser refuses ON CONSTRAINT, so the statement is checked with the arbiter
+    written as columns: nothing else can ride along in its clauses."""
+    with pytest.raises(errors.SyntaxError_):
+        split(sql)
+    assert split(sql.partition(" RETURNING")[0].partition(" WHERE true")[0])[0].kind == "INSERT"
