@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """What RETURNING costs on a lake table: a 1M-row INSERT ... SELECT with and without
 RETURNING, and a single-row INSERT ... RETURNING id against the same INSERT without it
-(p50 over psycopg's extended protocol, autocommit). Prints each time and the ratio.
+(p50 over psycopg's extended protocol, autocommit); and an INSERT ... ON CONFLICT of a
+tenth as many rows, half of them conflicting, into the 1M-row table. Prints each time and
+its ratio to the plain INSERT of the same kind (the upserts: to the 1M-row one).
 
     .venv/bin/python bench/bench_returning.py [--rows 1000000] [--iters 200]
 """
@@ -55,6 +57,22 @@ def measure(conn, rows: int, iters: int) -> list[list[str]]:  # type: ignore[no-
         bulk[variant] = time.perf_counter() - start
         table.append([f"INSERT ... SELECT {rows:,} rows", variant, fmt_time(bulk[variant]),
                       f"{bulk[variant] / bulk['plain']:.2f}x"])
+    # Upserts into the table just filled: half of the keys are there already.
+    conn.execute("DROP TABLE IF EXISTS bulk")
+    conn.execute("CREATE TABLE bulk (id bigint PRIMARY KEY, name varchar, amount double)")
+    conn.execute(f"INSERT INTO bulk SELECT i, 'name ' || i, i * 0.5 FROM range({rows}) t(i)")
+    batch = max(rows // 10, 1)
+    upsert: dict[str, float] = {}
+    for variant, action in (("DO NOTHING", "DO NOTHING"),
+                            ("DO UPDATE", "DO UPDATE SET amount = excluded.amount")):
+        start = time.perf_counter()
+        conn.execute(
+            f"INSERT INTO bulk SELECT i, 'new', 1.0 FROM range({rows - batch // 2}, "
+            f"{rows + batch // 2 + len(upsert) * batch}) t(i) ON CONFLICT (id) {action}"
+        )
+        upsert[variant] = time.perf_counter() - start
+        table.append([f"INSERT ... ON CONFLICT {batch:,} rows", variant,
+                      fmt_time(upsert[variant]), f"{upsert[variant] / bulk['plain']:.2f}x"])
     single: dict[str, float] = {}
     conn.execute("DROP TABLE IF EXISTS single")
     conn.execute("CREATE TABLE single (id bigint NOT NULL, name varchar)")

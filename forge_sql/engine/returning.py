@@ -64,6 +64,8 @@ def handles(statement: Statement) -> bool:
 def bind(sql: str, values: Sequence[object]) -> tuple[str, list[object]]:
     """``sql`` (a piece of a statement) with its ``$n`` numbered from 1 in order of first
     use, and the values they take: each piece runs as a statement of its own."""
+    if "$" not in sql or not values:
+        return sql, []
     tokens = tokenize(sql)
     found = params.placeholders(tokens)
     if not found:
