@@ -204,3 +204,29 @@ def test_concurrent_upserts_count_once(server: RunningServer, table_name: str) -
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         rows = conn.execute(f"SELECT id, n FROM {table_name} ORDER BY id").fetchall()
     assert rows == [(key, sessions) for key in range(keys)]
+
+
+def _many(dsn: str, table: str) -> tuple[int, list[list[tuple[Any, ...]]], list[tuple[Any, ...]]]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(SETUP[0].format(t=table))
+        cursor = conn.cursor()
+        upsert = (f"INSERT INTO {table} (id, s) VALUES (%s, %s) ON CONFLICT (id) "
+                  f"DO UPDATE SET n = {table}.n + 1")
+        cursor.executemany(upsert, [(1, "a"), (2, "b"), (1, "c")])
+        count = cursor.rowcount
+        cursor.executemany(upsert + " RETURNING id, n", [(1, "a"), (3, "b"), (1, "c")],
+                           returning=True)
+        returned = [cursor.fetchall()]
+        while cursor.nextset():
+            returned.append(cursor.fetchall())
+        stored = conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        conn.execute(f"DROP TABLE {table}")
+    return count, returned, stored
+
+
+def test_pipelined_upserts_as_postgresql(server: RunningServer, pg_dsn: str) -> None:
+    """psycopg's executemany (one pipeline) of an upsert, then of one with RETURNING."""
+    table = f"r_{uuid.uuid4().hex[:8]}"
+    forge, real = _many(server.dsn(), table), _many(pg_dsn, table)
+    assert forge == real
+    assert forge[1] == [[(1, 9)], [(3, 7)], [(1, 10)]]
