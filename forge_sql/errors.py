@@ -133,6 +133,11 @@ class BadCopyFileFormat(DataError):
     sqlstate = "22P04"
 
 
+# Class 21 - cardinality violation
+class CardinalityViolation(ForgeError):
+    sqlstate = "21000"
+
+
 # Class 23 - integrity constraint violation
 class NotNullViolation(ForgeError):
     sqlstate = "23502"
@@ -218,6 +223,10 @@ class InsufficientPrivilege(ForgeError):
 
 class UndefinedTable(ForgeError):
     sqlstate = "42P01"
+
+
+class InvalidColumnReference(ForgeError):
+    sqlstate = "42P10"
 
 
 class InvalidForeignKey(ForgeError):

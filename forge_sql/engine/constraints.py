@@ -362,6 +362,20 @@ class Declarations:
             resolved.append(ddl.Declared(item.kind, tuple(names), name, definition))
         return resolved
 
+    def unique_keys(self, located: tuple[str, str]) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(name, kind, columns) of the table's primary key, unique constraints and unique
+        indexes on plain columns: what ON CONFLICT may name as its arbiter."""
+        rows = self._connection.execute(
+            f"SELECT name, kind, columns FROM {self._table} WHERE lower(schema_name) = "
+            "lower(?) AND lower(table_name) = lower(?) AND (kind IN ('p', 'u') OR (kind = 'i' AND "
+            "starts_with(definition, 'UNIQUE '))) ORDER BY kind, name",
+            list(located),
+        ).fetchall()
+        return [
+            (name, kind, tuple(cols)) for name, kind, cols in rows
+            if all(_is_plain(c) for c in cols)
+        ]
+
     def _primary_key(self, parts: tuple[str, ...]) -> tuple[str, ...]:
         """The declared primary key columns of the table ``parts`` names, or ()."""
         schema = self._schema_of(parts)

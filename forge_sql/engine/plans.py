@@ -16,6 +16,7 @@ from forge_sql.engine import (
     batching,
     column_names,
     describing,
+    returning,
     sql_cursors,
     storage_calls,
     timetravel,
@@ -186,12 +187,19 @@ class Planner:
         """Result columns without executing: DuckDB binds the query as a lazy relation."""
         if plan.superuser_only and storage_calls.parse(plan.statement) is not None:
             return storage_calls.columns()
-        if plan.statement.kind not in ("SELECT", "EXPLAIN"):
+        values = list(plan.describe_values)
+        sql = plan.sql
+        named = plan.statement.sql
+        if plan.statement.kind in ("INSERT", "UPDATE", "DELETE"):
+            # RETURNING: its list over the table's row, which binds without writing.
+            query = None if plan.at_parameters else returning.describe_sql(sql)
+            if query is None:
+                return None
+            sql = named = query
+        elif plan.statement.kind not in ("SELECT", "EXPLAIN"):
             return None
         self._session.authorize(plan)
         self._session.detach_stream()
-        values = list(plan.describe_values)
-        sql = plan.sql
         if plan.at_parameters:
             sql, values = plan.bound(values, drop=True)
         sql = describing.statement(sql, values)
@@ -200,7 +208,7 @@ class Planner:
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc
-        return column_names.result_columns(plan.statement.sql, zip(names, kinds, strict=True))
+        return column_names.result_columns(named, zip(names, kinds, strict=True))
 
     def _infer_untyped(self, resolved: parameters.Parameters) -> dict[int, int]:
         """The types DuckDB's binder gives the placeholders left untyped, as PostgreSQL

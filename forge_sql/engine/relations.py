@@ -345,6 +345,12 @@ def _dml(statement: Statement) -> Iterator[Access]:
             conflict and any(t.upper == "UPDATE" for t in tokens[conflict[0] :])
         ):
             yield Access(UPDATE, target)
+        if conflict and conflict[0] + 1 < len(tokens) and tokens[conflict[0] + 1].upper in (
+            "(", "ON"
+        ):
+            # A conflict target reads the key columns of the table's rows (PostgreSQL
+            # requires SELECT on them).
+            yield Access(READ, target)
         end = min([*(c - 1 for c in conflict), *(r[0] - 1 for r in [returning] if r), len(tokens)])
         source = after
         while source < end and not (

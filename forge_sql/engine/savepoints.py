@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from forge_sql.engine.connection import Connection
     from forge_sql.engine.constraints import Declarations
     from forge_sql.engine.database import Database
+    from forge_sql.engine.lake_dml import LakeDml
     from forge_sql.engine.session_settings import SessionSettings
 
 MAX_WRITES = 10_000  # journaled statements per transaction block
@@ -141,8 +142,12 @@ class Savepoints:
         database: Database,
         declarations: Declarations,
         settings: SessionSettings,
+        lake_dml: LakeDml | None = None,
     ) -> None:
+        """``lake_dml``: runs again the writes the server ran itself (RETURNING, ON
+        CONFLICT on lake tables)."""
         self._block = block
+        self._lake_dml = lake_dml
         self._connection = connection
         self._database = database
         self._declarations = declarations
@@ -234,6 +239,11 @@ class Savepoints:
     def _replay(self, write: Write) -> None:
         """Run a journaled write again, the way the session ran it."""
         declares = write.statement.kind in ("CREATE", "ALTER", "DROP")
+        lake_dml = self._lake_dml
+        if lake_dml is not None and lake_dml.run(
+            write.statement, write.sql, write.params or ()
+        ) is not None:
+            return
         if not declares or self._declarations.execute(write.statement) is None:
             self._connection.execute(write.sql, write.params)
 

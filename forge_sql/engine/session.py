@@ -21,9 +21,11 @@ from forge_sql.engine import (
     constant_rows,
     copy_statement,
     copyin,
+    lake_dml,
     lock_targets,
     locks,
     relations,
+    returning,
     rules,
     savepoints,
     session_settings,
@@ -133,6 +135,7 @@ class EngineSession:
         # Reading a live SQL cursor reads the lake: the catalog is held as by a statement.
         self.cursors.reading = lambda: self.locks.holding_catalog(locks.ACCESS_SHARE)
         self._declarations = Declarations(connection, database.catalog)
+        self._lake_dml = lake_dml.LakeDml(connection, database.catalog, self._declarations)
         # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
         # (inside the step the replay already runs again, so not recorded twice).
         self._relation_ddl = RelationDdl(
@@ -147,7 +150,8 @@ class EngineSession:
         )
         self._inserts = batching.Gathering(self._cursor, self)
         self._savepoints = savepoints.Savepoints(
-            self.block, connection, database, self._declarations, self.settings
+            self.block, connection, database, self._declarations, self.settings,
+            self._lake_dml,
         )
         self._cursor_commands = sql_cursors.CursorCommands(self.cursors, connection, self.block)
         self._commands = SessionCommands(
@@ -438,9 +442,31 @@ class EngineSession:
                     block.replay.record(lambda: self._relation_ddl.execute(ddl))
                 self._record_owner(plan.statement)
                 return declared
+        if returning.handles(plan.statement):
+            written = self._lake_written(plan, params)
+            if written is not None:
+                return written
         result = self._run(plan, params)
         if plan.statement.kind in _DDL:
             self._record_owner(plan.statement)
+        return result
+
+    def _lake_written(self, plan: Plan, params: Sequence[object]) -> Result | None:
+        """RETURNING and ON CONFLICT on a lake table, which the server runs itself
+        (engine.lake_dml); None when DuckDB runs the statement as written."""
+        sql, values = plan.bound(params) if plan.at_parameters else (plan.sql, list(params))
+        self._read_catalog_copies(False)
+        statement, dml = plan.statement, self._lake_dml
+        result = dml.run(statement, sql, values)
+        if result is None:
+            return None
+        block = self.block
+        block.record(statement, sql, values)  # ROLLBACK TO runs it again the same way
+        if block.implicit:
+            if statement.returns_rows:
+                block.replay.spoil()  # the rows go to the client: it has seen this run
+            else:
+                block.replay.record(lambda: dml.run(statement, sql, values))
         return result
 
     def _lock(self, statement: Statement, copy_in: bool) -> None:

@@ -141,6 +141,10 @@ def _statement(
     try:
         parsed = _parse(sql, rewritten)
     except duckdb.Error as exc:
+        if _parses_with_inferred_arbiter(rewritten or sql):
+            # ON CONFLICT ON CONSTRAINT, which DuckDB's parser refuses: the server runs it
+            # on lake tables (forge_sql.engine.upsert).
+            return Statement(sql, "INSERT", shifted, start, edits, rewritten)
         error = translate(exc, sql)
         if error.position is not None:
             error.position += start
@@ -149,6 +153,23 @@ def _statement(
         kind = parsed[0].type.name if parsed else "EMPTY"
         return Statement(sql, kind, shifted, start, edits, rewritten)
     return Statement(sql, parsed[0].type.name, shifted, start, edits, rewritten, None, parsed[0])
+
+
+def _parses_with_inferred_arbiter(text: str) -> bool:
+    """Whether ``text`` is one INSERT ... ON CONFLICT ON CONSTRAINT name that DuckDB's parser
+    accepts once the arbiter is written as a column list: what the server cuts into clauses
+    is then an INSERT's, whatever else the text holds."""
+    tokens = tokenize(text)
+    for i in range(len(tokens) - 3):
+        if [t.upper for t in tokens[i : i + 3]] == ["CONFLICT", "ON", "CONSTRAINT"]:
+            name = tokens[i + 3]
+            inferred = f"{text[: tokens[i + 1].start]}({name.text}){text[name.end :]}"
+            try:
+                parsed = duckdb.extract_statements(inferred)
+            except duckdb.Error:
+                return False
+            return len(parsed) == 1 and parsed[0].type.name == "INSERT"
+    return False
 
 
 def _parse(sql: str, rewritten: str | None) -> list[duckdb.Statement]:

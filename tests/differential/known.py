@@ -31,7 +31,6 @@ from .matchers import (
     numeric_typmod,
     pg_error,
     results_differ_with,
-    returning_refused,
     text_column,
     types_differ,
     values_in,
@@ -70,8 +69,6 @@ PENDING: tuple[Pending, ...] = (
             "(id, id_1); PostgreSQL keeps both names", duplicate_names),
     Pending("error phase of constant input", "a malformed constant fails at Execute, "
             "PostgreSQL rejects it at Parse", input_error_phase),
-    Pending("RETURNING on lake tables", "DuckLake refuses RETURNING (0A000); Describe "
-            "announces no columns", returning_refused),
     Pending("int4 results announced as int8", "date - date is BIGINT in DuckDB, integer in "
             "PostgreSQL (an operator on two dates: no macro or rewrite without types can cast it)",
             lambda o, d: types_differ(20, {23})(o, d) or types_differ(1016, {1007})(o, d)),
