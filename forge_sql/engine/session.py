@@ -40,6 +40,7 @@ from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
+from forge_sql.engine.sequence_commands import SequenceCommands
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.seam.backend import (
@@ -165,6 +166,9 @@ class EngineSession:
         ))
         database.activity.register(self.backend)
         self._roles = RoleCommands(connection, database.catalog, database.checker)
+        self._sequences = SequenceCommands(
+            connection, database.sequences, database.catalog, database.acl, database.trusted
+        )
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
@@ -180,6 +184,7 @@ class EngineSession:
             "CURSOR": self._sql_cursor,
             "COPY": self._copy,
             "VACUUM": self._vacuum,
+            "SEQUENCE": self._sequence_command,
         }
         self.apply_timezone()
 
@@ -413,6 +418,42 @@ class EngineSession:
             block.replay.record(lambda: self._roles.run(statement, acl, user))
         return result
 
+    def _sequence_command(self, plan: Plan, params: Sequence[object]) -> Result:
+        """CREATE / ALTER / DROP SEQUENCE (forge_sql.engine.sequence_commands)."""
+        self._refuse_if_read_only(plan)
+        self._connection.detach_stream()
+        block = self.block
+        if not block.in_transaction:
+            block.begin_implicit()
+        with self.holding_catalog(locks.ACCESS_SHARE):
+            result = self._sequences.run(
+                plan.statement, self.settings.get("search_path"), self.backend.user,
+                self._superuser, block.at_end,
+            )
+        block.record(plan.statement, plan.sql, (), "sequence commands are not kept")
+        block.replay.spoil()
+        return result
+
+    def _columns_from_sequences(self, plan: Plan) -> tuple[Plan, Result | None]:
+        """serial, identity and nextval columns of CREATE/ALTER TABLE: their sequences made,
+        the statement rewritten for DuckDB (forge_sql.engine.serial_columns)."""
+        rewritten = self._sequences.columns(
+            plan.statement, self.settings.get("search_path"), self.backend.user,
+            self.block.at_end,
+        )
+        if rewritten is None:
+            return plan, None
+        self.block.replay.spoil()
+        statement = single(split(rewritten.sql, self.rules))
+        plan = dataclasses.replace(
+            plan, statement=statement, sql=statement.for_duckdb, parsed=statement.parsed
+        )
+        if rewritten.add_column is None:
+            return plan, None
+        self._run(plan, ())
+        self._sequences.fill_added_column(rewritten)
+        return plan, TagResult("ALTER TABLE")
+
     def _record_owner(self, statement: Statement, replay: bool = True) -> None:
         """The DDL succeeded: record the owner of what it created (with users configured)."""
         if self._database.trusted:
@@ -445,6 +486,14 @@ class EngineSession:
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
+            plan, answered = self._columns_from_sequences(plan)
+            if answered is not None:
+                return answered
+            dropped = self._sequences.dropped_by(
+                plan.statement, self.settings.get("search_path"), self.backend.user
+            )
+            if dropped:
+                block.at_end.append(lambda ok: ok and self._sequences.sweep(dropped))
             declared = self._relation_ddl.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
@@ -645,6 +694,7 @@ class EngineSession:
 
     def close(self) -> None:
         self._database.activity.unregister(self.backend)
+        self._database.sequences.forget(self.backend.token)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
         self._connection.detach_stream()

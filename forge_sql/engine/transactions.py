@@ -55,6 +55,9 @@ class TransactionBlock:
         self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
         # A statement of this transaction ran (planning aside): its snapshot may be taken.
         self.touched = False
+        # What ends with the transaction besides the data, called with whether it committed
+        # (sequences created or dropped in it: forge_sql.engine.sequence_commands).
+        self.at_end: list[Callable[[bool], None]] = []
 
     @property
     def in_transaction(self) -> bool:
@@ -187,6 +190,9 @@ class TransactionBlock:
     def _ended(self, committed: bool) -> None:
         """What PostgreSQL undoes or ends with a transaction besides the data."""
         self._settings.end(committed)
+        actions, self.at_end = self.at_end, []
+        for action in actions:
+            action(committed)
         if self.journal.writes or self.journal.savepoints:
             self.journal.reset()
         self.release_xact_locks()

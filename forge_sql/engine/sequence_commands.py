@@ -1,0 +1,288 @@
+"""CREATE / ALTER / DROP SEQUENCE and the sequences of serial and identity columns, for one
+session: checked and applied to the lake's forge_meta.sequences (forge_sql.engine.sequences).
+
+A sequence's row is written in a transaction of its own, since nextval reads it from any
+session at once. So that a ROLLBACK still undoes what the transaction declared, sequences it
+created are dropped again when it rolls back, and sequences it dropped (DROP SEQUENCE, or
+the owned sequences of a dropped table or column) go only when it commits. ALTER SEQUENCE
+takes effect at once and is not undone by a ROLLBACK (nor is setval in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from forge_sql import errors
+from forge_sql.engine import serial_columns
+from forge_sql.engine.connection import Connection
+from forge_sql.engine.result import TagResult
+from forge_sql.engine.sequence_functions import name_parts, search_path
+from forge_sql.engine.sequences import Definition, Key, Sequences, declare
+from forge_sql.sql import sequence_ddl
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.statements import Statement
+from forge_sql.storage import acl as acls
+
+if TYPE_CHECKING:
+    from forge_sql.storage.acl import Acl
+
+
+class SequenceCommands:
+    """One session's sequence DDL."""
+
+    def __init__(
+        self, connection: Connection, sequences: Sequences, lake: str,
+        acl: Callable[[], Acl], trusted: bool,
+    ) -> None:
+        self._connection = connection
+        self._sequences = sequences
+        self._lake = lake
+        self._acl = acl
+        self._trusted = trusted
+
+    # -- CREATE / ALTER / DROP SEQUENCE ------------------------------------------------------
+    def run(
+        self, statement: Statement, path: str | None, user: str, superuser: bool,
+        at_end: list[Callable[[bool], None]],
+    ) -> TagResult:
+        command = sequence_ddl.parse(statement)
+        if command.temporary:
+            raise errors.FeatureNotSupported("temporary sequences are not supported")
+        tag = f"{command.verb} SEQUENCE"
+        if command.verb == "CREATE":
+            schema, name = self._new_name(command.names[0], path, user)
+            if self._sequences.exists((schema, name)) or self._relation_exists(schema, name):
+                if command.if_exists:
+                    return TagResult(tag, [(
+                        "00000", f'relation "{name}" already exists, skipping')])
+                raise errors.DuplicateTable(f'relation "{name}" already exists')
+            self._check_create(schema, user, superuser)
+            definition = declare(schema, name, command.options)
+            definition = self._owned_by(definition, command.options, schema)
+            self.create(definition, user, at_end)
+            return TagResult(tag)
+        if command.verb == "DROP":
+            keys = []
+            notices = []
+            for parts in command.names:
+                key = self._existing(parts, path, user)
+                if key is None:
+                    if command.if_exists:
+                        notices.append(("00000", f'sequence "{parts[-1]}" does not exist, '
+                                        "skipping"))
+                        continue
+                    raise errors.UndefinedTable(f'sequence "{parts[-1]}" does not exist')
+                self._check_owner(key, user, superuser)
+                keys.append(key)
+            for key in keys:
+                at_end.append(lambda committed, key=key: committed and self._sequences.drop(key))
+            return TagResult(tag, notices)
+        key = self._existing(command.names[0], path, user)
+        if key is None:
+            if command.if_exists:
+                return TagResult(tag, [(
+                    "00000", f'relation "{command.names[0][-1]}" does not exist, skipping')])
+            raise errors.UndefinedTable(f'relation "{command.names[0][-1]}" does not exist')
+        self._check_owner(key, user, superuser)
+        if command.rename_to is not None:
+            if self._sequences.exists((key[0], command.rename_to)) or self._relation_exists(
+                    key[0], command.rename_to):
+                raise errors.DuplicateTable(f'relation "{command.rename_to}" already exists')
+            self._sequences.rename(key, key[0], command.rename_to)
+            return TagResult(tag)
+        current = self._sequences.find(key)
+        assert current is not None
+        options = dict(command.options)
+        restart = options.pop("restart", False)
+        definition = self._owned_by(declare(key[0], key[1], options, current), options, key[0])
+        restart_at = None
+        if restart is not False:
+            restart_at = definition.start if restart is None else int(restart)  # type: ignore[call-overload]
+            if not definition.minimum <= restart_at <= definition.maximum:
+                which = "less than MINVALUE" if restart_at < definition.minimum else (
+                    "greater than MAXVALUE")
+                bound = definition.minimum if restart_at < definition.minimum else (
+                    definition.maximum)
+                raise errors.InvalidParameterValue(
+                    f"RESTART value ({restart_at}) cannot be {which} ({bound})"
+                )
+        self._sequences.alter(definition, restart_at)
+        return TagResult(tag)
+
+    def create(self, definition: Definition, owner: str,
+               at_end: list[Callable[[bool], None]]) -> None:
+        """Create the sequence now; a ROLLBACK of the transaction drops it again."""
+        self._sequences.create(definition, owner)
+        key = definition.key
+        at_end.append(lambda committed: committed or self._sequences.drop(key))
+
+    # -- serial and identity columns ----------------------------------------------------------
+    def columns(
+        self, statement: Statement, path: str | None, user: str,
+        at_end: list[Callable[[bool], None]],
+    ) -> serial_columns.Rewritten | None:
+        """CREATE TABLE / ALTER TABLE ADD COLUMN with serial, identity or nextval columns:
+        their sequences created, and the text DuckDB runs instead."""
+        schemas = search_path(path, user)
+        default_schema = next((s for s in schemas if self._schema_exists(s)), "public")
+
+        def resolve(text: str) -> Key:
+            key = self._existing(tuple(name_parts(text)), path, user)
+            if key is None:
+                raise errors.UndefinedTable(f'relation "{text}" does not exist')
+            return key
+
+        def taken(schema: str, name: str) -> bool:
+            return self._sequences.exists((schema, name)) or self._relation_exists(schema, name)
+
+        rewritten = serial_columns.rewrite(statement, default_schema, resolve, taken)
+        if rewritten is None:
+            return None
+        for definition in rewritten.sequences:
+            self.create(definition, user, at_end)
+        return rewritten
+
+    def fill_added_column(self, rewritten: serial_columns.Rewritten) -> None:
+        """ALTER TABLE ADD COLUMN serial: existing rows take values from the sequence, then
+        the column gets its default and NOT NULL (DuckLake adds constant defaults only)."""
+        assert rewritten.add_column is not None
+        column, sequence = rewritten.add_column
+        schema, table = rewritten.table
+        target = f"{quote_ident(self._lake)}.{quote_ident(schema)}.{quote_ident(table)}"
+        from forge_sql.catalog.pg_sequence import NEXTVAL_DEFAULT
+
+        default = NEXTVAL_DEFAULT.format(name=sequence.replace("'", "''"))
+        execute = self._connection.execute
+        execute(f"UPDATE {target} SET {quote_ident(column)} = {default}")
+        execute(f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} SET DEFAULT {default}")
+        execute(f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} SET NOT NULL")
+
+    def sweep(self, dropped: set[tuple[str, str | None]]) -> None:
+        """After a commit that dropped tables, columns or schemas (``dropped``: (schema,
+        table), table None for a whole schema): the sequences they owned go with them, as
+        PostgreSQL's dependencies take them."""
+        columns = {
+            (str(s), str(t), str(c))
+            for s, t, c in self._sequences.run_query(
+                "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                "WHERE database_name = ?", [self._lake],
+            )
+        }
+        for definition in self._sequences.all():
+            if definition.owned_table is None:
+                continue
+            if (definition.schema, definition.owned_table) not in dropped and (
+                    (definition.schema, None) not in dropped):
+                continue
+            owner = (definition.schema, definition.owned_table, definition.owned_column or "")
+            if owner not in columns:
+                self._sequences.drop(definition.key)
+
+    def dropped_by(self, statement: Statement, path: str | None, user: str
+                   ) -> set[tuple[str, str | None]]:
+        """The tables (or schemas) whose owned sequences ``statement`` may take with it:
+        DROP TABLE, DROP SCHEMA, ALTER TABLE ... DROP COLUMN."""
+        words = [t.upper for t in statement.tokens if t.kind != "comment"]
+        tokens = [t for t in statement.tokens if t.kind != "comment"]
+        if words[:2] not in (["DROP", "TABLE"], ["DROP", "SCHEMA"], ["ALTER", "TABLE"]):
+            return set()
+        if words[0] == "ALTER" and "DROP" not in words:
+            return set()
+        default = next((s for s in search_path(path, user) if self._schema_exists(s)), "public")
+        at = 2
+        if words[at:at + 2] == ["IF", "EXISTS"]:
+            at += 2
+        found: set[tuple[str, str | None]] = set()
+        while at < len(tokens):
+            parts = [tokens[at].text]
+            at += 1
+            while at + 1 < len(tokens) and tokens[at].text == ".":
+                parts.append(tokens[at + 1].text)
+                at += 2
+            names = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
+                     for p in parts]
+            if words[1] == "SCHEMA":
+                found.add((names[-1], None))
+            else:
+                found.add((names[-2] if len(names) > 1 else default, names[-1]))
+            if words[0] == "ALTER" or at >= len(tokens) or tokens[at].text != ",":
+                break
+            at += 1
+        return found
+
+    # -- names and privileges ----------------------------------------------------------------
+    def _new_name(self, parts: tuple[str, ...], path: str | None, user: str) -> Key:
+        if len(parts) > 1:
+            if not self._schema_exists(parts[-2]):
+                raise errors.UndefinedSchema(f'schema "{parts[-2]}" does not exist')
+            return (parts[-2], parts[-1])
+        schemas = search_path(path, user)
+        schema = next((s for s in schemas if self._schema_exists(s)), None)
+        if schema is None:
+            raise errors.UndefinedSchema("no schema has been selected to create in")
+        return (schema, parts[-1])
+
+    def _existing(self, parts: tuple[str, ...], path: str | None, user: str) -> Key | None:
+        if len(parts) > 1:
+            key = (parts[-2], parts[-1])
+            return key if self._sequences.exists(key) else None
+        for schema in search_path(path, user):
+            if self._sequences.exists((schema, parts[-1])):
+                return (schema, parts[-1])
+        return None
+
+    def _owned_by(self, definition: Definition, options: dict[str, object],
+                  schema: str) -> Definition:
+        if "owned_by" not in options:
+            return definition
+        owner = options["owned_by"]
+        if owner is None:
+            return replace(definition, owned_table=None, owned_column=None)
+        assert isinstance(owner, tuple)
+        table_schema = owner[-3] if len(owner) > 2 else schema
+        if table_schema != schema:
+            raise errors.FeatureNotSupported(
+                "sequence must be in same schema as table it is linked to"
+            )
+        table, column = owner[-2], owner[-1]
+        found = self._sequences.run_query(
+            "SELECT 1 FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ? AND column_name = ?", [self._lake, schema, table, column],
+        )
+        if not found:
+            if not self._relation_exists(schema, table):
+                raise errors.UndefinedTable(f'relation "{table}" does not exist')
+            raise errors.UndefinedColumn(
+                f'column "{column}" of relation "{table}" does not exist'
+            )
+        return replace(definition, owned_table=table, owned_column=column)
+
+    def _check_create(self, schema: str, user: str, superuser: bool) -> None:
+        if superuser or self._trusted:
+            return
+        acl = self._acl()
+        if not acl.has(user, (acls.SCHEMA, schema, None), "C"):
+            raise errors.InsufficientPrivilege(f"permission denied for schema {schema}")
+
+    def _check_owner(self, key: Key, user: str, superuser: bool) -> None:
+        if superuser or self._trusted:
+            return
+        if self._sequences.owner(key) == user or self._acl().is_superuser(user):
+            return
+        raise errors.InsufficientPrivilege(f"must be owner of sequence {key[1]}")
+
+    def _relation_exists(self, schema: str, name: str) -> bool:
+        return bool(self._sequences.run_query(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = $1 AND schema_name = $2 "
+            "AND table_name = $3 UNION ALL SELECT 1 FROM duckdb_views() "
+            "WHERE database_name = $1 AND schema_name = $2 AND view_name = $3",
+            [self._lake, schema, name],
+        ))
+
+    def _schema_exists(self, schema: str) -> bool:
+        return bool(self._sequences.run_query(
+            "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
+            [self._lake, schema],
+        ))
