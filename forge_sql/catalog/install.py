@@ -65,6 +65,7 @@ def statements(
     yield from lake_tables.definitions(lake, has_metadata)
     yield from declared.definitions(lake)
     yield from pg_sequence.tables()
+    yield from pg_sequence.macros()
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
     yield from pg_index.definitions()

@@ -19,6 +19,9 @@ _TYPE_OIDS = "CASE data_type WHEN 'smallint' THEN 21 WHEN 'integer' THEN 23 ELSE
 # The text DuckDB keeps as the default of a column filled from a sequence (written by
 # forge_sql.engine.serial_columns), and PostgreSQL's print of it.
 NEXTVAL_DEFAULT = "forge_nextval(getvariable('forge_session'), '{name}')"
+# An identity column's: PostgreSQL shows no default for it, and attidentity 'a' or 'd'.
+IDENTITY_DEFAULT = "forge_identity(getvariable('forge_session'), '{name}', '{kind}')"
+_IDENTITY_PATTERN = r"^forge_identity\(.*, '([ad])'\)$"
 _DEFAULT_PATTERN = r"^forge_nextval\(getvariable\('forge_session'\), '(?:public\.)?(.*)'\)$"
 
 
@@ -33,6 +36,22 @@ def tables() -> Iterator[str]:
     )
 
 
+def macros() -> Iterator[str]:
+    """What pg_attribute, pg_attrdef and information_schema.columns call."""
+    s = SCHEMA
+    # The text pg_attrdef and information_schema.columns show for a column default.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.sequence_default(expression) AS "
+        f"CASE WHEN regexp_matches(expression, {_quoted(_DEFAULT_PATTERN)}) THEN "
+        f"'nextval(''' || regexp_extract(expression, {_quoted(_DEFAULT_PATTERN)}, 1) "
+        "|| '''::regclass)' END"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.identity_kind(expression) AS "
+        f"coalesce(regexp_extract(expression, {_quoted(_IDENTITY_PATTERN)}, 1), '')"
+    )
+
+
 def definitions() -> Iterator[str]:
     s = SCHEMA
     yield f"CREATE OR REPLACE MACRO {s}.nextval(x) AS forge_nextval({TOKEN}, x::VARCHAR)"
@@ -42,13 +61,6 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {s}.setval(x, v) AS "
         f"forge_setval({TOKEN}, x::VARCHAR, v::BIGINT, true), "
         f"(x, v, c) AS forge_setval({TOKEN}, x::VARCHAR, v::BIGINT, c::BOOLEAN)"
-    )
-    # The text pg_attrdef and information_schema.columns show for a column default.
-    yield (
-        f"CREATE OR REPLACE MACRO {s}.sequence_default(expression) AS "
-        f"CASE WHEN regexp_matches(expression, {_quoted(_DEFAULT_PATTERN)}) THEN "
-        f"'nextval(''' || regexp_extract(expression, {_quoted(_DEFAULT_PATTERN)}, 1) "
-        "|| '''::regclass)' END"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.pg_get_serial_sequence(relation, column_name) AS ("

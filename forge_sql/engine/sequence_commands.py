@@ -21,7 +21,6 @@ from forge_sql.engine.result import TagResult
 from forge_sql.engine.sequence_functions import name_parts, search_path
 from forge_sql.engine.sequences import Definition, Key, Sequences, declare
 from forge_sql.sql import sequence_ddl
-from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
 from forge_sql.storage import acl as acls
 
@@ -144,21 +143,6 @@ class SequenceCommands:
             self.create(definition, user, at_end)
         return rewritten
 
-    def fill_added_column(self, rewritten: serial_columns.Rewritten) -> None:
-        """ALTER TABLE ADD COLUMN serial: existing rows take values from the sequence, then
-        the column gets its default and NOT NULL (DuckLake adds constant defaults only)."""
-        assert rewritten.add_column is not None
-        column, sequence = rewritten.add_column
-        schema, table = rewritten.table
-        target = f"{quote_ident(self._lake)}.{quote_ident(schema)}.{quote_ident(table)}"
-        from forge_sql.catalog.pg_sequence import NEXTVAL_DEFAULT
-
-        default = NEXTVAL_DEFAULT.format(name=sequence.replace("'", "''"))
-        execute = self._connection.execute
-        execute(f"UPDATE {target} SET {quote_ident(column)} = {default}")
-        execute(f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} SET DEFAULT {default}")
-        execute(f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} SET NOT NULL")
-
     def sweep(self, dropped: set[tuple[str, str | None]]) -> None:
         """After a commit that dropped tables, columns or schemas (``dropped``: (schema,
         table), table None for a whole schema): the sequences they owned go with them, as
@@ -211,6 +195,59 @@ class SequenceCommands:
                 break
             at += 1
         return found
+
+    def check_identity(self, statement: Statement, path: str | None, user: str) -> None:
+        """INSERT / UPDATE giving a GENERATED ALWAYS identity column a value: 428C9."""
+        if not self._sequences.has_always():
+            return
+        if statement.kind == "INSERT":
+            target = serial_columns.insert_target(statement)
+            if target is None:
+                return
+            parts = target[0]
+        else:
+            tokens = [t for t in statement.tokens if t.kind != "comment"]
+            at = 2 if len(tokens) > 2 and tokens[1].upper == "ONLY" else 1
+            parts = tuple(
+                t.text[1:-1] if t.text.startswith('"') else t.text.lower()
+                for t in tokens[at:at + 5:2] if t.kind in ("identifier", "keyword")
+            )[:1]
+            if at + 2 < len(tokens) and tokens[at + 1].text == ".":
+                parts = (tokens[at].text.lower(), tokens[at + 2].text.lower())
+        schemas = [parts[-2]] if len(parts) > 1 else search_path(path, user)
+        for schema in schemas:
+            always = self._sequences.always(schema, parts[-1])
+            if always:
+                serial_columns.refuse_explicit(statement, always)
+                return
+
+    def renamed_by(self, statement: Statement, path: str | None, user: str
+                   ) -> Callable[[], None] | None:
+        """ALTER TABLE t RENAME TO u / RENAME [COLUMN] a TO b: what makes the sequences the
+        table owns follow it (run once the rename committed)."""
+        tokens = [t for t in statement.tokens if t.kind != "comment"]
+        words = [t.upper for t in tokens]
+        if words[:2] != ["ALTER", "TABLE"] or "RENAME" not in words:
+            return None
+        at = 2
+        if words[at:at + 2] == ["IF", "EXISTS"]:
+            at += 2
+        if words[at] == "ONLY":
+            at += 1
+        parts, at = serial_columns.name_at(tokens, at)
+        schema = parts[-2] if len(parts) > 1 else next(
+            (s for s in search_path(path, user) if self._schema_exists(s)), "public")
+        table = parts[-1]
+        rest = words[at:]
+        names = [serial_columns.column_name(t) for t in tokens[at:]]
+        if rest[:2] == ["RENAME", "TO"] and len(names) == 3:
+            new = names[2]
+            return lambda: self._sequences.follow_table(schema, table, new)
+        if rest[:1] == ["RENAME"] and "TO" in rest:
+            to = rest.index("TO")
+            old, new = names[to - 1], names[to + 1] if to + 1 < len(names) else ""
+            return lambda: self._sequences.follow_column(schema, table, old, new)
+        return None
 
     # -- names and privileges ----------------------------------------------------------------
     def _new_name(self, parts: tuple[str, ...], path: str | None, user: str) -> Key:

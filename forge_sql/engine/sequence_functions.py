@@ -130,8 +130,13 @@ def register(
         "forge_sequence_last", last_value, cast("list[Any]", [VARCHAR, VARCHAR]), BIGINT,
         null_handling=FunctionNullHandling.SPECIAL, side_effects=True,
     )
+    def identity(token: str | None, name: str | None, kind: str | None) -> int | None:
+        """An identity column's default: nextval (``kind`` is for the catalog to read)."""
+        return nextval(token, name)
+
     for function_name, function, parameters in (
         ("forge_nextval", nextval, [VARCHAR, VARCHAR]),
+        ("forge_identity", identity, [VARCHAR, VARCHAR, VARCHAR]),
         ("forge_currval", currval, [VARCHAR, VARCHAR]),
         ("forge_lastval", lastval, [VARCHAR]),
         ("forge_setval", setval, [VARCHAR, VARCHAR, BIGINT, BOOLEAN]),

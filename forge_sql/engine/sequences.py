@@ -14,6 +14,7 @@ values interleave as those of PostgreSQL sessions with CACHE > 1 do.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -166,6 +167,8 @@ class Sequences:
         self._values: dict[str, dict[Key, int]] = {}
         self._last: dict[str, Key] = {}
         self._known: set[Key] = set()  # found in the lake (nextval resolves names often)
+        # (schema, table) -> its GENERATED ALWAYS identity columns; None: to be read again.
+        self._always: dict[Key, set[str]] | None = None
 
     # -- the lake's rows -----------------------------------------------------------------
     def _run(self, action: Callable[[duckdb.DuckDBPyConnection], object]) -> object:
@@ -182,10 +185,8 @@ class Sequences:
                     result = action(cursor)
                     cursor.execute("COMMIT")
                 except BaseException:
-                    try:
+                    with contextlib.suppress(duckdb.Error):
                         cursor.execute("ROLLBACK")
-                    except duckdb.Error:
-                        pass
                     raise
                 return result
 
@@ -234,6 +235,20 @@ class Sequences:
         assert isinstance(rows, list)
         return [_definition(row) for row in rows]
 
+    def always(self, schema: str, table: str) -> set[str]:
+        """The GENERATED ALWAYS identity columns of a table (as this server last read)."""
+        if self._always is None:
+            found: dict[Key, set[str]] = {}
+            for d in self.all():
+                if d.identity == "a" and d.owned_table and d.owned_column:
+                    found.setdefault((d.schema, d.owned_table), set()).add(d.owned_column)
+            self._always = found
+        return self._always.get((schema, table), set())
+
+    def has_always(self) -> bool:
+        self.always("", "")
+        return bool(self._always)
+
     def owned_by(self, schema: str, table: str) -> list[Definition]:
         return [d for d in self.all() if d.schema == schema and d.owned_table == table]
 
@@ -251,6 +266,7 @@ class Sequences:
             )
 
         self._run(insert)
+        self._always = None
         self._ranges.pop(d.key, None)
 
     def drop(self, key: Key) -> None:
@@ -261,6 +277,7 @@ class Sequences:
             ))
             self._ranges.pop(key, None)
             self._known.discard(key)
+            self._always = None
 
     def alter(self, definition: Definition, restart: int | None = None) -> None:
         """Store ``definition``; ``restart``: the value the next nextval returns."""
@@ -283,6 +300,7 @@ class Sequences:
                     )
 
             self._run(update)
+            self._always = None
             self._ranges.pop(d.key, None)
 
     def rename(self, key: Key, schema: str, name: str) -> None:
@@ -296,12 +314,14 @@ class Sequences:
 
     def follow_table(self, schema: str, old: str, new: str) -> None:
         """ALTER TABLE old RENAME TO new: the sequences it owns stay its own."""
+        self._always = None
         self._run(lambda c: c.execute(
             f"UPDATE {self._table} SET owned_table = ? WHERE schema_name = ? AND owned_table = ?",
             [new, schema, old],
         ))
 
     def follow_column(self, schema: str, table: str, old: str, new: str) -> None:
+        self._always = None
         self._run(lambda c: c.execute(
             f"UPDATE {self._table} SET owned_column = ? WHERE schema_name = ? "
             "AND owned_table = ? AND owned_column = ?", [new, schema, table, old],

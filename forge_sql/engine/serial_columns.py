@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from forge_sql import errors
-from forge_sql.catalog.pg_sequence import NEXTVAL_DEFAULT
+from forge_sql.catalog.pg_sequence import IDENTITY_DEFAULT, NEXTVAL_DEFAULT
 from forge_sql.engine.constraint_ddl import matching, significant, unquote
 from forge_sql.engine.sequences import Definition, declare
 from forge_sql.sql import sequence_ddl
@@ -38,7 +38,6 @@ class Rewritten:
 
     sql: str
     sequences: list[Definition] = field(default_factory=list)
-    add_column: tuple[str, str] | None = None  # ALTER TABLE ADD COLUMN: (column, sequence)
     table: tuple[str, str] = ("", "")
 
 
@@ -129,8 +128,6 @@ def rewrite(
         )
         if definition is not None:
             result.sequences.append(definition)
-            if words[0] == "ALTER":
-                result.add_column = (column, qualified(definition.schema, definition.name))
     if not edits:
         return None
     sql = statement.sql
@@ -146,8 +143,18 @@ def _column(
     edits: list[tuple[int, int, str]], result: Rewritten, alter: bool,
 ) -> Definition | None:
     """The edits making one column definition DuckDB's, and the sequence it implies.
-    ``alter``: ADD COLUMN, where DuckLake takes a constant default only; the session fills
-    the rows and sets the default afterwards (forge_sql.engine.sequence_commands)."""
+    ``alter``: ADD COLUMN, refused: DuckLake gives a column added later a constant default
+    only (checked on DuckDB 1.5.5: ADD COLUMN and ALTER COLUMN SET DEFAULT both refuse
+    any other), so nothing could fill it."""
+    if alter and (
+        (first + 1 < end and tokens[first + 1].upper in _SERIALS)
+        or any(tokens[i].upper in ("IDENTITY", "NEXTVAL") for i in range(first, end))
+    ):
+        raise errors.FeatureNotSupported(
+            "ALTER TABLE ... ADD COLUMN with serial, identity or nextval() defaults is not "
+            "supported: columns added to a lake table take constant defaults only",
+            hint="Create the table with the column, and copy the rows into it.",
+        )
     type_token = tokens[first + 1] if first + 1 < end else None
     if type_token is None:
         return None
@@ -160,7 +167,7 @@ def _column(
         definition = declare(schema, name, {"as": serial})
         definition = _owned(definition, table, column)
         default = NEXTVAL_DEFAULT.format(name=qualified(schema, name).replace("'", "''"))
-        edits.append((type_token.start, type_token.end, serial.upper() if alter else
+        edits.append((type_token.start, type_token.end,
                       f"{serial.upper()} NOT NULL DEFAULT {default}"))
         return definition
     if identity_at is not None:
@@ -190,9 +197,11 @@ def _column(
         options.setdefault("as", data_type)
         name = _implied_name(schema, table, column, taken, result)
         definition = _owned(declare(schema, name, options), table, column, kind)
-        default = NEXTVAL_DEFAULT.format(name=qualified(schema, name).replace("'", "''"))
+        default = IDENTITY_DEFAULT.format(
+            name=qualified(schema, name).replace("'", "''"), kind=kind
+        )
         edits.append((tokens[identity_at].start, tokens[stop - 1].end,
-                      "" if alter else f"NOT NULL DEFAULT {default}"))
+                      f"NOT NULL DEFAULT {default}"))
         return definition
     for index in range(first + 2, end - 3):
         if tokens[index].upper == "DEFAULT" and tokens[index + 1].upper == "NEXTVAL" and (
@@ -202,11 +211,6 @@ def _column(
             if argument.kind != "string_const":
                 raise errors.FeatureNotSupported(
                     "a column default may call nextval with a sequence name only"
-                )
-            if alter:
-                raise errors.FeatureNotSupported(
-                    "ALTER TABLE ADD COLUMN with DEFAULT nextval(): add the column, then "
-                    "ALTER COLUMN ... SET DEFAULT"
                 )
             found = resolve(argument.text[1:-1].replace("''", "'"))
             default = NEXTVAL_DEFAULT.format(name=qualified(*found).replace("'", "''"))
@@ -231,6 +235,15 @@ def _implied_name(
         if name not in mine and not taken(schema, name):
             return name
     raise errors.DuplicateTable(f'could not choose a name for the sequence of "{column}"')
+
+
+def name_at(tokens: Sequence[Token], at: int) -> tuple[tuple[str, ...], int]:
+    """The possibly qualified name at ``at``, and the index after it."""
+    return _name(tokens, at)
+
+
+def column_name(token: Token) -> str:
+    return _column_name(token)
 
 
 def _name(tokens: Sequence[Token], at: int) -> tuple[tuple[str, ...], int]:
@@ -262,3 +275,62 @@ def _elements(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int, 
     return items
 
 
+
+
+def insert_target(statement: Statement) -> tuple[tuple[str, ...], int] | None:
+    """INSERT INTO name ...: the name's parts and the index of the token after it."""
+    tokens = significant(statement)
+    at = next((i for i, t in enumerate(tokens) if t.upper == "INTO"), None)
+    if at is None or at + 1 >= len(tokens):
+        return None
+    return _name(tokens, at + 1)
+
+
+def refuse_explicit(statement: Statement, always: set[str]) -> None:
+    """428C9 where an INSERT gives, or an UPDATE sets, a value of a GENERATED ALWAYS
+    identity column (``always``: the target's) without OVERRIDING SYSTEM VALUE."""
+    tokens = significant(statement)
+    words = [t.upper for t in tokens]
+    if statement.kind == "UPDATE":
+        if "SET" not in words:
+            return
+        depth = 0
+        for index in range(words.index("SET") + 1, len(tokens) - 1):
+            text = tokens[index].text
+            depth += text in ("(", "[")
+            depth -= text in (")", "]")
+            if depth == 0 and words[index] in ("WHERE", "FROM", "RETURNING"):
+                return
+            name = _column_name(tokens[index])
+            if depth == 0 and name in always and tokens[index + 1].text == "=" and (
+                    index + 2 >= len(tokens) or words[index + 2] != "DEFAULT"):
+                raise errors.GeneratedAlways(f'column "{name}" can only be updated to DEFAULT',
+                                             detail=_detail(name))
+        return
+    target = insert_target(statement)
+    if target is None:
+        return
+    _, at = target
+    if at < len(tokens) and words[at] == "AS":
+        at += 2
+    columns: list[str] = []
+    if at < len(tokens) and tokens[at].text == "(":
+        close = matching(tokens, at)
+        columns = [_column_name(t) for t in tokens[at + 1:close] if t.text != ","]
+        at = close + 1
+    if words[at:at + 3] == ["OVERRIDING", "SYSTEM", "VALUE"]:
+        return
+    given = [c for c in columns if c in always]
+    if given:
+        raise errors.GeneratedAlways(
+            f'cannot insert a non-DEFAULT value into column "{given[0]}"',
+            detail=_detail(given[0]), hint="Use OVERRIDING SYSTEM VALUE to override.",
+        )
+
+
+def _detail(column: str) -> str:
+    return f'Column "{column}" is an identity column defined as GENERATED ALWAYS.'
+
+
+def _column_name(token: Token) -> str:
+    return unquote(token.text) if token.text.startswith('"') else token.text.lower()

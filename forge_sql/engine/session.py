@@ -434,7 +434,7 @@ class EngineSession:
         block.replay.spoil()
         return result
 
-    def _columns_from_sequences(self, plan: Plan) -> tuple[Plan, Result | None]:
+    def _columns_from_sequences(self, plan: Plan) -> Plan:
         """serial, identity and nextval columns of CREATE/ALTER TABLE: their sequences made,
         the statement rewritten for DuckDB (forge_sql.engine.serial_columns)."""
         rewritten = self._sequences.columns(
@@ -442,17 +442,12 @@ class EngineSession:
             self.block.at_end,
         )
         if rewritten is None:
-            return plan, None
+            return plan
         self.block.replay.spoil()
         statement = single(split(rewritten.sql, self.rules))
-        plan = dataclasses.replace(
+        return dataclasses.replace(
             plan, statement=statement, sql=statement.for_duckdb, parsed=statement.parsed
         )
-        if rewritten.add_column is None:
-            return plan, None
-        self._run(plan, ())
-        self._sequences.fill_added_column(rewritten)
-        return plan, TagResult("ALTER TABLE")
 
     def _record_owner(self, statement: Statement, replay: bool = True) -> None:
         """The DDL succeeded: record the owner of what it created (with users configured)."""
@@ -473,6 +468,10 @@ class EngineSession:
         self, plan: Plan, params: Sequence[object], copy: copy_statement.CopyStatement | None
     ) -> Result:
         block = self.block
+        if plan.statement.kind in ("INSERT", "UPDATE"):
+            self._sequences.check_identity(
+                plan.statement, self.settings.get("search_path"), self.backend.user
+            )
         if copy is not None:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
@@ -486,14 +485,17 @@ class EngineSession:
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
-            plan, answered = self._columns_from_sequences(plan)
-            if answered is not None:
-                return answered
+            plan = self._columns_from_sequences(plan)
             dropped = self._sequences.dropped_by(
                 plan.statement, self.settings.get("search_path"), self.backend.user
             )
             if dropped:
                 block.at_end.append(lambda ok: ok and self._sequences.sweep(dropped))
+            follow = self._sequences.renamed_by(
+                plan.statement, self.settings.get("search_path"), self.backend.user
+            )
+            if follow is not None:
+                block.at_end.append(lambda ok: ok and follow())
             declared = self._relation_ddl.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
