@@ -15,6 +15,7 @@ values interleave as those of PostgreSQL sessions with CACHE > 1 do.
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -475,10 +476,9 @@ class Sequences:
                         [current.handed_out, *key, current.last],
                     )
 
-                try:
+                # On failure the values stay reserved: a gap, as after a crash.
+                with contextlib.suppress(duckdb.Error, errors.ForgeError):
                     self._run(restore)
-                except (duckdb.Error, errors.ForgeError):
-                    pass  # the values stay reserved: a gap, as after a crash
             self._ranges.clear()
             if self._cursor is not None:
                 self._cursor.close()

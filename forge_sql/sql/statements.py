@@ -183,13 +183,13 @@ def _server_kind(
         return "CURSOR"
     if is_role_command(tokens):
         return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
+    if first in ("CREATE", "ALTER", "DROP") and _names_sequence(tokens):
+        return "SEQUENCE"  # PostgreSQL's options DuckDB's parser refuses (engine.sequences)
     if first in ("DROP", "TRUNCATE") and object_lists.parse(sql, tokens) is not None:
         # DROP TABLE a, b / TRUNCATE a, b: one DuckDB statement per object (sql.object_lists)
         return "DROP" if first == "DROP" else "DELETE"
     if first in ("VACUUM", "ANALYZE", "ANALYSE"):
         return "VACUUM"  # nothing to reclaim or gather on this storage (engine.vacuum)
-    if first in ("CREATE", "ALTER", "DROP") and _names_sequence(tokens):
-        return "SEQUENCE"  # PostgreSQL's options DuckDB's parser refuses (engine.sequences)
     if first in ("CREATE", "ALTER") and any(t.upper == "IDENTITY" for t in tokens):
         return first  # GENERATED ... AS IDENTITY: DuckDB's parser refuses it (serial_columns)
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
