@@ -298,9 +298,20 @@ def test_a_role_without_privileges_on_the_sequence_is_refused(users: RunningServ
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 bob.execute(sql)
         assert admin.execute("SELECT nextval('guarded')").fetchone() == (1,)
-        admin.execute("GRANT UPDATE ON guarded_t_id_seq TO bob")
+        admin.execute("GRANT USAGE ON SEQUENCE guarded_t_id_seq TO bob")
         bob.execute("INSERT INTO guarded_t (a) VALUES (1)")
         assert admin.execute("SELECT id FROM guarded_t").fetchall() == [(1,)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT setval('guarded_t_id_seq', 5)")  # USAGE is not UPDATE
+        admin.execute("GRANT SELECT ON SEQUENCE guarded TO bob")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            bob.execute("SELECT currval('guarded')")  # allowed, but not drawn yet
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT nextval('guarded')")
+        # A sequence bob creates is his own.
+        bob.execute("CREATE SEQUENCE bobs")
+        assert bob.execute("SELECT nextval('bobs'), setval('bobs', 9)").fetchone() == (1, 9)
+        bob.execute("DROP SEQUENCE bobs")
 
 
 def test_psql_lists_sequences(server: RunningServer, psql_installed: str,
