@@ -76,7 +76,7 @@ class SequenceCommands:
                 self._check_owner(key, user, superuser)
                 keys.append(key)
             for key in keys:
-                at_end.append(lambda committed, key=key: committed and self._sequences.drop(key))
+                at_end.append(self._drop_when(key, committed=True))
             return TagResult(tag, notices)
         key = self._existing(command.names[0], path, user)
         if key is None:
@@ -114,8 +114,15 @@ class SequenceCommands:
                at_end: list[Callable[[bool], None]]) -> None:
         """Create the sequence now; a ROLLBACK of the transaction drops it again."""
         self._sequences.create(definition, owner)
-        key = definition.key
-        at_end.append(lambda committed: committed or self._sequences.drop(key))
+        at_end.append(self._drop_when(definition.key, committed=False))
+
+    def _drop_when(self, key: Key, committed: bool) -> Callable[[bool], None]:
+        """What drops ``key`` at the end of the transaction, if it ``committed`` or not."""
+        def end(outcome: bool) -> None:
+            if outcome == committed:
+                self._sequences.drop(key)
+
+        return end
 
     # -- serial and identity columns ----------------------------------------------------------
     def columns(
@@ -142,6 +149,16 @@ class SequenceCommands:
         for definition in rewritten.sequences:
             self.create(definition, user, at_end)
         return rewritten
+
+    def follow_ddl(self, statement: Statement, path: str | None, user: str,
+                   at_end: list[Callable[[bool], None]]) -> None:
+        """Once a DROP or rename of tables commits, the sequences they own follow."""
+        dropped = self.dropped_by(statement, path, user)
+        if dropped:
+            at_end.append(lambda committed: self.sweep(dropped) if committed else None)
+        follow = self.renamed_by(statement, path, user)
+        if follow is not None:
+            at_end.append(lambda committed: follow() if committed else None)
 
     def sweep(self, dropped: set[tuple[str, str | None]]) -> None:
         """After a commit that dropped tables, columns or schemas (``dropped``: (schema,

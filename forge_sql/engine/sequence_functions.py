@@ -127,7 +127,7 @@ def register(
         return state[0] if state is not None and state[1] else None
 
     con.create_function(
-        "forge_sequence_last", last_value, cast("list[Any]", [VARCHAR, VARCHAR]), BIGINT,
+        "forge_sequence_last", last_value, [VARCHAR, VARCHAR], BIGINT,
         null_handling=FunctionNullHandling.SPECIAL, side_effects=True,
     )
     def identity(token: str | None, name: str | None, kind: str | None) -> int | None:

@@ -15,7 +15,6 @@ values interleave as those of PostgreSQL sessions with CACHE > 1 do.
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable

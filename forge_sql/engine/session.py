@@ -486,16 +486,10 @@ class EngineSession:
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
             plan = self._columns_from_sequences(plan)
-            dropped = self._sequences.dropped_by(
-                plan.statement, self.settings.get("search_path"), self.backend.user
+            self._sequences.follow_ddl(
+                plan.statement, self.settings.get("search_path"), self.backend.user,
+                block.at_end,
             )
-            if dropped:
-                block.at_end.append(lambda ok: ok and self._sequences.sweep(dropped))
-            follow = self._sequences.renamed_by(
-                plan.statement, self.settings.get("search_path"), self.backend.user
-            )
-            if follow is not None:
-                block.at_end.append(lambda ok: ok and follow())
             declared = self._relation_ddl.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
