@@ -42,6 +42,11 @@ def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
             "is_called, owned_table, owned_column, identity, owner "
             f"FROM {quote_ident(lake)}.{meta.SCHEMA}.sequences"
         )
+        con.execute(f"DELETE FROM {SCHEMA}.declared_types")
+        con.execute(
+            f"INSERT INTO {SCHEMA}.declared_types SELECT schema_name, table_name, column_name, "
+            f"declared_type FROM {quote_ident(lake)}.{meta.SCHEMA}.column_types"
+        )
         for name in COPIES:
             con.execute(f"DELETE FROM {SCHEMA}.{name}")
             con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {SCHEMA}.{name}_source")

@@ -151,14 +151,16 @@ class SequenceCommands:
         return rewritten
 
     def follow_ddl(self, statement: Statement, path: str | None, user: str,
-                   at_end: list[Callable[[bool], None]]) -> None:
-        """Once a DROP or rename of tables commits, the sequences they own follow."""
+                   at_end: list[Callable[[bool], None]]) -> set[tuple[str, str | None]]:
+        """Once a DROP or rename of tables commits, the sequences they own follow. The
+        tables (schema, name) or schemas (schema, None) the statement drops."""
         dropped = self.dropped_by(statement, path, user)
         if dropped:
             at_end.append(lambda committed: self.sweep(dropped) if committed else None)
         follow = self.renamed_by(statement, path, user)
         if follow is not None:
             at_end.append(lambda committed: follow() if committed else None)
+        return dropped
 
     def sweep(self, dropped: set[tuple[str, str | None]]) -> None:
         """After a commit that dropped tables, columns or schemas (``dropped``: (schema,

@@ -35,6 +35,7 @@ from forge_sql.engine import (
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
+from forge_sql.engine.declared_types import ColumnTypes
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
@@ -169,6 +170,7 @@ class EngineSession:
         self._sequences = SequenceCommands(
             connection, database.sequences, database.catalog, database.acl, database.trusted
         )
+        self._column_types = ColumnTypes(connection, database.catalog)
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
@@ -480,13 +482,14 @@ class EngineSession:
             block.implicit or block.status == "T"
         ):
             return self._gather(plan, params)
+        dropped: set[tuple[str, str | None]] = set()
         several = object_lists.parse(plan.statement.sql, plan.statement.tokens)
         if several is not None:  # DROP TABLE a, b / TRUNCATE a, b: one DuckDB statement each
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
             plan = self._columns_from_sequences(plan)
-            self._sequences.follow_ddl(
+            dropped = self._sequences.follow_ddl(
                 plan.statement, self.settings.get("search_path"), self.backend.user,
                 block.at_end,
             )
@@ -497,11 +500,25 @@ class EngineSession:
                     ddl = plan.statement
                     block.replay.record(lambda: self._relation_ddl.execute(ddl))
                 self._record_owner(plan.statement)
+                self._record_column_types(plan.statement, dropped)
                 return declared
         result = self._run(plan, params)
         if plan.statement.kind in _DDL:
             self._record_owner(plan.statement)
+            if plan.statement.kind != "CREATE_FUNC":
+                self._record_column_types(plan.statement, dropped)
         return result
+
+    def _record_column_types(
+        self, statement: Statement, dropped: set[tuple[str, str | None]] | None = None
+    ) -> None:
+        """The DDL succeeded: record the string types it declared (engine.declared_types)."""
+        path, user = self.settings.get("search_path"), self.backend.user
+        self._column_types.record(statement, path, user, dropped or set())
+        if self.block.implicit:
+            self.block.replay.record(
+                lambda: self._column_types.record(statement, path, user, dropped or set())
+            )
 
     def _lock(self, statement: Statement, copy_in: bool) -> None:
         """Take the locks ``statement`` needs, held to the end of the transaction, before

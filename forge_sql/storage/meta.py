@@ -117,6 +117,14 @@ SEQUENCES_DDL = (
     "owner VARCHAR, created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
 )
 
+# Declared string types DuckDB keeps as VARCHAR (forge_sql.engine.declared_types):
+# declared_type is 'TEXT', 'VARCHAR(n)' or 'BPCHAR(n)', with '[]' for an array.
+COLUMN_TYPES_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.column_types ("
+    "schema_name VARCHAR NOT NULL, table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL, "
+    "declared_type VARCHAR NOT NULL)"
+)
+
 # The tables above, which only the server and superusers may read (they hold verifiers).
 ROLE_TABLES = frozenset({"roles", "role_members", "privileges", "owners", "default_privileges"})
 
@@ -130,5 +138,6 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(MIGRATION_LOCK_DDL.format(lake=lake))
     con.execute(EXTERNAL_DATASETS_DDL.format(lake=lake))
     con.execute(SEQUENCES_DDL.format(lake=lake))
+    con.execute(COLUMN_TYPES_DDL.format(lake=lake))
     for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
         con.execute(ddl.format(lake=lake))
