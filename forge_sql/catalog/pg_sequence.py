@@ -46,6 +46,15 @@ def macros() -> Iterator[str]:
         f"'nextval(''' || regexp_extract(expression, {_quoted(_DEFAULT_PATTERN)}, 1) "
         "|| '''::regclass)' END"
     )
+    # A value stored into varchar(n) / char(n) (forge_sql.engine.lengths): spaces beyond n
+    # cut, anything else beyond n refused, as PostgreSQL's assignment cast does.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.string_fit(x, n, bpchar) AS CASE "
+        "WHEN x IS NULL OR length(x::VARCHAR) <= n THEN x::VARCHAR "
+        "WHEN length(rtrim(x::VARCHAR, ' ')) <= n THEN left(x::VARCHAR, n) "
+        "ELSE error('value too long for type ' || CASE WHEN bpchar THEN 'character(' "
+        "ELSE 'character varying(' END || n || ')') END"
+    )
     yield (
         f"CREATE OR REPLACE MACRO {s}.identity_kind(expression) AS "
         f"coalesce(regexp_extract(expression, {_quoted(_IDENTITY_PATTERN)}, 1), '')"

@@ -32,6 +32,7 @@ from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.connection import NULL_ORDER
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
+from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted
 from forge_sql.scram import ScramVerifier, parse_verifier
@@ -164,6 +165,7 @@ class Database:
         privilege_functions.register(self._con, self.activity, self)
         retries = settings.commit_retries if self.lake.shared else 0
         self.sequences = Sequences(self._maintenance_cursor, self.catalog, retries)
+        self.declared_lengths = DeclaredLengths(self.catalog)
         sequence_functions.register(self._con, self.activity, self.sequences, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraint_ddl import matching, significant, unquote
+from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
@@ -116,9 +117,10 @@ def column_types(statement: Statement) -> tuple[tuple[str, ...], list[tuple[str,
 class ColumnTypes:
     """Writes forge_meta.column_types on one session's cursor (its transaction)."""
 
-    def __init__(self, connection: Connection, lake: str) -> None:
+    def __init__(self, connection: Connection, lake: str, lengths: DeclaredLengths) -> None:
         self._connection = connection
         self._table = f"{quote_ident(lake)}.{meta.SCHEMA}.column_types"
+        self._lengths = lengths
 
     def record(self, statement: Statement, path: str | None, user: str,
                dropped: set[tuple[str, str | None]]) -> None:
@@ -135,6 +137,9 @@ class ColumnTypes:
                         [schema, table])
         renamed = _renamed(statement)
         declared = column_types(statement)
+        if declared is None and renamed is None and not dropped:
+            return
+        self._lengths.changed()
         if declared is None and renamed is None:
             return
         default = next((s for s in search_path(path, user) if s != user), "public")

@@ -22,6 +22,7 @@ from forge_sql.engine import (
     constant_rows,
     copy_statement,
     copyin,
+    lengths,
     lock_targets,
     locks,
     relations,
@@ -170,7 +171,7 @@ class EngineSession:
         self._sequences = SequenceCommands(
             connection, database.sequences, database.catalog, database.acl, database.trusted
         )
-        self._column_types = ColumnTypes(connection, database.catalog)
+        self._column_types = ColumnTypes(connection, database.catalog, database.declared_lengths)
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
@@ -474,6 +475,7 @@ class EngineSession:
             self._sequences.check_identity(
                 plan.statement, self.settings.get("search_path"), self.backend.user
             )
+            plan, params = self._fit_lengths(plan, params)
         if copy is not None:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
@@ -607,8 +609,39 @@ class EngineSession:
             )
         return waited
 
+    def _fit_lengths(
+        self, plan: Plan, params: Sequence[object]
+    ) -> tuple[Plan, Sequence[object]]:
+        """What an INSERT or UPDATE writes to varchar(n) / char(n) columns, fitted or
+        refused (22001) as PostgreSQL does (forge_sql.engine.lengths)."""
+        declared = self._database.declared_lengths
+        connection = self._connection
+        found = lengths.target(plan.statement)
+        if found is None or not declared.any(connection):
+            return plan, params
+        parts = found[0]
+        schema = parts[-2] if len(parts) > 1 else "public"
+        limits = declared.of(connection, schema, parts[-1])
+        if not limits:
+            return plan, params
+        columns = [c for (c,) in connection.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, parts[-1]],
+        ).fetchall()]
+        statement = plan.statement
+        fitted = lengths.apply(statement, statement.sql, params, limits, columns)
+        if fitted.sql != statement.sql:
+            statement = single(split(fitted.sql, self.rules))
+            plan = dataclasses.replace(
+                plan, statement=statement, sql=statement.for_duckdb, parsed=statement.parsed,
+                batch=None,
+            )
+        return plan, fitted.params
+
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
+        if self._database.declared_lengths.any(self._connection):
+            plan, params = self._fit_lengths(plan, params)
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
 
     def execute_many(

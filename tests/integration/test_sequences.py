@@ -327,3 +327,55 @@ def test_psql_lists_sequences(server: RunningServer, psql_installed: str,
     assert out.returncode == 0, out.stderr
     assert f"{table_name}" in out.stdout and "sequence" in out.stdout
 
+
+
+DECLARED = [
+    "CREATE TABLE {t} (a varchar(5), b char(3), c text, d varchar, e character varying(2)[])",
+    "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = '{t}'::regclass "
+    "AND attnum > 0 ORDER BY attnum",
+    "SELECT column_name, data_type, character_maximum_length, udt_name "
+    "FROM information_schema.columns WHERE table_name = '{t}' ORDER BY ordinal_position",
+    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '{t}'::regclass "
+    "AND attnum = 1",
+    "INSERT INTO {t} (a, b, c, d) VALUES ('abc', 'ab', 'x', 'y')",
+    "INSERT INTO {t} (a) VALUES ('abcdef')",
+    "INSERT INTO {t} (a) VALUES ('abcd    ')",
+    "INSERT INTO {t} (b) VALUES ('abcd')",
+    "INSERT INTO {t} VALUES ('toolong', 'x')",
+    "INSERT INTO {t} (a, c) SELECT 'much too long', 'z'",
+    "INSERT INTO {t} (a, c) SELECT 'fits', 'w'",
+    "UPDATE {t} SET a = a || 'xyz' WHERE c = 'x'",
+    "UPDATE {t} SET a = 'q' WHERE c = 'x'",
+    "UPDATE {t} SET a = 'qqqqqqq' WHERE c = 'x'",
+    "SELECT a, d FROM {t} ORDER BY a",
+    "ALTER TABLE {t} ADD COLUMN f varchar(3)",
+    "INSERT INTO {t} (f) VALUES ('four')",
+    "SELECT atttypmod FROM pg_attribute WHERE attrelid = '{t}'::regclass AND attname = 'f'",
+]
+
+
+def test_declared_types_and_lengths_as_postgresql(
+    both: tuple[psycopg.Connection, psycopg.Connection],
+) -> None:
+    forge, pg = both
+    table = f"v{uuid.uuid4().hex[:8]}"
+    different = []
+    try:
+        for template in DECLARED:
+            sql = template.format(t=table)
+            mine, theirs = _answer(forge, sql), _answer(pg, sql)
+            if mine != theirs:
+                different.append(f"{sql}\n  forge-sql:  {mine}\n  PostgreSQL: {theirs}")
+        for conn in (forge, pg):  # a parameter, and COPY
+            with pytest.raises(psycopg.errors.StringDataRightTruncation):
+                conn.execute(f"INSERT INTO {table} (a) VALUES (%s)", ["sixsix"])
+            conn.execute(f"INSERT INTO {table} (a, c) VALUES (%s, 'param')", ["ab   "])
+            with pytest.raises(psycopg.errors.StringDataRightTruncation), \
+                    conn.cursor().copy(f"COPY {table} (a) FROM STDIN") as copy:
+                copy.write_row(["sixsix"])
+        rows = [c.execute(f"SELECT a FROM {table} WHERE c = 'param'").fetchall()
+                for c in (forge, pg)]
+        assert rows[0] == rows[1] == [("ab   ",)]
+    finally:
+        pg.execute(f"DROP TABLE IF EXISTS {table}")
+    assert not different, "\n".join(different)
