@@ -30,9 +30,9 @@ from forge_sql.engine import (
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.connection import NULL_ORDER
+from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
-from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted
 from forge_sql.scram import ScramVerifier, parse_verifier
