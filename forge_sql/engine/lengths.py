@@ -162,7 +162,8 @@ def apply(statement: Statement, sql: str, params: Sequence[object],
     if at < len(tokens) and words[at] == "AS":
         at += 2
     columns = list(table_columns)
-    if at < len(tokens) and tokens[at].text == "(":
+    listed = at < len(tokens) and tokens[at].text == "("
+    if listed:
         close = matching(tokens, at)
         columns = [_name(t) for t in tokens[at + 1:close] if t.text != ","]
         at = close + 1
@@ -181,9 +182,10 @@ def apply(statement: Statement, sql: str, params: Sequence[object],
             else:
                 break
         return Assignment(_edited(sql, edits), values)
-    if at < len(tokens) and words[at] in ("SELECT", "WITH", "(") and any(
+    if listed and at < len(tokens) and words[at] in ("SELECT", "WITH", "(") and any(
             c in limits for c in columns):
-        # INSERT ... SELECT: the query's rows fitted column by column.
+        # INSERT ... (columns) SELECT: the query's rows fitted column by column (without a
+        # column list, how many columns the query gives is not known here).
         end = next((i for i in range(at, len(tokens))
                     if words[i] in ("RETURNING", "ON") and _depth(tokens, at, i) == 0),
                    len(tokens))
