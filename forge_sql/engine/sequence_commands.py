@@ -162,6 +162,36 @@ class SequenceCommands:
             at_end.append(lambda committed: follow() if committed else None)
         return dropped
 
+    def restart_identity(self, statement: Statement, path: str | None, user: str,
+                         at_end: list[Callable[[bool], None]]) -> None:
+        """TRUNCATE ... RESTART IDENTITY: once it commits, the sequences the tables own
+        start again (PostgreSQL does it in the transaction)."""
+        words = [t.upper for t in statement.tokens if t.kind != "comment"]
+        if words[:1] != ["TRUNCATE"] or "RESTART" not in words:
+            return
+        tokens = [t for t in statement.tokens if t.kind != "comment"]
+        at = 1
+        for skip in ("TABLE", "ONLY"):
+            if words[at:at + 1] == [skip]:
+                at += 1
+        default = next((s for s in search_path(path, user) if s != user), "public")
+        tables: list[tuple[str, str]] = []
+        while at < len(tokens) and words[at] not in ("RESTART", "CONTINUE", "CASCADE",
+                                                     "RESTRICT"):
+            parts, at = serial_columns.name_at(tokens, at)
+            tables.append((parts[-2] if len(parts) > 1 else default, parts[-1]))
+            if at < len(tokens) and tokens[at].text == ",":
+                at += 1
+
+        def restart(committed: bool) -> None:
+            if not committed:
+                return
+            for schema, table in tables:
+                for definition in self._sequences.owned_by(schema, table):
+                    self._sequences.alter(definition, definition.start)
+
+        at_end.append(restart)
+
     def sweep(self, dropped: set[tuple[str, str | None]]) -> None:
         """After a commit that dropped tables, columns or schemas (``dropped``: (schema,
         table), table None for a whole schema): the sequences they owned go with them, as

@@ -476,6 +476,11 @@ class EngineSession:
                 plan.statement, self.settings.get("search_path"), self.backend.user
             )
             plan, params = self._fit_lengths(plan, params)
+        elif plan.statement.words[:1] == ["TRUNCATE"]:
+            self._sequences.restart_identity(
+                plan.statement, self.settings.get("search_path"), self.backend.user,
+                block.at_end,
+            )
         if copy is not None:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
