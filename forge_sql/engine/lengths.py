@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from forge_sql import errors
 from forge_sql.catalog import SCHEMA
@@ -117,7 +117,7 @@ def target(statement: Statement) -> tuple[tuple[str, ...], int] | None:
 
 
 def apply(statement: Statement, sql: str, params: Sequence[object],
-          limits: dict[str, Limit], table_columns: Sequence[str]) -> Assignment:
+          limits: dict[str, Limit], table_columns: Callable[[], Sequence[str]]) -> Assignment:
     """``sql`` (the statement's text as it runs) with the values it writes to ``limits``'
     columns fitted: parameters given alone checked here, other expressions wrapped."""
     tokens = significant(statement)
@@ -161,9 +161,11 @@ def apply(statement: Statement, sql: str, params: Sequence[object],
         return Assignment(_edited(sql, edits), values)
     if at < len(tokens) and words[at] == "AS":
         at += 2
-    columns = list(table_columns)
     listed = at < len(tokens) and tokens[at].text == "("
-    if listed:
+    columns: list[str] = []
+    if not listed:
+        columns = list(table_columns())  # the table's, in order
+    else:
         close = matching(tokens, at)
         columns = [_name(t) for t in tokens[at + 1:close] if t.text != ","]
         at = close + 1

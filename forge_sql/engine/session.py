@@ -629,10 +629,14 @@ class EngineSession:
         limits = declared.of(connection, schema, parts[-1])
         if not limits:
             return plan, params
-        columns = [c for (c,) in connection.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, parts[-1]],
-        ).fetchall()]
+
+        def columns() -> list[str]:
+            return [c for (c,) in connection.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                "current_database() AND schema_name = ? AND table_name = ? "
+                "ORDER BY column_index", [schema, parts[-1]],
+            ).fetchall()]
+
         statement = plan.statement
         fitted = lengths.apply(statement, statement.sql, params, limits, columns)
         if fitted.sql != statement.sql:
