@@ -382,3 +382,42 @@ def test_declared_types_and_lengths_as_postgresql(
     finally:
         pg.execute(f"DROP TABLE IF EXISTS {table}")
     assert not different, "\n".join(different)
+
+
+@pytest.mark.timeout(600)
+def test_migrations_declare_serial_and_varchar_n(tmp_path: Path) -> None:
+    """A YAML table with serial and varchar(n) columns plans, applies, and plans nothing
+    more the second time (through a server; offline runs the same engine code, and opening
+    the data directory for each command takes long on a loaded machine)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from migrate_project import project
+
+    for mode in ("online",):
+        p = project(tmp_path / mode, mode)
+        try:
+            p.write("V1__accounts.yaml", """
+                table: accounts
+                columns:
+                  - {name: id, type: serial}
+                  - {name: code, type: varchar(4)}
+                  - {name: note, type: TEXT}
+            """)
+            p.run()
+            p.write("V2__rows.sql", "INSERT INTO accounts (code) VALUES ('ab'), ('cd');")
+            p.run()
+            assert p.query("SELECT id, code FROM accounts ORDER BY id") == [
+                (1, "ab"), (2, "cd")]
+            assert p.query(
+                "SELECT pg_get_serial_sequence('accounts', 'id'), format_type(atttypid, "
+                "atttypmod) FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+                "AND attname = 'code'") == [("public.accounts_id_seq", "character varying(4)")]
+            plan = p.json("plan")
+            assert not any(m.get("changes") for m in plan.get("migrations", [])), plan
+            p.write("V3__long.sql", "INSERT INTO accounts (code) VALUES ('toolong');")
+            failed = p.run(code=None)
+            assert failed.exit_code != 0
+            assert "value too long" in (failed.stdout + failed.stderr)
+        finally:
+            p.stop()
