@@ -174,7 +174,7 @@ class SequenceCommands:
         for skip in ("TABLE", "ONLY"):
             if words[at:at + 1] == [skip]:
                 at += 1
-        default = next((s for s in search_path(path, user) if s != user), "public")
+        default = _default_schema(path, user)
         tables: list[tuple[str, str]] = []
         while at < len(tokens) and words[at] not in ("RESTART", "CONTINUE", "CASCADE",
                                                      "RESTRICT"):
@@ -223,7 +223,7 @@ class SequenceCommands:
             return set()
         if words[0] == "ALTER" and "DROP" not in words:
             return set()
-        default = next((s for s in search_path(path, user) if self._schema_exists(s)), "public")
+        default = _default_schema(path, user)
         at = 2
         if words[at:at + 2] == ["IF", "EXISTS"]:
             at += 2
@@ -284,8 +284,7 @@ class SequenceCommands:
         if words[at] == "ONLY":
             at += 1
         parts, at = serial_columns.name_at(tokens, at)
-        schema = parts[-2] if len(parts) > 1 else next(
-            (s for s in search_path(path, user) if self._schema_exists(s)), "public")
+        schema = parts[-2] if len(parts) > 1 else _default_schema(path, user)
         table = parts[-1]
         rest = words[at:]
         names = [serial_columns.column_name(t) for t in tokens[at:]]
@@ -372,3 +371,9 @@ class SequenceCommands:
             "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
             [self._lake, schema],
         ))
+
+
+def _default_schema(path: str | None, user: str) -> str:
+    """Where an unqualified table name of DDL is (the first schema of search_path other
+    than the role's own, which forge-sql does not create)."""
+    return next((s for s in search_path(path, user) if s != user), "public")
