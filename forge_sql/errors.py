@@ -81,6 +81,14 @@ class NumericValueOutOfRange(DataError):
     sqlstate = "22003"
 
 
+class SequenceGeneratorLimitExceeded(DataError):
+    sqlstate = "2200H"
+
+
+class StringDataRightTruncation(DataError):
+    sqlstate = "22001"
+
+
 class DivisionByZero(DataError):
     sqlstate = "22012"
 
@@ -227,6 +235,10 @@ class UndefinedTable(ForgeError):
 
 class InvalidColumnReference(ForgeError):
     sqlstate = "42P10"
+
+
+class GeneratedAlways(ForgeError):
+    sqlstate = "428C9"
 
 
 class InvalidForeignKey(ForgeError):

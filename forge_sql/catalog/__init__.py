@@ -86,6 +86,7 @@ INFORMATION_PROVIDED = frozenset(
         "table_constraints",
         "key_column_usage",
         "routines",
+        "sequences",
         "table_privileges",
         "role_table_grants",
         "_pg_expandarray",

@@ -1,5 +1,5 @@
 """Relations of PostgreSQL features forge-sql does not have (inheritance, partitions,
-policies, publications, triggers, rules, sequences, enums, foreign data, extended
+policies, publications, triggers, rules, enums, foreign data, extended
 statistics): empty, with PostgreSQL 16's columns, so the queries clients send succeed."""
 
 from __future__ import annotations
@@ -36,11 +36,6 @@ RELATIONS = {
     "hasindexes bool, ispopulated bool, definition text",
     "pg_depend": "classid oid, objid oid, objsubid int4, refclassid oid, refobjid oid, "
     "refobjsubid int4, deptype char",
-    "pg_sequence": "seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8, seqmax int8, "
-    "seqmin int8, seqcache int8, seqcycle bool",
-    "pg_sequences": "schemaname name, sequencename name, sequenceowner name, data_type text, "
-    "start_value int8, min_value int8, max_value int8, increment_by int8, cycle bool, "
-    "cache_size int8, last_value int8",
     "pg_policy": "oid oid, polname name, polrelid oid, polcmd char, polpermissive bool, "
     "polroles oid[], polqual node, polwithcheck node",
     "pg_statistic_ext": "oid oid, stxrelid oid, stxname name, stxnamespace oid, stxowner oid, "

@@ -29,6 +29,7 @@ from forge_sql.catalog import (
     pg_namespace,
     pg_proc,
     pg_range,
+    pg_sequence,
     pg_settings,
     pg_stat_activity,
     pg_type,
@@ -63,6 +64,8 @@ def statements(
     yield from pg_class.macros()
     yield from lake_tables.definitions(lake, has_metadata)
     yield from declared.definitions(lake)
+    yield from pg_sequence.tables()
+    yield from pg_sequence.macros()
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
     yield from pg_index.definitions()
@@ -78,9 +81,11 @@ def statements(
     yield from listings.definitions()
     yield from pg_settings.definitions()
     yield from absent.definitions()
+    yield from pg_sequence.definitions()  # after deparse's stand-ins
     yield from privileges.definitions()
     yield from sizes.definitions(lake)
     yield from information_schema.definitions()
+    yield from pg_sequence.information_schema()
     yield from arrays.definitions()
     yield from session_functions.definitions()
     yield from pg_stat_activity.definitions()

@@ -28,7 +28,20 @@ def definitions(lake: str) -> Iterator[str]:
     """``lake``: the lake's name (the copies are filled by the server's own connection,
     whose current database is not the lake)."""
     s = SCHEMA
+    # Declared string types (forge_sql.engine.declared_types), as of the lake's snapshot.
+    yield (
+        f"CREATE OR REPLACE TABLE {s}.declared_types (schema_name VARCHAR, table_name VARCHAR, "
+        "column_name VARCHAR, declared_type VARCHAR)"
+    )
     for name, function in _FUNCTIONS.items():
+        if name == "lake_columns":
+            # A column's data_type is what was declared where DuckDB's VARCHAR loses it.
+            function = (
+                f"(SELECT c.* REPLACE (coalesce(d.declared_type, c.data_type) AS data_type) "
+                f"FROM duckdb_columns() AS c LEFT JOIN {s}.declared_types AS d "
+                "ON d.schema_name = c.schema_name AND d.table_name = c.table_name "
+                "AND d.column_name = c.column_name AND c.data_type LIKE 'VARCHAR%')"
+            )
         yield (
             f"CREATE OR REPLACE VIEW {s}.{name}_copy_source AS SELECT * FROM {function} "
             f"WHERE database_name = {literal(lake)}"

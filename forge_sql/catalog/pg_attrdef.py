@@ -27,7 +27,9 @@ def definitions() -> Iterator[str]:
     number = f"regexp_full_match(data_type, {literal(_NUMBER_TYPES)})"
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.default_text(expression, data_type) AS "
-        f"CASE WHEN {number} AND regexp_full_match(expression, {literal(_UNSIGNED)}) "
+        f"CASE WHEN {SCHEMA}.sequence_default(expression) IS NOT NULL "
+        f"THEN {SCHEMA}.sequence_default(expression) "
+        f"WHEN {number} AND regexp_full_match(expression, {literal(_UNSIGNED)}) "
         "THEN substr(expression, 2, length(expression) - 2) "
         f"WHEN {number} AND regexp_full_match(expression, {literal(_NEGATIVE_INTEGER)}) "
         "THEN expression || CASE WHEN length(expression) > 12 THEN '::bigint' "
@@ -46,5 +48,6 @@ def definitions() -> Iterator[str]:
         f"column_index::SMALLINT AS adnum, {SCHEMA}.default_text(column_default, data_type) "
         "::VARCHAR AS adbin "
         f"FROM {SCHEMA}.lake_columns WHERE database_name = current_database() AND NOT internal "
-        f"AND column_default <> 'NULL' AND {visible('schema_name')}"
+        f"AND column_default <> 'NULL' AND {SCHEMA}.identity_kind(column_default) = '' "
+        f"AND {visible('schema_name')}"
     )

@@ -170,6 +170,19 @@ def definitions() -> Iterator[str]:
         natts="len(d.columns)",
         checks=0,
     )
+    sequences = _select(
+        f"{s}.relation_oid(q.schema_name, q.sequence_name)",
+        "q.sequence_name",
+        f"{s}.namespace_oid(q.schema_name)",
+        relam=0,
+        reltuples=1,
+        hasindex="false",
+        relkind="'S'",
+        owner=_granted("owner", BOOTSTRAP_SUPERUSER),
+        acl=_granted("acl", "NULL"),
+        natts=3,
+        checks=0,
+    )
     catalog = _select(
         "r.oid",
         "r.relname",
@@ -190,5 +203,7 @@ def definitions() -> Iterator[str]:
         "WHERE v.database_name = current_database() AND NOT v.internal "
         f"AND {visible('v.schema_name')} "
         f"UNION ALL {indexes} FROM {s}.declared AS d WHERE d.kind IN ('p', 'u', 'i') "
+        f"UNION ALL {sequences} FROM {s}.sequence_rows AS q "
+        f"{_acl_join('q.schema_name', 'q.sequence_name')} "
         f"UNION ALL {catalog} FROM {s}.catalog_relations AS r"
     )

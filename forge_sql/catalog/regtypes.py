@@ -37,6 +37,8 @@ def definitions() -> Iterator[str]:
         f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), schema_name, view_name "
         f"FROM {s}.lake_views WHERE database_name = current_database() AND NOT internal "
         f"AND {visible('schema_name')} "
+        f"UNION ALL SELECT {s}.relation_oid(schema_name, sequence_name), schema_name, "
+        f"sequence_name FROM {s}.sequence_rows "
         f"UNION ALL SELECT index_oid, schema_name, name FROM {s}.declared "
         "WHERE kind IN ('p', 'u', 'i') "
         f"UNION ALL SELECT oid, 'pg_catalog', relname FROM {s}.catalog_relations"

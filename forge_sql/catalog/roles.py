@@ -157,6 +157,8 @@ def _table_grants(acl: Acl) -> list[tuple[str, ...]]:
             rows.append((owner, owner, schema, name, privilege, "YES",
                          hierarchy[privilege != "SELECT"]))
         for grant in acl.grants.get(key, ()):
+            if grant.privilege not in _PRIVILEGE_NAMES:
+                continue  # USAGE on a sequence: information_schema.usage_privileges' row
             rows.append((grant.grantor, grant.grantee or "PUBLIC", schema, name,
                          _PRIVILEGE_NAMES[grant.privilege], "YES" if grant.grantable else "NO",
                          hierarchy[grant.privilege != "r"]))

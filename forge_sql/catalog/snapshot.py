@@ -35,6 +35,18 @@ def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
             f"INSERT INTO {SCHEMA}.declared_rows SELECT schema_name, table_name, name, kind, "
             f"columns, definition FROM {quote_ident(lake)}.{meta.SCHEMA}.constraints"
         )
+        con.execute(f"DELETE FROM {SCHEMA}.sequence_rows")
+        con.execute(
+            f"INSERT INTO {SCHEMA}.sequence_rows SELECT schema_name, sequence_name, data_type, "
+            "start_value, increment_by, min_value, max_value, cache_size, cycle, last_value, "
+            "is_called, owned_table, owned_column, identity, owner "
+            f"FROM {quote_ident(lake)}.{meta.SCHEMA}.sequences"
+        )
+        con.execute(f"DELETE FROM {SCHEMA}.declared_types")
+        con.execute(
+            f"INSERT INTO {SCHEMA}.declared_types SELECT schema_name, table_name, column_name, "
+            f"declared_type FROM {quote_ident(lake)}.{meta.SCHEMA}.column_types"
+        )
         for name in COPIES:
             con.execute(f"DELETE FROM {SCHEMA}.{name}")
             con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {SCHEMA}.{name}_source")

@@ -22,7 +22,10 @@ _REPLACEMENTS = (
     (r"^ENUM\(.*\)(\[\d*\])$", r"ENUM\1"),
     (r"^ENUM\(.*\)$", "ENUM"),
     (r"\[\d+\]$", "[]"),
+    (r"^(VARCHAR|BPCHAR)\(\d+\)", r"\1"),
 )
+# Declared string types forge_sql.engine.declared_types records (DuckDB's are VARCHAR).
+_DECLARED = {"TEXT": oids.TEXT, "TEXT[]": 1009, "BPCHAR": oids.BPCHAR, "BPCHAR[]": 1014}
 
 
 def _normalized(expression: str) -> str:
@@ -44,7 +47,8 @@ def oid_map(duckdb_names: Iterable[str]) -> dict[str, int]:
 def definitions(duckdb_names: Iterable[str]) -> Iterator[str]:
     """type_oid(duckdb_type) and type_typmod(duckdb_type); other types are JSON, as in results."""
     pairs = ", ".join(
-        f"{literal(name)}: {oid}" for name, oid in sorted(oid_map(duckdb_names).items())
+        f"{literal(name)}: {oid}"
+        for name, oid in sorted((oid_map(duckdb_names) | _DECLARED).items())
     )
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.type_oid(t) AS "
@@ -54,6 +58,8 @@ def definitions(duckdb_names: Iterable[str]) -> Iterator[str]:
     # unconstrained numeric (forge_sql.seam.numeric) has none, as in results.
     yield (
         f"CREATE OR REPLACE MACRO {SCHEMA}.type_typmod(t) AS CASE "
+        r"WHEN regexp_matches(t, '^(VARCHAR|BPCHAR)\(\d+\)') THEN "
+        r"regexp_extract(t, '^[A-Z]+\((\d+)\)', 1)::INTEGER + 4 "
         f"WHEN regexp_matches(t, '^DECIMAL\\({numeric.PRECISION},\\s*\\d+\\)$') "
         f"AND regexp_extract(t, ',\\s*(\\d+)\\)$', 1)::INTEGER >= {numeric.SCALE} THEN -1 "
         r"WHEN regexp_matches(t, '^DECIMAL\(\d+,\s*\d+\)$') THEN "

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from forge_sql import errors
 from forge_sql.engine.copy_statement import CopyStatement
+from forge_sql.engine.lengths import Limit, wrap
 from forge_sql.seam.backend import Column, CopyIn
 from forge_sql.seam.numeric import DUCKDB_TYPE as DUCKDB_NUMERIC
 from forge_sql.seam.numeric import PRECISION, SCALE
@@ -98,6 +99,7 @@ class CopyInResult:
         names: Sequence[str],
         types: Sequence[str],
         staging: Staging | None = None,
+        limits: dict[str, Limit] | None = None,
     ) -> None:
         self.copy = copy
         self.notices: list[tuple[str, str]] = []
@@ -110,8 +112,16 @@ class CopyInResult:
         self._arrow_types = [_ARROW_TYPES.get(kind) for kind in types]
         targets = ", ".join(quote_ident(n) for n in names)
         # Per input format (strings or typed values), what turns column i into its type.
+        # varchar(n) / char(n) columns: fitted or refused as INSERT does (engine.lengths).
+        limits = limits or {}
         self._expressions = {
-            typed: [_convert(f"c{i}", kind, typed) for i, kind in enumerate(types)]
+            typed: [
+                wrap(expression, limits[name]) if name in limits else expression
+                for name, expression in zip(
+                    names, (_convert(f"c{i}", kind, typed) for i, kind in enumerate(types)),
+                    strict=True,
+                )
+            ]
             for typed in (False, True)
         }
         self._into = f"INSERT INTO {table} ({targets}) SELECT "
@@ -292,7 +302,10 @@ def start(
             database.lake.staging_path,
             tuple(n for n in names if nullable.get(n) is False),
         )
-    return CopyInResult(block, connection, target, copy.table, names, kinds, staging)
+    limits = {}
+    if schema is not None and database.declared_lengths.any(connection):
+        limits = database.declared_lengths.of(connection, schema, table)
+    return CopyInResult(block, connection, target, copy.table, names, kinds, staging, limits)
 
 
 def _write_parquet(table: pa.Table, path: str) -> None:

@@ -25,12 +25,15 @@ from forge_sql.engine import (
     pg_functions,
     privilege_functions,
     semantic_functions,
+    sequence_functions,
 )
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.connection import NULL_ORDER
+from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
+from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted
 from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sql.configuration import SERVER_VERSION
@@ -160,6 +163,10 @@ class Database:
         self._acl_pending = False
         self._acl_pending_since = 0.0
         privilege_functions.register(self._con, self.activity, self)
+        retries = settings.commit_retries if self.lake.shared else 0
+        self.sequences = Sequences(self._maintenance_cursor, self.catalog, retries)
+        self.declared_lengths = DeclaredLengths(self.catalog)
+        sequence_functions.register(self._con, self.activity, self.sequences, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)
         self._catalog_cursor = self._con.cursor()
@@ -485,6 +492,7 @@ class Database:
             except duckdb.Error as exc:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
         self._recorder.stop()  # the flush was a snapshot too
+        self.sequences.give_back()
         with self._lock:
             self._catalog_cursor.close()
             self._acl_cursor.close()

@@ -305,6 +305,11 @@ class RoleCommands:
             return self._grant_roles(words, acl, user, revoke, option_only)
         letters, kind = _privileges(words, on)
         words.i = on + 1
+        if words.peek() == "SEQUENCE":  # USAGE, SELECT, UPDATE on a relation: a sequence
+            words.i += 1
+            kind = RELATION
+            if letters == acls.ALL_TABLE:
+                letters = "rwU"  # ALL on a sequence: PostgreSQL's rwU
         keys = self._objects(words, acl, kind)
         grantees, grantable = _recipients(words, acl, user, revoke, "GRANT")
         for key in keys:

@@ -22,6 +22,7 @@ from forge_sql.engine import (
     copy_statement,
     copyin,
     lake_dml,
+    lengths,
     lock_targets,
     locks,
     relations,
@@ -36,11 +37,13 @@ from forge_sql.engine import (
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
+from forge_sql.engine.declared_types import ColumnTypes
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.role_commands import RoleCommands
+from forge_sql.engine.sequence_commands import SequenceCommands
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
@@ -174,6 +177,10 @@ class EngineSession:
         ))
         database.activity.register(self.backend)
         self._roles = RoleCommands(connection, database.catalog, database.checker)
+        self._sequences = SequenceCommands(
+            connection, database.sequences, database.catalog, database.acl, database.trusted
+        )
+        self._column_types = ColumnTypes(connection, database.catalog, database.declared_lengths)
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
@@ -189,6 +196,7 @@ class EngineSession:
             "CURSOR": self._sql_cursor,
             "COPY": self._copy,
             "VACUUM": self._vacuum,
+            "SEQUENCE": self._sequence_command,
         }
         self.apply_timezone()
 
@@ -402,6 +410,37 @@ class EngineSession:
             block.replay.record(lambda: self._roles.run(statement, acl, user))
         return result
 
+    def _sequence_command(self, plan: Plan, params: Sequence[object]) -> Result:
+        """CREATE / ALTER / DROP SEQUENCE (forge_sql.engine.sequence_commands)."""
+        self._refuse_if_read_only(plan)
+        self._connection.detach_stream()
+        block = self.block
+        if not block.in_transaction:
+            block.begin_implicit()
+        with self.holding_catalog(locks.ACCESS_SHARE):
+            result = self._sequences.run(
+                plan.statement, self.settings.get("search_path"), self.backend.user,
+                self._superuser, block.at_end,
+            )
+        block.record(plan.statement, plan.sql, (), "sequence commands are not kept")
+        block.replay.spoil()
+        return result
+
+    def _columns_from_sequences(self, plan: Plan) -> Plan:
+        """serial, identity and nextval columns of CREATE/ALTER TABLE: their sequences made,
+        the statement rewritten for DuckDB (forge_sql.engine.serial_columns)."""
+        rewritten = self._sequences.columns(
+            plan.statement, self.settings.get("search_path"), self.backend.user,
+            self.block.at_end,
+        )
+        if rewritten is None:
+            return plan
+        self.block.replay.spoil()
+        statement = single(split(rewritten.sql, self.rules))
+        return dataclasses.replace(
+            plan, statement=statement, sql=statement.for_duckdb, parsed=statement.parsed
+        )
+
     def _record_owner(self, statement: Statement, replay: bool = True) -> None:
         """The DDL succeeded: record the owner of what it created (with users configured)."""
         if self._database.trusted:
@@ -421,6 +460,16 @@ class EngineSession:
         self, plan: Plan, params: Sequence[object], copy: copy_statement.CopyStatement | None
     ) -> Result:
         block = self.block
+        if plan.statement.kind in ("INSERT", "UPDATE"):
+            self._sequences.check_identity(
+                plan.statement, self.settings.get("search_path"), self.backend.user
+            )
+            plan, params = self._fit_lengths(plan, params)
+        elif plan.statement.words[:1] == ["TRUNCATE"]:
+            self._sequences.restart_identity(
+                plan.statement, self.settings.get("search_path"), self.backend.user,
+                block.at_end,
+            )
         if copy is not None:
             block.record(plan.statement, plan.sql, params, "COPY data is not kept")
             block.replay.spoil()  # the data is consumed as it arrives
@@ -429,11 +478,17 @@ class EngineSession:
             block.implicit or block.status == "T"
         ):
             return self._gather(plan, params)
+        dropped: set[tuple[str, str | None]] = set()
         several = object_lists.parse(plan.statement.sql, plan.statement.tokens)
         if several is not None:  # DROP TABLE a, b / TRUNCATE a, b: one DuckDB statement each
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
+            plan = self._columns_from_sequences(plan)
+            dropped = self._sequences.follow_ddl(
+                plan.statement, self.settings.get("search_path"), self.backend.user,
+                block.at_end,
+            )
             declared = self._relation_ddl.execute(plan.statement)
             if declared is not None:
                 block.record(plan.statement, plan.sql, params)
@@ -441,6 +496,7 @@ class EngineSession:
                     ddl = plan.statement
                     block.replay.record(lambda: self._relation_ddl.execute(ddl))
                 self._record_owner(plan.statement)
+                self._record_column_types(plan.statement, dropped)
                 return declared
         if returning.handles(plan.statement):
             written = self._lake_written(plan, params)
@@ -449,6 +505,8 @@ class EngineSession:
         result = self._run(plan, params)
         if plan.statement.kind in _DDL:
             self._record_owner(plan.statement)
+            if plan.statement.kind != "CREATE_FUNC":
+                self._record_column_types(plan.statement, dropped)
         return result
 
     def _lake_written(self, plan: Plan, params: Sequence[object]) -> Result | None:
@@ -469,6 +527,17 @@ class EngineSession:
                 block.replay.record(lambda: dml.run(statement, sql, values))
         return result
 
+    def _record_column_types(
+        self, statement: Statement, dropped: set[tuple[str, str | None]] | None = None
+    ) -> None:
+        """The DDL succeeded: record the string types it declared (engine.declared_types)."""
+        path, user = self.settings.get("search_path"), self.backend.user
+        self._column_types.record(statement, path, user, dropped or set())
+        if self.block.implicit:
+            self.block.replay.record(
+                lambda: self._column_types.record(statement, path, user, dropped or set())
+            )
+
     def _lock(self, statement: Statement, copy_in: bool) -> None:
         """Take the locks ``statement`` needs, held to the end of the transaction, before
         DuckDB reads anything for it: a writer that waited then works on the data the
@@ -479,8 +548,43 @@ class EngineSession:
     def refresh_catalog(self) -> None:
         self._database.refresh_catalog()
 
+    def _fit_lengths(
+        self, plan: Plan, params: Sequence[object]
+    ) -> tuple[Plan, Sequence[object]]:
+        """What an INSERT or UPDATE writes to varchar(n) / char(n) columns, fitted or
+        refused (22001) as PostgreSQL does (forge_sql.engine.lengths)."""
+        declared = self._database.declared_lengths
+        connection = self._connection
+        found = lengths.target(plan.statement)
+        if found is None or not declared.any(connection):
+            return plan, params
+        parts = found[0]
+        schema = parts[-2] if len(parts) > 1 else "public"
+        limits = declared.of(connection, schema, parts[-1])
+        if not limits:
+            return plan, params
+
+        def columns() -> list[str]:
+            return [c for (c,) in connection.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                "current_database() AND schema_name = ? AND table_name = ? "
+                "ORDER BY column_index", [schema, parts[-1]],
+            ).fetchall()]
+
+        statement = plan.statement
+        fitted = lengths.apply(statement, statement.sql, params, limits, columns)
+        if fitted.sql != statement.sql:
+            statement = single(split(fitted.sql, self.rules))
+            plan = dataclasses.replace(
+                plan, statement=statement, sql=statement.for_duckdb, parsed=statement.parsed,
+                batch=None,
+            )
+        return plan, fitted.params
+
     def _gather(self, plan: Plan, params: Sequence[object]) -> Result:
         """Keep the row of a pipelined single-row INSERT for one Arrow insert later."""
+        if self._database.declared_lengths.any(self._connection):
+            plan, params = self._fit_lengths(plan, params)
         return self._inserts.gather(plan.statement, plan.sql, plan.batch, plan.casts, params)
 
     def execute_many(
@@ -579,6 +683,7 @@ class EngineSession:
 
     def close(self) -> None:
         self._database.activity.unregister(self.backend)
+        self._database.sequences.forget(self.backend.token)
         self._database.advisory_locks.release_all(self.backend.token)
         self.cursors.close_all()
         self._connection.detach_stream()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from forge_sql.engine import savepoints
+from forge_sql.engine import locks, savepoints
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.replay import Replay
 from forge_sql.engine.result import TagResult
@@ -55,6 +55,9 @@ class TransactionBlock:
         self.xact_locks: list[tuple[tuple[int, ...], bool]] = []  # (key, shared), in order
         # A statement of this transaction ran (planning aside): its snapshot may be taken.
         self.touched = False
+        # What ends with the transaction besides the data, called with whether it committed
+        # (sequences created or dropped in it: forge_sql.engine.sequence_commands).
+        self.at_end: list[Callable[[bool], None]] = []
 
     @property
     def in_transaction(self) -> bool:
@@ -187,6 +190,17 @@ class TransactionBlock:
     def _ended(self, committed: bool) -> None:
         """What PostgreSQL undoes or ends with a transaction besides the data."""
         self._settings.end(committed)
+        actions, self.at_end = self.at_end, []
+        if actions:
+            # They read and write the lake: as a statement does, holding the catalog shared
+            # (no catalog change of another session beside them, forge_sql.engine.locks).
+            table = self._database.locks
+            table.acquire(self._token, 0, locks.CATALOG, locks.ACCESS_SHARE)
+            try:
+                for action in actions:
+                    action(committed)
+            finally:
+                table.release(self._token, locks.CATALOG, locks.ACCESS_SHARE)
         if self.journal.writes or self.journal.savepoints:
             self.journal.reset()
         self.release_xact_locks()

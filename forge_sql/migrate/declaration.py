@@ -43,6 +43,9 @@ def duckdb_type(text: str) -> str:
     """
     if not _TYPE_TEXT.match(text) or text.count("(") != text.count(")"):
         raise ValueError(f"not a type: {text!r}")
+    declared = pg_string_or_serial(text)
+    if declared is not None:
+        return declared
     text = numeric.type_name(text)  # a bare numeric is DECIMAL(38,10), not DuckDB's (18,3)
     try:
         expressions.check(f"CAST(NULL AS {text})", Kind.DEFAULT)
@@ -56,6 +59,28 @@ def duckdb_type(text: str) -> str:
             raise ValueError(f"unknown type {text!r}: {str(exc).splitlines()[0]}") from exc
     assert row is not None
     return str(row[0])
+
+
+_SERIALS = {"SERIAL": "SERIAL", "SERIAL4": "SERIAL", "BIGSERIAL": "BIGSERIAL",
+            "SERIAL8": "BIGSERIAL", "SMALLSERIAL": "SMALLSERIAL", "SERIAL2": "SMALLSERIAL"}
+_LENGTH = re.compile(
+    r"^(VARCHAR|CHARACTER VARYING|CHAR VARYING|CHARACTER|CHAR|BPCHAR)\s*\(\s*(\d+)\s*\)$", re.I
+)
+
+
+def pg_string_or_serial(text: str) -> str | None:
+    """PostgreSQL types the server keeps beyond DuckDB's: serial columns (a sequence fills
+    them) and string lengths (kept and enforced), spelled as they go into the DDL."""
+    words = " ".join(text.split()).upper()
+    if words in _SERIALS:
+        return _SERIALS[words]
+    match = _LENGTH.match(words)
+    if match is None:
+        return None
+    base = "VARCHAR" if "VAR" in match[1] else "CHAR"
+    if int(match[2]) < 1:
+        raise ValueError(f"length for type {base.lower()} must be at least 1")
+    return f"{base}({int(match[2])})"
 
 
 def _identifier(value: str) -> str:

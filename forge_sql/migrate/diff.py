@@ -143,6 +143,8 @@ def _columns(
             )
             continue
         _retype(result, name, current, column)
+        if column.type.upper().endswith("SERIAL"):
+            continue  # its default is the sequence's nextval, made with the column
         if _norm_default(current.default) != _norm_default(column.default):
             result.add(
                 f"default of {where}.{column.name}: {column.default or 'none'}",

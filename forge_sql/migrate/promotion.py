@@ -76,5 +76,14 @@ def _from_integer(old: str, new: str) -> Promotion:
     return Promotion.REWRITE
 
 
+# What DuckDB's catalog reports for the types the server keeps beyond it (declaration.py's
+# pg_string_or_serial): a serial is its integer, a string of any declared length VARCHAR.
+_STORED = {"SERIAL": "INTEGER", "BIGSERIAL": "BIGINT", "SMALLSERIAL": "SMALLINT"}
+_STRING_LENGTH = re.compile(r"^(VARCHAR|CHAR)\(\d+\)$")
+
+
 def _norm(name: str) -> str:
-    return name.upper().replace(" ", "")
+    name = name.upper().replace(" ", "")
+    if _STRING_LENGTH.match(name):
+        return "VARCHAR"
+    return _STORED.get(name, name)

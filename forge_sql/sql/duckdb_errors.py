@@ -127,6 +127,9 @@ _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     # forge_sql.sql.numeric's refusals, raised with error() inside DuckDB (COPY).
     ("InvalidInputException", re.compile(r"^numeric field overflow"), e.NumericValueOutOfRange),
     ("InvalidInputException", re.compile(r"^numeric NaN"), e.FeatureNotSupported),
+    # forge_sql.engine.lengths' string_fit: a value longer than varchar(n) / char(n).
+    ("InvalidInputException", re.compile(r"^value too long for type"),
+     e.StringDataRightTruncation),
     (
         "InvalidInputException",
         re.compile(r"Malformed JSON|Could not convert|Could not parse"),

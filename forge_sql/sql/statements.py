@@ -204,11 +204,15 @@ def _server_kind(
         return "CURSOR"
     if is_role_command(tokens):
         return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
+    if first in ("CREATE", "ALTER", "DROP") and _names_sequence(tokens):
+        return "SEQUENCE"  # PostgreSQL's options DuckDB's parser refuses (engine.sequences)
     if first in ("DROP", "TRUNCATE") and object_lists.parse(sql, tokens) is not None:
         # DROP TABLE a, b / TRUNCATE a, b: one DuckDB statement per object (sql.object_lists)
         return "DROP" if first == "DROP" else "DELETE"
     if first in ("VACUUM", "ANALYZE", "ANALYSE"):
         return "VACUUM"  # nothing to reclaim or gather on this storage (engine.vacuum)
+    if first in ("CREATE", "ALTER") and any(t.upper == "IDENTITY" for t in tokens):
+        return first  # GENERATED ... AS IDENTITY: DuckDB's parser refuses it (serial_columns)
     if first in ("CREATE", "ALTER", "DROP") and _declares_constraint(tokens):
         return first  # PostgreSQL key syntax DuckDB's parser may refuse (engine.constraints)
     if first == "COPY" and any(t.upper in ("STDIN", "STDOUT") for t in tokens):
@@ -227,6 +231,14 @@ def is_role_command(tokens: Sequence[Token]) -> bool:
     if words[:1] == ["DROP"] and words[1:2] in (["ROLE"], ["USER"], ["GROUP"]):
         return True
     return words[:1] in (["CREATE"], ["ALTER"]) and words[1:2] in (["ROLE"], ["USER"], ["GROUP"])
+
+
+def _names_sequence(tokens: Sequence[Token]) -> bool:
+    """CREATE [TEMP] SEQUENCE, ALTER SEQUENCE, DROP SEQUENCE."""
+    words = [t.upper for t in tokens[:3] if t.kind != "comment"]
+    if words[1:2] in (["TEMP"], ["TEMPORARY"], ["UNLOGGED"]):
+        words = words[:1] + words[2:]
+    return words[1:2] == ["SEQUENCE"]
 
 
 def _declares_constraint(tokens: Sequence[Token]) -> bool:

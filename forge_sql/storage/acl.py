@@ -268,6 +268,14 @@ def load(
         [lake],
     ).fetchall():
         relations[(schema, name)] = sql or ""
+    # Sequences take privileges as relations do (USAGE, SELECT, UPDATE), and their creator
+    # owns them (forge_sql.engine.sequence_commands records it with the sequence).
+    for schema, name, owner in con.execute(
+        f"SELECT lower(schema_name), lower(sequence_name), owner FROM {q}.sequences"
+    ).fetchall():
+        relations[(schema, name)] = None
+        if owner is not None:
+            acl.owners.setdefault((RELATION, schema, name), owner)
     acl.relations = relations
     acl.schemas = frozenset(
         name.lower()

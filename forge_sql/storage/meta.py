@@ -103,6 +103,28 @@ DEFAULT_PRIVILEGES_DDL = (
     "privilege VARCHAR NOT NULL, grantable BOOLEAN NOT NULL)"
 )
 
+# Sequences (CREATE SEQUENCE, and those behind serial and identity columns). last_value
+# and is_called are PostgreSQL's (pg_sequences.last_value): the last value a server reserved
+# for itself, handed out or not (forge_sql.engine.sequences hands out ranges). owned_table
+# and owned_column: OWNED BY, NULL for none. data_type: smallint, integer or bigint.
+SEQUENCES_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.sequences ("
+    "schema_name VARCHAR NOT NULL, sequence_name VARCHAR NOT NULL, "
+    "data_type VARCHAR NOT NULL, start_value BIGINT NOT NULL, increment_by BIGINT NOT NULL, "
+    "min_value BIGINT NOT NULL, max_value BIGINT NOT NULL, cache_size BIGINT NOT NULL, "
+    "cycle BOOLEAN NOT NULL, last_value BIGINT NOT NULL, is_called BOOLEAN NOT NULL, "
+    "owned_table VARCHAR, owned_column VARCHAR, identity VARCHAR NOT NULL DEFAULT '', "
+    "owner VARCHAR, created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+)
+
+# Declared string types DuckDB keeps as VARCHAR (forge_sql.engine.declared_types):
+# declared_type is 'TEXT', 'VARCHAR(n)' or 'BPCHAR(n)', with '[]' for an array.
+COLUMN_TYPES_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.column_types ("
+    "schema_name VARCHAR NOT NULL, table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL, "
+    "declared_type VARCHAR NOT NULL)"
+)
+
 # The tables above, which only the server and superusers may read (they hold verifiers).
 ROLE_TABLES = frozenset({"roles", "role_members", "privileges", "owners", "default_privileges"})
 
@@ -115,5 +137,7 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     # Empty until the first migrate run adds its one row (forge_sql.migrate.lease).
     con.execute(MIGRATION_LOCK_DDL.format(lake=lake))
     con.execute(EXTERNAL_DATASETS_DDL.format(lake=lake))
+    con.execute(SEQUENCES_DDL.format(lake=lake))
+    con.execute(COLUMN_TYPES_DDL.format(lake=lake))
     for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
         con.execute(ddl.format(lake=lake))

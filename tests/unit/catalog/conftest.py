@@ -11,11 +11,12 @@ import pytest
 
 from forge_sql import catalog
 from forge_sql.catalog import install, rewrite, snapshot
-from forge_sql.engine import pg_functions, privilege_functions
+from forge_sql.engine import pg_functions, privilege_functions, sequence_functions
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.grants import Checker
 from forge_sql.engine.locks import LockTable
+from forge_sql.engine.sequences import Sequences
 from forge_sql.storage import ducklake
 from forge_sql.storage.acl import Acl
 from forge_sql.storage.catalogs import Lake
@@ -44,6 +45,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
     # The session functions the catalog's views call (pg_stat_activity and friends).
     pg_functions.register(con, Activity(), AdvisoryLocks(), LockTable())
     privilege_functions.register(con, Activity(), _Trusted())
+    sequence_functions.register(con, Activity(), Sequences(con.cursor, "forge", 0), _Trusted())
     install.install(con, "forge", ["alice"])
     cursor = con.cursor()
     cursor.execute(f"SET search_path = '{catalog.search_path('forge')}'")

@@ -23,7 +23,11 @@ CASES = [
     ),
     ("WHERE n !~ '^pg_' AND m ~* 'x'", "WHERE n !~ '(?s).*(?:^pg_).*' AND m ~ '(?is).*(?:x).*'"),
     ("SELECT information_schema.tables", "SELECT server.pgc_information_schema.tables"),
-    ("SELECT * FROM information_schema.sequences", "SELECT * FROM information_schema.sequences"),
+    ("SELECT * FROM information_schema.triggers", "SELECT * FROM information_schema.triggers"),
+    (
+        "SELECT * FROM information_schema.sequences",
+        "SELECT * FROM server.pgc_information_schema.sequences",
+    ),
     # the database's own name in front (dbt): the emulation too; sandbox refuses another
     (
         'SELECT * FROM "forge".INFORMATION_SCHEMA.columns',
