@@ -60,12 +60,20 @@ def main() -> None:
 @click.option(
     "--accept-catalog", is_flag=True, default=None, help=_help("accept_catalog")
 )
+@click.option(
+    "--extensions",
+    "extensions",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help=_help("extensions") + " Repeatable.",
+)
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Run the server until interrupted.
 
     Prints `listening on HOST:PORT` once the socket is bound. Without users in the config
     file, clients are trusted, which is allowed on loopback addresses only.
     """
+    flags["extensions"] = list(flags["extensions"]) or None
     try:
         settings = load(config_file, **flags)
         tls = None

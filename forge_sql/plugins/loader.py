@@ -68,9 +68,11 @@ def load(
     *,
     entry_points: bool = True,
     cwd: Path | None = None,
+    generation: int = 0,
 ) -> Registry:
-    """Import every extension and return the registry of their functions."""
-    registry = Registry()
+    """Import every extension and return the registry of their functions; ``generation``
+    counts reloads (implementation names carry it, so a reload never reuses one)."""
+    registry = Registry(generation=generation)
     problems: list[str] = []
     for directory in directories(configured, cwd):
         if not directory.is_dir():

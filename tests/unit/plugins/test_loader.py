@@ -44,7 +44,7 @@ def test_functions_of_every_file_are_registered(tmp_path: Path) -> None:
     ]
     assert len({f.registered_name for f in overloads}) == 2
     assert overloads[0].spec.doc == "Upper case, with an exclamation mark."
-    assert overloads[0].spec.source.line == 5
+    assert overloads[0].spec.source.line == 4
     (numbers,) = registry.table("public", "numbers")
     assert [(c.name, c.type) for c in numbers.spec.columns] == [("n", "BIGINT")]
 
