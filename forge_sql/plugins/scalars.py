@@ -78,16 +78,13 @@ def register(con: duckdb.DuckDBPyConnection, registry: Registry, env: Environmen
 
 
 def unregister(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    """Remove ``registry``'s functions and macros (before a reload registers new ones)."""
-    # The schemas stay: sessions' search_path names server.ext_public.
+    """Remove ``registry``'s macros before a reload creates the new ones. The Python
+    implementations stay registered (a reload's carry a new generation number in their
+    names): a statement that bound them before the reload finishes with the old code,
+    and nothing is removed from DuckDB's catalog under a running query."""
+    # The schemas stay: sessions' search_path names forge_ext.public.
     for schema, name in registry.scalars:
         con.execute(f"DROP MACRO IF EXISTS {qualified_macro_schema(schema)}.{quote_ident(name)}")
-    for overloads in registry.scalars.values():
-        for function in overloads:
-            try:
-                con.remove_function(function.registered_name)
-            except duckdb.Error as exc:
-                log.warning("could not remove %s: %s", function.registered_name, exc)
 
 
 def _macro(schema: str, name: str, overloads: list[Function]) -> str:
