@@ -146,6 +146,8 @@ def definitions() -> Iterator[str]:
         + python.format("regexp_replace(arguments, ' DEFAULT [^,]*', '', 'g')") + ", "
         + function.format(arguments) + ")"
     )
+    # No function has a SQL-standard body (prosqlbody): psql's \df+ asks for it.
+    yield f"CREATE OR REPLACE MACRO {s}.pg_get_function_sqlbody(x) AS NULL::VARCHAR"
     # No partitioned tables, sequences behind columns, triggers or extended statistics.
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_partkeydef(x) AS NULL::VARCHAR"
     yield (

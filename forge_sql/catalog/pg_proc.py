@@ -104,6 +104,13 @@ def definitions() -> Iterator[str]:
     )
     columns = ", ".join(f"{name} {kind}" for name, kind in EXTENSION_FUNCTIONS.items())
     yield f"CREATE OR REPLACE TABLE {s}.extension_functions ({columns})"
+    # What an operator asks first: which functions, from which file of which extension.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.forge_functions() AS TABLE SELECT "
+        "schema_name AS schema, name, kind, signature, result, volatile AS volatility, "
+        "superuser_only, extension, source, description "
+        f"FROM {s}.extension_functions ORDER BY schema_name, name, signature"
+    )
     python = (
         f"{BOOTSTRAP_SUPERUSER}::BIGINT AS proowner, {PLPYTHON}::BIGINT AS prolang, "
         "100::REAL AS procost, CASE WHEN e.retset THEN 1000 ELSE 0 END::REAL AS prorows, "
