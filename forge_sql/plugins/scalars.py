@@ -88,13 +88,17 @@ def unregister(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
 
 
 def _macro(schema: str, name: str, overloads: list[Function]) -> str:
+    # One overload: untyped parameters, so that the implementation's own binding casts
+    # arguments as a function call does (a string literal to UUID, DATE, ...: PostgreSQL's
+    # unknown-typed literals). Several: typed, so that DuckDB chooses by type.
+    typed = len(overloads) > 1
     bodies = []
     for function in overloads:
         spec = function.spec
         assert isinstance(spec, ScalarSpec)
         parameters = []
         for a in spec.arguments:
-            text = f"{quote_ident(a.name)} {a.type}"
+            text = f"{quote_ident(a.name)} {a.type}" if typed else quote_ident(a.name)
             if a.default is not MISSING:
                 text += f" := CAST({_literal(a.default)} AS {a.type})"
             parameters.append(text)

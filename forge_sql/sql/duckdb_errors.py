@@ -161,6 +161,9 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     overload = _NO_OVERLOAD.match(message) if kind == "BinderException" else None
     if overload is not None:
         return _no_overload(overload.group(1), hint, position)
+    implementation = _IMPLEMENTATION.search(message) if kind == "BinderException" else None
+    if implementation is not None:
+        return _wrong_types(implementation, hint, position)
     for exc_name, pattern, error_cls in _RULES:
         if exc_name is not None and exc_name != kind:
             continue
@@ -186,6 +189,30 @@ def _no_overload(name: str, hint: str | None, position: int | None) -> e.ForgeEr
     return e.UndefinedFunction(
         f"function {name} does not exist for the given argument types",
         detail="Candidates: " + "; ".join(candidates) if candidates else None,
+        hint="No function matches the given name and argument types. "
+        "You might need to add explicit type casts.",
+        position=position,
+    )
+
+
+# An extension function's implementation (forge_sql.plugins.registry names them) given
+# arguments it cannot take: 'forge_ext_s0_public__f__0(INTEGER_LITERAL)'.
+_IMPLEMENTATION = re.compile(
+    r"No function matches the given name and argument types "
+    r"'forge_ext_s\d+_(?P<schema>\w+?)__(?P<name>\w+)__\d+\((?P<types>[^)]*)\)'"
+)
+_LITERAL_TYPES = {"INTEGER_LITERAL": "integer", "STRING_LITERAL": "unknown"}
+
+
+def _wrong_types(found: re.Match[str], hint: str | None, position: int | None
+                 ) -> e.ForgeError:
+    """42883 for an extension function called with arguments of the wrong types."""
+    types = ", ".join(
+        _LITERAL_TYPES.get(t.strip(), t.strip().lower())
+        for t in found["types"].split(",") if t.strip()
+    )
+    return e.UndefinedFunction(
+        f"function {found['name']}({types}) does not exist",
         hint="No function matches the given name and argument types. "
         "You might need to add explicit type casts.",
         position=position,

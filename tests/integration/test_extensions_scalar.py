@@ -219,3 +219,13 @@ def test_python_variables_cannot_be_read_as_tables(bob: psycopg.Connection,
             with pytest.raises(psycopg.Error) as caught:
                 conn.execute(f"SELECT * FROM {name}")
             assert caught.value.sqlstate in ("42P01", "42501")
+
+
+def test_wrong_type_for_a_single_function_is_42883(bob: psycopg.Connection) -> None:
+    with pytest.raises(psycopg.errors.UndefinedFunction) as caught:
+        bob.execute("SELECT shout(1)")
+    assert caught.value.diag.message_primary == "function shout(integer) does not exist"
+    with pytest.raises(psycopg.errors.UndefinedFunction):
+        bob.execute("SELECT shout('a', 'b')")
+    # A string literal takes the parameter's type, as PostgreSQL's unknown literals do.
+    assert one(bob, "SELECT id_date('2024-02-29')").isoformat() == "2024-02-29"
