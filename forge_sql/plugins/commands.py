@@ -129,7 +129,7 @@ def {name}_numbers(count: int) -> Iterator[dict[str, int]]:
         yield {{"n": n, "square": n * n}}
 '''
 
-_TEST_TEMPLATE = '''"""Tests of {name}: the functions are plain Python, callable without a server."""
+_TEST_TEMPLATE = '''"""Tests of {name}: plain Python functions, callable without a server."""
 
 from {name} import {name}_greet, {name}_numbers
 

@@ -62,7 +62,8 @@ class Registry:
         for other in overloads:
             if tuple(a.type.upper() for a in other.spec.arguments) == types:
                 raise DuplicateFunction(spec, other)
-        function = Function(spec, extension.name, _registered_name(spec, len(overloads), self.generation))
+        name = _registered_name(spec, len(overloads), self.generation)
+        function = Function(spec, extension.name, name)
         overloads.append(function)
         extension.functions.append(function)
         return function

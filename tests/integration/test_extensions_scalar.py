@@ -229,3 +229,24 @@ def test_wrong_type_for_a_single_function_is_42883(bob: psycopg.Connection) -> N
         bob.execute("SELECT shout('a', 'b')")
     # A string literal takes the parameter's type, as PostgreSQL's unknown literals do.
     assert one(bob, "SELECT id_date('2024-02-29')").isoformat() == "2024-02-29"
+
+
+def test_statement_timeout_and_cancel_stop_a_slow_function(bob: psycopg.Connection) -> None:
+    import threading
+    import time
+
+    bob.execute("SET statement_timeout = '500ms'")
+    began = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled) as caught:
+        bob.execute("SELECT sum(slow_row(range)) FROM range(100000)")
+    assert "statement timeout" in str(caught.value)
+    assert time.monotonic() - began < 30  # 100000 calls would take 200 s
+    bob.execute("RESET statement_timeout")
+    timer = threading.Timer(0.5, bob.cancel)
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        bob.execute("SELECT sum(slow_row(range)) FROM range(100000)")
+    timer.join()
+    assert time.monotonic() - began < 30
+    assert one(bob, "SELECT shout('still here')") == "STILL HERE!"

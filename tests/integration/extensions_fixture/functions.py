@@ -172,3 +172,11 @@ def id_bigints(x: list[int] | None) -> list[int]:
 @scalar(null_handling="called")
 def id_texts(x: list[str] | None) -> list[str]:
     return x  # type: ignore[return-value]
+
+
+@scalar(volatility="volatile")
+def slow_row(x: int) -> int:
+    import time
+
+    time.sleep(0.002)
+    return x
