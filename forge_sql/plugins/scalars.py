@@ -143,8 +143,12 @@ def _create(con: duckdb.DuckDBPyConnection, function: Function, env: Environment
         parameters,  # type: ignore[arg-type]
         duckdb.sqltype(spec.returns),
         type=PythonUDFType.ARROW if spec.vectorized else PythonUDFType.NATIVE,
+        # A row-wise function given the session is called even for a NULL token (a
+        # session that reset forge_session is refused, not answered NULL); its own
+        # arguments' NULLs are handled in the wrapper then.
         null_handling=(
-            FunctionNullHandling.SPECIAL if spec.null_handling == "called"
+            FunctionNullHandling.SPECIAL
+            if spec.null_handling == "called" or (needs_session(spec) and not spec.vectorized)
             else FunctionNullHandling.DEFAULT
         ),
         side_effects=spec.volatility == "volatile",
@@ -180,6 +184,7 @@ def _row_wise(function: Function, env: Environment) -> Callable[..., Any]:
     json_arguments = [i for i, a in enumerate(spec.arguments) if a.type == "JSON"]
     json_result = spec.returns == "JSON"
     session = needs_session(spec)
+    strict = spec.null_handling == "strict"
 
     def call(*args: Any) -> Any:
         try:
@@ -187,6 +192,8 @@ def _row_wise(function: Function, env: Environment) -> Callable[..., Any]:
             if session:
                 keywords = _context(function, env, args[0])
                 args = args[1:]
+                if strict and any(a is None for a in args):
+                    return None
             if json_arguments:
                 args = tuple(
                     json.loads(v) if i in json_arguments and v is not None else v

@@ -164,8 +164,23 @@ def test_registered_implementations_cannot_be_reached_or_shadowed(
             bob.execute(f"SELECT {name}(getvariable('forge_session'), '/etc/passwd')")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         bob.execute("CREATE MACRO shout(s) AS 'pwned'")
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        bob.execute("CREATE OR REPLACE MACRO forge_ext.public.shout(s) AS 'pwned'")
+    for sql in (
+        "CREATE OR REPLACE MACRO forge_ext.public.shout(s) AS 'pwned'",
+        "CREATE MACRO \"forge_ext\".\"public\".sneaky(s) AS 'pwned'",
+        "USE forge_ext",
+        "USE forge_ext.public",
+        "DETACH forge_ext",
+        "DROP MACRO forge_ext.public.shout",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute(sql)
+    # The session's token cannot be set; reset, it makes functions refuse, not answer NULL.
+    with pytest.raises(psycopg.Error):
+        bob.execute("SET VARIABLE forge_session = 'guessed'")
+    bob.execute("RESET VARIABLE forge_session")
+    for sql in ("SELECT whoami(1)", f"SELECT read_server_file('{SOURCE}')"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute(sql)
     assert one(bob, "SELECT shout('a')") == "A!"
 
 
