@@ -122,8 +122,6 @@ def main() -> None:
     con.create_function("bench_row", row, ["DOUBLE"], "DOUBLE")
     vector_sql = f"SELECT sum(bench_vector(range::DOUBLE)) FROM range({args.rows})"
     row_sql = f"SELECT sum(bench_row(range::DOUBLE)) FROM range({args.row_rows})"
-    local_vector = median(lambda: con.execute(vector_sql).fetchall(), args.runs)
-    local_row = median(lambda: con.execute(row_sql).fetchall(), args.runs)
     expected = (con.execute(vector_sql).fetchall(), con.execute(row_sql).fetchall())
 
     with tempfile.TemporaryDirectory(prefix="bench-ext-") as tmp:
@@ -136,8 +134,18 @@ def main() -> None:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 got = (conn.execute(vector_sql).fetchall(), conn.execute(row_sql).fetchall())
                 assert [tuple(r) for r in got[0]] == expected[0], (got, expected)
-                served_vector = median(lambda: conn.execute(vector_sql).fetchall(), args.runs)
-                served_row = median(lambda: conn.execute(row_sql).fetchall(), args.runs)
+                # Alternated run by run, so that the machine's load weighs on both alike.
+                times: dict[str, list[float]] = {k: [] for k in ("sv", "lv", "sr", "lr")}
+                for _ in range(args.runs):
+                    for key, run in (
+                        ("sv", lambda: conn.execute(vector_sql).fetchall()),
+                        ("lv", lambda: con.execute(vector_sql).fetchall()),
+                        ("sr", lambda: conn.execute(row_sql).fetchall()),
+                        ("lr", lambda: con.execute(row_sql).fetchall()),
+                    ):
+                        times[key].append(median(run, 1))
+                served_vector, local_vector, served_row, local_row = (
+                    statistics.median(times[k]) for k in ("sv", "lv", "sr", "lr"))
         finally:
             stop(process)
         starts = {}

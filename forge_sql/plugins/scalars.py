@@ -207,15 +207,27 @@ def _row_wise(function: Function, env: Environment) -> Callable[..., Any]:
             raise faults.record(spec, function.extension, exc) from None
 
     if not session and not json_arguments and not json_result:
-        # The hot path: nothing to add around the call but the fault's capture.
-        def plain(*args: Any) -> Any:
-            try:
-                return python(*args)
-            except Exception as exc:
-                raise faults.record(spec, function.extension, exc) from None
-
-        return plain
+        return _plain(len(spec.arguments), python,
+                      lambda exc: faults.record(spec, function.extension, exc))
     return call
+
+
+def _plain(arity: int, python: Callable[..., Any],
+           fault: Callable[[Exception], Exception]) -> Callable[..., Any]:
+    """The hot path: the function called with its own arity (no argument tuple built per
+    row), nothing around it but the fault's capture. The text is a fixed template; only
+    the number of parameters varies."""
+    names = ", ".join(f"a{i}" for i in range(arity))
+    source = (
+        f"def call({names}):\n"
+        "    try:\n"
+        f"        return python({names})\n"
+        "    except Exception as exc:\n"
+        "        raise fault(exc) from None\n"
+    )
+    namespace: dict[str, Any] = {"python": python, "fault": fault}
+    exec(source, namespace)  # generated from the arity alone
+    return namespace["call"]  # type: ignore[no-any-return]
 
 
 def _vectorized(function: Function, env: Environment) -> Callable[..., Any]:
