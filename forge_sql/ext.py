@@ -9,10 +9,13 @@ import contextvars
 import datetime as _dt
 import decimal
 import inspect
+import itertools
 import logging
+import threading
 import types
 import typing
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,6 +82,29 @@ class ExtensionError(Exception):
         self.sqlstate = sqlstate
         self.detail = detail
         self.hint = hint
+        with _raised_lock:
+            self.number = next(_numbers)
+            _raised[self.number] = self
+            while len(_raised) > _RAISED_KEPT:
+                _raised.popitem(last=False)
+
+    def __str__(self) -> str:
+        # DuckDB reports a function's exception by its text only: the number lets the
+        # server find the SQLSTATE, DETAIL and HINT again (``raised``).
+        return f"{self.message} [{ERROR_MARKER}{self.number}]"
+
+
+ERROR_MARKER = "forge-extension-error#"
+_RAISED_KEPT = 256
+_raised: OrderedDict[int, ExtensionError] = OrderedDict()
+_raised_lock = threading.Lock()
+_numbers = itertools.count(1)
+
+
+def raised(number: int) -> ExtensionError | None:
+    """The ExtensionError of that number, taken (for the server's error translation)."""
+    with _raised_lock:
+        return _raised.pop(number, None)
 
 
 class ExtensionDefinitionError(Exception):

@@ -132,11 +132,12 @@ def _create(con: duckdb.DuckDBPyConnection, function: Function, env: Environment
     if needs_session(spec):
         parameters.insert(0, duckdb.sqltype("VARCHAR"))
     call = _vectorized(function, env) if spec.vectorized else _row_wise(function, env)
-    # DuckDB counts the callable's parameters against the types given.
-    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY)
-         for i in range(len(parameters))]
-    )
+    if call is not spec.function:
+        # DuckDB counts the callable's parameters against the types given.
+        call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY)
+             for i in range(len(parameters))]
+        )
     con.create_function(
         function.registered_name,
         call,
@@ -206,28 +207,12 @@ def _row_wise(function: Function, env: Environment) -> Callable[..., Any]:
         except Exception as exc:
             raise faults.record(spec, function.extension, exc) from None
 
-    if not session and not json_arguments and not json_result:
-        return _plain(len(spec.arguments), python,
-                      lambda exc: faults.record(spec, function.extension, exc))
+    if not session and not json_arguments and not json_result and inspect.isfunction(python):
+        # The hot path: registered as is, one Python call per row as DuckDB's own UDFs;
+        # its exceptions are read from DuckDB's report (faults.error_of).
+        faults.unwrapped(spec, function.extension)
+        return python
     return call
-
-
-def _plain(arity: int, python: Callable[..., Any],
-           fault: Callable[[Exception], Exception]) -> Callable[..., Any]:
-    """The hot path: the function called with its own arity (no argument tuple built per
-    row), nothing around it but the fault's capture. The text is a fixed template; only
-    the number of parameters varies."""
-    names = ", ".join(f"a{i}" for i in range(arity))
-    source = (
-        f"def call({names}):\n"
-        "    try:\n"
-        f"        return python({names})\n"
-        "    except Exception as exc:\n"
-        "        raise fault(exc) from None\n"
-    )
-    namespace: dict[str, Any] = {"python": python, "fault": fault}
-    exec(source, namespace)  # generated from the arity alone
-    return namespace["call"]  # type: ignore[no-any-return]
 
 
 def _vectorized(function: Function, env: Environment) -> Callable[..., Any]:
