@@ -7,13 +7,19 @@ Every field's description is the help text the CLI and the docs show.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from forge_sql.errors import ConfigError, utf8_position
 from forge_sql.storage.external import ExternalDataset
@@ -232,6 +238,24 @@ class Settings(BaseSettings):
         "restarts); the data directory and recorded datasets' directories always are.",
     )
 
+    # -- extensions (docs/extensions.md) --
+    extensions: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Directories of extension files (Python functions usable from SQL); "
+        "unset: ./extensions when present. FORGE_SQL_EXTENSIONS separates several with "
+        f"{os.pathsep!r}. Installed packages' forge_sql.extensions entry points load too.",
+    )
+    extension_settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each extension's own settings ([extension_settings.NAME] in the config "
+        "file), given to its functions as ctx.settings.",
+    )
+    secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Secrets extensions look up by name (ctx.secret(NAME)); never shown in "
+        "SQL text or logs.",
+    )
+
     @field_validator("memory_limit")
     @classmethod
     def _memory_size(cls, value: str) -> str:
@@ -244,6 +268,13 @@ class Settings(BaseSettings):
                 "share of physical memory (75%)"
             )
         return value.strip()
+
+    @field_validator("extensions", mode="before")
+    @classmethod
+    def _path_list(cls, value: Any) -> Any:
+        if isinstance(value, (str, Path)):
+            return [p for p in str(value).split(os.pathsep) if p]
+        return value
 
     @field_validator("log_level")
     @classmethod

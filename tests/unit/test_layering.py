@@ -24,14 +24,21 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"forge_sql", "errors", "sql"},
     "config": {"errors", "scram", "storage"},
     "catalog": {"errors", "seam", "sql", "storage"},
-    "engine": {"forge_sql", "catalog", "config", "errors", "scram", "seam", "sql", "storage"},
+    # The public extension API: what extensions import, so it imports nothing of ours.
+    "ext": set(),
+    "plugins": {"forge_sql", "config", "errors", "ext", "seam", "sql"},
+    "engine": {
+        "forge_sql", "catalog", "config", "errors", "ext", "plugins", "scram", "seam", "sql",
+        "storage",
+    },
     # The protocol: never duckdb, the engine, the catalog or storage. From sql it takes
     # quoting only (no DuckDB behind it), for what it logs.
     "wire": {"errors", "scram", "seam", "sql"},
-    "migrate": {"config", "engine", "errors", "seam", "sql", "storage"},
+    "migrate": {"config", "engine", "errors", "plugins", "seam", "sql", "storage"},
     "storage_cli": {"config", "errors", "sql", "storage"},
     "cli": {
-        "forge_sql", "config", "engine", "errors", "migrate", "storage", "storage_cli", "wire"
+        "forge_sql", "config", "engine", "errors", "ext", "migrate", "plugins", "storage",
+        "storage_cli", "wire",
     },
     "__main__": {"cli"},
 }
