@@ -25,6 +25,7 @@ from forge_sql.engine import (
     pg_functions,
     privilege_functions,
     semantic_functions,
+    table_functions,
 )
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
@@ -113,6 +114,12 @@ class Database:
         self._acl_lock = threading.Lock()
         # Why DuckDB invalidated the database (a FATAL error), until it is opened again.
         self.invalidated: str | None = None
+        # Python table functions of the loaded extensions (engine.table_functions).
+        self.table_functions = table_functions.Loaded()
+        if settings.extensions:
+            from forge_sql.plugins import loader
+
+            self.table_functions.apply(loader.load(settings.extensions))
         self._open()
 
     def _open(self) -> None:
@@ -402,6 +409,9 @@ class Database:
         # PostgreSQL's NULL ordering (forge.semantics; the session switches it when asked).
         # SET SESSION: a plain SET of default_null_order changes every connection.
         cursor.execute(f"SET SESSION default_null_order = '{NULL_ORDER['postgres']}'")
+        # No client SQL may read a Python variable by naming it (DuckDB's replacement scans
+        # of the Python client): only what the engine registers on the cursor is reachable.
+        cursor.execute("SET python_enable_replacements = false")
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor

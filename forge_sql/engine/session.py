@@ -30,6 +30,7 @@ from forge_sql.engine import (
     session_settings,
     sql_cursors,
     storage_calls,
+    table_functions,
     vacuum,
 )
 from forge_sql.engine.connection import Connection
@@ -127,6 +128,11 @@ class EngineSession:
         )
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
+        self._table_functions = table_functions.Caller(
+            connection, database.table_functions, startup.user, superuser,
+            database.settings.extension_settings,
+            {k: v.get_secret_value() for k, v in database.settings.secrets.items()},
+        )
         self._declarations = Declarations(connection, database.catalog)
         # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
         # (inside the step the replay already runs again, so not recorded twice).
@@ -692,15 +698,46 @@ class EngineSession:
             not self.block.in_transaction and catalog_sql.needed(plan.statement.sql)
         )
         connection = self._connection
+        if plan.table_calls:
+            return self._run_table_functions(plan, params)
         # Parsed once, when split or prepared: DuckDB runs that parse.
         cursor = connection.execute(sql if plan.parsed is None else plan.parsed, params)
+        return self._ran(plan, cursor, sql, params)
+
+    def _run_table_functions(self, plan: Plan, params: Sequence[object]) -> Result:
+        """A statement calling Python table functions: their rows are registered for it
+        and released once its result is read (engine.table_functions)."""
+        connection = self._connection
+        sql, values = plan.expanded(self._table_functions, params)
+        result: Result | None = None
+        try:
+            cursor = connection.execute(sql, values)
+            if self.block.status == "T" and plan.statement.kind not in _READS:
+                # ROLLBACK TO cannot run the function again: its rows are consumed.
+                self.block.record(plan.statement, sql, values, "table function rows are not kept")
+            self.block.replay.spoil()
+            result = self._ran(plan, cursor, sql, values, recorded=True)
+            return result
+        finally:
+            if not connection.streams(result):
+                connection.release_streams()
+
+    def _ran(
+        self, plan: Plan, cursor: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object],
+        recorded: bool = False,
+    ) -> Result:
+        """The result of ``plan`` just executed on the cursor."""
+        connection = self._connection
         statement = plan.statement
         block = self.block
-        if block.status == "T" and statement.kind not in _READS:
+        if recorded:
+            if not block.in_transaction:
+                block.release_xact_locks()
+        elif block.status == "T" and statement.kind not in _READS:
             block.journal.record(statement, plan.sql, params)
         elif not block.in_transaction:
             block.release_xact_locks()  # the statement was its own transaction
-        if block.implicit:
+        if block.implicit and not recorded:
             if statement.returns_rows:
                 block.replay.spoil()  # the rows go to the client: it has seen this run
             else:
@@ -756,14 +793,29 @@ class EngineSession:
         self._read_catalog_copies(False)
         connection = self._connection
         select = copy.select_sql()
-        description = connection.execute(select).description or ()
-        columns = column_names.result_columns(select, description)
-        result = ArrowResult(
-            connection, self.fail, statement, connection.open_reader(), columns,
-            CopyOut(copy.format),
-        )
-        connection.stream(result)  # holding the catalog: _holding_catalog_for
-        return result
+        query = single(self._split(select)) if copy.query is not None else None
+        result: ArrowResult | None = None
+        try:
+            if query is not None and table_functions.calls_in(query):
+                # COPY (SELECT ... FROM f()) TO STDOUT: the function's rows, streamed.
+                plan = self._planner.plan(query, (), describe=False).handle
+                assert isinstance(plan, Plan)
+                if not self._superuser:
+                    self.authorize(plan)
+                select, values = plan.expanded(self._table_functions, ())
+                description = connection.execute(select, values).description or ()
+            else:
+                description = connection.execute(select).description or ()
+            columns = column_names.result_columns(select, description)
+            result = ArrowResult(
+                connection, self.fail, statement, connection.open_reader(), columns,
+                CopyOut(copy.format),
+            )
+            connection.stream(result)  # holding the catalog: _holding_catalog_for
+            return result
+        finally:
+            if result is None:
+                connection.release_streams()
 
     def _read_catalog_copies(self, wanted: bool) -> None:
         """Point the catalog views at the lake's objects as copied at its latest snapshot

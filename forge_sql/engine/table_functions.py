@@ -1,0 +1,269 @@
+"""Expanding Python table functions when a statement runs: each call's arguments are
+evaluated, the function is called, and its rows are registered on the session's cursor as
+an Arrow stream under a name unique to the statement, which the statement then scans in
+place of the call (the rewrite pass put a typed empty stand-in there: forge_sql.sql.
+table_functions). The streams are unregistered when the statement's rows are read.
+
+Replacement scans stay off on every session cursor (Database.cursor): SQL reaches a
+stream only by its registered name, which is random and refused in client text.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.engine import params as parameters
+from forge_sql.ext import Context, TableSpec
+from forge_sql.plugins import table_functions as running
+from forge_sql.plugins.registry import Function, Registry
+from forge_sql.sql import rewrite
+from forge_sql.sql import table_functions as calls
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.rewrite import Edit, Source
+from forge_sql.sql.statements import Statement, tokenize
+
+log = logging.getLogger(__name__)
+
+
+def signature(function: Function) -> calls.Signature:
+    """How the rewrite pass sees a declared table function."""
+    spec = function.spec
+    assert isinstance(spec, TableSpec)
+    describe = None
+    if spec.describe is not None:
+        hook = spec.describe
+
+        def describe(given: Mapping[str, object]) -> Sequence[tuple[str, str]]:
+            return described(function, hook(**given))
+
+    return calls.Signature(
+        spec.schema,
+        spec.name,
+        function.registered_name,
+        tuple(calls.Parameter(a.name, a.type, a.has_default) for a in spec.arguments),
+        tuple((c.name, c.type) for c in spec.columns),
+        describe,
+    )
+
+
+def described(function: Function, columns: object) -> Sequence[tuple[str, str]]:
+    """A describe hook's answer as (name, type) pairs."""
+    if isinstance(columns, Mapping):
+        pairs = [(str(n), str(t)) for n, t in columns.items()]
+    elif isinstance(columns, Iterable):
+        pairs = [
+            (c.name, c.type) if hasattr(c, "name") else (str(c[0]), str(c[1]))  # type: ignore[index]
+            for c in columns
+        ]
+    else:
+        pairs = []
+    if not pairs:
+        spec = function.spec
+        raise running.ExternalRoutineException(
+            f"the describe hook of table function {spec.name} gave no columns",
+            detail=f"{function.extension}, {spec.source}",
+        )
+    return pairs
+
+
+class Loaded:
+    """The table functions of the loaded extensions (by their engine names), applied to
+    the rewrite pass; replaced whole on reload."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._functions: dict[str, Function] = {}
+
+    def apply(self, registry: Registry) -> None:
+        functions = {
+            f.registered_name: f for overloads in registry.tables.values() for f in overloads
+        }
+        with self._lock:
+            self._functions = functions
+            calls.REGISTERED.replace(signature(f) for f in functions.values())
+
+    def get(self, key: str) -> Function:
+        found = self._functions.get(key)
+        if found is None:  # reloaded meanwhile without it
+            raise errors.UndefinedFunction(f"function {key} does not exist")
+        return found
+
+
+def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
+    """The table-function calls of a client's statement (none unless one is named)."""
+    if not calls.REGISTERED.wants(statement.sql):
+        return ()
+    return tuple(calls.calls(Source.of(statement.sql, statement.tokens)))
+
+
+def check_statement(statement: Statement) -> None:
+    """Statements that keep the call's text for later cannot expand it now: 0A000."""
+    words = statement.words
+    if statement.kind == "PREPARE":
+        raise errors.FeatureNotSupported(
+            "PREPARE of a statement calling a Python table function is not supported",
+            hint="use the extended query protocol's Parse instead",
+        )
+    if statement.kind == "CREATE" and "VIEW" in words[:5]:
+        raise errors.FeatureNotSupported(
+            "a view over a Python table function is not supported"
+        )
+
+
+def refuse_stream_names(statement: Statement) -> None:
+    """No client names a registered stream (they are the server's): 42501."""
+    if calls.STREAM_PREFIX in statement.sql.lower() and calls.names_stream(
+        Source.of(statement.sql, statement.tokens)
+    ):
+        raise errors.InsufficientPrivilege(
+            f"names starting with {calls.STREAM_PREFIX} are reserved to the server"
+        )
+
+
+class Caller:
+    """Expands the table-function calls of one session's statements."""
+
+    def __init__(
+        self,
+        connection: Any,  # forge_sql.engine.connection.Connection
+        loaded: Loaded,
+        user: str,
+        superuser: bool,
+        extension_settings: Mapping[str, Mapping[str, Any]],
+        secrets_by_name: Mapping[str, str],
+    ) -> None:
+        self._connection = connection
+        self._loaded = loaded
+        self._user = user
+        self._superuser = superuser
+        self._extension_settings = extension_settings
+        self._secrets = secrets_by_name
+        self._schemas: dict[tuple[tuple[str, str], ...], pa.Schema] = {}
+        self._count = 0
+
+    def expand(
+        self,
+        source: Statement,
+        found: Sequence[calls.Call],
+        other_edits: Sequence[Edit],
+        params: Sequence[object],
+    ) -> tuple[str, list[object]]:
+        """The client's statement with each call replaced by a scan of the function's rows
+        (registered now; ``release`` unregisters them), the other edits applied, and the
+        parameters the text still uses, numbered again from 1."""
+        connection = self._connection
+        edits: list[Edit] = []
+        try:
+            for call in found:
+                function = self._loaded.get(call.signature.key)
+                spec = function.spec
+                if spec.superuser_only and not self._superuser:
+                    raise errors.InsufficientPrivilege(
+                        f"permission denied for function {spec.name}",
+                        detail="the function is reserved to superusers",
+                    )
+                arguments = self._arguments(call, params)
+                columns = calls.columns_of(call)  # as Describe gave them
+                schema = self._schema(columns)
+                reader = running.call(
+                    function,
+                    arguments,
+                    self._context(function),
+                    schema,
+                    cancelled=connection.execution.cancel_requested,
+                    failed=self._failed,
+                    batch_rows=connection.batch_rows,
+                )
+                name = f"{calls.STREAM_PREFIX}{secrets.token_hex(8)}_{self._count}"
+                self._count += 1
+                connection.register_stream(name, reader)
+                edits.append(Edit(call.start, call.end, _scan(call, name, columns)))
+        except BaseException:
+            connection.release_streams()
+            raise
+        sql = rewrite.apply(source.sql, [*edits, *other_edits])
+        return _renumbered(sql, params)
+
+    def _failed(self, error: errors.ForgeError) -> None:
+        self._connection.function_error = error
+
+    def _arguments(self, call: calls.Call, params: Sequence[object]) -> dict[str, object]:
+        """The given arguments' values, computed by DuckDB (constants, parameters and
+        uncorrelated subqueries; a LATERAL reference to another FROM item is refused)."""
+        given = [
+            p.name
+            for p, text in zip(call.signature.parameters, call.arguments, strict=True)
+            if text is not None
+        ]
+        if not given:
+            return {}
+        sql, values = _renumbered("SELECT " + ", ".join(calls.argument_list(call)), params)
+        try:
+            row = self._connection.execute(sql, values).fetchone()
+        except duckdb.BinderException as exc:
+            if "not found in FROM clause" in str(exc) or "Referenced column" in str(exc):
+                raise errors.FeatureNotSupported(
+                    f"arguments of table function {call.signature.name} must be constants, "
+                    "parameters or uncorrelated subqueries",
+                    hint="references to other FROM items (LATERAL) are not supported",
+                ) from exc
+            raise
+        assert row is not None
+        return dict(zip(given, row, strict=True))
+
+    def _schema(self, columns: Sequence[tuple[str, str]]) -> pa.Schema:
+        """The Arrow schema DuckDB gives the declared column types."""
+        key = tuple(columns)
+        found = self._schemas.get(key)
+        if found is None:
+            select = ", ".join(
+                f"CAST(NULL AS {kind}) AS {quote_ident(name)}" for name, kind in columns
+            )
+            found = self._connection.execute(f"SELECT {select} LIMIT 0").fetch_arrow_table()
+            found = self._schemas[key] = found.schema.remove_metadata()
+        return found
+
+    def _context(self, function: Function) -> Context:
+        return Context(
+            user=self._user,
+            settings=dict(self._extension_settings.get(function.extension, {})),
+            log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
+            _secrets=self._secrets,
+        )
+
+
+def _scan(call: calls.Call, stream: str, columns: Sequence[tuple[str, str]]) -> str:
+    """Read the stream as the declared types (the stand-in's, which Describe reported)."""
+    selected = ", ".join(
+        f"CAST({quote_ident(name)} AS {kind}) AS {quote_ident(name)}" for name, kind in columns
+    )
+    alias = "" if call.alias else f" AS {quote_ident(call.relation)}"
+    return f"(SELECT {selected} FROM {quote_ident(stream)}){alias}"
+
+
+def _renumbered(sql: str, params: Sequence[object]) -> tuple[str, list[object]]:
+    """``sql`` with the placeholders it still has numbered from 1 in order of their first
+    number (DuckDB wants as many values as placeholders), and those values."""
+    tokens = [t for t in tokenize(sql) if t.kind != "comment"]
+    found = parameters.placeholders(tokens)
+    if not found:
+        return sql, []
+    numbers: dict[int, int] = {}
+    for number, _ in found:
+        numbers.setdefault(number, len(numbers) + 1)
+    if all(old == new for old, new in numbers.items()) and len(numbers) == len(params):
+        return sql, list(params)
+    edits = [
+        Edit(tokens[index].start, tokens[index].end, f"${numbers[number]}")
+        for number, index in found
+    ]
+    values = [params[old - 1] for old in numbers]
+    return rewrite.apply(sql, edits), values

@@ -1,0 +1,308 @@
+"""Running a table function: its rows, whatever it returns, as one Arrow stream of the
+declared columns, pulled batch by batch (so a generator of any length is never held whole),
+stopped between batches by cancel, with its exceptions as PostgreSQL errors.
+
+A function may return a pyarrow Table, RecordBatch or RecordBatchReader, a polars
+DataFrame or LazyFrame, or an iterable of any of those or of rows (dicts or pydantic
+models). Rows are gathered ``batch_rows`` at a time; every batch is checked against the
+declared columns (names, then a safe cast to each type): a mismatch names the column and
+the row (counted from 1 over the whole output).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from forge_sql import errors
+from forge_sql.ext import Context, ExtensionError, TableSpec
+from forge_sql.plugins.registry import Function
+
+log = logging.getLogger("forge_sql.plugins")
+
+
+class Stopped(Exception):
+    """Raised into the Arrow stream: the statement fails with the error already handed to
+    the engine (``failed``)."""
+
+
+def call(
+    function: Function,
+    arguments: Mapping[str, object],
+    context: Context | None,
+    schema: pa.Schema,
+    *,
+    cancelled: Callable[[], bool],
+    failed: Callable[[errors.ForgeError], None],
+    batch_rows: int = 65536,
+) -> pa.RecordBatchReader:
+    """Call ``function`` with ``arguments`` (by parameter name) and return its rows as a
+    reader of ``schema``'s batches. ``failed`` receives the error the statement ends with
+    (before the stream raises, so that the engine reports it rather than DuckDB's words)."""
+    spec = function.spec
+    assert isinstance(spec, TableSpec)
+    keywords = dict(arguments)
+    if spec.context_argument is not None:
+        keywords[spec.context_argument] = context
+    try:
+        if cancelled():
+            raise _canceled()
+        produced = spec.function(**keywords)
+    except errors.ForgeError as exc:
+        failed(exc)
+        raise
+    except Exception as exc:
+        error = function_error(function, exc)
+        failed(error)
+        raise error from exc
+    batches = _guarded(function, _conformed(_batches(produced, batch_rows), schema),
+                       cancelled, failed)
+    return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+def _canceled() -> errors.QueryCanceled:
+    return errors.QueryCanceled("canceling statement due to user request")
+
+
+def _guarded(
+    function: Function,
+    batches: Iterator[pa.RecordBatch],
+    cancelled: Callable[[], bool],
+    failed: Callable[[errors.ForgeError], None],
+) -> Iterator[pa.RecordBatch]:
+    """``batches``, checking for cancel before each, with every exception made the
+    statement's error."""
+    try:
+        while True:
+            if cancelled():
+                raise _canceled()
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            yield batch
+    except errors.ForgeError as exc:
+        failed(exc)
+        raise Stopped(exc.message) from None
+    except Exception as exc:
+        failed(function_error(function, exc))
+        raise Stopped(str(exc)) from None
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+def function_error(function: Function, exc: BaseException) -> errors.ForgeError:
+    """The error a statement fails with when ``function`` raised ``exc``: 38000
+    (external_routine_exception) or the SQLSTATE an ExtensionError gives, the exception's
+    message, and a DETAIL naming the function and where in the extension it was raised.
+    The traceback goes to the server log."""
+    spec = function.spec
+    where = _where(exc, spec.source.file) or str(spec.source)
+    detail = f"table function {spec.schema}.{spec.name} ({function.extension}, {where})"
+    if isinstance(exc, ExtensionError):
+        return _raised(exc.sqlstate)(exc.message, detail=exc.detail or detail, hint=exc.hint)
+    log.error("table function %s.%s failed", spec.schema, spec.name, exc_info=exc)
+    message = str(exc) or type(exc).__name__
+    return ExternalRoutineException(f"{type(exc).__name__}: {message}", detail=detail)
+
+
+class ExternalRoutineException(errors.ForgeError):
+    sqlstate = "38000"
+
+
+_RAISED: dict[str, type[errors.ForgeError]] = {}
+
+
+def _raised(sqlstate: str) -> type[errors.ForgeError]:
+    """An error class carrying the SQLSTATE an ExtensionError names."""
+    found = _RAISED.get(sqlstate)
+    if found is None:
+        found = _RAISED[sqlstate] = type(
+            "ExtensionRaised", (errors.ForgeError,), {"sqlstate": sqlstate}
+        )
+    return found
+
+
+def _where(exc: BaseException, file: str) -> str | None:
+    """file:line of the innermost frame in the function's own file."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+
+
+# -- whatever the function returned, as record batches ------------------------------------
+def _batches(produced: object, batch_rows: int) -> Iterator[pa.RecordBatch | list[Any]]:
+    """Record batches, or lists of rows, in order."""
+    if produced is None:
+        return
+    single = _arrow(produced, batch_rows)
+    if single is not None:
+        yield from single
+        return
+    if isinstance(produced, Mapping) or not isinstance(produced, Iterable):
+        raise TypeError(
+            f"a table function returns rows (an iterable, Arrow or polars data), "
+            f"not {type(produced).__name__}"
+        )
+    rows: list[Any] = []
+    for item in produced:
+        found = _arrow(item, batch_rows)
+        if found is None:
+            rows.append(item)
+            if len(rows) >= batch_rows:
+                yield rows
+                rows = []
+            continue
+        if rows:
+            yield rows
+            rows = []
+        yield from found
+    if rows:
+        yield rows
+
+
+def _arrow(value: object, batch_rows: int) -> Iterator[pa.RecordBatch] | None:
+    """``value``'s batches when it is Arrow or polars data, else None."""
+    if isinstance(value, pa.RecordBatch):
+        return iter((value,))
+    if isinstance(value, pa.Table):
+        return iter(value.to_batches(max_chunksize=batch_rows))
+    if isinstance(value, pa.RecordBatchReader):
+        return iter(value)
+    module = type(value).__module__ or ""
+    if module.startswith("polars"):
+        if hasattr(value, "collect_batches"):  # a LazyFrame: computed batch by batch
+            return (
+                batch
+                for frame in value.collect_batches(chunk_size=batch_rows)
+                for batch in frame.to_arrow().to_batches()
+            )
+        if hasattr(value, "to_arrow") and hasattr(value, "columns"):
+            return iter(value.to_arrow().to_batches(max_chunksize=batch_rows))
+    return None
+
+
+# -- checked against the declared columns -------------------------------------------------
+def _conformed(
+    produced: Iterator[pa.RecordBatch | list[Any]], schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    row = 1  # of the first row of the next batch
+    for item in produced:
+        if isinstance(item, list):
+            batch = _from_rows(item, schema, row)
+        else:
+            batch = _cast(item, schema, row)
+        row += batch.num_rows
+        if batch.num_rows:
+            yield batch
+
+
+class RowMismatch(errors.ForgeError):
+    """Rows that do not fit the declared columns (PostgreSQL's plpython reports a
+    mismatched returned row as 42804, datatype_mismatch)."""
+
+    sqlstate = "42804"
+
+
+def _from_rows(rows: Sequence[Any], schema: pa.Schema, first: int) -> pa.RecordBatch:
+    names = schema.names
+    wanted = set(names)
+    records: list[Mapping[str, Any]] = []
+    for offset, item in enumerate(rows):
+        record = _record(item, first + offset)
+        if record.keys() != wanted:
+            extra = sorted(set(record) - wanted)
+            missing = [n for n in names if n not in record]
+            what = (f'has no column "{extra[0]}"' if extra
+                    else f'lacks column "{missing[0]}"')
+            raise RowMismatch(
+                f"row {first + offset} of the table function's result {what}",
+                detail=f"declared columns: {', '.join(names)}",
+            )
+        records.append(record)
+    arrays = []
+    for field in schema:
+        values = [r[field.name] for r in records]
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+            at = _first_bad(values, field.type)
+            raise RowMismatch(
+                f'column "{field.name}" of row {first + at} of the table function\'s result: '
+                f"{values[at]!r} is not a value of type {_sql(field.type)}",
+                detail=str(exc),
+            ) from None
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _record(item: Any, row: int) -> Mapping[str, Any]:
+    if isinstance(item, Mapping):
+        return item
+    dump = getattr(item, "model_dump", None)
+    if dump is not None:  # a pydantic model
+        return dump()  # type: ignore[no-any-return]
+    raise RowMismatch(
+        f"row {row} of the table function's result is a {type(item).__name__}: rows are "
+        "dicts or pydantic models (or Arrow / polars batches)"
+    )
+
+
+def _first_bad(values: Sequence[Any], kind: pa.DataType) -> int:
+    for index, value in enumerate(values):
+        try:
+            pa.array([value], type=kind)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            return index
+    return 0
+
+
+def _cast(batch: pa.RecordBatch, schema: pa.Schema, first: int) -> pa.RecordBatch:
+    present = set(batch.schema.names)
+    extra = [n for n in batch.schema.names if n not in schema.names]
+    missing = [n for n in schema.names if n not in present]
+    if extra or missing:
+        what = f'has no column "{extra[0]}"' if extra else f'lacks column "{missing[0]}"'
+        raise RowMismatch(
+            f"the batch from row {first} of the table function's result {what}",
+            detail=f"declared columns: {', '.join(schema.names)}",
+        )
+    if batch.schema.equals(schema, check_metadata=False):
+        return batch
+    arrays = []
+    for field in schema:
+        column = batch.column(field.name)
+        if column.type.equals(field.type):
+            arrays.append(column)
+            continue
+        try:
+            arrays.append(column.cast(field.type, safe=True))
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            at = _first_bad_cast(column, field.type)
+            raise RowMismatch(
+                f'column "{field.name}" of row {first + at} of the table function\'s result: '
+                f"{column[at].as_py()!r} is not a value of type {_sql(field.type)}",
+                detail=str(exc),
+            ) from None
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _first_bad_cast(column: pa.Array, kind: pa.DataType) -> int:
+    """The first value that does not cast (bisecting: only on the error path)."""
+    low, high = 0, len(column)
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            column.slice(low, middle - low).cast(kind, safe=True)
+            low = middle
+        except (pa.ArrowException, TypeError, ValueError):
+            high = middle
+    return low
+
+
+def _sql(kind: pa.DataType) -> str:
+    return str(kind)
