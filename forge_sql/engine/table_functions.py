@@ -209,7 +209,7 @@ class Caller:
         try:
             row = self._connection.execute(sql, values).fetchone()
         except duckdb.BinderException as exc:
-            if "not found in FROM clause" in str(exc) or "Referenced column" in str(exc):
+            if "Referenced table" in str(exc) or "Referenced column" in str(exc):
                 raise errors.FeatureNotSupported(
                     f"arguments of table function {call.signature.name} must be constants, "
                     "parameters or uncorrelated subqueries",

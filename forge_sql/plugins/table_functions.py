@@ -49,8 +49,6 @@ def call(
     if spec.context_argument is not None:
         keywords[spec.context_argument] = context
     try:
-        if cancelled():
-            raise _canceled()
         produced = spec.function(**keywords)
     except errors.ForgeError as exc:
         failed(exc)
