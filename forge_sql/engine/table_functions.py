@@ -60,7 +60,7 @@ def described(function: Function, columns: object) -> Sequence[tuple[str, str]]:
         pairs = [(str(n), str(t)) for n, t in columns.items()]
     elif isinstance(columns, Iterable):
         pairs = [
-            (c.name, c.type) if hasattr(c, "name") else (str(c[0]), str(c[1]))  # type: ignore[index]
+            (c.name, c.type) if hasattr(c, "name") else (str(c[0]), str(c[1]))
             for c in columns
         ]
     else:

@@ -164,14 +164,14 @@ def _batches(produced: object, batch_rows: int) -> Iterator[pa.RecordBatch | lis
         yield rows
 
 
-def _arrow(value: object, batch_rows: int) -> Iterator[pa.RecordBatch] | None:
+def _arrow(value: Any, batch_rows: int) -> Iterator[pa.RecordBatch] | None:
     """``value``'s batches when it is Arrow or polars data, else None."""
     if isinstance(value, pa.RecordBatch):
         return iter((value,))
     if isinstance(value, pa.Table):
-        return iter(value.to_batches(max_chunksize=batch_rows))
+        return iter(value.to_batches(max_chunksize=batch_rows))  # type: ignore[no-any-return]
     if isinstance(value, pa.RecordBatchReader):
-        return iter(value)
+        return iter(value)  # type: ignore[no-any-return]
     module = type(value).__module__ or ""
     if module.startswith("polars"):
         if hasattr(value, "collect_batches"):  # a LazyFrame: computed batch by batch
@@ -181,7 +181,7 @@ def _arrow(value: object, batch_rows: int) -> Iterator[pa.RecordBatch] | None:
                 for batch in frame.to_arrow().to_batches()
             )
         if hasattr(value, "to_arrow") and hasattr(value, "columns"):
-            return iter(value.to_arrow().to_batches(max_chunksize=batch_rows))
+            return iter(value.to_arrow().to_batches(max_chunksize=batch_rows))  # type: ignore[no-any-return]
     return None
 
 

@@ -30,8 +30,8 @@ _CLAUSE_ENDS = frozenset({
 })
 # Keywords that may not follow a call as its alias.
 _NOT_ALIASES = _CLAUSE_ENDS | {
-    "ON", "USING", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "POSITIONAL", "ASOF",
-    "ANTI", "SEMI", "TABLESAMPLE", "USING", "PIVOT", "UNPIVOT",
+    "ON", "USING", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL",
+    "POSITIONAL", "ASOF", "ANTI", "SEMI", "TABLESAMPLE", "PIVOT", "UNPIVOT",
 }
 # The prefix of the names the engine registers streams under; no client may name one.
 STREAM_PREFIX = "forge_table_stream_"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -216,7 +215,8 @@ def test_joins_subqueries_and_two_calls(conn: psycopg.Connection) -> None:
     assert got == [(0, "b 0"), (2, "b 2")]
     got = rows(conn, "SELECT count(*) FROM (SELECT * FROM arrow_table(4)) t, top_stories(2)")
     assert got == [(8,)]
-    assert rows(conn, "SELECT * FROM top_stories((SELECT 1 + 1))") == [(0, "story 0"), (1, "story 1")]
+    got = rows(conn, "SELECT * FROM top_stories((SELECT 1 + 1))")
+    assert got == [(0, "story 0"), (1, "story 1")]
 
 
 def test_create_table_as_insert_select_and_copy(conn: psycopg.Connection) -> None:
