@@ -185,7 +185,7 @@ class Caller:
                 name = f"{calls.STREAM_PREFIX}{secrets.token_hex(8)}_{self._count}"
                 self._count += 1
                 connection.register_stream(name, reader)
-                edits.append(Edit(call.start, call.end, _scan(call, name, columns)))
+                edits.append(Edit(call.start, call.end, calls.scan(call, name, columns)))
         except BaseException:
             connection.release_streams()
             raise
@@ -238,15 +238,6 @@ class Caller:
             log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
             _secrets=self._secrets,
         )
-
-
-def _scan(call: calls.Call, stream: str, columns: Sequence[tuple[str, str]]) -> str:
-    """Read the stream as the declared types (the stand-in's, which Describe reported)."""
-    selected = ", ".join(
-        f"CAST({quote_ident(name)} AS {kind}) AS {quote_ident(name)}" for name, kind in columns
-    )
-    alias = "" if call.alias else f" AS {quote_ident(call.relation)}"
-    return f"(SELECT {selected} FROM {quote_ident(stream)}){alias}"
 
 
 def _renumbered(sql: str, params: Sequence[object]) -> tuple[str, list[object]]:

@@ -317,9 +317,13 @@ def stand_in(call: Call, columns: Sequence[tuple[str, str]]) -> str:
     return f"(SELECT {selected}{source} WHERE false){_alias(call)}"
 
 
-def scan(call: Call, stream: str) -> str:
-    """The relation reading the rows the engine registered as ``stream``."""
-    return f"{quote_ident(stream)}{_alias(call)}"
+def scan(call: Call, stream: str, columns: Sequence[tuple[str, str]]) -> str:
+    """The relation reading the rows the engine registered as ``stream``, as the declared
+    types (the stand-in's, which Describe reported)."""
+    selected = ", ".join(
+        f"CAST({quote_ident(name)} AS {kind}) AS {quote_ident(name)}" for name, kind in columns
+    )
+    return f"(SELECT {selected} FROM {quote_ident(stream)}){_alias(call)}"
 
 
 def literal_value(text: str) -> object:
