@@ -60,12 +60,20 @@ def main() -> None:
 @click.option(
     "--accept-catalog", is_flag=True, default=None, help=_help("accept_catalog")
 )
+@click.option(
+    "--extensions",
+    "extensions",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help=_help("extensions") + " Repeatable.",
+)
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Run the server until interrupted.
 
     Prints `listening on HOST:PORT` once the socket is bound. Without users in the config
     file, clients are trusted, which is allowed on loopback addresses only.
     """
+    flags["extensions"] = list(flags["extensions"]) or None
     try:
         settings = load(config_file, **flags)
         tls = None
@@ -108,12 +116,28 @@ async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(
+        signal.SIGHUP, lambda: loop.run_in_executor(None, _reload_extensions, engine)
+    )
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     log.info("shutting down")
     serving.cancel()
     await server.close()
     engine.close()
+
+
+def _reload_extensions(engine: Any) -> None:
+    """SIGHUP: load the extension files again; a broken one is logged and the running
+    functions stay."""
+    try:
+        count = engine.database.reload_extensions()
+    except ConfigError as exc:
+        log.error("extensions not reloaded: %s", exc)
+    except Exception:
+        log.exception("extensions not reloaded")
+    else:
+        log.info("extensions reloaded: %d functions", count)
 
 
 @main.command("hash-password")
@@ -136,6 +160,15 @@ def hash_password(password: str | None) -> None:
 
 main.add_command(storage_cli.storage)
 main.add_command(storage_cli.export)
+
+
+def _add_extensions() -> None:
+    from forge_sql.plugins.commands import extensions
+
+    main.add_command(extensions)
+
+
+_add_extensions()
 
 
 def _add_migrate() -> None:

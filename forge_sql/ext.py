@@ -9,10 +9,13 @@ import contextvars
 import datetime as _dt
 import decimal
 import inspect
+import itertools
 import logging
+import threading
 import types
 import typing
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,8 +25,8 @@ __all__ = [
     "Argument",
     "Column",
     "Context",
-    "ExtensionError",
     "ExtensionDefinitionError",
+    "ExtensionError",
     "ScalarSpec",
     "SourceLocation",
     "TableSpec",
@@ -79,6 +82,29 @@ class ExtensionError(Exception):
         self.sqlstate = sqlstate
         self.detail = detail
         self.hint = hint
+        with _raised_lock:
+            self.number = next(_numbers)
+            _raised[self.number] = self
+            while len(_raised) > _RAISED_KEPT:
+                _raised.popitem(last=False)
+
+    def __str__(self) -> str:
+        # DuckDB reports a function's exception by its text only: the number lets the
+        # server find the SQLSTATE, DETAIL and HINT again (``raised``).
+        return f"{self.message} [{ERROR_MARKER}{self.number}]"
+
+
+ERROR_MARKER = "forge-extension-error#"
+_RAISED_KEPT = 256
+_raised: OrderedDict[int, ExtensionError] = OrderedDict()
+_raised_lock = threading.Lock()
+_numbers = itertools.count(1)
+
+
+def raised(number: int) -> ExtensionError | None:
+    """The ExtensionError of that number, taken (for the server's error translation)."""
+    with _raised_lock:
+        return _raised.pop(number, None)
 
 
 class ExtensionDefinitionError(Exception):
@@ -297,7 +323,7 @@ def _arguments(
     sql_parameters = []
     for p in parameters:
         annotation = hints.get(p.name, p.annotation)
-        if _is_context(annotation) or p.name == "ctx" and annotation is inspect.Parameter.empty:
+        if _is_context(annotation) or (p.name == "ctx" and annotation is inspect.Parameter.empty):
             if p.kind is not inspect.Parameter.KEYWORD_ONLY:
                 raise ExtensionDefinitionError(
                     f"{p.name}: the Context must be keyword-only (def f(x, *, {p.name}: Context))",
@@ -348,17 +374,18 @@ def _arguments(
                 f"parameter {p.name} without a default follows one with a default", source
             )
         seen_default = seen_default or default is not MISSING
-        if vectorized and default is not MISSING and default is not None:
-            if not isinstance(default, (str, int, float, bool, bytes, decimal.Decimal)):
-                raise ExtensionDefinitionError(
-                    f"parameter {p.name}: a default must be a constant", source
-                )
+        constant = (str, int, float, bool, bytes, decimal.Decimal, _dt.date, _dt.time,
+                    _dt.timedelta, uuid.UUID, list, dict)
+        if default is not MISSING and default is not None and not isinstance(default, constant):
+            raise ExtensionDefinitionError(
+                f"parameter {p.name}: a default must be a constant (the SQL default)", source
+            )
         arguments.append(Argument(p.name, type_name, default))
     return tuple(arguments), context_argument, hints
 
 
 def _check_name(name: str, source: SourceLocation, what: str) -> str:
-    if not name or not (name[0].isalpha() or name[0] == "_") or not name.replace("_", "a").isalnum():
+    if not name.isidentifier() or not name.isascii():
         raise ExtensionDefinitionError(
             f"{what} {name!r}: names are letters, digits and underscores", source
         )

@@ -11,3 +11,7 @@ SELECT date_trunc('month', o.ordered_at) AS month, p.category,
        sum(o.quantity * p.price) AS revenue
 FROM orders o JOIN products p ON p.sku = o.sku
 GROUP BY ALL;
+
+-- A Python function of the example extension (extensions/example.py) in a view.
+CREATE OR REPLACE VIEW product_pages AS
+SELECT sku, title, slugify(title) AS slug FROM products;

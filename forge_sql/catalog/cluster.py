@@ -56,11 +56,13 @@ _LANGUAGE = {
     "lanacl": "VARCHAR[]",
 }
 PLPGSQL = 13582
+PLPYTHON = 13590  # the extensions' Python functions (an untrusted language, as plpython3u)
 _LANGUAGES = [
     (12, "internal", BOOTSTRAP_SUPERUSER, False, False, 0, 0, 2246, None),
     (13, "c", BOOTSTRAP_SUPERUSER, False, False, 0, 0, 2247, None),
     (14, "sql", BOOTSTRAP_SUPERUSER, False, True, 0, 0, 2248, None),
     (PLPGSQL, "plpgsql", BOOTSTRAP_SUPERUSER, True, True, 13579, 13580, 13581, None),
+    (PLPYTHON, "plpython3u", BOOTSTRAP_SUPERUSER, True, False, 0, 0, 0, None),
 ]
 _EXTENSION = {
     "oid": "BIGINT",

@@ -131,18 +131,23 @@ def definitions() -> Iterator[str]:
     function = f"(SELECT first({{}}) FROM {s}.pg_proc WHERE oid = x)"
     result = "CASE WHEN proretset THEN 'SETOF ' ELSE '' END || " + f"{s}.regtype_name(prorettype)"
     arguments = "coalesce(array_to_string(proargnames, ', '), '')"
+    # The extensions' functions have typed arguments and defaults, printed when recorded.
+    python = f"(SELECT first({{}}) FROM {s}.extension_functions WHERE oid = x)"
     yield (
-        f"CREATE OR REPLACE MACRO {s}.pg_get_function_result(x) AS "
-        + function.format(result)
+        f"CREATE OR REPLACE MACRO {s}.pg_get_function_result(x) AS coalesce("
+        + python.format("result") + ", " + function.format(result) + ")"
     )
     yield (
-        f"CREATE OR REPLACE MACRO {s}.pg_get_function_arguments(x) AS "
-        + function.format(arguments)
+        f"CREATE OR REPLACE MACRO {s}.pg_get_function_arguments(x) AS coalesce("
+        + python.format("arguments") + ", " + function.format(arguments) + ")"
     )
     yield (
-        f"CREATE OR REPLACE MACRO {s}.pg_get_function_identity_arguments(x) AS "
-        + function.format(arguments)
+        f"CREATE OR REPLACE MACRO {s}.pg_get_function_identity_arguments(x) AS coalesce("
+        + python.format("regexp_replace(arguments, ' DEFAULT [^,]*', '', 'g')") + ", "
+        + function.format(arguments) + ")"
     )
+    # No function has a SQL-standard body (prosqlbody): psql's \df+ asks for it.
+    yield f"CREATE OR REPLACE MACRO {s}.pg_get_function_sqlbody(x) AS NULL::VARCHAR"
     # No partitioned tables, sequences behind columns, triggers or extended statistics.
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_partkeydef(x) AS NULL::VARCHAR"
     yield (

@@ -188,7 +188,24 @@ def _routines() -> str:
         "(f.database_name = 'system' AND f.schema_name = 'main') "
         f"OR (f.database_name = {literal(database)} AND f.schema_name = {literal(schema)}) "
         "OR (f.database_name = current_database() AND NOT f.internal "
-        f"AND {visible('f.schema_name')}))"
+        f"AND {visible('f.schema_name')})) "
+        # The extensions' Python functions (their implementations above are forge_*).
+        "UNION ALL BY NAME SELECT current_database() AS specific_catalog, "
+        "e.schema_name AS specific_schema, e.name || '_' || e.oid AS specific_name, "
+        "current_database() AS routine_catalog, e.schema_name AS routine_schema, "
+        "e.name AS routine_name, 'FUNCTION' AS routine_type, e.data_type, "
+        "current_database() AS type_udt_catalog, 'pg_catalog' AS type_udt_schema, "
+        "t.typname AS type_udt_name, '0' AS dtd_identifier, 'EXTERNAL' AS routine_body, "
+        "e.name AS external_name, 'PYTHON' AS external_language, "
+        "'GENERAL' AS parameter_style, "
+        "CASE WHEN e.volatile = 'i' THEN 'YES' ELSE 'NO' END AS is_deterministic, "
+        "'MODIFIES' AS sql_data_access, "
+        "CASE WHEN e.strict THEN 'NO' ELSE 'YES' END AS is_null_call, "
+        "'YES' AS schema_level_routine, 0 AS max_dynamic_result_sets, "
+        "'NO' AS is_user_defined_cast, 'NO' AS is_implicitly_invocable, "
+        "'INVOKER' AS security_type, 'NO' AS as_locator, 'NO' AS is_udt_dependent "
+        f"FROM {s}.extension_functions AS e LEFT JOIN {s}.pg_type_rows AS t "
+        "ON t.oid = e.rettype"
     )
 
 

@@ -10,6 +10,7 @@ from forge_sql.catalog.pg_class import CATALOG_TABLE_OIDS
 
 _PG_CLASS = CATALOG_TABLE_OIDS["pg_class"]
 _PG_NAMESPACE = CATALOG_TABLE_OIDS["pg_namespace"]
+_PG_PROC = CATALOG_TABLE_OIDS["pg_proc"]
 
 
 def definitions() -> Iterator[str]:
@@ -26,7 +27,10 @@ def definitions() -> Iterator[str]:
         "column_index, comment "
         f"FROM {s}.lake_columns WHERE {here} AND NOT internal AND {visible('schema_name')} "
         f"UNION ALL SELECT {s}.namespace_oid(schema_name), {_PG_NAMESPACE}, 0, comment "
-        f"FROM {s}.lake_schemas WHERE {here} AND {visible('schema_name')}"
+        f"FROM {s}.lake_schemas WHERE {here} AND {visible('schema_name')} "
+        # The extensions' functions: their docstrings, as COMMENT ON FUNCTION would.
+        f"UNION ALL SELECT oid, {_PG_PROC}, 0, description FROM {s}.extension_functions "
+        "WHERE description <> ''"
     )
     yield (
         f"CREATE OR REPLACE MACRO {s}.obj_description(object_oid, catalog_name) AS ("

@@ -15,6 +15,7 @@ from forge_sql.engine.activity import Execution
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.result import ArrowResult
 from forge_sql.engine.sql_cursors import Cursors
+from forge_sql.plugins import faults
 from forge_sql.sql.duckdb_errors import translate
 from forge_sql.storage.schedule import Workload
 
@@ -51,6 +52,8 @@ class Connection:
         # open transaction counts as activity for the maintenance schedule.
         self.in_transaction: Callable[[], bool] = lambda: False
         self.function_error: errors.ForgeError | None = None  # raised in pg_functions
+        # Superusers see an extension function's traceback (CONTEXT); others its message.
+        self.superuser = False
         self._locks = lock_table
         self._token = token
         self._workload = workload
@@ -109,7 +112,8 @@ class Connection:
     def translate(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError:
         """The PostgreSQL error for ``exc``: the one a Python function of this session
         raised inside DuckDB, if any, else DuckDB's translated."""
-        error, self.function_error = self.function_error or translate(exc, sql), None
+        error = self.function_error or faults.error_of(exc, self.superuser) or translate(exc, sql)
+        self.function_error = None
         if isinstance(error, errors.QueryCanceled) and self.execution.timed_out:
             error = errors.QueryCanceled("canceling statement due to statement timeout")
         return error

@@ -30,9 +30,11 @@ from forge_sql.engine import (
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.connection import NULL_ORDER
+from forge_sql.engine.extensions import Extensions
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.errors import ConfigError, DataCorrupted
+from forge_sql.plugins.scalars import Caller, qualified_macro_schema
 from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sql.configuration import SERVER_VERSION
 from forge_sql.sql.quoting import quote_ident
@@ -114,12 +116,11 @@ class Database:
         self._acl_lock = threading.Lock()
         # Why DuckDB invalidated the database (a FATAL error), until it is opened again.
         self.invalidated: str | None = None
-        # Python table functions of the loaded extensions (engine.table_functions).
+        # Imported before DuckDB opens: a broken extension file stops the start here.
+        self.extensions = Extensions(settings, self._caller)
+        # Their table functions, expanded by the sessions (engine.table_functions).
         self.table_functions = table_functions.Loaded()
-        if settings.extensions:
-            from forge_sql.plugins import loader
-
-            self.table_functions.apply(loader.load(settings.extensions))
+        self.table_functions.apply(self.extensions.registry)
         self._open()
 
     def _open(self) -> None:
@@ -160,6 +161,7 @@ class Database:
         external.create_views(self._con, self.catalog, settings.external)
         pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
         semantic_functions.register(self._con)  # interval // float (forge.semantics)
+        self.extensions.install(self._con)
         self._acl_cursor = self._con.cursor()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
@@ -169,6 +171,7 @@ class Database:
         privilege_functions.register(self._con, self.activity, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)
+        self.extensions.list_in_catalog(self._con)
         self._catalog_cursor = self._con.cursor()
         self._catalog_snapshot: int | None = None
         self.refresh_catalog()
@@ -178,7 +181,10 @@ class Database:
         )
         snapshots.install(self._con, catalog.SCHEMA, self.catalog)
         self.sandbox = Sandbox.of(self._con, self.catalog)
-        self._search_path = catalog.search_path(self.catalog).replace("'", "''")
+        # The extensions' functions of schema public come after the lake's own.
+        self._search_path = catalog.search_path(self.catalog).replace(
+            ",", f",{qualified_macro_schema('public')},", 1
+        ).replace("'", "''")
         # Functions whose value may differ when a statement runs again (savepoint replay).
         self.volatile_functions = frozenset(
             name.lower()
@@ -409,12 +415,23 @@ class Database:
         # PostgreSQL's NULL ordering (forge.semantics; the session switches it when asked).
         # SET SESSION: a plain SET of default_null_order changes every connection.
         cursor.execute(f"SET SESSION default_null_order = '{NULL_ORDER['postgres']}'")
-        # No client SQL may read a Python variable by naming it (DuckDB's replacement scans
-        # of the Python client): only what the engine registers on the cursor is reachable.
-        cursor.execute("SET python_enable_replacements = false")
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
+
+    def _caller(self, token: str | None) -> Caller | None:
+        """The session calling an extension function (its Context, superuser checks)."""
+        backend = self.activity.find(token)
+        return None if backend is None else Caller(backend.user, backend.superuser)
+
+    def reload_extensions(self) -> int:
+        """Load the extension files again (CALL forge_reload_extensions(), SIGHUP); the
+        number of functions. A broken file raises and the running ones stay."""
+        with self._lock:
+            registry = self.extensions.reload(self._con)
+            self.table_functions.apply(registry)
+        self.sandbox.add_functions(name for _, name in registry.scalars)
+        return len(registry)
 
     def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:

@@ -110,7 +110,9 @@ _SUPERUSER_SCALARS = frozenset({"write_log"})
 # table's files and snapshots), the server's database (the pg_catalog emulation and its
 # copies) and DuckDB's system catalog, and the lake's forge_meta (migrations, declared keys,
 # external datasets, the migration lock).
-_INTERNAL_QUALIFIERS = frozenset({"server", "system", "pgc", "pgc_information_schema"})
+_INTERNAL_QUALIFIERS = frozenset(
+    {"server", "system", "pgc", "pgc_information_schema", "forge_ext"}
+)
 _LAKE_METADATA_PREFIX = "__ducklake_metadata"
 
 # Words after which a name is the target a statement writes or defines.
@@ -195,10 +197,16 @@ class Sandbox:
             name
             for (name,) in con.execute(
                 "SELECT DISTINCT function_name FROM duckdb_functions() "
-                "WHERE database_name IN ('system', 'server')"
+                # forge_ext: the extensions' functions, which no client may shadow.
+                "WHERE database_name IN ('system', 'server', 'forge_ext')"
             ).fetchall()
         ]
         return cls(lake, relations, functions, views, every_function)
+
+    def add_functions(self, names: Iterable[str]) -> None:
+        """Functions a reload of the extensions added: built-in from now on."""
+        self.functions = self.functions | {n.lower() for n in names}
+        self._passed.clear()
 
     def check(self, statement: Statement, superuser: bool) -> None:
         """Raise 42501 unless the statement, and any statement inside it (PREPARE, EXPLAIN),

@@ -126,6 +126,7 @@ class EngineSession:
             self.batch_rows,
             self.batch_bytes,
         )
+        connection.superuser = superuser  # an extension function's traceback: superusers
         self._cursor = connection.raw  # for the parts that read a result just executed
         self._execution = connection.execution
         self._table_functions = table_functions.Caller(

@@ -30,6 +30,8 @@ PROCEDURES = {
     "forge_cleanup": "cleanup",
     "forge_maintain": "all",
     "forge_backup": "backup",
+    # Not storage, but the same kind of call: superusers only, outside a transaction.
+    "forge_reload_extensions": "reload_extensions",
 }
 # DuckLake functions that rewrite or delete the lake's files, or change its options.
 _DUCKLAKE_ADMIN = frozenset(
@@ -91,6 +93,8 @@ def refuse(statement: Statement) -> errors.ForgeError:
             "migrations run by a superuser",
             hint="Superusers are the users configured with superuser = true.",
         )
+    elif any(t.text.strip('"').lower() == "forge_reload_extensions" for t in statement.tokens):
+        what = "reloading extensions"
     else:
         what = "storage maintenance"
     return errors.InsufficientPrivilege(
@@ -119,7 +123,7 @@ def parse(statement: Statement) -> MaintenanceCall | BackupCall | None:
         return BackupCall(_string(arguments[0][0].text))
     if not arguments:
         return MaintenanceCall(action, None)
-    if action in ("compact", "all"):
+    if action in ("compact", "all", "reload_extensions"):
         raise errors.SyntaxError_(f"{name}() takes no argument")
     if len(arguments) > (2 if action == "cleanup" else 1):
         raise errors.SyntaxError_(_usage(name, action))
@@ -213,6 +217,10 @@ def run(
     (cancel and statement_timeout interrupt it) and the open result was read before.
     """
     connection.detach_stream()
+    if call.action == "reload_extensions":
+        count = database.reload_extensions()
+        outcome = Outcome("reload_extensions", count, "functions loaded from the extensions")
+        return TableResult(table([outcome]), columns(), "CALL")
     running = connection.running
     running(True)
     try:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.engine import params as parameters
 from forge_sql.ext import Context, TableSpec
+from forge_sql.plugins import faults
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql import rewrite
@@ -67,9 +68,11 @@ def described(function: Function, columns: object) -> Sequence[tuple[str, str]]:
         pairs = []
     if not pairs:
         spec = function.spec
-        raise running.ExternalRoutineException(
-            f"the describe hook of table function {spec.name} gave no columns",
-            detail=f"{function.extension}, {spec.source}",
+        raise faults.FaultError(
+            f"the describe hook of table function {spec.name} gave no columns", "38000",
+            detail=f"Function {spec.schema}.{spec.name}() of extension {function.extension} "
+            f"({spec.source})",
+            hint=None, traceback_text="",
         )
     return pairs
 

@@ -105,7 +105,8 @@ def _connect(target: Target,
     declared = [d for d in datasets.directories(target.directory)
                 if d not in settings.external_directories]
     settings = settings.model_copy(
-        update={"external_directories": [*settings.external_directories, *declared]}
+        update={"external_directories": [*settings.external_directories, *declared],
+                "extensions": _extensions(settings.extensions, target.directory)}
     )
     try:
         database = open_offline(settings, target.lock_timeout,
@@ -118,6 +119,18 @@ def _connect(target: Target,
     finally:
         engine_conn.close()
         database.close()
+
+
+def _extensions(configured: list[Path], migrations: Path) -> list[Path]:
+    """The extensions the server loads, so migrations and views can use the functions:
+    the configured directories, else the project's extensions/ beside migrations/ (or in
+    the current directory)."""
+    if configured:
+        return configured
+    for candidate in (migrations.parent / "extensions", Path("extensions")):
+        if candidate.is_dir():
+            return [candidate]
+    return []
 
 
 @contextlib.contextmanager

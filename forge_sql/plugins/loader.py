@@ -8,6 +8,7 @@ reported as ``file:line: reason``, all of them at once, before the server listen
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -68,9 +69,11 @@ def load(
     *,
     entry_points: bool = True,
     cwd: Path | None = None,
+    generation: int = 0,
 ) -> Registry:
-    """Import every extension and return the registry of their functions."""
-    registry = Registry()
+    """Import every extension and return the registry of their functions; ``generation``
+    counts reloads (implementation names carry it, so a reload never reuses one)."""
+    registry = Registry(generation=generation)
     problems: list[str] = []
     for directory in directories(configured, cwd):
         if not directory.is_dir():
@@ -82,7 +85,8 @@ def load(
     if entry_points:
         for point in _entry_points():
             origin = f"entry point {point.name} = {point.value}"
-            _import(registry, problems, point.name, origin, point.load)
+            _import(registry, problems, point.name, origin,
+                    lambda p=point: _import_entry_point(p))
     if problems:
         raise ExtensionLoadError(problems)
     return registry
@@ -118,6 +122,15 @@ def _import(registry: Registry, problems: list[str], name: str, origin: str,
             registry.add(extension, spec)
         except DuplicateFunction as exc:
             problems.append(str(exc))
+
+
+def _import_entry_point(point: importlib.metadata.EntryPoint) -> object:
+    """The entry point's module, executed again when already imported (a reload): the
+    decorators record specs only while the module runs."""
+    module = sys.modules.get(point.module)
+    if module is not None:
+        importlib.reload(module)
+    return point.load()
 
 
 def _where(exc: BaseException, origin: str) -> str:

@@ -44,6 +44,7 @@ class DuplicateFunction(Exception):
 class Registry:
     """Scalar and table functions by (schema, name); each key holds its overloads."""
 
+    generation: int = 0
     extensions: list[Extension] = field(default_factory=list)
     scalars: dict[tuple[str, str], list[Function]] = field(default_factory=dict)
     tables: dict[tuple[str, str], list[Function]] = field(default_factory=dict)
@@ -61,7 +62,8 @@ class Registry:
         for other in overloads:
             if tuple(a.type.upper() for a in other.spec.arguments) == types:
                 raise DuplicateFunction(spec, other)
-        function = Function(spec, extension.name, _registered_name(spec, len(overloads)))
+        name = _registered_name(spec, len(overloads), self.generation)
+        function = Function(spec, extension.name, name)
         overloads.append(function)
         extension.functions.append(function)
         return function
@@ -80,9 +82,9 @@ class Registry:
         return sum(len(o) for o in (*self.scalars.values(), *self.tables.values()))
 
 
-def _registered_name(spec: Spec, overload: int) -> str:
+def _registered_name(spec: Spec, overload: int, generation: int) -> str:
     kind = "s" if isinstance(spec, ScalarSpec) else "t"
-    return f"forge_ext_{kind}_{spec.schema}__{spec.name}__{overload}"
+    return f"forge_ext_{kind}{generation}_{spec.schema}__{spec.name}__{overload}"
 
 
 __all__ = ["DuplicateFunction", "Extension", "Function", "Registry", "ScalarSpec",

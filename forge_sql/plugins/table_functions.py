@@ -12,14 +12,14 @@ the row (counted from 1 over the whole output).
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.ext import Context, ExtensionError, TableSpec
+from forge_sql.ext import Context, TableSpec
+from forge_sql.plugins import faults
 from forge_sql.plugins.registry import Function
 
 log = logging.getLogger("forge_sql.plugins")
@@ -41,8 +41,9 @@ def call(
     batch_rows: int = 65536,
 ) -> pa.RecordBatchReader:
     """Call ``function`` with ``arguments`` (by parameter name) and return its rows as a
-    reader of ``schema``'s batches. ``failed`` receives the error the statement ends with
-    (before the stream raises, so that the engine reports it rather than DuckDB's words)."""
+    reader of ``schema``'s batches. ``failed`` receives the server's own errors (bad rows,
+    cancel) before the stream raises, so that the engine reports them rather than DuckDB's
+    words; the function's exceptions go through plugins.faults."""
     spec = function.spec
     assert isinstance(spec, TableSpec)
     keywords = dict(arguments)
@@ -54,9 +55,7 @@ def call(
         failed(exc)
         raise
     except Exception as exc:
-        error = function_error(function, exc)
-        failed(error)
-        raise error from exc
+        raise faults.record(spec, function.extension, exc) from None
     batches = _guarded(function, _conformed(_batches(produced, batch_rows), schema),
                        cancelled, failed)
     return pa.RecordBatchReader.from_batches(schema, batches)
@@ -87,50 +86,13 @@ def _guarded(
         failed(exc)
         raise Stopped(exc.message) from None
     except Exception as exc:
-        failed(function_error(function, exc))
-        raise Stopped(str(exc)) from None
+        # Reported by the session's error translation (plugins.faults: 38000 or the
+        # ExtensionError's SQLSTATE, DETAIL with the function and file:line).
+        raise faults.record(function.spec, function.extension, exc) from None
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
             close()
-
-
-def function_error(function: Function, exc: BaseException) -> errors.ForgeError:
-    """The error a statement fails with when ``function`` raised ``exc``: 38000
-    (external_routine_exception) or the SQLSTATE an ExtensionError gives, the exception's
-    message, and a DETAIL naming the function and where in the extension it was raised.
-    The traceback goes to the server log."""
-    spec = function.spec
-    where = _where(exc, spec.source.file) or str(spec.source)
-    detail = f"table function {spec.schema}.{spec.name} ({function.extension}, {where})"
-    if isinstance(exc, ExtensionError):
-        return _raised(exc.sqlstate)(exc.message, detail=exc.detail or detail, hint=exc.hint)
-    log.error("table function %s.%s failed", spec.schema, spec.name, exc_info=exc)
-    message = str(exc) or type(exc).__name__
-    return ExternalRoutineException(f"{type(exc).__name__}: {message}", detail=detail)
-
-
-class ExternalRoutineException(errors.ForgeError):
-    sqlstate = "38000"
-
-
-_RAISED: dict[str, type[errors.ForgeError]] = {}
-
-
-def _raised(sqlstate: str) -> type[errors.ForgeError]:
-    """An error class carrying the SQLSTATE an ExtensionError names."""
-    found = _RAISED.get(sqlstate)
-    if found is None:
-        found = _RAISED[sqlstate] = type(
-            "ExtensionRaised", (errors.ForgeError,), {"sqlstate": sqlstate}
-        )
-    return found
-
-
-def _where(exc: BaseException, file: str) -> str | None:
-    """file:line of the innermost frame in the function's own file."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
 
 
 # -- whatever the function returned, as record batches ------------------------------------

@@ -158,6 +158,12 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
     for limit, lake_hint in _LAKE_LIMITS:
         if limit.search(message):
             return e.FeatureNotSupported(message, hint=lake_hint, position=position)
+    overload = _NO_OVERLOAD.match(message) if kind == "BinderException" else None
+    if overload is not None:
+        return _no_overload(overload.group(1), hint, position)
+    implementation = _IMPLEMENTATION.search(message) if kind == "BinderException" else None
+    if implementation is not None:
+        return _wrong_types(implementation, hint, position)
     for exc_name, pattern, error_cls in _RULES:
         if exc_name is not None and exc_name != kind:
             continue
@@ -165,6 +171,52 @@ def translate(exc: BaseException, sql: str | None = None) -> e.ForgeError:
             continue
         return error_cls(message, hint=hint, position=position)
     return e.InternalError(message, hint=hint, position=position)
+
+
+# A typed macro (an extension function's dispatch, forge_sql.plugins.scalars) given
+# arguments none of its overloads takes; DuckDB lists them after "Candidate macros:".
+_NO_OVERLOAD = re.compile(r"Macro (\S+)\(\) does not support the supplied arguments")
+
+
+def _no_overload(name: str, hint: str | None, position: int | None) -> e.ForgeError:
+    """42883 with the candidate signatures, as PostgreSQL's "function f(integer) does
+    not exist" (parse_func.c), whose hint it gives."""
+    candidates = [
+        line.strip().replace(" := ", " DEFAULT ")
+        for line in (hint or "").splitlines()
+        if line.strip() and not line.startswith("Candidate")
+    ]
+    return e.UndefinedFunction(
+        f"function {name} does not exist for the given argument types",
+        detail="Candidates: " + "; ".join(candidates) if candidates else None,
+        hint="No function matches the given name and argument types. "
+        "You might need to add explicit type casts.",
+        position=position,
+    )
+
+
+# An extension function's implementation (forge_sql.plugins.registry names them) given
+# arguments it cannot take: 'forge_ext_s0_public__f__0(INTEGER_LITERAL)'.
+_IMPLEMENTATION = re.compile(
+    r"No function matches the given name and argument types "
+    r"'forge_ext_s\d+_(?P<schema>\w+?)__(?P<name>\w+)__\d+\((?P<types>[^)]*)\)'"
+)
+_LITERAL_TYPES = {"INTEGER_LITERAL": "integer", "STRING_LITERAL": "unknown"}
+
+
+def _wrong_types(found: re.Match[str], hint: str | None, position: int | None
+                 ) -> e.ForgeError:
+    """42883 for an extension function called with arguments of the wrong types."""
+    types = ", ".join(
+        _LITERAL_TYPES.get(t.strip(), t.strip().lower())
+        for t in found["types"].split(",") if t.strip()
+    )
+    return e.UndefinedFunction(
+        f"function {found['name']}({types}) does not exist",
+        hint="No function matches the given name and argument types. "
+        "You might need to add explicit type casts.",
+        position=position,
+    )
 
 
 def corrupted(reason: str) -> e.DataCorrupted:

@@ -252,6 +252,11 @@ def test_repo_demo_schema_applies_as_in_the_quickstart(offline: Project) -> None
         "FROM duckdb_columns() WHERE table_name = 'customers') FROM revenue_by_city"
     )
     assert rows == [(8, 5000, ["id", "name", "email", "city", "signed_up", "segment"])]
+    # The view calling the example extension's slugify (migrate loads the extensions).
+    pages = offline.query("SELECT title, slug FROM product_pages")
+    assert pages and all(slug == "-".join(
+        "".join(c if c.isalnum() else " " for c in title.lower()).split())
+        for title, slug in pages if title.isascii())
     assert offline.run().stdout.strip() == "nothing to apply: up to date"
 
 

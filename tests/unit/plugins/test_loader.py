@@ -44,7 +44,7 @@ def test_functions_of_every_file_are_registered(tmp_path: Path) -> None:
     ]
     assert len({f.registered_name for f in overloads}) == 2
     assert overloads[0].spec.doc == "Upper case, with an exclamation mark."
-    assert overloads[0].spec.source.line == 5
+    assert overloads[0].spec.source.line == 4
     (numbers,) = registry.table("public", "numbers")
     assert [(c.name, c.type) for c in numbers.spec.columns] == [("n", "BIGINT")]
 
@@ -82,3 +82,29 @@ def test_default_directory_is_used_only_when_present(tmp_path: Path) -> None:
     (tmp_path / "extensions").mkdir()
     assert directories([], tmp_path) == [tmp_path / "extensions"]
     assert directories([Path("/x")], tmp_path) == [Path("/x")]
+
+
+def test_entry_points_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from forge_sql.plugins import loader
+
+    write(tmp_path, "installed_ext.py", """
+        from forge_sql.ext import scalar
+
+        @scalar
+        def from_package(x: int) -> int:
+            return x
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = importlib.metadata.EntryPoint(
+        name="installed", value="installed_ext", group=loader.ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(loader, "_entry_points", lambda: [point])
+    registry = load([], cwd=tmp_path / "nowhere")
+    assert [e.name for e in registry.extensions] == ["installed"]
+    (function,) = registry.scalar("public", "from_package")
+    assert function.extension == "installed"
+    # Loaded again (a reload): the module runs again and its functions are found again.
+    again = load([], cwd=tmp_path / "nowhere")
+    assert again.scalar("public", "from_package")

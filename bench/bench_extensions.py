@@ -1,0 +1,173 @@
+"""Extension functions through the server against the same functions in process.
+
+- a vectorized (Arrow) scalar over 10M rows: through forge-sql vs registered on an
+  in-process DuckDB connection as an Arrow UDF (target: within 1.3x);
+- a row-wise scalar over 1M rows: through forge-sql vs DuckDB's native Python UDF in
+  process (target: within 1.2x);
+- start-up: what loading and registering the shipped extensions adds (target: < 200 ms).
+
+Each query aggregates the function's results, so the time is the function's, not the
+transfer of rows. Run: ``.venv/bin/python bench/bench_extensions.py [--rows N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "extensions"
+FUNCTIONS = '''
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from forge_sql.ext import scalar
+
+
+@scalar(vectorized=True, args=["DOUBLE"], returns="DOUBLE")
+def bench_vector(x: pa.Array) -> pa.Array:
+    return pc.add(pc.multiply(x, 1.8), 32.0)
+
+
+@scalar
+def bench_row(x: float) -> float:
+    return x * 1.8 + 32.0
+'''
+
+
+def vector(x: pa.Array) -> pa.Array:
+    return pc.add(pc.multiply(x, 1.8), 32.0)
+
+
+def row(x: float) -> float:
+    return x * 1.8 + 32.0
+
+
+def median(run: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def start_server(data: Path, extensions: Path) -> tuple[subprocess.Popen[str], str, float]:
+    """The server, its DSN and the seconds until it listened."""
+    command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0", "--data-dir",
+               str(data), "--extensions", str(extensions), "--log-level", "WARNING"]
+    began = time.perf_counter()
+    process = subprocess.Popen(command, cwd=data.parent, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    while True:
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        line = process.stdout.readline() if ready else ""
+        if line.startswith("listening on "):
+            host, _, port = line.split()[-1].rpartition(":")
+            return process, f"host={host} port={port} dbname=forge user=bench", (
+                time.perf_counter() - began)
+        if not line:
+            process.kill()
+            raise RuntimeError("forge-sql did not start")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def loading_cost(runs: int) -> float:
+    """Seconds to import the shipped extensions and register them on a DuckDB database
+    (what start-up adds), median of ``runs`` fresh processes."""
+    code = (
+        # The server has these loaded before it reads extensions.
+        "import time, duckdb, pyarrow, pyarrow.compute\n"
+        "from forge_sql.plugins import loader, scalars\n"
+        "con = duckdb.connect()\n"
+        "start = time.perf_counter()\n"
+        f"registry = loader.load([{str(SHIPPED)!r}])\n"
+        "scalars.register(con, registry, scalars.Environment(lambda t: None, {}, {}))\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=REPO).stdout
+        times.append(float(out.strip()))
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="vectorized rows")
+    parser.add_argument("--row-rows", type=int, default=1_000_000, help="row-wise rows")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    con = duckdb.connect()
+    con.create_function("bench_vector", vector, ["DOUBLE"], "DOUBLE", type="arrow")
+    con.create_function("bench_row", row, ["DOUBLE"], "DOUBLE")
+    vector_sql = f"SELECT sum(bench_vector(range::DOUBLE)) FROM range({args.rows})"
+    row_sql = f"SELECT sum(bench_row(range::DOUBLE)) FROM range({args.row_rows})"
+    expected = (con.execute(vector_sql).fetchall(), con.execute(row_sql).fetchall())
+
+    with tempfile.TemporaryDirectory(prefix="bench-ext-") as tmp:
+        root = Path(tmp)
+        (root / "ext").mkdir()
+        (root / "ext" / "bench.py").write_text(FUNCTIONS)
+        (root / "none").mkdir()
+        process, dsn, _ = start_server(root / "data", root / "ext")
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                got = (conn.execute(vector_sql).fetchall(), conn.execute(row_sql).fetchall())
+                assert [tuple(r) for r in got[0]] == expected[0], (got, expected)
+                # Alternated run by run, so that the machine's load weighs on both alike.
+                times: dict[str, list[float]] = {k: [] for k in ("sv", "lv", "sr", "lr")}
+                for _ in range(args.runs):
+                    for key, run in (
+                        ("sv", lambda: conn.execute(vector_sql).fetchall()),
+                        ("lv", lambda: con.execute(vector_sql).fetchall()),
+                        ("sr", lambda: conn.execute(row_sql).fetchall()),
+                        ("lr", lambda: con.execute(row_sql).fetchall()),
+                    ):
+                        times[key].append(median(run, 1))
+                served_vector, local_vector, served_row, local_row = (
+                    statistics.median(times[k]) for k in ("sv", "lv", "sr", "lr"))
+        finally:
+            stop(process)
+        starts = {}
+        for name, directory in (("without", root / "none"), ("shipped", SHIPPED)):
+            times = []
+            for run in range(3):
+                process, _, took = start_server(root / f"data-{name}-{run}", directory)
+                stop(process)
+                times.append(took)
+            starts[name] = statistics.median(times)
+    load = loading_cost(args.runs)
+
+    print(f"vectorized scalar, {args.rows:,} rows: server {served_vector:.3f} s, "
+          f"in-process Arrow UDF {local_vector:.3f} s, ratio {served_vector / local_vector:.2f}x"
+          " (target <= 1.3x)")
+    print(f"row-wise scalar, {args.row_rows:,} rows: server {served_row:.3f} s, "
+          f"in-process native UDF {local_row:.3f} s, ratio {served_row / local_row:.2f}x"
+          " (target <= 1.2x)")
+    print(f"start-up: loading and registering the shipped extensions {load * 1000:.0f} ms "
+          "(target < 200 ms); server start to listening, without extensions "
+          f"{starts['without']:.2f} s, with the shipped ones {starts['shipped']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

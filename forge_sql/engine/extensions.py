@@ -1,0 +1,148 @@
+"""The loaded extensions of one database: registered on its root connection at start-up
+and at each reload, listed in the catalog (pg_proc, information_schema.routines,
+forge_functions())."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+import duckdb
+
+from forge_sql.catalog import SCHEMA
+from forge_sql.config import Settings
+from forge_sql.ext import MISSING, ScalarSpec
+from forge_sql.plugins import loader, scalars
+from forge_sql.plugins.registry import Function, Registry
+from forge_sql.sql import types
+from forge_sql.sql.quoting import literal
+
+log = logging.getLogger("forge_sql.plugins")
+
+_VOLATILE = {"immutable": "i", "stable": "s", "volatile": "v"}
+
+
+class Extensions:
+    """The extensions a server runs: loaded once before the database opens (a broken
+    file stops the start), applied to the database each time it opens."""
+
+    def __init__(self, settings: Settings, sessions: scalars.Sessions) -> None:
+        self._settings = settings
+        self.registry = loader.load(settings.extensions)
+        self._env = scalars.Environment(
+            sessions,
+            settings.extension_settings,
+            {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
+        )
+        self._lock = threading.Lock()
+        if len(self.registry):
+            log.info(
+                "extensions: %d functions from %s", len(self.registry),
+                ", ".join(e.name for e in self.registry.extensions) or "none",
+            )
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Register the functions on the root connection. Python replacement scans are
+        switched off for every connection: otherwise a client's SQL could read a server
+        variable by naming it as a table."""
+        con.execute("SET GLOBAL python_enable_replacements = false")
+        scalars.register(con, self.registry, self._env)
+
+    def list_in_catalog(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the catalog's extension_functions rows (after the catalog is installed)."""
+        functions = list(self.registry.functions())
+        type_oids = {
+            f: [types.pg_type(a.type)[0] for a in f.spec.arguments] for f in functions
+        }
+        results = {f: _result_type(f) for f in functions}
+        wanted = sorted({o for oids in type_oids.values() for o in oids}
+                        | {o for o, _ in results.values()})
+        names: dict[int, str] = {}
+        if wanted:
+            rows = con.execute(
+                f"SELECT o, {SCHEMA}.regtype_name(o) FROM unnest(?::BIGINT[]) AS t(o)",
+                [wanted],
+            ).fetchall()
+            names = {int(o): str(n) for o, n in rows}
+        records = [
+            _record(f, type_oids[f], results[f], names, index)
+            for index, f in enumerate(functions)
+        ]
+        con.execute(f"DELETE FROM {SCHEMA}.extension_functions")
+        if records:
+            placeholders = ", ".join("?" * len(records[0]))
+            con.executemany(
+                f"INSERT INTO {SCHEMA}.extension_functions VALUES ({placeholders})", records
+            )
+
+    def reload(self, con: duckdb.DuckDBPyConnection) -> Registry:
+        """Load the extension files again and replace the registered functions; a broken
+        file raises ExtensionLoadError and leaves the running functions as they were."""
+        with self._lock:
+            fresh = loader.load(self._settings.extensions, generation=self.registry.generation + 1)
+            scalars.unregister(con, self.registry)
+            self.registry = fresh
+            self.install(con)
+            self.list_in_catalog(con)
+            return fresh
+
+
+def _result_type(function: Function) -> tuple[int, bool]:
+    spec = function.spec
+    if isinstance(spec, ScalarSpec):
+        return types.pg_type(spec.returns)[0], False
+    return 2249, True  # record (pg_type.dat), SETOF
+
+
+def _record(function: Function, argtypes: Sequence[int], result: tuple[int, bool],
+            names: dict[int, str], index: int) -> tuple[object, ...]:
+    spec = function.spec
+    arguments = []
+    defaults = []
+    for argument, oid in zip(spec.arguments, argtypes, strict=True):
+        text = f"{argument.name} {names.get(oid, argument.type.lower())}"
+        if argument.default is not MISSING:
+            value = _default_text(argument.default)
+            text += f" DEFAULT {value}"
+            defaults.append(value)
+        arguments.append(text)
+    rettype, retset = result
+    if retset:
+        result_text = "TABLE(" + ", ".join(
+            f"{c.name} {names.get(types.pg_type(c.type)[0], c.type.lower())}"
+            for c in getattr(spec, "columns", ())
+        ) + ")"
+    else:
+        result_text = names.get(rettype, "unknown")
+    strict = isinstance(spec, ScalarSpec) and spec.null_handling == "strict"
+    return (
+        # OIDs of their own range, above those the catalog hashes for relations.
+        3_900_000_000 + index,
+        spec.schema,
+        spec.name,
+        spec.kind,
+        list(argtypes),
+        [a.name for a in spec.arguments],
+        len(defaults),
+        ", ".join(defaults) or None,
+        rettype,
+        retset,
+        _VOLATILE[spec.volatility],
+        strict,
+        ", ".join(arguments),
+        result_text,
+        "record" if retset else names.get(rettype, "USER-DEFINED"),
+        spec.doc,
+        spec.signature,
+        str(spec.source),
+        function.extension,
+        spec.superuser_only,
+    )
+
+
+def _default_text(value: object) -> str:
+    try:
+        return literal(value)
+    except ValueError:
+        return literal(str(value))
