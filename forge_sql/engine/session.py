@@ -176,6 +176,7 @@ class EngineSession:
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
         self._duckdb_texts: dict[str, tuple[Statement, ...]] = {}  # forge.semantics = duckdb
+        self._table_functions_seen = table_functions.generation()
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         # What answers each kind of statement; the others run on DuckDB (_statement).
@@ -224,6 +225,11 @@ class EngineSession:
         which choose the rules), and clients send the same few texts again and again
         (tokenizing and parsing cost more than running SELECT 1)."""
         chosen = self.rules
+        if self._table_functions_seen != table_functions.generation():
+            # Extensions were reloaded: table-function calls rewrite differently now.
+            self._table_functions_seen = table_functions.generation()
+            self._texts.clear()
+            self._duckdb_texts.clear()
         if len(sql) > _TEXT_KEPT_CHARS:
             return tuple(split(sql, chosen))
         texts = self._texts if chosen is rules.RULES else self._duckdb_texts

@@ -93,11 +93,32 @@ class Loaded:
             self._functions = functions
             calls.REGISTERED.replace(signature(f) for f in functions.values())
 
-    def get(self, key: str) -> Function:
-        found = self._functions.get(key)
-        if found is None:  # reloaded meanwhile without it
-            raise errors.UndefinedFunction(f"function {key} does not exist")
-        return found
+    def get(self, signature: calls.Signature) -> Function:
+        """The function behind ``signature``; after a reload, the one now declared with
+        the same name and parameters (a statement prepared before it runs the new code)."""
+        found = self._functions.get(signature.key)
+        if found is not None:
+            return found
+        for function in self._functions.values():
+            if _same_parameters(function, signature):
+                return function
+        raise errors.UndefinedFunction(
+            f"function {signature.schema}.{signature.text()} does not exist",
+            hint="the extensions were reloaded without it",
+        )
+
+
+def _same_parameters(function: Function, wanted: calls.Signature) -> bool:
+    """Whether ``function`` has ``wanted``'s schema, name and parameters."""
+    current = signature(function)
+    return (current.schema, current.name, current.parameters) == (
+        wanted.schema, wanted.name, wanted.parameters
+    )
+
+
+def generation() -> int:
+    """Changes when the extensions are reloaded: statements rewritten before are stale."""
+    return calls.REGISTERED.generation
 
 
 def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
@@ -166,7 +187,7 @@ class Caller:
         edits: list[Edit] = []
         try:
             for call in found:
-                function = self._loaded.get(call.signature.key)
+                function = self._loaded.get(call.signature)
                 spec = function.spec
                 if spec.superuser_only and not self._superuser:
                     raise errors.InsufficientPrivilege(

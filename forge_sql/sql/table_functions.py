@@ -100,6 +100,7 @@ class Registered:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_name: dict[str, tuple[Signature, ...]] = {}
+        self.generation = 0  # counts replacements: texts rewritten before are stale
 
     def replace(self, signatures: Iterable[Signature]) -> None:
         by_name: dict[str, list[Signature]] = {}
@@ -107,6 +108,7 @@ class Registered:
             by_name.setdefault(signature.name.lower(), []).append(signature)
         with self._lock:
             self._by_name = {name: tuple(found) for name, found in by_name.items()}
+            self.generation += 1
 
     def named(self, name: str) -> tuple[Signature, ...]:
         return self._by_name.get(name, ())

@@ -382,6 +382,29 @@ def test_statement_timeout_stops_it(conn: psycopg.Connection, prepare: bool) -> 
     assert rows(conn, "SELECT count(*) FROM top_stories(2)") == [(2,)]
 
 
+def test_reload_takes_changed_and_removed_functions(conn: psycopg.Connection,
+                                                   extensions: Path) -> None:
+    source = extensions / "versioned.py"
+    body = ("from forge_sql.ext import table\n\n"
+            "@table(columns={{'v': 'BIGINT'}})\ndef version_rows(n: int):\n"
+            "    return [{{'v': {v}}}] * n\n")
+    source.write_text(body.format(v=1))
+    conn.execute("CALL forge_reload_extensions()")
+    prepared = "SELECT v FROM version_rows(%s)"
+    assert rows(conn, prepared, (2,), prepare=True) == [(1,), (1,)]
+    source.write_text(body.format(v=2))
+    conn.execute("CALL forge_reload_extensions()")
+    assert rows(conn, prepared, (1,), prepare=True) == [(2,)]
+    assert rows(conn, "SELECT v FROM version_rows(1)") == [(2,)]
+    source.unlink()
+    conn.execute("CALL forge_reload_extensions()")
+    for prepare in (False, True):  # never the stand-in's empty rows
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute(prepared, (1,), prepare=prepare)
+        # (DuckDB's word for an unknown table function is translated as 42P01)
+        assert caught.value.sqlstate in ("42883", "42P01"), caught.value
+
+
 # -- privileges ------------------------------------------------------------------------
 def test_superuser_only_function(conn: psycopg.Connection, bob: psycopg.Connection) -> None:
     assert rows(conn, "SELECT * FROM read_files(5)") == [(5,)]
