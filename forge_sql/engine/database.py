@@ -34,7 +34,7 @@ from forge_sql.engine.extensions import Extensions
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.errors import ConfigError, DataCorrupted
-from forge_sql.plugins.scalars import Caller, qualified_macro_schema
+from forge_sql.plugins.scalars import Caller, Environment, qualified_macro_schema
 from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sql.configuration import SERVER_VERSION
 from forge_sql.sql.quoting import quote_ident
@@ -119,8 +119,13 @@ class Database:
         # Imported before DuckDB opens: a broken extension file stops the start here.
         self.extensions = Extensions(settings, self._caller)
         # Their table functions, expanded by the sessions (engine.table_functions).
-        self.table_functions = table_functions.Loaded()
-        self.table_functions.apply(self.extensions.registry)
+        self.table_functions = table_functions.Loaded(
+            self.extensions.registry,
+            Environment(
+                self._caller, settings.extension_settings,
+                {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
+            ),
+        )
         self._open()
 
     def _open(self) -> None:
@@ -162,6 +167,7 @@ class Database:
         pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
         semantic_functions.register(self._con)  # interval // float (forge.semantics)
         self.extensions.install(self._con)
+        self.table_functions.install(self._con)
         self._acl_cursor = self._con.cursor()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
@@ -429,7 +435,7 @@ class Database:
         number of functions. A broken file raises and the running ones stay."""
         with self._lock:
             registry = self.extensions.reload(self._con)
-            self.table_functions.apply(registry)
+            self.table_functions.reload(self._con, registry)
         self.sandbox.add_functions(name for _, name in registry.scalars)
         return len(registry)
 

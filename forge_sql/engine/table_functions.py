@@ -22,7 +22,7 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.engine import params as parameters
 from forge_sql.ext import Context, TableSpec
-from forge_sql.plugins import faults
+from forge_sql.plugins import faults, scalars
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql import rewrite
@@ -79,11 +79,15 @@ def described(function: Function, columns: object) -> Sequence[tuple[str, str]]:
 
 class Loaded:
     """The table functions of the loaded extensions (by their engine names), applied to
-    the rewrite pass; replaced whole on reload."""
+    the rewrite pass and, for views and LATERAL calls, as table macros on the database;
+    replaced whole on reload."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry: Registry, environment: scalars.Environment) -> None:
         self._lock = threading.Lock()
         self._functions: dict[str, Function] = {}
+        self._environment = environment
+        self.registry = registry
+        self.apply(registry)
 
     def apply(self, registry: Registry) -> None:
         functions = {
@@ -91,7 +95,17 @@ class Loaded:
         }
         with self._lock:
             self._functions = functions
+            self.registry = registry
             calls.REGISTERED.replace(signature(f) for f in functions.values())
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the table macros on the database's root connection (at each open)."""
+        running.register(con, self.registry, self._environment, lambda c: arrow_schema(con, c))
+
+    def reload(self, con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+        running.unregister(con, self.registry)
+        self.apply(registry)
+        self.install(con)
 
     def get(self, signature: calls.Signature) -> Function:
         """The function behind ``signature``; after a reload, the one now declared with
@@ -122,23 +136,22 @@ def generation() -> int:
 
 
 def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
-    """The table-function calls of a client's statement (none unless one is named)."""
+    """The table-function calls the server expands in a client's statement (none unless
+    one is named; none in a view's definition, which DuckDB runs: sql.table_functions)."""
     if not calls.REGISTERED.wants(statement.sql):
         return ()
-    return tuple(calls.calls(Source.of(statement.sql, statement.tokens)))
+    source = Source.of(statement.sql, statement.tokens)
+    if calls.defines_view(source):
+        return ()
+    return tuple(calls.calls(source))
 
 
 def check_statement(statement: Statement) -> None:
     """Statements that keep the call's text for later cannot expand it now: 0A000."""
-    words = statement.words
     if statement.kind == "PREPARE":
         raise errors.FeatureNotSupported(
             "PREPARE of a statement calling a Python table function is not supported",
             hint="use the extended query protocol's Parse instead",
-        )
-    if statement.kind == "CREATE" and "VIEW" in words[:5]:
-        raise errors.FeatureNotSupported(
-            "a view over a Python table function is not supported"
         )
 
 
@@ -195,6 +208,11 @@ class Caller:
                         detail="the function is reserved to superusers",
                     )
                 arguments = self._arguments(call, params)
+                if arguments is None:
+                    # Arguments from another FROM item: DuckDB calls the function's table
+                    # macro once per row of it (plugins.table_functions.register).
+                    edits.append(Edit(call.start, call.end, source.sql[call.start : call.end]))
+                    continue
                 columns = calls.columns_of(call)  # as Describe gave them
                 schema = self._schema(columns)
                 reader = running.call(
@@ -219,9 +237,11 @@ class Caller:
     def _failed(self, error: errors.ForgeError) -> None:
         self._connection.function_error = error
 
-    def _arguments(self, call: calls.Call, params: Sequence[object]) -> dict[str, object]:
+    def _arguments(
+        self, call: calls.Call, params: Sequence[object]
+    ) -> dict[str, object] | None:
         """The given arguments' values, computed by DuckDB (constants, parameters and
-        uncorrelated subqueries; a LATERAL reference to another FROM item is refused)."""
+        uncorrelated subqueries); None when they refer to another FROM item (LATERAL)."""
         given = [
             p.name
             for p, text in zip(call.signature.parameters, call.arguments, strict=True)
@@ -233,26 +253,23 @@ class Caller:
         try:
             row = self._connection.execute(sql, values).fetchone()
         except duckdb.BinderException as exc:
-            if "Referenced table" in str(exc) or "Referenced column" in str(exc):
+            if "Referenced table" not in str(exc) and "Referenced column" not in str(exc):
+                raise
+            if call.signature.describe is not None:
                 raise errors.FeatureNotSupported(
-                    f"arguments of table function {call.signature.name} must be constants, "
-                    "parameters or uncorrelated subqueries",
-                    hint="references to other FROM items (LATERAL) are not supported",
+                    f"arguments of table function {call.signature.name} must be constants "
+                    "here: its columns depend on them",
                 ) from exc
-            raise
+            return None
         assert row is not None
         return dict(zip(given, row, strict=True))
 
     def _schema(self, columns: Sequence[tuple[str, str]]) -> pa.Schema:
-        """The Arrow schema DuckDB gives the declared column types."""
         key = tuple(columns)
         found = self._schemas.get(key)
         if found is None:
-            select = ", ".join(
-                f"CAST(NULL AS {kind}) AS {quote_ident(name)}" for name, kind in columns
-            )
-            found = self._connection.execute(f"SELECT {select} LIMIT 0").fetch_arrow_table()
-            found = self._schemas[key] = found.schema.remove_metadata()
+            self._connection.detach_stream()
+            found = self._schemas[key] = arrow_schema(self._connection.raw, columns)
         return found
 
     def _context(self, function: Function) -> Context:
@@ -262,6 +279,15 @@ class Caller:
             log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
             _secrets=self._secrets,
         )
+
+
+def arrow_schema(
+    con: duckdb.DuckDBPyConnection, columns: Sequence[tuple[str, str]]
+) -> pa.Schema:
+    """The Arrow schema DuckDB gives the declared column types."""
+    select = ", ".join(f"CAST(NULL AS {kind}) AS {quote_ident(name)}" for name, kind in columns)
+    table = con.execute(f"SELECT {select} LIMIT 0").fetch_arrow_table()
+    return table.schema.remove_metadata()
 
 
 def _renumbered(sql: str, params: Sequence[object]) -> tuple[str, list[object]]:

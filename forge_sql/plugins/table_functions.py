@@ -11,16 +11,20 @@ the row (counted from 1 over the whole output).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from forge_sql import errors
-from forge_sql.ext import Context, TableSpec
-from forge_sql.plugins import faults
-from forge_sql.plugins.registry import Function
+from forge_sql.ext import Context, ExtensionError, TableSpec
+from forge_sql.plugins import faults, scalars
+from forge_sql.plugins.registry import Function, Registry
+from forge_sql.sql.quoting import quote_ident
 
 log = logging.getLogger("forge_sql.plugins")
 
@@ -266,3 +270,101 @@ def _first_bad_cast(column: pa.Array, kind: pa.DataType) -> int:
 
 def _sql(kind: pa.DataType) -> str:
     return str(kind)
+
+
+# -- DuckDB's side: table macros for the calls the server does not expand ------------------
+# A view keeps the call's text and runs it whenever it is read, and a call whose arguments
+# refer to another FROM item (LATERAL) runs once per row of it: both are left to DuckDB,
+# which finds a table macro of the function's name (in the extensions' database, on every
+# session's search path) calling a Python function that returns the rows as one list.
+# Those rows are held whole: the streamed path is the server's expansion.
+
+
+def register(con: duckdb.DuckDBPyConnection, registry: Registry, env: scalars.Environment,
+             schema_of: Callable[[Sequence[tuple[str, str]]], pa.Schema]) -> None:
+    """Create the table macros (and the functions behind them) of ``registry``'s table
+    functions with declared columns, on the root connection."""
+    for (schema, name), overloads in registry.tables.items():
+        declared = [f for f in overloads if isinstance(f.spec, TableSpec) and f.spec.columns]
+        if not declared:
+            continue
+        for function in declared:
+            _create(con, function, env, schema_of)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {scalars.qualified_macro_schema(schema)}")
+        con.execute(_macro(schema, name, declared))
+
+
+def unregister(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """Drop ``registry``'s table macros before a reload creates the new ones (the Python
+    functions stay, under their generation's names, for statements still running)."""
+    for schema, name in registry.tables:
+        con.execute(
+            f"DROP MACRO TABLE IF EXISTS {scalars.qualified_macro_schema(schema)}."
+            f"{quote_ident(name)}"
+        )
+
+
+def _struct(spec: TableSpec) -> str:
+    fields = ", ".join(f"{quote_ident(c.name)} {c.type}" for c in spec.columns)
+    return f"STRUCT({fields})[]"
+
+
+def _macro(schema: str, name: str, overloads: Sequence[Function]) -> str:
+    bodies = []
+    for function in overloads:
+        spec = function.spec
+        parameters = []
+        for a in spec.arguments:
+            text = quote_ident(a.name)
+            if a.has_default:
+                text += f" := CAST({scalars._literal(a.default)} AS {a.type})"
+            parameters.append(text)
+        arguments = [scalars.TOKEN] + [
+            f"CAST({quote_ident(a.name)} AS {a.type})" for a in spec.arguments
+        ]
+        bodies.append(
+            f"({', '.join(parameters)}) AS TABLE SELECT r.* FROM (SELECT unnest("
+            f"{function.registered_name}({', '.join(arguments)})) AS r)"
+        )
+    return (
+        f"CREATE OR REPLACE MACRO {scalars.qualified_macro_schema(schema)}.{quote_ident(name)}"
+        + ", ".join(bodies)
+    )
+
+
+def _create(con: duckdb.DuckDBPyConnection, function: Function, env: scalars.Environment,
+            schema_of: Callable[[Sequence[tuple[str, str]]], pa.Schema]) -> None:
+    spec = function.spec
+    assert isinstance(spec, TableSpec)
+    names = [a.name for a in spec.arguments]
+    schema = schema_of([(c.name, c.type) for c in spec.columns])
+
+    def rows(token: str | None, *args: Any) -> list[dict[str, Any]]:
+        try:
+            keywords = scalars._context(function, env, token)
+            keywords.update(zip(names, args, strict=True))
+            produced = spec.function(**keywords)
+            return [
+                row
+                for batch in _conformed(_batches(produced, 65536), schema)
+                for row in batch.to_pylist()
+            ]
+        except errors.ForgeError as exc:
+            raised = ExtensionError(exc.message, exc.sqlstate, detail=exc.detail, hint=exc.hint)
+            raise faults.record(spec, function.extension, raised) from None
+        except Exception as exc:
+            raise faults.record(spec, function.extension, exc) from None
+
+    rows.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY)
+         for i in range(len(names) + 1)]
+    )
+    con.create_function(
+        function.registered_name,
+        rows,
+        [duckdb.sqltype("VARCHAR"), *(duckdb.sqltype(a.type) for a in spec.arguments)],
+        duckdb.sqltype(_struct(spec)),
+        type=PythonUDFType.NATIVE,
+        null_handling=FunctionNullHandling.SPECIAL,
+        side_effects=True,
+    )

@@ -342,10 +342,39 @@ def test_statements_that_keep_the_call_for_later_are_refused(conn: psycopg.Conne
         conn.execute("ROLLBACK")
 
 
-def test_lateral_references_are_refused(conn: psycopg.Connection) -> None:
-    with pytest.raises(pgerrors.FeatureNotSupported) as caught:
-        conn.execute("SELECT * FROM (VALUES (1), (2)) v(n), LATERAL top_stories(v.n)")
-    assert "LATERAL" in (caught.value.diag.message_hint or "")
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_lateral_arguments_call_it_per_row(conn: psycopg.Connection, prepare: bool) -> None:
+    got = rows(conn, "SELECT v.n, s.title FROM (VALUES (1), (2)) v(n), "
+                     "LATERAL top_stories(v.n, prefix => 'p' || v.n) s ORDER BY 1, 2",
+               prepare=prepare)
+    assert got == [(1, "p1 0"), (2, "p2 0"), (2, "p2 1")]
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM (VALUES (3)) v(n), LATERAL bad_value(v.n)")
+    assert caught.value.sqlstate == "42804"
+    assert 'column "v" of row 3' in str(caught.value)
+
+
+def test_a_view_calls_the_function_when_read(conn: psycopg.Connection, bob: psycopg.Connection,
+                                             extensions: Path) -> None:
+    calls = extensions / "stories.calls"
+    calls.unlink(missing_ok=True)
+    conn.execute("DROP VIEW IF EXISTS recorded_view")
+    conn.execute("CREATE VIEW recorded_view AS SELECT id * 10 AS id, title FROM recorded(4)")
+    assert not calls.exists(), "CREATE VIEW ran the function"
+    assert rows(conn, "SELECT * FROM recorded_view") == [(40, "called")]
+    assert rows(conn, "SELECT * FROM recorded_view", prepare=True) == [(40, "called")]
+    assert calls.read_text() == "4\n4\n"
+    conn.execute("CREATE OR REPLACE VIEW story_view AS "
+                 "SELECT * FROM top_stories(n => 2, prefix => 'v') WHERE id >= 0")
+    assert rows(conn, "SELECT title FROM story_view ORDER BY id") == [("v 0",), ("v 1",)]
+    # A view over a superuser-only function: the reader's privileges decide.
+    conn.execute("CREATE OR REPLACE VIEW files_view AS SELECT * FROM read_files(1)")
+    conn.execute("GRANT SELECT ON files_view TO bob")
+    assert rows(conn, "SELECT * FROM files_view") == [(1,)]
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute("SELECT * FROM files_view")
+    with pytest.raises(pgerrors.FeatureNotSupported):
+        conn.execute("CREATE VIEW wide_view AS SELECT * FROM wide(2)")
 
 
 # -- cancel and statement_timeout ------------------------------------------------------
