@@ -104,3 +104,11 @@ def test_stream_names_are_recognised_in_client_text() -> None:
     assert tf.names_stream(Source.of(sql, tokenize(sql)))
     sql = "SELECT 'forge_table_stream_ab_1'"
     assert not tf.names_stream(Source.of(sql, tokenize(sql)))
+
+
+def test_a_view_definition_keeps_its_calls(registered: tf.Registered) -> None:
+    for sql in ("CREATE VIEW v AS SELECT * FROM stories(1)",
+                "CREATE OR REPLACE TEMP VIEW v AS SELECT * FROM stories(1)"):
+        assert tf.defines_view(Source.of(sql, tokenize(sql)))
+    sql = "CREATE TABLE v AS SELECT * FROM stories(1)"
+    assert not tf.defines_view(Source.of(sql, tokenize(sql)))
