@@ -239,7 +239,9 @@ class EngineSession:
         plan = statement.handle
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
-        self.backend.active(redact_passwords(plan.statement.sql))
+        # The client's text (a table function's call, not the stand-in the pass put there).
+        shown = plan.source if plan.table_calls and plan.source is not None else plan.statement
+        self.backend.active(redact_passwords(shown.sql))
         self._execution.begin()
         if self._database.invalidated is not None:
             raise engine_errors.crash(self._database.invalidated)

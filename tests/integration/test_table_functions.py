@@ -495,3 +495,25 @@ def test_twenty_million_rows_stream_with_bounded_memory(server: RunningServer,
     assert total > 950_000_000
     assert peak - before < 450_000, f"RSS grew from {before} kB to a peak of {peak} kB"
     assert peak < 1 << 20
+
+
+def test_a_client_leaving_mid_stream_ends_the_function(server: RunningServer,
+                                                        conn: psycopg.Connection,
+                                                        psql_installed: str) -> None:
+    reader = subprocess.Popen(
+        ["psql", server.dsn(user="admin"), "-X", "-w", "-c", "SELECT * FROM slow()"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PGPASSWORD": PASSWORD},
+    )
+    # (pg_stat_activity shows the client's text, as PostgreSQL)
+    query = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT * FROM slow()'"
+    deadline = time.monotonic() + 20
+    while rows(conn, query) != [(1,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows(conn, query) == [(1,)], rows(conn, "SELECT pid, state, query FROM pg_stat_activity")
+    reader.kill()
+    reader.wait()
+    deadline = time.monotonic() + 20
+    while rows(conn, query) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows(conn, query) == [(0,)], "the session of the gone client kept running"
