@@ -58,6 +58,8 @@ class Connection:
         self._token = token
         self._workload = workload
         self._streaming: ArrowResult | None = None
+        # Table functions' rows registered for the running statement (engine.table_functions).
+        self._streams: list[str] = []
         self._timezone = ""
         # Database.cursor sets PostgreSQL's NULL ordering on every session's cursor.
         self.semantics = "postgres"
@@ -132,6 +134,7 @@ class Connection:
         if self._streaming is result:
             self._streaming = None
             self._locks.release(self._token, locks.CATALOG, locks.ACCESS_SHARE)
+            self.release_streams()
 
     def detach_stream(self) -> None:
         """Another statement is about to run on the cursor: keep the open result readable."""
@@ -141,6 +144,7 @@ class Connection:
                 streaming.materialize()
             finally:
                 self._locks.release(self._token, locks.CATALOG, locks.ACCESS_SHARE)
+                self.release_streams()
         if self.cursors.open:
             self.cursors.spill_live(self.running)
 
@@ -149,6 +153,21 @@ class Connection:
         if self._streaming is not None:
             self._streaming.close()
             self._streaming = None
+        self.release_streams()
+
+    def register_stream(self, name: str, reader: object) -> None:
+        """Rows a table function produces, scanned by the next statement as ``name``."""
+        self.detach_stream()
+        self.raw.register(name, reader)
+        self._streams.append(name)
+
+    def release_streams(self) -> None:
+        """The statement that scanned them is done: the names go, and the functions'
+        generators with them."""
+        streams, self._streams = self._streams, []
+        for name in streams:
+            with contextlib.suppress(duckdb.Error):
+                self.raw.unregister(name)
 
     def set_timezone(self, zone: str) -> None:
         """DuckDB computes and prints timestamptz in the connection's TimeZone."""

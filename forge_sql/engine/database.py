@@ -26,6 +26,7 @@ from forge_sql.engine import (
     privilege_functions,
     semantic_functions,
     sequence_functions,
+    table_functions,
 )
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
@@ -36,7 +37,7 @@ from forge_sql.engine.locks import LockTable
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted
-from forge_sql.plugins.scalars import Caller, qualified_macro_schema
+from forge_sql.plugins.scalars import Caller, Environment, qualified_macro_schema
 from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sql.configuration import SERVER_VERSION
 from forge_sql.sql.quoting import quote_ident
@@ -120,6 +121,14 @@ class Database:
         self.invalidated: str | None = None
         # Imported before DuckDB opens: a broken extension file stops the start here.
         self.extensions = Extensions(settings, self._caller)
+        # Their table functions, expanded by the sessions (engine.table_functions).
+        self.table_functions = table_functions.Loaded(
+            self.extensions.registry,
+            Environment(
+                self._caller, settings.extension_settings,
+                {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
+            ),
+        )
         self._open()
 
     def _open(self) -> None:
@@ -161,6 +170,7 @@ class Database:
         pg_functions.register(self._con, self.activity, self.advisory_locks, self.locks)
         semantic_functions.register(self._con)  # interval // float (forge.semantics)
         self.extensions.install(self._con)
+        self.table_functions.install(self._con)
         self._acl_cursor = self._con.cursor()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
@@ -443,6 +453,7 @@ class Database:
         number of functions. A broken file raises and the running ones stay."""
         with self._lock:
             registry = self.extensions.reload(self._con)
+            self.table_functions.reload(self._con, registry)
         self.sandbox.add_functions(name for _, name in registry.scalars)
         return len(registry)
 

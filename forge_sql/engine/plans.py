@@ -19,6 +19,7 @@ from forge_sql.engine import (
     returning,
     sql_cursors,
     storage_calls,
+    table_functions,
     timetravel,
 )
 from forge_sql.engine import params as parameters
@@ -26,6 +27,7 @@ from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
 from forge_sql.sql import rewrite
+from forge_sql.sql import table_functions as table_calls
 from forge_sql.sql.rewrite import Edit, Rules
 from forge_sql.sql.statements import Statement, classify, tokenize
 from forge_sql.sql.types import TEXT_TYPMOD, column
@@ -48,6 +50,8 @@ class Plan:
     # DuckDB's parse of ``sql`` when nothing changes it at Bind: executed as parsed.
     parsed: duckdb.Statement | None = field(default=None, compare=False, repr=False)
     source: Statement | None = None  # the client's statement, with the pass's edits
+    # Python table functions called in FROM: expanded when it runs (engine.table_functions)
+    table_calls: tuple[table_calls.Call, ...] = ()
 
     def bound(
         self, params: Sequence[object], *, travel: bool = True, drop: bool = False
@@ -67,6 +71,17 @@ class Plan:
         edits.extend(source.edits)
         edits.extend(parameters.cast_edits(source.tokens, casts))
         return rewrite.apply(source.sql, edits), values
+
+    def expanded(
+        self, caller: table_functions.Caller, params: Sequence[object]
+    ) -> tuple[str, list[object]]:
+        """The SQL and values to run: each table-function call a scan of its rows (called
+        now), with the statement's other edits and placeholder casts."""
+        source = self.source
+        assert source is not None
+        casts = parameters.array_casts(self.casts, params) if self.arrays else self.casts
+        edits = [*source.edits, *parameters.cast_edits(source.tokens, casts)]
+        return caller.expand(source, self.table_calls, edits, params)
 
     def locate(self, error: errors.ForgeError) -> errors.ForgeError:
         """Make the error position count from the start of the client's query string."""
@@ -134,6 +149,7 @@ class Planner:
         # below only map catalog names and literals). Maintenance statements are refused
         # at execution with their own message (storage_calls.refuse).
         self._sandbox.check(statement, self._superuser or superuser_only)
+        table_functions.refuse_stream_names(statement)
         if not (describe or given or "$" in statement.sql or catalog_sql.needed(statement.sql)):
             # Nothing to describe, no parameter types to infer, no catalog copies to
             # renew: planning reads nothing of the catalog (a simple query's SELECT 1).
@@ -162,6 +178,9 @@ class Planner:
                 resolved = parameters.resolve(statement, typed, self._column_types)
         parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
         source = statement
+        found = table_functions.calls_in(statement)
+        if found:
+            table_functions.check_statement(statement)
         if statement.rewritten is not None:
             # What runs, for what reads the text after planning (privileges, column names).
             rewritten = statement.rewritten
@@ -176,8 +195,9 @@ class Planner:
             arrays=any(c is not None and c.endswith("]") for c in resolved.casts),
             superuser_only=superuser_only,
             at_parameters=at_parameters,
-            parsed=None if at_parameters else parsed,
+            parsed=None if at_parameters or found else parsed,
             source=source,
+            table_calls=found,
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)
@@ -295,6 +315,11 @@ class Planner:
         inner = self.plan(query, given, describe)
         inner_plan = inner.handle
         assert isinstance(inner_plan, Plan)
+        if inner_plan.table_calls:
+            raise errors.FeatureNotSupported(
+                "DECLARE CURSOR over a Python table function is not supported",
+                hint="read it with SELECT, or COPY (SELECT ...) TO STDOUT",
+            )
         plan = Plan(
             statement,
             inner_plan.sql,

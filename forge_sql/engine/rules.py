@@ -5,7 +5,7 @@ forge_sql.engine.params)."""
 from __future__ import annotations
 
 from forge_sql.catalog import rewrite as catalog_sql
-from forge_sql.sql import literals, numeric, postgres, semantics
+from forge_sql.sql import literals, numeric, postgres, semantics, table_functions
 from forge_sql.sql.rewrite import Rules, ordered
 
 RULES = ordered(
@@ -13,7 +13,7 @@ RULES = ordered(
     postgres=postgres.RULES,
     literals=(*literals.RULES, *numeric.RULES),  # numeric: bare numeric is DECIMAL(38,10)
     semantics=semantics.RULES,  # PostgreSQL value semantics: integer division, format()...
-    table_functions=(),  # Python table functions called in FROM
+    table_functions=table_functions.RULES,  # Python table functions called in FROM
 )
 # A session with forge.semantics = 'duckdb' keeps DuckDB's own value semantics.
 DUCKDB_RULES = tuple(rule for rule in RULES if rule not in semantics.RULES)

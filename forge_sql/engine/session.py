@@ -32,6 +32,7 @@ from forge_sql.engine import (
     session_settings,
     sql_cursors,
     storage_calls,
+    table_functions,
     vacuum,
 )
 from forge_sql.engine.connection import Connection
@@ -138,6 +139,11 @@ class EngineSession:
         )
         # Reading a live SQL cursor reads the lake: the catalog is held as by a statement.
         self.cursors.reading = lambda: self.locks.holding_catalog(locks.ACCESS_SHARE)
+        self._table_functions = table_functions.Caller(
+            connection, database.table_functions, startup.user, superuser,
+            database.settings.extension_settings,
+            {k: v.get_secret_value() for k, v in database.settings.secrets.items()},
+        )
         self._declarations = Declarations(connection, database.catalog)
         self._lake_dml = lake_dml.LakeDml(connection, database.catalog, self._declarations)
         # Views a DROP ... CASCADE removes lose their owner rows as the dropped relation does
@@ -186,6 +192,7 @@ class EngineSession:
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
         self._duckdb_texts: dict[str, tuple[Statement, ...]] = {}  # forge.semantics = duckdb
+        self._table_functions_seen = table_functions.generation()
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
         # What answers each kind of statement; the others run on DuckDB (_statement).
@@ -235,6 +242,11 @@ class EngineSession:
         which choose the rules), and clients send the same few texts again and again
         (tokenizing and parsing cost more than running SELECT 1)."""
         chosen = self.rules
+        if self._table_functions_seen != table_functions.generation():
+            # Extensions were reloaded: table-function calls rewrite differently now.
+            self._table_functions_seen = table_functions.generation()
+            self._texts.clear()
+            self._duckdb_texts.clear()
         if len(sql) > _TEXT_KEPT_CHARS:
             return tuple(split(sql, chosen))
         texts = self._texts if chosen is rules.RULES else self._duckdb_texts
@@ -244,7 +256,9 @@ class EngineSession:
         plan = statement.handle
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
-        self.backend.active(redact_passwords(plan.statement.sql))
+        # The client's text (a table function's call, not the stand-in the pass put there).
+        shown = plan.source if plan.table_calls and plan.source is not None else plan.statement
+        self.backend.active(redact_passwords(shown.sql))
         self._execution.begin()
         if self._database.invalidated is not None:
             raise engine_errors.crash(self._database.invalidated)
@@ -732,15 +746,46 @@ class EngineSession:
             not self.block.in_transaction and catalog_sql.needed(plan.statement.sql)
         )
         connection = self._connection
+        if plan.table_calls:
+            return self._run_table_functions(plan, params)
         # Parsed once, when split or prepared: DuckDB runs that parse.
         cursor = connection.execute(sql if plan.parsed is None else plan.parsed, params)
+        return self._ran(plan, cursor, sql, params)
+
+    def _run_table_functions(self, plan: Plan, params: Sequence[object]) -> Result:
+        """A statement calling Python table functions: their rows are registered for it
+        and released once its result is read (engine.table_functions)."""
+        connection = self._connection
+        sql, values = plan.expanded(self._table_functions, params)
+        result: Result | None = None
+        try:
+            cursor = connection.execute(sql, values)
+            if self.block.status == "T" and plan.statement.kind not in _READS:
+                # ROLLBACK TO cannot run the function again: its rows are consumed.
+                self.block.record(plan.statement, sql, values, "table function rows are not kept")
+            self.block.replay.spoil()
+            result = self._ran(plan, cursor, sql, values, recorded=True)
+            return result
+        finally:
+            if not connection.streams(result):
+                connection.release_streams()
+
+    def _ran(
+        self, plan: Plan, cursor: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object],
+        recorded: bool = False,
+    ) -> Result:
+        """The result of ``plan`` just executed on the cursor."""
+        connection = self._connection
         statement = plan.statement
         block = self.block
-        if block.status == "T" and statement.kind not in _READS:
+        if recorded:
+            if not block.in_transaction:
+                block.release_xact_locks()
+        elif block.status == "T" and statement.kind not in _READS:
             block.journal.record(statement, plan.sql, params)
         elif not block.in_transaction:
             block.release_xact_locks()  # the statement was its own transaction
-        if block.implicit:
+        if block.implicit and not recorded:
             if statement.returns_rows:
                 block.replay.spoil()  # the rows go to the client: it has seen this run
             else:
@@ -789,14 +834,29 @@ class EngineSession:
         self._read_catalog_copies(False)
         connection = self._connection
         select = copy.select_sql()
-        description = connection.execute(select).description or ()
-        columns = column_names.result_columns(select, description)
-        result = ArrowResult(
-            connection, self.fail, statement, connection.open_reader(), columns,
-            CopyOut(copy.format),
-        )
-        connection.stream(result)  # holding the catalog: SessionLocks.holding_catalog_for
-        return result
+        query = single(self._split(select)) if copy.query is not None else None
+        result: ArrowResult | None = None
+        try:
+            if query is not None and table_functions.calls_in(query):
+                # COPY (SELECT ... FROM f()) TO STDOUT: the function's rows, streamed.
+                plan = self._planner.plan(query, (), describe=False).handle
+                assert isinstance(plan, Plan)
+                if not self._superuser:
+                    self.authorize(plan)
+                select, values = plan.expanded(self._table_functions, ())
+                description = connection.execute(select, values).description or ()
+            else:
+                description = connection.execute(select).description or ()
+            columns = column_names.result_columns(select, description)
+            result = ArrowResult(
+                connection, self.fail, statement, connection.open_reader(), columns,
+                CopyOut(copy.format),
+            )
+            connection.stream(result)  # holding the catalog: SessionLocks.holding_catalog_for
+            return result
+        finally:
+            if result is None:
+                connection.release_streams()
 
     def _read_catalog_copies(self, wanted: bool) -> None:
         """Point the catalog views at the lake's objects as copied at its latest snapshot

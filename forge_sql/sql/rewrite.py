@@ -13,7 +13,7 @@ knowledge live in forge_sql.catalog, which imports this package):
 - ``literals``: literals DuckDB reads otherwise: bytea hex, LIKE's backslash (sql.literals)
 - ``semantics``: PostgreSQL value semantics (integer division, NULL ordering, numeric
   typmods); empty for now
-- ``table_functions``: Python table functions called in FROM; empty for now
+- ``table_functions``: Python table functions called in FROM (sql.table_functions)
 - ``parameters``: placeholder casts, known only when the session plans (engine.params)
 
 Edits of earlier slots win where two overlap; insertions at one place keep slot order

@@ -1,0 +1,519 @@
+"""Python table functions in FROM, through a real server loading a real extensions
+directory: every kind of return value, named arguments, joins, filters, CREATE TABLE AS,
+INSERT ... SELECT, COPY (SELECT ...) TO STDOUT; Describe from the declared columns without
+calling the function; rows that do not fit; exceptions; cancel and statement_timeout
+between batches; superuser-only functions and the registered streams out of a
+non-superuser's reach; and a 20M-row generator streamed with bounded server memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from process_stats import memory_kb
+from psycopg import errors as pgerrors
+from server import RunningServer, start_server
+
+from forge_sql.wire.auth import make_verifier
+
+PASSWORD = "pw"
+
+EXTENSION = '''
+import time
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
+
+from forge_sql.ext import Context, ExtensionError, table
+
+CALLS = Path(__file__).with_suffix(".calls")
+
+
+@table(columns={"id": "BIGINT", "title": "VARCHAR"})
+def top_stories(n: int = 3, prefix: str = "story"):
+    """The latest stories (dicts)."""
+    for i in range(n):
+        yield {"id": i, "title": f"{prefix} {i}"}
+
+
+@table(columns={"id": "BIGINT", "title": "VARCHAR"})
+def recorded(n: int):
+    CALLS.open("a").write(f"{n}\\n")
+    return [{"id": n, "title": "called"}]
+
+
+@table(columns={"i": "BIGINT", "half": "DOUBLE"})
+def arrow_table(n: int):
+    return pa.table({"i": pa.array(range(n), pa.int64()), "half": [i / 2 for i in range(n)]})
+
+
+@table(columns={"i": "BIGINT"})
+def arrow_reader(n: int):
+    schema = pa.schema([("i", pa.int64())])
+    batches = (pa.record_batch([pa.array(range(s, min(n, s + 7)), pa.int64())], schema=schema)
+               for s in range(0, n, 7))
+    return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+@table(columns={"i": "INTEGER", "s": "VARCHAR"})
+def polars_frame(n: int):
+    return pl.DataFrame({"i": list(range(n)), "s": [str(i) for i in range(n)]})
+
+
+@table(columns={"i": "BIGINT", "twice": "BIGINT"})
+def polars_lazy(n: int):
+    return pl.LazyFrame({"i": list(range(n))}).with_columns((pl.col("i") * 2).alias("twice"))
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+@table(columns=Person)
+def people():
+    yield Person(name="ada", age=36)
+    yield Person(name="alan", age=41)
+
+
+@table(columns={"v": "BIGINT"})
+def bad_value(at: int):
+    for i in range(1, 5):
+        yield {"v": "not a number" if i == at else i}
+
+
+@table(columns={"a": "BIGINT", "b": "VARCHAR"})
+def bad_keys(kind: str):
+    yield {"a": 1, "b": "x"}
+    yield {"a": 2} if kind == "missing" else {"a": 2, "b": "y", "c": 3}
+
+
+@table(columns={"x": "BIGINT"})
+def broken(n: int):
+    yield {"x": 1}
+    raise RuntimeError("the API said no")
+
+
+@table(columns={"x": "BIGINT"})
+def refuses(n: int):
+    raise ExtensionError("n must be positive", "22023", hint="give n > 0")
+
+
+@table(columns={"x": "BIGINT"}, superuser_only=True)
+def read_files(n: int):
+    yield {"x": n}
+
+
+@table(columns={"who": "VARCHAR", "setting": "VARCHAR"})
+def whoami(*, ctx: Context):
+    yield {"who": ctx.user, "setting": str(ctx.settings.get("greeting"))}
+
+
+@table(describe=lambda width: {f"c{i}": "BIGINT" for i in range(width)})
+def wide(width: int):
+    yield {f"c{i}": i for i in range(width)}
+
+
+@table(columns={"i": "BIGINT"})
+def slow():
+    schema = pa.schema([("i", pa.int64())])
+    i = 0
+    while True:
+        time.sleep(0.02)
+        yield pa.record_batch([pa.array([i], pa.int64())], schema=schema)
+        i += 1
+
+
+@table(columns={"i": "BIGINT", "pad": "VARCHAR"})
+def many(n: int):
+    step = 16384
+    for start in range(0, n, step):
+        ids = pa.array(range(start, min(n, start + step)), pa.int64())
+        pad = pc.utf8_lpad(pc.cast(ids, pa.string()), 40, "x")
+        yield pa.record_batch([ids, pad], names=["i", "pad"])
+'''
+
+
+@pytest.fixture(scope="module")
+def extensions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("extensions")
+    (directory / "stories.py").write_text(EXTENSION)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, extensions: Path) -> Iterator[RunningServer]:
+    verifier = make_verifier(PASSWORD)
+    config = (
+        f'[users.admin]\npassword = "{verifier}"\nsuperuser = true\n\n'
+        f'[users.bob]\npassword = "{verifier}"\n\n'
+        '[extension_settings.stories]\ngreeting = "hello"\n'
+    )
+    running = start_server(
+        tmp_path_factory.mktemp("table_functions") / "data", config=config,
+        env={"FORGE_SQL_EXTENSIONS": str(extensions)},
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def conn(server: RunningServer) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(server.dsn(user="admin", password=PASSWORD), autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def bob(server: RunningServer) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(server.dsn(user="bob", password=PASSWORD), autocommit=True) as c:
+        yield c
+
+
+def rows(conn: psycopg.Connection, sql: str, params: object = None,
+         prepare: bool | None = None) -> list[tuple[object, ...]]:
+    return conn.execute(sql, params, prepare=prepare).fetchall()  # type: ignore[arg-type]
+
+
+# -- what the function returns ---------------------------------------------------------
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_dicts_positional_and_named_arguments(conn: psycopg.Connection, prepare: bool) -> None:
+    assert rows(conn, "SELECT * FROM top_stories(2)", prepare=prepare) == [
+        (0, "story 0"), (1, "story 1")
+    ]
+    assert rows(conn, "SELECT title FROM top_stories(prefix => 'x', n => 3) s WHERE id > 0 "
+                "ORDER BY id DESC", prepare=prepare) == [("x 2",), ("x 1",)]
+    assert rows(conn, "SELECT count(*) FROM top_stories()", prepare=prepare) == [(3,)]
+
+
+def test_parameters_as_arguments_in_the_extended_protocol(conn: psycopg.Connection) -> None:
+    cur = conn.cursor(binary=True)
+    cur.execute("SELECT id, title FROM top_stories(%s, prefix => %s) ORDER BY id", (2, "p"))
+    assert cur.fetchall() == [(0, "p 0"), (1, "p 1")]
+    assert [c.type_code for c in cur.description] == [20, 1043]  # int8, varchar
+
+
+def test_arrow_polars_and_pydantic_results(conn: psycopg.Connection) -> None:
+    assert rows(conn, "SELECT sum(i), sum(half) FROM arrow_table(10)") == [(45, 22.5)]
+    assert rows(conn, "SELECT count(*), max(i) FROM arrow_reader(100)") == [(100, 99)]
+    assert rows(conn, "SELECT * FROM polars_frame(3) ORDER BY i") == [(0, "0"), (1, "1"), (2, "2")]
+    assert rows(conn, "SELECT sum(twice) FROM polars_lazy(5)") == [(20,)]
+    assert rows(conn, "SELECT name, age FROM people() ORDER BY age") == [("ada", 36), ("alan", 41)]
+
+
+def test_joins_subqueries_and_two_calls(conn: psycopg.Connection) -> None:
+    got = rows(conn, "SELECT a.id, b.title FROM top_stories(3) a "
+                     "JOIN top_stories(3, 'b') AS b USING (id) WHERE a.id <> 1 ORDER BY 1")
+    assert got == [(0, "b 0"), (2, "b 2")]
+    got = rows(conn, "SELECT count(*) FROM (SELECT * FROM arrow_table(4)) t, top_stories(2)")
+    assert got == [(8,)]
+    got = rows(conn, "SELECT * FROM top_stories((SELECT 1 + 1))")
+    assert got == [(0, "story 0"), (1, "story 1")]
+
+
+def test_create_table_as_insert_select_and_copy(conn: psycopg.Connection) -> None:
+    conn.execute("DROP TABLE IF EXISTS stories")
+    cur = conn.execute("CREATE TABLE stories AS SELECT * FROM top_stories(4)")
+    assert cur.statusmessage == "SELECT 4"
+    cur = conn.execute("INSERT INTO stories SELECT id + 10, title FROM top_stories(2)")
+    assert cur.statusmessage == "INSERT 0 2"
+    assert rows(conn, "SELECT count(*), max(id) FROM stories") == [(6, 11)]
+    with conn.cursor().copy("COPY (SELECT * FROM top_stories(3) ORDER BY id) TO STDOUT") as copy:
+        data = b"".join(bytes(b) for b in copy)
+    assert data == b"0\tstory 0\n1\tstory 1\n2\tstory 2\n"
+    with conn.transaction():
+        conn.execute("INSERT INTO stories SELECT * FROM top_stories(1)")
+    assert rows(conn, "SELECT count(*) FROM stories") == [(7,)]
+
+
+def test_context_gets_the_user_and_its_settings(conn: psycopg.Connection) -> None:
+    assert rows(conn, "SELECT * FROM whoami()") == [("admin", "hello")]
+
+
+def test_psql(server: RunningServer, psql_installed: str) -> None:
+    done = subprocess.run(
+        ["psql", server.dsn(user="admin"), "-X", "-w", "-A", "-t", "-c",
+         "SELECT id || ':' || title FROM top_stories(2) ORDER BY id"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PGPASSWORD": PASSWORD},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0:story", "0", "1:story", "1"]
+
+
+# -- Describe --------------------------------------------------------------------------
+def test_describe_does_not_call_the_function(conn: psycopg.Connection,
+                                             extensions: Path) -> None:
+    calls = extensions / "stories.calls"
+    calls.unlink(missing_ok=True)
+    cur = conn.cursor()
+    statement = "SELECT id, title FROM recorded(%s)"
+    # Parse + Describe of the statement: the columns without running it.
+    conn.pgconn.prepare(b"rec", b"SELECT id, title FROM recorded($1)")
+    result = conn.pgconn.describe_prepared(b"rec")
+    assert result.status == psycopg.pq.ExecStatus.COMMAND_OK
+    assert [result.fname(i) for i in range(result.nfields)] == [b"id", b"title"]
+    assert [result.ftype(i) for i in range(result.nfields)] == [20, 1043]
+    assert [result.param_type(i) for i in range(result.nparams)] == [20]
+    assert not calls.exists(), "the function ran at Parse/Describe"
+    cur.execute(statement, (7,), prepare=True)
+    assert cur.fetchall() == [(7, "called")]
+    assert calls.read_text() == "7\n"
+
+
+def test_describe_hook_computes_the_columns(conn: psycopg.Connection) -> None:
+    cur = conn.execute("SELECT * FROM wide(3)", prepare=True)
+    assert [c.name for c in cur.description] == ["c0", "c1", "c2"]
+    assert cur.fetchall() == [(0, 1, 2)]
+    with pytest.raises(pgerrors.FeatureNotSupported):
+        conn.execute("SELECT * FROM wide(%s)", (2,))
+
+
+# -- bad calls and bad rows ------------------------------------------------------------
+def test_wrong_arguments_are_42883_with_candidates(conn: psycopg.Connection) -> None:
+    with pytest.raises(pgerrors.UndefinedFunction) as caught:
+        conn.execute("SELECT * FROM top_stories(1, 'a', 3)")
+    assert "top_stories(n bigint" in (caught.value.diag.message_hint or "")
+    with pytest.raises(pgerrors.UndefinedFunction):
+        conn.execute("SELECT * FROM top_stories(count => 1)")
+    assert rows(conn, "SELECT 1") == [(1,)]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_a_row_of_the_wrong_type_names_column_and_row(conn: psycopg.Connection,
+                                                      prepare: bool) -> None:
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM bad_value(3)", prepare=prepare).fetchall()
+    message = caught.value.diag.message_primary or ""
+    assert caught.value.sqlstate == "42804"
+    assert 'column "v" of row 3' in message and "not a number" in message
+    assert rows(conn, "SELECT count(*) FROM bad_value(0)") == [(4,)]
+
+
+def test_missing_and_extra_keys_name_the_row(conn: psycopg.Connection) -> None:
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM bad_keys('missing')").fetchall()
+    assert 'row 2 of the table function\'s result lacks column "b"' in str(caught.value)
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM bad_keys('extra')").fetchall()
+    assert 'row 2 of the table function\'s result has no column "c"' in str(caught.value)
+
+
+def test_an_exception_is_38000_with_function_and_line(conn: psycopg.Connection,
+                                                      extensions: Path) -> None:
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM broken(1)").fetchall()
+    assert caught.value.sqlstate == "38000"
+    assert "the API said no" in (caught.value.diag.message_primary or "")
+    detail = caught.value.diag.message_detail or ""
+    assert "public.broken() of extension stories" in detail
+    assert f"{extensions / 'stories.py'}:" in detail
+    # The traceback, for a superuser, names the line that raised.
+    line = EXTENSION.splitlines().index('    raise RuntimeError("the API said no")') + 1
+    assert f"line {line}" in (caught.value.diag.context or "")
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM refuses(1)")
+    assert caught.value.sqlstate == "22023"
+    assert caught.value.diag.message_hint == "give n > 0"
+    # The session goes on, in and out of a transaction block.
+    assert rows(conn, "SELECT count(*) FROM top_stories(2)") == [(2,)]
+    conn.execute("BEGIN")
+    with pytest.raises(psycopg.Error):
+        conn.execute("INSERT INTO stories SELECT * FROM broken(1)")
+    conn.execute("ROLLBACK")
+    assert rows(conn, "SELECT count(*) FROM top_stories(1)") == [(1,)]
+
+
+def test_statements_that_keep_the_call_for_later_are_refused(conn: psycopg.Connection) -> None:
+    with pytest.raises(pgerrors.FeatureNotSupported):
+        conn.execute("PREPARE p AS SELECT * FROM top_stories(1)")
+    conn.execute("BEGIN")
+    try:
+        with pytest.raises(pgerrors.FeatureNotSupported):
+            conn.execute("DECLARE c CURSOR FOR SELECT * FROM top_stories(1)")
+    finally:
+        conn.execute("ROLLBACK")
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_lateral_arguments_call_it_per_row(conn: psycopg.Connection, prepare: bool) -> None:
+    got = rows(conn, "SELECT v.n, s.title FROM (VALUES (1), (2)) v(n), "
+                     "LATERAL top_stories(v.n, prefix => 'p' || v.n) s ORDER BY 1, 2",
+               prepare=prepare)
+    assert got == [(1, "p1 0"), (2, "p2 0"), (2, "p2 1")]
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM (VALUES (3)) v(n), LATERAL bad_value(v.n)")
+    assert caught.value.sqlstate == "42804"
+    assert 'column "v" of row 3' in str(caught.value)
+
+
+def test_a_view_calls_the_function_when_read(conn: psycopg.Connection, bob: psycopg.Connection,
+                                             extensions: Path) -> None:
+    calls = extensions / "stories.calls"
+    calls.unlink(missing_ok=True)
+    conn.execute("DROP VIEW IF EXISTS recorded_view")
+    conn.execute("CREATE VIEW recorded_view AS SELECT id * 10 AS id, title FROM recorded(4)")
+    assert not calls.exists(), "CREATE VIEW ran the function"
+    assert rows(conn, "SELECT * FROM recorded_view") == [(40, "called")]
+    assert rows(conn, "SELECT * FROM recorded_view", prepare=True) == [(40, "called")]
+    assert calls.read_text() == "4\n4\n"
+    conn.execute("CREATE OR REPLACE VIEW story_view AS "
+                 "SELECT * FROM top_stories(n => 2, prefix => 'v') WHERE id >= 0")
+    assert rows(conn, "SELECT title FROM story_view ORDER BY id") == [("v 0",), ("v 1",)]
+    # A view over a superuser-only function: the reader's privileges decide.
+    conn.execute("CREATE OR REPLACE VIEW files_view AS SELECT * FROM read_files(1)")
+    conn.execute("GRANT SELECT ON files_view TO bob")
+    assert rows(conn, "SELECT * FROM files_view") == [(1,)]
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute("SELECT * FROM files_view")
+    with pytest.raises(pgerrors.FeatureNotSupported):
+        conn.execute("CREATE VIEW wide_view AS SELECT * FROM wide(2)")
+
+
+# -- cancel and statement_timeout ------------------------------------------------------
+def test_cancel_stops_the_generator_between_batches(conn: psycopg.Connection) -> None:
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            conn.execute("SELECT count(*) FROM slow()").fetchall()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    canceled = time.monotonic()
+    conn.cancel_safe()
+    thread.join(20)
+    assert not thread.is_alive()
+    assert time.monotonic() - canceled < 5
+    assert isinstance(failure[0], pgerrors.QueryCanceled), failure
+    assert rows(conn, "SELECT count(*) FROM top_stories(2)") == [(2,)]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_statement_timeout_stops_it(conn: psycopg.Connection, prepare: bool) -> None:
+    conn.execute("SET statement_timeout = '400ms'")
+    started = time.monotonic()
+    with pytest.raises(pgerrors.QueryCanceled) as caught:
+        conn.execute("SELECT * FROM slow()", prepare=prepare).fetchall()
+    assert "statement timeout" in str(caught.value)
+    assert time.monotonic() - started < 10
+    conn.execute("SET statement_timeout = 0")
+    assert rows(conn, "SELECT count(*) FROM top_stories(2)") == [(2,)]
+
+
+def test_reload_takes_changed_and_removed_functions(conn: psycopg.Connection,
+                                                   extensions: Path) -> None:
+    source = extensions / "versioned.py"
+    body = ("from forge_sql.ext import table\n\n"
+            "@table(columns={{'v': 'BIGINT'}})\ndef version_rows(n: int):\n"
+            "    return [{{'v': {v}}}] * n\n")
+    source.write_text(body.format(v=1))
+    conn.execute("CALL forge_reload_extensions()")
+    prepared = "SELECT v FROM version_rows(%s)"
+    assert rows(conn, prepared, (2,), prepare=True) == [(1,), (1,)]
+    source.write_text(body.format(v=2))
+    conn.execute("CALL forge_reload_extensions()")
+    assert rows(conn, prepared, (1,), prepare=True) == [(2,)]
+    assert rows(conn, "SELECT v FROM version_rows(1)") == [(2,)]
+    source.unlink()
+    conn.execute("CALL forge_reload_extensions()")
+    for prepare in (False, True):  # never the stand-in's empty rows
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute(prepared, (1,), prepare=prepare)
+        # (DuckDB's word for an unknown table function is translated as 42P01)
+        assert caught.value.sqlstate in ("42883", "42P01"), caught.value
+
+
+# -- privileges ------------------------------------------------------------------------
+def test_superuser_only_function(conn: psycopg.Connection, bob: psycopg.Connection) -> None:
+    assert rows(conn, "SELECT * FROM read_files(5)") == [(5,)]
+    for prepare in (False, True):
+        with pytest.raises(pgerrors.InsufficientPrivilege):
+            bob.execute("SELECT * FROM read_files(5)", prepare=prepare)
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute("COPY (SELECT * FROM read_files(5)) TO STDOUT")
+    assert rows(bob, "SELECT * FROM top_stories(1)") == [(0, "story 0")]
+
+
+def test_streams_and_python_objects_are_out_of_reach(bob: psycopg.Connection) -> None:
+    for sql in (
+        'SELECT * FROM "forge_table_stream_00"',
+        "SELECT * FROM forge_table_stream_x, top_stories(1)",
+    ):
+        with pytest.raises(pgerrors.InsufficientPrivilege):
+            bob.execute(sql)
+    # Names of the server's Python objects are not tables (replacement scans are off).
+    for name in ("registry", "settings", "os", "self"):
+        with pytest.raises(psycopg.Error) as caught:
+            bob.execute(f"SELECT * FROM {name}")
+        assert caught.value.sqlstate in ("42P01", "42501"), (name, caught.value)
+    with pytest.raises(psycopg.Error):
+        bob.execute("SELECT * FROM top_stories((SELECT count(*) FROM forge_meta.roles))")
+
+
+def test_arguments_read_only_what_the_role_may(conn: psycopg.Connection,
+                                               bob: psycopg.Connection) -> None:
+    conn.execute("DROP TABLE IF EXISTS secret_counts")
+    conn.execute("CREATE TABLE secret_counts AS SELECT 2 AS n")
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute("SELECT * FROM top_stories((SELECT n FROM secret_counts))")
+    assert rows(conn, "SELECT count(*) FROM top_stories((SELECT n FROM secret_counts))") == [(2,)]
+
+
+# -- memory ----------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_twenty_million_rows_stream_with_bounded_memory(server: RunningServer,
+                                                        psql_installed: str) -> None:
+    """20M rows (int8, 40 characters) through COPY TO STDOUT to psql: ~990 MB of text, and
+    over 1 GB of Arrow data if they were held whole; the server's peak RSS grows by far
+    less, and stays under 1 GiB."""
+    before = memory_kb(server.process.pid)
+    reader = subprocess.Popen(
+        ["psql", server.dsn(user="admin"), "-X", "-w", "-c",
+         "COPY (SELECT * FROM many(20000000)) TO STDOUT"],
+        stdout=subprocess.PIPE, env={**os.environ, "PGPASSWORD": PASSWORD},
+    )
+    assert reader.stdout is not None
+    total = lines = 0
+    while block := reader.stdout.read(1 << 20):
+        total += len(block)
+        lines += block.count(b"\n")
+    assert reader.wait(60) == 0
+    peak = memory_kb(server.process.pid, "VmHWM")
+    assert lines == 20_000_000
+    assert total > 950_000_000
+    assert peak - before < 450_000, f"RSS grew from {before} kB to a peak of {peak} kB"
+    assert peak < 1 << 20
+
+
+def test_a_client_leaving_mid_stream_ends_the_function(server: RunningServer,
+                                                        conn: psycopg.Connection,
+                                                        psql_installed: str) -> None:
+    reader = subprocess.Popen(
+        ["psql", server.dsn(user="admin"), "-X", "-w", "-c", "SELECT * FROM slow()"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PGPASSWORD": PASSWORD},
+    )
+    # (pg_stat_activity shows the client's text, as PostgreSQL)
+    query = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT * FROM slow()'"
+    deadline = time.monotonic() + 20
+    while rows(conn, query) != [(1,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows(conn, query) == [(1,)], rows(conn, "SELECT pid, state, query FROM pg_stat_activity")
+    reader.kill()
+    reader.wait()
+    deadline = time.monotonic() + 20
+    while rows(conn, query) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows(conn, query) == [(0,)], "the session of the gone client kept running"
