@@ -432,7 +432,7 @@ class EngineSession:
         block = self.block
         if not block.in_transaction:
             block.begin_implicit()
-        with self.holding_catalog(locks.ACCESS_SHARE):
+        with self.locks.holding_catalog(locks.ACCESS_SHARE):
             result = self._sequences.run(
                 plan.statement, self.settings.get("search_path"), self.backend.user,
                 self._superuser, block.at_end,
