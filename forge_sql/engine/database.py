@@ -30,8 +30,9 @@ from forge_sql.engine.activity import Activity
 from forge_sql.engine.advisory import AdvisoryLocks
 from forge_sql.engine.connection import NULL_ORDER
 from forge_sql.engine.locks import LockTable
+from forge_sql.engine.maintenance_locks import MaintenanceLocks
 from forge_sql.engine.sandbox import Sandbox
-from forge_sql.errors import ConfigError, DataCorrupted
+from forge_sql.errors import ConfigError, DataCorrupted, QueryCanceled
 from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sql.configuration import SERVER_VERSION
 from forge_sql.sql.quoting import quote_ident
@@ -147,6 +148,7 @@ class Database:
             where=self.lake,
             since=self.record.since,
             files=self.files,
+            locking=MaintenanceLocks(self.locks, _FILE_WORK, self._maintenance_lock),
         )
         if settings.maintenance.at_startup:
             self.schedule.run_once()
@@ -405,6 +407,18 @@ class Database:
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
+
+    def _maintenance_lock(self, target: locks.Target, mode: str) -> None:
+        """A lock for the scheduled maintenance: it waits as a session does, but is the
+        victim of any deadlock it is part of, and stops waiting when the server stops."""
+        self.locks.acquire(
+            _FILE_WORK, 0, target, mode, yields=True, interrupted=self._maintenance_stopped
+        )
+
+    def _maintenance_stopped(self) -> BaseException | None:
+        if self.schedule.stopping or self.invalidated is not None:
+            return QueryCanceled("canceling storage maintenance: the server stops")
+        return None
 
     def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
