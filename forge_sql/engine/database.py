@@ -34,9 +34,10 @@ from forge_sql.engine.connection import NULL_ORDER
 from forge_sql.engine.extensions import Extensions
 from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
+from forge_sql.engine.maintenance_locks import MaintenanceLocks
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.sequences import Sequences
-from forge_sql.errors import ConfigError, DataCorrupted
+from forge_sql.errors import ConfigError, DataCorrupted, QueryCanceled
 from forge_sql.plugins.scalars import Caller, Environment, qualified_macro_schema
 from forge_sql.scram import ScramVerifier, parse_verifier
 from forge_sql.sql.configuration import SERVER_VERSION
@@ -163,6 +164,7 @@ class Database:
             where=self.lake,
             since=self.record.since,
             files=self.files,
+            locking=MaintenanceLocks(self.locks, _FILE_WORK, self._maintenance_lock),
         )
         if settings.maintenance.at_startup:
             self.schedule.run_once()
@@ -456,6 +458,18 @@ class Database:
             self.table_functions.reload(self._con, registry)
         self.sandbox.add_functions(name for _, name in registry.scalars)
         return len(registry)
+
+    def _maintenance_lock(self, target: locks.Target, mode: str) -> None:
+        """A lock for the scheduled maintenance: it waits as a session does, but is the
+        victim of any deadlock it is part of, and stops waiting when the server stops."""
+        self.locks.acquire(
+            _FILE_WORK, 0, target, mode, yields=True, interrupted=self._maintenance_stopped
+        )
+
+    def _maintenance_stopped(self) -> BaseException | None:
+        if self.schedule.stopping or self.invalidated is not None:
+            return QueryCanceled("canceling storage maintenance: the server stops")
+        return None
 
     def _maintenance_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from forge_sql import errors
@@ -86,6 +86,8 @@ class Waiter:
     target: Target
     mode: str
     since: float = field(default_factory=time.time)
+    yields: bool = False  # background work: the victim of any deadlock it is part of
+    victim: bool = False
 
 
 @dataclass(slots=True)
@@ -103,6 +105,11 @@ class LockTable:
         self._changed = threading.Condition()
         self._held: dict[Target, dict[str, Grant]] = {}
         self._queue: list[Waiter] = []  # in arrival order
+        # Lake commits counted as they land, and the count at the last one that changed each
+        # table: what a transaction's snapshot may predate (SessionLocks.statement_locks).
+        self.generation = 0
+        self._committed_at: dict[Target, int] = {}
+        self._rewritten_at: dict[Target, int] = {}  # by storage maintenance
 
     def acquire(
         self,
@@ -115,16 +122,19 @@ class LockTable:
         timeout_ms: float = 0,
         waiting: Callable[[bool], None] = lambda flag: None,
         interrupted: Callable[[], BaseException | None] = lambda: None,
+        yields: bool = False,
     ) -> None:
         """Hold ``target`` in ``mode`` (once more if already held), waiting while another
         session holds or queued first for a conflicting mode. Raises QueryCanceled,
         LockNotAvailable (lock_timeout), DeadlockDetected, or what ``interrupted``
-        returns."""
+        returns. A waiter that ``yields`` (scheduled storage maintenance) is the victim
+        of any deadlock it is part of, as PostgreSQL cancels an autovacuum worker that
+        blocks a session."""
         with self._changed:
             if self._grantable(session, target, mode, None):
                 self._grant(session, pid, target, mode)
                 return
-            waiter = Waiter(session, pid, target, mode)
+            waiter = Waiter(session, pid, target, mode, yields=yields)
             self._queue.append(waiter)
             waiting(True)
             deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms > 0 else None
@@ -133,10 +143,18 @@ class LockTable:
                 while True:
                     # The wait that closes a cycle finds it when it starts; later checks
                     # catch cycles formed as the holders of a lock changed.
+                    if waiter.victim:
+                        raise errors.DeadlockDetected("deadlock detected")
                     if time.monotonic() >= check_at:
                         cycle = self._cycle(waiter)
-                        if cycle:
-                            raise errors.DeadlockDetected("deadlock detected", detail=cycle)
+                        yielding = next((w for w in cycle if w.yields), None)
+                        if yielding is not None and yielding is not waiter:
+                            yielding.victim = True
+                            self._changed.notify_all()
+                        elif cycle:
+                            raise errors.DeadlockDetected(
+                                "deadlock detected", detail=_describe(cycle)
+                            )
                         check_at = time.monotonic() + DEADLOCK_RECHECK
                     if cancelled():
                         raise errors.QueryCanceled("canceling statement due to user request")
@@ -213,6 +231,33 @@ class LockTable:
                     del self._held[target]
             self._changed.notify_all()
 
+    def committed(self, session: str) -> None:
+        """The transaction of ``session`` committed: the tables it wrote changed now."""
+        with self._changed:
+            self.generation += 1
+            for target, grants in self._held.items():
+                grant = grants.get(session)
+                if target.locktype == "relation" and grant is not None and any(
+                    _STRENGTH[m] >= _STRENGTH[EXCLUSIVE] for m in grant.modes
+                ):
+                    self._committed_at[target] = self.generation
+
+    def rewritten(self, target: Target) -> None:
+        """Storage maintenance committed new files for ``target`` (the rows are the same)."""
+        with self._changed:
+            self.generation += 1
+            self._committed_at[target] = self._rewritten_at[target] = self.generation
+
+    def changed_since(self, targets: Sequence[Target], generation: int) -> str | None:
+        """``rewritten`` when maintenance rewrote one of ``targets`` after ``generation``,
+        ``committed`` when a transaction changed one, else None."""
+        with self._changed:
+            if any(self._rewritten_at.get(t, 0) > generation for t in targets):
+                return "rewritten"
+            if any(self._committed_at.get(t, 0) > generation for t in targets):
+                return "committed"
+            return None
+
     def release_all(self, session: str) -> None:
         """The transaction of ``session`` ended: every lock it holds goes."""
         with self._changed:
@@ -264,9 +309,9 @@ class LockTable:
     def _grantable(self, session: str, target: Target, mode: str, waiter: Waiter | None) -> bool:
         return not self._blockers(session, target, mode, waiter)
 
-    def _cycle(self, start: Waiter) -> str:
-        """PostgreSQL's deadlock report when ``start`` waits, through others, for itself;
-        empty when it does not."""
+    def _cycle(self, start: Waiter) -> list[Waiter]:
+        """The waiters of the cycle through which ``start`` waits for itself; empty when
+        it does not."""
         waiting = {w.session: w for w in self._queue}
         path: list[Waiter] = []
 
@@ -283,13 +328,16 @@ class LockTable:
             path.pop()
             return False
 
-        if not visit(start, {start.session}):
-            return ""
-        lines = []
-        for index, waiter in enumerate(path):
-            blocker = path[(index + 1) % len(path)]
-            lines.append(
-                f"Process {waiter.pid} waits for {waiter.mode} on {waiter.target.describe()}; "
-                f"blocked by process {blocker.pid}."
-            )
-        return "\n".join(lines)
+        return path if visit(start, {start.session}) else []
+
+
+def _describe(cycle: list[Waiter]) -> str:
+    """PostgreSQL's deadlock report."""
+    lines = []
+    for index, waiter in enumerate(cycle):
+        blocker = cycle[(index + 1) % len(cycle)]
+        lines.append(
+            f"Process {waiter.pid} waits for {waiter.mode} on {waiter.target.describe()}; "
+            f"blocked by process {blocker.pid}."
+        )
+    return "\n".join(lines)

@@ -557,8 +557,7 @@ class EngineSession:
         """Take the locks ``statement`` needs, held to the end of the transaction, before
         DuckDB reads anything for it: a writer that waited then works on the data the
         previous holder committed (forge_sql.engine.locks)."""
-        if self.locks.statement_locks(statement, copy_in) and not self.block.touched:
-            self.block.take_fresh_snapshot()
+        self.locks.statement_locks(statement, copy_in, self.block)
 
     def refresh_catalog(self) -> None:
         self._database.refresh_catalog()
@@ -827,7 +826,9 @@ class EngineSession:
             self._connection.detach_stream()
             return storage_calls.backup(call, self._database)
         with self.locks.maintaining():
-            return storage_calls.run(call, self._connection, self._database)
+            return storage_calls.run(
+                call, self._connection, self._database, self.locks.for_maintenance()
+            )
 
     def _copy_out(self, statement: Statement, copy: copy_statement.CopyStatement) -> Result:
         """COPY ... TO STDOUT: the rows of the table or query, streamed as for a SELECT."""

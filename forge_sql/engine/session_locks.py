@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from forge_sql import errors
 from forge_sql.engine import lock_targets, locks, session_settings
+from forge_sql.engine.maintenance_locks import MaintenanceLocks
 from forge_sql.sql import duckdb_errors
 
 if TYPE_CHECKING:
@@ -26,6 +27,21 @@ class Connection(Protocol):
     def running(self, flag: bool) -> None: ...
 
     def streams(self, result: object) -> bool: ...
+
+
+class Block(Protocol):
+    """The session's transaction (forge_sql.engine.transactions), as its locks see it."""
+
+    touched: bool
+    began: int
+
+    def take_fresh_snapshot(self) -> None: ...
+
+    def refresh_snapshot(self) -> None: ...
+
+
+# Levels at which a statement sees what was committed before it began.
+_STATEMENT_SNAPSHOT = ("read committed", "read uncommitted")
 
 
 class SessionLocks:
@@ -89,26 +105,66 @@ class SessionLocks:
             if not handed_on:
                 self.release(locks.CATALOG, mode)
 
-    def statement_locks(self, statement: Statement, copy_in: bool) -> bool:
-        """Take the locks ``statement`` needs until its transaction ends; whether it had
-        to wait for them."""
-        wanted = lock_targets.targets(statement, copy_in)
-        return bool(wanted) and self.acquire(wanted)
+    def statement_locks(self, statement: Statement, copy_in: bool, block: Block) -> None:
+        """Take the locks ``statement`` needs until its transaction ends, before DuckDB reads
+        anything for it, and make sure the transaction's snapshot is not older than the
+        last change of the tables it is about to write:
 
-    def ending_transaction(self) -> contextlib.AbstractContextManager[None]:
+        - a transaction that ran nothing yet begins DuckDB's transaction again when it
+          waited (planning may have fixed its snapshot) or a table changed since it began:
+          it works on what the previous holder committed, as a PostgreSQL transaction
+          whose first statement waited does;
+        - at READ COMMITTED, so does a transaction that read but wrote nothing yet;
+        - otherwise, a table that storage maintenance rewrote since the snapshot fails the
+          statement with 40001: checked on DuckDB 1.5.5, an UPDATE or DELETE committed
+          after a compaction its snapshot predates is silently lost in part (the old row
+          stays). A table another transaction changed is left to DuckLake, whose COMMIT
+          fails with 40001 where the two changes conflict.
+        """
+        wanted = lock_targets.targets(statement, copy_in)
+        if not wanted:
+            return
+        wrote = self.changes_catalog or self._table.wrote(self._backend.token)
+        waited = self.acquire(wanted)
+        tables = [target for target, _mode in wanted if target.locktype == "relation"]
+        change = self._table.changed_since(tables, block.began)
+        if not block.touched:
+            if waited or change is not None:
+                block.take_fresh_snapshot()
+            return
+        if change is None:
+            return
+        isolation = str(self._settings.get("transaction_isolation")).lower()
+        if not wrote and isolation in _STATEMENT_SNAPSHOT:
+            block.refresh_snapshot()
+        elif change == "rewritten":
+            raise errors.SerializationFailure(
+                "could not serialize access due to concurrent storage maintenance",
+                detail="Storage maintenance rewrote the files of "
+                + ", ".join(t.describe() for t in tables)
+                + " after this transaction's snapshot was taken.",
+                hint="Retry the transaction.",
+            )
+
+    @contextlib.contextmanager
+    def ending_transaction(self) -> Iterator[None]:
         """The COMMIT or ROLLBACK of a transaction that changed the catalog runs alone;
-        one that wrote to tables queues behind other commits (locks.COMMITS)."""
+        every one that changed the lake (tables or catalog) queues behind other commits
+        (locks.COMMITS), storage maintenance's included."""
         backend = self._backend
-        if self.changes_catalog:
-            return self.holding_catalog(locks.ACCESS_EXCLUSIVE)
-        if self._table.wrote(backend.token):
-            return self._table.committing(
+        with contextlib.ExitStack() as stack:
+            if self.changes_catalog:
+                stack.enter_context(self.holding_catalog(locks.ACCESS_EXCLUSIVE))
+            elif not self._table.wrote(backend.token):
+                yield
+                return
+            stack.enter_context(self._table.committing(
                 backend.token,
                 backend.pid,
                 lambda f: backend.waiting("object" if f else None),
                 self.invalidated,
-            )
-        return contextlib.nullcontext()
+            ))
+            yield
 
     @contextlib.contextmanager
     def maintaining(self) -> Iterator[None]:
@@ -120,6 +176,15 @@ class SessionLocks:
                 yield
         finally:
             self.release(locks.CATALOG_CHANGES, locks.EXCLUSIVE)
+
+    def for_maintenance(self) -> MaintenanceLocks:
+        """The locks of storage maintenance the session runs (it waits as for a statement)."""
+
+        def acquire(target: locks.Target, mode: str) -> None:
+            self.acquire([(target, mode)], counted=True)
+            self._connection.running(True)  # the call goes on: cancel still ends it
+
+        return MaintenanceLocks(self._table, self._backend.token, acquire)
 
     def invalidated(self) -> BaseException | None:
         """Ends a lock wait once DuckDB invalidated the database: it reopens when the

@@ -18,7 +18,7 @@ from forge_sql.seam.backend import Column
 from forge_sql.sql.statements import Statement, Token
 from forge_sql.sql.types import column
 from forge_sql.storage import maintenance
-from forge_sql.storage.maintenance import Outcome
+from forge_sql.storage.maintenance import Locking, Outcome
 from forge_sql.storage.policy import parse_duration
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def backup(call: BackupCall, database: Database) -> TableResult:
 
 
 def run(
-    call: MaintenanceCall, connection: Connection, database: Database
+    call: MaintenanceCall, connection: Connection, database: Database, locking: Locking
 ) -> TableResult:
     """Run the maintenance outside any transaction, as VACUUM; one row per action.
 
@@ -243,6 +243,7 @@ def run(
                 where=database.lake,
                 since=database.record.since,
                 force=call.force,
+                locking=locking,
             )
     finally:
         running(False)

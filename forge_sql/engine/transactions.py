@@ -58,6 +58,9 @@ class TransactionBlock:
         # What ends with the transaction besides the data, called with whether it committed
         # (sequences created or dropped in it: forge_sql.engine.sequence_commands).
         self.at_end: list[Callable[[bool], None]] = []
+        # The lock table's count of lake commits when DuckDB's transaction began: its
+        # snapshot sees no commit counted after it (locks.LockTable.changed_since).
+        self.began = 0
 
     @property
     def in_transaction(self) -> bool:
@@ -74,7 +77,7 @@ class TransactionBlock:
     def begin_implicit(self) -> None:
         """Statements of one Query, or of one pipeline up to Sync, commit or fail together,
         as in PostgreSQL."""
-        self._connection.execute("BEGIN TRANSACTION", interruptible=False)
+        self._begin()
         self.implicit = True
         self.touched = False
         self.replay = Replay()
@@ -100,7 +103,7 @@ class TransactionBlock:
                 # BEGIN inside a multi-statement Query turns its implicit block explicit.
                 self.implicit = False
             else:
-                self._connection.execute("BEGIN TRANSACTION", interruptible=False)
+                self._begin()
                 self.touched = False
             self.status = "T"
             return TagResult(tag)
@@ -204,6 +207,8 @@ class TransactionBlock:
         if self.journal.writes or self.journal.savepoints:
             self.journal.reset()
         self.release_xact_locks()
+        if committed:
+            self._database.locks.committed(self._token)
         self._database.locks.release_all(self._token)
         # A SET TimeZone of the block may have been undone.
         self._connection.set_timezone(self._settings.timezone)
@@ -261,8 +266,18 @@ class TransactionBlock:
         may have begun DuckDB's transaction and fixed its snapshot: begin it again, so a
         first write that waited for a lock works on what the previous holder committed, as
         a PostgreSQL transaction whose first statement waited does."""
-        assert not self.touched and not self.staged_files
+        assert not self.touched
+        self.refresh_snapshot()
+
+    def refresh_snapshot(self) -> None:
+        """Begin DuckDB's transaction again, for a transaction that wrote nothing yet: its
+        next statement sees what was committed before it (READ COMMITTED)."""
+        assert not self.staged_files
         self._connection.execute("ROLLBACK", interruptible=False)
+        self._begin()
+
+    def _begin(self) -> None:
+        self.began = self._database.locks.generation  # read first: never later than it
         self._connection.execute("BEGIN TRANSACTION", interruptible=False)
 
     def restart(self) -> None:
@@ -271,7 +286,7 @@ class TransactionBlock:
             self._connection.execute("ROLLBACK", interruptible=False)
         self._discard_staged()
         self.status = "E"  # until the new transaction has begun
-        self._connection.execute("BEGIN TRANSACTION", interruptible=False)
+        self._begin()
         self.status = "T"
 
 

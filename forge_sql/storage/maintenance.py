@@ -4,13 +4,23 @@ Each step is one DuckLake function run on a connection with the lake attached; t
 (offline), ``CALL forge_*`` (superusers, over the wire) and the server's periodic policy share
 them. Results are always fetched whole: checked on DuckLake 1.5.5, a maintenance function
 whose result is left half-read is rolled back when the connection runs the next statement.
+
+In the server each step runs in a transaction of its own, holding the lock of the table it
+rewrites (``Locking.table``: writers of the table wait for it, and it for them) and
+committing in the queue of the lake's commits (``Locking.committing``), so that it never
+makes a session's commit fail or lose rows (checked on DuckLake 1.5.5: an UPDATE or DELETE
+committed after a compaction that its snapshot predates is silently lost in part).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import duckdb
 
@@ -20,6 +30,55 @@ from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.policy import MaintenancePolicy
 
 ACTIONS = ("compact", "expire", "cleanup")
+
+
+class Locking(Protocol):
+    """The server's locks, as maintenance takes them (forge_sql.engine.maintenance_locks)."""
+
+    def table(self, schema: str, name: str) -> AbstractContextManager[object]:
+        """Held while ``schema.name``'s files are rewritten and committed."""
+        ...
+
+    def committing(self) -> AbstractContextManager[object]:
+        """Held while a step commits: the lake's commits queue one at a time."""
+        ...
+
+
+class Unlocked:
+    """No other session to wait for: the offline CLI."""
+
+    def table(self, schema: str, name: str) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    def committing(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+
+UNLOCKED = Unlocked()
+
+
+def _step(
+    con: duckdb.DuckDBPyConnection, sql: str, locking: Locking
+) -> list[tuple[object, ...]]:
+    """``sql``'s rows, run in a transaction of its own that commits in the queue."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rows = con.execute(sql).fetchall()
+        with locking.committing():
+            con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    return rows
+
+
+def _tables(con: duckdb.DuckDBPyConnection, lake: str) -> Iterator[tuple[str, str]]:
+    yield from con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+        "ORDER BY ALL",
+        [lake],
+    ).fetchall()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,34 +97,61 @@ def _cutoff(older_than: timedelta) -> str:
 
 
 def compact(
-    con: duckdb.DuckDBPyConnection, lake: str, rewrite_threshold: float = 0.1
+    con: duckdb.DuckDBPyConnection,
+    lake: str,
+    rewrite_threshold: float = 0.1,
+    locking: Locking = UNLOCKED,
 ) -> list[Outcome]:
     """Write inlined rows out, rewrite files of which at least ``rewrite_threshold`` of
-    the rows are deleted, merge small files (DuckLake does not merge files with deletes).
+    the rows are deleted, merge small files (DuckLake does not merge files with deletes),
+    table by table.
 
     The files replaced stay on disk while older snapshots still reference them; expire
-    and cleanup remove them.
+    and cleanup remove them. One table whose rows Parquet cannot hold (checked: a negative
+    INTERVAL) must not stop the others: its failure is reported and the others go on.
     """
     name = literal(lake)
-    flushed, failed = flush(con, lake)
-    rewritten = con.execute(
-        "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
-        "coalesce(sum(files_created), 0)::BIGINT FROM ducklake_rewrite_data_files("
-        f"{name}, delete_threshold => {float(rewrite_threshold)!r})"
-    ).fetchall()[0]
-    merged = con.execute(
-        "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
-        f"coalesce(sum(files_created), 0)::BIGINT FROM ducklake_merge_adjacent_files({name})"
-    ).fetchall()[0]
+    flushed, rewritten, created, merged, into = 0, 0, 0, 0, 0
+    failed: list[str] = []
+    for schema, table in list(_tables(con, lake)):
+        where = f"schema => {literal(schema)}"
+        with locking.table(schema, table):
+            try:
+                flushed += int(_step(
+                    con,
+                    "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM "
+                    f"ducklake_flush_inlined_data({name}, schema_name => {literal(schema)}, "
+                    f"table_name => {literal(table)})",
+                    locking,
+                )[0][0])  # type: ignore[call-overload]
+            except duckdb.Error as exc:
+                failed.append(f"{schema}.{table}: {str(exc).splitlines()[0]}")
+            done = _step(
+                con,
+                "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
+                "coalesce(sum(files_created), 0)::BIGINT FROM ducklake_rewrite_data_files("
+                f"{name}, {literal(table)}, {where}, "
+                f"delete_threshold => {float(rewrite_threshold)!r})",
+                locking,
+            )[0]
+            rewritten += int(done[0])  # type: ignore[call-overload]
+            created += int(done[1])  # type: ignore[call-overload]
+            done = _step(
+                con,
+                "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
+                "coalesce(sum(files_created), 0)::BIGINT FROM "
+                f"ducklake_merge_adjacent_files({name}, {literal(table)}, {where})",
+                locking,
+            )[0]
+            merged += int(done[0])  # type: ignore[call-overload]
+            into += int(done[1])  # type: ignore[call-overload]
     kept = f"; kept inlined (cannot be written as Parquet): {'; '.join(failed)}" if failed else ""
     return [
         Outcome("flush", flushed, f"{flushed} inlined rows written to Parquet{kept}"),
         Outcome(
-            "rewrite",
-            rewritten[0],
-            f"{rewritten[0]} files with deleted rows rewritten as {rewritten[1]}",
+            "rewrite", rewritten, f"{rewritten} files with deleted rows rewritten as {created}"
         ),
-        Outcome("compact", merged[0], f"{merged[0]} small files merged into {merged[1]}"),
+        Outcome("compact", merged, f"{merged} small files merged into {into}"),
     ]
 
 
@@ -121,13 +207,20 @@ def flush_tables(
     return rows, failed, 0
 
 
-def expire(con: duckdb.DuckDBPyConnection, lake: str, older_than: timedelta) -> list[Outcome]:
+def expire(
+    con: duckdb.DuckDBPyConnection,
+    lake: str,
+    older_than: timedelta,
+    locking: Locking = UNLOCKED,
+) -> list[Outcome]:
     """Expire snapshots older than ``older_than`` (the latest snapshot is always kept)."""
-    row = con.execute(
+    row = _step(
+        con,
         f"SELECT count(*) FROM ducklake_expire_snapshots({literal(lake)}, "
-        f"older_than => {_cutoff(older_than)})"
-    ).fetchall()[0]
-    count = int(row[0])
+        f"older_than => {_cutoff(older_than)})",
+        locking,
+    )[0]
+    count = int(row[0])  # type: ignore[call-overload]
     return [Outcome("expire", count, f"{count} snapshots older than {older_than} expired")]
 
 
@@ -137,17 +230,20 @@ def cleanup(
     older_than: timedelta,
     where: Lake,
     rules: orphans.Rules,
+    locking: Locking = UNLOCKED,
 ) -> list[Outcome]:
     """Delete files that no snapshot needs, and files no transaction committed.
 
     ``older_than`` protects files of expired snapshots that a running transaction may still
     read; unreferenced files go through the orphan sweep's ``rules`` (forge_sql.storage.orphans).
     """
-    old = con.execute(
+    old = _step(
+        con,
         f"SELECT count(*) FROM ducklake_cleanup_old_files({literal(lake)}, "
-        f"older_than => {_cutoff(older_than)})"
-    ).fetchall()[0]
-    old_count = int(old[0])
+        f"older_than => {_cutoff(older_than)})",
+        locking,
+    )[0]
+    old_count = int(old[0])  # type: ignore[call-overload]
     swept = orphans.sweep(con, lake, where, rules)
     return [
         Outcome("cleanup", old_count, f"{old_count} files of expired snapshots deleted"),
@@ -165,17 +261,19 @@ def run(
     where: Lake,
     since: datetime | None,
     force: bool = False,
+    locking: Locking = UNLOCKED,
 ) -> list[Outcome]:
     """One action by name (``compact``, ``expire``, ``cleanup``, or ``all`` in that order).
 
     ``older_than`` overrides the policy's ages for expire and cleanup (orphans included);
     ``where`` and ``since`` (the lake record's) tell the orphan sweep which files are the
-    catalog's; ``force`` lifts its share cap.
+    catalog's; ``force`` lifts its share cap; ``locking`` the server's locks (Locking).
     """
     if action == "compact":
-        return compact(con, lake, policy.rewrite_threshold)
+        return compact(con, lake, policy.rewrite_threshold, locking)
     if action == "expire":
-        return expire(con, lake, policy.expire_older_than if older_than is None else older_than)
+        age = policy.expire_older_than if older_than is None else older_than
+        return expire(con, lake, age, locking)
     rules = orphans.Rules(
         policy.orphans_older_than if older_than is None else older_than,
         policy.orphans_max_share,
@@ -184,11 +282,11 @@ def run(
     )
     if action == "cleanup":
         age = policy.delete_older_than if older_than is None else older_than
-        return cleanup(con, lake, age, where, rules)
+        return cleanup(con, lake, age, where, rules, locking)
     if action == "all":
         return [
-            *compact(con, lake, policy.rewrite_threshold),
-            *expire(con, lake, policy.expire_older_than),
-            *cleanup(con, lake, policy.delete_older_than, where, rules),
+            *compact(con, lake, policy.rewrite_threshold, locking),
+            *expire(con, lake, policy.expire_older_than, locking),
+            *cleanup(con, lake, policy.delete_older_than, where, rules, locking),
         ]
     raise ValueError(f"unknown maintenance action {action!r}: use one of {', '.join(ACTIONS)}")

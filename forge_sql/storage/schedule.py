@@ -11,6 +11,7 @@ from datetime import datetime
 
 import duckdb
 
+from forge_sql import errors
 from forge_sql.storage import maintenance
 from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.policy import MaintenancePolicy
@@ -54,12 +55,15 @@ class Schedule:
         where: Lake,
         since: datetime | None,
         files: AbstractContextManager[object],
+        locking: maintenance.Locking = maintenance.UNLOCKED,
     ) -> None:
+        """``locking``: the server's locks, which maintenance takes as a session would."""
         self._connect = connect
         self._where = where
         self._since = since
         # Held by whatever deletes or copies the lake's files (maintenance, backups).
         self.files = files
+        self._locking = locking
         self._lake = lake
         self._policy = policy
         self._workload = workload
@@ -96,10 +100,12 @@ class Schedule:
         self._running = con
         try:
             outcomes = maintenance.run(
-                con, self._lake, "all", None, self._policy, where=self._where, since=self._since
+                con, self._lake, "all", None, self._policy, where=self._where, since=self._since,
+                locking=self._locking,
             )
-        except duckdb.Error as exc:
-            # Another writer may have committed first (a conflict), or the server is
+        except (duckdb.Error, errors.ForgeError) as exc:
+            # Another writer may have committed first (a conflict), a session needed a
+            # lock it held (a deadlock, of which it is the victim), or the server is
             # shutting down (interrupted): the next run starts over.
             log.warning("storage maintenance failed: %s", exc)
             return
@@ -109,6 +115,10 @@ class Schedule:
         self.runs += 1
         done = [o.detail for o in outcomes if o.count]
         log.info("storage maintenance: %s", "; ".join(done) or "nothing to do")
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def stop(self) -> None:
         self._stop.set()
