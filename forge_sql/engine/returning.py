@@ -80,28 +80,27 @@ def bind(sql: str, values: Sequence[object]) -> tuple[str, list[object]]:
 
 
 def describe_sql(sql: str) -> str | None:
-    """A query with the RETURNING list's columns, over the table's row (and the FROM or
-    USING list): what Describe binds without running the statement."""
+    """What Describe binds, without running the statement, for the RETURNING columns of
+    ``sql``; None without RETURNING."""
     parsed = clauses.parse(sql)
     if parsed is None or parsed.returning is None:
         return None
-    extra = f", {parsed.from_}" if parsed.from_ else ""
-    prefix = f"{parsed.with_} " if parsed.with_ else ""
-    return (
-        f"{prefix}SELECT {parsed.returning} FROM {parsed.target} AS "
-        f"{_alias(parsed)}{extra}"
-    )
+    return returning_query(parsed)
+
+
+def returning_query(dml: Dml) -> str:
+    """The RETURNING list over the table's row (and the FROM or USING list): the query
+    whose columns, named as PostgreSQL names a select list's, the statement returns."""
+    extra = f", {dml.from_}" if dml.from_ else ""
+    prefix = f"{dml.with_} " if dml.with_ else ""
+    return f"{prefix}SELECT {dml.returning} FROM {dml.target} AS {dml.name}{extra}"
 
 
 def returning_sql(dml: Dml, source: str) -> str:
     """The RETURNING list's query over the staged rows ``source`` (a relation with the
     table's columns, and maybe more to drop)."""
     assert dml.returning is not None
-    return f"SELECT {dml.returning} FROM ({source}) AS {_alias(dml)}"
-
-
-def _alias(dml: Dml) -> str:
-    return dml.alias if dml.alias is not None else dml.target.rsplit(".", 1)[-1]
+    return f"SELECT {dml.returning} FROM ({source}) AS {dml.name}"
 
 
 class Writes:
@@ -190,7 +189,7 @@ class Writes:
                values: Sequence[object]) -> TableResult | TagResult:
         """UPDATE ... RETURNING: each matched row's new values are computed once, written
         by rowid, and returned."""
-        name = _alias(dml)
+        name = dml.name
         assigned = {}
         known = {c[0].lower(): c for c in table.columns}
         for column, expression in clauses.assigned_columns(dml.assignments):
@@ -223,7 +222,7 @@ class Writes:
     def delete(self, statement: Statement, dml: Dml, table: Table,
                values: Sequence[object]) -> TableResult | TagResult:
         """DELETE ... RETURNING: the matched rows are kept, deleted by rowid, returned."""
-        name = _alias(dml)
+        name = dml.name
         self._stage_matched(dml, table, table.column_list(f"{name}."), values)
         count = self.count(
             f"DELETE FROM {table.relation} WHERE rowid IN (SELECT {ROW_ID} FROM {ROWS})"
@@ -236,7 +235,7 @@ class Writes:
     ) -> None:
         """The rows the WHERE (and FROM/USING) of an UPDATE or DELETE match, each once,
         with their rowid: evaluated once, so what is written is what is returned."""
-        name = _alias(dml)
+        name = dml.name
         prefix = f"{dml.with_} " if dml.with_ else ""
         joined = f", {dml.from_}" if dml.from_ else ""
         where = f" WHERE {dml.where}" if dml.where else ""
@@ -271,8 +270,9 @@ class Writes:
         cursor = self._connection.execute(sql, chosen)
         described = cursor.description or ()
         table: pa.Table = cursor.fetch_arrow_table()
-        named = describe_sql_for_names(dml)
-        columns: tuple[Column, ...] = column_names.result_columns(named, described)
+        columns: tuple[Column, ...] = column_names.result_columns(
+            returning_query(dml), described
+        )
         return TableResult(table, columns, tag)
 
     def drop_staged(self) -> None:
@@ -284,8 +284,3 @@ class Writes:
                 interruptible=False,
             )
         self.staged = [ROWS]
-
-
-def describe_sql_for_names(dml: Dml) -> str:
-    """The query whose select list names the RETURNING columns as PostgreSQL does."""
-    return f"SELECT {dml.returning} FROM {dml.target} AS {_alias(dml)}"

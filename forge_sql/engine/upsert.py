@@ -134,20 +134,35 @@ def _refuse_duplicates(
 
 
 def _refuse_second_touch(writes: Writes, key: tuple[str, ...]) -> None:
-    """PostgreSQL's 21000: a row proposed twice with the same key would update the row the
-    first one inserted or updated."""
+    """PostgreSQL's 21000 for a key that no row of the table has, proposed twice: the
+    second proposal meets the row the first one inserted."""
     listed = ", ".join(quote_ident(c) for c in key)
     not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in key)
-    twice = writes.count(
-        f"SELECT count(*) FROM (SELECT {listed} FROM {ROWS} WHERE {not_null} "
+    if writes.count(
+        f"SELECT count(*) FROM (SELECT {listed} FROM {ROWS} WHERE {not_null} AND "
+        f"__forge_n NOT IN (SELECT __forge_n FROM {CONFLICTS}) "
         f"GROUP BY {listed} HAVING count(*) > 1)"
+    ):
+        raise _second_time()
+
+
+def _refuse_updated_twice(writes: Writes) -> None:
+    """PostgreSQL's 21000 for a table row that a proposal updates and a later one meets
+    again (the proposals are taken in order; one whose WHERE is false leaves the row as
+    it was, so a later one may still update it)."""
+    if writes.count(
+        f"SELECT count(*) FROM {UPDATED} AS u WHERE EXISTS (SELECT 1 FROM {CONFLICTS} AS c "
+        f"WHERE c.{ROW_ID} = u.{ROW_ID} AND c.__forge_n > u.__forge_n)"
+    ):
+        raise _second_time()
+
+
+def _second_time() -> errors.CardinalityViolation:
+    return errors.CardinalityViolation(
+        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+        hint="Ensure that no rows proposed for insertion within the same command have "
+        "duplicate constrained values.",
     )
-    if twice:
-        raise errors.CardinalityViolation(
-            "ON CONFLICT DO UPDATE command cannot affect row a second time",
-            hint="Ensure that no rows proposed for insertion within the same command have "
-            "duplicate constrained values.",
-        )
 
 
 def _update(
@@ -184,6 +199,7 @@ def _update(
         values,
     )
     writes.execute(sql, chosen)
+    _refuse_updated_twice(writes)
     if not assigned:
         return writes.count(f"SELECT count(*) FROM {UPDATED}")
     sets = ", ".join(f"{quote_ident(c)} = u.{quote_ident(c)}" for c in assigned)

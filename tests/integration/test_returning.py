@@ -66,6 +66,14 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
      "SET s = excluded.s", ()),
     ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y'), (1, 'w', 2, 'W') ON CONFLICT (id) DO UPDATE "
      "SET s = excluded.s", ()),
+    ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y'), (1, 'w', 2, 'W') ON CONFLICT (id) DO UPDATE "
+     "SET s = excluded.s WHERE excluded.s = 'w' RETURNING *", ()),
+    ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y'), (1, 'w', 2, 'W') ON CONFLICT (id) DO UPDATE "
+     "SET s = excluded.s WHERE excluded.s = 'y' RETURNING *", ()),
+    ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y'), (1, 'w', 2, 'W') ON CONFLICT (id) DO UPDATE "
+     "SET s = excluded.s WHERE {t}.n > 100", ()),
+    ("INSERT INTO {t} VALUES (8, 'y', 2, 'Y'), (8, 'w', 2, 'W') ON CONFLICT (id) DO UPDATE "
+     "SET s = excluded.s WHERE {t}.n > 100", ()),
     ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y') ON CONFLICT (s) DO NOTHING", ()),
     ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y') ON CONFLICT (n, id) DO NOTHING", ()),
     ("INSERT INTO {t} VALUES (1, 'y', 2, 'Y') ON CONFLICT ON CONSTRAINT nope DO NOTHING", ()),
