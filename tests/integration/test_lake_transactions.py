@@ -157,9 +157,9 @@ def test_failed_statement_rolls_back_the_transaction(
     [
         ("ALTER TABLE {t} ALTER COLUMN name TYPE INTEGER", "wider"),
         ("ALTER TABLE {t} ADD COLUMN k INTEGER NOT NULL DEFAULT 1", "SET NOT NULL"),
-        ("CREATE TABLE {t}_s (id SERIAL, x INTEGER)", "sequences"),
-        ("CREATE TABLE {t}_g (id INTEGER GENERATED ALWAYS AS IDENTITY)", "identity"),
-        ("CREATE SEQUENCE {t}_q", None),
+        # serial, identity and sequences work (test_sequences.py), but not added later:
+        ("ALTER TABLE {t} ADD COLUMN s SERIAL", "Create the table"),
+        ("ALTER TABLE {t} ADD COLUMN g INTEGER GENERATED ALWAYS AS IDENTITY", "Create the table"),
     ],
 )
 def test_what_ducklake_cannot_do_is_0A000(
