@@ -163,6 +163,11 @@ def test_a_broken_file_stops_serve_and_check(tmp_path: Path, name: str, text: st
     done = forge_sql("extensions", "check", cwd=tmp_path)
     assert done.returncode == 1
     assert f"{path}:{line}" in done.stderr and reason in done.stderr
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__t.sql").write_text("CREATE TABLE t (a INTEGER);\n")
+    done = forge_sql("migrate", "--dir", "migrations", "--data-dir", "data", cwd=tmp_path)
+    assert done.returncode != 0
+    assert f"{path}:{line}" in done.stdout + done.stderr
 
 
 def test_duplicate_functions_across_files_are_refused(tmp_path: Path) -> None:
