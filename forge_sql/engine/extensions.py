@@ -69,21 +69,28 @@ class Extensions:
             _record(f, type_oids[f], results[f], names, index)
             for index, f in enumerate(functions)
         ]
-        con.execute(f"DELETE FROM {SCHEMA}.extension_functions")
-        if records:
-            placeholders = ", ".join("?" * len(records[0]))
-            con.executemany(
-                f"INSERT INTO {SCHEMA}.extension_functions VALUES ({placeholders})", records
-            )
+        # One transaction: a session listing functions meanwhile sees the old or new rows.
+        con.execute("BEGIN")
+        try:
+            con.execute(f"DELETE FROM {SCHEMA}.extension_functions")
+            if records:
+                placeholders = ", ".join("?" * len(records[0]))
+                con.executemany(
+                    f"INSERT INTO {SCHEMA}.extension_functions VALUES ({placeholders})", records
+                )
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
     def reload(self, con: duckdb.DuckDBPyConnection) -> Registry:
         """Load the extension files again and replace the registered functions; a broken
         file raises ExtensionLoadError and leaves the running functions as they were."""
         with self._lock:
             fresh = loader.load(self._settings.extensions, generation=self.registry.generation + 1)
-            scalars.unregister(con, self.registry)
-            self.registry = fresh
+            old, self.registry = self.registry, fresh
             self.install(con)
+            scalars.unregister(con, old, fresh)
             self.list_in_catalog(con)
             return fresh
 

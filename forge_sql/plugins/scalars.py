@@ -77,13 +77,15 @@ def register(con: duckdb.DuckDBPyConnection, registry: Registry, env: Environmen
         con.execute(_macro(schema, name, overloads))
 
 
-def unregister(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    """Remove ``registry``'s macros before a reload creates the new ones. The Python
-    implementations stay registered (a reload's carry a new generation number in their
-    names): a statement that bound them before the reload finishes with the old code,
-    and nothing is removed from DuckDB's catalog under a running query."""
+def unregister(con: duckdb.DuckDBPyConnection, registry: Registry, fresh: Registry) -> None:
+    """After a reload registered ``fresh``: remove the macros of ``registry``'s names that
+    ``fresh`` lacks (the others were replaced in one step by CREATE OR REPLACE, so a
+    session never finds a name missing). The Python implementations stay registered (a
+    reload's carry a new generation number in their names): a statement that bound them
+    before the reload finishes with the old code, and nothing is removed from DuckDB's
+    catalog under a running query."""
     # The schemas stay: sessions' search_path names forge_ext.public.
-    for schema, name in registry.scalars:
+    for schema, name in registry.scalars.keys() - fresh.scalars.keys():
         con.execute(f"DROP MACRO IF EXISTS {qualified_macro_schema(schema)}.{quote_ident(name)}")
 
 

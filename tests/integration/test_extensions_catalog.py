@@ -163,6 +163,11 @@ def test_a_broken_file_stops_serve_and_check(tmp_path: Path, name: str, text: st
     done = forge_sql("extensions", "check", cwd=tmp_path)
     assert done.returncode == 1
     assert f"{path}:{line}" in done.stderr and reason in done.stderr
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__t.sql").write_text("CREATE TABLE t (a INTEGER);\n")
+    done = forge_sql("migrate", "--dir", "migrations", "--data-dir", "data", cwd=tmp_path)
+    assert done.returncode != 0
+    assert f"{path}:{line}" in done.stdout + done.stderr
 
 
 def test_duplicate_functions_across_files_are_refused(tmp_path: Path) -> None:
@@ -196,3 +201,46 @@ def test_list_json_and_new(tmp_path: Path) -> None:
     assert test.returncode == 0, test.stdout
     done = forge_sql("extensions", "new", "demo", cwd=tmp_path)
     assert done.returncode == 1 and "exists" in done.stderr
+
+
+def test_reloads_while_sessions_call_the_functions(lake: RunningServer, project: Path) -> None:
+    """Sessions calling a function while it is reloaded get the old or the new result,
+    never an error, and the server keeps running."""
+    import threading
+
+    source = project / "extensions" / "tags.py"
+    source.write_text(textwrap.dedent(FIRST))
+    with connect(lake, "alice") as alice:
+        alice.execute("CALL forge_reload_extensions()")
+    stop = threading.Event()
+    seen: list[str] = []
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            with connect(lake, "bob") as bob:
+                while not stop.is_set():
+                    row = bob.execute(
+                        "SELECT max(tag(range::VARCHAR)) FROM range(2000)").fetchone()
+                    assert row is not None
+                    seen.append(row[0][0])
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        with connect(lake, "alice") as alice:
+            for text in (SECOND, FIRST, SECOND):
+                source.write_text(textwrap.dedent(text))
+                alice.execute("CALL forge_reload_extensions()")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not failures, failures
+    assert set(seen) <= {"#", "@"} and seen
+    with connect(lake, "bob") as bob:
+        assert bob.execute("SELECT tag('x')").fetchone() == ("@x",)
+    assert lake.process.poll() is None
