@@ -228,6 +228,12 @@ class UndefinedFunction(ForgeError):
     sqlstate = "42883"
 
 
+class InvalidFunctionDefinition(ForgeError):
+    """An extension file that cannot be loaded (reload)."""
+
+    sqlstate = "42P13"
+
+
 class UndefinedObject(ForgeError):
     sqlstate = "42704"
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine.result import TableResult
+from forge_sql.errors import ConfigError
 from forge_sql.seam.backend import Column
 from forge_sql.sql.statements import Statement, Token
 from forge_sql.sql.types import column
@@ -218,7 +219,15 @@ def run(
     """
     connection.detach_stream()
     if call.action == "reload_extensions":
-        count = database.reload_extensions()
+        try:
+            count = database.reload_extensions()
+        except ConfigError as exc:  # a broken file: the running functions stay
+            problems = getattr(exc, "problems", None) or [str(exc)]
+            raise errors.InvalidFunctionDefinition(
+                "extensions not reloaded: " + problems[0],
+                detail="\n".join(problems[1:]) or None,
+                hint="The functions loaded before stay in use; fix the file and reload.",
+            ) from None
         outcome = Outcome("reload_extensions", count, "functions loaded from the extensions")
         return TableResult(table([outcome]), columns(), "CALL")
     running = connection.running

@@ -121,7 +121,7 @@ def test_reload_by_call_and_by_sighup(lake: RunningServer, project: Path) -> Non
         ).fetchone() == ("Prefix a word with an at sign.",)
         # A broken file: the reload fails with file:line, the running functions stay.
         source.write_text("from forge_sql.ext import scalar\n\n@scalar\ndef bad(x): ...\n")
-        with pytest.raises(psycopg.Error) as caught:
+        with pytest.raises(psycopg.errors.InvalidFunctionDefinition) as caught:
             alice.execute("CALL forge_reload_extensions()")
         assert f"{source}:3" in str(caught.value)
         assert bob.execute("SELECT tag('y')").fetchone() == ("@y", )
