@@ -135,6 +135,11 @@ def generation() -> int:
     return calls.REGISTERED.generation
 
 
+def named_in(sql: str) -> bool:
+    """Whether ``sql`` may call a table function (a cheap test of the text)."""
+    return calls.REGISTERED.wants(sql)
+
+
 def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
     """The table-function calls the server expands in a client's statement (none unless
     one is named; none in a view's definition or PREPARE, which DuckDB runs later:
