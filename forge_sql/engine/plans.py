@@ -179,8 +179,6 @@ class Planner:
         parsed = statement.parsed if resolved.sql == statement.for_duckdb else None
         source = statement
         found = table_functions.calls_in(statement)
-        if found:
-            table_functions.check_statement(statement)
         if statement.rewritten is not None:
             # What runs, for what reads the text after planning (privileges, column names).
             rewritten = statement.rewritten

@@ -835,7 +835,9 @@ class EngineSession:
         self._read_catalog_copies(False)
         connection = self._connection
         select = copy.select_sql()
-        query = single(self._split(select)) if copy.query is not None else None
+        query = None
+        if copy.query is not None and table_functions.named_in(select):
+            query = single(self._split(select))
         result: ArrowResult | None = None
         try:
             if query is not None and table_functions.calls_in(query):

@@ -135,24 +135,21 @@ def generation() -> int:
     return calls.REGISTERED.generation
 
 
+def named_in(sql: str) -> bool:
+    """Whether ``sql`` may call a table function (a cheap test of the text)."""
+    return calls.REGISTERED.wants(sql)
+
+
 def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
     """The table-function calls the server expands in a client's statement (none unless
-    one is named; none in a view's definition, which DuckDB runs: sql.table_functions)."""
+    one is named; none in a view's definition or PREPARE, which DuckDB runs later:
+    sql.table_functions.kept_for_later)."""
     if not calls.REGISTERED.wants(statement.sql):
         return ()
     source = Source.of(statement.sql, statement.tokens)
-    if calls.defines_view(source):
+    if calls.kept_for_later(source):
         return ()
     return tuple(calls.calls(source))
-
-
-def check_statement(statement: Statement) -> None:
-    """Statements that keep the call's text for later cannot expand it now: 0A000."""
-    if statement.kind == "PREPARE":
-        raise errors.FeatureNotSupported(
-            "PREPARE of a statement calling a Python table function is not supported",
-            hint="use the extended query protocol's Parse instead",
-        )
 
 
 def refuse_stream_names(statement: Statement) -> None:

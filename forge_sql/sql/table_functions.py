@@ -365,10 +365,13 @@ def columns_of(call: Call) -> Sequence[tuple[str, str]]:
     return signature.describe(given)
 
 
-def defines_view(source: Source) -> bool:
-    """CREATE [OR REPLACE] [TEMP] VIEW: the view keeps the calls, and DuckDB runs them
-    (through the functions' table macros) each time it is read."""
+def kept_for_later(source: Source) -> bool:
+    """CREATE [OR REPLACE] [TEMP] VIEW and PREPARE keep the calls, and DuckDB runs them
+    (through the functions' table macros) each time the view is read or the statement is
+    executed: the server cannot expand a call whose statement runs later."""
     words = [t.upper for t in source.tokens[:6] if t.kind == "keyword"]
+    if words[:1] == ["PREPARE"]:
+        return True
     if words[:1] != ["CREATE"]:
         return False
     rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "TEMP", "TEMPORARY")]
@@ -376,12 +379,12 @@ def defines_view(source: Source) -> bool:
 
 
 def _edits(source: Source) -> Iterator[Edit]:
-    if defines_view(source):
+    if kept_for_later(source):
         for call in calls(source):
             if call.signature.describe is not None:
                 raise errors.FeatureNotSupported(
-                    f"a view over table function {call.signature.name} is not supported: "
-                    "its columns depend on its arguments"
+                    f"table function {call.signature.name} can only be called directly: "
+                    "its columns depend on its arguments (not in a view or PREPARE)"
                 )
         return
     for call in calls(source):

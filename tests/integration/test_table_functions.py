@@ -331,9 +331,19 @@ def test_an_exception_is_38000_with_function_and_line(conn: psycopg.Connection,
     assert rows(conn, "SELECT count(*) FROM top_stories(1)") == [(1,)]
 
 
-def test_statements_that_keep_the_call_for_later_are_refused(conn: psycopg.Connection) -> None:
-    with pytest.raises(pgerrors.FeatureNotSupported):
-        conn.execute("PREPARE p AS SELECT * FROM top_stories(1)")
+def test_prepare_runs_the_call_at_each_execute(conn: psycopg.Connection,
+                                               extensions: Path) -> None:
+    calls = extensions / "stories.calls"
+    calls.unlink(missing_ok=True)
+    conn.execute("PREPARE rec AS SELECT * FROM recorded(5)")
+    assert not calls.exists()
+    assert rows(conn, "EXECUTE rec") == [(5, "called")]
+    assert rows(conn, "EXECUTE rec") == [(5, "called")]
+    assert calls.read_text() == "5\n5\n"
+    conn.execute("DEALLOCATE rec")
+
+
+def test_declare_cursor_over_a_table_function_is_refused(conn: psycopg.Connection) -> None:
     conn.execute("BEGIN")
     try:
         with pytest.raises(pgerrors.FeatureNotSupported):

@@ -106,9 +106,10 @@ def test_stream_names_are_recognised_in_client_text() -> None:
     assert not tf.names_stream(Source.of(sql, tokenize(sql)))
 
 
-def test_a_view_definition_keeps_its_calls(registered: tf.Registered) -> None:
+def test_a_view_or_prepare_keeps_its_calls(registered: tf.Registered) -> None:
     for sql in ("CREATE VIEW v AS SELECT * FROM stories(1)",
-                "CREATE OR REPLACE TEMP VIEW v AS SELECT * FROM stories(1)"):
-        assert tf.defines_view(Source.of(sql, tokenize(sql)))
+                "CREATE OR REPLACE TEMP VIEW v AS SELECT * FROM stories(1)",
+                "PREPARE p AS SELECT * FROM stories(1)"):
+        assert tf.kept_for_later(Source.of(sql, tokenize(sql)))
     sql = "CREATE TABLE v AS SELECT * FROM stories(1)"
-    assert not tf.defines_view(Source.of(sql, tokenize(sql)))
+    assert not tf.kept_for_later(Source.of(sql, tokenize(sql)))
