@@ -42,6 +42,14 @@ _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
                    "between_symmetric": UNNAMED}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
 _TYPED_AS = "cast_to_type"
+# The catalog rewrite's spelling of casts to OID alias types (forge_sql.catalog.regtypes),
+# with the type a cast of a constant is named after.
+_OID_ALIAS_CASTS = {
+    **{kind: kind for kind in ("regclass", "regtype", "regnamespace", "regproc")},
+    **{f"{kind}_name": "text" for kind in ("regclass", "regtype", "regnamespace")},
+    **{f"{kind}_name_of": "text" for kind in ("regclass", "regtype", "regnamespace")},
+    "regproc_name": "regproc", "regtype_names": "text",
+}
 # Expressions PostgreSQL names after a keyword.
 _KEYWORD_NAMES = {
     "OPERATOR_COALESCE": "coalesce", "ARRAY_CONSTRUCTOR": "array",
@@ -221,6 +229,10 @@ def _figure(entry: dict[str, Any], text: _Text) -> tuple[str | None, bool]:
     if kind == "FUNCTION" and entry.get("function_name") == _TYPED_AS:
         # The result type of an aggregate made PostgreSQL's (forge_sql.sql.aggregate_types).
         return _figure((entry.get("children") or [{}])[0], text)
+    if kind == "FUNCTION" and entry.get("function_name") in _OID_ALIAS_CASTS:
+        # X::regtype(::text), which the catalog rewrite spells regtype_name(X): a cast.
+        named, strong = _figure((entry.get("children") or [{}])[0], text)
+        return (named, True) if strong else (_OID_ALIAS_CASTS[entry["function_name"]], False)
     if kind in ("FUNCTION", "WINDOW"):
         function = str(entry.get("function_name", "")).lower()
         if entry.get("schema") == "main":

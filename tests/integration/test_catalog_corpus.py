@@ -159,9 +159,6 @@ POSTGRES_16_COLUMNS = {"daticurules", "collicurules", "oid", "inherit_option", "
 OTHER_NAMES = {
     # SHOW's result column is named by the session's SHOW handling (lower case).
     ("show time", "timezone", "TimeZone"),
-    # An unnamed CASE is named after its ELSE's operand by PostgreSQL (result naming).
-    ("c.reloftype::pg_catalog.regtype", "case", "reloftype"),
-    ("pol.polroles = '{0}'", "case", "array_to_string"),
     # An unnamed NULL is ?column? in PostgreSQL (result naming).
     ("SELECT pubname", "NULL", "?column?"),
 }

@@ -43,6 +43,13 @@ def test_names(sql: str, expected: list[str]) -> None:
     assert postgres_names(sql, duckdb_names(sql)) == expected
 
 
+def test_casts_to_oid_aliases_keep_postgresql_names() -> None:
+    """X::regtype::text is regtype_name_of(X) once the catalog rewrite ran: named X."""
+    sql = ("SELECT CASE WHEN a = 0 THEN '' ELSE pgc.regtype_name_of(a) END, pgc.regclass('t') "
+           "FROM t")
+    assert postgres_names(sql, ["CASE ...", "regclass('t')"]) == ["a", "regclass"]
+
+
 def test_parameters_keep_placeholder_names() -> None:
     assert postgres_names("SELECT $1, $2::int", ["$1", "CAST($2 AS INTEGER)"]) == [
         UNNAMED, "int4"]
