@@ -22,7 +22,7 @@ import duckdb
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from forge_sql.ext import MISSING, Context, ExtensionError, ScalarSpec
-from forge_sql.plugins import faults
+from forge_sql.plugins import dispatch, faults
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql.quoting import literal, quote_ident
 
@@ -69,6 +69,7 @@ def register(con: duckdb.DuckDBPyConnection, registry: Registry, env: Environmen
     """Create every scalar function of ``registry`` on the database (the root connection:
     create_function ends its transaction)."""
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {DATABASE}")
+    dispatch.use(registry.scalars)
     for schema in {"public"} | {schema for schema, _ in registry.scalars}:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified_macro_schema(schema)}")
     for (schema, name), overloads in registry.scalars.items():

@@ -265,3 +265,10 @@ def test_statement_timeout_and_cancel_stop_a_slow_function(bob: psycopg.Connecti
     timer.join()
     assert time.monotonic() - began < 30
     assert one(bob, "SELECT shout('still here')") == "STILL HERE!"
+
+
+def test_a_function_in_its_own_schema(bob: psycopg.Connection) -> None:
+    assert one(bob, "SELECT ml.score(2)") == 4.0
+    assert one(bob, 'SELECT "ml"."score"(x) FROM (SELECT 3.0::DOUBLE AS x)') == 6.0
+    assert one(bob, "SELECT ml.score(%s::double precision)", (1.5,), prepare=True) == 3.0
+    assert one(bob, "SELECT 'ml.score(1)'") == "ml.score(1)"  # literals untouched

@@ -180,3 +180,9 @@ def slow_row(x: int) -> int:
 
     time.sleep(0.002)
     return x
+
+
+@scalar(schema="ml")
+def score(x: float) -> float:
+    """A function in schema ml, called ml.score(x)."""
+    return x * 2
