@@ -158,15 +158,22 @@ class ColumnTypes:
         parts, columns = declared
         schema = parts[-2] if len(parts) > 1 else default
         table = parts[-1]
+        # One statement each way, whatever the number of columns: every statement on a
+        # lake table costs milliseconds, and a wide CREATE TABLE would pay it per column.
+        names = [column for column, _ in columns]
         if statement.words[:1] == ["CREATE"]:
             execute(f"DELETE FROM {self._table} WHERE schema_name = ? AND table_name = ?",
                     [schema, table])
-        for column, spelled in columns:
+        elif names:
+            marks = ", ".join("?" * len(names))
             execute(f"DELETE FROM {self._table} WHERE schema_name = ? AND table_name = ? "
-                    "AND column_name = ?", [schema, table, column])
-            if spelled:
-                execute(f"INSERT INTO {self._table} VALUES (?, ?, ?, ?)",
-                        [schema, table, column, spelled])
+                    f"AND column_name IN ({marks})", [schema, table, *names])
+        rows = [(column, spelled) for column, spelled in columns if spelled]
+        if rows:
+            execute(f"INSERT INTO {self._table} VALUES "
+                    + ", ".join(["(?, ?, ?, ?)"] * len(rows)),
+                    [value for column, spelled in rows
+                     for value in (schema, table, column, spelled)])
 
 
 def _renamed(statement: Statement

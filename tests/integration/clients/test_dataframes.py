@@ -56,9 +56,9 @@ def test_pandas_to_sql_replace_then_append(engine: sa.Engine, conn: psycopg.Conn
     # PostgreSQL; what was written is read back below.
     frame().to_sql(table_name, engine, if_exists="replace", index=False)
     # PostgreSQL's names for pandas' BIGINT, TEXT, FLOAT(53), TIMESTAMP WITHOUT TIME ZONE and
-    # BOOLEAN; DuckDB keeps TEXT as VARCHAR.
+    # BOOLEAN (a declared TEXT is recorded, so it reads back as text).
     assert column_types(conn, table_name) == [
-        ("id", "bigint"), ("name", "character varying"), ("amount", "double precision"),
+        ("id", "bigint"), ("name", "text"), ("amount", "double precision"),
         ("at_time", "timestamp without time zone"), ("flag", "boolean")]
     more = frame().assign(id=[4, 5, 6])
     more.to_sql(table_name, engine, if_exists="append", index=False)

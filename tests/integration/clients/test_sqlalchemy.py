@@ -75,9 +75,9 @@ def test_reflection(engine: sa.Engine, table_name: str) -> None:
     assert table_name in inspector.get_table_names()
     assert "public" in inspector.get_schema_names()
     columns = inspector.get_columns(table_name)
-    # DuckDB keeps no VARCHAR length: String(40) reads back as VARCHAR.
+    # String(40) reads back with its declared length, as from PostgreSQL.
     assert [(c["name"], str(c["type"]), c["nullable"]) for c in columns] == [
-        ("id", "INTEGER", False), ("name", "VARCHAR", False),
+        ("id", "INTEGER", False), ("name", "VARCHAR(40)", False),
         ("amount", "NUMERIC(10, 2)", True), ("created", "TIMESTAMP", True),
         ("flag", "BOOLEAN", True)]
     assert inspector.get_pk_constraint(table_name)["constrained_columns"] == ["id"]
