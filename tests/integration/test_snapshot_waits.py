@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -56,8 +56,9 @@ class Background:
 
 
 @pytest.fixture
-def third(server: RunningServer) -> psycopg.Connection:
-    return psycopg.connect(server.dsn(), autocommit=True)
+def third(server: RunningServer) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        yield connection
 
 
 def test_compaction_waits_for_a_writer_of_the_table(
@@ -83,7 +84,6 @@ def test_compaction_waits_for_a_writer_of_the_table(
     call.join()
     assert call.error is None, call.error
     assert _contents(conn, table_name) == (ROWS, 1)
-    third.close()
 
 
 @pytest.mark.parametrize("level", ["READ COMMITTED", "REPEATABLE READ"])
