@@ -15,6 +15,7 @@ from forge_sql import errors
 from forge_sql.sql import rewrite, storage_parameters
 from forge_sql.sql.rewrite import Source
 from forge_sql.sql.statements import Statement, Token, tokenize
+from forge_sql.sql.syntax import comma_items
 
 KEY_WORDS = {"PRIMARY", "UNIQUE", "CHECK", "REFERENCES", "FOREIGN", "CONSTRAINT", "EXCLUDE"}
 _TABLE_CONSTRAINTS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE")
@@ -201,7 +202,7 @@ def parse_create_table(statement: Statement) -> CreateTable | None:
     declared: list[Declared] = []
     kept: list[str] = []
     not_null: set[str] = set()
-    elements = _elements(tokens, open_at + 1, close_at)
+    elements = comma_items(tokens, open_at + 1, close_at)
     for start, end in elements:
         if tokens[start].upper in _TABLE_CONSTRAINTS:
             item = _table_constraint(_Cursor(tokens[start:end], statement.sql))
@@ -252,23 +253,6 @@ def _says_not_null(text: str) -> bool:
     return " NOT NULL" in " ".join(text.upper().split())
 
 
-def _elements(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int, int]]:
-    """Token ranges of the comma-separated items between ``start`` and ``end``."""
-    items: list[tuple[int, int]] = []
-    depth = 0
-    first = start
-    for index in range(start, end):
-        text = tokens[index].text
-        if text in ("(", "["):
-            depth += 1
-        elif text in (")", "]"):
-            depth -= 1
-        elif text == "," and depth == 0:
-            items.append((first, index))
-            first = index + 1
-    if first < end:
-        items.append((first, end))
-    return [(a, b) for a, b in items if a < b]
 
 
 def _column(
@@ -483,7 +467,7 @@ def parse_create_index(statement: Statement) -> CreateIndex | None:
     if cur.take("USING"):
         method = cur.identifier().lower()
     start, end = cur.group()
-    items = _elements(tokens, start, end)
+    items = comma_items(tokens, start, end)
     columns = tuple(
         unquote(tokens[a].text)
         if b - a == 1 or tokens[a + 1].upper in ("ASC", "DESC", "NULLS")
@@ -538,7 +522,7 @@ def parse_alter_table(statement: Statement) -> AlterTable | None:
         if not cur.take("TO"):
             return None
         return AlterTable(table, if_exists, rename_column=(old, cur.identifier()))
-    actions = _elements(cur.tokens, cur.at, len(cur.tokens))
+    actions = comma_items(cur.tokens, cur.at, len(cur.tokens))
     adds: list[Declared] = []
     drops: list[str] = []
     drop_if_exists = False

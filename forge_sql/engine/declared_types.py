@@ -14,6 +14,7 @@ from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
+from forge_sql.sql.syntax import comma_items
 from forge_sql.sql.tokens import Token
 from forge_sql.storage import meta
 
@@ -87,12 +88,12 @@ def column_types(statement: Statement) -> tuple[tuple[str, ...], list[tuple[str,
         close = matching(tokens, at)
         if close + 1 < len(tokens) and words[close + 1] == "AS":
             return None
-        for first, end in _elements(tokens, at + 1, close):
+        for first, end in comma_items(tokens, at + 1, close):
             if words[first] in _ELEMENT_KEYWORDS or first + 1 >= end:
                 continue
             found.append((_name(tokens[first]), declared_type(tokens, first + 1, end) or ""))
         return name, found
-    for first, end in _elements(tokens, at, len(tokens)):
+    for first, end in comma_items(tokens, at, len(tokens)):
         if words[first] == "ADD":
             first += 1
             if words[first:first + 1] == ["COLUMN"]:
@@ -208,19 +209,3 @@ def _name(token: Token) -> str:
     return unquote(token.text) if token.text.startswith('"') else token.text.lower()
 
 
-def _elements(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int, int]]:
-    items: list[tuple[int, int]] = []
-    depth = 0
-    first = start
-    for index in range(start, end):
-        text = tokens[index].text
-        if text in ("(", "["):
-            depth += 1
-        elif text in (")", "]"):
-            depth -= 1
-        elif text == "," and depth == 0:
-            items.append((first, index))
-            first = index + 1
-    if first < end:
-        items.append((first, end))
-    return items

@@ -17,6 +17,7 @@ from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraint_ddl import matching, significant, unquote
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
+from forge_sql.sql.syntax import comma_items
 from forge_sql.sql.tokens import Token
 from forge_sql.storage import meta
 
@@ -154,7 +155,7 @@ def apply(statement: Statement, sql: str, params: Sequence[object],
         stop = next((i for i in range(start, len(tokens))
                      if words[i] in ("WHERE", "FROM", "RETURNING") and _depth(tokens, start, i)
                      == 0), len(tokens))
-        for first, end in _items(tokens, start, stop):
+        for first, end in comma_items(tokens, start, stop):
             column = _name(tokens[first])
             if column in limits and first + 2 < end and tokens[first + 1].text == "=":
                 expression(first + 2, end, limits[column])
@@ -175,7 +176,7 @@ def apply(statement: Statement, sql: str, params: Sequence[object],
         index = at + 1
         while index < len(tokens) and tokens[index].text == "(":
             close = matching(tokens, index)
-            for position, (first, end) in enumerate(_items(tokens, index + 1, close)):
+            for position, (first, end) in enumerate(comma_items(tokens, index + 1, close)):
                 if position < len(columns) and columns[position] in limits:
                     expression(first, end, limits[columns[position]])
             index = close + 1
@@ -215,22 +216,6 @@ def _depth(tokens: Sequence[Token], start: int, at: int) -> int:
     return depth
 
 
-def _items(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int, int]]:
-    items: list[tuple[int, int]] = []
-    depth = 0
-    first = start
-    for index in range(start, end):
-        text = tokens[index].text
-        if text in ("(", "["):
-            depth += 1
-        elif text in (")", "]"):
-            depth -= 1
-        elif text == "," and depth == 0:
-            items.append((first, index))
-            first = index + 1
-    if first < end:
-        items.append((first, end))
-    return items
 
 
 def _name(token: Token) -> str:

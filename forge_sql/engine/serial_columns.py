@@ -20,6 +20,7 @@ from forge_sql.engine.constraint_ddl import matching, significant, unquote
 from forge_sql.engine.sequences import Definition, declare
 from forge_sql.sql import sequence_ddl
 from forge_sql.sql.statements import Statement, split
+from forge_sql.sql.syntax import comma_items
 from forge_sql.sql.tokens import Token
 
 _SERIALS = {
@@ -102,10 +103,10 @@ def rewrite(
         if at >= len(tokens) or tokens[at].text != "(":
             return None
         close = matching(tokens, at)
-        items = _elements(tokens, at + 1, close)
+        items = comma_items(tokens, at + 1, close)
     else:
         items = []
-        for first, end in _elements(tokens, at, len(tokens)):
+        for first, end in comma_items(tokens, at, len(tokens)):
             if words[first] != "ADD":
                 continue
             first += 1
@@ -255,24 +256,6 @@ def _name(tokens: Sequence[Token], at: int) -> tuple[tuple[str, ...], int]:
     return tuple(unquote(p) if p.startswith('"') else p.lower() for p in parts), at
 
 
-def _elements(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int, int]]:
-    items: list[tuple[int, int]] = []
-    depth = 0
-    first = start
-    for index in range(start, end):
-        text = tokens[index].text
-        if text in ("(", "["):
-            depth += 1
-        elif text in (")", "]"):
-            depth -= 1
-        elif text == "," and depth == 0:
-            items.append((first, index))
-            first = index + 1
-        elif text == ";" and depth == 0:
-            break
-    if first < end:
-        items.append((first, end))
-    return items
 
 
 

@@ -82,3 +82,27 @@ def called(tokens: Sequence[Token], index: int) -> bool:
 def qualified_start(tokens: Sequence[Token], index: int) -> int:
     """The first token of ``s.f`` when ``index`` is at ``f``."""
     return index - 2 if index >= 2 and tokens[index - 1].text == "." else index
+
+
+def comma_items(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int, int]]:
+    """Token ranges ``[first, last)`` of the comma-separated items between ``start`` and
+    ``end`` (a column list, a table's elements), commas inside brackets not counted; a
+    ``;`` outside brackets ends the list, and empty items are left out."""
+    items: list[tuple[int, int]] = []
+    depth = 0
+    first = start
+    for index in range(start, end):
+        text = tokens[index].text
+        if text in ("(", "["):
+            depth += 1
+        elif text in (")", "]"):
+            depth -= 1
+        elif text == "," and depth == 0:
+            items.append((first, index))
+            first = index + 1
+        elif text == ";" and depth == 0:
+            end = index
+            break
+    if first < end:
+        items.append((first, end))
+    return [(a, b) for a, b in items if a < b]
