@@ -15,6 +15,7 @@ from forge_sql import errors
 from forge_sql.engine import relations as rel
 from forge_sql.engine.activity import Activity
 from forge_sql.engine.grants import Checker
+from forge_sql.sql import quoting
 from forge_sql.storage import acl as acls
 
 if TYPE_CHECKING:
@@ -132,24 +133,6 @@ def _letters(wanted: str) -> str:
 
 
 def _parts(text: str) -> list[str]:
-    """A possibly qualified, possibly quoted name, folded as PostgreSQL folds it."""
-    parts: list[str] = []
-    current = ""
-    quoted = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == '"':
-            if quoted and text[i + 1 : i + 2] == '"':
-                current += '"'
-                i += 1
-            else:
-                quoted = not quoted
-        elif char == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char if quoted else char.lower()
-        i += 1
-    parts.append(current)
-    return [p.lower() for p in parts]
+    """A possibly qualified, possibly quoted name, every part in lower case (the names
+    the privilege checks compare)."""
+    return [p.lower() for p in quoting.name_parts(text)]

@@ -15,6 +15,7 @@ from forge_sql import errors
 from forge_sql.catalog import SCHEMA
 from forge_sql.engine.activity import Activity, BackendStatus
 from forge_sql.engine.sequences import Key, Sequences
+from forge_sql.sql import quoting
 from forge_sql.storage import acl as acls
 
 if TYPE_CHECKING:
@@ -154,26 +155,8 @@ def register(
 
 def name_parts(text: str) -> list[str]:
     """A regclass text ('s', 'public.s', '"My Seq"'), folded as PostgreSQL folds it."""
-    parts: list[str] = []
-    current = ""
-    quoted = False
-    index = 0
     text = text.strip()
-    while index < len(text):
-        char = text[index]
-        if char == '"':
-            if quoted and text[index + 1 : index + 2] == '"':
-                current += '"'
-                index += 1
-            else:
-                quoted = not quoted
-        elif char == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char if quoted else char.lower()
-        index += 1
-    parts.append(current)
+    parts = quoting.name_parts(text)
     if not all(parts) or len(parts) > 3:
         raise errors.InvalidParameterValue(f'invalid name syntax: "{text}"')
     return parts

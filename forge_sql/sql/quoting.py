@@ -48,3 +48,29 @@ def redact_passwords(text: str) -> str:
             re.DOTALL,
         )
     return _PASSWORD.sub(lambda m: m.group(1) + "'********'", text)
+
+
+def name_parts(text: str) -> list[str]:
+    """The parts of a possibly qualified, possibly quoted name written as text ('s',
+    'public.s', '"My Seq"'), folded as PostgreSQL folds them: unquoted parts to lower case,
+    quoted ones as written with "" read as one quote. Parts are not checked."""
+    parts: list[str] = []
+    current = ""
+    quoted = False
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            if quoted and text[index + 1 : index + 2] == '"':
+                current += '"'
+                index += 1
+            else:
+                quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char if quoted else char.lower()
+        index += 1
+    parts.append(current)
+    return parts
