@@ -14,7 +14,7 @@ from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
-from forge_sql.sql.syntax import comma_items
+from forge_sql.sql.syntax import comma_items, qualified_name
 from forge_sql.sql.tokens import Token
 from forge_sql.storage import meta
 
@@ -75,12 +75,7 @@ def column_types(statement: Statement) -> tuple[tuple[str, ...], list[tuple[str,
     for skip in (["IF", "NOT", "EXISTS"], ["IF", "EXISTS"], ["ONLY"]):
         if words[at:at + len(skip)] == skip:
             at += len(skip)
-    parts = [tokens[at].text]
-    at += 1
-    while at + 1 < len(tokens) and tokens[at].text == ".":
-        parts.append(tokens[at + 1].text)
-        at += 2
-    name = tuple(unquote(p) if p.startswith('"') else p.lower() for p in parts)
+    name, at = qualified_name(tokens, at)
     found: list[tuple[str, str]] = []
     if words[0] == "CREATE":
         if at >= len(tokens) or tokens[at].text != "(" or "AS" in words[at:at + 1]:
@@ -187,12 +182,7 @@ def _renamed(statement: Statement
     for skip in (["IF", "EXISTS"], ["ONLY"]):
         if words[at:at + len(skip)] == skip:
             at += len(skip)
-    parts = [tokens[at].text]
-    at += 1
-    while at + 1 < len(tokens) and tokens[at].text == ".":
-        parts.append(tokens[at + 1].text)
-        at += 2
-    name = tuple(unquote(p) if p.startswith('"') else p.lower() for p in parts)
+    name, at = qualified_name(tokens, at)
     rest = words[at:]
     names = [_name(t) for t in tokens[at:]]
     if rest[:2] == ["RENAME", "TO"] and len(names) == 3:

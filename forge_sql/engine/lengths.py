@@ -17,7 +17,7 @@ from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraint_ddl import matching, significant, unquote
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement
-from forge_sql.sql.syntax import comma_items
+from forge_sql.sql.syntax import comma_items, qualified_name
 from forge_sql.sql.tokens import Token
 from forge_sql.storage import meta
 
@@ -109,12 +109,7 @@ def target(statement: Statement) -> tuple[tuple[str, ...], int] | None:
         return None
     if at >= len(tokens):
         return None
-    parts = [tokens[at].text]
-    at += 1
-    while at + 1 < len(tokens) and tokens[at].text == ".":
-        parts.append(tokens[at + 1].text)
-        at += 2
-    return tuple(unquote(p) if p.startswith('"') else p.lower() for p in parts), at
+    return qualified_name(tokens, at)
 
 
 def apply(statement: Statement, sql: str, params: Sequence[object],

@@ -20,7 +20,7 @@ from forge_sql.engine.constraint_ddl import matching, significant, unquote
 from forge_sql.engine.sequences import Definition, declare
 from forge_sql.sql import sequence_ddl
 from forge_sql.sql.statements import Statement, split
-from forge_sql.sql.syntax import comma_items
+from forge_sql.sql.syntax import comma_items, qualified_name
 from forge_sql.sql.tokens import Token
 
 _SERIALS = {
@@ -248,12 +248,7 @@ def column_name(token: Token) -> str:
 
 
 def _name(tokens: Sequence[Token], at: int) -> tuple[tuple[str, ...], int]:
-    parts = [tokens[at].text]
-    at += 1
-    while at + 1 < len(tokens) and tokens[at].text == ".":
-        parts.append(tokens[at + 1].text)
-        at += 2
-    return tuple(unquote(p) if p.startswith('"') else p.lower() for p in parts), at
+    return qualified_name(tokens, at)
 
 
 

@@ -106,3 +106,14 @@ def comma_items(tokens: Sequence[Token], start: int, end: int) -> list[tuple[int
     if first < end:
         items.append((first, end))
     return [(a, b) for a, b in items if a < b]
+
+
+def qualified_name(tokens: Sequence[Token], at: int) -> tuple[tuple[str, ...], int]:
+    """The possibly qualified name starting at ``at`` (``s.t``, ``"S"."T"``), each part as
+    :func:`name` resolves it, and the index of the token after it."""
+    parts = [name(tokens[at])]
+    at += 1
+    while at + 1 < len(tokens) and tokens[at].text == ".":
+        parts.append(name(tokens[at + 1]))
+        at += 2
+    return tuple(parts), at
