@@ -9,6 +9,11 @@
 Each figure is the median of ``--runs`` runs; the last column is forge-sql / PostgreSQL.
 Usage: python bench/bench_concurrency.py [--seconds 10] [--runs 3] [--sessions 200]
        [--init pgbench|sql]
+
+  --swaps SOURCE   instead: dbt's table swap (CREATE TABLE AS, information_schema.columns,
+            two RENAMEs, COMMENT ON, COMMIT, DROP) by 4 sessions, each on its own table,
+            --swaps-each times per run: median seconds a swap of this tree's forge-sql
+            against the forge-sql of the checkout SOURCE, servers alternating run by run
 """
 
 from __future__ import annotations
@@ -127,6 +132,78 @@ def inserts(dsn: str, sessions: int, seconds: float) -> dict[str, float]:
     }
 
 
+def swaps(dsn: str, sessions: int, each: int) -> dict[str, float]:
+    """Seconds a table swap takes, all sessions together (wall time / swaps)."""
+    barrier = threading.Barrier(sessions + 1)
+    errors: list[str] = []
+
+    def work(session: int) -> None:
+        table = f"bench_swap_{session}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute(f"CREATE TABLE {table} AS SELECT -1 AS v")
+            barrier.wait(timeout=300)
+            for i in range(each):
+                try:
+                    with conn.transaction():
+                        conn.execute(f"CREATE TABLE {table}__tmp AS SELECT {i} AS v, 'x' AS s")
+                        conn.execute(
+                            "SELECT column_name FROM information_schema.columns "
+                            "WHERE table_name = %s ORDER BY ordinal_position",
+                            (f"{table}__tmp",),
+                        ).fetchall()
+                        conn.execute(f"ALTER TABLE {table} RENAME TO {table}__bak")
+                        conn.execute(f"ALTER TABLE {table}__tmp RENAME TO {table}")
+                        conn.execute(f"COMMENT ON TABLE {table} IS 'iteration {i}'")
+                    conn.execute(f"DROP TABLE {table}__bak")
+                except psycopg.Error as exc:
+                    errors.append(str(exc.sqlstate))
+                    conn.execute(f"DROP TABLE IF EXISTS {table}__tmp")
+                    conn.execute(f"DROP TABLE IF EXISTS {table}__bak")
+
+    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(sessions)]
+    for thread in threads:
+        thread.start()
+    barrier.wait(timeout=300)
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    return {"s/swap": elapsed / (sessions * each), "errors": float(len(errors))}
+
+
+def compare_swaps(source: Path, runs: int, each: int) -> int:
+    """This tree's forge-sql against ``source``'s, alternating, medians of ``runs``."""
+    samples: dict[str, list[dict[str, float]]] = {"reference": [], "this tree": []}
+    with tempfile.TemporaryDirectory(prefix="forge-bench-swaps-") as workdir:
+        for name in ("reference", "this"):
+            (Path(workdir) / name).mkdir()
+        servers = {
+            "reference": ForgeServer(Path(workdir) / "reference", source=source),
+            "this tree": ForgeServer(Path(workdir) / "this"),
+        }
+        for server in servers.values():
+            server.start()
+        try:
+            for _ in range(runs):
+                for name, server in servers.items():
+                    assert server.endpoint is not None
+                    samples[name].append(swaps(server.endpoint.conninfo, 4, each))
+        finally:
+            for server in servers.values():
+                server.stop()
+    medians = {
+        name: {key: statistics.median(s[key] for s in found) for key in found[0]}
+        for name, found in samples.items()
+    }
+    print(f"{'figure':<8} {'reference':>12} {'this tree':>12} {'ratio':>8}")
+    for key, value in medians["this tree"].items():
+        reference = medians["reference"][key]
+        ratio = value / reference if reference else float("nan")
+        print(f"{key:<8} {reference:>12.3f} {value:>12.3f} {ratio:>8.2f}")
+    return 0
+
+
 def median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
     samples = [measure() for _ in range(runs)]
     return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
@@ -139,7 +216,12 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--init", choices=("pgbench", "sql"), default="pgbench",
                         help="make pgbench's tables with pgbench -i, or with SQL statements")
+    parser.add_argument("--swaps", type=Path, metavar="SOURCE",
+                        help="measure table swaps against the forge-sql of this checkout")
+    parser.add_argument("--swaps-each", type=int, default=10)
     args = parser.parse_args()
+    if args.swaps is not None:
+        return compare_swaps(args.swaps.resolve(), args.runs, args.swaps_each)
     # Both servers admit 100 connections by default.
     os.environ["FORGE_SQL_MAX_CONNECTIONS"] = str(args.sessions + 50)
     rows: list[tuple[str, str, float, float]] = []
