@@ -8,17 +8,13 @@ DuckDB names such a column after the expression's text (``count_star()``, ``(a +
 from __future__ import annotations
 
 import functools
-import json
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import duckdb
-
 from forge_sql.engine import column_types
 from forge_sql.seam.backend import Column
-from forge_sql.sql import type_names
+from forge_sql.sql import parse_tree, type_names
 from forge_sql.sql.tokens import Token, tokenize
 from forge_sql.sql.types import TEXT_TYPMOD, column, is_string
 
@@ -63,8 +59,6 @@ _CONSTANTS = re.compile(
     re.IGNORECASE,
 )
 _NO_LOCATION = 2**63  # DuckDB's query_location of nodes without a place in the text
-_lock = threading.Lock()
-_parser: duckdb.DuckDBPyConnection | None = None
 
 
 def needed(names: Sequence[str]) -> bool:
@@ -165,22 +159,12 @@ def _select_list(sql: str) -> list[dict[str, Any]] | None:
     return select_list or None
 
 
-@functools.lru_cache(maxsize=512)
 def _parse(sql: str) -> dict[str, Any] | None:
     """DuckDB's parse tree of a single SELECT (no binding, so no catalog), or None."""
-    global _parser
-    with _lock:
-        if _parser is None:
-            _parser = duckdb.connect(":memory:")
-        try:
-            row = _parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
-        except duckdb.Error:
-            return None
-    tree = json.loads(row[0]) if row and row[0] else {}
-    statements = tree.get("statements") if not tree.get("error") else None
-    if not statements or len(statements) != 1:
+    found = parse_tree.statements(sql)
+    if not found or len(found) != 1:
         return None
-    node: dict[str, Any] = statements[0].get("node") or {}
+    node: dict[str, Any] = found[0].get("node") or {}
     return node
 
 

@@ -29,7 +29,7 @@ from forge_sql.seam.backend import Column, PreparedStatement
 from forge_sql.sql import rewrite
 from forge_sql.sql import table_functions as table_calls
 from forge_sql.sql.rewrite import Edit, Rules
-from forge_sql.sql.statements import Statement, classify, tokenize
+from forge_sql.sql.statements import Statement, classify
 from forge_sql.sql.types import TEXT_TYPMOD, column
 
 
@@ -181,8 +181,7 @@ class Planner:
         found = table_functions.calls_in(statement)
         if statement.rewritten is not None:
             # What runs, for what reads the text after planning (privileges, column names).
-            rewritten = statement.rewritten
-            statement = Statement(rewritten, statement.kind, tokenize(rewritten), statement.offset)
+            statement = statement.as_rewritten()
         plan = Plan(
             statement,
             resolved.sql,

@@ -4,14 +4,11 @@ in a schema, owner-only changes), from DuckDB's parse tree of each query it hold
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import duckdb
-
 from forge_sql import errors
+from forge_sql.sql import parse_tree
 from forge_sql.sql.statements import Statement, Token, identifier, tail
 
 # Actions: aclitem letters for what a relation privilege allows, and the rest.
@@ -43,29 +40,13 @@ class Access:
     temporary: bool = False  # CREATE TEMP: the session's own schema
 
 
-_local = threading.local()
-
-
-def _parser() -> duckdb.DuckDBPyConnection:
-    """An in-memory database per thread for json_serialize_sql (a parse, nothing bound)."""
-    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
-    if con is None:
-        con = duckdb.connect(":memory:")
-        _local.con = con
-    return con
-
-
 def query_reads(sql: str) -> list[Name] | None:
     """Base tables a SELECT-like text names, CTE names left out; None: does not parse."""
-    try:
-        row = _parser().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
-    except duckdb.Error:
-        return None
-    tree = json.loads(row[0]) if row else {"error": True}
-    if tree.get("error"):
+    tree = parse_tree.statements(sql)
+    if tree is None:
         return None
     found: list[Name] = []
-    _walk(tree["statements"], frozenset(), found)
+    _walk(list(tree), frozenset(), found)
     return found
 
 

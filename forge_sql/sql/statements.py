@@ -46,6 +46,16 @@ class Statement:
     # DuckDB's parse of ``rewritten or sql``: executed as is, not parsed again.
     parsed: duckdb.Statement | None = field(default=None, compare=False, repr=False)
 
+    def as_rewritten(self) -> Statement:
+        """The statement DuckDB runs, as a statement of its own: its tokens are made from
+        this one's, only the edited places lexed again (rewrite.apply_tokens)."""
+        if self.rewritten is None:
+            return self
+        text, tokens = rewrite.apply_tokens(self.sql, self.tokens, self.edits)
+        if text != self.rewritten:  # not made by this statement's edits
+            text, tokens = self.rewritten, tokenize(self.rewritten)
+        return Statement(text, self.kind, tokens, self.offset)
+
     @property
     def for_duckdb(self) -> str:
         """The text DuckDB runs: the client's, rewritten."""

@@ -24,9 +24,10 @@ from typing import Protocol
 
 import duckdb
 
-from forge_sql.sql.quoting import literal
+from forge_sql.sql.quoting import literal, quote_ident
 from forge_sql.storage import orphans
 from forge_sql.storage.catalogs import Lake
+from forge_sql.storage.identity import metadata
 from forge_sql.storage.policy import MaintenancePolicy
 
 ACTIONS = ("compact", "expire", "cleanup")
@@ -82,6 +83,42 @@ def _tables(con: duckdb.DuckDBPyConnection, lake: str) -> Iterator[tuple[str, st
 
 
 @dataclass(frozen=True, slots=True)
+class _Holdings:
+    """What a table holds that compaction could act on, from the lake's metadata."""
+
+    files: int  # live Parquet files
+    inlined: bool  # rows in the catalog's inlined-data tables, live or not
+
+
+def _holdings(con: duckdb.DuckDBPyConnection, lake: str) -> dict[tuple[str, str], _Holdings]:
+    """Each table's holdings, read once without locks: what is added after the read is
+    compacted at the next run."""
+    meta = metadata(lake)
+    rows = con.execute(
+        "SELECT s.schema_name, t.table_name, t.table_id, count(f.data_file_id) "
+        f"FROM {meta}.ducklake_table t JOIN {meta}.ducklake_schema s "
+        "ON s.schema_id = t.schema_id AND s.end_snapshot IS NULL "
+        f"LEFT JOIN {meta}.ducklake_data_file f "
+        "ON f.table_id = t.table_id AND f.end_snapshot IS NULL "
+        "WHERE t.end_snapshot IS NULL GROUP BY ALL"
+    ).fetchall()
+    inlined_tables = con.execute(
+        f"SELECT table_id, table_name FROM {meta}.ducklake_inlined_data_tables"
+    ).fetchall()
+    holding: set[int] = set()
+    if inlined_tables:
+        probes = " UNION ALL ".join(
+            f"SELECT {int(table_id)} WHERE EXISTS (SELECT 1 FROM {meta}.{quote_ident(name)})"
+            for table_id, name in inlined_tables
+        )
+        holding = {int(table_id) for (table_id,) in con.execute(probes).fetchall()}
+    return {
+        (str(schema), str(table)): _Holdings(int(count), int(table_id) in holding)
+        for schema, table, table_id, count in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one maintenance step did: ``count`` files or snapshots, described in ``detail``."""
 
@@ -113,19 +150,31 @@ def compact(
     name = literal(lake)
     flushed, rewritten, created, merged, into = 0, 0, 0, 0, 0
     failed: list[str] = []
+    holdings = _holdings(con, lake)
     for schema, table in list(_tables(con, lake)):
         where = f"schema => {literal(schema)}"
+        # Each DuckLake call costs tens of milliseconds even with nothing to do (a fresh
+        # lake's eleven forge_meta tables took a second at every start), so a step whose
+        # input is absent is left out: no inlined rows, nothing to flush; no Parquet file,
+        # nothing to rewrite; fewer than two, nothing to merge. A flush that wrote rows
+        # made a file: then every step runs.
+        held = holdings.get((schema, table), _Holdings(2, True))
+        count = held.files
         with locking.table(schema, table):
             try:
-                flushed += int(_step(
+                rows = 0 if not held.inlined else int(_step(
                     con,
                     "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM "
                     f"ducklake_flush_inlined_data({name}, schema_name => {literal(schema)}, "
                     f"table_name => {literal(table)})",
                     locking,
                 )[0][0])  # type: ignore[call-overload]
+                flushed += rows
+                count = count if rows == 0 else 2
             except duckdb.Error as exc:
                 failed.append(f"{schema}.{table}: {str(exc).splitlines()[0]}")
+            if count == 0:
+                continue
             done = _step(
                 con,
                 "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
@@ -136,6 +185,8 @@ def compact(
             )[0]
             rewritten += int(done[0])  # type: ignore[call-overload]
             created += int(done[1])  # type: ignore[call-overload]
+            if count < 2:
+                continue
             done = _step(
                 con,
                 "SELECT coalesce(sum(files_processed), 0)::BIGINT, "
@@ -161,6 +212,8 @@ def flush(con: duckdb.DuckDBPyConnection, lake: str) -> tuple[int, list[str]]:
     One table whose rows Parquet cannot hold (checked: a negative INTERVAL) must not stop
     the others, so on an error each table is flushed on its own.
     """
+    if not any(held.inlined for held in _holdings(con, lake).values()):
+        return 0, []  # the call would visit every table for nothing
     name = literal(lake)
     total = "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM ducklake_flush_inlined_data("
     try:
@@ -181,15 +234,20 @@ def flush_tables(
     Measured on DuckLake 1.5.5: each table's call takes tens of milliseconds whether it
     holds inlined rows or not (more on a loaded machine), and so does each table in the
     whole-lake call, so thousands of tables take a minute or more; a deadline keeps what is
-    done and stops there.
+    done and stops there. Tables without inlined rows are left out.
     """
     name = literal(lake)
     total = "SELECT coalesce(sum(rows_flushed), 0)::BIGINT FROM ducklake_flush_inlined_data("
-    tables = con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
-        "ORDER BY ALL",
-        [lake],
-    ).fetchall()
+    holdings = _holdings(con, lake)
+    tables = [
+        (schema, table)
+        for schema, table in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+            "ORDER BY ALL",
+            [lake],
+        ).fetchall()
+        if holdings.get((schema, table), _Holdings(0, True)).inlined
+    ]
     rows = 0
     failed: list[str] = []
     for done, (schema, table) in enumerate(tables):

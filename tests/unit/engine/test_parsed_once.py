@@ -10,24 +10,30 @@ import duckdb
 import pytest
 
 from forge_sql.config import Settings
-from forge_sql.engine import column_names
+from forge_sql.engine import column_names, relations
 from forge_sql.engine.backend import Engine
 from forge_sql.engine.plans import Plan
 from forge_sql.engine.session import EngineSession
 from forge_sql.seam.backend import StartupInfo
-from forge_sql.sql import statements, tokens
+from forge_sql.sql import parse_tree, statements, tokens
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineSession]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("parsed") / "data")
-    engine = Engine(settings)
-    opened = engine.open_session(StartupInfo("forge", settings.database))
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    opened = Engine(Settings(data_dir=tmp_path_factory.mktemp("parsed") / "data"))
+    try:
+        yield opened
+    finally:
+        opened.database.close()
+
+
+@pytest.fixture(scope="module")
+def session(engine: Engine) -> Iterator[EngineSession]:
+    opened = engine.open_session(StartupInfo("forge", engine.settings.database))
     try:
         yield opened
     finally:
         opened.close()
-        engine.database.close()
 
 
 class Counter:
@@ -51,7 +57,7 @@ def counter(monkeypatch: pytest.MonkeyPatch, session: EngineSession) -> Counter:
     counter = Counter(monkeypatch)
     counter.wrap(tokens.duckdb, "tokenize")
     counter.wrap(statements.duckdb, "extract_statements")
-    column_names._parse.cache_clear()
+    parse_tree.statements.cache_clear()
     counter.wrap(column_names, "_parse")  # json_serialize_sql
     return counter
 
@@ -105,3 +111,41 @@ def test_setting_command_is_parsed_once(session: EngineSession, counter: Counter
     assert isinstance(plan, Plan)
     assert plan.statement.command is not None and plan.statement.command.verb == "SHOW"
     assert counter.calls == {"tokenize": 1}
+
+
+def test_rewritten_catalog_query_is_not_lexed_again(
+    session: EngineSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rewritten text's tokens come from the client's: only the edited places are lexed
+    again, never the whole rewritten text."""
+    lexed: list[str] = []
+    original = tokens.duckdb.tokenize
+
+    def recording(sql: str) -> Any:
+        lexed.append(sql)
+        return original(sql)
+
+    monkeypatch.setattr(tokens.duckdb, "tokenize", recording)
+    sql = ("SELECT c.relname, n.nspname FROM pg_catalog.pg_class c "
+           "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname ~ 'zz'")
+    [prepared] = session.split(sql)
+    plan = prepared.handle
+    assert isinstance(plan, Plan)
+    assert plan.statement.sql != sql  # rewritten
+    assert lexed.count(sql) == 1
+    assert plan.statement.sql not in lexed
+    assert plan.statement.tokens == tokens.tokenize(plan.statement.sql)
+    result = session.execute(prepared, ())
+    result.close()
+
+
+def test_privileges_and_column_names_read_one_parse() -> None:
+    """A SELECT is parsed by DuckDB's serializer once: the privilege check
+    (relations.accesses) and the result column names read the same tree."""
+    sql = "SELECT a + 1 FROM parse_shared"
+    parse_tree.statements.cache_clear()
+    accesses = relations.accesses(statements.classify(sql))
+    assert [(a.action, a.name.name) for a in accesses] == [(relations.READ, "parse_shared")]
+    columns = column_names.result_columns(sql, [("(a + 1)", "INTEGER")])
+    assert [c.name for c in columns] == ["?column?"]
+    assert parse_tree.statements.cache_info().misses == 1
