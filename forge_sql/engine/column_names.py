@@ -146,7 +146,7 @@ def _columns(
     sql: str, pairs: tuple[tuple[str, str], ...], scope: Scope | None
 ) -> tuple[Column, ...]:
     names = [name for name, _ in pairs]
-    strings = any(is_string(kind) for _, kind in pairs)
+    strings = any(is_string(kind) or _typed_numeric(kind) for _, kind in pairs)
     if not needed(names) and not strings:
         return tuple(column(name, kind) for name, kind in pairs)
     renamed, kinds = _described(sql, names, strings, scope)
@@ -157,13 +157,23 @@ def _columns(
 
 
 def _column(name: str, kind: str, typed: StringType | None) -> Column:
-    """A result column; a string one announced as ``typed`` (text, varchar, bpchar)."""
+    """A result column; a string one announced as ``typed`` (text, varchar, bpchar), a
+    numeric one with its typmod only where PostgreSQL keeps one (a column, a cast)."""
     if typed is None or not is_string(kind):
-        return column(name, kind)
+        found = column(name, kind)
+        if typed is not None and typed[1] != column_types.OWN and _typed_numeric(kind):
+            return Column(name, found.type_oid, found.type_size, -1)
+        return found
     oid, typmod = typed
+    typmod = -1 if typmod == column_types.OWN else typmod
     if kind.endswith("[]"):
         oid = oids.ARRAY_OF.get(oid, oids.TEXT_ARRAY)
     return Column(name, oid, oids.type_size(oid), typmod)
+
+
+def _typed_numeric(kind: str) -> bool:
+    """A DECIMAL(p,s): announced with typmod (p,s) only for a column or a cast."""
+    return kind.startswith("DECIMAL(")
 
 
 def _select_list(sql: str) -> list[dict[str, Any]] | None:

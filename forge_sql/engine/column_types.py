@@ -25,6 +25,8 @@ from forge_sql.sql.tokens import Token, tokenize
 StringType = tuple[int, int]  # (OID: text, varchar or bpchar; typmod)
 TEXT: StringType = (oids.TEXT, -1)
 VARCHAR: StringType = (oids.VARCHAR, -1)
+OWN = -3  # typmod: the column's own, as its DuckDB type says (numeric(p,s)'s (p,s))
+COLUMN: StringType = (oids.VARCHAR, OWN)  # a column: varchar, or its own type's typmod
 _UNKNOWN: StringType = (oids.UNKNOWN, -1)  # a literal: takes the type of the others
 _NO_LOCATION = 2**63
 _DEPTH = 16  # views over views, nested subqueries: beyond this, typed as DuckDB says
@@ -41,14 +43,14 @@ Parse = Callable[[str], "dict[str, Any] | None"]
 
 def declared(kind: str) -> StringType:
     """The string type of a column recorded as ``kind`` ('TEXT', 'VARCHAR(10)',
-    'BPCHAR(3)', with '[]' for arrays; any other: DuckDB's VARCHAR, announced varchar)."""
+    'BPCHAR(3)', with '[]' for arrays; any other: its DuckDB type, varchar for VARCHAR)."""
     kind = kind.removesuffix("[]")
     if kind == "TEXT":
         return TEXT
     for name, oid in (("VARCHAR(", oids.VARCHAR), ("BPCHAR(", oids.BPCHAR)):
         if kind.startswith(name) and kind.endswith(")") and kind[len(name):-1].isdigit():
             return oid, int(kind[len(name):-1]) + 4  # VARHDRSZ, as atttypmod
-    return VARCHAR
+    return COLUMN
 
 
 def agree(types: Sequence[StringType]) -> StringType:
@@ -246,9 +248,9 @@ class Typing:
         while at is not None:
             found = _in_level(names, at)
             if found is not _MISSING:
-                return found if isinstance(found, tuple) else VARCHAR
+                return found if isinstance(found, tuple) else COLUMN
             at = at.outer
-        return VARCHAR
+        return COLUMN
 
     # -- expressions -------------------------------------------------------------------
     def _entry(self, entry: dict[str, Any], level: _Level) -> StringType:
@@ -301,7 +303,10 @@ class Typing:
         if self._tokens is None:
             self._tokens = tokenize(self._sql)
         start = cast_type_start(self._sql, self._tokens, location)
-        return TEXT if start is None else (written_type(self._tokens, start) or TEXT)
+        # A cast to another type: text if it is a string (::name), else that type's typmod
+        # (numeric(p,s)).
+        return (oids.TEXT, OWN) if start is None else (
+            written_type(self._tokens, start) or (oids.TEXT, OWN))
 
 
 def _known(kind: StringType | None) -> StringType | None:

@@ -24,8 +24,12 @@ SETUP = [
     "CREATE TABLE dt_u (id integer, name varchar(5), note text)",
     "INSERT INTO dt_u VALUES (1, 'ann', 'n1'), (2, 'bob', 'n2')",
     "CREATE VIEW dt_v AS SELECT t AS vt, v AS vv, c AS vc, id FROM dt_t",
+    "DROP TABLE IF EXISTS dt_n",
+    "CREATE TABLE dt_n (a numeric(10,2), b numeric)",
+    "INSERT INTO dt_n VALUES (1.25, NULL), (NULL, NULL)",
 ]
-TEARDOWN = ["DROP VIEW IF EXISTS dt_v", "DROP TABLE IF EXISTS dt_t", "DROP TABLE IF EXISTS dt_u"]
+TEARDOWN = ["DROP VIEW IF EXISTS dt_v", "DROP TABLE IF EXISTS dt_t", "DROP TABLE IF EXISTS dt_u",
+            "DROP TABLE IF EXISTS dt_n"]
 
 # Each statement's columns (name, OID, typmod) and rows must equal PostgreSQL's.
 QUERIES = [
@@ -48,6 +52,10 @@ QUERIES = [
     "SELECT max(v), min(v), max(t), string_agg(t, ',' ORDER BY t) FROM dt_t",
     "SELECT ta, ta[1] FROM dt_t ORDER BY id",
     "SELECT id, v FROM dt_t WHERE c = 'ab' ORDER BY id",
+    # numeric: a typmod for a numeric(p,s) column and a cast to one, -1 for the rest.
+    "SELECT a, b, a + 1, 1.5, a::numeric(5,1), coalesce(a, a), coalesce(a, 0), sum(a), "
+    "max(a), CAST(2 AS numeric(4,2)) FROM dt_n GROUP BY a, b ORDER BY 1",
+    "SELECT * FROM dt_n ORDER BY a",
 ]
 # PostgreSQL's cast semantics: varchar(n) and char(n) cut (char pads), and say the length.
 CASTS = [
