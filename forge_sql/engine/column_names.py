@@ -146,7 +146,10 @@ def _columns(
     sql: str, pairs: tuple[tuple[str, str], ...], scope: Scope | None
 ) -> tuple[Column, ...]:
     names = [name for name, _ in pairs]
-    strings = any(is_string(kind) or _typed_numeric(kind) for _, kind in pairs)
+    strings = any(
+        is_string(kind) or _typed_numeric(kind) or (kind == "BIGINT" and "-" in sql)
+        for _, kind in pairs
+    )
     if not needed(names) and not strings:
         return tuple(column(name, kind) for name, kind in pairs)
     renamed, kinds = _described(sql, names, strings, scope)
@@ -159,6 +162,8 @@ def _columns(
 def _column(name: str, kind: str, typed: StringType | None) -> Column:
     """A result column; a string one announced as ``typed`` (text, varchar, bpchar), a
     numeric one with its typmod only where PostgreSQL keeps one (a column, a cast)."""
+    if typed == column_types.INT4 and kind == "BIGINT":
+        return column(name, "INTEGER")
     if typed is None or not is_string(kind):
         found = column(name, kind)
         if typed is not None and typed[1] != column_types.OWN and _typed_numeric(kind):

@@ -27,6 +27,8 @@ TEXT: StringType = (oids.TEXT, -1)
 VARCHAR: StringType = (oids.VARCHAR, -1)
 OWN = -3  # typmod: the column's own, as its DuckDB type says (numeric(p,s)'s (p,s))
 COLUMN: StringType = (oids.VARCHAR, OWN)  # a column: varchar, or its own type's typmod
+DATE: StringType = (oids.DATE, OWN)
+INT4: StringType = (oids.INT4, OWN)  # date - date: integer, where DuckDB's is BIGINT
 _UNKNOWN: StringType = (oids.UNKNOWN, -1)  # a literal: takes the type of the others
 _NO_LOCATION = 2**63
 _DEPTH = 16  # views over views, nested subqueries: beyond this, typed as DuckDB says
@@ -50,7 +52,7 @@ def declared(kind: str) -> StringType:
     for name, oid in (("VARCHAR(", oids.VARCHAR), ("BPCHAR(", oids.BPCHAR)):
         if kind.startswith(name) and kind.endswith(")") and kind[len(name):-1].isdigit():
             return oid, int(kind[len(name):-1]) + 4  # VARHDRSZ, as atttypmod
-    return COLUMN
+    return DATE if kind == "DATE" else COLUMN
 
 
 def agree(types: Sequence[StringType]) -> StringType:
@@ -250,7 +252,7 @@ class Typing:
             if found is not _MISSING:
                 return found if isinstance(found, tuple) else COLUMN
             at = at.outer
-        return COLUMN
+        return DATE if names == ["current_date"] else COLUMN
 
     # -- expressions -------------------------------------------------------------------
     def _entry(self, entry: dict[str, Any], level: _Level) -> StringType:
@@ -259,6 +261,8 @@ class Typing:
             return _UNKNOWN
         if kind == "COLUMN_REF":
             return self._column(list(entry.get("column_names") or []), level)
+        if kind == "CAST" and (entry.get("cast_type") or {}).get("id") == "DATE":
+            return DATE
         if kind == "CAST":
             location = int(entry.get("query_location", _NO_LOCATION))
             if location >= _NO_LOCATION:
@@ -279,6 +283,10 @@ class Typing:
             children = entry.get("children") or []
             if function in string_casts.CUTS and children:
                 return self._entry(children[0], level)  # the cast it cuts to length
+            if function == "-" and len(children) == 2 and all(
+                self._entry(child, level) == DATE for child in children
+            ):
+                return INT4
             if function in _AGREEING:
                 return agree([self._entry(c, level) for c in children])
             if function in _ARRAYS_OF:

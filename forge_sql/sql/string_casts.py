@@ -23,7 +23,7 @@ _BPCHAR = (("BPCHAR",), ("CHARACTER",), ("CHAR",))
 _CONSTANTS = frozenset({"NULL", "TRUE", "FALSE"})
 _RESERVED = operands.ENDING_WORDS | _CONSTANTS | {
     "SELECT", "DISTINCT", "ALL", "ANY", "SOME", "EXISTS", "ARRAY", "ROW", "CASE", "BY",
-    "WITH", "INTERVAL", "DATE", "TIME", "TIMESTAMP", "CAST", "TRY_CAST",
+    "WITH", "INTERVAL", "DATE", "TIME", "TIMESTAMP",
 }
 
 
@@ -43,7 +43,7 @@ def length_type(tokens: Sequence[Token], at: int) -> tuple[int, bool, int] | Non
             if tuple(words[:len(name)]) != name:
                 continue
             last = at + len(name) - 1
-            n: int | None = 1 if name[0] in ("CHAR", "CHARACTER") else None
+            n: int | None = 1 if name in (("CHAR",), ("CHARACTER",)) else None
             if (
                 last + 3 < len(tokens)
                 and tokens[last + 1].text == "("
@@ -73,9 +73,14 @@ def _operand_start(tokens: Sequence[Token], cast: int) -> int | None:
                 continue
             if at > 0 and _named(tokens[at - 1]):
                 at -= 1  # a call
+        elif token.upper == "END":
+            opening = _case(tokens, at)
+            if opening is None:
+                return None
+            at = opening
         elif not (token.kind in ("string_const", "numeric_const") or _named(token)
                   or token.text.startswith("$") or token.upper in _CONSTANTS):
-            return None  # END of a CASE, an operator: not read here
+            return None  # an operator, a clause: not an operand
         while at >= 2 and tokens[at - 1].text == "." and syntax.is_name(tokens[at - 2]):
             at -= 2
         if at >= 2 and tokens[at - 1].text == "::":
@@ -90,6 +95,18 @@ def _named(token: Token) -> bool:
     return token.kind == "identifier" or (
         token.kind == "keyword" and token.upper not in _RESERVED
     )
+
+
+def _case(tokens: Sequence[Token], end: int) -> int | None:
+    """The CASE the END at ``end`` closes."""
+    depth = 0
+    for at in range(end, -1, -1):
+        word = tokens[at].upper if tokens[at].kind == "keyword" else ""
+        depth += word == "END"
+        depth -= word == "CASE"
+        if depth == 0:
+            return at
+    return None
 
 
 def _opening(tokens: Sequence[Token], close: int) -> int | None:

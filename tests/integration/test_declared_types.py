@@ -27,9 +27,12 @@ SETUP = [
     "DROP TABLE IF EXISTS dt_n",
     "CREATE TABLE dt_n (a numeric(10,2), b numeric)",
     "INSERT INTO dt_n VALUES (1.25, NULL), (NULL, NULL)",
+    "DROP TABLE IF EXISTS dt_d",
+    "CREATE TABLE dt_d (d date, e date)",
+    "INSERT INTO dt_d VALUES ('2024-03-01', '2024-01-01'), (NULL, '2023-12-31')",
 ]
 TEARDOWN = ["DROP VIEW IF EXISTS dt_v", "DROP TABLE IF EXISTS dt_t", "DROP TABLE IF EXISTS dt_u",
-            "DROP TABLE IF EXISTS dt_n"]
+            "DROP TABLE IF EXISTS dt_n", "DROP TABLE IF EXISTS dt_d"]
 
 # Each statement's columns (name, OID, typmod) and rows must equal PostgreSQL's.
 QUERIES = [
@@ -56,6 +59,9 @@ QUERIES = [
     "SELECT a, b, a + 1, 1.5, a::numeric(5,1), coalesce(a, a), coalesce(a, 0), sum(a), "
     "max(a), CAST(2 AS numeric(4,2)) FROM dt_n GROUP BY a, b ORDER BY 1",
     "SELECT * FROM dt_n ORDER BY a",
+    # date - date is integer.
+    "SELECT d - e, d - DATE '2024-01-01', '2024-03-01'::date - e, current_date - current_date, "
+    "d - 1 FROM dt_d ORDER BY e",
 ]
 # PostgreSQL's cast semantics: varchar(n) and char(n) cut (char pads), and say the length.
 CASTS = [
