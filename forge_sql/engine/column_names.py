@@ -13,10 +13,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from forge_sql.engine import column_types
+from forge_sql.engine.column_types import StringType
+from forge_sql.engine.result_sources import Scope
+from forge_sql.seam import oids
 from forge_sql.seam.backend import Column
-from forge_sql.sql import parse_tree, type_names
+from forge_sql.sql import parse_tree, string_casts, type_names
 from forge_sql.sql.tokens import Token, tokenize
-from forge_sql.sql.types import TEXT_TYPMOD, column, is_string
+from forge_sql.sql.types import column, is_string
 
 UNNAMED = "?column?"
 # Names DuckDB gives plain columns and aliases: nothing to rename.
@@ -38,6 +41,9 @@ _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
                    "between_symmetric": UNNAMED}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
 _TYPED_AS = "cast_to_type"
+# Calls the rewrite wraps around an expression, named after it: an aggregate typed as
+# PostgreSQL types it (forge_sql.sql.aggregate_types), a cast cutting to a length.
+_SEEN_THROUGH = {_TYPED_AS, *string_casts.CUTS}
 # The catalog rewrite's spelling of casts to OID alias types (forge_sql.catalog.regtypes),
 # with the type a cast of a constant is named after.
 _OID_ALIAS_CASTS = {
@@ -72,38 +78,41 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
     matched to the columns (several ``*``, not a SELECT)."""
     if not needed(names):
         return list(names)
-    return _described(sql, names, False)[0]
+    return _described(sql, names, False, None)[0]
 
 
-def _described(sql: str, names: Sequence[str], strings: bool) -> tuple[list[str], list[int]]:
-    """PostgreSQL's names and (``strings``) each column's varchar typmod or TEXT_TYPMOD
-    (forge_sql.engine.column_types); -1 each where the select list cannot be matched."""
-    plain = [-1] * len(names)
+def _described(
+    sql: str, names: Sequence[str], strings: bool, scope: Scope | None
+) -> tuple[list[str], list[StringType | None]]:
+    """PostgreSQL's names and (``strings``) each column's string type
+    (forge_sql.engine.column_types); None each where the select list cannot be matched."""
+    plain: list[StringType | None] = [None] * len(names)
     if _CONSTANTS.fullmatch(sql):
-        return [UNNAMED] * len(names) if needed(names) else list(names), [TEXT_TYPMOD] * len(
-            names
-        )
+        return [UNNAMED] * len(names) if needed(names) else list(names), [
+            column_types.TEXT
+        ] * len(names)
     select_list = _select_list(sql)
     if select_list is None:
         return list(names), plain
     stars = [i for i, e in enumerate(select_list) if e.get("class") == "STAR"]
-    if len(stars) > 1:
+    if len(stars) > 1 and not strings:
         return list(names), plain
     widths = [1] * len(select_list)
     if stars:
         widths[stars[0]] = len(names) - (len(select_list) - 1)
-    if min(widths, default=1) < 0 or sum(widths) != len(names):
-        return list(names), plain
-    typmods: list[int] = []
-    values = _values_rows(sql) if strings and stars else None
-    if values and len(select_list) == 1 and all(len(row) == len(names) for row in values):
-        # VALUES (...), (...): each column typed as a UNION of the rows types it.
-        typmods = column_types.varchar_typmods(sql, values)
-    elif strings:
-        computed = column_types.varchar_typmods(sql, _branches(sql))
-        for entry, typmod, width in zip(select_list, computed, widths, strict=True):
-            # A star's columns are the tables' (varchar, as pg_attribute says).
-            typmods.extend([-1 if entry.get("class") == "STAR" else typmod] * width)
+    matched = len(stars) <= 1 and min(widths, default=1) >= 0 and sum(widths) == len(names)
+    kinds: list[StringType | None] = []
+    if strings:
+        tree = _parse(sql) or {}
+        typing = column_types.Typing(sql, scope, _parse)
+        expanded = typing.columns(tree) if stars else None
+        if expanded is not None and len(expanded) == len(names):
+            kinds = [kind for _, kind in expanded]
+        elif matched:
+            for kind, width in zip(typing.entries(tree), widths, strict=True):
+                kinds.extend([kind] * width)
+    if not matched:
+        return list(names), kinds or plain
     renamed: list[str] = []
     text = _Text(sql)
     for entry, width in zip(select_list, widths, strict=True):
@@ -114,41 +123,56 @@ def _described(sql: str, names: Sequence[str], strings: bool) -> tuple[list[str]
             renamed.extend(names[start : start + width])
     if not needed(names):
         renamed = list(names)
-    return renamed, typmods or plain
+    return renamed, kinds or plain
 
 
-def result_columns(sql: str, described: Iterable[Sequence[Any]]) -> tuple[Column, ...]:
+def result_columns(
+    sql: str, described: Iterable[Sequence[Any]], scope: Scope | None = None
+) -> tuple[Column, ...]:
     """The columns of ``sql``'s result from DuckDB's description (name, type, ...), named as
-    PostgreSQL names them and typed text or varchar as PostgreSQL types them."""
-    return _columns(sql, tuple((str(d[0]), str(d[1])) for d in described))
+    PostgreSQL names them and typed text, varchar or bpchar as PostgreSQL types them
+    (``scope``: the relations the statement's names refer to, for declared types)."""
+    return _columns(sql, tuple((str(d[0]), str(d[1])) for d in described), scope)
 
 
 @functools.lru_cache(maxsize=512)  # the same statements come again and again
-def _columns(sql: str, pairs: tuple[tuple[str, str], ...]) -> tuple[Column, ...]:
+def _columns(
+    sql: str, pairs: tuple[tuple[str, str], ...], scope: Scope | None
+) -> tuple[Column, ...]:
     names = [name for name, _ in pairs]
-    strings = any(is_string(kind) for _, kind in pairs)
+    strings = any(
+        is_string(kind) or _typed_numeric(kind) or (kind == "BIGINT" and "-" in sql)
+        for _, kind in pairs
+    )
     if not needed(names) and not strings:
         return tuple(column(name, kind) for name, kind in pairs)
-    renamed, typmods = _described(sql, names, strings)
+    renamed, kinds = _described(sql, names, strings, scope)
     return tuple(
-        column(name, kind, typmod)
-        for name, (_, kind), typmod in zip(renamed, pairs, typmods, strict=True)
+        _column(name, kind, typed)
+        for name, (_, kind), typed in zip(renamed, pairs, kinds, strict=True)
     )
 
 
-def _values_rows(sql: str) -> list[list[dict[str, Any]]] | None:
-    """The rows of a VALUES list (DuckDB parses it as SELECT * FROM its rows), or None."""
-    tree = _parse(sql) or {}
-    source = tree.get("from_table") or {}
-    if tree.get("type") != "SELECT_NODE" or source.get("type") != "EXPRESSION_LIST":
-        return None
-    return [list(row) for row in source.get("values") or []] or None
+def _column(name: str, kind: str, typed: StringType | None) -> Column:
+    """A result column; a string one announced as ``typed`` (text, varchar, bpchar), a
+    numeric one with its typmod only where PostgreSQL keeps one (a column, a cast)."""
+    if typed == column_types.INT4 and kind == "BIGINT":
+        return column(name, "INTEGER")
+    if typed is None or not is_string(kind):
+        found = column(name, kind)
+        if typed is not None and typed[1] != column_types.OWN and _typed_numeric(kind):
+            return Column(name, found.type_oid, found.type_size, -1)
+        return found
+    oid, typmod = typed
+    typmod = -1 if typmod == column_types.OWN else typmod
+    if kind.endswith("[]"):
+        oid = oids.ARRAY_OF.get(oid, oids.TEXT_ARRAY)
+    return Column(name, oid, oids.type_size(oid), typmod)
 
 
-def _branches(sql: str) -> list[list[dict[str, Any]]]:
-    """The select lists of each SELECT of a set operation (one for a plain SELECT)."""
-    tree = _parse(sql)
-    return column_types.select_lists(tree) if tree is not None else []
+def _typed_numeric(kind: str) -> bool:
+    """A DECIMAL(p,s): announced with typmod (p,s) only for a column or a cast."""
+    return kind.startswith("DECIMAL(")
 
 
 def _select_list(sql: str) -> list[dict[str, Any]] | None:
@@ -210,7 +234,7 @@ def _figure(entry: dict[str, Any], text: _Text) -> tuple[str | None, bool]:
         return str(entry["alias"]), True
     if kind == "COLUMN_REF":
         return str((entry.get("column_names") or [UNNAMED])[-1]), True
-    if kind == "FUNCTION" and entry.get("function_name") == _TYPED_AS:
+    if kind == "FUNCTION" and entry.get("function_name") in _SEEN_THROUGH:
         # The result type of an aggregate made PostgreSQL's (forge_sql.sql.aggregate_types).
         return _figure((entry.get("children") or [{}])[0], text)
     if kind == "FUNCTION" and entry.get("function_name") in _OID_ALIAS_CASTS:

@@ -14,6 +14,7 @@ from forge_sql.engine import byte_batches, locks
 from forge_sql.engine.activity import Execution
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.result import ArrowResult
+from forge_sql.engine.result_sources import Scope
 from forge_sql.engine.sql_cursors import Cursors
 from forge_sql.plugins import faults
 from forge_sql.sql.duckdb_errors import translate
@@ -63,6 +64,9 @@ class Connection:
         self._timezone = ""
         # Database.cursor sets PostgreSQL's NULL ordering on every session's cursor.
         self.semantics = "postgres"
+        # What names in the session's statements refer to, for result types (set by the
+        # session: forge_sql.engine.result_sources); None: as DuckDB types them.
+        self.result_scope: Callable[[], Scope | None] = lambda: None
 
     def execute(
         self,

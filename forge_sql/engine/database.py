@@ -35,6 +35,7 @@ from forge_sql.engine.extensions import Extensions
 from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.maintenance_locks import MaintenanceLocks
+from forge_sql.engine.result_sources import ColumnRows, ResultSources, ViewRows
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted, QueryCanceled
@@ -183,6 +184,8 @@ class Database:
         retries = settings.commit_retries if self.lake.shared else 0
         self.sequences = Sequences(self._maintenance_cursor, self.catalog, retries)
         self.declared_lengths = DeclaredLengths(self.catalog)
+        # The lake's relations and declared types, as result columns are typed from them.
+        self.result_sources = ResultSources(self._result_relations)
         sequence_functions.register(self._con, self.activity, self.sequences, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)
@@ -423,6 +426,22 @@ class Database:
                 snapshot.refresh(self._catalog_cursor, self.catalog)
                 self._catalog_snapshot = latest
         return latest is not None
+
+    def _result_relations(self) -> tuple[ColumnRows, ViewRows]:
+        """The lake's columns with their declared types, and its views' definitions, as of
+        its latest snapshot (forge_sql.engine.result_sources)."""
+        self.refresh_catalog()
+        with self._catalog_lock:
+            cursor = self._catalog_cursor
+            columns = cursor.execute(
+                f"SELECT schema_name, table_name, column_name, data_type FROM "
+                f"{catalog.SCHEMA}.lake_columns_copy ORDER BY schema_name, table_name, "
+                "column_index"
+            ).fetchall()
+            views = cursor.execute(
+                f"SELECT schema_name, view_name, sql FROM {catalog.SCHEMA}.lake_views_copy"
+            ).fetchall()
+        return columns, views
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""

@@ -23,6 +23,7 @@ from forge_sql.engine import (
     timetravel,
 )
 from forge_sql.engine import params as parameters
+from forge_sql.engine.result_sources import Scope
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
@@ -102,6 +103,8 @@ class Session(Protocol):
     def detach_stream(self) -> None: ...
 
     def authorize(self, plan: Plan) -> None: ...
+
+    def result_scope(self) -> Scope | None: ...
 
     def refresh_catalog(self) -> None: ...
 
@@ -225,7 +228,9 @@ class Planner:
             names, kinds = relation.columns, relation.types
         except duckdb.Error as exc:
             raise self._session.fail(exc, plan.sql) from exc
-        return column_names.result_columns(named, zip(names, kinds, strict=True))
+        return column_names.result_columns(
+            named, zip(names, kinds, strict=True), self._session.result_scope()
+        )
 
     def _infer_untyped(self, resolved: parameters.Parameters) -> dict[int, int]:
         """The types DuckDB's binder gives the placeholders left untyped, as PostgreSQL

@@ -7,11 +7,36 @@ from typing import Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from forge_sql import errors
 from forge_sql.engine.byte_batches import ResultReader
+from forge_sql.seam import oids
 from forge_sql.seam.backend import Column, CopyIn, CopyOut
 from forge_sql.sql.statements import Statement
+
+
+def padded_widths(columns: Sequence[Column] | None) -> tuple[tuple[int, int], ...]:
+    """(index, n) of each char(n) column: PostgreSQL stores and prints it blank-padded to
+    n, and DuckDB keeps the value as written (forge_sql.engine.lengths cut it to n)."""
+    return tuple(
+        (i, c.type_modifier - 4) for i, c in enumerate(columns or ())
+        if c.type_oid == oids.BPCHAR and c.type_modifier > 4
+    )
+
+
+def blank_padded(batch: pa.RecordBatch, widths: tuple[tuple[int, int], ...]) -> pa.RecordBatch:
+    """``batch`` with its char(n) columns (``padded_widths``) padded with spaces to n."""
+    if not widths:
+        return batch
+    arrays = list(batch.columns)
+    for index, width in widths:
+        array = arrays[index]
+        if pa.types.is_string_view(array.type):
+            array = array.cast(pa.string())
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            arrays[index] = pc.utf8_rpad(array, width=width, padding=" ")
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 class Source(Protocol):
@@ -57,7 +82,8 @@ class TableResult(_NoCopy):
     def __init__(self, table: pa.Table, columns: tuple[Column, ...], tag: str) -> None:
         self.columns = columns
         self.notices: list[tuple[str, str]] = []
-        self._batches = list(table.to_batches())
+        widths = padded_widths(columns)
+        self._batches = [blank_padded(b, widths) for b in table.to_batches()]
         self._tag = tag
         self._rows = 0
 
@@ -91,6 +117,7 @@ class ArrowResult(_NoCopy):
         copy: CopyOut | None = None,
     ) -> None:
         self.columns = columns
+        self._widths = padded_widths(columns)
         self.copy = copy
         self.notices: list[tuple[str, str]] = []
         self._source = source
@@ -110,7 +137,7 @@ class ArrowResult(_NoCopy):
         self._rows += batch.num_rows
         # timestamptz arrays carry the session TimeZone (set on the DuckDB connection),
         # which the encoders print in.
-        return batch
+        return blank_padded(batch, self._widths)
 
     def _read(self) -> pa.RecordBatch | None:
         if self._reader is None:

@@ -271,7 +271,7 @@ class Writes:
         described = cursor.description or ()
         table: pa.Table = cursor.fetch_arrow_table()
         columns: tuple[Column, ...] = column_names.result_columns(
-            returning_query(dml), described
+            returning_query(dml), described, self._connection.result_scope()
         )
         return TableResult(table, columns, tag)
 

@@ -25,6 +25,7 @@ from duckdb.sqltypes import DOUBLE, INTERVAL, VARCHAR
 
 from forge_sql.sql.semantics import DIVISOR
 from forge_sql.sql.similar_to import SIMILAR_FUNCTION, similar_to_regex
+from forge_sql.sql.string_casts import BPCHAR_CUT, VARCHAR_CUT
 
 _DAYS_PER_MONTH = 30
 _SECONDS_PER_DAY = 86_400
@@ -68,6 +69,9 @@ def install(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         f"CREATE OR REPLACE MACRO {schema}.{DIVISOR}(b) AS "
         "CASE WHEN b = 0 THEN error('division by zero') ELSE b END"
     )
+    # Explicit casts to varchar(n) and char(n) (forge_sql.sql.string_casts).
+    con.execute(f"CREATE OR REPLACE MACRO {schema}.{VARCHAR_CUT}(s, n) AS left(s, n)")
+    con.execute(f"CREATE OR REPLACE MACRO {schema}.{BPCHAR_CUT}(s, n) AS rtrim(left(s, n), ' ')")
 
 
 def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -43,8 +43,10 @@ from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.sequence_commands import SequenceCommands
+from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
@@ -188,6 +190,11 @@ class EngineSession:
             connection, database.sequences, database.catalog, database.acl, database.trusted
         )
         self._column_types = ColumnTypes(connection, database.catalog, database.declared_lengths)
+        # Result types follow declared types (engine.result_sources); not while this
+        # session's own DDL is uncommitted, which the shared reading does not show.
+        self._ddl_pending = False
+        self._scope: tuple[str | None, Relations, Scope] | None = None
+        connection.result_scope = self.result_scope
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
@@ -548,10 +555,30 @@ class EngineSession:
         """The DDL succeeded: record the string types it declared (engine.declared_types)."""
         path, user = self.settings.get("search_path"), self.backend.user
         self._column_types.record(statement, path, user, dropped or set())
+        if not self._ddl_pending:
+            self._ddl_pending = True
+            self.block.at_end.append(self._ddl_ended)
         if self.block.implicit:
             self.block.replay.record(
                 lambda: self._column_types.record(statement, path, user, dropped or set())
             )
+
+    def _ddl_ended(self, committed: bool) -> None:
+        self._ddl_pending = False
+        self._database.result_sources.changed()
+
+    def result_scope(self) -> Scope | None:
+        """The relations and search path result types are worked out with."""
+        if self._ddl_pending:
+            return None
+        relations = self._database.result_sources.relations()
+        setting = self.settings.get("search_path")
+        known = self._scope
+        if known is not None and known[0] == setting and known[1] is relations:
+            return known[2]
+        scope = Scope(relations, tuple(search_path(setting, self.backend.user)))
+        self._scope = (setting, relations, scope)
+        return scope
 
     def _lock(self, statement: Statement, copy_in: bool) -> None:
         """Take the locks ``statement`` needs, held to the end of the transaction, before
@@ -797,7 +824,9 @@ class EngineSession:
                 row = cursor.fetchone()
                 count = int(row[0]) if row and isinstance(row[0], int) else 0
             return TagResult(statement.tag(count))
-        columns = column_names.result_columns(statement.sql, cursor.description or ())
+        columns = column_names.result_columns(
+            statement.sql, cursor.description or (), connection.result_scope()
+        )
         if self.settings.timezone != connection.timezone:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
             table = cursor.fetch_arrow_table()
@@ -850,7 +879,7 @@ class EngineSession:
                 description = connection.execute(select, values).description or ()
             else:
                 description = connection.execute(select).description or ()
-            columns = column_names.result_columns(select, description)
+            columns = column_names.result_columns(select, description, connection.result_scope())
             result = ArrowResult(
                 connection, self.fail, statement, connection.open_reader(), columns,
                 CopyOut(copy.format),

@@ -27,7 +27,8 @@ import pyarrow as pa
 
 from forge_sql import errors
 from forge_sql.engine import byte_batches, column_names
-from forge_sql.engine.result import TagResult
+from forge_sql.engine.result import TagResult, blank_padded, padded_widths
+from forge_sql.engine.result_sources import Scope
 from forge_sql.seam.backend import Column, CopyIn, CopyOut, Result
 from forge_sql.sql.statements import Statement, identifier
 
@@ -288,7 +289,7 @@ class FetchResult:
         self.rows += batch.num_rows
         if self._left != ALL:
             self._left -= batch.num_rows
-        return batch
+        return blank_padded(batch, padded_widths(self.columns))
 
     def skip(self) -> None:
         """MOVE: advance without returning rows."""
@@ -315,6 +316,9 @@ class Connection(Protocol):
     def execute(
         self, sql: str, params: Sequence[object] | None = None, *, interruptible: bool = True
     ) -> duckdb.DuckDBPyConnection: ...
+
+    @property
+    def result_scope(self) -> Callable[[], Scope | None]: ...
 
     def running(self, flag: bool) -> None: ...
 
@@ -356,7 +360,7 @@ class CursorCommands:
         if declare.name in self._cursors.open:
             raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
         description = connection.execute(sql, params).description or ()
-        columns = column_names.result_columns(sql, description)
+        columns = column_names.result_columns(sql, description, connection.result_scope())
         reader = connection.open_reader()
         cursor = Cursor(declare.name, columns, declare.hold, reader, self._cursors.spill_dir)
         cursor.reading = self._cursors.reading
