@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from forge_sql.seam import oids
+from forge_sql.seam import numeric, oids
 from forge_sql.sql import rewrite, types
 from forge_sql.sql.rewrite import Edit
 from forge_sql.sql.statements import Statement, Token
@@ -101,6 +101,8 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     cast_to: dict[int, str] = {}
     stand_ins: dict[int, object] = {}
     explicit = _explicit_casts(tokens, places)
+    bare_numeric = _bare_numeric_casts(tokens, places)
+    checked: dict[int, str] = {}
     for number in range(1, count + 1):
         oid = declared[number - 1]
         column_type = inferred.get(number)
@@ -110,6 +112,10 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
             column_type = types.duckdb_type(oids.NUMERIC)
         if number in explicit:
             result_oids.append(oid or explicit[number])
+            if number in bare_numeric:
+                # $1::numeric: DuckDB's cast to DECIMAL(38,10) would round the value; the
+                # cast recorded here has check_parameters refuse what it cannot hold.
+                checked[number] = numeric.DUCKDB_TYPE
             continue
         if oid == oids.NUMERIC and not column_type:
             # Unconstrained numeric: bind the Decimal as sent, keeping its own scale.
@@ -128,7 +134,7 @@ def resolve(statement: Statement, given: Sequence[int], column_types: ColumnType
     for number in (*cast_to, *explicit):
         stand_ins[number] = None
     values = tuple(stand_ins.get(n, UNTYPED) for n in range(1, count + 1))
-    casts = tuple(cast_to.get(n) for n in range(1, count + 1))
+    casts = tuple(cast_to.get(n) or checked.get(n) for n in range(1, count + 1))
     edits = _cast_edits(tokens, places, cast_to)
     sql = rewrite.apply(statement.sql, statement.edits + edits) if edits else statement.for_duckdb
     return Parameters(tuple(result_oids), sql, values, casts)
@@ -158,6 +164,16 @@ def _explicit_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> d
         ):
             casts[number] = _cast_target(tokens, index + 2)
     return casts
+
+
+def _bare_numeric_casts(tokens: Sequence[Token], places: list[tuple[int, int]]) -> set[int]:
+    """Placeholders written ``$n::numeric`` (or decimal), without a type modifier."""
+    return {
+        number for number, index in places
+        if index + 2 < len(tokens) and tokens[index + 1].text == "::"
+        and tokens[index + 2].upper in ("NUMERIC", "DECIMAL")
+        and (index + 3 >= len(tokens) or tokens[index + 3].text not in ("(", "["))
+    }
 
 
 def _cast_target(tokens: Sequence[Token], at: int) -> int:

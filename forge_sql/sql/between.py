@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from forge_sql.sql import syntax
+from forge_sql.sql import syntax, type_names
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.tokens import Token
 
@@ -102,8 +102,8 @@ def _operand_start(tokens: Sequence[Token], end: int) -> int | None:
                     "AND", "OR", "NOT", "BETWEEN", "WHERE", "WHEN", "THEN", "ELSE", "ON",
                     "SELECT", "HAVING", "IN"):
                 at = syntax.qualified_start(tokens, at - 1)
-        elif at > 0 and tokens[at - 1].text == "::" and syntax.is_name(token):
-            at -= 2  # a cast: the type name, then the operand it applies to
+        elif (cast := _cast_before(tokens, at)) is not None:
+            at = cast - 1  # a cast: the type name, then the operand it applies to
             if at < 0:
                 return None
             continue
@@ -127,6 +127,16 @@ def _operand_start(tokens: Sequence[Token], end: int) -> int | None:
                 continue
             return at - 1  # a sign
         return at
+
+
+def _cast_before(tokens: Sequence[Token], last: int) -> int | None:
+    """The ``::`` of a cast whose type name (maybe of several words: double precision,
+    timestamp with time zone) ends at ``last``, if one does."""
+    for colons in range(last - 1, max(last - 6, 0) - 1, -1):
+        if tokens[colons].text == "::":
+            written = type_names.written(tokens, colons + 1)
+            return colons if written is not None and written[1] == last else None
+    return None
 
 
 def _ends_operand(token: Token) -> bool:
@@ -171,12 +181,10 @@ def _operand_end(tokens: Sequence[Token], at: int) -> int | None:
                     return None
                 last = close
             elif following == "::" and last + 2 < len(tokens):
-                last += 2
-                if last + 1 < len(tokens) and tokens[last + 1].text == "(":
-                    closed = syntax.closing(tokens, last + 1)
-                    if closed is None:
-                        return None
-                    last = closed
+                written = type_names.written(tokens, last + 2)
+                if written is None:
+                    return None
+                last = written[1]  # the whole type name: double precision, varchar(3)[]
             else:
                 break
         if last + 1 < len(tokens) and tokens[last + 1].kind == "operator" and tokens[

@@ -166,6 +166,21 @@ def test_psycopg_decimal_parameters(both: Pair, table: str, binary: bool) -> Non
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_parameter_cast_to_numeric_keeps_its_digits_or_is_refused(both: Pair,
+                                                                  binary: bool) -> None:
+    """``$1::numeric`` is DuckDB's cast to DECIMAL(38,10): a value it would round (to 0
+    here, so that 0 <= $1 held) is refused, one it holds is answered as PostgreSQL."""
+    forge, pg = both
+    for sent in ("0.00000000000000000001", Decimal("1E-20")):
+        assert sqlstate(forge, "SELECT 0 < %s::numeric", (sent,), binary=binary) == "22003"
+        assert answer(pg, "SELECT 0 < %s::numeric", (sent,), binary=binary)[0] == [(True,)]
+    sql = "SELECT %s::decimal * 2, %s::numeric(5,2)"
+    fits = ("0.0000000001", "1.005")
+    assert answer(forge, sql, fits, binary=binary)[0] == answer(pg, sql, fits,
+                                                               binary=binary)[0]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
 def test_uncast_numeric_parameter_is_a_number(both: Pair, binary: bool) -> None:
     sql = ("WITH c AS (SELECT 1 AS id, %s AS x) SELECT id, x, x + 1, x > 5 FROM c")
     value = (Decimal("12345678901234567890.123456789"),)

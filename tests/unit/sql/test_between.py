@@ -28,6 +28,11 @@ def rewritten(sql: str) -> str:
         ("SELECT 1 FROM t WHERE a = 1 AND t.x BETWEEN SYMMETRIC (1 + 2) AND 0 OR b",
          "SELECT 1 FROM t WHERE a = 1 AND between_symmetric(t.x , (1 + 2) , 0) OR b"),
         ("SELECT 1 WHERE x BETWEEN ASYMMETRIC 1 AND 2", "SELECT 1 WHERE x BETWEEN  1 AND 2"),
+        # Casts to type names of several words end (and start) an operand after the last.
+        ("SELECT (1e0 BETWEEN SYMMETRIC f8 AND '0.3'::double precision), 2 FROM t",
+         "SELECT (between_symmetric(1e0 , f8 , '0.3'::double precision)), 2 FROM t"),
+        ("SELECT x::timestamp with time zone NOT BETWEEN SYMMETRIC a AND b::varchar(3)[] + 1",
+         "SELECT NOT between_symmetric(x::timestamp with time zone , a , b::varchar(3)[] + 1)"),
     ],
 )
 def test_rewrite(sql: str, expected: str) -> None:
