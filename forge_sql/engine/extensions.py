@@ -29,7 +29,7 @@ class Extensions:
 
     def __init__(self, settings: Settings, sessions: scalars.Sessions) -> None:
         self._settings = settings
-        self.registry = loader.load(settings.extensions)
+        self.registry = loader.load(settings.extensions, shipped=settings.shipped_extensions)
         self._env = scalars.Environment(
             sessions,
             settings.extension_settings,
@@ -87,7 +87,9 @@ class Extensions:
         """Load the extension files again and replace the registered functions; a broken
         file raises ExtensionLoadError and leaves the running functions as they were."""
         with self._lock:
-            fresh = loader.load(self._settings.extensions, generation=self.registry.generation + 1)
+            fresh = loader.load(self._settings.extensions,
+                                shipped=self._settings.shipped_extensions,
+                                generation=self.registry.generation + 1)
             old, self.registry = self.registry, fresh
             self.install(con)
             scalars.unregister(con, old, fresh)
