@@ -125,6 +125,13 @@ def _record(function: Function, argtypes: Sequence[int], result: tuple[int, bool
     else:
         result_text = names.get(rettype, "unknown")
     strict = isinstance(spec, ScalarSpec) and spec.null_handling == "strict"
+    columns = list(getattr(spec, "columns", ())) if retset else []
+    everything = (
+        (list(argtypes) + [types.pg_type(c.type)[0] for c in columns],
+         ["i"] * len(argtypes) + ["t"] * len(columns),
+         [a.name for a in spec.arguments] + [c.name for c in columns])
+        if retset else (None, None, None)
+    )
     return (
         # OIDs of their own range, above those the catalog hashes for relations.
         3_900_000_000 + index,
@@ -147,6 +154,7 @@ def _record(function: Function, argtypes: Sequence[int], result: tuple[int, bool
         str(spec.source),
         function.extension,
         spec.superuser_only,
+        *everything,
     )
 
 

@@ -79,7 +79,7 @@ def test_pg_proc_and_routines_list_the_functions(lake: RunningServer) -> None:
             "LEFT JOIN pg_language l ON l.oid = p.prolang WHERE p.proname = 'tag'"
         ).fetchall()
         assert row == [("tag", "public", "s character varying, prefix character varying "
-                        "DEFAULT '#'", "character varying", 2, 1, [1043, 1043], "varchar",
+                        "DEFAULT '#'", "character varying", 2, 1, "1043 1043", "varchar",
                         "plpython3u", "Prefix a word with a tag sign.")]
         routines = bob.execute(
             "SELECT routine_schema, routine_name, data_type, external_language "
