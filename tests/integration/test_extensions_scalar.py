@@ -178,10 +178,29 @@ def test_registered_implementations_cannot_be_reached_or_shadowed(
     with pytest.raises(psycopg.Error):
         bob.execute("SET VARIABLE forge_session = 'guessed'")
     bob.execute("RESET VARIABLE forge_session")
-    for sql in ("SELECT whoami(1)", f"SELECT read_server_file('{SOURCE}')"):
+    for sql in ("SELECT whoami(1)", f"SELECT read_server_file('{SOURCE}')",
+                "SELECT admin_doubled(2)"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bob.execute(sql)
     assert one(bob, "SELECT shout('a')") == "A!"
+
+
+def test_a_vectorized_superuser_only_function_refuses_a_reset_session(
+    alice: psycopg.Connection, bob: psycopg.Connection,
+) -> None:
+    # Strict NULL handling still gives NULL without passing NULLs to the function.
+    assert alice.execute(
+        "SELECT admin_doubled(x) FROM (VALUES (1), (NULL), (3)) AS t(x) ORDER BY x"
+    ).fetchall() == [(2,), (6,), (None,)]
+    assert one(alice, "SELECT admin_doubled(NULL)") is None
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        bob.execute("SELECT admin_doubled(2)")
+    for conn in (alice, bob):
+        conn.execute("RESET VARIABLE forge_session")
+        for sql in ("SELECT admin_doubled(2)",
+                    "SELECT admin_doubled(x) FROM (VALUES (1), (NULL)) AS t(x)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
 
 
 def test_an_exception_is_38000_with_function_and_line(
