@@ -151,6 +151,20 @@ def test_superuser_only_function(alice: psycopg.Connection, bob: psycopg.Connect
     alice.execute("GRANT SELECT ON peek TO bob")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         bob.execute("SELECT * FROM peek")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        bob.execute("SELECT * FROM peek", prepare=True)
+    # Nor does a non-superuser's own view launder the call: checked is who reads it, as
+    # PostgreSQL checks functions in views (docs/extensions.md, Security).
+    bob.execute(f"CREATE OR REPLACE VIEW bobs_peek AS SELECT read_server_file('{SOURCE}') AS t")
+    try:
+        for sql in ("SELECT * FROM bobs_peek",
+                    "SELECT length(t) FROM (SELECT * FROM bobs_peek) AS s",
+                    "EXPLAIN ANALYZE SELECT * FROM bobs_peek"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                bob.execute(sql)
+        assert one(alice, "SELECT * FROM bobs_peek").startswith('"""Functions')
+    finally:
+        bob.execute("DROP VIEW bobs_peek")
 
 
 def test_registered_implementations_cannot_be_reached_or_shadowed(
