@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
 
@@ -23,6 +25,15 @@ log = logging.getLogger("forge_sql.plugins")
 _VOLATILE = {"immutable": "i", "stable": "s", "volatile": "v"}
 
 
+@dataclass(frozen=True)
+class Retired:
+    """The implementations a reload replaced, and when: a statement that began before may
+    still run them; one that began after cannot."""
+
+    since: float
+    names: tuple[str, ...]
+
+
 class Extensions:
     """The extensions a server runs: loaded once before the database opens (a broken
     file stops the start), applied to the database each time it opens."""
@@ -36,6 +47,7 @@ class Extensions:
             {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
         )
         self._lock = threading.Lock()
+        self.retired: list[Retired] = []
         if len(self.registry):
             log.info(
                 "extensions: %d functions from %s", len(self.registry),
@@ -94,7 +106,30 @@ class Extensions:
             self.install(con)
             scalars.unregister(con, old, fresh)
             self.list_in_catalog(con)
+            self.retired.append(
+                Retired(time.time(), tuple(f.registered_name for f in old.functions()))
+            )
             return fresh
+
+    def reclaim(self, con: duckdb.DuckDBPyConnection,
+                oldest_transaction: Callable[[], float | None]) -> int:
+        """Remove the implementations earlier reloads replaced once every transaction
+        that could run them has ended (a statement binds the implementation when it
+        starts: DuckDB's bound plan keeps the function it bound even after this, and a
+        later statement binds the new one). The number removed."""
+        with self._lock:
+            oldest = oldest_transaction()
+            done = [r for r in self.retired if oldest is None or r.since < oldest]
+            removed = 0
+            for retired in done:
+                self.retired.remove(retired)
+                for name in retired.names:
+                    try:
+                        con.remove_function(name)
+                        removed += 1
+                    except duckdb.Error:  # a table function without a macro: none made
+                        pass
+            return removed
 
 
 def _result_type(function: Function) -> tuple[int, bool]:
