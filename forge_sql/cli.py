@@ -67,6 +67,7 @@ def main() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help=_help("extensions") + " Repeatable.",
 )
+@click.option("--shipped-extensions", default=None, help=_help("shipped_extensions"))
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Run the server until interrupted.
 

@@ -245,6 +245,13 @@ class Settings(BaseSettings):
         "unset: ./extensions when present. FORGE_SQL_EXTENSIONS separates several with "
         f"{os.pathsep!r}. Installed packages' forge_sql.extensions entry points load too.",
     )
+    shipped_extensions: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="Which shipped extensions (forge-sql's own extensions/ folder) load: "
+        "'all' (every one whose optional modules are installed; one that lacks them is "
+        "skipped with a log line), 'none', or a comma-separated list of names (each must "
+        "load). The example loads only when named. [default: all]",
+    )
     extension_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Each extension's own settings ([extension_settings.NAME] in the config "
@@ -274,6 +281,20 @@ class Settings(BaseSettings):
     def _path_list(cls, value: Any) -> Any:
         if isinstance(value, (str, Path)):
             return [p for p in str(value).split(os.pathsep) if p]
+        return value
+
+    @field_validator("shipped_extensions", mode="before")
+    @classmethod
+    def _shipped_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list) and all(isinstance(w, str) for w in value):
+            words = [w.strip() for w in value if w.strip()]
+            if [w.lower() for w in words] == ["all"]:
+                return None
+            if [w.lower() for w in words] in ([], ["none"]):
+                return []
+            return words
         return value
 
     @field_validator("log_level")

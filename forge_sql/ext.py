@@ -30,6 +30,7 @@ __all__ = [
     "ScalarSpec",
     "SourceLocation",
     "TableSpec",
+    "requires",
     "scalar",
     "sql_type",
     "table",
@@ -599,3 +600,19 @@ def table(
     if function is not None:
         return decorate(function)
     return decorate
+
+
+def requires(*modules: str) -> None:
+    """Declare the modules an extension needs, at the top of its file, without importing
+    them (an extension may import a heavy library inside its functions to start fast).
+
+    A missing one raises ModuleNotFoundError naming it: a shipped extension is then
+    skipped with one log line; a project's own extension stops the server with file:line.
+    """
+    import importlib.util
+
+    for module in modules:
+        # find_spec imports the parents of a dotted name: check the top-level package.
+        top = module.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            raise ModuleNotFoundError(f"No module named {top!r}", name=top)

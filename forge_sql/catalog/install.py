@@ -60,6 +60,7 @@ def statements(
     yield from pg_range.definitions()
     yield from roles.acl_tables()
     yield from lake_objects.definitions(lake)
+    yield from pg_proc.tables()
     yield from pg_namespace.definitions()
     yield from pg_class.macros()
     yield from lake_tables.definitions(lake, has_metadata)

@@ -1,5 +1,6 @@
 """pg_namespace: pg_catalog, public and information_schema with PostgreSQL's OIDs, then the
-lake's other schemas with OIDs derived from their names (stable across restarts)."""
+lake's other schemas and those extensions' functions name, with OIDs derived from their
+names (stable across restarts)."""
 
 from __future__ import annotations
 
@@ -49,4 +50,13 @@ def definitions() -> Iterator[str]:
         f"AND {visible('sc.schema_name')} AND (sc.schema_name <> '{DUCKDB_DEFAULT}' "
         f"OR EXISTS (SELECT 1 FROM {SCHEMA}.lake_columns AS c "
         f"WHERE c.database_name = current_database() AND c.schema_name = '{DUCKDB_DEFAULT}'))"
+        # A schema only an extension names (ml.predict): no lake object, yet \dn and
+        # \df ml.* list it, as PostgreSQL lists the schema of any function.
+        f" UNION ALL SELECT {SCHEMA}.namespace_oid(e.schema_name), e.schema_name, "
+        f"{_granted('owner', BOOTSTRAP_SUPERUSER)}, {_granted('acl', 'NULL')} "
+        f"FROM (SELECT DISTINCT schema_name FROM {SCHEMA}.extension_functions) AS e "
+        f"LEFT JOIN {SCHEMA}.namespace_acl AS a ON a.nspname = e.schema_name "
+        "WHERE e.schema_name NOT IN ('public', 'pg_catalog', 'information_schema') "
+        f"AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.lake_schemas AS sc "
+        "WHERE sc.database_name = current_database() AND sc.schema_name = e.schema_name)"
     )

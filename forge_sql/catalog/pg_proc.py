@@ -54,6 +54,11 @@ EXTENSION_FUNCTIONS = {
     "source": "VARCHAR",
     "extension": "VARCHAR",
     "superuser_only": "BOOLEAN",
+    # A table function's arguments then its columns, as PostgreSQL records RETURNS TABLE
+    # (modes i then t); NULL for a scalar function, whose arguments are all IN.
+    "allargtypes": "BIGINT[]",
+    "argmodes": "VARCHAR[]",
+    "allargnames": "VARCHAR[]",
 }
 
 
@@ -65,6 +70,13 @@ def _io_functions() -> list[str]:
             if isinstance(name, str) and name != pg_type.NO_PROC:
                 names.add(name)
     return sorted(names)
+
+
+def tables() -> Iterator[str]:
+    """The extensions' functions (forge_sql.engine.extensions writes them): before
+    pg_namespace, which lists the schemas they name."""
+    columns = ", ".join(f"{name} {kind}" for name, kind in EXTENSION_FUNCTIONS.items())
+    yield f"CREATE OR REPLACE TABLE {SCHEMA}.extension_functions ({columns})"
 
 
 def definitions() -> Iterator[str]:
@@ -102,8 +114,6 @@ def definitions() -> Iterator[str]:
         argnames="f.parameters",
         src="f.macro_definition",
     )
-    columns = ", ".join(f"{name} {kind}" for name, kind in EXTENSION_FUNCTIONS.items())
-    yield f"CREATE OR REPLACE TABLE {s}.extension_functions ({columns})"
     # What an operator asks first: which functions, from which file of which extension.
     yield (
         f"CREATE OR REPLACE MACRO {s}.forge_functions() AS TABLE SELECT "
@@ -119,8 +129,9 @@ def definitions() -> Iterator[str]:
         "e.volatile AS provolatile, 'u' AS proparallel, "
         "len(e.argtypes)::SMALLINT AS pronargs, e.nargdefaults AS pronargdefaults, "
         "e.rettype AS prorettype, e.argtypes AS proargtypes, "
-        "NULL::BIGINT[] AS proallargtypes, NULL::VARCHAR[] AS proargmodes, "
-        "e.argnames AS proargnames, e.argdefaults AS proargdefaults, "
+        "e.allargtypes AS proallargtypes, e.argmodes AS proargmodes, "
+        "coalesce(e.allargnames, e.argnames) AS proargnames, "
+        "e.argdefaults AS proargdefaults, "
         "NULL::BIGINT[] AS protrftypes, e.name AS prosrc, e.source AS probin, "
         "NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl"
     )

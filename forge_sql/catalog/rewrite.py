@@ -122,6 +122,7 @@ def _edits(source: Source) -> list[Edit]:
         if vector:
             index = vector
             continue
+        _vector_item(sql, tokens, index, edits)
         cast = _reg_cast(tokens, index)
         if cast is not None:
             function, end_index = cast
@@ -461,6 +462,31 @@ def _vector_as_text(sql: str, tokens: Sequence[Token], index: int, edits: list[E
     operand = sql[tokens[first].start : column.end]
     edits.append(Edit(tokens[first].start, tokens[at].end, f"array_to_string({operand}, ' ')"))
     return at + 1
+
+
+# Vector columns clients read as text from a select list: pgjdbc's getFunctionColumns and
+# getProcedureColumns split proargtypes' text on spaces.
+_VECTOR_ITEMS = {"proargtypes"}
+
+
+def _vector_item(sql: str, tokens: Sequence[Token], index: int, edits: list[Edit]) -> None:
+    """``SELECT p.proargtypes`` -> ``array_to_string(p.proargtypes, ' ') AS proargtypes``:
+    a vector sent to the client is its numbers separated by spaces, as PostgreSQL prints
+    an oidvector."""
+    column = tokens[index]
+    if column.kind != "identifier" or _name(column) not in _VECTOR_ITEMS:
+        return
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if after is not None and after.text in ("::", "[", "(", "."):
+        return
+    first = _dotted_start(tokens, index)
+    if not _is_output(tokens, first, index):
+        return
+    operand = sql[tokens[first].start : column.end]
+    named = after is not None and (after.upper == "AS" or after.kind == "identifier")
+    label = "" if named else f' AS "{_name(column)}"'
+    edits.append(Edit(tokens[first].start, column.end,
+                      f"array_to_string({operand}, ' '){label}"))
 
 
 def _output_name(tokens: Sequence[Token], first: int, cast: int, last: int) -> str | None:

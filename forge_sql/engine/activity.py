@@ -207,6 +207,12 @@ class Activity:
         with self._lock:
             return len(self._by_token)
 
+    def oldest_transaction(self) -> float | None:
+        """When the oldest open transaction (or running statement) began; None if none."""
+        with self._lock:
+            return min((b.xact_start for b in self._by_token.values()
+                        if b.xact_start is not None), default=None)
+
     def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")
 

@@ -475,6 +475,7 @@ class Database:
         with self._lock:
             registry = self.extensions.reload(self._con)
             self.table_functions.reload(self._con, registry)
+            self.extensions.reclaim(self._con, self.activity.oldest_transaction)
         self.sandbox.add_functions(name for _, name in registry.scalars)
         return len(registry)
 

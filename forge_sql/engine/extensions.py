@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
 
@@ -23,19 +25,29 @@ log = logging.getLogger("forge_sql.plugins")
 _VOLATILE = {"immutable": "i", "stable": "s", "volatile": "v"}
 
 
+@dataclass(frozen=True)
+class Retired:
+    """The implementations a reload replaced, and when: a statement that began before may
+    still run them; one that began after cannot."""
+
+    since: float
+    names: tuple[str, ...]
+
+
 class Extensions:
     """The extensions a server runs: loaded once before the database opens (a broken
     file stops the start), applied to the database each time it opens."""
 
     def __init__(self, settings: Settings, sessions: scalars.Sessions) -> None:
         self._settings = settings
-        self.registry = loader.load(settings.extensions)
+        self.registry = loader.load(settings.extensions, shipped=settings.shipped_extensions)
         self._env = scalars.Environment(
             sessions,
             settings.extension_settings,
             {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
         )
         self._lock = threading.Lock()
+        self.retired: list[Retired] = []
         if len(self.registry):
             log.info(
                 "extensions: %d functions from %s", len(self.registry),
@@ -87,12 +99,37 @@ class Extensions:
         """Load the extension files again and replace the registered functions; a broken
         file raises ExtensionLoadError and leaves the running functions as they were."""
         with self._lock:
-            fresh = loader.load(self._settings.extensions, generation=self.registry.generation + 1)
+            fresh = loader.load(self._settings.extensions,
+                                shipped=self._settings.shipped_extensions,
+                                generation=self.registry.generation + 1)
             old, self.registry = self.registry, fresh
             self.install(con)
             scalars.unregister(con, old, fresh)
             self.list_in_catalog(con)
+            self.retired.append(
+                Retired(time.time(), tuple(f.registered_name for f in old.functions()))
+            )
             return fresh
+
+    def reclaim(self, con: duckdb.DuckDBPyConnection,
+                oldest_transaction: Callable[[], float | None]) -> int:
+        """Remove the implementations earlier reloads replaced once every transaction
+        that could run them has ended (a statement binds the implementation when it
+        starts: DuckDB's bound plan keeps the function it bound even after this, and a
+        later statement binds the new one). The number removed."""
+        with self._lock:
+            oldest = oldest_transaction()
+            done = [r for r in self.retired if oldest is None or r.since < oldest]
+            removed = 0
+            for retired in done:
+                self.retired.remove(retired)
+                for name in retired.names:
+                    try:
+                        con.remove_function(name)
+                        removed += 1
+                    except duckdb.Error:  # a table function without a macro: none made
+                        pass
+            return removed
 
 
 def _result_type(function: Function) -> tuple[int, bool]:
@@ -123,6 +160,13 @@ def _record(function: Function, argtypes: Sequence[int], result: tuple[int, bool
     else:
         result_text = names.get(rettype, "unknown")
     strict = isinstance(spec, ScalarSpec) and spec.null_handling == "strict"
+    columns = list(getattr(spec, "columns", ())) if retset else []
+    everything = (
+        (list(argtypes) + [types.pg_type(c.type)[0] for c in columns],
+         ["i"] * len(argtypes) + ["t"] * len(columns),
+         [a.name for a in spec.arguments] + [c.name for c in columns])
+        if retset else (None, None, None)
+    )
     return (
         # OIDs of their own range, above those the catalog hashes for relations.
         3_900_000_000 + index,
@@ -145,6 +189,7 @@ def _record(function: Function, argtypes: Sequence[int], result: tuple[int, bool
         str(spec.source),
         function.extension,
         spec.superuser_only,
+        *everything,
     )
 
 

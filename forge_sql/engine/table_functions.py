@@ -10,6 +10,7 @@ stream only by its registered name, which is random and refused in client text.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
 import threading
@@ -39,8 +40,10 @@ def signature(function: Function) -> calls.Signature:
     spec = function.spec
     assert isinstance(spec, TableSpec)
     describe = None
+    described_by = None
     if spec.describe is not None:
         hook = spec.describe
+        described_by = _hook_arguments(hook)
 
         def describe(given: Mapping[str, object]) -> Sequence[tuple[str, str]]:
             return described(function, hook(**given))
@@ -52,7 +55,21 @@ def signature(function: Function) -> calls.Signature:
         tuple(calls.Parameter(a.name, a.type, a.has_default) for a in spec.arguments),
         tuple((c.name, c.type) for c in spec.columns),
         describe,
+        described_by,
     )
+
+
+def _hook_arguments(hook: Any) -> frozenset[str] | None:
+    """The argument names a describe hook takes (None when it takes ``**kwargs``): only
+    those must be constants in a call."""
+    try:
+        parameters = inspect.signature(hook).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters
+                     if p.kind is not inspect.Parameter.VAR_POSITIONAL)
 
 
 def described(function: Function, columns: object) -> Sequence[tuple[str, str]]:
@@ -254,8 +271,9 @@ class Caller:
                 raise
             if call.signature.describe is not None:
                 raise errors.FeatureNotSupported(
-                    f"arguments of table function {call.signature.name} must be constants "
-                    "here: its columns depend on them",
+                    f"table function {call.signature.name} cannot take arguments from "
+                    "another FROM item (LATERAL): its columns come from its describe hook",
+                    hint="Give its arguments as constants, parameters or subqueries.",
                 ) from exc
             return None
         assert row is not None

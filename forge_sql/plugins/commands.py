@@ -40,7 +40,7 @@ def extensions() -> None:
 def _registry(config_file: Path | None, directories: tuple[Path, ...]) -> Registry:
     try:
         settings = load_settings(config_file, extensions=list(directories) or None)
-        return loader.load(settings.extensions)
+        return loader.load(settings.extensions, shipped=settings.shipped_extensions)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -91,6 +91,12 @@ def list_(config_file: Path | None, directories: tuple[Path, ...], as_json: bool
         extra = f" [{', '.join(flags)}]" if flags else ""
         click.echo(f"{f['schema']}.{f['signature']} -> {result}{extra}  ({f['source']})")
     click.echo(f"{len(functions)} functions in {len(registry.extensions)} extensions")
+    _say_skipped(registry)
+
+
+def _say_skipped(registry: Registry) -> None:
+    for name, module in registry.skipped.items():
+        click.echo(f"skipped shipped extension {name}: module {module!r} is not installed")
 
 
 @extensions.command()
@@ -101,6 +107,7 @@ def check(config_file: Path | None, directories: tuple[Path, ...]) -> None:
     exit status 1 when there is one."""
     registry = _registry(config_file, directories)
     click.echo(f"ok: {len(registry)} functions in {len(registry.extensions)} extensions")
+    _say_skipped(registry)
 
 
 _TEMPLATE = '''"""{name}: functions usable from SQL (docs/extensions.md).

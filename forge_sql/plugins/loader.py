@@ -1,8 +1,10 @@
-"""Finding and importing extensions: ``.py`` files (and packages) in the extensions
-directories, and installed packages' ``forge_sql.extensions`` entry points.
+"""Finding and importing extensions: the shipped ones (the source tree's ``extensions/``
+folder), ``.py`` files and packages in the extensions directories, and installed
+packages' ``forge_sql.extensions`` entry points.
 
 Every problem (syntax error, import error, bad decorator use, duplicate function) is
-reported as ``file:line: reason``, all of them at once, before the server listens.
+reported as ``file:line: reason``, all of them at once, before the server listens. A
+shipped extension whose optional dependency is missing is skipped with one log line.
 """
 
 from __future__ import annotations
@@ -25,8 +27,15 @@ from forge_sql.plugins.registry import DuplicateFunction, Extension, Registry
 
 log = logging.getLogger("forge_sql.plugins")
 
+_MODULE_PREFIX = "forge_sql_extensions_"
+
 ENTRY_POINT_GROUP = "forge_sql.extensions"
 DEFAULT_DIRECTORY = Path("extensions")
+# The shipped extensions: the extensions/ folder beside the forge_sql package.
+SHIPPED_DIRECTORY = Path(__file__).resolve().parents[2] / "extensions"
+# The shipped example is the model users copy: on only when named in the setting (or when
+# the shipped folder is itself the extensions directory), so a user's copy never clashes.
+EXAMPLE = "example"
 
 
 class ExtensionLoadError(ConfigError):
@@ -64,24 +73,71 @@ def extension_files(directory: Path) -> list[Path]:
     return found
 
 
+def shipped_names(directory: Path = SHIPPED_DIRECTORY) -> list[str]:
+    """The names of the shipped extensions (none when forge-sql runs without its source
+    tree's extensions/ folder)."""
+    return [_name(p) for p in extension_files(directory)] if directory.is_dir() else []
+
+
+def _name(path: Path) -> str:
+    return path.parent.name if path.name == "__init__.py" else path.stem
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def load(
     configured: Sequence[Path] = (),
     *,
+    shipped: Sequence[str] | None = (),
     entry_points: bool = True,
     cwd: Path | None = None,
     generation: int = 0,
+    shipped_directory: Path = SHIPPED_DIRECTORY,
 ) -> Registry:
-    """Import every extension and return the registry of their functions; ``generation``
+    """Import every extension and return the registry of their functions. ``shipped``
+    names the shipped extensions to load, None for all but the example; ``generation``
     counts reloads (implementation names carry it, so a reload never reuses one)."""
     registry = Registry(generation=generation)
     problems: list[str] = []
-    for directory in directories(configured, cwd):
+    found = directories(configured, cwd)
+    # The source tree used as a project (its ./extensions is the shipped folder): the
+    # folder loads once, under the shipped rules, example included.
+    own = [d for d in found if _same(d, shipped_directory)]
+    available = {_name(p): p for p in extension_files(shipped_directory)} \
+        if shipped_directory.is_dir() else {}
+    if shipped is None:
+        wanted = [n for n in available if n != EXAMPLE or own]
+    else:
+        wanted = list(dict.fromkeys(shipped))
+        if own and EXAMPLE in available and EXAMPLE not in wanted:
+            wanted.append(EXAMPLE)
+        unknown = [n for n in wanted if n not in available]
+        if unknown:
+            problems.append(
+                f"shipped_extensions: no shipped extension {', '.join(map(repr, unknown))} "
+                f"(shipped: {', '.join(available) or 'none'})"
+            )
+    for name in wanted:
+        if name in available:
+            path = available[name]
+            # Optional only when not asked for by name: a named one must load.
+            optional = shipped is None or (name == EXAMPLE and name not in shipped)
+            _import(registry, problems, name, str(path), lambda p=path: _import_file(p),
+                    optional=optional)
+    for directory in found:
+        if any(d is directory for d in own):
+            continue
         if not directory.is_dir():
             problems.append(f"{directory}: extensions directory does not exist")
             continue
         for path in extension_files(directory):
-            name = path.parent.name if path.name == "__init__.py" else path.stem
-            _import(registry, problems, name, str(path), lambda p=path: _import_file(p))
+            _import(registry, problems, _name(path), str(path),
+                    lambda p=path: _import_file(p))
     if entry_points:
         for point in _entry_points():
             origin = f"entry point {point.name} = {point.value}"
@@ -97,7 +153,7 @@ def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
 
 
 def _import(registry: Registry, problems: list[str], name: str, origin: str,
-            do_import: object) -> None:
+            do_import: object, *, optional: bool = False) -> None:
     if any(e.name == name for e in registry.extensions):
         other = next(e for e in registry.extensions if e.name == name)
         problems.append(f"{origin}: extension {name!r} is already loaded from {other.origin}")
@@ -108,6 +164,14 @@ def _import(registry: Registry, problems: list[str], name: str, origin: str,
             do_import()  # type: ignore[operator]
         except ext.ExtensionDefinitionError as exc:
             problems.append(str(exc))
+            return
+        except ModuleNotFoundError as exc:
+            if optional and _optional_dependency(exc):
+                log.info("shipped extension %s skipped: it needs module %r, which is not "
+                         "installed", name, exc.name)
+                registry.skipped[name] = str(exc.name)
+                return
+            problems.append(f"{_where(exc, origin)}: {type(exc).__name__}: {exc}")
             return
         except SyntaxError as exc:
             where = f"{exc.filename or origin}:{exc.lineno or 0}"
@@ -122,6 +186,12 @@ def _import(registry: Registry, problems: list[str], name: str, origin: str,
             registry.add(extension, spec)
         except DuplicateFunction as exc:
             problems.append(str(exc))
+
+
+def _optional_dependency(exc: ModuleNotFoundError) -> bool:
+    """A third-party module is missing (not forge_sql's nor the extension's own)."""
+    top = (exc.name or "").split(".")[0]
+    return bool(top) and top != "forge_sql" and not top.startswith(_MODULE_PREFIX)
 
 
 def _import_entry_point(point: importlib.metadata.EntryPoint) -> object:
@@ -148,7 +218,7 @@ def _import_file(path: Path) -> ModuleType:
     # and a reload imports the file afresh.
     digest = hashlib.sha1(str(path.resolve().parent).encode()).hexdigest()[:10]
     stem = path.parent.name if path.name == "__init__.py" else path.stem
-    module_name = f"forge_sql_extensions_{digest}.{stem}"
+    module_name = f"{_MODULE_PREFIX}{digest}.{stem}"
     spec = importlib.util.spec_from_file_location(
         module_name, path,
         submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None,

@@ -48,6 +48,8 @@ class Registry:
     extensions: list[Extension] = field(default_factory=list)
     scalars: dict[tuple[str, str], list[Function]] = field(default_factory=dict)
     tables: dict[tuple[str, str], list[Function]] = field(default_factory=dict)
+    # Shipped extensions left out for a missing optional module: name -> module.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def add(self, extension: Extension, spec: Spec) -> Function:
         key = (spec.schema, spec.name)

@@ -147,12 +147,12 @@ def _create(con: duckdb.DuckDBPyConnection, function: Function, env: Environment
         parameters,  # type: ignore[arg-type]
         duckdb.sqltype(spec.returns),
         type=PythonUDFType.ARROW if spec.vectorized else PythonUDFType.NATIVE,
-        # A row-wise function given the session is called even for a NULL token (a
-        # session that reset forge_session is refused, not answered NULL); its own
-        # arguments' NULLs are handled in the wrapper then.
+        # A function given the session is called even for a NULL token (a session that
+        # reset forge_session is refused, not answered NULL); its own arguments' NULLs
+        # are handled in the wrapper then.
         null_handling=(
             FunctionNullHandling.SPECIAL
-            if spec.null_handling == "called" or (needs_session(spec) and not spec.vectorized)
+            if spec.null_handling == "called" or needs_session(spec)
             else FunctionNullHandling.DEFAULT
         ),
         side_effects=spec.volatility == "volatile",
@@ -223,20 +223,46 @@ def _vectorized(function: Function, env: Environment) -> Callable[..., Any]:
     assert isinstance(spec, ScalarSpec)
     python = spec.function
     session = needs_session(spec)
+    # Registered with SPECIAL null handling when given the session (see _create): a
+    # strict function's rows with a NULL argument are left out here instead.
+    strict = session and spec.null_handling == "strict"
 
     def call(*arrays: Any) -> Any:
         try:
             keywords: dict[str, Any] = {}
             if session:
                 tokens, arrays = arrays[0], arrays[1:]
-                keywords = _context(function, env, tokens[0].as_py() if len(tokens) else None)
-            result = python(*arrays, **keywords)
-            if hasattr(result, "to_arrow"):  # a polars Series
-                result = result.to_arrow()
-            if hasattr(result, "combine_chunks"):  # a ChunkedArray
-                result = result.combine_chunks()
-            return result
+                # Every row's token, not the first's only: a NULL anywhere is refused.
+                token = tokens[0].as_py() if len(tokens) and not tokens.null_count else None
+                keywords = _context(function, env, token)
+            if strict and any(a.null_count for a in arrays):
+                return _strict_call(python, arrays, keywords)
+            return _arrow(python(*arrays, **keywords))
         except Exception as exc:
             raise faults.record(spec, function.extension, exc) from None
 
     return call
+
+
+def _arrow(result: Any) -> Any:
+    if hasattr(result, "to_arrow"):  # a polars Series
+        result = result.to_arrow()
+    if hasattr(result, "combine_chunks"):  # a ChunkedArray
+        result = result.combine_chunks()
+    return result
+
+
+def _strict_call(python: Callable[..., Any], arrays: tuple[Any, ...],
+                 keywords: dict[str, Any]) -> Any:
+    """Call a strict vectorized function on the rows without a NULL argument; the others
+    give NULL (as DuckDB's DEFAULT null handling would)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    valid = pc.is_valid(arrays[0])
+    for array in arrays[1:]:
+        valid = pc.and_(valid, pc.is_valid(array))
+    result = _arrow(python(*(pc.filter(a, valid) for a in arrays), **keywords))
+    # Row i of the batch takes result row (number of valid rows before it), or NULL.
+    positions = pc.subtract(pc.cumulative_sum(pc.cast(valid, pa.int64())), 1)
+    return pc.take(result, pc.if_else(valid, positions, pa.scalar(None, pa.int64())))

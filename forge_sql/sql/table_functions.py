@@ -58,6 +58,8 @@ class Signature:
     parameters: tuple[Parameter, ...]
     columns: tuple[tuple[str, str], ...] = ()
     describe: Callable[[Mapping[str, object]], Sequence[tuple[str, str]]] | None = None
+    # The arguments the describe hook takes (None: all): only they must be constants.
+    described_by: frozenset[str] | None = None
 
     def text(self) -> str:
         """``name(a bigint, b varchar)``, as PostgreSQL's candidate lists spell them."""
@@ -328,7 +330,7 @@ def scan(call: Call, stream: str, columns: Sequence[tuple[str, str]]) -> str:
     return f"(SELECT {selected} FROM {quote_ident(stream)}){_alias(call)}"
 
 
-def literal_value(text: str) -> object:
+def literal_value(text: str, function: str = "", argument: str = "") -> object:
     """The value of a constant argument written as a plain literal (for a describe hook
     at Parse): numbers, strings, booleans and NULL; 0A000 for anything else."""
     stripped = text.strip()
@@ -346,10 +348,20 @@ def literal_value(text: str) -> object:
     try:
         return float(stripped)
     except ValueError:
-        raise errors.FeatureNotSupported(
-            "the columns of this table function depend on its arguments: give them as "
-            f"constants (not {stripped})"
-        ) from None
+        pass
+    # Describe answers before Bind: a parameter has no value yet, and a column or an
+    # expression has none at all before the statement runs (PostgreSQL too must know a
+    # statement's columns at Describe).
+    what = ("a parameter, which has no value before Bind" if stripped.startswith("$")
+            else "not a constant")
+    raise errors.FeatureNotSupported(
+        f"the columns of table function {function or '?'} depend on its argument "
+        f"{argument or '?'}, which must be a constant written in the statement: "
+        f"{stripped} is {what}",
+        hint="Give that argument as a literal; the other arguments may be parameters, "
+        "subqueries or LATERAL references when the function's columns do not depend on "
+        "them.",
+    )
 
 
 def columns_of(call: Call) -> Sequence[tuple[str, str]]:
@@ -357,10 +369,11 @@ def columns_of(call: Call) -> Sequence[tuple[str, str]]:
     signature = call.signature
     if signature.describe is None:
         return signature.columns
+    wanted = signature.described_by
     given = {
-        p.name: literal_value(text)
+        p.name: literal_value(text, signature.name, p.name)
         for p, text in zip(signature.parameters, call.arguments, strict=True)
-        if text is not None
+        if text is not None and (wanted is None or p.name in wanted)
     }
     return signature.describe(given)
 

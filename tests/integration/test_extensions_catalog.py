@@ -79,7 +79,7 @@ def test_pg_proc_and_routines_list_the_functions(lake: RunningServer) -> None:
             "LEFT JOIN pg_language l ON l.oid = p.prolang WHERE p.proname = 'tag'"
         ).fetchall()
         assert row == [("tag", "public", "s character varying, prefix character varying "
-                        "DEFAULT '#'", "character varying", 2, 1, [1043, 1043], "varchar",
+                        "DEFAULT '#'", "character varying", 2, 1, "1043 1043", "varchar",
                         "plpython3u", "Prefix a word with a tag sign.")]
         routines = bob.execute(
             "SELECT routine_schema, routine_name, data_type, external_language "
@@ -244,3 +244,36 @@ def test_reloads_while_sessions_call_the_functions(lake: RunningServer, project:
     with connect(lake, "bob") as bob:
         assert bob.execute("SELECT tag('x')").fetchone() == ("@x",)
     assert lake.process.poll() is None
+
+
+def implementations(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM duckdb_functions() "
+                       "WHERE function_name LIKE 'forge_ext_%'").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_reloads_reclaim_the_replaced_implementations(lake: RunningServer,
+                                                      project: Path) -> None:
+    """A reload's replaced implementations are removed once no transaction that began
+    before it is open: repeated reloads do not add functions without bound."""
+    source = project / "extensions" / "tags.py"
+    source.write_text(textwrap.dedent(SECOND))
+    with connect(lake, "alice") as alice, connect(lake, "bob") as bob:
+        alice.execute("CALL forge_reload_extensions()")
+        alice.execute("CALL forge_reload_extensions()")
+        settled = implementations(alice)
+        for _ in range(5):
+            alice.execute("CALL forge_reload_extensions()")
+        assert implementations(alice) == settled
+        # A transaction open across reloads keeps what it may still run.
+        bob.execute("BEGIN")
+        assert bob.execute("SELECT tag('x')").fetchone() == ("@x",)
+        for _ in range(3):
+            alice.execute("CALL forge_reload_extensions()")
+        assert implementations(alice) > settled
+        assert bob.execute("SELECT tag('y'), added(1)").fetchone() == ("@y", 2)
+        bob.execute("COMMIT")
+        alice.execute("CALL forge_reload_extensions()")
+        assert implementations(alice) == settled
+        assert bob.execute("SELECT tag('z')").fetchone() == ("@z",)

@@ -151,6 +151,20 @@ def test_superuser_only_function(alice: psycopg.Connection, bob: psycopg.Connect
     alice.execute("GRANT SELECT ON peek TO bob")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         bob.execute("SELECT * FROM peek")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        bob.execute("SELECT * FROM peek", prepare=True)
+    # Nor does a non-superuser's own view launder the call: checked is who reads it, as
+    # PostgreSQL checks functions in views (docs/extensions.md, Security).
+    bob.execute(f"CREATE OR REPLACE VIEW bobs_peek AS SELECT read_server_file('{SOURCE}') AS t")
+    try:
+        for sql in ("SELECT * FROM bobs_peek",
+                    "SELECT length(t) FROM (SELECT * FROM bobs_peek) AS s",
+                    "EXPLAIN ANALYZE SELECT * FROM bobs_peek"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                bob.execute(sql)
+        assert one(alice, "SELECT * FROM bobs_peek").startswith('"""Functions')
+    finally:
+        bob.execute("DROP VIEW bobs_peek")
 
 
 def test_registered_implementations_cannot_be_reached_or_shadowed(
@@ -178,10 +192,29 @@ def test_registered_implementations_cannot_be_reached_or_shadowed(
     with pytest.raises(psycopg.Error):
         bob.execute("SET VARIABLE forge_session = 'guessed'")
     bob.execute("RESET VARIABLE forge_session")
-    for sql in ("SELECT whoami(1)", f"SELECT read_server_file('{SOURCE}')"):
+    for sql in ("SELECT whoami(1)", f"SELECT read_server_file('{SOURCE}')",
+                "SELECT admin_doubled(2)"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bob.execute(sql)
     assert one(bob, "SELECT shout('a')") == "A!"
+
+
+def test_a_vectorized_superuser_only_function_refuses_a_reset_session(
+    alice: psycopg.Connection, bob: psycopg.Connection,
+) -> None:
+    # Strict NULL handling still gives NULL without passing NULLs to the function.
+    assert alice.execute(
+        "SELECT admin_doubled(x) FROM (VALUES (1), (NULL), (3)) AS t(x) ORDER BY x"
+    ).fetchall() == [(2,), (6,), (None,)]
+    assert one(alice, "SELECT admin_doubled(NULL)") is None
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        bob.execute("SELECT admin_doubled(2)")
+    for conn in (alice, bob):
+        conn.execute("RESET VARIABLE forge_session")
+        for sql in ("SELECT admin_doubled(2)",
+                    "SELECT admin_doubled(x) FROM (VALUES (1), (NULL)) AS t(x)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
 
 
 def test_an_exception_is_38000_with_function_and_line(

@@ -123,6 +123,16 @@ def wide(width: int):
     yield {f"c{i}": i for i in range(width)}
 
 
+def _wide_columns(width: int) -> dict[str, str]:
+    return {f"c{i}": "BIGINT" for i in range(width)}
+
+
+@table(describe=_wide_columns)
+def wide_from(width: int, start: int = 0):
+    """Its columns depend on width only: start may be anything."""
+    yield {f"c{i}": start + i for i in range(width)}
+
+
 @table(columns={"i": "BIGINT"})
 def slow():
     schema = pa.schema([("i", pa.int64())])
@@ -274,6 +284,32 @@ def test_describe_hook_computes_the_columns(conn: psycopg.Connection) -> None:
     assert cur.fetchall() == [(0, 1, 2)]
     with pytest.raises(pgerrors.FeatureNotSupported):
         conn.execute("SELECT * FROM wide(%s)", (2,))
+
+
+def test_describe_hook_needs_constants_for_its_own_arguments_only(
+    conn: psycopg.Connection,
+) -> None:
+    # start is not the hook's: a parameter, known at Bind, is fine there, Describe included.
+    conn.pgconn.prepare(b"wide_from", b"SELECT * FROM wide_from(2, $1)")
+    described = conn.pgconn.describe_prepared(b"wide_from")
+    assert [described.fname(i) for i in range(described.nfields)] == [b"c0", b"c1"]
+    assert [described.param_type(i) for i in range(described.nparams)] == [20]
+    for prepare in (False, True):
+        assert rows(conn, "SELECT * FROM wide_from(2, %s)", (10,), prepare=prepare) == [
+            (10, 11)]
+    assert rows(conn, "SELECT * FROM wide_from(3, start => (SELECT 5))") == [(5, 6, 7)]
+    # width is the hook's: a parameter has no value at Describe, so it is refused clearly.
+    for sql, params in (("SELECT * FROM wide_from(%s, 1)", (2,)),
+                        ("SELECT * FROM wide_from(1 + 1)", None)):
+        with pytest.raises(pgerrors.FeatureNotSupported) as caught:
+            conn.execute(sql, params)
+        message = caught.value.diag.message_primary or ""
+        assert "wide_from" in message and "argument width" in message
+    # Per-row arguments (LATERAL) cannot describe columns once for the statement.
+    with pytest.raises(pgerrors.FeatureNotSupported) as caught:
+        conn.execute("SELECT * FROM (VALUES (1)) v(n), LATERAL wide_from(2, v.n)")
+    assert "LATERAL" in (caught.value.diag.message_primary or "")
+    assert rows(conn, "SELECT 1") == [(1,)]
 
 
 # -- bad calls and bad rows ------------------------------------------------------------

@@ -186,3 +186,11 @@ def slow_row(x: int) -> int:
 def score(x: float) -> float:
     """A function in schema ml, called ml.score(x)."""
     return x * 2
+
+
+@scalar(vectorized=True, args=["BIGINT"], returns="BIGINT", superuser_only=True)
+def admin_doubled(values: pa.Array) -> pa.Array:
+    """Vectorized and superuser-only: the session's token arrives as a column too."""
+    if values.null_count:
+        raise ValueError("a strict function was given NULL")
+    return pc.multiply(values, 2)

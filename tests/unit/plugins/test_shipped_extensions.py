@@ -38,5 +38,8 @@ def test_imports_only_the_public_api(path: Path) -> None:
 
 def test_the_shipped_extensions_load() -> None:
     assert extension_files(SHIPPED)
-    registry = load([SHIPPED], entry_points=False)
+    registry = load([SHIPPED], shipped=None, entry_points=False)
+    loaded = {e.name for e in registry.extensions} | set(registry.skipped)
+    assert loaded == {p.parent.name if p.name == "__init__.py" else p.stem
+                      for p in extension_files(SHIPPED)}
     assert registry.scalar("public", "slugify")
