@@ -30,6 +30,7 @@ class Api:
     items: list[dict[str, Any]] = field(default_factory=list)
     fail: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     delay: float = 0.0
+    token_required: bool = False  # every data route wants "Bearer TOKEN"
     hits: Counter[str] = field(default_factory=Counter)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,6 +92,10 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
             return [i for i in api.items if i["updated_at"] >= since]
 
         def _route(self, path: str, query: dict[str, str]) -> None:
+            if api.token_required and not path.startswith(("/oauth", "/bearer")) and \
+                    self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._send(401, {"error": "unauthorized"})
+                return
             items = self._selected(query)
             size = int(query.get("per_page", "10"))
             if path == "/pages":
@@ -110,6 +115,9 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
                 if page * size < len(items):
                     headers["Link"] = f'</link?page={page + 1}&per_page={size}>; rel="next"'
                 self._send(200, items[(page - 1) * size : page * size], headers)
+            elif path == "/elsewhere":  # the next page is on another host name
+                self._send(200, items[:size],
+                           {"Link": f'<http://localhost:{api.port}/link?page=2>; rel="next"'})
             elif path == "/malformed":
                 page = int(query.get("page", "1"))
                 if page == 2:
