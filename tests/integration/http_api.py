@@ -46,7 +46,8 @@ class Api:
         ]
 
     def failing(self, path: str, *answers: tuple[int, dict[str, str]]) -> None:
-        """The next requests of ``path`` get these statuses and headers, in order."""
+        """The next requests of ``path`` get these statuses and headers, in order (status 0:
+        the usual answer)."""
         with self.lock:
             self.fail[path] = list(answers)
 
@@ -68,7 +69,7 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
                 api.seen_headers.append(dict(self.headers))
                 scripted = api.fail.get(path)
                 answer = scripted.pop(0) if scripted else None
-            if answer is not None:
+            if answer is not None and answer[0] != 0:  # status 0: answer as usual
                 status, headers = answer
                 self._send(status, {"error": "scripted"}, headers)
                 return
