@@ -22,16 +22,27 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 
 __all__ = [
+    "ApiKey",
     "Argument",
+    "Basic",
+    "Bearer",
     "Column",
     "Context",
+    "Cursor",
     "ExtensionDefinitionError",
     "ExtensionError",
+    "Http",
+    "LinkHeader",
+    "OAuth2ClientCredentials",
+    "Offset",
+    "PageNumber",
     "ScalarSpec",
     "SourceLocation",
+    "SourceSpec",
     "TableSpec",
     "requires",
     "scalar",
+    "source",
     "sql_type",
     "table",
 ]
@@ -196,6 +207,18 @@ class TableSpec(_Spec):
     kind: Literal["table"] = "table"
 
 
+@dataclass(frozen=True)
+class SourceSpec(TableSpec):
+    """A table function that is also a sync input: rows carry a ``primary_key`` (for
+    merge), a ``cursor`` column (for incremental reads) and may need a ``secret``."""
+
+    primary_key: tuple[str, ...] = ()
+    cursor: str | None = None
+    secret: str | None = None
+    rate_limit: float | None = None  # requests per second, for the source's HTTP calls
+    concurrency: int = 4  # HTTP requests of the source in flight at once
+
+
 Spec = ScalarSpec | TableSpec
 
 
@@ -213,6 +236,16 @@ class Context:
     settings: Mapping[str, Any] = field(default_factory=dict)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("forge_sql.ext"))
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    superuser: bool = False
+    _http: Http | None = field(default=None, repr=False)
+
+    @property
+    def http(self) -> Http:
+        """The HTTP toolkit (retries, rate limit, pagination, auth), shared by the
+        function's calls; its limits are the source's."""
+        if self._http is None:
+            raise ExtensionError("no HTTP toolkit in this context", "58000")
+        return self._http
 
     def secret(self, name: str) -> str:
         try:
@@ -616,3 +649,189 @@ def requires(*modules: str) -> None:
         top = module.split(".")[0]
         if importlib.util.find_spec(top) is None:
             raise ModuleNotFoundError(f"No module named {top!r}", name=top)
+
+
+# -- sources and the HTTP toolkit's vocabulary ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """``Authorization: Bearer TOKEN``."""
+
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Basic:
+    """HTTP basic authentication."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key sent as a header (``where="header"``) or a query parameter."""
+
+    name: str
+    value: str = field(repr=False)
+    where: Literal["header", "query"] = "header"
+
+
+@dataclass(frozen=True)
+class OAuth2ClientCredentials:
+    """OAuth2 client credentials: a token from ``token_url``, kept until it expires."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str | None = None
+
+
+Auth = Bearer | Basic | ApiKey | OAuth2ClientCredentials
+
+
+@dataclass(frozen=True)
+class PageNumber:
+    """``?page=1``, ``?page=2``, ... until a page has no records."""
+
+    param: str = "page"
+    start: int = 1
+    size_param: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Offset:
+    """``?offset=0&limit=N``, then offset N, 2N, ... until a page has fewer than N."""
+
+    limit: int = 100
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The next page's token (or URL) is at ``path`` in the body (dotted); it is sent as
+    ``param`` (or followed, when it is a URL); pages end when it is missing or empty."""
+
+    path: str = "next"
+    param: str = "cursor"
+
+
+@dataclass(frozen=True)
+class LinkHeader:
+    """The next page is the ``rel="next"`` URL of the Link header (RFC 8288)."""
+
+
+Paginator = PageNumber | Offset | Cursor | LinkHeader
+PAGINATORS: dict[str, Paginator] = {
+    "page": PageNumber(), "offset": Offset(), "cursor": Cursor(), "link": LinkHeader(),
+}
+
+
+class Http(typing.Protocol):
+    """The HTTP toolkit a function gets as ``ctx.http`` (forge_sql's implementation is on
+    httpx). Every call has a timeout, retries 429, 5xx and connection failures with
+    jittered exponential backoff honouring Retry-After, and keeps the source's rate and
+    concurrency limits. Failures raise ExtensionError; secrets never appear in them."""
+
+    auth: Auth | None
+
+    def get_json(self, url: str, *, params: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> Any: ...
+
+    def post_json(self, url: str, body: Any = None, *,
+                  params: Mapping[str, Any] | None = None,
+                  headers: Mapping[str, str] | None = None) -> Any: ...
+
+    def paginate(self, url: str, *, params: Mapping[str, Any] | None = None,
+                 paginator: Paginator | str = "link", records: str | None = None,
+                 headers: Mapping[str, str] | None = None,
+                 max_pages: int | None = None) -> Iterator[Any]: ...
+
+
+@overload
+def source(function: F, /) -> F: ...
+@overload
+def source(
+    *,
+    columns: Sequence[tuple[str, str]] | Mapping[str, Any] | type | None = None,
+    primary_key: str | Sequence[str] = (),
+    cursor: str | None = None,
+    secret: str | None = None,
+    rate_limit: float | None = None,
+    concurrency: int = 4,
+    name: str | None = None,
+    args: Sequence[str] | Mapping[str, str] | None = None,
+    superuser_only: bool = False,
+    schema: str = "public",
+    doc: str | None = None,
+) -> Callable[[F], F]: ...
+def source(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    columns: Sequence[tuple[str, str]] | Mapping[str, Any] | type | None = None,
+    primary_key: str | Sequence[str] = (),
+    cursor: str | None = None,
+    secret: str | None = None,
+    rate_limit: float | None = None,
+    concurrency: int = 4,
+    name: str | None = None,
+    args: Sequence[str] | Mapping[str, str] | None = None,
+    superuser_only: bool = False,
+    schema: str = "public",
+    doc: str | None = None,
+) -> Any:
+    """Declare a source: a generator of rows that is a live table function
+    (``SELECT * FROM f(a => 1)``) and the input of syncs. ``primary_key`` and ``cursor``
+    name declared columns; ``secret`` names the secret it needs (checked before the call:
+    42704 when it is not configured); ``rate_limit`` (requests per second) and
+    ``concurrency`` bound its ``ctx.http`` calls across all sessions."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        location = _source(fn)
+        if columns is None:
+            raise ExtensionDefinitionError("a source needs columns=...", location)
+        sql_name, sql_schema, vol, text = _common(fn, name, schema, "volatile", doc, location)
+        arguments, context_argument, _ = _arguments(fn, args, location, False)
+        declared = _columns(columns, location)
+        if not declared:
+            raise ExtensionDefinitionError("a source needs at least one column", location)
+        names = {c.name for c in declared}
+        keys = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
+        for key in (*keys, *((cursor,) if cursor else ())):
+            if key not in names:
+                raise ExtensionDefinitionError(
+                    f"{key!r} is not a declared column ({', '.join(sorted(names))})", location
+                )
+        if rate_limit is not None and not rate_limit > 0:
+            raise ExtensionDefinitionError("rate_limit is requests per second, > 0", location)
+        if concurrency < 1:
+            raise ExtensionDefinitionError("concurrency must be at least 1", location)
+        if secret is not None:
+            _check_name(secret, location, "secret")
+        spec = SourceSpec(
+            name=sql_name,
+            function=fn,
+            arguments=arguments,
+            schema=sql_schema,
+            volatility=vol,  # type: ignore[arg-type]
+            superuser_only=superuser_only,
+            doc=text,
+            source=location,
+            context_argument=context_argument,
+            columns=declared,
+            primary_key=keys,
+            cursor=cursor,
+            secret=secret,
+            rate_limit=rate_limit,
+            concurrency=concurrency,
+        )
+        _record(fn, spec)
+        return fn
+
+    if function is not None:
+        return decorate(function)
+    return decorate

@@ -32,6 +32,7 @@ from forge_sql.engine import (
     session_settings,
     sql_cursors,
     storage_calls,
+    sync_calls,
     table_functions,
     vacuum,
 )
@@ -844,13 +845,19 @@ class EngineSession:
         return result
 
     def _maintain(
-        self, call: storage_calls.MaintenanceCall | storage_calls.BackupCall
+        self,
+        call: storage_calls.MaintenanceCall | storage_calls.BackupCall | sync_calls.SyncCall,
     ) -> Result:
         """CALL forge_compact() and friends: run outside any transaction, as VACUUM."""
         if self.block.in_transaction:
             raise errors.ActiveSqlTransaction(
                 "storage maintenance cannot run inside a transaction block"
+                if not isinstance(call, sync_calls.SyncCall)
+                else "CALL forge_sync cannot run inside a transaction block"
             )
+        if isinstance(call, sync_calls.SyncCall):
+            return sync_calls.run(call, self._connection, self._database, self.backend.user,
+                                  self.cancel_requested, storage_calls.columns())
         if isinstance(call, storage_calls.BackupCall):
             self._connection.detach_stream()
             return storage_calls.backup(call, self._database)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from forge_sql import errors
+from forge_sql.engine import sync_calls
 from forge_sql.engine.result import TableResult
+from forge_sql.engine.sync_calls import SyncCall
 from forge_sql.errors import ConfigError
 from forge_sql.seam.backend import Column
 from forge_sql.sql.statements import Statement, Token
@@ -33,6 +35,7 @@ PROCEDURES = {
     "forge_backup": "backup",
     # Not storage, but the same kind of call: superusers only, outside a transaction.
     "forge_reload_extensions": "reload_extensions",
+    "forge_sync": "sync",  # forge_sql.engine.sync_calls
 }
 # DuckLake functions that rewrite or delete the lake's files, or change its options.
 _DUCKLAKE_ADMIN = frozenset(
@@ -96,6 +99,8 @@ def refuse(statement: Statement) -> errors.ForgeError:
         )
     elif any(t.text.strip('"').lower() == "forge_reload_extensions" for t in statement.tokens):
         what = "reloading extensions"
+    elif any(t.text.strip('"').lower() == "forge_sync" for t in statement.tokens):
+        what = "running syncs"
     else:
         what = "storage maintenance"
     return errors.InsufficientPrivilege(
@@ -105,7 +110,7 @@ def refuse(statement: Statement) -> errors.ForgeError:
     )
 
 
-def parse(statement: Statement) -> MaintenanceCall | BackupCall | None:
+def parse(statement: Statement) -> MaintenanceCall | BackupCall | SyncCall | None:
     """``CALL forge_<action>(['<age>'[, <force>]])`` or ``CALL forge_backup('<dir>')``,
     or None for any other statement."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
@@ -118,6 +123,8 @@ def parse(statement: Statement) -> MaintenanceCall | BackupCall | None:
     if [t.text for t in tokens[2:3]] != ["("] or tokens[-1].text != ")":
         raise errors.SyntaxError_(_usage(name, action))
     arguments = _arguments(tokens[3:-1], name, action)
+    if action == "sync":
+        return sync_calls.parse(arguments)
     if action == "backup":
         if len(arguments) != 1 or arguments[0][0].kind != "string_const":
             raise errors.SyntaxError_(_usage(name, action))
@@ -176,6 +183,8 @@ def _usage(name: str, action: str) -> str:
         return f"usage: CALL {name}(), CALL {name}('1 hour') or CALL {name}('1 hour', true)"
     if action == "expire":
         return f"usage: CALL {name}() or CALL {name}('7 days')"
+    if action == "sync":
+        return sync_calls.USAGE
     return f"usage: CALL {name}()"
 
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.engine import params as parameters
 from forge_sql.ext import Context, TableSpec
-from forge_sql.plugins import faults, scalars
+from forge_sql.plugins import faults, http, scalars
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql import rewrite
@@ -288,11 +288,14 @@ class Caller:
         return found
 
     def _context(self, function: Function) -> Context:
+        settings = dict(self._extension_settings.get(function.extension, {}))
         return Context(
             user=self._user,
-            settings=dict(self._extension_settings.get(function.extension, {})),
+            settings=settings,
             log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
             _secrets=self._secrets,
+            superuser=self._superuser,
+            _http=http.for_function(function.spec, settings, self._secrets, self._superuser),
         )
 
 

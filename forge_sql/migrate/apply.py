@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forge_sql.migrate import datasets, declaration, files, lint, status
+from forge_sql.migrate import datasets, declaration, files, lint, status, syncs
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.diff import Risk, TableDiff, diff
 from forge_sql.migrate.errors import DatabaseError, MigrationError, StatementFailed
@@ -180,6 +180,10 @@ class Migrator:
             self._run_changes(dataset_diff, file.script)
             model.declare_dataset(dataset, file.script, simulate=False)
             diffs.append(dataset_diff)
+        for sync in loaded.syncs:
+            sync_diff = syncs.diff(syncs.live(self.conn, sync.name), sync, file.script)
+            self._run_changes(sync_diff, file.script)
+            diffs.append(sync_diff)
         return undo_sql(diffs)
 
     def _run_changes(self, changes: TableDiff, script: str) -> None:

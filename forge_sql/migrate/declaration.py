@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from forge_sql.engine.syncs import SyncDefinition
 from forge_sql.migrate import expressions, positions
 from forge_sql.migrate.errors import MigrationError
 from forge_sql.migrate.expressions import InvalidExpression, Kind
@@ -277,11 +278,17 @@ class ExternalDecl(_Strict):
 class DeclarationFile(_Strict):
     tables: list[TableDecl] = Field(default_factory=list)
     external: list[ExternalDecl] = Field(default_factory=list)
+    syncs: list[SyncDefinition] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> DeclarationFile:
-        if not self.tables and not self.external:
-            raise ValueError("declare at least one table (tables:) or dataset (external:)")
+        if not self.tables and not self.external and not self.syncs:
+            raise ValueError("declare at least one table (tables:), dataset (external:) or "
+                             "sync (syncs:)")
+        names = [s.name for s in self.syncs]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"sync {twice[0]} is declared twice")
         return self
 
 
@@ -299,7 +306,7 @@ def load_file(path: Path, text: str | None = None) -> DeclarationFile:
     document = positions.load(read_text(path) if text is None else text, source)
     data: Any = document.data
     prefix: tuple[str | int, ...] = ()
-    if isinstance(data, dict) and "tables" not in data and "external" not in data:
+    if isinstance(data, dict) and not {"tables", "external", "syncs"} & set(data):
         data, prefix = {"tables": [data]}, ("tables", 0)
     if not isinstance(data, dict):
         raise MigrationError(f"{source}:1:1: expected a table declaration (a mapping)")

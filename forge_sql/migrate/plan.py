@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from forge_sql.migrate import datasets, declaration, lint, tables
+from forge_sql.migrate import datasets, declaration, lint, syncs, tables
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.datasets import DatasetState
 from forge_sql.migrate.declaration import ExternalDecl, TableDecl
@@ -145,6 +145,10 @@ def plan_step(conn: Connection | None, file: MigrationFile, model: Model,
             diffs.append(datasets.diff(model.dataset(conn, dataset), dataset, file.script))
             model.declare_dataset(dataset, file.script, simulate)
             found += [lint.Finding(risk, text) for risk, text in datasets.findings(dataset)]
+        for sync in loaded.syncs:
+            diffs.append(syncs.diff(None if conn is None else syncs.live(conn, sync.name),
+                                    sync, file.script))
+            found += [lint.Finding(risk, text) for risk, text in syncs.findings(sync)]
         changes = [c for d in diffs for c in d.changes]
         return Step(file, [s for c in changes for s in c.sql],
                     _yaml_findings(changes) + found, diffs)

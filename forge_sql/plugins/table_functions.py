@@ -21,7 +21,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from forge_sql import errors
-from forge_sql.ext import Context, ExtensionError, TableSpec
+from forge_sql.ext import Context, ExtensionError, SourceSpec, TableSpec
 from forge_sql.plugins import faults, scalars
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql.quoting import quote_ident
@@ -54,6 +54,8 @@ def call(
     if spec.context_argument is not None:
         keywords[spec.context_argument] = context
     try:
+        if isinstance(spec, SourceSpec) and spec.secret and context is not None:
+            context.secret(spec.secret)  # 42704 before any request when it is missing
         produced = spec.function(**keywords)
     except errors.ForgeError as exc:
         failed(exc)

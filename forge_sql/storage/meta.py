@@ -125,6 +125,30 @@ COLUMN_TYPES_DDL = (
     "declared_type VARCHAR NOT NULL)"
 )
 
+# Syncs declared by migrations (forge_sql.engine.syncs): definition is the declaration as
+# JSON; schedule its cron text, for a scheduler to run ``CALL forge_sync('name')``.
+SYNCS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.syncs ("
+    "name VARCHAR NOT NULL, definition VARCHAR NOT NULL, schedule VARCHAR, "
+    "declared_in VARCHAR)"
+)
+# A sync's state: its cursor value only (as text, with the cursor column's type), written
+# in the transaction that writes the rows it covers.
+SYNC_STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.sync_state ("
+    "name VARCHAR NOT NULL, cursor_value VARCHAR, cursor_type VARCHAR, "
+    "last_run BIGINT, updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+)
+# Each run of a sync (kept: the last keep_runs of each sync).
+SYNC_RUNS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.sync_runs ("
+    "run_id BIGINT NOT NULL, name VARCHAR NOT NULL, started TIMESTAMP WITH TIME ZONE NOT NULL, "
+    "finished TIMESTAMP WITH TIME ZONE, status VARCHAR NOT NULL, full_refresh BOOLEAN, "
+    "rows_read BIGINT, rows_inserted BIGINT, rows_updated BIGINT, rows_deleted BIGINT, "
+    "pages BIGINT, requests BIGINT, retries BIGINT, throttled BIGINT, duration_ms BIGINT, "
+    "cursor_from VARCHAR, cursor_to VARCHAR, error VARCHAR)"
+)
+
 # The tables above, which only the server and superusers may read (they hold verifiers).
 ROLE_TABLES = frozenset({"roles", "role_members", "privileges", "owners", "default_privileges"})
 
@@ -139,5 +163,7 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(EXTERNAL_DATASETS_DDL.format(lake=lake))
     con.execute(SEQUENCES_DDL.format(lake=lake))
     con.execute(COLUMN_TYPES_DDL.format(lake=lake))
+    for ddl in (SYNCS_DDL, SYNC_STATE_DDL, SYNC_RUNS_DDL):
+        con.execute(ddl.format(lake=lake))
     for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
         con.execute(ddl.format(lake=lake))

@@ -1,0 +1,567 @@
+"""Syncs: a source's rows into a lake table (append, merge by primary key, or replace),
+read from the last cursor value minus a lookback. The rows, the new cursor value and the
+run's record commit in one transaction: a crash leaves the old state or the new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from forge_sql import errors
+from forge_sql.ext import Context, SourceSpec, TableSpec
+from forge_sql.plugins import faults, http
+from forge_sql.plugins import table_functions as running
+from forge_sql.plugins.registry import Function, Registry
+from forge_sql.sql.quoting import literal, quote_ident
+
+log = logging.getLogger("forge_sql.syncs")
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+CHUNK_ROWS = 100_000  # rows written per statement (the transaction spans them all)
+# Type changes the evolve policy makes in place (the target's type, the source's type).
+WIDENINGS = frozenset({
+    ("TINYINT", "SMALLINT"), ("TINYINT", "INTEGER"), ("TINYINT", "BIGINT"),
+    ("SMALLINT", "INTEGER"), ("SMALLINT", "BIGINT"), ("INTEGER", "BIGINT"),
+    ("FLOAT", "DOUBLE"), ("TINYINT", "DOUBLE"), ("SMALLINT", "DOUBLE"), ("INTEGER", "DOUBLE"),
+    ("DATE", "TIMESTAMP"), ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"),
+})
+
+
+class SyncDefinition(BaseModel):
+    """One sync, as a YAML migration declares it (``syncs:``) and forge_meta.syncs keeps it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="The sync's name (CALL forge_sync('name')).")
+    source: str = Field(description="The source (or table function) that gives the rows.")
+    args: dict[str, Any] = Field(default_factory=dict, description="Its arguments by name.")
+    into: str = Field(description="The target table: table or schema.table.")
+    mode: Literal["append", "merge", "replace"] = Field(
+        "merge", description="append rows, merge them by primary key, or replace the table."
+    )
+    primary_key: list[str] | None = Field(
+        None, description="Merge key (default: the source's primary_key)."
+    )
+    cursor: str | None = Field(None, description="Cursor column (default: the source's).")
+    cursor_argument: str | None = Field(
+        None, description="The source's argument given the lower bound (default: since, "
+        "if it has one).",
+    )
+    lookback: str | int | float | None = Field(
+        None, description="Read from the last cursor value minus this (an interval such as "
+        "'1 hour' for time cursors, a number for numeric ones).",
+    )
+    drift: Literal["evolve", "freeze", "discard"] = Field(
+        "evolve", description="New source columns: add them (and widen types), fail, or "
+        "drop them.",
+    )
+    schedule: str | None = Field(None, description="Cron schedule, for the job scheduler.")
+    keep_runs: int = Field(100, ge=1, description="Runs kept in the history.")
+    drop: bool = Field(False, description="Remove the sync (its table is left alone).")
+
+    @field_validator("name", "source")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        for part in value.split("."):
+            if not _IDENTIFIER.match(part):
+                raise ValueError(f"invalid name {value!r} (lower case letters, digits, _)")
+        return value
+
+    @field_validator("into")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        parts = value.split(".")
+        if len(parts) > 2 or not all(_IDENTIFIER.match(p) for p in parts):
+            raise ValueError(f"into: {value!r} is not a table or schema.table name")
+        return value
+
+    @field_validator("primary_key")
+    @classmethod
+    def _key(cls, value: list[str] | None) -> list[str] | None:
+        for column in value or []:
+            if not _IDENTIFIER.match(column):
+                raise ValueError(f"invalid column name {column!r}")
+        return value
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: str | int | float | None) -> str | int | float | None:
+        if isinstance(value, str) and not re.fullmatch(r"[0-9 .a-zA-Z]+", value):
+            raise ValueError(f"lookback {value!r}: an interval such as '1 hour' or a number")
+        if isinstance(value, int | float) and value < 0:
+            raise ValueError("lookback cannot be negative")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SyncDefinition:
+        if self.lookback is not None and self.mode == "append":
+            raise ValueError("lookback with mode append would insert the rows read again: "
+                             "use mode merge")
+        return self
+
+    @property
+    def target(self) -> tuple[str, str]:
+        schema, _, table = self.into.rpartition(".")
+        return (schema or "public", table)
+
+    def as_json(self) -> str:
+        return self.model_dump_json(exclude={"drop"})
+
+
+@dataclass
+class Outcome:
+    """One run, as forge_meta.sync_runs records it."""
+
+    run_id: int
+    name: str
+    status: str = "running"
+    full_refresh: bool = False
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+    cursor_from: str | None = None
+    cursor_to: str | None = None
+    error: str | None = None
+    counts: http.Counts = field(default_factory=http.Counts)
+    started: float = field(default_factory=time.time)
+    duration_ms: int = 0
+
+
+class SyncError(errors.ForgeError):
+    sqlstate = "22023"
+
+
+_running: set[str] = set()
+_running_lock = threading.Lock()
+
+
+@dataclass
+class Runner:
+    """Runs the syncs recorded in ``lake``.forge_meta with the loaded sources."""
+
+    con: duckdb.DuckDBPyConnection
+    lake: str
+    registry: Registry
+    extension_settings: Mapping[str, Mapping[str, Any]]
+    secrets_by_name: Mapping[str, str]
+    user: str
+    cancelled: Callable[[], bool] = lambda: False
+
+    def _meta(self, table: str) -> str:
+        return f"{quote_ident(self.lake)}.forge_meta.{table}"
+
+    def definition(self, name: str) -> SyncDefinition:
+        row = self.con.execute(
+            f"SELECT definition FROM {self._meta('syncs')} WHERE name = ?", [name]
+        ).fetchone()
+        if row is None:
+            raise errors.UndefinedObject(
+                f'sync "{name}" does not exist',
+                hint="syncs are declared in YAML migrations (syncs:) and applied by "
+                     "forge-sql migrate",
+            )
+        return SyncDefinition.model_validate_json(row[0])
+
+    # -- what to call ------------------------------------------------------------------
+    def _function(self, sync: SyncDefinition) -> Function:
+        schema, _, name = sync.source.rpartition(".")
+        overloads = self.registry.table(schema or "public", name)
+        if not overloads:
+            raise errors.UndefinedFunction(
+                f'sync "{sync.name}": source {sync.source} is not loaded',
+                hint="the sources are the extensions' @source and @table functions",
+            )
+        if len(overloads) > 1:
+            raise SyncError(f'sync "{sync.name}": source {sync.source} has overloads')
+        return overloads[0]
+
+    def _arguments(self, sync: SyncDefinition, spec: TableSpec, lower: Any,
+                   cursor_argument: str | None) -> dict[str, Any]:
+        names = [a.name for a in spec.arguments]
+        unknown = [k for k in sync.args if k not in names]
+        if unknown:
+            raise SyncError(
+                f'sync "{sync.name}": source {sync.source} has no argument {unknown[0]}',
+                detail=f"its arguments: {spec.signature}",
+            )
+        given = dict(sync.args)
+        if cursor_argument is not None and lower is not None:
+            given[cursor_argument] = lower
+        missing = [a.name for a in spec.arguments if not a.has_default and a.name not in given]
+        if missing:
+            raise SyncError(
+                f'sync "{sync.name}": source {sync.source} needs argument {missing[0]}',
+                detail=f"its arguments: {spec.signature}",
+                hint=f"give it under args: in the sync's declaration ({missing[0]}: ...)",
+            )
+        return given
+
+    def _context(self, function: Function) -> tuple[Context, http.HttpClient]:
+        settings = dict(self.extension_settings.get(function.extension, {}))
+        client = http.for_function(function.spec, settings, self.secrets_by_name, True)
+        context = Context(
+            user=self.user, settings=settings,
+            log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
+            _secrets=self.secrets_by_name, superuser=True, _http=client,
+        )
+        return context, client
+
+    def _reader(self, sync: SyncDefinition, lower: Any, cursor_type: str | None,
+                failed: list[errors.ForgeError]) -> tuple[pa.RecordBatchReader, TableSpec,
+                                                          http.HttpClient]:
+        function = self._function(sync)
+        spec = function.spec
+        assert isinstance(spec, TableSpec)
+        if not spec.columns:
+            raise SyncError(f'sync "{sync.name}": source {sync.source} declares no columns')
+        argument = sync.cursor_argument
+        if argument is None and any(a.name == "since" for a in spec.arguments):
+            argument = "since"
+        if argument is not None and lower is not None and cursor_type is not None:
+            argument_type = next(a.type for a in spec.arguments if a.name == argument)
+            lower = self.con.execute(
+                f"SELECT CAST(CAST(? AS {cursor_type}) AS {argument_type})", [str(lower)]
+            ).fetchone()[0]  # type: ignore[index]
+        arguments = self._arguments(sync, spec, lower, argument)
+        context, client = self._context(function)
+        columns = [(c.name, c.type) for c in spec.columns]
+        select = ", ".join(f"CAST(NULL AS {t}) AS {quote_ident(n)}" for n, t in columns)
+        schema = self.con.execute(f"SELECT {select} LIMIT 0").fetch_arrow_table().schema
+        reader = running.call(function, arguments, context, schema.remove_metadata(),
+                              cancelled=self.cancelled, failed=failed.append,
+                              batch_rows=10_000)
+        return reader, spec, client
+
+    # -- preview -----------------------------------------------------------------------
+    def preview(self, name: str, limit: int = 10) -> pa.Table:
+        """The first rows the next run would read, without writing anything."""
+        sync = self.definition(name)
+        cursor_type, lower = self._lower_bound(sync, self._source_spec(sync), False)
+        reader, _, _ = self._reader(sync, lower, cursor_type, [])
+        batches, count = [], 0
+        for batch in reader:
+            batches.append(batch.slice(0, limit - count))
+            count += batches[-1].num_rows
+            if count >= limit:
+                break
+        reader.close()
+        return pa.Table.from_batches(batches, schema=reader.schema)
+
+    def _source_spec(self, sync: SyncDefinition) -> TableSpec:
+        spec = self._function(sync).spec
+        assert isinstance(spec, TableSpec)
+        return spec
+
+    def _keys(self, sync: SyncDefinition, spec: TableSpec) -> tuple[list[str], str | None]:
+        source = spec if isinstance(spec, SourceSpec) else None
+        key = list(sync.primary_key or (source.primary_key if source else ()))
+        cursor = sync.cursor or (source.cursor if source else None)
+        names = {c.name for c in spec.columns}
+        for column in [*key, *([cursor] if cursor else [])]:
+            if column not in names:
+                raise SyncError(f'sync "{sync.name}": {column} is not a column of '
+                                f"source {sync.source}")
+        if sync.mode == "merge" and not key:
+            raise SyncError(f'sync "{sync.name}": mode merge needs a primary key',
+                            hint="declare primary_key: on the sync or on the @source")
+        return key, cursor
+
+    def _lower_bound(self, sync: SyncDefinition, spec: TableSpec,
+                     full_refresh: bool) -> tuple[str | None, Any]:
+        """The cursor column's type and the value to read from (None: everything)."""
+        _, cursor = self._keys(sync, spec)
+        if cursor is None:
+            return None, None
+        cursor_type = next(c.type for c in spec.columns if c.name == cursor)
+        if full_refresh or sync.mode == "replace":  # replace reads everything
+            return cursor_type, None
+        row = self.con.execute(
+            f"SELECT cursor_value FROM {self._meta('sync_state')} WHERE name = ?", [sync.name]
+        ).fetchone()
+        if row is None or row[0] is None:
+            return cursor_type, None
+        if sync.lookback is None:
+            return cursor_type, row[0]
+        back = (f"INTERVAL {literal(sync.lookback)}" if isinstance(sync.lookback, str)
+                else repr(sync.lookback))
+        found = self.con.execute(
+            f"SELECT CAST(CAST(? AS {cursor_type}) - {back} AS VARCHAR)", [row[0]]
+        ).fetchone()
+        assert found is not None
+        return cursor_type, found[0]
+
+    # -- a run -------------------------------------------------------------------------
+    def run(self, name: str, full_refresh: bool = False) -> Outcome:
+        with _running_lock:
+            if name in _running:
+                raise errors.ObjectInUse(f'sync "{name}" is already running')
+            _running.add(name)
+        try:
+            return self._run(name, full_refresh)
+        finally:
+            with _running_lock:
+                _running.discard(name)
+
+    def _run(self, name: str, full_refresh: bool) -> Outcome:
+        sync = self.definition(name)
+        row = self.con.execute(
+            f"SELECT coalesce(max(run_id), 0) + 1 FROM {self._meta('sync_runs')}"
+        ).fetchone()
+        assert row is not None
+        outcome = Outcome(int(row[0]), name, full_refresh=full_refresh)
+        failed: list[errors.ForgeError] = []
+        began = False
+        try:
+            spec = self._source_spec(sync)
+            key, cursor = self._keys(sync, spec)
+            cursor_type, lower = self._lower_bound(sync, spec, full_refresh)
+            outcome.cursor_from = None if lower is None else str(lower)
+            reader, spec, client = self._reader(sync, lower, cursor_type, failed)
+            outcome.counts = client.counts
+            self.con.execute("BEGIN TRANSACTION")
+            began = True
+            columns = self._prepare_target(sync, spec)
+            target = _qualified(self.lake, *sync.target)
+            if sync.mode == "replace" or full_refresh:
+                deleted = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
+                outcome.rows_deleted = int(deleted[0]) if deleted else 0
+                self.con.execute(f"DELETE FROM {target}")
+            newest = self._state(sync.name) if not full_refresh else None
+            for chunk in _chunks(reader, CHUNK_ROWS):
+                outcome.rows_read += chunk.num_rows
+                newest = self._write(sync, target, chunk, columns, key, cursor, cursor_type,
+                                     lower, newest, outcome)
+            outcome.cursor_to = newest if cursor is not None else None
+            outcome.status = "succeeded"
+            self._record_state(sync, cursor_type, outcome)
+            self._record_run(outcome)
+            self._trim(sync)
+            self.con.execute("COMMIT")
+            began = False
+            return outcome
+        except BaseException as exc:
+            if began:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
+            error: BaseException = failed[0] if failed else (
+                faults.error_of(exc, superuser=True) or exc)
+            outcome.status = "failed"
+            outcome.error = _message(error)
+            try:
+                self._record_run(outcome)
+            except duckdb.Error as record_exc:
+                log.warning("sync %s: cannot record the failed run: %s", name, record_exc)
+            if error is not exc:
+                raise error from None
+            raise
+
+    def _state(self, name: str) -> str | None:
+        row = self.con.execute(
+            f"SELECT cursor_value FROM {self._meta('sync_state')} WHERE name = ?", [name]
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def _greatest(self, values: Sequence[str | None], cursor_type: str) -> str | None:
+        """The greatest of cursor values (as text), compared as the cursor's type."""
+        present = [v for v in values if v is not None]
+        if len(present) < 2:
+            return present[0] if present else None
+        found = self.con.execute(
+            f"SELECT CAST(max(CAST(v AS {cursor_type})) AS VARCHAR) FROM unnest(?) AS u(v)",
+            [present],
+        ).fetchone()
+        return None if found is None else found[0]
+
+    def _prepare_target(self, sync: SyncDefinition, spec: TableSpec) -> list[tuple[str, str]]:
+        """The target's columns after the drift policy: created on the first run; new
+        source columns added (evolve), refused (freeze) or left out (discard)."""
+        schema, table = sync.target
+        source = [(c.name, c.type) for c in spec.columns]
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+            "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+            [self.lake, schema, table],
+        ).fetchall()
+        target = _qualified(self.lake, schema, table)
+        if not rows:
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS "
+                             f"{quote_ident(self.lake)}.{quote_ident(schema)}")
+            described = ", ".join(f"{quote_ident(n)} {t}" for n, t in source)
+            self.con.execute(f"CREATE TABLE {target} ({described})")
+            return source
+        existing = {str(n): str(t) for n, t in rows}
+        kept = []
+        for column, kind in source:
+            have = existing.get(column)
+            source_type = self._type_name(kind)
+            if have is None:
+                if sync.drift == "freeze":
+                    raise errors.UndefinedColumn(
+                        f'sync "{sync.name}": source column "{column}" is not in table '
+                        f"{schema}.{table} (drift: freeze)",
+                        hint="add the column by a migration, or use drift: evolve",
+                    )
+                if sync.drift == "discard":
+                    continue
+                self.con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(column)} {kind}")
+                log.info("sync %s: added column %s %s to %s", sync.name, column, kind, table)
+            elif have != source_type and sync.drift == "evolve" and \
+                    (have, source_type) in WIDENINGS:
+                self.con.execute(f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} "
+                                 f"SET DATA TYPE {source_type}")
+                log.info("sync %s: widened %s.%s from %s to %s", sync.name, table, column,
+                         have, source_type)
+            kept.append((column, kind))
+        return kept
+
+    def _type_name(self, kind: str) -> str:
+        row = self.con.execute(f"SELECT typeof(CAST(NULL AS {kind}))").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    def _write(self, sync: SyncDefinition, target: str, chunk: pa.Table,
+               columns: Sequence[tuple[str, str]], key: Sequence[str], cursor: str | None,
+               cursor_type: str | None, lower: Any, newest: str | None,
+               outcome: Outcome) -> str | None:
+        name = f"forge_sync_batch_{secrets.token_hex(6)}"
+        ordered = chunk.append_column("__forge_order", pa.array(range(chunk.num_rows),
+                                                                 pa.int64()))
+        self.con.register(name, ordered)
+        try:
+            where = ""
+            if cursor is not None and lower is not None:
+                bound = f"CAST({literal(str(lower))} AS {cursor_type})"
+                where = f" WHERE {quote_ident(cursor)} >= {bound}"
+            rows = f"(SELECT * FROM {name}{where})"
+            names = [quote_ident(n) for n, _ in columns]
+            if key:
+                nulls = " OR ".join(f"{quote_ident(k)} IS NULL" for k in key)
+                found = self.con.execute(f"SELECT count(*) FROM {rows} WHERE {nulls}").fetchone()
+                if found and found[0]:
+                    raise errors.NotNullViolation(
+                        f'sync "{sync.name}": {found[0]} rows have a NULL primary key '
+                        f"({', '.join(key)})"
+                    )
+            if cursor is not None:
+                found = self.con.execute(
+                    f"SELECT CAST(max({quote_ident(cursor)}) AS VARCHAR) FROM {rows}"
+                ).fetchone()
+                newest = self._greatest([newest, None if found is None else found[0]],
+                                        cursor_type or "VARCHAR")
+            if sync.mode != "merge":
+                before = self.con.execute(f"SELECT count(*) FROM {rows}").fetchone()
+                self.con.execute(f"INSERT INTO {target} ({', '.join(names)}) "
+                                 f"SELECT {', '.join(names)} FROM {rows}")
+                outcome.rows_inserted += int(before[0]) if before else 0
+                return newest
+            keys = ", ".join(quote_ident(k) for k in key)
+            order = (f"{quote_ident(cursor)} DESC NULLS LAST, " if cursor else "")
+            latest = (f"(SELECT * FROM {rows} QUALIFY row_number() OVER "
+                      f"(PARTITION BY {keys} ORDER BY {order}__forge_order DESC) = 1)")
+            counted = self.con.execute(
+                f"SELECT count(*), count(t.__present) FROM {latest} AS s LEFT JOIN "
+                f"(SELECT DISTINCT {keys}, true AS __present FROM {target}) AS t "
+                f"USING ({keys})"
+            ).fetchone()
+            assert counted is not None
+            matched = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
+            updates = ", ".join(f"{n} = s.{n}" for n in names if n not in
+                                {quote_ident(k) for k in key})
+            when_matched = (f"WHEN MATCHED THEN UPDATE SET {updates} " if updates else "")
+            self.con.execute(
+                f"MERGE INTO {target} AS t USING {latest} AS s ON {matched} "
+                f"{when_matched}WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) "
+                f"VALUES ({', '.join(f's.{n}' for n in names)})"
+            )
+            outcome.rows_updated += int(counted[1])
+            outcome.rows_inserted += int(counted[0]) - int(counted[1])
+            return newest
+        finally:
+            self.con.unregister(name)
+
+    def _record_state(self, sync: SyncDefinition, cursor_type: str | None,
+                      outcome: Outcome) -> None:
+        state = self._meta("sync_state")
+        self.con.execute(f"DELETE FROM {state} WHERE name = ?", [sync.name])
+        self.con.execute(
+            f"INSERT INTO {state} (name, cursor_value, cursor_type, last_run) "
+            "VALUES (?, ?, ?, ?)",
+            [sync.name, outcome.cursor_to, cursor_type, outcome.run_id],
+        )
+
+    def _record_run(self, outcome: Outcome) -> None:
+        outcome.duration_ms = int((time.time() - outcome.started) * 1000)
+        c = outcome.counts
+        self.con.execute(
+            f"INSERT INTO {self._meta('sync_runs')} VALUES (?, ?, to_timestamp(?), now(), "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [outcome.run_id, outcome.name, outcome.started, outcome.status,
+             outcome.full_refresh, outcome.rows_read, outcome.rows_inserted,
+             outcome.rows_updated, outcome.rows_deleted, c.pages, c.requests, c.retries,
+             c.throttled, outcome.duration_ms, outcome.cursor_from, outcome.cursor_to,
+             outcome.error],
+        )
+
+    def _trim(self, sync: SyncDefinition) -> None:
+        """Retention: the last keep_runs runs of the sync stay."""
+        runs = self._meta("sync_runs")
+        self.con.execute(
+            f"DELETE FROM {runs} WHERE name = ? AND run_id <= (SELECT max(run_id) FROM {runs} "
+            "WHERE name = ?) - ?",
+            [sync.name, sync.name, sync.keep_runs],
+        )
+
+
+def _qualified(lake: str, schema: str, table: str) -> str:
+    return f"{quote_ident(lake)}.{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    batches: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        batches.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(batches, schema=reader.schema)
+            batches, count = [], 0
+    if batches:
+        yield pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def _message(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error)
+    return str(text).split(" [forge-extension-error#")[0]
+
+
+def describe_outcome(outcome: Outcome) -> list[tuple[str, int | None, str | None]]:
+    """The rows CALL forge_sync answers: (action, count, detail)."""
+    c = outcome.counts
+    return [
+        ("read", outcome.rows_read, f"{c.pages} pages, {c.requests} requests, "
+         f"{c.retries} retries, {c.throttled} throttled (429)"),
+        ("inserted", outcome.rows_inserted, None),
+        ("updated", outcome.rows_updated, None),
+        ("deleted", outcome.rows_deleted, None),
+        ("cursor", None, outcome.cursor_to),
+        ("run", outcome.run_id, f"{outcome.status} in {outcome.duration_ms} ms"),
+    ]
+
+
+def preview_rows(table: pa.Table) -> list[tuple[str, int | None, str | None]]:
+    return [("preview", i + 1, json.dumps(row, default=str))
+            for i, row in enumerate(table.to_pylist())]

@@ -1,0 +1,243 @@
+"""Syncs declared in a YAML migration and run by CALL forge_sync through a real server,
+reading a JSON API on loopback: merge by key with a cursor and lookback, replace, the
+drift policies, throttling and failures recorded in the run history, preview, full
+refresh, and a failed run that leaves the rows and the cursor as they were."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from http_api import Api, running_api
+from server import RunningServer, start_server
+
+from forge_sql.cli import main
+
+SOURCES = '''
+from forge_sql.ext import Context, source
+
+
+@source(columns={"id": "BIGINT", "name": "VARCHAR", "updated_at": "BIGINT"},
+        primary_key="id", cursor="updated_at")
+def items(since: int = 0, per_page: int = 10, *, ctx: Context):
+    """The API's items changed since a cursor value, page by page."""
+    yield from ctx.http.paginate(ctx.settings["base_url"] + "/pages",
+                                 params={"since": since, "per_page": per_page},
+                                 paginator="page", records="data")
+'''
+MIGRATION = '''
+syncs:
+  - name: items_sync
+    source: items
+    into: synced.items
+    mode: merge
+    lookback: 2
+    schedule: "*/5 * * * *"
+  - name: items_copy
+    source: items
+    args: {per_page: 7}
+    into: items_copy
+    mode: replace
+  - name: frozen
+    source: items
+    into: narrow_frozen
+    drift: freeze
+  - name: discarding
+    source: items
+    into: narrow_discard
+    drift: discard
+  - name: evolving
+    source: items
+    into: narrow_evolve
+'''
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    with running_api() as running:
+        running.set_items(25)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def lake(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    root = tmp_path_factory.mktemp("syncs")
+    (root / "extensions").mkdir()
+    (root / "extensions" / "api_sources.py").write_text(textwrap.dedent(SOURCES))
+    (root / "migrations").mkdir()
+    (root / "migrations" / "V1__syncs.yaml").write_text(textwrap.dedent(MIGRATION))
+    config = textwrap.dedent(f'''
+        [extension_settings.api_sources]
+        base_url = "{api.base}"
+        http_retries = 2
+    ''')
+    running = start_server(root / "data", config=config, cwd=root)
+    result = CliRunner().invoke(main, ["migrate", "--dir", str(root / "migrations"),
+                                       "--url", running.url()])
+    assert result.exit_code == 0, result.output
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def conn(lake: RunningServer) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(lake.dsn(), autocommit=True) as connection:
+        yield connection
+
+
+def sync(conn: psycopg.Connection, call: str) -> dict[str, tuple[int | None, str | None]]:
+    rows = conn.execute(f"CALL {call}").fetchall()
+    return {action: (count, detail) for action, count, detail in rows}
+
+
+def last_run(conn: psycopg.Connection, name: str) -> dict[str, object]:
+    cursor = conn.execute(
+        "SELECT * FROM forge_meta.sync_runs WHERE name = %s ORDER BY run_id DESC LIMIT 1",
+        (name,),
+    )
+    row = cursor.fetchone()
+    assert row is not None
+    return dict(zip([c.name for c in cursor.description or ()], row, strict=True))
+
+
+def test_the_migration_records_the_syncs_and_their_schedule(conn: psycopg.Connection) -> None:
+    rows = conn.execute("SELECT name, schedule FROM forge_meta.syncs ORDER BY name").fetchall()
+    assert rows == [("discarding", None), ("evolving", None), ("frozen", None),
+                    ("items_copy", None), ("items_sync", "*/5 * * * *")]
+
+
+def test_merge_with_cursor_and_lookback(conn: psycopg.Connection, api: Api) -> None:
+    api.set_items(25)
+    first = sync(conn, "forge_sync('items_sync')")
+    assert first["read"][0] == 25 and first["inserted"][0] == 25
+    assert first["cursor"] == (None, "25")
+    # Two items change (their cursor moves on), one is new, one arrives late with an old
+    # cursor value inside the lookback.
+    api.items[2] = {"id": 3, "name": "item 3 changed", "updated_at": 26}
+    api.items[23] = {"id": 24, "name": "item 24 late", "updated_at": 24}
+    api.items.append({"id": 26, "name": "item 26", "updated_at": 27})
+    api.hits.clear()
+    second = sync(conn, "forge_sync('items_sync')")
+    # Read from 25 - 2 = 23: items 23, 24 (late), 25, 3 (changed) and 26.
+    assert second["read"][0] == 5
+    assert (second["inserted"][0], second["updated"][0]) == (1, 4)
+    assert second["cursor"] == (None, "27")
+    rows = conn.execute("SELECT count(*), count(DISTINCT id), max(updated_at) "
+                        "FROM synced.items").fetchone()
+    assert rows == (26, 26, 27)
+    names = conn.execute("SELECT name FROM synced.items WHERE id IN (3, 24) ORDER BY id")
+    assert names.fetchall() == [("item 3 changed",), ("item 24 late",)]
+    run = last_run(conn, "items_sync")
+    assert (run["status"], run["rows_read"], run["cursor_from"], run["cursor_to"]) == (
+        "succeeded", 5, "23", "27")
+    state = conn.execute("SELECT cursor_value, cursor_type FROM forge_meta.sync_state "
+                         "WHERE name = 'items_sync'").fetchone()
+    assert state == ("27", "BIGINT")
+
+
+def test_throttling_is_retried_and_counted(conn: psycopg.Connection, api: Api) -> None:
+    api.failing("/pages", (429, {"Retry-After": "1"}))
+    result = sync(conn, "forge_sync('items_copy')")
+    assert result["read"][0] == len(api.items)
+    run = last_run(conn, "items_copy")
+    assert (run["throttled"], run["retries"]) == (1, 1)
+    assert run["pages"] == -(-len(api.items) // 7) + 1  # the last page is the empty one
+
+
+def test_a_failed_run_changes_nothing_and_is_recorded(
+    conn: psycopg.Connection, api: Api
+) -> None:
+    sync(conn, "forge_sync('items_sync')")
+    before = conn.execute("SELECT count(*), max(updated_at) FROM synced.items").fetchone()
+    cursor = conn.execute("SELECT cursor_value FROM forge_meta.sync_state "
+                          "WHERE name = 'items_sync'").fetchone()
+    api.items.append({"id": 99, "name": "never seen", "updated_at": 99})
+    api.failing("/pages", (0, {}), *[(500, {"Retry-After": "0"})] * 3)
+    with pytest.raises(psycopg.errors.ExternalRoutineException, match="HTTP 500"):
+        conn.execute("CALL forge_sync('items_sync')")
+    assert conn.execute("SELECT count(*), max(updated_at) FROM synced.items").fetchone() \
+        == before
+    assert conn.execute("SELECT cursor_value FROM forge_meta.sync_state "
+                        "WHERE name = 'items_sync'").fetchone() == cursor
+    run = last_run(conn, "items_sync")
+    assert run["status"] == "failed" and "HTTP 500" in str(run["error"])
+    # The next run resumes from the same cursor.
+    result = sync(conn, "forge_sync('items_sync')")
+    assert result["cursor"] == (None, "99")
+    assert conn.execute("SELECT count(*) FROM synced.items WHERE id = 99").fetchone() == (1,)
+    api.items.pop()
+
+
+def test_replace_and_full_refresh(conn: psycopg.Connection, api: Api) -> None:
+    api.set_items(12)
+    result = sync(conn, "forge_sync('items_copy')")
+    assert result["deleted"][0] is not None
+    assert conn.execute("SELECT count(*) FROM items_copy").fetchone() == (12,)
+    api.set_items(30)
+    full = sync(conn, "forge_sync('items_sync', full_refresh => true)")
+    assert full["read"][0] == 30
+    assert conn.execute("SELECT count(*), count(DISTINCT id) FROM synced.items").fetchone() \
+        == (30, 30)
+    assert last_run(conn, "items_sync")["full_refresh"] is True
+
+
+def test_preview_reads_without_writing(conn: psycopg.Connection, api: Api) -> None:
+    before = conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone()
+    rows = conn.execute("CALL forge_sync('items_copy', preview => true)").fetchall()
+    assert len(rows) == 10 and rows[0][0] == "preview" and '"id": 1' in rows[0][2]
+    assert conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone() == before
+
+
+def test_drift_policies(conn: psycopg.Connection, api: Api) -> None:
+    api.set_items(5)
+    for table in ("narrow_frozen", "narrow_discard", "narrow_evolve"):
+        conn.execute(f"CREATE TABLE {table} (id INTEGER, name VARCHAR)")
+    with pytest.raises(psycopg.errors.UndefinedColumn, match="drift: freeze"):
+        conn.execute("CALL forge_sync('frozen')")
+    assert conn.execute("SELECT count(*) FROM narrow_frozen").fetchone() == (0,)
+    sync(conn, "forge_sync('discarding')")
+    assert [c.name for c in conn.execute("SELECT * FROM narrow_discard").description or ()] \
+        == ["id", "name"]
+    sync(conn, "forge_sync('evolving')")
+    cursor = conn.execute("SELECT * FROM narrow_evolve ORDER BY id")
+    assert [c.name for c in cursor.description or ()] == ["id", "name", "updated_at"]
+    types = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = 'narrow_evolve' ORDER BY ordinal_position").fetchall()
+    assert types[0] == ("id", "bigint")  # widened from integer
+    assert cursor.fetchall()[0] == (1, "item 1", 1)
+
+
+def test_bad_calls(conn: psycopg.Connection) -> None:
+    with pytest.raises(psycopg.errors.UndefinedObject, match='sync "nope" does not exist'):
+        conn.execute("CALL forge_sync('nope')")
+    with pytest.raises(psycopg.errors.SyntaxError, match="usage: CALL forge_sync"):
+        conn.execute("CALL forge_sync(1)")
+    with conn.transaction(), pytest.raises(psycopg.errors.ActiveSqlTransaction):
+        conn.execute("CALL forge_sync('items_sync')")
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_migrate_down_removes_the_syncs(lake: RunningServer) -> None:
+    directory = lake.data_dir.parent / "migrations"
+    (directory / "V2__one.yaml").write_text(textwrap.dedent('''
+        syncs:
+          - {name: temporary, source: items, into: temporary_items, mode: append}
+    '''))
+    runner = CliRunner()
+    plan = runner.invoke(main, ["migrate", "plan", "--dir", str(directory), "--url", lake.url()])
+    assert "INSERT INTO forge_meta.syncs" in plan.output and "V2__one.yaml" in plan.output
+    assert runner.invoke(main, ["migrate", "--dir", str(directory), "--url", lake.url()]
+                         ).exit_code == 0
+    with psycopg.connect(lake.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM forge_meta.syncs WHERE name = 'temporary'"
+                            ).fetchone() == (1,)
+    down = runner.invoke(main, ["migrate", "down", "--to", "1", "--dir", str(directory),
+                                "--url", lake.url()])
+    assert down.exit_code == 0, down.output
+    with psycopg.connect(lake.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM forge_meta.syncs WHERE name = 'temporary'"
+                            ).fetchone() == (0,)
