@@ -35,6 +35,7 @@ from forge_sql.engine.extensions import Extensions
 from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.maintenance_locks import MaintenanceLocks
+from forge_sql.engine.materialized_views import MaterializedViews
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted, QueryCanceled
@@ -183,6 +184,7 @@ class Database:
         retries = settings.commit_retries if self.lake.shared else 0
         self.sequences = Sequences(self._maintenance_cursor, self.catalog, retries)
         self.declared_lengths = DeclaredLengths(self.catalog)
+        self.matviews = MaterializedViews(self._maintenance_cursor, self.catalog)
         sequence_functions.register(self._con, self.activity, self.sequences, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)

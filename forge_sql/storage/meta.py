@@ -125,6 +125,16 @@ COLUMN_TYPES_DDL = (
     "declared_type VARCHAR NOT NULL)"
 )
 
+# Materialized views (forge_sql.engine.materialized_views): the lake table of the same name
+# holds the rows; this row says it is one, its query and the column names it gave, whether
+# it holds rows yet (WITH NO DATA), and the refresh schedule a migration declared (cron).
+MATVIEWS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.matviews ("
+    "schema_name VARCHAR NOT NULL, matview_name VARCHAR NOT NULL, definition VARCHAR NOT NULL, "
+    "column_names VARCHAR[], populated BOOLEAN NOT NULL, refresh_schedule VARCHAR, "
+    "created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+)
+
 # The tables above, which only the server and superusers may read (they hold verifiers).
 ROLE_TABLES = frozenset({"roles", "role_members", "privileges", "owners", "default_privileges"})
 
@@ -139,5 +149,6 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(EXTERNAL_DATASETS_DDL.format(lake=lake))
     con.execute(SEQUENCES_DDL.format(lake=lake))
     con.execute(COLUMN_TYPES_DDL.format(lake=lake))
+    con.execute(MATVIEWS_DDL.format(lake=lake))
     for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
         con.execute(ddl.format(lake=lake))
