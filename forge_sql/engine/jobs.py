@@ -150,7 +150,12 @@ class Store:
         rows = self._run(lambda c: c.execute(
             f"SELECT {_JOB_READ} FROM {self._jobs} ORDER BY jobid").fetchall())
         assert isinstance(rows, list)
-        return [Job(*row[:14], _moment(row[14]), _moment(row[15])) for row in rows]
+        names = [name.strip() for name in _JOB_COLUMNS.split(",")]
+        return [
+            Job(**{**dict(zip(names, row, strict=True)), "created_at": _moment(row[14]),
+                   "last_tick": _moment(row[15])})
+            for row in rows
+        ]
 
     def find(self, key: int | str, username: str | None = None) -> Job | None:
         for job in self.jobs():
