@@ -178,7 +178,10 @@ class Store:
                         "active = true, last_tick = NULL, created_at = now() WHERE jobid = ?",
                         [job.schedule, job.command, job.database, found[0]])
                     return int(found[0])
-            row = c.execute(f"SELECT coalesce(max(jobid), 0) + 1 FROM {self._jobs}").fetchone()
+            # Never the id of a job unscheduled since: its runs keep their rows.
+            row = c.execute(
+                f"SELECT coalesce(greatest((SELECT max(jobid) FROM {self._jobs}), "
+                f"(SELECT max(jobid) FROM {self._runs})), 0) + 1").fetchone()
             jobid = int(row[0]) if row else 1
             c.execute(
                 f"INSERT INTO {self._jobs} ({_JOB_COLUMNS}) VALUES "
