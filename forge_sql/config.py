@@ -163,6 +163,17 @@ class Settings(BaseSettings):
         "many seconds, table by table; the tables not reached keep their committed rows in "
         "the catalog until the next start writes them out.",
     )
+    job_history_days: float = Field(
+        30.0,
+        gt=0,
+        description="Rows of cron.job_run_details older than this many days are deleted "
+        "(history retention of scheduled jobs).",
+    )
+    jobs_enabled: bool = Field(
+        True,
+        description="Run the scheduled jobs of cron.job in this server (servers sharing a "
+        "lake agree on who runs each tick).",
+    )
     tls_cert: Path | None = Field(
         None,
         description="PEM certificate (chain) file. With tls_key, clients can connect over "

@@ -389,6 +389,11 @@ class DataCorrupted(InternalError):
     sqlstate = "XX001"
 
 
+# Class 42 - an object of another kind than the statement acts on
+class WrongObjectType(ForgeError):
+    sqlstate = "42809"
+
+
 class ConfigError(Exception):
     """Invalid settings: reported on the command line, never over the wire."""
 

@@ -32,8 +32,6 @@ _TYPES = {
 
 RELATIONS = {
     "pg_inherits": "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool",
-    "pg_matviews": "schemaname name, matviewname name, matviewowner name, tablespace name, "
-    "hasindexes bool, ispopulated bool, definition text",
     "pg_depend": "classid oid, objid oid, objsubid int4, refclassid oid, refobjid oid, "
     "refobjsubid int4, deptype char",
     "pg_policy": "oid oid, polname name, polrelid oid, polcmd char, polpermissive bool, "

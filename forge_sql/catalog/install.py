@@ -26,6 +26,7 @@ from forge_sql.catalog import (
     pg_description,
     pg_index,
     pg_locks,
+    pg_matviews,
     pg_namespace,
     pg_proc,
     pg_range,
@@ -67,6 +68,7 @@ def statements(
     yield from declared.definitions(lake)
     yield from pg_sequence.tables()
     yield from pg_sequence.macros()
+    yield from pg_matviews.tables()
     yield from pg_class.definitions()
     yield from pg_attribute.definitions()
     yield from pg_index.definitions()
@@ -82,6 +84,7 @@ def statements(
     yield from listings.definitions()
     yield from pg_settings.definitions()
     yield from absent.definitions()
+    yield from pg_matviews.definitions()
     yield from pg_sequence.definitions()  # after deparse's stand-ins
     yield from privileges.definitions()
     yield from sizes.definitions(lake)

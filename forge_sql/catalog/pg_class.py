@@ -67,7 +67,7 @@ _COMMON = (
     "{persistence} AS relpersistence, {relkind} AS relkind, "
     "{natts}::SMALLINT AS relnatts, {checks}::SMALLINT AS relchecks, "
     "false AS relhasrules, {triggers} AS relhastriggers, false AS relhassubclass, "
-    "false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated, "
+    "false AS relrowsecurity, false AS relforcerowsecurity, {populated} AS relispopulated, "
     "'d' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite, "
     "0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, {acl}::VARCHAR[] AS relacl, "
     "NULL::VARCHAR[] AS reloptions, NULL::VARCHAR AS relpartbound"
@@ -76,7 +76,7 @@ _COMMON = (
 
 def _select(oid: str, name: str, namespace: str | int, **columns: object) -> str:
     values = {"owner": BOOTSTRAP_SUPERUSER, "persistence": "'p'", "triggers": "false",
-              "acl": "NULL", **columns}
+              "acl": "NULL", "populated": "true", **columns}
     return (
         f"SELECT {oid} AS oid, {name} AS relname, {namespace} AS relnamespace, "
         f"0::BIGINT AS reltype, {_COMMON.format(**values)}"
@@ -138,7 +138,9 @@ def definitions() -> Iterator[str]:
         relam=HEAP,
         reltuples="coalesce(t.row_estimate, -1)",
         hasindex="coalesce(k.indexes, 0) > 0",
-        relkind="'r'",
+        # A materialized view's rows are a lake table (forge_sql.engine.materialized_views).
+        relkind="CASE WHEN m.matview_name IS NULL THEN 'r' ELSE 'm' END",
+        populated="coalesce(m.populated, true)",
         owner=_granted("owner", BOOTSTRAP_SUPERUSER),
         acl=_granted("acl", "NULL"),
         natts="t.column_count",
@@ -199,6 +201,8 @@ def definitions() -> Iterator[str]:
         f"{tables} FROM {s}.lake_tables() AS t LEFT JOIN {s}.declared_counts AS k "
         f"ON k.relid = {s}.relation_oid(t.schema_name, t.table_name) "
         f"{_acl_join('t.schema_name', 't.table_name')} "
+        f"LEFT JOIN {s}.matview_rows AS m ON m.schema_name = t.schema_name "
+        "AND m.matview_name = t.table_name "
         f"UNION ALL {views} FROM {s}.lake_views AS v {_acl_join('v.schema_name', 'v.view_name')} "
         "WHERE v.database_name = current_database() AND NOT v.internal "
         f"AND {visible('v.schema_name')} "

@@ -47,6 +47,11 @@ def refresh(con: duckdb.DuckDBPyConnection, lake: str) -> None:
             f"INSERT INTO {SCHEMA}.declared_types SELECT schema_name, table_name, column_name, "
             f"declared_type FROM {quote_ident(lake)}.{meta.SCHEMA}.column_types"
         )
+        con.execute(f"DELETE FROM {SCHEMA}.matview_rows")
+        con.execute(
+            f"INSERT INTO {SCHEMA}.matview_rows SELECT schema_name, matview_name, definition, "
+            f"populated FROM {quote_ident(lake)}.{meta.SCHEMA}.matviews"
+        )
         for name in COPIES:
             con.execute(f"DELETE FROM {SCHEMA}.{name}")
             con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {SCHEMA}.{name}_source")

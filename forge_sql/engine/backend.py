@@ -3,8 +3,11 @@ and opens an EngineSession for it over the process's one DuckDB database."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from forge_sql.config import Settings
 from forge_sql.engine.database import Database
+from forge_sql.engine.scheduler import Scheduler
 from forge_sql.engine.session import EngineSession
 from forge_sql.errors import CannotConnectNow, InvalidCatalogName
 from forge_sql.seam.backend import StartupInfo
@@ -17,6 +20,19 @@ class Engine:
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
         self.database = database or Database(settings)
+        self.scheduler: Scheduler | None = None
+        if settings.jobs_enabled:
+            # Jobs run in sessions of their role, as a client of that role would.
+            db = self.database
+            self.scheduler = Scheduler(
+                db.jobs,
+                lambda role: EngineSession(
+                    db, StartupInfo(role, settings.database, {"application_name": "pg_cron"})
+                ),
+                timedelta(days=settings.job_history_days),
+            )
+            db.jobs_changed = self.scheduler.wake
+            self.scheduler.start()
 
     def open_session(self, startup: StartupInfo) -> EngineSession:
         if startup.database != self.settings.database:
@@ -51,4 +67,6 @@ class Engine:
         }
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.database.close()

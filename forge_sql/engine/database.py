@@ -8,7 +8,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -21,6 +21,8 @@ from forge_sql.config import Settings
 from forge_sql.engine import (
     corruption,
     grants,
+    job_functions,
+    jobs,
     locks,
     pg_functions,
     privilege_functions,
@@ -36,6 +38,7 @@ from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.maintenance_locks import MaintenanceLocks
 from forge_sql.engine.result_sources import ColumnRows, ResultSources, ViewRows
+from forge_sql.engine.materialized_views import MaterializedViews
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted, QueryCanceled
@@ -121,6 +124,8 @@ class Database:
         self._acl_lock = threading.Lock()
         # Why DuckDB invalidated the database (a FATAL error), until it is opened again.
         self.invalidated: str | None = None
+        # Called when cron.schedule & co. change a job: the scheduler looks again at once.
+        self.jobs_changed: Callable[[], None] = lambda: None
         # Imported before DuckDB opens: a broken extension file stops the start here.
         self.extensions = Extensions(settings, self._caller)
         # Their table functions, expanded by the sessions (engine.table_functions).
@@ -186,6 +191,12 @@ class Database:
         self.declared_lengths = DeclaredLengths(self.catalog)
         # The lake's relations and declared types, as result columns are typed from them.
         self.result_sources = ResultSources(self._result_relations)
+        self.matviews = MaterializedViews(self._maintenance_cursor, self.catalog)
+        self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries)
+        job_functions.register(
+            self._con, self.activity, self.jobs, self.catalog, settings.database,
+            lambda role: self.trusted or role in self.acl().roles, lambda: self.jobs_changed(),
+        )
         sequence_functions.register(self._con, self.activity, self.sequences, self)
         catalog_install.install(self._con, settings.database, list(settings.users))
         semantic_functions.install(self._con, catalog.SCHEMA)  # forge_divisor (22012)
@@ -560,6 +571,7 @@ class Database:
                 log.warning("could not flush inlined rows at shutdown: %s", exc)
         self._recorder.stop()  # the flush was a snapshot too
         self.sequences.give_back()
+        self.jobs.close()
         with self._lock:
             self._catalog_cursor.close()
             self._acl_cursor.close()

@@ -4,6 +4,7 @@ forge_sql.engine.params)."""
 
 from __future__ import annotations
 
+from forge_sql.catalog import cron
 from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.plugins import dispatch
 from forge_sql.sql import literals, numeric, postgres, semantics, string_casts, table_functions
@@ -12,7 +13,8 @@ from forge_sql.sql.rewrite import Rules, ordered
 _POSTGRES_SEMANTICS = (*semantics.RULES, *string_casts.RULES)
 RULES = ordered(
     # ml.f(x) -> forge_ext.ml.f(x): extension functions of schemas other than public.
-    catalog=(*catalog_sql.RULES, dispatch.RULE),
+    # cron.job, cron.schedule(...) -> server.cron.X (pg_cron's surface: engine.job_functions).
+    catalog=(*catalog_sql.RULES, dispatch.RULE, cron.RULE),
     postgres=postgres.RULES,
     literals=(*literals.RULES, *numeric.RULES),  # numeric: bare numeric is DECIMAL(38,10)
     # PostgreSQL value semantics: integer division, format(), varchar(n) casts...

@@ -40,6 +40,11 @@ from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
 from forge_sql.engine.declared_types import ColumnTypes
+from forge_sql.engine.materialized_views import (
+    MatviewCommands,
+    not_populated,
+    refused_write,
+)
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
@@ -213,7 +218,12 @@ class EngineSession:
             "COPY": self._copy,
             "VACUUM": self._vacuum,
             "SEQUENCE": self._sequence_command,
+            "MATVIEW": self._matview_command,
         }
+        self._matviews = MatviewCommands(
+            database.matviews, database.catalog, self._nested, self._write_meta,
+            self._relation_exists, self._owns,
+        )
         self.apply_timezone()
 
     @property
@@ -295,6 +305,8 @@ class EngineSession:
             if not self._superuser:
                 with self.locks.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)
+            if self._database.matviews.unpopulated and kind not in _SNAPSHOT_FREE:
+                self._refuse_unpopulated(plan)
             inserts = self._inserts
             if inserts.pending is not None:
                 if inserts.pending.accepts(plan.batch, plan.casts):
@@ -449,6 +461,63 @@ class EngineSession:
         block.replay.spoil()
         return result
 
+    def _matview_command(self, plan: Plan, params: Sequence[object]) -> Result:
+        """CREATE / REFRESH / DROP MATERIALIZED VIEW (engine.materialized_views): the
+        statements they stand for run in the session's transaction."""
+        self._refuse_if_read_only(plan)
+        self._connection.detach_stream()
+        block = self.block
+        if not block.in_transaction:
+            block.begin_implicit()
+        block.replay.spoil()  # forge_meta rows are written beside the statements
+        result = self._matviews.run(plan.statement, block.at_end)
+        block.record(plan.statement, plan.sql, (), "materialized view commands are not kept")
+        return result
+
+    def _nested(self, sql: str) -> Result:
+        """Run ``sql`` as the session's next statement would run (a materialized view's
+        CREATE TABLE, DELETE and INSERT)."""
+        prepared = self._planner.plan(single(self._split(sql)), (), describe=False)
+        return self.execute(prepared, [])
+
+    def _write_meta(self, sql: str, params: list[object]) -> None:
+        self._connection.execute(sql, params)
+
+    def _relation_exists(self, schema: str, name: str) -> bool:
+        return bool(self._connection.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = $1 AND schema_name = $2 "
+            "AND table_name = $3 UNION ALL SELECT 1 FROM duckdb_views() "
+            "WHERE database_name = $1 AND schema_name = $2 AND view_name = $3",
+            [self._database.catalog, schema, name],
+        ).fetchall())
+
+    def _owns(self, key: tuple[str, str]) -> bool:
+        if self._superuser or self._database.trusted:
+            return True
+        return self._database.acl().owns(self.backend.user, ("r", key[0], key[1]))
+
+    def _refuse_unpopulated(self, plan: Plan) -> None:
+        """Reading a materialized view created WITH NO DATA: 55000, as PostgreSQL."""
+        unpopulated = self._database.matviews.unpopulated
+        for access in self._relation_accesses(plan.query or plan.statement):
+            key = (access.name.schema or "public", access.name.name)
+            if access.action == relations.READ and key in unpopulated:
+                raise not_populated(key[1])
+
+    def _refuse_matview_write(self, plan: Plan) -> None:
+        """INSERT, UPDATE, DELETE, TRUNCATE or DROP TABLE of a materialized view (42809)."""
+        if self._matviews.refreshing or not self._database.matviews.all():
+            return
+        statement = plan.statement
+        writes = (relations.INSERT, relations.UPDATE, relations.DELETE, relations.TRUNCATE)
+        targets = [
+            (a.name.schema or "public", a.name.name)
+            for a in self._relation_accesses(statement)
+            if a.action in writes or (a.action == relations.OWN and statement.words[:1] == [
+                "DROP"])
+        ]
+        refused_write(statement, self._database.matviews, targets)
+
     def _columns_from_sequences(self, plan: Plan) -> Plan:
         """serial, identity and nextval columns of CREATE/ALTER TABLE: their sequences made,
         the statement rewritten for DuckDB (forge_sql.engine.serial_columns)."""
@@ -483,6 +552,8 @@ class EngineSession:
         self, plan: Plan, params: Sequence[object], copy: copy_statement.CopyStatement | None
     ) -> Result:
         block = self.block
+        if plan.statement.kind in ("INSERT", "UPDATE", "DELETE", "MERGE_INTO", "DROP"):
+            self._refuse_matview_write(plan)
         if plan.statement.kind in ("INSERT", "UPDATE"):
             self._sequences.check_identity(
                 plan.statement, self.settings.get("search_path"), self.backend.user

@@ -214,6 +214,8 @@ def _server_kind(
         return "CURSOR"
     if is_role_command(tokens):
         return "ROLE"  # CREATE ROLE, GRANT, ...: answered by the server (role_commands)
+    if first in ("CREATE", "ALTER", "DROP", "REFRESH") and _names_matview(tokens):
+        return "MATVIEW"  # no materialized views in DuckDB (engine.materialized_views)
     if first in ("CREATE", "ALTER", "DROP") and _names_sequence(tokens):
         return "SEQUENCE"  # PostgreSQL's options DuckDB's parser refuses (engine.sequences)
     if first in ("DROP", "TRUNCATE") and object_lists.parse(sql, tokens) is not None:
@@ -249,6 +251,12 @@ def _names_sequence(tokens: Sequence[Token]) -> bool:
     if words[1:2] in (["TEMP"], ["TEMPORARY"], ["UNLOGGED"]):
         words = words[:1] + words[2:]
     return words[1:2] == ["SEQUENCE"]
+
+
+def _names_matview(tokens: Sequence[Token]) -> bool:
+    """CREATE / ALTER / DROP / REFRESH MATERIALIZED VIEW."""
+    words = [t.upper for t in tokens[:3] if t.kind != "comment"]
+    return words[1:3] == ["MATERIALIZED", "VIEW"]
 
 
 def _declares_constraint(tokens: Sequence[Token]) -> bool:

@@ -147,6 +147,38 @@ SYNC_RUNS_DDL = (
     "rows_read BIGINT, rows_inserted BIGINT, rows_updated BIGINT, rows_deleted BIGINT, "
     "pages BIGINT, requests BIGINT, retries BIGINT, throttled BIGINT, duration_ms BIGINT, "
     "cursor_from VARCHAR, cursor_to VARCHAR, error VARCHAR)"
+# Materialized views (forge_sql.engine.materialized_views): the lake table of the same name
+# holds the rows; this row says it is one, its query and the column names it gave, whether
+# it holds rows yet (WITH NO DATA), and the refresh schedule a migration declared (cron).
+MATVIEWS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.matviews ("
+    "schema_name VARCHAR NOT NULL, matview_name VARCHAR NOT NULL, definition VARCHAR NOT NULL, "
+    "column_names VARCHAR[], populated BOOLEAN NOT NULL, refresh_schedule VARCHAR, "
+    "created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+)
+
+# Scheduled jobs (forge_sql.engine.jobs): pg_cron's cron.job columns, then what pg_cron
+# lacks (time zone, retries with backoff, timeout, overlap policy, a job it runs after, the
+# migration that declared it) and last_tick, the tick a scheduler last claimed (claiming is
+# an UPDATE of the row: of two servers, DuckLake commits one).
+CRON_JOBS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.cron_jobs ("
+    "jobid BIGINT NOT NULL, jobname VARCHAR, schedule VARCHAR NOT NULL, "
+    "command VARCHAR NOT NULL, database VARCHAR NOT NULL, username VARCHAR NOT NULL, "
+    "active BOOLEAN NOT NULL, timezone VARCHAR NOT NULL, retries INTEGER NOT NULL, "
+    "retry_backoff_ms BIGINT NOT NULL, timeout_ms BIGINT NOT NULL, overlap VARCHAR NOT NULL, "
+    "after VARCHAR, declared_in VARCHAR, created_at TIMESTAMP WITH TIME ZONE NOT NULL, "
+    "last_tick TIMESTAMP WITH TIME ZONE)"
+)
+
+# One row per run (and per retry: attempt), as pg_cron's cron.job_run_details; node: the
+# server that ran it.
+CRON_RUNS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.cron_job_run_details ("
+    "jobid BIGINT NOT NULL, runid BIGINT NOT NULL, job_pid INTEGER, database VARCHAR, "
+    "username VARCHAR, command VARCHAR, status VARCHAR NOT NULL, return_message VARCHAR, "
+    "start_time TIMESTAMP WITH TIME ZONE, end_time TIMESTAMP WITH TIME ZONE, "
+    "attempt INTEGER NOT NULL, node VARCHAR)"
 )
 
 # The tables above, which only the server and superusers may read (they hold verifiers).
@@ -165,5 +197,8 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(COLUMN_TYPES_DDL.format(lake=lake))
     for ddl in (SYNCS_DDL, SYNC_STATE_DDL, SYNC_RUNS_DDL):
         con.execute(ddl.format(lake=lake))
+    con.execute(MATVIEWS_DDL.format(lake=lake))
+    con.execute(CRON_JOBS_DDL.format(lake=lake))
+    con.execute(CRON_RUNS_DDL.format(lake=lake))
     for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
         con.execute(ddl.format(lake=lake))

@@ -1,0 +1,267 @@
+"""Scheduled jobs (pg_cron's cron.job and cron.job_run_details) as rows of the lake's
+forge_meta.cron_jobs and forge_meta.cron_job_run_details, so servers sharing a lake share
+them; schedules in cron syntax (croniter) or pg_cron 1.5's 'N seconds'."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+from croniter import croniter
+
+from forge_sql import errors
+from forge_sql.sql.quoting import quote_ident
+from forge_sql.storage import conflicts, meta
+
+_SECONDS = re.compile(r"^\s*(\d+)\s+seconds?\s*$", re.IGNORECASE)
+OVERLAP = ("skip", "queue")
+
+# The columns of a job, in the order Store reads them.
+_JOB_COLUMNS = (
+    "jobid, jobname, schedule, command, database, username, active, timezone, retries, "
+    "retry_backoff_ms, timeout_ms, overlap, after, declared_in, created_at, last_tick"
+)
+# As read: timestamps as microseconds since the epoch (DuckDB hands timestamptz to Python
+# through pytz, which the server does not need otherwise).
+_JOB_READ = _JOB_COLUMNS.replace("created_at, last_tick",
+                                 "epoch_us(created_at), epoch_us(last_tick)")
+
+
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else datetime.fromtimestamp(micros / 1e6, UTC)
+
+
+def _seconds(moment: datetime) -> float:
+    """A tick as to_timestamp() takes it (milliseconds kept)."""
+    return round(moment.timestamp(), 3)
+
+
+@dataclass(frozen=True)
+class Job:
+    jobid: int
+    jobname: str | None
+    schedule: str
+    command: str
+    database: str
+    username: str
+    active: bool = True
+    timezone: str = "UTC"
+    retries: int = 0
+    retry_backoff_ms: int = 1000
+    timeout_ms: int = 0  # the run's statement_timeout; 0: none
+    overlap: str = "skip"  # a tick while the previous run still runs: skip | queue
+    after: str | None = None  # runs when that job's run succeeds, not on a schedule
+    declared_in: str | None = None  # the migration that declared it
+    created_at: datetime | None = None
+    last_tick: datetime | None = None  # the last tick a scheduler claimed
+
+    @property
+    def label(self) -> str:
+        return self.jobname or str(self.jobid)
+
+
+def check_schedule(text: str) -> None:
+    """Refuse a schedule pg_cron would refuse (22023, its words)."""
+    if _SECONDS.match(text):
+        seconds = int(_SECONDS.match(text).group(1))  # type: ignore[union-attr]
+        if not 1 <= seconds <= 59:
+            raise errors.InvalidParameterValue(f"invalid schedule: {text}",
+                                               hint="Use 1-59 seconds")
+        return
+    if not croniter.is_valid(text.strip()):
+        raise errors.InvalidParameterValue(f"invalid schedule: {text}")
+
+
+def check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise errors.InvalidParameterValue(f'time zone "{name}" not recognized') from None
+
+
+def due(job: Job, now: datetime) -> datetime | None:
+    """The latest tick of ``job``'s schedule at or before ``now`` that no scheduler has
+    claimed yet (ticks missed while no server ran give one run, as in pg_cron); None if
+    none is due, or the job runs after another one instead."""
+    if job.after is not None or not job.active:
+        return None
+    seconds = _SECONDS.match(job.schedule)
+    if seconds:
+        step = int(seconds.group(1))
+        epoch = int(now.timestamp())
+        tick = datetime.fromtimestamp(epoch - epoch % step, UTC)
+    else:
+        local = now.astimezone(ZoneInfo(job.timezone))
+        tick = croniter(job.schedule.strip(), local).get_prev(datetime).astimezone(UTC)
+    since = job.last_tick or job.created_at
+    if since is not None and tick <= since:
+        return None
+    return tick
+
+
+class Store:
+    """The lake's job rows, each change in a transaction of its own on the store's cursor
+    (committed at once, as pg_cron's cron.schedule is for the scheduler), retried when
+    another server's commit conflicts."""
+
+    def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection], lake: str,
+                 retries: int) -> None:
+        self._new_cursor = cursor
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._jobs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_jobs"
+        self._runs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_run_details"
+        self._retries = retries
+        self._lock = threading.RLock()
+
+    def _run(self, action: Callable[[duckdb.DuckDBPyConnection], object],
+             retries: int | None = None) -> object:
+        with self._lock:
+            if self._cursor is None:
+                self._cursor = self._new_cursor()
+            cursor = self._cursor
+
+            def attempt() -> object:
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    result = action(cursor)
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.execute("ROLLBACK")
+                    raise
+                return result
+
+            return conflicts.retry(attempt, self._retries if retries is None else retries)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cursor is not None:
+                self._cursor.close()
+                self._cursor = None
+
+    # -- jobs ------------------------------------------------------------------------------
+    def jobs(self) -> list[Job]:
+        rows = self._run(lambda c: c.execute(
+            f"SELECT {_JOB_READ} FROM {self._jobs} ORDER BY jobid").fetchall())
+        assert isinstance(rows, list)
+        names = [name.strip() for name in _JOB_COLUMNS.split(",")]
+        return [
+            Job(**{**dict(zip(names, row, strict=True)), "created_at": _moment(row[14]),
+                   "last_tick": _moment(row[15])})
+            for row in rows
+        ]
+
+    def find(self, key: int | str, username: str | None = None) -> Job | None:
+        for job in self.jobs():
+            if (job.jobid == key if isinstance(key, int) else job.jobname == key) and (
+                    username is None or job.username == username):
+                return job
+        return None
+
+    def schedule(self, job: Job) -> int:
+        """Add ``job`` (its jobid is chosen here), or replace the command and schedule of
+        the job of the same name and user (pg_cron's cron.schedule); its jobid."""
+        def add(c: duckdb.DuckDBPyConnection) -> int:
+            if job.jobname is not None:
+                found = c.execute(
+                    f"SELECT jobid FROM {self._jobs} WHERE jobname = ? AND username = ?",
+                    [job.jobname, job.username]).fetchone()
+                if found is not None:
+                    c.execute(
+                        f"UPDATE {self._jobs} SET schedule = ?, command = ?, database = ?, "
+                        "active = true, last_tick = NULL, created_at = now() WHERE jobid = ?",
+                        [job.schedule, job.command, job.database, found[0]])
+                    return int(found[0])
+            # Never the id of a job unscheduled since: its runs keep their rows.
+            row = c.execute(
+                f"SELECT coalesce(greatest((SELECT max(jobid) FROM {self._jobs}), "
+                f"(SELECT max(jobid) FROM {self._runs})), 0) + 1").fetchone()
+            jobid = int(row[0]) if row else 1
+            c.execute(
+                f"INSERT INTO {self._jobs} ({_JOB_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)",
+                [jobid, job.jobname, job.schedule, job.command, job.database, job.username,
+                 job.active, job.timezone, job.retries, job.retry_backoff_ms, job.timeout_ms,
+                 job.overlap, job.after, job.declared_in])
+            return jobid
+
+        result = self._run(add)
+        assert isinstance(result, int)
+        return result
+
+    def unschedule(self, jobid: int) -> None:
+        self._run(lambda c: c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid]))
+
+    def alter(self, jobid: int, changes: dict[str, object]) -> None:
+        if not changes:
+            return
+        assignments = ", ".join(f"{quote_ident(name)} = ?" for name in changes)
+        self._run(lambda c: c.execute(
+            f"UPDATE {self._jobs} SET {assignments} WHERE jobid = ?", [*changes.values(), jobid]))
+
+    # -- runs ------------------------------------------------------------------------------
+    def claim(self, job: Job, tick: datetime, node: str, command: str) -> int | None:
+        """Take ``tick`` of ``job`` for this server and add its run row ('starting'), in
+        one transaction: of two servers claiming the same tick, DuckLake commits only one
+        UPDATE of the job's row. The run's id, or None when another server has it."""
+        def take(c: duckdb.DuckDBPyConnection) -> int | None:
+            row = c.execute(
+                f"SELECT epoch_us(last_tick) FROM {self._jobs} WHERE jobid = ?", [job.jobid]
+            ).fetchone()
+            if row is None or (row[0] is not None and row[0] >= _seconds(tick) * 1e6):
+                return None
+            c.execute(f"UPDATE {self._jobs} SET last_tick = to_timestamp(?) WHERE jobid = ?",
+                      [_seconds(tick), job.jobid])
+            return self._add_run(c, job, node, command, 1)
+
+        try:
+            result = self._run(take, retries=0)
+        except duckdb.Error as exc:
+            if conflicts.is_conflict(exc):
+                return None  # another server committed its claim first
+            raise
+        assert result is None or isinstance(result, int)
+        return result
+
+    def add_run(self, job: Job, node: str, attempt: int) -> int:
+        result = self._run(lambda c: self._add_run(c, job, node, job.command, attempt))
+        assert isinstance(result, int)
+        return result
+
+    def _add_run(self, c: duckdb.DuckDBPyConnection, job: Job, node: str, command: str,
+                 attempt: int) -> int:
+        row = c.execute(f"SELECT coalesce(max(runid), 0) + 1 FROM {self._runs}").fetchone()
+        runid = int(row[0]) if row else 1
+        c.execute(
+            f"INSERT INTO {self._runs} (jobid, runid, job_pid, database, username, command, "
+            "status, return_message, start_time, end_time, attempt, node) "
+            "VALUES (?, ?, NULL, ?, ?, ?, 'starting', NULL, now(), NULL, ?, ?)",
+            [job.jobid, runid, job.database, job.username, command, attempt, node])
+        return runid
+
+    def finish(self, runid: int, status: str, message: str, pid: int | None = None) -> None:
+        self._run(lambda c: c.execute(
+            f"UPDATE {self._runs} SET status = ?, return_message = ?, job_pid = ?, "
+            "end_time = CASE WHEN ? IN ('succeeded', 'failed', 'skipped') THEN now() END "
+            "WHERE runid = ?", [status, message, pid, status, runid]))
+
+    def skipped(self, job: Job, node: str, message: str) -> None:
+        """A tick not run (the previous run still runs): a row says so."""
+        def add(c: duckdb.DuckDBPyConnection) -> None:
+            runid = self._add_run(c, job, node, job.command, 0)
+            c.execute(f"UPDATE {self._runs} SET status = 'skipped', return_message = ?, "
+                      "end_time = now() WHERE runid = ?", [message, runid])
+
+        self._run(add)
+
+    def prune(self, older_than: timedelta) -> None:
+        """History retention: run rows that ended longer ago than ``older_than``."""
+        self._run(lambda c: c.execute(
+            f"DELETE FROM {self._runs} WHERE end_time < now() - to_seconds(?)",
+            [int(older_than.total_seconds())]))
