@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 
@@ -17,6 +18,7 @@ from forge_sql.plugins import loader, scalars
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql import types
 from forge_sql.sql.quoting import literal
+from forge_sql.storage import catalogs
 
 log = logging.getLogger("forge_sql.plugins")
 
@@ -30,10 +32,12 @@ class Extensions:
     def __init__(self, settings: Settings, sessions: scalars.Sessions) -> None:
         self._settings = settings
         self.registry = loader.load(settings.extensions)
+        self.storage_root = storage_root(settings)
         self._env = scalars.Environment(
             sessions,
             settings.extension_settings,
             {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
+            self.storage_root,
         )
         self._lock = threading.Lock()
         if len(self.registry):
@@ -93,6 +97,15 @@ class Extensions:
             scalars.unregister(con, old, fresh)
             self.list_in_catalog(con)
             return fresh
+
+
+def storage_root(settings: Settings) -> Path:
+    """Where extensions keep their own files (Context.storage): beside the lake's data
+    files when those are local, so every server of a shared lake sees them (DuckLake's
+    orphan sweep deletes only files it named), else in the data directory."""
+    data_dir = settings.data_dir.resolve()
+    local = catalogs.locate(settings, data_dir).local_data
+    return (local if local is not None else data_dir) / "_forge_extensions"
 
 
 def _result_type(function: Function) -> tuple[int, bool]:
