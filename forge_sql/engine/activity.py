@@ -190,6 +190,11 @@ class Execution:
         """Whether the running statement should stop (cancel or statement_timeout)."""
         return self._cancelled or self.timed_out
 
+    def stop_requested(self) -> bool:
+        """``cancel_requested``, or a cancel that came while no DuckDB statement ran (an
+        extension function's own work between queries: Context.check_cancel)."""
+        return self._cancelled or self.timed_out or self._pending
+
     def _time_out(self) -> None:
         with self._lock:
             if self._running:

@@ -296,7 +296,7 @@ class Caller:
             _secrets=self._secrets,
             _query=self._query,
             _progress=self._progress,
-            _cancelled=self._connection.execution.cancel_requested,
+            _cancelled=self._connection.execution.stop_requested,
             _storage=None if storage is None else storage / function.extension,
         )
 
