@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 __all__ = [
@@ -246,6 +247,12 @@ class Context:
         if self._http is None:
             raise ExtensionError("no HTTP toolkit in this context", "58000")
         return self._http
+    # Given by the server to table functions (``query``, ``progress``, ``check_cancel``)
+    # and to every function (``storage``); None where the call cannot offer them.
+    _query: Callable[[str, Sequence[Any]], Any] | None = field(default=None, repr=False)
+    _progress: Callable[[str], None] | None = field(default=None, repr=False)
+    _cancelled: Callable[[], bool] | None = field(default=None, repr=False)
+    _storage: Path | None = field(default=None, repr=False)
 
     def secret(self, name: str) -> str:
         try:
@@ -255,6 +262,42 @@ class Context:
                 f'secret "{name}" is not configured', "42704",
                 hint=f"add {name} = '...' under [secrets] in the server's config file",
             ) from None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one read-only query (SELECT, WITH, VALUES, TABLE, FROM) as the calling user,
+        with that user's privileges, in the caller's transaction; its rows as a
+        ``pyarrow.RecordBatchReader`` to read before the function returns its first row.
+        Table functions only (a scalar function runs inside DuckDB's own statement)."""
+        if self._query is None:
+            raise ExtensionError(
+                "ctx.query is available to table functions only", "0A000"
+            )
+        return self._query(sql, list(params))
+
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        """Report how far the function is: shown in ``pg_stat_activity`` as wait_event
+        (wait_event_type ``Extension``) until the statement ends."""
+        if self._progress is None:
+            return
+        text = f"{done:g}/{total:g}" if total else f"{done:g}"
+        if total:
+            text += f" ({100.0 * done / total:.0f}%)"
+        self._progress(f"{message} {text}".strip() if message else text)
+
+    def check_cancel(self) -> None:
+        """Raise 57014 when the statement was canceled (cancel request or
+        statement_timeout): call it between steps of long work."""
+        if self._cancelled is not None and self._cancelled():
+            raise ExtensionError("canceling statement due to user request", "57014")
+
+    @property
+    def storage(self) -> Path:
+        """A directory of the extension's own, beside the lake's data files when they are
+        local (every server of a shared lake sees it), else in the data directory."""
+        if self._storage is None:
+            raise ExtensionError("this server gives extensions no storage directory", "0A000")
+        self._storage.mkdir(parents=True, exist_ok=True)
+        return self._storage
 
 
 # -- recording ------------------------------------------------------------------------

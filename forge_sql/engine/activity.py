@@ -70,6 +70,7 @@ class BackendStatus:
     state: str = "idle"
     query: str = ""
     wait_event: str | None = None  # "relation" or "object" while waiting for a lock
+    progress: str | None = None  # an extension function's Context.progress, until idle
 
     def client(self) -> tuple[str | None, int | None]:
         match = _PEER.match(self.remote)
@@ -81,6 +82,7 @@ class BackendStatus:
         """ReadyForQuery: idle, in a transaction or not."""
         self.state = _STATES[transaction_status]
         self.state_change = time.time()
+        self.progress = None
         if transaction_status == "I":
             self.xact_start = None
 
@@ -93,6 +95,10 @@ class BackendStatus:
         self.query_start = now
         if self.xact_start is None:
             self.xact_start = now
+
+    def reporting(self, progress: str | None) -> None:
+        """An extension function's progress (Context.progress)."""
+        self.progress = progress
 
     def waiting(self, what: str | None) -> None:
         """A lock wait starts (the lock's type) or ends (None)."""
@@ -112,8 +118,11 @@ class BackendStatus:
             "query_start": self.query_start,
             "state_change": self.state_change,
             "state": self.state,
-            "wait_event_type": None if self.wait_event is None else "Lock",
-            "wait_event": self.wait_event,
+            "wait_event_type": (
+                "Lock" if self.wait_event is not None
+                else "Extension" if self.progress is not None else None
+            ),
+            "wait_event": self.wait_event if self.wait_event is not None else self.progress,
             "query": self.query if visible else "<insufficient privilege>",
         }
 
@@ -180,6 +189,11 @@ class Execution:
     def cancel_requested(self) -> bool:
         """Whether the running statement should stop (cancel or statement_timeout)."""
         return self._cancelled or self.timed_out
+
+    def stop_requested(self) -> bool:
+        """``cancel_requested``, or a cancel that came while no DuckDB statement ran (an
+        extension function's own work between queries: Context.check_cancel)."""
+        return self._cancelled or self.timed_out or self._pending
 
     def _time_out(self) -> None:
         with self._lock:

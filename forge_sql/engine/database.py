@@ -134,6 +134,7 @@ class Database:
             Environment(
                 self._caller, settings.extension_settings,
                 {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
+                self.extensions.storage_root,
             ),
         )
         self._open()

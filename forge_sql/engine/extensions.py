@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -19,6 +20,7 @@ from forge_sql.plugins import loader, scalars
 from forge_sql.plugins.registry import Function, Registry
 from forge_sql.sql import types
 from forge_sql.sql.quoting import literal
+from forge_sql.storage import catalogs
 
 log = logging.getLogger("forge_sql.plugins")
 
@@ -41,10 +43,12 @@ class Extensions:
     def __init__(self, settings: Settings, sessions: scalars.Sessions) -> None:
         self._settings = settings
         self.registry = loader.load(settings.extensions, shipped=settings.shipped_extensions)
+        self.storage_root = storage_root(settings)
         self._env = scalars.Environment(
             sessions,
             settings.extension_settings,
             {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
+            self.storage_root,
         )
         self._lock = threading.Lock()
         self.retired: list[Retired] = []
@@ -130,6 +134,15 @@ class Extensions:
                     except duckdb.Error:  # a table function without a macro: none made
                         pass
             return removed
+
+
+def storage_root(settings: Settings) -> Path:
+    """Where extensions keep their own files (Context.storage): beside the lake's data
+    files when those are local, so every server of a shared lake sees them (DuckLake's
+    orphan sweep deletes only files it named), else in the data directory."""
+    data_dir = settings.data_dir.resolve()
+    local = catalogs.locate(settings, data_dir).local_data
+    return (local if local is not None else data_dir) / "_forge_extensions"
 
 
 def _result_type(function: Function) -> tuple[int, bool]:

@@ -151,6 +151,8 @@ class EngineSession:
             connection, database.table_functions, startup.user, superuser,
             database.settings.extension_settings,
             {k: v.get_secret_value() for k, v in database.settings.secrets.items()},
+            authorize=lambda statement: self.authorize(Plan(statement, statement.sql, 0)),
+            progress=self.backend.reporting,
         )
         self._declarations = Declarations(connection, database.catalog)
         self._lake_dml = lake_dml.LakeDml(connection, database.catalog, self._declarations)

@@ -14,7 +14,8 @@ import inspect
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,11 +27,11 @@ from forge_sql.ext import Context, TableSpec
 from forge_sql.plugins import faults, http, scalars
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
-from forge_sql.sql import rewrite
+from forge_sql.sql import duckdb_errors, rewrite
 from forge_sql.sql import table_functions as calls
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Source
-from forge_sql.sql.statements import Statement, tokenize
+from forge_sql.sql.statements import Statement, split, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,11 @@ class Loaded:
         self.apply(registry)
         self.install(con)
 
+    @property
+    def storage(self) -> Path | None:
+        """Where each extension's Context.storage directory is made."""
+        return self._environment.storage
+
     def get(self, signature: calls.Signature) -> Function:
         """The function behind ``signature``; after a reload, the one now declared with
         the same name and parameters (a statement prepared before it runs the new code)."""
@@ -190,6 +196,9 @@ class Caller:
         superuser: bool,
         extension_settings: Mapping[str, Mapping[str, Any]],
         secrets_by_name: Mapping[str, str],
+        *,
+        authorize: Callable[[Statement], None] | None = None,
+        progress: Callable[[str | None], None] | None = None,
     ) -> None:
         self._connection = connection
         self._loaded = loaded
@@ -199,6 +208,11 @@ class Caller:
         self._secrets = secrets_by_name
         self._schemas: dict[tuple[tuple[str, str], ...], pa.Schema] = {}
         self._count = 0
+        # Context.query: the session's privilege check, and whether a function is being
+        # called now (its query runs on the session's cursor, before the statement does).
+        self._authorize = authorize
+        self._progress = progress
+        self._calling = False
 
     def expand(
         self,
@@ -229,15 +243,19 @@ class Caller:
                     continue
                 columns = calls.columns_of(call)  # as Describe gave them
                 schema = self._schema(columns)
-                reader = running.call(
-                    function,
-                    arguments,
-                    self._context(function),
-                    schema,
-                    cancelled=connection.execution.cancel_requested,
-                    failed=self._failed,
-                    batch_rows=connection.batch_rows,
-                )
+                self._calling = True
+                try:
+                    reader = running.call(
+                        function,
+                        arguments,
+                        self._context(function),
+                        schema,
+                        cancelled=connection.execution.cancel_requested,
+                        failed=self._failed,
+                        batch_rows=connection.batch_rows,
+                    )
+                finally:
+                    self._calling = False
                 name = f"{calls.STREAM_PREFIX}{secrets.token_hex(8)}_{self._count}"
                 self._count += 1
                 connection.register_stream(name, reader)
@@ -289,6 +307,7 @@ class Caller:
 
     def _context(self, function: Function) -> Context:
         settings = dict(self._extension_settings.get(function.extension, {}))
+        storage = self._loaded.storage
         return Context(
             user=self._user,
             settings=settings,
@@ -296,7 +315,34 @@ class Caller:
             _secrets=self._secrets,
             superuser=self._superuser,
             _http=http.for_function(function.spec, settings, self._secrets, self._superuser),
+            _query=self._query,
+            _progress=self._progress,
+            _cancelled=self._connection.execution.stop_requested,
+            _storage=None if storage is None else storage / function.extension,
         )
+
+    def _query(self, sql: str, params: Sequence[object]) -> pa.RecordBatchReader:
+        """Context.query: one read-only statement, checked as the session checks its own
+        (privileges of the calling role), run on the session's cursor in its transaction."""
+        if not self._calling:
+            raise errors.FeatureNotSupported(
+                "ctx.query must be called before the table function returns its first row",
+                hint="read the query's rows first, then yield or return the function's rows",
+            )
+        statements = split(sql)
+        if len(statements) != 1:
+            raise errors.SyntaxError_("ctx.query runs exactly one statement")
+        statement = statements[0]
+        if statement.kind != "SELECT":
+            what = statement.words[0] if statement.words else statement.kind
+            raise errors.ReadOnlySqlTransaction(f"ctx.query runs queries only, not {what}")
+        if self._authorize is not None and not self._superuser:
+            self._authorize(statement)
+        try:
+            self._connection.execute(statement.sql, list(params))
+            return self._connection.raw.fetch_record_batch(self._connection.batch_rows)
+        except duckdb.Error as exc:
+            raise duckdb_errors.translate(exc, statement.sql) from None
 
 
 def arrow_schema(

@@ -226,6 +226,12 @@ def _import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
+    # A package's relative imports (``from . import part``) need its parent package.
+    parent = module_name.rpartition(".")[0]
+    if parent not in sys.modules:
+        holder = ModuleType(parent)
+        holder.__path__ = []
+        sys.modules[parent] = holder
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)

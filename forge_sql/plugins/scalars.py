@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -59,6 +60,7 @@ class Environment:
     sessions: Sessions
     settings: Mapping[str, Mapping[str, Any]]
     secrets: Mapping[str, str]
+    storage: Path | None = None  # where each extension gets its own directory (Context)
 
 
 def needs_session(spec: ScalarSpec) -> bool:
@@ -177,6 +179,7 @@ def _context(function: Function, env: Environment, token: str | None) -> dict[st
         settings=env.settings.get(function.extension, {}),
         log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
         _secrets=env.secrets,
+        _storage=None if env.storage is None else env.storage / function.extension,
     )
     return {spec.context_argument: context}
 
