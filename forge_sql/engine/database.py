@@ -37,8 +37,8 @@ from forge_sql.engine.extensions import Extensions
 from forge_sql.engine.lengths import DeclaredLengths
 from forge_sql.engine.locks import LockTable
 from forge_sql.engine.maintenance_locks import MaintenanceLocks
-from forge_sql.engine.result_sources import ColumnRows, ResultSources, ViewRows
 from forge_sql.engine.materialized_views import MaterializedViews
+from forge_sql.engine.result_sources import ColumnRows, ResultSources, ViewRows
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.sequences import Sequences
 from forge_sql.errors import ConfigError, DataCorrupted, QueryCanceled

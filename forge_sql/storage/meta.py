@@ -147,6 +147,8 @@ SYNC_RUNS_DDL = (
     "rows_read BIGINT, rows_inserted BIGINT, rows_updated BIGINT, rows_deleted BIGINT, "
     "pages BIGINT, requests BIGINT, retries BIGINT, throttled BIGINT, duration_ms BIGINT, "
     "cursor_from VARCHAR, cursor_to VARCHAR, error VARCHAR)"
+)
+
 # Materialized views (forge_sql.engine.materialized_views): the lake table of the same name
 # holds the rows; this row says it is one, its query and the column names it gave, whether
 # it holds rows yet (WITH NO DATA), and the refresh schedule a migration declared (cron).
