@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import duckdb
@@ -206,6 +207,13 @@ class Activity:
     def count(self) -> int:
         with self._lock:
             return len(self._by_token)
+
+    def oldest_transaction(self) -> datetime | None:
+        """When the oldest open transaction began (None: none is open): storage
+        maintenance keeps what a transaction begun since may still read or commit."""
+        with self._lock:
+            starts = [b.xact_start for b in self._by_token.values() if b.xact_start is not None]
+        return datetime.fromtimestamp(min(starts), UTC) if starts else None
 
     def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from forge_sql.engine import locks
 
@@ -18,10 +19,16 @@ class MaintenanceLocks:
         table: locks.LockTable,
         holder: str,
         acquire: Callable[[locks.Target, str], object],
+        oldest_transaction: Callable[[], datetime | None],
     ) -> None:
+        """``oldest_transaction``: when the oldest open transaction of a session began."""
         self._table = table
         self._holder = holder
         self._acquire = acquire
+        self._oldest_transaction = oldest_transaction
+
+    def horizon(self) -> datetime | None:
+        return self._oldest_transaction()
 
     @contextlib.contextmanager
     def table(self, schema: str, name: str) -> Iterator[None]:
