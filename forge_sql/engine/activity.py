@@ -208,12 +208,15 @@ class Activity:
         with self._lock:
             return len(self._by_token)
 
-    def oldest_transaction(self) -> datetime | None:
-        """When the oldest open transaction began (None: none is open): storage
-        maintenance keeps what a transaction begun since may still read or commit."""
+    def open_transactions(self) -> list[tuple[str, datetime]]:
+        """(session token, when its transaction began) of each open transaction: storage
+        maintenance keeps what they may still read or commit."""
         with self._lock:
-            starts = [b.xact_start for b in self._by_token.values() if b.xact_start is not None]
-        return datetime.fromtimestamp(min(starts), UTC) if starts else None
+            return [
+                (token, datetime.fromtimestamp(b.xact_start, UTC))
+                for token, b in self._by_token.items()
+                if b.xact_start is not None
+            ]
 
     def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")

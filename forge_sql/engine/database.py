@@ -165,7 +165,7 @@ class Database:
             since=self.record.since,
             files=self.files,
             locking=MaintenanceLocks(
-                self.locks, _FILE_WORK, self._maintenance_lock, self.activity.oldest_transaction
+                self.locks, _FILE_WORK, self._maintenance_lock, self.activity.open_transactions
             ),
         )
         if settings.maintenance.at_startup:

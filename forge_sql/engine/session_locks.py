@@ -209,7 +209,7 @@ class SessionLocks:
             self._connection.running(True)  # the call goes on: cancel still ends it
 
         return MaintenanceLocks(
-            self._table, self._backend.token, acquire, self._database.activity.oldest_transaction
+            self._table, self._backend.token, acquire, self._database.activity.open_transactions
         )
 
     def invalidated(self) -> BaseException | None:

@@ -44,10 +44,10 @@ class Locking(Protocol):
         """Held while a step commits: the lake's commits queue one at a time."""
         ...
 
-    def horizon(self) -> datetime | None:
-        """When the oldest open transaction began (None: none is open). Its snapshot and
-        the files it wrote but has not committed must stay: expire and the orphan sweep
-        keep what is not older."""
+    def horizon(self, writers: bool = False) -> datetime | None:
+        """When the oldest open transaction began (None: none is open); ``writers``: of
+        those that wrote. Its snapshot and the files it wrote but has not committed must
+        stay: expire, cleanup and the orphan sweep keep what is not older."""
         ...
 
 
@@ -60,7 +60,7 @@ class Unlocked:
     def committing(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
 
-    def horizon(self) -> datetime | None:
+    def horizon(self, writers: bool = False) -> datetime | None:
         return None
 
 
@@ -233,11 +233,12 @@ def expire(
     if horizon is not None:
         # The snapshot that was the latest when the oldest transaction began stays.
         row = con.execute(
-            f"SELECT max(snapshot_time) FROM {identity.metadata(lake)}.ducklake_snapshot "
-            f"WHERE snapshot_time <= TIMESTAMPTZ {literal(horizon.isoformat())}"
+            f"SELECT epoch_us(max(snapshot_time)) FROM {identity.metadata(lake)}"
+            f".ducklake_snapshot WHERE snapshot_time <= TIMESTAMPTZ "
+            f"{literal(horizon.isoformat())}"
         ).fetchone()
-        if row is not None and isinstance(row[0], datetime):
-            horizon = row[0]
+        if row is not None and isinstance(row[0], int):
+            horizon = datetime.fromtimestamp(row[0] / 1e6, UTC)
     cutoff = _cutoff(older_than, horizon)
     row = _step(
         con,
@@ -272,9 +273,10 @@ def cleanup(
         locking,
     )[0]
     old_count = int(old[0])  # type: ignore[call-overload]
-    if horizon is not None:
+    writing = locking.horizon(writers=True)
+    if writing is not None:
         # An open transaction's files are in no snapshot until it commits.
-        rules = dataclasses.replace(rules, horizon=horizon)
+        rules = dataclasses.replace(rules, horizon=writing)
     swept = orphans.sweep(con, lake, where, rules)
     return [
         Outcome("cleanup", old_count, f"{old_count} files of expired snapshots deleted"),
