@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import duckdb
@@ -226,6 +227,15 @@ class Activity:
         with self._lock:
             return min((b.xact_start for b in self._by_token.values()
                         if b.xact_start is not None), default=None)
+    def open_transactions(self) -> list[tuple[str, datetime]]:
+        """(session token, when its transaction began) of each open transaction: storage
+        maintenance keeps what they may still read or commit."""
+        with self._lock:
+            return [
+                (token, datetime.fromtimestamp(b.xact_start, UTC))
+                for token, b in self._by_token.items()
+                if b.xact_start is not None
+            ]
 
     def find(self, token: str | None) -> BackendStatus | None:
         return self._by_token.get(token or "")

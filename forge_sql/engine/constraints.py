@@ -131,6 +131,9 @@ class Declarations:
     def _follow_rename(self, located: tuple[str, str], alter: ddl.AlterTable) -> None:
         schema, table = located
         if alter.rename_table is not None:
+            # Most tables declare nothing: no lookup and no write to the lake for them.
+            if not self._rows(located):
+                return
             renamed = self._locate(schema, alter.rename_table)
             if renamed is not None:
                 self._update("table_name = ?", (renamed[1],), located)
@@ -429,9 +432,13 @@ class Declarations:
 
     def _locate(self, schema: str | None, table: str) -> tuple[str, str] | None:
         """(schema, table) as the lake spells them, or None if the table is not there."""
+        # duckdb_columns(), not duckdb_tables(), which asks DuckLake for every table's
+        # statistics; views have columns too, and are left out.
         row = self._connection.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
-            "AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+            "SELECT schema_name, table_name FROM duckdb_columns() AS c WHERE database_name = ? "
+            "AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?) "
+            "AND NOT EXISTS (SELECT 1 FROM duckdb_views() AS v WHERE v.view_oid = c.table_oid) "
+            "LIMIT 1",
             [self._lake, schema, table],
         ).fetchone()
         return (row[0], row[1]) if row else None

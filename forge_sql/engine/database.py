@@ -171,7 +171,9 @@ class Database:
             where=self.lake,
             since=self.record.since,
             files=self.files,
-            locking=MaintenanceLocks(self.locks, _FILE_WORK, self._maintenance_lock),
+            locking=MaintenanceLocks(
+                self.locks, _FILE_WORK, self._maintenance_lock, self.activity.open_transactions
+            ),
         )
         if settings.maintenance.at_startup:
             self.schedule.run_once()
@@ -383,12 +385,12 @@ class Database:
     def _number(self, acl: acls.Acl) -> None:
         """The OIDs pg_class and pg_namespace give the lake's relations and schemas."""
         s = catalog.SCHEMA
+        # Tables and views: duckdb_columns() lists both, without duckdb_tables()'s
+        # statistics of every table.
         rows = self._acl_cursor.execute(
-            f"SELECT {s}.relation_oid(schema_name, table_name), lower(schema_name), "
-            "lower(table_name) FROM duckdb_tables() WHERE database_name = ? "
-            f"UNION ALL SELECT {s}.relation_oid(schema_name, view_name), lower(schema_name), "
-            "lower(view_name) FROM duckdb_views() WHERE database_name = ? AND NOT internal",
-            [self.catalog, self.catalog],
+            f"SELECT DISTINCT {s}.relation_oid(schema_name, table_name), lower(schema_name), "
+            "lower(table_name) FROM duckdb_columns() WHERE database_name = ?",
+            [self.catalog],
         ).fetchall()
         acl.oids = {int(oid): (schema, name) for oid, schema, name in rows}
         # Unqualified names the session's search path reaches in the catalog emulation.

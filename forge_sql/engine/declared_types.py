@@ -118,6 +118,14 @@ class ColumnTypes:
         self._table = f"{quote_ident(lake)}.{meta.SCHEMA}.column_types"
         self._lengths = lengths
 
+    def _recorded(self, schema: str, table: str) -> bool:
+        """Whether the table has rows here: reading is cheaper than a write to the lake
+        that changes nothing (a table swap renames two tables that mostly have none)."""
+        return self._connection.execute(
+            f"SELECT 1 FROM {self._table} WHERE schema_name = ? AND table_name = ? LIMIT 1",
+            [schema, table],
+        ).fetchone() is not None
+
     def record(self, statement: Statement, path: str | None, user: str,
                dropped: set[tuple[str, str | None]]) -> None:
         """After ``statement`` (DDL) ran: record its declared types; forget those of the
@@ -143,8 +151,9 @@ class ColumnTypes:
             parts, new_table, old_column, new_column = renamed
             schema = parts[-2] if len(parts) > 1 else default
             if new_table is not None:
-                execute(f"UPDATE {self._table} SET table_name = ? WHERE schema_name = ? "
-                        "AND table_name = ?", [new_table, schema, parts[-1]])
+                if self._recorded(schema, parts[-1]):
+                    execute(f"UPDATE {self._table} SET table_name = ? WHERE schema_name = ? "
+                            "AND table_name = ?", [new_table, schema, parts[-1]])
             else:
                 execute(f"UPDATE {self._table} SET column_name = ? WHERE schema_name = ? "
                         "AND table_name = ? AND column_name = ?",
@@ -158,8 +167,9 @@ class ColumnTypes:
         # lake table costs milliseconds, and a wide CREATE TABLE would pay it per column.
         names = [column for column, _ in columns]
         if statement.words[:1] == ["CREATE"]:
-            execute(f"DELETE FROM {self._table} WHERE schema_name = ? AND table_name = ?",
-                    [schema, table])
+            if self._recorded(schema, table):
+                execute(f"DELETE FROM {self._table} WHERE schema_name = ? AND table_name = ?",
+                        [schema, table])
         elif names:
             marks = ", ".join("?" * len(names))
             execute(f"DELETE FROM {self._table} WHERE schema_name = ? AND table_name = ? "

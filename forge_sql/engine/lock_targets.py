@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forge_sql.engine import locks
+from forge_sql.engine import locks, relations
 from forge_sql.sql import object_lists
 from forge_sql.sql.statements import Statement, Token, tokenize
 
@@ -49,6 +49,21 @@ def targets(statement: Statement, copy_in: bool = False) -> list[tuple[locks.Tar
         return []
     name = _name_after(tokens[start:], _TABLE_AFTER[verb[kind]], skip=("ONLY",))
     return [] if name is None else [(locks.relation(*name), locks.EXCLUSIVE)]
+
+
+def relations_of(statement: Statement) -> list[locks.Target] | None:
+    """The lock targets of the tables ``statement`` reads or writes, by name in the
+    session's database; None when they cannot all be told (a name of another database,
+    a query forge_sql.engine.relations does not know)."""
+    found: list[locks.Target] = []
+    for access in relations.accesses(statement):
+        name = access.name
+        if access.action == relations.UNKNOWN or name.catalog or not name.name:
+            return None
+        if relations.UNRESOLVED in (name.schema, name.name):
+            return None
+        found.append(locks.relation(name.schema or "public", name.name))
+    return found
 
 
 def _first_keyword(tokens: Sequence[Token], word: str) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from forge_sql.engine import locks
 
@@ -18,10 +19,29 @@ class MaintenanceLocks:
         table: locks.LockTable,
         holder: str,
         acquire: Callable[[locks.Target, str], object],
+        open_transactions: Callable[[], list[tuple[str, datetime]]],
     ) -> None:
+        """``open_transactions``: (session, when its transaction began) of each open one."""
         self._table = table
         self._holder = holder
         self._acquire = acquire
+        self._open_transactions = open_transactions
+
+    def horizon(self, writers: bool = False) -> datetime | None:
+        """When the oldest open transaction of another session began; ``writers``: of
+        those that wrote (hold a table or the right to change the catalog)."""
+        table = self._table
+        starts = [
+            began
+            for session, began in self._open_transactions()
+            if session != self._holder
+            and (
+                not writers
+                or table.wrote(session)
+                or table.holds(session, locks.CATALOG_CHANGES, locks.EXCLUSIVE)
+            )
+        ]
+        return min(starts, default=None)
 
     @contextlib.contextmanager
     def table(self, schema: str, name: str) -> Iterator[None]:

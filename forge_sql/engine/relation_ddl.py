@@ -179,11 +179,12 @@ class RelationDdl:
 
     def _existing(self, parts: Sequence[str]) -> list[tuple[str, str, str]]:
         for database, schema, name in self._candidates(parts):
+            # duckdb_columns() lists the columns of tables and views alike, without
+            # duckdb_tables()'s statistics of every table of the lake.
             row = self._connection.execute(
-                "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-                "AND table_name = ? UNION ALL SELECT 1 FROM duckdb_views() "
-                "WHERE database_name = ? AND schema_name = ? AND view_name = ?",
-                [database, schema, name, database, schema, name],
+                "SELECT 1 FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+                "AND table_name = ? LIMIT 1",
+                [database, schema, name],
             ).fetchone()
             if row is not None:
                 return [(database, schema, name)]

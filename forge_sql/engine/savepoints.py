@@ -12,11 +12,12 @@ the lake since the transaction began.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from forge_sql import errors
+from forge_sql.engine import lock_targets, locks
 from forge_sql.engine import params as parameters
 from forge_sql.engine.result import TagResult
 from forge_sql.sql.quoting import quote_ident
@@ -235,6 +236,43 @@ class Savepoints:
                     f"failed: {exc}",
                     hint=_HINT,
                 ) from exc
+
+    def renew_snapshot(self, stable: Callable[[Sequence[locks.Target]], bool]) -> bool:
+        """READ COMMITTED, a transaction that wrote: begin DuckDB's transaction again and
+        repeat its writes, so that its next statement sees what was committed before it.
+        Only when the repeat is exact: each write repeatable and reading and writing only
+        tables ``stable`` says this transaction holds and no other changed since its
+        snapshot. False: nothing was done."""
+        journal = self._block.journal
+        if journal.unknown_start or not journal.writes:
+            return False
+        for write in journal.writes[journal.checked :]:
+            write.reason = write.reason or self._replay_obstacle(write)
+        journal.checked = len(journal.writes)
+        tables: list[locks.Target] = []
+        for write in journal.writes:
+            if write.reason is not None or write.statement.kind in lock_targets.DDL:
+                return False
+            touched = lock_targets.relations_of(write.statement)
+            if touched is None:
+                return False
+            tables.extend(touched)
+        if not stable(tables):
+            return False
+        self._block.restart()
+        for write in journal.writes:
+            try:
+                self._replay(write)
+            except Exception as exc:
+                self._block.mark_failed()
+                raise errors.SerializationFailure(
+                    "could not serialize access due to concurrent update: repeating "
+                    f'"{write.sql[:60]}" on a newer snapshot failed: {exc}',
+                    hint="Retry the transaction.",
+                ) from exc
+        if journal.snapshot is not None:
+            journal.snapshot = self._lake_snapshot()
+        return True
 
     def _replay(self, write: Write) -> None:
         """Run a journaled write again, the way the session ran it."""

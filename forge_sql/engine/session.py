@@ -658,7 +658,9 @@ class EngineSession:
         """Take the locks ``statement`` needs, held to the end of the transaction, before
         DuckDB reads anything for it: a writer that waited then works on the data the
         previous holder committed (forge_sql.engine.locks)."""
-        self.locks.statement_locks(statement, copy_in, self.block)
+        self.locks.statement_locks(
+            statement, copy_in, self.block, self._savepoints.renew_snapshot
+        )
 
     def refresh_catalog(self) -> None:
         self._database.refresh_catalog()

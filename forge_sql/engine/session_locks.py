@@ -105,7 +105,13 @@ class SessionLocks:
             if not handed_on:
                 self.release(locks.CATALOG, mode)
 
-    def statement_locks(self, statement: Statement, copy_in: bool, block: Block) -> None:
+    def statement_locks(
+        self,
+        statement: Statement,
+        copy_in: bool,
+        block: Block,
+        renew: Callable[[Callable[[Sequence[locks.Target]], bool]], bool] | None = None,
+    ) -> None:
         """Take the locks ``statement`` needs until its transaction ends, before DuckDB reads
         anything for it, and make sure the transaction's snapshot is not older than the
         last change of the tables it is about to write:
@@ -114,7 +120,9 @@ class SessionLocks:
           waited (planning may have fixed its snapshot) or a table changed since it began:
           it works on what the previous holder committed, as a PostgreSQL transaction
           whose first statement waited does;
-        - at READ COMMITTED, so does a transaction that read but wrote nothing yet;
+        - at READ COMMITTED, so does a transaction that read but wrote nothing yet, and
+          one that wrote, by repeating its writes (``renew``, Savepoints.renew_snapshot)
+          where that is exact;
         - otherwise, a table that storage maintenance rewrote since the snapshot fails the
           statement with 40001: checked on DuckDB 1.5.5, an UPDATE or DELETE committed
           after a compaction its snapshot predates is silently lost in part (the old row
@@ -137,6 +145,13 @@ class SessionLocks:
         isolation = str(self._settings.get("transaction_isolation")).lower()
         if not wrote and isolation in _STATEMENT_SNAPSHOT:
             block.refresh_snapshot()
+        elif (
+            isolation in _STATEMENT_SNAPSHOT
+            and renew is not None
+            and not self.changes_catalog
+            and renew(lambda tables: self._unchanged_holds(tables, block.began))
+        ):
+            return
         elif change == "rewritten":
             raise errors.SerializationFailure(
                 "could not serialize access due to concurrent storage maintenance",
@@ -145,6 +160,15 @@ class SessionLocks:
                 + " after this transaction's snapshot was taken.",
                 hint="Retry the transaction.",
             )
+
+    def _unchanged_holds(self, tables: Sequence[locks.Target], generation: int) -> bool:
+        """Whether this session holds each of ``tables`` and no other transaction nor
+        maintenance changed one after ``generation``."""
+        held = all(
+            self.holds(t, locks.EXCLUSIVE) or self.holds(t, locks.ACCESS_EXCLUSIVE)
+            for t in tables
+        )
+        return held and self._table.changed_since(tables, generation) is None
 
     @contextlib.contextmanager
     def ending_transaction(self) -> Iterator[None]:
@@ -184,7 +208,9 @@ class SessionLocks:
             self.acquire([(target, mode)], counted=True)
             self._connection.running(True)  # the call goes on: cancel still ends it
 
-        return MaintenanceLocks(self._table, self._backend.token, acquire)
+        return MaintenanceLocks(
+            self._table, self._backend.token, acquire, self._database.activity.open_transactions
+        )
 
     def invalidated(self) -> BaseException | None:
         """Ends a lock wait once DuckDB invalidated the database: it reopens when the

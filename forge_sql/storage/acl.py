@@ -256,9 +256,11 @@ def load(
         ).fetchall()
     ]
     relations: dict[tuple[str, str], str | None] = {}
+    # duckdb_columns(), not duckdb_tables(), which asks DuckLake for every table's
+    # statistics; it lists views too, which the next query marks as views.
     for schema, name in con.execute(
-        "SELECT lower(schema_name), lower(table_name) FROM duckdb_tables() "
-        "WHERE database_name = ? AND NOT temporary",
+        "SELECT DISTINCT lower(schema_name), lower(table_name) FROM duckdb_columns() "
+        "WHERE database_name = ?",
         [lake],
     ).fetchall():
         relations[(schema, name)] = None

@@ -15,6 +15,7 @@ committed after a compaction that its snapshot predates is silently lost in part
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -25,7 +26,7 @@ from typing import Protocol
 import duckdb
 
 from forge_sql.sql.quoting import literal, quote_ident
-from forge_sql.storage import orphans
+from forge_sql.storage import identity, orphans
 from forge_sql.storage.catalogs import Lake
 from forge_sql.storage.identity import metadata
 from forge_sql.storage.policy import MaintenancePolicy
@@ -44,6 +45,12 @@ class Locking(Protocol):
         """Held while a step commits: the lake's commits queue one at a time."""
         ...
 
+    def horizon(self, writers: bool = False) -> datetime | None:
+        """When the oldest open transaction began (None: none is open); ``writers``: of
+        those that wrote. Its snapshot and the files it wrote but has not committed must
+        stay: expire, cleanup and the orphan sweep keep what is not older."""
+        ...
+
 
 class Unlocked:
     """No other session to wait for: the offline CLI."""
@@ -53,6 +60,9 @@ class Unlocked:
 
     def committing(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
+
+    def horizon(self, writers: bool = False) -> datetime | None:
+        return None
 
 
 UNLOCKED = Unlocked()
@@ -127,9 +137,12 @@ class Outcome:
     detail: str
 
 
-def _cutoff(older_than: timedelta) -> str:
-    """A TIMESTAMPTZ literal ``older_than`` ago (the catalog compares in UTC)."""
+def _cutoff(older_than: timedelta, horizon: datetime | None = None) -> str:
+    """A TIMESTAMPTZ literal ``older_than`` ago, or ``horizon`` if earlier (the catalog
+    compares in UTC)."""
     moment = datetime.now(UTC) - older_than
+    if horizon is not None:
+        moment = min(moment, horizon)
     return f"TIMESTAMPTZ {literal(moment.isoformat())}"
 
 
@@ -271,11 +284,24 @@ def expire(
     older_than: timedelta,
     locking: Locking = UNLOCKED,
 ) -> list[Outcome]:
-    """Expire snapshots older than ``older_than`` (the latest snapshot is always kept)."""
+    """Expire snapshots older than ``older_than`` (the latest snapshot is always kept),
+    and none that an open transaction may read: checked on DuckDB 1.5.5, the files of an
+    expired snapshot go at the next cleanup, and a transaction reading it fails."""
+    horizon = locking.horizon()
+    if horizon is not None:
+        # The snapshot that was the latest when the oldest transaction began stays.
+        row = con.execute(
+            f"SELECT epoch_us(max(snapshot_time)) FROM {identity.metadata(lake)}"
+            f".ducklake_snapshot WHERE snapshot_time <= TIMESTAMPTZ "
+            f"{literal(horizon.isoformat())}"
+        ).fetchone()
+        if row is not None and isinstance(row[0], int):
+            horizon = datetime.fromtimestamp(row[0] / 1e6, UTC)
+    cutoff = _cutoff(older_than, horizon)
     row = _step(
         con,
         f"SELECT count(*) FROM ducklake_expire_snapshots({literal(lake)}, "
-        f"older_than => {_cutoff(older_than)})",
+        f"older_than => {cutoff})",
         locking,
     )[0]
     count = int(row[0])  # type: ignore[call-overload]
@@ -295,13 +321,20 @@ def cleanup(
     ``older_than`` protects files of expired snapshots that a running transaction may still
     read; unreferenced files go through the orphan sweep's ``rules`` (forge_sql.storage.orphans).
     """
+    # Files scheduled for deletion after the oldest open transaction began may be read by it.
+    horizon = locking.horizon()
+    cutoff = _cutoff(older_than, horizon)
     old = _step(
         con,
         f"SELECT count(*) FROM ducklake_cleanup_old_files({literal(lake)}, "
-        f"older_than => {_cutoff(older_than)})",
+        f"older_than => {cutoff})",
         locking,
     )[0]
     old_count = int(old[0])  # type: ignore[call-overload]
+    writing = locking.horizon(writers=True)
+    if writing is not None:
+        # An open transaction's files are in no snapshot until it commits.
+        rules = dataclasses.replace(rules, horizon=writing)
     swept = orphans.sweep(con, lake, where, rules)
     return [
         Outcome("cleanup", old_count, f"{old_count} files of expired snapshots deleted"),

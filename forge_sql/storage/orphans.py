@@ -38,6 +38,7 @@ class Rules:
     max_share: float  # of the lake's files, deleted at most at once unless forced
     since: datetime | None  # files made before are not this catalog's (lake record)
     force: bool = False  # lift the share cap (an explicit command)
+    horizon: datetime | None = None  # files made since may be an open transaction's
 
 
 @dataclass(slots=True)
@@ -83,6 +84,9 @@ def _why_kept(path: str, lake: Lake, rules: Rules, now: datetime) -> str | None:
         return "older than this catalog"
     if now - made < rules.older_than:
         return f"younger than {rules.older_than}"
+    # A second's margin: DuckLake's names carry milliseconds, the session's clock more.
+    if rules.horizon is not None and made >= rules.horizon - timedelta(seconds=1):
+        return "made since the oldest open transaction began"
     return None
 
 
