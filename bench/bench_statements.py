@@ -130,14 +130,15 @@ class Bench:
                                 ) -> None:
                             cur.execute("SELECT 1", prepare=prepare)
                             cur.fetchall()
-                        stats = latency_runs(one, iters, 1)
+                        stats = latency_runs({target: one}, iters, 1)[target]
                         self.add("SELECT 1", f"p50 {protocol}", target, stats["p50"])
                         self.add("SELECT 1", f"p99 {protocol}", target, stats["p99"])
             finally:
                 for conn in conns.values():
                     conn.close()
         for _ in range(runs):
-            stats = latency_runs(lambda: self.duck.execute("SELECT 1").fetchall(), iters, 1)
+            stats = latency_runs(
+                {DUCK: lambda: self.duck.execute("SELECT 1").fetchall()}, iters, 1)[DUCK]
             for protocol in ("simple", "extended"):
                 self.add("SELECT 1", f"p50 {protocol}", DUCK, stats["p50"])
                 self.add("SELECT 1", f"p99 {protocol}", DUCK, stats["p99"])

@@ -245,8 +245,8 @@ def _without_storage_parameters(statement: Statement) -> Statement:
     edits = tuple(storage_parameters.RULE.edits(source))
     if not edits:
         return statement
-    sql = rewrite.apply(statement.sql, edits)
-    return Statement(sql, statement.kind, tokenize(sql), statement.offset)
+    sql, tokens = rewrite.apply_tokens(statement.sql, statement.tokens, edits)
+    return Statement(sql, statement.kind, tokens, statement.offset)
 
 
 def _says_not_null(text: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from forge_sql.engine.rules import RULES
-from forge_sql.sql import rewrite
+from forge_sql.sql import rewrite, storage_parameters
 from forge_sql.sql.rewrite import Edit, Source
 from forge_sql.sql.tokens import tokenize
 
@@ -66,4 +66,17 @@ def test_statements_here_are_rewritten() -> None:
 def test_edits_that_change_the_lexing_around_them(edit: Edit) -> None:
     sql = "SELECT 1|-2, 'z'"
     text, made = rewrite.apply_tokens(sql, tokenize(sql), [edit])
+    assert made == tokenize(text)
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE t (a INTEGER, b TEXT) WITH (fillfactor = 90)",
+    "CREATE TABLE pgbench_accounts (aid int not null,bid int) with (fillfactor=100)",
+])
+def test_tokens_after_storage_parameters_are_cut(sql: str) -> None:
+    tokens = tokenize(sql)
+    edits = tuple(storage_parameters.RULE.edits(Source.of(sql, tokens)))
+    assert edits
+    text, made = rewrite.apply_tokens(sql, tokens, edits)
+    assert "fillfactor" not in text
     assert made == tokenize(text)

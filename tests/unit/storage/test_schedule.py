@@ -103,3 +103,39 @@ def test_one_table_that_cannot_be_flushed_does_not_stop_the_others(tmp_path: Pat
     assert con.execute("SELECT count(*) FROM lake.public.spans").fetchone() == (1,)
     outcomes = maintenance.compact(con, "lake")
     assert "kept inlined" in outcomes[0].detail and "public.spans" in outcomes[0].detail
+
+
+class _Recording:
+    """A connection that records the DuckLake maintenance functions it is asked to run."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.calls: list[str] = []
+
+    def execute(self, sql: str, *args: Any) -> duckdb.DuckDBPyConnection:
+        for name in ("flush_inlined_data", "rewrite_data_files", "merge_adjacent_files"):
+            if f"ducklake_{name}(" in sql:
+                self.calls.append(name)
+        return self._con.execute(sql, *args)
+
+
+def test_compaction_calls_ducklake_only_for_what_a_table_holds(tmp_path: Path) -> None:
+    """Each DuckLake call costs tens of milliseconds even with nothing to do: an empty
+    table gets none, one file no merge, inlined rows a flush and then every step."""
+    con = duckdb.connect()
+    ducklake.attach(con, embedded(tmp_path), "lake", inline_rows=10)
+    con.execute("CREATE TABLE lake.public.empty (id INTEGER)")
+    con.execute("CREATE TABLE lake.public.one (id INTEGER)")
+    con.execute("INSERT INTO lake.public.one SELECT range FROM range(100)")  # a file
+    con.execute("CREATE TABLE lake.public.small (id INTEGER)")
+    con.execute("INSERT INTO lake.public.small VALUES (1), (2)")  # inlined
+    recording = _Recording(con)
+    outcomes = maintenance.compact(recording, "lake")  # type: ignore[arg-type]
+    assert recording.calls == ["rewrite_data_files", "flush_inlined_data",
+                               "rewrite_data_files", "merge_adjacent_files"]
+    assert outcomes[0].count == 2  # the inlined rows were written out
+    assert con.execute("SELECT count(*) FROM lake.public.small").fetchone() == (2,)
+    recording.calls.clear()
+    assert maintenance.flush(recording, "lake") == (0, [])  # type: ignore[arg-type]
+    assert maintenance.flush_tables(recording, "lake") == (0, [], 0)  # type: ignore[arg-type]
+    assert recording.calls == []
