@@ -124,8 +124,6 @@ PENDING: tuple[Pending, ...] = (
             "says 'mons'", lambda o, d: d.kind in ("values", "table_after") and any(
                 b"months" in v or b"6d6f6e746873" in v
                 for row in (o.forge.rows + (o.forge.after or [])) for v in row if v)),
-    Pending("char(n) announced as varchar", "bpchar (1042) is sent as varchar",
-            lambda o, d: types_differ(1043, {1042})(o, d) or types_differ(25, {1042})(o, d)),
     Pending("ORDER BY position", "an ORDER BY position beyond the select list is accepted or "
             "refused with 42601 where PostgreSQL raises 42P10",
             lambda o, d: (d.kind == "error_only_pg" and pg_error(o, "ORDER BY position", "42P10"))
@@ -211,10 +209,6 @@ PENDING: tuple[Pending, ...] = (
             or values_in(1043, 17)(o, d)),
     Pending("BC dates", "dates and timestamps before year 1 print without BC",
             bc_dates),
-    Pending("cast to varchar(n) does not truncate", "PostgreSQL truncates on an explicit cast "
-            "to varchar(n)", lambda o, d: values_in(1043, 1043)(o, d) and
-            re.search(r"::(varchar|character varying)\(\d+\)|AS varchar\(\d+\)",
-                      o.case.sql) is not None),
     Pending("bytea literal compared as text", "'\\x0102' next to bytea is read as the "
             "characters, not the bytes", lambda o, d: results_differ_with("fn:bytea_eq")(o, d)
             or (d.kind in ERROR_KINDS and forge_error(
