@@ -31,10 +31,8 @@ from .matchers import (
     numeric_typmod,
     pg_error,
     results_differ_with,
-    text_column,
     types_differ,
     values_in,
-    varchar_typmod_lost,
 )
 
 
@@ -53,15 +51,9 @@ PENDING: tuple[Pending, ...] = (
             "on the value, which a DuckDB DECIMAL type cannot follow", missing_function),
     Pending("missing overload", "sum(interval) and avg(interval): a macro named sum would hide "
             "DuckDB's aggregate, and macros take no DISTINCT or FILTER", missing_overload),
-    Pending("column declared text announced as varchar", "DuckDB keeps no declared type: a "
-            "column declared text (text[]) is VARCHAR, announced as varchar (varchar[]) as "
-            "pg_attribute reports it, where PostgreSQL says text (25, text[] 1009)",
-            text_column),
     Pending("numeric typmod", "a UNION or INTERSECT of numeric(p,s) columns or casts with "
             "different typmods keeps DuckDB's common DECIMAL(p,s) typmod; PostgreSQL says -1",
             numeric_typmod),
-    Pending("varchar(n) typmod lost", "DuckDB keeps no declared length: a column declared "
-            "varchar(n) is announced without it", varchar_typmod_lost),
     Pending("ORDER BY the name of a CASE", "a CASE is named after its ELSE column as in "
             "PostgreSQL, but ORDER BY that name sorts by the input column in DuckDB, by the "
             "CASE in PostgreSQL", case_names),
