@@ -34,8 +34,8 @@ _NO_LOCATION = 2**63
 _DEPTH = 16  # views over views, nested subqueries: beyond this, typed as DuckDB says
 _VARCHAR_NAMES = ("VARCHAR", "CHARACTER VARYING", "CHAR VARYING")
 _BPCHAR_NAMES = ("BPCHAR", "CHARACTER", "CHAR")
-# Functions whose result has their inputs' common type (min, max and nullif are declared
-# on text, so a varchar argument gives text; min and max of bpchar are bpchar).
+# Functions whose result has their inputs' common type (min and max are declared on text,
+# so a varchar argument gives text; min and max of bpchar are bpchar).
 _AGREEING = {"greatest", "least"}
 _ARRAYS_OF = {"array_agg", "list"}
 _BPCHAR_KEPT = {"min", "max"}
@@ -287,6 +287,11 @@ class Typing:
                 self._entry(child, level) == DATE for child in children
             ):
                 return INT4
+            if function == "nullif" and children:
+                # The first argument's type as = takes it: text for a string, a numeric
+                # column's typmod kept.
+                first = self._entry(children[0], level)
+                return oids.TEXT, OWN if first[1] == OWN else -1
             if function in _AGREEING:
                 return agree([self._entry(c, level) for c in children])
             if function in _ARRAYS_OF:

@@ -24,6 +24,16 @@ class Relations:
     # Output types of views worked out so far (forge_sql.engine.column_types).
     typed_views: dict[tuple[str, str], object] = field(default_factory=dict)
 
+    def overlaid(self, tables: dict[tuple[str, str], tuple[tuple[str, str], ...]]
+                 ) -> Relations:
+        """These relations with ``tables`` (made by an uncommitted transaction) added."""
+        columns = dict(self.columns)
+        views = dict(self.views)
+        for key, found in tables.items():
+            columns[key] = found
+            views.pop(key, None)
+        return Relations(columns, views)
+
     def find(self, schema: str | None, name: str, path: Sequence[str]
              ) -> tuple[str, str] | None:
         """The key of the relation ``schema.name`` (or ``name`` on the search path)."""

@@ -39,7 +39,7 @@ from forge_sql.engine import (
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
 from forge_sql.engine.database import Database
-from forge_sql.engine.declared_types import ColumnTypes
+from forge_sql.engine.declared_types import ColumnTypes, column_types
 from forge_sql.engine.materialized_views import (
     MatviewCommands,
     not_populated,
@@ -201,6 +201,10 @@ class EngineSession:
         # Result types follow declared types (engine.result_sources); not while this
         # session's own DDL is uncommitted, which the shared reading does not show.
         self._ddl_pending = False
+        # Tables CREATE TABLE made in the open transaction, with their declared types;
+        # None after other DDL in it (result types then as DuckDB gives them).
+        self._created: dict[tuple[str, str], tuple[tuple[str, str], ...]] | None = {}
+        self._overlaid: tuple[Relations, Relations] | None = None  # (shared, with _created)
         self._scope: tuple[str | None, Relations, Scope] | None = None
         connection.result_scope = self.result_scope
         self._ownership = Ownership(connection, database.catalog, database.checker)
@@ -632,6 +636,7 @@ class EngineSession:
         if not self._ddl_pending:
             self._ddl_pending = True
             self.block.at_end.append(self._ddl_ended)
+        self._note_created(statement, path, user)
         if self.block.implicit:
             self.block.replay.record(
                 lambda: self._column_types.record(statement, path, user, dropped or set())
@@ -639,13 +644,37 @@ class EngineSession:
 
     def _ddl_ended(self, committed: bool) -> None:
         self._ddl_pending = False
+        self._created, self._overlaid = {}, None
         self._database.result_sources.changed()
+
+    def _note_created(self, statement: Statement, path: str | None, user: str) -> None:
+        """Keep what a CREATE TABLE of the open transaction declared, which the shared
+        reading of the catalog does not show until it commits."""
+        declared = column_types(statement)
+        if self._created is None:
+            return
+        if declared is None or statement.words[:1] != ["CREATE"]:
+            self._created = None
+            return
+        parts, columns = declared
+        default = next((s for s in search_path(path, user) if s != user), "public")
+        schema = parts[-2] if len(parts) > 1 else default
+        self._created[(schema.lower(), parts[-1].lower())] = tuple(
+            (column.lower(), spelled) for column, spelled in columns
+        )
+        self._overlaid = None
 
     def result_scope(self) -> Scope | None:
         """The relations and search path result types are worked out with."""
-        if self._ddl_pending:
-            return None
         relations = self._database.result_sources.relations()
+        if self._ddl_pending:
+            if self._created is None:
+                return None
+            overlaid = self._overlaid
+            if overlaid is None or overlaid[0] is not relations:
+                overlaid = (relations, relations.overlaid(self._created))
+                self._overlaid = overlaid
+            relations = overlaid[1]
         setting = self.settings.get("search_path")
         known = self._scope
         if known is not None and known[0] == setting and known[1] is relations:

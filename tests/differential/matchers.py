@@ -84,22 +84,6 @@ def numeric_typmod(o: Outcome, d: Difference) -> bool:
     return forge[1] == pg[1] == 1700 and pg[2] == -1 and forge[2] != -1
 
 
-def varchar_typmod_lost(o: Outcome, d: Difference) -> bool:
-    if d.kind != "typmod":
-        return False
-    forge, pg = column_pair(o, d)
-    return forge[1] == pg[1] == 1043 and forge[2] == -1 and pg[2] != -1
-
-
-def text_column(o: Outcome, d: Difference) -> bool:
-    """text (text[]) announced as varchar (varchar[]) for a column: one of the tables' text
-    columns (s, k, ta), or a column of a WITH query or subquery, typed as its table's."""
-    if not (types_differ(1043, {25})(o, d) or types_differ(1015, {1009})(o, d)):
-        return False
-    return re.search(r"\b(s|k|ta)\b|\bWITH\b|\(\s*SELECT\b|\b(RETURNING|SELECT)\s+\*",
-                     o.case.sql, re.I) is not None
-
-
 def duplicate_names(o: Outcome, d: Difference) -> bool:
     if d.kind != "column_names" or d.column is None:
         return False

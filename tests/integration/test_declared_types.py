@@ -201,3 +201,21 @@ def test_returning_and_cursors_are_typed(server: RunningServer) -> None:
             assert cur.fetchall() == [("x", "y  ")]
             assert [c.type_code for c in cur.description or ()] == [25, 1042]
         conn.execute("DROP TABLE dt_ret")
+
+
+def test_a_table_made_in_the_transaction_is_typed(server: RunningServer) -> None:
+    """CREATE TABLE, then RETURNING and SELECT in the same transaction (as an ORM's or a
+    migration's): typed from what it declared, before it commits; other DDL in the
+    transaction leaves the types as DuckDB gives them until then."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE dt_new (id integer, s text, v varchar(5), c char(2))")
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO dt_new VALUES (1, 'a', 'b', 'c') RETURNING s, v, c")
+            result = cur.pgresult
+            assert result is not None
+            assert [(result.ftype(i), result.fmod(i)) for i in range(3)] == [
+                (25, -1), (1043, 9), (1042, 6)]
+            assert cur.fetchall() == [("a", "b", "c ")]
+        assert kinds(conn, "SELECT v, s FROM dt_new") == [(1043, 9), (25, -1)]
+        conn.execute("ROLLBACK")
