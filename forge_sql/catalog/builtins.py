@@ -231,6 +231,9 @@ def _numbers() -> Iterator[str]:
             name, ("a, b", f"cast_to_type(system.main.{name}(a, b), a + b + NULL::INTEGER)"),
         )
     yield _macro("every", ("x", "bool_and(x)"))
+    # sha256 is bytea in PostgreSQL (encode(sha256(x), 'hex') is the hex text); DuckDB's is
+    # the hex text itself.
+    yield _macro("sha256", ("x", "unhex(system.main.sha256(x))"))
     # x BETWEEN SYMMETRIC a AND b, as forge_sql.sql.between spells it.
     yield _macro(
         "between_symmetric",

@@ -98,7 +98,12 @@ PENDING: tuple[Pending, ...] = (
                        r"and type BLOB"))),
     Pending("float8 results announced as numeric", "trunc, round of integers are float8 in "
             "PostgreSQL (the double overload), DECIMAL in DuckDB",
-            types_differ(1700, {701})),
+            lambda o, d: types_differ(1700, {701})(o, d) or (
+                # round(coalesce(numeric, round(100)), 2): PostgreSQL's float8 has no
+                # round(x, n), the server's numeric has
+                d.kind == "error_only_pg" and pg_error(
+                    o, r"function round\(double precision, integer\) does not exist",
+                    "42883"))),
     Pending("first error differs", "both fail while running, on another row or expression "
             "first (DuckDB's NULL for x / 0 lets the next error through)",
             lambda o, d: d.kind == "sqlstate" and o.forge.error is not None
@@ -118,8 +123,10 @@ PENDING: tuple[Pending, ...] = (
     Pending("input errors not raised", "PostgreSQL converts every constant while planning "
             "and every row before a LIMIT; DuckDB skips unused constants and rows it drops",
             lambda o, d: d.kind == "error_only_pg" and o.pg.error is not None and
-            o.pg.error[1] in ("22007", "22P02", "22008") and re.search(
-                r"invalid input syntax|out of range|field value", o.pg.error[2]) is not None),
+            o.pg.error[1] in ("22007", "22P02", "22008", "22003") and re.search(
+                r"invalid input syntax|out of range|field value|numeric field overflow",
+                o.pg.error[2]) is not None and (o.pg.error[1] != "22003" or (
+                    "numeric field overflow" in o.pg.error[2] and o.forge.rows == []))),
     Pending("interval text form", "an interval cast to text says 'months' where PostgreSQL "
             "says 'mons'", lambda o, d: d.kind in ("values", "table_after") and any(
                 b"months" in v or b"6d6f6e746873" in v
@@ -163,6 +170,9 @@ PENDING: tuple[Pending, ...] = (
             ) or (
                 d.kind == "sqlstate" and "param" in o.case.tags and o.forge.error is not None
                 and o.pg.error is not None and o.forge.error[0] == o.pg.error[0] == "parse"
+            ) or (  # PostgreSQL infers $n from an operator, then refuses it for the column
+                d.kind == "sqlstate" and "param" in o.case.tags and o.pg.error is not None
+                and o.pg.error[:2] == ("parse", "42804") and o.forge.error is not None
             ) or (
                 d.kind in ERROR_KINDS and o.forge.error is not None and (
                     o.forge.error[0] == "bind" or (
@@ -226,7 +236,9 @@ PENDING: tuple[Pending, ...] = (
             "([1, 2, 3]); PostgreSQL prints its array text ({1,2,3})",
             cells_differ_as(lambda a, b: a.startswith(b"[") and b.startswith(b"{"))),
     Pending("float cast to text", "a whole float cast to text or json prints '7.0' where "
-            "PostgreSQL prints '7'", cells_differ_as(lambda a, b: a == b + b".0")),
+            "PostgreSQL prints '7'", cells_differ_as(
+                lambda a, b: a == b + b".0" or (  # padded by rpad: '7.0   ', '7     '
+                    len(a) == len(b) and a.rstrip(b" ") == b.rstrip(b" ") + b".0"))),
     Pending("float special values cast to text", "NaN and infinities of a float cast to "
             "text print as DuckDB spells them (nan, inf), PostgreSQL says NaN, Infinity",
             cells_differ_as(lambda a, b: a != b and a.replace(b"nan", b"NaN").replace(
@@ -258,6 +270,18 @@ PENDING: tuple[Pending, ...] = (
             "NULL + x to NULL without computing x, and a divisor that is a parameter is not "
             "checked (docs/compatibility.md): a zero divisor there raises nothing",
             division_not_evaluated),
+    Pending("NULL or NaN divided by zero", "a divisor that may be zero is checked alone "
+            "(forge_divisor, which does not see the dividend): NULL / 0 and NaN / 0 raise "
+            "22012 where PostgreSQL answers NULL (a strict operator) and NaN",
+            lambda o, d: d.kind == "error_only_forge"
+            and forge_error(o, "division by zero", "22012") and o.forge.error is not None
+            and o.forge.error[0] == "execute" and (
+                "nan" in o.case.sql.lower() or o.pg.rows == []
+                or any(v is None for row in o.pg.rows for v in row))),
+    Pending("nullif of two integer types", "nullif(a, b) has the type of a in DuckDB; "
+            "PostgreSQL resolves a and b to their common type (nullif(int2, int4) is int4)",
+            lambda o, d: d.kind == "column_types" and "nullif(" in o.case.sql.lower()
+            and {column_pair(o, d)[0][1], column_pair(o, d)[1][1]} <= {20, 21, 23}),
     Pending("array || NULL", "DuckDB's || of lists gives {} for NULL || NULL, PostgreSQL NULL",
             results_differ_with("fn:array_concat_op")),
     Pending("unknown-typed operand", "a string literal or text parameter next to an operator "

@@ -84,6 +84,9 @@ CASES = [
     "encode('hi'::bytea, 'hex')", "encode('hi'::bytea, 'base64')",
     "convert_to('é', 'UTF8')", "convert_from(convert_to('é', 'UTF8'), 'UTF8')",
     "decode('6869', 'hex')", "decode('aGk=', 'base64')",
+    "sha256('\\x0102'::bytea)", "encode(sha256('abc'::bytea), 'hex')",
+    "to_char(-0.001, '999D99')", "to_char(-0.004::float8, 'FM990.00')",
+    "to_char(-0.006, '999D99')",
 ]
 
 
