@@ -169,6 +169,11 @@ PENDING: tuple[Pending, ...] = (
             "PostgreSQL's, so drivers that encode by the described type (asyncpg) fail or "
             "send other values, and expressions over them do not resolve",
             lambda o, d: d.kind == "param_types" or (
+                # the same driver call, another described type: the value is sent otherwise
+                "param" in o.case.tags and bool(o.pg.param_types) and bool(o.forge.param_types)
+                and o.forge.param_types != o.pg.param_types and d.kind in (
+                    *RESULT_KINDS, *ERROR_KINDS)
+            ) or (
                 d.kind == "column_types" and any(x.kind == "param_types" for x in o.differences)
             ) or (
                 d.kind == "sqlstate" and "param" in o.case.tags and o.forge.error is not None
@@ -217,14 +222,20 @@ PENDING: tuple[Pending, ...] = (
             "stored into the unconstrained numeric are rounded to 10 decimals by DuckDB; only "
             "constants, parameters and COPY data are checked (a small divisor becomes zero)",
             lambda o, d: numeric_precision(o, d) or (
+                # $n::numeric with more than 10 decimals: refused rather than rounded
+                d.kind == "error_only_forge" and forge_error(o, "numeric field overflow", "22003")
+                and re.search(r"\$\d+::(numeric|decimal)\b(?!\()", o.case.sql, re.I) is not None
+            ) or (
                 d.kind == "error_only_forge" and forge_error(o, "division by zero", "22012")
                 and re.search(r"'-?0\.0{3,}\d*'(::| AS )(decimal|numeric)", o.case.sql, re.I)
                 is not None)),
     Pending("bytea printed as text", "functions that return bytea in PostgreSQL return "
             "VARCHAR, printed without \\x", lambda o, d: values_in(25, 17)(o, d)
             or values_in(1043, 17)(o, d)),
-    Pending("BC dates", "dates and timestamps before year 1 print without BC",
-            bc_dates),
+    Pending("BC dates", "dates and timestamps before year 1 print without BC, and year 1 BC "
+            "is year 0 to extract (PostgreSQL: -1)", lambda o, d: bc_dates(o, d) or (
+                d.kind in RESULT_KINDS
+                and re.search(r"'0001-01-01'(::date)?\s*-", o.case.sql) is not None)),
     Pending("cast to varchar(n) does not truncate", "PostgreSQL truncates on an explicit cast "
             "to varchar(n)", lambda o, d: values_in(1043, 1043)(o, d) and
             re.search(r"::(varchar|character varying)\(\d+\)|AS varchar\(\d+\)",
@@ -248,7 +259,10 @@ PENDING: tuple[Pending, ...] = (
             cells_differ_as(lambda a, b: a != b and a.replace(b"nan", b"NaN").replace(
                 b"inf", b"Infinity") == b)),
     Pending("json text normalised", "json values are printed re-serialised (no spaces); "
-            "PostgreSQL's json keeps the text as written", json_normalised),
+            "PostgreSQL's json keeps the text as written", lambda o, d: json_normalised(o, d) or (
+                # positions in the text of a json value taken apart: the spaces count
+                d.kind == "values" and "->>" in o.case.sql and re.search(
+                    r"'\{[^']*(, |: )[^']*'(::json| AS json)", o.case.sql) is not None)),
     Pending("array operators and NULL elements", "@>, && and = ANY treat NULL elements as "
             "values, where PostgreSQL's answer is false or NULL",
             results_differ_with("fn:array_contains", "fn:array_overlap", "any_array")),
@@ -286,6 +300,23 @@ PENDING: tuple[Pending, ...] = (
             "PostgreSQL resolves a and b to their common type (nullif(int2, int4) is int4)",
             lambda o, d: d.kind == "column_types" and "nullif(" in o.case.sql.lower()
             and {column_pair(o, d)[0][1], column_pair(o, d)[1][1]} <= {20, 21, 23}),
+    Pending("time input forms", "DuckDB's time input refuses PostgreSQL's compact forms "
+            "('0102' for 01:02, a zone suffix such as -107) with 22007",
+            lambda o, d: d.kind in ("error_only_forge", "sqlstate")
+            and forge_error(o, r'invalid input syntax for type time: "', "22007")
+            and (o.pg.error is None or o.pg.error[1] != "22007")),
+    Pending("= ANY(array parameter) beside DISTINCT", "the rewrite of x = ANY($1) unnests "
+            "the parameter in a subquery, which DuckDB cannot correlate under DISTINCT",
+            errors_when(r"UNNEST\(\) for correlated expressions is not supported", "0A000")),
+    Pending("bytea cast to text", "bytea::text is the bytes as text in DuckDB, PostgreSQL "
+            "prints the bytea's hex form (\\x...)", lambda o, d: d.kind in RESULT_KINDS
+            and re.search(r"bytea\)?\s*(::|AS )\s*(text|varchar)", o.case.sql) is not None),
+    Pending("statement timeout on a loaded machine", "a statement of many to_char calls "
+            "(each a chain of macros) passed the harness's statement timeout while the machine "
+            "ran other suites; PostgreSQL answered",
+            lambda o, d: d.kind == "error_only_forge" and forge_error(
+                o, "canceling statement due to statement timeout", "57014")
+            and "to_char(" in o.case.sql),
     Pending("array || NULL", "DuckDB's || of lists gives {} for NULL || NULL, PostgreSQL NULL",
             results_differ_with("fn:array_concat_op")),
     Pending("unknown-typed operand", "a string literal or text parameter next to an operator "
