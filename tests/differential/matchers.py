@@ -126,7 +126,8 @@ def division_not_evaluated(o: Outcome, d: Difference) -> bool:
         return False
     sql = o.case.sql
     order_by = sql.upper().rpartition("ORDER BY")[2]
-    return ("/" in order_by or "%" in order_by or re.search(r"\bNULL\b", sql, re.I) is not None
+    return ("/" in order_by or "%" in order_by or "DIV(" in order_by
+            or re.search(r"\bNULL\b", sql, re.I) is not None
             or re.search(r"[/%]\s*\(?\$\d|mod\([^()]*,\s*\$\d+\)", sql) is not None)
 
 
