@@ -109,6 +109,10 @@ class InvalidArgumentForPowerFunction(DataError):
     sqlstate = "2201F"
 
 
+class SubstringError(DataError):
+    sqlstate = "22011"
+
+
 class InvalidTextRepresentation(DataError):
     sqlstate = "22P02"
 

@@ -81,6 +81,18 @@ def _strings() -> Iterator[str]:
     for name, arguments in (("length", "x"), ("char_length", "x"), ("character_length", "x"),
                             ("bit_length", "x"), ("strpos", "x, y")):
         yield _macro(name, (arguments, f"system.main.{name}({arguments})::INTEGER"))
+    # substr(s, start [, count]) counts a start below 1 as positions before the string
+    # (substr('abc', -1, 3) is 'a'); DuckDB counts a negative start from the end. BIGINT: the
+    # sum of two extreme integers does not overflow.
+    for name in ("substr", "substring"):
+        yield _macro(
+            name,
+            ("s, start", f"system.main.{name}(s, greatest(start::BIGINT, 1))"),
+            ("s, start, count",
+             "CASE WHEN count < 0 THEN error('negative substring length not allowed') "
+             f"ELSE system.main.{name}(s, greatest(start::BIGINT, 1), greatest("
+             "start::BIGINT + count::BIGINT - greatest(start::BIGINT, 1), 0)) END"),
+        )
     yield _macro(
         "octet_length",
         ("x", "CASE WHEN typeof(x) = 'BLOB' THEN "
@@ -231,6 +243,9 @@ def _numbers() -> Iterator[str]:
             name, ("a, b", f"cast_to_type(system.main.{name}(a, b), a + b + NULL::INTEGER)"),
         )
     yield _macro("every", ("x", "bool_and(x)"))
+    # sha256 is bytea in PostgreSQL (encode(sha256(x), 'hex') is the hex text); DuckDB's is
+    # the hex text itself.
+    yield _macro("sha256", ("x", "unhex(system.main.sha256(x))"))
     # x BETWEEN SYMMETRIC a AND b, as forge_sql.sql.between spells it.
     yield _macro(
         "between_symmetric",

@@ -79,6 +79,12 @@ def definitions() -> Iterator[str]:
         f"WHERE oid = TRY_CAST(x AS BIGINT) OR oid = {s}.relation_oid_of(x))"
     )
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_viewdef(x) AS {by_oid}, (x, pretty) AS {by_oid}"
+    # No rule other than a view's own is stored (pg_rewrite is empty): NULL, as PostgreSQL
+    # answers for an OID that names no rule.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.pg_get_ruledef(x) AS NULL::VARCHAR, "
+        "(x, pretty) AS NULL::VARCHAR"
+    )
     # A key is a column name (quoted as needed) or an expression's text.
     yield (
         f"CREATE OR REPLACE MACRO {s}.key_text(k) AS CASE WHEN contains(k, '(') THEN k "
@@ -87,6 +93,12 @@ def definitions() -> Iterator[str]:
     columns = "array_to_string(list_transform(d.columns, c -> {s}.key_text(c)), ', ')"
     columns = columns.format(s=s)
     target = f"{s}.quote_ident(d.schema_name) || '.' || {s}.quote_ident(d.table_name)"
+    # Pretty-printed (psql's \d), the table is named without its schema when the search
+    # path finds it, as PostgreSQL's generate_relation_name does.
+    pretty_target = (
+        f"CASE WHEN pretty AND list_contains({s}.current_schemas(false), d.schema_name) "
+        f"THEN {s}.quote_ident(d.table_name) ELSE {target} END"
+    )
     # A declared index's definition is "[UNIQUE ]INDEX USING btree (keys)[ WHERE ...]".
     index = (
         "(SELECT first('CREATE ' || CASE WHEN d.kind IN ('p', 'u') "
@@ -98,7 +110,7 @@ def definitions() -> Iterator[str]:
     )
     # With a column number, PostgreSQL returns that key column only.
     column = (
-        "CASE WHEN column_number = 0 THEN " + index + " ELSE "
+        "CASE WHEN column_number = 0 THEN " + index.replace(target, pretty_target) + " ELSE "
         f"(SELECT first({s}.key_text(d.columns[column_number])) FROM {s}.declared AS d "
         "WHERE d.index_oid = x AND d.kind IN ('p', 'u', 'i')) END"
     )

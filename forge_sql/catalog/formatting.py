@@ -215,7 +215,8 @@ def _datetime_output() -> Iterator[str]:
          "CASE WHEN typeof(x) = 'VARCHAR' THEN "
          "error('function to_char(text, text) does not exist') "
          f"WHEN typeof(x) NOT IN {temporal[:-1]}, 'TIMESTAMP WITH TIME ZONE', 'INTERVAL') THEN "
-         f"{s}.to_char_numeric(TRY_CAST(x AS DOUBLE), template) "
+         f"{s}.to_char_numeric(TRY_CAST(x AS DOUBLE), template, "
+         "typeof(x) IN ('DOUBLE', 'FLOAT')) "
          f"WHEN typeof(x) <> 'INTERVAL' AND {fast} IS NOT NULL THEN "
          f"strftime(TRY_CAST(x AS TIMESTAMP), {fast}) "
          f"ELSE {s}.to_char_fields({s}.to_char_fields_of(x), template) END"),
@@ -259,13 +260,17 @@ def _numeric_output() -> Iterator[str]:
               "'explicit_sign': list_has_any(list_transform(p.tokens, x -> upper(x)), "
               "['S', 'MI', 'PL', 'SG', 'PR'])})[1]"),
     )
-    # The absolute value rounded to the fraction digits, as integer and fraction digits.
+    # The absolute value rounded to the fraction digits, as integer and fraction digits. A
+    # number that rounds to zero loses its sign, except a float's (PostgreSQL rounds a
+    # numeric before taking its sign, and prints a float with %+.*f).
     yield macro(
         "number_digits",
-        ("n, l", "list_transform([format('{:.{}f}', round(abs(n)::DOUBLE, l.frac_digits::INTEGER), "
+        ("n, l, is_float",
+         "list_transform([format('{:.{}f}', round(abs(n)::DOUBLE, l.frac_digits::INTEGER), "
                  "l.frac_digits)], d -> {'int': CASE WHEN split_part(d, '.', 1) = '0' AND "
                  "l.point <= len(l.tokens) THEN '' ELSE split_part(d, '.', 1) END, "
-                 "'frac': split_part(d, '.', 2), 'negative': n < 0})[1]"),
+                 "'frac': split_part(d, '.', 2), 'negative': n < 0 AND (is_float "
+                 "OR regexp_matches(d, '[1-9]'))})[1]"),
     )
     # The integer digit ``r`` places left of the point: '#' when the value is too wide.
     yield macro(
@@ -328,11 +333,11 @@ def _numeric_output() -> Iterator[str]:
     )
     yield macro(
         "to_char_numeric",
-        ("n, template",
+        ("n, template, is_float",
          "CASE WHEN n IS NULL OR template IS NULL THEN NULL "
          "WHEN isnan(n::DOUBLE) OR isinf(n::DOUBLE) THEN NULL ELSE "
          f"list_transform([{s}.number_layout({s}.number_plan(regexp_extract_all(template, "
-         f"'{_NUMBER_TOKENS}')))], l -> list_transform([{s}.number_digits(n, l)], "
+         f"'{_NUMBER_TOKENS}')))], l -> list_transform([{s}.number_digits(n, l, is_float)], "
          f"g -> {s}.number_format(n, l, g))[1])[1] END"),
     )
 

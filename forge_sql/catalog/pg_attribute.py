@@ -12,7 +12,7 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE VIEW {SCHEMA}.pg_attribute AS SELECT "
         f"{SCHEMA}.relation_oid(c.schema_name, c.table_name) AS attrelid, "
         f"c.column_name AS attname, {SCHEMA}.type_oid(c.data_type)::BIGINT AS atttypid, "
-        "-1::SMALLINT AS attstattarget, "
+        "-1::INTEGER AS attstattarget, "
         "coalesce(t.typlen, -1)::SMALLINT AS attlen, c.column_index::SMALLINT AS attnum, "
         "(CASE WHEN t.typcategory = 'A' THEN 1 ELSE 0 END)::INTEGER AS attndims, "
         f"-1 AS attcacheoff, {SCHEMA}.type_typmod(c.data_type) AS atttypmod, "

@@ -66,9 +66,11 @@ _COMMON = (
     "{hasindex} AS relhasindex, false AS relisshared, "
     "{persistence} AS relpersistence, {relkind} AS relkind, "
     "{natts}::SMALLINT AS relnatts, {checks}::SMALLINT AS relchecks, "
-    "false AS relhasrules, {triggers} AS relhastriggers, false AS relhassubclass, "
+    "{relkind} IN ('v', 'm') AS relhasrules, {triggers} AS relhastriggers, "
+    "false AS relhassubclass, "
     "false AS relrowsecurity, false AS relforcerowsecurity, {populated} AS relispopulated, "
-    "'d' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite, "
+    "CASE WHEN {relkind} IN ('v', 'm') THEN 'n' ELSE 'd' END AS relreplident, "
+    "false AS relispartition, 0::BIGINT AS relrewrite, "
     "0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, {acl}::VARCHAR[] AS relacl, "
     "NULL::VARCHAR[] AS reloptions, NULL::VARCHAR AS relpartbound"
 )

@@ -48,11 +48,18 @@ def _symmetric(tokens: Sequence[Token], between: int) -> Iterator[Edit]:
 
 
 def _and(tokens: Sequence[Token], at: int) -> int | None:
-    """The AND ending the lower bound (the first at its parenthesis level)."""
+    """The AND ending the lower bound (the first at its parenthesis level, outside CASE)."""
     depth = 0
     for index in range(at, len(tokens)):
         text = tokens[index].text
-        if text in syntax.OPEN:
+        keyword = tokens[index].kind == "keyword"
+        if keyword and tokens[index].upper == "CASE":
+            depth += 1
+        elif keyword and tokens[index].upper == "END":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif text in syntax.OPEN:
             depth += 1
         elif text in syntax.CLOSE:
             depth -= 1
@@ -88,7 +95,12 @@ def _operand_start(tokens: Sequence[Token], end: int) -> int | None:
     at = end
     while True:
         token = tokens[at]
-        if token.text in syntax.CLOSE:
+        if token.upper == "END" and token.kind == "keyword":
+            case = _case_of(tokens, at)
+            if case is None:
+                return None
+            at = case
+        elif token.text in syntax.CLOSE:
             opening = _opening(tokens, at)
             if opening is None:
                 return None
@@ -129,6 +141,36 @@ def _operand_start(tokens: Sequence[Token], end: int) -> int | None:
         return at
 
 
+def _case_of(tokens: Sequence[Token], end: int) -> int | None:
+    """The CASE that the END at ``end`` closes."""
+    depth = 0
+    for index in range(end, -1, -1):
+        if tokens[index].kind != "keyword":
+            continue
+        if tokens[index].upper == "END":
+            depth += 1
+        elif tokens[index].upper == "CASE":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _end_of(tokens: Sequence[Token], case: int) -> int | None:
+    """The END closing the CASE at ``case``."""
+    depth = 0
+    for index in range(case, len(tokens)):
+        if tokens[index].kind != "keyword":
+            continue
+        if tokens[index].upper == "CASE":
+            depth += 1
+        elif tokens[index].upper == "END":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
 def _cast_before(tokens: Sequence[Token], last: int) -> int | None:
     """The ``::`` of a cast whose type name (maybe of several words: double precision,
     timestamp with time zone) ends at ``last``, if one does."""
@@ -154,7 +196,9 @@ def _operand_end(tokens: Sequence[Token], at: int) -> int | None:
         while tokens[at].text in ("-", "+") and at + 1 < len(tokens):
             at += 1  # signs
         token = tokens[at]
-        if token.text == "(":
+        if token.upper == "CASE" and token.kind == "keyword":
+            last = _end_of(tokens, at)
+        elif token.text == "(":
             last = syntax.closing(tokens, at)
         elif syntax.is_name(token) and at + 1 < len(tokens) and tokens[at + 1].text == "(":
             last = syntax.closing(tokens, at + 1)

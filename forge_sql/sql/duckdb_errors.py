@@ -75,6 +75,8 @@ for _duckdb_name, _postgres_name in _INPUT_TYPES.items():
 # (exception class name, message pattern, error class), first match wins.
 _RULES: list[tuple[str | None, re.Pattern[str] | None, type[e.ForgeError]]] = [
     (None, re.compile(r"[Dd]ivision by zero"), e.DivisionByZero),
+    # substr / substring with a negative length (forge_sql.catalog.builtins)
+    (None, re.compile(r"^negative substring length not allowed"), e.SubstringError),
     # DuckDB's Arrow export of one vector (2048 rows) whose strings pass 2 GiB.
     (None, re.compile(r"maximum total string size"), e.ProgramLimitExceeded),
     ("InterruptException", None, e.QueryCanceled),

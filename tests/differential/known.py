@@ -92,11 +92,17 @@ PENDING: tuple[Pending, ...] = (
                        r"and type BLOB"))),
     Pending("float8 results announced as numeric", "trunc, round of integers are float8 in "
             "PostgreSQL (the double overload), DECIMAL in DuckDB",
-            types_differ(1700, {701})),
+            lambda o, d: types_differ(1700, {701})(o, d) or (
+                # round(coalesce(numeric, round(100)), 2): PostgreSQL's float8 has no
+                # round(x, n), the server's numeric has
+                d.kind == "error_only_pg" and pg_error(
+                    o, r"function round\(double precision, integer\) does not exist",
+                    "42883"))),
     Pending("first error differs", "both fail while running, on another row or expression "
             "first (DuckDB's NULL for x / 0 lets the next error through)",
             lambda o, d: d.kind == "sqlstate" and o.forge.error is not None
-            and o.pg.error is not None and o.forge.error[0] == o.pg.error[0] == "execute"
+            and o.pg.error is not None and o.forge.error[0] == o.pg.error[0]
+            and o.pg.error[0] in ("execute", "parse")  # parse: two malformed constants
             and o.forge.error[1].startswith("22") and o.pg.error[1].startswith("22")),
     Pending("NaN in binary floats", "NaN is sent with another bit pattern in binary format",
             lambda o, d: d.kind == "binary_values" and d.column is not None
@@ -112,8 +118,10 @@ PENDING: tuple[Pending, ...] = (
     Pending("input errors not raised", "PostgreSQL converts every constant while planning "
             "and every row before a LIMIT; DuckDB skips unused constants and rows it drops",
             lambda o, d: d.kind == "error_only_pg" and o.pg.error is not None and
-            o.pg.error[1] in ("22007", "22P02", "22008") and re.search(
-                r"invalid input syntax|out of range|field value", o.pg.error[2]) is not None),
+            o.pg.error[1] in ("22007", "22P02", "22008", "22003") and re.search(
+                r"invalid input syntax|out of range|field value|numeric field overflow",
+                o.pg.error[2]) is not None and (o.pg.error[1] != "22003" or (
+                    "numeric field overflow" in o.pg.error[2] and o.forge.rows == []))),
     Pending("interval text form", "an interval cast to text says 'months' where PostgreSQL "
             "says 'mons'", lambda o, d: d.kind in ("values", "table_after") and any(
                 b"months" in v or b"6d6f6e746873" in v
@@ -139,7 +147,10 @@ PENDING: tuple[Pending, ...] = (
             lambda o, d: (d.kind == "error_only_pg" and pg_error(
                 o, r"value out of range: (over|under)flow|value overflows numeric format",
                 "22003"))
-            or (d.kind in ERROR_KINDS and forge_error(o, "STDDEV_POP is out of range"))),
+            or (d.kind in ERROR_KINDS and forge_error(o, "STDDEV_POP is out of range"))
+            or (d.kind == "values" and re.search(r"stddev|variance|var_", o.case.sql, re.I)
+                and "Infinity" in o.case.sql and cells_differ_as(
+                    lambda a, b: b == b"NaN" and a == b"0")(o, d))),
     Pending("numeric NaN", "DuckDB's DECIMAL has no NaN or Infinity: refused with 0A000 "
             "(a double's NaN cast to numeric with 22P02) where PostgreSQL computes with them",
             lambda o, d: errors_when("numeric NaN and Infinity cannot be stored", "0A000")(o, d)
@@ -151,25 +162,34 @@ PENDING: tuple[Pending, ...] = (
             "PostgreSQL's, so drivers that encode by the described type (asyncpg) fail or "
             "send other values, and expressions over them do not resolve",
             lambda o, d: d.kind == "param_types" or (
+                # the same driver call, another described type: the value is sent otherwise
+                "param" in o.case.tags and bool(o.pg.param_types) and bool(o.forge.param_types)
+                and o.forge.param_types != o.pg.param_types and d.kind in (
+                    *RESULT_KINDS, *ERROR_KINDS)
+            ) or (
                 d.kind == "column_types" and any(x.kind == "param_types" for x in o.differences)
             ) or (
                 d.kind == "sqlstate" and "param" in o.case.tags and o.forge.error is not None
                 and o.pg.error is not None and o.forge.error[0] == o.pg.error[0] == "parse"
+            ) or (  # PostgreSQL infers $n from an operator, then refuses it for the column
+                d.kind == "sqlstate" and "param" in o.case.tags and o.pg.error is not None
+                and o.pg.error[:2] == ("parse", "42804") and o.forge.error is not None
             ) or (
                 d.kind in ERROR_KINDS and o.forge.error is not None and (
                     o.forge.error[0] == "bind" or (
                         "param" in o.case.tags and o.forge.error[0] == "parse"
                         and (o.forge.error[1] == "42883"
                              or re.search(r"Cannot (combine|mix) (values of )?type|Cannot "
-                                          r"concatenate (lists of )?types",
+                                          r"concatenate (lists of )?types|Invalid LIST "
+                                          r"argument during lambda function binding",
                                           o.forge.error[2]) is not None)
                         and (o.pg.error is None or o.pg.error[1] != "42883"))))),
     Pending("integer overflow not detected", "a cast of a float to an integer type out of "
             "range gives NULL or wraps in DuckDB; PostgreSQL raises 22003",
             lambda o, d: d.kind == "error_only_pg" and pg_error(
                 o, r"(integer|bigint|smallint) out of range", "22003")),
-    Pending("float domain errors", "power of a negative number to a fractional exponent, a "
-            "negative substring length: NaN or a result where PostgreSQL raises",
+    Pending("float domain errors", "power of a negative number to a fractional exponent: "
+            "NaN or a result where PostgreSQL raises",
             lambda o, d: d.kind == "error_only_pg" and o.pg.error is not None
             and o.pg.error[1] in ("2201F", "22011")),
     Pending("infinite timestamps", "to_timestamp(Infinity) fails in DuckDB, PostgreSQL "
@@ -195,14 +215,20 @@ PENDING: tuple[Pending, ...] = (
             "stored into the unconstrained numeric are rounded to 10 decimals by DuckDB; only "
             "constants, parameters and COPY data are checked (a small divisor becomes zero)",
             lambda o, d: numeric_precision(o, d) or (
+                # $n::numeric with more than 10 decimals: refused rather than rounded
+                d.kind == "error_only_forge" and forge_error(o, "numeric field overflow", "22003")
+                and re.search(r"\$\d+::(numeric|decimal)\b(?!\()", o.case.sql, re.I) is not None
+            ) or (
                 d.kind == "error_only_forge" and forge_error(o, "division by zero", "22012")
                 and re.search(r"'-?0\.0{3,}\d*'(::| AS )(decimal|numeric)", o.case.sql, re.I)
                 is not None)),
     Pending("bytea printed as text", "functions that return bytea in PostgreSQL return "
             "VARCHAR, printed without \\x", lambda o, d: values_in(25, 17)(o, d)
             or values_in(1043, 17)(o, d)),
-    Pending("BC dates", "dates and timestamps before year 1 print without BC",
-            bc_dates),
+    Pending("BC dates", "dates and timestamps before year 1 print without BC, and year 1 BC "
+            "is year 0 to extract (PostgreSQL: -1)", lambda o, d: bc_dates(o, d) or (
+                d.kind in RESULT_KINDS
+                and re.search(r"'0001-01-01'(::date)?\s*-", o.case.sql) is not None)),
     Pending("bytea literal compared as text", "'\\x0102' next to bytea is read as the "
             "characters, not the bytes", lambda o, d: results_differ_with("fn:bytea_eq")(o, d)
             or (d.kind in ERROR_KINDS and forge_error(
@@ -214,13 +240,18 @@ PENDING: tuple[Pending, ...] = (
             "([1, 2, 3]); PostgreSQL prints its array text ({1,2,3})",
             cells_differ_as(lambda a, b: a.startswith(b"[") and b.startswith(b"{"))),
     Pending("float cast to text", "a whole float cast to text or json prints '7.0' where "
-            "PostgreSQL prints '7'", cells_differ_as(lambda a, b: a == b + b".0")),
+            "PostgreSQL prints '7'", cells_differ_as(
+                lambda a, b: a == b + b".0" or (  # padded by rpad: '7.0   ', '7     '
+                    len(a) == len(b) and a.rstrip(b" ") == b.rstrip(b" ") + b".0"))),
     Pending("float special values cast to text", "NaN and infinities of a float cast to "
             "text print as DuckDB spells them (nan, inf), PostgreSQL says NaN, Infinity",
             cells_differ_as(lambda a, b: a != b and a.replace(b"nan", b"NaN").replace(
                 b"inf", b"Infinity") == b)),
     Pending("json text normalised", "json values are printed re-serialised (no spaces); "
-            "PostgreSQL's json keeps the text as written", json_normalised),
+            "PostgreSQL's json keeps the text as written", lambda o, d: json_normalised(o, d) or (
+                # positions in the text of a json value taken apart: the spaces count
+                d.kind == "values" and "->>" in o.case.sql and re.search(
+                    r"'\{[^']*(, |: )[^']*'(::json| AS json)", o.case.sql) is not None)),
     Pending("array operators and NULL elements", "@>, && and = ANY treat NULL elements as "
             "values, where PostgreSQL's answer is false or NULL",
             results_differ_with("fn:array_contains", "fn:array_overlap", "any_array")),
@@ -246,8 +277,40 @@ PENDING: tuple[Pending, ...] = (
             "NULL + x to NULL without computing x, and a divisor that is a parameter is not "
             "checked (docs/compatibility.md): a zero divisor there raises nothing",
             division_not_evaluated),
-    Pending("array || NULL", "DuckDB's || of lists gives {} for NULL || NULL, PostgreSQL NULL",
-            results_differ_with("fn:array_concat_op")),
+    Pending("NULL or NaN divided by zero", "a divisor that may be zero is checked alone "
+            "(forge_divisor, which does not see the dividend): NULL / 0 and NaN / 0 raise "
+            "22012 where PostgreSQL answers NULL (a strict operator) and NaN",
+            lambda o, d: d.kind == "error_only_forge"
+            and forge_error(o, "division by zero", "22012") and o.forge.error is not None
+            and o.forge.error[0] == "execute" and (
+                "nan" in o.case.sql.lower() or o.pg.rows == []
+                or any(v is None for row in o.pg.rows for v in row))),
+    Pending("nullif of two integer types", "nullif(a, b) has the type of a in DuckDB; "
+            "PostgreSQL resolves a and b to their common type (nullif(int2, int4) is int4)",
+            lambda o, d: d.kind == "column_types" and "nullif(" in o.case.sql.lower()
+            and {column_pair(o, d)[0][1], column_pair(o, d)[1][1]} <= {20, 21, 23}),
+    Pending("time input forms", "DuckDB's time input refuses PostgreSQL's compact forms "
+            "('0102' for 01:02, a zone suffix such as -107) with 22007",
+            lambda o, d: d.kind in ("error_only_forge", "sqlstate")
+            and forge_error(o, r'invalid input syntax for type time: "', "22007")
+            and (o.pg.error is None or o.pg.error[1] != "22007")),
+    Pending("= ANY(array parameter) beside DISTINCT", "the rewrite of x = ANY($1) unnests "
+            "the parameter in a subquery, which DuckDB cannot correlate under DISTINCT",
+            errors_when(r"UNNEST\(\) for correlated expressions is not supported", "0A000")),
+    Pending("bytea cast to text", "bytea::text is the bytes as text in DuckDB, PostgreSQL "
+            "prints the bytea's hex form (\\x...)", lambda o, d: d.kind in RESULT_KINDS
+            and re.search(r"(bytea\)?|\bbt)\s*(::|AS )\s*(text|varchar)", o.case.sql)
+            is not None),
+    Pending("statement timeout on a loaded machine", "a statement of many to_char calls "
+            "(each a chain of macros) passed the harness's statement timeout while the machine "
+            "ran other suites; PostgreSQL answered",
+            lambda o, d: d.kind == "error_only_forge" and forge_error(
+                o, "canceling statement due to statement timeout", "57014")
+            and "to_char(" in o.case.sql),
+    Pending("array || NULL", "DuckDB's || of lists gives {} for NULL || NULL, PostgreSQL NULL; "
+            "array_append and array_prepend of a NULL array give NULL where PostgreSQL gives "
+            "a one-element array", results_differ_with(
+                "fn:array_concat_op", "fn:array_append", "fn:array_prepend")),
     Pending("unknown-typed operand", "a string literal or text parameter next to an operator "
             "or function with several overloads is not resolved as PostgreSQL's unknown type",
             errors_when(r"Could not choose a best candidate function .*STRING_LITERAL|"
@@ -277,7 +340,10 @@ ACCEPTED: tuple[Pending, ...] = (
                 or pg_error(o, "could not determine polymorphic type|cannot subscript type "
                                "unknown", "42804")
                 or pg_error(o, r"operator does not exist: \w+\[\] (&&|@>) \w+\[\]",
-                            "42883"))),
+                            "42883")
+                # $1 + interval: PostgreSQL takes the unknown $1 for an interval
+                or ("param" in o.case.tags and pg_error(
+                    o, r"operator does not exist: [\w ]+ (<|<=|>|>=|=|<>) interval", "42883")))),
     Pending("casts PostgreSQL refuses", "DuckDB casts boolean to smallint and the like; "
             "statements PostgreSQL accepts are unaffected",
             lambda o, d: d.kind in ("error_only_pg", "sqlstate") and o.pg.error is not None
@@ -287,7 +353,7 @@ ACCEPTED: tuple[Pending, ...] = (
             "error_only_pg" and pg_error(o, r"ORDER BY \"\w+\" is ambiguous", "42702")),
     Pending("ORDER BY a constant", "PostgreSQL refuses a non-integer constant in ORDER BY; "
             "DuckDB-only syntax keeps working",
-            lambda o, d: d.kind == "error_only_pg" and pg_error(
+            lambda o, d: d.kind in ("error_only_pg", "sqlstate") and pg_error(
                 o, "non-integer constant in ORDER BY", "42601")),
 )
 

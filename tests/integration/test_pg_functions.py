@@ -84,6 +84,12 @@ CASES = [
     "encode('hi'::bytea, 'hex')", "encode('hi'::bytea, 'base64')",
     "convert_to('é', 'UTF8')", "convert_from(convert_to('é', 'UTF8'), 'UTF8')",
     "decode('6869', 'hex')", "decode('aGk=', 'base64')",
+    "sha256('\\x0102'::bytea)", "encode(sha256('abc'::bytea), 'hex')",
+    "to_char(-0.001, '999D99')", "to_char(-0.004::float8, 'FM990.00')",
+    "to_char(-0.006, '999D99')",
+    "substr('abc', -7, 7)", "substr('abc', -1, 3)", "substring('abc', -1, 3)",
+    "substr('abc', -2)", "substring('hello' FROM 2)", "substr('hello', 2, 2)",
+    "substr('', -2147483648, 2147483647)", "substr('abc', 2147483647, 2147483647)",
 ]
 
 
@@ -178,3 +184,11 @@ def test_to_char_over_many_rows(both: tuple[psycopg.Connection, psycopg.Connecti
            "GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT 20")
     forge, pg = both
     assert forge.execute(sql).fetchall() == pg.execute(sql).fetchall()
+
+
+def test_negative_substring_length_is_22011(
+        both: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    for conn in both:
+        with pytest.raises(psycopg.errors.SubstringError):
+            conn.execute("SELECT substr('abc', 1, -1)")
+        assert conn.execute("SELECT substring('abc' FROM 2 FOR 1)").fetchone() == ("b",)

@@ -33,6 +33,9 @@ def rewritten(sql: str) -> str:
          "SELECT (between_symmetric(1e0 , f8 , '0.3'::double precision)), 2 FROM t"),
         ("SELECT x::timestamp with time zone NOT BETWEEN SYMMETRIC a AND b::varchar(3)[] + 1",
          "SELECT NOT between_symmetric(x::timestamp with time zone , a , b::varchar(3)[] + 1)"),
+        # CASE ... END operands, an AND inside one
+        ("SELECT CASE WHEN a THEN 1 END BETWEEN SYMMETRIC CASE WHEN b AND c THEN 2 END AND 3",
+         "SELECT between_symmetric(CASE WHEN a THEN 1 END , CASE WHEN b AND c THEN 2 END , 3)"),
     ],
 )
 def test_rewrite(sql: str, expected: str) -> None:
