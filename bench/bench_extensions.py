@@ -13,6 +13,7 @@ transfer of rows. Run: ``.venv/bin/python bench/bench_extensions.py [--rows N]``
 from __future__ import annotations
 
 import argparse
+import os
 import select
 import statistics
 import subprocess
@@ -67,6 +68,18 @@ def median(run: Callable[[], object], runs: int) -> float:
 def arrow_read(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     """The result read as the server reads results: a stream of Arrow batches."""
     return con.execute(sql).to_arrow_reader(65536).read_all()
+
+
+def server_cpu(pid: int) -> float:
+    """User and system CPU seconds of the server process, all its threads."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu(_pid: int) -> float:
+    """User and system CPU seconds of this process, all its threads."""
+    return time.process_time()
 
 
 def start_server(data: Path, extensions: Path) -> tuple[subprocess.Popen[str], str, float]:
@@ -144,6 +157,10 @@ def main() -> None:
                 # it, which is how the server reads every result it sends.
                 keys = ("sv", "lv", "lva", "sr", "lr", "lra")
                 times: dict[str, list[float]] = {k: [] for k in keys}
+                # CPU seconds too (the server process's, or this process's): on a loaded
+                # machine they vary far less than wall time, which counts the waits for
+                # a core.
+                cpu: dict[str, list[float]] = {k: [] for k in keys}
                 for _ in range(args.runs):
                     for key, run in (
                         ("sv", lambda: conn.execute(vector_sql).fetchall()),
@@ -153,9 +170,13 @@ def main() -> None:
                         ("lr", lambda: con.execute(row_sql).fetchall()),
                         ("lra", lambda: arrow_read(con, row_sql)),
                     ):
+                        used = server_cpu if key.startswith("s") else own_cpu
+                        before = used(process.pid)
                         times[key].append(median(run, 1))
+                        cpu[key].append(used(process.pid) - before)
                 (served_vector, local_vector, local_vector_arrow, served_row, local_row,
                  local_row_arrow) = (statistics.median(times[k]) for k in keys)
+                cpu_medians = {k: statistics.median(v) for k, v in cpu.items()}
         finally:
             stop(process)
         starts = {}
@@ -176,6 +197,12 @@ def main() -> None:
           f"in-process native UDF {local_row:.3f} s (fetchall), "
           f"{local_row_arrow:.3f} s (Arrow reader); ratio {served_row / local_row:.2f}x"
           f" / {served_row / local_row_arrow:.2f}x (target <= 1.2x)")
+    c = cpu_medians
+    print(f"CPU seconds (medians): vectorized server {c['sv']:.2f}, in process {c['lv']:.2f} "
+          f"(fetchall) / {c['lva']:.2f} (Arrow reader), ratio {c['sv'] / c['lv']:.2f}x / "
+          f"{c['sv'] / c['lva']:.2f}x; row-wise server {c['sr']:.2f}, in process "
+          f"{c['lr']:.2f} / {c['lra']:.2f}, ratio {c['sr'] / c['lr']:.2f}x / "
+          f"{c['sr'] / c['lra']:.2f}x")
     print(f"start-up: loading and registering the shipped extensions {load * 1000:.0f} ms "
           "(target < 200 ms); server start to listening, without extensions "
           f"{starts['without']:.2f} s, with the shipped ones {starts['shipped']:.2f} s")
