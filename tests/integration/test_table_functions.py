@@ -543,6 +543,31 @@ def test_twenty_million_rows_stream_with_bounded_memory(server: RunningServer,
     assert peak < 1 << 20
 
 
+@pytest.mark.slow
+def test_a_view_and_lateral_call_hold_their_rows_in_arrow(
+    tmp_path: Path, extensions: Path
+) -> None:
+    """A view's or a LATERAL join's call of a table function runs through DuckDB, which
+    takes the rows whole (no Python table functions in DuckDB 1.5.5): they are held as
+    Arrow buffers. 2M rows (int8, 40 characters), ~100 MB in Arrow: the peak RSS grew by
+    ~790 MB when they were held as Python rows, ~270-430 MB now."""
+    running = start_server(tmp_path / "data", env={"FORGE_SQL_EXTENSIONS": str(extensions)},
+                           cwd=tmp_path)
+    try:
+        with psycopg.connect(running.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE VIEW two_million AS SELECT * FROM many(2000000)")
+            assert rows(conn, "SELECT count(*) FROM many(10)") == [(10,)]
+            before = memory_kb(running.process.pid)
+            for sql in ("SELECT count(*), max(i), max(length(pad)) FROM two_million",
+                        "SELECT count(*), max(s.i), max(length(s.pad)) "
+                        "FROM (VALUES (2000000)) t(n), LATERAL many(t.n) s"):
+                assert rows(conn, sql) == [(2000000, 1999999, 40)]
+                peak = memory_kb(running.process.pid, "VmHWM")
+                assert peak - before < 550_000, f"{sql}: RSS {before} kB, peak {peak} kB"
+    finally:
+        running.stop()
+
+
 def test_a_client_leaving_mid_stream_ends_the_function(server: RunningServer,
                                                         conn: psycopg.Connection,
                                                         psql_installed: str) -> None:

@@ -179,3 +179,20 @@ def test_adbc_type_query_is_rewritten_once() -> None:
 def test_ancestors_outside_from_only_lose_their_schema() -> None:
     sql = "SELECT 1 WHERE x IN (SELECT pg_catalog.pg_partition_ancestors('1'))"
     assert rewrite(sql) == "SELECT 1 WHERE x IN (SELECT pg_partition_ancestors('1'))"
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    # pgjdbc's getProcedureColumns/getFunctionColumns split proargtypes' text on spaces.
+    ("SELECT n.nspname,p.proname,p.proargtypes, t.typtype FROM pg_catalog.pg_proc p",
+     "SELECT n.nspname,p.proname,array_to_string(p.proargtypes, ' ') AS \"proargtypes\", "
+     "t.typtype FROM server.pgc.pg_proc p"),
+    ("SELECT p.proargtypes AS a FROM pg_proc p",
+     "SELECT array_to_string(p.proargtypes, ' ') AS a FROM pg_proc p"),
+    # Used as a list, it stays one.
+    ("SELECT unnest(p.proargtypes), p.proargtypes[1] FROM pg_proc p "
+     "WHERE 20 = ANY(p.proargtypes)",
+     "SELECT unnest(p.proargtypes), p.proargtypes[1] FROM pg_proc p "
+     "WHERE 20 = ANY(p.proargtypes)"),
+])
+def test_a_selected_proargtypes_reads_as_an_oidvector(sql: str, expected: str) -> None:
+    assert rewrite(sql) == expected
