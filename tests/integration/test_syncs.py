@@ -276,3 +276,15 @@ def test_cli_runs_a_sync_offline(api: Api, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     status = runner.invoke(main, ["sync", "status", *where])
     assert "items_sync: succeeded" in status.output and "cursor 4" in status.output
+
+
+def test_views_of_syncs_and_runs(conn: psycopg.Connection, api: Api) -> None:
+    api.set_items(3)
+    sync(conn, "forge_sync('items_copy')")
+    row = conn.execute("SELECT source, target, mode, schedule FROM forge_syncs "
+                       "WHERE name = 'items_sync'").fetchone()
+    assert row == ("items", "synced.items", "merge", "*/5 * * * *")
+    run = conn.execute("SELECT status, rows_read, rows_inserted, pages, error "
+                       "FROM forge_sync_runs WHERE name = 'items_copy' "
+                       "ORDER BY started DESC LIMIT 1").fetchone()
+    assert run == ("succeeded", 3, 3, 2, None)
