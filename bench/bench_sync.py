@@ -155,9 +155,10 @@ def one_run(rows: int, changed: int, pg: PostgresServer | None) -> dict[str, Any
             dsn = server.endpoint.conninfo
             params = dict(p.split("=", 1) for p in dsn.split())
             url = f"postgresql://{params['user']}@{params['host']}:{params['port']}/forge"
-            subprocess.run([sys.executable, "-m", "forge_sql", "migrate", "--dir",
-                            str(work / "migrations"), "--url", url], check=True,
-                           capture_output=True, cwd=REPO)
+            migrated = subprocess.run([sys.executable, "-m", "forge_sql", "migrate", "--dir",
+                                       str(work / "migrations"), "--url", url],
+                                      capture_output=True, text=True, cwd=REPO)
+            assert migrated.returncode == 0, migrated.stderr + migrated.stdout
             with psycopg.connect(dsn, autocommit=True) as conn:
                 started = time.perf_counter()
                 conn.execute("CALL forge_sync('bench')")
