@@ -62,6 +62,8 @@ def test_clients_read_the_connection(lake: RunningServer) -> None:
             "SELECT c.name FROM crm.public.customers c JOIN (VALUES (2)) v(id) USING (id)"
         ).fetchall()
         assert joined == [("Grace",)]
+    with connect(lake, "bob") as bob:  # every client reads it (no per-role grants yet)
+        assert bob.execute("SELECT count(*) FROM crm.public.customers").fetchone() == (2,)
 
 
 def test_writes_are_read_only_and_attach_stays_refused(lake: RunningServer) -> None:
