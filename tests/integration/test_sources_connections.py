@@ -11,9 +11,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from postgres import PostgresServer, postgres  # noqa: F401  (the session's PostgreSQL)
 from server import RunningServer, start_server
 
+from forge_sql.cli import main
 from forge_sql.wire.auth import make_verifier
 
 PASSWORD = "crm-pa55word-s3cret"
@@ -94,3 +96,37 @@ def test_the_password_shows_nowhere(lake: RunningServer) -> None:
         texts = alice.execute("SELECT query FROM pg_stat_activity").fetchall()
         assert all(PASSWORD not in str(t) for t in texts)
     assert PASSWORD not in lake.log_file.read_text(errors="replace")
+
+
+def test_a_sync_reads_a_connection_query(lake: RunningServer, crm: str,
+                                         postgres: PostgresServer) -> None:  # noqa: F811
+    directory = lake.data_dir.parent / "migrations"
+    directory.mkdir(exist_ok=True)
+    (directory / "V1__crm.yaml").write_text(textwrap.dedent('''
+        syncs:
+          - name: crm_customers
+            connection: crm
+            query: SELECT id, name FROM crm.public.customers
+            into: crm_copy
+            primary_key: [id]
+            cursor: id
+    '''))
+    url = f"postgresql://alice:pw@{lake.host}:{lake.port}/{lake.database}"
+    applied = CliRunner().invoke(main, ["migrate", "--dir", str(directory), "--url", url])
+    assert applied.exit_code == 0, applied.output
+    with connect(lake, "alice") as alice:
+        alice.execute("CALL forge_sync('crm_customers')")
+        assert alice.execute("SELECT * FROM crm_copy ORDER BY id").fetchall() == [
+            (1, "Ada"), (2, "Grace")]
+    dbname = crm.split("dbname=")[1].split()[0]
+    with psycopg.connect(postgres.dsn.replace("dbname=postgres", f"dbname={dbname}"),
+                         autocommit=True) as conn:
+        conn.execute("INSERT INTO customers VALUES (3, 'Linus')")
+        conn.execute("UPDATE customers SET name = 'Ada L.' WHERE id = 2")
+    with connect(lake, "alice") as alice:
+        rows = dict((a, c) for a, c, _ in alice.execute(
+            "CALL forge_sync('crm_customers')").fetchall())
+        # From the last cursor value (2) on: rows 2 and 3.
+        assert (rows["read"], rows["inserted"], rows["updated"]) == (2, 1, 1)
+        assert alice.execute("SELECT * FROM crm_copy ORDER BY id").fetchall() == [
+            (1, "Ada"), (2, "Ada L."), (3, "Linus")]

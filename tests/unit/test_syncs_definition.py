@@ -33,6 +33,9 @@ def test_defaults_and_target() -> None:
         ({"lookback": -1}, "cannot be negative"),
         ({"primary_key": ["a b"]}, "invalid column name"),
         ({"schedul": "* * * * *"}, "Extra inputs"),
+        ({"connection": "crm", "query": "SELECT 1"}, "either source"),
+        ({"source": None, "query": "SELECT 1"}, "go together"),
+        ({"source": None}, "either source"),
     ],
 )
 def test_refused(fields: dict[str, object], message: str) -> None:
