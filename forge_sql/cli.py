@@ -183,4 +183,13 @@ def _add_migrate() -> None:
 
 _add_migrate()
 
+
+def _add_sync() -> None:
+    from forge_sql.migrate.sync_commands import sync
+
+    main.add_command(sync)
+
+
+_add_sync()
+
 __all__ = ["DEFAULT_PORT", "main"]

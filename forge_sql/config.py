@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -71,6 +71,25 @@ class User(BaseModel):
                 f"{exc}: expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> "
                 "(base64), as `forge-sql hash-password` prints it"
             ) from None
+        return value
+
+
+class ExternalConnection(BaseModel):
+    """One external database ([connections.NAME]): PostgreSQL through DuckDB's scanner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["postgres"] = Field("postgres", description="Only postgres for now.")
+    dsn: str = Field(description="libpq connection string, without the password.")
+    password_secret: str | None = Field(
+        None, description="The secret under [secrets] that holds the password."
+    )
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if re.search(r"(^|\s)password\s*=", value) or re.search(r"://[^/@]*:[^/@]*@", value):
+            raise ValueError("put the password under [secrets] and name it in password_secret")
         return value
 
 
@@ -273,6 +292,24 @@ class Settings(BaseSettings):
         description="Secrets extensions look up by name (ctx.secret(NAME)); never shown in "
         "SQL text or logs.",
     )
+    connections: dict[str, ExternalConnection] = Field(
+        default_factory=dict,
+        description="External databases ([connections.NAME]), attached read-only: clients "
+        "read NAME.schema.table (docs/sources.md).",
+    )
+
+    @field_validator("connections")
+    @classmethod
+    def _connection_names(
+        cls, value: dict[str, ExternalConnection]
+    ) -> dict[str, ExternalConnection]:
+        for name in value:
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or name in (
+                "memory", "system", "temp", "server", "main", "pgc", "forge_ext"
+            ):
+                raise ValueError(f"connection name {name!r}: lower case letters, digits and _, "
+                                 "not a name the server uses")
+        return value
 
     @field_validator("memory_limit")
     @classmethod

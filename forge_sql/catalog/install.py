@@ -39,6 +39,7 @@ from forge_sql.catalog import (
     roles,
     session_functions,
     sizes,
+    sync_views,
     type_names,
     type_oids,
 )
@@ -95,6 +96,7 @@ def statements(
     yield from pg_stat_activity.definitions()
     yield from pg_locks.definitions()
     yield from builtins.definitions()
+    yield from sync_views.definitions(lake)
 
 
 def install(con: duckdb.DuckDBPyConnection, lake: str, users: Sequence[str] = ()) -> None:

@@ -19,6 +19,7 @@ from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
 from forge_sql.config import Settings
 from forge_sql.engine import (
+    connections,
     corruption,
     grants,
     job_functions,
@@ -228,6 +229,10 @@ class Database:
         self.duckdb_settings = frozenset(
             name.lower()
             for (name,) in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
+        )
+        connections.attach(  # before the sandbox: attaching needs external access
+            self._con, settings.connections,
+            {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
         )
         self._sandbox()
         self.schedule.start()

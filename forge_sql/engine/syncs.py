@@ -21,7 +21,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from forge_sql import errors
-from forge_sql.ext import Context, SourceSpec, TableSpec
+from forge_sql.ext import Column, Context, SourceLocation, SourceSpec, TableSpec
 from forge_sql.plugins import faults, http
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
@@ -46,7 +46,14 @@ class SyncDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="The sync's name (CALL forge_sync('name')).")
-    source: str = Field(description="The source (or table function) that gives the rows.")
+    source: str | None = Field(
+        None, description="The source (or table function) that gives the rows."
+    )
+    connection: str | None = Field(
+        None, description="An external connection ([connections.NAME]) the query reads."
+    )
+    query: str | None = Field(None, description="With connection: the SELECT that gives the "
+                              "rows (NAME.schema.table names its tables).")
     args: dict[str, Any] = Field(default_factory=dict, description="Its arguments by name.")
     into: str = Field(description="The target table: table or schema.table.")
     mode: Literal["append", "merge", "replace"] = Field(
@@ -72,10 +79,10 @@ class SyncDefinition(BaseModel):
     keep_runs: int = Field(100, ge=1, description="Runs kept in the history.")
     drop: bool = Field(False, description="Remove the sync (its table is left alone).")
 
-    @field_validator("name", "source")
+    @field_validator("name", "source", "connection")
     @classmethod
-    def _names(cls, value: str) -> str:
-        for part in value.split("."):
+    def _names(cls, value: str | None) -> str | None:
+        for part in (value or "x").split("."):
             if not _IDENTIFIER.match(part):
                 raise ValueError(f"invalid name {value!r} (lower case letters, digits, _)")
         return value
@@ -107,6 +114,12 @@ class SyncDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SyncDefinition:
+        if (self.source is None) == (self.query is None):
+            raise ValueError("give either source: or connection: and query:")
+        if (self.connection is None) != (self.query is None):
+            raise ValueError("connection: and query: go together")
+        if self.query is not None and self.args:
+            raise ValueError("args: are the source's arguments; a query takes none")
         if self.lookback is not None and self.mode == "append":
             raise ValueError("lookback with mode append would insert the rows read again: "
                              "use mode merge")
@@ -178,6 +191,7 @@ class Runner:
 
     # -- what to call ------------------------------------------------------------------
     def _function(self, sync: SyncDefinition) -> Function:
+        assert sync.source is not None
         schema, _, name = sync.source.rpartition(".")
         overloads = self.registry.table(schema or "public", name)
         if not overloads:
@@ -220,9 +234,46 @@ class Runner:
         )
         return context, client
 
+    def _query_spec(self, sync: SyncDefinition) -> TableSpec:
+        """The columns of a connection's query, as a table function's would be declared."""
+        found = self.con.execute(
+            "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [sync.connection]
+        ).fetchone()
+        if not found or not found[0]:
+            raise errors.UndefinedObject(
+                f'sync "{sync.name}": connection "{sync.connection}" is not configured',
+                hint="declare it under [connections.NAME] in the server's config",
+            )
+        try:
+            described = self.con.execute(f"DESCRIBE SELECT * FROM ({sync.query}) AS q"
+                                         ).fetchall()
+        except duckdb.Error as exc:
+            raise SyncError(f'sync "{sync.name}": its query fails: {exc}') from None
+        return TableSpec(
+            name=sync.name, function=lambda: None, arguments=(), schema="public",
+            volatility="volatile", superuser_only=True, doc="",
+            source=SourceLocation("query", 0), context_argument=None,
+            columns=tuple(Column(str(r[0]), str(r[1])) for r in described),
+        )
+
+    def _query_reader(self, sync: SyncDefinition, lower: Any,
+                      cursor_type: str | None) -> pa.RecordBatchReader:
+        _, cursor = self._keys(sync, self._query_spec(sync))
+        where = ""
+        if cursor is not None and lower is not None:
+            where = (f" WHERE {quote_ident(cursor)} >= "
+                     f"CAST({literal(str(lower))} AS {cursor_type})")
+        # Its own cursor: the run's statements go on the connection while the rows stream.
+        reading = self.con.cursor()
+        return reading.execute(f"SELECT * FROM ({sync.query}) AS q{where}"
+                               ).fetch_record_batch(10_000)
+
     def _reader(self, sync: SyncDefinition, lower: Any, cursor_type: str | None,
                 failed: list[errors.ForgeError]) -> tuple[pa.RecordBatchReader, TableSpec,
                                                           http.HttpClient]:
+        if sync.query is not None:
+            client = http.HttpClient(f"sync.{sync.name}")
+            return self._query_reader(sync, lower, cursor_type), self._query_spec(sync), client
         function = self._function(sync)
         spec = function.spec
         assert isinstance(spec, TableSpec)
@@ -262,6 +313,8 @@ class Runner:
         return pa.Table.from_batches(batches, schema=reader.schema)
 
     def _source_spec(self, sync: SyncDefinition) -> TableSpec:
+        if sync.query is not None:
+            return self._query_spec(sync)
         spec = self._function(sync).spec
         assert isinstance(spec, TableSpec)
         return spec

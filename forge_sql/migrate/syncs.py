@@ -47,7 +47,8 @@ def diff(before: SyncState | None, decl: SyncDefinition, script: str) -> TableDi
     verb = "change" if before is not None else "create"
     schedule = f", schedule {decl.schedule}" if decl.schedule else ""
     result.add(
-        f"{verb} sync {decl.name}: {decl.source} into {decl.into} ({decl.mode}{schedule})",
+        f"{verb} sync {decl.name}: {decl.source or decl.connection} into {decl.into} "
+        f"({decl.mode}{schedule})",
         [_forget(decl.name), _record(decl.name, definition, decl.schedule, script)],
         _restore(before) if before is not None else [_forget(decl.name)],
         Risk.SAFE,

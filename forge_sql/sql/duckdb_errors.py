@@ -27,6 +27,10 @@ _FILE = re.compile(r"""(?:file|File) ['"](?P<path>[^'"]+)['"]""")
 _TIME_SHAPE = r"\s*(\d{4}-\d{1,2}-\d{1,2}[ T])?\d{1,2}:\d{1,2}(:\d{1,2}(\.\d*)?)?\s*"
 _CASTING = r"(?:, expected format is .*?)?(?: when casting from source column .*)?$"
 _REWORDED: list[tuple[str, re.Pattern[str], type[e.ForgeError], str]] = [
+    # A write to a read-only external connection ([connections.NAME]).
+    ("InvalidInputException", re.compile(r'^Cannot execute statement of type "(\w+)" on '
+                                         r'database "[^"]*" which is attached in read-only mode'),
+     e.ReadOnlySqlTransaction, "cannot execute {0} in a read-only transaction"),
     ("OutOfRangeException", re.compile(r"^cannot take logarithm of (zero|a negative number)$"),
      e.InvalidArgumentForLogarithm, "cannot take logarithm of {0}"),
     ("OutOfRangeException", re.compile(r"^cannot take square root of a negative number$"),

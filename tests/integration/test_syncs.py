@@ -5,8 +5,10 @@ refresh, and a failed run that leaves the rows and the cursor as they were."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -241,3 +243,48 @@ def test_migrate_down_removes_the_syncs(lake: RunningServer) -> None:
     with psycopg.connect(lake.dsn(), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM forge_meta.syncs WHERE name = 'temporary'"
                             ).fetchone() == (0,)
+
+
+def test_cli_runs_a_sync_through_the_server(lake: RunningServer, api: Api) -> None:
+    api.set_items(9)
+    runner = CliRunner()
+    result = runner.invoke(main, ["sync", "run", "items_copy", "--url", lake.url()])
+    assert result.exit_code == 0, result.output
+    assert "read" in result.output and "9" in result.output
+    status = runner.invoke(main, ["sync", "status", "--json", "--url", lake.url()])
+    assert status.exit_code == 0, status.output
+    records = {r["name"]: r for r in json.loads(status.stdout)}
+    assert records["items_copy"]["last_status"] == "succeeded"
+    assert records["items_sync"]["schedule"] == "*/5 * * * *"
+    missing = runner.invoke(main, ["sync", "run", "nope", "--url", lake.url()])
+    assert missing.exit_code == 1 and 'sync "nope" does not exist' in missing.output
+
+
+def test_cli_runs_a_sync_offline(api: Api, tmp_path: Path) -> None:
+    api.set_items(4)
+    (tmp_path / "extensions").mkdir()
+    (tmp_path / "extensions" / "api_sources.py").write_text(textwrap.dedent(SOURCES))
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__syncs.yaml").write_text(textwrap.dedent(MIGRATION))
+    config = tmp_path / "forge.toml"
+    config.write_text(f'[extension_settings.api_sources]\nbase_url = "{api.base}"\n')
+    where = ["--dir", str(tmp_path / "migrations"), "--data-dir", str(tmp_path / "data"),
+             "--config", str(config)]
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate", *where]).exit_code == 0
+    result = runner.invoke(main, ["sync", "run", "items_sync", *where])
+    assert result.exit_code == 0, result.output
+    status = runner.invoke(main, ["sync", "status", *where])
+    assert "items_sync: succeeded" in status.output and "cursor 4" in status.output
+
+
+def test_views_of_syncs_and_runs(conn: psycopg.Connection, api: Api) -> None:
+    api.set_items(3)
+    sync(conn, "forge_sync('items_copy')")
+    row = conn.execute("SELECT source, target, mode, schedule FROM forge_syncs "
+                       "WHERE name = 'items_sync'").fetchone()
+    assert row == ("items", "synced.items", "merge", "*/5 * * * *")
+    run = conn.execute("SELECT status, rows_read, rows_inserted, pages, error "
+                       "FROM forge_sync_runs WHERE name = 'items_copy' "
+                       "ORDER BY started DESC LIMIT 1").fetchone()
+    assert run == ("succeeded", 3, 3, 2, None)
