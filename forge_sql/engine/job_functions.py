@@ -202,7 +202,7 @@ def definitions(lake: str) -> list[str]:
         f"FROM {jobs} WHERE {mine}",
         f"CREATE OR REPLACE VIEW {s}.job_run_details AS SELECT jobid, runid, job_pid, "
         "database, username, command, status, return_message, start_time, end_time, "
-        f"attempt, node FROM {runs} WHERE {mine}",
+        f"attempt, node, scheduled_for FROM {runs} WHERE {mine}",
         # What pg_cron users ask for: is each job running, and did its last run work?
         f"CREATE OR REPLACE VIEW {s}.job_status AS SELECT j.jobid, j.jobname, j.schedule, "
         "j.active, j.username, r.status AS last_status, r.start_time AS last_start, "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -118,6 +119,7 @@ class Store:
         self._runs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_run_details"
         self._retries = retries
         self._lock = threading.RLock()
+        self._last_runid = 0
 
     def _run(self, action: Callable[[duckdb.DuckDBPyConnection], object],
              retries: int | None = None) -> object:
@@ -218,7 +220,7 @@ class Store:
                 return None
             c.execute(f"UPDATE {self._jobs} SET last_tick = to_timestamp(?) WHERE jobid = ?",
                       [_seconds(tick), job.jobid])
-            return self._add_run(c, job, node, command, 1)
+            return self._add_run(c, job, node, command, 1, tick)
 
         try:
             result = self._run(take, retries=0)
@@ -229,36 +231,36 @@ class Store:
         assert result is None or isinstance(result, int)
         return result
 
-    def add_run(self, job: Job, node: str, attempt: int) -> int:
-        result = self._run(lambda c: self._add_run(c, job, node, job.command, attempt))
+    def add_run(self, job: Job, node: str, attempt: int, tick: datetime) -> int:
+        result = self._run(lambda c: self._add_run(c, job, node, job.command, attempt, tick))
         assert isinstance(result, int)
         return result
 
     def _add_run(self, c: duckdb.DuckDBPyConnection, job: Job, node: str, command: str,
-                 attempt: int) -> int:
-        row = c.execute(f"SELECT coalesce(max(runid), 0) + 1 FROM {self._runs}").fetchone()
-        runid = int(row[0]) if row else 1
+                 attempt: int, tick: datetime) -> int:
+        runid = self._next_runid()
         c.execute(
             f"INSERT INTO {self._runs} (jobid, runid, job_pid, database, username, command, "
-            "status, return_message, start_time, end_time, attempt, node) "
-            "VALUES (?, ?, NULL, ?, ?, ?, 'starting', NULL, now(), NULL, ?, ?)",
-            [job.jobid, runid, job.database, job.username, command, attempt, node])
+            "status, return_message, start_time, end_time, attempt, node, scheduled_for) "
+            "VALUES (?, ?, NULL, ?, ?, ?, 'starting', NULL, now(), NULL, ?, ?, "
+            "to_timestamp(?))",
+            [job.jobid, runid, job.database, job.username, command, attempt, node,
+             _seconds(tick)])
         return runid
+
+    def _next_runid(self) -> int:
+        """Microseconds since the epoch, increasing within the process: servers sharing the
+        lake insert runs at once, and DuckLake lets concurrent inserts both commit, so a
+        max() + 1 would give two runs one id."""
+        with self._lock:
+            self._last_runid = max(self._last_runid + 1, time.time_ns() // 1000)
+            return self._last_runid
 
     def finish(self, runid: int, status: str, message: str, pid: int | None = None) -> None:
         self._run(lambda c: c.execute(
             f"UPDATE {self._runs} SET status = ?, return_message = ?, job_pid = ?, "
             "end_time = CASE WHEN ? IN ('succeeded', 'failed', 'skipped') THEN now() END "
             "WHERE runid = ?", [status, message, pid, status, runid]))
-
-    def skipped(self, job: Job, node: str, message: str) -> None:
-        """A tick not run (the previous run still runs): a row says so."""
-        def add(c: duckdb.DuckDBPyConnection) -> None:
-            runid = self._add_run(c, job, node, job.command, 0)
-            c.execute(f"UPDATE {self._runs} SET status = 'skipped', return_message = ?, "
-                      "end_time = now() WHERE runid = ?", [message, runid])
-
-        self._run(add)
 
     def prune(self, older_than: timedelta) -> None:
         """History retention: run rows that ended longer ago than ``older_than``."""

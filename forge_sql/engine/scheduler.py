@@ -54,7 +54,8 @@ class Scheduler:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[int, Session | None] = {}  # jobid -> the session of its run
-        self._pending: dict[int, int] = {}  # jobid -> the run queued behind the running one
+        # jobid -> the run (and its tick) queued behind the running one
+        self._pending: dict[int, tuple[int, datetime]] = {}
         self._workers: list[threading.Thread] = []
         self._thread: threading.Thread | None = None
         self._pruned = 0.0
@@ -114,7 +115,7 @@ class Scheduler:
                 if runid is not None:
                     self._store.finish(runid, "queued", "waiting for the previous run")
                     with self._lock:
-                        self._pending[job.jobid] = runid
+                        self._pending[job.jobid] = (runid, tick)
                 return
             runid = self._store.claim(job, tick, self.node, job.command)
             if runid is not None:
@@ -124,18 +125,18 @@ class Scheduler:
             return
         runid = self._store.claim(job, tick, self.node, job.command)
         if runid is not None:
-            self._launch(job, runid)
+            self._launch(job, runid, tick)
 
-    def _launch(self, job: Job, runid: int) -> None:
+    def _launch(self, job: Job, runid: int, tick: datetime) -> None:
         with self._lock:
             self._running[job.jobid] = None
-        worker = threading.Thread(target=self._attempts, args=(job, runid),
+        worker = threading.Thread(target=self._attempts, args=(job, runid, tick),
                                   name=f"cron-job-{job.jobid}", daemon=True)
         self._workers.append(worker)
         worker.start()
 
     # -- a run -----------------------------------------------------------------------------
-    def _attempts(self, job: Job, runid: int) -> None:
+    def _attempts(self, job: Job, runid: int, tick: datetime) -> None:
         try:
             attempt = 1
             while True:
@@ -149,7 +150,7 @@ class Scheduler:
                 if self._stop.wait(backoff):
                     break
                 attempt += 1
-                runid = self._store.add_run(job, self.node, attempt)
+                runid = self._store.add_run(job, self.node, attempt, tick)
         except Exception:
             log.exception("cron job %s: the run could not be recorded", job.label)
         finally:
@@ -157,7 +158,7 @@ class Scheduler:
                 self._running.pop(job.jobid, None)
                 pending = self._pending.pop(job.jobid, None)
             if pending is not None and not self._stop.is_set():
-                self._launch(job, pending)
+                self._launch(job, *pending)
 
     def _attempt(self, job: Job, runid: int) -> bool:
         """One run of the command; True if it succeeded. The outcome is in the run's row."""

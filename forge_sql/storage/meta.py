@@ -150,13 +150,14 @@ CRON_JOBS_DDL = (
 )
 
 # One row per run (and per retry: attempt), as pg_cron's cron.job_run_details; node: the
-# server that ran it.
+# server that ran it; scheduled_for: the tick it ran for. runid: microseconds since the epoch
+# when the run began (unique across servers without a shared counter).
 CRON_RUNS_DDL = (
     "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.cron_job_run_details ("
     "jobid BIGINT NOT NULL, runid BIGINT NOT NULL, job_pid INTEGER, database VARCHAR, "
     "username VARCHAR, command VARCHAR, status VARCHAR NOT NULL, return_message VARCHAR, "
     "start_time TIMESTAMP WITH TIME ZONE, end_time TIMESTAMP WITH TIME ZONE, "
-    "attempt INTEGER NOT NULL, node VARCHAR)"
+    "attempt INTEGER NOT NULL, node VARCHAR, scheduled_for TIMESTAMP WITH TIME ZONE)"
 )
 
 # The tables above, which only the server and superusers may read (they hold verifiers).
