@@ -95,7 +95,6 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, store: Store, l
             if when is not None:
                 check_schedule(when)
                 changes["schedule"] = when
-                changes["last_tick"] = None
             if command is not None:
                 changes["command"] = command
             if db is not None and db != database:

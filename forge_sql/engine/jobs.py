@@ -26,12 +26,11 @@ OVERLAP = ("skip", "queue")
 # The columns of a job, in the order Store reads them.
 _JOB_COLUMNS = (
     "jobid, jobname, schedule, command, database, username, active, timezone, retries, "
-    "retry_backoff_ms, timeout_ms, overlap, after, declared_in, created_at, last_tick"
+    "retry_backoff_ms, timeout_ms, overlap, after, declared_in, created_at"
 )
 # As read: timestamps as microseconds since the epoch (DuckDB hands timestamptz to Python
 # through pytz, which the server does not need otherwise).
-_JOB_READ = _JOB_COLUMNS.replace("created_at, last_tick",
-                                 "epoch_us(created_at), epoch_us(last_tick)")
+_JOB_READ = _JOB_COLUMNS.replace("created_at", "epoch_us(created_at)")
 
 
 def _moment(micros: int | None) -> datetime | None:
@@ -117,6 +116,7 @@ class Store:
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._jobs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_jobs"
         self._runs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_run_details"
+        self._state = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_state"
         self._retries = retries
         self._lock = threading.RLock()
         self._last_runid = 0
@@ -150,11 +150,12 @@ class Store:
     # -- jobs ------------------------------------------------------------------------------
     def jobs(self) -> list[Job]:
         rows = self._run(lambda c: c.execute(
-            f"SELECT {_JOB_READ} FROM {self._jobs} ORDER BY jobid").fetchall())
+            f"SELECT {_JOB_READ}, (SELECT epoch_us(max(s.last_tick)) FROM {self._state} AS s "
+            f"WHERE s.jobid = j.jobid) FROM {self._jobs} AS j ORDER BY jobid").fetchall())
         assert isinstance(rows, list)
         names = [name.strip() for name in _JOB_COLUMNS.split(",")]
         return [
-            Job(**{**dict(zip(names, row, strict=True)), "created_at": _moment(row[14]),
+            Job(**{**dict(zip(names[:14], row[:14], strict=True)), "created_at": _moment(row[14]),
                    "last_tick": _moment(row[15])})
             for row in rows
         ]
@@ -177,7 +178,7 @@ class Store:
                 if found is not None:
                     c.execute(
                         f"UPDATE {self._jobs} SET schedule = ?, command = ?, database = ?, "
-                        "active = true, last_tick = NULL, created_at = now() WHERE jobid = ?",
+                        "active = true WHERE jobid = ?",
                         [job.schedule, job.command, job.database, found[0]])
                     return int(found[0])
             # Never the id of a job unscheduled since: its runs keep their rows.
@@ -198,7 +199,11 @@ class Store:
         return result
 
     def unschedule(self, jobid: int) -> None:
-        self._run(lambda c: c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid]))
+        def remove(c: duckdb.DuckDBPyConnection) -> None:
+            c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid])
+            c.execute(f"DELETE FROM {self._state} WHERE jobid = ?", [jobid])
+
+        self._run(remove)
 
     def alter(self, jobid: int, changes: dict[str, object]) -> None:
         if not changes:
@@ -213,13 +218,19 @@ class Store:
         one transaction: of two servers claiming the same tick, DuckLake commits only one
         UPDATE of the job's row. The run's id, or None when another server has it."""
         def take(c: duckdb.DuckDBPyConnection) -> int | None:
-            row = c.execute(
-                f"SELECT epoch_us(last_tick) FROM {self._jobs} WHERE jobid = ?", [job.jobid]
-            ).fetchone()
-            if row is None or (row[0] is not None and row[0] >= _seconds(tick) * 1e6):
+            rows = c.execute(
+                f"SELECT epoch_us(last_tick) FROM {self._state} WHERE jobid = ?", [job.jobid]
+            ).fetchall()
+            if not rows:
+                # The job's first claim adds its row and claims at the next look. Two
+                # servers at once may add two: the UPDATE below then changes both, and
+                # still only one UPDATE commits.
+                c.execute(f"INSERT INTO {self._state} VALUES (?, NULL, NULL)", [job.jobid])
                 return None
-            c.execute(f"UPDATE {self._jobs} SET last_tick = to_timestamp(?) WHERE jobid = ?",
-                      [_seconds(tick), job.jobid])
+            if any(r[0] is not None and r[0] >= _seconds(tick) * 1e6 for r in rows):
+                return None
+            c.execute(f"UPDATE {self._state} SET last_tick = to_timestamp(?), node = ? "
+                      "WHERE jobid = ?", [_seconds(tick), node, job.jobid])
             return self._add_run(c, job, node, command, 1, tick)
 
         try:
