@@ -17,11 +17,12 @@ import duckdb
 from croniter import croniter
 
 from forge_sql import errors
-from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 from forge_sql.storage import conflicts, meta
 
 _SECONDS = re.compile(r"^\s*(\d+)\s+seconds?\s*$", re.IGNORECASE)
 OVERLAP = ("skip", "queue")
+SYNCS = "forge_meta.syncs"  # declared_in of the jobs that run scheduled syncs
 
 # The columns of a job, in the order Store reads them.
 _JOB_COLUMNS = (
@@ -117,6 +118,7 @@ class Store:
         self._jobs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_jobs"
         self._runs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_run_details"
         self._state = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_state"
+        self._syncs = f"{quote_ident(lake)}.{meta.SCHEMA}.syncs"
         self._retries = retries
         self._lock = threading.RLock()
         self._last_runid = 0
@@ -188,7 +190,7 @@ class Store:
             jobid = int(row[0]) if row else 1
             c.execute(
                 f"INSERT INTO {self._jobs} ({_JOB_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [jobid, job.jobname, job.schedule, job.command, job.database, job.username,
                  job.active, job.timezone, job.retries, job.retry_backoff_ms, job.timeout_ms,
                  job.overlap, job.after, job.declared_in])
@@ -213,10 +215,12 @@ class Store:
             f"UPDATE {self._jobs} SET {assignments} WHERE jobid = ?", [*changes.values(), jobid]))
 
     # -- runs ------------------------------------------------------------------------------
-    def claim(self, job: Job, tick: datetime, node: str, command: str) -> int | None:
-        """Take ``tick`` of ``job`` for this server and add its run row ('starting'), in
-        one transaction: of two servers claiming the same tick, DuckLake commits only one
-        UPDATE of the job's row. The run's id, or None when another server has it."""
+    def claim(self, job: Job, tick: datetime, node: str, command: str,
+              status: str = "starting", message: str | None = None) -> int | None:
+        """Take ``tick`` of ``job`` for this server and add its run row (``status``: or
+        'skipped' / 'queued' when a run is under way), in one transaction: of two servers
+        claiming the same tick, DuckLake commits only one UPDATE of the job's row. The
+        run's id, or None when another server has it."""
         def take(c: duckdb.DuckDBPyConnection) -> int | None:
             rows = c.execute(
                 f"SELECT epoch_us(last_tick) FROM {self._state} WHERE jobid = ?", [job.jobid]
@@ -231,7 +235,13 @@ class Store:
                 return None
             c.execute(f"UPDATE {self._state} SET last_tick = to_timestamp(?), node = ? "
                       "WHERE jobid = ?", [_seconds(tick), node, job.jobid])
-            return self._add_run(c, job, node, command, 1, tick)
+            runid = self._add_run(c, job, node, command, 1, tick)
+            if status != "starting":
+                c.execute(
+                    f"UPDATE {self._runs} SET status = ?, return_message = ?, end_time = "
+                    "CASE WHEN ? = 'skipped' THEN now() END WHERE runid = ?",
+                    [status, message, status, runid])
+            return runid
 
         try:
             result = self._run(take, retries=0)
@@ -272,6 +282,49 @@ class Store:
             f"UPDATE {self._runs} SET status = ?, return_message = ?, job_pid = ?, "
             "end_time = CASE WHEN ? IN ('succeeded', 'failed', 'skipped') THEN now() END "
             "WHERE runid = ?", [status, message, pid, status, runid]))
+
+    def follow_syncs(self, role: str) -> None:
+        """Scheduled syncs: each row of forge_meta.syncs with a schedule has a job named
+        ``sync <name>`` that runs ``CALL forge_sync('<name>')`` as ``role``, kept in step
+        with the row (added, changed, removed). Without that table, nothing to do."""
+        def follow(c: duckdb.DuckDBPyConnection) -> None:
+            try:
+                wanted = {
+                    f"sync {name}": (schedule, f"CALL forge_sync({literal(name)})")
+                    for name, schedule in c.execute(
+                        f"SELECT name, schedule FROM {self._syncs} WHERE schedule IS NOT NULL"
+                    ).fetchall()
+                }
+            except duckdb.CatalogException:
+                return  # no syncs in this lake (or a server without them)
+            have = c.execute(
+                f"SELECT jobid, jobname, schedule, command FROM {self._jobs} "
+                "WHERE declared_in = ? ORDER BY jobid", [SYNCS]).fetchall()
+            seen: set[str] = set()
+            for jobid, name, schedule, command in have:
+                if name not in wanted or name in seen:
+                    # Gone, unscheduled, or added twice by two servers at once.
+                    c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid])
+                elif wanted[name] != (schedule, command):
+                    c.execute(f"UPDATE {self._jobs} SET schedule = ?, command = ? "
+                              "WHERE jobid = ?", [*wanted[name], jobid])
+                seen.add(name)
+            for name, (schedule, command) in wanted.items():
+                if name in seen:
+                    continue
+                row = c.execute(
+                    f"SELECT coalesce(greatest((SELECT max(jobid) FROM {self._jobs}), "
+                    f"(SELECT max(jobid) FROM {self._runs})), 0) + 1").fetchone()
+                c.execute(
+                    f"INSERT INTO {self._jobs} ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, "
+                    "current_database(), ?, true, 'UTC', 0, 1000, 0, 'skip', NULL, ?, now())",
+                    [row[0] if row else 1, name, schedule, command, role, SYNCS])
+
+        try:
+            self._run(follow, retries=0)
+        except duckdb.Error as exc:
+            if not conflicts.is_conflict(exc):
+                raise  # another server did the same at once: the next look settles it
 
     def prune(self, older_than: timedelta) -> None:
         """History retention: run rows that ended longer ago than ``older_than``."""
