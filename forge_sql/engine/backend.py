@@ -30,6 +30,7 @@ class Engine:
                     db, StartupInfo(role, settings.database, {"application_name": "pg_cron"})
                 ),
                 timedelta(days=settings.job_history_days),
+                lambda: _sync_role(settings),
             )
             db.jobs_changed = self.scheduler.wake
             self.scheduler.start()
@@ -70,3 +71,10 @@ class Engine:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.database.close()
+
+
+def _sync_role(settings: Settings) -> str:
+    """Scheduled syncs run as the first configured superuser (every role is one without
+    configured users)."""
+    supers = sorted(name for name, user in settings.users.items() if user.superuser)
+    return supers[0] if supers else "forge"

@@ -95,7 +95,6 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, store: Store, l
             if when is not None:
                 check_schedule(when)
                 changes["schedule"] = when
-                changes["last_tick"] = None
             if command is not None:
                 changes["command"] = command
             if db is not None and db != database:
@@ -202,7 +201,7 @@ def definitions(lake: str) -> list[str]:
         f"FROM {jobs} WHERE {mine}",
         f"CREATE OR REPLACE VIEW {s}.job_run_details AS SELECT jobid, runid, job_pid, "
         "database, username, command, status, return_message, start_time, end_time, "
-        f"attempt, node FROM {runs} WHERE {mine}",
+        f"attempt, node, scheduled_for FROM {runs} WHERE {mine}",
         # What pg_cron users ask for: is each job running, and did its last run work?
         f"CREATE OR REPLACE VIEW {s}.job_status AS SELECT j.jobid, j.jobname, j.schedule, "
         "j.active, j.username, r.status AS last_status, r.start_time AS last_start, "

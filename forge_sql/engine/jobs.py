@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,21 +17,21 @@ import duckdb
 from croniter import croniter
 
 from forge_sql import errors
-from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
 from forge_sql.storage import conflicts, meta
 
 _SECONDS = re.compile(r"^\s*(\d+)\s+seconds?\s*$", re.IGNORECASE)
 OVERLAP = ("skip", "queue")
+SYNCS = "forge_meta.syncs"  # declared_in of the jobs that run scheduled syncs
 
 # The columns of a job, in the order Store reads them.
 _JOB_COLUMNS = (
     "jobid, jobname, schedule, command, database, username, active, timezone, retries, "
-    "retry_backoff_ms, timeout_ms, overlap, after, declared_in, created_at, last_tick"
+    "retry_backoff_ms, timeout_ms, overlap, after, declared_in, created_at"
 )
 # As read: timestamps as microseconds since the epoch (DuckDB hands timestamptz to Python
 # through pytz, which the server does not need otherwise).
-_JOB_READ = _JOB_COLUMNS.replace("created_at, last_tick",
-                                 "epoch_us(created_at), epoch_us(last_tick)")
+_JOB_READ = _JOB_COLUMNS.replace("created_at", "epoch_us(created_at)")
 
 
 def _moment(micros: int | None) -> datetime | None:
@@ -116,8 +117,11 @@ class Store:
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._jobs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_jobs"
         self._runs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_run_details"
+        self._state = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_state"
+        self._syncs = f"{quote_ident(lake)}.{meta.SCHEMA}.syncs"
         self._retries = retries
         self._lock = threading.RLock()
+        self._last_runid = 0
 
     def _run(self, action: Callable[[duckdb.DuckDBPyConnection], object],
              retries: int | None = None) -> object:
@@ -148,11 +152,12 @@ class Store:
     # -- jobs ------------------------------------------------------------------------------
     def jobs(self) -> list[Job]:
         rows = self._run(lambda c: c.execute(
-            f"SELECT {_JOB_READ} FROM {self._jobs} ORDER BY jobid").fetchall())
+            f"SELECT {_JOB_READ}, (SELECT epoch_us(max(s.last_tick)) FROM {self._state} AS s "
+            f"WHERE s.jobid = j.jobid) FROM {self._jobs} AS j ORDER BY jobid").fetchall())
         assert isinstance(rows, list)
         names = [name.strip() for name in _JOB_COLUMNS.split(",")]
         return [
-            Job(**{**dict(zip(names, row, strict=True)), "created_at": _moment(row[14]),
+            Job(**{**dict(zip(names[:14], row[:14], strict=True)), "created_at": _moment(row[14]),
                    "last_tick": _moment(row[15])})
             for row in rows
         ]
@@ -175,7 +180,7 @@ class Store:
                 if found is not None:
                     c.execute(
                         f"UPDATE {self._jobs} SET schedule = ?, command = ?, database = ?, "
-                        "active = true, last_tick = NULL, created_at = now() WHERE jobid = ?",
+                        "active = true WHERE jobid = ?",
                         [job.schedule, job.command, job.database, found[0]])
                     return int(found[0])
             # Never the id of a job unscheduled since: its runs keep their rows.
@@ -185,7 +190,7 @@ class Store:
             jobid = int(row[0]) if row else 1
             c.execute(
                 f"INSERT INTO {self._jobs} ({_JOB_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [jobid, job.jobname, job.schedule, job.command, job.database, job.username,
                  job.active, job.timezone, job.retries, job.retry_backoff_ms, job.timeout_ms,
                  job.overlap, job.after, job.declared_in])
@@ -196,7 +201,11 @@ class Store:
         return result
 
     def unschedule(self, jobid: int) -> None:
-        self._run(lambda c: c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid]))
+        def remove(c: duckdb.DuckDBPyConnection) -> None:
+            c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid])
+            c.execute(f"DELETE FROM {self._state} WHERE jobid = ?", [jobid])
+
+        self._run(remove)
 
     def alter(self, jobid: int, changes: dict[str, object]) -> None:
         if not changes:
@@ -206,19 +215,33 @@ class Store:
             f"UPDATE {self._jobs} SET {assignments} WHERE jobid = ?", [*changes.values(), jobid]))
 
     # -- runs ------------------------------------------------------------------------------
-    def claim(self, job: Job, tick: datetime, node: str, command: str) -> int | None:
-        """Take ``tick`` of ``job`` for this server and add its run row ('starting'), in
-        one transaction: of two servers claiming the same tick, DuckLake commits only one
-        UPDATE of the job's row. The run's id, or None when another server has it."""
+    def claim(self, job: Job, tick: datetime, node: str, command: str,
+              status: str = "starting", message: str | None = None) -> int | None:
+        """Take ``tick`` of ``job`` for this server and add its run row (``status``: or
+        'skipped' / 'queued' when a run is under way), in one transaction: of two servers
+        claiming the same tick, DuckLake commits only one UPDATE of the job's row. The
+        run's id, or None when another server has it."""
         def take(c: duckdb.DuckDBPyConnection) -> int | None:
-            row = c.execute(
-                f"SELECT epoch_us(last_tick) FROM {self._jobs} WHERE jobid = ?", [job.jobid]
-            ).fetchone()
-            if row is None or (row[0] is not None and row[0] >= _seconds(tick) * 1e6):
+            rows = c.execute(
+                f"SELECT epoch_us(last_tick) FROM {self._state} WHERE jobid = ?", [job.jobid]
+            ).fetchall()
+            if not rows:
+                # The job's first claim adds its row and claims at the next look. Two
+                # servers at once may add two: the UPDATE below then changes both, and
+                # still only one UPDATE commits.
+                c.execute(f"INSERT INTO {self._state} VALUES (?, NULL, NULL)", [job.jobid])
                 return None
-            c.execute(f"UPDATE {self._jobs} SET last_tick = to_timestamp(?) WHERE jobid = ?",
-                      [_seconds(tick), job.jobid])
-            return self._add_run(c, job, node, command, 1)
+            if any(r[0] is not None and r[0] >= _seconds(tick) * 1e6 for r in rows):
+                return None
+            c.execute(f"UPDATE {self._state} SET last_tick = to_timestamp(?), node = ? "
+                      "WHERE jobid = ?", [_seconds(tick), node, job.jobid])
+            runid = self._add_run(c, job, node, command, 1, tick)
+            if status != "starting":
+                c.execute(
+                    f"UPDATE {self._runs} SET status = ?, return_message = ?, end_time = "
+                    "CASE WHEN ? = 'skipped' THEN now() END WHERE runid = ?",
+                    [status, message, status, runid])
+            return runid
 
         try:
             result = self._run(take, retries=0)
@@ -229,21 +252,30 @@ class Store:
         assert result is None or isinstance(result, int)
         return result
 
-    def add_run(self, job: Job, node: str, attempt: int) -> int:
-        result = self._run(lambda c: self._add_run(c, job, node, job.command, attempt))
+    def add_run(self, job: Job, node: str, attempt: int, tick: datetime) -> int:
+        result = self._run(lambda c: self._add_run(c, job, node, job.command, attempt, tick))
         assert isinstance(result, int)
         return result
 
     def _add_run(self, c: duckdb.DuckDBPyConnection, job: Job, node: str, command: str,
-                 attempt: int) -> int:
-        row = c.execute(f"SELECT coalesce(max(runid), 0) + 1 FROM {self._runs}").fetchone()
-        runid = int(row[0]) if row else 1
+                 attempt: int, tick: datetime) -> int:
+        runid = self._next_runid()
         c.execute(
             f"INSERT INTO {self._runs} (jobid, runid, job_pid, database, username, command, "
-            "status, return_message, start_time, end_time, attempt, node) "
-            "VALUES (?, ?, NULL, ?, ?, ?, 'starting', NULL, now(), NULL, ?, ?)",
-            [job.jobid, runid, job.database, job.username, command, attempt, node])
+            "status, return_message, start_time, end_time, attempt, node, scheduled_for) "
+            "VALUES (?, ?, NULL, ?, ?, ?, 'starting', NULL, now(), NULL, ?, ?, "
+            "to_timestamp(?))",
+            [job.jobid, runid, job.database, job.username, command, attempt, node,
+             _seconds(tick)])
         return runid
+
+    def _next_runid(self) -> int:
+        """Microseconds since the epoch, increasing within the process: servers sharing the
+        lake insert runs at once, and DuckLake lets concurrent inserts both commit, so a
+        max() + 1 would give two runs one id."""
+        with self._lock:
+            self._last_runid = max(self._last_runid + 1, time.time_ns() // 1000)
+            return self._last_runid
 
     def finish(self, runid: int, status: str, message: str, pid: int | None = None) -> None:
         self._run(lambda c: c.execute(
@@ -251,14 +283,48 @@ class Store:
             "end_time = CASE WHEN ? IN ('succeeded', 'failed', 'skipped') THEN now() END "
             "WHERE runid = ?", [status, message, pid, status, runid]))
 
-    def skipped(self, job: Job, node: str, message: str) -> None:
-        """A tick not run (the previous run still runs): a row says so."""
-        def add(c: duckdb.DuckDBPyConnection) -> None:
-            runid = self._add_run(c, job, node, job.command, 0)
-            c.execute(f"UPDATE {self._runs} SET status = 'skipped', return_message = ?, "
-                      "end_time = now() WHERE runid = ?", [message, runid])
+    def follow_syncs(self, role: str) -> None:
+        """Scheduled syncs: each row of forge_meta.syncs with a schedule has a job named
+        ``sync <name>`` that runs ``CALL forge_sync('<name>')`` as ``role``, kept in step
+        with the row (added, changed, removed). Without that table, nothing to do."""
+        def follow(c: duckdb.DuckDBPyConnection) -> None:
+            try:
+                wanted = {
+                    f"sync {name}": (schedule, f"CALL forge_sync({literal(name)})")
+                    for name, schedule in c.execute(
+                        f"SELECT name, schedule FROM {self._syncs} WHERE schedule IS NOT NULL"
+                    ).fetchall()
+                }
+            except duckdb.CatalogException:
+                return  # no syncs in this lake (or a server without them)
+            have = c.execute(
+                f"SELECT jobid, jobname, schedule, command FROM {self._jobs} "
+                "WHERE declared_in = ? ORDER BY jobid", [SYNCS]).fetchall()
+            seen: set[str] = set()
+            for jobid, name, schedule, command in have:
+                if name not in wanted or name in seen:
+                    # Gone, unscheduled, or added twice by two servers at once.
+                    c.execute(f"DELETE FROM {self._jobs} WHERE jobid = ?", [jobid])
+                elif wanted[name] != (schedule, command):
+                    c.execute(f"UPDATE {self._jobs} SET schedule = ?, command = ? "
+                              "WHERE jobid = ?", [*wanted[name], jobid])
+                seen.add(name)
+            for name, (schedule, command) in wanted.items():
+                if name in seen:
+                    continue
+                row = c.execute(
+                    f"SELECT coalesce(greatest((SELECT max(jobid) FROM {self._jobs}), "
+                    f"(SELECT max(jobid) FROM {self._runs})), 0) + 1").fetchone()
+                c.execute(
+                    f"INSERT INTO {self._jobs} ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, "
+                    "current_database(), ?, true, 'UTC', 0, 1000, 0, 'skip', NULL, ?, now())",
+                    [row[0] if row else 1, name, schedule, command, role, SYNCS])
 
-        self._run(add)
+        try:
+            self._run(follow, retries=0)
+        except duckdb.Error as exc:
+            if not conflicts.is_conflict(exc):
+                raise  # another server did the same at once: the next look settles it
 
     def prune(self, older_than: timedelta) -> None:
         """History retention: run rows that ended longer ago than ``older_than``."""

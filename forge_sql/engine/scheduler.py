@@ -21,6 +21,7 @@ from forge_sql.seam.backend import PreparedStatement, Result
 log = logging.getLogger(__name__)
 
 _PRUNE_EVERY = 60.0  # seconds between history retention passes
+_SYNCS_EVERY = 5.0  # seconds between looks at forge_meta.syncs' schedules
 
 
 class Session(Protocol):
@@ -44,7 +45,10 @@ class Session(Protocol):
 
 class Scheduler:
     def __init__(self, store: Store, open_session: Callable[[str], Session],
-                 history: timedelta, interval: float = 0.25) -> None:
+                 history: timedelta, sync_role: Callable[[], str],
+                 interval: float = 0.25) -> None:
+        """``sync_role()``: the role scheduled syncs run as (forge_meta.syncs records
+        no creator)."""
         self._store = store
         self._open_session = open_session
         self._history = history
@@ -54,10 +58,13 @@ class Scheduler:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[int, Session | None] = {}  # jobid -> the session of its run
-        self._pending: dict[int, int] = {}  # jobid -> the run queued behind the running one
+        # jobid -> the run (and its tick) queued behind the running one
+        self._pending: dict[int, tuple[int, datetime]] = {}
         self._workers: list[threading.Thread] = []
         self._thread: threading.Thread | None = None
         self._pruned = 0.0
+        self._synced = 0.0
+        self._sync_role = sync_role
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="cron-scheduler", daemon=True)
@@ -92,6 +99,9 @@ class Scheduler:
 
     def _tick(self) -> None:
         now = datetime.now(UTC)
+        if now.timestamp() - self._synced > _SYNCS_EVERY:
+            self._synced = now.timestamp()
+            self._store.follow_syncs(self._sync_role())
         for job in self._store.jobs():
             tick = due(job, now)
             if tick is not None and not self._stop.is_set():
@@ -110,32 +120,32 @@ class Scheduler:
                 with self._lock:
                     if job.jobid in self._pending:
                         return  # one waits already: later ticks wait with it
-                runid = self._store.claim(job, tick, self.node, job.command)
+                runid = self._store.claim(job, tick, self.node, job.command, "queued",
+                                          "waiting for the previous run")
                 if runid is not None:
-                    self._store.finish(runid, "queued", "waiting for the previous run")
                     with self._lock:
-                        self._pending[job.jobid] = runid
+                        self._pending[job.jobid] = (runid, tick)
                 return
-            runid = self._store.claim(job, tick, self.node, job.command)
+            runid = self._store.claim(job, tick, self.node, job.command, "skipped",
+                                      "the previous run was still running")
             if runid is not None:
                 log.warning("cron job %s: tick %s skipped, the previous run still runs",
                             job.label, tick.isoformat())
-                self._store.finish(runid, "skipped", "the previous run was still running")
             return
         runid = self._store.claim(job, tick, self.node, job.command)
         if runid is not None:
-            self._launch(job, runid)
+            self._launch(job, runid, tick)
 
-    def _launch(self, job: Job, runid: int) -> None:
+    def _launch(self, job: Job, runid: int, tick: datetime) -> None:
         with self._lock:
             self._running[job.jobid] = None
-        worker = threading.Thread(target=self._attempts, args=(job, runid),
+        worker = threading.Thread(target=self._attempts, args=(job, runid, tick),
                                   name=f"cron-job-{job.jobid}", daemon=True)
         self._workers.append(worker)
         worker.start()
 
     # -- a run -----------------------------------------------------------------------------
-    def _attempts(self, job: Job, runid: int) -> None:
+    def _attempts(self, job: Job, runid: int, tick: datetime) -> None:
         try:
             attempt = 1
             while True:
@@ -149,7 +159,7 @@ class Scheduler:
                 if self._stop.wait(backoff):
                     break
                 attempt += 1
-                runid = self._store.add_run(job, self.node, attempt)
+                runid = self._store.add_run(job, self.node, attempt, tick)
         except Exception:
             log.exception("cron job %s: the run could not be recorded", job.label)
         finally:
@@ -157,7 +167,7 @@ class Scheduler:
                 self._running.pop(job.jobid, None)
                 pending = self._pending.pop(job.jobid, None)
             if pending is not None and not self._stop.is_set():
-                self._launch(job, pending)
+                self._launch(job, *pending)
 
     def _attempt(self, job: Job, runid: int) -> bool:
         """One run of the command; True if it succeeded. The outcome is in the run's row."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forge_sql.migrate import datasets, declaration, files, lint, status, syncs
+from forge_sql.migrate import datasets, declaration, files, lint, status
+from forge_sql.migrate import jobs as scheduled
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.diff import Risk, TableDiff, diff
 from forge_sql.migrate.errors import DatabaseError, MigrationError, StatementFailed
@@ -184,6 +186,10 @@ class Migrator:
             sync_diff = syncs.diff(syncs.live(self.conn, sync.name), sync, file.script)
             self._run_changes(sync_diff, file.script)
             diffs.append(sync_diff)
+        for declared in scheduled.diffs(self.conn, loaded.materialized_views, loaded.jobs,
+                                        file.script):
+            self._run_changes(declared, file.script)
+            diffs.append(declared)
         return undo_sql(diffs)
 
     def _run_changes(self, changes: TableDiff, script: str) -> None:

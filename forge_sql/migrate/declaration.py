@@ -275,16 +275,134 @@ class ExternalDecl(_Strict):
         return (self.schema_, self.name)
 
 
+_DURATION = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|min|mins|minutes?|h|hours?)\s*$",
+    re.I,
+)
+_UNIT_MS = {"ms": 1, "mi": 1, "s": 1000, "se": 1000, "mn": 60_000, "h": 3_600_000,
+            "ho": 3_600_000}
+
+
+def duration_ms(text: str | int) -> int:
+    """'30 seconds', '500 ms', '10 minutes', '2 hours' (or a number of seconds) in ms."""
+    if isinstance(text, int):
+        return text * 1000
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (write e.g. '30 seconds' or '10 minutes')")
+    unit = match[2].lower()
+    key = "mn" if unit.startswith("min") else unit[:2] if unit[:2] in _UNIT_MS else unit[:1]
+    return int(float(match[1]) * _UNIT_MS[key])
+
+
+def _schedule(value: str | None) -> str | None:
+    """A cron expression or 'N seconds', as cron.schedule takes it."""
+    if value is not None:
+        from forge_sql.engine.jobs import check_schedule
+
+        try:
+            check_schedule(value)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+class JobDecl(_Strict):
+    """A scheduled job (cron.job), run by the servers over this lake."""
+
+    name: str = Field(description="Job name (cron.job.jobname).")
+    schedule: str | None = Field(
+        None, description="Cron expression or 'N seconds'; none for a job that runs after "
+        "another.")
+    command: str | None = Field(None, description="The SQL the job runs.")
+    run_as: str | None = Field(None, description="Role it runs as (default: who migrates).")
+    timezone: str = Field("UTC", description="Time zone of the cron expression.")
+    retries: int = Field(0, ge=0, description="Attempts after a failed run.")
+    retry_backoff: str | int = Field(
+        "1 second", description="Wait before the first retry; doubles at each one.")
+    timeout: str | int | None = Field(None, description="The run's statement_timeout.")
+    overlap: str = Field("skip", description="A tick while a run is under way: skip | queue.")
+    after: str | None = Field(None, description="Run when this job's run succeeds.")
+    active: bool = Field(True, description="false: declared but not run.")
+    drop: bool = Field(False, description="Unschedule the job.")
+
+    _schedule = field_validator("schedule")(lambda v: _schedule(v))
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from forge_sql.engine.jobs import check_timezone
+
+        try:
+            check_timezone(value)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("retry_backoff", "timeout")
+    @classmethod
+    def _duration(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            duration_ms(value)
+        return value
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap(cls, value: str) -> str:
+        if value not in ("skip", "queue"):
+            raise ValueError(f"overlap: skip or queue, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JobDecl:
+        if self.drop:
+            return self
+        if self.command is None:
+            raise ValueError("command: the SQL the job runs")
+        if (self.schedule is None) == (self.after is None):
+            raise ValueError("declare either schedule: or after: (another job's name)")
+        return self
+
+
+class MatviewDecl(_Strict):
+    """A materialized view, optionally refreshed on a schedule (a job of its own)."""
+
+    name: str = Field(description="Materialized view name.")
+    schema_: str = Field("public", alias="schema", description="Schema (default public).")
+    query: str | None = Field(None, description="The query whose rows it holds.")
+    with_data: bool = Field(True, description="false: created unpopulated (WITH NO DATA).")
+    refresh: str | None = Field(
+        None, description="Cron expression or 'N seconds': refreshed on that schedule.")
+    drop: bool = Field(False, description="Drop the materialized view.")
+
+    _names = field_validator("name", "schema_")(lambda v: _identifier(v))
+    _refresh = field_validator("refresh")(lambda v: _schedule(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MatviewDecl:
+        if not self.drop and not self.query:
+            raise ValueError("query: the query whose rows it holds")
+        return self
+
+    @property
+    def qualified(self) -> tuple[str, str]:
+        return (self.schema_, self.name)
+
+
 class DeclarationFile(_Strict):
     tables: list[TableDecl] = Field(default_factory=list)
     external: list[ExternalDecl] = Field(default_factory=list)
     syncs: list[SyncDefinition] = Field(default_factory=list)
+    jobs: list[JobDecl] = Field(default_factory=list)
+    materialized_views: list[MatviewDecl] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> DeclarationFile:
-        if not self.tables and not self.external and not self.syncs:
-            raise ValueError("declare at least one table (tables:), dataset (external:) or "
-                             "sync (syncs:)")
+        if not (self.tables or self.external or self.syncs or self.jobs
+                or self.materialized_views):
+            raise ValueError("declare at least one table (tables:), dataset (external:), "
+                             "sync (syncs:), job (jobs:) or materialized view "
+                             "(materialized_views:)")
         names = [s.name for s in self.syncs]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -306,7 +424,8 @@ def load_file(path: Path, text: str | None = None) -> DeclarationFile:
     document = positions.load(read_text(path) if text is None else text, source)
     data: Any = document.data
     prefix: tuple[str | int, ...] = ()
-    if isinstance(data, dict) and not {"tables", "external", "syncs"} & set(data):
+    if isinstance(data, dict) and not {"tables", "external", "syncs", "jobs",
+                                       "materialized_views"} & data.keys():
         data, prefix = {"tables": [data]}, ("tables", 0)
     if not isinstance(data, dict):
         raise MigrationError(f"{source}:1:1: expected a table declaration (a mapping)")

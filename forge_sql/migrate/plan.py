@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from forge_sql.migrate import datasets, declaration, lint, syncs, tables
+from forge_sql.migrate import datasets, declaration, lint, tables
+from forge_sql.migrate import jobs as scheduled
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.datasets import DatasetState
 from forge_sql.migrate.declaration import ExternalDecl, TableDecl
@@ -149,6 +151,7 @@ def plan_step(conn: Connection | None, file: MigrationFile, model: Model,
             diffs.append(syncs.diff(None if conn is None else syncs.live(conn, sync.name),
                                     sync, file.script))
             found += [lint.Finding(risk, text) for risk, text in syncs.findings(sync)]
+        diffs += scheduled.diffs(conn, loaded.materialized_views, loaded.jobs, file.script)
         changes = [c for d in diffs for c in d.changes]
         return Step(file, [s for c in changes for s in c.sql],
                     _yaml_findings(changes) + found, diffs)

@@ -161,26 +161,33 @@ MATVIEWS_DDL = (
 
 # Scheduled jobs (forge_sql.engine.jobs): pg_cron's cron.job columns, then what pg_cron
 # lacks (time zone, retries with backoff, timeout, overlap policy, a job it runs after, the
-# migration that declared it) and last_tick, the tick a scheduler last claimed (claiming is
-# an UPDATE of the row: of two servers, DuckLake commits one).
+# migration that declared it).
 CRON_JOBS_DDL = (
     "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.cron_jobs ("
     "jobid BIGINT NOT NULL, jobname VARCHAR, schedule VARCHAR NOT NULL, "
     "command VARCHAR NOT NULL, database VARCHAR NOT NULL, username VARCHAR NOT NULL, "
     "active BOOLEAN NOT NULL, timezone VARCHAR NOT NULL, retries INTEGER NOT NULL, "
     "retry_backoff_ms BIGINT NOT NULL, timeout_ms BIGINT NOT NULL, overlap VARCHAR NOT NULL, "
-    "after VARCHAR, declared_in VARCHAR, created_at TIMESTAMP WITH TIME ZONE NOT NULL, "
-    "last_tick TIMESTAMP WITH TIME ZONE)"
+    "after VARCHAR, declared_in VARCHAR, created_at TIMESTAMP WITH TIME ZONE NOT NULL)"
+)
+
+# The tick a scheduler last claimed, per job. Claiming is an UPDATE of the job's row here:
+# of two servers, DuckLake commits one. Apart from cron_jobs, so that claims never make a
+# migration or cron.alter_job that changes the job fail at commit.
+CRON_STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.cron_job_state ("
+    "jobid BIGINT NOT NULL, last_tick TIMESTAMP WITH TIME ZONE, node VARCHAR)"
 )
 
 # One row per run (and per retry: attempt), as pg_cron's cron.job_run_details; node: the
-# server that ran it.
+# server that ran it; scheduled_for: the tick it ran for. runid: microseconds since the epoch
+# when the run began (unique across servers without a shared counter).
 CRON_RUNS_DDL = (
     "CREATE TABLE IF NOT EXISTS {lake}.forge_meta.cron_job_run_details ("
     "jobid BIGINT NOT NULL, runid BIGINT NOT NULL, job_pid INTEGER, database VARCHAR, "
     "username VARCHAR, command VARCHAR, status VARCHAR NOT NULL, return_message VARCHAR, "
     "start_time TIMESTAMP WITH TIME ZONE, end_time TIMESTAMP WITH TIME ZONE, "
-    "attempt INTEGER NOT NULL, node VARCHAR)"
+    "attempt INTEGER NOT NULL, node VARCHAR, scheduled_for TIMESTAMP WITH TIME ZONE)"
 )
 
 # The tables above, which only the server and superusers may read (they hold verifiers).
@@ -202,5 +209,6 @@ def create(con: duckdb.DuckDBPyConnection, lake: str) -> None:
     con.execute(MATVIEWS_DDL.format(lake=lake))
     con.execute(CRON_JOBS_DDL.format(lake=lake))
     con.execute(CRON_RUNS_DDL.format(lake=lake))
+    con.execute(CRON_STATE_DDL.format(lake=lake))
     for ddl in (ROLES_DDL, ROLE_MEMBERS_DDL, PRIVILEGES_DDL, OWNERS_DDL, DEFAULT_PRIVILEGES_DDL):
         con.execute(ddl.format(lake=lake))

@@ -222,10 +222,10 @@ def test_a_job_runs_with_its_roles_rights_and_only_its_owner_manages_it(
         admin.execute("CREATE TABLE ledger (who text)")
         admin.execute("GRANT INSERT, SELECT ON ledger TO bob")
         sneaky = bob.execute(
-            "SELECT cron.schedule('sneaky', '1 seconds', 'INSERT INTO vault VALUES (1)')"
+            "SELECT cron.schedule('sneaky', '2 seconds', 'INSERT INTO vault VALUES (1)')"
         ).fetchone()[0]  # type: ignore[index]
         honest = bob.execute(
-            "SELECT cron.schedule('honest', '1 seconds', $$INSERT INTO ledger VALUES ('bob')$$)"
+            "SELECT cron.schedule('honest', '2 seconds', $$INSERT INTO ledger VALUES ('bob')$$)"
         ).fetchone()[0]  # type: ignore[index]
         assert bob.execute("SELECT username FROM cron.job WHERE jobid = %s",
                            [sneaky]).fetchone() == ("bob",)
