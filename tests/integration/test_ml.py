@@ -205,6 +205,16 @@ def test_a_worse_retrain_is_not_deployed_unless_asked_and_rollback(
     assert one is not None and one[0] in (0.0, 1.0) and one[1] in (0.0, 1.0)
 
 
+def test_hyperparameter_search_records_the_chosen_values(alice: psycopg.Connection) -> None:
+    got = metrics(alice, "SELECT * FROM ml.train('searched', 'classification', 'customers', "
+                         "'churned', algorithm => 'linear', search => 'grid', "
+                         "hyperparams => '{\"C\": [0.01, 10.0], \"max_iter\": 500}')")
+    assert got["accuracy"] > 0.8
+    chosen = json.loads(alice.execute(
+        "SELECT hyperparams FROM ml.models() WHERE project = 'searched'").fetchone()[0])
+    assert chosen["C"] in (0.01, 10.0) and chosen["max_iter"] == 500
+
+
 def test_sampling_caps_rows_stratified(alice: psycopg.Connection) -> None:
     alice.execute("CREATE TABLE skewed AS SELECT i AS id, (i % 50)::DOUBLE AS x, "
                   "i % 20 = 0 AS rare FROM range(20000) t(i)")
