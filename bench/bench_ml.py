@@ -161,6 +161,15 @@ def run(dsn: str, process: subprocess.Popen[str], args: argparse.Namespace) -> N
               f"in-process predict {in_process:.2f} s = {reference:.2f} s   "
               f"ratio {predicted / reference:.2f}x (target <= 1.5x)")
 
+        def predictions_server() -> int:
+            with conn.cursor() as cur:
+                cur.execute("SELECT prediction FROM ml.predictions('bench', 't')")
+                return len(cur.fetchall())
+
+        table_form, count = median(predictions_server, runs)
+        print(f"predict table form ml.predictions {table_form:7.2f} s ({count:,} rows)   "
+              f"ratio {table_form / reference:.2f}x (target <= 1.5x)")
+
         if args.large:
             conn.execute(table_sql(args.large, "big"))
             base = peak_rss(process.pid)

@@ -385,8 +385,9 @@ def _rows(values: pa.Array) -> tuple[dict[str, Any], int]:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     text = "\n".join(values.to_pylist()).encode()
-    parsed = pj.read_json(io.BytesIO(text), parse_options=pj.ParseOptions(
-        unexpected_field_behavior="infer"))
+    # One thread: DuckDB's threads already call this in parallel, a batch at a time.
+    parsed = pj.read_json(io.BytesIO(text), read_options=pj.ReadOptions(use_threads=False),
+                          parse_options=pj.ParseOptions(unexpected_field_behavior="infer"))
     return {n: parsed.column(n) for n in parsed.column_names}, parsed.num_rows
 
 
