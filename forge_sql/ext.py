@@ -251,7 +251,7 @@ class Context:
     # and to every function (``storage``); None where the call cannot offer them.
     _query: Callable[[str, Sequence[Any]], Any] | None = field(default=None, repr=False)
     _progress: Callable[[str], None] | None = field(default=None, repr=False)
-    _cancelled: Callable[[], bool] | None = field(default=None, repr=False)
+    _cancelled: Callable[[], str | None] | None = field(default=None, repr=False)
     _storage: Path | None = field(default=None, repr=False)
 
     def secret(self, name: str) -> str:
@@ -287,8 +287,9 @@ class Context:
     def check_cancel(self) -> None:
         """Raise 57014 when the statement was canceled (cancel request or
         statement_timeout): call it between steps of long work."""
-        if self._cancelled is not None and self._cancelled():
-            raise ExtensionError("canceling statement due to user request", "57014")
+        reason = None if self._cancelled is None else self._cancelled()
+        if reason:
+            raise ExtensionError(reason, "57014")
 
     @property
     def storage(self) -> Path:

@@ -68,34 +68,48 @@ def _progress(ctx: Context, project: str, registry: Registry, run_id: str | None
 
 
 # -- loaded models, cached by file ----------------------------------------------------------
-_cache: dict[str, tuple[float, Any]] = {}
+_cache: dict[str, tuple[tuple[int, int, int], Any]] = {}
 _cache_lock = threading.Lock()
+
+
+def _cached(path: Path, read: Any) -> Any:
+    """``read(path)``, again only when the file changed (predict calls this per batch)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return read(path)  # raises the caller's error
+    stamp = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+    key = str(path)
+    with _cache_lock:
+        found = _cache.get(key)
+    if found is not None and found[0] == stamp:
+        return found[1]
+    value = read(path)
+    with _cache_lock:
+        _cache[key] = (stamp, value)
+        while len(_cache) > 64:
+            _cache.pop(next(iter(_cache)))
+    return value
 
 
 def _load(registry: Registry, project: str, model_id: int | None) -> tuple[dict[str, Any], Any]:
     """The record and fitted pipeline of ``model_id`` (default: the deployed model)."""
     if model_id is None:
-        record = registry.project(project)
+        record = _cached(registry.project_dir(project) / "project.json",
+                         lambda _: registry.project(project))
         model_id = record.get("deployed")
         if model_id is None:
             raise ExtensionError(f'project "{project}" has no deployed model', "55000",
                                  hint="SELECT ml.deploy(project, ...)")
-    meta = registry.model(project, model_id)
-    path = registry.model_dir(project, model_id) / MODEL_FILE
-    stamp = path.stat().st_mtime
-    key = str(path)
-    with _cache_lock:
-        found = _cache.get(key)
-    if found is not None and found[0] == stamp:
-        return meta, found[1]
-    import joblib
+    directory = registry.model_dir(project, model_id)
+    meta = _cached(directory / META_FILE, lambda _: registry.model(project, model_id))
 
-    fitted = joblib.load(path)
-    with _cache_lock:
-        _cache[key] = (stamp, fitted)
-        while len(_cache) > 32:
-            _cache.pop(next(iter(_cache)))
-    return meta, fitted
+    def read(path: Path) -> Any:
+        import joblib
+
+        return joblib.load(path)
+
+    return meta, _cached(directory / MODEL_FILE, read)
 
 
 # -- train ----------------------------------------------------------------------------------
@@ -371,8 +385,9 @@ def _rows(values: pa.Array) -> tuple[dict[str, Any], int]:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     text = "\n".join(values.to_pylist()).encode()
-    parsed = pj.read_json(io.BytesIO(text), parse_options=pj.ParseOptions(
-        unexpected_field_behavior="infer"))
+    # One thread: DuckDB's threads already call this in parallel, a batch at a time.
+    parsed = pj.read_json(io.BytesIO(text), read_options=pj.ReadOptions(use_threads=False),
+                          parse_options=pj.ParseOptions(unexpected_field_behavior="infer"))
     return {n: parsed.column(n) for n in parsed.column_names}, parsed.num_rows
 
 

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -108,6 +107,8 @@ def read_sample(
 
 def _trim(table: pa.Table, target: str | None, counts: Mapping[Any, int],
           max_rows: int) -> pa.Table:
+    import numpy as np
+
     if target is None:
         return table.slice(0, max_rows)
     total = sum(counts.values())

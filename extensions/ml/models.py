@@ -10,8 +10,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from forge_sql.ext import Context, ExtensionError
 
 TASKS = ("classification", "regression", "clustering")
@@ -173,6 +171,7 @@ def searched(task: str, pipe: Any, grid: Mapping[str, Sequence[Any]], how: str, 
 
 # -- metrics ---------------------------------------------------------------------------
 def metrics(task: str, model: Any, x: Any, y: Any) -> dict[str, float]:
+    import numpy as np
     from sklearn import metrics as m
 
     if task == "regression":
@@ -224,6 +223,7 @@ def importance(task: str, model: Any, x: Any, y: Any, seed: int,
                features: Sequence[str]) -> dict[str, float]:
     """Global importance of each feature column, by permutation on (a sample of) the
     held-out rows: the drop of the task's score when the column is shuffled."""
+    import numpy as np
     from sklearn.inspection import permutation_importance
 
     n = min(len(x), 2000)
@@ -245,6 +245,8 @@ def contributions(model: Any, x: Any) -> list[dict[str, float]] | None:
     """Per-row contributions of each prepared feature for linear models: coefficient x
     (value - training mean), which sum to the decision value minus the intercept and the
     mean's share; None for models that do not decompose that way."""
+    import numpy as np
+
     last = model[-1]
     coef = getattr(last, "coef_", None)
     if coef is None:

@@ -144,6 +144,7 @@ class Execution:
         self._cancelled = False
         self._in_statement = False
         self._pending = False  # a cancel came before DuckDB got the statement
+        self._began = 0.0  # when the client statement began (begin)
 
     def begin(self) -> None:
         """A client statement starts: a cancel request from now on applies to it, also
@@ -152,6 +153,7 @@ class Execution:
         with self._lock:
             self._in_statement = True
             self._pending = False
+            self._began = time.monotonic()
 
     def end(self) -> None:
         """The session is idle again: a cancel request now finds nothing to cancel."""
@@ -191,10 +193,18 @@ class Execution:
         """Whether the running statement should stop (cancel or statement_timeout)."""
         return self._cancelled or self.timed_out
 
-    def stop_requested(self) -> bool:
-        """``cancel_requested``, or a cancel that came while no DuckDB statement ran (an
-        extension function's own work between queries: Context.check_cancel)."""
-        return self._cancelled or self.timed_out or self._pending
+    def stop_requested(self) -> str | None:
+        """Why the statement should stop, checked by an extension function's own work
+        between queries (Context.check_cancel): a cancel, also one that came while no
+        DuckDB statement ran, or statement_timeout counted from the statement's start."""
+        if self.timed_out:
+            return "canceling statement due to statement timeout"
+        if self._cancelled or self._pending:
+            return "canceling statement due to user request"
+        timeout = self._statement_timeout()
+        if self._in_statement and timeout > 0 and time.monotonic() - self._began > timeout / 1000:
+            return "canceling statement due to statement timeout"
+        return None
 
     def _time_out(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from migrate_project import Project, both, offline, online, project
 
@@ -242,6 +243,7 @@ def test_help_explains_each_command() -> None:
     assert "--to" in down and "migrate:down" in down
 
 
+@pytest.mark.timeout(300)  # V6 trains the demo model (scikit-learn's import and a fit)
 def test_repo_demo_schema_applies_as_in_the_quickstart(offline: Project) -> None:
     shutil.copytree(REPO_MIGRATIONS, offline.migrations)
     applied = [a["script"] for a in offline.json()["applied"]]
@@ -258,6 +260,9 @@ def test_repo_demo_schema_applies_as_in_the_quickstart(offline: Project) -> None
         "".join(c if c.isalnum() else " " for c in title.lower()).split())
         for title, slug in pages if title.isascii())
     assert offline.run().stdout.strip() == "nothing to apply: up to date"
+    # V6 trained the demo model with the shipped ML extension (docs/ml.md).
+    assert (offline.data_dir / "lake" / "_forge_extensions" / "ml" / "projects" / "order_size"
+            / "project.json").is_file()
 
 
 def test_progress_on_a_terminal(offline: Project) -> None:

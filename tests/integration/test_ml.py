@@ -178,6 +178,27 @@ def test_retrain_on_the_same_data_and_seed_gives_the_same_metrics(
     assert other != first
 
 
+def test_retrain_on_the_recorded_snapshot_gives_the_same_metrics(
+    alice: psycopg.Connection,
+) -> None:
+    alice.execute("CREATE TABLE snap_src AS SELECT * FROM customers")
+    first = metrics(alice, "SELECT * FROM ml.train('snap', 'regression', 'snap_src', "
+                           "'spend', algorithm => 'random_forest', "
+                           "hyperparams => '{\"n_estimators\": 5}')")
+    snapshot, query = alice.execute(
+        "SELECT snapshot, relation FROM ml.models() WHERE project = 'snap'").fetchone()
+    assert snapshot is not None and query == "snap_src"
+    alice.execute("DELETE FROM snap_src WHERE id % 2 = 0")
+    changed = metrics(alice, "SELECT * FROM ml.train('snap', 'regression', 'snap_src', "
+                             "'spend', algorithm => 'random_forest', "
+                             "hyperparams => '{\"n_estimators\": 5}')")
+    assert changed != first
+    again = metrics(alice, "SELECT * FROM ml.train('snap', 'regression', "
+                           f"'SELECT * FROM snap_src AT (VERSION => {snapshot})', 'spend', "
+                           "algorithm => 'random_forest', hyperparams => '{\"n_estimators\": 5}')")
+    assert again == first
+
+
 def test_a_worse_retrain_is_not_deployed_unless_asked_and_rollback(
     alice: psycopg.Connection,
 ) -> None:
@@ -203,6 +224,16 @@ def test_a_worse_retrain_is_not_deployed_unless_asked_and_rollback(
     one = alice.execute("SELECT ml.predict('dep', c), ml.predict('dep', c, %s) FROM customers c "
                         "WHERE id = 7", (first,)).fetchone()
     assert one is not None and one[0] in (0.0, 1.0) and one[1] in (0.0, 1.0)
+
+
+def test_hyperparameter_search_records_the_chosen_values(alice: psycopg.Connection) -> None:
+    got = metrics(alice, "SELECT * FROM ml.train('searched', 'classification', 'customers', "
+                         "'churned', algorithm => 'linear', search => 'grid', "
+                         "hyperparams => '{\"C\": [0.01, 10.0], \"max_iter\": 500}')")
+    assert got["accuracy"] > 0.8
+    chosen = json.loads(alice.execute(
+        "SELECT hyperparams FROM ml.models() WHERE project = 'searched'").fetchone()[0])
+    assert chosen["C"] in (0.01, 10.0) and chosen["max_iter"] == 500
 
 
 def test_sampling_caps_rows_stratified(alice: psycopg.Connection) -> None:

@@ -1,0 +1,200 @@
+"""The ML extension (extensions/ml) through the server against scikit-learn in process.
+
+- train: ``ml.train`` on N rows x 10 features vs the same estimator fitted in process on
+  the same rows read with DuckDB (target: within 1.2x); the metrics must be equal;
+- predict: ``SELECT ml.predict('p', t) FROM t`` over N rows fetched through psycopg vs
+  reading the same rows through psycopg plus predicting them in process (target: 1.5x);
+- peak server RSS while training on a large table with the default sampling (``--large``).
+
+Run: ``.venv/bin/python bench/bench_ml.py [--rows 1000000] [--runs 3] [--large 20000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "extensions"
+SEED = 42
+# The server's training sets this too (extensions/ml): OpenMP's busy-waiting is slow on a
+# busy machine; the in-process reference runs under the same policy.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def table_sql(rows: int, name: str = "t") -> str:
+    features = ", ".join(
+        f"(hash(i, {k}) % 100000) / 100000.0 AS f{k}" for k in range(10)
+    )
+    label = (" + ".join(f"{(k % 3) + 1} * (hash(i, {k}) % 100000) / 100000.0" for k in range(10))
+             + " + (hash(i, 99) % 1000) / 500.0")
+    return (f"CREATE TABLE {name} AS SELECT i AS id, {features}, ({label}) > 11.0 AS y "
+            f"FROM range({rows}) AS r(i)")
+
+
+def median(run: Callable[[], object], runs: int) -> tuple[float, object]:
+    times = []
+    result: object = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0", "--data-dir",
+               str(data), "--extensions", str(SHIPPED), "--log-level", "WARNING"]
+    process = subprocess.Popen(command, cwd=data.parent, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    while True:
+        ready, _, _ = select.select([process.stdout], [], [], 120)
+        line = process.stdout.readline() if ready else ""
+        if line.startswith("listening on "):
+            host, _, port = line.split()[-1].rpartition(":")
+            return process, f"host={host} port={port} dbname=forge user=bench"
+        if not line:
+            process.kill()
+            raise RuntimeError("the server did not start")
+
+
+def peak_rss(pid: int) -> int:
+    """VmHWM of a process, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def reference_train(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, float], object]:
+    """Read with DuckDB (in the extension's deterministic order), split, fit, score."""
+    from sklearn import metrics as m
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import train_test_split
+
+    columns = con.execute(
+        "SELECT q.* FROM (SELECT * FROM t) AS q ORDER BY hash(q, 42::BIGINT)"
+    ).fetchnumpy()
+    x = np.column_stack([columns["id"]] + [columns[f"f{k}"] for k in range(10)])
+    y = columns["y"]
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.2, random_state=SEED, stratify=y)
+    model = HistGradientBoostingClassifier(random_state=SEED).fit(x_train, y_train)
+    predicted = model.predict(x_test)
+    return {
+        "accuracy": float(m.accuracy_score(y_test, predicted)),
+        "f1": float(m.f1_score(y_test, predicted)),
+        "roc_auc": float(m.roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])),
+    }, model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--large", type=int, default=0,
+                        help="also train on a table of this many rows and report peak RSS")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        process, dsn = start_server(Path(tmp) / "data")
+        try:
+            run(dsn, process, args)
+        finally:
+            process.terminate()
+            process.wait(60)
+
+
+def run(dsn: str, process: subprocess.Popen[str], args: argparse.Namespace) -> None:
+    rows, runs = args.rows, args.runs
+    local = duckdb.connect()
+    local.execute(table_sql(rows))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(table_sql(rows))
+        print(f"rows {rows:,}, 10 features, runs {runs}; load average {os.getloadavg()[0]:.1f}")
+
+        train_sql = ("SELECT metric, value, model_id FROM ml.train('bench', 'classification', "
+                     f"'t', 'y', algorithm => 'gradient_boosting', seed => {SEED}, "
+                     f"max_rows => {rows}, deploy => 'always')")
+        server_train, result = median(lambda: conn.execute(train_sql).fetchall(), runs)
+        server_metrics = {metric: value for metric, value, _ in result}  # type: ignore[attr-defined]
+        local_train, fitted = median(lambda: reference_train(local), runs)
+        local_metrics, _ = fitted  # type: ignore[misc]
+        equal = all(abs(server_metrics[k] - v) < 1e-12 for k, v in local_metrics.items())
+        print(f"train   server {server_train:7.2f} s   in process {local_train:7.2f} s   "
+              f"ratio {server_train / local_train:.2f}x (target <= 1.2x)")
+        print(f"metrics equal to in process: {equal}  server {json.dumps(server_metrics)}")
+        print(f"        in process {json.dumps(local_metrics)}")
+
+        def predict_server() -> int:
+            with conn.cursor() as cur:
+                cur.execute("SELECT ml.predict('bench', t) FROM t")
+                return len(cur.fetchall())
+
+        def read_server() -> int:
+            with conn.cursor() as cur:
+                cur.execute("SELECT * FROM t")
+                return len(cur.fetchall())
+
+        predicted, count = median(predict_server, runs)
+        read, _ = median(read_server, runs)
+        model = fitted[1]  # type: ignore[index]
+        columns = local.execute("SELECT * FROM t").fetchnumpy()
+        x = np.column_stack([columns["id"]] + [columns[f"f{k}"] for k in range(10)])
+        in_process, _ = median(lambda: model.predict(x), runs)  # type: ignore[attr-defined]
+        reference = read + in_process
+        print(f"predict server {predicted:7.2f} s ({count:,} rows)   read {read:.2f} s + "
+              f"in-process predict {in_process:.2f} s = {reference:.2f} s   "
+              f"ratio {predicted / reference:.2f}x (target <= 1.5x)")
+
+        def predictions_server() -> int:
+            with conn.cursor() as cur:
+                cur.execute("SELECT prediction FROM ml.predictions('bench', 't')")
+                return len(cur.fetchall())
+
+        table_form, count = median(predictions_server, runs)
+        print(f"predict table form ml.predictions {table_form:7.2f} s ({count:,} rows)   "
+              f"ratio {table_form / reference:.2f}x (target <= 1.5x)")
+
+        if args.large:
+            conn.execute(table_sql(args.large, "big"))
+            base = peak_rss(process.pid)
+            stop = threading.Event()
+            seen = [base]
+
+            def sample() -> None:
+                while not stop.is_set():
+                    seen.append(peak_rss(process.pid))
+                    time.sleep(0.5)
+
+            watcher = threading.Thread(target=sample)
+            watcher.start()
+            began = time.perf_counter()
+            conn.execute("SELECT * FROM ml.train('big', 'classification', 'big', 'y', "
+                         "algorithm => 'gradient_boosting')").fetchall()
+            took = time.perf_counter() - began
+            stop.set()
+            watcher.join()
+            trained = conn.execute("SELECT rows_read, rows_trained FROM ml.models() "
+                                   "WHERE project = 'big'").fetchone()
+            print(f"large   {args.large:,} rows, default sampling: {took:.1f} s, rows read/"
+                  f"trained {trained}, server peak RSS {max(seen) / 2**20:.0f} MiB "
+                  f"(before training {base / 2**20:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
