@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forge_sql.migrate import datasets, declaration, files, lint, status, syncs
-from forge_sql.migrate import datasets, declaration, files, lint, status
 from forge_sql.migrate import jobs as scheduled
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.diff import Risk, TableDiff, diff

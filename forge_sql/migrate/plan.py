@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 
 from forge_sql.migrate import datasets, declaration, lint, syncs, tables
-from forge_sql.migrate import datasets, declaration, lint, tables
 from forge_sql.migrate import jobs as scheduled
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.datasets import DatasetState

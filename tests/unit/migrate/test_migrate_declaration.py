@@ -265,7 +265,7 @@ def test_external_dataset_consistency() -> None:
              "no path or reader options")
     assert _dataset_error("external: []\n") == (
         "migrations/V1__t.yaml:1:1: declare at least one table (tables:), dataset "
-        "(external:) or sync (syncs:)"
+        "(external:), sync (syncs:), job (jobs:) or materialized view (materialized_views:)"
     )
 
 
