@@ -40,6 +40,8 @@ class Pair:
     def __init__(self, forge_dsn: str, pg_dsn: str, build: bool = True) -> None:
         self.forge = Session(forge_dsn)
         self.pg = Session(pg_dsn)
+        # PostgreSQL answers while forge-sql does (about a tenth of a case's time).
+        self._pg_side = ThreadPoolExecutor(1)
         if build:
             self.build()
 
@@ -54,11 +56,13 @@ class Pair:
                                  f"{self.forge.simple(query)}\n{self.pg.simple(query)}")
 
     def close(self) -> None:
+        self._pg_side.shutdown()
         self.forge.close()
         self.pg.close()
 
     def check(self, case: Case) -> Outcome:
-        forge, pg = self.forge.run(case), self.pg.run(case)
+        answering = self._pg_side.submit(self.pg.run, case)
+        forge, pg = self.forge.run(case), answering.result()
         return Outcome(case, forge, pg, differences(case, forge, pg))
 
 
