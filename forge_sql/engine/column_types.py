@@ -86,12 +86,14 @@ class Typing:
     """Types the result columns of one statement's parse tree (``sql``: its text, where
     casts' types are read)."""
 
-    def __init__(self, sql: str, scope: Scope | None, parse: Parse, depth: int = 0) -> None:
+    def __init__(self, sql: str, scope: Scope | None, parse: Parse, depth: int = 0,
+                 viewing: frozenset[tuple[str, str]] = frozenset()) -> None:
         self._sql = sql
         self._tokens: tuple[Token, ...] | None = None
         self._scope = scope
         self._parse = parse
         self._depth = depth
+        self._viewing = viewing  # the views being typed, around this query
 
     def columns(self, node: dict[str, Any]) -> Columns | None:
         """The query's columns with their types; None where a star cannot be expanded."""
@@ -216,13 +218,15 @@ class Typing:
         if key in relations.typed_views:
             found = relations.typed_views[key]
             return list(found) if isinstance(found, list) else None
-        relations.typed_views[key] = None  # a view over itself is not typed
+        if key in self._viewing:
+            return None  # a view over itself is not typed
         names = [column for column, _ in relations.columns[key]]
         query = _view_query(relations.views[key])
         tree = self._parse(query) if query is not None else None
         typed = None
         if tree is not None:
-            typed = Typing(query or "", self._scope, self._parse, self._depth + 1).columns(tree)
+            typed = Typing(query or "", self._scope, self._parse, self._depth + 1,
+                           self._viewing | {key}).columns(tree)
         columns: Columns | None = None
         if typed is not None and len(typed) == len(names):
             columns = [(name, kind) for name, (_, kind) in zip(names, typed, strict=True)]
