@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from forge_sql.engine import column_types
-from forge_sql.engine.column_types import StringType
+from forge_sql.engine.column_types import ResultType
 from forge_sql.engine.result_sources import Scope
 from forge_sql.seam import oids
 from forge_sql.seam.backend import Column
@@ -83,10 +83,10 @@ def postgres_names(sql: str, names: Sequence[str]) -> list[str]:
 
 def _described(
     sql: str, names: Sequence[str], strings: bool, scope: Scope | None
-) -> tuple[list[str], list[StringType | None]]:
+) -> tuple[list[str], list[ResultType | None]]:
     """PostgreSQL's names and (``strings``) each column's string type
     (forge_sql.engine.column_types); None each where the select list cannot be matched."""
-    plain: list[StringType | None] = [None] * len(names)
+    plain: list[ResultType | None] = [None] * len(names)
     if _CONSTANTS.fullmatch(sql):
         return [UNNAMED] * len(names) if needed(names) else list(names), [
             column_types.TEXT
@@ -101,7 +101,7 @@ def _described(
     if stars:
         widths[stars[0]] = len(names) - (len(select_list) - 1)
     matched = len(stars) <= 1 and min(widths, default=1) >= 0 and sum(widths) == len(names)
-    kinds: list[StringType | None] = []
+    kinds: list[ResultType | None] = []
     if strings:
         tree = _parse(sql) or {}
         typing = column_types.Typing(sql, scope, _parse)
@@ -153,7 +153,7 @@ def _columns(
     )
 
 
-def _column(name: str, kind: str, typed: StringType | None) -> Column:
+def _column(name: str, kind: str, typed: ResultType | None) -> Column:
     """A result column; a string one announced as ``typed`` (text, varchar, bpchar), a
     numeric one with its typmod only where PostgreSQL keeps one (a column, a cast)."""
     if typed == column_types.INT4 and kind == "BIGINT":

@@ -8,7 +8,9 @@ char(n) has that type and length; functions, operators and literals are text (25
 COALESCE, CASE, UNION and subscripts take their first typed input's type (PostgreSQL's
 select_common_type keeps the first of two string types, since each converts implicitly to
 the other), and keep a length only when every input has the same. Arrays likewise.
-Columns are traced through the FROM list: tables, views, subqueries, CTEs and joins.
+Columns are traced through the FROM list: tables, views, subqueries, CTEs and joins. The
+same reading keeps a numeric typmod only for a numeric(p,s) column or cast (PostgreSQL's -1
+for computed values) and announces date - date as integer.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from forge_sql.seam import oids
 from forge_sql.sql import string_casts, syntax
 from forge_sql.sql.tokens import Token, tokenize
 
-StringType = tuple[int, int]  # (OID: text, varchar or bpchar; typmod)
-TEXT: StringType = (oids.TEXT, -1)
-VARCHAR: StringType = (oids.VARCHAR, -1)
+# (OID, typmod): text, varchar or bpchar with a length; OWN for a column's own type; date,
+# and int4 for date - date.
+ResultType = tuple[int, int]
+TEXT: ResultType = (oids.TEXT, -1)
+VARCHAR: ResultType = (oids.VARCHAR, -1)
 OWN = -3  # typmod: the column's own, as its DuckDB type says (numeric(p,s)'s (p,s))
-COLUMN: StringType = (oids.VARCHAR, OWN)  # a column: varchar, or its own type's typmod
-DATE: StringType = (oids.DATE, OWN)
-INT4: StringType = (oids.INT4, OWN)  # date - date: integer, where DuckDB's is BIGINT
-_UNKNOWN: StringType = (oids.UNKNOWN, -1)  # a literal: takes the type of the others
+COLUMN: ResultType = (oids.VARCHAR, OWN)  # a column: varchar, or its own type's typmod
+DATE: ResultType = (oids.DATE, OWN)
+INT4: ResultType = (oids.INT4, OWN)  # date - date: integer, where DuckDB's is BIGINT
+_UNKNOWN: ResultType = (oids.UNKNOWN, -1)  # a literal: takes the type of the others
 _NO_LOCATION = 2**63
 _DEPTH = 16  # views over views, nested subqueries: beyond this, typed as DuckDB says
 _VARCHAR_NAMES = ("VARCHAR", "CHARACTER VARYING", "CHAR VARYING")
@@ -39,11 +43,11 @@ _BPCHAR_NAMES = ("BPCHAR", "CHARACTER", "CHAR")
 _AGREEING = {"greatest", "least"}
 _ARRAYS_OF = {"array_agg", "list"}
 _BPCHAR_KEPT = {"min", "max"}
-Columns = list[tuple[str, "StringType | None"]]  # a relation's output: (name, type or unknown)
+Columns = list[tuple[str, "ResultType | None"]]  # a relation's output: (name, type or unknown)
 Parse = Callable[[str], "dict[str, Any] | None"]
 
 
-def declared(kind: str) -> StringType:
+def declared(kind: str) -> ResultType:
     """The string type of a column recorded as ``kind`` ('TEXT', 'VARCHAR(10)',
     'BPCHAR(3)', with '[]' for arrays; any other: its DuckDB type, varchar for VARCHAR)."""
     kind = kind.removesuffix("[]")
@@ -55,7 +59,7 @@ def declared(kind: str) -> StringType:
     return DATE if kind == "DATE" else COLUMN
 
 
-def agree(types: Sequence[StringType]) -> StringType:
+def agree(types: Sequence[ResultType]) -> ResultType:
     """The common type of inputs: the first typed one's, with a length only when all have
     the same (PostgreSQL's exprTypmod of CASE, COALESCE, UNION)."""
     known = [t for t in types if t != _UNKNOWN]
@@ -82,24 +86,26 @@ class Typing:
     """Types the result columns of one statement's parse tree (``sql``: its text, where
     casts' types are read)."""
 
-    def __init__(self, sql: str, scope: Scope | None, parse: Parse, depth: int = 0) -> None:
+    def __init__(self, sql: str, scope: Scope | None, parse: Parse, depth: int = 0,
+                 viewing: frozenset[tuple[str, str]] = frozenset()) -> None:
         self._sql = sql
         self._tokens: tuple[Token, ...] | None = None
         self._scope = scope
         self._parse = parse
         self._depth = depth
+        self._viewing = viewing  # the views being typed, around this query
 
     def columns(self, node: dict[str, Any]) -> Columns | None:
         """The query's columns with their types; None where a star cannot be expanded."""
         columns = self._query(node, None, {})
         return None if columns is None else [(name, _known(kind)) for name, kind in columns]
 
-    def entries(self, node: dict[str, Any]) -> list[StringType | None]:
+    def entries(self, node: dict[str, Any]) -> list[ResultType | None]:
         """The type of each entry of the query's select list, None for a star."""
         return [_known(kind) for kind in self._entries(node, {})]
 
     def _entries(self, node: dict[str, Any], ctes: dict[str, Columns | None]
-                 ) -> list[StringType | None]:
+                 ) -> list[ResultType | None]:
         ctes = self._ctes(node, None, ctes)
         if node.get("type") == "SET_OPERATION_NODE":
             left = self._entries(node.get("left") or {}, ctes)
@@ -212,13 +218,15 @@ class Typing:
         if key in relations.typed_views:
             found = relations.typed_views[key]
             return list(found) if isinstance(found, list) else None
-        relations.typed_views[key] = None  # a view over itself is not typed
+        if key in self._viewing:
+            return None  # a view over itself is not typed
         names = [column for column, _ in relations.columns[key]]
         query = _view_query(relations.views[key])
         tree = self._parse(query) if query is not None else None
         typed = None
         if tree is not None:
-            typed = Typing(query or "", self._scope, self._parse, self._depth + 1).columns(tree)
+            typed = Typing(query or "", self._scope, self._parse, self._depth + 1,
+                           self._viewing | {key}).columns(tree)
         columns: Columns | None = None
         if typed is not None and len(typed) == len(names):
             columns = [(name, kind) for name, (_, kind) in zip(names, typed, strict=True)]
@@ -244,7 +252,7 @@ class Typing:
             expanded.extend(columns)
         return expanded
 
-    def _column(self, names: list[str], level: _Level) -> StringType:
+    def _column(self, names: list[str], level: _Level) -> ResultType:
         names = [name.lower() for name in names]
         at: _Level | None = level
         while at is not None:
@@ -255,7 +263,7 @@ class Typing:
         return DATE if names == ["current_date"] else COLUMN
 
     # -- expressions -------------------------------------------------------------------
-    def _entry(self, entry: dict[str, Any], level: _Level) -> StringType:
+    def _entry(self, entry: dict[str, Any], level: _Level) -> ResultType:
         kind, expression = entry.get("class"), entry.get("type")
         if kind == "CONSTANT":
             return _UNKNOWN
@@ -312,7 +320,7 @@ class Typing:
                               for branch in lists if branch])
         return TEXT
 
-    def _cast(self, location: int) -> StringType:
+    def _cast(self, location: int) -> ResultType:
         if self._tokens is None:
             self._tokens = tokenize(self._sql)
         start = cast_type_start(self._sql, self._tokens, location)
@@ -322,7 +330,7 @@ class Typing:
             written_type(self._tokens, start) or (oids.TEXT, OWN))
 
 
-def _known(kind: StringType | None) -> StringType | None:
+def _known(kind: ResultType | None) -> ResultType | None:
     """A literal's unknown type resolved as PostgreSQL resolves it in a result: text."""
     return TEXT if kind == _UNKNOWN else kind
 
@@ -333,7 +341,7 @@ def _in_level(names: list[str], level: _Level) -> object:
     if len(names) == 1:
         column = names[0]
         unknown = False
-        found: list[StringType | None] = []
+        found: list[ResultType | None] = []
         for _, columns in level.bindings:
             if columns is None:
                 unknown = True
@@ -410,7 +418,7 @@ def cast_type_start(sql: str, tokens: Sequence[Token], location: int) -> int | N
     return None if parts is None else parts[0] + 1
 
 
-def written_type(tokens: Sequence[Token], at: int) -> StringType | None:
+def written_type(tokens: Sequence[Token], at: int) -> ResultType | None:
     """The string type named at ``tokens[at]`` (``text``, ``pg_catalog.varchar``,
     ``character varying(n)``, ``char(n)``, ``bpchar``), or None for another type."""
     words = [t.upper.strip('"') for t in tokens[at : at + 5]]

@@ -4,9 +4,14 @@ per statement, and shared by the sessions."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+import duckdb
+
+log = logging.getLogger(__name__)
 
 # (schema, name) -> the relation's columns in order, each (name, declared type): 'TEXT',
 # 'VARCHAR(10)', 'BPCHAR(3)', 'VARCHAR', with '[]' for arrays, or DuckDB's type name.
@@ -73,7 +78,13 @@ class ResultSources:
             return found
         with self._lock:
             generation = self._generation
-        column_rows, view_rows = self._read()
+        try:
+            column_rows, view_rows = self._read()
+        except duckdb.Error:
+            # The catalog could not be read (the lake is being recovered): results are
+            # typed as DuckDB gives them, and the next statement reads again.
+            log.warning("result types: the lake's columns could not be read", exc_info=True)
+            return Relations({}, {})
         columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for schema, relation, column, kind in column_rows:
             columns.setdefault((schema.lower(), relation.lower()), []).append(
