@@ -266,7 +266,7 @@ class Runner:
         # Its own cursor: the run's statements go on the connection while the rows stream.
         reading = self.con.cursor()
         return reading.execute(f"SELECT * FROM ({sync.query}) AS q{where}"
-                               ).fetch_record_batch(10_000)
+                               ).to_arrow_reader(10_000)
 
     def _reader(self, sync: SyncDefinition, lower: Any, cursor_type: str | None,
                 failed: list[errors.ForgeError]) -> tuple[pa.RecordBatchReader, TableSpec,
@@ -291,7 +291,7 @@ class Runner:
         context, client = self._context(function)
         columns = [(c.name, c.type) for c in spec.columns]
         select = ", ".join(f"CAST(NULL AS {t}) AS {quote_ident(n)}" for n, t in columns)
-        schema = self.con.execute(f"SELECT {select} LIMIT 0").fetch_arrow_table().schema
+        schema = self.con.execute(f"SELECT {select} LIMIT 0").to_arrow_table().schema
         reader = running.call(function, arguments, context, schema.remove_metadata(),
                               cancelled=self.cancelled, failed=failed.append,
                               batch_rows=10_000)

@@ -178,3 +178,14 @@ def test_http_json_is_superuser_only_without_allowed_hosts(
             bob.execute("SELECT * FROM http_json(%s)", (f"{api.base}/link",))
     finally:
         running.stop()
+
+
+def test_syncs_are_for_superusers(lake: RunningServer) -> None:
+    with connect(lake, "bob") as bob:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match="running syncs is reserved to superusers"):
+            bob.execute("CALL forge_sync('anything')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT * FROM forge_meta.sync_runs")
+    with connect(lake, "alice") as alice, pytest.raises(psycopg.errors.UndefinedObject):
+        alice.execute("CALL forge_sync('anything')")

@@ -130,3 +130,13 @@ def test_a_sync_reads_a_connection_query(lake: RunningServer, crm: str,
         assert (rows["read"], rows["inserted"], rows["updated"]) == (2, 1, 1)
         assert alice.execute("SELECT * FROM crm_copy ORDER BY id").fetchall() == [
             (1, "Ada"), (2, "Ada L."), (3, "Linus")]
+
+
+def test_the_sync_views_answer_superusers_only(lake: RunningServer) -> None:
+    # After the run above: the views show it to superusers and nothing to others.
+    with connect(lake, "alice") as alice:
+        assert alice.execute("SELECT count(*) > 0 FROM forge_sync_runs").fetchone() == (True,)
+        assert alice.execute("SELECT name FROM forge_syncs").fetchall() == [("crm_customers",)]
+    with connect(lake, "bob") as bob:
+        assert bob.execute("SELECT count(*) FROM forge_sync_runs").fetchone() == (0,)
+        assert bob.execute("SELECT count(*) FROM forge_syncs").fetchone() == (0,)
