@@ -19,10 +19,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from forge_sql.ext import Context, ExtensionError, scalar, table
+from forge_sql.ext import Context, ExtensionError, requires, scalar, table
 
-from . import data, models
-from .registry import META_FILE, MODEL_FILE, Registry, check_name
+# Checked, not imported: without them the extension is skipped with one log line.
+requires("sklearn", "pandas")
+
+from . import data, models  # noqa: E402
+from .registry import META_FILE, MODEL_FILE, Registry, check_name  # noqa: E402
 
 _HERE = Path(__file__).parent
 # OpenMP's default busy-waiting makes scikit-learn's threaded estimators (gradient boosting)
