@@ -84,6 +84,12 @@ class ExternalConnection(BaseModel):
     password_secret: str | None = Field(
         None, description="The secret under [secrets] that holds the password."
     )
+    readers: list[str] = Field(
+        default_factory=list,
+        description="Roles besides superusers that may read the connection's tables (members "
+        "of a listed role too; 'public' for every role). Default: superusers only, as a "
+        "PostgreSQL foreign table is readable only by those granted SELECT on it.",
+    )
 
     @field_validator("dsn")
     @classmethod

@@ -121,7 +121,9 @@ class Database:
         # Held by whatever deletes or copies the lake's files: maintenance and backups.
         self.files = FileWork(self.locks)
         self._catalog_lock = threading.Lock()
-        self.checker = grants.Checker(self.catalog)
+        self.checker = grants.Checker(
+            self.catalog, {n: c.readers for n, c in settings.connections.items()}
+        )
         self._acl_lock = threading.Lock()
         # Why DuckDB invalidated the database (a FATAL error), until it is opened again.
         self.invalidated: str | None = None

@@ -3,7 +3,7 @@ it names, as PostgreSQL's aclchk.c decides; refusals carry PostgreSQL's 42501 me
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from forge_sql import errors
 from forge_sql.engine import relations as rel
@@ -18,8 +18,12 @@ _MAX_VIEW_DEPTH = 16
 class Checker:
     """Privilege checks of one lake: ``lake`` is its catalog name."""
 
-    def __init__(self, lake: str) -> None:
+    def __init__(self, lake: str, connections: Mapping[str, Iterable[str]] | None = None
+                 ) -> None:
         self.lake = lake.lower()
+        # External databases ([connections.NAME]) and the roles that may read them.
+        self.connections = {name.lower(): frozenset(r.lower() for r in readers)
+                            for name, readers in (connections or {}).items()}
 
     def resolve(self, acl: Acl, name: rel.Name) -> tuple[str, str] | str | None:
         """(schema, relation) of the lake that ``name`` reaches as DuckDB resolves it
@@ -105,6 +109,7 @@ class Checker:
         if isinstance(found, str):
             if found.startswith("__ducklake_metadata") or action != rel.READ:
                 raise _denied("table", name.name)
+            self._check_connection(acl, role, found, name)
             return  # the server's catalog emulation: readable by everyone, as in PostgreSQL
         if found is None:
             return
@@ -126,6 +131,15 @@ class Checker:
             raise _denied(kind, relation)
         if kind == "view" and action == rel.READ:
             self._check_view(acl, found, 0)
+
+    def _check_connection(self, acl: Acl, role: str, catalog: str, name: rel.Name) -> None:
+        """A declared connection's tables: superusers and the roles it lists as readers."""
+        readers = self.connections.get(catalog)
+        if readers is None or acl.is_superuser(role):
+            return
+        if "public" in readers or any(acl.is_member(role, r) for r in readers):
+            return
+        raise _denied("foreign table", name.name)
 
     def _check_create(self, acl: Acl, role: str, access: rel.Access) -> None:
         name = access.name
@@ -151,6 +165,8 @@ class Checker:
             if not isinstance(found, tuple) or found not in acl.relations:
                 if isinstance(found, str) and found.startswith("__ducklake_metadata"):
                     raise _denied("table", access.name.name)
+                if isinstance(found, str):
+                    self._check_connection(acl, owner, found, access.name)
                 continue
             kind = "view" if acl.relations.get(found) is not None else "table"
             if not acl.has(owner, (RELATION, *found), rel.READ):

@@ -38,7 +38,7 @@ def lake(crm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     root: Path = tmp_path_factory.mktemp("connections")
     users = "".join(
         f'[users.{n}]\npassword = "{make_verifier("pw")}"\nsuperuser = {str(a).lower()}\n'
-        for n, a in (("alice", True), ("bob", False))
+        for n, a in (("alice", True), ("bob", False), ("carol", False))
     )
     config = users + textwrap.dedent(f'''
         [secrets]
@@ -46,6 +46,7 @@ def lake(crm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         [connections.crm]
         dsn = "{crm}"
         password_secret = "crm_password"
+        readers = ["carol"]
     ''')
     running = start_server(root / "data", config=config, cwd=root)
     yield running
@@ -64,8 +65,23 @@ def test_clients_read_the_connection(lake: RunningServer) -> None:
             "SELECT c.name FROM crm.public.customers c JOIN (VALUES (2)) v(id) USING (id)"
         ).fetchall()
         assert joined == [("Grace",)]
-    with connect(lake, "bob") as bob:  # every client reads it (no per-role grants yet)
-        assert bob.execute("SELECT count(*) FROM crm.public.customers").fetchone() == (2,)
+    with connect(lake, "carol") as carol:  # listed under readers
+        assert carol.execute("SELECT count(*) FROM crm.public.customers").fetchone() == (2,)
+
+
+def test_roles_not_listed_as_readers_are_refused(lake: RunningServer) -> None:
+    with connect(lake, "bob") as bob:
+        for sql in ("SELECT count(*) FROM crm.public.customers",
+                    "SELECT * FROM (SELECT name FROM crm.public.customers) s",
+                    "WITH c AS (SELECT * FROM crm.public.customers) SELECT * FROM c",
+                    "EXPLAIN ANALYZE SELECT * FROM crm.public.customers",
+                    'SELECT * FROM "crm"."public"."customers"'):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                bob.execute(sql)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT name FROM crm.public.customers WHERE id = %s", (1,),
+                        prepare=True)
+        assert bob.execute("SELECT 1").fetchone() == (1,)  # the session stays usable
 
 
 def test_writes_are_read_only_and_attach_stays_refused(lake: RunningServer) -> None:
