@@ -83,13 +83,17 @@ def _strings() -> Iterator[str]:
         yield _macro(name, (arguments, f"system.main.{name}({arguments})::INTEGER"))
     # substr(s, start [, count]) counts a start below 1 as positions before the string
     # (substr('abc', -1, 3) is 'a'); DuckDB counts a negative start from the end. BIGINT: the
-    # sum of two extreme integers does not overflow.
-    for name in ("substr", "substring"):
+    # sum of two extreme integers does not overflow. (substring is not shadowed: DuckDB's
+    # parser binds it to its own function whatever the search path.)
+    for name in ("substr",):
         yield _macro(
             name,
-            ("s, start", f"system.main.{name}(s, greatest(start::BIGINT, 1))"),
+            # greatest() skips NULLs: a NULL argument is tested first (substr is strict).
+            ("s, start", "CASE WHEN start IS NOT NULL THEN "
+                         f"system.main.{name}(s, greatest(start::BIGINT, 1)) END"),
             ("s, start, count",
-             "CASE WHEN count < 0 THEN error('negative substring length not allowed') "
+             "CASE WHEN s IS NULL OR start IS NULL OR count IS NULL THEN NULL "
+             "WHEN count < 0 THEN error('negative substring length not allowed') "
              f"ELSE system.main.{name}(s, greatest(start::BIGINT, 1), greatest("
              "start::BIGINT + count::BIGINT - greatest(start::BIGINT, 1), 0)) END"),
         )

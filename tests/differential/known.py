@@ -188,8 +188,8 @@ PENDING: tuple[Pending, ...] = (
             "range gives NULL or wraps in DuckDB; PostgreSQL raises 22003",
             lambda o, d: d.kind == "error_only_pg" and pg_error(
                 o, r"(integer|bigint|smallint) out of range", "22003")),
-    Pending("float domain errors", "power of a negative number to a fractional exponent: "
-            "NaN or a result where PostgreSQL raises",
+    Pending("float domain errors", "power of a negative number to a fractional exponent, a "
+            "negative length in substring(): NaN or a result where PostgreSQL raises",
             lambda o, d: d.kind == "error_only_pg" and o.pg.error is not None
             and o.pg.error[1] in ("2201F", "22011")),
     Pending("infinite timestamps", "to_timestamp(Infinity) fails in DuckDB, PostgreSQL "
