@@ -122,7 +122,15 @@ def load(
                 f"shipped_extensions: no shipped extension {', '.join(map(repr, unknown))} "
                 f"(shipped: {', '.join(available) or 'none'})"
             )
+    # A project's own copy of a shipped extension (users copy them to change them) takes
+    # its place, unless the setting names the shipped one: then the two clash.
+    projects = {_name(path) for d in found if d.is_dir() and not any(d is o for o in own)
+                for path in extension_files(d)}
     for name in wanted:
+        if name in available and shipped is None and name in projects:
+            log.info("shipped extension %s not loaded: the project's extension of that name "
+                     "replaces it", name)
+            continue
         if name in available:
             path = available[name]
             # Optional only when not asked for by name: a named one must load.

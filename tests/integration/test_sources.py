@@ -4,7 +4,6 @@ and who may reach which host."""
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +51,6 @@ def api() -> Iterator[Api]:
 def project(root: Path) -> Path:
     (root / "extensions").mkdir()
     (root / "extensions" / "api_sources.py").write_text(textwrap.dedent(SOURCES))
-    shutil.copy(REPO / "extensions" / "http_json.py", root / "extensions" / "http_json.py")
     return root
 
 

@@ -111,6 +111,26 @@ def test_none_loads_no_shipped_extension(shipped: Path, tmp_path: Path) -> None:
     assert len(registry) == 0 and registry.skipped == {}
 
 
+def test_a_projects_copy_of_a_shipped_extension_takes_its_place(
+    shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    own = tmp_path / "own"
+    write(own, "good.py", """
+        from forge_sql.ext import scalar
+
+        @scalar
+        def good_one(x: int) -> int:
+            return x + 2
+    """)
+    with caplog.at_level(logging.INFO, logger="forge_sql.plugins"):
+        registry = load([own], shipped=None, entry_points=False,
+                        shipped_directory=shipped)
+    assert [e.origin for e in registry.extensions] == [str(own / "good.py")]
+    assert any("replaces" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ExtensionLoadError, match="already loaded"):  # named: a clash
+        load([own], shipped=["good"], entry_points=False, shipped_directory=shipped)
+
+
 def test_a_projects_own_extension_missing_a_module_still_stops(shipped: Path,
                                                                tmp_path: Path) -> None:
     own = tmp_path / "own"
