@@ -181,7 +181,7 @@ def frame(columns: Mapping[str, Any], spec: Sequence[Mapping[str, str]], rows: i
             out[f"{name}__year"] = stamps.dt.year.astype("float64")
             out[f"{name}__month"] = stamps.dt.month.astype("float64")
             out[f"{name}__day"] = stamps.dt.day.astype("float64")
-            out[f"{name}__dayofweek"] = stamps.dt.dayofweek.astype("float64")
+            out[f"{name}__dayofweek"] = stamps.dt.day_of_week.astype("float64")
             out[f"{name}__epoch_days"] = (
                 (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
             ).astype("float64")

@@ -269,7 +269,7 @@ class Writes:
         sql, chosen = bind(returning_sql(dml, source), values)
         cursor = self._connection.execute(sql, chosen)
         described = cursor.description or ()
-        table: pa.Table = cursor.fetch_arrow_table()
+        table: pa.Table = cursor.to_arrow_table()
         columns: tuple[Column, ...] = column_names.result_columns(
             returning_query(dml), described, self._connection.result_scope()
         )

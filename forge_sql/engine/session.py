@@ -934,7 +934,7 @@ class EngineSession:
         )
         if self.settings.timezone != connection.timezone:
             # set_config('TimeZone', ...) ran: take the rows before the cursor changes zone.
-            table = cursor.fetch_arrow_table()
+            table = cursor.to_arrow_table()
             self.apply_timezone()
             return TableResult(table, columns, "SELECT")
         if constant_rows.applies(statement, cursor.description or ()):

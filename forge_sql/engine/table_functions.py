@@ -340,7 +340,7 @@ class Caller:
             self._authorize(statement)
         try:
             self._connection.execute(statement.sql, list(params))
-            return self._connection.raw.fetch_record_batch(self._connection.batch_rows)
+            return self._connection.raw.to_arrow_reader(self._connection.batch_rows)
         except duckdb.Error as exc:
             raise duckdb_errors.translate(exc, statement.sql) from None
 
@@ -350,7 +350,7 @@ def arrow_schema(
 ) -> pa.Schema:
     """The Arrow schema DuckDB gives the declared column types."""
     select = ", ".join(f"CAST(NULL AS {kind}) AS {quote_ident(name)}" for name, kind in columns)
-    table = con.execute(f"SELECT {select} LIMIT 0").fetch_arrow_table()
+    table = con.execute(f"SELECT {select} LIMIT 0").to_arrow_table()
     return table.schema.remove_metadata()
 
 
