@@ -264,8 +264,8 @@ def test_external_dataset_consistency() -> None:
     """) == ("migrations/V1__t.yaml:2:5: external[0]: a dataset with drop: true declares "
              "no path or reader options")
     assert _dataset_error("external: []\n") == (
-        "migrations/V1__t.yaml:1:1: declare at least one table (tables:) or dataset "
-        "(external:)"
+        "migrations/V1__t.yaml:1:1: declare at least one table (tables:), dataset "
+        "(external:), job (jobs:) or materialized view (materialized_views:)"
     )
 
 
