@@ -122,6 +122,7 @@ class Store:
         self._retries = retries
         self._lock = threading.RLock()
         self._last_runid = 0
+        self.closed = False  # the database closed: the scheduler stops
 
     def _run(self, action: Callable[[duckdb.DuckDBPyConnection], object],
              retries: int | None = None) -> object:
@@ -144,6 +145,7 @@ class Store:
             return conflicts.retry(attempt, self._retries if retries is None else retries)
 
     def close(self) -> None:
+        self.closed = True
         with self._lock:
             if self._cursor is not None:
                 self._cursor.close()

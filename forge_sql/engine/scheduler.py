@@ -89,10 +89,12 @@ class Scheduler:
 
     # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._store.closed:
             try:
                 self._tick()
             except Exception:  # a broken lake read must not end the scheduler
+                if self._store.closed:
+                    return  # the database closed under it (a process that never stopped it)
                 log.exception("the job scheduler could not read the jobs; trying again")
             self._wake.wait(self._interval)
             self._wake.clear()

@@ -250,3 +250,24 @@ def test_a_job_runs_with_its_roles_rights_and_only_its_owner_manages_it(
         admin.execute(f"SELECT cron.unschedule({sneaky})")
         bob.execute(f"SELECT cron.unschedule({honest})")
         assert admin.execute("SELECT count(*) FROM cron.job").fetchone() == (0,)
+
+
+def test_a_scheduled_sync_becomes_a_job(conn: psycopg.Connection, name: str) -> None:
+    # forge_meta.syncs as migrations record syncs (the table may be absent: no jobs then).
+    conn.execute("CREATE TABLE IF NOT EXISTS forge_meta.syncs (name VARCHAR NOT NULL, "
+                 "definition VARCHAR NOT NULL, schedule VARCHAR, declared_in VARCHAR)")
+    conn.execute("INSERT INTO forge_meta.syncs VALUES (%s, '{}', '2 seconds', 'V1.yaml')",
+                 [name])
+    try:
+        job = wait_for(lambda: conn.execute(
+            "SELECT jobid, schedule, command FROM cron.job WHERE jobname = %s",
+            [f"sync {name}"]).fetchone(), "the sync's job")
+        assert job[1:] == ("2 seconds", f"CALL forge_sync('{name}')")
+        # It runs; without that sync (or forge_sync) the run fails, visibly.
+        wait_for(lambda: runs(conn, job[0]), "a run of the sync's job")
+        conn.execute("UPDATE forge_meta.syncs SET schedule = NULL WHERE name = %s", [name])
+        wait_for(lambda: not conn.execute(
+            "SELECT count(*) FROM cron.job WHERE jobname = %s",
+            [f"sync {name}"]).fetchone()[0], "the job to go")  # type: ignore[index]
+    finally:
+        conn.execute("DELETE FROM forge_meta.syncs WHERE name = %s", [name])
