@@ -187,7 +187,14 @@ class Runner:
                 hint="syncs are declared in YAML migrations (syncs:) and applied by "
                      "forge-sql migrate",
             )
-        return SyncDefinition.model_validate_json(row[0])
+        try:
+            return SyncDefinition.model_validate_json(row[0])
+        except ValueError as exc:  # pydantic's ValidationError, or JSON that does not parse
+            raise errors.DataCorrupted(
+                f'sync "{name}" has a definition in forge_meta.syncs that is not a sync: '
+                f"{str(exc).splitlines()[0]}",
+                hint="apply the migration that declares it again (forge-sql migrate)",
+            ) from None
 
     # -- what to call ------------------------------------------------------------------
     def _function(self, sync: SyncDefinition) -> Function:
