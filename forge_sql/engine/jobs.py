@@ -4,7 +4,6 @@ them; schedules in cron syntax (croniter) or pg_cron 1.5's 'N seconds'."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -131,18 +130,9 @@ class Store:
                 self._cursor = self._new_cursor()
             cursor = self._cursor
 
-            def attempt() -> object:
-                cursor.execute("BEGIN TRANSACTION")
-                try:
-                    result = action(cursor)
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(duckdb.Error):
-                        cursor.execute("ROLLBACK")
-                    raise
-                return result
-
-            return conflicts.retry(attempt, self._retries if retries is None else retries)
+            return conflicts.in_transaction(
+                cursor, action, self._retries if retries is None else retries
+            )
 
     def close(self) -> None:
         self.closed = True

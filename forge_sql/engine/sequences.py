@@ -179,18 +179,7 @@ class Sequences:
                 self._cursor = self._new_cursor()
             cursor = self._cursor
 
-            def attempt() -> object:
-                cursor.execute("BEGIN TRANSACTION")
-                try:
-                    result = action(cursor)
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(duckdb.Error):
-                        cursor.execute("ROLLBACK")
-                    raise
-                return result
-
-            return conflicts.retry(attempt, self._retries)
+            return conflicts.in_transaction(cursor, action, self._retries)
 
     def find(self, key: Key) -> Definition | None:
         rows = self._run(lambda c: c.execute(

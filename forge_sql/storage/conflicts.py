@@ -7,6 +7,7 @@ fails with a TransactionException and nothing of the transaction is kept.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
@@ -65,3 +66,25 @@ def retry(
             attempt += 1
             log.info("retrying after (%d/%d): %s", attempt, attempts, exc)
             time.sleep(pause(attempt))
+
+
+def in_transaction(
+    cursor: duckdb.DuckDBPyConnection,
+    action: Callable[[duckdb.DuckDBPyConnection], T],
+    attempts: int,
+) -> T:
+    """``action`` in a transaction of its own on ``cursor``, committed; rolled back and run
+    again when another server's commit conflicts, at most ``attempts`` more times."""
+
+    def attempt() -> T:
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            result = action(cursor)
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            raise
+        return result
+
+    return retry(attempt, attempts)
