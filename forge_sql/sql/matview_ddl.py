@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forge_sql import errors
-from forge_sql.sql.statements import Statement, identifier
-from forge_sql.sql.tokens import Token
+from forge_sql.sql.statements import Statement
+from forge_sql.sql.words import WordReader
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,8 @@ class MatviewCommand:
 
 
 def parse(statement: Statement) -> MatviewCommand:
-    tokens = [t for t in statement.tokens if t.kind != "comment"]
-    while tokens and tokens[-1].text == ";":
-        tokens.pop()
-    reader = _Reader(statement, tokens)
+    reader = WordReader(statement)
+    tokens = reader.tokens
     verb = tokens[0].upper
     reader.at = 3
     if verb == "CREATE":
@@ -56,7 +54,7 @@ def parse(statement: Statement) -> MatviewCommand:
     raise errors.FeatureNotSupported("ALTER MATERIALIZED VIEW is not supported")
 
 
-def _create(reader: _Reader) -> MatviewCommand:
+def _create(reader: WordReader) -> MatviewCommand:
     if_not_exists = reader.take("IF", "NOT", "EXISTS")
     name = reader.name()
     columns: list[str] = []
@@ -87,46 +85,3 @@ def _create(reader: _Reader) -> MatviewCommand:
     query = sql[tokens[reader.at].start : tokens[end - 1].end]
     return MatviewCommand("CREATE", (name,), if_exists=if_not_exists,
                           columns=tuple(columns), query=query, with_data=with_data)
-
-
-class _Reader:
-    def __init__(self, statement: Statement, tokens: list[Token]) -> None:
-        self.statement = statement
-        self.tokens = tokens
-        self.at = 0
-
-    def peek(self, ahead: int = 0) -> str:
-        at = self.at + ahead
-        return self.tokens[at].upper if at < len(self.tokens) else ""
-
-    def take(self, *words: str) -> bool:
-        if all(self.peek(i) == w for i, w in enumerate(words)):
-            self.at += len(words)
-            return True
-        return False
-
-    def fail(self) -> errors.SyntaxError_:
-        near = self.tokens[self.at].text if self.at < len(self.tokens) else "end of input"
-        return errors.SyntaxError_(f'syntax error at or near "{near}"')
-
-    def end(self) -> None:
-        if self.at < len(self.tokens):
-            raise self.fail()
-
-    def identifier(self) -> str:
-        if self.at >= len(self.tokens) or self.tokens[self.at].kind not in (
-                "identifier", "keyword"):
-            raise self.fail()
-        token = self.tokens[self.at]
-        self.at += 1
-        return identifier(self.statement, token)
-
-    def name(self) -> tuple[str, ...]:
-        parts = [self.identifier()]
-        while self.take("."):
-            parts.append(self.identifier())
-        if len(parts) > 3:
-            raise errors.SyntaxError_(
-                f"improper qualified name (too many dotted names): {'.'.join(parts)}"
-            )
-        return tuple(parts)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from forge_sql import errors
-from forge_sql.sql.statements import Statement, identifier
+from forge_sql.sql.statements import Statement
+from forge_sql.sql.words import WordReader
 
 # Option -> its value: an int, None for NO MINVALUE / NO MAXVALUE / RESTART without a
 # value / OWNED BY NONE, a bool for [NO] CYCLE, a type name for AS, (table..., column) for
@@ -32,61 +33,9 @@ class SequenceCommand:
     rename_to: str | None = None
 
 
-class _Reader:
-    def __init__(self, statement: Statement) -> None:
-        self.statement = statement
-        self.tokens = [t for t in statement.tokens if t.kind != "comment"]
-        self.at = 0
-
-    def peek(self, ahead: int = 0) -> str:
-        at = self.at + ahead
-        return self.tokens[at].upper if at < len(self.tokens) else ""
-
-    def take(self, *words: str) -> bool:
-        if all(self.peek(i) == w for i, w in enumerate(words)):
-            self.at += len(words)
-            return True
-        return False
-
-    def done(self) -> bool:
-        return self.at >= len(self.tokens) or self.tokens[self.at].text == ";"
-
-    def fail(self) -> errors.SyntaxError_:
-        near = self.tokens[self.at].text if not self.done() else "end of input"
-        return errors.SyntaxError_(f'syntax error at or near "{near}"')
-
-    def name(self) -> tuple[str, ...]:
-        parts = [self._identifier()]
-        while self.peek() == ".":
-            self.at += 1
-            parts.append(self._identifier())
-        return tuple(parts)
-
-    def _identifier(self) -> str:
-        if self.done() or self.tokens[self.at].kind not in ("identifier", "keyword"):
-            raise self.fail()
-        token = self.tokens[self.at]
-        self.at += 1
-        return identifier(self.statement, token)
-
-    def integer(self) -> int:
-        sign = 1
-        if self.peek() in ("-", "+"):
-            sign = -1 if self.peek() == "-" else 1
-            self.at += 1
-        if self.done() or self.tokens[self.at].kind != "numeric_const":
-            raise self.fail()
-        text = self.tokens[self.at].text
-        self.at += 1
-        try:
-            return sign * int(text)
-        except ValueError:
-            raise errors.SyntaxError_(f'syntax error at or near "{text}"') from None
-
-
 def parse(statement: Statement) -> SequenceCommand:
     """The command ``statement`` (of kind SEQUENCE) spells."""
-    r = _Reader(statement)
+    r = WordReader(statement)
     verb = r.peek()
     r.at += 1
     temporary = r.take("TEMP") or r.take("TEMPORARY")
@@ -113,7 +62,7 @@ def parse(statement: Statement) -> SequenceCommand:
     return SequenceCommand(verb, (name,), options, if_exists, temporary)
 
 
-def _options(r: _Reader, verb: str) -> Options:
+def _options(r: WordReader, verb: str) -> Options:
     options: Options = {}
 
     def once(key: str, value: object) -> None:
