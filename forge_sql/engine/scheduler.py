@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 
 _PRUNE_EVERY = 60.0  # seconds between history retention passes
 _SYNCS_EVERY = 5.0  # seconds between looks at forge_meta.syncs' schedules
+# Seconds between reads of the job list from the lake when nothing happened here (another
+# server of a shared lake may have changed it). A change made through this server, or a
+# tick this server tried to claim, reads it at the next turn. Without jobs the loop then
+# costs no lake transaction four times a second, on every server.
+_JOBS_EVERY = 5.0
 
 
 class Session(Protocol):
@@ -64,6 +69,9 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._pruned = 0.0
         self._synced = 0.0
+        self._jobs: list[Job] = []
+        self._jobs_read = 0.0
+        self._jobs_stale = True
         self._sync_role = sync_role
 
     def start(self) -> None:
@@ -72,6 +80,7 @@ class Scheduler:
 
     def wake(self) -> None:
         """A job changed: look at the jobs again now."""
+        self._jobs_stale = True
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -104,9 +113,14 @@ class Scheduler:
         if now.timestamp() - self._synced > _SYNCS_EVERY:
             self._synced = now.timestamp()
             self._store.follow_syncs(self._sync_role())
-        for job in self._store.jobs():
+        if self._jobs_stale or now.timestamp() - self._jobs_read > _JOBS_EVERY:
+            self._jobs_stale = False
+            self._jobs_read = now.timestamp()
+            self._jobs = self._store.jobs()
+        for job in self._jobs:
             tick = due(job, now)
             if tick is not None and not self._stop.is_set():
+                self._jobs_stale = True  # its last tick changes: read it again
                 self._fire(job, tick)
         monotonic = now.timestamp()
         if monotonic - self._pruned > _PRUNE_EVERY:
