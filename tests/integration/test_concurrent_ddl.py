@@ -19,6 +19,7 @@ def _swap_tables(
     materialises a table model; returns the errors seen, by SQLSTATE and message."""
     failures: Counter[str] = Counter()
     barrier = threading.Barrier(sessions)
+    done = Counter[int]()  # swaps finished, by worker; read by the progress line
 
     def work(worker: int) -> None:
         table = f"swap_{worker}"
@@ -43,6 +44,7 @@ def _swap_tables(
                         conn.execute(f"DROP TABLE {table}__bak")
                         row = conn.execute(f"SELECT v FROM {table}").fetchone()
                         assert row == (i,), row
+                        done[worker] += 1
                     except psycopg.Error as exc:
                         failures[f"{exc.sqlstate}: {str(exc).splitlines()[0][:120]}"] += 1
                         if conn.closed:
@@ -55,9 +57,17 @@ def _swap_tables(
     threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(sessions)]
     for thread in threads:
         thread.start()
-    ends = time.monotonic() + wait
+    started = time.monotonic()
+    ends = started + wait
     for thread in threads:
-        thread.join(max(0.0, ends - time.monotonic()))
+        while thread.is_alive() and time.monotonic() < ends:
+            thread.join(min(60.0, max(0.0, ends - time.monotonic())))
+            if thread.is_alive():  # a progress line a minute (run with -s to see it)
+                print(
+                    f"{time.monotonic() - started:.0f} s: {sum(done.values())} swaps, "
+                    f"failures {dict(failures)}",
+                    flush=True,
+                )
     assert not any(t.is_alive() for t in threads), "a session hung"
     return failures
 
