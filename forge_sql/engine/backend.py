@@ -31,6 +31,9 @@ class Engine:
                 ),
                 timedelta(days=settings.job_history_days),
                 lambda: _sync_role(settings),
+                # Its reads and writes of the job tables, like any statement's, must not
+                # run beside a catalog change: DuckLake crashed the process when they did.
+                reading=lambda: db.reading_lake("job scheduler"),
             )
             db.jobs_changed = self.scheduler.wake
             self.scheduler.start()

@@ -241,16 +241,23 @@ class Database:
         self._recorder = record.Recorder(self.data_dir, self.record, self._recorded_snapshot)
         self._recorder.start()
 
-    @contextlib.contextmanager
-    def _login(self) -> Iterator[None]:
+    def _login(self) -> contextlib.AbstractContextManager[None]:
         """A login reads roles from the lake as a statement would: holding the catalog
         shared (see _recorded_snapshot). Logins hold no other lock, so none can wait on
         itself."""
-        self.locks.acquire(_LOGIN, 0, locks.CATALOG, locks.ACCESS_SHARE)
+        return self.reading_lake(_LOGIN)
+
+    @contextlib.contextmanager
+    def reading_lake(self, holder: str) -> Iterator[None]:
+        """Held by work outside any session that reads or writes the lake (logins, the
+        job scheduler): the catalog shared, so no session's catalog change runs meanwhile
+        (forge_sql.engine.locks). Never taken by a thread whose session holds it already:
+        behind a queued catalog change, the second hold would wait for the first."""
+        self.locks.acquire(holder, 0, locks.CATALOG, locks.ACCESS_SHARE)
         try:
             yield
         finally:
-            self.locks.release(_LOGIN, locks.CATALOG, locks.ACCESS_SHARE)
+            self.locks.release(holder, locks.CATALOG, locks.ACCESS_SHARE)
 
     def _recorded_snapshot(self) -> int | None:
         """latest_snapshot() for the lake record's thread, which reads the catalog as a

@@ -5,6 +5,7 @@ A failing job leaves a run row and a log line; it never stops the scheduler."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -51,10 +52,15 @@ class Session(Protocol):
 class Scheduler:
     def __init__(self, store: Store, open_session: Callable[[str], Session],
                  history: timedelta, sync_role: Callable[[], str],
-                 interval: float = 0.25) -> None:
+                 interval: float = 0.25,
+                 reading: Callable[[], contextlib.AbstractContextManager[object]] = (
+                     contextlib.nullcontext)) -> None:
         """``sync_role()``: the role scheduled syncs run as (forge_meta.syncs records
-        no creator)."""
+        no creator). ``reading()``: held around each use of the store, which reads and
+        writes the lake as a statement does (forge_sql.engine.locks: no catalog change of
+        a session may run meanwhile); never while a job's own session runs."""
         self._store = store
+        self._reading = reading
         self._open_session = open_session
         self._history = history
         self._interval = interval
@@ -100,7 +106,8 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.is_set() and not self._store.closed:
             try:
-                self._tick()
+                with self._reading():
+                    self._tick()
             except Exception:  # a broken lake read must not end the scheduler
                 if self._store.closed:
                     return  # the database closed under it (a process that never stopped it)
@@ -167,7 +174,8 @@ class Scheduler:
             while True:
                 ok = self._attempt(job, runid)
                 if ok:
-                    self._after(job)
+                    with self._reading():
+                        self._after(job)
                     break
                 if attempt > job.retries or self._stop.is_set():
                     break
@@ -175,7 +183,8 @@ class Scheduler:
                 if self._stop.wait(backoff):
                     break
                 attempt += 1
-                runid = self._store.add_run(job, self.node, attempt, tick)
+                with self._reading():
+                    runid = self._store.add_run(job, self.node, attempt, tick)
         except Exception:
             log.exception("cron job %s: the run could not be recorded", job.label)
         finally:
@@ -195,7 +204,8 @@ class Scheduler:
         with self._lock:
             self._running[job.jobid] = session
         try:
-            self._store.finish(runid, "running", "")
+            with self._reading():
+                self._store.finish(runid, "running", "")
             message = self._execute(session, job)
         except errors.ForgeError as exc:
             session.error_occurred()
@@ -209,7 +219,8 @@ class Scheduler:
             with self._lock:
                 self._running[job.jobid] = None
             session.close()
-        self._store.finish(runid, "succeeded", message)
+        with self._reading():
+            self._store.finish(runid, "succeeded", message)
         log.info("cron job %s succeeded: %s", job.label, message)
         return True
 
@@ -236,7 +247,8 @@ class Scheduler:
 
     def _failed(self, job: Job, runid: int, message: str) -> None:
         log.warning("cron job %s failed: %s", job.label, message)
-        self._store.finish(runid, "failed", message)
+        with self._reading():
+            self._store.finish(runid, "failed", message)
 
     def _after(self, job: Job) -> None:
         """Jobs that run after ``job`` succeeds: each claims this moment as its tick."""
