@@ -469,7 +469,7 @@ class BulkBench(Bench):
         try:
             with ForgeServer(workdir) as forge:
                 assert forge.endpoint is not None and forge.process is not None
-                self._rss_stream(forge.endpoint, rows, generate_sql(rows), forge.process.pid)
+                self._rss_stream(forge.endpoint, rows, generate_sql(rows), forge.endpoint.pid)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -218,6 +218,16 @@ class Endpoint:
         return {k: v for k, v in kwargs.items() if v is not None}
 
 
+def serving_pid(pid: int) -> int:
+    """The process serving clients: the server process the supervisor ``pid`` started
+    (forge_sql.postmaster), or ``pid`` itself (a checkout without a supervisor)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return int(children[0]) if children else pid
+
+
 class ForgeServer(ManagedServer):
     """``python -m forge_sql serve --port 0`` in a temp data dir; waits for 'listening on'."""
 
@@ -251,7 +261,7 @@ class ForgeServer(ManagedServer):
                 host, _, port = line.split()[-1].rpartition(":")
                 self.endpoint = Endpoint(self.target, f"host={host} port={port} dbname=forge "
                                                 "user=bench connect_timeout=10",
-                                         self.process.pid)
+                                         serving_pid(self.process.pid))
                 return
         raise RuntimeError(f"forge-sql did not start:\n{self.log_tail()}")
 

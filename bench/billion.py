@@ -46,7 +46,13 @@ from bench_bulk import (  # noqa: E402
     proc_status,
     write_copy_file,
 )
-from bench_server import ForgeServer, error_text, fmt_time, machine_facts  # noqa: E402
+from bench_server import (  # noqa: E402
+    ForgeServer,
+    error_text,
+    fmt_time,
+    machine_facts,
+    serving_pid,
+)
 
 DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## One billion rows"
@@ -79,7 +85,7 @@ class Billion:
         assert forge.endpoint is not None and forge.process is not None
         self.args = args
         self.forge = forge
-        self.pid = forge.process.pid
+        self.pid = serving_pid(forge.process.pid)
         self.conn = psycopg.connect(forge.endpoint.conninfo, autocommit=True)
         self.phases: list[dict[str, Any]] = []
 

@@ -17,6 +17,7 @@ traps (``dmesg``) since the start.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -29,9 +30,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
-from server import start_server  # noqa: E402
+from server import start_server
 
-from forge_sql.wire.auth import make_verifier  # noqa: E402
+from forge_sql.wire.auth import make_verifier
 
 PASSWORD = "pw"
 READS = (
@@ -74,10 +75,8 @@ def main() -> int:
     counts: Counter[str] = Counter()
     stop = threading.Event()
     sa = None
-    try:
+    with contextlib.suppress(ImportError):
         import sqlalchemy as sa
-    except ImportError:
-        pass
 
     def dsn(user: str) -> str:
         return server.dsn(user=user, password=PASSWORD)

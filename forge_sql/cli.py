@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
+import socket
 import ssl
 import sys
 from pathlib import Path
@@ -68,7 +70,15 @@ def main() -> None:
     help=_help("extensions") + " Repeatable.",
 )
 @click.option("--shipped-extensions", default=None, help=_help("shipped_extensions"))
-def serve(config_file: Path | None, **flags: Any) -> None:
+@click.option(
+    "--restart-after-crash/--no-restart-after-crash", default=None,
+    help=_help("restart_after_crash"),
+)
+# Given by the supervisor to the server process it starts (forge_sql.postmaster).
+@click.option("--listen-fds", default=None, hidden=True)
+@click.option("--ready-fd", type=int, default=None, hidden=True)
+def serve(config_file: Path | None, listen_fds: str | None, ready_fd: int | None,
+          **flags: Any) -> None:
     """Run the server until interrupted.
 
     Prints `listening on HOST:PORT` once the socket is bound. Without users in the config
@@ -89,14 +99,26 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.restart_after_crash and listen_fds is None:
+        from forge_sql import postmaster
+
+        backlog = max(128, 2 * settings.max_connections)
+        sys.exit(postmaster.serve(
+            postmaster.server_command(), settings.host, settings.port, backlog))
+    sockets = None
+    if listen_fds is not None:
+        sockets = [socket.socket(fileno=int(fd)) for fd in listen_fds.split(",")]
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(settings, tls))
+            asyncio.run(_serve(settings, tls, sockets, ready_fd))
     except ConfigError as exc:  # e.g. the lake's catalog or data path cannot be opened
         raise click.ClickException(str(exc)) from exc
 
 
-async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
+async def _serve(settings: Settings, tls: ssl.SSLContext | None,
+                 sockets: list[socket.socket] | None, ready_fd: int | None) -> None:
+    """Run the server; on ``sockets`` (inherited from the supervisor) when given, telling
+    it on ``ready_fd`` once clients are served."""
     # Imported here so `forge-sql --help` stays fast.
     from forge_sql.engine.backend import Engine
     from forge_sql.wire.auth import parse_verifier
@@ -110,7 +132,10 @@ async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
     # Roles created over the wire log in too: the verifier is looked up at each login.
     passwords = engine.database.verifier if settings.users else None
     server = Server(engine, settings, users, tls, passwords)
-    host, port = await server.start(settings.host, settings.port)
+    if sockets is not None:
+        host, port = await server.start_on(sockets)
+    else:
+        host, port = await server.start(settings.host, settings.port)
     # Before the line that says the server is up: a SIGTERM sent as soon as it is read
     # shuts down cleanly (inlined rows written out) instead of killing the process.
     stop = asyncio.Event()
@@ -121,6 +146,9 @@ async def _serve(settings: Settings, tls: ssl.SSLContext | None) -> None:
         signal.SIGHUP, lambda: loop.run_in_executor(None, _reload_extensions, engine)
     )
     print(f"listening on {host}:{port}", flush=True)
+    if ready_fd is not None:
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
     log.info("data directory %s, database %r", engine.database.data_dir, settings.database)
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()

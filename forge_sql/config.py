@@ -213,6 +213,13 @@ class Settings(BaseSettings):
         "(needs tls_cert and tls_key).",
     )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    restart_after_crash: bool = Field(
+        True,
+        description="As PostgreSQL's restart_after_crash: serve runs a small supervisor "
+        "that holds the listening sockets and starts the server process again on them when "
+        "it dies by a signal or a fatal exit (clients connecting meanwhile wait); off, the "
+        "server runs in the serve process itself and a crash ends the service.",
+    )
     # -- shared lake: catalog in PostgreSQL, data on object storage (docs/scale-out.md) --
     catalog: str | None = Field(
         None,

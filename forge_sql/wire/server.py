@@ -46,24 +46,34 @@ class Server:
         )
         self.sessions: dict[int, Client] = {}
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        self._server = await asyncio.start_server(
+        server = await asyncio.start_server(
             self._accept, host, port, limit=1 << 20, reuse_address=True
         )
-        sockname = self._server.sockets[0].getsockname()
+        self._servers = [server]
+        sockname = server.sockets[0].getsockname()
+        return str(sockname[0]), int(sockname[1])
+
+    async def start_on(self, sockets: list[socket.socket]) -> tuple[str, int]:
+        """Serve on sockets bound and listening already (by the supervisor,
+        forge_sql.postmaster); the first one's address."""
+        self._servers = [
+            await asyncio.start_server(self._accept, sock=sock, limit=1 << 20)
+            for sock in sockets
+        ]
+        sockname = sockets[0].getsockname()
         return str(sockname[0]), int(sockname[1])
 
     async def serve_forever(self) -> None:
-        assert self._server is not None
-        async with self._server:
-            await self._server.serve_forever()
+        assert self._servers
+        await asyncio.gather(*(server.serve_forever() for server in self._servers))
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         for session in list(self.sessions.values()):
             session.abort()
         if self._tasks:

@@ -36,6 +36,17 @@ class RunningServer:
         parts += [f"{k}={v}" for k, v in extra.items()]
         return " ".join(parts)
 
+    @property
+    def pid(self) -> int:
+        """The server process serving the clients: the one ``serve``'s supervisor started
+        (forge_sql.postmaster), or the started process itself without a supervisor."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        try:
+            found = children.read_text().split()
+        except OSError:
+            found = []
+        return int(found[0]) if found else self.pid
+
     def url(self, user: str = "forge") -> str:
         return f"postgresql://{user}@{self.host}:{self.port}/{self.database}"
 

@@ -78,12 +78,12 @@ def test_truncated_length_word_then_close(raw: RawConnection) -> None:
 
 
 def test_startup_length_two_gib(server: RunningServer, raw: RawConnection) -> None:
-    before = memory_kb(server.process.pid)
+    before = memory_kb(server.pid)
     raw.send(struct.pack("!Ii", 2**31, rawclient.PROTOCOL_V3) + b"user\0forge\0\0")
     messages = raw.read_to_close()
     if messages:
         assert _fatal(messages)["C"] == "08P01"
-    assert memory_kb(server.process.pid) - before < 200_000  # kB: the body was never buffered
+    assert memory_kb(server.pid) - before < 200_000  # kB: the body was never buffered
 
 
 @pytest.mark.parametrize("length", [0, 4, 7, -1])
@@ -136,11 +136,11 @@ def test_message_length_below_four(session: RawConnection, length: int) -> None:
 
 
 def test_message_length_two_gib(server: RunningServer, session: RawConnection) -> None:
-    before = memory_kb(server.process.pid)
+    before = memory_kb(server.pid)
     session.send(b"Q" + struct.pack("!I", 2**31 - 1) + b"SELECT 1")
     error = _fatal(session.read_to_close())
     assert error["C"] == "08P01"
-    assert memory_kb(server.process.pid) - before < 200_000
+    assert memory_kb(server.pid) - before < 200_000
 
 
 def test_query_without_terminator(session: RawConnection) -> None:

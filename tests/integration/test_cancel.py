@@ -55,16 +55,16 @@ class Background:
 @pytest.fixture(autouse=True)
 def server_settles(server: RunningServer) -> Any:
     """Each test starts and ends with the server idle, so CPU-based waits mean something."""
-    assert wait_idle(server.process.pid)
+    assert wait_idle(server.pid)
     yield
-    assert wait_idle(server.process.pid), "a canceled statement kept running"
+    assert wait_idle(server.pid), "a canceled statement kept running"
 
 
 @pytest.mark.parametrize("method", ["cancel_safe", "cancel"])
 def test_cancel_running_query(server: RunningServer, conn: psycopg.Connection,
                               method: str) -> None:
     query = Background(lambda: conn.execute(ENDLESS).fetchone())
-    assert wait_busy(server.process.pid)
+    assert wait_busy(server.pid)
     canceled_at = time.monotonic()
     getattr(conn, method)()
     query.join(CANCEL_DEADLINE + 5)
@@ -79,7 +79,7 @@ def test_cancel_extended_protocol_binary(server: RunningServer, conn: psycopg.Co
     cur = conn.cursor(binary=True)
     query = Background(lambda: cur.execute(
         "SELECT sum(i) FROM range(%s) t(i)", (20_000_000_000,), prepare=True).fetchone())
-    assert wait_busy(server.process.pid)
+    assert wait_busy(server.pid)
     conn.cancel_safe()
     query.join(CANCEL_DEADLINE + 5)
     assert isinstance(query.error, pgerrors.QueryCanceled), query.error
@@ -92,7 +92,7 @@ def test_cancel_inside_transaction_block(server: RunningServer, conn: psycopg.Co
     conn.execute("BEGIN")
     conn.execute(f"INSERT INTO {table_name} VALUES (1)")
     query = Background(lambda: conn.execute(ENDLESS).fetchone())
-    assert wait_busy(server.process.pid)
+    assert wait_busy(server.pid)
     conn.cancel_safe()
     query.join(CANCEL_DEADLINE + 5)
     assert isinstance(query.error, pgerrors.QueryCanceled), query.error
@@ -114,7 +114,7 @@ def test_cancel_with_wrong_key_is_ignored(server: RunningServer) -> None:
     with rawclient.connect(server.host, server.port, timeout=60) as raw:
         raw.startup()
         raw.send(rawclient.query(sql))
-        assert wait_busy(server.process.pid)
+        assert wait_busy(server.pid)
         wrong_key = bytes(b ^ 0xFF for b in raw.secret_key)
         answered = threading.Event()
 
@@ -142,7 +142,7 @@ def test_cancel_interrupts_only_that_session(server: RunningServer) -> None:
             psycopg.connect(server.dsn(), autocommit=True) as bystander:
         other = Background(lambda: bystander.execute(other_sql).fetchone())
         query = Background(lambda: victim.execute(ENDLESS).fetchone())
-        assert wait_busy(server.process.pid, cpu=0.5)
+        assert wait_busy(server.pid, cpu=0.5)
         assert other.running(), "the bystander's query ended too soon to show anything"
         victim.cancel_safe()
         query.join(CANCEL_DEADLINE + 5)
@@ -158,7 +158,7 @@ def test_raw_cancel_request(server: RunningServer) -> None:
     with rawclient.connect(server.host, server.port) as raw:
         raw.startup()
         raw.send(rawclient.query(ENDLESS))
-        assert wait_busy(server.process.pid)
+        assert wait_busy(server.pid)
         with rawclient.connect(server.host, server.port) as canceller:
             canceller.send(rawclient.cancel_request(raw.process_id, raw.secret_key))
             assert canceller.read_to_close() == []

@@ -20,9 +20,9 @@ MEMORY_CEILING_KB = 1_500_000  # ~1.5 GB
 
 @pytest.fixture(autouse=True)
 def server_settles(server: RunningServer) -> Iterator[None]:
-    assert wait_idle(server.process.pid)
+    assert wait_idle(server.pid)
     yield
-    assert wait_idle(server.process.pid), "a statement kept running after its client left"
+    assert wait_idle(server.pid), "a statement kept running after its client left"
 
 
 def _round_trips(conn: psycopg.Connection, count: int = 20) -> list[float]:
@@ -50,7 +50,7 @@ def test_long_query_does_not_delay_other_sessions(server: RunningServer) -> None
         thread = threading.Thread(target=long_query, daemon=True)
         thread.start()
         try:
-            assert wait_busy(server.process.pid)
+            assert wait_busy(server.pid)
             loaded = statistics.median(_round_trips(probe))
             assert thread.is_alive(), "the long query ended before the measurement did"
         finally:
@@ -109,7 +109,7 @@ def test_client_leaves_during_large_result(tmp_path_factory: pytest.TempPathFact
     """Runs on a server of its own: a failure must not bloat the shared one."""
     own = start_server(tmp_path_factory.mktemp("leaving") / "data")
     try:
-        pid = own.process.pid
+        pid = own.pid
         for _ in range(3):
             before = memory_kb(pid)
             with rawclient.connect(own.host, own.port) as raw:
@@ -136,8 +136,8 @@ def test_client_leaves_during_long_computation(server: RunningServer) -> None:
     with rawclient.connect(server.host, server.port) as raw:
         raw.startup()
         raw.send(rawclient.query(ENDLESS))
-        assert wait_busy(server.process.pid)
-    assert wait_idle(server.process.pid, timeout=10)
+        assert wait_busy(server.pid)
+    assert wait_idle(server.pid, timeout=10)
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         assert conn.execute("SELECT 'still here'").fetchone() == ("still here",)
 

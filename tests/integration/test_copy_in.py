@@ -569,7 +569,7 @@ def test_million_rows_bounded_memory(tmp_path: Path) -> None:
                                 " max(name) FROM big").fetchone() == (
                 rows, rows * (rows - 1) // 2, rows * (rows - 1) / 8, dt.date(2024, 1, 28),
                 "name number 999999")
-        peak_kb = process_stats.memory_kb(running.process.pid, "VmHWM")
+        peak_kb = process_stats.memory_kb(running.pid, "VmHWM")
         print(f"1M-row COPY: {elapsed:.1f}s, server peak RSS {peak_kb / 1024:.0f} MiB")
         assert peak_kb < 1024 * 1024
     finally:

@@ -45,13 +45,13 @@ def test_large_copy_is_staged_as_parquet_with_bounded_memory(
 ) -> None:
     with psycopg.connect(private_server.dsn(), autocommit=True) as conn:
         conn.execute("CREATE TABLE big (id BIGINT NOT NULL, name VARCHAR, amount DOUBLE)")
-        before = peak_rss_mib(private_server.process.pid)
+        before = peak_rss_mib(private_server.pid)
         with conn.cursor().copy("COPY big FROM STDIN") as copy:
             for start in range(0, ROWS, ROWS_PER_CHUNK):
                 copy.write(chunk(start))
         assert conn.execute("SELECT count(*), sum(id), max(name) FROM big").fetchone() == (
             ROWS, sum(range(ROWS)), "name-999999")
-        grown = peak_rss_mib(private_server.process.pid) - before
+        grown = peak_rss_mib(private_server.pid) - before
     # Rows held in the transaction until COMMIT took ~85 MiB per million (over 500 MiB
     # here); staged, the growth is the batches in flight only (~200 MiB at 3M and at 6M).
     assert grown < 350, f"server peak RSS grew by {grown} MiB during the COPY"

@@ -61,7 +61,7 @@ class SlowReader(threading.Thread):
 
 
 def test_four_slow_readers_of_wide_rows_stay_under_1_5_gb(limited: RunningServer) -> None:
-    pid = limited.process.pid
+    pid = limited.pid
     start = memory_kb(pid)
     readers = [SlowReader(limited, WIDE, rate=2 << 20, seconds=6) for _ in range(4)]
     peak = start

@@ -524,7 +524,7 @@ def test_twenty_million_rows_stream_with_bounded_memory(server: RunningServer,
     """20M rows (int8, 40 characters) through COPY TO STDOUT to psql: ~990 MB of text, and
     over 1 GB of Arrow data if they were held whole; the server's peak RSS grows by far
     less, and stays under 1 GiB."""
-    before = memory_kb(server.process.pid)
+    before = memory_kb(server.pid)
     reader = subprocess.Popen(
         ["psql", server.dsn(user="admin"), "-X", "-w", "-c",
          "COPY (SELECT * FROM many(20000000)) TO STDOUT"],
@@ -536,7 +536,7 @@ def test_twenty_million_rows_stream_with_bounded_memory(server: RunningServer,
         total += len(block)
         lines += block.count(b"\n")
     assert reader.wait(60) == 0
-    peak = memory_kb(server.process.pid, "VmHWM")
+    peak = memory_kb(server.pid, "VmHWM")
     assert lines == 20_000_000
     assert total > 950_000_000
     assert peak - before < 450_000, f"RSS grew from {before} kB to a peak of {peak} kB"
@@ -557,12 +557,12 @@ def test_a_view_and_lateral_call_hold_their_rows_in_arrow(
         with psycopg.connect(running.dsn(), autocommit=True) as conn:
             conn.execute("CREATE VIEW two_million AS SELECT * FROM many(2000000)")
             assert rows(conn, "SELECT count(*) FROM many(10)") == [(10,)]
-            before = memory_kb(running.process.pid)
+            before = memory_kb(running.pid)
             for sql in ("SELECT count(*), max(i), max(length(pad)) FROM two_million",
                         "SELECT count(*), max(s.i), max(length(s.pad)) "
                         "FROM (VALUES (2000000)) t(n), LATERAL many(t.n) s"):
                 assert rows(conn, sql) == [(2000000, 1999999, 40)]
-                peak = memory_kb(running.process.pid, "VmHWM")
+                peak = memory_kb(running.pid, "VmHWM")
                 assert peak - before < 550_000, f"{sql}: RSS {before} kB, peak {peak} kB"
     finally:
         running.stop()

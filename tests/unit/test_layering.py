@@ -36,9 +36,11 @@ ALLOWED: dict[str, set[str]] = {
     "wire": {"errors", "scram", "seam", "sql"},
     "migrate": {"config", "engine", "errors", "plugins", "seam", "sql", "storage"},
     "storage_cli": {"config", "errors", "sql", "storage"},
+    # The supervisor of serve: processes and sockets only.
+    "postmaster": set(),
     "cli": {
-        "forge_sql", "config", "engine", "errors", "ext", "migrate", "plugins", "storage",
-        "storage_cli", "wire",
+        "forge_sql", "config", "engine", "errors", "ext", "migrate", "plugins", "postmaster",
+        "storage", "storage_cli", "wire",
     },
     "__main__": {"cli"},
 }
