@@ -223,9 +223,10 @@ def serving_pid(pid: int) -> int:
     (forge_sql.postmaster), or ``pid`` itself (a checkout without a supervisor)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return int(children[0]) if children else pid
+        return next(int(c) for c in children  # not a process the server started
+                    if b"--listen-fds" in Path(f"/proc/{c}/cmdline").read_bytes())
+    except (OSError, StopIteration):
+        return pid
 
 
 class ForgeServer(ManagedServer):

@@ -40,12 +40,13 @@ class RunningServer:
     def pid(self) -> int:
         """The server process serving the clients: the one ``serve``'s supervisor started
         (forge_sql.postmaster), or the started process itself without a supervisor."""
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        pid = self.process.pid
         try:
-            found = children.read_text().split()
-        except OSError:
-            found = []
-        return int(found[0]) if found else self.pid
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            return next(int(c) for c in children  # not a process the server started
+                        if b"--listen-fds" in Path(f"/proc/{c}/cmdline").read_bytes())
+        except (OSError, StopIteration):
+            return pid
 
     def url(self, user: str = "forge") -> str:
         return f"postgresql://{user}@{self.host}:{self.port}/{self.database}"

@@ -107,6 +107,7 @@ def _swap_on_a_new_server(
     finally:
         log = own.stop()
     assert "Traceback" not in log, log[-3000:]
+    assert "server process (PID" not in log, log[-3000:]  # it never crashed and restarted
 
 
 @pytest.mark.timeout(600)
