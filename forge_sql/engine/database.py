@@ -198,7 +198,8 @@ class Database:
         # The lake's relations and declared types, as result columns are typed from them.
         self.result_sources = ResultSources(self._result_relations)
         self.matviews = MaterializedViews(self._maintenance_cursor, self.catalog)
-        self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries)
+        if getattr(self, "jobs", None) is None:  # kept when the database opens again
+            self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries)
         job_functions.register(
             self._con, self.activity, self.jobs, self.catalog, settings.database,
             lambda role: self.trusted or role in self.acl().roles, lambda: self.jobs_changed(),
@@ -285,6 +286,9 @@ class Database:
                 return
             self.schedule.stop()
             self._recorder.stop()
+            # The job scheduler keeps this store: its next use opens a connection of the
+            # new database (closing the old one waits for a use under way).
+            self.jobs.release_cursor()
             for cursor in (self._catalog_cursor, self._acl_cursor):
                 with contextlib.suppress(duckdb.Error):
                     cursor.close()

@@ -4,6 +4,7 @@ them; schedules in cron syntax (croniter) or pg_cron 1.5's 'N seconds'."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -136,9 +137,15 @@ class Store:
 
     def close(self) -> None:
         self.closed = True
+        self.release_cursor()
+
+    def release_cursor(self) -> None:
+        """Close the store's connection once no lake work is under way on it (the database
+        is about to be opened again); the next use opens a new one."""
         with self._lock:
             if self._cursor is not None:
-                self._cursor.close()
+                with contextlib.suppress(duckdb.Error):  # an invalidated database refuses
+                    self._cursor.close()
                 self._cursor = None
 
     # -- jobs ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ DuckDB's FatalException handling does (Database.invalidate), in process."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -52,5 +53,30 @@ def test_invalidated_database_reopens_with_committed_data(tmp_path: Path) -> Non
         _run(second, "INSERT INTO kept VALUES (3)")
         assert _run(second, "SELECT count(*) AS n FROM kept") == [{"n": 3}]
         second.close()
+    finally:
+        engine.close()
+
+
+def test_jobs_run_after_the_database_reopens(tmp_path: Path) -> None:
+    """The job scheduler's lake connection is one of the reopened database's: a job
+    scheduled after the reopening runs."""
+    engine = Engine(Settings(data_dir=tmp_path / "data"))
+    try:
+        first = engine.open_session(STARTUP)
+        _run(first, "SELECT 1")
+        engine.database.invalidate("Information loss on integer cast (as DuckDB reports it)")
+        first.close()
+        session = engine.open_session(STARTUP)  # reopens
+        _run(session, "SELECT cron.schedule('after reopening', '1 seconds', 'SELECT 1')")
+        deadline = time.monotonic() + 60
+        runs: object = []
+        while time.monotonic() < deadline:
+            runs = _run(session, "SELECT status FROM cron.job_run_details "
+                                 "WHERE status = 'succeeded' LIMIT 1")
+            if runs:
+                break
+            time.sleep(0.2)
+        assert runs == [{"status": "succeeded"}]
+        session.close()
     finally:
         engine.close()
