@@ -203,22 +203,26 @@ class Scheduler:
             return False
         with self._lock:
             self._running[job.jobid] = session
+        failure: str | None = None
         try:
             with self._reading():
                 self._store.finish(runid, "running", "")
             message = self._execute(session, job)
         except errors.ForgeError as exc:
             session.error_occurred()
-            self._failed(job, runid, exc.message)
-            return False
+            failure = exc.message
         except Exception as exc:
             log.exception("cron job %s failed unexpectedly", job.label)
-            self._failed(job, runid, str(exc))
-            return False
+            failure = str(exc)
         finally:
             with self._lock:
                 self._running[job.jobid] = None
+            # Before the run's row is written: the session's locks (held to the end of its
+            # transaction) must not be held while the store waits for the catalog.
             session.close()
+        if failure is not None:
+            self._failed(job, runid, failure)
+            return False
         with self._reading():
             self._store.finish(runid, "succeeded", message)
         log.info("cron job %s succeeded: %s", job.label, message)
