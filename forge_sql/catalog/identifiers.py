@@ -56,8 +56,16 @@ def definitions(keywords: Sequence[tuple[str, str]]) -> Iterator[str]:
         f"FROM (VALUES {rows}) AS k(word, catcode, catdesc)"
     )
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_keywords() AS TABLE SELECT * FROM {s}.keywords"
-    # The session's search path is the lake's public schema; pg_catalog is implicit.
+    # The session's search path, as forge_sql.engine.search_path resolved it (the existing
+    # schemas it lists); pg_catalog is searched first unless listed.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.search_path_schemas() AS "
+        "coalesce(getvariable('forge_search_path')::VARCHAR[], ['public'])"
+    )
     yield (
         f"CREATE OR REPLACE MACRO {s}.current_schemas(include_implicit) AS "
-        "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"
+        f"CASE WHEN include_implicit AND NOT list_contains({s}.search_path_schemas(), "
+        f"'pg_catalog') THEN list_prepend('pg_catalog', {s}.search_path_schemas()) "
+        f"ELSE {s}.search_path_schemas() END"
     )
+    yield f"CREATE OR REPLACE MACRO {s}.current_schema() AS {s}.search_path_schemas()[1]"

@@ -374,6 +374,9 @@ class SequenceCommands:
 
 
 def _default_schema(path: str | None, user: str) -> str:
-    """Where an unqualified table name of DDL is (the first schema of search_path other
-    than the role's own, which forge-sql does not create)."""
-    return next((s for s in search_path(path, user) if s != user), "public")
+    """Where an unqualified table name of DDL is: the first schema of the session's
+    resolved search path (engine.search_path.SearchPath.normalized: existing ones only)."""
+    schema = next(iter(search_path(path, user)), None)
+    if schema is None:
+        raise errors.UndefinedSchema("no schema has been selected to create in")
+    return schema

@@ -12,6 +12,7 @@ from typing import TypeVar
 import duckdb
 
 from forge_sql import errors
+from forge_sql.catalog import SCHEMA as CATALOG_SCHEMA
 from forge_sql.catalog import lake_objects
 from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
@@ -51,11 +52,13 @@ from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
+from forge_sql.engine.search_path import SearchPath, SessionPath
 from forge_sql.engine.sequence_commands import SequenceCommands
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
+from forge_sql.plugins.scalars import DATABASE as MACRO_DATABASE
 from forge_sql.seam.backend import (
     Column,
     CopyOut,
@@ -192,6 +195,14 @@ class EngineSession:
             f"CREATE OR REPLACE TEMP MACRO {name}() AS {user};"
             for name in ("current_user", "session_user", "current_role", '"user"')
         ))
+        # Unqualified names resolve through the session's search_path (engine.search_path).
+        self._path = SessionPath(
+            database.catalog, CATALOG_SCHEMA, MACRO_DATABASE,
+            lambda sql, params=None: connection.execute(
+                sql, params, interruptible=False).fetchall(),
+            lambda sql: connection.execute(sql, interruptible=False),
+            lambda: database.schema_generation,
+        )
         database.activity.register(self.backend)
         self._roles = RoleCommands(connection, database.catalog, database.checker)
         self._sequences = SequenceCommands(
@@ -205,7 +216,7 @@ class EngineSession:
         # None after other DDL in it (result types then as DuckDB gives them).
         self._created: dict[tuple[str, str], tuple[tuple[str, str], ...]] | None = {}
         self._overlaid: tuple[Relations, Relations] | None = None  # (shared, with _created)
-        self._scope: tuple[str | None, Relations, Scope] | None = None
+        self._scope: tuple[SearchPath, Relations, Scope] | None = None
         connection.result_scope = self.result_scope
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
@@ -246,13 +257,22 @@ class EngineSession:
     def transaction_status(self) -> str:
         return self.block.status
 
+    @property
+    def search_path(self) -> SearchPath:
+        """The session's search path, resolved and set on its cursor."""
+        if self.block.status == "E":
+            return self._path.current  # DuckDB runs nothing until ROLLBACK
+        return self._path.follow(self.settings.get("search_path"), self.backend.user)
+
     def split(self, sql: str) -> list[PreparedStatement]:
+        self.search_path  # noqa: B018 -- Parse binds with DuckDB: resolve first
         return [
             self._planner.plan(statement, (), describe=False)
             for statement in self._split(sql)
         ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
+        self.search_path  # noqa: B018 -- Parse binds with DuckDB: resolve first
         return self._planner.plan(single(self._split(sql)), param_oids, describe=True)
 
     @property
@@ -302,6 +322,7 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
+            self.search_path  # noqa: B018 -- SET, RESET or ROLLBACK may have changed it
             semantics = self.settings.get(SEMANTICS)
             if semantics != self._connection.semantics:
                 # SET, RESET, set_config or a rollback changed it: NULL order is the cursor's.
@@ -460,7 +481,7 @@ class EngineSession:
             block.begin_implicit()
         with self.locks.holding_catalog(locks.ACCESS_SHARE):
             result = self._sequences.run(
-                plan.statement, self.settings.get("search_path"), self.backend.user,
+                plan.statement, self.search_path.normalized, self.backend.user,
                 self._superuser, block.at_end,
             )
         block.record(plan.statement, plan.sql, (), "sequence commands are not kept")
@@ -528,7 +549,7 @@ class EngineSession:
         """serial, identity and nextval columns of CREATE/ALTER TABLE: their sequences made,
         the statement rewritten for DuckDB (forge_sql.engine.serial_columns)."""
         rewritten = self._sequences.columns(
-            plan.statement, self.settings.get("search_path"), self.backend.user,
+            plan.statement, self.search_path.normalized, self.backend.user,
             self.block.at_end,
         )
         if rewritten is None:
@@ -562,12 +583,12 @@ class EngineSession:
             self._refuse_matview_write(plan)
         if plan.statement.kind in ("INSERT", "UPDATE"):
             self._sequences.check_identity(
-                plan.statement, self.settings.get("search_path"), self.backend.user
+                plan.statement, self.search_path.normalized, self.backend.user
             )
             plan, params = self._fit_lengths(plan, params)
         elif plan.statement.words[:1] == ["TRUNCATE"]:
             self._sequences.restart_identity(
-                plan.statement, self.settings.get("search_path"), self.backend.user,
+                plan.statement, self.search_path.normalized, self.backend.user,
                 block.at_end,
             )
         if copy is not None:
@@ -586,7 +607,7 @@ class EngineSession:
             self._read_catalog_copies(False)
             plan = self._columns_from_sequences(plan)
             dropped = self._sequences.follow_ddl(
-                plan.statement, self.settings.get("search_path"), self.backend.user,
+                plan.statement, self.search_path.normalized, self.backend.user,
                 block.at_end,
             )
             declared = self._relation_ddl.execute(plan.statement)
@@ -603,6 +624,10 @@ class EngineSession:
             if written is not None:
                 return written
         result = self._run(plan, params)
+        if plan.statement.kind in _DDL and plan.statement.words[1:2] == ["SCHEMA"]:
+            database = self._database  # search paths name schemas that may now (not) exist
+            database.schemas_changed()
+            block.at_end.append(lambda _: database.schemas_changed())
         if plan.statement.kind in _DDL:
             self._record_owner(plan.statement)
             if plan.statement.kind != "CREATE_FUNC":
@@ -631,7 +656,7 @@ class EngineSession:
         self, statement: Statement, dropped: set[tuple[str, str | None]] | None = None
     ) -> None:
         """The DDL succeeded: record the string types it declared (engine.declared_types)."""
-        path, user = self.settings.get("search_path"), self.backend.user
+        path, user = self.search_path.normalized, self.backend.user
         self._column_types.record(statement, path, user, dropped or set())
         if not self._ddl_pending:
             self._ddl_pending = True
@@ -657,7 +682,7 @@ class EngineSession:
             self._created = None
             return
         parts, columns = declared
-        default = next((s for s in search_path(path, user) if s != user), "public")
+        default = next(iter(search_path(path, user)), "public")  # path: SearchPath.normalized
         schema = parts[-2] if len(parts) > 1 else default
         self._created[(schema.lower(), parts[-1].lower())] = tuple(
             (column.lower(), spelled) for column, spelled in columns
@@ -675,12 +700,12 @@ class EngineSession:
                 overlaid = (relations, relations.overlaid(self._created))
                 self._overlaid = overlaid
             relations = overlaid[1]
-        setting = self.settings.get("search_path")
+        path = self.search_path
         known = self._scope
-        if known is not None and known[0] == setting and known[1] is relations:
+        if known is not None and known[0] == path and known[1] is relations:
             return known[2]
-        scope = Scope(relations, tuple(search_path(setting, self.backend.user)))
-        self._scope = (setting, relations, scope)
+        scope = Scope(relations, path.lake_schemas)
+        self._scope = (path, relations, scope)
         return scope
 
     def _lock(self, statement: Statement, copy_in: bool) -> None:
