@@ -8,12 +8,13 @@ check resolve names through the same schemas in the same order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from forge_sql import errors
 from forge_sql.catalog import HIDDEN_SCHEMAS
+from forge_sql.engine import relations as rel
 from forge_sql.sql.quoting import literal, quote_ident
 
 PG_CATALOG = "pg_catalog"
@@ -187,3 +188,38 @@ class SessionPath:
         )
         self.current, self._key = path, key
         return path
+
+
+def along(name: str, schemas: Sequence[str], relations: Collection[tuple[str, str]]
+          ) -> list[str]:
+    """The schemas of ``schemas`` (a search order) holding a relation ``name``."""
+    return [s for s in dict.fromkeys(schemas) if s != PG_CATALOG and (s, name) in relations]
+
+
+def qualify(accesses: Iterable[rel.Access], schemas: Sequence[str],
+            relations: Collection[tuple[str, str]], catalog_names: Collection[str],
+            every: bool = True) -> list[rel.Access]:
+    """Each unqualified name of ``accesses`` as the search order ``schemas`` resolves it,
+    for the privilege check: CREATE in the first schema; any other action on every lake
+    relation of that name along the path, and on the pg_catalog emulation's when it has
+    one. DuckDB reads the first its transaction sees; checking each means a relation the
+    check's reading of the lake is missing (newer, or dropped since the transaction
+    began) cannot be checked in place of the one DuckDB reads. ``every=False``: the first
+    only (what a DDL statement that succeeded has changed)."""
+    found: list[rel.Access] = []
+    for access in accesses:
+        name = access.name
+        if name.catalog or name.schema or access.temporary or access.action in _NOT_RELATIONS:
+            found.append(access)
+        elif access.action == rel.CREATE:
+            first = next((s for s in schemas if s != PG_CATALOG), MAIN)
+            found.append(rel.Access(access.action, rel.Name("", first, name.name)))
+        else:
+            hits = along(name.name, schemas, relations)[:None if every else 1]
+            found += [rel.Access(access.action, rel.Name("", s, name.name)) for s in hits]
+            if not hits or name.name in catalog_names:
+                found.append(access)
+    return found
+
+
+_NOT_RELATIONS = frozenset({rel.EXECUTE, rel.UNKNOWN, rel.CREATE_SCHEMA, rel.OWN_SCHEMA})

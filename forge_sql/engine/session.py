@@ -52,7 +52,7 @@ from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
-from forge_sql.engine.search_path import SearchPath, SessionPath
+from forge_sql.engine.search_path import SearchPath, SessionPath, qualify
 from forge_sql.engine.sequence_commands import SequenceCommands
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
@@ -94,6 +94,8 @@ _WRITES = {
     "CALL",
     "ROLE",
 }
+# Kinds that may create a relation, type or function in a schema.
+_CREATES = {"CREATE", "CREATE_FUNC", "MATVIEW", "SEQUENCE", "COPY"}
 # Kinds after which the creator of a table, view or schema is recorded as its owner.
 _DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
 # Statement kinds that read no data: a transaction that ran only these has taken no snapshot
@@ -204,7 +206,9 @@ class EngineSession:
             lambda: database.schema_generation,
         )
         database.activity.register(self.backend)
-        self._roles = RoleCommands(connection, database.catalog, database.checker)
+        self._roles = RoleCommands(
+            connection, database.catalog, database.checker, lambda: self.applied_search_path.order()
+        )
         self._sequences = SequenceCommands(
             connection, database.sequences, database.catalog, database.acl, database.trusted
         )
@@ -263,6 +267,12 @@ class EngineSession:
         if self.block.status == "E":
             return self._path.current  # DuckDB runs nothing until ROLLBACK
         return self._path.follow(self.settings.get("search_path"), self.backend.user)
+
+    @property
+    def applied_search_path(self) -> SearchPath:
+        """The search path the cursor has now (functions called while DuckDB runs a
+        statement of this session must not run SQL on its cursor)."""
+        return self._path.current
 
     def split(self, sql: str) -> list[PreparedStatement]:
         self.search_path  # noqa: B018 -- Parse binds with DuckDB: resolve first
@@ -329,6 +339,8 @@ class EngineSession:
                 self._connection.set_semantics(semantics)
             if params:  # NaN, and digits the unconstrained numeric would round: refused
                 params = numeric.check_parameters(params, statement.param_oids, plan.casts)
+            if self.search_path.creation is None and kind in _CREATES:
+                self._creates_nowhere(plan)
             if not self._superuser:
                 with self.locks.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)
@@ -444,16 +456,44 @@ class EngineSession:
             self._prepared[name] = accesses
         if not accesses:
             return
-        database = self._database
+        database, path = self._database, self.search_path
+        order = path.order()
+        acl = database.acl()
+        qualified = qualify(accesses, order, acl.relations, acl.catalog_names)
+        if len(path.lake_schemas) > 1 or any(
+            not (a.name.schema or a.name.catalog) and a.action not in (
+                relations.CREATE, relations.EXECUTE) and a.name.name not in acl.catalog_names
+            for a in qualified
+        ):
+            # A name the path may resolve to a relation the reading of the lake does not
+            # hold yet: read it again, so the check sees what DuckDB will.
+            acl = database.acl(fresh=True)
+            qualified = qualify(accesses, order, acl.relations, acl.catalog_names)
         database.checker.check(
-            database.acl(), self.backend.user, accesses, self._prepared.get,
-            lambda: database.acl(fresh=True),
+            acl, self.backend.user, qualified, self._prepared.get,
+            lambda: database.acl(fresh=True), order,
         )
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         return _remember(
             self._accesses, statement.sql, lambda: relations.accesses(statement), _ACCESSES_KEPT
         )
+
+    def _resolved(self, statement: Statement) -> list[relations.Access]:
+        """The relations ``statement`` names, unqualified ones as the search path resolves
+        them (engine.search_path.qualify)."""
+        acl = self._database.acl()
+        return qualify(self._relation_accesses(statement), self.search_path.order(),
+                       acl.relations, acl.catalog_names, every=False)
+
+    def _creates_nowhere(self, plan: Plan) -> None:
+        """CREATE of an unqualified name when no schema of search_path exists: 3F000."""
+        statement = plan.query or plan.statement
+        for access in self._relation_accesses(statement):
+            name = access.name
+            if access.action == relations.CREATE and not (
+                    name.schema or name.catalog or access.temporary):
+                self.search_path.creation_schema()
 
     def _role_command(self, plan: Plan, params: Sequence[object]) -> Result:
         """CREATE ROLE, GRANT, REVOKE ...: rows of the lake's role tables, written in the
@@ -526,7 +566,7 @@ class EngineSession:
     def _refuse_unpopulated(self, plan: Plan) -> None:
         """Reading a materialized view created WITH NO DATA: 55000, as PostgreSQL."""
         unpopulated = self._database.matviews.unpopulated
-        for access in self._relation_accesses(plan.query or plan.statement):
+        for access in self._resolved(plan.query or plan.statement):
             key = (access.name.schema or "public", access.name.name)
             if access.action == relations.READ and key in unpopulated:
                 raise not_populated(key[1])
@@ -539,7 +579,7 @@ class EngineSession:
         writes = (relations.INSERT, relations.UPDATE, relations.DELETE, relations.TRUNCATE)
         targets = [
             (a.name.schema or "public", a.name.name)
-            for a in self._relation_accesses(statement)
+            for a in self._resolved(statement)
             if a.action in writes or (a.action == relations.OWN and statement.words[:1] == [
                 "DROP"])
         ]
@@ -571,6 +611,9 @@ class EngineSession:
         acl, user = self._database.acl(), self.backend.user
         if user not in acl.roles:
             return  # offline migrate as an OS user: the bootstrap superuser owns it
+        accesses = qualify(
+            accesses, self.search_path.order(), acl.relations, acl.catalog_names, every=False
+        )
         self._ownership.after(statement, accesses, acl, user)
         if replay and self.block.implicit:
             self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
@@ -730,7 +773,10 @@ class EngineSession:
         if found is None or not declared.any(connection):
             return plan, params
         parts = found[0]
-        schema = parts[-2] if len(parts) > 1 else "public"
+        schema = parts[-2] if len(parts) > 1 else next(
+            (s for s in self.search_path.lake_schemas if self._relation_exists(s, parts[-1])),
+            "public",
+        )
         limits = declared.of(connection, schema, parts[-1])
         if not limits:
             return plan, params
