@@ -1,5 +1,6 @@
 """Identifier and literal quoting, keywords, and the search path as PostgreSQL reports them:
-quote_ident, quote_literal, quote_nullable, parse_ident, pg_get_keywords, current_schemas."""
+quote_ident, quote_literal, quote_nullable, parse_ident, pg_get_keywords (current_schemas:
+regtypes.py, beside the lookups that use it)."""
 
 from __future__ import annotations
 
@@ -56,16 +57,3 @@ def definitions(keywords: Sequence[tuple[str, str]]) -> Iterator[str]:
         f"FROM (VALUES {rows}) AS k(word, catcode, catdesc)"
     )
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_keywords() AS TABLE SELECT * FROM {s}.keywords"
-    # The session's search path, as forge_sql.engine.search_path resolved it (the existing
-    # schemas it lists); pg_catalog is searched first unless listed.
-    yield (
-        f"CREATE OR REPLACE MACRO {s}.search_path_schemas() AS "
-        "coalesce(getvariable('forge_search_path')::VARCHAR[], ['public'])"
-    )
-    yield (
-        f"CREATE OR REPLACE MACRO {s}.current_schemas(include_implicit) AS "
-        f"CASE WHEN include_implicit AND NOT list_contains({s}.search_path_schemas(), "
-        f"'pg_catalog') THEN list_prepend('pg_catalog', {s}.search_path_schemas()) "
-        f"ELSE {s}.search_path_schemas() END"
-    )
-    yield f"CREATE OR REPLACE MACRO {s}.current_schema() AS {s}.search_path_schemas()[1]"

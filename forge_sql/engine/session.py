@@ -36,6 +36,7 @@ from forge_sql.engine import (
     sync_calls,
     table_functions,
     vacuum,
+    view_bodies,
 )
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
@@ -52,7 +53,7 @@ from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
-from forge_sql.engine.search_path import SearchPath, SessionPath, qualify
+from forge_sql.engine.search_path import PG_CATALOG, SearchPath, SessionPath, qualify
 from forge_sql.engine.sequence_commands import SequenceCommands
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
@@ -612,7 +613,8 @@ class EngineSession:
         if user not in acl.roles:
             return  # offline migrate as an OS user: the bootstrap superuser owns it
         accesses = qualify(
-            accesses, self.search_path.order(), acl.relations, acl.catalog_names, every=False
+            accesses, self.applied_search_path.order(), acl.relations, acl.catalog_names,
+            every=False,
         )
         self._ownership.after(statement, accesses, acl, user)
         if replay and self.block.implicit:
@@ -648,6 +650,8 @@ class EngineSession:
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
+            if plan.statement.kind == "CREATE" and "VIEW" in plan.statement.words[:5]:
+                plan = self._view_resolved(plan)
             plan = self._columns_from_sequences(plan)
             dropped = self._sequences.follow_ddl(
                 plan.statement, self.search_path.normalized, self.backend.user,
@@ -677,6 +681,37 @@ class EngineSession:
                 self._record_column_types(plan.statement, dropped)
         return result
 
+    def _view_resolved(self, plan: Plan) -> Plan:
+        """CREATE VIEW with its query's relations resolved now (engine.view_bodies)."""
+        sql = view_bodies.qualified(plan.sql, self.search_path.creation, self._locate)
+        return plan if sql is None else dataclasses.replace(plan, sql=sql, parsed=None)
+
+    def _locate(self, names: set[str]) -> dict[str, str | None]:
+        """The schema each relation name resolves to through the search path, as this
+        session's transaction sees the lake; None: temporary, the catalog's, or missing."""
+        listed = ", ".join(literal(n) for n in sorted(names))
+        rows = self._connection.execute(
+            "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() "
+            f"WHERE lower(table_name) IN ({listed}) UNION ALL "
+            "SELECT database_name, schema_name, lower(view_name) FROM duckdb_views() "
+            f"WHERE NOT internal AND lower(view_name) IN ({listed})"
+        ).fetchall()
+        lake, (catalog_database, catalog_schema) = self._database.catalog, CATALOG_SCHEMA.split(".")
+        found: dict[str, str | None] = {}
+        for name in names:
+            places = {(d, s) for d, s, n in rows if n == name}
+            found[name] = None
+            if any(d == "temp" for d, _ in places):
+                continue
+            for schema in self.search_path.order():
+                if schema == PG_CATALOG:
+                    if (catalog_database, catalog_schema) in places:
+                        break
+                elif (lake, schema) in places:
+                    found[name] = schema
+                    break
+        return found
+
     def _lake_written(self, plan: Plan, params: Sequence[object]) -> Result | None:
         """RETURNING and ON CONFLICT on a lake table, which the server runs itself
         (engine.lake_dml); None when DuckDB runs the statement as written."""
@@ -699,7 +734,7 @@ class EngineSession:
         self, statement: Statement, dropped: set[tuple[str, str | None]] | None = None
     ) -> None:
         """The DDL succeeded: record the string types it declared (engine.declared_types)."""
-        path, user = self.search_path.normalized, self.backend.user
+        path, user = self.applied_search_path.normalized, self.backend.user
         self._column_types.record(statement, path, user, dropped or set())
         if not self._ddl_pending:
             self._ddl_pending = True
@@ -743,7 +778,7 @@ class EngineSession:
                 overlaid = (relations, relations.overlaid(self._created))
                 self._overlaid = overlaid
             relations = overlaid[1]
-        path = self.search_path
+        path = self.applied_search_path  # called while a result is read: no SQL here
         known = self._scope
         if known is not None and known[0] == path and known[1] is relations:
             return known[2]
