@@ -16,6 +16,8 @@ from forge_sql import errors
 from forge_sql.catalog import HIDDEN_SCHEMAS
 from forge_sql.engine import relations as rel
 from forge_sql.sql.quoting import literal, quote_ident
+from forge_sql.storage import acl as acl_kinds
+from forge_sql.storage.acl import Acl
 
 PG_CATALOG = "pg_catalog"
 # The schema name a lake holds DuckDB's own objects in (never created by clients); DuckDB
@@ -163,12 +165,15 @@ class SessionPath:
                  set_on_cursor: Callable[[str], object], generation: Callable[[], int]) -> None:
         self._lake, self._emulation, self._macros = lake, emulation, macros
         self._run, self._set, self._generation = run, set_on_cursor, generation
-        self._key: tuple[str | None, str, int] | None = None
+        self._key: tuple[str | None, str, int, object] | None = None
         self.current = resolve(None, "", ())
+        self._acl: Acl | None = None
 
-    def follow(self, setting: str | None, user: str) -> SearchPath:
-        """The path for ``setting``, set on the cursor if it changed since the last call."""
-        key = (setting, user, self._generation())
+    def follow(self, setting: str | None, user: str, acl: Acl | None = None) -> SearchPath:
+        """The path for ``setting``, set on the cursor if it changed since the last call.
+        ``acl``: the role's privileges (None: a superuser's session); schemas the role
+        has no USAGE on are left out, as PostgreSQL leaves them out of the path."""
+        key = (setting, user, self._generation(), id(acl))
         if key == self._key:
             return self.current
         rows = self._run(
@@ -176,6 +181,9 @@ class SessionPath:
             "WHERE database_name IN (?, ?)", [self._lake, self._macros],
         )
         lake = {schema for database, schema in rows if database == self._lake}
+        if acl is not None:  # a schema this session made and has not committed is its own
+            lake = {s for s in lake if s not in acl.schemas
+                    or acl.has(user, (acl_kinds.SCHEMA, s, None), "U")}
         macros = {schema for database, schema in rows if database == self._macros}
         path = resolve(setting, user, lake - {MAIN, *HIDDEN_SCHEMAS})
         value = path.duckdb_value(
@@ -186,7 +194,7 @@ class SessionPath:
             f"SET search_path = {literal(value)}; "
             f"SET VARIABLE forge_search_path = {path.variable()}"
         )
-        self.current, self._key = path, key
+        self.current, self._key, self._acl = path, key, acl  # acl: keeps id(acl) unique
         return path
 
 

@@ -267,7 +267,9 @@ class EngineSession:
         """The session's search path, resolved and set on its cursor."""
         if self.block.status == "E":
             return self._path.current  # DuckDB runs nothing until ROLLBACK
-        return self._path.follow(self.settings.get("search_path"), self.backend.user)
+        database = self._database
+        acl = None if self._superuser or database.trusted else database.acl()
+        return self._path.follow(self.settings.get("search_path"), self.backend.user, acl)
 
     @property
     def applied_search_path(self) -> SearchPath:
