@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.engine import column_names, params
+from forge_sql.engine import column_names, params, search_path
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.result import TableResult, TagResult
 from forge_sql.seam.backend import Column
@@ -125,8 +125,7 @@ class Writes:
                 return None
             except duckdb.CatalogException:
                 pass
-            row = self._connection.execute("SELECT current_schema()").fetchone()
-            schema = str(row[0]) if row else "public"
+            schema = search_path.schema_of(self._connection, parts[0])
         else:
             schema = parts[-2]
         relation = ".".join(quote_ident(p) for p in (self._lake, schema, parts[-1]))

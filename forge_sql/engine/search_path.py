@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from forge_sql import errors
 from forge_sql.catalog import HIDDEN_SCHEMAS
+from forge_sql.catalog import SCHEMA as CATALOG_SCHEMA
 from forge_sql.engine import relations as rel
 from forge_sql.sql.quoting import literal, quote_ident
 from forge_sql.storage import acl as acl_kinds
@@ -231,3 +232,24 @@ def qualify(accesses: Iterable[rel.Access], schemas: Sequence[str],
 
 
 _NOT_RELATIONS = frozenset({rel.EXECUTE, rel.UNKNOWN, rel.CREATE_SCHEMA, rel.OWN_SCHEMA})
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> Any: ...
+
+
+def schema_of(cursor: Cursor, table: str) -> str:
+    """The lake schema an unqualified ``table`` resolves to through the search path the
+    session's cursor has (its forge_search_path variable): the first of its schemas that
+    holds it, else the first (where DuckDB reports it missing)."""
+    row = cursor.execute(f"SELECT {CATALOG_SCHEMA}.search_path_schemas()").fetchone()
+    schemas = [str(s) for s in (row[0] if row and row[0] is not None else [])
+               if s != PG_CATALOG]
+    if len(schemas) <= 1:
+        return schemas[0] if schemas else MAIN
+    found = {s for (s,) in cursor.execute(
+        "SELECT DISTINCT schema_name FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND lower(table_name) = lower(?) AND list_contains(?, schema_name)",
+        [table, schemas],
+    ).fetchall()}
+    return next((s for s in schemas if s in found), schemas[0])

@@ -107,6 +107,15 @@ SCRIPTS = {
         "DROP SCHEMA sp_late CASCADE",
         "SELECT x FROM sp_t AS now_a",
     ],
+    "RETURNING": [
+        "SET search_path = sp_b, sp_a",
+        "INSERT INTO sp_only_a VALUES (5) RETURNING y",
+        "UPDATE sp_only_a SET y = 6 WHERE y = 5 RETURNING y, sp_only_a.y + 1",
+        "DELETE FROM sp_only_a WHERE y = 6 RETURNING *",
+        "INSERT INTO sp_t VALUES ('r') RETURNING x",
+        "DELETE FROM sp_t WHERE x = 'r' RETURNING x",
+        "SELECT y FROM sp_a.sp_only_a",
+    ],
     "views resolve at CREATE VIEW": [
         "SET search_path = sp_b, sp_a",
         "CREATE VIEW sp_a.sp_v AS SELECT x FROM sp_t",
@@ -208,3 +217,22 @@ def test_connection_option_sets_the_path(server: RunningServer, servers: tuple[s
         return [first, await con.fetchval("SELECT x FROM sp_t")]
 
     assert run_asyncpg(server, body) == ["a", "b"]
+
+
+def test_copy_resolves_through_the_path(servers: tuple[str, str]) -> None:
+    """COPY FROM STDIN and COPY TO STDOUT of an unqualified name in the path's second
+    schema."""
+    found = []
+    for dsn in servers:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET search_path = sp_b, sp_a")
+            with conn.cursor().copy("COPY sp_only_a (y) FROM STDIN") as copy:
+                copy.write_row([41])
+            out = []
+            for sql in ("COPY (SELECT y FROM sp_only_a ORDER BY y) TO STDOUT",
+                        "COPY sp_only_a TO STDOUT"):
+                with conn.cursor().copy(sql) as copy:
+                    out.append(sorted(b"".join(bytes(c) for c in copy).splitlines()))
+            conn.execute("DELETE FROM sp_a.sp_only_a WHERE y = 41")
+            found.append(out)
+    assert found[0] == found[1] == [[b"1", b"41"], [b"1", b"41"]]
