@@ -236,3 +236,23 @@ def test_copy_resolves_through_the_path(servers: tuple[str, str]) -> None:
             conn.execute("DELETE FROM sp_a.sp_only_a WHERE y = 41")
             found.append(out)
     assert found[0] == found[1] == [[b"1", b"41"], [b"1", b"41"]]
+
+
+def test_result_types_follow_the_table_the_path_reaches(servers: tuple[str, str]) -> None:
+    """Declared types (text, varchar(n)) of the relation the path resolves to, as Describe
+    and the rows announce them."""
+    found = []
+    for dsn in servers:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE sp_a.sp_typed (v varchar(7), t text)")
+            conn.execute("CREATE TABLE sp_b.sp_typed (v integer, t integer)")
+            try:
+                conn.execute("SET search_path = sp_a, sp_b")
+                cur = conn.execute("SELECT v, t FROM sp_typed", prepare=True)
+                result = cur.pgresult
+                assert result is not None
+                found.append([(result.ftype(i), result.fmod(i)) for i in range(2)])
+            finally:
+                conn.execute("DROP TABLE sp_a.sp_typed")
+                conn.execute("DROP TABLE sp_b.sp_typed")
+    assert found[0] == found[1] == [(1043, 11), (25, -1)]
