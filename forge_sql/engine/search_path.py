@@ -69,11 +69,13 @@ class SearchPath:
     user: str
     schemas: tuple[str, ...]
     catalog_listed: bool
+    functions_only: frozenset[str] = frozenset()  # schemas only extension functions make
 
     @property
     def lake_schemas(self) -> tuple[str, ...]:
         """The lake schemas unqualified names resolve through, in order."""
-        return tuple(s for s in self.schemas if s != PG_CATALOG)
+        return tuple(s for s in self.schemas
+                     if s != PG_CATALOG and s not in self.functions_only)
 
     @property
     def normalized(self) -> str:
@@ -123,15 +125,31 @@ class SearchPath:
         """DuckDB's search_path for the session's cursor: each lake schema followed by the
         schema of its extension macros (``macro_schema``, None when it has none), and the
         pg_catalog emulation (``emulation``, catalog.schema) in its place."""
+        # A schema only extension functions make comes after the lake schema listed before it
+        # (before the first one's own functions when listed before every lake schema).
+        first = next(iter(self.lake_schemas), MAIN)
+        after: dict[str, list[str]] = {first: []}
+        previous = None
+        for schema in self.schemas:
+            if schema in self.functions_only:
+                after.setdefault(previous or first, []).append(schema)
+            elif schema != PG_CATALOG:
+                if previous is None:
+                    after[first].append(schema)
+                previous = schema
+        if first not in after[first]:
+            after[first].append(first)
         entries: list[str] = []
         for schema in self.order():
             if schema == PG_CATALOG:
                 entries.append(emulation)
                 continue
             entries.append(f"{quote_ident(lake)}.{quote_ident(schema)}")
-            macros = macro_schema(schema)
-            if macros is not None:
-                entries.append(macros)
+            own = after.get(schema, []) if schema == first else [schema, *after.get(schema, ())]
+            for functions in own:
+                macros = macro_schema(functions)
+                if macros is not None:
+                    entries.append(macros)
         return ",".join(entries)
 
     def candidates(self, name: str, relations: Collection[tuple[str, str]]) -> list[str]:
@@ -145,12 +163,16 @@ class SearchPath:
         return "[" + ", ".join(literal(s) for s in self.schemas) + "]::VARCHAR[]"
 
 
-def resolve(setting: str | None, user: str, existing: Collection[str]) -> SearchPath:
-    """``setting`` for ``user`` against the lake's ``existing`` schemas: schemas that do
-    not exist are skipped, as PostgreSQL skips them."""
+def resolve(setting: str | None, user: str, existing: Collection[str],
+            functions_only: Collection[str] = ()) -> SearchPath:
+    """``setting`` for ``user`` against the lake's ``existing`` schemas and those only
+    extension functions make: schemas that do not exist are skipped, as PostgreSQL skips
+    them."""
     names = listed(setting, user)
-    schemas = tuple(s for s in names if s in existing or s == PG_CATALOG)
-    return SearchPath(setting or "", user, schemas, PG_CATALOG in names)
+    only = frozenset(s for s in functions_only if s not in existing)
+    schemas = tuple(s for s in names if s in existing or s in only or s == PG_CATALOG)
+    return SearchPath(setting or "", user, schemas, PG_CATALOG in names,
+                      frozenset(s for s in schemas if s in only))
 
 
 class Execute(Protocol):
@@ -186,7 +208,7 @@ class SessionPath:
             lake = {s for s in lake if s not in acl.schemas
                     or acl.has(user, (acl_kinds.SCHEMA, s, None), "U")}
         macros = {schema for database, schema in rows if database == self._macros}
-        path = resolve(setting, user, lake - {MAIN, *HIDDEN_SCHEMAS})
+        path = resolve(setting, user, lake - {MAIN, *HIDDEN_SCHEMAS}, macros - {MAIN})
         value = path.duckdb_value(
             self._lake, self._emulation,
             lambda s: f"{quote_ident(self._macros)}.{quote_ident(s)}" if s in macros else None,

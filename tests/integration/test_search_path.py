@@ -256,3 +256,22 @@ def test_result_types_follow_the_table_the_path_reaches(servers: tuple[str, str]
                 conn.execute("DROP TABLE sp_a.sp_typed")
                 conn.execute("DROP TABLE sp_b.sp_typed")
     assert found[0] == found[1] == [(1043, 11), (25, -1)]
+
+
+def test_extension_functions_of_a_listed_schema(server: RunningServer) -> None:
+    """A schema only extension functions make (ml) puts them on the path when listed, as
+    PostgreSQL finds a function through the path; off the path the name is unknown."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        if conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'ml'"
+                        ).fetchone() == (0,):
+            pytest.skip("the ml extension is not loaded (scikit-learn missing)")
+        bound = "SELECT drop_project('sp_nosuch') WHERE false"  # bound, never called
+        with pytest.raises(psycopg.errors.UndefinedFunction):
+            conn.execute(bound)
+        conn.execute("SET search_path = ml, public")
+        assert conn.execute("SELECT current_schemas(false)").fetchone() == (["ml", "public"],)
+        assert conn.execute(bound).fetchall() == []
+        conn.execute("CREATE TABLE sp_in_public_after_ml (i integer)")
+        assert conn.execute("SELECT table_schema FROM information_schema.tables "
+                            "WHERE table_name = 'sp_in_public_after_ml'").fetchone() == ("public",)
+        conn.execute("DROP TABLE sp_in_public_after_ml")

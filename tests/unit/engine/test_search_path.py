@@ -62,3 +62,14 @@ def test_qualify_checks_every_namesake_along_the_path() -> None:
     assert names == ["a.t", "public.t", "public.u", "a.n", "x.t"]
     first = sp.qualify(accesses[:1], order, relations, frozenset(), every=False)
     assert [str(a.name) for a in first] == ["a.t"]
+
+
+def test_a_schema_of_extension_functions_only_is_on_the_path() -> None:
+    """``ml`` exists for extension functions only: listed, its macros are searched where
+    it stands, but nothing is created there."""
+    path = sp.resolve("ml, public", "u", {"public"}, {"ml", "public"})
+    assert path.schemas == ("ml", "public") and path.creation == "public"
+    assert path.lake_schemas == ("public",)
+    value = path.duckdb_value("lake", "server.pgc",
+                              lambda s: f"forge_ext.{s}" if s in ("ml", "public") else None)
+    assert value == '"lake"."public",forge_ext.ml,forge_ext.public,server.pgc,"lake"."main"'
