@@ -191,13 +191,17 @@ class SessionPath:
         self._key: tuple[str | None, str, int, object] | None = None
         self.current = resolve(None, "", ())
         self._acl: Acl | None = None
+        self._in_block = False
 
-    def follow(self, setting: str | None, user: str, acl: Acl | None = None) -> SearchPath:
+    def follow(self, setting: str | None, user: str, acl: Acl | None = None,
+               in_block: bool = False) -> SearchPath:
         """The path for ``setting``, set on the cursor if it changed since the last call.
         ``acl``: the role's privileges (None: a superuser's session); schemas the role
-        has no USAGE on are left out, as PostgreSQL leaves them out of the path."""
+        has no USAGE on are left out, as PostgreSQL leaves them out of the path.
+        ``in_block``: a transaction block is open, whose snapshot may not show schemas
+        committed since it began: what is resolved then is resolved again after it."""
         key = (setting, user, self._generation(), id(acl))
-        if key == self._key:
+        if key == self._key and (in_block or not self._in_block):
             return self.current
         rows = self._run(
             "SELECT database_name, schema_name FROM duckdb_schemas() "
@@ -218,6 +222,7 @@ class SessionPath:
             f"SET VARIABLE forge_search_path = {path.variable()}"
         )
         self.current, self._key, self._acl = path, key, acl  # acl: keeps id(acl) unique
+        self._in_block = in_block
         return path
 
 

@@ -269,7 +269,9 @@ class EngineSession:
             return self._path.current  # DuckDB runs nothing until ROLLBACK
         database = self._database
         acl = None if self._superuser or database.trusted else database.acl()
-        return self._path.follow(self.settings.get("search_path"), self.backend.user, acl)
+        return self._path.follow(
+            self.settings.get("search_path"), self.backend.user, acl, self.block.in_transaction
+        )
 
     @property
     def applied_search_path(self) -> SearchPath:

@@ -73,3 +73,22 @@ def test_a_schema_of_extension_functions_only_is_on_the_path() -> None:
     value = path.duckdb_value("lake", "server.pgc",
                               lambda s: f"forge_ext.{s}" if s in ("ml", "public") else None)
     assert value == '"lake"."public",forge_ext.ml,forge_ext.public,server.pgc,"lake"."main"'
+
+
+def test_session_path_sets_the_cursor_only_when_something_changed() -> None:
+    schemas = [("lake", "public")]
+    sets: list[str] = []
+    generation = [0]
+    path = sp.SessionPath("lake", "server.pgc", "forge_ext", lambda sql, params=None: schemas,
+                          sets.append, lambda: generation[0])
+    assert path.follow("a, public", "u").schemas == ("public",)
+    assert path.follow("a, public", "u").schemas == ("public",)
+    assert len(sets) == 1 and sets[0].startswith("SET search_path = '\"lake\".\"public\"")
+    schemas.append(("lake", "a"))
+    generation[0] += 1  # CREATE SCHEMA a, seen from inside a transaction block
+    schemas_seen_in_block = path.follow("a, public", "u", in_block=True).schemas
+    assert len(sets) == 2
+    assert path.follow("a, public", "u", in_block=True).schemas == schemas_seen_in_block
+    assert path.follow("a, public", "u").schemas == ("a", "public")  # again, after it
+    assert len(sets) == 3
+    assert path.follow("a, public", "u").schemas == ("a", "public") and len(sets) == 3
