@@ -1,5 +1,6 @@
 """Identifier and literal quoting, keywords, and the search path as PostgreSQL reports them:
-quote_ident, quote_literal, quote_nullable, parse_ident, pg_get_keywords, current_schemas."""
+quote_ident, quote_literal, quote_nullable, parse_ident, pg_get_keywords (current_schemas:
+regtypes.py, beside the lookups that use it)."""
 
 from __future__ import annotations
 
@@ -56,8 +57,3 @@ def definitions(keywords: Sequence[tuple[str, str]]) -> Iterator[str]:
         f"FROM (VALUES {rows}) AS k(word, catcode, catdesc)"
     )
     yield f"CREATE OR REPLACE MACRO {s}.pg_get_keywords() AS TABLE SELECT * FROM {s}.keywords"
-    # The session's search path is the lake's public schema; pg_catalog is implicit.
-    yield (
-        f"CREATE OR REPLACE MACRO {s}.current_schemas(include_implicit) AS "
-        "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"
-    )

@@ -43,16 +43,29 @@ def definitions() -> Iterator[str]:
         "WHERE kind IN ('p', 'u', 'i') "
         f"UNION ALL SELECT oid, 'pg_catalog', relname FROM {s}.catalog_relations"
     )
-    # An unqualified name is looked up in pg_catalog, then public, as with PostgreSQL's
-    # default search_path (pg_catalog is searched first implicitly): one lookup for both.
+    # The session's search path, as forge_sql.engine.search_path resolved it (the existing
+    # schemas it lists); pg_catalog is searched first unless listed.
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.search_path_schemas() AS "
+        "coalesce(getvariable('forge_search_path')::VARCHAR[], ['public'])"
+    )
+    yield (
+        f"CREATE OR REPLACE MACRO {s}.current_schemas(include_implicit) AS "
+        f"CASE WHEN include_implicit AND NOT list_contains({s}.search_path_schemas(), "
+        f"'pg_catalog') THEN list_prepend('pg_catalog', {s}.search_path_schemas()) "
+        f"ELSE {s}.search_path_schemas() END"
+    )
+    yield f"CREATE OR REPLACE MACRO {s}.current_schema() AS {s}.search_path_schemas()[1]"
+    # An unqualified name is looked up through the session's search path, pg_catalog
+    # first unless listed (current_schemas(true), engine.search_path): one lookup for all.
     part = {name: f"{s}.qualified_name(x).{name}" for name in ("q1", "p1", "q2", "p2")}
     first = f"{s}.identifier({part['q1']}, {part['p1']})"
     second = f"{s}.identifier({part['q2']}, {part['p2']})"
     yield (
         f"CREATE OR REPLACE MACRO {s}.relation_oid_of(x) AS (SELECT first(r.oid ORDER BY "
-        f"r.nspname = 'public') FROM {s}.relation_names AS r WHERE CASE "
-        f"WHEN {part['q2']} = '' AND {part['p2']} = '' THEN r.relname = {first} "
-        "AND r.nspname IN ('pg_catalog', 'public') "
+        f"list_position({s}.current_schemas(true), r.nspname)) FROM {s}.relation_names AS r "
+        f"WHERE CASE WHEN {part['q2']} = '' AND {part['p2']} = '' THEN r.relname = {first} "
+        f"AND list_contains({s}.current_schemas(true), r.nspname) "
         f"ELSE r.nspname = {first} AND r.relname = {second} END)"
     )
     # '' answers NULL rather than an error: it is the stand-in value the engine describes
@@ -67,7 +80,7 @@ def definitions() -> Iterator[str]:
     yield (
         f"CREATE OR REPLACE MACRO {s}.regclass_name_of(x) AS CASE WHEN x = 0 THEN '-' ELSE "
         "coalesce(("
-        "SELECT first(CASE WHEN nspname IN ('public', 'pg_catalog') THEN relname "
+        f"SELECT first(CASE WHEN list_contains({s}.current_schemas(true), nspname) THEN relname "
         f"ELSE nspname || '.' || relname END) FROM {s}.relation_names WHERE oid = x), "
         "x::VARCHAR) END"
     )
@@ -117,7 +130,8 @@ def definitions() -> Iterator[str]:
         f"CREATE OR REPLACE MACRO {s}.regproc_name(x) AS CASE "
         "WHEN TRY_CAST(x AS BIGINT) IS NOT NULL THEN coalesce(("
         # Schema-qualified unless on the search path, as PostgreSQL's regprocout prints.
-        "SELECT first(CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN p.proname "
+        f"SELECT first(CASE WHEN list_contains({s}.current_schemas(true), n.nspname) "
+        "THEN p.proname "
         "ELSE n.nspname || '.' || p.proname END) "
         f"FROM {s}.pg_proc AS p JOIN {s}.pg_namespace AS n ON n.oid = p.pronamespace "
         "WHERE p.oid = TRY_CAST(x AS BIGINT)), "

@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 
 from forge_sql import errors
 from forge_sql.engine.session_settings import SessionSettings
+
+if TYPE_CHECKING:
+    from forge_sql.engine.search_path import SearchPath
 
 _PEER = re.compile(r"^\('?([^',]*)'?,\s*(\d+)")
 _STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
@@ -39,6 +42,9 @@ class Session(Protocol):
 
     @property
     def settings(self) -> SessionSettings: ...
+
+    @property
+    def applied_search_path(self) -> SearchPath: ...  # as the session's cursor has it now
 
     @property
     def block(self) -> XactLocks: ...

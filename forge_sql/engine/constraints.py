@@ -14,6 +14,7 @@ import duckdb
 
 from forge_sql import errors
 from forge_sql.engine import constraint_ddl as ddl
+from forge_sql.engine import search_path
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.result import TagResult
 from forge_sql.sql import object_lists
@@ -427,8 +428,7 @@ class Declarations:
             return parts[-2] if parts[-3].lower() == self._lake.lower() else None
         if len(parts) == 2:
             return parts[0]
-        row = self._connection.execute("SELECT current_schema()").fetchone()
-        return str(row[0]) if row else "public"
+        return search_path.schema_of(self._connection, parts[-1])
 
     def _locate(self, schema: str | None, table: str) -> tuple[str, str] | None:
         """(schema, table) as the lake spells them, or None if the table is not there."""

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forge_sql import errors
+from forge_sql.engine import search_path
 from forge_sql.engine.copy_statement import CopyStatement
 from forge_sql.engine.lengths import Limit, wrap
 from forge_sql.seam.backend import Column, CopyIn
@@ -280,11 +281,11 @@ def start(
     )
     # duckdb_columns(), not duckdb_tables(): the latter asks DuckLake for every table's
     # statistics (~7 ms a table), which made each COPY slower as the lake grew.
+    schema = copy.schema_name() or search_path.schema_of(connection, copy.relation_name())
     schema, table = connection.execute(
         "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND table_name = ? "
-        "AND schema_name = coalesce(?, current_schema())",
-        [copy.relation_name(), copy.schema_name()],
+        "WHERE database_name = current_database() AND table_name = ? AND schema_name = ?",
+        [copy.relation_name(), schema],
     ).fetchone() or (None, None)
     nullable = dict(
         connection.execute(

@@ -197,6 +197,8 @@ class Database:
         self.declared_lengths = DeclaredLengths(self.catalog)
         # The lake's relations and declared types, as result columns are typed from them.
         self.result_sources = ResultSources(self._result_relations)
+        # Counts CREATE/DROP SCHEMA and reloads here: sessions resolve search_path again.
+        self.schema_generation = 0
         self.matviews = MaterializedViews(self._maintenance_cursor, self.catalog)
         if getattr(self, "jobs", None) is None:  # kept when the database opens again
             self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries)
@@ -496,6 +498,11 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         return cursor
 
+    def schemas_changed(self) -> None:
+        """A schema was created or dropped (or extension macros reloaded): every session
+        resolves its search_path again (forge_sql.engine.search_path)."""
+        self.schema_generation += 1
+
     def _caller(self, token: str | None) -> Caller | None:
         """The session calling an extension function (its Context, superuser checks)."""
         backend = self.activity.find(token)
@@ -508,6 +515,7 @@ class Database:
             registry = self.extensions.reload(self._con)
             self.table_functions.reload(self._con, registry)
             self.extensions.reclaim(self._con, self.activity.oldest_transaction)
+        self.schemas_changed()  # new schemas of extension macros
         self.sandbox.add_functions(name for _, name in registry.scalars)
         return len(registry)
 

@@ -146,7 +146,7 @@ class ColumnTypes:
         self._lengths.changed()
         if declared is None and renamed is None:
             return
-        default = next((s for s in search_path(path, user) if s != user), "public")
+        default = next(iter(search_path(path, user)), "public")  # path: SearchPath.normalized
         if renamed is not None:
             parts, new_table, old_column, new_column = renamed
             schema = parts[-2] if len(parts) > 1 else default

@@ -4,7 +4,7 @@ pg_catalog macros (forge_sql.catalog.privileges) pass it the calling session's t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import duckdb
@@ -14,7 +14,7 @@ from duckdb.sqltypes import BOOLEAN, VARCHAR
 from forge_sql import errors
 from forge_sql.engine import relations as rel
 from forge_sql.engine.activity import Activity
-from forge_sql.engine.grants import Checker
+from forge_sql.engine.grants import DEFAULT_PATH, Checker
 from forge_sql.sql import quoting
 from forge_sql.storage import acl as acls
 
@@ -44,7 +44,10 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, database: Autho
             return None  # also the stand-in values Describe binds parameters to
         caller = activity.find(token)
         try:
-            return _decide(database, caller.user if caller else "", role, kind, target, wanted)
+            path = caller.session.applied_search_path.order() if caller else DEFAULT_PATH
+            return _decide(
+                database, caller.user if caller else "", role, kind, target, wanted, path
+            )
         except errors.ForgeError as exc:
             if caller is not None:
                 caller.session.function_error = exc
@@ -76,7 +79,8 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, database: Autho
 
 
 def _decide(
-    database: Authority, user: str, role: str | None, kind: str, target: str, wanted: str
+    database: Authority, user: str, role: str | None, kind: str, target: str, wanted: str,
+    path: Sequence[str] = DEFAULT_PATH,
 ) -> bool | None:
     letters = _letters(wanted)
     if database.trusted:
@@ -99,7 +103,9 @@ def _decide(
         if found is None:
             return "r" in letters  # a catalog relation: readable by everyone
     else:
-        resolved = database.checker.resolve(acl, rel.Name(*["", "", *_parts(target)][-3:]))
+        resolved = database.checker.resolve(
+            acl, rel.Name(*["", "", *_parts(target)][-3:]), path
+        )
         if not isinstance(resolved, tuple) or resolved not in acl.relations:
             return "r" in letters
         found = resolved

@@ -19,11 +19,12 @@ import duckdb
 import pyarrow as pa
 
 from forge_sql import errors
-from forge_sql.engine import column_names, params
+from forge_sql.engine import column_names, params, search_path
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.result import TableResult, TagResult
 from forge_sql.seam.backend import Column
 from forge_sql.sql import dml as clauses
+from forge_sql.sql import parse_tree
 from forge_sql.sql.dml import Dml
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, apply
@@ -98,9 +99,63 @@ def returning_query(dml: Dml) -> str:
 
 def returning_sql(dml: Dml, source: str) -> str:
     """The RETURNING list's query over the staged rows ``source`` (a relation with the
-    table's columns, and maybe more to drop)."""
+    table's columns, each FROM/USING relation's row as a column of its name, and maybe more
+    to drop). ``*`` is the table's columns and then each FROM relation's, as PostgreSQL's."""
     assert dml.returning is not None
-    return f"SELECT {dml.returning} FROM ({source}) AS {dml.name}"
+    returning, aliases = dml.returning, from_aliases(dml)
+    if aliases:
+        hidden = ", ".join(quote_ident(a) for a in aliases)
+        star = ", ".join([f"{dml.name}.* EXCLUDE ({hidden})",
+                          *(f"{quote_ident(a)}.*" for a in aliases)])
+        own = f"{dml.name}.* EXCLUDE ({hidden})"
+        returning = ", ".join(
+            star if item.strip() == "*" else own
+            if "".join(item.split()).lower() == f"{dml.name}.*".lower() else item
+            for item in _items(returning)
+        )
+    return f"SELECT {returning} FROM ({source}) AS {dml.name}"
+
+
+def from_aliases(dml: Dml) -> list[str]:
+    """The names the FROM (UPDATE) or USING (DELETE) list gives its relations; [] when
+    there is none, or it cannot be told (RETURNING then sees the table's row only)."""
+    if not dml.from_:
+        return []
+    tree = parse_tree.statements(f"SELECT 1 FROM {dml.from_}")
+    if tree is None or len(tree) != 1:
+        return []
+    found: list[str] = []
+    _relation_names(tree[0].get("node", {}).get("from_table"), found)
+    return found
+
+
+def _relation_names(ref: object, found: list[str]) -> None:
+    if not isinstance(ref, dict):
+        return
+    if ref.get("type") == "JOIN":
+        _relation_names(ref.get("left"), found)
+        _relation_names(ref.get("right"), found)
+        return
+    name = ref.get("alias") or (ref.get("table_name") if ref.get("type") == "BASE_TABLE"
+                                else None)
+    if name:
+        found.append(str(name))
+
+
+def _items(select_list: str) -> list[str]:
+    """A select list's items (commas inside brackets and strings kept)."""
+    items, depth, start = [], 0, 0
+    tokens = tokenize(select_list)
+    for token in tokens:
+        if token.text in ("(", "["):
+            depth += 1
+        elif token.text in (")", "]"):
+            depth -= 1
+        elif token.text == "," and depth == 0:
+            items.append(select_list[start:token.start])
+            start = token.end
+    items.append(select_list[start:])
+    return items
 
 
 class Writes:
@@ -125,8 +180,7 @@ class Writes:
                 return None
             except duckdb.CatalogException:
                 pass
-            row = self._connection.execute("SELECT current_schema()").fetchone()
-            schema = str(row[0]) if row else "public"
+            schema = search_path.schema_of(self._connection, parts[0])
         else:
             schema = parts[-2]
         relation = ".".join(quote_ident(p) for p in (self._lake, schema, parts[-1]))
@@ -238,6 +292,15 @@ class Writes:
         name = dml.name
         prefix = f"{dml.with_} " if dml.with_ else ""
         joined = f", {dml.from_}" if dml.from_ else ""
+        if dml.returning is not None:  # each FROM relation's row, for RETURNING to name
+            columns = {c[0].lower() for c in table.columns}
+            aliases = from_aliases(dml)
+            if any(a.lower() in columns or a.lower() == name.lower() for a in aliases):
+                raise errors.FeatureNotSupported(
+                    "RETURNING with a FROM or USING relation named like a column of the "
+                    "target table is not supported"
+                )
+            projection += "".join(f", {quote_ident(a)} AS {quote_ident(a)}" for a in aliases)
         where = f" WHERE {dml.where}" if dml.where else ""
         once = f" QUALIFY row_number() OVER (PARTITION BY {name}.rowid) = 1" if joined else ""
         sql, chosen = bind(

@@ -4,11 +4,12 @@ to the lake's ``forge_meta`` role tables in the session's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from forge_sql import errors
 from forge_sql.engine.connection import Connection
-from forge_sql.engine.grants import Checker
+from forge_sql.engine.grants import DEFAULT_PATH, Checker
 from forge_sql.engine.relations import Name
 from forge_sql.engine.result import TagResult
 from forge_sql.scram import make_verifier, parse_verifier
@@ -112,9 +113,11 @@ class RoleCommands:
     """Runs role and privilege commands for ``user`` over the session's cursor."""
 
     def __init__(
-        self, connection: Connection, lake: str, checker: Checker
+        self, connection: Connection, lake: str, checker: Checker,
+        path: Callable[[], Sequence[str]] = lambda: DEFAULT_PATH,
     ) -> None:
         self._connection = connection
+        self._path = path  # the session's search order (engine.search_path)
         self._meta = f"{quote_ident(lake)}.{meta.SCHEMA}"
         self._checker = checker
 
@@ -376,7 +379,7 @@ class RoleCommands:
         keys = []
         while True:
             relation = words.qualified()
-            found = self._checker.resolve(acl, relation)
+            found = self._checker.resolve(acl, relation, self._path())
             if not isinstance(found, tuple) or found not in acl.relations or (
                 found[0] == meta.SCHEMA
             ):

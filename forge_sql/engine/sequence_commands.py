@@ -40,6 +40,7 @@ class SequenceCommands:
         self._lake = lake
         self._acl = acl
         self._trusted = trusted
+        self._altered: set[Key] = set()  # altered in the open transaction
 
     # -- CREATE / ALTER / DROP SEQUENCE ------------------------------------------------------
     def run(
@@ -90,6 +91,7 @@ class SequenceCommands:
                     key[0], command.rename_to):
                 raise errors.DuplicateTable(f'relation "{command.rename_to}" already exists')
             self._sequences.rename(key, key[0], command.rename_to)
+            at_end.append(self._undo_rename(key, (key[0], command.rename_to)))
             return TagResult(tag)
         current = self._sequences.find(key)
         assert current is not None
@@ -107,8 +109,33 @@ class SequenceCommands:
                 raise errors.InvalidParameterValue(
                     f"RESTART value ({restart_at}) cannot be {which} ({bound})"
                 )
+        before = self._sequences.state(key) if restart_at is not None else None
         self._sequences.alter(definition, restart_at)
+        if key not in self._altered:  # the first ALTER of the transaction knows the original
+            self._altered.add(key)
+            at_end.append(self._undo_alter(current, before))
         return TagResult(tag)
+
+    def _undo_rename(self, old: Key, new: Key) -> Callable[[bool], None]:
+        def end(committed: bool) -> None:
+            if not committed and self._sequences.exists(new):
+                self._sequences.rename(new, *old)
+
+        return end
+
+    def _undo_alter(self, previous: Definition, state: tuple[int, bool] | None
+                    ) -> Callable[[bool], None]:
+        """What puts a sequence back as it was before ALTER SEQUENCE if the transaction
+        rolls back: PostgreSQL's ALTER SEQUENCE is transactional (a RESTART too)."""
+        def end(committed: bool) -> None:
+            self._altered.discard(previous.key)
+            if committed or not self._sequences.exists(previous.key):
+                return
+            self._sequences.alter(previous)
+            if state is not None:
+                self._sequences.put_state(previous.key, *state)
+
+        return end
 
     def create(self, definition: Definition, owner: str,
                at_end: list[Callable[[bool], None]]) -> None:
@@ -374,6 +401,9 @@ class SequenceCommands:
 
 
 def _default_schema(path: str | None, user: str) -> str:
-    """Where an unqualified table name of DDL is (the first schema of search_path other
-    than the role's own, which forge-sql does not create)."""
-    return next((s for s in search_path(path, user) if s != user), "public")
+    """Where an unqualified table name of DDL is: the first schema of the session's
+    resolved search path (engine.search_path.SearchPath.normalized: existing ones only)."""
+    schema = next(iter(search_path(path, user)), None)
+    if schema is None:
+        raise errors.UndefinedSchema("no schema has been selected to create in")
+    return schema

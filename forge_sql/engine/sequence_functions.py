@@ -14,6 +14,7 @@ from duckdb.sqltypes import BIGINT, BOOLEAN, VARCHAR
 from forge_sql import errors
 from forge_sql.catalog import SCHEMA
 from forge_sql.engine.activity import Activity, BackendStatus
+from forge_sql.engine.search_path import listed
 from forge_sql.engine.sequences import Key, Sequences
 from forge_sql.sql import quoting
 from forge_sql.storage import acl as acls
@@ -164,15 +165,4 @@ def name_parts(text: str) -> list[str]:
 
 def search_path(setting: str | None, user: str) -> list[str]:
     """The schemas of ``search_path``, in order ("$user" as the session's role)."""
-    schemas = []
-    for item in (setting or "public").split(","):
-        item = item.strip()
-        if item == '"$user"' or item == "$user":
-            item = user
-        elif item.startswith('"') and item.endswith('"'):
-            item = item[1:-1]
-        else:
-            item = item.lower()
-        if item and item not in schemas:
-            schemas.append(item)
-    return schemas
+    return list(listed(setting, user))

@@ -272,6 +272,8 @@ class Sequences:
         """Store ``definition``; ``restart``: the value the next nextval returns."""
         d = definition
         with self._lock:
+            held = self._ranges.get(d.key)
+
             def update(c: duckdb.DuckDBPyConnection) -> None:
                 c.execute(
                     f"UPDATE {self._table} SET data_type = ?, start_value = ?, "
@@ -287,6 +289,14 @@ class Sequences:
                         "WHERE schema_name = ? AND sequence_name = ?",
                         [restart, d.schema, d.name],
                     )
+                elif held is not None and not held.exhausted:
+                    # The new options apply from the last value handed out (PostgreSQL),
+                    # not from the end of this server's reserved range.
+                    c.execute(
+                        f"UPDATE {self._table} SET last_value = ?, is_called = true "
+                        "WHERE schema_name = ? AND sequence_name = ? AND last_value = ?",
+                        [held.handed_out, d.schema, d.name, held.last],
+                    )
 
             self._run(update)
             self._always = None
@@ -298,7 +308,9 @@ class Sequences:
                 f"UPDATE {self._table} SET schema_name = ?, sequence_name = ? "
                 "WHERE schema_name = ? AND sequence_name = ?", [schema, name, *key],
             ))
-            self._ranges.pop(key, None)
+            held = self._ranges.pop(key, None)
+            if held is not None:  # the lake row's reservation moves with its name
+                self._ranges[(schema, name)] = held
             self._known.discard(key)
 
     def follow_table(self, schema: str, old: str, new: str) -> None:
@@ -425,6 +437,16 @@ class Sequences:
             if is_called:
                 self._values.setdefault(token, {})[key] = value
             return value
+
+    def put_state(self, key: Key, last_value: int, is_called: bool) -> None:
+        """Put (last_value, is_called) back as ``state`` gave them (a rolled-back ALTER
+        SEQUENCE ... RESTART)."""
+        with self._lock:
+            self._run(lambda c: c.execute(
+                f"UPDATE {self._table} SET last_value = ?, is_called = ? "
+                "WHERE schema_name = ? AND sequence_name = ?", [last_value, is_called, *key],
+            ))
+            self._ranges.pop(key, None)
 
     def state(self, key: Key) -> tuple[int, bool] | None:
         """(last_value, is_called) as PostgreSQL would have them: the last value this server

@@ -12,6 +12,7 @@ from typing import TypeVar
 import duckdb
 
 from forge_sql import errors
+from forge_sql.catalog import SCHEMA as CATALOG_SCHEMA
 from forge_sql.catalog import lake_objects
 from forge_sql.catalog import rewrite as catalog_sql
 from forge_sql.engine import (
@@ -35,6 +36,7 @@ from forge_sql.engine import (
     sync_calls,
     table_functions,
     vacuum,
+    view_bodies,
 )
 from forge_sql.engine.connection import Connection
 from forge_sql.engine.constraints import Declarations
@@ -51,11 +53,13 @@ from forge_sql.engine.relation_ddl import RelationDdl
 from forge_sql.engine.result import ArrowResult, TableResult, TagResult
 from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
+from forge_sql.engine.search_path import PG_CATALOG, SearchPath, SessionPath, qualify
 from forge_sql.engine.sequence_commands import SequenceCommands
 from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
+from forge_sql.plugins.scalars import DATABASE as MACRO_DATABASE
 from forge_sql.seam.backend import (
     Column,
     CopyOut,
@@ -91,6 +95,8 @@ _WRITES = {
     "CALL",
     "ROLE",
 }
+# Kinds that may create a relation, type or function in a schema.
+_CREATES = {"CREATE", "CREATE_FUNC", "MATVIEW", "SEQUENCE", "COPY"}
 # Kinds after which the creator of a table, view or schema is recorded as its owner.
 _DDL = {"CREATE", "CREATE_FUNC", "ALTER", "DROP"}
 # Statement kinds that read no data: a transaction that ran only these has taken no snapshot
@@ -192,8 +198,18 @@ class EngineSession:
             f"CREATE OR REPLACE TEMP MACRO {name}() AS {user};"
             for name in ("current_user", "session_user", "current_role", '"user"')
         ))
+        # Unqualified names resolve through the session's search_path (engine.search_path).
+        self._path = SessionPath(
+            database.catalog, CATALOG_SCHEMA, MACRO_DATABASE,
+            lambda sql, params=None: connection.execute(
+                sql, params, interruptible=False).fetchall(),
+            lambda sql: connection.execute(sql, interruptible=False),
+            lambda: database.schema_generation,
+        )
         database.activity.register(self.backend)
-        self._roles = RoleCommands(connection, database.catalog, database.checker)
+        self._roles = RoleCommands(
+            connection, database.catalog, database.checker, lambda: self.applied_search_path.order()
+        )
         self._sequences = SequenceCommands(
             connection, database.sequences, database.catalog, database.acl, database.trusted
         )
@@ -205,7 +221,7 @@ class EngineSession:
         # None after other DDL in it (result types then as DuckDB gives them).
         self._created: dict[tuple[str, str], tuple[tuple[str, str], ...]] | None = {}
         self._overlaid: tuple[Relations, Relations] | None = None  # (shared, with _created)
-        self._scope: tuple[str | None, Relations, Scope] | None = None
+        self._scope: tuple[SearchPath, Relations, Scope] | None = None
         connection.result_scope = self.result_scope
         self._ownership = Ownership(connection, database.catalog, database.checker)
         self._accesses: dict[str, list[relations.Access]] = {}
@@ -246,13 +262,32 @@ class EngineSession:
     def transaction_status(self) -> str:
         return self.block.status
 
+    @property
+    def search_path(self) -> SearchPath:
+        """The session's search path, resolved and set on its cursor."""
+        if self.block.status == "E":
+            return self._path.current  # DuckDB runs nothing until ROLLBACK
+        database = self._database
+        acl = None if self._superuser or database.trusted else database.acl()
+        return self._path.follow(
+            self.settings.get("search_path"), self.backend.user, acl, self.block.in_transaction
+        )
+
+    @property
+    def applied_search_path(self) -> SearchPath:
+        """The search path the cursor has now (functions called while DuckDB runs a
+        statement of this session must not run SQL on its cursor)."""
+        return self._path.current
+
     def split(self, sql: str) -> list[PreparedStatement]:
+        self.search_path  # noqa: B018 -- Parse binds with DuckDB: resolve first
         return [
             self._planner.plan(statement, (), describe=False)
             for statement in self._split(sql)
         ]
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
+        self.search_path  # noqa: B018 -- Parse binds with DuckDB: resolve first
         return self._planner.plan(single(self._split(sql)), param_oids, describe=True)
 
     @property
@@ -302,12 +337,15 @@ class EngineSession:
             if sql != plan.sql:
                 plan = dataclasses.replace(plan, sql=sql, batch=None)
         try:
+            self.search_path  # noqa: B018 -- SET, RESET or ROLLBACK may have changed it
             semantics = self.settings.get(SEMANTICS)
             if semantics != self._connection.semantics:
                 # SET, RESET, set_config or a rollback changed it: NULL order is the cursor's.
                 self._connection.set_semantics(semantics)
             if params:  # NaN, and digits the unconstrained numeric would round: refused
                 params = numeric.check_parameters(params, statement.param_oids, plan.casts)
+            if self.search_path.creation is None and kind in _CREATES:
+                self._creates_nowhere(plan)
             if not self._superuser:
                 with self.locks.holding_catalog(locks.ACCESS_SHARE):  # reads roles from the lake
                     self.authorize(plan)
@@ -423,16 +461,44 @@ class EngineSession:
             self._prepared[name] = accesses
         if not accesses:
             return
-        database = self._database
+        database, path = self._database, self.search_path
+        order = path.order()
+        acl = database.acl()
+        qualified = qualify(accesses, order, acl.relations, acl.catalog_names)
+        if len(path.lake_schemas) > 1 or any(
+            not (a.name.schema or a.name.catalog) and a.action not in (
+                relations.CREATE, relations.EXECUTE) and a.name.name not in acl.catalog_names
+            for a in qualified
+        ):
+            # A name the path may resolve to a relation the reading of the lake does not
+            # hold yet: read it again, so the check sees what DuckDB will.
+            acl = database.acl(fresh=True)
+            qualified = qualify(accesses, order, acl.relations, acl.catalog_names)
         database.checker.check(
-            database.acl(), self.backend.user, accesses, self._prepared.get,
-            lambda: database.acl(fresh=True),
+            acl, self.backend.user, qualified, self._prepared.get,
+            lambda: database.acl(fresh=True), order,
         )
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         return _remember(
             self._accesses, statement.sql, lambda: relations.accesses(statement), _ACCESSES_KEPT
         )
+
+    def _resolved(self, statement: Statement) -> list[relations.Access]:
+        """The relations ``statement`` names, unqualified ones as the search path resolves
+        them (engine.search_path.qualify)."""
+        acl = self._database.acl()
+        return qualify(self._relation_accesses(statement), self.search_path.order(),
+                       acl.relations, acl.catalog_names, every=False)
+
+    def _creates_nowhere(self, plan: Plan) -> None:
+        """CREATE of an unqualified name when no schema of search_path exists: 3F000."""
+        statement = plan.query or plan.statement
+        for access in self._relation_accesses(statement):
+            name = access.name
+            if access.action == relations.CREATE and not (
+                    name.schema or name.catalog or access.temporary):
+                self.search_path.creation_schema()
 
     def _role_command(self, plan: Plan, params: Sequence[object]) -> Result:
         """CREATE ROLE, GRANT, REVOKE ...: rows of the lake's role tables, written in the
@@ -460,7 +526,7 @@ class EngineSession:
             block.begin_implicit()
         with self.locks.holding_catalog(locks.ACCESS_SHARE):
             result = self._sequences.run(
-                plan.statement, self.settings.get("search_path"), self.backend.user,
+                plan.statement, self.search_path.normalized, self.backend.user,
                 self._superuser, block.at_end,
             )
         block.record(plan.statement, plan.sql, (), "sequence commands are not kept")
@@ -505,7 +571,7 @@ class EngineSession:
     def _refuse_unpopulated(self, plan: Plan) -> None:
         """Reading a materialized view created WITH NO DATA: 55000, as PostgreSQL."""
         unpopulated = self._database.matviews.unpopulated
-        for access in self._relation_accesses(plan.query or plan.statement):
+        for access in self._resolved(plan.query or plan.statement):
             key = (access.name.schema or "public", access.name.name)
             if access.action == relations.READ and key in unpopulated:
                 raise not_populated(key[1])
@@ -518,7 +584,7 @@ class EngineSession:
         writes = (relations.INSERT, relations.UPDATE, relations.DELETE, relations.TRUNCATE)
         targets = [
             (a.name.schema or "public", a.name.name)
-            for a in self._relation_accesses(statement)
+            for a in self._resolved(statement)
             if a.action in writes or (a.action == relations.OWN and statement.words[:1] == [
                 "DROP"])
         ]
@@ -528,7 +594,7 @@ class EngineSession:
         """serial, identity and nextval columns of CREATE/ALTER TABLE: their sequences made,
         the statement rewritten for DuckDB (forge_sql.engine.serial_columns)."""
         rewritten = self._sequences.columns(
-            plan.statement, self.settings.get("search_path"), self.backend.user,
+            plan.statement, self.search_path.normalized, self.backend.user,
             self.block.at_end,
         )
         if rewritten is None:
@@ -550,6 +616,10 @@ class EngineSession:
         acl, user = self._database.acl(), self.backend.user
         if user not in acl.roles:
             return  # offline migrate as an OS user: the bootstrap superuser owns it
+        accesses = qualify(
+            accesses, self.applied_search_path.order(), acl.relations, acl.catalog_names,
+            every=False,
+        )
         self._ownership.after(statement, accesses, acl, user)
         if replay and self.block.implicit:
             self.block.replay.record(lambda: self._ownership.after(statement, accesses, acl, user))
@@ -562,12 +632,12 @@ class EngineSession:
             self._refuse_matview_write(plan)
         if plan.statement.kind in ("INSERT", "UPDATE"):
             self._sequences.check_identity(
-                plan.statement, self.settings.get("search_path"), self.backend.user
+                plan.statement, self.search_path.normalized, self.backend.user
             )
             plan, params = self._fit_lengths(plan, params)
         elif plan.statement.words[:1] == ["TRUNCATE"]:
             self._sequences.restart_identity(
-                plan.statement, self.settings.get("search_path"), self.backend.user,
+                plan.statement, self.search_path.normalized, self.backend.user,
                 block.at_end,
             )
         if copy is not None:
@@ -584,9 +654,11 @@ class EngineSession:
             plan = dataclasses.replace(plan, sql=several.duckdb_sql(), parsed=None)
         if plan.statement.kind in ("CREATE", "ALTER", "DROP"):
             self._read_catalog_copies(False)
+            if plan.statement.kind == "CREATE" and "VIEW" in plan.statement.words[:5]:
+                plan = self._view_resolved(plan)
             plan = self._columns_from_sequences(plan)
             dropped = self._sequences.follow_ddl(
-                plan.statement, self.settings.get("search_path"), self.backend.user,
+                plan.statement, self.search_path.normalized, self.backend.user,
                 block.at_end,
             )
             declared = self._relation_ddl.execute(plan.statement)
@@ -603,11 +675,46 @@ class EngineSession:
             if written is not None:
                 return written
         result = self._run(plan, params)
+        if plan.statement.kind in _DDL and plan.statement.words[1:2] == ["SCHEMA"]:
+            database = self._database  # search paths name schemas that may now (not) exist
+            database.schemas_changed()
+            block.at_end.append(lambda _: database.schemas_changed())
         if plan.statement.kind in _DDL:
             self._record_owner(plan.statement)
             if plan.statement.kind != "CREATE_FUNC":
                 self._record_column_types(plan.statement, dropped)
         return result
+
+    def _view_resolved(self, plan: Plan) -> Plan:
+        """CREATE VIEW with its query's relations resolved now (engine.view_bodies)."""
+        sql = view_bodies.qualified(plan.sql, self.search_path.creation, self._locate)
+        return plan if sql is None else dataclasses.replace(plan, sql=sql, parsed=None)
+
+    def _locate(self, names: set[str]) -> dict[str, str | None]:
+        """The schema each relation name resolves to through the search path, as this
+        session's transaction sees the lake; None: temporary, the catalog's, or missing."""
+        listed = ", ".join(literal(n) for n in sorted(names))
+        rows = self._connection.execute(
+            "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() "
+            f"WHERE lower(table_name) IN ({listed}) UNION ALL "
+            "SELECT database_name, schema_name, lower(view_name) FROM duckdb_views() "
+            f"WHERE NOT internal AND lower(view_name) IN ({listed})"
+        ).fetchall()
+        lake, (catalog_database, catalog_schema) = self._database.catalog, CATALOG_SCHEMA.split(".")
+        found: dict[str, str | None] = {}
+        for name in names:
+            places = {(d, s) for d, s, n in rows if n == name}
+            found[name] = None
+            if any(d == "temp" for d, _ in places):
+                continue
+            for schema in self.search_path.order():
+                if schema == PG_CATALOG:
+                    if (catalog_database, catalog_schema) in places:
+                        break
+                elif (lake, schema) in places:
+                    found[name] = schema
+                    break
+        return found
 
     def _lake_written(self, plan: Plan, params: Sequence[object]) -> Result | None:
         """RETURNING and ON CONFLICT on a lake table, which the server runs itself
@@ -631,7 +738,7 @@ class EngineSession:
         self, statement: Statement, dropped: set[tuple[str, str | None]] | None = None
     ) -> None:
         """The DDL succeeded: record the string types it declared (engine.declared_types)."""
-        path, user = self.settings.get("search_path"), self.backend.user
+        path, user = self.applied_search_path.normalized, self.backend.user
         self._column_types.record(statement, path, user, dropped or set())
         if not self._ddl_pending:
             self._ddl_pending = True
@@ -657,7 +764,7 @@ class EngineSession:
             self._created = None
             return
         parts, columns = declared
-        default = next((s for s in search_path(path, user) if s != user), "public")
+        default = next(iter(search_path(path, user)), "public")  # path: SearchPath.normalized
         schema = parts[-2] if len(parts) > 1 else default
         self._created[(schema.lower(), parts[-1].lower())] = tuple(
             (column.lower(), spelled) for column, spelled in columns
@@ -675,12 +782,12 @@ class EngineSession:
                 overlaid = (relations, relations.overlaid(self._created))
                 self._overlaid = overlaid
             relations = overlaid[1]
-        setting = self.settings.get("search_path")
+        path = self.applied_search_path  # called while a result is read: no SQL here
         known = self._scope
-        if known is not None and known[0] == setting and known[1] is relations:
+        if known is not None and known[0] == path and known[1] is relations:
             return known[2]
-        scope = Scope(relations, tuple(search_path(setting, self.backend.user)))
-        self._scope = (setting, relations, scope)
+        scope = Scope(relations, path.lake_schemas)
+        self._scope = (path, relations, scope)
         return scope
 
     def _lock(self, statement: Statement, copy_in: bool) -> None:
@@ -705,7 +812,10 @@ class EngineSession:
         if found is None or not declared.any(connection):
             return plan, params
         parts = found[0]
-        schema = parts[-2] if len(parts) > 1 else "public"
+        schema = parts[-2] if len(parts) > 1 else next(
+            (s for s in self.search_path.lake_schemas if self._relation_exists(s, parts[-1])),
+            "public",
+        )
         limits = declared.of(connection, schema, parts[-1])
         if not limits:
             return plan, params

@@ -181,6 +181,8 @@ class SessionSettings:
         return [(DISPLAY_NAMES.get(k, k), self.get(k), s.description) for k, s in SETTINGS.items()]
 
     def _validate(self, key: str, value: str) -> str:
+        if key == "search_path":
+            return value.strip()  # its names keep their quotes (engine.search_path)
         value = unquote(value)
         if key == "client_encoding" and value.lower().replace("-", "") not in {"utf8", "unicode"}:
             raise errors.FeatureNotSupported(

@@ -134,7 +134,10 @@ def parse(sql: str) -> SettingCommand | None:
             )
         match = _SET.match(sql)
         if match and match.group("name").upper() != "GLOBAL":  # SET GLOBAL is DuckDB's
-            values = [unquote(v) for v in _split_list(match.group("value"))]
+            if match.group("name").lower() == "search_path":
+                values = [_schema_name(v) for v in _split_list(match.group("value"))]
+            else:
+                values = [unquote(v) for v in _split_list(match.group("value"))]
             return SettingCommand(
                 "SET",
                 match.group("name"),
@@ -161,6 +164,21 @@ def parse(sql: str) -> SettingCommand | None:
         if match:
             return SettingCommand("RESET", match.group("name"))
     return None
+
+
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _schema_name(item: str) -> str:
+    """One schema of SET search_path as PostgreSQL shows it: an unquoted name folded to
+    lower case, a quoted name or a string quoted only where it must be ('a,b' is one
+    schema named a,b)."""
+    if item[:1] not in ("'", '"'):
+        return item.lower()
+    name = unquote(item)
+    if _PLAIN_NAME.fullmatch(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _split_list(value: str) -> list[str]:

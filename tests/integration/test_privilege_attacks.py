@@ -314,3 +314,92 @@ def test_tools_catalog_statements_pass_for_a_role(lake: RunningServer,
         except psycopg.Error:
             pass  # objects the corpus server has and this one lacks; test_catalog_corpus
     assert refused == []
+
+
+@pytest.fixture
+def secret_schema(lake: RunningServer) -> Iterator[psycopg.Connection]:
+    """Schema sp_secret with its own ``bobs`` and ``victim``, which bob may not read."""
+    with psycopg.connect(lake.dsn(user="alice", password="pw"), autocommit=True) as alice:
+        alice.execute("DROP SCHEMA IF EXISTS sp_secret CASCADE")
+        alice.execute("CREATE SCHEMA sp_secret")
+        alice.execute("CREATE TABLE sp_secret.bobs (id INTEGER, note VARCHAR)")
+        alice.execute("INSERT INTO sp_secret.bobs VALUES (7, 'secret')")
+        alice.execute("CREATE TABLE sp_secret.victim AS SELECT 42 AS id")
+        yield alice
+        alice.execute("DROP SCHEMA IF EXISTS sp_secret CASCADE")
+
+
+def test_search_path_skips_a_schema_without_usage(
+        lake: RunningServer, bob: psycopg.Connection, secret_schema: psycopg.Connection
+) -> None:
+    """PostgreSQL leaves a schema the role has no USAGE on out of its search path: the
+    unqualified name reaches public's table, never the schema's."""
+    bob.execute("SET search_path = sp_secret, public")
+    assert bob.execute("SELECT current_schemas(false)").fetchone() == (["public"],)
+    assert bob.execute("SELECT note FROM bobs ORDER BY id").fetchall() == [("one",), ("two",)]
+    assert bob.execute("SELECT note FROM bobs WHERE id = %s", [1],
+                       prepare=True).fetchall() == [("one",)]
+    attack(lake, bob, "SELECT * FROM victim")  # public.victim: alice's, not granted
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT note FROM bobs", "SELECT * FROM victim", "INSERT INTO bobs VALUES (3, 'x')",
+    "UPDATE bobs SET note = 'x'", "DELETE FROM bobs", "TRUNCATE bobs",
+    "EXPLAIN SELECT * FROM bobs", "WITH c AS (SELECT * FROM bobs) SELECT * FROM c",
+    "SELECT * FROM (SELECT note FROM bobs) AS s", "DECLARE c CURSOR FOR SELECT * FROM bobs",
+    "COPY bobs TO STDOUT",
+])
+@pytest.mark.parametrize("prepared", [False, True], ids=["simple", "prepared"])
+def test_search_path_to_a_readable_schema_checks_what_it_resolves(
+        lake: RunningServer, bob: psycopg.Connection, secret_schema: psycopg.Connection,
+        sql: str, prepared: bool,
+) -> None:
+    """With USAGE on sp_secret, ``bobs`` resolves to sp_secret.bobs, which bob may not
+    read or write, though he may read public.bobs: refused, as PostgreSQL refuses it."""
+    secret_schema.execute("GRANT USAGE ON SCHEMA sp_secret TO bob")
+    bob.execute("SET search_path = sp_secret, public")
+    assert bob.execute("SELECT has_table_privilege('bobs', 'SELECT')").fetchone() == (False,)
+    if sql.startswith("DECLARE"):
+        with bob.transaction():
+            with pytest.raises(pgerrors.InsufficientPrivilege):
+                bob.execute(sql)
+            raise psycopg.Rollback
+        return
+    if sql.startswith("COPY"):
+        with pytest.raises(pgerrors.InsufficientPrivilege), bob.cursor().copy(sql):
+            pass
+        return
+    attack(lake, bob, sql, prepare=prepared)
+    assert secret_schema.execute("SELECT note FROM sp_secret.bobs").fetchall() == [("secret",)]
+
+
+def test_search_path_set_after_prepare_is_checked_again(
+        lake: RunningServer, bob: psycopg.Connection, secret_schema: psycopg.Connection
+) -> None:
+    """A statement prepared while ``bobs`` meant public.bobs is checked again when the
+    path makes it mean sp_secret.bobs."""
+    secret_schema.execute("GRANT USAGE ON SCHEMA sp_secret TO bob")
+    query = "SELECT note FROM bobs WHERE id > %s ORDER BY id"
+    assert bob.execute(query, [0], prepare=True).fetchall() == [("one",), ("two",)]
+    bob.execute("SET search_path = sp_secret, public")
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute(query, [0], prepare=True)
+    bob.execute("RESET search_path")
+    assert bob.execute(query, [0], prepare=True).fetchall() == [("one",), ("two",)]
+
+
+def test_search_path_cannot_create_in_or_reach_a_foreign_schema(
+        lake: RunningServer, bob: psycopg.Connection, secret_schema: psycopg.Connection
+) -> None:
+    """An unqualified CREATE goes to the path's first schema: without CREATE there, 42501;
+    with no schema on the path at all, 3F000; nothing is created."""
+    secret_schema.execute("GRANT USAGE ON SCHEMA sp_secret TO bob")
+    bob.execute("SET search_path = sp_secret, public")
+    attack(lake, bob, "CREATE TABLE sp_planted (i INTEGER)")
+    attack(lake, bob, "CREATE VIEW bobs2 AS SELECT 1 AS i")
+    bob.execute("SET search_path = sp_nothing_here")
+    with pytest.raises(pgerrors.InvalidSchemaName):
+        bob.execute("CREATE TABLE sp_planted (i INTEGER)")
+    assert secret_schema.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'sp_planted'"
+    ).fetchone() == (0,)

@@ -45,6 +45,15 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("DELETE FROM {t} WHERE n > %s RETURNING id, n / 10 AS tens", (15,)),
     ("WITH w AS (SELECT 1 AS i) DELETE FROM {t} WHERE id IN (SELECT i FROM w) RETURNING s",
      ()),
+    # RETURNING naming the FROM or USING list's relations
+    ("UPDATE {t} SET n = v.k FROM (VALUES (1, 100), (9, 900)) AS v(id, k) "
+     "WHERE {t}.id = v.id RETURNING {t}.id, v.k, n, v.k + n AS both_", ()),
+    ("UPDATE {t} SET s = w.label FROM (SELECT 2 AS id, 'two' AS label) AS w "
+     "WHERE {t}.id = w.id RETURNING *", ()),
+    ("UPDATE {t} AS x SET n = x.n + w.id FROM (SELECT %s AS id) AS w WHERE x.id = w.id "
+     "RETURNING w.id AS wid, x.n, w.*", (3,)),
+    ("DELETE FROM {t} USING (VALUES (3, 'gone')) AS d(id, why) WHERE {t}.id = d.id "
+     "RETURNING d.why, {t}.n", ()),
     # ON CONFLICT
     ("INSERT INTO {t} VALUES (1, 'z', 1, 'Z') ON CONFLICT (id) DO NOTHING", ()),
     ("INSERT INTO {t} VALUES (1, 'z', 1, 'Z'), (4, 'd', 4, 'D') ON CONFLICT (id) DO NOTHING "

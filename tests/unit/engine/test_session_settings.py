@@ -18,7 +18,7 @@ from forge_sql.sql import configuration
         ("SET TIME ZONE 'Europe/Paris'", "SET", "timezone", "Europe/Paris"),
         ("SET SESSION TimeZone = 'UTC';", "SET", "TimeZone", "UTC"),
         ("SET search_path TO public, \"My Schema\"", "SET", "search_path",
-         "public, My Schema"),
+         "public, \"My Schema\""),  # shown quoted, as PostgreSQL shows it
         ("SHOW TRANSACTION ISOLATION LEVEL", "SHOW", "TRANSACTION ISOLATION LEVEL", ""),
         ("show DateStyle", "SHOW", "DateStyle", ""),
         ("RESET ALL", "RESET", "ALL", ""),
