@@ -17,7 +17,7 @@ from forge_sql.engine.column_types import ResultType
 from forge_sql.engine.result_sources import Scope
 from forge_sql.seam import oids
 from forge_sql.seam.backend import Column
-from forge_sql.sql import parse_tree, string_casts, type_names
+from forge_sql.sql import aggregate_types, parse_tree, string_casts, type_names
 from forge_sql.sql.tokens import Token, tokenize
 from forge_sql.sql.types import column, is_string
 
@@ -38,7 +38,7 @@ _TYPE_NAMES = {
 # parser wrote the call for special syntax (it qualifies those with schema "main").
 # between_symmetric is how forge_sql.sql.between spells x BETWEEN SYMMETRIC a AND b.
 _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
-                   "between_symmetric": UNNAMED}
+                   "between_symmetric": UNNAMED, aggregate_types.SUM_FIELDS: "sum"}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
 _TYPED_AS = "cast_to_type"
 # Calls the rewrite wraps around an expression, named after it: an aggregate typed as

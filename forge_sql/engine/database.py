@@ -483,6 +483,8 @@ class Database:
         cursor.execute(f"SET SESSION default_null_order = '{NULL_ORDER['postgres']}'")
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
+        for macro in semantic_functions.SESSION_MACROS:  # sum of intervals
+            cursor.execute(macro)
         return cursor
 
     def _caller(self, token: str | None) -> Caller | None:
