@@ -258,6 +258,40 @@ def _numbers() -> Iterator[str]:
 
 
 def _json() -> Iterator[str]:
+    # PostgreSQL's json text of json_build_array and json_agg: the elements' json text
+    # (each made by to_json, compact) joined by ", "; of json_build_object: "key : value"
+    # pairs joined by ", ", in braces (json.c: json_build_object, json_agg_transfn).
+    # The rewrite (sql.postgres) hands each element's json text over as a list of VARCHAR.
+    s = SCHEMA
+    # A value's json text as json.c's datum_to_json makes it: a json value as written
+    # (DuckDB's to_json would re-serialise it), anything else through to_json.
+    yield _macro(
+        "datum_to_json",
+        ("x", "CASE WHEN typeof(x) = 'JSON' THEN x::VARCHAR ELSE to_json(x)::VARCHAR END"),
+    )
+    yield _macro(
+        "json_build_array_of",
+        ("elements", "('[' || array_to_string(list_transform(elements, "
+                     "e -> coalesce(e, 'null')), ', ') || ']')::JSON"),
+    )
+    yield _macro(
+        "json_build_object_of",
+        ("pairs", "CASE WHEN len(pairs) % 2 = 1 "
+                  "THEN error('argument list must have even number of elements') "
+                  "ELSE ('{' || array_to_string(list_transform(range(1, len(pairs) + 1, 2), "
+                  "i -> CASE WHEN pairs[i] IS NULL "
+                  "THEN error('argument ' || i || ' cannot be null') "
+                  "ELSE pairs[i] || ' : ' || coalesce(pairs[i + 1], 'null') END), ', ') "
+                  "|| '}')::JSON END"),
+    )
+    yield _macro(
+        "json_agg_of",
+        # json_agg_transfn starts an array or a row after the first on a new line.
+        ("elements", f"CASE WHEN elements IS NULL THEN NULL ELSE {s}.json_build_array_of("
+                     "list_transform(elements, (e, i) -> CASE WHEN i > 1 AND (typeof(e) "
+                     "LIKE '%[]' OR typeof(e) LIKE 'STRUCT(%') THEN chr(10) || ' ' ELSE '' END "
+                     f"|| {s}.datum_to_json(e))) END"),
+    )
     # An integer, and an error where PostgreSQL's json_array_length refuses (DuckDB says 0).
     yield _macro(
         "json_array_length",

@@ -96,7 +96,8 @@ def _edits(source: Source) -> Iterator[Edit]:
 
 def _plain(tokens: Sequence[Token], index: int, close: int, end: int) -> bool:
     """The call at ``index`` (arguments closing at ``close``, clauses ending at ``end``) is
-    a bare aggregate call: unqualified, no DISTINCT, no ORDER BY, FILTER or OVER."""
+    a bare aggregate call of one argument: unqualified, no DISTINCT, no ORDER BY, FILTER or
+    OVER, no placeholder."""
     if end != close or (index >= 1 and tokens[index - 1].text == "."):
         return False
     if tokens[index + 2].upper in ("DISTINCT", "ALL"):
@@ -104,8 +105,10 @@ def _plain(tokens: Sequence[Token], index: int, close: int, end: int) -> bool:
     depth = 0
     for at in range(index + 2, close):
         depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
-        if depth == 0 and tokens[at].upper == "ORDER":
+        if depth == 0 and (tokens[at].upper == "ORDER" or tokens[at].text == ","):
             return False
+        if tokens[at].text.startswith("$"):
+            return False  # a placeholder's type is not known when the macro's overload is
     return True
 
 

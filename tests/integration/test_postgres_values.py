@@ -18,8 +18,12 @@ SETUP = [
     "CREATE TABLE pv_t (id integer, iv interval, i smallint, n numeric(10,2))",
     "INSERT INTO pv_t VALUES (1, '1 year 2 mons', 1, 1.5), (2, '1 day 06:42:06', 2, NULL), "
     "(3, NULL, 3, 2.25), (4, '-3 days -00:00:01.5', NULL, -1)",
+    "DROP TABLE IF EXISTS pv_j",
+    "CREATE TABLE pv_j (id integer, s text, i integer, ai integer[], j json)",
+    "INSERT INTO pv_j VALUES (1, 'alpha', 10, ARRAY[1, 2], '{\"a\": [1, 2]}'), "
+    "(2, NULL, NULL, NULL, NULL), (3, 'it''s \"q\"', -7, ARRAY[]::integer[], '[1,  2]')",
 ]
-TEARDOWN = ["DROP TABLE IF EXISTS pv_t"]
+TEARDOWN = ["DROP TABLE IF EXISTS pv_t", "DROP TABLE IF EXISTS pv_j"]
 
 # sum(interval): the three fields added apart, NULLs skipped, NULL for no rows.
 SUMS = [
@@ -34,6 +38,28 @@ SUMS = [
     "SELECT id, sum(i) OVER (ORDER BY id) FROM pv_t ORDER BY id",
     "SELECT sum(x) FROM (VALUES (interval '2147483647 days'), (interval '1 mon')) v(x)",
 ]
+
+# json's text as PostgreSQL's json.c writes it: "k" : v pairs, ", " between elements, a new
+# line before each structured element of json_agg after the first, json values as written.
+JSON = [
+    "SELECT json_build_object('k', s, 'n', greatest(2, i)), json_build_array(2, s, i, ai) "
+    "FROM pv_j ORDER BY id",
+    "SELECT json_agg(i ORDER BY i), json_agg(s), json_agg(ai ORDER BY id), "
+    "json_agg(j ORDER BY id) FROM pv_j",
+    "SELECT json_agg(i) FILTER (WHERE id > 5), json_agg(DISTINCT i ORDER BY i) FROM pv_j",
+    "SELECT json_build_object(), json_build_array(), json_build_object(1, 2, true, NULL)",
+    "SELECT pg_catalog.json_build_array(1, 'a'), pg_catalog.json_build_object('a', 1)",
+    "SELECT json_build_array(json_build_array(1, 2), json_build_object('a', 'b')) AS c0",
+    "SELECT id, json_agg(id) OVER (ORDER BY id) FROM pv_j ORDER BY id",
+    "SELECT json_build_object('k', 1.5::numeric(3,1), 'd', DATE '2024-01-15')",
+    "SELECT json_build_array(j, '{\"x\":  1}'::json), json_build_object('j', j) "
+    "FROM pv_j ORDER BY id",
+    "SELECT json_agg(t ORDER BY t.id) FROM (SELECT id, s FROM pv_j) t",
+    "SELECT 'x', json_agg(id ORDER BY id) FROM pv_j GROUP BY 1 HAVING count(*) > 0",
+    "WITH c AS (SELECT id, json_build_array(i, s) AS x FROM pv_j) SELECT id, x FROM c "
+    "ORDER BY id",
+]
+JSON_ERRORS = ["SELECT json_build_object(NULL, 1)", "SELECT json_build_object('a', 1, 'b')"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +91,7 @@ def answer(conn: psycopg.Connection[Any], sql: str, binary: bool) -> tuple[Any, 
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
-@pytest.mark.parametrize("sql", SUMS)
+@pytest.mark.parametrize("sql", SUMS + JSON)
 def test_same_values_as_postgres(both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]],
                                  sql: str, binary: bool) -> None:
     forge, pg = both
@@ -82,3 +108,12 @@ def test_sum_of_intervals_where_duckdb_has_no_macro(
     for sql in ("SELECT sum(DISTINCT iv) FROM pv_t",
                 "SELECT sum(iv) OVER (ORDER BY id) FROM pv_t"):
         assert answer(forge, sql, False)[:2] == ("error", b"42883"), sql
+
+
+@pytest.mark.parametrize("sql", JSON_ERRORS)
+def test_same_errors_as_postgres(both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]],
+                                 sql: str) -> None:
+    forge, pg = both
+    expected = answer(pg, sql, False)
+    assert expected[0] == "error"
+    assert answer(forge, sql, False) == expected
