@@ -49,8 +49,8 @@ SESSION_MACROS = (
     " + datepart('microseconds', x))::BIGINT),"
     " (x) AS sum(x)",
     # The type of PostgreSQL's sum(x), to cast DuckDB's to (sql.aggregate_types).
-    f"CREATE OR REPLACE TEMP MACRO {SUM_TYPE}(x INTERVAL) AS x,"
-    " (x) AS coalesce(coalesce(x, NULL::UHUGEINT), NULL::UINTEGER)",
+    f"CREATE OR REPLACE TEMP MACRO {SUM_TYPE}(x INTERVAL) AS any_value(x),"
+    " (x) AS coalesce(coalesce(any_value(x), NULL::UHUGEINT), NULL::UINTEGER)",
 )
 
 

@@ -37,12 +37,12 @@ _AVG = ("any_value({0}) * 1::" + DUCKDB_TYPE, "({0}) * 1::" + DUCKDB_TYPE)
 # the float itself for floats: DuckDB's common type with UHUGEINT is one integer type wider
 # (SMALLINT, INTEGER, BIGINT, HUGEINT) and DECIMAL(38,s) for DECIMAL(p,s); that with
 # UINTEGER is BIGINT for the narrower integers.
-# In an aggregate query the marker is the macro sum_type, which gives an interval for an
-# interval (where sum is sum_fields, below); both are made on each session's connection
-# (forge_sql.engine.semantic_functions).
+# In an aggregate query the marker is the macro sum_type: the expression above, or
+# any_value(x) for an interval (whose sum is sum_fields, below); both are made on each
+# session's connection (forge_sql.engine.semantic_functions).
 SUM_TYPE = "sum_type"
 _SUM = (
-    "any_value(" + SUM_TYPE + "({0}))",
+    SUM_TYPE + "({0})",
     "coalesce(coalesce({0}, NULL::UHUGEINT), NULL::UINTEGER)",
 )
 # sum(x) without DISTINCT, ORDER BY, FILTER or OVER (which DuckDB refuses on a macro) calls

@@ -172,15 +172,16 @@ def _json_build_edits(source: Source) -> Iterator[Edit]:
             continue
         name = syntax.name(token)
         yield Edit(token.start, token.end, JSON_BUILT[name])
-        yield Edit(tokens[index + 1].end, tokens[index + 1].end, "[", -3)
+        # Around every other rule's edits of an argument: the list outermost.
+        yield Edit(tokens[index + 1].end, tokens[index + 1].end, "[", -10)
         for number, (first, end) in enumerate(syntax.comma_items(tokens, index + 2, close)):
             last = end - 1
             key = name == "json_build_object" and number % 2 == 0
             yield Edit(tokens[first].start, tokens[first].start,
-                       "to_json((" if key else "datum_to_json(", -3)
+                       "to_json((" if key else "datum_to_json(", -9)
             yield Edit(tokens[last].end, tokens[last].end,
-                       ")::VARCHAR)::VARCHAR" if key else ")", 3)
-        yield Edit(tokens[close].start, tokens[close].start, "]", 3)
+                       ")::VARCHAR)::VARCHAR" if key else ")", 9)
+        yield Edit(tokens[close].start, tokens[close].start, "]", 10)
         if _select_item(tokens, syntax.qualified_start(tokens, index), close):
             yield Edit(tokens[close].end, tokens[close].end, f" AS {name}")
 

@@ -33,6 +33,7 @@ SUMS = [
     "SELECT sum(justify_interval(iv)), avg(iv) FROM pv_t",
     "SELECT sum(iv) FROM pv_t WHERE false",
     "SELECT sum(iv) FROM pv_t GROUP BY id HAVING sum(iv) > interval '1 day' ORDER BY 1",
+    "SELECT sum(0), sum(1), sum(2::int2), sum(3::int8) FROM pv_t",
     "SELECT sum(1.5), sum(2.5::float8), sum(i::numeric(10,2)), sum(DISTINCT i), "
     "sum(i) FILTER (WHERE id > 1) FROM pv_t",
     "SELECT id, sum(i) OVER (ORDER BY id) FROM pv_t ORDER BY id",
@@ -52,6 +53,9 @@ JSON = [
     "SELECT json_build_array(json_build_array(1, 2), json_build_object('a', 'b')) AS c0",
     "SELECT id, json_agg(id) OVER (ORDER BY id) FROM pv_j ORDER BY id",
     "SELECT json_build_object('k', 1.5::numeric(3,1), 'd', DATE '2024-01-15')",
+    # arguments other rules rewrite too (position is int4, / divides integers)
+    "SELECT json_build_object('n', position('a' IN s), 'd', i / 3), "
+    "json_build_array(position('a' IN s), sum(i) OVER ()) FROM pv_j ORDER BY id",
     "SELECT json_build_array(j, '{\"x\":  1}'::json), json_build_object('j', j) "
     "FROM pv_j ORDER BY id",
     "SELECT json_agg(t ORDER BY t.id) FROM (SELECT id, s FROM pv_j) t",

@@ -92,7 +92,7 @@ def rewritten(sql: str) -> str:
         ("SELECT s.position(a) FROM t", "SELECT s.position(a) FROM t"),
         ("SELECT avg(a), sum(DISTINCT b) FILTER (WHERE a > 0) FROM t",
          "SELECT cast_to_type(avg(a), any_value(a) * 1::DECIMAL(38,10)), "
-         "cast_to_type(sum(DISTINCT b) FILTER (WHERE a > 0), any_value(sum_type(b))) FROM t"),
+         "cast_to_type(sum(DISTINCT b) FILTER (WHERE a > 0), sum_type(b)) FROM t"),
         ("SELECT stddev(a::numeric) OVER (ORDER BY b) FROM t",
          "SELECT cast_to_type(stddev(a::numeric) OVER (ORDER BY b), "
          "(a::DECIMAL(38,10)) - 0::DECIMAL(38,10)) FROM t"),
@@ -105,7 +105,7 @@ def rewritten(sql: str) -> str:
          "FROM t"),
         ("SELECT sum(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END) FROM t",
          "SELECT cast_to_type(sum_fields(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END), "
-         "any_value(sum_type(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END))) FROM t"),
+         "sum_type(CASE WHEN a > 0 THEN greatest(a, b) ELSE 0 END)) FROM t"),
     ],
 )
 def test_fixture_pairs(sql: str, expected: str) -> None:
