@@ -121,3 +121,49 @@ def test_same_errors_as_postgres(both: tuple[psycopg.Connection[Any], psycopg.Co
     expected = answer(pg, sql, False)
     assert expected[0] == "error"
     assert answer(forge, sql, False) == expected
+
+
+# String constants cast to a type are converted while PostgreSQL analyses the statement:
+# malformed input fails at Parse, also where no row needs the value.
+CONSTANTS = [
+    "SELECT 'abc'::int4", "SELECT CAST('abc' AS integer)", "SELECT DATE 'Hello'",
+    "SELECT '2024-13-45'::date", "SELECT 'a%b_c'::uuid", "SELECT 'it''s'::json",
+    "SELECT CASE WHEN false THEN 'abc'::int END", "SELECT 'x'::timestamp with time zone",
+    "SELECT '99999'::int2", "SELECT 'abc'::int4 FROM pv_t WHERE false",
+    "SELECT 'abc'::pg_catalog.int4", "SELECT CAST('x,y,z' AS interval) FROM pv_t",
+    "INSERT INTO pv_t (id, iv) VALUES (9, 'bad'::interval)",
+    "UPDATE pv_t SET id = 'x'::int8 WHERE false",
+    # valid constants pass Parse
+    "SELECT '1'::int4, '2024-01-01'::date, DATE '2024-01-01', '{\"a\": 1}'::json, "
+    "'true'::bool, INTERVAL '1' DAY, '1 day'::interval, '12'::float8",
+]
+
+
+def phase(conn: psycopg.Connection[Any], sql: str) -> tuple[str, bytes | None]:
+    """Where the statement fails (parse, execute) with which SQLSTATE, or ok."""
+    result = conn.pgconn.prepare(b"", sql.encode())
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        return "parse", result.error_field(pq.DiagnosticField.SQLSTATE)
+    result = conn.pgconn.exec_prepared(b"", [])
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        return "execute", result.error_field(pq.DiagnosticField.SQLSTATE)
+    return "ok", None
+
+
+@pytest.mark.parametrize("sql", CONSTANTS)
+def test_constant_input_fails_at_parse(
+        both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]], sql: str) -> None:
+    forge, pg = both
+    assert phase(forge, sql) == phase(pg, sql)
+
+
+def test_constant_input_error_in_a_transaction_block(server: RunningServer) -> None:
+    """A bad constant aborts the block at Parse, as any error does; a good one leaves it
+    usable, and the table is intact."""
+    with psycopg.connect(server.dsn()) as conn:
+        conn.execute("SELECT count(*) FROM pv_t")
+        assert phase(conn, "SELECT '1'::int4, DATE '2024-01-01'") == ("ok", None)
+        assert phase(conn, "SELECT 'abc'::int4") == ("parse", b"22P02")
+        assert phase(conn, "SELECT 1") == ("parse", b"25P02")
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM pv_t").fetchone() == (4,)
