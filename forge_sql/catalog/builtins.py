@@ -272,23 +272,27 @@ def _json() -> Iterator[str]:
     yield _macro(
         "json_build_array_of",
         ("elements", "('[' || array_to_string(list_transform(elements, "
-                     "e -> coalesce(e, 'null')), ', ') || ']')::JSON"),
+                     "lambda e: coalesce(e, 'null')), ', ') || ']')::JSON"),
     )
     yield _macro(
         "json_build_object_of",
+        # The lambdas name only their own parameters: a statement's column in a lambda (the
+        # arguments, were pairs indexed inside it) cannot be an outer query's (DuckDB 1.5);
+        # and they are spelled lambda x: ..., as (p, i) -> ... reads as json's -> where the
+        # statement has columns named so.
         ("pairs", "CASE WHEN len(pairs) % 2 = 1 "
                   "THEN error('argument list must have even number of elements') "
-                  "ELSE ('{' || array_to_string(list_transform(range(1, len(pairs) + 1, 2), "
-                  "i -> CASE WHEN pairs[i] IS NULL "
-                  "THEN error('argument ' || i || ' cannot be null') "
-                  "ELSE pairs[i] || ' : ' || coalesce(pairs[i + 1], 'null') END), ', ') "
+                  "ELSE ('{' || array_to_string(list_transform(list_zip(list_slice(pairs, 1, "
+                  "-1, 2), list_slice(pairs, 2, -1, 2)), lambda p, i: CASE WHEN p[1] IS NULL "
+                  "THEN error('argument ' || (2 * i - 1) || ' cannot be null') "
+                  "ELSE p[1] || ' : ' || coalesce(p[2], 'null') END), ', ') "
                   "|| '}')::JSON END"),
     )
     yield _macro(
         "json_agg_of",
         # json_agg_transfn starts an array or a row after the first on a new line.
         ("elements", f"CASE WHEN elements IS NULL THEN NULL ELSE {s}.json_build_array_of("
-                     "list_transform(elements, (e, i) -> CASE WHEN i > 1 AND (typeof(e) "
+                     "list_transform(elements, lambda e, i: CASE WHEN i > 1 AND (typeof(e) "
                      "LIKE '%[]' OR typeof(e) LIKE 'STRUCT(%') THEN chr(10) || ' ' ELSE '' END "
                      f"|| {s}.datum_to_json(e))) END"),
     )

@@ -167,3 +167,12 @@ def test_constant_input_error_in_a_transaction_block(server: RunningServer) -> N
         assert phase(conn, "SELECT 1") == ("parse", b"25P02")
         conn.rollback()
         assert conn.execute("SELECT count(*) FROM pv_t").fetchone() == (4,)
+
+
+def test_json_built_from_an_outer_querys_columns(
+        both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]]) -> None:
+    """json_build_object in a correlated subquery (SQLAlchemy's get_columns sends one)."""
+    sql = ("SELECT id, (SELECT json_build_object('s', pv_j.s, 'n', count(*)) FROM pv_t "
+           "WHERE pv_t.id = pv_j.id) FROM pv_j ORDER BY id")
+    forge, pg = both
+    assert answer(forge, sql, False) == answer(pg, sql, False)
