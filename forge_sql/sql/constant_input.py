@@ -20,6 +20,7 @@ from forge_sql.sql.tokens import Token
 _TYPES = frozenset({
     "int2", "int4", "int8", "smallint", "integer", "int", "bigint", "bool", "boolean",
     "uuid", "date", "timestamp", "timestamptz", "float4", "float8", "real", "json", "interval",
+    "time", "numeric", "decimal",
 })
 # Multi-word names: (first word, the words after it).
 _LONG_TYPES = {

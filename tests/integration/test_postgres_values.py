@@ -133,9 +133,11 @@ CONSTANTS = [
     "SELECT 'abc'::pg_catalog.int4", "SELECT CAST('x,y,z' AS interval) FROM pv_t",
     "INSERT INTO pv_t (id, iv) VALUES (9, 'bad'::interval)",
     "UPDATE pv_t SET id = 'x'::int8 WHERE false",
+    "SELECT id FROM pv_t ORDER BY 'abc'::time", "SELECT CAST(' pad ' AS numeric)",
     # valid constants pass Parse
     "SELECT '1'::int4, '2024-01-01'::date, DATE '2024-01-01', '{\"a\": 1}'::json, "
-    "'true'::bool, INTERVAL '1' DAY, '1 day'::interval, '12'::float8",
+    "'true'::bool, INTERVAL '1' DAY, '1 day'::interval, '12'::float8, '12:00'::time, "
+    "'1.5'::numeric, CAST('-2' AS decimal)",
 ]
 
 

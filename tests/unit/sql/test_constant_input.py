@@ -18,6 +18,7 @@ from forge_sql.sql.tokens import tokenize
         ("SELECT 'x'::timestamp with time zone, 'y'::double precision",
          [("'x'", "timestamp with time zone"), ("'y'", "double precision")]),
         ("SELECT 'x'::interval, INTERVAL '1' DAY, INTERVAL '2 days'", [("'x'", "interval")]),
+        ("SELECT ''::time, CAST(' pad ' AS decimal)", [("''", "time"), ("' pad '", "decimal")]),
         # not taken: arrays, typmods, text types, other casts, strings compared
         ("SELECT '{1}'::int4[], '1.5'::numeric(2,1), 'a'::text, 'b'::varchar(2), "
          "CAST('c' AS int4[]), s = 'd', x::int4, 'e'::regclass, E'f'::int4", []),
