@@ -258,6 +258,44 @@ def _numbers() -> Iterator[str]:
 
 
 def _json() -> Iterator[str]:
+    # PostgreSQL's json text of json_build_array and json_agg: the elements' json text
+    # (each made by to_json, compact) joined by ", "; of json_build_object: "key : value"
+    # pairs joined by ", ", in braces (json.c: json_build_object, json_agg_transfn).
+    # The rewrite (sql.postgres) hands each element's json text over as a list of VARCHAR.
+    s = SCHEMA
+    # A value's json text as json.c's datum_to_json makes it: a json value as written
+    # (DuckDB's to_json would re-serialise it), anything else through to_json.
+    yield _macro(
+        "datum_to_json",
+        ("x", "CASE WHEN typeof(x) = 'JSON' THEN x::VARCHAR ELSE to_json(x)::VARCHAR END"),
+    )
+    yield _macro(
+        "json_build_array_of",
+        ("elements", "('[' || array_to_string(list_transform(elements, "
+                     "lambda e: coalesce(e, 'null')), ', ') || ']')::JSON"),
+    )
+    yield _macro(
+        "json_build_object_of",
+        # The lambdas name only their own parameters: a statement's column in a lambda (the
+        # arguments, were pairs indexed inside it) cannot be an outer query's (DuckDB 1.5);
+        # and they are spelled lambda x: ..., as (p, i) -> ... reads as json's -> where the
+        # statement has columns named so.
+        ("pairs", "CASE WHEN len(pairs) % 2 = 1 "
+                  "THEN error('argument list must have even number of elements') "
+                  "ELSE ('{' || array_to_string(list_transform(list_zip(list_slice(pairs, 1, "
+                  "-1, 2), list_slice(pairs, 2, -1, 2)), lambda p, i: CASE WHEN p[1] IS NULL "
+                  "THEN error('argument ' || (2 * i - 1) || ' cannot be null') "
+                  "ELSE p[1] || ' : ' || coalesce(p[2], 'null') END), ', ') "
+                  "|| '}')::JSON END"),
+    )
+    yield _macro(
+        "json_agg_of",
+        # json_agg_transfn starts an array or a row after the first on a new line.
+        ("elements", f"CASE WHEN elements IS NULL THEN NULL ELSE {s}.json_build_array_of("
+                     "list_transform(elements, lambda e, i: CASE WHEN i > 1 AND (typeof(e) "
+                     "LIKE '%[]' OR typeof(e) LIKE 'STRUCT(%') THEN chr(10) || ' ' ELSE '' END "
+                     f"|| {s}.datum_to_json(e))) END"),
+    )
     # An integer, and an error where PostgreSQL's json_array_length refuses (DuckDB says 0).
     yield _macro(
         "json_array_length",

@@ -17,7 +17,7 @@ from forge_sql.engine.column_types import ResultType
 from forge_sql.engine.result_sources import Scope
 from forge_sql.seam import oids
 from forge_sql.seam.backend import Column
-from forge_sql.sql import parse_tree, string_casts, type_names
+from forge_sql.sql import aggregate_types, parse_tree, string_casts, type_names
 from forge_sql.sql.tokens import Token, tokenize
 from forge_sql.sql.types import column, is_string
 
@@ -38,9 +38,10 @@ _TYPE_NAMES = {
 # parser wrote the call for special syntax (it qualifies those with schema "main").
 # between_symmetric is how forge_sql.sql.between spells x BETWEEN SYMMETRIC a AND b.
 _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
-                   "between_symmetric": UNNAMED}
+                   "between_symmetric": UNNAMED, aggregate_types.SUM_FIELDS: "sum"}
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
 _TYPED_AS = "cast_to_type"
+_CATALOG_TYPES = frozenset(column_types.CATALOG_KINDS.values())
 # Calls the rewrite wraps around an expression, named after it: an aggregate typed as
 # PostgreSQL types it (forge_sql.sql.aggregate_types), a cast cutting to a length.
 _SEEN_THROUGH = {_TYPED_AS, *string_casts.CUTS}
@@ -143,7 +144,7 @@ def _columns(
     strings = any(
         is_string(kind) or _typed_numeric(kind) or (kind == "BIGINT" and "-" in sql)
         for _, kind in pairs
-    )
+    ) or "pg_" in sql  # an oid column of pg_catalog (forge_sql.catalog.column_types)
     if not needed(names) and not strings:
         return tuple(column(name, kind) for name, kind in pairs)
     renamed, kinds = _described(sql, names, strings, scope)
@@ -158,6 +159,9 @@ def _column(name: str, kind: str, typed: ResultType | None) -> Column:
     numeric one with its typmod only where PostgreSQL keeps one (a column, a cast)."""
     if typed == column_types.INT4 and kind == "BIGINT":
         return column(name, "INTEGER")
+    if typed in _CATALOG_TYPES and not kind.endswith("]") and (
+            is_string(kind) == (typed[0] != oids.OID)):
+        return Column(name, typed[0], oids.type_size(typed[0]), -1)
     if typed is None or not is_string(kind):
         found = column(name, kind)
         if typed is not None and typed[1] != column_types.OWN and _typed_numeric(kind):

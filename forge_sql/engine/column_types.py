@@ -34,6 +34,9 @@ COLUMN: ResultType = (oids.VARCHAR, OWN)  # a column: varchar, or its own type's
 DATE: ResultType = (oids.DATE, OWN)
 INT4: ResultType = (oids.INT4, OWN)  # date - date: integer, where DuckDB's is BIGINT
 _UNKNOWN: ResultType = (oids.UNKNOWN, -1)  # a literal: takes the type of the others
+# pg_catalog's oid, name and "char" columns (forge_sql.catalog.column_types).
+CATALOG_KINDS: dict[str, ResultType] = {
+    "PG_OID": (oids.OID, -1), "PG_NAME": (oids.NAME, -1), "PG_CHAR": (oids.CHAR, -1)}
 _NO_LOCATION = 2**63
 _DEPTH = 16  # views over views, nested subqueries: beyond this, typed as DuckDB says
 _VARCHAR_NAMES = ("VARCHAR", "CHARACTER VARYING", "CHAR VARYING")
@@ -53,6 +56,8 @@ def declared(kind: str) -> ResultType:
     kind = kind.removesuffix("[]")
     if kind == "TEXT":
         return TEXT
+    if kind in CATALOG_KINDS:
+        return CATALOG_KINDS[kind]
     for name, oid in (("VARCHAR(", oids.VARCHAR), ("BPCHAR(", oids.BPCHAR)):
         if kind.startswith(name) and kind.endswith(")") and kind[len(name):-1].isdigit():
             return oid, int(kind[len(name):-1]) + 4  # VARHDRSZ, as atttypmod

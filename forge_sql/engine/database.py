@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from forge_sql import __version__, catalog
+from forge_sql.catalog import column_types as catalog_types
 from forge_sql.catalog import install as catalog_install
 from forge_sql.catalog import roles as role_catalog
 from forge_sql.catalog import snapshot
@@ -196,6 +197,8 @@ class Database:
         self.sequences = Sequences(self._maintenance_cursor, self.catalog, retries)
         self.declared_lengths = DeclaredLengths(self.catalog)
         # The lake's relations and declared types, as result columns are typed from them.
+        # pg_catalog's columns with PostgreSQL's types, read once (the emulation is fixed).
+        self._catalog_columns: list[tuple[str, str, str, str]] | None = None
         self.result_sources = ResultSources(self._result_relations)
         # Counts CREATE/DROP SCHEMA and reloads here: sessions resolve search_path again.
         self.schema_generation = 0
@@ -475,7 +478,9 @@ class Database:
             views = cursor.execute(
                 f"SELECT schema_name, view_name, sql FROM {catalog.SCHEMA}.lake_views_copy"
             ).fetchall()
-        return columns, views
+            if self._catalog_columns is None:
+                self._catalog_columns = catalog_types.result_columns(cursor)
+        return columns + self._catalog_columns, views
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new connection for one session, with the lake's ``public`` schema as default."""
@@ -496,6 +501,8 @@ class Database:
         cursor.execute(f"SET SESSION default_null_order = '{NULL_ORDER['postgres']}'")
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
+        for macro in semantic_functions.SESSION_MACROS:  # sum of intervals
+            cursor.execute(macro)
         return cursor
 
     def schemas_changed(self) -> None:

@@ -27,11 +27,16 @@ from forge_sql.engine.result_sources import Scope
 from forge_sql.engine.sandbox import Sandbox
 from forge_sql.engine.session_commands import show_names
 from forge_sql.seam.backend import Column, PreparedStatement
-from forge_sql.sql import rewrite
+from forge_sql.sql import constant_input, duckdb_errors, rewrite
 from forge_sql.sql import table_functions as table_calls
 from forge_sql.sql.rewrite import Edit, Rules
 from forge_sql.sql.statements import Statement, classify
 from forge_sql.sql.types import TEXT_TYPMOD, column
+
+# Statements whose string constants cast to a type are converted at Parse, as PostgreSQL's
+# analysis does; and how many passed checks each session keeps.
+_CONSTANTS_CHECKED = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "EXPLAIN"})
+_CONSTANTS_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +140,8 @@ class Planner:
         # DML targets found to exist since this session last planned other DDL than DML:
         # each is bound once (binding a lake table costs milliseconds), not at every Parse.
         self._targets: set[str] = set()
+        # Constant checks that passed (their SELECT's text): not run again.
+        self._constants_valid: set[str] = set()
 
     def plan(self, statement: Statement, given: Sequence[int], describe: bool) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
@@ -166,6 +173,8 @@ class Planner:
         columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
             self._session.refresh_catalog()
+        if describe and statement.kind in _CONSTANTS_CHECKED:
+            self._check_constants(statement)
         if describe and statement.kind in ("INSERT", "UPDATE", "DELETE"):
             self._check_target(statement)
         elif statement.kind not in ("SELECT", "EXPLAIN"):
@@ -256,6 +265,29 @@ class Planner:
             return {}
         finally:
             self._cursor.execute("PRAGMA enable_optimizer")
+
+    def _check_constants(self, statement: Statement) -> None:
+        """PostgreSQL converts string constants cast to a type while it analyses the
+        statement, so malformed input fails at Parse (forge_sql.sql.constant_input); the
+        constants are converted here, once per text (a valid list is remembered)."""
+        if constant_input.WANTED.search(statement.sql) is None:
+            return
+        queries = constant_input.check_queries(statement.tokens)
+        if queries is None or queries[0] in self._constants_valid:
+            return
+        tried, casts = (classify(q, self._session.rules).for_duckdb for q in queries)
+        self._session.detach_stream()
+        try:
+            failed = self._cursor.execute(tried).fetchone()
+            if failed is not None and failed[0]:
+                self._cursor.execute(casts)  # raises the conversion's error
+        except duckdb.Error as exc:
+            if duckdb_errors.translate(exc).sqlstate.startswith("22"):
+                raise self._session.fail(exc) from exc
+            return  # not an input error: the statement reports what it has when it runs
+        if len(self._constants_valid) >= _CONSTANTS_KEPT:
+            self._constants_valid.clear()
+        self._constants_valid.add(queries[0])
 
     def _check_target(self, statement: Statement) -> None:
         """PostgreSQL refuses INSERT, UPDATE and DELETE of a missing table at Parse (42P01),

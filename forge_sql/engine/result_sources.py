@@ -19,6 +19,11 @@ ColumnRows = Iterable[tuple[str, str, str, str]]  # schema, relation, column, ty
 ViewRows = Iterable[tuple[str, str, str]]  # schema, view, CREATE VIEW statement
 
 
+# The schema of the pg_catalog emulation, as the rewrite names it (server.pgc): after the
+# search path, as DuckDB's search path of a session ends with it.
+CATALOG = "pgc"
+
+
 @dataclass(frozen=True, eq=False)
 class Relations:
     """One reading of the lake's relations (compared and hashed by identity: a new reading
@@ -43,7 +48,9 @@ class Relations:
              ) -> tuple[str, str] | None:
         """The key of the relation ``schema.name`` (or ``name`` on the search path)."""
         name = name.lower()
-        for candidate in ([schema.lower()] if schema else path):
+        for candidate in ([schema.lower()] if schema else [*path, CATALOG]):
+            if candidate == "pg_catalog":
+                candidate = CATALOG
             if (candidate, name) in self.columns:
                 return candidate, name
         return None

@@ -10,6 +10,13 @@ A divisor that may be zero is wrapped in ``forge_divisor``, a macro of the catal
 (on every session's search path): PostgreSQL raises 22012 where DuckDB's ``/``, ``//`` and
 ``%`` give NULL.
 
+``sum(x)`` without DISTINCT, ORDER BY, FILTER or OVER becomes ``sum_fields(x)``, a macro
+with an overload for intervals (PostgreSQL adds their three fields apart, interval_pl;
+DuckDB has no sum of intervals) and one calling ``sum`` for other types; the overload is
+chosen while the call binds. Typed macro parameters need a newer storage version than the
+server's file has, so these macros are TEMP, made on each session's connection
+(``SESSION_MACROS``).
+
 ``SIMILAR TO`` with a pattern computed at run time (a column, a parameter) gets it
 translated by ``forge_similar_to_regex``, as a constant pattern is when the statement is
 prepared.
@@ -23,6 +30,7 @@ import pyarrow as pa
 from duckdb.func import PythonUDFType
 from duckdb.sqltypes import DOUBLE, INTERVAL, VARCHAR
 
+from forge_sql.sql.aggregate_types import SUM_FIELDS, SUM_TYPE
 from forge_sql.sql.semantics import DIVISOR
 from forge_sql.sql.similar_to import SIMILAR_FUNCTION, similar_to_regex
 from forge_sql.sql.string_casts import BPCHAR_CUT, VARCHAR_CUT
@@ -31,6 +39,19 @@ _DAYS_PER_MONTH = 30
 _SECONDS_PER_DAY = 86_400
 # DuckDB hands intervals to Arrow as month_day_nano: int32 months, int32 days, int64 ns.
 _MONTH_DAY_NANO = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
+
+
+SESSION_MACROS = (
+    f"CREATE OR REPLACE TEMP MACRO {SUM_FIELDS}"
+    "(x INTERVAL) AS to_months(sum(datepart('year', x) * 12 + datepart('month', x))::INTEGER)"
+    " + to_days(sum(datepart('day', x))::INTEGER)"
+    " + to_microseconds(sum(datepart('hour', x) * 3600000000 + datepart('minute', x) * 60000000"
+    " + datepart('microseconds', x))::BIGINT),"
+    " (x) AS sum(x)",
+    # The type of PostgreSQL's sum(x), to cast DuckDB's to (sql.aggregate_types).
+    f"CREATE OR REPLACE TEMP MACRO {SUM_TYPE}(x INTERVAL) AS any_value(x),"
+    " (x) AS coalesce(coalesce(any_value(x), NULL::UHUGEINT), NULL::UINTEGER)",
+)
 
 
 def register(con: duckdb.DuckDBPyConnection) -> None:

@@ -37,10 +37,17 @@ _AVG = ("any_value({0}) * 1::" + DUCKDB_TYPE, "({0}) * 1::" + DUCKDB_TYPE)
 # the float itself for floats: DuckDB's common type with UHUGEINT is one integer type wider
 # (SMALLINT, INTEGER, BIGINT, HUGEINT) and DECIMAL(38,s) for DECIMAL(p,s); that with
 # UINTEGER is BIGINT for the narrower integers.
+# In an aggregate query the marker is the macro sum_type: the expression above, or
+# any_value(x) for an interval (whose sum is sum_fields, below); both are made on each
+# session's connection (forge_sql.engine.semantic_functions).
+SUM_TYPE = "sum_type"
 _SUM = (
-    "coalesce(coalesce(any_value({0}), NULL::UHUGEINT), NULL::UINTEGER)",
+    SUM_TYPE + "({0})",
     "coalesce(coalesce({0}, NULL::UHUGEINT), NULL::UINTEGER)",
 )
+# sum(x) without DISTINCT, ORDER BY, FILTER or OVER (which DuckDB refuses on a macro) calls
+# this macro: PostgreSQL's sum of intervals, DuckDB's sum otherwise.
+SUM_FIELDS = "sum_fields"
 # (marker in an aggregate query, marker in a window function) by function.
 _MARKERS = {
     "avg": _AVG, "stddev": _NUMERIC, "stddev_samp": _NUMERIC, "stddev_pop": _NUMERIC,
@@ -74,15 +81,35 @@ def _edits(source: Source) -> Iterator[Edit]:
         first = index + 2
         if first < close and tokens[first].upper in ("DISTINCT", "ALL"):
             first += 1
-        argument = _copied(source, first, close)
-        if argument is None:
-            continue
         end, window = _call_end(tokens, close)
         if end is None:
+            continue
+        if syntax.name(token) == "sum" and _plain(tokens, index, close, end):
+            yield Edit(token.start, token.end, SUM_FIELDS)
+        argument = _copied(source, first, close)
+        if argument is None:
             continue
         marker = markers[1 if window else 0].format(argument)
         yield Edit(token.start, token.start, "cast_to_type(", -2)
         yield Edit(tokens[end].end, tokens[end].end, f", {marker})", 2)
+
+
+def _plain(tokens: Sequence[Token], index: int, close: int, end: int) -> bool:
+    """The call at ``index`` (arguments closing at ``close``, clauses ending at ``end``) is
+    a bare aggregate call of one argument: unqualified, no DISTINCT, no ORDER BY, FILTER or
+    OVER, no placeholder."""
+    if end != close or (index >= 1 and tokens[index - 1].text == "."):
+        return False
+    if tokens[index + 2].upper in ("DISTINCT", "ALL"):
+        return False
+    depth = 0
+    for at in range(index + 2, close):
+        depth += {"(": 1, ")": -1}.get(tokens[at].text, 0)
+        if depth == 0 and (tokens[at].upper == "ORDER" or tokens[at].text == ","):
+            return False
+        if tokens[at].text.startswith("$"):
+            return False  # a placeholder's type is not known when the macro's overload is
+    return True
 
 
 def _call_end(tokens: Sequence[Token], close: int) -> tuple[int | None, bool]:

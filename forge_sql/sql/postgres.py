@@ -5,7 +5,10 @@
   ``~`` must match the whole string, so the pattern is widened to ``.*(?:p).*``; ``~*`` and
   ``!~*`` (which DuckDB lacks) become ``~`` and ``!~`` with the ``(?i)`` flag.
   ``OPERATOR(pg_catalog.~)`` is the operator itself.
-- ``json_build_object(...)``: DuckDB's ``json_object`` (the same arguments).
+- ``json_build_object(k, v, ...)``, ``json_build_array(...)`` and ``json_agg(x)``: the
+  text PostgreSQL's json has (``{"k" : v}``, ``[1, 2]``): each argument's json text
+  (``to_json``) in a list for a catalog macro that joins them as PostgreSQL does; the
+  jsonb forms are DuckDB's ``json_object`` / ``json_array`` / ``to_json(list(x))``.
 - ``'{a,b}'::text[]``, ``CAST('{a,b}' AS text[])`` and ``= ANY('{a,b}')``: PostgreSQL's
   array literal in DuckDB's list
   spelling ``'[a,b]'``.
@@ -25,14 +28,15 @@ from forge_sql.sql.tokens import Token
 REGEX_OPERATORS = {"~", "!~", "~*", "!~*"}
 # PostgreSQL functions DuckDB has under another name (same arguments).
 RENAMED = {
-    "json_build_object": "json_object",
     "jsonb_build_object": "json_object",
-    "json_build_array": "json_array",
     "jsonb_build_array": "json_array",
-    # Aggregates: DuckDB's list under to_json keeps ORDER BY / FILTER / DISTINCT working.
-    "json_agg": "to_json(list",
+    # Aggregates: DuckDB's list under a function keeps ORDER BY / FILTER / DISTINCT working.
+    "json_agg": "json_agg_of(list",
     "jsonb_agg": "to_json(list",
 }
+# json_build_* as a catalog macro over the list of the arguments' json text.
+JSON_BUILT = {"json_build_object": "json_build_object_of", "json_build_array":
+              "json_build_array_of"}
 # Set-returning functions whose alias in FROM also names their one column in PostgreSQL.
 SET_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest"}
 # Scalar functions PostgreSQL also accepts in FROM (one row, one column named by the alias).
@@ -149,6 +153,37 @@ def _function_edits(source: Source) -> Iterator[Edit]:
                 yield Edit(tokens[close].end, tokens[close].end, ")", -1)
             if close is not None and _select_item(tokens, index, close):
                 yield Edit(tokens[close].end, tokens[close].end, f" AS {syntax.name(token)}")
+
+
+def _json_build_edits(source: Source) -> Iterator[Edit]:
+    """``json_build_object(k, v)`` -> ``json_build_object_of([to_json((k)::VARCHAR)::VARCHAR,
+    datum_to_json(v)])``: keys are text in PostgreSQL, values converted as to_json does
+    (a json value kept as written)."""
+    tokens = source.tokens
+    for index, token in enumerate(tokens):
+        if not (syntax.is_name(token) and syntax.name(token) in JSON_BUILT
+                and index + 1 < len(tokens) and tokens[index + 1].text == "("):
+            continue
+        if index >= 2 and tokens[index - 1].text == "." and syntax.name(
+                tokens[index - 2]) != "pg_catalog":
+            continue  # someone else's function (the catalog rule drops pg_catalog.)
+        close = syntax.closing(tokens, index + 1)
+        if close is None:
+            continue
+        name = syntax.name(token)
+        yield Edit(token.start, token.end, JSON_BUILT[name])
+        # Around every other rule's edits of an argument: the list outermost.
+        yield Edit(tokens[index + 1].end, tokens[index + 1].end, "[", -10)
+        for number, (first, end) in enumerate(syntax.comma_items(tokens, index + 2, close)):
+            last = end - 1
+            key = name == "json_build_object" and number % 2 == 0
+            yield Edit(tokens[first].start, tokens[first].start,
+                       "to_json((" if key else "datum_to_json(", -9)
+            yield Edit(tokens[last].end, tokens[last].end,
+                       ")::VARCHAR)::VARCHAR" if key else ")", 9)
+        yield Edit(tokens[close].start, tokens[close].start, "]", 10)
+        if _select_item(tokens, syntax.qualified_start(tokens, index), close):
+            yield Edit(tokens[close].end, tokens[close].end, f" AS {name}")
 
 
 def _aggregate_end(tokens: Sequence[Token], close: int) -> int:
@@ -274,6 +309,7 @@ RULES: tuple[Rule, ...] = (
     Rule("operators", _operator_edits, lambda sql: _REGEX_WANTED.search(sql) is not None),
     Rule("renamed functions", _function_edits,
          lambda sql: _FUNCTIONS_WANTED.search(sql) is not None),
+    Rule("json built", _json_build_edits, lambda sql: _FUNCTIONS_WANTED.search(sql) is not None),
     Rule("array literals", _array_edits, lambda sql: "'{" in sql),
     Rule("functions in FROM", _from_function_edits,
          lambda sql: _FROM_WANTED.search(sql) is not None),

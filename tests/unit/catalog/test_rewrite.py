@@ -93,7 +93,10 @@ CASES = [
     ),
     ("SELECT CAST(x AS pg_catalog.regtype) FROM t", "SELECT server.pgc.regtype_name_of(x) FROM t"),
     ("SELECT CAST(x AS TEXT)", "SELECT CAST(x AS TEXT)"),
-    ("SELECT pg_catalog.json_build_object('a', 1)", "SELECT json_object('a', 1)"),
+    ("SELECT pg_catalog.jsonb_build_object('a', 1)", "SELECT json_object('a', 1)"),
+    ("SELECT pg_catalog.json_build_object('a', 1)",
+     "SELECT json_build_object_of([to_json(('a')::VARCHAR)::VARCHAR, datum_to_json(1)]) "
+     "AS json_build_object"),
     ("SELECT c.oid::regclass::text", 'SELECT server.pgc.regclass_name_of(c.oid) AS "oid"'),
     ("SELECT x::REGTYPE::TEXT", 'SELECT server.pgc.regtype_name_of(x) AS "x"'),
     ("WHERE t = 'int4'::regtype", "WHERE t = server.pgc.regtype('int4')"),
