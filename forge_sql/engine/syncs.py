@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -158,6 +158,45 @@ class SyncError(errors.ForgeError):
     sqlstate = "22023"
 
 
+class Locking(Protocol):
+    """The server's heavyweight locks (forge_sql.engine.locks) as a run takes them, under
+    the name of the session that runs it, so client writers and the run queue."""
+
+    def table(self, schema: str, name: str) -> None:
+        """Wait for the write lock of the target table (held until the run ends)."""
+
+    def statement(self) -> contextlib.AbstractContextManager[None]:
+        """Around a statement that reads or writes the lake."""
+
+    def catalog_change(self) -> contextlib.AbstractContextManager[None]:
+        """Around a CREATE or ALTER of the target."""
+
+    def ending(self) -> contextlib.AbstractContextManager[None]:
+        """Around the run's COMMIT or ROLLBACK."""
+
+    def ended(self, committed: bool) -> None:
+        """The run's transaction ended: its locks go."""
+
+
+class NoLocking:
+    """A run alone in its process (no other session writes)."""
+
+    def table(self, schema: str, name: str) -> None:
+        return None
+
+    def statement(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def catalog_change(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def ending(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def ended(self, committed: bool) -> None:
+        return None
+
+
 _running: set[str] = set()
 _running_lock = threading.Lock()
 
@@ -173,6 +212,7 @@ class Runner:
     secrets_by_name: Mapping[str, str]
     user: str
     cancelled: Callable[[], bool] = lambda: False
+    locking: Locking = field(default_factory=NoLocking)
 
     def _meta(self, table: str) -> str:
         return f"{quote_ident(self.lake)}.forge_meta.{table}"
@@ -385,6 +425,7 @@ class Runner:
         outcome = Outcome(int(row[0]), name, full_refresh=full_refresh)
         failed: list[errors.ForgeError] = []
         began = False
+        locking = self.locking
         try:
             spec = self._source_spec(sync)
             key, cursor = self._keys(sync, spec)
@@ -392,31 +433,40 @@ class Runner:
             outcome.cursor_from = None if lower is None else str(lower)
             reader, spec, client = self._reader(sync, lower, cursor_type, failed)
             outcome.counts = client.counts
+            # As a client's write: wait for the table's other writers, then begin (the
+            # snapshot sees what they committed).
+            locking.table(*sync.target)
             self.con.execute("BEGIN TRANSACTION")
             began = True
             columns = self._prepare_target(sync, spec)
             target = _qualified(self.lake, *sync.target)
             if sync.mode == "replace" or full_refresh:
-                deleted = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
-                outcome.rows_deleted = int(deleted[0]) if deleted else 0
-                self.con.execute(f"DELETE FROM {target}")
+                with locking.statement():
+                    deleted = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
+                    outcome.rows_deleted = int(deleted[0]) if deleted else 0
+                    self.con.execute(f"DELETE FROM {target}")
             newest = self._state(sync.name) if not full_refresh else None
             for chunk in _chunks(reader, CHUNK_ROWS):
                 outcome.rows_read += chunk.num_rows
-                newest = self._write(sync, target, chunk, columns, key, cursor, cursor_type,
-                                     lower, newest, outcome)
+                with locking.statement():
+                    newest = self._write(sync, target, chunk, columns, key, cursor,
+                                         cursor_type, lower, newest, outcome)
             outcome.cursor_to = newest if cursor is not None else None
             outcome.status = "succeeded"
-            self._record_state(sync, cursor_type, outcome)
-            self._record_run(outcome)
-            self._trim(sync)
-            self.con.execute("COMMIT")
+            with locking.statement():
+                self._record_state(sync, cursor_type, outcome)
+                self._record_run(outcome)
+                self._trim(sync)
+            with locking.ending():
+                self.con.execute("COMMIT")
             began = False
+            locking.ended(True)
             return outcome
         except BaseException as exc:
             if began:
-                with contextlib.suppress(duckdb.Error):
+                with contextlib.suppress(duckdb.Error), locking.ending():
                     self.con.execute("ROLLBACK")
+            locking.ended(False)
             error: BaseException = failed[0] if failed else (
                 faults.error_of(exc, superuser=True) or exc)
             outcome.status = "failed"
@@ -451,17 +501,19 @@ class Runner:
         source columns added (evolve), refused (freeze) or left out (discard)."""
         schema, table = sync.target
         source = [(c.name, c.type) for c in spec.columns]
-        rows = self.con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
-            "AND schema_name = ? AND table_name = ? ORDER BY column_index",
-            [self.lake, schema, table],
-        ).fetchall()
+        with self.locking.statement():
+            rows = self.con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [self.lake, schema, table],
+            ).fetchall()
         target = _qualified(self.lake, schema, table)
         if not rows:
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS "
-                             f"{quote_ident(self.lake)}.{quote_ident(schema)}")
-            described = ", ".join(f"{quote_ident(n)} {t}" for n, t in source)
-            self.con.execute(f"CREATE TABLE {target} ({described})")
+            with self.locking.catalog_change():
+                self.con.execute(f"CREATE SCHEMA IF NOT EXISTS "
+                                 f"{quote_ident(self.lake)}.{quote_ident(schema)}")
+                described = ", ".join(f"{quote_ident(n)} {t}" for n, t in source)
+                self.con.execute(f"CREATE TABLE {target} ({described})")
             return source
         existing = {str(n): str(t) for n, t in rows}
         kept = []
@@ -477,12 +529,15 @@ class Runner:
                     )
                 if sync.drift == "discard":
                     continue
-                self.con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(column)} {kind}")
+                with self.locking.catalog_change():
+                    self.con.execute(f"ALTER TABLE {target} ADD COLUMN "
+                                     f"{quote_ident(column)} {kind}")
                 log.info("sync %s: added column %s %s to %s", sync.name, column, kind, table)
             elif have != source_type and sync.drift == "evolve" and \
                     (have, source_type) in WIDENINGS:
-                self.con.execute(f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} "
-                                 f"SET DATA TYPE {source_type}")
+                with self.locking.catalog_change():
+                    self.con.execute(f"ALTER TABLE {target} ALTER COLUMN "
+                                     f"{quote_ident(column)} SET DATA TYPE {source_type}")
                 log.info("sync %s: widened %s.%s from %s to %s", sync.name, table, column,
                          have, source_type)
             kept.append((column, kind))

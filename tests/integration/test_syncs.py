@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -288,3 +290,78 @@ def test_views_of_syncs_and_runs(conn: psycopg.Connection, api: Api) -> None:
                        "FROM forge_sync_runs WHERE name = 'items_copy' "
                        "ORDER BY started DESC LIMIT 1").fetchone()
     assert run == ("succeeded", 3, 3, 2, None)
+
+
+def _until(check: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _relation_locks(conn: psycopg.Connection, table: str) -> list[tuple[int, str, bool]]:
+    return conn.execute(
+        "SELECT l.pid, l.mode, l.granted FROM pg_locks l JOIN pg_class c "
+        "ON c.oid = l.relation WHERE c.relname = %s ORDER BY l.granted DESC", (table,)
+    ).fetchall()
+
+
+def test_a_sync_and_a_client_writer_queue_on_the_table_lock(
+    lake: RunningServer, conn: psycopg.Connection, api: Api
+) -> None:
+    api.set_items(30)
+    sync(conn, "forge_sync('items_sync', full_refresh => true)")
+    outcome: dict[str, object] = {}
+
+    def run_sync(call: str) -> None:
+        try:
+            with psycopg.connect(lake.dsn(), autocommit=True) as own:
+                outcome["pid"] = own.info.backend_pid
+                outcome["result"] = sync(own, call)
+        except Exception as exc:  # reported by the assertions below
+            outcome["error"] = exc
+
+    # A client's transaction writes first: the sync waits for it, as a client would.
+    with psycopg.connect(lake.dsn()) as client:
+        client.execute("INSERT INTO synced.items VALUES (1000, 'client', 0)")
+        api.items.append({"id": 31, "name": "item 31", "updated_at": 31})
+        thread = threading.Thread(target=run_sync, args=("forge_sync('items_sync')",))
+        thread.start()
+        _until(lambda: "pid" in outcome and conn.execute(
+            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s",
+            (outcome["pid"],)).fetchone() == ("Lock", "relation"))
+        assert _relation_locks(conn, "items") == [
+            (client.info.backend_pid, "ExclusiveLock", True),
+            (outcome["pid"], "ExclusiveLock", False),
+        ]
+        client.commit()
+    thread.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"]["inserted"][0] == 1  # type: ignore[index]
+    assert last_run(conn, "items_sync")["status"] == "succeeded"
+    # The sync writes first (its pages come slowly): the client's INSERT waits for it.
+    outcome.clear()
+    runs = conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone()
+    api.delay = 0.3
+    try:
+        thread = threading.Thread(target=run_sync,
+                                  args=("forge_sync('items_sync', full_refresh => true)",))
+        thread.start()
+        _until(lambda: "pid" in outcome and (outcome["pid"], "ExclusiveLock", True)
+               in _relation_locks(conn, "items"))
+        with psycopg.connect(lake.dsn(), autocommit=True) as client:
+            client.execute("INSERT INTO synced.items VALUES (1001, 'client', 0)")
+            # It waited for the sync's commit (the run's record commits with its rows).
+            assert client.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone() \
+                == (runs[0] + 1,)  # type: ignore[index]
+    finally:
+        api.delay = 0
+        thread.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert last_run(conn, "items_sync")["status"] == "succeeded"
+    # The full refresh removed row 1000; row 1001 came after it.
+    assert conn.execute("SELECT count(*), count(DISTINCT id), count(*) FILTER (id >= 1000) "
+                        "FROM synced.items").fetchone() == (32, 32, 1)
+    assert _relation_locks(conn, "items") == []
+    conn.execute("DELETE FROM synced.items WHERE id >= 1000")
+    api.items.pop()
