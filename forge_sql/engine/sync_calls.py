@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from forge_sql.engine.session_locks import SessionLocks
     from forge_sql.seam.backend import Column
 
-USAGE = ("usage: CALL forge_sync('name'), CALL forge_sync('name', full_refresh => true) or "
-         "CALL forge_sync('name', preview => true)")
+USAGE = ("usage: CALL forge_sync('name'), CALL forge_sync('name', full_refresh => true), "
+         "CALL forge_sync('name', preview => true) or CALL forge_sync('name or definition "
+         "as JSON', validate => true)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class SyncCall:
     name: str
     full_refresh: bool = False
     preview: bool = False
+    check: bool = False  # name: a sync's name, or a definition as JSON ('{...}')
 
 
 def parse(arguments: Sequence[Sequence[Token]]) -> SyncCall:
@@ -41,11 +43,12 @@ def parse(arguments: Sequence[Sequence[Token]]) -> SyncCall:
     if len(arguments) == 1:
         return SyncCall(name)
     option = [t.upper for t in arguments[1]]
-    if len(option) == 3 and option[1] == "=>" and option[0] in ("FULL_REFRESH", "PREVIEW") \
+    if len(option) == 3 and option[1] == "=>" and option[0] in ("FULL_REFRESH", "PREVIEW",
+                                                                "VALIDATE") \
             and option[2] in ("TRUE", "FALSE"):
         on = option[2] == "TRUE"
         return SyncCall(name, full_refresh=on and option[0] == "FULL_REFRESH",
-                        preview=on and option[0] == "PREVIEW")
+                        preview=on and option[0] == "PREVIEW", check=on and option[0] == "VALIDATE")
     raise errors.SyntaxError_(USAGE)
 
 
@@ -110,7 +113,10 @@ def run(call: SyncCall, connection: Connection, database: Database, user: str,
     )
     connection.running(True)
     try:
-        if call.preview:
+        rows: list[tuple[str, int | None, str | None]]
+        if call.check:
+            rows = [("problem", None, p) for p in runner.check(_definition(runner, call.name))]
+        elif call.preview:
             rows = syncs.preview_rows(runner.preview(call.name))
         else:
             rows = syncs.describe_outcome(runner.run(call.name, call.full_refresh))
@@ -122,3 +128,14 @@ def run(call: SyncCall, connection: Connection, database: Database, user: str,
         "detail": pa.array([r[2] for r in rows], pa.string()),
     })
     return TableResult(table, columns, "CALL")
+
+
+def _definition(runner: syncs.Runner, text: str) -> syncs.SyncDefinition:
+    """A recorded sync by name, or a definition given as JSON (one not applied yet)."""
+    if not text.lstrip().startswith("{"):
+        return runner.definition(text)
+    try:
+        return syncs.SyncDefinition.model_validate_json(text)
+    except ValueError as exc:
+        raise errors.InvalidParameterValue(
+            f"invalid sync definition: {str(exc).splitlines()[0]}") from None

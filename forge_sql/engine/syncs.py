@@ -112,6 +112,18 @@ class SyncDefinition(BaseModel):
             raise ValueError("lookback cannot be negative")
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None:
+            from forge_sql.engine.jobs import check_schedule
+
+            try:
+                check_schedule(value)
+            except errors.ForgeError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> SyncDefinition:
         if (self.source is None) == (self.query is None):
@@ -344,6 +356,84 @@ class Runner:
                               batch_rows=10_000)
         return reader, spec, client
 
+    # -- check -------------------------------------------------------------------------
+    def check(self, sync: SyncDefinition) -> list[str]:
+        """What would make a run of ``sync`` fail before it reads a row: an unknown source
+        or connection, a query that fails, unknown or missing arguments, a key or cursor
+        that is not a column, merge without a key, a lookback the cursor's type cannot
+        take, a target whose columns the drift policy cannot reconcile. Nothing is read
+        from the source, nothing is written."""
+        problems: list[str] = []
+        try:
+            spec = self._source_spec(sync)
+            self._keys(sync, spec)
+        except errors.ForgeError as exc:
+            return [exc.message]
+        steps: list[Callable[[], object]] = [
+            lambda: self._check_arguments(sync, spec),
+            lambda: self._check_lookback(sync, spec),
+            lambda: self._check_target(sync, spec),
+        ]
+        for step in steps:
+            try:
+                step()
+            except errors.ForgeError as exc:
+                problems.append(exc.message)
+        return problems
+
+    def _check_arguments(self, sync: SyncDefinition, spec: TableSpec) -> None:
+        if sync.query is not None:
+            return
+        argument = sync.cursor_argument
+        names = [a.name for a in spec.arguments]
+        if argument is not None and argument not in names:
+            raise SyncError(f'sync "{sync.name}": cursor_argument {argument} is not an '
+                            f"argument of source {sync.source}",
+                            detail=f"its arguments: {spec.signature}")
+        self._arguments(sync, spec, None, None)
+
+    def _check_lookback(self, sync: SyncDefinition, spec: TableSpec) -> None:
+        _, cursor = self._keys(sync, spec)
+        if sync.lookback is None:
+            return
+        if cursor is None:
+            raise SyncError(f'sync "{sync.name}": lookback needs a cursor column',
+                            hint="declare cursor: on the sync or on the @source")
+        cursor_type = next(c.type for c in spec.columns if c.name == cursor)
+        back = (f"INTERVAL {literal(sync.lookback)}" if isinstance(sync.lookback, str)
+                else repr(sync.lookback))
+        try:
+            self.con.execute(f"SELECT CAST(NULL AS {cursor_type}) - {back}").fetchall()
+        except duckdb.Error:
+            raise SyncError(
+                f'sync "{sync.name}": lookback {sync.lookback!r} does not apply to cursor '
+                f"{cursor} of type {cursor_type}",
+                hint="an interval such as '1 hour' for a time cursor, a number for a "
+                     "numeric one",
+            ) from None
+
+    def _check_target(self, sync: SyncDefinition, spec: TableSpec) -> None:
+        schema, table = sync.target
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+            "AND schema_name = ? AND table_name = ?", [self.lake, schema, table],
+        ).fetchall()
+        if not rows:
+            return  # created by the first run
+        existing = {str(n): str(t) for n, t in rows}
+        key, cursor = self._keys(sync, spec)
+        for column in spec.columns:
+            have = existing.get(column.name)
+            if have is None:
+                if sync.drift == "freeze":
+                    raise errors.UndefinedColumn(
+                        f'sync "{sync.name}": source column "{column.name}" is not in table '
+                        f"{schema}.{table} (drift: freeze)")
+                if sync.drift == "discard" and column.name in (*key, cursor):
+                    raise SyncError(f'sync "{sync.name}": key or cursor column '
+                                    f'"{column.name}" is not in table {schema}.{table} and '
+                                    "drift: discard would leave it out")
+
     # -- preview -----------------------------------------------------------------------
     def preview(self, name: str, limit: int = 10) -> pa.Table:
         """The first rows the next run would read, without writing anything."""
@@ -374,7 +464,7 @@ class Runner:
         for column in [*key, *([cursor] if cursor else [])]:
             if column not in names:
                 raise SyncError(f'sync "{sync.name}": {column} is not a column of '
-                                f"source {sync.source}")
+                                + (f"source {sync.source}" if sync.source else "its query"))
         if sync.mode == "merge" and not key:
             raise SyncError(f'sync "{sync.name}": mode merge needs a primary key',
                             hint="declare primary_key: on the sync or on the @source")

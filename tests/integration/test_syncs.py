@@ -31,6 +31,12 @@ def items(since: int = 0, per_page: int = 10, *, ctx: Context):
     yield from ctx.http.paginate(ctx.settings["base_url"] + "/pages",
                                  params={"since": since, "per_page": per_page},
                                  paginator="page", records="data")
+
+
+@source(columns={"id": "BIGINT", "day": "DATE"})
+def keyless(*, ctx: Context):
+    """Rows without a declared primary key or cursor."""
+    yield {"id": 1, "day": "2026-01-01"}
 '''
 MIGRATION = '''
 syncs:
@@ -365,3 +371,80 @@ def test_a_sync_and_a_client_writer_queue_on_the_table_lock(
     assert _relation_locks(conn, "items") == []
     conn.execute("DELETE FROM synced.items WHERE id >= 1000")
     api.items.pop()
+
+
+BAD_DECLARATIONS = """\
+syncs:
+  - name: no_source
+    source: nowhere
+    into: t1
+  - name: bad_key
+    source: items
+    into: t2
+    primary_key: [nope]
+  - name: bad_cursor
+    source: items
+    into: t3
+    cursor: nope
+    mode: replace
+  - name: bad_args
+    source: items
+    args: {colour: red}
+    into: t4
+  - name: bad_lookback
+    source: items
+    into: t5
+    lookback: 1 hour
+  - name: no_key
+    source: keyless
+    into: t6
+  - name: no_connection
+    connection: crm
+    query: SELECT 1 AS id
+    primary_key: [id]
+    into: t7
+  - name: fine
+    source: items
+    into: t8
+    lookback: 2
+jobs:
+  - name: broken
+    schedule: "0 3 * * *"
+    command: SELEC 1
+    run_as: nobody
+  - name: orphan
+    after: nothing
+    command: SELECT 1
+"""
+
+
+def test_validate_checks_syncs_and_jobs(lake: RunningServer, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    (directory / "V1__syncs.yaml").write_text(textwrap.dedent(MIGRATION))
+    (directory / "V9__bad.yaml").write_text(BAD_DECLARATIONS)
+    result = CliRunner().invoke(main, ["migrate", "validate", "--json", "--dir",
+                                       str(directory), "--url", lake.url()])
+    assert result.exit_code == 1, result.output
+    problems = [p["message"] for p in json.loads(result.stdout)["problems"]]
+    expected = [
+        'V9__bad.yaml:2: sync "no_source": source nowhere is not loaded',
+        'V9__bad.yaml:5: sync "bad_key": nope is not a column of source items',
+        'V9__bad.yaml:9: sync "bad_cursor": nope is not a column of source items',
+        'V9__bad.yaml:14: sync "bad_args": source items has no argument colour',
+        "V9__bad.yaml:18: sync \"bad_lookback\": lookback '1 hour' does not apply to "
+        "cursor updated_at of type BIGINT",
+        'V9__bad.yaml:22: sync "no_key": mode merge needs a primary key',
+        'V9__bad.yaml:25: sync "no_connection": connection "crm" is not configured',
+        'V9__bad.yaml:35: job broken: command: syntax error at or near "SELEC"',
+        'V9__bad.yaml:35: job broken: run_as: role "nobody" does not exist',
+        'V9__bad.yaml:39: job orphan: after: no job named "nothing" is declared or scheduled',
+    ]
+    assert problems == expected, "\n".join(problems)
+    # What the file alone shows is refused when it loads, with file:line:column.
+    (directory / "V9__bad.yaml").write_text(
+        "syncs:\n  - {name: s, source: items, into: t, schedule: every day}\n")
+    result = CliRunner().invoke(main, ["migrate", "validate", "--dir", str(directory),
+                                       "--url", lake.url()])
+    assert result.exit_code != 0
+    assert "V9__bad.yaml:2:" in result.output and "invalid schedule: every day" in result.output
