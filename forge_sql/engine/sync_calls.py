@@ -110,6 +110,7 @@ def run(call: SyncCall, connection: Connection, database: Database, user: str,
         {name: secret.get_secret_value() for name, secret in settings.secrets.items()},
         user, cancelled,
         SessionLocking(session_locks, database, session_locks.token, connection),
+        connection.execution.stop_requested,
     )
     connection.running(True)
     try:

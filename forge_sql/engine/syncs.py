@@ -225,6 +225,8 @@ class Runner:
     user: str
     cancelled: Callable[[], bool] = lambda: False
     locking: Locking = field(default_factory=NoLocking)
+    # Why the run must stop (cancel, statement_timeout), for the HTTP toolkit's waits.
+    stop: Callable[[], str | None] = lambda: None
 
     def _meta(self, table: str) -> str:
         return f"{quote_ident(self.lake)}.forge_meta.{table}"
@@ -285,11 +287,13 @@ class Runner:
 
     def _context(self, function: Function) -> tuple[Context, http.HttpClient]:
         settings = dict(self.extension_settings.get(function.extension, {}))
-        client = http.for_function(function.spec, settings, self.secrets_by_name, True)
+        client = http.for_function(function.spec, settings, self.secrets_by_name, True,
+                                   self.stop)
         context = Context(
             user=self.user, settings=settings,
             log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
             _secrets=self.secrets_by_name, superuser=True, _http=client,
+            _cancelled=self.stop,
         )
         return context, client
 
@@ -421,7 +425,7 @@ class Runner:
         if not rows:
             return  # created by the first run
         existing = {str(n): str(t) for n, t in rows}
-        key, cursor = self._keys(sync, spec)
+        key, _ = self._keys(sync, spec)
         for column in spec.columns:
             have = existing.get(column.name)
             if have is None:
@@ -429,10 +433,10 @@ class Runner:
                     raise errors.UndefinedColumn(
                         f'sync "{sync.name}": source column "{column.name}" is not in table '
                         f"{schema}.{table} (drift: freeze)")
-                if sync.drift == "discard" and column.name in (*key, cursor):
-                    raise SyncError(f'sync "{sync.name}": key or cursor column '
-                                    f'"{column.name}" is not in table {schema}.{table} and '
-                                    "drift: discard would leave it out")
+                if sync.drift == "discard" and sync.mode == "merge" and column.name in key:
+                    raise SyncError(f'sync "{sync.name}": key column "{column.name}" is not '
+                                    f"in table {schema}.{table}, and drift: discard would "
+                                    "leave it out of the merge")
 
     # -- preview -----------------------------------------------------------------------
     def preview(self, name: str, limit: int = 10) -> pa.Table:
