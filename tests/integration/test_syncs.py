@@ -480,3 +480,28 @@ def test_a_long_retry_after_ends_at_cancel_and_statement_timeout(
     assert conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone() == (
         before[0] + 1,)  # type: ignore[index]
     api.fail.clear()
+
+
+def test_a_key_read_twice_in_a_run_keeps_its_newest_row(
+    conn: psycopg.Connection, api: Api
+) -> None:
+    api.set_items(4)
+    # Key 2 comes three times (the newest cursor wins), key 3 twice with one cursor value
+    # (the last read wins); the others once, which the merge takes without deduplicating.
+    api.items += [{"id": 2, "name": "newest", "updated_at": 9},
+                  {"id": 2, "name": "older", "updated_at": 5},
+                  {"id": 3, "name": "first", "updated_at": 6},
+                  {"id": 3, "name": "last", "updated_at": 6}]
+    result = sync(conn, "forge_sync('items_sync', full_refresh => true)")
+    assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (8, 4, 0)
+    assert conn.execute("SELECT id, name FROM synced.items ORDER BY id").fetchall() == [
+        (1, "item 1"), (2, "newest"), (3, "last"), (4, "item 4")]
+    api.set_items(4)
+    api.items[0]["name"] = "changed"
+    result = sync(conn, "forge_sync('items_sync')")  # from 9 - 2: no item is read again
+    assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (0, 0, 0)
+    api.items[0]["updated_at"] = 10
+    result = sync(conn, "forge_sync('items_sync')")
+    assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (1, 0, 1)
+    assert conn.execute("SELECT name FROM synced.items WHERE id = 1").fetchone() == (
+        "changed",)
