@@ -319,9 +319,9 @@ class Runner:
             columns=tuple(Column(str(r[0]), str(r[1])) for r in described),
         )
 
-    def _query_reader(self, sync: SyncDefinition, lower: Any,
+    def _query_reader(self, sync: SyncDefinition, spec: TableSpec, lower: Any,
                       cursor_type: str | None) -> pa.RecordBatchReader:
-        _, cursor = self._keys(sync, self._query_spec(sync))
+        _, cursor = self._keys(sync, spec)
         where = ""
         if cursor is not None and lower is not None:
             where = (f" WHERE {quote_ident(cursor)} >= "
@@ -332,11 +332,14 @@ class Runner:
                                ).to_arrow_reader(10_000)
 
     def _reader(self, sync: SyncDefinition, lower: Any, cursor_type: str | None,
-                failed: list[errors.ForgeError]) -> tuple[pa.RecordBatchReader, TableSpec,
-                                                          http.HttpClient]:
+                failed: list[errors.ForgeError], spec_of_query: TableSpec | None = None,
+                ) -> tuple[pa.RecordBatchReader, TableSpec, http.Counts]:
+        """The rows to write; ``spec_of_query``: a connection query's columns, when known
+        (each look at them is a round trip to the external database)."""
         if sync.query is not None:
-            client = http.HttpClient(f"sync.{sync.name}")
-            return self._query_reader(sync, lower, cursor_type), self._query_spec(sync), client
+            described = spec_of_query or self._query_spec(sync)
+            return (self._query_reader(sync, described, lower, cursor_type), described,
+                    http.Counts())
         function = self._function(sync)
         spec = function.spec
         assert isinstance(spec, TableSpec)
@@ -358,7 +361,7 @@ class Runner:
         reader = running.call(function, arguments, context, schema.remove_metadata(),
                               cancelled=self.cancelled, failed=failed.append,
                               batch_rows=10_000)
-        return reader, spec, client
+        return reader, spec, client.counts
 
     # -- check -------------------------------------------------------------------------
     def check(self, sync: SyncDefinition) -> list[str]:
@@ -525,8 +528,8 @@ class Runner:
             key, cursor = self._keys(sync, spec)
             cursor_type, lower = self._lower_bound(sync, spec, full_refresh)
             outcome.cursor_from = None if lower is None else str(lower)
-            reader, spec, client = self._reader(sync, lower, cursor_type, failed)
-            outcome.counts = client.counts
+            reader, spec, outcome.counts = self._reader(sync, lower, cursor_type, failed,
+                                                        spec)
             # As a client's write: wait for the table's other writers, then begin (the
             # snapshot sees what they committed).
             locking.table(*sync.target)
