@@ -330,6 +330,12 @@ def test_a_sync_and_a_client_writer_queue_on_the_table_lock(
     # A client's transaction writes first: the sync waits for it, as a client would.
     with psycopg.connect(lake.dsn()) as client:
         client.execute("INSERT INTO synced.items VALUES (1000, 'client', 0)")
+        with psycopg.connect(lake.dsn(), autocommit=True) as hasty:
+            hasty.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable, match="lock timeout"):
+                hasty.execute("CALL forge_sync('items_sync')")
+        failed = last_run(conn, "items_sync")
+        assert failed["status"] == "failed" and "lock timeout" in str(failed["error"])
         api.items.append({"id": 31, "name": "item 31", "updated_at": 31})
         thread = threading.Thread(target=run_sync, args=("forge_sync('items_sync')",))
         thread.start()
