@@ -3,21 +3,28 @@
 
 1. ``CALL forge_sync`` of N rows from a local JSON API (pages of 10k, page paginator) into
    an empty lake table (merge by key), against the same pages fetched with httpx and
-   inserted as Arrow into a DuckLake table in process; and against ``INSERT ... SELECT``
-   from ``postgres_scan`` of the same N rows in a real PostgreSQL (bench/pg.py), in process.
-2. A merge sync of M changed rows (the cursor moved on) into that N-row table, against
-   DuckDB's own ``MERGE INTO`` of the same M rows (an Arrow table) into an N-row DuckLake
-   table in process.
+   inserted as Arrow into a DuckLake table in process (skipped with --no-http).
+2. A merge sync of M changed rows (the cursor moved on) from that API into that N-row
+   table, against DuckDB's own ``MERGE INTO`` of the same M rows (an Arrow table) into an
+   N-row DuckLake table in process.
+3. With a real PostgreSQL (bench/pg.py; skipped with --no-pg), through a declared
+   connection (``[connections.src]``): a sync of N rows from a query into an empty lake
+   table, against ``INSERT ... SELECT FROM postgres_scan`` of them in process; and a merge
+   sync of M changed rows into a --merge-rows (default 10M) row table, against
+   ``INSERT ... SELECT FROM postgres_scan`` + ``MERGE INTO`` of the same rows in process
+   and against a bare ``MERGE INTO`` of them from Arrow.
 
 Rows/s per measurement, the server's peak RSS (VmHWM), medians over --runs, ratios.
 
     python bench/bench_sync.py                       # 1M rows, 100k changed, 1 run
     python bench/bench_sync.py --rows 200000 --changed 20000 --runs 3
+    python bench/bench_sync.py --no-http --merge-rows 10000000
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -98,23 +105,6 @@ def in_process_http(base: str, rows: int, workdir: Path) -> float:
     return seconds
 
 
-def in_process_postgres(pg: PostgresServer, rows: int, workdir: Path) -> float:
-    with psycopg.connect(pg.dsn, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS items")
-        conn.execute("CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT, updated_at BIGINT)")
-        conn.execute("INSERT INTO items SELECT i, 'item ' || i, i FROM generate_series(1, %s) i",
-                     (rows,))
-    con = lake(workdir)
-    load_extension(con, "postgres_scanner")
-    started = time.perf_counter()
-    con.execute("CREATE TABLE t AS SELECT * FROM postgres_scan(?, 'public', 'items')",
-                [pg.dsn.replace(" connect_timeout=10", "")])
-    seconds = time.perf_counter() - started
-    assert con.execute("SELECT count(*) FROM t").fetchone() == (rows,)
-    con.close()
-    return seconds
-
-
 def in_process_merge(rows: int, changed: int, workdir: Path) -> float:
     con = lake(workdir)
     con.execute("CREATE TABLE t AS SELECT i AS id, 'item ' || i AS name, i AS updated_at "
@@ -132,7 +122,123 @@ def in_process_merge(rows: int, changed: int, workdir: Path) -> float:
     return seconds
 
 
-def one_run(rows: int, changed: int, pg: PostgresServer | None) -> dict[str, Any]:
+def _forge(work: Path, migration: str, config: str | None = None) -> tuple[ForgeServer, str]:
+    """A server over a fresh data directory in ``work``, migrated; and its DSN."""
+    (work / "migrations").mkdir(parents=True)
+    (work / "migrations" / "V1__sync.yaml").write_text(textwrap.dedent(migration))
+    env = {"FORGE_SQL_EXTENSIONS": str(work / "extensions")}
+    if config is not None:
+        (work / "forge.toml").write_text(config)
+        env["FORGE_SQL_CONFIG"] = str(work / "forge.toml")
+    server = ForgeServer(work, env=env)
+    server.start()
+    assert server.endpoint is not None and server.process is not None
+    dsn = server.endpoint.conninfo
+    params = dict(p.split("=", 1) for p in dsn.split())
+    url = f"postgresql://{params['user']}@{params['host']}:{params['port']}/forge"
+    migrated = subprocess.run([sys.executable, "-m", "forge_sql", "migrate", "--dir",
+                               str(work / "migrations"), "--url", url],
+                              capture_output=True, text=True, cwd=REPO)
+    if migrated.returncode != 0:
+        server.stop()
+        raise RuntimeError(migrated.stderr + migrated.stdout)
+    return server, dsn
+
+
+def _changes(changed: int, rows: int) -> pa.Table:
+    """The M changed rows: keys 1..M, a new name, a cursor past every row's."""
+    return pa.table({"id": pa.array(range(1, changed + 1), pa.int64()),
+                     "name": pa.array([f"changed {i}" for i in range(1, changed + 1)]),
+                     "updated_at": pa.array(range(rows + 1, rows + changed + 1), pa.int64())})
+
+
+def pg_run(rows: int, changed: int, merge_rows: int, pg: PostgresServer) -> dict[str, Any]:
+    """Part 3: syncs from PostgreSQL through a connection, and their references."""
+    result: dict[str, Any] = {}
+    scan_dsn = pg.dsn.replace(" connect_timeout=10", "")
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS items, changes")
+        conn.execute("CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT, updated_at BIGINT)")
+        conn.execute("INSERT INTO items SELECT i, 'item ' || i, i FROM generate_series(1, %s) i",
+                     (rows,))
+        conn.execute("CREATE TABLE changes (id BIGINT PRIMARY KEY, name TEXT, "
+                     "updated_at BIGINT)")
+        conn.execute("INSERT INTO changes SELECT i, 'changed ' || i, %s + i "
+                     "FROM generate_series(1, %s) i", (merge_rows, changed))
+        conn.execute("VACUUM ANALYZE items, changes")
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        work = Path(tmp)
+        (work / "extensions").mkdir()
+        server, dsn = _forge(work, '''
+            syncs:
+              - name: from_pg
+                connection: src
+                query: SELECT id, name, updated_at FROM src.public.items
+                primary_key: [id]
+                cursor: updated_at
+                into: pg_copy
+                mode: merge
+              - name: pg_changes
+                connection: src
+                query: SELECT id, name, updated_at FROM src.public.changes
+                primary_key: [id]
+                cursor: updated_at
+                into: big
+                mode: merge
+        ''', f'[connections.src]\ndsn = "{scan_dsn}"\n')
+        try:
+            assert server.process is not None
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                started = time.perf_counter()
+                conn.execute("CALL forge_sync('from_pg')")
+                result["pg_sync_seconds"] = time.perf_counter() - started
+                assert conn.execute("SELECT count(*) FROM pg_copy").fetchone() == (rows,)
+                conn.execute("CREATE TABLE big (id BIGINT, name VARCHAR, updated_at BIGINT)")
+                conn.execute("INSERT INTO big SELECT i, 'item ' || i, i "
+                             "FROM range(1, %s + 1) r(i)", (merge_rows,))
+                started = time.perf_counter()
+                conn.execute("CALL forge_sync('pg_changes')")
+                result["pg_merge_sync_seconds"] = time.perf_counter() - started
+                run = conn.execute("SELECT rows_read, rows_inserted, rows_updated "
+                                   "FROM forge_sync_runs ORDER BY run_id DESC LIMIT 1"
+                                   ).fetchone()
+                assert run == (changed, 0, changed), run
+                assert conn.execute("SELECT count(*), count(*) FILTER (name LIKE 'changed%') "
+                                    "FROM big").fetchone() == (merge_rows, changed)
+            result["pg_server_peak_rss_mib"] = vm_kb(server.process.pid) / 1024
+        finally:
+            server.stop()
+        con = lake(work / "ref")
+        load_extension(con, "postgres_scanner")
+        con.execute("CREATE TABLE t (id BIGINT, name VARCHAR, updated_at BIGINT)")
+        started = time.perf_counter()
+        con.execute("INSERT INTO t SELECT * FROM postgres_scan(?, 'public', 'items')",
+                    [scan_dsn])
+        result["pg_insert_select_seconds"] = time.perf_counter() - started
+        con.execute("CREATE TABLE big AS SELECT i AS id, 'item ' || i AS name, i AS updated_at "
+                    "FROM range(1, ? + 1) r(i)", [merge_rows])
+        started = time.perf_counter()
+        con.execute("BEGIN")
+        con.execute("CREATE TEMP TABLE c AS SELECT * FROM postgres_scan(?, 'public', 'changes')",
+                    [scan_dsn])
+        con.execute("MERGE INTO big USING c AS s ON big.id = s.id WHEN MATCHED THEN UPDATE "
+                    "SET name = s.name, updated_at = s.updated_at WHEN NOT MATCHED THEN "
+                    "INSERT VALUES (s.id, s.name, s.updated_at)")
+        con.execute("COMMIT")
+        result["pg_scan_merge_seconds"] = time.perf_counter() - started
+        con.execute("DROP TABLE c")
+        batch = _changes(changed, 2 * merge_rows)
+        con.register("batch", batch)
+        started = time.perf_counter()
+        con.execute("MERGE INTO big USING batch AS s ON big.id = s.id WHEN MATCHED THEN "
+                    "UPDATE SET name = s.name, updated_at = s.updated_at WHEN NOT MATCHED "
+                    "THEN INSERT VALUES (s.id, s.name, s.updated_at)")
+        result["arrow_merge_seconds"] = time.perf_counter() - started
+        con.close()
+    return result
+
+
+def one_run(rows: int, changed: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, running_api() as api:
         work = Path(tmp)
@@ -181,8 +287,6 @@ def one_run(rows: int, changed: int, pg: PostgresServer | None) -> dict[str, Any
         api.set_items(rows)
         result["http_in_process_seconds"] = in_process_http(api.base, rows, work / "ref1")
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-        if pg is not None:
-            result["postgres_scan_seconds"] = in_process_postgres(pg, rows, Path(tmp) / "ref2")
         result["merge_in_process_seconds"] = in_process_merge(rows, changed, Path(tmp) / "ref3")
     return result
 
@@ -192,33 +296,49 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--changed", type=int, default=100_000)
+    parser.add_argument("--merge-rows", type=int, default=10_000_000,
+                        help="rows of the table the PostgreSQL merge sync changes")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL reference")
+    parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL part")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP part")
     args = parser.parse_args()
-    runs = []
-    if args.no_pg:
+    runs: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        pg = None if args.no_pg else stack.enter_context(
+            PostgresServer(log=lambda m: print(m, file=sys.stderr)))
         for _ in range(args.runs):
-            runs.append(one_run(args.rows, args.changed, None))
-    else:
-        with PostgresServer(log=lambda m: print(m, file=sys.stderr)) as pg:
-            for _ in range(args.runs):
-                runs.append(one_run(args.rows, args.changed, pg))
-                print(json.dumps(runs[-1]), file=sys.stderr)
+            run: dict[str, Any] = {}
+            if not args.no_http:
+                run.update(one_run(args.rows, args.changed))
+            if pg is not None:
+                run.update(pg_run(args.rows, args.changed, args.merge_rows, pg))
+            runs.append(run)
+            print(json.dumps(run), file=sys.stderr)
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    n, m = args.rows, args.changed
-    print(f"rows {n}, changed {m}, runs {args.runs} (medians)")
-    print(f"sync from HTTP through the server   {n / median['sync_seconds']:>12,.0f} rows/s")
-    print(f"same pages in process (httpx+Arrow) {n / median['http_in_process_seconds']:>12,.0f}"
-          f" rows/s  ratio {median['sync_seconds'] / median['http_in_process_seconds']:.2f}x")
-    if "postgres_scan_seconds" in median:
-        print(f"INSERT ... SELECT FROM postgres_scan {n / median['postgres_scan_seconds']:>11,.0f}"
-              f" rows/s  ratio {median['sync_seconds'] / median['postgres_scan_seconds']:.2f}x")
-    print(f"merge sync of {m} changed rows        {m / median['merge_sync_seconds']:>12,.0f}"
-          f" rows/s ({median['merge_sync_seconds']:.2f} s, {median['merge_rows_read']:.0f} read)")
-    merge_ratio = median["merge_sync_seconds"] / median["merge_in_process_seconds"]
-    print(f"MERGE INTO of the same in process   {m / median['merge_in_process_seconds']:>12,.0f}"
-          f" rows/s  ratio {merge_ratio:.2f}x")
-    print(f"server peak RSS                      {median['server_peak_rss_mib']:>11,.0f} MiB")
+    n, m, big = args.rows, args.changed, args.merge_rows
+    print(f"rows {n}, changed {m}, merge table {big}, runs {args.runs} (medians)")
+    if not args.no_http:
+        print(f"sync from HTTP through the server   {n / median['sync_seconds']:>12,.0f} rows/s")
+        print(f"same pages in process (httpx+Arrow) "
+              f"{n / median['http_in_process_seconds']:>12,.0f} rows/s  ratio "
+              f"{median['sync_seconds'] / median['http_in_process_seconds']:.2f}x")
+        print(f"merge sync of {m} changed rows (HTTP) {median['merge_sync_seconds']:.2f} s "
+              f"({median['merge_rows_read']:.0f} read)")
+        print(f"MERGE INTO of the same in process    {median['merge_in_process_seconds']:.2f} s"
+              f"  ratio "
+              f"{median['merge_sync_seconds'] / median['merge_in_process_seconds']:.2f}x")
+        print(f"server peak RSS (HTTP part)          {median['server_peak_rss_mib']:>8,.0f} MiB")
+    if not args.no_pg:
+        sync, ref = median["pg_sync_seconds"], median["pg_insert_select_seconds"]
+        print(f"sync of {n} rows from PostgreSQL     {n / sync:>12,.0f} rows/s ({sync:.2f} s)")
+        print(f"INSERT ... SELECT FROM postgres_scan {n / ref:>12,.0f} rows/s ({ref:.2f} s)"
+              f"  ratio {sync / ref:.2f}x")
+        merge = median["pg_merge_sync_seconds"]
+        print(f"merge sync of {m} rows into {big}    {merge:.2f} s")
+        for key, what in (("pg_scan_merge_seconds", "postgres_scan + MERGE INTO in process"),
+                          ("arrow_merge_seconds", "MERGE INTO from Arrow in process")):
+            print(f"{what:<38}{median[key]:.2f} s  ratio {merge / median[key]:.2f}x")
+        print(f"server peak RSS (PostgreSQL part)    {median['pg_server_peak_rss_mib']:>8,.0f} MiB")
     print(json.dumps(median))
 
 

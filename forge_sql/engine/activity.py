@@ -30,9 +30,11 @@ _STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (a
 
 
 class XactLocks(Protocol):
-    """A transaction block's transaction-level advisory locks, in the order taken."""
+    """A transaction block's transaction-level advisory locks, in the order taken, and its
+    status as ReadyForQuery reports it (I: none, T: a block, E: a failed block)."""
 
     xact_locks: list[tuple[tuple[int, ...], bool]]
+    status: str
 
 
 class Session(Protocol):

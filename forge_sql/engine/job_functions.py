@@ -32,6 +32,16 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, store: Store, l
         if backend is not None:
             backend.session.function_error = exc
 
+    def outside_block(backend: BackendStatus, function: str) -> None:
+        """The job rows commit at once, so a call inside a transaction block, which a
+        ROLLBACK could not undo, is refused as CREATE DATABASE is."""
+        if backend.session.block.status != "I":
+            raise errors.ActiveSqlTransaction(
+                f"{function} cannot run inside a transaction block",
+                hint="call it outside BEGIN ... COMMIT: it commits at once, and a ROLLBACK "
+                     "would not undo it",
+            )
+
     def owned(backend: BackendStatus, key: str) -> Job:
         job = store.find(int(key) if key.strip().isdigit() else key.strip(),
                          None if backend.superuser or key.strip().isdigit() else backend.user)
@@ -47,6 +57,7 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, store: Store, l
         backend = None
         try:
             backend = activity.caller(token)
+            outside_block(backend, "cron.schedule")
             if when is None or command is None:
                 raise errors.InvalidParameterValue("schedule and command must not be NULL")
             check_schedule(when)
@@ -73,6 +84,7 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, store: Store, l
         backend = None
         try:
             backend = activity.caller(token)
+            outside_block(backend, "cron.unschedule")
             job = owned(backend, key)
             store.unschedule(job.jobid)
             changed()
@@ -88,6 +100,7 @@ def register(con: duckdb.DuckDBPyConnection, activity: Activity, store: Store, l
         backend = None
         try:
             backend = activity.caller(token)
+            outside_block(backend, "cron.alter_job")
             if jobid is None:
                 raise errors.InvalidParameterValue("job_id must not be NULL")
             job = owned(backend, str(jobid))

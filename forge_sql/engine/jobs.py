@@ -5,7 +5,9 @@ them; schedules in cron syntax (croniter) or pg_cron 1.5's 'N seconds'."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -84,6 +86,22 @@ def check_timezone(name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise errors.InvalidParameterValue(f'time zone "{name}" not recognized') from None
+
+
+def alive(node: str) -> bool:
+    """Whether the server ``node`` (Scheduler.node: host:pid:id) may still run: on this host,
+    whether its process lives; on another, not known, so taken as yes."""
+    host, _, rest = node.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def due(job: Job, now: datetime) -> datetime | None:
@@ -281,6 +299,30 @@ class Store:
             f"UPDATE {self._runs} SET status = ?, return_message = ?, job_pid = ?, "
             "end_time = CASE WHEN ? IN ('succeeded', 'failed', 'skipped') THEN now() END "
             "WHERE runid = ?", [status, message, pid, status, runid]))
+
+    def fail_orphans(self, node: str) -> int:
+        """Runs left unfinished ('starting', 'running' or 'queued') by a server that is gone
+        are marked failed, as pg_cron marks its runs at start ("server restarted"): those of
+        an earlier server process on this host, which a kill -9 or a crash ended. A server
+        on another host is not known to be gone, and its runs are left alone. ``node``:
+        this server's; how many were marked."""
+        def mark(c: duckdb.DuckDBPyConnection) -> int:
+            rows = c.execute(
+                f"SELECT DISTINCT node FROM {self._runs} "
+                "WHERE status IN ('starting', 'running', 'queued')").fetchall()
+            gone = [r[0] for r in rows if r[0] is not None and r[0] != node and not alive(r[0])]
+            if not gone:
+                return 0
+            found = c.execute(
+                f"UPDATE {self._runs} SET status = 'failed', end_time = now(), "
+                "return_message = 'server restarted: ' || node || ' stopped while the run was "
+                "under way' WHERE status IN ('starting', 'running', 'queued') "
+                "AND list_contains(?, node)", [gone]).fetchone()
+            return int(found[0]) if found else 0
+
+        result = self._run(mark)
+        assert isinstance(result, int)
+        return result
 
     def follow_syncs(self, role: str) -> None:
         """Scheduled syncs: each row of forge_meta.syncs with a schedule has a job named

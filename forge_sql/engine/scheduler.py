@@ -104,6 +104,7 @@ class Scheduler:
 
     # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
+        self._fail_orphans()
         while not self._stop.is_set() and not self._store.closed:
             try:
                 with self._reading():
@@ -133,7 +134,19 @@ class Scheduler:
         if monotonic - self._pruned > _PRUNE_EVERY:
             self._pruned = monotonic
             self._store.prune(self._history)
+            self._fail_orphans()
         self._workers = [w for w in self._workers if w.is_alive()]
+
+    def _fail_orphans(self) -> None:
+        """Runs a server that is gone left unfinished are failed (at start, then now and
+        then, for another server of a shared lake on this host)."""
+        try:
+            count = self._store.fail_orphans(self.node)
+        except Exception:  # as for any lake read of the loop: tried again later
+            log.exception("the job scheduler could not look for runs of stopped servers")
+            return
+        if count:
+            log.warning("cron: %d run(s) of a stopped server marked failed", count)
 
     def _fire(self, job: Job, tick: datetime) -> None:
         with self._lock:

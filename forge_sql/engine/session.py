@@ -1071,7 +1071,7 @@ class EngineSession:
             )
         if isinstance(call, sync_calls.SyncCall):
             return sync_calls.run(call, self._connection, self._database, self.backend.user,
-                                  self.cancel_requested, storage_calls.columns())
+                                  self.cancel_requested, storage_calls.columns(), self.locks)
         if isinstance(call, storage_calls.BackupCall):
             self._connection.detach_stream()
             return storage_calls.backup(call, self._database)

@@ -62,6 +62,11 @@ class SessionLocks:
         self._connection = connection
         self._cancel_requested = cancel_requested
 
+    @property
+    def token(self) -> str:
+        """The name the session's holds go by in the lock table."""
+        return self._backend.token
+
     def holds(self, target: locks.Target, mode: str) -> bool:
         return self._table.holds(self._backend.token, target, mode)
 

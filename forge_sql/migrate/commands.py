@@ -277,11 +277,13 @@ def validate_command(ctx: click.Context, /, **given: Any) -> None:
     target = _target(ctx, given)
 
     def body() -> int:
-        validate.declarations(files.discover(target.directory))
+        found = files.discover(target.directory)
+        validate.declarations(found)
         with _connect(target) as conn:
             _, items = Migrator(conn, target.directory, Options()).survey()
             problems = validate.history(items) + validate.drift(conn, items)
             problems += validate.violations(conn)
+            problems += validate.scheduled(conn, found)
         _emit(target, {"valid": not problems, "problems": [p.as_json() for p in problems]},
               "\n".join(f"{p.kind}: {p.message}" for p in problems) or "valid")
         return 1 if problems else 0

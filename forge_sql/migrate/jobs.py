@@ -4,6 +4,8 @@ that puts back what was there (a changed job gets its old row again)."""
 
 from __future__ import annotations
 
+import re
+
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.declaration import JobDecl, MatviewDecl, duration_ms
 from forge_sql.migrate.diff import Risk, TableDiff
@@ -129,6 +131,23 @@ def matview_diff(before: tuple[str, bool] | None, decl: MatviewDecl) -> TableDif
                    [drop, create(decl.query, decl.with_data)], [drop, create(*before)],
                    Risk.SAFE)
     return result
+
+
+_SECONDS = re.compile(r"^\s*\d+\s+seconds?\s*$", re.IGNORECASE)
+
+
+def findings(job: JobDecl) -> list[tuple[Risk, str]]:
+    """What is worth a warning before applying a declared job."""
+    found: list[tuple[Risk, str]] = []
+    if job.drop:
+        return found
+    if job.timeout is None:
+        found.append((Risk.DATA, f"job {job.name}: no timeout: a run that hangs holds its "
+                      "locks, and its later ticks are skipped or queued (timeout: ...)"))
+    if job.schedule is not None and _SECONDS.match(job.schedule):
+        found.append((Risk.DATA, f"job {job.name}: schedule {job.schedule!r} runs more often "
+                      "than every minute"))
+    return found
 
 
 def diffs(conn: Connection | None, views: list[MatviewDecl], jobs: list[JobDecl],

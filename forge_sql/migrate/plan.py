@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from forge_sql.migrate import datasets, declaration, lint, syncs, tables
+from forge_sql.migrate import datasets, declaration, lint, positions, syncs, tables
 from forge_sql.migrate import jobs as scheduled
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.datasets import DatasetState
@@ -146,10 +146,15 @@ def plan_step(conn: Connection | None, file: MigrationFile, model: Model,
             diffs.append(datasets.diff(model.dataset(conn, dataset), dataset, file.script))
             model.declare_dataset(dataset, file.script, simulate)
             found += [lint.Finding(risk, text) for risk, text in datasets.findings(dataset)]
-        for sync in loaded.syncs:
+        document = positions.load(file.text(), file.script)
+        for index, sync in enumerate(loaded.syncs):
             diffs.append(syncs.diff(None if conn is None else syncs.live(conn, sync.name),
                                     sync, file.script))
-            found += [lint.Finding(risk, text) for risk, text in syncs.findings(sync)]
+            line = document.where(("syncs", index)).line
+            found += [lint.Finding(r, t, line) for r, t in syncs.findings(sync, conn)]
+        for index, job in enumerate(loaded.jobs):
+            line = document.where(("jobs", index)).line
+            found += [lint.Finding(r, t, line) for r, t in scheduled.findings(job)]
         diffs += scheduled.diffs(conn, loaded.materialized_views, loaded.jobs, file.script)
         changes = [c for d in diffs for c in d.changes]
         return Step(file, [s for c in changes for s in c.sql],

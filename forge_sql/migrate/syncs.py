@@ -4,12 +4,13 @@ row back as it was; the target table and the sync's state are left alone."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from forge_sql.engine.syncs import SyncDefinition
 from forge_sql.migrate.connection import Connection
 from forge_sql.migrate.diff import Risk, TableDiff
-from forge_sql.sql.quoting import literal
+from forge_sql.sql.quoting import literal, quote_ident
 
 RECORD = "forge_meta.syncs"
 
@@ -56,18 +57,44 @@ def diff(before: SyncState | None, decl: SyncDefinition, script: str) -> TableDi
     return result
 
 
-def findings(decl: SyncDefinition) -> list[tuple[Risk, str]]:
-    """What is worth a warning before applying."""
+# A replace sync's target at or above this many rows is worth a warning: each run rewrites
+# all of them.
+BIG_TABLE_ROWS = 1_000_000
+_SECONDS = re.compile(r"^\s*\d+\s+seconds?\s*$", re.IGNORECASE)
+
+
+def findings(decl: SyncDefinition, conn: Connection | None = None) -> list[tuple[Risk, str]]:
+    """What is worth a warning before applying (with ``conn``: also what the target's
+    size makes risky)."""
     found: list[tuple[Risk, str]] = []
     if decl.drop:
         return found
     if decl.mode == "replace" and decl.cursor:
         found.append((Risk.DATA, f"sync {decl.name}: mode replace reads everything; "
                       "its cursor only records the newest value"))
-    if decl.mode == "merge" and decl.lookback is None and decl.cursor:
-        found.append((Risk.DATA, f"sync {decl.name}: no lookback: rows that arrive late with "
-                      "an older cursor value are missed"))
+    if decl.mode == "replace" and conn is not None:
+        rows = _rows(conn, *decl.target)
+        if rows is not None and rows >= BIG_TABLE_ROWS:
+            found.append((Risk.DATA, f"sync {decl.name}: mode replace rewrites the "
+                          f"{rows:,} rows of {decl.into} at each run; use merge with a "
+                          "cursor"))
+    if decl.mode == "merge" and decl.lookback is None:
+        found.append((Risk.DATA, f"sync {decl.name}: merge without lookback: with a cursor, "
+                      "rows that arrive late with an older cursor value are missed"))
+    if decl.schedule is not None and _SECONDS.match(decl.schedule):
+        found.append((Risk.DATA, f"sync {decl.name}: schedule {decl.schedule!r} runs more "
+                      "often than every minute; each run is a lake commit"))
     return found
+
+
+def _rows(conn: Connection, schema: str, table: str) -> int | None:
+    """How many rows the table holds; None when it does not exist yet."""
+    if not conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
+        "AND table_name = $2", [schema, table])[0][0]:
+        return None
+    return int(conn.execute(f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}"
+                            )[0][0])
 
 
 def _forget(name: str) -> str:

@@ -6,15 +6,19 @@ checked here, against the rows stored.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from forge_sql.migrate import datasets, declaration, status, tables
+from forge_sql import errors
+from forge_sql.engine.syncs import SyncDefinition
+from forge_sql.migrate import datasets, declaration, positions, status, tables
 from forge_sql.migrate.connection import Connection
-from forge_sql.migrate.declaration import TableDecl
+from forge_sql.migrate.declaration import JobDecl, TableDecl
 from forge_sql.migrate.errors import DatabaseError
 from forge_sql.migrate.files import MigrationFile
 from forge_sql.migrate.promotion import Promotion, classify
-from forge_sql.sql.quoting import quote_ident
+from forge_sql.sql.quoting import literal, quote_ident
+from forge_sql.sql.statements import split
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,61 @@ def declarations(found: list[MigrationFile]) -> None:
     for file in found:
         if file.kind == "yaml":
             declaration.load_file(file.path)
+
+
+def scheduled(conn: Connection, found: list[MigrationFile]) -> list[Problem]:
+    """The syncs and jobs the YAML files declare (as the last file to mention each leaves
+    it), checked against the database: each sync by the server (``CALL forge_sync(...,
+    validate => true)``: its source or connection, arguments, key, cursor, lookback and
+    target), each job's command, role and ``after``. Each problem names file:line."""
+    syncs: dict[str, tuple[SyncDefinition, str]] = {}
+    jobs: dict[str, tuple[JobDecl, str]] = {}
+    for file in found:
+        if file.kind != "yaml":
+            continue
+        loaded = declaration.load_file(file.path)
+        document = positions.load(file.text(), file.script)
+        for index, sync in enumerate(loaded.syncs):
+            where = f"{file.script}:{document.where(('syncs', index)).line}"
+            syncs.pop(sync.name, None)
+            if not sync.drop:
+                syncs[sync.name] = (sync, where)
+        for index, job in enumerate(loaded.jobs):
+            where = f"{file.script}:{document.where(('jobs', index)).line}"
+            jobs.pop(job.name, None)
+            if not job.drop:
+                jobs[job.name] = (job, where)
+    problems = []
+    for name, (sync, where) in syncs.items():
+        try:
+            rows = conn.execute(f"CALL forge_sync({literal(sync.as_json())}, validate => true)")
+        except DatabaseError as exc:
+            problems.append(Problem("sync", f"{where}: sync {name}: cannot be checked: "
+                                    f"{exc.message}"))
+            continue
+        problems += [Problem("sync", f"{where}: {message}") for _, _, message in rows]
+    for name, (job, where) in jobs.items():
+        problems += [Problem("job", f"{where}: job {name}: {message}")
+                     for message in _job_problems(conn, job, jobs.keys())]
+    return problems
+
+
+def _job_problems(conn: Connection, job: JobDecl, declared: Collection[str]) -> list[str]:
+    found = []
+    try:
+        if not split(job.command or ""):
+            found.append("command: no SQL statement")
+    except errors.ForgeError as exc:
+        found.append(f"command: {exc.message}")
+    if job.run_as is not None and not conn.execute(
+        "SELECT count(*) FROM pg_roles WHERE rolname = $1", [job.run_as]
+    )[0][0]:
+        found.append(f'run_as: role "{job.run_as}" does not exist')
+    if job.after is not None and job.after not in declared and not conn.execute(
+        "SELECT count(*) FROM forge_meta.cron_jobs WHERE jobname = $1", [job.after]
+    )[0][0]:
+        found.append(f'after: no job named "{job.after}" is declared or scheduled')
+    return found
 
 
 def history(items: list[status.Item]) -> list[Problem]:

@@ -43,6 +43,8 @@ RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 INVALID_JSON = "22032"  # invalid_json_text
 HTTP_FAILED = "38000"  # external_routine_exception: the remote end failed
 NOT_ALLOWED = "42501"
+CANCELED = "57014"  # query_canceled: a cancel or statement_timeout ended a wait
+STOP_POLL = 0.05  # seconds between looks at cancel during a wait
 
 
 class TokenBucket:
@@ -59,8 +61,9 @@ class TokenBucket:
         self._at = clock()
         self._lock = threading.Lock()
 
-    def take(self) -> float:
-        """Take a token, waiting as long as needed; returns the seconds waited."""
+    def take(self, sleep: Callable[[float], None] | None = None) -> float:
+        """Take a token, waiting as long as needed (with ``sleep``, if given); returns the
+        seconds waited."""
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
@@ -68,7 +71,7 @@ class TokenBucket:
             self._tokens -= 1.0
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
-            self._sleep(wait)
+            (sleep or self._sleep)(wait)
         return wait
 
 
@@ -163,7 +166,11 @@ class HttpClient:
         secrets: Iterable[str] = (),
         auth: Auth | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        stop: Callable[[], str | None] | None = None,
     ) -> None:
+        """``stop()``: why the calling statement must stop (a cancel or statement_timeout),
+        or None; waits (Retry-After, backoff, the rate limit) end with 57014 when it says
+        so."""
         self.name = name
         self.auth = auth
         self.counts = Counts()
@@ -177,6 +184,7 @@ class HttpClient:
         self._secrets = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
         self._limits = limits(name, rate_limit, concurrency, timeout)
         self._sleep = sleep
+        self._stop = stop
         self._token: tuple[str, float] | None = None  # OAuth2 access token, expiry
 
     # -- the public surface --------------------------------------------------------------
@@ -294,7 +302,22 @@ class HttpClient:
             self.counts.waited_seconds += delay
             log.info("%s: %s; retry %d in %.2f s", self.name, self._redact(problem),
                      attempt, delay)
-            self._sleep(delay)
+            self._wait(delay)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, in steps that look whether the statement must stop."""
+        if self._stop is None:
+            self._sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        while True:
+            reason = self._stop()
+            if reason:
+                raise ExtensionError(reason, CANCELED)
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._sleep(min(left, STOP_POLL))
 
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None,
               headers: Mapping[str, str] | None, body: Any) -> httpx.Response:
@@ -314,7 +337,7 @@ class HttpClient:
             sent_headers["Authorization"] = f"Bearer {self._access_token()}"
         limits = self._limits
         if limits.bucket is not None:
-            self.counts.waited_seconds += limits.bucket.take()
+            self.counts.waited_seconds += limits.bucket.take(self._wait)
         with limits.slots:
             self.counts.requests += 1
             return limits.client.request(
@@ -449,10 +472,11 @@ def _records(body: Any, path: str | None, page: int, where: str) -> list[Any]:
 
 
 def for_function(spec: object, settings: Mapping[str, Any], secrets: Mapping[str, str],
-                 superuser: bool) -> HttpClient:
+                 superuser: bool, stop: Callable[[], str | None] | None = None) -> HttpClient:
     """The toolkit of one call of a table function or source. The extension's settings
     may give ``http_timeout`` (seconds), ``http_retries`` and ``allowed_hosts``: the only
-    hosts its functions reach for non-superusers."""
+    hosts its functions reach for non-superusers. ``stop``: the calling statement's cancel
+    and statement_timeout, which end the toolkit's waits."""
     allowed = settings.get("allowed_hosts")
     return HttpClient(
         f"{getattr(spec, 'schema', 'public')}.{getattr(spec, 'name', '?')}",
@@ -462,4 +486,5 @@ def for_function(spec: object, settings: Mapping[str, Any], secrets: Mapping[str
         retries=int(settings.get("http_retries", 5)),
         allowed_hosts=None if superuser or allowed is None else [str(h) for h in allowed],
         secrets=secrets.values(),
+        stop=stop,
     )

@@ -113,6 +113,22 @@ def test_a_long_retry_after_fails_clearly(api: Api) -> None:
     assert slept == []
 
 
+def test_a_wait_for_retry_after_ends_when_the_statement_is_cancelled(api: Api) -> None:
+    api.failing("/pages", (429, {"Retry-After": "60"}))
+    started = time.monotonic()
+
+    def stop() -> str | None:
+        return "canceling statement due to user request" if (
+            time.monotonic() - started > 1.0) else None
+
+    h = HttpClient(f"test{next(_names)}", stop=stop)
+    with pytest.raises(ExtensionError, match="due to user request") as caught:
+        h.get_json(f"{api.base}/pages")
+    assert caught.value.sqlstate == "57014"
+    assert time.monotonic() - started < 2.0  # not the 60 s asked for
+    assert h.counts.throttled == 1
+
+
 def test_slow_answers_time_out_and_are_retried(api: Api) -> None:
     api.delay = 1.0
     h, slept = client(timeout=0.2, retries=1)

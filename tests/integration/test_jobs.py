@@ -5,6 +5,7 @@ deadline; schedules are in seconds (pg_cron 1.5's 'N seconds')."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -275,3 +276,26 @@ def test_a_scheduled_sync_becomes_a_job(conn: psycopg.Connection, name: str) -> 
             [f"sync {name}"]).fetchone()[0], "the job to go")  # type: ignore[index]
     finally:
         conn.execute("DELETE FROM forge_meta.syncs WHERE name = %s", [name])
+
+
+def test_cron_calls_inside_a_transaction_block_are_refused(
+        conn: psycopg.Connection, name: str, unschedule: list[int]) -> None:
+    # The job rows commit at once: a ROLLBACK could not undo them, so a block refuses them
+    # (25001, as CREATE DATABASE) rather than keep a job its transaction rolled back.
+    with pytest.raises(psycopg.errors.ActiveSqlTransaction,
+                       match=r"cron\.schedule cannot run inside a transaction block"), \
+            conn.transaction():
+        conn.execute(f"SELECT cron.schedule('{name}', '0 3 * * *', 'SELECT 1')")
+    assert conn.execute("SELECT count(*) FROM cron.job WHERE jobname = %s",
+                        [name]).fetchone() == (0,)
+    jobid = conn.execute(
+        f"SELECT cron.schedule('{name}', '0 3 * * *', 'SELECT 1')").fetchone()[0]  # type: ignore[index]
+    unschedule.append(jobid)
+    for call, function in ((f"cron.alter_job({jobid}, active := false)", "cron.alter_job"),
+                           (f"cron.unschedule({jobid})", "cron.unschedule")):
+        with pytest.raises(psycopg.errors.ActiveSqlTransaction,
+                           match=re.escape(f"{function} cannot run inside a transaction block")), \
+                conn.transaction():
+            conn.execute(f"SELECT {call}")
+    assert conn.execute("SELECT active FROM cron.job WHERE jobid = %s",
+                        [jobid]).fetchone() == (True,)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -29,6 +31,12 @@ def items(since: int = 0, per_page: int = 10, *, ctx: Context):
     yield from ctx.http.paginate(ctx.settings["base_url"] + "/pages",
                                  params={"since": since, "per_page": per_page},
                                  paginator="page", records="data")
+
+
+@source(columns={"id": "BIGINT", "day": "DATE"})
+def keyless(*, ctx: Context):
+    """Rows without a declared primary key or cursor."""
+    yield {"id": 1, "day": "2026-01-01"}
 '''
 MIGRATION = '''
 syncs:
@@ -288,3 +296,218 @@ def test_views_of_syncs_and_runs(conn: psycopg.Connection, api: Api) -> None:
                        "FROM forge_sync_runs WHERE name = 'items_copy' "
                        "ORDER BY started DESC LIMIT 1").fetchone()
     assert run == ("succeeded", 3, 3, 2, None)
+
+
+def _until(check: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _relation_locks(conn: psycopg.Connection, table: str) -> list[tuple[int, str, bool]]:
+    return conn.execute(
+        "SELECT l.pid, l.mode, l.granted FROM pg_locks l JOIN pg_class c "
+        "ON c.oid = l.relation WHERE c.relname = %s ORDER BY l.granted DESC", (table,)
+    ).fetchall()
+
+
+def test_a_sync_and_a_client_writer_queue_on_the_table_lock(
+    lake: RunningServer, conn: psycopg.Connection, api: Api
+) -> None:
+    api.set_items(30)
+    sync(conn, "forge_sync('items_sync', full_refresh => true)")
+    outcome: dict[str, object] = {}
+
+    def run_sync(call: str) -> None:
+        try:
+            with psycopg.connect(lake.dsn(), autocommit=True) as own:
+                outcome["pid"] = own.info.backend_pid
+                outcome["result"] = sync(own, call)
+        except Exception as exc:  # reported by the assertions below
+            outcome["error"] = exc
+
+    # A client's transaction writes first: the sync waits for it, as a client would.
+    with psycopg.connect(lake.dsn()) as client:
+        client.execute("INSERT INTO synced.items VALUES (1000, 'client', 0)")
+        with psycopg.connect(lake.dsn(), autocommit=True) as hasty:
+            hasty.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable, match="lock timeout"):
+                hasty.execute("CALL forge_sync('items_sync')")
+        failed = last_run(conn, "items_sync")
+        assert failed["status"] == "failed" and "lock timeout" in str(failed["error"])
+        api.items.append({"id": 31, "name": "item 31", "updated_at": 31})
+        thread = threading.Thread(target=run_sync, args=("forge_sync('items_sync')",))
+        thread.start()
+        _until(lambda: "pid" in outcome and conn.execute(
+            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s",
+            (outcome["pid"],)).fetchone() == ("Lock", "relation"))
+        assert _relation_locks(conn, "items") == [
+            (client.info.backend_pid, "ExclusiveLock", True),
+            (outcome["pid"], "ExclusiveLock", False),
+        ]
+        client.commit()
+    thread.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"]["inserted"][0] == 1  # type: ignore[index]
+    assert last_run(conn, "items_sync")["status"] == "succeeded"
+    # The sync writes first (its pages come slowly): the client's INSERT waits for it.
+    outcome.clear()
+    runs = conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone()
+    api.delay = 0.3
+    try:
+        thread = threading.Thread(target=run_sync,
+                                  args=("forge_sync('items_sync', full_refresh => true)",))
+        thread.start()
+        _until(lambda: "pid" in outcome and (outcome["pid"], "ExclusiveLock", True)
+               in _relation_locks(conn, "items"))
+        with psycopg.connect(lake.dsn(), autocommit=True) as client:
+            client.execute("INSERT INTO synced.items VALUES (1001, 'client', 0)")
+            # It waited for the sync's commit (the run's record commits with its rows).
+            assert client.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone() \
+                == (runs[0] + 1,)  # type: ignore[index]
+    finally:
+        api.delay = 0
+        thread.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert last_run(conn, "items_sync")["status"] == "succeeded"
+    # The full refresh removed row 1000; row 1001 came after it.
+    assert conn.execute("SELECT count(*), count(DISTINCT id), count(*) FILTER (id >= 1000) "
+                        "FROM synced.items").fetchone() == (32, 32, 1)
+    assert _relation_locks(conn, "items") == []
+    conn.execute("DELETE FROM synced.items WHERE id >= 1000")
+    api.items.pop()
+
+
+BAD_DECLARATIONS = """\
+syncs:
+  - name: no_source
+    source: nowhere
+    into: t1
+  - name: bad_key
+    source: items
+    into: t2
+    primary_key: [nope]
+  - name: bad_cursor
+    source: items
+    into: t3
+    cursor: nope
+    mode: replace
+  - name: bad_args
+    source: items
+    args: {colour: red}
+    into: t4
+  - name: bad_lookback
+    source: items
+    into: t5
+    lookback: 1 hour
+  - name: no_key
+    source: keyless
+    into: t6
+  - name: no_connection
+    connection: crm
+    query: SELECT 1 AS id
+    primary_key: [id]
+    into: t7
+  - name: fine
+    source: items
+    into: t8
+    lookback: 2
+jobs:
+  - name: broken
+    schedule: "0 3 * * *"
+    command: SELEC 1
+    run_as: nobody
+  - name: orphan
+    after: nothing
+    command: SELECT 1
+"""
+
+
+def test_validate_checks_syncs_and_jobs(lake: RunningServer, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    (directory / "V1__syncs.yaml").write_text(textwrap.dedent(MIGRATION))
+    (directory / "V9__bad.yaml").write_text(BAD_DECLARATIONS)
+    result = CliRunner().invoke(main, ["migrate", "validate", "--json", "--dir",
+                                       str(directory), "--url", lake.url()])
+    assert result.exit_code == 1, result.output
+    problems = [p["message"] for p in json.loads(result.stdout)["problems"]
+                if p["message"].startswith("V9")]  # V1's depend on the tests run before
+    expected = [
+        'V9__bad.yaml:2: sync "no_source": source nowhere is not loaded',
+        'V9__bad.yaml:5: sync "bad_key": nope is not a column of source items',
+        'V9__bad.yaml:9: sync "bad_cursor": nope is not a column of source items',
+        'V9__bad.yaml:14: sync "bad_args": source items has no argument colour',
+        "V9__bad.yaml:18: sync \"bad_lookback\": lookback '1 hour' does not apply to "
+        "cursor updated_at of type BIGINT",
+        'V9__bad.yaml:22: sync "no_key": mode merge needs a primary key',
+        'V9__bad.yaml:25: sync "no_connection": connection "crm" is not configured',
+        'V9__bad.yaml:35: job broken: command: syntax error at or near "SELEC"',
+        'V9__bad.yaml:35: job broken: run_as: role "nobody" does not exist',
+        'V9__bad.yaml:39: job orphan: after: no job named "nothing" is declared or scheduled',
+    ]
+    assert problems == expected, "\n".join(problems)
+    # What the file alone shows is refused when it loads, with file:line:column.
+    (directory / "V9__bad.yaml").write_text(
+        "syncs:\n  - {name: s, source: items, into: t, schedule: every day}\n")
+    result = CliRunner().invoke(main, ["migrate", "validate", "--dir", str(directory),
+                                       "--url", lake.url()])
+    assert result.exit_code != 0
+    assert "V9__bad.yaml:2:" in result.output and "invalid schedule: every day" in result.output
+
+
+def test_a_long_retry_after_ends_at_cancel_and_statement_timeout(
+    conn: psycopg.Connection, api: Api
+) -> None:
+    api.set_items(5)
+    # A live call of the source, under statement_timeout.
+    api.failing("/pages", (429, {"Retry-After": "60"}))
+    conn.execute("SET statement_timeout = '1s'")
+    started = time.monotonic()
+    try:
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            conn.execute("SELECT * FROM items()").fetchall()
+    finally:
+        conn.execute("RESET statement_timeout")
+    assert time.monotonic() - started < 5  # not the 60 s asked for (a loaded machine)
+    # A sync run, canceled by the client after a second.
+    api.failing("/pages", (429, {"Retry-After": "60"}))
+    before = conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone()
+    timer = threading.Timer(1.0, conn.cancel)
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(psycopg.errors.QueryCanceled, match="user request"):
+        conn.execute("CALL forge_sync('items_copy')")
+    assert time.monotonic() - started < 5
+    timer.join()
+    run = last_run(conn, "items_copy")
+    assert run["status"] == "failed" and "user request" in str(run["error"])
+    assert conn.execute("SELECT count(*) FROM forge_meta.sync_runs").fetchone() == (
+        before[0] + 1,)  # type: ignore[index]
+    api.fail.clear()
+
+
+def test_a_key_read_twice_in_a_run_keeps_its_newest_row(
+    conn: psycopg.Connection, api: Api
+) -> None:
+    api.set_items(4)
+    # Key 2 comes three times (the newest cursor wins), key 3 twice with one cursor value
+    # (the last read wins); the others once, which the merge takes without deduplicating.
+    api.items += [{"id": 2, "name": "newest", "updated_at": 9},
+                  {"id": 2, "name": "older", "updated_at": 5},
+                  {"id": 3, "name": "first", "updated_at": 6},
+                  {"id": 3, "name": "last", "updated_at": 6}]
+    result = sync(conn, "forge_sync('items_sync', full_refresh => true)")
+    assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (8, 4, 0)
+    assert conn.execute("SELECT id, name FROM synced.items ORDER BY id").fetchall() == [
+        (1, "item 1"), (2, "newest"), (3, "last"), (4, "item 4")]
+    api.set_items(4)
+    api.items[0]["name"] = "changed"
+    result = sync(conn, "forge_sync('items_sync')")  # from 9 - 2: no item is read again
+    assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (0, 0, 0)
+    api.items[0]["updated_at"] = 10
+    result = sync(conn, "forge_sync('items_sync')")
+    assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (1, 0, 1)
+    assert conn.execute("SELECT name FROM synced.items WHERE id = 1").fetchone() == (
+        "changed",)

@@ -1,6 +1,7 @@
 """kill -9 of the server during a merge sync, at several random moments: after each
 restart the table has no duplicate key, its cursor is the old one or the new one (never
-ahead of the rows), and the next run brings the table to exactly what the API holds."""
+ahead of the rows), and the next run brings the table to exactly what the API holds. A job
+run under way at a kill -9 is marked failed when the server starts again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -83,6 +85,10 @@ def test_kill_during_merge_sync_leaves_old_or_new_state(tmp_path: Path) -> None:
                 api.delay = 0.0
                 count, distinct, cursor, rows = table_state(server)
                 assert count == distinct, f"round {round_}: duplicate keys after kill -9"
+                with psycopg.connect(server.dsn(), autocommit=True) as conn:
+                    assert conn.execute(  # a run is recorded with its outcome, or not at all
+                        "SELECT count(*) FROM forge_meta.sync_runs WHERE status NOT IN "
+                        "('succeeded', 'failed')").fetchone() == (0,)
                 expected = {i["id"]: i["name"] for i in api.items}
                 if cursor == previous[2]:
                     assert rows == previous[3], f"round {round_}: old cursor, changed rows"
@@ -117,3 +123,44 @@ def _kill_during_sync(server: RunningServer, api: Api, after: float, root: Path,
     server.process.wait()
     thread.join(timeout=30)
     return start_server(root / "data", config=config, cwd=root)
+
+
+@pytest.mark.slow
+def test_a_job_run_under_way_at_a_kill_is_failed_at_restart(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE held (v INTEGER)")
+            with psycopg.connect(server.dsn()) as holder:
+                # The job's INSERT waits for this transaction, which never ends.
+                holder.execute("INSERT INTO held VALUES (0)")
+                jobid = conn.execute("SELECT cron.schedule('stuck', '1 seconds', "
+                                     "'INSERT INTO held VALUES (1)')").fetchone()[0]  # type: ignore[index]
+                _until(lambda: conn.execute(
+                    "SELECT count(*) FROM cron.job_run_details WHERE jobid = %s "
+                    "AND status = 'running'", [jobid]).fetchone() == (1,))
+                server.process.send_signal(signal.SIGKILL)
+                server.process.wait()
+    except psycopg.OperationalError:
+        pass  # the connections' goodbyes to the killed server
+    server = start_server(tmp_path / "data")
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute("SELECT cron.unschedule('stuck')")
+            _until(lambda: conn.execute(
+                "SELECT count(*) FROM forge_meta.cron_job_run_details WHERE status IN "
+                "('starting', 'running', 'queued')").fetchone() == (0,))
+            failed = conn.execute(
+                "SELECT status, return_message, end_time IS NOT NULL FROM "
+                "forge_meta.cron_job_run_details ORDER BY runid").fetchall()
+            assert failed[0][0] == "failed" and failed[0][2], failed
+            assert failed[0][1].startswith("server restarted: ")
+    finally:
+        server.stop()
+
+
+def _until(check: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
