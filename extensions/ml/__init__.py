@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from forge_sql.ext import Context, ExtensionError, requires, scalar, table
 # Checked, not imported: without them the extension is skipped with one log line.
 requires("sklearn", "pandas")
 
-from . import data, models  # noqa: E402
+from . import data, fitting, models, worker  # noqa: E402
 from .registry import META_FILE, MODEL_FILE, Registry, check_name  # noqa: E402
 
 _HERE = Path(__file__).parent
@@ -185,58 +186,41 @@ def train(
                                  "user": ctx.user, "query": query})
     report = _progress(ctx, project, registry, run_id)
     staged: Path | None = None
+    job: Path | None = None
+    process = worker.take()  # starts while the data is read
     try:
         table_, total = data.read_sample(ctx, query, target if supervised else None,
                                          task == "classification", cap, seed, report)
-        x = data.frame({n: table_.column(n) for n in table_.column_names}, features,
-                       table_.num_rows)
-        y = None
-        if supervised:
-            assert target is not None
-            y = table_.column(target).to_pandas()
-            if task == "classification":
-                y = y.astype(str) if y.dtype == object else y
-                if y.nunique() < 2:
-                    raise ExtensionError(
-                        f'classification target "{target}" has one class only '
-                        f"({y.iloc[0]!r})", "22023",
-                        hint="a classifier needs at least two classes in the training data",
-                    )
-            else:
-                y = y.astype("float64")
-        del table_
-        numeric, categorical = data.prepared_columns(features)
-        pipe = models.pipeline(task, name, models.estimator(task, name, {
-            k: v for k, v in params.items() if not (search and isinstance(v, list))
-        } if search else params, seed), numeric, categorical)
-        x_train, x_test, y_train, y_test = _split(task, x, y, test_size, seed)
-        if search:
-            grid = {k: v for k, v in params.items()}
-            fitter = models.searched(task, pipe, grid, search, seed)
-            fitted_search = models.fit(ctx, lambda: fitter.fit(x_train, y_train), "search", report)
-            fitted = fitted_search.best_estimator_
-            chosen = {k.removeprefix("model__"): v for k, v in fitted_search.best_params_.items()}
-        else:
-            fitted = models.fit(ctx, lambda: pipe.fit(x_train, y_train), "fitting", report)
-            chosen = params
-        ctx.check_cancel()
-        scores = models.metrics(task, fitted, x_test, y_test)
-        importances = models.importance(task, fitted, x_test, y_test, seed,
-                                        [f["name"] for f in features])
-        ctx.check_cancel()
         staged = registry.staging()
-        import joblib
-
-        joblib.dump(fitted, staged / MODEL_FILE)
+        job = Path(tempfile.mkdtemp(prefix="forge-ml-"))
+        with pa.OSFile(str(job / fitting.SAMPLE_FILE), "wb") as sink, \
+                pa.ipc.new_file(sink, table_.schema) as writer:
+            writer.write_table(table_)
+        del table_
+        (job / fitting.JOB_FILE).write_text(json.dumps({
+            "task": task, "algorithm": name, "target": target if supervised else None,
+            "features": features, "hyperparams": params, "search": search, "seed": seed,
+            "test_size": test_size, "model_file": str(staged / MODEL_FILE),
+        }))
+        process.run(job, ctx, report)
+        outcome = json.loads((job / fitting.RESULT_FILE).read_text())
+        if "error" in outcome:
+            error = outcome["error"]
+            raise ExtensionError(error["message"], error["sqlstate"], detail=error["detail"],
+                                 hint=error["hint"])
+        fit = outcome["ok"]
+        scores = fit["metrics"]
+        ctx.check_cancel()
         meta: dict[str, Any] = {
             "project": project, "task": task, "algorithm": name,
-            "estimator": type(fitted[-1]).__module__ + "." + type(fitted[-1]).__name__,
-            "hyperparams": chosen, "search": search, "target": target,
-            "features": features, "classes": [_plain(c) for c in getattr(fitted, "classes_", [])],
+            "estimator": fit["estimator"], "hyperparams": fit["hyperparams"],
+            "search": search, "target": target,
+            "features": features, "classes": fit["classes"],
             "metrics": scores, "key_metric": models.KEY_METRIC[task],
-            "importance": importances, "query": query, "relation": relation,
+            "importance": fit["importance"], "query": query, "relation": relation,
             "snapshot": snapshot, "seed": seed, "test_size": test_size,
-            "rows_read": total, "rows_trained": len(x_train), "rows_tested": len(x_test),
+            "rows_read": total, "rows_trained": fit["rows_trained"],
+            "rows_tested": fit["rows_tested"],
             "max_rows": cap, "versions": _versions(), "code_hash": _code_hash(),
             "user": ctx.user, "created": time.time(), "run_id": run_id,
         }
@@ -261,30 +245,15 @@ def train(
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
         raise
+    finally:
+        worker.give_back(process)  # unless it was killed (cancel) or ended
+        if job is not None:
+            shutil.rmtree(job, ignore_errors=True)
     return [
         {"project": project, "model_id": model_id, "algorithm": name, "metric": metric,
          "value": value, "deployed": deployed_now}
         for metric, value in scores.items()
     ]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _split(task: str, x: Any, y: Any, test_size: float, seed: int) -> tuple[Any, Any, Any, Any]:
-    from sklearn.model_selection import train_test_split
-
-    if task == "clustering":
-        x_train, x_test = train_test_split(x, test_size=test_size, random_state=seed)
-        return x_train, x_test, None, None
-    stratify = None
-    if task == "classification":
-        counts = y.value_counts()
-        if counts.min() >= 2 and len(counts) <= len(y) * test_size:
-            stratify = y
-    return train_test_split(x, y, test_size=test_size, random_state=seed,  # type: ignore[no-any-return]
-                            stratify=stratify)
 
 
 def _snapshot(ctx: Context) -> int | None:
