@@ -25,7 +25,7 @@ from forge_sql.ext import Context, ExtensionError, requires, scalar, table
 # Checked, not imported: without them the extension is skipped with one log line.
 requires("sklearn", "pandas")
 
-from . import data, fitting, models, worker  # noqa: E402
+from . import data, evaluation, fitting, models, worker  # noqa: E402
 from .registry import META_FILE, MODEL_FILE, Registry, check_name  # noqa: E402
 
 _HERE = Path(__file__).parent
@@ -452,41 +452,69 @@ PREDICTIONS = {"row_number": "BIGINT", "key": "VARCHAR", "prediction": "DOUBLE",
 
 @table(schema="ml", columns=PREDICTIONS)
 def predictions(project: str, relation: str, key: str | None = None,
-                model_id: int | None = None, *, ctx: Context) -> pa.Table:
+                model_id: int | None = None, *, ctx: Context) -> Iterator[pa.RecordBatch]:
     """Predictions for every row of a relation or query, a batch per model call: the row
     number, the ``key`` column's value, the prediction (numeric), the label and the
     probability of the predicted class."""
     meta, fitted = _load(_registry(ctx), check_name(project), model_id)
-    parts: list[pa.Table] = []
-    first = 1
-    for batch in _relation_batches(ctx, relation):
-        columns = {n: batch.column(n) for n in batch.schema.names}
-        if key is not None and key not in columns:
-            raise ExtensionError(f'column "{key}" does not exist', "42703")
-        x = data.frame(columns, meta["features"], batch.num_rows)
+    # The relation is read (ctx.query) before the first row is returned: the predictions
+    # go batch by batch to a file of their own, read back batch by batch as DuckDB asks.
+    handle, path = tempfile.mkstemp(prefix="forge-ml-predictions-")
+    os.close(handle)
+    try:
+        writer: Any = None
+        first = 1
+        with pa.OSFile(path, "wb") as sink:
+            for batch in _relation_batches(ctx, relation):
+                columns = {n: batch.column(n) for n in batch.schema.names}
+                if key is not None and key not in columns:
+                    raise ExtensionError(f'column "{key}" does not exist', "42703")
+                x = data.frame(columns, meta["features"], batch.num_rows)
+                out = _predicted_batch(fitted, x, batch.column(key) if key else None, first)
+                first += batch.num_rows
+                if writer is None:
+                    writer = pa.ipc.new_stream(sink, out.schema)
+                writer.write_batch(out)
+            if writer is not None:
+                writer.close()
+        source = None if writer is None else pa.OSFile(path, "rb")
+    finally:
+        os.unlink(path)  # the open file stays readable
+    return iter(()) if source is None else _read_back(source)
+
+
+def _predicted_batch(fitted: Any, x: Any, keys: pa.Array | None, first: int) -> pa.RecordBatch:
+    if hasattr(fitted, "predict_proba"):
+        probabilities = fitted.predict_proba(x)
+        # predict is the class of highest probability: one pass of the model, not two
+        labels = numpy_take(fitted.classes_, probabilities.argmax(axis=1))
+        probability = pa.array(probabilities.max(axis=1))
+    else:
         labels = fitted.predict(x)
-        try:
-            numbers = pa.array(labels.astype("float64"))
-        except (TypeError, ValueError):
-            numbers = pa.nulls(len(labels), pa.float64())
-        probability = (
-            pa.array(fitted.predict_proba(x).max(axis=1)) if hasattr(fitted, "predict_proba")
-            else pa.nulls(len(labels), pa.float64())
-        )
-        keys = (batch.column(key).cast(pa.string()) if key is not None
-                else pa.nulls(batch.num_rows, pa.string()))
-        parts.append(pa.table({
-            "row_number": pa.array(range(first, first + batch.num_rows), pa.int64()),
-            "key": keys, "prediction": numbers,
-            "label": pa.array([str(v) for v in labels.tolist()], pa.string()),
-            "probability": probability,
-        }))
-        first += batch.num_rows
-    if not parts:
-        return pa.table({n: pa.array([], t) for n, t in (
-            ("row_number", pa.int64()), ("key", pa.string()), ("prediction", pa.float64()),
-            ("label", pa.string()), ("probability", pa.float64()))})
-    return pa.concat_tables(parts)
+        probability = pa.nulls(len(labels), pa.float64())
+    try:
+        numbers = pa.array(labels.astype("float64"))
+    except (TypeError, ValueError):
+        numbers = pa.nulls(len(labels), pa.float64())
+    return pa.record_batch({
+        "row_number": pa.array(range(first, first + len(labels)), pa.int64()),
+        "key": keys.cast(pa.string()) if keys is not None else pa.nulls(len(labels),
+                                                                         pa.string()),
+        "prediction": numbers,
+        "label": pa.array(labels.astype(str), pa.string()),
+        "probability": probability,
+    })
+
+
+def numpy_take(values: Any, index: Any) -> Any:
+    import numpy
+
+    return numpy.asarray(values)[index]
+
+
+def _read_back(source: Any) -> Iterator[pa.RecordBatch]:
+    with source:
+        yield from pa.ipc.open_stream(source)
 
 
 # -- evaluate, explain, models, runs ------------------------------------------------------
@@ -494,28 +522,38 @@ def predictions(project: str, relation: str, key: str | None = None,
                              "value": "DOUBLE"})
 def evaluate(project: str, relation: str, model_id: int | None = None, *,
              ctx: Context) -> list[dict[str, Any]]:
-    """The task's metrics of the deployed (or given) model on another relation or query."""
+    """The task's metrics of the deployed (or given) model on another relation or query,
+    read batch by batch (docs/ml.md: which metrics are exact, which from a sample)."""
     meta, fitted = _load(_registry(ctx), check_name(project), model_id)
     query = data.source_query(relation)
     target = meta["target"]
-    table_ = ctx.query(query).read_all()
-    if target is not None:
-        if target not in table_.column_names:
-            raise ExtensionError(f'column "{target}" does not exist', "42703",
-                                 hint="evaluation needs the target column")
-        table_ = table_.filter(table_.column(target).is_valid())
-    if table_.num_rows == 0:
+    names = [n for n, _ in data.columns_of(ctx, query)]
+    if target is not None and target not in names:
+        raise ExtensionError(f'column "{target}" does not exist', "42703",
+                             hint="evaluation needs the target column")
+    where = "" if target is None else f"WHERE q.{data.quote(target)} IS NOT NULL"
+    key = "__forge_ml_key"
+    reader = ctx.query(f"SELECT q.*, hash(q) AS {key} FROM ({query}) AS q {where}")
+    cap = int(ctx.settings.get("max_training_rows", data.DEFAULT_MAX_ROWS))
+    scores = evaluation.KINDS[meta["task"]](fitted, cap)
+    rows = 0
+    for batch in reader:
+        ctx.check_cancel()
+        if not batch.num_rows:
+            continue
+        columns = {n: batch.column(n) for n in batch.schema.names}
+        x = data.frame(columns, meta["features"], batch.num_rows)
+        y = None
+        if target is not None:
+            y = batch.column(target).to_pandas()
+            if meta["task"] == "classification" and y.dtype == object:
+                y = y.astype(str)
+        scores.add(x, y, batch.column(key).to_numpy())
+        rows += batch.num_rows
+    if rows == 0:
         raise ExtensionError("the evaluation data has no rows", "22023")
-    x = data.frame({n: table_.column(n) for n in table_.column_names}, meta["features"],
-                   table_.num_rows)
-    y = None
-    if target is not None:
-        y = table_.column(target).to_pandas()
-        if meta["task"] == "classification" and y.dtype == object:
-            y = y.astype(str)
-    scores = models.metrics(meta["task"], fitted, x, y)
     return [{"project": project, "model_id": meta["model_id"], "metric": k, "value": v}
-            for k, v in scores.items()]
+            for k, v in scores.result().items()]
 
 
 @table(schema="ml", columns={"project": "VARCHAR", "model_id": "BIGINT",
@@ -556,9 +594,10 @@ MODEL_COLUMNS = {
 }
 
 
-@table(schema="ml", name="models", columns=MODEL_COLUMNS, volatility="stable")
+@table(schema="ml", name="models", columns=MODEL_COLUMNS, volatility="stable", view=True)
 def models_(*, ctx: Context) -> list[dict[str, Any]]:
-    """Every project's models, their metrics, provenance and which one is deployed."""
+    """Every project's models, their metrics, provenance and which one is deployed; also
+    the view ml.models. Every user sees every model (any user may predict with one)."""
     import datetime as dt
 
     registry = _registry(ctx)
@@ -590,9 +629,11 @@ def models_(*, ctx: Context) -> list[dict[str, Any]]:
                              "progress": "VARCHAR", "algorithm": "VARCHAR", "user": "VARCHAR",
                              "started": "TIMESTAMP WITH TIME ZONE",
                              "finished": "TIMESTAMP WITH TIME ZONE", "model_id": "BIGINT",
-                             "error": "VARCHAR"}, volatility="stable")
+                             "error": "VARCHAR"}, volatility="stable", view=True)
 def runs(*, ctx: Context) -> list[dict[str, Any]]:
-    """Training runs: running (with progress), succeeded, failed or canceled."""
+    """Training runs: running (with progress), succeeded, failed or canceled; also the
+    view ml.runs. A superuser sees every run, other users their own (a run's query and
+    error are its user's, as pg_stat_activity keeps other users' queries)."""
     import datetime as dt
 
     def stamp(value: float | None) -> dt.datetime | None:
@@ -604,4 +645,5 @@ def runs(*, ctx: Context) -> list[dict[str, Any]]:
          "started": stamp(r.get("started")), "finished": stamp(r.get("finished")),
          "model_id": r.get("model_id"), "error": r.get("error")}
         for r in _registry(ctx).runs()
+        if ctx.superuser or r.get("user") == ctx.user
     ]
