@@ -461,3 +461,37 @@ def test_evaluate_and_predictions_hold_batches_not_the_relation(
         "SELECT count(*), count(DISTINCT label) FROM ml.predictions('mem', 'millions')"
     ).fetchall())
     assert grew < 120, f"ml.predictions grew the server by {grew:.0f} MiB"
+
+
+def test_models_and_runs_are_views_each_user_sees_their_runs(
+    alice: psycopg.Connection, bob: psycopg.Connection,
+) -> None:
+    metrics(alice, "SELECT * FROM ml.train('viewed_a', 'regression', 'customers', 'spend', "
+                   "algorithm => 'linear')")
+    metrics(bob, "SELECT * FROM ml.train('viewed_b', 'regression', 'customers', 'spend', "
+                 "algorithm => 'linear')")
+    assert alice.execute(
+        "SELECT table_name FROM information_schema.views WHERE table_schema = 'ml' "
+        "ORDER BY 1").fetchall() == [("models",), ("runs",)]
+    assert alice.execute(  # what psql's \dv ml.* asks
+        "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'ml' AND c.relkind = 'v' ORDER BY 1"
+    ).fetchall() == [("models",), ("runs",)]
+    # The view and the function agree; every user sees every model.
+    listed = alice.execute("SELECT * FROM ml.models ORDER BY project, model_id").fetchall()
+    assert listed == alice.execute(
+        "SELECT * FROM ml.models() ORDER BY project, model_id").fetchall()
+    assert {"viewed_a", "viewed_b"} <= {r[0] for r in listed}
+    assert bob.execute("SELECT count(*) FROM ml.models").fetchone() == (len(listed),)
+    # Runs: a superuser sees everyone's, another user their own only.
+    assert {"alice", "bob"} <= {r[0] for r in alice.execute('SELECT "user" FROM ml.runs')}
+    assert {r[0] for r in bob.execute('SELECT "user" FROM ml.runs')} == {"bob"}
+    assert ("viewed_b",) in bob.execute("SELECT project FROM ml.runs").fetchall()
+    # Granted to PUBLIC, as a system view: a superuser may take it back.
+    alice.execute("REVOKE SELECT ON ml.models FROM PUBLIC")
+    try:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT * FROM ml.models").fetchall()
+    finally:
+        alice.execute("GRANT SELECT ON ml.models TO PUBLIC")
+    assert bob.execute("SELECT count(*) FROM ml.models").fetchone() == (len(listed),)
