@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from forge_sql.ext import Context, ExtensionError, requires, scalar, table
 
@@ -365,18 +366,23 @@ def _rows(values: pa.Array) -> tuple[dict[str, Any], int]:
 
 def _per_project(projects: pa.Array, rows: pa.Array, model_ids: pa.Array | None,
                  ctx: Context, answer: Any, kind: pa.DataType) -> pa.Array:
+    registry = _registry(ctx)
+    if len(pc.unique(projects)) == 1 and (model_ids is None or len(pc.unique(model_ids)) == 1):
+        # One model for the whole batch (the usual call): no Python work per row.
+        meta, fitted = _load(registry, projects[0].as_py(),
+                             None if model_ids is None else model_ids[0].as_py())
+        columns, count = _rows(rows)
+        return pa.array(answer(meta, fitted, data.frame(columns, meta["features"], count)),
+                        kind)
     names = projects.to_pylist()
     ids = model_ids.to_pylist() if model_ids is not None else [None] * len(names)
     out: list[Any] = [None] * len(names)
-    registry = _registry(ctx)
     groups: dict[tuple[str, int | None], list[int]] = {}
     for index, (name, model_id) in enumerate(zip(names, ids, strict=True)):
         groups.setdefault((name, model_id), []).append(index)
-    whole = len(groups) == 1
     for (name, model_id), where in groups.items():
         meta, fitted = _load(registry, name, model_id)
-        chunk = rows if whole else rows.take(pa.array(where))
-        columns, count = _rows(chunk)
+        columns, count = _rows(rows.take(pa.array(where)))
         x = data.frame(columns, meta["features"], count)
         for index, value in zip(where, answer(meta, fitted, x), strict=True):
             out[index] = value
@@ -388,10 +394,10 @@ def _predicted(meta: dict[str, Any], fitted: Any, x: Any) -> list[Any]:
     return values.tolist()  # type: ignore[no-any-return]
 
 
-def _numeric(meta: dict[str, Any], fitted: Any, x: Any) -> list[float]:
-    values = _predicted(meta, fitted, x)
+def _numeric(meta: dict[str, Any], fitted: Any, x: Any) -> Any:
+    values = fitted.predict(x)
     try:
-        return [float(v) for v in values]
+        return values.astype("float64")
     except ValueError:
         raise ExtensionError(
             f'model of project "{meta["project"]}" predicts text labels', "42804",

@@ -6,6 +6,7 @@ bad input with SQLSTATEs leaving nothing registered."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,9 @@ from server import RunningServer, start_server
 from forge_sql.wire.auth import make_verifier
 
 pytest.importorskip("sklearn")
+# As the server's training process does (extensions/ml): OpenMP's busy-waiting makes the
+# in-process reference fits here take minutes instead of a second on a loaded machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXTENSIONS = Path(__file__).resolve().parents[2] / "extensions"
 CONFIG = (
