@@ -29,8 +29,9 @@ class Sample:
         self._held = 0
 
     def add(self, keys: np.ndarray, *columns: Any) -> None:
-        self.keys.append(np.asarray(keys))
-        self.values.append(tuple(np.asarray(c) for c in columns))
+        # Copies: a view of an Arrow column from DuckDB keeps its whole batch alive.
+        self.keys.append(np.array(keys, copy=True))
+        self.values.append(tuple(np.array(c, copy=True) for c in columns))
         self._held += len(keys)
         if self._held > 2 * self.size:
             self._trim()
@@ -39,7 +40,8 @@ class Sample:
         keys = np.concatenate(self.keys)
         columns = [np.concatenate([v[i] for v in self.values])
                    for i in range(len(self.values[0]))]
-        keep = np.argsort(keys, kind="stable")[: self.size]
+        keep = (np.argpartition(keys, self.size - 1)[: self.size] if len(keys) > self.size
+                else np.arange(len(keys)))
         self.keys = [keys[keep]]
         self.values = [tuple(c[keep] for c in columns)]
         self._held = len(keep)
@@ -72,7 +74,9 @@ class Classification:
             predicted = np.asarray(self.model.classes_)[probabilities.argmax(axis=1)]
             self.loss += float(m.log_loss(truth, probabilities, labels=self.classes,
                                           normalize=False))
-            self.scores.add(keys, truth, probabilities)
+            # The positive class's probability is all ROC AUC needs of a binary model.
+            self.scores.add(keys, truth, probabilities[:, 1] if len(self.classes) == 2
+                            else probabilities)
         else:
             predicted = self.model.predict(x)
         counted = pd.DataFrame({"t": truth, "p": predicted}).value_counts(sort=False)
@@ -105,7 +109,7 @@ class Classification:
             y, probabilities = sampled[0], sampled[1]
             try:
                 found["roc_auc"] = float(
-                    m.roc_auc_score(y, probabilities[:, 1]) if binary
+                    m.roc_auc_score(y, probabilities) if binary
                     else m.roc_auc_score(y, probabilities, multi_class="ovr",
                                          labels=self.classes)
                 ) if len(set(y.tolist())) > 1 else math.nan
