@@ -204,6 +204,7 @@ class ScalarSpec(_Spec):
 class TableSpec(_Spec):
     columns: tuple[Column, ...] = ()
     describe: Callable[..., Sequence[Column] | Mapping[str, str]] | None = None
+    view: bool = False  # also a view of the lake of the same name, over a call without arguments
 
     kind: Literal["table"] = "table"
 
@@ -624,6 +625,7 @@ def table(
     superuser_only: bool = False,
     schema: str = "public",
     doc: str | None = None,
+    view: bool = False,
 ) -> Callable[[F], F]: ...
 def table(
     function: Callable[..., Any] | None = None,
@@ -637,6 +639,7 @@ def table(
     superuser_only: bool = False,
     schema: str = "public",
     doc: str | None = None,
+    view: bool = False,
 ) -> Any:
     """Declare a table function, called in FROM (``SELECT * FROM f(10)``).
 
@@ -644,6 +647,12 @@ def table(
     pydantic model) or computed from the arguments by ``describe`` (called with the same
     arguments, without the Context). The function returns or yields rows: a pyarrow Table
     or RecordBatchReader, RecordBatches, polars frames, or dicts / pydantic models.
+
+    ``view=True``: the server also keeps a view of the same name in the lake, over a call
+    without arguments (every argument needs a default), readable by PUBLIC once created:
+    clients list it (``\\dv``, information_schema.views) and read ``SELECT * FROM
+    schema.name``. The function decides what each caller sees (``ctx.user``,
+    ``ctx.superuser``); a superuser may REVOKE the view from PUBLIC.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -656,6 +665,11 @@ def table(
         if describe is not None and not callable(describe):
             raise ExtensionDefinitionError("describe must be a function", source)
         arguments, context_argument, _ = _arguments(fn, args, source, False)
+        if view and (describe is not None or any(not a.has_default for a in arguments)):
+            raise ExtensionDefinitionError(
+                "a table function with view=True needs declared columns and a default for "
+                "every argument (the view calls it without arguments)", source
+            )
         spec = TableSpec(
             name=sql_name,
             function=fn,
@@ -668,6 +682,7 @@ def table(
             context_argument=context_argument,
             columns=_columns(columns, source),
             describe=describe,
+            view=view,
         )
         if describe is None and not spec.columns:
             raise ExtensionDefinitionError("a table function needs at least one column", source)

@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -18,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from forge_sql.ext import Context, ExtensionError, requires, scalar, table
 
 # Checked, not imported: without them the extension is skipped with one log line.
 requires("sklearn", "pandas")
 
-from . import data, models  # noqa: E402
+from . import data, evaluation, fitting, models, worker  # noqa: E402
 from .registry import META_FILE, MODEL_FILE, Registry, check_name  # noqa: E402
 
 _HERE = Path(__file__).parent
@@ -185,58 +187,41 @@ def train(
                                  "user": ctx.user, "query": query})
     report = _progress(ctx, project, registry, run_id)
     staged: Path | None = None
+    job: Path | None = None
+    process = worker.take()  # starts while the data is read
     try:
         table_, total = data.read_sample(ctx, query, target if supervised else None,
                                          task == "classification", cap, seed, report)
-        x = data.frame({n: table_.column(n) for n in table_.column_names}, features,
-                       table_.num_rows)
-        y = None
-        if supervised:
-            assert target is not None
-            y = table_.column(target).to_pandas()
-            if task == "classification":
-                y = y.astype(str) if y.dtype == object else y
-                if y.nunique() < 2:
-                    raise ExtensionError(
-                        f'classification target "{target}" has one class only '
-                        f"({y.iloc[0]!r})", "22023",
-                        hint="a classifier needs at least two classes in the training data",
-                    )
-            else:
-                y = y.astype("float64")
-        del table_
-        numeric, categorical = data.prepared_columns(features)
-        pipe = models.pipeline(task, name, models.estimator(task, name, {
-            k: v for k, v in params.items() if not (search and isinstance(v, list))
-        } if search else params, seed), numeric, categorical)
-        x_train, x_test, y_train, y_test = _split(task, x, y, test_size, seed)
-        if search:
-            grid = {k: v for k, v in params.items()}
-            fitter = models.searched(task, pipe, grid, search, seed)
-            fitted_search = models.fit(ctx, lambda: fitter.fit(x_train, y_train), "search", report)
-            fitted = fitted_search.best_estimator_
-            chosen = {k.removeprefix("model__"): v for k, v in fitted_search.best_params_.items()}
-        else:
-            fitted = models.fit(ctx, lambda: pipe.fit(x_train, y_train), "fitting", report)
-            chosen = params
-        ctx.check_cancel()
-        scores = models.metrics(task, fitted, x_test, y_test)
-        importances = models.importance(task, fitted, x_test, y_test, seed,
-                                        [f["name"] for f in features])
-        ctx.check_cancel()
         staged = registry.staging()
-        import joblib
-
-        joblib.dump(fitted, staged / MODEL_FILE)
+        job = Path(tempfile.mkdtemp(prefix="forge-ml-"))
+        with pa.OSFile(str(job / fitting.SAMPLE_FILE), "wb") as sink, \
+                pa.ipc.new_file(sink, table_.schema) as writer:
+            writer.write_table(table_)
+        del table_
+        (job / fitting.JOB_FILE).write_text(json.dumps({
+            "task": task, "algorithm": name, "target": target if supervised else None,
+            "features": features, "hyperparams": params, "search": search, "seed": seed,
+            "test_size": test_size, "model_file": str(staged / MODEL_FILE),
+        }))
+        process.run(job, ctx, report)
+        outcome = json.loads((job / fitting.RESULT_FILE).read_text())
+        if "error" in outcome:
+            error = outcome["error"]
+            raise ExtensionError(error["message"], error["sqlstate"], detail=error["detail"],
+                                 hint=error["hint"])
+        fit = outcome["ok"]
+        scores = fit["metrics"]
+        ctx.check_cancel()
         meta: dict[str, Any] = {
             "project": project, "task": task, "algorithm": name,
-            "estimator": type(fitted[-1]).__module__ + "." + type(fitted[-1]).__name__,
-            "hyperparams": chosen, "search": search, "target": target,
-            "features": features, "classes": [_plain(c) for c in getattr(fitted, "classes_", [])],
+            "estimator": fit["estimator"], "hyperparams": fit["hyperparams"],
+            "search": search, "target": target,
+            "features": features, "classes": fit["classes"],
             "metrics": scores, "key_metric": models.KEY_METRIC[task],
-            "importance": importances, "query": query, "relation": relation,
+            "importance": fit["importance"], "query": query, "relation": relation,
             "snapshot": snapshot, "seed": seed, "test_size": test_size,
-            "rows_read": total, "rows_trained": len(x_train), "rows_tested": len(x_test),
+            "rows_read": total, "rows_trained": fit["rows_trained"],
+            "rows_tested": fit["rows_tested"],
             "max_rows": cap, "versions": _versions(), "code_hash": _code_hash(),
             "user": ctx.user, "created": time.time(), "run_id": run_id,
         }
@@ -261,30 +246,15 @@ def train(
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
         raise
+    finally:
+        worker.give_back(process)  # unless it was killed (cancel) or ended
+        if job is not None:
+            shutil.rmtree(job, ignore_errors=True)
     return [
         {"project": project, "model_id": model_id, "algorithm": name, "metric": metric,
          "value": value, "deployed": deployed_now}
         for metric, value in scores.items()
     ]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _split(task: str, x: Any, y: Any, test_size: float, seed: int) -> tuple[Any, Any, Any, Any]:
-    from sklearn.model_selection import train_test_split
-
-    if task == "clustering":
-        x_train, x_test = train_test_split(x, test_size=test_size, random_state=seed)
-        return x_train, x_test, None, None
-    stratify = None
-    if task == "classification":
-        counts = y.value_counts()
-        if counts.min() >= 2 and len(counts) <= len(y) * test_size:
-            stratify = y
-    return train_test_split(x, y, test_size=test_size, random_state=seed,  # type: ignore[no-any-return]
-                            stratify=stratify)
 
 
 def _snapshot(ctx: Context) -> int | None:
@@ -396,18 +366,23 @@ def _rows(values: pa.Array) -> tuple[dict[str, Any], int]:
 
 def _per_project(projects: pa.Array, rows: pa.Array, model_ids: pa.Array | None,
                  ctx: Context, answer: Any, kind: pa.DataType) -> pa.Array:
+    registry = _registry(ctx)
+    if len(pc.unique(projects)) == 1 and (model_ids is None or len(pc.unique(model_ids)) == 1):
+        # One model for the whole batch (the usual call): no Python work per row.
+        meta, fitted = _load(registry, projects[0].as_py(),
+                             None if model_ids is None else model_ids[0].as_py())
+        columns, count = _rows(rows)
+        return pa.array(answer(meta, fitted, data.frame(columns, meta["features"], count)),
+                        kind)
     names = projects.to_pylist()
     ids = model_ids.to_pylist() if model_ids is not None else [None] * len(names)
     out: list[Any] = [None] * len(names)
-    registry = _registry(ctx)
     groups: dict[tuple[str, int | None], list[int]] = {}
     for index, (name, model_id) in enumerate(zip(names, ids, strict=True)):
         groups.setdefault((name, model_id), []).append(index)
-    whole = len(groups) == 1
     for (name, model_id), where in groups.items():
         meta, fitted = _load(registry, name, model_id)
-        chunk = rows if whole else rows.take(pa.array(where))
-        columns, count = _rows(chunk)
+        columns, count = _rows(rows.take(pa.array(where)))
         x = data.frame(columns, meta["features"], count)
         for index, value in zip(where, answer(meta, fitted, x), strict=True):
             out[index] = value
@@ -419,10 +394,10 @@ def _predicted(meta: dict[str, Any], fitted: Any, x: Any) -> list[Any]:
     return values.tolist()  # type: ignore[no-any-return]
 
 
-def _numeric(meta: dict[str, Any], fitted: Any, x: Any) -> list[float]:
-    values = _predicted(meta, fitted, x)
+def _numeric(meta: dict[str, Any], fitted: Any, x: Any) -> Any:
+    values = fitted.predict(x)
     try:
-        return [float(v) for v in values]
+        return values.astype("float64")
     except ValueError:
         raise ExtensionError(
             f'model of project "{meta["project"]}" predicts text labels', "42804",
@@ -483,41 +458,69 @@ PREDICTIONS = {"row_number": "BIGINT", "key": "VARCHAR", "prediction": "DOUBLE",
 
 @table(schema="ml", columns=PREDICTIONS)
 def predictions(project: str, relation: str, key: str | None = None,
-                model_id: int | None = None, *, ctx: Context) -> pa.Table:
+                model_id: int | None = None, *, ctx: Context) -> Iterator[pa.RecordBatch]:
     """Predictions for every row of a relation or query, a batch per model call: the row
     number, the ``key`` column's value, the prediction (numeric), the label and the
     probability of the predicted class."""
     meta, fitted = _load(_registry(ctx), check_name(project), model_id)
-    parts: list[pa.Table] = []
-    first = 1
-    for batch in _relation_batches(ctx, relation):
-        columns = {n: batch.column(n) for n in batch.schema.names}
-        if key is not None and key not in columns:
-            raise ExtensionError(f'column "{key}" does not exist', "42703")
-        x = data.frame(columns, meta["features"], batch.num_rows)
+    # The relation is read (ctx.query) before the first row is returned: the predictions
+    # go batch by batch to a file of their own, read back batch by batch as DuckDB asks.
+    handle, path = tempfile.mkstemp(prefix="forge-ml-predictions-")
+    os.close(handle)
+    try:
+        writer: Any = None
+        first = 1
+        with pa.OSFile(path, "wb") as sink:
+            for batch in _relation_batches(ctx, relation):
+                columns = {n: batch.column(n) for n in batch.schema.names}
+                if key is not None and key not in columns:
+                    raise ExtensionError(f'column "{key}" does not exist', "42703")
+                x = data.frame(columns, meta["features"], batch.num_rows)
+                out = _predicted_batch(fitted, x, batch.column(key) if key else None, first)
+                first += batch.num_rows
+                if writer is None:
+                    writer = pa.ipc.new_stream(sink, out.schema)
+                writer.write_batch(out)
+            if writer is not None:
+                writer.close()
+        source = None if writer is None else pa.OSFile(path, "rb")
+    finally:
+        os.unlink(path)  # the open file stays readable
+    return iter(()) if source is None else _read_back(source)
+
+
+def _predicted_batch(fitted: Any, x: Any, keys: pa.Array | None, first: int) -> pa.RecordBatch:
+    if hasattr(fitted, "predict_proba"):
+        probabilities = fitted.predict_proba(x)
+        # predict is the class of highest probability: one pass of the model, not two
+        labels = numpy_take(fitted.classes_, probabilities.argmax(axis=1))
+        probability = pa.array(probabilities.max(axis=1))
+    else:
         labels = fitted.predict(x)
-        try:
-            numbers = pa.array(labels.astype("float64"))
-        except (TypeError, ValueError):
-            numbers = pa.nulls(len(labels), pa.float64())
-        probability = (
-            pa.array(fitted.predict_proba(x).max(axis=1)) if hasattr(fitted, "predict_proba")
-            else pa.nulls(len(labels), pa.float64())
-        )
-        keys = (batch.column(key).cast(pa.string()) if key is not None
-                else pa.nulls(batch.num_rows, pa.string()))
-        parts.append(pa.table({
-            "row_number": pa.array(range(first, first + batch.num_rows), pa.int64()),
-            "key": keys, "prediction": numbers,
-            "label": pa.array([str(v) for v in labels.tolist()], pa.string()),
-            "probability": probability,
-        }))
-        first += batch.num_rows
-    if not parts:
-        return pa.table({n: pa.array([], t) for n, t in (
-            ("row_number", pa.int64()), ("key", pa.string()), ("prediction", pa.float64()),
-            ("label", pa.string()), ("probability", pa.float64()))})
-    return pa.concat_tables(parts)
+        probability = pa.nulls(len(labels), pa.float64())
+    try:
+        numbers = pa.array(labels.astype("float64"))
+    except (TypeError, ValueError):
+        numbers = pa.nulls(len(labels), pa.float64())
+    return pa.record_batch({
+        "row_number": pa.array(range(first, first + len(labels)), pa.int64()),
+        "key": keys.cast(pa.string()) if keys is not None else pa.nulls(len(labels),
+                                                                         pa.string()),
+        "prediction": numbers,
+        "label": pa.array(labels.astype(str), pa.string()),
+        "probability": probability,
+    })
+
+
+def numpy_take(values: Any, index: Any) -> Any:
+    import numpy
+
+    return numpy.asarray(values)[index]
+
+
+def _read_back(source: Any) -> Iterator[pa.RecordBatch]:
+    with source:
+        yield from pa.ipc.open_stream(source)
 
 
 # -- evaluate, explain, models, runs ------------------------------------------------------
@@ -525,28 +528,38 @@ def predictions(project: str, relation: str, key: str | None = None,
                              "value": "DOUBLE"})
 def evaluate(project: str, relation: str, model_id: int | None = None, *,
              ctx: Context) -> list[dict[str, Any]]:
-    """The task's metrics of the deployed (or given) model on another relation or query."""
+    """The task's metrics of the deployed (or given) model on another relation or query,
+    read batch by batch (docs/ml.md: which metrics are exact, which from a sample)."""
     meta, fitted = _load(_registry(ctx), check_name(project), model_id)
     query = data.source_query(relation)
     target = meta["target"]
-    table_ = ctx.query(query).read_all()
-    if target is not None:
-        if target not in table_.column_names:
-            raise ExtensionError(f'column "{target}" does not exist', "42703",
-                                 hint="evaluation needs the target column")
-        table_ = table_.filter(table_.column(target).is_valid())
-    if table_.num_rows == 0:
+    names = [n for n, _ in data.columns_of(ctx, query)]
+    if target is not None and target not in names:
+        raise ExtensionError(f'column "{target}" does not exist', "42703",
+                             hint="evaluation needs the target column")
+    where = "" if target is None else f"WHERE q.{data.quote(target)} IS NOT NULL"
+    key = "__forge_ml_key"
+    reader = ctx.query(f"SELECT q.*, hash(q) AS {key} FROM ({query}) AS q {where}")
+    cap = int(ctx.settings.get("max_training_rows", data.DEFAULT_MAX_ROWS))
+    scores = evaluation.KINDS[meta["task"]](fitted, cap)
+    rows = 0
+    for batch in reader:
+        ctx.check_cancel()
+        if not batch.num_rows:
+            continue
+        columns = {n: batch.column(n) for n in batch.schema.names}
+        x = data.frame(columns, meta["features"], batch.num_rows)
+        y = None
+        if target is not None:
+            y = batch.column(target).to_pandas()
+            if meta["task"] == "classification" and y.dtype == object:
+                y = y.astype(str)
+        scores.add(x, y, batch.column(key).to_numpy())
+        rows += batch.num_rows
+    if rows == 0:
         raise ExtensionError("the evaluation data has no rows", "22023")
-    x = data.frame({n: table_.column(n) for n in table_.column_names}, meta["features"],
-                   table_.num_rows)
-    y = None
-    if target is not None:
-        y = table_.column(target).to_pandas()
-        if meta["task"] == "classification" and y.dtype == object:
-            y = y.astype(str)
-    scores = models.metrics(meta["task"], fitted, x, y)
     return [{"project": project, "model_id": meta["model_id"], "metric": k, "value": v}
-            for k, v in scores.items()]
+            for k, v in scores.result().items()]
 
 
 @table(schema="ml", columns={"project": "VARCHAR", "model_id": "BIGINT",
@@ -587,9 +600,10 @@ MODEL_COLUMNS = {
 }
 
 
-@table(schema="ml", name="models", columns=MODEL_COLUMNS, volatility="stable")
+@table(schema="ml", name="models", columns=MODEL_COLUMNS, volatility="stable", view=True)
 def models_(*, ctx: Context) -> list[dict[str, Any]]:
-    """Every project's models, their metrics, provenance and which one is deployed."""
+    """Every project's models, their metrics, provenance and which one is deployed; also
+    the view ml.models. Every user sees every model (any user may predict with one)."""
     import datetime as dt
 
     registry = _registry(ctx)
@@ -621,9 +635,11 @@ def models_(*, ctx: Context) -> list[dict[str, Any]]:
                              "progress": "VARCHAR", "algorithm": "VARCHAR", "user": "VARCHAR",
                              "started": "TIMESTAMP WITH TIME ZONE",
                              "finished": "TIMESTAMP WITH TIME ZONE", "model_id": "BIGINT",
-                             "error": "VARCHAR"}, volatility="stable")
+                             "error": "VARCHAR"}, volatility="stable", view=True)
 def runs(*, ctx: Context) -> list[dict[str, Any]]:
-    """Training runs: running (with progress), succeeded, failed or canceled."""
+    """Training runs: running (with progress), succeeded, failed or canceled; also the
+    view ml.runs. A superuser sees every run, other users their own (a run's query and
+    error are its user's, as pg_stat_activity keeps other users' queries)."""
     import datetime as dt
 
     def stamp(value: float | None) -> dt.datetime | None:
@@ -635,4 +651,5 @@ def runs(*, ctx: Context) -> list[dict[str, Any]]:
          "started": stamp(r.get("started")), "finished": stamp(r.get("finished")),
          "model_id": r.get("model_id"), "error": r.get("error")}
         for r in _registry(ctx).runs()
+        if ctx.superuser or r.get("user") == ctx.user
     ]

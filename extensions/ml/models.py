@@ -1,16 +1,15 @@
 """Estimators by task and algorithm name, the pipeline that carries the preprocessing
-(imputation, scaling, category encoding), fitting off the statement's thread so that a
-cancel is answered at once, and the task's metrics, importances and contributions."""
+(imputation, scaling, category encoding), and the task's metrics, importances and
+contributions."""
 
 from __future__ import annotations
 
 import json
 import math
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from forge_sql.ext import Context, ExtensionError
+from forge_sql.ext import ExtensionError
 
 TASKS = ("classification", "regression", "clustering")
 
@@ -127,33 +126,6 @@ def pipeline(task: str, algorithm: str, model: Any, numeric: Sequence[str],
             ("encode", encode),
         ]), list(categorical)))
     return Pipeline([("prepare", ColumnTransformer(steps)), ("model", model)])
-
-
-def fit(ctx: Context, work: Callable[[], Any], what: str,
-        progress: Callable[[float, float, str], None]) -> Any:
-    """``work()`` in a thread of its own while this one answers cancel; its result."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # handed to the statement's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name=f"forge-ml-{what}", daemon=True)
-    thread.start()
-    waited = 0.0
-    while thread.is_alive():
-        thread.join(0.1)
-        waited += 0.1
-        ctx.check_cancel()  # the abandoned fit ends on its own; nothing is registered
-        progress(round(waited), 0, f"{what}, seconds")
-    if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, ExtensionError):
-            raise error
-        raise ExtensionError(f"{what} failed: {error}", "22023") from error
-    return outcome["value"]
 
 
 def searched(task: str, pipe: Any, grid: Mapping[str, Sequence[Any]], how: str, seed: int) -> Any:

@@ -22,6 +22,7 @@ from forge_sql.config import Settings
 from forge_sql.engine import (
     connections,
     corruption,
+    extension_views,
     grants,
     job_functions,
     jobs,
@@ -186,6 +187,7 @@ class Database:
         semantic_functions.register(self._con)  # interval // float (forge.semantics)
         self.extensions.install(self._con)
         self.table_functions.install(self._con)
+        extension_views.create(self._con, self.catalog, self.extensions.registry)
         self._acl_cursor = self._con.cursor()
         self._acl: acls.Acl | None = None
         self._acl_snapshot: int | None = None
@@ -521,6 +523,7 @@ class Database:
         with self._lock:
             registry = self.extensions.reload(self._con)
             self.table_functions.reload(self._con, registry)
+            extension_views.create(self._con, self.catalog, registry)
             self.extensions.reclaim(self._con, self.activity.oldest_transaction)
         self.schemas_changed()  # new schemas of extension macros
         self.sandbox.add_functions(name for _, name in registry.scalars)

@@ -179,6 +179,7 @@ def _context(function: Function, env: Environment, token: str | None) -> dict[st
         settings=env.settings.get(function.extension, {}),
         log=logging.getLogger(f"forge_sql.ext.{function.extension}"),
         _secrets=env.secrets,
+        superuser=caller.superuser,
         _storage=None if env.storage is None else env.storage / function.extension,
     )
     return {spec.context_argument: context}

@@ -6,25 +6,34 @@ bad input with SQLSTATEs leaving nothing registered."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import psycopg
 import pytest
+from process_stats import cpu_seconds, memory_kb
 from server import RunningServer, start_server
 
 from forge_sql.wire.auth import make_verifier
 
+# As the server's training process does (extensions/ml): OpenMP's busy-waiting makes the
+# in-process reference fits here take minutes instead of a second on a loaded machine.
+# Read when OpenMP loads, so before scikit-learn is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 pytest.importorskip("sklearn")
 
 EXTENSIONS = Path(__file__).resolve().parents[2] / "extensions"
 CONFIG = (
     f"extensions = [{str(EXTENSIONS)!r}]\n"
     "[maintenance]\ninterval = 0\nat_startup = false\n"
+    # The cap of training samples and of evaluate's ROC AUC sample: the memory test's
+    # three million rows are well over it; the other tests' tables well under.
+    "[extension_settings.ml]\nmax_training_rows = 100000\n"
     + "".join(
         f'[users.{name}]\npassword = "{make_verifier("pw")}"\nsuperuser = {str(admin).lower()}\n'
         for name, admin in (("alice", True), ("bob", False))
@@ -327,11 +336,45 @@ def test_progress_is_shown_and_cancel_registers_nothing(
                             "hyperparams => '{\"n_estimators\": 1500}')").fetchall()
         watcher.join()
         assert time.monotonic() - started < 60
+        # The fit itself stops: the server and its training processes go idle (the fit of
+        # 1,500 trees would keep a core busy for a minute).
+        assert _idle_within(lake.process.pid, 5.0), "the canceled fit still uses CPU"
         assert trainer.execute("SELECT 1").fetchone() == (1,)
     assert seen and "ml.train slow" in str(seen[0][1])
     assert alice.execute("SELECT count(*) FROM ml.models()").fetchone() == before
     assert alice.execute("SELECT state FROM ml.runs() WHERE project = 'slow'").fetchall() == [
         ("canceled",)]
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its living descendants (the training processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += cpu_seconds(current)
+        except OSError:
+            continue
+        todo.extend(children.get(current, []))
+    return total
+
+
+def _idle_within(pid: int, seconds: float, window: float = 0.5) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        before = _tree_cpu(pid)
+        time.sleep(window)
+        if _tree_cpu(pid) - before < window * 0.2:
+            return True
+    return False
 
 
 def test_dropping_a_project_removes_its_files(alice: psycopg.Connection,
@@ -347,3 +390,118 @@ def test_dropping_a_project_removes_its_files(alice: psycopg.Connection,
     assert not (storage(lake) / "projects" / "gone").exists()
     with pytest.raises(psycopg.errors.UndefinedObject):
         alice.execute("SELECT ml.predict('gone', c) FROM customers c").fetchall()
+
+
+def test_evaluate_metrics_equal_scikit_learn_on_the_predictions(
+    alice: psycopg.Connection,
+) -> None:
+    """Metrics summed batch by batch equal scikit-learn's over all the rows at once."""
+    from sklearn import metrics as m
+
+    alice.execute("CREATE TABLE wide AS SELECT c.*, r.k FROM customers c, range(3) AS r(k)")
+    metrics(alice, "SELECT * FROM ml.train('evc', 'classification', 'customers', 'churned', "
+                   "algorithm => 'linear')")
+    metrics(alice, "SELECT * FROM ml.train('evr', 'regression', 'customers', 'spend', "
+                   "algorithm => 'random_forest', hyperparams => '{\"n_estimators\": 5}')")
+    truth = alice.execute("SELECT churned, spend FROM wide ORDER BY id, k").fetchall()
+    assert len(truth) == 12000  # several batches
+    got = {r[2]: r[3] for r in alice.execute("SELECT * FROM ml.evaluate('evc', 'wide')")}
+    rows = alice.execute("SELECT label, probability FROM ml.predictions('evc', "
+                         "'SELECT * FROM wide ORDER BY id, k') ORDER BY row_number").fetchall()
+    y = [t[0] for t in truth]
+    labels = [label == "True" for label, _ in rows]
+    positive = [p if label == "True" else 1.0 - p for label, p in rows]
+    assert got["accuracy"] == pytest.approx(m.accuracy_score(y, labels), abs=1e-12)
+    assert got["f1"] == pytest.approx(m.f1_score(y, labels), abs=1e-12)
+    assert got["precision"] == pytest.approx(m.precision_score(y, labels), abs=1e-12)
+    assert got["recall"] == pytest.approx(m.recall_score(y, labels), abs=1e-12)
+    assert got["roc_auc"] == pytest.approx(m.roc_auc_score(y, positive), abs=1e-9)
+    assert got["log_loss"] == pytest.approx(
+        m.log_loss(y, [[1.0 - p, p] for p in positive]), abs=1e-9)
+    got = {r[2]: r[3] for r in alice.execute("SELECT * FROM ml.evaluate('evr', 'wide')")}
+    predicted = [r[0] for r in alice.execute(
+        "SELECT prediction FROM ml.predictions('evr', 'SELECT * FROM wide ORDER BY id, k') "
+        "ORDER BY row_number").fetchall()]
+    y = [t[1] for t in truth]
+    assert got["r2"] == pytest.approx(m.r2_score(y, predicted), abs=1e-9)
+    assert got["mae"] == pytest.approx(m.mean_absolute_error(y, predicted), abs=1e-9)
+    assert got["rmse"] == pytest.approx(m.root_mean_squared_error(y, predicted), abs=1e-9)
+
+
+def _peak_growth_mib(pid: int, work: Callable[[], object]) -> float:
+    """The most the process's resident memory grew above its level before ``work``."""
+    before = memory_kb(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak.append(memory_kb(pid))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        work()
+    finally:
+        done.set()
+        watcher.join()
+    return (max(peak) - before) / 1024
+
+
+@pytest.mark.slow  # three million rows evaluated and predicted: about 30 s, loaded
+def test_evaluate_and_predictions_hold_batches_not_the_relation(
+    alice: psycopg.Connection, lake: RunningServer,
+) -> None:
+    features = ", ".join(f"(hash(i, {k}) % 100000) / 100000.0 AS f{k}" for k in range(10))
+    alice.execute(f"CREATE TABLE millions AS SELECT {features}, "
+                  "(hash(i, 0) % 100000) / 100000.0 + (hash(i, 1) % 100000) / 100000.0 > 1 "
+                  "AS y FROM range(3000000) AS r(i)")
+    metrics(alice, "SELECT * FROM ml.train('mem', 'classification', 'millions', 'y', "
+                   "algorithm => 'linear', max_rows => 20000)")
+    pid = lake.process.pid
+    # scikit-learn loaded and the model read before measuring (training runs elsewhere).
+    alice.execute("SELECT * FROM ml.evaluate('mem', 'SELECT * FROM millions LIMIT 10')")
+    # Held whole, the relation alone is 3M x 11 columns x 8 bytes = 250 MiB (more as
+    # pandas frames); streamed, a few batches are, and the ROC AUC sample (100,000 rows).
+    grew = _peak_growth_mib(pid, lambda: alice.execute(
+        "SELECT * FROM ml.evaluate('mem', 'millions')").fetchall())
+    assert grew < 120, f"ml.evaluate grew the server by {grew:.0f} MiB"
+    grew = _peak_growth_mib(pid, lambda: alice.execute(
+        "SELECT count(*), count(DISTINCT label) FROM ml.predictions('mem', 'millions')"
+    ).fetchall())
+    assert grew < 120, f"ml.predictions grew the server by {grew:.0f} MiB"
+
+
+def test_models_and_runs_are_views_each_user_sees_their_runs(
+    alice: psycopg.Connection, bob: psycopg.Connection,
+) -> None:
+    metrics(alice, "SELECT * FROM ml.train('viewed_a', 'regression', 'customers', 'spend', "
+                   "algorithm => 'linear')")
+    metrics(bob, "SELECT * FROM ml.train('viewed_b', 'regression', 'customers', 'spend', "
+                 "algorithm => 'linear')")
+    assert alice.execute(
+        "SELECT table_name FROM information_schema.views WHERE table_schema = 'ml' "
+        "ORDER BY 1").fetchall() == [("models",), ("runs",)]
+    assert alice.execute(  # what psql's \dv ml.* asks
+        "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'ml' AND c.relkind = 'v' ORDER BY 1"
+    ).fetchall() == [("models",), ("runs",)]
+    # The view and the function agree; every user sees every model.
+    listed = alice.execute("SELECT * FROM ml.models ORDER BY project, model_id").fetchall()
+    assert listed == alice.execute(
+        "SELECT * FROM ml.models() ORDER BY project, model_id").fetchall()
+    assert {"viewed_a", "viewed_b"} <= {r[0] for r in listed}
+    assert bob.execute("SELECT count(*) FROM ml.models").fetchone() == (len(listed),)
+    # Runs: a superuser sees everyone's, another user their own only.
+    assert {"alice", "bob"} <= {r[0] for r in alice.execute('SELECT "user" FROM ml.runs')}
+    assert {r[0] for r in bob.execute('SELECT "user" FROM ml.runs')} == {"bob"}
+    assert ("viewed_b",) in bob.execute("SELECT project FROM ml.runs").fetchall()
+    # Granted to PUBLIC, as a system view: a superuser may take it back.
+    alice.execute("REVOKE SELECT ON ml.models FROM PUBLIC")
+    try:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT * FROM ml.models").fetchall()
+    finally:
+        alice.execute("GRANT SELECT ON ml.models TO PUBLIC")
+    assert bob.execute("SELECT count(*) FROM ml.models").fetchone() == (len(listed),)

@@ -41,6 +41,9 @@ def test_a_second_server_predicts_with_the_model(
             assert on_b == on_a and len(on_b) == 200
             assert b.execute("SELECT project, deployed FROM ml.models()").fetchall() == [
                 ("line", True)]
+            # Both servers keep the one view (the second found it made, as it would make it).
+            assert b.execute("SELECT project, deployed FROM ml.models").fetchall() == [
+                ("line", True)]
             files = tmp_path / "lake" / "_forge_extensions" / "ml" / "projects" / "line"
             assert (files / "models").is_dir()
             assert b.execute("SELECT ml.drop_project('line')").fetchone() == (1,)
