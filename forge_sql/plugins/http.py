@@ -13,10 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from forge_sql.ext import (
     PAGINATORS,
@@ -32,6 +30,11 @@ from forge_sql.ext import (
     PageNumber,
     Paginator,
 )
+
+if TYPE_CHECKING:
+    # Imported where a request is sent: httpx (and the rich console its command line
+    # pulls in) would otherwise load at every server start and every CLI command.
+    import httpx
 
 log = logging.getLogger("forge_sql.http")
 # httpx logs every request's full URL at INFO: an API key sent as a query parameter would
@@ -91,6 +94,8 @@ _limits_lock = threading.Lock()
 def limits(name: str, rate_limit: float | None, concurrency: int, timeout: float) -> Limits:
     """The shared limits of the source ``name`` (process-wide, across sessions)."""
     key = (name, rate_limit, concurrency, timeout)
+    import httpx
+
     with _limits_lock:
         found = _limits.get(key)
         if found is None:
@@ -259,6 +264,8 @@ class HttpClient:
     # -- one request, retried --------------------------------------------------------------
     def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, body: Any = None) -> httpx.Response:
+        import httpx
+
         self._check_host(url)
         attempt = 0
         while True:
@@ -321,6 +328,8 @@ class HttpClient:
 
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None,
               headers: Mapping[str, str] | None, body: Any) -> httpx.Response:
+        import httpx
+
         sent_headers = {"Accept": "application/json", **(headers or {})}
         sent_params = dict(params or {})
         auth: httpx.Auth | None = None
@@ -349,6 +358,8 @@ class HttpClient:
         assert isinstance(self.auth, OAuth2ClientCredentials)
         if self._token is not None and self._token[1] > time.monotonic():
             return self._token[0]
+        import httpx
+
         creds = self.auth
         form = {"grant_type": "client_credentials"}
         if creds.scope:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .compare import Difference, differences
 from .runner import Answer, Session, SetupError
-from .statements import Case
+from .statements import SCRATCH_CREATE, Case
 from .tables import T1_COLUMNS, create_statements
 
 # The stored rows must be the same. An unconstrained numeric prints its scale, which differs
@@ -15,6 +17,7 @@ from .tables import T1_COLUMNS, create_statements
 TABLE_CHECKS = {
     "t1": ", ".join("n::numeric(20,3)" if c == "n" else c for c in T1_COLUMNS),
     "t2": "*",
+    "scratch": "*",
 }
 
 
@@ -35,18 +38,22 @@ class Outcome:
 
 
 class Pair:
-    """A session on forge-sql and one on PostgreSQL holding the same tables."""
+    """A session on forge-sql and one on PostgreSQL holding the same tables. Pairs that
+    share the tables share ``writing`` too: one DML case at a time writes the scratch
+    table (each in a transaction rolled back after it)."""
 
-    def __init__(self, forge_dsn: str, pg_dsn: str, build: bool = True) -> None:
+    def __init__(self, forge_dsn: str, pg_dsn: str, build: bool = True,
+                 writing: threading.Lock | None = None) -> None:
         self.forge = Session(forge_dsn)
         self.pg = Session(pg_dsn)
+        self._writing = writing or threading.Lock()
         # PostgreSQL answers while forge-sql does (about a tenth of a case's time).
         self._pg_side = ThreadPoolExecutor(1)
         if build:
             self.build()
 
     def build(self) -> None:
-        for statement in create_statements():
+        for statement in (*create_statements(), *SCRATCH_CREATE):
             self.forge.simple(statement)
             self.pg.simple(statement)
         for table, columns in TABLE_CHECKS.items():
@@ -61,15 +68,18 @@ class Pair:
         self.pg.close()
 
     def check(self, case: Case) -> Outcome:
-        answering = self._pg_side.submit(self.pg.run, case)
-        forge, pg = self.forge.run(case), answering.result()
+        with self._writing if case.dml else contextlib.nullcontext():
+            answering = self._pg_side.submit(self.pg.run, case)
+            forge, pg = self.forge.run(case), answering.result()
         return Outcome(case, forge, pg, differences(case, forge, pg))
 
 
 def check_all(forge_dsn: str, pg_dsn: str, cases: list[Case], workers: int = 2) -> list[Outcome]:
     """Every case on both servers, ``workers`` pairs of sessions at a time (each pair on its
     own tables would collide, so the tables are built once, by the first pair)."""
-    pairs = [Pair(forge_dsn, pg_dsn, build=index == 0) for index in range(workers)]
+    writing = threading.Lock()
+    pairs = [Pair(forge_dsn, pg_dsn, build=index == 0, writing=writing)
+             for index in range(workers)]
     try:
         with ThreadPoolExecutor(workers) as pool:
             chunks = [cases[i::workers] for i in range(workers)]

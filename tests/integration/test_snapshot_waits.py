@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from psycopg import errors as pgerrors
-from server import RunningServer
+from server import RunningServer, start_server
 
 WAIT_SECONDS = 30
 ROWS = 7500
@@ -53,6 +53,17 @@ class Background:
     def join(self) -> None:
         self._thread.join(WAIT_SECONDS)
         assert not self._thread.is_alive(), "still waiting"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A lake of this module's own: compaction, expiry and cleanup work on every table of
+    a lake, and on the test session's shared server they rewrote the tables of every test
+    that ran before (and expired their snapshots)."""
+    running = start_server(tmp_path_factory.mktemp("snapshot-waits") / "data")
+    yield running
+    log = running.stop()
+    assert "Traceback" not in log, log
 
 
 @pytest.fixture
