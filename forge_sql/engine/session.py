@@ -48,7 +48,7 @@ from forge_sql.engine.materialized_views import (
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
-from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.result import ArrowResult, RowsResult, TableResult, TagResult
 from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.sequence_commands import SequenceCommands
@@ -940,10 +940,10 @@ class EngineSession:
         if constant_rows.applies(statement, cursor.description or ()):
             connection.running(True)  # as a stream's reads are: cancel and timeout apply
             try:
-                table = constant_rows.fetch(cursor)
+                rows, types = constant_rows.fetch(cursor)
             finally:
                 connection.running(False)
-            return TableResult(table, columns, "SELECT")
+            return RowsResult(rows, types, columns)
         result = ArrowResult(connection, self.fail, statement, connection.open_reader(), columns)
         connection.stream(result)
         return result
