@@ -21,6 +21,7 @@ from forge_sql.engine import (
     constant_rows,
     copy_statement,
     copyin,
+    describing,
     lake_dml,
     lengths,
     lock_targets,
@@ -322,6 +323,11 @@ class EngineSession:
             result = self._by_kind.get(kind, self._statement)(plan, params)
             if kind not in _SNAPSHOT_FREE:
                 self.block.touched = True
+            if statement.columns is not None and describing.result_changed(
+                statement.columns, result.columns, kind == "SELECT" and not plan.param_count
+            ):
+                result.close()
+                raise errors.FeatureNotSupported("cached plan must not change result type")
             return result
         except errors.ForgeError as exc:
             if self._inserts.failed(exc):
