@@ -212,6 +212,7 @@ class EngineSession:
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
         self._duckdb_texts: dict[str, tuple[Statement, ...]] = {}  # forge.semantics = duckdb
+        self._texts_path: str | None = None  # the search_path the texts were split under
         self._table_functions_seen = table_functions.generation()
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
@@ -267,9 +268,13 @@ class EngineSession:
         which choose the rules), and clients send the same few texts again and again
         (tokenizing and parsing cost more than running SELECT 1)."""
         chosen = self.rules
-        if self._table_functions_seen != table_functions.generation():
-            # Extensions were reloaded: table-function calls rewrite differently now.
+        path = self.settings.get("search_path")
+        if self._table_functions_seen != table_functions.generation() or path != self._texts_path:
+            # Extensions were reloaded: table-function calls rewrite differently now. And
+            # what is split under one search path is not kept for another (names resolve
+            # differently; today the split depends on the text alone).
             self._table_functions_seen = table_functions.generation()
+            self._texts_path = path
             self._texts.clear()
             self._duckdb_texts.clear()
         if len(sql) > _TEXT_KEPT_CHARS:
