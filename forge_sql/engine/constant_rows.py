@@ -1,5 +1,6 @@
 """The rows of a SELECT without FROM (``SELECT 1``, what pools and health checks send),
-taken as Python values: DuckDB's Arrow stream costs more to set up than such a row."""
+taken as Python values: DuckDB's Arrow stream costs more to set up than such a row, and
+so do Arrow arrays built from them (the wire encodes them as they are)."""
 
 from __future__ import annotations
 
@@ -38,15 +39,18 @@ def applies(statement: Statement, description: Sequence[Sequence[Any]]) -> bool:
     return all(str(d[1]) in _ARROW_TYPES for d in description)
 
 
-def fetch(cursor: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The executed statement's rows (``applies`` was true for it)."""
+def fetch(cursor: duckdb.DuckDBPyConnection) -> tuple[list[tuple[Any, ...]], list[pa.DataType]]:
+    """The executed statement's rows (``applies`` was true for it) as Python values, and
+    the Arrow types DuckDB's export gives their columns."""
     description = cursor.description or ()
-    rows = cursor.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(description)
+    return cursor.fetchall(), [_ARROW_TYPES[str(d[1])] for d in description]
+
+
+def table(rows: list[tuple[Any, ...]], types: Sequence[pa.DataType], names: Sequence[str]
+          ) -> pa.Table:
+    """``fetch``'s rows as an Arrow table."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
     return pa.Table.from_arrays(
-        [
-            pa.array(values, _ARROW_TYPES[str(d[1])])
-            for values, d in zip(columns, description, strict=True)
-        ],
-        names=[str(d[0]) for d in description],
+        [pa.array(values, kind) for values, kind in zip(columns, types, strict=True)],
+        names=list(names),
     )

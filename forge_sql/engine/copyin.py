@@ -250,6 +250,9 @@ class CopyInResult:
         error.context = f"COPY {self.copy.table}"
         return error
 
+    def take_rows(self, limit: int) -> Sequence[tuple[object, ...]] | None:
+        return None  # read in batches
+
     def next_batch(self) -> pa.RecordBatch | None:
         return None
 

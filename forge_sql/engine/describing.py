@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from forge_sql.engine import params
 from forge_sql.seam import oids
+from forge_sql.seam.backend import Column
 from forge_sql.sql import rewrite
 from forge_sql.sql.rewrite import Edit
 from forge_sql.sql.statements import tokenize
@@ -110,3 +111,22 @@ def marked_types(plan: str) -> dict[int, int]:
             if oid != oids.JSON or match.group(2).strip() == "JSON":
                 found[number] = oid
     return found
+
+
+def result_changed(
+    described: Sequence[Column], running: Sequence[Column] | None, compare_types: bool
+) -> bool:
+    """Whether a prepared statement's result no longer has the columns its Describe
+    announced, as after its table was dropped and created again with other columns:
+    PostgreSQL then refuses to run it ("cached plan must not change result type"), as
+    a client reading the rows by the old description would misread them. Types are
+    compared only where asked (a query without parameters: with them, Describe typed the
+    stand-ins above)."""
+    if running is None or running is described:
+        return False
+    if len(running) != len(described):
+        return True
+    return compare_types and any(
+        (a.type_oid, a.type_modifier) != (b.type_oid, b.type_modifier)
+        for a, b in zip(described, running, strict=True)
+    )

@@ -53,6 +53,9 @@ class _NoCopy:
     copy: CopyIn | CopyOut | None = None
     binary: bool = False
 
+    def take_rows(self, limit: int) -> Sequence[tuple[object, ...]] | None:
+        return None  # read in batches
+
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         raise errors.ProtocolError("unexpected COPY data: the statement is not COPY FROM STDIN")
 
@@ -99,6 +102,46 @@ class TableResult(_NoCopy):
 
     def close(self) -> None:
         self._batches.clear()
+
+
+class RowsResult(_NoCopy):
+    """A few rows held as Python values (engine.constant_rows), built into Arrow only
+    if they are read in batches."""
+
+    def __init__(
+        self, rows: list[tuple[object, ...]], types: Sequence[pa.DataType],
+        columns: tuple[Column, ...],
+    ) -> None:
+        self.columns = columns
+        self.notices: list[tuple[str, str]] = []
+        self._rows = rows
+        self._types = list(types)
+        self._taken = 0
+
+    def take_rows(self, limit: int) -> Sequence[tuple[object, ...]] | None:
+        if padded_widths(self.columns):
+            return None  # char(n) is padded in batches (blank_padded)
+        rows = self._rows[self._taken : self._taken + limit]
+        self._taken += len(rows)
+        return rows
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        rows = self._rows[self._taken :]
+        if not rows:
+            return None
+        self._taken += len(rows)
+        names = [c.name for c in self.columns]
+        values = list(zip(*rows, strict=True))
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(v, t) for v, t in zip(values, self._types, strict=True)], names=names
+        )
+        return blank_padded(batch, padded_widths(self.columns))
+
+    def command_tag(self) -> str:
+        return f"SELECT {self._taken}"
+
+    def close(self) -> None:
+        self._taken = len(self._rows)
 
 
 class ArrowResult(_NoCopy):

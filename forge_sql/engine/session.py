@@ -22,6 +22,7 @@ from forge_sql.engine import (
     constant_rows,
     copy_statement,
     copyin,
+    describing,
     lake_dml,
     lengths,
     lock_targets,
@@ -50,7 +51,7 @@ from forge_sql.engine.materialized_views import (
 from forge_sql.engine.ownership import Ownership
 from forge_sql.engine.plans import Plan, Planner
 from forge_sql.engine.relation_ddl import RelationDdl
-from forge_sql.engine.result import ArrowResult, TableResult, TagResult
+from forge_sql.engine.result import ArrowResult, RowsResult, TableResult, TagResult
 from forge_sql.engine.result_sources import Relations, Scope
 from forge_sql.engine.role_commands import RoleCommands
 from forge_sql.engine.search_path import PG_CATALOG, SearchPath, SessionPath, qualify
@@ -227,6 +228,7 @@ class EngineSession:
         self._accesses: dict[str, list[relations.Access]] = {}
         self._texts: dict[str, tuple[Statement, ...]] = {}
         self._duckdb_texts: dict[str, tuple[Statement, ...]] = {}  # forge.semantics = duckdb
+        self._texts_path: str | None = None  # the search_path the texts were split under
         self._table_functions_seen = table_functions.generation()
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
@@ -301,9 +303,13 @@ class EngineSession:
         which choose the rules), and clients send the same few texts again and again
         (tokenizing and parsing cost more than running SELECT 1)."""
         chosen = self.rules
-        if self._table_functions_seen != table_functions.generation():
-            # Extensions were reloaded: table-function calls rewrite differently now.
+        path = self.settings.get("search_path")
+        if self._table_functions_seen != table_functions.generation() or path != self._texts_path:
+            # Extensions were reloaded: table-function calls rewrite differently now. And
+            # what is split under one search path is not kept for another (names resolve
+            # differently; today the split depends on the text alone).
             self._table_functions_seen = table_functions.generation()
+            self._texts_path = path
             self._texts.clear()
             self._duckdb_texts.clear()
         if len(sql) > _TEXT_KEPT_CHARS:
@@ -360,6 +366,11 @@ class EngineSession:
             result = self._by_kind.get(kind, self._statement)(plan, params)
             if kind not in _SNAPSHOT_FREE:
                 self.block.touched = True
+            if statement.columns is not None and describing.result_changed(
+                statement.columns, result.columns, kind == "SELECT" and not plan.param_count
+            ):
+                result.close()
+                raise errors.FeatureNotSupported("cached plan must not change result type")
             return result
         except errors.ForgeError as exc:
             if self._inserts.failed(exc):
@@ -1050,10 +1061,10 @@ class EngineSession:
         if constant_rows.applies(statement, cursor.description or ()):
             connection.running(True)  # as a stream's reads are: cancel and timeout apply
             try:
-                table = constant_rows.fetch(cursor)
+                rows, types = constant_rows.fetch(cursor)
             finally:
                 connection.running(False)
-            return TableResult(table, columns, "SELECT")
+            return RowsResult(rows, types, columns)
         result = ArrowResult(connection, self.fail, statement, connection.open_reader(), columns)
         connection.stream(result)
         return result

@@ -279,6 +279,9 @@ class FetchResult:
         self._verb = verb
         self.rows = 0
 
+    def take_rows(self, limit: int) -> Sequence[tuple[object, ...]] | None:
+        return None  # read in batches
+
     def next_batch(self) -> pa.RecordBatch | None:
         if self._left == 0:
             return None

@@ -114,6 +114,13 @@ class Result(Protocol):
     def next_batch(self) -> pa.RecordBatch | None:
         """The next batch of rows, or None when there are no more. Blocks."""
 
+    def take_rows(self, limit: int) -> Sequence[tuple[object, ...]] | None:
+        """Up to ``limit`` of the next rows as Python values, when the backend holds them
+        so (a few rows it computed without Arrow, such as ``SELECT 1``'s: building Arrow
+        arrays for them costs more than running the statement); an empty sequence when
+        none are left. None: read the rows with :meth:`next_batch`. The rows taken count
+        for the command tag, as those read in batches do."""
+
     def write(self, batch: pa.RecordBatch, first_line: int) -> None:
         """COPY FROM STDIN: store rows decoded from the client's data. Blocks.
 

@@ -26,6 +26,7 @@ from forge_sql.wire.host import Host
 from forge_sql.wire.idle import idle_timeout
 from forge_sql.wire.protocol import Pause, QueryProtocol
 from forge_sql.wire.startup import Startup
+from forge_sql.wire.worker import Worker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +52,10 @@ class Connection:
         self._max_size = host.settings.max_message_size
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._worker: Worker | None = None  # the thread statements run on, once started
+        self._job: asyncio.Future[Any] | None = None  # the worker job running now
+        self._watch: asyncio.TimerHandle | None = None  # checks the client during a job
+        self._gone = False  # the watch found the client gone
 
     # -- lifecycle ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -118,6 +123,11 @@ class Connection:
     async def _close(self) -> None:
         self._closed = True
         self.host.unregister(self)
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        if self._worker is not None:
+            self._worker.stop()
         if self.protocol is not None:
             self.protocol.close()
         if self.db is not None:
@@ -228,39 +238,46 @@ class Connection:
         return m.decode_frontend(*await read_message(self.reader, self._max_size))
 
     async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` in a worker; cancel it if the client goes away meanwhile.
+        """Run ``fn`` on the connection's worker thread; cancel it if the client goes away
+        meanwhile.
 
-        A timer, not a second task, watches the connection: most statements finish before
-        it first fires, and it costs nothing on the hot path.
+        One timer, not a task per job, watches the connection while a job runs: most jobs
+        end before it fires, and it is armed again only while jobs keep running.
         """
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.host.executor, fn, *args)
-        gone = False
-        handle: asyncio.TimerHandle | None = None
-
-        def watch() -> None:
-            nonlocal gone, handle
-            if future.done():
-                return
-            if self.writer.is_closing() or self.reader.at_eof():
-                gone = True
-                self.cancel()
-                return
-            handle = loop.call_later(WATCH_SECONDS, watch)
-
-        handle = loop.call_later(WATCH_SECONDS, watch)
+        worker = self._worker
+        if worker is None:
+            loop = asyncio.get_running_loop()
+            worker = self._worker = Worker(loop, f"forge-sql-{self.process_id}")
+        future = worker.submit(fn, *args)
+        self._job = future
+        if self._watch is None:
+            assert self._loop is not None
+            self._watch = self._loop.call_later(WATCH_SECONDS, self._check_client)
         try:
             result = await future
         except BaseException:
-            if gone:
+            if self._gone:
                 raise ConnectionClosed(clean=False) from None
             raise
         finally:
-            if handle is not None:
-                handle.cancel()
-        if gone:
+            if self._job is future:
+                self._job = None
+        if self._gone:
             raise ConnectionClosed(clean=False)
         return result
+
+    def _check_client(self) -> None:
+        """The watch: a job has run for a while; cancel it if the client went away."""
+        self._watch = None
+        job = self._job
+        if job is None or job.done() or self._closed:
+            return
+        if self.writer.is_closing() or self.reader.at_eof():
+            self._gone = True
+            self.cancel()
+            return
+        assert self._loop is not None
+        self._watch = self._loop.call_later(WATCH_SECONDS, self._check_client)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.host.executor, fn, *args)

@@ -11,7 +11,8 @@ import pyarrow as pa
 from forge_sql import errors
 from forge_sql.seam.backend import PreparedStatement, Result
 from forge_sql.wire.encode.parts import encode_in_parts
-from forge_sql.wire.encode.rows import encode_batch
+from forge_sql.wire.encode.rows import encode_batch, result_formats
+from forge_sql.wire.encode.values import ENCODED, encode_values
 
 MAX_ROWS_PER_CHUNK = 65536  # rows encoded before the output goes out
 
@@ -86,6 +87,13 @@ def next_chunk(portal: Portal, budget: int, max_bytes: int) -> Chunk:
         return chunk
     oids = [c.type_oid for c in result.columns]
     formats = expand_formats(portal.formats, len(oids), "result")
+    if budget == MAX_ROWS_PER_CHUNK and portal.pending is None and ENCODED.issuperset(oids):
+        rows = result.take_rows(budget)
+        if rows is not None:  # a few rows as Python values: no Arrow
+            if rows:
+                chunk.data.append(encode_values(rows, oids, result_formats(formats, len(oids))))
+            chunk.rows, chunk.finished = len(rows), len(rows) < budget
+            return chunk
     size = 0
     while chunk.rows < budget and size < max_bytes:
         batch = portal.pending

@@ -13,7 +13,7 @@ import asyncpg
 import psycopg
 import pytest
 import rawclient
-from process_stats import wait_busy, wait_idle
+from process_stats import wait_busy, wait_idle, wait_until
 from psycopg import errors as pgerrors
 from server import RunningServer
 
@@ -187,3 +187,24 @@ def test_asyncpg_timeout_cancels(server: RunningServer) -> None:
     elapsed, value = asyncio.run(main())
     assert value == 9
     assert elapsed < 1.0 + CANCEL_DEADLINE
+
+
+def test_client_gone_cancels_its_statement(server: RunningServer) -> None:
+    """A client that closes its connection while its statement runs: the server notices
+    (it watches the connection while a statement runs) and cancels the statement, which
+    would otherwise run on for minutes, and the session ends."""
+    raw = rawclient.connect(server.host, server.port)
+    raw.startup()
+    raw.send(rawclient.query(ENDLESS))
+    assert wait_busy(server.process.pid)
+    with psycopg.connect(server.dsn(), autocommit=True) as other:
+        def sessions() -> set[int]:
+            rows = other.execute("SELECT pid FROM pg_stat_activity").fetchall()
+            return {pid for (pid,) in rows}
+
+        assert raw.process_id in sessions()
+        raw.close()
+        assert wait_until(lambda: raw.process_id not in sessions(), CANCEL_DEADLINE * 2), (
+            "the statement of a closed connection kept running"
+        )
+        assert other.execute("SELECT 6").fetchone() == (6,)

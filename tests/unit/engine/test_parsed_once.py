@@ -149,3 +149,22 @@ def test_privileges_and_column_names_read_one_parse() -> None:
     columns = column_names.result_columns(sql, [("(a + 1)", "INTEGER")])
     assert [c.name for c in columns] == ["?column?"]
     assert parse_tree.statements.cache_info().misses == 1
+
+
+def test_a_text_is_split_again_under_another_search_path(
+    session: EngineSession, counter: Counter
+) -> None:
+    """What a text splits into is kept per search path: name resolution may depend on it."""
+    for _ in range(2):
+        session.split("SELECT 3")
+    assert counter.calls == {"tokenize": 1, "extract_statements": 1}
+    session.settings.set("search_path", "pg_catalog, public")
+    try:
+        session.split("SELECT 3")
+        assert counter.calls == {"tokenize": 2, "extract_statements": 2}
+        session.split("SELECT 3")
+        assert counter.calls == {"tokenize": 2, "extract_statements": 2}
+    finally:
+        session.settings.reset("search_path")
+    session.split("SELECT 3")
+    assert counter.calls == {"tokenize": 3, "extract_statements": 3}

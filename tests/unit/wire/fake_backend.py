@@ -80,6 +80,9 @@ class FakeResult:
         self._tag = tag
         self._rows = 0
 
+    def take_rows(self, limit: int) -> Sequence[tuple[object, ...]] | None:
+        return None  # read in batches
+
     def next_batch(self) -> pa.RecordBatch | None:
         try:
             batch = next(self._batches, None)
