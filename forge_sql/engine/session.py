@@ -31,6 +31,7 @@ from forge_sql.engine import (
     savepoints,
     session_settings,
     sql_cursors,
+    sql_prepared,
     storage_calls,
     sync_calls,
     table_functions,
@@ -68,7 +69,7 @@ from forge_sql.sql import numeric, object_lists
 from forge_sql.sql.configuration import SEMANTICS
 from forge_sql.sql.quoting import literal, redact_passwords
 from forge_sql.sql.rewrite import Rules
-from forge_sql.sql.statements import Statement, single, split
+from forge_sql.sql.statements import Statement, classify, single, split
 
 log = logging.getLogger(__name__)
 
@@ -214,11 +215,16 @@ class EngineSession:
         self._table_functions_seen = table_functions.generation()
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
+        # PREPARE of statements calling table functions, planned here (engine.sql_prepared):
+        # name -> its plan.
+        self._sql_prepared: dict[str, Plan] = {}
         # What answers each kind of statement; the others run on DuckDB (_statement).
         self._by_kind: dict[str, Callable[[Plan, Sequence[object]], Result]] = {
             "TRANSACTION": self._transaction,
             "SETTING": lambda plan, _: self._commands.setting(plan.statement),
-            "SESSION": lambda plan, _: self._commands.session_command(plan.statement),
+            "SESSION": self._session_command,
+            "PREPARE": self._prepare_statement,
+            "EXECUTE": self._execute_prepared,
             "ROLE": self._role_command,
             "CURSOR": self._sql_cursor,
             "COPY": self._copy,
@@ -281,7 +287,8 @@ class EngineSession:
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
         # The client's text (a table function's call, not the stand-in the pass put there).
-        shown = plan.source if plan.table_calls and plan.source is not None else plan.statement
+        shown = plan.client or (
+            plan.source if plan.table_calls and plan.source is not None else plan.statement)
         self.backend.active(redact_passwords(shown.sql))
         self._execution.begin()
         if self._database.invalidated is not None:
@@ -410,13 +417,59 @@ class EngineSession:
             lambda: self._perform(plan, params, copy),
         )
 
+    # -- SQL PREPARE of table-function calls (engine.sql_prepared) --------------------------
+    def _prepare_statement(self, plan: Plan, params: Sequence[object]) -> Result:
+        """PREPARE: planned here when the statement calls table functions, else DuckDB's."""
+        prepare = sql_prepared.parse_prepare(plan.source or plan.statement)
+        if prepare is None:
+            return self._statement(plan, params)
+        inner = self._planner.plan(classify(prepare.query, self.rules), (), describe=False)
+        handle = inner.handle
+        assert isinstance(handle, Plan)
+        if not handle.table_calls:
+            return self._statement(plan, params)
+        if prepare.name in self._sql_prepared:
+            raise errors.DuplicatePreparedStatement(
+                f'prepared statement "{prepare.name}" already exists')
+        self._sql_prepared[prepare.name] = handle
+        return TagResult("PREPARE")
+
+    def _execute_prepared(self, plan: Plan, params: Sequence[object]) -> Result:
+        """EXECUTE of a statement PREPARE planned here: its arguments computed (checked as
+        a query of the session's role), then the plan run with them."""
+        execute = sql_prepared.parse_execute(plan.source or plan.statement)
+        if execute is None or execute.name not in self._sql_prepared:
+            return self._statement(plan, params)
+        inner = self._sql_prepared[execute.name]
+        values: list[object] = []
+        if inner.param_count or execute.arguments:
+            query = sql_prepared.arguments_query(execute, inner.param_count)
+            planned = self._planner.plan(classify(query, self.rules), (), describe=False)
+            handle = planned.handle
+            assert isinstance(handle, Plan)
+            if not self._superuser:
+                self.authorize(handle)
+            row = self._connection.execute(handle.sql).fetchone()
+            values = list(row or ())
+        return self._by_kind.get(inner.statement.kind, self._statement)(inner, values)
+
+    def _session_command(self, plan: Plan, params: Sequence[object]) -> Result:
+        """DEALLOCATE, DISCARD, ...; the statements PREPARE planned here go too."""
+        name = sql_prepared.deallocated(plan.statement)
+        if name == "" or plan.statement.words[:2] == ["DISCARD", "ALL"]:
+            self._sql_prepared.clear()
+        elif name is not None:
+            self._sql_prepared.pop(name, None)
+        return self._commands.session_command(plan.statement)
+
     # -- roles and privileges --------------------------------------------------------------
     def authorize(self, plan: Plan) -> None:
         """Refuse (42501) what the session's role may not do to the relations the
         statement names (forge_sql.engine.grants); superusers may do anything."""
         if self._superuser:
             return
-        statement = plan.query or plan.statement  # DECLARE: the cursor's query
+        # DECLARE: the cursor's query; views expanded: the client's text (their owners').
+        statement = plan.query or plan.client or plan.statement
         accesses = self._relation_accesses(statement)
         if statement.kind == "PREPARE" and len(statement.tokens) > 1:
             name = statement.tokens[1].text.strip('"').lower()
@@ -428,6 +481,11 @@ class EngineSession:
             database.acl(), self.backend.user, accesses, self._prepared.get,
             lambda: database.acl(fresh=True),
         )
+
+    def expand_views(self, statement: Statement) -> Statement | None:
+        """The statement with the views calling table functions that it reads expanded."""
+        return table_functions.expand_views(
+            statement, lambda: self._database.acl().relations, self.rules)
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         return _remember(

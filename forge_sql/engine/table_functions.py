@@ -10,6 +10,7 @@ stream only by its registered name, which is random and refused in client text.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import secrets
@@ -27,11 +28,11 @@ from forge_sql.ext import Context, TableSpec
 from forge_sql.plugins import faults, http, scalars
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
-from forge_sql.sql import duckdb_errors, rewrite
+from forge_sql.sql import duckdb_errors, rewrite, views
 from forge_sql.sql import table_functions as calls
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Source
-from forge_sql.sql.statements import Statement, split, tokenize
+from forge_sql.sql.statements import Statement, classify, split, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,37 @@ def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
     if calls.kept_for_later(source):
         return ()
     return tuple(calls.calls(source))
+
+
+# The views calling table functions, computed once per set of the lake's relations (the
+# acl's, replaced whole when the lake changes) and of loaded table functions.
+_views: tuple[object, int, Mapping[tuple[str, str], views.View]] = (None, -1, {})
+# The statements whose views are expanded: what may read a view in FROM (not DELETE,
+# whose FROM names its target, nor CREATE VIEW and PREPARE, which keep the text).
+_EXPANDED_KINDS = frozenset({"SELECT", "INSERT", "UPDATE", "COPY", "CREATE", "EXPLAIN"})
+
+
+def expand_views(
+    statement: Statement, relations: Callable[[], Mapping[tuple[str, str], str | None]],
+    rules: rewrite.Rules,
+) -> Statement | None:
+    """``statement`` with the views it reads that call table functions replaced by their
+    queries (sql.views), rewritten by ``rules`` as a client's text is; None when it reads
+    none. ``relations``: the lake's relations, views with their CREATE VIEW text."""
+    if not calls.REGISTERED.any() or statement.kind not in _EXPANDED_KINDS:
+        return None
+    global _views
+    lake = relations()
+    known, generation, found = _views
+    if known is not lake or generation != calls.REGISTERED.generation:
+        found = views.calling(lake)
+        _views = (lake, calls.REGISTERED.generation, found)
+    if not found or calls.kept_for_later(Source.of(statement.sql, statement.tokens)):
+        return None
+    sql = views.expand(statement.sql, found, lake)
+    if sql is None:
+        return None
+    return dataclasses.replace(classify(sql, rules), offset=statement.offset)
 
 
 def refuse_stream_names(statement: Statement) -> None:
