@@ -57,6 +57,7 @@ from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
+from forge_sql.plugins import faults
 from forge_sql.seam.backend import (
     Column,
     CopyOut,
@@ -911,7 +912,8 @@ class EngineSession:
             self._database.invalidate(error.detail or error.message)
         self._inserts.discard()
         self.block.fail()
-        if not isinstance(exc, duckdb.Error | errors.ForgeError):
+        # (An extension function's exception is logged where it is kept: plugins.faults.)
+        if not isinstance(exc, duckdb.Error | errors.ForgeError | faults.ExtensionFault):
             log.error("unexpected error running %r", sql and redact_passwords(sql), exc_info=exc)
         return error
 

@@ -342,8 +342,10 @@ def test_missing_and_extra_keys_name_the_row(conn: psycopg.Connection) -> None:
     assert 'row 2 of the table function\'s result has no column "c"' in str(caught.value)
 
 
-def test_an_exception_is_38000_with_function_and_line(conn: psycopg.Connection,
+def test_an_exception_is_38000_with_function_and_line(server: RunningServer,
+                                                      conn: psycopg.Connection,
                                                       extensions: Path) -> None:
+    logged = len(server.log_file.read_text(errors="replace"))
     with pytest.raises(psycopg.Error) as caught:
         conn.execute("SELECT * FROM broken(1)").fetchall()
     assert caught.value.sqlstate == "38000"
@@ -358,6 +360,12 @@ def test_an_exception_is_38000_with_function_and_line(conn: psycopg.Connection,
         conn.execute("SELECT * FROM refuses(1)")
     assert caught.value.sqlstate == "22023"
     assert caught.value.diag.message_hint == "give n > 0"
+    # The log: the unexpected exception at ERROR with its traceback, the ExtensionError
+    # (the statement's own error) at INFO; neither as an unexpected error of the server.
+    log = server.log_file.read_text(errors="replace")[logged:]
+    assert "ERROR forge_sql.plugins: extension function public.broken()" in log
+    assert "INFO forge_sql.plugins: extension function public.refuses()" in log
+    assert "unexpected error" not in log
     # The session goes on, in and out of a transaction block.
     assert rows(conn, "SELECT count(*) FROM top_stories(2)") == [(2,)]
     conn.execute("BEGIN")
