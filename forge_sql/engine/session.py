@@ -486,7 +486,24 @@ class EngineSession:
     def expand_views(self, statement: Statement) -> Statement | None:
         """The statement with the views calling table functions that it reads expanded."""
         return table_functions.expand_views(
-            statement, lambda: self._database.acl().relations, self.rules)
+            statement, lambda: self._database.acl().relations, self._visible_views,
+            self.rules)
+
+    def _visible_views(self) -> tuple[dict[tuple[str, str], str], frozenset[str]]:
+        """The lake's views as this transaction sees them, and its temporary relations."""
+        with self.locks.reading_catalog():
+            found = self._connection.execute(
+                "SELECT lower(schema_name), lower(view_name), sql, temporary "
+                "FROM duckdb_views() WHERE NOT internal AND (temporary OR database_name = ?) "
+                "UNION ALL SELECT DISTINCT lower(schema_name), lower(table_name), NULL, true "
+                "FROM duckdb_columns() WHERE database_name = 'temp'",
+                [self._database.catalog],
+            ).fetchall()
+        return (
+            {(schema, name): sql or "" for schema, name, sql, temporary in found
+             if not temporary},
+            frozenset(name for _, name, _, temporary in found if temporary),
+        )
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         return _remember(

@@ -185,12 +185,17 @@ _EXPANDED_KINDS = frozenset({"SELECT", "INSERT", "UPDATE", "COPY", "CREATE", "EX
 
 
 def expand_views(
-    statement: Statement, relations: Callable[[], Mapping[tuple[str, str], str | None]],
+    statement: Statement,
+    relations: Callable[[], Mapping[tuple[str, str], str | None]],
+    visible: Callable[[], tuple[Mapping[tuple[str, str], str], frozenset[str]]],
     rules: rewrite.Rules,
 ) -> Statement | None:
     """``statement`` with the views it reads that call table functions replaced by their
     queries (sql.views), rewritten by ``rules`` as a client's text is; None when it reads
-    none. ``relations``: the lake's relations, views with their CREATE VIEW text."""
+    none. ``relations``: the lake's committed relations, views with their CREATE VIEW
+    text (which views call table functions is worked out from them once per change);
+    ``visible``: the lake's views as the session's transaction sees them now, and the
+    names of its temporary relations (which hide the lake's unqualified ones)."""
     if not calls.REGISTERED.any() or statement.kind not in _EXPANDED_KINDS:
         return None
     global _views
@@ -199,8 +204,22 @@ def expand_views(
     if known is not lake or generation != calls.REGISTERED.generation:
         found = views.calling(lake)
         _views = (lake, calls.REGISTERED.generation, found)
-    if not found or calls.kept_for_later(Source.of(statement.sql, statement.tokens)):
+    if not views.named(statement.sql, found) or calls.kept_for_later(
+        Source.of(statement.sql, statement.tokens)
+    ):
         return None
+    current, temporary = visible()
+    if any(current.get(key) != lake.get(key) for key in found):
+        # Changed since the lake's last snapshot (in this transaction, or just now): the
+        # definitions the session sees decide.
+        seen: dict[tuple[str, str], str | None] = {
+            key: sql for key, sql in lake.items() if sql is None}
+        seen.update(current)
+        found = views.calling(seen)
+        lake = seen
+    if temporary:
+        found = {key: view for key, view in found.items()
+                 if key[0] != views.DEFAULT_SCHEMA or key[1] not in temporary}
     sql = views.expand(statement.sql, found, lake)
     if sql is None:
         return None

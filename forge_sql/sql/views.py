@@ -157,16 +157,21 @@ def _closing(tokens: Sequence[Token], open_index: int) -> int:
     return len(tokens)
 
 
+def named(sql: str, views: Mapping[tuple[str, str], View]) -> bool:
+    """Whether ``sql`` may read one of ``views`` (a cheap test of the text)."""
+    if not views:
+        return False
+    lowered = sql.lower()
+    return any(name in lowered for _, name in views)
+
+
 def expand(sql: str, views: Mapping[tuple[str, str], View],
            relations: Mapping[tuple[str, str], str | None] | None = None) -> str | None:
     """``sql`` with every view of ``views`` it reads replaced by its query (views in
     views too); None when it reads none. ``relations``: the lake's relations, by which an
     unqualified name in a view of another schema than public is qualified with it (DuckDB
     binds a view's query in its own schema first)."""
-    if not views:
-        return None
-    lowered = sql.lower()
-    if not any(name in lowered for _, name in views):
+    if not named(sql, views):
         return None
     text = sql
     for _ in range(_MAX_DEPTH):

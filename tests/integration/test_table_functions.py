@@ -431,6 +431,71 @@ def test_a_view_calls_the_function_when_read(conn: psycopg.Connection, bob: psyc
         conn.execute("CREATE VIEW wide_view AS SELECT * FROM wide(2)")
 
 
+def test_views_expand_as_the_session_sees_them(server: RunningServer,
+                                              conn: psycopg.Connection,
+                                              bob: psycopg.Connection) -> None:
+    conn.execute("CREATE OR REPLACE VIEW story_v AS SELECT * FROM top_stories(2)")
+    assert rows(conn, "SELECT count(*) FROM story_v") == [(2,)]
+    # Replaced: the new text at once, in the transaction that replaced it too.
+    conn.execute("CREATE OR REPLACE VIEW story_v AS SELECT * FROM top_stories(3)")
+    assert rows(conn, "SELECT count(*) FROM story_v") == [(3,)]
+    conn.execute("BEGIN")
+    conn.execute("CREATE OR REPLACE VIEW story_v AS SELECT 7 AS id, 'seven' AS title")
+    assert rows(conn, "SELECT * FROM story_v") == [(7, "seven")]
+    conn.execute("ROLLBACK")
+    assert rows(conn, "SELECT count(*) FROM story_v s WHERE s.id >= 0") == [(3,)]
+    # A CTE of the name, and a temporary view of the name, hide it.
+    assert rows(conn, "WITH story_v AS (SELECT 5 AS id) SELECT * FROM story_v") == [(5,)]
+    with psycopg.connect(server.dsn(user="admin", password=PASSWORD), autocommit=True) as own:
+        own.execute("CREATE TEMP VIEW story_v AS SELECT 1 AS id")
+        assert rows(own, "SELECT * FROM story_v") == [(1,)]
+    # Column names of CREATE VIEW v (a, b).
+    conn.execute("CREATE OR REPLACE VIEW story_cols (a, b) AS SELECT * FROM top_stories(1)")
+    cursor = conn.execute("SELECT * FROM story_cols")
+    assert cursor.fetchall() == [(0, "story 0")]
+    assert [c.name for c in cursor.description or ()] == ["a", "b"]
+    # The view's owner reads the tables of its query, the reader calls its functions.
+    conn.execute("DROP TABLE IF EXISTS secret_n")
+    conn.execute("CREATE TABLE secret_n AS SELECT 2 AS n")
+    conn.execute("CREATE OR REPLACE VIEW counts_v AS "
+                 "SELECT * FROM top_stories((SELECT n FROM secret_n))")
+    conn.execute("GRANT SELECT ON counts_v TO bob")
+    assert rows(bob, "SELECT count(*) FROM counts_v") == [(2,)]
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute("SELECT * FROM secret_n")
+    conn.execute("DROP VIEW counts_v")
+    with pytest.raises(pgerrors.UndefinedTable):
+        bob.execute("SELECT * FROM counts_v")
+
+
+def test_sql_prepare_of_a_call(conn: psycopg.Connection, bob: psycopg.Connection) -> None:
+    conn.execute("PREPARE stories_p AS SELECT id, title FROM top_stories($1, prefix => $2)")
+    try:
+        assert rows(conn, "EXECUTE stories_p(2, 'x' || 'y')") == [(0, "xy 0"), (1, "xy 1")]
+        assert rows(conn, "EXECUTE stories_p (1, 'z')") == [(0, "z 0")]
+        with pytest.raises(pgerrors.SyntaxError) as caught:
+            conn.execute("EXECUTE stories_p(1)")
+        assert "wrong number of parameters" in str(caught.value)
+        with pytest.raises(pgerrors.DuplicatePreparedStatement):
+            conn.execute("PREPARE stories_p AS SELECT * FROM top_stories(1)")
+    finally:
+        conn.execute("DEALLOCATE stories_p")
+    with pytest.raises(psycopg.Error):
+        conn.execute("EXECUTE stories_p(1, 'z')")
+    # A superuser-only function; arguments are expressions (as in PostgreSQL, no
+    # subqueries: DuckDB's parser refuses them, 22023).
+    bob.execute("PREPARE files_p AS SELECT * FROM read_files(1)")
+    with pytest.raises(pgerrors.InsufficientPrivilege):
+        bob.execute("EXECUTE files_p")
+    bob.execute("PREPARE counts_p AS SELECT count(*) FROM top_stories($1)")
+    with pytest.raises(pgerrors.InvalidParameterValue):
+        bob.execute("EXECUTE counts_p((SELECT 2))")
+    assert rows(bob, "EXECUTE counts_p(2 + 2)") == [(4,)]
+    bob.execute("DEALLOCATE ALL")
+    with pytest.raises(psycopg.Error):
+        bob.execute("EXECUTE counts_p(2)")
+
+
 @pytest.mark.parametrize("form", ["direct", "view", "view of a view", "view in a schema",
                                   "PREPARE", "extended"])
 def test_rows_stream_through_views_and_prepared_statements(server: RunningServer,
