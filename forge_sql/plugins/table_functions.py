@@ -284,7 +284,7 @@ def _sql(kind: pa.DataType) -> str:
 # 1.5.5 has no Python table functions to stream from), up to HELD_LIMIT bytes of Arrow
 # data per chunk: past it the statement fails rather than the server's memory growing
 # without bound. The streamed path is the server's expansion (engine.table_functions).
-HELD_LIMIT = 256 << 20
+HELD_LIMIT = 128 << 20
 
 
 def register(con: duckdb.DuckDBPyConnection, registry: Registry, env: scalars.Environment,
