@@ -15,6 +15,7 @@ import inspect
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,11 @@ def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
 
 
 # The views calling table functions, computed once per set of the lake's relations (the
-# acl's, replaced whole when the lake changes) and of loaded table functions.
-_views: tuple[object, int, Mapping[tuple[str, str], views.View]] = (None, -1, {})
+# acl's, replaced whole when the lake changes) and of loaded table functions, and when:
+# statements that name none of them look again at most every _VIEWS_CHECK seconds (the
+# acl's freshness costs a query of the lake), or after view DDL planned here.
+_views: tuple[object, int, float, Mapping[tuple[str, str], views.View]] = (None, -1, 0.0, {})
+_VIEWS_CHECK = 0.5
 # The statements whose views are expanded: what may read a view in FROM (not DELETE,
 # whose FROM names its target, nor CREATE VIEW and PREPARE, which keep the text).
 _EXPANDED_KINDS = frozenset({"SELECT", "INSERT", "UPDATE", "COPY", "CREATE", "EXPLAIN"})
@@ -196,14 +200,26 @@ def expand_views(
     text (which views call table functions is worked out from them once per change);
     ``visible``: the lake's views as the session's transaction sees them now, and the
     names of its temporary relations (which hide the lake's unqualified ones)."""
-    if not calls.REGISTERED.any() or statement.kind not in _EXPANDED_KINDS:
-        return None
     global _views
+    if not calls.REGISTERED.any():
+        return None
+    known, generation, checked, found = _views
+    words = statement.words
+    if words[:1] in (["CREATE"], ["ALTER"], ["DROP"]) and "VIEW" in words:
+        _views = (known, generation, 0.0, found)  # look again at the next statement
+        return None  # (CREATE VIEW keeps its text: sql.table_functions.kept_for_later)
+    if statement.kind not in _EXPANDED_KINDS:
+        return None
+    now = time.monotonic()
+    if (
+        not views.named(statement.sql, found) and now - checked < _VIEWS_CHECK
+        and generation == calls.REGISTERED.generation
+    ):
+        return None
     lake = relations()
-    known, generation, found = _views
     if known is not lake or generation != calls.REGISTERED.generation:
         found = views.calling(lake)
-        _views = (lake, calls.REGISTERED.generation, found)
+    _views = (lake, calls.REGISTERED.generation, now, found)
     if not views.named(statement.sql, found) or calls.kept_for_later(
         Source.of(statement.sql, statement.tokens)
     ):
