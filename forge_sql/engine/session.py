@@ -1052,15 +1052,16 @@ class EngineSession:
         self._read_catalog_copies(False)
         connection = self._connection
         select = copy.select_sql()
-        query = None
-        if copy.query is not None and table_functions.named_in(select):
-            query = single(self._split(select))
+        plan = None
+        if table_functions.named_in(select) or table_functions.may_name_views(select):
+            # (a view calling table functions is expanded by planning: Planner.plan)
+            planned = self._planner.plan(single(self._split(select)), (), describe=False)
+            assert isinstance(planned.handle, Plan)
+            plan = planned.handle if planned.handle.table_calls else None
         result: ArrowResult | None = None
         try:
-            if query is not None and table_functions.calls_in(query):
+            if plan is not None:
                 # COPY (SELECT ... FROM f()) TO STDOUT: the function's rows, streamed.
-                plan = self._planner.plan(query, (), describe=False).handle
-                assert isinstance(plan, Plan)
                 if not self._superuser:
                     self.authorize(plan)
                 select, values = plan.expanded(self._table_functions, ())

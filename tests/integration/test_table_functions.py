@@ -450,6 +450,8 @@ def test_views_expand_as_the_session_sees_them(server: RunningServer,
         own.execute("CREATE TEMP VIEW story_v AS SELECT 1 AS id")
         assert rows(own, "SELECT * FROM story_v") == [(1,)]
     # Column names of CREATE VIEW v (a, b).
+    with conn.cursor().copy("COPY story_v TO STDOUT") as copy:
+        assert b"".join(bytes(block) for block in copy).count(b"\n") == 3
     conn.execute("CREATE OR REPLACE VIEW story_cols (a, b) AS SELECT * FROM top_stories(1)")
     cursor = conn.execute("SELECT * FROM story_cols")
     assert cursor.fetchall() == [(0, "story 0")]
@@ -497,7 +499,7 @@ def test_sql_prepare_of_a_call(conn: psycopg.Connection, bob: psycopg.Connection
 
 
 @pytest.mark.parametrize("form", ["direct", "view", "view of a view", "view in a schema",
-                                  "PREPARE", "extended"])
+                                  "COPY of a view", "PREPARE", "extended"])
 def test_rows_stream_through_views_and_prepared_statements(server: RunningServer,
                                                             conn: psycopg.Connection,
                                                             form: str) -> None:
@@ -521,6 +523,10 @@ def test_rows_stream_through_views_and_prepared_statements(server: RunningServer
     before = memory_kb(server.process.pid)
     if form in queries:
         got = rows(conn, queries[form])
+    elif form == "COPY of a view":
+        with conn.cursor().copy(f"COPY ({summary} wide_view) TO STDOUT") as copy:
+            text = b"".join(bytes(block) for block in copy).decode()
+        got = [tuple(int(v) for v in text.split())]
     elif form == "PREPARE":
         conn.execute(f"PREPARE wide_rows AS {summary} many($1, 200)")
         try:
