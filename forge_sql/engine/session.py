@@ -216,9 +216,6 @@ class EngineSession:
         self._table_functions_seen = table_functions.generation()
         self._catalog_copies = False  # the cursor's catalog views read the snapshot copies
         self._prepared: dict[str, list[relations.Access]] = {}  # PREPARE name -> accesses
-        # PREPARE of statements calling table functions, planned here (engine.sql_prepared):
-        # name -> its plan.
-        self._sql_prepared: dict[str, Plan] = {}
         # What answers each kind of statement; the others run on DuckDB (_statement).
         self._by_kind: dict[str, Callable[[Plan, Sequence[object]], Result]] = {
             "TRANSACTION": self._transaction,
@@ -233,6 +230,11 @@ class EngineSession:
             "SEQUENCE": self._sequence_command,
             "MATVIEW": self._matview_command,
         }
+        self._sql_prepared = sql_prepared.Prepared(  # PREPARE of table-function calls
+            self._planned, self._fetch_row,
+            lambda plan, values: self._by_kind.get(plan.statement.kind, self._statement)(
+                plan, values),
+        )
         self._matviews = MatviewCommands(
             database.matviews, database.catalog, self._nested, self._write_meta,
             self._relation_exists, self._owns,
@@ -420,48 +422,26 @@ class EngineSession:
 
     # -- SQL PREPARE of table-function calls (engine.sql_prepared) --------------------------
     def _prepare_statement(self, plan: Plan, params: Sequence[object]) -> Result:
-        """PREPARE: planned here when the statement calls table functions, else DuckDB's."""
-        prepare = sql_prepared.parse_prepare(plan.source or plan.statement)
-        if prepare is None:
-            return self._statement(plan, params)
-        inner = self._planner.plan(classify(prepare.query, self.rules), (), describe=False)
-        handle = inner.handle
-        assert isinstance(handle, Plan)
-        if not handle.table_calls:
-            return self._statement(plan, params)
-        if prepare.name in self._sql_prepared:
-            raise errors.DuplicatePreparedStatement(
-                f'prepared statement "{prepare.name}" already exists')
-        self._sql_prepared[prepare.name] = handle
-        return TagResult("PREPARE")
+        kept = self._sql_prepared.prepare(plan.source or plan.statement)
+        return kept if kept is not None else self._statement(plan, params)
 
     def _execute_prepared(self, plan: Plan, params: Sequence[object]) -> Result:
-        """EXECUTE of a statement PREPARE planned here: its arguments computed (checked as
-        a query of the session's role), then the plan run with them."""
-        execute = sql_prepared.parse_execute(plan.source or plan.statement)
-        if execute is None or execute.name not in self._sql_prepared:
-            return self._statement(plan, params)
-        inner = self._sql_prepared[execute.name]
-        values: list[object] = []
-        if inner.param_count or execute.arguments:
-            query = sql_prepared.arguments_query(execute, inner.param_count)
-            planned = self._planner.plan(classify(query, self.rules), (), describe=False)
-            handle = planned.handle
-            assert isinstance(handle, Plan)
-            if not self._superuser:
-                self.authorize(handle)
-            row = self._connection.execute(handle.sql).fetchone()
-            values = list(row or ())
-        return self._by_kind.get(inner.statement.kind, self._statement)(inner, values)
+        ran = self._sql_prepared.execute(plan.source or plan.statement)
+        return ran if ran is not None else self._statement(plan, params)
 
     def _session_command(self, plan: Plan, params: Sequence[object]) -> Result:
-        """DEALLOCATE, DISCARD, ...; the statements PREPARE planned here go too."""
-        name = sql_prepared.deallocated(plan.statement)
-        if name == "" or plan.statement.words[:2] == ["DISCARD", "ALL"]:
-            self._sql_prepared.clear()
-        elif name is not None:
-            self._sql_prepared.pop(name, None)
+        self._sql_prepared.forget(plan.statement)
         return self._commands.session_command(plan.statement)
+
+    def _planned(self, sql: str) -> Plan:
+        handle = self._planner.plan(classify(sql, self.rules), (), describe=False).handle
+        assert isinstance(handle, Plan)
+        return handle
+
+    def _fetch_row(self, plan: Plan) -> Sequence[object]:
+        if not self._superuser:
+            self.authorize(plan)
+        return self._connection.execute(plan.sql).fetchone() or ()
 
     # -- roles and privileges --------------------------------------------------------------
     def authorize(self, plan: Plan) -> None:
@@ -486,24 +466,11 @@ class EngineSession:
     def expand_views(self, statement: Statement) -> Statement | None:
         """The statement with the views calling table functions that it reads expanded."""
         return table_functions.expand_views(
-            statement, lambda: self._database.acl().relations, self._visible_views,
-            self.rules)
+            statement, lambda: self._database.acl().relations, self._visible_views, self.rules)
 
     def _visible_views(self) -> tuple[dict[tuple[str, str], str], frozenset[str]]:
-        """The lake's views as this transaction sees them, and its temporary relations."""
         with self.locks.reading_catalog():
-            found = self._connection.execute(
-                "SELECT lower(schema_name), lower(view_name), sql, temporary "
-                "FROM duckdb_views() WHERE NOT internal AND (temporary OR database_name = ?) "
-                "UNION ALL SELECT DISTINCT lower(schema_name), lower(table_name), NULL, true "
-                "FROM duckdb_columns() WHERE database_name = 'temp'",
-                [self._database.catalog],
-            ).fetchall()
-        return (
-            {(schema, name): sql or "" for schema, name, sql, temporary in found
-             if not temporary},
-            frozenset(name for _, name, _, temporary in found if temporary),
-        )
+            return table_functions.visible_views(self._connection, self._database.catalog)
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         return _remember(

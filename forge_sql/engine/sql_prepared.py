@@ -7,9 +7,14 @@ the rows whole. Other statements are prepared by DuckDB as before."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from forge_sql import errors
+from forge_sql.engine import table_functions
+from forge_sql.engine.plans import Plan
+from forge_sql.engine.result import TagResult
+from forge_sql.seam.backend import Result
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.statements import Statement, Token
 
@@ -101,3 +106,59 @@ def arguments_query(execute: Execute, expected: int) -> str:
         )
     return "SELECT " + ", ".join(
         f"({text}) AS {quote_ident(f'a{i}')}" for i, text in enumerate(execute.arguments))
+
+
+class Prepared:
+    """One session's statements PREPAREd here, by name."""
+
+    def __init__(
+        self,
+        plan: Callable[[str], Plan],
+        fetch_row: Callable[[Plan], Sequence[object]],
+        run: Callable[[Plan, Sequence[object]], Result],
+    ) -> None:
+        """``plan(sql)``: the session's plan of a statement (views expanded); ``fetch_row``:
+        run a planned query (its privileges checked) and return its one row; ``run``: run a
+        plan with parameter values, as Execute does."""
+        self._plan = plan
+        self._fetch_row = fetch_row
+        self._run = run
+        self._plans: dict[str, Plan] = {}
+
+    def prepare(self, statement: Statement) -> Result | None:
+        """PREPARE of a statement calling table functions: planned and kept; None for
+        other statements (DuckDB prepares them)."""
+        prepare = parse_prepare(statement)
+        if prepare is None or not (
+            table_functions.named_in(prepare.query)
+            or table_functions.may_name_views(prepare.query)
+        ):
+            return None
+        plan = self._plan(prepare.query)
+        if not plan.table_calls:
+            return None
+        if prepare.name in self._plans:
+            raise errors.DuplicatePreparedStatement(
+                f'prepared statement "{prepare.name}" already exists')
+        self._plans[prepare.name] = plan
+        return TagResult("PREPARE")
+
+    def execute(self, statement: Statement) -> Result | None:
+        """EXECUTE of a statement kept here: its arguments computed, then its plan run with
+        them; None for other statements."""
+        execute = parse_execute(statement)
+        plan = None if execute is None else self._plans.get(execute.name)
+        if execute is None or plan is None:
+            return None
+        values: Sequence[object] = []
+        if plan.param_count or execute.arguments:
+            values = self._fetch_row(self._plan(arguments_query(execute, plan.param_count)))
+        return self._run(plan, values)
+
+    def forget(self, statement: Statement) -> None:
+        """DEALLOCATE name / ALL and DISCARD ALL drop what they name."""
+        name = deallocated(statement)
+        if name == "" or statement.words[:2] == ["DISCARD", "ALL"]:
+            self._plans.clear()
+        elif name is not None:
+            self._plans.pop(name, None)

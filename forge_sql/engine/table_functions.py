@@ -242,6 +242,24 @@ def expand_views(
     return dataclasses.replace(classify(sql, rules), offset=statement.offset)
 
 
+def visible_views(
+    connection: Any, lake: str  # forge_sql.engine.connection.Connection
+) -> tuple[dict[tuple[str, str], str], frozenset[str]]:
+    """The lake's views as the connection's transaction sees them, and the names of its
+    temporary relations."""
+    found = connection.execute(
+        "SELECT lower(schema_name), lower(view_name), sql, temporary "
+        "FROM duckdb_views() WHERE NOT internal AND (temporary OR database_name = ?) "
+        "UNION ALL SELECT DISTINCT lower(schema_name), lower(table_name), NULL, true "
+        "FROM duckdb_columns() WHERE database_name = 'temp'",
+        [lake],
+    ).fetchall()
+    return (
+        {(schema, name): sql or "" for schema, name, sql, temporary in found if not temporary},
+        frozenset(name for _, name, _, temporary in found if temporary),
+    )
+
+
 def may_name_views(sql: str) -> bool:
     """Whether ``sql`` may read a view calling table functions (as last worked out)."""
     return views.named(sql, _views[3])
