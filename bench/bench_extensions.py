@@ -4,10 +4,15 @@
   in-process DuckDB connection as an Arrow UDF (target: within 1.3x);
 - a row-wise scalar over 1M rows: through forge-sql vs DuckDB's native Python UDF in
   process (target: within 1.2x);
+- a table function yielding 10M rows in batches, read with ``COPY (SELECT * FROM f(n)) TO
+  STDOUT``: its rate against ``COPY (SELECT * FROM range(n)) TO STDOUT`` (target: >= 70%),
+  with the server's peak RSS (target: < 1 GiB);
+- the server's RSS growth for those 10M rows called directly, through a view, a view of
+  a view, SQL PREPARE / EXECUTE, the extended protocol and a LATERAL join;
 - start-up: what loading and registering the shipped extensions adds (target: < 200 ms).
 
 Each query aggregates the function's results, so the time is the function's, not the
-transfer of rows. Run: ``.venv/bin/python bench/bench_extensions.py [--rows N]``.
+transfer of rows. Run: ``.venv/bin/python bench/bench_extensions.py [--rows N] [--table-rows N]``.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ import pyarrow.compute as pc
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "extensions"
 FUNCTIONS = '''
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forge_sql.ext import scalar
+from forge_sql.ext import scalar, table
 
 
 @scalar(vectorized=True, args=["DOUBLE"], returns="DOUBLE")
@@ -45,6 +51,14 @@ def bench_vector(x: pa.Array) -> pa.Array:
 @scalar
 def bench_row(x: float) -> float:
     return x * 1.8 + 32.0
+
+
+@table(columns={"range": "BIGINT"})
+def bench_rows(n: int):
+    """range(n)'s rows, 65,536 a batch."""
+    for start in range(0, n, 65536):
+        yield pa.record_batch([pa.array(np.arange(start, min(n, start + 65536)))],
+                              names=["range"])
 '''
 
 
@@ -77,6 +91,81 @@ def server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_kb(pid: int, field: str = "VmRSS") -> int:
+    """A /proc/PID/status memory figure in kB (VmRSS now, VmHWM the peak)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise LookupError(field)
+
+
+def reset_peak(pid: int) -> None:
+    """Start VmHWM again from the RSS now (proc(5), clear_refs)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def copy_out(conn: psycopg.Connection, sql: str) -> int:
+    """Bytes of COPY ... TO STDOUT, read and dropped."""
+    total = 0
+    with conn.cursor().copy(sql) as copy:
+        for block in copy:
+            total += len(block)
+    return total
+
+
+def table_functions(conn: psycopg.Connection, pid: int, rows: int, runs: int) -> None:
+    """COPY of a table function against COPY of range(), then RSS growth per form."""
+    function_sql = f"COPY (SELECT * FROM bench_rows({rows})) TO STDOUT"
+    range_sql = f"COPY (SELECT * FROM range({rows})) TO STDOUT"
+    assert copy_out(conn, function_sql) == copy_out(conn, range_sql)
+    times: dict[str, list[float]] = {"f": [], "r": []}
+    cpu: dict[str, list[float]] = {"f": [], "r": []}
+    peaks: list[int] = []
+    for _ in range(runs):
+        for key, sql in (("f", function_sql), ("r", range_sql)):
+            before_cpu = server_cpu(pid)
+            reset_peak(pid)
+            before = memory_kb(pid)
+            times[key].append(median(lambda sql=sql: copy_out(conn, sql), 1))
+            cpu[key].append(server_cpu(pid) - before_cpu)
+            if key == "f":
+                peaks.append(memory_kb(pid, "VmHWM") - before)
+    f, r = statistics.median(times["f"]), statistics.median(times["r"])
+    cf, cr = statistics.median(cpu["f"]), statistics.median(cpu["r"])
+    print(f"table function, {rows:,} rows by COPY TO STDOUT: {f:.2f} s, range() {r:.2f} s; "
+          f"rate {r / f:.0%} of range() (target >= 70%); CPU seconds {cf:.2f} / {cr:.2f}, "
+          f"rate {cr / cf:.0%}; server peak RSS {memory_kb(pid, 'VmHWM') / 1024:.0f} MiB, "
+          f"growth during the COPY {statistics.median(peaks) / 1024:.0f} MiB (median)")
+    conn.execute(f"CREATE OR REPLACE VIEW bench_view AS SELECT * FROM bench_rows({rows})")
+    conn.execute("CREATE OR REPLACE VIEW bench_outer AS SELECT * FROM bench_view")
+    conn.execute("PREPARE bench_prepared AS SELECT count(*), sum(range) FROM bench_rows($1)")
+    summary = "SELECT count(*), sum(range) FROM "
+    forms: list[tuple[str, Callable[[], object]]] = [
+        ("direct", lambda: conn.execute(summary + f"bench_rows({rows})").fetchall()),
+        ("view", lambda: conn.execute(summary + "bench_view").fetchall()),
+        ("view of a view", lambda: conn.execute(summary + "bench_outer").fetchall()),
+        ("PREPARE / EXECUTE",
+         lambda: conn.execute(f"EXECUTE bench_prepared({rows})").fetchall()),
+        ("extended protocol", lambda: conn.execute(
+            summary + "bench_rows(%s)", (rows,), prepare=True).fetchall()),
+        ("LATERAL", lambda: conn.execute(
+            summary + f"(VALUES ({rows})) t(n), LATERAL bench_rows(t.n)").fetchall()),
+    ]
+    growth = []
+    for name, run in forms:
+        reset_peak(pid)
+        before = memory_kb(pid)
+        start = time.perf_counter()
+        got = run()
+        took = time.perf_counter() - start
+        assert [tuple(r) for r in got] == [(rows, rows * (rows - 1) // 2)], (name, got)  # type: ignore[union-attr]
+        growth.append(f"{name} +{(memory_kb(pid, 'VmHWM') - before) / 1024:.0f} MiB "
+                      f"({took:.1f} s)")
+    print(f"server peak RSS growth, {rows:,} rows summed: " + "; ".join(growth))
+
+
 def own_cpu(_pid: int) -> float:
     """User and system CPU seconds of this process, all its threads."""
     return time.process_time()
@@ -85,7 +174,8 @@ def own_cpu(_pid: int) -> float:
 def start_server(data: Path, extensions: Path) -> tuple[subprocess.Popen[str], str, float]:
     """The server, its DSN and the seconds until it listened."""
     command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0", "--data-dir",
-               str(data), "--extensions", str(extensions), "--log-level", "WARNING"]
+               str(data), "--extensions", str(extensions), "--log-level", "WARNING",
+               "--no-restart-after-crash"]  # the pid measured is the server's
     began = time.perf_counter()
     process = subprocess.Popen(command, cwd=data.parent, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
@@ -132,6 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="vectorized rows")
     parser.add_argument("--row-rows", type=int, default=1_000_000, help="row-wise rows")
+    parser.add_argument("--table-rows", type=int, default=10_000_000,
+                        help="table function rows")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
@@ -177,6 +269,7 @@ def main() -> None:
                 (served_vector, local_vector, local_vector_arrow, served_row, local_row,
                  local_row_arrow) = (statistics.median(times[k]) for k in keys)
                 cpu_medians = {k: statistics.median(v) for k, v in cpu.items()}
+                table_functions(conn, process.pid, args.table_rows, args.runs)
         finally:
             stop(process)
         starts = {}

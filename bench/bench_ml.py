@@ -67,7 +67,8 @@ def median(run: Callable[[], object], runs: int) -> tuple[float, float, object]:
 
 def start_server(data: Path) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-m", "forge_sql", "serve", "--port", "0", "--data-dir",
-               str(data), "--extensions", str(SHIPPED), "--log-level", "WARNING"]
+               str(data), "--extensions", str(SHIPPED), "--log-level", "WARNING",
+               "--no-restart-after-crash"]  # the pid measured is the server's
     process = subprocess.Popen(command, cwd=data.parent, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None

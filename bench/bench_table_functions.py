@@ -95,7 +95,7 @@ def main() -> int:
     server.start()
     try:
         assert server.endpoint is not None and server.process is not None
-        dsn, pid = server.endpoint.conninfo, server.process.pid
+        dsn, pid = server.endpoint.conninfo, server.endpoint.pid or server.process.pid
         function = {
             "direct": f"SELECT * FROM bench_rows({args.rows})",
             "view": "SELECT * FROM bench_view",

@@ -84,7 +84,9 @@ class Parameters:
 def resolve(statement: Statement, given: Sequence[int], column_types: ColumnTypes) -> Parameters:
     """Parameter OIDs (given ones win) and the statement rewritten with casts."""
     tokens = [t for t in statement.tokens if t.kind != "comment"]
-    places = placeholders(tokens)
+    # PREPARE's placeholders are the prepared statement's, given by EXECUTE (PostgreSQL's
+    # Parse of a PREPARE reports no parameters).
+    places = [] if statement.kind == "PREPARE" else placeholders(tokens)
     count = max((n for n, _ in places), default=0)
     count = max(count, len(given))
     if count == 0:

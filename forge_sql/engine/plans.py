@@ -58,6 +58,9 @@ class Plan:
     source: Statement | None = None  # the client's statement, with the pass's edits
     # Python table functions called in FROM: expanded when it runs (engine.table_functions)
     table_calls: tuple[table_calls.Call, ...] = ()
+    # The client's statement when views calling table functions were expanded in it
+    # (engine.table_functions.expand_views): privileges are checked on it.
+    client: Statement | None = None
 
     def bound(
         self, params: Sequence[object], *, travel: bool = True, drop: bool = False
@@ -118,6 +121,8 @@ class Session(Protocol):
 
     def fail(self, exc: BaseException, sql: str | None = None) -> errors.ForgeError: ...
 
+    def expand_views(self, statement: Statement) -> Statement | None: ...
+
 
 class Planner:
     """Plans the statements of one session over its DuckDB cursor."""
@@ -160,15 +165,20 @@ class Planner:
         # at execution with their own message (storage_calls.refuse).
         self._sandbox.check(statement, self._superuser or superuser_only)
         table_functions.refuse_stream_names(statement)
+        client = None
+        expanded = self._session.expand_views(statement)
+        if expanded is not None:  # the checks above and privileges read the client's text
+            client, statement = statement, expanded
         if not (describe or given or "$" in statement.sql or catalog_sql.needed(statement.sql)):
             # Nothing to describe, no parameter types to infer, no catalog copies to
             # renew: planning reads nothing of the catalog (a simple query's SELECT 1).
-            return self._plan(statement, given, describe, superuser_only)
+            return self._plan(statement, given, describe, superuser_only, client)
         with self._reading_catalog():
-            return self._plan(statement, given, describe, superuser_only)
+            return self._plan(statement, given, describe, superuser_only, client)
 
     def _plan(
-        self, statement: Statement, given: Sequence[int], describe: bool, superuser_only: bool
+        self, statement: Statement, given: Sequence[int], describe: bool, superuser_only: bool,
+        client: Statement | None = None,
     ) -> PreparedStatement:
         columns: tuple[Column, ...] | None = None
         if catalog_sql.needed(statement.sql):
@@ -207,6 +217,7 @@ class Planner:
             parsed=None if at_parameters or found else parsed,
             source=source,
             table_calls=found,
+            client=client,
         )
         if describe and statement.returns_rows:
             columns = self._describe(plan)

@@ -33,6 +33,7 @@ from forge_sql.engine import (
     savepoints,
     session_settings,
     sql_cursors,
+    sql_prepared,
     storage_calls,
     sync_calls,
     table_functions,
@@ -61,6 +62,7 @@ from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
 from forge_sql.plugins.scalars import DATABASE as MACRO_DATABASE
+from forge_sql.plugins import faults
 from forge_sql.seam.backend import (
     Column,
     CopyOut,
@@ -73,7 +75,7 @@ from forge_sql.sql import numeric, object_lists
 from forge_sql.sql.configuration import SEMANTICS
 from forge_sql.sql.quoting import literal, redact_passwords
 from forge_sql.sql.rewrite import Rules
-from forge_sql.sql.statements import Statement, single, split
+from forge_sql.sql.statements import Statement, classify, single, split
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +238,9 @@ class EngineSession:
         self._by_kind: dict[str, Callable[[Plan, Sequence[object]], Result]] = {
             "TRANSACTION": self._transaction,
             "SETTING": lambda plan, _: self._commands.setting(plan.statement),
-            "SESSION": lambda plan, _: self._commands.session_command(plan.statement),
+            "SESSION": self._session_command,
+            "PREPARE": self._prepare_statement,
+            "EXECUTE": self._execute_prepared,
             "ROLE": self._role_command,
             "CURSOR": self._sql_cursor,
             "COPY": self._copy,
@@ -244,6 +248,11 @@ class EngineSession:
             "SEQUENCE": self._sequence_command,
             "MATVIEW": self._matview_command,
         }
+        self._sql_prepared = sql_prepared.Prepared(  # PREPARE of table-function calls
+            self._planned, self._fetch_row,
+            lambda plan, values: self._by_kind.get(plan.statement.kind, self._statement)(
+                plan, values),
+        )
         self._matviews = MatviewCommands(
             database.matviews, database.catalog, self._nested, self._write_meta,
             self._relation_exists, self._owns,
@@ -322,7 +331,8 @@ class EngineSession:
         assert isinstance(plan, Plan)
         kind = plan.statement.kind
         # The client's text (a table function's call, not the stand-in the pass put there).
-        shown = plan.source if plan.table_calls and plan.source is not None else plan.statement
+        shown = plan.client or (
+            plan.source if plan.table_calls and plan.source is not None else plan.statement)
         self.backend.active(redact_passwords(shown.sql))
         self._execution.begin()
         if self._database.invalidated is not None:
@@ -459,13 +469,37 @@ class EngineSession:
             lambda: self._perform(plan, params, copy),
         )
 
+    # -- SQL PREPARE of table-function calls (engine.sql_prepared) --------------------------
+    def _prepare_statement(self, plan: Plan, params: Sequence[object]) -> Result:
+        kept = self._sql_prepared.prepare(plan.source or plan.statement)
+        return kept if kept is not None else self._statement(plan, params)
+
+    def _execute_prepared(self, plan: Plan, params: Sequence[object]) -> Result:
+        ran = self._sql_prepared.execute(plan.source or plan.statement)
+        return ran if ran is not None else self._statement(plan, params)
+
+    def _session_command(self, plan: Plan, params: Sequence[object]) -> Result:
+        self._sql_prepared.forget(plan.statement)
+        return self._commands.session_command(plan.statement)
+
+    def _planned(self, sql: str) -> Plan:
+        handle = self._planner.plan(classify(sql, self.rules), (), describe=False).handle
+        assert isinstance(handle, Plan)
+        return handle
+
+    def _fetch_row(self, plan: Plan) -> Sequence[object]:
+        if not self._superuser:
+            self.authorize(plan)
+        return self._connection.execute(plan.sql).fetchone() or ()
+
     # -- roles and privileges --------------------------------------------------------------
     def authorize(self, plan: Plan) -> None:
         """Refuse (42501) what the session's role may not do to the relations the
         statement names (forge_sql.engine.grants); superusers may do anything."""
         if self._superuser:
             return
-        statement = plan.query or plan.statement  # DECLARE: the cursor's query
+        # DECLARE: the cursor's query; views expanded: the client's text (their owners').
+        statement = plan.query or plan.client or plan.statement
         accesses = self._relation_accesses(statement)
         if statement.kind == "PREPARE" and len(statement.tokens) > 1:
             name = statement.tokens[1].text.strip('"').lower()
@@ -489,6 +523,15 @@ class EngineSession:
             acl, self.backend.user, qualified, self._prepared.get,
             lambda: database.acl(fresh=True), order,
         )
+
+    def expand_views(self, statement: Statement) -> Statement | None:
+        """The statement with the views calling table functions that it reads expanded."""
+        return table_functions.expand_views(
+            statement, lambda: self._database.acl().relations, self._visible_views, self.rules)
+
+    def _visible_views(self) -> tuple[dict[tuple[str, str], str], frozenset[str]]:
+        with self.locks.reading_catalog():
+            return table_functions.visible_views(self._connection, self._database.catalog)
 
     def _relation_accesses(self, statement: Statement) -> list[relations.Access]:
         return _remember(
@@ -974,7 +1017,8 @@ class EngineSession:
             self._database.invalidate(error.detail or error.message)
         self._inserts.discard()
         self.block.fail()
-        if not isinstance(exc, duckdb.Error | errors.ForgeError):
+        # (An extension function's exception is logged where it is kept: plugins.faults.)
+        if not isinstance(exc, duckdb.Error | errors.ForgeError | faults.ExtensionFault):
             log.error("unexpected error running %r", sql and redact_passwords(sql), exc_info=exc)
         return error
 
@@ -1096,15 +1140,16 @@ class EngineSession:
         self._read_catalog_copies(False)
         connection = self._connection
         select = copy.select_sql()
-        query = None
-        if copy.query is not None and table_functions.named_in(select):
-            query = single(self._split(select))
+        plan = None
+        if table_functions.named_in(select) or table_functions.may_name_views(select):
+            # (a view calling table functions is expanded by planning: Planner.plan)
+            planned = self._planner.plan(single(self._split(select)), (), describe=False)
+            assert isinstance(planned.handle, Plan)
+            plan = planned.handle if planned.handle.table_calls else None
         result: ArrowResult | None = None
         try:
-            if query is not None and table_functions.calls_in(query):
+            if plan is not None:
                 # COPY (SELECT ... FROM f()) TO STDOUT: the function's rows, streamed.
-                plan = self._planner.plan(query, (), describe=False).handle
-                assert isinstance(plan, Plan)
                 if not self._superuser:
                     self.authorize(plan)
                 select, values = plan.expanded(self._table_functions, ())

@@ -10,10 +10,12 @@ stream only by its registered name, which is random and refused in client text.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,11 @@ from forge_sql.ext import Context, TableSpec
 from forge_sql.plugins import faults, http, scalars
 from forge_sql.plugins import table_functions as running
 from forge_sql.plugins.registry import Function, Registry
-from forge_sql.sql import duckdb_errors, rewrite
+from forge_sql.sql import duckdb_errors, rewrite, views
 from forge_sql.sql import table_functions as calls
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Source
-from forge_sql.sql.statements import Statement, split, tokenize
+from forge_sql.sql.statements import Statement, classify, split, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,94 @@ def calls_in(statement: Statement) -> tuple[calls.Call, ...]:
     if calls.kept_for_later(source):
         return ()
     return tuple(calls.calls(source))
+
+
+# The views calling table functions, computed once per set of the lake's relations (the
+# acl's, replaced whole when the lake changes) and of loaded table functions, and when:
+# statements that name none of them look again at most every _VIEWS_CHECK seconds (the
+# acl's freshness costs a query of the lake), or after view DDL planned here.
+_views: tuple[object, int, float, Mapping[tuple[str, str], views.View]] = (None, -1, 0.0, {})
+_VIEWS_CHECK = 0.5
+# The statements whose views are expanded: what may read a view in FROM (not DELETE,
+# whose FROM names its target, nor CREATE VIEW and PREPARE, which keep the text).
+_EXPANDED_KINDS = frozenset({"SELECT", "INSERT", "UPDATE", "COPY", "CREATE", "EXPLAIN"})
+
+
+def expand_views(
+    statement: Statement,
+    relations: Callable[[], Mapping[tuple[str, str], str | None]],
+    visible: Callable[[], tuple[Mapping[tuple[str, str], str], frozenset[str]]],
+    rules: rewrite.Rules,
+) -> Statement | None:
+    """``statement`` with the views it reads that call table functions replaced by their
+    queries (sql.views), rewritten by ``rules`` as a client's text is; None when it reads
+    none. ``relations``: the lake's committed relations, views with their CREATE VIEW
+    text (which views call table functions is worked out from them once per change);
+    ``visible``: the lake's views as the session's transaction sees them now, and the
+    names of its temporary relations (which hide the lake's unqualified ones)."""
+    global _views
+    if not calls.REGISTERED.any():
+        return None
+    known, generation, checked, found = _views
+    words = statement.words
+    if words[:1] in (["CREATE"], ["ALTER"], ["DROP"]) and "VIEW" in words:
+        _views = (known, generation, 0.0, found)  # look again at the next statement
+        return None  # (CREATE VIEW keeps its text: sql.table_functions.kept_for_later)
+    if statement.kind not in _EXPANDED_KINDS:
+        return None
+    now = time.monotonic()
+    if (
+        not views.named(statement.sql, found) and now - checked < _VIEWS_CHECK
+        and generation == calls.REGISTERED.generation
+    ):
+        return None
+    lake = relations()
+    if known is not lake or generation != calls.REGISTERED.generation:
+        found = views.calling(lake)
+    _views = (lake, calls.REGISTERED.generation, now, found)
+    if not views.named(statement.sql, found) or calls.kept_for_later(
+        Source.of(statement.sql, statement.tokens)
+    ):
+        return None
+    current, temporary = visible()
+    if any(current.get(key) != lake.get(key) for key in found):
+        # Changed since the lake's last snapshot (in this transaction, or just now): the
+        # definitions the session sees decide.
+        seen: dict[tuple[str, str], str | None] = {
+            key: sql for key, sql in lake.items() if sql is None}
+        seen.update(current)
+        found = views.calling(seen)
+        lake = seen
+    if temporary:
+        found = {key: view for key, view in found.items()
+                 if key[0] != views.DEFAULT_SCHEMA or key[1] not in temporary}
+    sql = views.expand(statement.sql, found, lake)
+    if sql is None:
+        return None
+    return dataclasses.replace(classify(sql, rules), offset=statement.offset)
+
+
+def visible_views(
+    connection: Any, lake: str  # forge_sql.engine.connection.Connection
+) -> tuple[dict[tuple[str, str], str], frozenset[str]]:
+    """The lake's views as the connection's transaction sees them, and the names of its
+    temporary relations."""
+    found = connection.execute(
+        "SELECT lower(schema_name), lower(view_name), sql, temporary "
+        "FROM duckdb_views() WHERE NOT internal AND (temporary OR database_name = ?) "
+        "UNION ALL SELECT DISTINCT lower(schema_name), lower(table_name), NULL, true "
+        "FROM duckdb_columns() WHERE database_name = 'temp'",
+        [lake],
+    ).fetchall()
+    return (
+        {(schema, name): sql or "" for schema, name, sql, temporary in found if not temporary},
+        frozenset(name for _, name, _, temporary in found if temporary),
+    )
+
+
+def may_name_views(sql: str) -> bool:
+    """Whether ``sql`` may read a view calling table functions (as last worked out)."""
+    return views.named(sql, _views[3])
 
 
 def refuse_stream_names(statement: Statement) -> None:

@@ -60,7 +60,10 @@ def record(spec: Spec, extension: str, exc: BaseException) -> ExtensionFault:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         fault = FaultError(message, "38000", detail=f"Function {where}", hint=None,
                            traceback_text=text)
-    log.error("extension function %s raised:\n%s", where, text.rstrip())
+    # An ExtensionError is the statement's error, raised on purpose through the API: an
+    # INFO line as other statement errors get; any other exception is the function's bug.
+    level = logging.INFO if isinstance(exc, ExtensionError) else logging.ERROR
+    log.log(level, "extension function %s raised:\n%s", where, text.rstrip())
     number = next(_numbers)
     with _lock:
         _faults[number] = fault
@@ -134,5 +137,6 @@ def _from_duckdb(text: str) -> FaultError | None:
     else:
         fault = FaultError(report["error"].strip(), "38000", detail=f"Function {where}",
                            hint=None, traceback_text=trace)
-    log.error("extension function %s raised:\n%s", where, trace)
+    level = logging.INFO if raised_error is not None else logging.ERROR
+    log.log(level, "extension function %s raised:\n%s", where, trace)
     return fault

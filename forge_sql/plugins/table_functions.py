@@ -275,11 +275,16 @@ def _sql(kind: pa.DataType) -> str:
 
 
 # -- DuckDB's side: table macros for the calls the server does not expand ------------------
-# A view keeps the call's text and runs it whenever it is read, and a call whose arguments
-# refer to another FROM item (LATERAL) runs once per row of it: both are left to DuckDB,
-# which finds a table macro of the function's name (in the extensions' database, on every
-# session's search path) calling a Python function that returns the rows as one list.
-# Those rows are held whole: the streamed path is the server's expansion.
+# A call whose arguments refer to another FROM item (LATERAL) runs once per row of it, and
+# a call inside a view the server does not expand (a temporary view, one created in the
+# open transaction, a CREATE VIEW or PREPARE's own text) runs when DuckDB reads it: both
+# are left to DuckDB, which finds a table macro of the function's name (in the extensions'
+# database, on every session's search path) calling a Python function that returns the
+# rows of a chunk of outer rows' calls as one list. Those rows are held whole (DuckDB
+# 1.5.5 has no Python table functions to stream from), up to HELD_LIMIT bytes of Arrow
+# data per chunk: past it the statement fails rather than the server's memory growing
+# without bound. The streamed path is the server's expansion (engine.table_functions).
+HELD_LIMIT = 128 << 20
 
 
 def register(con: duckdb.DuckDBPyConnection, registry: Registry, env: scalars.Environment,
@@ -334,6 +339,16 @@ def _macro(schema: str, name: str, overloads: Sequence[Function]) -> str:
     )
 
 
+def _held_too_much(spec: TableSpec, calls: int) -> errors.ProgramLimitExceeded:
+    return errors.ProgramLimitExceeded(
+        f"table function {spec.name} gave more than {HELD_LIMIT >> 20} MB of rows for "
+        f"{'one call' if calls == 1 else f'{calls} calls'} that DuckDB runs itself and "
+        "holds whole (a LATERAL join's calls, or a view the server does not expand)",
+        hint=f"Call {spec.name} directly in FROM, or through a view, with arguments that "
+        "are constants, parameters or subqueries: those calls stream.",
+    )
+
+
 def _create(con: duckdb.DuckDBPyConnection, function: Function, env: scalars.Environment,
             schema_of: Callable[[Sequence[tuple[str, str]]], pa.Schema]) -> None:
     spec = function.spec
@@ -349,6 +364,7 @@ def _create(con: duckdb.DuckDBPyConnection, function: Function, env: scalars.Env
         try:
             offsets = [0]
             values: list[pa.Array] = []
+            held = 0
             for i in range(len(tokens)):
                 keywords = scalars._context(function, env, tokens[i].as_py())
                 keywords.update(zip(names, (a[i].as_py() for a in args), strict=True))
@@ -357,6 +373,9 @@ def _create(con: duckdb.DuckDBPyConnection, function: Function, env: scalars.Env
                 for batch in _conformed(_batches(produced, 65536), schema):
                     values.append(batch.to_struct_array())
                     total += batch.num_rows
+                    held += batch.nbytes
+                    if held > HELD_LIMIT:
+                        raise _held_too_much(spec, len(tokens))
                 offsets.append(total)
             whole = pa.concat_arrays(values) if values else pa.array(
                 [], pa.struct(list(schema)))

@@ -12,7 +12,7 @@ function and scans its rows instead (``scan``; forge_sql.engine.table_functions)
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from forge_sql import errors
@@ -29,7 +29,7 @@ _CLAUSE_ENDS = frozenset({
     "WITH", "INTO",
 })
 # Keywords that may not follow a call as its alias.
-_NOT_ALIASES = _CLAUSE_ENDS | {
+NOT_ALIASES = _CLAUSE_ENDS | {
     "ON", "USING", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL",
     "POSITIONAL", "ASOF", "ANTI", "SEMI", "TABLESAMPLE", "PIVOT", "UNPIVOT",
 }
@@ -115,6 +115,10 @@ class Registered:
     def named(self, name: str) -> tuple[Signature, ...]:
         return self._by_name.get(name, ())
 
+    def any(self) -> bool:
+        """Whether any table function is loaded."""
+        return bool(self._by_name)
+
     def wants(self, sql: str) -> bool:
         """Whether ``sql`` may call one (a cheap test of the text, for the hot path)."""
         by_name = self._by_name
@@ -132,6 +136,19 @@ def calls(source: Source, registered: Registered = REGISTERED) -> list[Call]:
     """The calls of registered table functions in FROM items of ``source``."""
     tokens = source.tokens
     found: list[Call] = []
+    starts = item_starts(tokens)
+    for index in starts:
+        assert index is not None
+        call = _call_at(source, index, registered)
+        if call is not None:
+            found.append(call[0])
+            starts.send(call[1])  # on after the call
+    return found
+
+
+def item_starts(tokens: Sequence[Token]) -> Generator[int | None, int | None, None]:
+    """The indices of the tokens where a FROM item may start. ``send(index)`` (answered
+    with None) goes on from ``index``, past an item the caller has read."""
     # Per bracket depth: whether a FROM clause is open at that depth.
     in_from = [False]
     index = 0
@@ -151,13 +168,12 @@ def calls(source: Source, registered: Registered = REGISTERED) -> list[Call]:
         if starts and (in_from[-1] or token.upper in ("JOIN", "LATERAL")):
             if token.upper == "JOIN":
                 in_from[-1] = True
-            call = _call_at(source, index + 1, registered)
-            if call is not None:
-                found.append(call[0])
-                index = call[1]
+            skip = yield index + 1
+            if skip is not None:
+                yield None  # send()'s own answer
+                index = skip
                 continue
         index += 1
-    return found
 
 
 def _call_at(source: Source, index: int, registered: Registered) -> tuple[Call, int] | None:
@@ -188,7 +204,7 @@ def _call_at(source: Source, index: int, registered: Registered) -> tuple[Call, 
     following = tokens[close + 1] if close + 1 < len(tokens) else None
     alias = following is not None and (
         following.upper == "AS"
-        or (_is_name(following) and following.upper not in _NOT_ALIASES)
+        or (_is_name(following) and following.upper not in NOT_ALIASES)
     )
     signature, bound = bind(signatures, arguments, source.sql)
     start = tokens[first].start

@@ -25,6 +25,12 @@ def memory_kb(pid: int, field: str = "VmRSS") -> int:
     raise LookupError(field)
 
 
+def reset_peak(pid: int) -> None:
+    """Start VmHWM again from the process's RSS now (proc(5), /proc/PID/clear_refs)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as clear:
+        clear.write("5")
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last answer."""
     deadline = time.monotonic() + timeout

@@ -196,7 +196,7 @@ def test_client_gone_cancels_its_statement(server: RunningServer) -> None:
     raw = rawclient.connect(server.host, server.port)
     raw.startup()
     raw.send(rawclient.query(ENDLESS))
-    assert wait_busy(server.process.pid)
+    assert wait_busy(server.pid)
     with psycopg.connect(server.dsn(), autocommit=True) as other:
         def sessions() -> set[int]:
             rows = other.execute("SELECT pid FROM pg_stat_activity").fetchall()

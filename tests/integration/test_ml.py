@@ -338,7 +338,7 @@ def test_progress_is_shown_and_cancel_registers_nothing(
         assert time.monotonic() - started < 60
         # The fit itself stops: the server and its training processes go idle (the fit of
         # 1,500 trees would keep a core busy for a minute).
-        assert _idle_within(lake.process.pid, 5.0), "the canceled fit still uses CPU"
+        assert _idle_within(lake.pid, 5.0), "the canceled fit still uses CPU"
         assert trainer.execute("SELECT 1").fetchone() == (1,)
     assert seen and "ml.train slow" in str(seen[0][1])
     assert alice.execute("SELECT count(*) FROM ml.models()").fetchone() == before
@@ -459,7 +459,7 @@ def test_evaluate_and_predictions_hold_batches_not_the_relation(
                   "AS y FROM range(3000000) AS r(i)")
     metrics(alice, "SELECT * FROM ml.train('mem', 'classification', 'millions', 'y', "
                    "algorithm => 'linear', max_rows => 20000)")
-    pid = lake.process.pid
+    pid = lake.pid
     # scikit-learn loaded and the model read before measuring (training runs elsewhere).
     alice.execute("SELECT * FROM ml.evaluate('mem', 'SELECT * FROM millions LIMIT 10')")
     # Held whole, the relation alone is 3M x 11 columns x 8 bytes = 250 MiB (more as
