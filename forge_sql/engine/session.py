@@ -812,9 +812,9 @@ class EngineSession:
         if found is None or not declared.any(connection):
             return plan, params
         parts = found[0]
-        schema = parts[-2] if len(parts) > 1 else next(
-            (s for s in self.search_path.lake_schemas if self._relation_exists(s, parts[-1])),
-            "public",
+        schemas = self.search_path.lake_schemas
+        schema = parts[-2] if len(parts) > 1 else schemas[0] if len(schemas) == 1 else next(
+            (s for s in schemas if self._relation_exists(s, parts[-1])), "public"
         )
         limits = declared.of(connection, schema, parts[-1])
         if not limits:
