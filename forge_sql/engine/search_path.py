@@ -62,8 +62,8 @@ class SearchPath:
     """A session's search path resolved against the lake's schemas.
 
     ``schemas``: what ``current_schemas(false)`` answers, the listed schemas that exist
-    (pg_catalog included where it is listed); ``catalog_at``: where the pg_catalog
-    emulation is searched among them (PostgreSQL searches it first unless it is listed)."""
+    (pg_catalog included where it is listed); ``catalog_listed``: pg_catalog is listed
+    (PostgreSQL searches it first unless it is)."""
 
     setting: str
     user: str

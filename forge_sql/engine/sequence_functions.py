@@ -50,8 +50,9 @@ def register(
         parts = name_parts(text)
         if len(parts) > 1:
             return (parts[-2], parts[-1])
-        path = search_path(backend.session.settings.get("search_path"), backend.user)
-        for schema in path:
+        # The path the session's cursor has (engine.search_path): existing schemas the
+        # role may use, in order.
+        for schema in backend.session.applied_search_path.lake_schemas:
             if sequences.exists((schema, parts[0])):
                 return (schema, parts[0])
         raise errors.UndefinedTable(f'relation "{parts[0]}" does not exist')

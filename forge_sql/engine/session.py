@@ -748,11 +748,11 @@ class EngineSession:
         """The schema each relation name resolves to through the search path, as this
         session's transaction sees the lake; None: temporary, the catalog's, or missing."""
         listed = ", ".join(literal(n) for n in sorted(names))
+        # duckdb_columns() lists tables and views alike; duckdb_tables() would ask DuckLake
+        # for every table's statistics.
         rows = self._connection.execute(
-            "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() "
-            f"WHERE lower(table_name) IN ({listed}) UNION ALL "
-            "SELECT database_name, schema_name, lower(view_name) FROM duckdb_views() "
-            f"WHERE NOT internal AND lower(view_name) IN ({listed})"
+            "SELECT DISTINCT database_name, schema_name, lower(table_name) FROM "
+            f"duckdb_columns() WHERE lower(table_name) IN ({listed})"
         ).fetchall()
         lake, (catalog_database, catalog_schema) = self._database.catalog, CATALOG_SCHEMA.split(".")
         found: dict[str, str | None] = {}
@@ -866,9 +866,9 @@ class EngineSession:
         if found is None or not declared.any(connection):
             return plan, params
         parts = found[0]
-        schema = parts[-2] if len(parts) > 1 else next(
-            (s for s in self.search_path.lake_schemas if self._relation_exists(s, parts[-1])),
-            "public",
+        schemas = self.search_path.lake_schemas
+        schema = parts[-2] if len(parts) > 1 else schemas[0] if len(schemas) == 1 else next(
+            (s for s in schemas if self._relation_exists(s, parts[-1])), "public"
         )
         limits = declared.of(connection, schema, parts[-1])
         if not limits:

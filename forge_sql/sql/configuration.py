@@ -133,6 +133,9 @@ def parse(sql: str) -> SettingCommand | None:
                 (match.group(1) or "").upper() == "LOCAL",
             )
         match = _SET.match(sql)
+        if match and match.group("name").upper() != "GLOBAL" and (
+                match.group("value").upper() == "DEFAULT" and not match.group(1)):
+            return SettingCommand("RESET", match.group("name"))  # SET x TO DEFAULT
         if match and match.group("name").upper() != "GLOBAL":  # SET GLOBAL is DuckDB's
             if match.group("name").lower() == "search_path":
                 values = [_schema_name(v) for v in _split_list(match.group("value"))]

@@ -52,6 +52,12 @@ SCRIPTS = {
         "CREATE TABLE sp_nowhere (i integer)",
         "SET search_path = sp_a",
         "SELECT x FROM sp_t",
+        "SELECT set_config('search_path', '', false)",  # what pg_dump's scripts send
+        "SELECT current_schema(), current_schemas(true)",
+        "SELECT x FROM sp_t",
+        "SET search_path TO DEFAULT",
+        "SHOW search_path",
+        "SELECT x FROM sp_t",
     ],
     "quoted and $user": [
         'SET search_path = "Sp Q"',

@@ -19,6 +19,8 @@ from forge_sql.sql import configuration
         ("SET SESSION TimeZone = 'UTC';", "SET", "TimeZone", "UTC"),
         ("SET search_path TO public, \"My Schema\"", "SET", "search_path",
          "public, \"My Schema\""),  # shown quoted, as PostgreSQL shows it
+        ("SET search_path TO DEFAULT", "RESET", "search_path", ""),
+        ("SET search_path = 'a,b', \"X\", Y", "SET", "search_path", '"a,b", "X", y'),
         ("SHOW TRANSACTION ISOLATION LEVEL", "SHOW", "TRANSACTION ISOLATION LEVEL", ""),
         ("show DateStyle", "SHOW", "DateStyle", ""),
         ("RESET ALL", "RESET", "ALL", ""),
