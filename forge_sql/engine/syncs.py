@@ -227,6 +227,8 @@ class Runner:
     locking: Locking = field(default_factory=NoLocking)
     # Why the run must stop (cancel, statement_timeout), for the HTTP toolkit's waits.
     stop: Callable[[], str | None] = lambda: None
+    # The target's row count after the run's last write (None: not counted yet in this run).
+    _target_rows: int | None = field(default=None, init=False, repr=False)
 
     def _meta(self, table: str) -> str:
         return f"{quote_ident(self.lake)}.forge_meta.{table}"
@@ -544,6 +546,7 @@ class Runner:
                     outcome.rows_deleted = int(deleted[0]) if deleted else 0
                     self.con.execute(f"DELETE FROM {target}")
             newest = self._state(sync.name) if not full_refresh else None
+            self._target_rows = None
             for chunk in _chunks(reader, CHUNK_ROWS):
                 outcome.rows_read += chunk.num_rows
                 with locking.statement():
@@ -582,17 +585,6 @@ class Runner:
             f"SELECT cursor_value FROM {self._meta('sync_state')} WHERE name = ?", [name]
         ).fetchone()
         return None if row is None else row[0]
-
-    def _greatest(self, values: Sequence[str | None], cursor_type: str) -> str | None:
-        """The greatest of cursor values (as text), compared as the cursor's type."""
-        present = [v for v in values if v is not None]
-        if len(present) < 2:
-            return present[0] if present else None
-        found = self.con.execute(
-            f"SELECT CAST(max(CAST(v AS {cursor_type})) AS VARCHAR) FROM unnest(?) AS u(v)",
-            [present],
-        ).fetchone()
-        return None if found is None else found[0]
 
     def _prepare_target(self, sync: SyncDefinition, spec: TableSpec) -> list[tuple[str, str]]:
         """The target's columns after the drift policy: created on the first run; new
@@ -661,36 +653,39 @@ class Runner:
                 where = f" WHERE {quote_ident(cursor)} >= {bound}"
             rows = f"(SELECT * FROM {name}{where})"
             names = [quote_ident(n) for n, _ in columns]
-            if key:
-                nulls = " OR ".join(f"{quote_ident(k)} IS NULL" for k in key)
-                found = self.con.execute(f"SELECT count(*) FROM {rows} WHERE {nulls}").fetchone()
-                if found and found[0]:
-                    raise errors.NotNullViolation(
-                        f'sync "{sync.name}": {found[0]} rows have a NULL primary key '
-                        f"({', '.join(key)})"
-                    )
+            keys = ", ".join(quote_ident(k) for k in key)
+            # What the chunk holds, in one pass: rows, NULL keys, whether a key repeats, and
+            # the newest cursor value so far (greatest() skips a NULL).
+            nulls = " OR ".join(f"{quote_ident(k)} IS NULL" for k in key) or "false"
+            newest_sql = (f"CAST(greatest(max({quote_ident(cursor)}), "
+                          f"CAST(? AS {cursor_type or 'VARCHAR'})) AS VARCHAR)"
+                          if cursor is not None else "NULL")
+            found = self.con.execute(
+                f"SELECT count(*), count(*) FILTER ({nulls}), "
+                f"{f'count(DISTINCT ({keys}))' if key else 'count(*)'}, {newest_sql} "
+                f"FROM {rows}", [newest] if cursor is not None else [],
+            ).fetchone()
+            assert found is not None
+            count, null_keys, distinct = int(found[0]), int(found[1]), int(found[2])
+            if null_keys:
+                raise errors.NotNullViolation(
+                    f'sync "{sync.name}": {null_keys} rows have a NULL primary key '
+                    f"({', '.join(key)})"
+                )
             if cursor is not None:
-                found = self.con.execute(
-                    f"SELECT CAST(max({quote_ident(cursor)}) AS VARCHAR) FROM {rows}"
-                ).fetchone()
-                newest = self._greatest([newest, None if found is None else found[0]],
-                                        cursor_type or "VARCHAR")
+                newest = found[3]
             if sync.mode != "merge":
-                before = self.con.execute(f"SELECT count(*) FROM {rows}").fetchone()
                 self.con.execute(f"INSERT INTO {target} ({', '.join(names)}) "
                                  f"SELECT {', '.join(names)} FROM {rows}")
-                outcome.rows_inserted += int(before[0]) if before else 0
+                outcome.rows_inserted += count
                 return newest
-            keys = ", ".join(quote_ident(k) for k in key)
             # One set-based MERGE from the Arrow batch. The batch is deduplicated by key (the
             # newest cursor, then the last read, wins) only when a key repeats: the window
             # costs about as much as the MERGE. Inserted rows are the table's growth (its
             # count comes from DuckLake's statistics), where a join of the batch with the
             # table's keys cost as much again.
-            unique = self.con.execute(
-                f"SELECT count(*) = count(DISTINCT ({keys})) FROM {rows}").fetchone()
             source = rows
-            if not (unique and unique[0]):
+            if distinct != count:
                 order = (f"{quote_ident(cursor)} DESC NULLS LAST, " if cursor else "")
                 source = (f"(SELECT * FROM {rows} QUALIFY row_number() OVER "
                           f"(PARTITION BY {keys} ORDER BY {order}__forge_order DESC) = 1)")
@@ -698,15 +693,19 @@ class Runner:
             updates = ", ".join(f"{n} = s.{n}" for n in names if n not in
                                 {quote_ident(k) for k in key})
             when_matched = (f"WHEN MATCHED THEN UPDATE SET {updates} " if updates else "")
-            before = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
+            if self._target_rows is None:
+                before = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
+                assert before is not None
+                self._target_rows = int(before[0])
             merged = self.con.execute(
                 f"MERGE INTO {target} AS t USING {source} AS s ON {matched} "
                 f"{when_matched}WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) "
                 f"VALUES ({', '.join(f's.{n}' for n in names)})"
             ).fetchone()
             after = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
-            assert before is not None and after is not None and merged is not None
-            inserted = int(after[0]) - int(before[0])
+            assert after is not None and merged is not None
+            inserted = int(after[0]) - self._target_rows
+            self._target_rows = int(after[0])
             outcome.rows_inserted += inserted
             outcome.rows_updated += int(merged[0]) - inserted
             return newest
