@@ -32,8 +32,8 @@ log = logging.getLogger("forge_sql.syncs")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows written per statement (the transaction spans them all): up to CHUNK_ROWS rows or
 # CHUNK_BYTES of Arrow data, whichever comes first. Each merged chunk costs a MERGE that
-# joins with the whole table, so fewer and larger chunks are faster (1M rows from
-# PostgreSQL into an empty table: ten 100k chunks took 3x an INSERT ... SELECT).
+# joins with the whole table, so fewer and larger chunks are faster (loading 1M rows in
+# 100k-row chunks took ten MERGEs of 0.1-0.3 s each in process).
 CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 128 << 20
 READ_ROWS = 100_000  # rows per batch read from a connection's query
