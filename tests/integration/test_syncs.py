@@ -511,3 +511,21 @@ def test_a_key_read_twice_in_a_run_keeps_its_newest_row(
     assert (result["read"][0], result["inserted"][0], result["updated"][0]) == (1, 0, 1)
     assert conn.execute("SELECT name FROM synced.items WHERE id = 1").fetchone() == (
         "changed",)
+
+
+def test_plan_flags_a_replace_sync_of_a_big_table(
+    lake: RunningServer, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    conn.execute("CREATE TABLE big_copy AS SELECT range AS id FROM range(1000000)")
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    (directory / "V1__syncs.yaml").write_text(textwrap.dedent(MIGRATION))
+    (directory / "V9__big.yaml").write_text(
+        "syncs:\n  - {name: big, source: items, into: big_copy, mode: replace}\n")
+    result = CliRunner().invoke(main, ["migrate", "plan", "--json", "--dir", str(directory),
+                                       "--url", lake.url()])
+    assert result.exit_code == 0, result.output
+    findings = [f for step in json.loads(result.stdout)["pending"] for f in step["findings"]]
+    assert {"risk": "data-dependent", "line": 2, "summary": "sync big: mode replace rewrites "
+            "the 1,000,000 rows of big_copy at each run; use merge with a cursor"} in findings
+    conn.execute("DROP TABLE big_copy")
