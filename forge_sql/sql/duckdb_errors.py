@@ -7,6 +7,7 @@ import re
 import duckdb
 
 from forge_sql import errors as e
+from forge_sql.seam.numeric import DUCKDB_TYPE
 
 _PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 _LINE = re.compile(r"^LINE (\d+): (.*)$")
@@ -57,6 +58,12 @@ _REWORDED: list[tuple[str, re.Pattern[str], type[e.ForgeError], str]] = [
      e.NumericValueOutOfRange, "bigint out of range"),
     ("ConversionException", re.compile(r"^Epoch seconds out of range for TIMESTAMP"),
      e.DatetimeFieldOverflow, "timestamp out of range"),
+    # A float's NaN (to any numeric) or infinity (to the unconstrained one: numeric(p,s)
+    # refuses it with 22003 in PostgreSQL too) cast to numeric: PostgreSQL's numeric holds
+    # them, DuckDB's DECIMAL cannot; refused as a constant NaN is (sql.numeric.NOT_STORED).
+    ("ConversionException", re.compile(r"^Could not cast value (nan to DECIMAL|-?inf to "
+                                       + re.escape(DUCKDB_TYPE) + ")"),
+     e.FeatureNotSupported, "numeric NaN and Infinity cannot be stored"),
 ]
 # Text that is no value of a type, named as PostgreSQL names the type; a whole number out
 # of an integer type's range is 22003 there, not 22P02.

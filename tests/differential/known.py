@@ -63,8 +63,12 @@ PENDING: tuple[Pending, ...] = (
             "CASE in PostgreSQL", case_names),
     Pending("duplicate column names renamed", "DuckDB renames a repeated column name "
             "(id, id_1); PostgreSQL keeps both names", duplicate_names),
-    Pending("error phase of constant input", "a malformed constant fails at Execute, "
-            "PostgreSQL rejects it at Parse", input_error_phase),
+    Pending("error phase of constant input", "string constants cast to a type are converted "
+            "at Parse as in PostgreSQL (forge_sql.sql.constant_input; 60 statements before, "
+            "seed 20261207); left: casts of constants to arrays or with a typmod fail at "
+            "Execute, and a numeric constant of more than 10 decimals, which the server "
+            "refuses at Parse (numeric digits lost), comes before PostgreSQL's error at Execute",
+            input_error_phase),
     Pending("int4 results announced as int8", "date - date is BIGINT in DuckDB, integer in "
             "PostgreSQL: the result column is announced int4 where the select list shows two "
             "dates (columns, casts, literals); not when the difference is an argument of "
@@ -155,12 +159,11 @@ PENDING: tuple[Pending, ...] = (
             or (d.kind == "values" and re.search(r"stddev|variance|var_", o.case.sql, re.I)
                 and "Infinity" in o.case.sql and cells_differ_as(
                     lambda a, b: b == b"NaN" and a == b"0")(o, d))),
-    Pending("numeric NaN", "DuckDB's DECIMAL has no NaN or Infinity: refused with 0A000 "
-            "(a double's NaN cast to numeric with 22P02) where PostgreSQL computes with them",
-            lambda o, d: errors_when("numeric NaN and Infinity cannot be stored", "0A000")(o, d)
-            or errors_when(r'Could not convert string "NaN" to DECIMAL|Could not '
-                           r"cast value nan to DECIMAL", "22P02")(o, d)
-            or errors_when(r"Could not cast value -?inf to DECIMAL", "22003")(o, d)
+    Pending("numeric NaN", "DuckDB's DECIMAL has no NaN or Infinity: a numeric NaN or "
+            "Infinity (a constant, a parameter, a float's cast) is refused with 0A000 where "
+            "PostgreSQL computes with it", lambda o, d: errors_when(
+                "numeric NaN and Infinity cannot be stored", "0A000")(o, d)
+            or errors_when(r'Could not convert string "NaN" to DECIMAL', "22P02")(o, d)
             or (d.kind == "sqlstate" and pg_error(o, "cannot convert NaN", "0A000"))),
     Pending("parameter type inference", "the types described for parameters differ from "
             "PostgreSQL's, so drivers that encode by the described type (asyncpg) fail or "
@@ -251,8 +254,12 @@ PENDING: tuple[Pending, ...] = (
             "text print as DuckDB spells them (nan, inf), PostgreSQL says NaN, Infinity",
             cells_differ_as(lambda a, b: a != b and a.replace(b"nan", b"NaN").replace(
                 b"inf", b"Infinity") == b)),
-    Pending("json text normalised", "json values are printed re-serialised (no spaces); "
-            "PostgreSQL's json keeps the text as written", lambda o, d: json_normalised(o, d) or (
+    Pending("json text normalised", "json -> key gives the value it takes out re-serialised "
+            "(no spaces) where PostgreSQL keeps its text as written, and to_json of a numeric "
+            "prints DuckDB's scale; json_build_object, json_build_array and json_agg print "
+            "PostgreSQL's text (44 statements before, seed 20261207)",
+            lambda o, d: (json_normalised(o, d) and re.search(r"->|to_json\(", o.case.sql)
+                          is not None) or (
                 # positions in the text of a json value taken apart: the spaces count
                 d.kind == "values" and "->>" in o.case.sql and re.search(
                     r"'\{[^']*(, |: )[^']*'(::json| AS json)", o.case.sql) is not None)),
@@ -320,6 +327,12 @@ PENDING: tuple[Pending, ...] = (
             errors_when(r"Could not choose a best candidate function .*STRING_LITERAL|"
                         r"argument types '[^']*STRING_LITERAL")),
 )
+
+# Default run (seed 20261207, 3,000 statements): 445 differing before sum(interval), json's
+# text, constants converted at Parse and the catalog's types (14.8%), 313 after (10.4%):
+# missing overload 32 -> 0, json text normalised 44 -> 3, error phase of constant input
+# 60 -> 1; the other classes within +-1 (statements that failed on sum(interval) now meet
+# their next difference).
 
 # Differences kept on purpose: DuckDB-only behaviour PostgreSQL refuses, which keeps working,
 # and the reference cluster's own settings.

@@ -178,3 +178,19 @@ def test_json_built_from_an_outer_querys_columns(
            "WHERE pv_t.id = pv_j.id) FROM pv_j ORDER BY id")
     forge, pg = both
     assert answer(forge, sql, False) == answer(pg, sql, False)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT CAST('NaN'::float8 AS numeric)", "SELECT '-Infinity'::float8::numeric",
+    "SELECT x::numeric FROM (VALUES ('NaN'::float8), (1.5)) v(x)", "SELECT 'NaN'::numeric",
+])
+def test_numeric_nan_is_refused_clearly(
+        both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]], sql: str) -> None:
+    """PostgreSQL's numeric holds NaN and infinities, DuckDB's DECIMAL cannot: refused with
+    one error, never answered with another value; the connection stays usable."""
+    forge, pg = both
+    assert answer(pg, sql, False)[0] != "error"
+    refused = answer(forge, sql, False)
+    assert refused[:2] == ("error", b"0A000"), refused
+    assert "numeric NaN and Infinity cannot be stored" in refused[2][0]
+    assert answer(forge, "SELECT 1", False)[1] == [(b"1",)]

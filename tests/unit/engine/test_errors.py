@@ -75,6 +75,8 @@ def test_string_vector_over_2_gib_is_a_program_limit() -> None:
     ("SELECT 100000::decimal(20,0)::smallint", "22003", "smallint out of range"),
     ("SELECT to_timestamp(1e308)", "22008", "timestamp out of range"),
     ("SELECT 'inf'::double::decimal(20,4)", "22003", "Could not cast value inf to DECIMAL(20,4)"),
+    ("SELECT 'nan'::double::decimal(38,10)", "0A000", "numeric NaN and Infinity cannot be stored"),
+    ("SELECT '-inf'::double::decimal(38,10)", "0A000", "numeric NaN and Infinity cannot be stored"),
     ("SELECT 'abc'::int4", "22P02", 'invalid input syntax for type integer: "abc"'),
     ("SELECT ' 99999999999'::int4", "22003",
      'value " 99999999999" is out of range for type integer'),
