@@ -199,7 +199,8 @@ class Database:
         self.result_sources = ResultSources(self._result_relations)
         self.matviews = MaterializedViews(self._maintenance_cursor, self.catalog)
         if getattr(self, "jobs", None) is None:  # kept when the database opens again
-            self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries)
+            self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries,
+                                   fatal=self.invalidate)
         job_functions.register(
             self._con, self.activity, self.jobs, self.catalog, settings.database,
             lambda role: self.trusted or role in self.acl().roles, lambda: self.jobs_changed(),

@@ -105,6 +105,9 @@ class Scheduler:
     # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set() and not self._store.closed:
+            if self._store.invalidated:  # until the database is opened again
+                self._wake.wait(self._interval)
+                continue
             try:
                 with self._reading():
                     self._tick()
