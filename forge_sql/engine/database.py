@@ -206,7 +206,8 @@ class Database:
         self.schema_generation = 0
         self.matviews = MaterializedViews(self._maintenance_cursor, self.catalog)
         if getattr(self, "jobs", None) is None:  # kept when the database opens again
-            self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries)
+            self.jobs = jobs.Store(self._maintenance_cursor, self.catalog, retries,
+                                   fatal=self.invalidate)
         job_functions.register(
             self._con, self.activity, self.jobs, self.catalog, settings.database,
             lambda role: self.trusted or role in self.acl().roles, lambda: self.jobs_changed(),
@@ -296,8 +297,10 @@ class Database:
             # The job scheduler keeps this store: its next use opens a connection of the
             # new database (closing the old one waits for a use under way).
             self.jobs.release_cursor()
-            for cursor in (self._catalog_cursor, self._acl_cursor):
-                with contextlib.suppress(duckdb.Error):
+            # Each under the lock its users hold: a login may be reading roles meanwhile.
+            for cursor, lock in ((self._catalog_cursor, self._catalog_lock),
+                                 (self._acl_cursor, self._acl_lock)):
+                with lock, contextlib.suppress(duckdb.Error):
                     cursor.close()
             with contextlib.suppress(duckdb.Error):
                 self._con.close()
@@ -612,8 +615,10 @@ class Database:
         self.sequences.give_back()
         self.jobs.close()
         with self._lock:
-            self._catalog_cursor.close()
-            self._acl_cursor.close()
+            with self._catalog_lock:
+                self._catalog_cursor.close()
+            with self._acl_lock:
+                self._acl_cursor.close()
             self._con.close()
 
 

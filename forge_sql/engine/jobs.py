@@ -130,8 +130,13 @@ class Store:
     another server's commit conflicts."""
 
     def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection], lake: str,
-                 retries: int) -> None:
+                 retries: int, fatal: Callable[[str], None] = lambda reason: None) -> None:
+        """``fatal(reason)``: DuckDB invalidated the database under the store's work (a
+        FATAL error); the store does nothing more until its cursor is released (the
+        database opened again)."""
         self._new_cursor = cursor
+        self._fatal = fatal
+        self.invalidated = False
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._jobs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_jobs"
         self._runs = f"{quote_ident(lake)}.{meta.SCHEMA}.cron_job_run_details"
@@ -145,13 +150,20 @@ class Store:
     def _run(self, action: Callable[[duckdb.DuckDBPyConnection], object],
              retries: int | None = None) -> object:
         with self._lock:
+            if self.invalidated:
+                raise errors.CrashShutdown("the database was invalidated; it opens again "
+                                           "once the sessions open before have ended")
             if self._cursor is None:
                 self._cursor = self._new_cursor()
             cursor = self._cursor
-
-            return conflicts.in_transaction(
-                cursor, action, self._retries if retries is None else retries
-            )
+            try:
+                return conflicts.in_transaction(
+                    cursor, action, self._retries if retries is None else retries
+                )
+            except duckdb.FatalException as exc:
+                self.invalidated = True
+                self._fatal(str(exc))
+                raise
 
     def close(self) -> None:
         self.closed = True
@@ -165,6 +177,7 @@ class Store:
                 with contextlib.suppress(duckdb.Error):  # an invalidated database refuses
                     self._cursor.close()
                 self._cursor = None
+            self.invalidated = False
 
     # -- jobs ------------------------------------------------------------------------------
     def jobs(self) -> list[Job]:

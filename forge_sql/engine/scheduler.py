@@ -106,6 +106,9 @@ class Scheduler:
     def _loop(self) -> None:
         self._fail_orphans()
         while not self._stop.is_set() and not self._store.closed:
+            if self._store.invalidated:  # until the database is opened again
+                self._wake.wait(self._interval)
+                continue
             try:
                 with self._reading():
                     self._tick()

@@ -1012,7 +1012,13 @@ class EngineSession:
         """Translate ``exc`` and mark an open transaction block as failed."""
         error = self._connection.translate(exc, sql)
         if isinstance(error, errors.DataCorrupted):
-            self._database.data_corrupted(error)
+            # It reads the lake's file list: as a statement, holding the catalog shared
+            # (the statement's own hold has ended by now; this one is the session's).
+            try:
+                with self.locks.holding_catalog(locks.ACCESS_SHARE):
+                    self._database.data_corrupted(error)
+            except errors.ForgeError:
+                pass  # canceled or timed out waiting: reported without the file names
         if isinstance(error, errors.CrashShutdown):
             self._database.invalidate(error.detail or error.message)
         self._inserts.discard()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from forge_sql import errors
-from forge_sql.engine.jobs import Job, check_schedule, check_timezone, due
+from forge_sql.engine.jobs import Job, Store, check_schedule, check_timezone, due
 
 
 def job(schedule: str, timezone: str = "UTC", last: datetime | None = None,
@@ -67,3 +68,36 @@ def test_bad_schedules_are_refused(schedule: str) -> None:
 def test_bad_time_zones_are_refused() -> None:
     with pytest.raises(errors.InvalidParameterValue):
         check_timezone("Mars/Olympus")
+
+
+class InvalidatedCursor:
+    """A connection of a database DuckDB invalidated: every statement is FATAL."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+
+    def execute(self, sql: str, params: object = None) -> None:
+        self.statements += 1
+        raise duckdb.FatalException("database has been invalidated because of a previous "
+                                    "fatal error")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_fatal_error_invalidates_the_database_and_stops_the_store() -> None:
+    """The scheduler's store reports a FATAL error as a session would (the database is
+    opened again once sessions end), then touches DuckDB no more until it is."""
+    cursor = InvalidatedCursor()
+    reasons: list[str] = []
+    store = Store(lambda: cursor, "lake", 0, fatal=reasons.append)  # type: ignore[arg-type,return-value]
+    with pytest.raises(duckdb.FatalException):
+        store.jobs()
+    assert len(reasons) == 1 and "invalidated" in reasons[0]
+    assert store.invalidated
+    touched = cursor.statements
+    with pytest.raises(errors.CrashShutdown):
+        store.jobs()
+    assert cursor.statements == touched
+    store.release_cursor()  # the database opened again
+    assert not store.invalidated
