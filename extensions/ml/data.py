@@ -77,10 +77,13 @@ def read_sample(
     } if share < 1.0 else {c: 1.0 for c in counts}
     widest = max(fractions.values())
     threshold = _UBIGINT_MAX if widest >= 1.0 else int(widest * 1.02 * _UBIGINT_MAX)
+    # Sorted by the key in DuckDB (in parallel, spilling to disk if it must): the same rows
+    # in the same order whatever order the scan delivers them.
     reader = ctx.query(
         f"SELECT q.*, hash(q, {int(seed)}::BIGINT) AS {_KEY} FROM ({query}) AS q {where}"
         + ("" if threshold == _UBIGINT_MAX else
            f" {'AND' if where else 'WHERE'} hash(q, {int(seed)}::BIGINT) <= {threshold}")
+        + f" ORDER BY {_KEY}"
     )
     kept: list[pa.RecordBatch] = []
     seen = 0
@@ -99,7 +102,6 @@ def read_sample(
         progress(seen, total_rows * min(1.0, widest * 1.02), "reading")
     table = (pa.Table.from_batches(kept, schema=reader.schema) if kept
              else reader.schema.empty_table())
-    table = table.sort_by([(_KEY, "ascending")])
     if table.num_rows > max_rows:  # the 2% margin of the hash threshold, trimmed per class
         table = _trim(table, target if classification else None, counts, max_rows)
     return table.drop_columns([_KEY]), total_rows
