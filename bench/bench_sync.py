@@ -205,7 +205,8 @@ def pg_run(rows: int, changed: int, merge_rows: int, pg: PostgresServer) -> dict
                 assert run == (changed, 0, changed), run
                 assert conn.execute("SELECT count(*), count(*) FILTER (name LIKE 'changed%') "
                                     "FROM big").fetchone() == (merge_rows, changed)
-            result["pg_server_peak_rss_mib"] = vm_kb(server.endpoint.pid or server.process.pid) / 1024
+            pid = server.endpoint.pid or server.process.pid
+            result["pg_server_peak_rss_mib"] = vm_kb(pid) / 1024
         finally:
             server.stop()
         con = lake(work / "ref")
@@ -281,7 +282,8 @@ def one_run(rows: int, changed: int) -> dict[str, Any]:
                                    "ORDER BY run_id DESC LIMIT 1").fetchone()
                 assert run is not None and run[1] >= changed, run  # >= the cursor: one more
                 result["merge_rows_read"] = run[0]
-            result["server_peak_rss_mib"] = vm_kb(server.endpoint.pid or server.process.pid) / 1024
+            pid = server.endpoint.pid or server.process.pid
+            result["server_peak_rss_mib"] = vm_kb(pid) / 1024
         finally:
             server.stop()
         api.set_items(rows)

@@ -61,8 +61,8 @@ from forge_sql.engine.sequence_functions import search_path
 from forge_sql.engine.session_commands import SessionCommands
 from forge_sql.engine.session_locks import SessionLocks
 from forge_sql.engine.transactions import TransactionBlock, ends_block
-from forge_sql.plugins.scalars import DATABASE as MACRO_DATABASE
 from forge_sql.plugins import faults
+from forge_sql.plugins.scalars import DATABASE as MACRO_DATABASE
 from forge_sql.seam.backend import (
     Column,
     CopyOut,
