@@ -80,6 +80,7 @@ VERSION_STRING = (
 _RECORDER = "lake record"  # the lock table's name for the record's thread
 _FILE_WORK = "file work"  # and for maintenance, sweeps and backups
 _LOGIN = "login"  # and for reading roles when a client logs in
+_SESSION_START = "session start"  # and for a new session's cursor (its search path)
 
 
 class FileWork:
@@ -482,6 +483,11 @@ class Database:
         """A new connection for one session, with the lake's ``public`` schema as default."""
         with self._lock:
             cursor = self._con.cursor()
+        with self.reading_lake(_SESSION_START):  # SET search_path looks the schemas up
+            self._prepare_cursor(cursor)
+        return cursor
+
+    def _prepare_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
         # Does what ``USE <lake>.public`` did (checked on DuckDB 1.5.5: default catalog and
         # schema, current_schema() = 'public', CREATE lands in the lake), and puts the
         # pg_catalog emulation after it, so unqualified pg_type etc. resolve there; one
@@ -497,7 +503,6 @@ class Database:
         cursor.execute(f"SET SESSION default_null_order = '{NULL_ORDER['postgres']}'")
         # Clients parse the version with PostgreSQL's format (SQLAlchemy's regex).
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
-        return cursor
 
     def _caller(self, token: str | None) -> Caller | None:
         """The session calling an extension function (its Context, superuser checks)."""
