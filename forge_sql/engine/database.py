@@ -255,12 +255,15 @@ class Database:
         """Held by work outside any session that reads or writes the lake (logins, the
         job scheduler): the catalog shared, so no session's catalog change runs meanwhile
         (forge_sql.engine.locks). Never taken by a thread whose session holds it already:
-        behind a queued catalog change, the second hold would wait for the first."""
-        self.locks.acquire(holder, 0, locks.CATALOG, locks.ACCESS_SHARE)
+        behind a queued catalog change, the second hold would wait for the first. One
+        holder per thread: many logins at once do not keep a catalog change waiting by
+        taking turns under one name."""
+        token = f"{holder} {threading.get_ident()}"
+        self.locks.acquire(token, 0, locks.CATALOG, locks.ACCESS_SHARE)
         try:
             yield
         finally:
-            self.locks.release(holder, locks.CATALOG, locks.ACCESS_SHARE)
+            self.locks.release(token, locks.CATALOG, locks.ACCESS_SHARE)
 
     def _recorded_snapshot(self) -> int | None:
         """latest_snapshot() for the lake record's thread, which reads the catalog as a
