@@ -82,6 +82,7 @@ VERSION_STRING = (
 _RECORDER = "lake record"  # the lock table's name for the record's thread
 _FILE_WORK = "file work"  # and for maintenance, sweeps and backups
 _LOGIN = "login"  # and for reading roles when a client logs in
+_SESSION_START = "session start"  # and for a new session's cursor (its search path)
 
 
 class FileWork:
@@ -261,12 +262,15 @@ class Database:
         """Held by work outside any session that reads or writes the lake (logins, the
         job scheduler): the catalog shared, so no session's catalog change runs meanwhile
         (forge_sql.engine.locks). Never taken by a thread whose session holds it already:
-        behind a queued catalog change, the second hold would wait for the first."""
-        self.locks.acquire(holder, 0, locks.CATALOG, locks.ACCESS_SHARE)
+        behind a queued catalog change, the second hold would wait for the first. One
+        holder per thread: many logins at once do not keep a catalog change waiting by
+        taking turns under one name."""
+        token = f"{holder} {threading.get_ident()}"
+        self.locks.acquire(token, 0, locks.CATALOG, locks.ACCESS_SHARE)
         try:
             yield
         finally:
-            self.locks.release(holder, locks.CATALOG, locks.ACCESS_SHARE)
+            self.locks.release(token, locks.CATALOG, locks.ACCESS_SHARE)
 
     def _recorded_snapshot(self) -> int | None:
         """latest_snapshot() for the lake record's thread, which reads the catalog as a
@@ -491,6 +495,11 @@ class Database:
         """A new connection for one session, with the lake's ``public`` schema as default."""
         with self._lock:
             cursor = self._con.cursor()
+        with self.reading_lake(_SESSION_START):  # SET search_path looks the schemas up
+            self._prepare_cursor(cursor)
+        return cursor
+
+    def _prepare_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
         # Does what ``USE <lake>.public`` did (checked on DuckDB 1.5.5: default catalog and
         # schema, current_schema() = 'public', CREATE lands in the lake), and puts the
         # pg_catalog emulation after it, so unqualified pg_type etc. resolve there; one
@@ -508,7 +517,6 @@ class Database:
         cursor.execute(f"CREATE OR REPLACE TEMP MACRO version() AS '{VERSION_STRING}'")
         for macro in semantic_functions.SESSION_MACROS:  # sum of intervals
             cursor.execute(macro)
-        return cursor
 
     def schemas_changed(self) -> None:
         """A schema was created or dropped (or extension macros reloaded): every session
