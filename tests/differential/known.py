@@ -92,7 +92,8 @@ PENDING: tuple[Pending, ...] = (
             "in PostgreSQL (date_part: float8): announced so for a whole-number field in the "
             "select list, but not inside another expression (nullif, round, arithmetic), nor for "
             "second, milliseconds, epoch, whose values have fractions in PostgreSQL",
-            lambda o, d: types_differ(20, {1700, 701})(o, d) and re.search(r"extract\(|date_part\(", o.case.sql, re.I) is not None),
+            lambda o, d: types_differ(20, {1700, 701})(o, d)
+            and re.search(r"extract\(|date_part\(", o.case.sql, re.I) is not None),
     Pending("bytea functions return text", "sha256, decode give VARCHAR in DuckDB, bytea in "
             "PostgreSQL", lambda o, d: types_differ(25, {17})(o, d)
             or types_differ(1043, {17})(o, d) or (
