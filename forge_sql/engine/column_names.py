@@ -42,6 +42,8 @@ _FUNCTION_NAMES = {"count_star": "count", "regexp_full_match": UNNAMED,
 _SYNTAX_NAMES = {"date_part": "extract", "trim": "btrim", "printf": "format"}  # sql.semantics
 _TYPED_AS = "cast_to_type"
 _CATALOG_TYPES = frozenset(column_types.CATALOG_KINDS.values())
+# BIGINT results PostgreSQL types otherwise: date - date (int4), extract and date_part.
+_BIGINT_TYPED = re.compile(r"-|extract|date_part", re.IGNORECASE)
 # Calls the rewrite wraps around an expression, named after it: an aggregate typed as
 # PostgreSQL types it (forge_sql.sql.aggregate_types), a cast cutting to a length.
 _SEEN_THROUGH = {_TYPED_AS, *string_casts.CUTS}
@@ -142,7 +144,8 @@ def _columns(
 ) -> tuple[Column, ...]:
     names = [name for name, _ in pairs]
     strings = any(
-        is_string(kind) or _typed_numeric(kind) or (kind == "BIGINT" and "-" in sql)
+        is_string(kind) or _typed_numeric(kind) or (
+            kind == "BIGINT" and _BIGINT_TYPED.search(sql) is not None)
         for _, kind in pairs
     ) or "pg_" in sql  # an oid column of pg_catalog (forge_sql.catalog.column_types)
     if not needed(names) and not strings:
@@ -159,6 +162,8 @@ def _column(name: str, kind: str, typed: ResultType | None) -> Column:
     numeric one with its typmod only where PostgreSQL keeps one (a column, a cast)."""
     if typed == column_types.INT4 and kind == "BIGINT":
         return column(name, "INTEGER")
+    if typed in (column_types.EXTRACT, column_types.DATE_PART) and kind == "BIGINT":
+        return Column(name, typed[0], oids.type_size(typed[0]), -1)
     if typed in _CATALOG_TYPES and not kind.endswith("]") and (
             is_string(kind) == (typed[0] != oids.OID)):
         return Column(name, typed[0], oids.type_size(typed[0]), -1)

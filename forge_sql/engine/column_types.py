@@ -34,6 +34,16 @@ COLUMN: ResultType = (oids.VARCHAR, OWN)  # a column: varchar, or its own type's
 DATE: ResultType = (oids.DATE, OWN)
 INT4: ResultType = (oids.INT4, OWN)  # date - date: integer, where DuckDB's is BIGINT
 _UNKNOWN: ResultType = (oids.UNKNOWN, -1)  # a literal: takes the type of the others
+# extract(field FROM x) is numeric in PostgreSQL, date_part('field', x) float8; DuckDB's is
+# BIGINT for the fields whose value is a whole number, as DuckDB's parser spells them
+# (microseconds is microsecond); second, milliseconds, epoch and julian have fractions in
+# PostgreSQL, and stay as DuckDB gives them.
+EXTRACT: ResultType = (oids.NUMERIC, -1)
+DATE_PART: ResultType = (oids.FLOAT8, -1)
+_WHOLE_FIELDS = frozenset({
+    "century", "day", "decade", "dow", "doy", "hour", "isodow", "isoyear", "microsecond",
+    "millennium", "minute", "month", "quarter", "week", "year",
+})
 # pg_catalog's oid, name and "char" columns (forge_sql.catalog.column_types).
 CATALOG_KINDS: dict[str, ResultType] = {
     "PG_OID": (oids.OID, -1), "PG_NAME": (oids.NAME, -1), "PG_CHAR": (oids.CHAR, -1)}
@@ -300,6 +310,8 @@ class Typing:
                 self._entry(child, level) == DATE for child in children
             ):
                 return INT4
+            if function == "date_part" and children and _field(children[0]) in _WHOLE_FIELDS:
+                return EXTRACT if entry.get("schema") == "main" else DATE_PART
             if function == "nullif" and children:
                 # The first argument's type as = takes it: text for a string, a numeric
                 # column's typmod kept.
@@ -333,6 +345,14 @@ class Typing:
         # (numeric(p,s)).
         return (oids.TEXT, OWN) if start is None else (
             written_type(self._tokens, start) or (oids.TEXT, OWN))
+
+
+def _field(entry: dict[str, Any]) -> str | None:
+    """The field a date_part call names (a constant: ``{'value': {'value': 'year'}}``)."""
+    if entry.get("class") != "CONSTANT":
+        return None
+    value = (entry.get("value") or {}).get("value")
+    return value.lower() if isinstance(value, str) else None
 
 
 def _known(kind: ResultType | None) -> ResultType | None:

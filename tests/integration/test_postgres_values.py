@@ -63,6 +63,14 @@ JSON = [
     "WITH c AS (SELECT id, json_build_array(i, s) AS x FROM pv_j) SELECT id, x FROM c "
     "ORDER BY id",
 ]
+# extract of a whole-number field is numeric, date_part float8 (DuckDB: bigint).
+EXTRACT = [
+    "SELECT extract(year FROM DATE '2024-01-15'), EXTRACT(DOW FROM DATE '2024-01-15'), "
+    "date_part('year', DATE '2024-01-15'), extract(microseconds FROM TIME '10:00:01.5')",
+    "SELECT id, extract(day FROM DATE '2024-03-01' + id), date_part('month', DATE '2024-03-01' "
+    "+ i) FROM pv_t ORDER BY id",
+    "SELECT x.e FROM (SELECT extract(quarter FROM DATE '2024-05-01') AS e) x",
+]
 JSON_ERRORS = ["SELECT json_build_object(NULL, 1)", "SELECT json_build_object('a', 1, 'b')"]
 
 
@@ -95,7 +103,7 @@ def answer(conn: psycopg.Connection[Any], sql: str, binary: bool) -> tuple[Any, 
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
-@pytest.mark.parametrize("sql", SUMS + JSON)
+@pytest.mark.parametrize("sql", SUMS + JSON + EXTRACT)
 def test_same_values_as_postgres(both: tuple[psycopg.Connection[Any], psycopg.Connection[Any]],
                                  sql: str, binary: bool) -> None:
     forge, pg = both

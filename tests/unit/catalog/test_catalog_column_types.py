@@ -33,3 +33,4 @@ def test_catalog_relations_resolve_after_the_search_path() -> None:
     assert relations.find(None, "pg_class", ["other"]) == ("pgc", "pg_class")
     assert relations.find("pg_catalog", "pg_class", ["public"]) == ("pgc", "pg_class")
     assert relations.find(None, "t", ["public"]) == ("public", "t")
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from forge_sql.engine import column_names
 from forge_sql.engine.column_names import UNNAMED, needed, postgres_names
 
 
@@ -68,3 +69,11 @@ def test_unmatched_statements_keep_duckdb_names(sql: str) -> None:
 def test_plain_names_skip_the_parse() -> None:
     assert not needed(["id", "name", "Total", "_x$1"])
     assert needed(["count_star()"]) and needed(["1"]) and needed(["A b"])
+
+
+def test_extract_and_date_part_of_whole_fields() -> None:
+    sql = ("SELECT extract(year FROM d), date_part('dow', d), extract(second FROM d), "
+           "extract(epoch FROM d) FROM t")
+    found = column_names.result_columns(sql, [("a", "BIGINT"), ("b", "BIGINT"),
+                                              ("c", "BIGINT"), ("e", "DOUBLE")])
+    assert [c.type_oid for c in found] == [1700, 701, 20, 701]
