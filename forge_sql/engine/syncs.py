@@ -31,9 +31,8 @@ log = logging.getLogger("forge_sql.syncs")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows written per statement (the transaction spans them all): up to CHUNK_ROWS rows or
-# CHUNK_BYTES of Arrow data, whichever comes first. Each merged chunk costs a MERGE that
-# joins with the whole table, so fewer and larger chunks are faster (loading 1M rows in
-# 100k-row chunks took ten MERGEs of 0.1-0.3 s each in process).
+# CHUNK_BYTES of Arrow data, whichever comes first. A merge stages its chunks and merges
+# them once (a MERGE per 100k-row chunk cost 0.1-0.3 s each, loading 1M rows in process).
 CHUNK_ROWS = 1_000_000
 CHUNK_BYTES = 128 << 20
 READ_ROWS = 100_000  # rows per batch read from a connection's query
@@ -233,8 +232,8 @@ class Runner:
     locking: Locking = field(default_factory=NoLocking)
     # Why the run must stop (cancel, statement_timeout), for the HTTP toolkit's waits.
     stop: Callable[[], str | None] = lambda: None
-    # The target's row count after the run's last write (None: not counted yet in this run).
-    _target_rows: int | None = field(default=None, init=False, repr=False)
+    # The temporary table holding the run's rows to merge (None: none staged yet).
+    _stage: str | None = field(default=None, init=False, repr=False)
 
     def _meta(self, table: str) -> str:
         return f"{quote_ident(self.lake)}.forge_meta.{table}"
@@ -552,12 +551,15 @@ class Runner:
                     outcome.rows_deleted = int(deleted[0]) if deleted else 0
                     self.con.execute(f"DELETE FROM {target}")
             newest = self._state(sync.name) if not full_refresh else None
-            self._target_rows = None
+            self._stage = None
             for chunk in _chunks(reader, CHUNK_ROWS, CHUNK_BYTES):
                 outcome.rows_read += chunk.num_rows
                 with locking.statement():
                     newest = self._write(sync, target, chunk, columns, key, cursor,
                                          cursor_type, lower, newest, outcome)
+            if sync.mode == "merge":
+                with locking.statement():
+                    self._merge_staged(target, columns, key, cursor, outcome)
             outcome.cursor_to = newest if cursor is not None else None
             outcome.status = "succeeded"
             with locking.statement():
@@ -659,64 +661,88 @@ class Runner:
                 where = f" WHERE {quote_ident(cursor)} >= {bound}"
             rows = f"(SELECT * FROM {name}{where})"
             names = [quote_ident(n) for n, _ in columns]
-            keys = ", ".join(quote_ident(k) for k in key)
-            # What the chunk holds, in one pass: rows, NULL keys, whether a key repeats, and
-            # the newest cursor value so far (greatest() skips a NULL).
+            # What the chunk holds, in one pass: rows, NULL keys and the newest cursor value
+            # so far (greatest() skips a NULL).
             nulls = " OR ".join(f"{quote_ident(k)} IS NULL" for k in key) or "false"
             newest_sql = (f"CAST(greatest(max({quote_ident(cursor)}), "
                           f"CAST(? AS {cursor_type or 'VARCHAR'})) AS VARCHAR)"
                           if cursor is not None else "NULL")
             found = self.con.execute(
-                f"SELECT count(*), count(*) FILTER ({nulls}), "
-                f"{f'count(DISTINCT ({keys}))' if key else 'count(*)'}, {newest_sql} "
-                f"FROM {rows}", [newest] if cursor is not None else [],
+                f"SELECT count(*), count(*) FILTER ({nulls}), {newest_sql} FROM {rows}",
+                [newest] if cursor is not None else [],
             ).fetchone()
             assert found is not None
-            count, null_keys, distinct = int(found[0]), int(found[1]), int(found[2])
+            count, null_keys = int(found[0]), int(found[1])
             if null_keys:
                 raise errors.NotNullViolation(
                     f'sync "{sync.name}": {null_keys} rows have a NULL primary key '
                     f"({', '.join(key)})"
                 )
             if cursor is not None:
-                newest = found[3]
+                newest = found[2]
             if sync.mode != "merge":
                 self.con.execute(f"INSERT INTO {target} ({', '.join(names)}) "
                                  f"SELECT {', '.join(names)} FROM {rows}")
                 outcome.rows_inserted += count
                 return newest
-            # One set-based MERGE from the Arrow batch. The batch is deduplicated by key (the
-            # newest cursor, then the last read, wins) only when a key repeats: the window
-            # costs about as much as the MERGE. Inserted rows are the table's growth (its
-            # count comes from DuckLake's statistics), where a join of the batch with the
-            # table's keys cost as much again.
-            source = rows
-            if distinct != count:
+            # Merged rows are staged in a temporary table, and merged once at the end of
+            # the run (_merge_staged): a key read in two chunks keeps its newest row, and
+            # the table is joined once rather than once per chunk.
+            staged = list(names)
+            for column in [*key, *([cursor] if cursor else [])]:
+                if quote_ident(column) not in staged:
+                    staged.append(quote_ident(column))
+            listed = ", ".join(staged)
+            if self._stage is None:
+                self._stage = f"forge_sync_stage_{secrets.token_hex(6)}"
+                self.con.execute(f"CREATE TEMPORARY TABLE {self._stage} AS "
+                                 f"SELECT {listed}, __forge_order FROM {name} LIMIT 0")
+            self.con.execute(
+                f"INSERT INTO {self._stage} SELECT {listed}, __forge_order + ? FROM {rows}",
+                [outcome.rows_read - chunk.num_rows],
+            )
+            return newest
+        finally:
+            self.con.unregister(name)
+
+    def _merge_staged(self, target: str, columns: Sequence[tuple[str, str]],
+                      key: Sequence[str], cursor: str | None, outcome: Outcome) -> None:
+        """One set-based MERGE of the run's staged rows into ``target``. They are
+        deduplicated by key (the newest cursor value, then the last read, wins) only when
+        a key repeats: the window costs about as much as the MERGE. Inserted rows are the
+        table's growth (its count comes from DuckLake's statistics), where a join of the
+        rows with the table's keys cost as much again."""
+        stage, self._stage = self._stage, None
+        if stage is None:
+            return  # nothing was read
+        try:
+            keys = ", ".join(quote_ident(k) for k in key)
+            found = self.con.execute(
+                f"SELECT count(*), count(DISTINCT ({keys})) FROM {stage}").fetchone()
+            assert found is not None
+            source = stage
+            if found[0] != found[1]:
                 order = (f"{quote_ident(cursor)} DESC NULLS LAST, " if cursor else "")
-                source = (f"(SELECT * FROM {rows} QUALIFY row_number() OVER "
+                source = (f"(SELECT * FROM {stage} QUALIFY row_number() OVER "
                           f"(PARTITION BY {keys} ORDER BY {order}__forge_order DESC) = 1)")
+            names = [quote_ident(n) for n, _ in columns]
             matched = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
             updates = ", ".join(f"{n} = s.{n}" for n in names if n not in
                                 {quote_ident(k) for k in key})
             when_matched = (f"WHEN MATCHED THEN UPDATE SET {updates} " if updates else "")
-            if self._target_rows is None:
-                before = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
-                assert before is not None
-                self._target_rows = int(before[0])
+            before = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
             merged = self.con.execute(
                 f"MERGE INTO {target} AS t USING {source} AS s ON {matched} "
                 f"{when_matched}WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) "
                 f"VALUES ({', '.join(f's.{n}' for n in names)})"
             ).fetchone()
             after = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()
-            assert after is not None and merged is not None
-            inserted = int(after[0]) - self._target_rows
-            self._target_rows = int(after[0])
+            assert before is not None and after is not None and merged is not None
+            inserted = int(after[0]) - int(before[0])
             outcome.rows_inserted += inserted
             outcome.rows_updated += int(merged[0]) - inserted
-            return newest
         finally:
-            self.con.unregister(name)
+            self.con.execute(f"DROP TABLE IF EXISTS {stage}")
 
     def _record_state(self, sync: SyncDefinition, cursor_type: str | None,
                       outcome: Outcome) -> None:
