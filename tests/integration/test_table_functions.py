@@ -470,6 +470,24 @@ def test_views_expand_as_the_session_sees_them(server: RunningServer,
         bob.execute("SELECT * FROM counts_v")
 
 
+def test_a_prepared_statement_reads_the_view_as_it_is_now(conn: psycopg.Connection) -> None:
+    """PostgreSQL plans a prepared statement again after DDL on what it reads."""
+    conn.execute("CREATE OR REPLACE VIEW story_p AS SELECT * FROM top_stories(2)")
+    query = "SELECT count(*) FROM story_p WHERE id >= %s"
+    conn.execute("PREPARE story_count AS SELECT count(*) FROM story_p WHERE id >= $1")
+    try:
+        assert rows(conn, query, (0,), prepare=True) == [(2,)]
+        assert rows(conn, "EXECUTE story_count(0)") == [(2,)]
+        conn.execute("CREATE OR REPLACE VIEW story_p AS SELECT * FROM top_stories(4)")
+        assert rows(conn, query, (0,), prepare=True) == [(4,)]
+        assert rows(conn, "EXECUTE story_count(0)") == [(4,)]
+        conn.execute("CREATE OR REPLACE VIEW story_p AS SELECT 9 AS id")
+        assert rows(conn, query, (0,), prepare=True) == [(1,)]
+        assert rows(conn, "EXECUTE story_count(0)") == [(1,)]
+    finally:
+        conn.execute("DEALLOCATE story_count")
+
+
 def test_sql_prepare_of_a_call(conn: psycopg.Connection, bob: psycopg.Connection) -> None:
     conn.execute("PREPARE stories_p AS SELECT id, title FROM top_stories($1, prefix => $2)")
     try:
