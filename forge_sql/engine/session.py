@@ -250,8 +250,7 @@ class EngineSession:
         }
         self._sql_prepared = sql_prepared.Prepared(  # PREPARE of table-function calls
             self._planned, self._fetch_row,
-            lambda plan, values: self._by_kind.get(plan.statement.kind, self._statement)(
-                plan, values),
+            lambda plan, values: self._run_prepared(plan, values),
         )
         self._matviews = MatviewCommands(
             database.matviews, database.catalog, self._nested, self._write_meta,
@@ -329,6 +328,8 @@ class EngineSession:
     def execute(self, statement: PreparedStatement, params: Sequence[object]) -> Result:
         plan = statement.handle
         assert isinstance(plan, Plan)
+        if plan.client is not None:
+            plan = self._replanned(plan, statement.param_oids)
         kind = plan.statement.kind
         # The client's text (a table function's call, not the stand-in the pass put there).
         shown = plan.client or (
@@ -482,6 +483,11 @@ class EngineSession:
         self._sql_prepared.forget(plan.statement)
         return self._commands.session_command(plan.statement)
 
+    def _run_prepared(self, plan: Plan, values: Sequence[object]) -> Result:
+        if plan.client is not None:
+            plan = self._replanned(plan, ())
+        return self._by_kind.get(plan.statement.kind, self._statement)(plan, values)
+
     def _planned(self, sql: str) -> Plan:
         handle = self._planner.plan(classify(sql, self.rules), (), describe=False).handle
         assert isinstance(handle, Plan)
@@ -528,6 +534,17 @@ class EngineSession:
         """The statement with the views calling table functions that it reads expanded."""
         return table_functions.expand_views(
             statement, lambda: self._database.acl().relations, self._visible_views, self.rules)
+
+    def _replanned(self, plan: Plan, oids: Sequence[int]) -> Plan:
+        """A plan whose views were expanded, planned again if they have changed since (as
+        PostgreSQL plans a prepared statement again after DDL on what it reads)."""
+        assert plan.client is not None
+        fresh = self.expand_views(plan.client)
+        if fresh is not None and plan.source is not None and fresh.sql == plan.source.sql:
+            return plan
+        handle = self._planner.plan(plan.client, oids, describe=False).handle
+        assert isinstance(handle, Plan)
+        return handle
 
     def _visible_views(self) -> tuple[dict[tuple[str, str], str], frozenset[str]]:
         with self.locks.reading_catalog():

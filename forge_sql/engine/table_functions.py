@@ -204,8 +204,7 @@ def expand_views(
     if not calls.REGISTERED.any():
         return None
     known, generation, checked, found = _views
-    words = statement.words
-    if words[:1] in (["CREATE"], ["ALTER"], ["DROP"]) and "VIEW" in words:
+    if statement.kind in ("CREATE", "ALTER", "DROP") and "VIEW" in statement.words:
         _views = (known, generation, 0.0, found)  # look again at the next statement
         return None  # (CREATE VIEW keeps its text: sql.table_functions.kept_for_later)
     if statement.kind not in _EXPANDED_KINDS:
