@@ -112,28 +112,10 @@ def _load(registry: Registry, project: str, model_id: int | None) -> tuple[dict[
     def read(path: Path) -> Any:
         import joblib
 
-        fitted = joblib.load(path)
-        _one_thread()
-        return fitted
+        return joblib.load(path)
 
     return meta, _cached(directory / MODEL_FILE, read)
 
-
-_threads_limited = False
-
-
-def _one_thread() -> None:
-    """Predicting in the server: OpenMP and BLAS run one thread per call. The scalar
-    predict gets 2,048 rows a call and gradient boosting opens a parallel region per tree
-    per call: waking a thread team for each cost 3x the prediction itself (py-spy of the
-    server). DuckDB's threads already predict batches in parallel; fits run elsewhere
-    (worker.py) with every thread."""
-    global _threads_limited
-    if not _threads_limited:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-        _threads_limited = True
 
 
 # -- train ----------------------------------------------------------------------------------
