@@ -117,6 +117,7 @@ def _load(registry: Registry, project: str, model_id: int | None) -> tuple[dict[
     return meta, _cached(directory / MODEL_FILE, read)
 
 
+
 # -- train ----------------------------------------------------------------------------------
 TRAIN_COLUMNS = {"project": "VARCHAR", "model_id": "BIGINT", "algorithm": "VARCHAR",
                  "metric": "VARCHAR", "value": "DOUBLE", "deployed": "BOOLEAN"}

@@ -163,28 +163,26 @@ def metrics(task: str, model: Any, x: Any, y: Any) -> dict[str, float]:
             if 1 < len(set(labels[:n].tolist())) < n else math.nan
         )
         return found
-    predicted = model.predict(x)
     classes = list(model.classes_)
+    probabilities = model.predict_proba(x) if hasattr(model, "predict_proba") else None
+    # The estimators' predict is the class of highest probability: one pass, not two.
+    predicted = (np.asarray(model.classes_)[probabilities.argmax(axis=1)]
+                 if probabilities is not None else model.predict(x))
     binary = len(classes) == 2
     average = "binary" if binary else "weighted"
     positive = classes[-1] if binary else 1
+    precision, recall, f1, _ = m.precision_recall_fscore_support(
+        y, predicted, average=average, pos_label=positive, zero_division=0)
     found = {
         "accuracy": float(m.accuracy_score(y, predicted)),
-        "precision": float(m.precision_score(y, predicted, average=average,
-                                             pos_label=positive, zero_division=0)),
-        "recall": float(m.recall_score(y, predicted, average=average, pos_label=positive,
-                                       zero_division=0)),
-        "f1": float(m.f1_score(y, predicted, average=average, pos_label=positive,
-                               zero_division=0)),
+        "precision": float(precision), "recall": float(recall), "f1": float(f1),
     }
-    if hasattr(model, "predict_proba"):
-        probabilities = model.predict_proba(x)
-        present = set(np.asarray(y).tolist())
+    if probabilities is not None:
         try:
             found["roc_auc"] = float(
                 m.roc_auc_score(y, probabilities[:, 1]) if binary
                 else m.roc_auc_score(y, probabilities, multi_class="ovr", labels=classes)
-            ) if len(present) > 1 else math.nan
+            ) if len(np.unique(np.asarray(y))) > 1 else math.nan
         except ValueError:
             found["roc_auc"] = math.nan
         found["log_loss"] = float(m.log_loss(y, probabilities, labels=classes))
