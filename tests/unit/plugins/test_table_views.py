@@ -18,7 +18,8 @@ def test_view_is_recorded_for_a_function_callable_without_arguments() -> None:
 
 
 @pytest.mark.parametrize("declare", [
-    lambda: table(name="f", columns={"n": "BIGINT"}, view=True)(lambda limit: []),
+    lambda: table(name="f", columns={"n": "BIGINT"}, args=["BIGINT"], view=True)(
+        lambda limit: []),
     lambda: table(name="f", describe=lambda: {"n": "BIGINT"}, view=True)(lambda: []),
 ])
 def test_view_needs_declared_columns_and_defaults(declare: object) -> None:
