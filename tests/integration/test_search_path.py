@@ -283,7 +283,9 @@ def test_extension_functions_of_a_listed_schema(server: RunningServer) -> None:
         conn.execute("SET search_path = ml, public")
         assert conn.execute("SELECT current_schemas(false)").fetchone() == (["ml", "public"],)
         assert conn.execute(bound).fetchall() == []
-        conn.execute("CREATE TABLE sp_in_public_after_ml (i integer)")
+        # ml is a lake schema too (it holds the extension's views ml.models and ml.runs),
+        # so an unqualified CREATE lands there, the path's first schema, as in PostgreSQL.
+        conn.execute("CREATE TABLE sp_in_first_schema (i integer)")
         assert conn.execute("SELECT table_schema FROM information_schema.tables "
-                            "WHERE table_name = 'sp_in_public_after_ml'").fetchone() == ("public",)
-        conn.execute("DROP TABLE sp_in_public_after_ml")
+                            "WHERE table_name = 'sp_in_first_schema'").fetchone() == ("ml",)
+        conn.execute("DROP TABLE ml.sp_in_first_schema")

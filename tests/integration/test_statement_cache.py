@@ -67,8 +67,6 @@ def test_a_prepared_statement_whose_result_changed_is_refused(
         assert rawclient.data_rows(raw.read_until_ready()) == [["3"]]
 
 
-@pytest.mark.xfail(strict=True, reason="SET search_path does not change how unqualified "
-                   "names resolve yet (docs/compatibility.md, issue 16)")
 def test_search_path_changes_what_the_same_text_reads(conn: psycopg.Connection,
                                                       table_name: str) -> None:
     schema = f"{table_name}_s"
