@@ -28,6 +28,7 @@ def test_a_crashed_server_process_is_started_again(
     tmp_path: Path, signum: int, words: str
 ) -> None:
     server = start_server(tmp_path / "data")
+    in_flight = running = None
     try:
         crashed = server.pid
         assert crashed != server.process.pid  # the supervisor started it
@@ -60,8 +61,9 @@ def test_a_crashed_server_process_is_started_again(
         assert server.pid != crashed
         assert server.process.poll() is None
     finally:
-        in_flight.close()
-        running.close()
+        for conn in (in_flight, running):
+            if conn is not None:
+                conn.close()
         log = server.stop()
     assert server.process.returncode == 0, log[-3000:]  # SIGTERM still ends both
     assert f"server process (PID {crashed}) was {words}" in log
