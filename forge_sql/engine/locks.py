@@ -108,6 +108,9 @@ class LockTable:
         # Lake commits counted as they land, and the count at the last one that changed each
         # table: what a transaction's snapshot may predate (SessionLocks.statement_locks).
         self.generation = 0
+        # Commits of transactions that changed the catalog (prepared statements' result
+        # types can have changed only across one).
+        self.catalog_commits = 0
         self._committed_at: dict[Target, int] = {}
         self._rewritten_at: dict[Target, int] = {}  # by storage maintenance
 
@@ -235,6 +238,9 @@ class LockTable:
         """The transaction of ``session`` committed: the tables it wrote changed now."""
         with self._changed:
             self.generation += 1
+            changes = self._held.get(CATALOG_CHANGES)
+            if changes is not None and session in changes:
+                self.catalog_commits += 1
             for target, grants in self._held.items():
                 grant = grants.get(session)
                 if target.locktype == "relation" and grant is not None and any(

@@ -61,6 +61,9 @@ class Plan:
     # The client's statement when views calling table functions were expanded in it
     # (engine.table_functions.expand_views): privileges are checked on it.
     client: Statement | None = None
+    # The lock table's count of catalog-changing commits when Describe typed the result
+    # (a result can change type only across one: EngineSession.execute).
+    catalog_commits: int = 0
 
     def bound(
         self, params: Sequence[object], *, travel: bool = True, drop: bool = False

@@ -298,7 +298,18 @@ class EngineSession:
 
     def prepare(self, sql: str, param_oids: Sequence[int]) -> PreparedStatement:
         self.search_path  # noqa: B018 -- Parse binds with DuckDB: resolve first
-        return self._planner.plan(single(self._split(sql)), param_oids, describe=True)
+        catalog_commits = self._database.locks.catalog_commits
+        prepared = self._planner.plan(single(self._split(sql)), param_oids, describe=True)
+        if isinstance(prepared.handle, Plan):
+            prepared.handle = dataclasses.replace(prepared.handle, catalog_commits=catalog_commits)
+        return prepared
+
+    def _catalog_changed_since(self, statement: PreparedStatement) -> bool:
+        """Whether a transaction changing the catalog committed since ``statement`` was
+        described (only then can its result's types differ from its Describe's)."""
+        plan = statement.handle
+        return not isinstance(plan, Plan) or (
+            plan.catalog_commits != self._database.locks.catalog_commits)
 
     @property
     def rules(self) -> Rules:
@@ -377,8 +388,10 @@ class EngineSession:
             result = self._by_kind.get(kind, self._statement)(plan, params)
             if kind not in _SNAPSHOT_FREE:
                 self.block.touched = True
-            if statement.columns is not None and describing.result_changed(
-                statement.columns, result.columns, kind == "SELECT" and not plan.param_count
+            if statement.columns is not None and self._catalog_changed_since(statement) and (
+                describing.result_changed(
+                    statement.columns, result.columns, kind == "SELECT" and not plan.param_count
+                )
             ):
                 result.close()
                 raise errors.FeatureNotSupported("cached plan must not change result type")
