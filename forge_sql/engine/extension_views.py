@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from functools import partial
 
 import duckdb
@@ -58,6 +59,7 @@ def create(con: duckdb.DuckDBPyConnection, lake: str, registry: Registry) -> Non
             "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ?", [lake]
         ).fetchall()
     }
+    todo: list[_View] = []
     for schema, name, extension in wanted:
         key = (schema, name)
         current = views.get(key)
@@ -69,33 +71,57 @@ def create(con: duckdb.DuckDBPyConnection, lake: str, registry: Registry) -> Non
             log.warning("extension %s: %s.%s is a relation of the lake's own: the extension's "
                         "view of that name is not created", extension, schema, name)
             continue
-        try:
-            conflicts.retry(partial(_create, con, lake, schema, name, body, mark,
-                                    new_schema=schema not in schemas, new_view=current is None),
-                            _ATTEMPTS)
-        except duckdb.Error as exc:  # a read-only lake, say: the functions still work
-            log.warning("extension %s: cannot create view %s.%s: %s", extension, schema, name,
-                        exc)
-            continue
+        todo.append(_View(extension, schema, name, body, mark,
+                          new_schema=schema not in schemas, new_view=current is None))
         schemas.add(schema)
-        log.info("extension %s: view %s.%s", extension, schema, name)
+    if not todo:
+        return
+    # One transaction (one snapshot) and one INSERT of their grants (one data file) for
+    # them all: a fresh lake's first start writes little.
+    try:
+        conflicts.retry(partial(_create, con, lake, todo), _ATTEMPTS)
+    except duckdb.Error as exc:  # a read-only lake, say: the functions still work
+        log.warning("extension views %s not created: %s",
+                    ", ".join(f"{v.schema}.{v.name}" for v in todo), exc)
+        return
+    for view in todo:
+        log.info("extension %s: view %s.%s", view.extension, view.schema, view.name)
 
 
-def _create(con: duckdb.DuckDBPyConnection, lake: str, schema: str, name: str, body: str,
-            mark: str, *, new_schema: bool, new_view: bool) -> None:
-    target = f"{quote_ident(lake)}.{quote_ident(schema)}.{quote_ident(name)}"
+@dataclass(frozen=True)
+class _View:
+    extension: str
+    schema: str
+    name: str
+    body: str
+    mark: str
+    new_schema: bool
+    new_view: bool
+
+
+def _create(con: duckdb.DuckDBPyConnection, lake: str, todo: list[_View]) -> None:
     privileges = f"{quote_ident(lake)}.{meta.SCHEMA}.privileges"
-    grant = (f"INSERT INTO {privileges} VALUES (?, ?, ?, {literal(acls.PUBLIC)}, ?, "
-             f"{literal(acls.BOOTSTRAP)}, false)")
+    grants: list[object] = []
+    for view in todo:
+        if view.new_schema:
+            grants += [acls.SCHEMA, view.schema, None, "U"]
+        if view.new_view:
+            grants += [acls.RELATION, view.schema, view.name, "r"]
+    rows = ", ".join(
+        f"(?, ?, ?, {literal(acls.PUBLIC)}, ?, {literal(acls.BOOTSTRAP)}, false)"
+        for _ in range(len(grants) // 4)
+    )
     con.execute("BEGIN TRANSACTION")
     try:
-        if new_schema:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(lake)}.{quote_ident(schema)}")
-            con.execute(grant, [acls.SCHEMA, schema, None, "U"])
-        con.execute(f"CREATE OR REPLACE VIEW {target} AS {body}")
-        con.execute(f"COMMENT ON VIEW {target} IS {literal(mark)}")
-        if new_view:
-            con.execute(grant, [acls.RELATION, schema, name, "r"])
+        for view in todo:
+            target = f"{quote_ident(lake)}.{quote_ident(view.schema)}.{quote_ident(view.name)}"
+            if view.new_schema:
+                con.execute(
+                    f"CREATE SCHEMA IF NOT EXISTS {quote_ident(lake)}.{quote_ident(view.schema)}")
+            con.execute(f"CREATE OR REPLACE VIEW {target} AS {view.body}")
+            con.execute(f"COMMENT ON VIEW {target} IS {literal(view.mark)}")
+        if grants:
+            con.execute(f"INSERT INTO {privileges} VALUES {rows}", grants)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
