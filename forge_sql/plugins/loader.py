@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.metadata
 import importlib.util
 import logging
@@ -19,7 +20,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 from forge_sql import ext
 from forge_sql.errors import ConfigError
@@ -221,6 +222,16 @@ def _where(exc: BaseException, origin: str) -> str:
     return f"{frame.filename}:{frame.lineno}"
 
 
+class _SourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the file's source at every import, never a cached .pyc: a cached file is
+    matched to its source by whole-second mtime and size, so an edit within the same
+    second that keeps the size (``v = 1`` to ``v = 2``) would reload the old code."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        return compile(self.get_data(path), path, "exec", dont_inherit=True)
+
+
 def _import_file(path: Path) -> ModuleType:
     # A name per file (hash of its directory) so two directories' "util.py" do not clash
     # and a reload imports the file afresh.
@@ -228,7 +239,7 @@ def _import_file(path: Path) -> ModuleType:
     stem = path.parent.name if path.name == "__init__.py" else path.stem
     module_name = f"{_MODULE_PREFIX}{digest}.{stem}"
     spec = importlib.util.spec_from_file_location(
-        module_name, path,
+        module_name, path, loader=_SourceLoader(module_name, str(path)),
         submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None,
     )
     if spec is None or spec.loader is None:
