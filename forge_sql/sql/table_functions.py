@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from forge_sql import errors
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Rule, Source
+from forge_sql.sql.syntax import closing
 from forge_sql.sql.tokens import Token
 
 # Where a FROM item may start at the clause's own depth; a comma also starts one there.
@@ -199,7 +200,9 @@ def _call_at(source: Source, index: int, registered: Registered) -> tuple[Call, 
     ]
     if not signatures:
         return None
-    close = _closing(tokens, index + 1)
+    close = closing(tokens, index + 1)
+    if close is None:
+        raise errors.SyntaxError_("syntax error at end of input")
     arguments = _arguments(source, index + 1, close)
     following = tokens[close + 1] if close + 1 < len(tokens) else None
     alias = following is not None and (
@@ -287,18 +290,6 @@ def _fit(
     if any(t is None and not p.optional for t, p in zip(texts, parameters, strict=True)):
         return None
     return tuple(texts)
-
-
-def _closing(tokens: Sequence[Token], open_index: int) -> int:
-    depth = 0
-    for index in range(open_index, len(tokens)):
-        if tokens[index].text == "(":
-            depth += 1
-        elif tokens[index].text == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    raise errors.SyntaxError_("syntax error at end of input")
 
 
 def _is_name(token: Token) -> bool:

@@ -18,6 +18,7 @@ from forge_sql import errors
 from forge_sql.sql import table_functions
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Source, apply
+from forge_sql.sql.syntax import closing
 from forge_sql.sql.tokens import Token, tokenize
 
 DEFAULT_SCHEMA = "public"  # where unqualified names resolve (the session's search path)
@@ -138,23 +139,12 @@ def _cte_names(tokens: Sequence[Token]) -> frozenset[str]:
         if following.upper == "AS" and tokens[index + 2].text == "(":
             found.add(_fold(token))
         elif following.text == "(":
-            close = _closing(tokens, index + 1)
+            close = closing(tokens, index + 1)
+            close = len(tokens) if close is None else close
             if close + 2 < len(tokens) and tokens[close + 1].upper == "AS" \
                     and tokens[close + 2].text == "(":
                 found.add(_fold(token))
     return frozenset(found)
-
-
-def _closing(tokens: Sequence[Token], open_index: int) -> int:
-    depth = 0
-    for index in range(open_index, len(tokens)):
-        if tokens[index].text == "(":
-            depth += 1
-        elif tokens[index].text == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return len(tokens)
 
 
 def named(sql: str, views: Mapping[tuple[str, str], View]) -> bool:
