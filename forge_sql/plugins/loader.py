@@ -239,7 +239,7 @@ def _import_file(path: Path) -> ModuleType:
     stem = path.parent.name if path.name == "__init__.py" else path.stem
     module_name = f"{_MODULE_PREFIX}{digest}.{stem}"
     spec = importlib.util.spec_from_file_location(
-        module_name, path, loader=_SourceLoader(module_name, str(path)),
+        module_name, path, loader=_SourceLoader(module_name, os.path.abspath(path)),
         submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None,
     )
     if spec is None or spec.loader is None:
