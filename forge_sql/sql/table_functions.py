@@ -19,6 +19,7 @@ from forge_sql import errors
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Rule, Source
 from forge_sql.sql.syntax import closing
+from forge_sql.sql.syntax import name as name_of
 from forge_sql.sql.tokens import Token
 
 # Where a FROM item may start at the clause's own depth; a comma also starts one there.
@@ -190,12 +191,12 @@ def _call_at(source: Source, index: int, registered: Registered) -> tuple[Call, 
         and _is_name(tokens[index])
         and _is_name(tokens[index + 2])
     ):
-        schema = _fold(tokens[index])
+        schema = name_of(tokens[index])
         index += 2
     if index + 1 >= len(tokens) or not _is_name(tokens[index]) or tokens[index + 1].text != "(":
         return None
     signatures = [
-        s for s in registered.named(_fold(tokens[index]))
+        s for s in registered.named(name_of(tokens[index]))
         if schema is None or s.schema.lower() == schema
     ]
     if not signatures:
@@ -234,7 +235,7 @@ def _arguments(source: Source, open_index: int, close: int) -> list[Argument]:
                     and _is_name(tokens[start])
                     and tokens[start + 1].text in ("=>", ":=")
                 ):
-                    name = _fold(tokens[start])
+                    name = name_of(tokens[start])
                     first = start + 2
                 found.append(Argument(name, tokens[first].start, tokens[index - 1].end))
             elif index != close or found:
@@ -296,11 +297,6 @@ def _is_name(token: Token) -> bool:
     return token.kind in ("identifier", "keyword") and token.text not in ("(", ")")
 
 
-def _fold(token: Token) -> str:
-    text = token.text
-    if text.startswith('"'):
-        return text[1:-1].replace('""', '"')
-    return text.lower()
 
 
 # -- the SQL standing in for a call ------------------------------------------------------
@@ -414,7 +410,7 @@ def _edits(source: Source) -> Iterator[Edit]:
 def names_stream(source: Source) -> bool:
     """Whether the text names a registered stream (reserved to the server)."""
     return any(
-        _is_name(t) and _fold(t).lower().startswith(STREAM_PREFIX) for t in source.tokens
+        _is_name(t) and name_of(t).lower().startswith(STREAM_PREFIX) for t in source.tokens
     )
 
 

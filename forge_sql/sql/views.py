@@ -19,6 +19,7 @@ from forge_sql.sql import table_functions
 from forge_sql.sql.quoting import quote_ident
 from forge_sql.sql.rewrite import Edit, Source, apply
 from forge_sql.sql.syntax import closing
+from forge_sql.sql.syntax import name as name_of
 from forge_sql.sql.tokens import Token, tokenize
 
 DEFAULT_SCHEMA = "public"  # where unqualified names resolve (the session's search path)
@@ -96,7 +97,7 @@ def _parse(key: tuple[str, str], sql: str) -> View | None:
         index += 1
         while index < len(tokens) and tokens[index].text != ")":
             if tokens[index].text != ",":
-                columns.append(_fold(tokens[index]))
+                columns.append(name_of(tokens[index]))
             index += 1
         index += 1
     if index >= len(tokens) or tokens[index].upper != "AS" or index + 1 >= len(tokens):
@@ -119,11 +120,11 @@ def _names(source: Source, schema: str) -> Iterator[tuple[int, tuple[str, str], 
                 and _is_name(tokens[at + 2]):
             if at + 3 < len(tokens) and tokens[at + 3].text in (".", "("):
                 continue  # catalog.schema.name, or a function
-            yield index, (_fold(tokens[at]), _fold(tokens[at + 2])), at + 3
+            yield index, (name_of(tokens[at]), name_of(tokens[at + 2])), at + 3
         elif at < len(tokens) and _is_name(tokens[at]):
             if at + 1 < len(tokens) and tokens[at + 1].text in (".", "("):
                 continue
-            name = _fold(tokens[at])
+            name = name_of(tokens[at])
             if name not in ctes:
                 yield index, (schema, name), at + 1
 
@@ -137,13 +138,13 @@ def _cte_names(tokens: Sequence[Token]) -> frozenset[str]:
             continue
         following = tokens[index + 1]
         if following.upper == "AS" and tokens[index + 2].text == "(":
-            found.add(_fold(token))
+            found.add(name_of(token))
         elif following.text == "(":
             close = closing(tokens, index + 1)
             close = len(tokens) if close is None else close
             if close + 2 < len(tokens) and tokens[close + 1].upper == "AS" \
                     and tokens[close + 2].text == "(":
-                found.add(_fold(token))
+                found.add(name_of(token))
     return frozenset(found)
 
 
@@ -214,8 +215,3 @@ def _is_name(token: Token) -> bool:
     return token.kind in ("identifier", "keyword") and token.text not in ("(", ")")
 
 
-def _fold(token: Token) -> str:
-    text = token.text
-    if text.startswith('"'):
-        return text[1:-1].replace('""', '"')
-    return text.lower()
